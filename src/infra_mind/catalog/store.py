@@ -1,0 +1,232 @@
+"""The loaded catalog: indexed lookups, search and statistics.
+
+Every lookup goes through a dictionary built once at load time; nothing scans
+the rows per query.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from infra_mind.catalog.model import (
+    CatalogError,
+    PriceRow,
+    ProductFamily,
+    Provider,
+    PurchaseOption,
+)
+from infra_mind.catalog.snapshot import BUNDLED_PATH, read_snapshot
+
+#: Environment variable naming a snapshot to use instead of the bundled one
+#: (``infra-mind catalog refresh`` writes one).
+SNAPSHOT_ENV = "INFRA_MIND_CATALOG"
+
+
+class LookupFailed(CatalogError):
+    """A price lookup that found nothing; the message says what exists instead."""
+
+
+def normalize_sku(provider: Provider, sku: str) -> str:
+    """The key a SKU is indexed under: case-insensitive; Azure's ``Standard_`` optional."""
+    key = sku.strip().lower()
+    if provider is Provider.AZURE:
+        key = key.removeprefix("standard_")
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogStats:
+    rows: int
+    by_provider: dict[str, int]
+    by_service: dict[tuple[str, str], int]
+    by_region: dict[tuple[str, str], int]
+    by_purchase_option: dict[str, int]
+    on_demand_compute_rows: int
+    oldest_as_of: date
+    newest_as_of: date
+
+
+class Catalog:
+    """An immutable, indexed set of price rows."""
+
+    def __init__(self, rows: Iterable[PriceRow], generated_at: date | None = None,
+                 notes: list[str] | None = None, path: Path | None = None) -> None:
+        self._rows: tuple[PriceRow, ...] = tuple(rows)
+        self.generated_at = generated_at
+        self.notes = notes or []
+        self.path = path
+        by_key: dict[tuple[Provider, str, str, PurchaseOption], list[PriceRow]] = defaultdict(list)
+        by_sku: dict[tuple[Provider, str], list[PriceRow]] = defaultdict(list)
+        by_family: dict[tuple[Provider, str, ProductFamily, PurchaseOption], list[PriceRow]] = (
+            defaultdict(list))
+        for row in self._rows:
+            skey = normalize_sku(row.provider, row.sku)
+            by_key[(row.provider, skey, row.region, row.purchase_option)].append(row)
+            by_sku[(row.provider, skey)].append(row)
+            by_family[(row.provider, row.region, row.product_family, row.purchase_option)].append(
+                row)
+        for rows_ in by_family.values():
+            rows_.sort(key=lambda r: (r.price_usd, r.sku))
+        self._by_key = dict(by_key)
+        self._by_sku = dict(by_sku)
+        self._by_family = dict(by_family)
+        self._sku_names: dict[Provider, dict[str, str]] = defaultdict(dict)
+        for (provider, skey), rows_ in self._by_sku.items():
+            self._sku_names[provider][skey] = rows_[0].sku
+
+    # -- loading -----------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: Path | str | None = None) -> Catalog:
+        """Load a snapshot: ``path``, else ``$INFRA_MIND_CATALOG``, else the bundled one."""
+        chosen = Path(path or os.environ.get(SNAPSHOT_ENV) or BUNDLED_PATH)
+        snap = read_snapshot(chosen)
+        return cls(snap.rows, snap.generated_at, snap.notes, chosen)
+
+    # -- access ------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[PriceRow]:
+        return iter(self._rows)
+
+    def rows(self, provider: Provider | str | None = None,
+             family: ProductFamily | str | None = None,
+             region: str | None = None,
+             purchase_option: PurchaseOption | str | None = None) -> list[PriceRow]:
+        """Rows matching every given filter (a scan: for reports, not hot paths)."""
+        p = Provider(provider) if provider else None
+        f = ProductFamily(family) if family else None
+        o = PurchaseOption(purchase_option) if purchase_option else None
+        return [r for r in self._rows
+                if (p is None or r.provider is p) and (f is None or r.product_family is f)
+                and (region is None or r.region == region)
+                and (o is None or r.purchase_option is o)]
+
+    def family_rows(self, provider: Provider | str, region: str, family: ProductFamily | str,
+                    purchase_option: PurchaseOption | str = PurchaseOption.ON_DEMAND,
+                    ) -> list[PriceRow]:
+        """Rows of one product family in one region, cheapest first (indexed)."""
+        return list(self._by_family.get(
+            (Provider(provider), region, ProductFamily(family), PurchaseOption(purchase_option)),
+            ()))
+
+    def lookup(self, provider: Provider | str, sku: str, region: str,
+               purchase_option: PurchaseOption | str = PurchaseOption.ON_DEMAND,
+               attributes: dict[str, Any] | None = None) -> list[PriceRow]:
+        """Every row for this key whose attributes include ``attributes`` (may be empty)."""
+        p = Provider(provider)
+        found = self._by_key.get((p, normalize_sku(p, sku), region,
+                                  PurchaseOption(purchase_option)), [])
+        if attributes:
+            found = [r for r in found
+                     if all(str(r.attributes.get(k)) == str(v) for k, v in attributes.items())]
+        return sorted(found, key=lambda r: (r.variant, r.tier_start or 0.0))
+
+    def price(self, provider: Provider | str, sku: str, region: str,
+              purchase_option: PurchaseOption | str = PurchaseOption.ON_DEMAND,
+              attributes: dict[str, Any] | None = None) -> list[PriceRow]:
+        """The rows of one price (several only for a tiered price), or ``LookupFailed``.
+
+        The error says why: an unknown SKU (with the closest SKUs), a known SKU
+        not priced in that region or under that option (with where it is), or
+        a SKU with several variants (with the attributes that tell them apart).
+        """
+        p = Provider(provider)
+        option = PurchaseOption(purchase_option)
+        skey = normalize_sku(p, sku)
+        if (p, skey) not in self._by_sku:
+            close = self.closest_skus(p, sku)
+            hint = f"; closest: {', '.join(close)}" if close else ""
+            raise LookupFailed(f"unknown {p.value} SKU {sku!r}{hint}")
+        rows = self.lookup(p, sku, region, option, attributes)
+        if not rows:
+            same_sku = self._by_sku[(p, skey)]
+            if attributes:
+                same_sku = [r for r in same_sku if all(
+                    str(r.attributes.get(k)) == str(v) for k, v in attributes.items())]
+            here = sorted({r.purchase_option.value for r in same_sku if r.region == region})
+            if here:
+                raise LookupFailed(
+                    f"{p.value} {self._sku_names[p][skey]} has no {option.value} price in "
+                    f"{region}; priced there as: {', '.join(here)}")
+            where = sorted({r.region for r in same_sku if r.purchase_option is option})
+            shown = ", ".join(where[:12]) + (" ..." if len(where) > 12 else "")
+            raise LookupFailed(
+                f"{p.value} {self._sku_names[p][skey]} has no {option.value} price in {region!r}"
+                + (f"; priced in: {shown}" if where else ""))
+        variants = {r.variant for r in rows}
+        if len(variants) > 1:
+            names = sorted({k for v in variants for k, _ in v})
+            options = "; ".join(", ".join(f"{k}={val}" for k, val in v) for v in sorted(variants))
+            raise LookupFailed(
+                f"{p.value} {rows[0].sku} in {region} has {len(variants)} variants "
+                f"(choose with {', '.join(names)}): {options}")
+        return rows
+
+    def closest_skus(self, provider: Provider | str, sku: str, n: int = 5) -> list[str]:
+        p = Provider(provider)
+        names = self._sku_names.get(p, {})
+        keys = difflib.get_close_matches(normalize_sku(p, sku), list(names), n=n, cutoff=0.5)
+        return [names[k] for k in keys]
+
+    def search(self, provider: Provider | str, region: str, min_vcpu: float = 0,
+               min_memory_gib: float = 0, gpu: bool | None = None, min_gpu_memory_gib: float = 0,
+               purchase_option: PurchaseOption | str = PurchaseOption.ON_DEMAND,
+               arch: str | None = None) -> list[PriceRow]:
+        """Compute SKUs meeting the minimums in one region, cheapest first.
+
+        ``gpu`` True keeps only GPU machines, False only machines without a GPU,
+        None both.
+        """
+        out = []
+        for row in self.family_rows(provider, region, ProductFamily.COMPUTE, purchase_option):
+            a = row.attributes
+            if a["vcpu"] < min_vcpu or a["memory_gib"] < min_memory_gib:
+                continue
+            if gpu is not None and row.is_gpu != gpu:
+                continue
+            if min_gpu_memory_gib and (a.get("gpu_memory_gib") or 0) < min_gpu_memory_gib:
+                continue
+            if arch and a.get("arch") != arch:
+                continue
+            out.append(row)
+        return out
+
+    def providers(self) -> list[Provider]:
+        return sorted({r.provider for r in self._rows}, key=lambda p: p.value)
+
+    def regions(self, provider: Provider | str | None = None) -> list[str]:
+        p = Provider(provider) if provider else None
+        return sorted({r.region for r in self._rows if p is None or r.provider is p})
+
+    def stats(self) -> CatalogStats:
+        if not self._rows:
+            raise CatalogError("the catalog is empty")
+        return CatalogStats(
+            rows=len(self._rows),
+            by_provider=dict(Counter(r.provider.value for r in self._rows)),
+            by_service=dict(Counter((r.provider.value, r.service) for r in self._rows)),
+            by_region=dict(Counter((r.provider.value, r.region) for r in self._rows)),
+            by_purchase_option=dict(Counter(r.purchase_option.value for r in self._rows)),
+            on_demand_compute_rows=sum(
+                1 for r in self._rows if r.product_family is ProductFamily.COMPUTE
+                and r.purchase_option is PurchaseOption.ON_DEMAND),
+            oldest_as_of=min(r.as_of for r in self._rows),
+            newest_as_of=max(r.as_of for r in self._rows),
+        )
+
+
+@lru_cache(maxsize=1)
+def default_catalog() -> Catalog:
+    """The process-wide catalog (bundled snapshot or ``$INFRA_MIND_CATALOG``)."""
+    return Catalog.load()
