@@ -55,6 +55,7 @@ class ProductFamily(StrEnum):
 
 class Unit(StrEnum):
     HOUR = "hour"
+    MONTH = "month"  # a fixed monthly fee, e.g. one provisioned disk of a given size
     GB_MONTH = "GB-month"
     GB = "GB"
     REQUESTS_1K = "1K-requests"

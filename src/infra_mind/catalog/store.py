@@ -25,9 +25,23 @@ from infra_mind.catalog.model import (
 )
 from infra_mind.catalog.snapshot import BUNDLED_PATH, read_snapshot
 
-#: Environment variable naming a snapshot to use instead of the bundled one
-#: (``infra-mind catalog refresh`` writes one).
+#: Environment variable naming a snapshot to use instead of the bundled one.
 SNAPSHOT_ENV = "INFRA_MIND_CATALOG"
+#: Where ``infra-mind catalog refresh`` writes a refreshed snapshot by default;
+#: when it exists it is used in preference to the bundled one.
+LOCAL_SNAPSHOT = Path("data") / "catalog" / "snapshot.json"
+
+
+def active_snapshot_path(path: Path | str | None = None) -> Path:
+    """The snapshot in force: ``path``, ``$INFRA_MIND_CATALOG``, a refreshed local one, or
+    the bundled one, in that order."""
+    if path:
+        return Path(path)
+    if os.environ.get(SNAPSHOT_ENV):
+        return Path(os.environ[SNAPSHOT_ENV])
+    if LOCAL_SNAPSHOT.is_file():
+        return LOCAL_SNAPSHOT
+    return BUNDLED_PATH
 
 
 class LookupFailed(CatalogError):
@@ -86,8 +100,8 @@ class Catalog:
 
     @classmethod
     def load(cls, path: Path | str | None = None) -> Catalog:
-        """Load a snapshot: ``path``, else ``$INFRA_MIND_CATALOG``, else the bundled one."""
-        chosen = Path(path or os.environ.get(SNAPSHOT_ENV) or BUNDLED_PATH)
+        """Load the snapshot ``active_snapshot_path(path)`` names."""
+        chosen = active_snapshot_path(path)
         snap = read_snapshot(chosen)
         return cls(snap.rows, snap.generated_at, snap.notes, chosen)
 
@@ -228,5 +242,5 @@ class Catalog:
 
 @lru_cache(maxsize=1)
 def default_catalog() -> Catalog:
-    """The process-wide catalog (bundled snapshot or ``$INFRA_MIND_CATALOG``)."""
+    """The process-wide catalog (see ``active_snapshot_path``)."""
     return Catalog.load()
