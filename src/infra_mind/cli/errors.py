@@ -1,0 +1,20 @@
+"""Exit codes and the one-line error every command raises."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILURE = 1  # the command ran and found a problem (e.g. unhealthy, refresh failed)
+    USAGE = 2  # bad arguments or a bad input file
+    NOT_FOUND = 3  # the thing asked for does not exist (unknown SKU, no price)
+
+
+class CliError(Exception):
+    """A one-line error for the user, with its exit code."""
+
+    def __init__(self, message: str, code: ExitCode = ExitCode.FAILURE) -> None:
+        super().__init__(message)
+        self.code = code

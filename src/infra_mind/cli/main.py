@@ -1,0 +1,69 @@
+"""The ``infra-mind`` command line.
+
+Every failure a user can cause prints one line on stderr and exits with a code
+from ``ExitCode``; no traceback reaches the terminal.
+"""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+try:  # typer 0.2x vendors click and raises its own copies of click's exceptions
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - typer releases that depend on click itself
+    from click.exceptions import NoArgsIsHelpError, UsageError
+
+from infra_mind import __version__
+from infra_mind.cli import catalog as catalog_cli
+from infra_mind.cli.errors import CliError, ExitCode
+
+app = typer.Typer(
+    name="infra-mind",
+    help="Infra Mind: priced, explainable cloud architectures from business requirements.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(catalog_cli.app, name="catalog")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the app on ``argv`` and return the exit code; every error becomes one line."""
+    try:
+        result = app(args=argv, prog_name="infra-mind", standalone_mode=False)
+    except CliError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return exc.code
+    except NoArgsIsHelpError:
+        return ExitCode.USAGE
+    except UsageError as exc:
+        typer.echo(f"error: {exc.format_message()}", err=True)
+        return ExitCode.USAGE
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        return ExitCode.FAILURE
+    except typer.TyperException as exc:
+        typer.echo(f"error: {exc.format_message()}", err=True)
+        return exc.exit_code
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        if os.environ.get("INFRA_MIND_DEBUG"):
+            raise
+        typer.echo(f"error: internal error ({type(exc).__name__}: {exc}); "
+                   "set INFRA_MIND_DEBUG=1 for the traceback", err=True)
+        return ExitCode.FAILURE
+    return result if isinstance(result, int) else ExitCode.OK
+
+
+def run() -> None:
+    """Console-script entry point."""
+    raise SystemExit(int(main()))
