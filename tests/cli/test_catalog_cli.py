@@ -1,0 +1,111 @@
+"""The catalog CLI contract: checks and scripts rely on these outputs and exit codes."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from infra_mind.cli.main import main
+
+CONTRACT_KEYS = {"provider", "sku", "region", "unit", "price_usd", "purchase_option", "as_of",
+                 "source", "attributes"}
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_price_json_contract(capsys):
+    code, out, err = run(capsys, "catalog", "price", "aws", "m5.large", "--region", "us-east-1",
+                         "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert set(doc) >= CONTRACT_KEYS
+    assert doc["price_usd"] == pytest.approx(0.096)
+    assert doc["unit"] == "hour" and doc["purchase_option"] == "on_demand"
+    assert doc["attributes"]["vcpu"] == 2 and doc["attributes"]["memory_gib"] == 8
+
+
+def test_azure_arm_name_and_purchase_option(capsys):
+    code, out, _ = run(capsys, "catalog", "price", "azure", "Standard_D2s_v5", "--region",
+                       "eastus", "--purchase-option", "spot", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["sku"] == "Standard_D2s_v5" and doc["purchase_option"] == "spot"
+    assert 0 < doc["price_usd"] < 0.096
+
+
+def test_unknown_sku_is_one_line_naming_the_closest(capsys):
+    code, out, err = run(capsys, "catalog", "price", "aws", "m5.lage", "--region", "us-east-1",
+                         "--json")
+    assert code == 3
+    assert out == ""
+    assert err.count("\n") == 1
+    assert "m5.large" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv, code, fragment", [
+    (["catalog", "price", "oracle", "x", "--region", "r"], 2, "'oracle' is not one of"),
+    (["catalog", "price", "aws", "m5.large"], 2, "--region"),
+    (["catalog", "price", "aws", "m5.large", "--region", "mars-1"], 3, "priced in:"),
+    (["catalog", "price", "aws", "m5.large", "--region", "us-east-1", "-p", "forever"], 2,
+     "forever"),
+    (["catalog", "price", "aws", "m5.large", "--region", "us-east-1", "--attr", "oops"], 2,
+     "KEY=VALUE"),
+    (["catalog", "search", "--provider", "aws", "--region", "mars-1"], 3, "regions:"),
+    (["catalog", "search", "--provider", "aws", "--region", "us-east-1", "--min-vcpu", "-1"], 2,
+     "min-vcpu"),
+])
+def test_bad_input_is_one_line_and_exit_code(capsys, argv, code, fragment):
+    got, out, err = run(capsys, *argv)
+    assert got == code
+    assert fragment in err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+def test_search_table_is_cheapest_first(capsys):
+    code, out, _ = run(capsys, "catalog", "search", "--provider", "gcp", "--region",
+                       "europe-west1", "--min-vcpu", "4", "--min-memory", "16", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    prices = [r["price_usd"] for r in rows]
+    assert prices == sorted(prices) and len(rows) > 3
+    assert all(r["attributes"]["vcpu"] >= 4 and r["attributes"]["memory_gib"] >= 16
+               for r in rows)
+    code, out, _ = run(capsys, "catalog", "search", "--provider", "gcp", "--region",
+                       "europe-west1", "--min-vcpu", "4", "--min-memory", "16")
+    assert code == 0 and "cheapest first" in out and rows[0]["sku"] in out
+
+
+def test_search_gpu(capsys):
+    code, out, _ = run(capsys, "catalog", "search", "--provider", "aws", "--region", "us-east-1",
+                       "--gpu", "--min-gpu-memory", "40", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert rows and all(r["attributes"]["gpu_memory_gib"] >= 40 for r in rows)
+
+
+def test_stats(capsys):
+    code, out, _ = run(capsys, "catalog", "stats", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["on_demand_compute_rows"] >= 1500
+    assert set(doc["by_provider"]) == {"aws", "azure", "gcp"}
+    assert doc["oldest_as_of"] <= doc["newest_as_of"]
+    code, out, _ = run(capsys, "catalog", "stats")
+    assert code == 0 and "oldest" in out and "eu-west-2" in out
+
+
+def test_installed_console_script_runs():
+    proc = subprocess.run([sys.executable, "-m", "infra_mind", "catalog", "price", "gcp",
+                           "n2-standard-2", "--region", "us-central1", "--json"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["sku"] == "n2-standard-2"
+    proc = subprocess.run([sys.executable, "-m", "infra_mind", "catalog", "price", "gcp",
+                           "n9-standard-2", "--region", "us-central1"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 3 and "Traceback" not in proc.stderr
