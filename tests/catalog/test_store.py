@@ -107,3 +107,25 @@ def test_snapshot_choice_order(tmp_path, monkeypatch):
     write_snapshot(other, [make_row(price_usd=0.7)], date(2026, 11, 28))
     monkeypatch.setenv("INFRA_MIND_CATALOG", str(other))
     assert Catalog.load().price("aws", "m5.large", "us-east-1")[0].price_usd == 0.7
+
+
+def test_a_name_shared_by_a_machine_and_a_database_means_the_machine():
+    vm = make_row(provider=Provider.AZURE, service="Virtual Machines", sku="Standard_B2s",
+                  region="eastus", price_usd=0.0416)
+    db = make_row(provider=Provider.AZURE, service="Azure Database for MySQL", sku="Standard_B2s",
+                  region="eastus", product_family=ProductFamily.DATABASE, price_usd=0.0680,
+                  attributes={"engine": "mysql", "deployment": "single", "vcpu": 2,
+                              "memory_gib": 4})
+    cat = Catalog([vm, db])
+    assert cat.price("azure", "B2s", "eastus")[0].price_usd == 0.0416
+    (row,) = cat.price("azure", "B2s", "eastus", family="database")
+    assert row.attributes["engine"] == "mysql"
+    other = make_row(provider=Provider.AZURE, service="Azure Database for PostgreSQL",
+                     sku="Standard_B1ms", region="eastus", product_family=ProductFamily.DATABASE,
+                     price_usd=0.02, attributes={"engine": "postgres", "deployment": "single",
+                                                 "vcpu": 1, "memory_gib": 2})
+    storage = make_row(provider=Provider.AZURE, service="Storage", sku="Standard_B1ms",
+                       region="eastus", product_family=ProductFamily.DATABASE_STORAGE,
+                       unit=Unit.GB_MONTH, price_usd=0.115, attributes={})
+    with pytest.raises(LookupFailed, match="several families"):
+        Catalog([other, storage]).price("azure", "B1ms", "eastus")

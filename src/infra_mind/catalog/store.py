@@ -148,12 +148,17 @@ class Catalog:
 
     def price(self, provider: Provider | str, sku: str, region: str,
               purchase_option: PurchaseOption | str = PurchaseOption.ON_DEMAND,
-              attributes: dict[str, Any] | None = None) -> list[PriceRow]:
+              attributes: dict[str, Any] | None = None,
+              family: ProductFamily | str | None = None) -> list[PriceRow]:
         """The rows of one price (several only for a tiered price), or ``LookupFailed``.
 
         The error says why: an unknown SKU (with the closest SKUs), a known SKU
         not priced in that region or under that option (with where it is), or
         a SKU with several variants (with the attributes that tell them apart).
+
+        A name can mean products of several families: Azure sells a database
+        server under its VM size name (``Standard_B2s``). Without ``family`` the
+        bare name means the machine; other families must be asked for.
         """
         p = Provider(provider)
         option = PurchaseOption(purchase_option)
@@ -163,6 +168,15 @@ class Catalog:
             hint = f"; closest: {', '.join(close)}" if close else ""
             raise LookupFailed(f"unknown {p.value} SKU {sku!r}{hint}")
         rows = self.lookup(p, sku, region, option, attributes)
+        if family is not None:
+            rows = [r for r in rows if r.product_family is ProductFamily(family)]
+        elif len({r.product_family for r in rows}) > 1:
+            rows = [r for r in rows if r.product_family is ProductFamily.COMPUTE] or rows
+            families = sorted({r.product_family.value for r in rows})
+            if len(families) > 1:
+                raise LookupFailed(f"{p.value} {rows[0].sku} in {region} names products of "
+                                   f"several families (choose with family): "
+                                   f"{', '.join(families)}")
         if not rows:
             same_sku = self._by_sku[(p, skey)]
             if attributes:

@@ -1,6 +1,11 @@
 from datetime import date
 
-from infra_mind.catalog.build.quality import merge_newest, off_family_rate, render_report
+from infra_mind.catalog.build.quality import (
+    merge_newest,
+    off_family_rate,
+    off_regional_ratio,
+    render_report,
+)
 from tests.factories import make_row
 
 FACTORS = {"m5.large": 4, "m5.xlarge": 8, "m5.2xlarge": 16, "m5.4xlarge": 32}
@@ -70,3 +75,22 @@ def test_report_lists_inputs_refusals_and_disagreements():
     assert "`abc123`" in text
     assert "m5.xlarge" in text and "wrongly scraped" in text
     assert "| aws m5.large us-east-1 on_demand | 0.096" in text
+
+
+def gpu(sku, price, region):
+    return make_row(sku=sku, region=region, price_usd=price, attributes={
+        "vcpu": 4, "memory_gib": 16, "arch": "x86_64", "gpu_count": 1, "gpu_model": "T4",
+        "gpu_memory_gib": 16, "family": "g4dn"})
+
+
+def test_gpu_sizes_off_the_regional_ratio_are_dropped():
+    anchors = {"g4dn.xlarge": 0.526, "g4dn.2xlarge": 0.752, "g4dn.4xlarge": 1.204}
+    rows = [gpu("g4dn.xlarge", 0.584, "eu-west-1"), gpu("g4dn.2xlarge", 0.835, "eu-west-1"),
+            gpu("g4dn.4xlarge", 1.417, "eu-west-1"),  # 1.204 * 1.11 = 1.336: +6% off
+            gpu("g4dn.xlarge", 0.526, "us-east-1"), gpu("g4dn.8xlarge", 2.5, "eu-west-1")]
+    kept, dropped = off_regional_ratio(rows, anchors, "us-east-1")
+    assert [d.sku for d in dropped] == ["g4dn.4xlarge"]
+    assert "+6.0%" in dropped[0].reason or "+6.1%" in dropped[0].reason
+    assert {(r.sku, r.region) for r in kept} == {
+        ("g4dn.xlarge", "eu-west-1"), ("g4dn.2xlarge", "eu-west-1"),
+        ("g4dn.xlarge", "us-east-1"), ("g4dn.8xlarge", "eu-west-1")}

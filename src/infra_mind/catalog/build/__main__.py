@@ -53,11 +53,14 @@ def build(cache_dir: Path, generated_at: date) -> tuple[list[PriceRow], str]:
     gcp = packaged.gcp_from_libcloud(libcloud, covered["gcp"], lc_as_of)
     cp = packaged.from_cloudprice(cloudprice)
     dropped += azure.dropped + gcp.dropped + cp.dropped
-    cp_rows = []
-    for row in cp.rows:
-        if row.region in covered[row.provider.value]:
-            cp_rows.append(row)
-    curated = [r for r in load_curated(CURATED_DIR)]
+    cp_rows = [r for r in cp.rows if r.region in covered[r.provider.value]]
+    curated = load_curated(CURATED_DIR)
+    # GPU sizes are checked against the newest us-east-1 prices (cloudprice, curated).
+    anchors = {r.sku: r.price_usd for r in sorted(cp_rows + curated, key=lambda r: r.as_of)
+               if r.provider.value == "aws" and r.region == "us-east-1"
+               and r.product_family.value == "compute" and r.purchase_option.value == "on_demand"}
+    aws_rows, off = quality.off_regional_ratio(aws_rows, anchors, "us-east-1")
+    dropped += off
     outside = [r for r in curated if r.region not in covered[r.provider.value]]
     dropped += [Dropped(r.provider.value, r.sku, r.region, r.price_usd,
                         "region not covered by the catalog's region table", r.source)

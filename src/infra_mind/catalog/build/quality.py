@@ -78,6 +78,43 @@ def off_family_rate(rows: Iterable[PriceRow], size_factors: dict[str, float],
     return kept, dropped
 
 
+def off_regional_ratio(rows: Iterable[PriceRow], anchors: dict[str, float],
+                       anchor_region: str) -> tuple[list[PriceRow], list[Dropped]]:
+    """Split GPU rows into those on their family's regional price ratio and those off it.
+
+    GPU families are not priced linearly in size, so ``off_family_rate`` cannot
+    check them. But AWS prices a family in another region as its anchor-region
+    price times one regional factor: within (family, region) the ratio of each
+    size's price to its trusted anchor-region price (``anchors``, from a newer
+    source) is the same. A row more than ``LINEARITY_TOLERANCE`` above the
+    group's lowest ratio is another wrongly scraped variant (upward, as in
+    ``off_family_rate``). Rows without an anchor, or alone in their group, pass.
+    """
+    groups: dict[tuple[str, str, str], list[PriceRow]] = defaultdict(list)
+    kept: list[PriceRow] = []
+    for row in rows:
+        if not row.is_gpu or row.sku not in anchors or row.region == anchor_region:
+            kept.append(row)
+        else:
+            groups[(str(row.attributes.get("family", "")), row.region,
+                    row.purchase_option.value)].append(row)
+    dropped: list[Dropped] = []
+    for group in groups.values():
+        ratio = min(r.price_usd / anchors[r.sku] for r in group)
+        for row in group:
+            expected = ratio * anchors[row.sku]
+            off = (row.price_usd - expected) / expected
+            if abs(off) > LINEARITY_TOLERANCE:
+                dropped.append(Dropped(
+                    row.provider.value, row.sku, row.region, row.price_usd,
+                    f"{off * 100:+.1f}% off its family's regional price ratio to "
+                    f"{anchor_region} (expected {expected:.4f}): a wrongly scraped variant",
+                    row.source))
+            else:
+                kept.append(row)
+    return kept, dropped
+
+
 def merge_newest(layers: Iterable[Iterable[PriceRow]]) -> tuple[list[PriceRow],
                                                                  list[Disagreement]]:
     """Merge rows from several sources; on the same key the newer ``as_of`` wins.
@@ -169,5 +206,7 @@ def render_report(*, generated_at: date, rows: list[PriceRow], dropped: list[Dro
 def _reason_class(reason: str) -> str:
     if "per-size rate" in reason:
         return "off its family's per-size rate (wrong variant scraped)"
+    if "regional price ratio" in reason:
+        return "GPU size off its family's regional price ratio (wrong variant scraped)"
     return reason.split(":")[0] if reason.startswith(("on_demand", "preemptible", "1yr", "3yr")) \
         else reason
