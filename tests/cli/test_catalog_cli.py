@@ -60,7 +60,7 @@ def test_unknown_sku_is_one_line_naming_the_closest(capsys):
      "min-vcpu"),
 ])
 def test_bad_input_is_one_line_and_exit_code(capsys, argv, code, fragment):
-    got, out, err = run(capsys, *argv)
+    got, _out, err = run(capsys, *argv)
     assert got == code
     assert fragment in err
     assert len(err.strip().splitlines()) == 1, err

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from infra_mind.catalog.model import CatalogError, Provider, PurchaseOption
+from infra_mind.catalog.model import CatalogError, ProductFamily, Provider, PurchaseOption
 from infra_mind.catalog.regions import region as region_info
 from infra_mind.catalog.store import Catalog, LookupFailed
 from infra_mind.cli.errors import CliError, ExitCode
@@ -60,12 +60,16 @@ def price(
     attr: Annotated[list[str] | None, typer.Option(
         "--attr", help="Choose a variant, e.g. --attr engine=postgres --attr deployment=ha")
     ] = None,
+    family: Annotated[ProductFamily | None, typer.Option(
+        help="Product family, where one name means several (Azure's Standard_B2s is a VM "
+             "and a database server; the bare name means the VM)")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Print one price row: unit price, unit, purchase option, date and source."""
     catalog = _load()
     try:
-        rows = catalog.price(provider, sku, region, purchase_option, _parse_attrs(attr or []))
+        rows = catalog.price(provider, sku, region, purchase_option, _parse_attrs(attr or []),
+                             family)
     except LookupFailed as exc:
         raise CliError(str(exc), ExitCode.NOT_FOUND) from None
     first = rows[0]
