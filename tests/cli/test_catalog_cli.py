@@ -109,3 +109,24 @@ def test_installed_console_script_runs():
                            "n9-standard-2", "--region", "us-central1"],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 3 and "Traceback" not in proc.stderr
+
+
+def test_family_chooses_the_database_server_behind_a_vm_name(capsys):
+    code, out, _ = run(capsys, "catalog", "price", "azure", "Standard_B2s", "--region", "eastus",
+                       "--json")
+    assert code == 0 and json.loads(out)["product_family"] == "compute"
+    code, out, err = run(capsys, "catalog", "price", "azure", "Standard_B2s", "--region",
+                         "eastus", "--family", "database", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["product_family"] == "database" and doc["attributes"]["engine"] == "mysql"
+
+
+def test_tiered_price_prints_its_tiers(capsys):
+    code, out, _ = run(capsys, "catalog", "price", "aws", "internet-egress", "--region",
+                       "us-east-1", "--json")
+    assert code == 0
+    tiers = json.loads(out)["tiers"]
+    assert len(tiers) >= 2
+    assert [t["tier_start"] for t in tiers] == sorted(t["tier_start"] for t in tiers)
+    assert tiers[-1]["tier_end"] is None
