@@ -94,3 +94,19 @@ def test_gpu_sizes_off_the_regional_ratio_are_dropped():
     assert {(r.sku, r.region) for r in kept} == {
         ("g4dn.xlarge", "eu-west-1"), ("g4dn.2xlarge", "eu-west-1"),
         ("g4dn.xlarge", "us-east-1"), ("g4dn.8xlarge", "eu-west-1")}
+
+
+def test_a_newer_tiered_price_replaces_an_older_flat_one_whole():
+    from infra_mind.catalog.model import ProductFamily, Unit
+
+    def blob(price, as_of, t0=None, t1=None, source="s"):
+        return make_row(sku="blob-hot-lrs", product_family=ProductFamily.OBJECT_STORAGE,
+                        unit=Unit.GB_MONTH, attributes={"storage_class": "standard"},
+                        price_usd=price, as_of=as_of, tier_start=t0, tier_end=t1, source=source)
+
+    flat = blob(0.018, date(2026, 5, 4), source="old")
+    tiers = [blob(0.0208, date(2026, 10, 3), 0.0, 51200.0, "new"),
+             blob(0.019968, date(2026, 10, 3), 51200.0, None, "new")]
+    rows, disagreements = merge_newest([[flat], tiers])
+    assert sorted(r.price_usd for r in rows) == [0.019968, 0.0208]
+    assert [(d.kept_price, d.other_price) for d in disagreements] == [(0.0208, 0.018)]

@@ -35,8 +35,9 @@ class Disagreement:
 
 
 def row_key(row: PriceRow) -> tuple[Any, ...]:
+    """What makes a price one price: tiers of a tiered price share this key."""
     return (row.provider.value, row.sku.lower(), row.region, row.purchase_option.value,
-            row.variant, row.tier_start)
+            row.variant)
 
 
 def off_family_rate(rows: Iterable[PriceRow], size_factors: dict[str, float],
@@ -117,28 +118,37 @@ def off_regional_ratio(rows: Iterable[PriceRow], anchors: dict[str, float],
 
 def merge_newest(layers: Iterable[Iterable[PriceRow]]) -> tuple[list[PriceRow],
                                                                  list[Disagreement]]:
-    """Merge rows from several sources; on the same key the newer ``as_of`` wins.
+    """Merge rows from several sources; for the same price the newer ``as_of`` wins.
 
-    On a tie the later layer wins (curated rows are given last). A difference
-    beyond ``AGREEMENT_TOLERANCE`` is recorded as a disagreement either way.
+    A price is all rows sharing ``row_key`` from one source: its tiers, if it is
+    tiered. The newer source replaces the older one's rows whole, so a flat price
+    and a tiered one never stand side by side. On a tie the later layer wins
+    (curated rows are given last). A difference in the first tier's price beyond
+    ``AGREEMENT_TOLERANCE`` is recorded as a disagreement either way.
     """
-    chosen: dict[tuple[Any, ...], PriceRow] = {}
+    grouped: dict[tuple[Any, ...], list[PriceRow]] = {}
     disagreements: list[Disagreement] = []
     for layer in layers:
+        incoming: dict[tuple[Any, ...], list[PriceRow]] = defaultdict(list)
         for row in layer:
-            key = row_key(row)
-            old = chosen.get(key)
-            if old is None:
-                chosen[key] = row
-                continue
-            winner, loser = (row, old) if row.as_of >= old.as_of else (old, row)
-            chosen[key] = winner
-            if abs(winner.price_usd - loser.price_usd) > AGREEMENT_TOLERANCE * winner.price_usd:
-                disagreements.append(Disagreement(
-                    f"{row.provider.value} {row.sku} {row.region} {row.purchase_option.value}",
-                    winner.price_usd, winner.source, winner.as_of,
-                    loser.price_usd, loser.source, loser.as_of))
-    return list(chosen.values()), disagreements
+            incoming[(*row_key(row), row.source, row.as_of)].append(row)
+        for (*key_parts, _source, _as_of), rows in incoming.items():
+            key = tuple(key_parts)
+            old = grouped.get(key)
+            if old is None or rows[0].as_of >= old[0].as_of:
+                grouped[key] = rows
+            if old is not None:
+                winner, loser = grouped[key], (old if grouped[key] is rows else rows)
+                kept, other = _first_tier(winner), _first_tier(loser)
+                if abs(kept.price_usd - other.price_usd) > AGREEMENT_TOLERANCE * kept.price_usd:
+                    disagreements.append(Disagreement(
+                        " ".join(str(k) for k in key[:4]), kept.price_usd, kept.source,
+                        kept.as_of, other.price_usd, other.source, other.as_of))
+    return [row for rows in grouped.values() for row in rows], disagreements
+
+
+def _first_tier(rows: list[PriceRow]) -> PriceRow:
+    return min(rows, key=lambda r: r.tier_start or 0.0)
 
 
 def coverage(rows: Iterable[PriceRow]) -> dict[str, dict[str, int]]:
