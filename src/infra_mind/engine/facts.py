@@ -1,0 +1,89 @@
+"""Facts about one designed architecture that compliance and review rules read.
+
+The optimiser fills an ``ArchitectureFacts`` for every option it designs; the
+compliance evaluator and the Well-Architected review never look at prices or
+SKUs directly, only at these facts, so their rules stay small and testable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: Capabilities a design can provide. The optimiser sets those its design includes.
+CAPABILITIES = {
+    "encryption_at_rest": "data stores and disks encrypted with provider-managed keys",
+    "encryption_in_transit": "TLS on public endpoints and to the database",
+    "access_control": "identity-based access with least privilege (IAM / RBAC)",
+    "audit_logging": "the provider's control-plane audit log enabled and retained",
+    "backups": "automated, point-in-time database backups",
+    "high_availability": "compute and databases across at least two availability zones",
+    "data_residency": "every component in a region of the allowed residency groups",
+    "network_isolation": "workloads in private subnets, outbound through a NAT gateway",
+    "monitoring": "metrics and alarms on every component (provider's monitoring service)",
+    "customer_managed_keys": "encryption keys held in a key service the customer controls",
+    "web_application_firewall": "a WAF in front of public endpoints",
+    "disaster_recovery": "backups copied to a second region",
+    "log_retention_1y": "audit and access logs kept for at least a year",
+    "ddos_protection": "the provider's baseline DDoS protection on public endpoints",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """A part of the design that provides capabilities (named in evidence)."""
+
+    name: str  # e.g. "Amazon RDS for PostgreSQL (Multi-AZ)"
+    kind: str  # compute | database | cache | object_storage | block_storage | load_balancer
+    #            | nat_gateway | kubernetes | gpu_compute | egress
+    workload: str = ""
+    managed: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ArchitectureFacts:
+    provider: str  # aws | azure | gcp
+    region: str
+    region_group: str  # us | ca | eu | uk | apac | sa
+    country: str  # ISO 3166-1 alpha-2
+    zones_used: int  # availability zones the compute and databases span
+    availability_target: float
+    frameworks: tuple[str, ...]  # requested compliance frameworks
+    residency_groups: tuple[str, ...]  # allowed groups; empty = anywhere
+    components: tuple[Component, ...] = ()
+    #: Capabilities the design provides, each mapped to the component that provides it,
+    #: e.g. {"encryption_at_rest": "Amazon RDS storage encryption (AWS KMS)"}. The
+    #: vocabulary is ``CAPABILITIES``.
+    capabilities: dict[str, str] = field(default_factory=dict)
+    managed_database: bool = False
+    database_ha: bool = False
+    compute_instances_min: int = 0  # smallest instance count of any always-on service
+    kubernetes: bool = False
+    uses_spot: bool = False
+    arm64: bool = False
+    has_public_endpoint: bool = False  # a web service or static site behind a load balancer
+    has_ml: bool = False
+    monthly_cost_usd: float = 0.0
+    monthly_budget_usd: float | None = None
+    unpriced: tuple[str, ...] = ()  # components the catalog could not price
+    commitment: str = "none"  # none | 1y | 3y, as requested
+    #: Monthly USD the cheapest sourced commitment would save on this design (0 if none).
+    commitment_saving_usd: float = 0.0
+    #: Interruptible workloads (workers marked interruptible, training) left on on-demand.
+    interruptible_on_demand: tuple[str, ...] = ()
+    #: Monthly USD saved if always-on web capacity followed average instead of peak load.
+    autoscaling_saving_usd: float = 0.0
+    #: Workloads whose always-on instances run at under 30% of their capacity at average load.
+    underutilised: tuple[str, ...] = ()
+    growth_rate_monthly: float = 0.0
+    horizon_months: int = 12
+    #: Months until the projected cost passes the budget (None: never within the horizon).
+    budget_exceeded_month: int | None = None
+
+    @property
+    def over_budget(self) -> bool:
+        return self.monthly_budget_usd is not None and \
+            self.monthly_cost_usd > self.monthly_budget_usd
+
+    def provides(self, capability: str) -> str | None:
+        """The component providing ``capability``, or None."""
+        return self.capabilities.get(capability)
