@@ -16,6 +16,7 @@ except ImportError:  # pragma: no cover - typer releases that depend on click it
     from click.exceptions import NoArgsIsHelpError, UsageError
 
 from infra_mind import __version__
+from infra_mind.cli import assess as assess_cli
 from infra_mind.cli import catalog as catalog_cli
 from infra_mind.cli.errors import CliError, ExitCode
 
@@ -27,6 +28,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(catalog_cli.app, name="catalog")
+app.command("assess")(assess_cli.assess)
+app.command("schema")(assess_cli.schema)
 
 
 @app.command()

@@ -73,6 +73,8 @@ class Preferences(_Strict):
     commitment: Commitment = Commitment.NONE
     spot_ok: bool = False
     existing_provider: Provider | None = None
+    allow_arm: bool = Field(True, description="Allow arm64 machines (Graviton and the like); "
+                                              "false when images only build for x86_64")
 
     @model_validator(mode="after")
     def _known_regions(self) -> Preferences:

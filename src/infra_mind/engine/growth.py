@@ -1,0 +1,137 @@
+"""How each priced line grows over the projection.
+
+Every line item of an option has a ``Part`` whose ``cost(month, traffic)`` gives
+its monthly cost in a later month at a traffic multiple (1.0 = the stated load).
+At month 1 and traffic 1.0 the parts add up to the option's line items exactly.
+Compute follows traffic in whole machines; storage accumulates its stated growth.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from infra_mind.catalog.model import PriceRow
+from infra_mind.engine.pricing import tiered_cost
+from infra_mind.engine.sizing import HOURS_PER_MONTH
+
+
+class Part:
+    #: Whether the cost depends on traffic (the projection simulates only those).
+    follows_traffic = False
+
+    def cost(self, month: int, traffic: float) -> float:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def repriced(self, price_per_hour: float) -> Part:
+        return self
+
+
+@dataclass(frozen=True)
+class Fixed(Part):
+    monthly_usd: float
+
+    def cost(self, month: int, traffic: float) -> float:
+        return self.monthly_usd
+
+
+@dataclass(frozen=True)
+class ScaledLinear(Part):
+    """A usage-priced line proportional to traffic (load-balancer capacity, data)."""
+
+    follows_traffic = True
+
+    monthly_usd: float
+
+    def cost(self, month: int, traffic: float) -> float:
+        return round(self.monthly_usd * traffic, 2)
+
+
+@dataclass(frozen=True)
+class ScaledMachines(Part):
+    """Always-on machines re-counted for the traffic: whole machines, never below the floor."""
+
+    follows_traffic = True
+
+    price_per_hour: float
+    vcpu_each: float
+    memory_each_gib: float
+    vcpu_need: float
+    memory_need_gib: float
+    min_count: int
+
+    def count(self, traffic: float) -> int:
+        return max(self.min_count, 1,
+                   math.ceil(self.vcpu_need * traffic / self.vcpu_each - 1e-9),
+                   math.ceil(self.memory_need_gib * traffic / self.memory_each_gib - 1e-9))
+
+    def cost(self, month: int, traffic: float) -> float:
+        return round(self.count(traffic) * self.price_per_hour * HOURS_PER_MONTH, 2)
+
+    def repriced(self, price_per_hour: float) -> Part:
+        return replace(self, price_per_hour=price_per_hour)
+
+
+@dataclass(frozen=True)
+class ScaledReplicas(Part):
+    """GPU serving instances re-counted for the traffic."""
+
+    follows_traffic = True
+
+    price_per_hour: float
+    tokens_per_sec_per_replica: float
+    replicas_per_instance: int
+    peak_tokens_per_sec: float
+    min_instances: int
+
+    def count(self, traffic: float) -> int:
+        replicas = math.ceil(self.peak_tokens_per_sec * traffic
+                             / self.tokens_per_sec_per_replica - 1e-9)
+        return max(self.min_instances, math.ceil(replicas / self.replicas_per_instance - 1e-9))
+
+    def cost(self, month: int, traffic: float) -> float:
+        return round(self.count(traffic) * self.price_per_hour * HOURS_PER_MONTH, 2)
+
+    def repriced(self, price_per_hour: float) -> Part:
+        return replace(self, price_per_hour=price_per_hour)
+
+
+@dataclass(frozen=True)
+class FixedHours(Part):
+    """A fixed number of instance-hours a month (training runs), at an hourly price."""
+
+    price_per_hour: float
+    hours: float
+
+    def cost(self, month: int, traffic: float) -> float:
+        return round(self.price_per_hour * self.hours, 2)
+
+    def repriced(self, price_per_hour: float) -> Part:
+        return replace(self, price_per_hour=price_per_hour)
+
+
+@dataclass(frozen=True)
+class GrowingStorage(Part):
+    """Stored data that accumulates: base + growth x (month - 1), in ``copies`` copies."""
+
+    rows: list[PriceRow]
+    base_gb: float
+    growth_gb_per_month: float
+    copies: int
+
+    def cost(self, month: int, traffic: float) -> float:
+        gb = (self.base_gb + self.growth_gb_per_month * (month - 1)) * self.copies
+        return tiered_cost(self.rows, gb)
+
+
+@dataclass(frozen=True)
+class ScaledTiers(Part):
+    """Tiered usage that follows traffic (internet egress)."""
+
+    follows_traffic = True
+
+    rows: list[PriceRow]
+    quantity: float
+
+    def cost(self, month: int, traffic: float) -> float:
+        return tiered_cost(self.rows, self.quantity * traffic)

@@ -1,0 +1,185 @@
+"""Turning catalog rows and quantities into line items; choosing machines at least cost."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from weakref import WeakKeyDictionary
+
+from infra_mind.catalog.model import PriceRow, ProductFamily, PurchaseOption
+from infra_mind.catalog.store import Catalog
+from infra_mind.engine.result import LineItem
+from infra_mind.engine.sizing import HOURS_PER_MONTH
+
+
+def money(x: float) -> float:
+    """Round to cents for display fields; totals are sums of rounded lines."""
+    return round(x + 0.0, 2)
+
+
+def line(row: PriceRow, *, workload: str, component: str, quantity: float,
+         note: str = "") -> LineItem:
+    """One line item: ``quantity`` units of ``row`` in a month."""
+    return LineItem(
+        workload=workload, component=component, service=row.service, sku=row.sku,
+        region=row.region, quantity=round(quantity, 4), unit=row.unit.value,
+        unit_price_usd=row.price_usd, monthly_usd=money(quantity * row.price_usd),
+        purchase_option=row.purchase_option.value, source=row.source, as_of=row.as_of,
+        note=note)
+
+
+def hourly_line(row: PriceRow, count: float, *, workload: str, component: str,
+                note: str = "") -> LineItem:
+    """``count`` always-on units of an hourly price for a 730-hour month."""
+    text = f"{count:g} x {HOURS_PER_MONTH} h" + (f"; {note}" if note else "")
+    return line(row, workload=workload, component=component,
+                quantity=count * HOURS_PER_MONTH, note=text)
+
+
+def tier_amounts(rows: list[PriceRow], quantity: float) -> list[tuple[PriceRow, float, str]]:
+    """How ``quantity`` units of a tiered price fall into its tiers: (row, used, note).
+
+    A free allowance (attribute ``free_gb_per_month``) is used first; tiers are
+    filled in order.
+    """
+    if not rows or quantity <= 0:
+        return []
+    ordered = sorted(rows, key=lambda r: r.tier_start or 0.0)
+    free = float(ordered[0].attributes.get("free_gb_per_month", 0) or 0)
+    out = []
+    for row in ordered:
+        start = row.tier_start or 0.0
+        end = row.tier_end if row.tier_end is not None else math.inf
+        lo = max(start, free)
+        used = max(0.0, min(quantity, end) - lo)
+        if used <= 0:
+            continue
+        if row.tier_start is None and row.tier_end is None:
+            bounds = ""  # a flat price
+        else:
+            bounds = f"tier {start:g}-{'' if end == math.inf else f'{end:g}'} {row.unit.value}"
+        if free and lo == free and start < free:
+            bounds += f"{', ' if bounds else ''}after {free:g} free"
+        out.append((row, used, bounds))
+    return out
+
+
+def tiered_lines(rows: list[PriceRow], quantity: float, *, workload: str, component: str,
+                 ) -> list[LineItem]:
+    """Lines for ``quantity`` units of a tiered price, one line per tier used."""
+    return [line(row, workload=workload, component=component, quantity=used, note=note)
+            for row, used, note in tier_amounts(rows, quantity)]
+
+
+def tiered_cost(rows: list[PriceRow], quantity: float) -> float:
+    """What ``tiered_lines`` would add up to, without building the lines."""
+    return round(sum(money(used * row.price_usd) for row, used, _ in
+                     tier_amounts(rows, quantity)), 2)
+
+
+def is_burstable(row: PriceRow) -> bool:
+    """Burstable shapes run on CPU credits; sustained load would exhaust them."""
+    family = str(row.attributes.get("family", ""))
+    return (family in ("t3", "t3a", "t4g", "Bs")
+            or row.sku in ("e2-micro", "e2-small", "e2-medium"))
+
+
+@dataclass(frozen=True)
+class MachineChoice:
+    row: PriceRow
+    count: int
+    monthly_usd: float
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    vcpu: float
+    memory_gib: float
+    price_per_hour: float
+    row: PriceRow
+
+
+_PREPARED: WeakKeyDictionary[Catalog, dict[tuple, list[Candidate]]] = WeakKeyDictionary()
+
+
+def machine_candidates(catalog: Catalog, provider: str, region: str,
+                       purchase_option: PurchaseOption = PurchaseOption.ON_DEMAND, *,
+                       allow_arm: bool = True, prefer: PurchaseOption | None = None,
+                       ) -> list[Candidate]:
+    """The machines worth considering in one region, computed once per catalog.
+
+    Burstable and GPU machines are left out. With ``prefer`` (a commitment), a
+    machine is priced under it where the catalog has that price, on demand
+    elsewhere. A machine another beats on vCPUs, memory and price at once can
+    never be the cheapest choice and is dropped.
+    """
+    key = (provider, region, purchase_option, allow_arm, prefer)
+    cache = _PREPARED.setdefault(catalog, {})
+    if key in cache:
+        return cache[key]
+    rows = []
+    for row in catalog.search(provider, region, gpu=False, purchase_option=purchase_option):
+        if is_burstable(row) or (not allow_arm and row.attributes["arch"] == "arm64"):
+            continue
+        if prefer is not None:
+            committed = [c for c in catalog.lookup(provider, row.sku, region, prefer)
+                         if c.product_family is ProductFamily.COMPUTE]
+            row = committed[0] if committed else row
+        rows.append(Candidate(float(row.attributes["vcpu"]), float(row.attributes["memory_gib"]),
+                              row.price_usd, row))
+    rows.sort(key=lambda c: (c.price_per_hour, -c.vcpu, -c.memory_gib, c.row.sku))
+    kept: list[Candidate] = []
+    for c in rows:  # cheapest first: anything dominating c is already in kept
+        if not any(k.vcpu >= c.vcpu and k.memory_gib >= c.memory_gib for k in kept):
+            kept.append(c)
+    cache[key] = kept
+    return kept
+
+
+def choose_machines(candidates: list[Candidate], *, vcpu: float,
+                    memory_per_instance_gib: float, total_memory_gib: float = 0.0,
+                    min_count: int = 1) -> MachineChoice | None:
+    """The cheapest machine and count meeting vCPU and memory needs.
+
+    count = max(min_count, ceil(vcpu / vCPUs per machine),
+                ceil(total_memory / memory per machine)),
+    over machines with at least ``memory_per_instance_gib``. Ties go to fewer
+    machines, then the SKU name.
+    """
+    best: tuple[float, int, str, Candidate] | None = None
+    for c in candidates:
+        if c.memory_gib < memory_per_instance_gib:
+            continue
+        count = max(min_count, 1, math.ceil(vcpu / c.vcpu - 1e-9),
+                    math.ceil(total_memory_gib / c.memory_gib - 1e-9))
+        key = (count * c.price_per_hour, count, c.row.sku)
+        if best is None or key < best[:3]:
+            best = (*key, c)
+    if best is None:
+        return None
+    return MachineChoice(best[3].row, best[1], best[0] * HOURS_PER_MONTH)
+
+
+def first_row(catalog: Catalog, provider: str, region: str, family: ProductFamily,
+              **attrs: object) -> PriceRow | None:
+    """The cheapest on-demand row of a family in a region whose attributes match."""
+    for row in catalog.family_rows(provider, region, family):
+        if all(str(row.attributes.get(k)) == str(v) for k, v in attrs.items()):
+            return row
+    return None
+
+
+def tier_group(catalog: Catalog, provider: str, region: str, family: ProductFamily,
+               **attrs: object) -> list[PriceRow]:
+    """All tiers of the cheapest matching tiered (or flat) price of a family in a region."""
+    rows = [r for r in catalog.family_rows(provider, region, family)
+            if all(str(r.attributes.get(k)) == str(v) for k, v in attrs.items())]
+    if not rows:
+        return []
+    by_sku: dict[str, list[PriceRow]] = {}
+    for r in rows:
+        by_sku.setdefault(r.sku, []).append(r)
+    # cheapest first tier wins; the SKU name breaks ties
+    sku = min(by_sku, key=lambda s: (min(by_sku[s], key=lambda r: r.tier_start or 0.0)
+                                     .price_usd, s))
+    return by_sku[sku]

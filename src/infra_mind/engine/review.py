@@ -1,0 +1,141 @@
+"""A Well-Architected style review of one design: six pillars, explicit rules.
+
+Each rule reads ``ArchitectureFacts`` (and the compliance results) and adds a
+finding at a stated risk; a pillar's risk is the highest of its findings. The
+rules are listed in the order they run, one function per pillar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from infra_mind.engine.facts import ArchitectureFacts
+from infra_mind.engine.result import ControlResult, ReviewPillar
+
+PILLARS = ("operational_excellence", "security", "reliability", "performance_efficiency",
+           "cost_optimization", "sustainability")
+_RANK = {"none": 0, "medium": 1, "high": 2}
+Finding = tuple[str, str]  # (risk, text)
+
+
+def _operational_excellence(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
+    out = []
+    if f.provides("monitoring"):
+        out.append(("none", f"Metrics and alarms: {f.provides('monitoring')}."))
+    else:
+        out.append(("medium", "No monitoring in the design: add metrics and alarms."))
+    self_managed = [x.name for x in f.components if not x.managed]
+    if self_managed:
+        out.append(("medium", "Self-managed components need patching, backups and failover "
+                              f"run by your team: {', '.join(self_managed)}."))
+    if f.kubernetes:
+        out.append(("medium", "Kubernetes adds cluster upgrades and node-pool operations; "
+                              "budget engineering time for them."))
+    if f.unpriced:
+        out.append(("medium", "Not priced from the catalog, so missing from the total: "
+                              + "; ".join(f.unpriced) + "."))
+    return out
+
+
+def _security(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
+    out = []
+    gaps = [x for x in c if x.status == "gap"]
+    if gaps:
+        ids = ", ".join(sorted({f"{x.framework}:{x.control_id}" for x in gaps}))
+        out.append(("high", f"{len(gaps)} compliance control(s) not met by the design: {ids}."))
+    if f.has_public_endpoint and not f.provides("web_application_firewall"):
+        out.append(("medium", "Public endpoints without a web application firewall."))
+    if not f.provides("network_isolation"):
+        out.append(("medium", "Workloads are not placed in private subnets behind NAT."))
+    for cap in ("encryption_at_rest", "encryption_in_transit", "access_control"):
+        if f.provides(cap):
+            out.append(("none", f"{cap.replace('_', ' ').capitalize()}: {f.provides(cap)}."))
+    return out
+
+
+def _reliability(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
+    out = []
+    if f.availability_target >= 99.9 and f.zones_used < 2:
+        out.append(("high", f"Target {f.availability_target}% but the design uses one zone."))
+    if f.compute_instances_min == 1:
+        out.append(("high" if f.availability_target >= 99.9 else "medium",
+                    "Single instance for an always-on service: one failure is an outage."))
+    if f.availability_target >= 99.9 and f.managed_database is False and f.database_ha:
+        out.append(("medium", "Database failover is self-managed (standby on machines)."))
+    if not f.provides("backups") and any(x.kind == "database" for x in f.components):
+        out.append(("high", "No automated database backups in the design."))
+    if not f.provides("disaster_recovery"):
+        out.append(("medium", "No copy of data in a second region (regional outage recovery)."))
+    if f.zones_used >= 2:
+        out.append(("none", f"Spans {f.zones_used} availability zones in {f.region}."))
+    return out
+
+
+def _performance(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
+    out = []
+    if f.arm64:
+        out.append(("medium", "arm64 machines chosen on price: build and test images for "
+                              "arm64 (or set preferences.allow_arm: false)."))
+    if f.uses_spot:
+        out.append(("medium", "Spot capacity can be reclaimed at short notice: interruptible "
+                              "work must checkpoint and retry."))
+    if f.underutilised:
+        out.append(("medium", "At average load these services use under 30% of their "
+                              f"capacity: {', '.join(f.underutilised)}."))
+    if not out:
+        out.append(("none", "Machines sized to peak load at 60% CPU utilisation."))
+    return out
+
+
+def _cost(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
+    out = []
+    if f.over_budget and f.monthly_budget_usd is not None:
+        out.append(("high", f"Monthly cost {f.monthly_cost_usd:,.2f} USD is over the budget of "
+                            f"{f.monthly_budget_usd:,.2f} USD by "
+                            f"{f.monthly_cost_usd - f.monthly_budget_usd:,.2f} USD."))
+    if f.budget_exceeded_month is not None and not f.over_budget:
+        out.append(("medium", f"With growth the projected cost passes the budget in month "
+                              f"{f.budget_exceeded_month}."))
+    if f.commitment == "none" and f.commitment_saving_usd > 0:
+        out.append(("medium", f"A sourced commitment would save {f.commitment_saving_usd:,.2f} "
+                              "USD a month on steady machines."))
+    if f.interruptible_on_demand:
+        out.append(("medium", "Interruptible work on on-demand capacity (spot not allowed): "
+                              f"{', '.join(f.interruptible_on_demand)}."))
+    if f.autoscaling_saving_usd > 0:
+        out.append(("medium", f"Scaling web capacity with load instead of holding peak capacity "
+                              f"could save up to {f.autoscaling_saving_usd:,.2f} USD a month."))
+    if not out:
+        out.append(("none", "Least-cost SKUs chosen for every demand."))
+    return out
+
+
+def _sustainability(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
+    out = []
+    if f.underutilised or f.autoscaling_saving_usd > 0:
+        out.append(("medium", "Idle capacity at average load: scaling with demand also cuts "
+                              "energy use."))
+    if f.arm64:
+        out.append(("none", "arm64 machines chosen: typically less energy per unit of work."))
+    if not out:
+        out.append(("none", "No idle capacity beyond the availability floor."))
+    return out
+
+
+_RULES: dict[str, Callable[[ArchitectureFacts, list[ControlResult]], list[Finding]]] = {
+    "operational_excellence": _operational_excellence,
+    "security": _security,
+    "reliability": _reliability,
+    "performance_efficiency": _performance,
+    "cost_optimization": _cost,
+    "sustainability": _sustainability,
+}
+
+
+def review(facts: ArchitectureFacts, compliance: list[ControlResult]) -> list[ReviewPillar]:
+    out = []
+    for pillar in PILLARS:
+        findings = _RULES[pillar](facts, compliance)
+        risk = max((r for r, _ in findings), key=_RANK.__getitem__, default="none")
+        out.append(ReviewPillar(pillar=pillar, risk=risk, findings=[t for _, t in findings]))
+    return out
