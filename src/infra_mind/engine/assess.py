@@ -260,11 +260,12 @@ def _recommendation(req: Requirements, chosen: _Evaluated, best: list[_Evaluated
     elif others:
         nxt = others[0]
         cheaper_but = [e for e in others if e.cost < chosen.cost]
-        basis = ("meet every constraint" if not d.violations else "have the fewest violations")
+        parts = ["meet every constraint" if not d.violations else "have the fewest violations"]
         if not d.unpriced:
-            basis += ", are fully priced"
+            parts.append("are fully priced")
         if req.compliance:
-            basis += f" and have the fewest compliance gaps ({chosen.gaps})"
+            parts.append(f"have the fewest compliance gaps ({chosen.gaps})")
+        basis = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
         reasons.append(f"Lowest monthly cost among the options that {basis}: "
                        f"{chosen.cost:,.2f} USD, against {nxt.cost:,.2f} USD on "
                        f"{nxt.design.provider} {nxt.design.region.code}")

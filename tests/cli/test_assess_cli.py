@@ -1,0 +1,85 @@
+"""``infra-mind assess`` and ``infra-mind schema``: the contract scripts rely on."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from infra_mind.cli.main import main
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_is_the_result_dump(capsys):
+    code, out, err = run(capsys, "assess", str(EXAMPLES / "saas-startup.yaml"), "--format",
+                         "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["requirements"]["name"]
+    assert doc["recommended"]["provider"] in {"aws", "azure", "gcp"}
+    assert len(doc["projection"]) == doc["requirements"]["business"]["horizon_months"]
+
+
+def test_table_and_markdown(capsys):
+    code, out, _ = run(capsys, "assess", str(EXAMPLES / "hipaa-telehealth.yaml"))
+    assert code == 0 and "Recommended:" in out and "line items" in out
+    code, out, _ = run(capsys, "assess", str(EXAMPLES / "hipaa-telehealth.yaml"), "-f", "md")
+    assert code == 0
+    assert out.startswith("# ") and "## Options side by side" in out and "| **total** |" in out
+
+
+def test_bad_input_is_one_line_per_problem_naming_the_field(capsys, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "name: x\n"
+        "availability_target: 98\n"
+        "workloads:\n"
+        "  - {name: api, type: web_service, peak_rps: -5, cpu_ms: 20}\n"
+        "  - {name: q, type: queue}\n")
+    code, out, err = run(capsys, "assess", str(bad), "--format", "json")
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert "error: availability_target: Input should be 99.0, 99.5, 99.9, 99.95 or 99.99" \
+        in lines
+    assert "error: workloads[0].peak_rps: Input should be greater than 0" in lines
+    assert "error: workloads[0].cpu_ms: unknown field (not part of the requirements schema)" \
+        in lines
+    assert any(line.startswith("error: workloads[1]: unknown workload type") for line in lines)
+    assert len(lines) == 4 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ("name: [unclosed", "not valid YAML: line 1"),
+    ("- just\n- a list\n", "expected a mapping"),
+])
+def test_unreadable_files(capsys, tmp_path, content, fragment):
+    path = tmp_path / "r.yaml"
+    path.write_text(content)
+    code, _, err = run(capsys, "assess", str(path))
+    assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1
+
+
+def test_missing_file_and_json_input(capsys, tmp_path):
+    code, _, err = run(capsys, "assess", str(tmp_path / "nope.yaml"))
+    assert code == 2 and "no such file" in err
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"name": "j", "workloads": [
+        {"name": "site", "type": "static_site", "egress_gb_per_month": 10}]}))
+    code, out, err = run(capsys, "assess", str(path), "-f", "json")
+    assert code == 0, err
+    assert json.loads(out)["options"]
+
+
+def test_schema_is_the_requirements_json_schema(capsys):
+    code, out, _ = run(capsys, "schema")
+    assert code == 0
+    schema = json.loads(out)
+    assert schema["additionalProperties"] is False
+    assert {"name", "business", "compliance", "data_residency", "availability_target",
+            "preferences", "workloads"} <= set(schema["properties"])
