@@ -20,7 +20,8 @@ def money(x: float) -> float:
 def line(row: PriceRow, *, workload: str, component: str, quantity: float,
          note: str = "") -> LineItem:
     """One line item: ``quantity`` units of ``row`` in a month."""
-    return LineItem(
+    # built without re-validation: every field comes from a validated catalog row
+    return LineItem.model_construct(
         workload=workload, component=component, service=row.service, sku=row.sku,
         region=row.region, quantity=round(quantity, 4), unit=row.unit.value,
         unit_price_usd=row.price_usd, monthly_usd=money(quantity * row.price_usd),
@@ -147,7 +148,10 @@ def choose_machines(candidates: list[Candidate], *, vcpu: float,
     machines, then the SKU name.
     """
     best: tuple[float, int, str, Candidate] | None = None
-    for c in candidates:
+    floor = max(min_count, 1)
+    for c in candidates:  # cheapest per hour first
+        if best is not None and c.price_per_hour * floor > best[0]:
+            break  # even its smallest possible count costs more than the best so far
         if c.memory_gib < memory_per_instance_gib:
             continue
         count = max(min_count, 1, math.ceil(vcpu / c.vcpu - 1e-9),
