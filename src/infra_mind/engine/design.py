@@ -8,7 +8,6 @@ projection (``parts``).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from infra_mind.catalog.model import PriceRow, ProductFamily, PurchaseOption
@@ -82,12 +81,6 @@ class OptionDesign:
     def add(self, item: LineItem, kind: str, part: growth.Part,
             interruptible: bool = False) -> None:
         self.lines.append(PricedLine(item, kind, part, interruptible))
-
-
-def _option(req: Requirements, interruptible_spot: bool) -> PurchaseOption:
-    if interruptible_spot:
-        return PurchaseOption.SPOT
-    return PurchaseOption.ON_DEMAND
 
 
 def _committed(catalog: Catalog, row: PriceRow, req: Requirements, design: OptionDesign
@@ -297,13 +290,14 @@ def _object_storage(catalog: Catalog, design: OptionDesign, d: WorkloadDemand,
     if not rows:
         design.unpriced.append(f"{d.workload}: {storage_class} object storage in {p} {r}")
         return
-    for item in tiered_lines(rows, gb, workload=d.workload, component=component):
+    items = tiered_lines(rows, gb, workload=d.workload, component=component)
+    if not items:
+        return
+    # one line per tier used; the last carries the growth of the whole tiered cost, so
+    # the projection re-tiers the growing total rather than growing each tier alone
+    for item in items[:-1]:
         design.add(item, "storage", growth.Fixed(0.0))
-    # one growth part carries the whole tiered cost of this storage
-    design.lines[-1].part = growth.GrowingStorage(rows, gb, grow, 1)
-    for pl in design.lines[:-1]:
-        if pl.item.workload == d.workload and pl.item.component == component:
-            pl.part = growth.Fixed(0.0)
+    design.add(items[-1], "storage", growth.GrowingStorage(rows, gb, grow, 1))
 
 
 def _gpu(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDemand) -> None:
@@ -365,11 +359,16 @@ def _shared(catalog: Catalog, design: OptionDesign, req: Requirements,
     if egress_gb > 0:
         rows = tier_group(catalog, p, r, ProductFamily.EGRESS)
         if rows:
-            for item in tiered_lines(rows, egress_gb, workload="(shared)",
-                                     component="internet egress"):
+            items = tiered_lines(rows, egress_gb, workload="(shared)",
+                                 component="internet egress")
+            if not items:  # the free allowance covers it: say so, and let it grow
+                free = rows[0].attributes.get("free_gb_per_month", 0)
+                items = [line(min(rows, key=lambda r: r.tier_start or 0.0),
+                              workload="(shared)", component="internet egress", quantity=0.0,
+                              note=f"{egress_gb:g} GB within the {free:g} GB free allowance")]
+            for item in items[:-1]:  # as for object storage: the last line carries it all
                 design.add(item, "network", growth.Fixed(0.0))
-            if design.lines[-1].item.component == "internet egress":
-                design.lines[-1].part = growth.ScaledTiers(rows, egress_gb)
+            design.add(items[-1], "network", growth.ScaledTiers(rows, egress_gb))
         else:
             design.unpriced.append(f"(shared): internet egress ({egress_gb:g} GB) in {p} {r}")
 
@@ -432,6 +431,3 @@ def design_option(catalog: Catalog, req: Requirements, demands: list[WorkloadDem
     _shared(catalog, design, req, demands)
     return design
 
-
-def ceil_div(a: float, b: float) -> int:
-    return max(1, math.ceil(a / b - 1e-9))
