@@ -101,7 +101,8 @@ def _committed(catalog: Catalog, row: PriceRow, req: Requirements, design: Optio
 
 def _machines(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDemand,
               *, component: str, vcpu: float, memory_per_instance: float,
-              total_memory: float, min_count: int, spot: bool, scales: bool) -> bool:
+              total_memory: float, min_count: int, spot: bool, scales: bool,
+              vcpu_per_instance: float = 0.0) -> bool:
     """Price always-on machines for one demand; False when none fits."""
     p, r = design.provider, design.region.code
     commit = None if spot else _COMMITMENT_OPTION.get(req.preferences.commitment)
@@ -113,7 +114,8 @@ def _machines(catalog: Catalog, design: OptionDesign, req: Requirements, d: Work
                                         prefer=commit)
         return choose_machines(candidates, vcpu=vcpu,
                                memory_per_instance_gib=memory_per_instance,
-                               total_memory_gib=total_memory, min_count=min_count)
+                               total_memory_gib=total_memory, min_count=min_count,
+                               vcpu_per_instance=vcpu_per_instance)
 
     choice = pick(PurchaseOption.SPOT if spot else PurchaseOption.ON_DEMAND)
     if choice is None and spot:
@@ -121,8 +123,10 @@ def _machines(catalog: Catalog, design: OptionDesign, req: Requirements, d: Work
         spot = False
         choice = pick(PurchaseOption.ON_DEMAND)
     if choice is None:
-        design.violations.append(f"{d.workload}: no machine in {p} {r} has "
-                                 f">= {memory_per_instance:g} GiB memory")
+        need = f">= {memory_per_instance:g} GiB memory" + (
+            f" and >= {vcpu_per_instance:g} vCPU" if vcpu_per_instance else "")
+        design.violations.append(f"{d.workload}: no machine in {p} {r} has {need}")
+        design.unpriced.append(f"{d.workload}: {component} ({need}) in {p} {r}")
         return False
     row = choice.row
     if commit is not None and row.purchase_option is not commit:
@@ -208,17 +212,26 @@ def _database(catalog: Catalog, design: OptionDesign, req: Requirements, d: Work
     storage, grow = float(res["storage_gb"]), float(res["growth_gb_per_month"])
     deployment = "ha" if ha else "single"
     if req.preferences.managed_services:
-        sizes = [row for row in catalog.family_rows(p, r, ProductFamily.DATABASE)
-                 if row.attributes.get("engine") == engine
-                 and row.attributes.get("deployment") == deployment
-                 and row.attributes.get("vcpu", 0) >= vcpu
-                 and row.attributes.get("memory_gib", 0) >= memory]
+        def fitting(deployment: str) -> list[PriceRow]:
+            return [row for row in catalog.family_rows(p, r, ProductFamily.DATABASE)
+                    if row.attributes.get("engine") == engine
+                    and row.attributes.get("deployment") == deployment
+                    and row.attributes.get("vcpu", 0) >= vcpu
+                    and row.attributes.get("memory_gib", 0) >= memory]
+
+        sizes, standby_at_primary_rate = fitting(deployment), False
+        if not sizes and ha:
+            # RDS Multi-AZ (one standby), Azure zone-redundant HA and Cloud SQL HA bill the
+            # standby at the primary's rate: two instances of the single-zone price
+            sizes, standby_at_primary_rate = fitting("single"), True
         if sizes:
             row = _committed(catalog, sizes[0], req, design)
-            item = hourly_line(row, 1, workload=d.workload,
+            note = f"{row.attributes['vcpu']} vCPU, {row.attributes['memory_gib']} GiB"
+            if standby_at_primary_rate:
+                note += "; primary + standby, the standby billed at the primary's rate"
+            item = hourly_line(row, 2 if standby_at_primary_rate else 1, workload=d.workload,
                                component=f"managed {engine} ({'HA' if ha else 'single'})",
-                               note=f"{row.attributes['vcpu']} vCPU, "
-                                    f"{row.attributes['memory_gib']} GiB")
+                               note=note)
             design.add(item, "database", growth.Fixed(item.monthly_usd))
             design.managed_database = True
             design.database_ha |= ha
@@ -233,7 +246,7 @@ def _database(catalog: Catalog, design: OptionDesign, req: Requirements, d: Work
     if _machines(catalog, design, req, d,
                  component=f"{engine} servers (self-managed{', primary + standby' if ha else ''})",
                  vcpu=vcpu * nodes, memory_per_instance=memory, total_memory=0.0,
-                 min_count=nodes, spot=False, scales=False):
+                 min_count=nodes, spot=False, scales=False, vcpu_per_instance=vcpu):
         design.lines[-1].kind = "database"
         design.database_ha |= ha
         design.components.append((f"self-managed {engine}", "database", d.workload, False))
@@ -279,7 +292,7 @@ def _cache(catalog: Catalog, design: OptionDesign, req: Requirements, d: Workloa
                                f"priced for {p} {r}; priced self-managed Redis on machines")
     if _machines(catalog, design, req, d, component="Redis nodes (self-managed)",
                  vcpu=1.0 * nodes, memory_per_instance=memory, total_memory=0.0,
-                 min_count=nodes, spot=False, scales=False):
+                 min_count=nodes, spot=False, scales=False, vcpu_per_instance=1.0):
         design.lines[-1].kind = "cache"
 
 

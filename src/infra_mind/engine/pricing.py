@@ -139,20 +139,22 @@ def machine_candidates(catalog: Catalog, provider: str, region: str,
 
 def choose_machines(candidates: list[Candidate], *, vcpu: float,
                     memory_per_instance_gib: float, total_memory_gib: float = 0.0,
-                    min_count: int = 1) -> MachineChoice | None:
+                    min_count: int = 1, vcpu_per_instance: float = 0.0,
+                    ) -> MachineChoice | None:
     """The cheapest machine and count meeting vCPU and memory needs.
 
     count = max(min_count, ceil(vcpu / vCPUs per machine),
                 ceil(total_memory / memory per machine)),
-    over machines with at least ``memory_per_instance_gib``. Ties go to fewer
-    machines, then the SKU name.
+    over machines with at least ``memory_per_instance_gib`` and
+    ``vcpu_per_instance`` (a database node cannot be split across machines). Ties
+    go to fewer machines, then the SKU name.
     """
     best: tuple[float, int, str, Candidate] | None = None
     floor = max(min_count, 1)
     for c in candidates:  # cheapest per hour first
         if best is not None and c.price_per_hour * floor > best[0]:
             break  # even its smallest possible count costs more than the best so far
-        if c.memory_gib < memory_per_instance_gib:
+        if c.memory_gib < memory_per_instance_gib or c.vcpu < vcpu_per_instance:
             continue
         count = max(min_count, 1, math.ceil(vcpu / c.vcpu - 1e-9),
                     math.ceil(total_memory_gib / c.memory_gib - 1e-9))
