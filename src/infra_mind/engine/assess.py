@@ -14,7 +14,7 @@ from infra_mind.catalog.model import ProductFamily, Provider
 from infra_mind.catalog.regions import Region, regions_of
 from infra_mind.catalog.store import Catalog, default_catalog
 from infra_mind.engine import commitment, projection
-from infra_mind.engine.compliance import evaluate, gap_count
+from infra_mind.engine.compliance import count_gaps, evaluate, gap_count
 from infra_mind.engine.design import OptionDesign, design_option
 from infra_mind.engine.facts import ArchitectureFacts, Component
 from infra_mind.engine.pricing import first_row, money, tier_group, tiered_cost
@@ -103,14 +103,14 @@ def assess(requirements: dict | Requirements, catalog: Catalog | None = None
 
 
 class _Evaluated:
-    """One designed region with its facts and compliance results."""
+    """One designed region with its facts, its gap count and (once kept) its controls."""
 
-    def __init__(self, design: OptionDesign, facts: ArchitectureFacts,
-                 controls: list[ControlResult]) -> None:
+    def __init__(self, design: OptionDesign, facts: ArchitectureFacts, gaps: int,
+                 controls: list[ControlResult] | None = None) -> None:
         self.design = design
         self.facts = facts
-        self.controls = controls
-        self.gaps = gap_count(controls)
+        self.gaps = gaps
+        self.controls = controls or []
 
     @property
     def cost(self) -> float:
@@ -133,20 +133,19 @@ def _allowed_regions(req: Requirements, provider: Provider) -> list[Region]:
 
 def _evaluate(catalog: Catalog, req: Requirements, demands: list[WorkloadDemand],
               region: Region) -> _Evaluated:
-    """Design a region and evaluate its controls (remediations not yet priced)."""
+    """Design a region and count its compliance gaps (for ranking)."""
     design = design_option(catalog, req, demands, region)
     facts = _facts(req, design)
-    return _Evaluated(design, facts, evaluate(facts, [f.value for f in req.compliance]))
+    return _Evaluated(design, facts, count_gaps(facts, [f.value for f in req.compliance]))
 
 
 def _with_remediation_costs(catalog: Catalog, req: Requirements,
                             demands: list[WorkloadDemand], e: _Evaluated) -> _Evaluated:
-    """Price the remediations of a kept option's gaps (statuses do not change)."""
-    if not e.gaps:
-        return e
+    """Evaluate a kept option's controls in full, pricing the remediation of its gaps."""
     controls = evaluate(e.facts, [f.value for f in req.compliance],
                         lambda key: _remediation_cost(catalog, req, demands, e.design, key))
-    return _Evaluated(e.design, e.facts, controls)
+    assert gap_count(controls) == e.gaps
+    return _Evaluated(e.design, e.facts, e.gaps, controls)
 
 
 def _facts(req: Requirements, design: OptionDesign) -> ArchitectureFacts:

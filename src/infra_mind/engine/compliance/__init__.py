@@ -6,6 +6,7 @@ from infra_mind.engine.compliance.catalog import (
     all_frameworks,
     load_controls,
 )
-from infra_mind.engine.compliance.evaluate import evaluate, gap_count
+from infra_mind.engine.compliance.evaluate import count_gaps, evaluate, gap_count
 
-__all__ = ["COST_KEYS", "Control", "all_frameworks", "evaluate", "gap_count", "load_controls"]
+__all__ = ["COST_KEYS", "Control", "all_frameworks", "count_gaps", "evaluate", "gap_count",
+           "load_controls"]

@@ -46,6 +46,16 @@ def gap_count(results: Iterable[ControlResult]) -> int:
     return sum(1 for r in results if r.status == "gap")
 
 
+def count_gaps(facts: ArchitectureFacts, frameworks: Sequence[Framework | str]) -> int:
+    """``gap_count(evaluate(facts, frameworks))`` without building the results.
+
+    The engine ranks every region it designs by its gaps and evaluates in full
+    only the options it keeps; both go through ``_technical``.
+    """
+    return sum(1 for framework in _unique(frameworks) for control in load_controls(framework)
+               if control.kind != "process" and not _technical(control, facts)[0])
+
+
 def _unique(frameworks: Sequence[Framework | str]) -> list[str]:
     # Framework is a StrEnum, so str() gives "hipaa" for both spellings; load_controls
     # rejects unknown names.
@@ -56,17 +66,21 @@ def _judge(control: Control, facts: ArchitectureFacts,
            remediation_cost: RemediationCost) -> ControlResult:
     base = dict(framework=control.framework, control_id=control.id,
                 reference=control.reference, title=control.title)
+    # built without re-validation: every field comes from the validated catalog
     if control.kind == "process":
-        return ControlResult(**base, status="customer",
+        return ControlResult.model_construct(**base, status="customer", remediation="",
+                                             remediation_monthly_usd=None,
                              evidence=f"Customer responsibility, outside the architecture: "
                                       f"{control.requires}")
     met, evidence = _technical(control, facts)
     if met:
-        return ControlResult(**base, status="met", evidence=evidence)
+        return ControlResult.model_construct(**base, status="met", evidence=evidence,
+                                             remediation="", remediation_monthly_usd=None)
     cost = (remediation_cost(control.remediation_cost_key)
             if control.remediation_cost_key else None)
-    return ControlResult(**base, status="gap", evidence=evidence,
-                         remediation=control.remediation, remediation_monthly_usd=cost)
+    return ControlResult.model_construct(**base, status="gap", evidence=evidence,
+                                         remediation=control.remediation,
+                                         remediation_monthly_usd=cost)
 
 
 def _technical(control: Control, facts: ArchitectureFacts) -> tuple[bool, str]:
