@@ -1,0 +1,163 @@
+"""The FastAPI application: middleware, error handling, routers. ``create_app()``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from infra_mind import __version__
+from infra_mind.config import Settings
+from infra_mind.config import settings as default_settings
+from infra_mind.engine.load import field_path
+from infra_mind.kit.errors import DomainError
+from infra_mind.kit.platform import Platform
+
+log = logging.getLogger("infra_mind.access")
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+
+
+class PlatformMiddleware:
+    """Request id, security headers, body limit, metrics and a JSON access log.
+
+    Pure ASGI (no BaseHTTPMiddleware) so streaming responses (SSE) pass through.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        request_id = headers.get(b"x-request-id", b"").decode()[:64] or uuid.uuid4().hex
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+            await _json(send, 413, {"detail": f"request body over {self.max_body_bytes} bytes"},
+                        request_id)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        status = 500
+        start = time.perf_counter()
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS,
+                                      (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_wrapper)
+        except _BodyTooLarge:
+            status = 413
+            await _json(send, 413, {"detail": f"request body over {self.max_body_bytes} bytes"},
+                        request_id)
+        finally:
+            elapsed = time.perf_counter() - start
+            route = scope.get("route")
+            path = getattr(route, "path", None) or "unmatched"
+            platform: Platform | None = getattr(scope["app"].state, "platform", None) \
+                if "app" in scope else None
+            if platform is not None:
+                labels = (scope["method"], path, str(status))
+                platform.metrics.requests.labels(*labels).inc()
+                platform.metrics.latency.labels(*labels).observe(elapsed)
+            state = scope.get("state") or {}
+            log.info(json.dumps({"event": "request", "request_id": request_id,
+                                 "method": scope["method"], "route": path, "status": status,
+                                 "duration_ms": round(elapsed * 1000, 2),
+                                 "user_id": state.get("user_id")}))
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _json(send: Send, status: int, body: dict, request_id: str) -> None:
+    payload = json.dumps(body).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(payload)).encode()),
+                            (b"x-request-id", request_id.encode()), *SECURITY_HEADERS]})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def create_app(settings: Settings | None = None, *, migrate_on_start: bool = False) -> FastAPI:
+    cfg = settings or default_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if migrate_on_start:
+            import asyncio
+
+            from infra_mind.kit.migrate import upgrade
+
+            await asyncio.to_thread(upgrade, cfg.database_url)
+        platform = Platform.build(cfg)
+        app.state.platform = platform
+        from infra_mind.worker.broker import start_broker, stop_broker
+
+        await start_broker(platform)
+        try:
+            yield
+        finally:
+            await stop_broker(platform)
+            await platform.close()
+
+    app = FastAPI(title="Infra Mind", version=__version__, lifespan=lifespan,
+                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        body: dict = {"detail": exc.message}
+        problems = getattr(exc, "problems", None)
+        if problems and problems != [exc.message]:
+            body["problems"] = problems
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [f"{field_path(tuple(e['loc']))}: {e['msg']}" for e in exc.errors()]
+        return JSONResponse({"detail": "invalid request", "problems": problems},
+                            status_code=422)
+
+    if cfg.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=cfg.cors_origins,
+                           allow_credentials=False, allow_methods=["*"],
+                           allow_headers=["Authorization", "Content-Type", "Idempotency-Key"])
+    app.add_middleware(PlatformMiddleware, max_body_bytes=cfg.max_body_bytes)
+    from infra_mind.api import routers
+
+    for router in routers.all_routers():
+        app.include_router(router)
+    return app

@@ -1,0 +1,77 @@
+"""FastAPI dependencies: the platform, a per-request session, the authenticated user.
+
+The request owns the transaction: ``session`` commits after the endpoint returns
+without error and rolls back otherwise; services never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from infra_mind.kit.errors import NotAuthenticated
+from infra_mind.kit.platform import Platform
+from infra_mind.kit.security import TokenError, decode_token
+from infra_mind.models import Membership, User
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def platform(request: Request) -> Platform:
+    return request.app.state.platform
+
+
+async def session(request: Request) -> AsyncIterator[AsyncSession]:
+    factory = request.app.state.platform.sessions
+    async with factory() as s:
+        try:
+            yield s
+            await s.commit()
+        except BaseException:
+            await s.rollback()
+            raise
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated user and their role in each organization."""
+
+    user: User
+    roles: dict[str, str]  # organization id -> role
+    client_address: str | None
+
+    @property
+    def id(self) -> str:
+        return self.user.id
+
+
+async def principal(request: Request,
+                    credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                           Depends(_bearer)],
+                    db: Annotated[AsyncSession, Depends(session)]) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise NotAuthenticated("not authenticated", headers={"WWW-Authenticate": "Bearer"})
+    p: Platform = request.app.state.platform
+    try:
+        claims = decode_token(p.settings.secret(), credentials.credentials, "access")
+    except TokenError as exc:
+        raise NotAuthenticated(str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+    user = await db.get(User, claims.subject)
+    if user is None or not user.is_active:
+        raise NotAuthenticated("not authenticated", headers={"WWW-Authenticate": "Bearer"})
+    rows = await db.execute(select(Membership.organization_id, Membership.role)
+                            .where(Membership.user_id == user.id))
+    request.state.user_id = user.id
+    return Principal(user=user, roles={org: role for org, role in rows.all()},
+                     client_address=request.client.host if request.client else None)
+
+
+SessionDep = Annotated[AsyncSession, Depends(session)]
+PrincipalDep = Annotated[Principal, Depends(principal)]
+PlatformDep = Annotated[Platform, Depends(platform)]

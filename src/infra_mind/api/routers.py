@@ -1,0 +1,11 @@
+"""Every router the app serves, in one list (``create_app`` includes them)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+
+def all_routers() -> list[APIRouter]:
+    from infra_mind.api import health
+
+    return [health.router]

@@ -1,0 +1,100 @@
+"""Settings: one pydantic-settings class, one ``settings()`` object, from the environment.
+
+Embedded defaults run one process on a laptop: a SQLite file under ``./data/``,
+the in-process task queue and in-memory cache. Production sets ``DATABASE_URL``
+(PostgreSQL) and ``REDIS_URL``. Secrets are never placeholders outside development.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Secrets that look set but are not: refused outside development.
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "your-secret-key", "jwt-secret",
+                       "please-change-me", "insecure", "development", "test", "${jwt_secret_key}"}
+MIN_SECRET_LENGTH = 32
+
+
+class SettingsError(Exception):
+    """Configuration that cannot run; the message is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    environment: Literal["development", "test", "staging", "production"] = "development"
+    debug: bool = False
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    database_url: str = "sqlite+aiosqlite:///./data/infra_mind.db"
+    redis_url: str | None = None
+    jwt_secret_key: SecretStr | None = None
+    access_token_ttl_s: int = Field(900, ge=60, le=86_400)
+    refresh_token_ttl_s: int = Field(30 * 86_400, ge=3_600, le=365 * 86_400)
+    cors_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(1_000_000, ge=1_024, le=50_000_000)
+    #: Writes per user per minute before 429.
+    write_rate_per_minute: int = Field(120, ge=1)
+    #: Failed logins per account, and per client address, in ``login_window_s`` before 429.
+    login_attempts: int = Field(5, ge=1)
+    login_window_s: int = Field(900, ge=60)
+    #: A running assessment with no heartbeat for this long is marked for retry.
+    job_timeout_s: int = Field(600, ge=10)
+    #: The same requirements submitted again within this window return the run in progress.
+    dedupe_window_s: int = Field(600, ge=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            value = "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if value.startswith("sqlite://") and not value.startswith("sqlite+aiosqlite://"):
+            value = "sqlite+aiosqlite://" + value.split("://", 1)[1]
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("DATABASE_URL must be sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @model_validator(mode="after")
+    def _secret_outside_development(self) -> Settings:
+        key = self.jwt_secret_key.get_secret_value() if self.jwt_secret_key else ""
+        if self.environment in ("development", "test"):
+            if not key:
+                # a fresh key per process: tokens die with it, which is fine on a laptop
+                self.jwt_secret_key = SecretStr(secrets.token_urlsafe(48))
+            return self
+        if key.strip().lower() in PLACEHOLDER_SECRETS or len(key) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"JWT_SECRET_KEY must be set to a random value of at least "
+                f"{MIN_SECRET_LENGTH} characters when ENVIRONMENT={self.environment} "
+                "(a placeholder is refused)")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def secret(self) -> str:
+        assert self.jwt_secret_key is not None
+        return self.jwt_secret_key.get_secret_value()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment (and ``overrides``); one-line ``SettingsError``."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(p) for p in first["loc"]).upper() or "settings"
+        msg = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {msg}" if first["loc"] else msg) from None
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,65 @@
+"""The task broker: taskiq's in-process broker by default, its Redis stream broker with
+``REDIS_URL``. The API enqueues; ``infra-mind worker`` processes (or, embedded, the API
+process itself) run the tasks.
+
+taskiq's worker command imports ``broker`` from this module, so it is built at import
+from the environment. The process's ``Platform`` is attached by ``start_broker``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from taskiq import AsyncBroker, InMemoryBroker
+
+from infra_mind.kit.platform import Platform
+
+
+def _build() -> AsyncBroker:
+    url = os.environ.get("REDIS_URL")
+    if url:
+        from taskiq_redis import RedisStreamBroker
+
+        return RedisStreamBroker(url=url, queue_name="infra-mind:tasks",
+                                 consumer_group_name="infra-mind-workers")
+    # await_inplace=False: .kiq() returns at once and the task runs in the background
+    return InMemoryBroker(await_inplace=False)
+
+
+broker: AsyncBroker = _build()
+_state: dict[str, Platform] = {}
+
+
+def current_platform() -> Platform:
+    """The platform of this process (set when the broker started)."""
+    try:
+        return _state["platform"]
+    except KeyError:
+        raise RuntimeError("the broker was not started in this process") from None
+
+
+async def start_broker(platform: Platform) -> None:
+    _state["platform"] = platform
+    platform.extras["broker"] = broker
+    await broker.startup()
+
+
+async def stop_broker(platform: Platform) -> None:
+    await broker.shutdown()
+    if _state.get("platform") is platform:
+        _state.pop("platform")
+
+
+async def broker_ready(platform: Platform) -> str:
+    """'ok', or why the broker cannot take work."""
+    if isinstance(broker, InMemoryBroker):
+        return "ok"
+    try:
+        redis = broker.connection_pool  # type: ignore[attr-defined]
+        from redis.asyncio import Redis
+
+        async with Redis(connection_pool=redis) as conn:
+            await conn.ping()
+        return "ok"
+    except Exception as exc:
+        return f"down: {type(exc).__name__}"
