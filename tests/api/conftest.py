@@ -61,8 +61,9 @@ def pg_database() -> str:
 def database_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path}/test.db"
-        upgrade(url)
-        return url
+        upgrade(url)  # alembic runs its own event loop: call it from sync code only
+        yield url
+        return
     url = request.getfixturevalue("pg_database")
     yield url
 

@@ -18,6 +18,7 @@ except ImportError:  # pragma: no cover - typer releases that depend on click it
 from infra_mind import __version__
 from infra_mind.cli import assess as assess_cli
 from infra_mind.cli import catalog as catalog_cli
+from infra_mind.cli import platform as platform_cli
 from infra_mind.cli.errors import CliError, ExitCode
 
 app = typer.Typer(
@@ -30,6 +31,9 @@ app = typer.Typer(
 app.add_typer(catalog_cli.app, name="catalog")
 app.command("assess")(assess_cli.assess)
 app.command("schema")(assess_cli.schema)
+app.command("serve")(platform_cli.serve)
+app.command("worker")(platform_cli.worker)
+app.command("migrate")(platform_cli.migrate)
 
 
 @app.command()

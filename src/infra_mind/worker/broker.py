@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from taskiq import AsyncBroker, InMemoryBroker
+from taskiq import AsyncBroker, InMemoryBroker, TaskiqEvents, TaskiqState
 
 from infra_mind.kit.platform import Platform
 
@@ -48,6 +48,22 @@ async def stop_broker(platform: Platform) -> None:
     await broker.shutdown()
     if _state.get("platform") is platform:
         _state.pop("platform")
+
+
+@broker.on_event(TaskiqEvents.WORKER_STARTUP)
+async def _worker_startup(state: TaskiqState) -> None:
+    """In an ``infra-mind worker`` process: build this process's platform."""
+    from infra_mind.config import settings
+
+    if "platform" not in _state:
+        _state["platform"] = Platform.build(settings())
+
+
+@broker.on_event(TaskiqEvents.WORKER_SHUTDOWN)
+async def _worker_shutdown(state: TaskiqState) -> None:
+    platform = _state.pop("platform", None)
+    if platform is not None:
+        await platform.close()
 
 
 async def broker_ready(platform: Platform) -> str:

@@ -1,0 +1,90 @@
+"""``infra-mind serve``, ``infra-mind worker`` and ``infra-mind migrate``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Annotated
+
+import typer
+
+from infra_mind.cli.errors import CliError, ExitCode
+from infra_mind.config import Settings, SettingsError, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise CliError(str(exc), ExitCode.USAGE) from None
+
+
+def _redact(url: str) -> str:
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"
+
+
+def migrate(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would run; change "
+                                                            "nothing")] = False,
+) -> None:
+    """Apply database migrations (SQLite or PostgreSQL, from DATABASE_URL)."""
+    from infra_mind.kit.migrate import state, upgrade
+
+    cfg = _settings()
+    try:
+        before = state(cfg.database_url)
+    except Exception as exc:  # the database is unreachable or not a database
+        raise CliError(f"cannot reach {_redact(cfg.database_url)}: {type(exc).__name__}: "
+                       f"{exc}") from None
+    typer.echo(f"database {_redact(cfg.database_url)}: at {before.current or 'empty'}, "
+               f"head {before.head}")
+    if not before.pending:
+        typer.echo("up to date; nothing to apply")
+        return
+    typer.echo(f"pending: {', '.join(before.pending)}")
+    if dry_run:
+        typer.echo("dry run: nothing applied")
+        return
+    upgrade(cfg.database_url)
+    now = state(cfg.database_url).current
+    typer.echo(f"applied {len(before.pending)} migration(s); now at {now}")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
+) -> None:
+    """Run the web service (migrations are applied first)."""
+    import uvicorn
+
+    from infra_mind.kit.migrate import upgrade
+
+    cfg = _settings()
+    try:
+        upgrade(cfg.database_url)
+    except Exception as exc:
+        raise CliError(f"cannot migrate {_redact(cfg.database_url)}: {type(exc).__name__}: "
+                       f"{exc}") from None
+    mode = "Redis broker, run `infra-mind worker`" if cfg.redis_url else "tasks run in-process"
+    typer.echo(f"Infra Mind on http://{host}:{port} ({cfg.environment}; database "
+               f"{_redact(cfg.database_url)}; {mode})")
+    uvicorn.run("infra_mind.api.main:app", host=host, port=port, workers=workers,
+                log_level=cfg.log_level.lower(), access_log=False, proxy_headers=True)
+
+
+def worker(
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
+) -> None:
+    """Run task workers (needs REDIS_URL: without it the API runs tasks in-process)."""
+    cfg = _settings()
+    if not cfg.redis_url:
+        raise CliError("infra-mind worker needs REDIS_URL; without it `infra-mind serve` runs "
+                       "tasks in-process", ExitCode.USAGE)
+    command = [sys.executable, "-m", "taskiq", "worker", "infra_mind.worker.broker:broker",
+               "infra_mind.worker.tasks", "--workers", str(workers)]
+    raise typer.Exit(subprocess.call(command, env=os.environ.copy()))

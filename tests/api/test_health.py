@@ -1,0 +1,61 @@
+"""Health, readiness, metrics, security headers and limits."""
+
+from infra_mind.api.app import create_app
+from infra_mind.config import load_settings
+
+
+async def test_liveness_and_readiness(client):
+    r = await client.get("/health")
+    assert r.status_code == 200 and r.json()["status"] == "ok"
+    r = await client.get("/health/ready")
+    assert r.status_code == 200
+    assert r.json()["checks"] == {"database": "ok", "cache (memory)": "ok", "broker": "ok"}
+
+
+async def test_every_response_has_a_request_id_and_security_headers(client):
+    r = await client.get("/health", headers={"X-Request-ID": "abc123"})
+    assert r.headers["x-request-id"] == "abc123"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["x-frame-options"] == "DENY"
+    r = await client.get("/nowhere")
+    assert r.status_code == 404 and r.headers["x-request-id"]
+
+
+async def test_metrics_count_requests_by_route_and_status(client):
+    await client.get("/health")
+    await client.get("/nowhere")
+    text = (await client.get("/metrics")).text
+    assert 'http_requests_total{method="GET",route="/health",status="200"}' in text
+    assert 'route="unmatched",status="404"' in text
+    assert "http_request_duration_seconds_bucket" in text
+
+
+async def test_body_over_the_limit_is_413(tmp_path):
+    from infra_mind.kit.migrate import upgrade
+
+    import asyncio
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/b.db"
+    await asyncio.to_thread(upgrade, url)  # alembic runs its own event loop
+    app = create_app(load_settings(environment="test", database_url=url, max_body_bytes=2048))
+    import httpx
+
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            r = await c.post("/health", content=b"x" * 5000,
+                             headers={"content-type": "application/json"})
+            assert r.status_code == 413 and "2048" in r.json()["detail"]
+
+
+async def test_readiness_names_what_is_down(tmp_path):
+    app = create_app(load_settings(environment="test",
+                                   database_url="postgresql+asyncpg://nobody@127.0.0.1:1/x"))
+    import httpx
+
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            r = await c.get("/health/ready")
+            assert r.status_code == 503
+            assert r.json()["checks"]["database"].startswith("down")

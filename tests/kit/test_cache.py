@@ -1,0 +1,61 @@
+"""The cache and counter store: the same behaviour in memory and on Redis."""
+
+import os
+import uuid
+
+import pytest
+
+from infra_mind.kit.cache import MemoryCache, RedisCache
+
+REDIS_URL = os.environ.get("INFRA_MIND_TEST_REDIS", "redis://127.0.0.1:6379/15")
+REQUIRE = os.environ.get("INFRA_MIND_REQUIRE_SERVICES") == "1"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def cache(request):
+    if request.param == "memory":
+        yield MemoryCache()
+        return
+    c = RedisCache(REDIS_URL, prefix=f"test:{uuid.uuid4().hex}:")
+    if not await c.ping():
+        await c.close()
+        message = f"Redis unreachable at {REDIS_URL}"
+        if REQUIRE:
+            pytest.fail(f"{message}; INFRA_MIND_REQUIRE_SERVICES=1 makes this a failure")
+        pytest.skip(message)
+    yield c
+    await c.close()
+
+
+async def test_counter_counts_within_a_window(cache):
+    assert (await cache.incr("k", 60))[0] == 1
+    count, left = await cache.incr("k", 60)
+    assert count == 2 and 1 <= left <= 60
+    await cache.delete("k")
+    assert (await cache.incr("k", 60))[0] == 1
+
+
+async def test_values_expire_and_delete(cache):
+    await cache.set("v", "hello", 60)
+    assert await cache.get("v") == "hello"
+    await cache.delete("v")
+    assert await cache.get("v") is None
+
+
+async def test_memory_window_restarts_after_it_ends():
+    clock = Clock()
+    c = MemoryCache(clock=clock)
+    await c.incr("k", 10)
+    clock.now += 11
+    assert (await c.incr("k", 10))[0] == 1
+    await c.set("v", "x", 5)
+    clock.now += 6
+    assert await c.get("v") is None
