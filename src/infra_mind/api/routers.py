@@ -6,6 +6,6 @@ from fastapi import APIRouter
 
 
 def all_routers() -> list[APIRouter]:
-    from infra_mind.api import health
+    from infra_mind.api import catalog, health
 
-    return [health.router]
+    return [health.router, catalog.router]
