@@ -31,9 +31,9 @@ async def test_metrics_count_requests_by_route_and_status(client):
 
 
 async def test_body_over_the_limit_is_413(tmp_path):
-    from infra_mind.kit.migrate import upgrade
-
     import asyncio
+
+    from infra_mind.kit.migrate import upgrade
 
     url = f"sqlite+aiosqlite:///{tmp_path}/b.db"
     await asyncio.to_thread(upgrade, url)  # alembic runs its own event loop

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -118,19 +120,24 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if migrate_on_start:
-            import asyncio
-
             from infra_mind.kit.migrate import upgrade
 
             await asyncio.to_thread(upgrade, cfg.database_url)
         platform = Platform.build(cfg)
         app.state.platform = platform
         from infra_mind.worker.broker import start_broker, stop_broker
+        from infra_mind.worker.tasks import sweep_forever
 
         await start_broker(platform)
+        # every API process sweeps: a run whose worker died goes back to the queue (the
+        # sweep's updates are atomic, so several sweepers never requeue one run twice)
+        sweeper = asyncio.create_task(sweep_forever(platform))
         try:
             yield
         finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
             await stop_broker(platform)
             await platform.close()
 

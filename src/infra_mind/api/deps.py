@@ -1,7 +1,11 @@
 """FastAPI dependencies: the platform, a per-request session, the authenticated user.
 
 The request owns the transaction: ``session`` commits after the endpoint returns
-without error and rolls back otherwise; services never commit.
+without error and rolls back otherwise; services never commit. It runs in FastAPI's
+"function" scope, so the commit happens when the endpoint returns and before the
+response starts: a client never gets a 2xx for a change that then fails to commit,
+and a background task (run after the response) always finds the change committed.
+By default FastAPI would close a yield dependency only after the response is sent.
 """
 
 from __future__ import annotations
@@ -54,7 +58,8 @@ class Principal:
 async def principal(request: Request,
                     credentials: Annotated[HTTPAuthorizationCredentials | None,
                                            Depends(_bearer)],
-                    db: Annotated[AsyncSession, Depends(session)]) -> Principal:
+                    db: Annotated[AsyncSession, Depends(session, scope="function")]
+                    ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotAuthenticated("not authenticated", headers={"WWW-Authenticate": "Bearer"})
     p: Platform = request.app.state.platform
@@ -72,6 +77,6 @@ async def principal(request: Request,
                      client_address=request.client.host if request.client else None)
 
 
-SessionDep = Annotated[AsyncSession, Depends(session)]
+SessionDep = Annotated[AsyncSession, Depends(session, scope="function")]
 PrincipalDep = Annotated[Principal, Depends(principal)]
 PlatformDep = Annotated[Platform, Depends(platform)]

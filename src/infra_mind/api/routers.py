@@ -6,6 +6,6 @@ from fastapi import APIRouter
 
 
 def all_routers() -> list[APIRouter]:
-    from infra_mind.api import catalog, health
+    from infra_mind.api import assessments, auth, catalog, health
 
-    return [health.router, catalog.router]
+    return [health.router, catalog.router, auth.router, assessments.router]

@@ -45,6 +45,8 @@ async def start_broker(platform: Platform) -> None:
 
 
 async def stop_broker(platform: Platform) -> None:
+    if isinstance(broker, InMemoryBroker):
+        await broker.wait_all()  # let in-process runs finish writing before we close
     await broker.shutdown()
     if _state.get("platform") is platform:
         _state.pop("platform")

@@ -1,0 +1,177 @@
+"""``/api/v1/assessments``: parse, authorise, call one service method, return a schema.
+
+Transactions. ``SessionDep`` commits as soon as the endpoint returns, before the
+response starts (see ``api.deps``), so a BackgroundTasks callback, which runs after the
+response, always finds the change committed: that is where ``assessment.run`` is
+enqueued, so a worker never looks for a ``queued`` row that is not there yet.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Response, status
+from fastapi.responses import StreamingResponse
+
+from infra_mind.api.deps import PlatformDep, PrincipalDep, SessionDep
+from infra_mind.api.schemas.assessments import (
+    AssessmentCreate,
+    AssessmentPage,
+    AssessmentRead,
+    AssessmentSummary,
+    AssessmentUpdate,
+    ErrorBody,
+    ProblemsBody,
+    ResultRead,
+    RunAccepted,
+    Status,
+    WhatIf,
+    WhatIfRead,
+)
+from infra_mind.services.assessments import AssessmentService
+from infra_mind.worker.tasks import enqueue_run
+
+HEARTBEAT_S = 15.0
+
+router = APIRouter(prefix="/api/v1/assessments", tags=["assessments"])
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    described = {401: "Not authenticated", 403: "Not allowed (viewers cannot change)",
+                 404: "No such assessment in your organizations", 409: "Conflicting state",
+                 422: "Invalid request or requirements", 429: "Too many changes; see "
+                 "Retry-After"}
+    return {code: {"model": ProblemsBody if code == 422 else ErrorBody,
+                   "description": described[code]} for code in codes}
+
+
+async def reader(db: SessionDep, principal: PrincipalDep,
+                 platform: PlatformDep) -> AssessmentService:
+    return AssessmentService(db, principal, platform)
+
+
+async def writer(db: SessionDep, principal: PrincipalDep,
+                 platform: PlatformDep) -> AssessmentService:
+    """The service in a transaction committed before the response; counts one write
+    against the user's rate limit (429)."""
+    service = AssessmentService(db, principal, platform)
+    await service.count_write()
+    return service
+
+
+Reader = Annotated[AssessmentService, Depends(reader)]
+Writer = Annotated[AssessmentService, Depends(writer)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=AssessmentRead,
+             responses=_errors(401, 403, 404, 422, 429))
+async def create_assessment(body: AssessmentCreate, service: Writer) -> Any:
+    """Create a draft assessment; the requirements are validated now (422 names paths)."""
+    return await service.create(title=body.title, requirements=body.requirements,
+                                organization_id=body.organization_id)
+
+
+@router.get("", response_model=AssessmentPage, responses=_errors(401, 422))
+async def list_assessments(service: Reader,
+                           status_filter: Annotated[Status | None, Query(alias="status")] = None,
+                           limit: Annotated[int, Query(ge=1, le=100)] = 20,
+                           offset: Annotated[int, Query(ge=0)] = 0) -> AssessmentPage:
+    """Assessments of your organizations, newest first."""
+    items, total = await service.page(status=status_filter, limit=limit, offset=offset)
+    return AssessmentPage(items=[AssessmentSummary.model_validate(a) for a in items],
+                          total=total, limit=limit, offset=offset)
+
+
+@router.get("/{assessment_id}", response_model=AssessmentRead, responses=_errors(401, 404))
+async def get_assessment(assessment_id: str, service: Reader) -> Any:
+    return await service.get(assessment_id)
+
+
+@router.patch("/{assessment_id}", response_model=AssessmentRead,
+              responses=_errors(401, 403, 404, 409, 422, 429))
+async def update_assessment(assessment_id: str, body: AssessmentUpdate,
+                            service: Writer) -> Any:
+    """Change the title or requirements (not while a run is queued or running: 409)."""
+    return await service.update(assessment_id, title=body.title,
+                                requirements=body.requirements)
+
+
+@router.delete("/{assessment_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses=_errors(401, 403, 404, 429))
+async def delete_assessment(assessment_id: str, service: Writer) -> Response:
+    """Delete (organization owners and admins, or the assessment's owner)."""
+    await service.delete(assessment_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{assessment_id}/run", status_code=status.HTTP_202_ACCEPTED,
+             response_model=RunAccepted, responses=_errors(401, 403, 404, 409, 429))
+async def request_run(assessment_id: str, service: Writer, background: BackgroundTasks,
+                         response: Response,
+                         idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+                         ) -> RunAccepted:
+    """Queue a run. The same ``Idempotency-Key`` answers with the same run; the same
+    requirements already queued or running answer with that run."""
+    requested = await service.request_run(assessment_id, idempotency_key)
+    if requested.enqueue:
+        # runs after the response, hence after SessionDep committed (module docstring)
+        background.add_task(enqueue_run, requested.assessment.id)
+    if requested.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return RunAccepted(assessment=AssessmentRead.model_validate(requested.assessment))
+
+
+@router.post("/{assessment_id}/cancel", response_model=AssessmentRead,
+             responses=_errors(401, 403, 404, 409, 429))
+async def cancel_assessment(assessment_id: str, service: Writer) -> Any:
+    """Cancel a queued or running run; the worker notices and writes nothing more."""
+    return await service.cancel(assessment_id)
+
+
+@router.get("/{assessment_id}/result", response_model=ResultRead,
+            responses=_errors(401, 404))
+async def latest_result(assessment_id: str, service: Reader) -> Any:
+    """The latest result (404 "no result yet" before the first run completes)."""
+    return await service.latest_result(assessment_id)
+
+
+@router.get("/{assessment_id}/events", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}},
+                             "description": "`event: status` with JSON {status, progress, "
+                                            "current_step, error} on each change; ends "
+                                            "after a terminal status"},
+                       **_errors(401, 404)})
+async def assessment_events(assessment_id: str, service: Reader,
+                            db: SessionDep) -> StreamingResponse:
+    """Server-sent events of the assessment's status."""
+    changes = await service.watch(assessment_id)
+    # the stream polls with its own sessions: give the request's connection back now
+    # rather than hold it (and, on SQLite, a read snapshot) for the stream's life
+    await db.close()
+    return StreamingResponse(_sse(changes), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache",
+                                      "X-Accel-Buffering": "no"})
+
+
+async def _sse(changes: AsyncIterator[dict[str, Any] | None]) -> AsyncIterator[str]:
+    last_sent = time.monotonic()
+    async for change in changes:
+        now = time.monotonic()
+        if change is not None:
+            last_sent = now
+            yield f"event: status\ndata: {json.dumps(change)}\n\n"
+        elif now - last_sent >= HEARTBEAT_S:
+            last_sent = now
+            yield ": heartbeat\n\n"
+
+
+@router.post("/{assessment_id}/what-if", response_model=WhatIfRead,
+             responses=_errors(401, 404, 422, 429))
+async def what_if(assessment_id: str, body: WhatIf, service: Writer) -> WhatIfRead:
+    """Assess the stored requirements with some changes, now; nothing is saved.
+    Viewers may ask (it changes nothing); it counts against the rate limit (it costs)."""
+    result, differences = await service.what_if(
+        assessment_id, body.model_dump(mode="json", exclude_none=True))
+    return WhatIfRead(result=result, differences=differences)  # type: ignore[arg-type]

@@ -1,0 +1,91 @@
+"""Authentication API schemas: registration, login, token pairs, the current user."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+#: Deliberately strict and small (no extra dependency): dot-atom local part, a domain of
+#: LDH labels with a top-level label of letters. Applied after lowercasing.
+_EMAIL = re.compile(
+    r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+EMAIL_MAX_CHARS = 320
+PASSWORD_MIN_CHARS = 12
+PASSWORD_MAX_CHARS = 128
+
+
+def _normalize_email(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _check_email(value: str) -> str:
+    local, _, _ = value.partition("@")
+    if len(local) > 64 or not _EMAIL.fullmatch(value):
+        # the message never echoes the input: a password typed into the wrong box stays private
+        raise ValueError("not a valid email address")
+    return value
+
+
+Email = Annotated[str, BeforeValidator(_normalize_email),
+                  Field(min_length=3, max_length=EMAIL_MAX_CHARS), AfterValidator(_check_email)]
+
+
+class ErrorOut(BaseModel):
+    """Every refused request: one line saying why (never a secret)."""
+
+    detail: str
+
+
+class ValidationErrorOut(BaseModel):
+    """A request body that does not parse: one problem per field, named by its path."""
+
+    detail: str = "invalid request"
+    problems: list[str]
+
+
+class RegisterIn(BaseModel):
+    email: Email
+    password: str = Field(min_length=PASSWORD_MIN_CHARS, max_length=PASSWORD_MAX_CHARS)
+    full_name: Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=200)]
+
+
+class LoginIn(BaseModel):
+    email: Email
+    password: str = Field(min_length=1, max_length=PASSWORD_MAX_CHARS)
+
+
+class RefreshIn(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=4_096)
+
+
+class TokenPair(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds until the access token expires")
+
+
+class OrganizationRoleOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    role: Literal["owner", "admin", "member", "viewer"]
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    email: str
+    full_name: str
+    organizations: list[OrganizationRoleOut]

@@ -1,0 +1,275 @@
+"""Every query on assessments, their results and idempotency keys.
+
+Two doors, by who is asking:
+
+- ``AssessmentRepository`` answers for a user: it is built with the organizations the
+  user belongs to, and every statement it runs carries that tenant filter, so an
+  assessment of another organization is simply not there.
+- ``RunRepository`` answers for a job: a worker acts on the one assessment it was given
+  (by id), and every write it makes is guarded by the state it expects (``status`` and
+  ``worker_id``), so a cancel or a takeover wins over a late write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from infra_mind.models import Assessment, AssessmentResultRow, IdempotencyKey, Membership
+
+#: A run is in flight: it cannot be edited, and asking to run it again returns it.
+ACTIVE = ("queued", "running")
+#: A run is over; an event stream ends here.
+TERMINAL = ("completed", "failed", "cancelled")
+
+
+class AssessmentRepository:
+    """Assessments of ``organization_ids`` only (the tenant filter is in every query)."""
+
+    def __init__(self, session: AsyncSession, organization_ids: Iterable[str]) -> None:
+        self.session = session
+        self.organization_ids = sorted(set(organization_ids))
+
+    def _tenant(self) -> Any:
+        return Assessment.organization_id.in_(self.organization_ids)
+
+    def _select(self) -> Select[tuple[Assessment]]:
+        return select(Assessment).where(self._tenant())
+
+    def add(self, assessment: Assessment) -> Assessment:
+        if assessment.organization_id not in self.organization_ids:
+            raise ValueError("assessment outside the repository's organizations")
+        self.session.add(assessment)
+        return assessment
+
+    async def get(self, assessment_id: str) -> Assessment | None:
+        row = await self.session.execute(self._select().where(Assessment.id == assessment_id))
+        return row.scalar_one_or_none()
+
+    async def refresh(self, assessment: Assessment) -> Assessment:
+        """Re-read a row after a bulk UPDATE changed it behind the identity map."""
+        await self.session.refresh(assessment)
+        return assessment
+
+    async def page(self, *, status: str | None, limit: int, offset: int
+                   ) -> tuple[Sequence[Assessment], int]:
+        """Newest first (the ``organization_id, created_at`` index), and the total."""
+        where = [self._tenant()]
+        if status is not None:
+            where.append(Assessment.status == status)
+        total = await self.session.scalar(select(func.count()).select_from(Assessment)
+                                          .where(*where))
+        rows = await self.session.execute(
+            select(Assessment).where(*where)
+            .order_by(Assessment.created_at.desc(), Assessment.id.desc())
+            .limit(limit).offset(offset))
+        return rows.scalars().all(), int(total or 0)
+
+    async def update_unless_active(self, assessment_id: str, values: dict[str, Any]) -> bool:
+        """Apply ``values`` unless a run is queued or running; False when one is."""
+        result = await self.session.execute(
+            update(Assessment)
+            .where(Assessment.id == assessment_id, self._tenant(),
+                   Assessment.status.not_in(ACTIVE))
+            .values(**values).execution_options(synchronize_session=False))
+        return result.rowcount == 1
+
+    async def mark_queued(self, assessment_id: str, now: datetime) -> bool:
+        """Queue a new run, atomically: False when a run is already queued or running."""
+        return await self.update_unless_active(assessment_id, {
+            "status": "queued", "progress": 0, "current_step": None, "error": None,
+            "attempts": 0, "worker_id": None, "heartbeat_at": None, "queued_at": now,
+            "started_at": None, "finished_at": None, "updated_at": now})
+
+    async def cancel(self, assessment_id: str, now: datetime) -> bool:
+        """Queued or running -> cancelled; False when there was no run to cancel."""
+        result = await self.session.execute(
+            update(Assessment)
+            .where(Assessment.id == assessment_id, self._tenant(),
+                   Assessment.status.in_(ACTIVE))
+            .values(status="cancelled", current_step=None, finished_at=now, updated_at=now)
+            .execution_options(synchronize_session=False))
+        return result.rowcount == 1
+
+    async def delete(self, assessment_id: str) -> bool:
+        result = await self.session.execute(
+            delete(Assessment).where(Assessment.id == assessment_id, self._tenant())
+            .execution_options(synchronize_session=False))
+        return result.rowcount == 1
+
+    async def latest_result(self, assessment_id: str) -> AssessmentResultRow | None:
+        row = await self.session.execute(
+            select(AssessmentResultRow)
+            .join(Assessment, Assessment.id == AssessmentResultRow.assessment_id)
+            .where(AssessmentResultRow.assessment_id == assessment_id, self._tenant())
+            .order_by(AssessmentResultRow.version.desc()).limit(1))
+        return row.scalar_one_or_none()
+
+    async def status_of(self, assessment_id: str) -> dict[str, Any] | None:
+        """What an event stream reports: status, progress, current step and error."""
+        row = await self.session.execute(
+            select(Assessment.status, Assessment.progress, Assessment.current_step,
+                   Assessment.error)
+            .where(Assessment.id == assessment_id, self._tenant()))
+        found = row.one_or_none()
+        return None if found is None else dict(found._mapping)
+
+    async def idempotency_key(self, user_id: str, key: str) -> IdempotencyKey | None:
+        row = await self.session.execute(select(IdempotencyKey).where(
+            IdempotencyKey.user_id == user_id, IdempotencyKey.key == key))
+        return row.scalar_one_or_none()
+
+    async def claim_idempotency_key(self, user_id: str, key: str, assessment_id: str) -> bool:
+        """Store the key; False when the same user already used it (a concurrent twin).
+
+        A savepoint keeps the request's transaction usable after the unique violation.
+        """
+        try:
+            async with self.session.begin_nested():
+                self.session.add(IdempotencyKey(user_id=user_id, key=key,
+                                                assessment_id=assessment_id))
+        except IntegrityError:
+            return False
+        return True
+
+
+async def first_writable_organization(session: AsyncSession, user_id: str,
+                                      roles: Iterable[str]) -> str | None:
+    """The user's oldest membership with one of ``roles`` (a stable default)."""
+    row = await session.execute(
+        select(Membership.organization_id)
+        .where(Membership.user_id == user_id, Membership.role.in_(tuple(roles)))
+        .order_by(Membership.created_at, Membership.organization_id).limit(1))
+    return row.scalar_one_or_none()
+
+
+class RunRepository:
+    """A worker's queries, by assessment id; every write is guarded by the expected state."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _ours(self, assessment_id: str, worker_id: str) -> Any:
+        return and_(Assessment.id == assessment_id, Assessment.status == "running",
+                    Assessment.worker_id == worker_id)
+
+    async def claim(self, assessment_id: str, worker_id: str, now: datetime) -> bool:
+        """queued -> running for ``worker_id``; False when another worker has it, or it
+        was cancelled or deleted. The database decides: two claims never both win."""
+        result = await self.session.execute(
+            update(Assessment)
+            .where(Assessment.id == assessment_id, Assessment.status == "queued")
+            .values(status="running", worker_id=worker_id, attempts=Assessment.attempts + 1,
+                    started_at=now, heartbeat_at=now, updated_at=now, progress=0,
+                    current_step="starting", finished_at=None)
+            .execution_options(synchronize_session=False))
+        return result.rowcount == 1
+
+    async def requirements_of(self, assessment_id: str) -> dict[str, Any] | None:
+        return await self.session.scalar(select(Assessment.requirements)
+                                         .where(Assessment.id == assessment_id))
+
+    async def step(self, assessment_id: str, worker_id: str, *, progress: int,
+                   current_step: str, now: datetime) -> bool:
+        """Record progress (and a heartbeat); False when the run is no longer ours."""
+        result = await self.session.execute(
+            update(Assessment).where(self._ours(assessment_id, worker_id))
+            .values(progress=progress, current_step=current_step, heartbeat_at=now,
+                    updated_at=now)
+            .execution_options(synchronize_session=False))
+        return result.rowcount == 1
+
+    async def heartbeat(self, assessment_id: str, worker_id: str, now: datetime) -> bool:
+        result = await self.session.execute(
+            update(Assessment).where(self._ours(assessment_id, worker_id))
+            .values(heartbeat_at=now).execution_options(synchronize_session=False))
+        return result.rowcount == 1
+
+    async def complete(self, assessment_id: str, worker_id: str, now: datetime) -> bool:
+        result = await self.session.execute(
+            update(Assessment).where(self._ours(assessment_id, worker_id))
+            .values(status="completed", progress=100, current_step=None, error=None,
+                    heartbeat_at=now, finished_at=now, updated_at=now)
+            .execution_options(synchronize_session=False))
+        return result.rowcount == 1
+
+    async def fail(self, assessment_id: str, worker_id: str, error: str, now: datetime) -> bool:
+        result = await self.session.execute(
+            update(Assessment).where(self._ours(assessment_id, worker_id))
+            .values(status="failed", current_step=None, error=error, finished_at=now,
+                    updated_at=now)
+            .execution_options(synchronize_session=False))
+        return result.rowcount == 1
+
+    async def add_result(self, assessment_id: str, result: dict[str, Any],
+                         catalog_as_of: date) -> AssessmentResultRow:
+        """The next version of the result (previous highest + 1)."""
+        latest = await self.session.scalar(
+            select(func.max(AssessmentResultRow.version))
+            .where(AssessmentResultRow.assessment_id == assessment_id))
+        row = AssessmentResultRow(assessment_id=assessment_id, version=(latest or 0) + 1,
+                                  catalog_as_of=catalog_as_of, result=result)
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def stale_running(self, cutoff: datetime) -> Sequence[tuple[str, int, str | None]]:
+        """(id, attempts, worker_id) of running assessments with no heartbeat since
+        ``cutoff``."""
+        rows = await self.session.execute(
+            select(Assessment.id, Assessment.attempts, Assessment.worker_id)
+            .where(Assessment.status == "running", _silent_since(cutoff)))
+        return [tuple(r) for r in rows.all()]  # type: ignore[misc]
+
+    async def requeue(self, assessment_id: str, cutoff: datetime, note: str,
+                      now: datetime) -> bool:
+        """running (and still silent) -> queued, with ``note`` in ``error``."""
+        result = await self.session.execute(
+            update(Assessment)
+            .where(Assessment.id == assessment_id, Assessment.status == "running",
+                   _silent_since(cutoff))
+            .values(status="queued", worker_id=None, progress=0, current_step=None,
+                    error=note, queued_at=now, updated_at=now)
+            .execution_options(synchronize_session=False))
+        return result.rowcount == 1
+
+    async def give_up(self, assessment_id: str, cutoff: datetime, error: str,
+                      now: datetime) -> bool:
+        """running (and still silent) -> failed: the retries are spent."""
+        result = await self.session.execute(
+            update(Assessment)
+            .where(Assessment.id == assessment_id, Assessment.status == "running",
+                   _silent_since(cutoff))
+            .values(status="failed", worker_id=None, current_step=None, error=error,
+                    finished_at=now, updated_at=now)
+            .execution_options(synchronize_session=False))
+        return result.rowcount == 1
+
+    async def touch_stuck_queued(self, cutoff: datetime, now: datetime) -> list[str]:
+        """Ids queued since before ``cutoff`` (their message was lost, or never sent);
+        their ``queued_at`` moves to ``now`` so each is re-sent once per window."""
+        rows = await self.session.execute(
+            select(Assessment.id)
+            .where(Assessment.status == "queued", Assessment.queued_at < cutoff))
+        ids = list(rows.scalars().all())
+        if ids:
+            await self.session.execute(
+                update(Assessment)
+                .where(Assessment.id.in_(ids), Assessment.status == "queued")
+                .values(queued_at=now).execution_options(synchronize_session=False))
+        return ids
+
+    async def count_queued(self) -> int:
+        total = await self.session.scalar(select(func.count()).select_from(Assessment)
+                                          .where(Assessment.status == "queued"))
+        return int(total or 0)
+
+
+def _silent_since(cutoff: datetime) -> Any:
+    return or_(Assessment.heartbeat_at < cutoff,
+               and_(Assessment.heartbeat_at.is_(None), Assessment.started_at < cutoff))

@@ -1,0 +1,113 @@
+"""Queries for users, their organizations and their refresh tokens.
+
+Emails are stored lowercased (the API normalizes them), so an equality match on the
+unique ``users.email`` index is a case-insensitive match.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from infra_mind.models import Membership, Organization, RefreshToken, User
+
+
+@dataclass(frozen=True)
+class OrganizationRole:
+    id: str
+    name: str
+    role: str
+
+
+async def get_user(db: AsyncSession, user_id: str) -> User | None:
+    return await db.get(User, user_id)
+
+
+async def get_user_by_email(db: AsyncSession, email: str) -> User | None:
+    rows = await db.execute(select(User).where(User.email == email.lower()))
+    return rows.scalar_one_or_none()
+
+
+async def add_user_with_organization(db: AsyncSession, *, email: str, password_hash: str,
+                                     full_name: str, organization_name: str,
+                                     role: str) -> tuple[User, Organization]:
+    """Insert a user, an organization and the user's membership in it (flushed in FK order).
+
+    A duplicate email raises ``sqlalchemy.exc.IntegrityError`` from the flush.
+    """
+    user = User(email=email.lower(), password_hash=password_hash, full_name=full_name,
+                is_active=True)
+    organization = Organization(name=organization_name)
+    db.add_all([user, organization])
+    await db.flush()
+    db.add(Membership(organization_id=organization.id, user_id=user.id, role=role))
+    await db.flush()
+    return user, organization
+
+
+async def organizations_of(db: AsyncSession, user_id: str) -> list[OrganizationRole]:
+    rows = await db.execute(
+        select(Organization.id, Organization.name, Membership.role)
+        .join(Membership, Membership.organization_id == Organization.id)
+        .where(Membership.user_id == user_id)
+        .order_by(Membership.created_at, Organization.name))
+    return [OrganizationRole(id=i, name=n, role=r) for i, n, r in rows.all()]
+
+
+async def add_refresh_token(db: AsyncSession, *, token_id: str, user_id: str, family_id: str,
+                            expires_at: datetime) -> RefreshToken:
+    row = RefreshToken(id=token_id, user_id=user_id, family_id=family_id,
+                       expires_at=expires_at)
+    db.add(row)
+    await db.flush()
+    return row
+
+
+async def get_refresh_token(db: AsyncSession, token_id: str) -> RefreshToken | None:
+    rows = await db.execute(select(RefreshToken).where(RefreshToken.id == token_id))
+    return rows.scalar_one_or_none()
+
+
+async def claim_refresh_token(db: AsyncSession, *, token_id: str, user_id: str, family_id: str,
+                              now: datetime) -> bool:
+    """Mark a live refresh token used, atomically: True for exactly one concurrent caller.
+
+    One conditional UPDATE: the row lock (PostgreSQL) or the write lock (SQLite) makes a
+    second caller re-check ``used_at`` after the first commits, and match nothing.
+    """
+    result = await db.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == token_id, RefreshToken.user_id == user_id,
+               RefreshToken.family_id == family_id, RefreshToken.used_at.is_(None),
+               RefreshToken.revoked_at.is_(None), RefreshToken.expires_at > now)
+        .values(used_at=now)
+        .execution_options(synchronize_session=False))
+    return cast(CursorResult, result).rowcount == 1
+
+
+async def revoke_family(db: AsyncSession, *, family_id: str, now: datetime,
+                        user_id: str | None = None) -> int:
+    """Revoke every live token of a family (only the user's own when ``user_id`` is given)."""
+    stmt = (update(RefreshToken)
+            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False))
+    if user_id is not None:
+        stmt = stmt.where(RefreshToken.user_id == user_id)
+    result = await db.execute(stmt)
+    return cast(CursorResult, result).rowcount
+
+
+async def revoke_user_tokens(db: AsyncSession, *, user_id: str, now: datetime) -> int:
+    """Revoke every live refresh token of a user (sign out everywhere)."""
+    result = await db.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False))
+    return cast(CursorResult, result).rowcount

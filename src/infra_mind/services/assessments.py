@@ -1,0 +1,346 @@
+"""Assessment use cases: create, read, edit, delete, run, cancel, results, what-if, events.
+
+Rules live here: who may see (members of the assessment's organization; anyone else
+gets "not found", never "forbidden", so existence does not leak), who may change
+(owner, admin, member; never a viewer), who may delete (owner or admin, or the
+assessment's owner), and when (not while a run is queued or running).
+
+No FastAPI, no commits: the caller owns the transaction. ``request_run`` returns
+whether a job must be enqueued; the caller enqueues it only after the commit, so a
+worker never looks for a row that is not there yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import infra_mind.engine.assess as engine_assess
+from infra_mind.engine.load import RequirementsError, parse_requirements
+from infra_mind.engine.requirements import Requirements
+from infra_mind.kit.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
+from infra_mind.kit.platform import Platform
+from infra_mind.models import Assessment, AssessmentResultRow, utcnow
+from infra_mind.repositories.assessments import (
+    ACTIVE,
+    TERMINAL,
+    AssessmentRepository,
+    first_writable_organization,
+)
+from infra_mind.services import audit
+
+WRITERS = ("owner", "admin", "member")
+MANAGERS = ("owner", "admin")
+#: An event stream ends after this long even if the run has not (clients reconnect).
+STREAM_MAX_S = 3600.0
+STREAM_POLL_S = 0.5
+
+
+class Actor(Protocol):
+    """Who is asking (the API's ``Principal`` fits)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def roles(self) -> Mapping[str, str]: ...  # organization id -> role
+
+    @property
+    def client_address(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class RunRequested:
+    assessment: Assessment
+    #: True when a new run was queued: the caller enqueues ``assessment.run`` after commit.
+    enqueue: bool
+    #: True when an Idempotency-Key seen before answered the request.
+    replayed: bool = False
+
+
+def requirements_digest(requirements: Requirements) -> str:
+    """The same requirements, however written, give the same digest."""
+    canonical = json.dumps(requirements.model_dump(mode="json"), sort_keys=True,
+                           separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def validated(data: Any, message: str = "invalid requirements") -> Requirements:
+    try:
+        return parse_requirements(data)
+    except RequirementsError as exc:
+        raise Invalid(message, exc.problems) from None
+
+
+class AssessmentService:
+    """Use cases for one actor, in the caller's session (transaction)."""
+
+    def __init__(self, session: AsyncSession, actor: Actor, platform: Platform) -> None:
+        self.session = session
+        self.actor = actor
+        self.platform = platform
+        self.repo = AssessmentRepository(session, actor.roles.keys())
+
+    # -- rules -------------------------------------------------------------------------
+
+    async def count_write(self) -> None:
+        """One change by this user; 429 past ``write_rate_per_minute``."""
+        limit = self.platform.settings.write_rate_per_minute
+        hits, retry_after_s = await self.platform.cache.incr(f"writes:{self.actor.id}", 60)
+        if hits > limit:
+            raise TooManyRequests(f"more than {limit} changes a minute; retry in "
+                                  f"{retry_after_s} s", retry_after_s)
+
+    def _require_writer(self, organization_id: str) -> None:
+        if self.actor.roles.get(organization_id) not in WRITERS:
+            raise Forbidden("viewers cannot change assessments")
+
+    async def _visible(self, assessment_id: str) -> Assessment:
+        assessment = await self.repo.get(assessment_id)
+        if assessment is None:
+            raise NotFound("assessment not found")
+        return assessment
+
+    async def _writable(self, assessment_id: str) -> Assessment:
+        assessment = await self._visible(assessment_id)
+        self._require_writer(assessment.organization_id)
+        return assessment
+
+    def _audit(self, action: str, assessment: Assessment, **detail: Any) -> None:
+        audit.record(self.session, action=action, actor_id=self.actor.id,
+                     organization_id=assessment.organization_id, object_type="assessment",
+                     object_id=assessment.id, client_address=self.actor.client_address,
+                     detail=detail or None)
+
+    # -- create, read, edit, delete -------------------------------------------------------
+
+    async def create(self, *, title: str, requirements: dict[str, Any],
+                     organization_id: str | None) -> Assessment:
+        if organization_id is not None:
+            if organization_id not in self.actor.roles:
+                raise NotFound("organization not found")
+            self._require_writer(organization_id)
+        else:
+            organization_id = await first_writable_organization(self.session, self.actor.id,
+                                                                WRITERS)
+            if organization_id is None:
+                raise Forbidden("viewers cannot change assessments" if self.actor.roles
+                                else "you are not a member of any organization")
+        parsed = validated(requirements)
+        now = utcnow()
+        assessment = self.repo.add(Assessment(
+            organization_id=organization_id, owner_id=self.actor.id, title=title,
+            requirements=requirements, requirements_hash=requirements_digest(parsed),
+            status="draft", progress=0, attempts=0, created_at=now, updated_at=now))
+        await self.session.flush()
+        self._audit("assessment.created", assessment, title=title)
+        self.platform.metrics.assessments.labels(event="created").inc()
+        return assessment
+
+    async def page(self, *, status: str | None, limit: int, offset: int
+                   ) -> tuple[list[Assessment], int]:
+        items, total = await self.repo.page(status=status, limit=limit, offset=offset)
+        return list(items), total
+
+    async def get(self, assessment_id: str) -> Assessment:
+        return await self._visible(assessment_id)
+
+    async def update(self, assessment_id: str, *, title: str | None,
+                     requirements: dict[str, Any] | None) -> Assessment:
+        """Edit the title or requirements; new requirements make the assessment a draft
+        again (its results stay, versioned, but no longer describe it)."""
+        assessment = await self._writable(assessment_id)
+        values: dict[str, Any] = {}
+        if title is not None:
+            values["title"] = title
+        if requirements is not None:
+            digest = requirements_digest(validated(requirements))
+            values["requirements"] = requirements
+            if digest != assessment.requirements_hash:
+                values.update(requirements_hash=digest, status="draft", progress=0,
+                              current_step=None, error=None)
+        if values:
+            values["updated_at"] = utcnow()
+            if not await self.repo.update_unless_active(assessment_id, values):
+                raise Conflict("the assessment is queued or running; cancel it or wait")
+            await self.repo.refresh(assessment)
+            self._audit("assessment.updated", assessment, fields=sorted(values))
+        return assessment
+
+    async def delete(self, assessment_id: str) -> None:
+        assessment = await self._writable(assessment_id)
+        role = self.actor.roles.get(assessment.organization_id)
+        if role not in MANAGERS and assessment.owner_id != self.actor.id:
+            raise Forbidden("only the assessment's owner or an organization owner or admin "
+                            "can delete it")
+        self._audit("assessment.deleted", assessment, title=assessment.title)
+        await self.repo.delete(assessment_id)
+
+    # -- runs ----------------------------------------------------------------------------
+
+    async def request_run(self, assessment_id: str, idempotency_key: str | None
+                          ) -> RunRequested:
+        """Queue a run, or answer with the run already asked for.
+
+        The same Idempotency-Key from the same user answers with the same run; the same
+        requirements already queued or running (touched within ``dedupe_window_s``)
+        answer with that run. Otherwise the row moves to ``queued`` in one conditional
+        UPDATE, so two concurrent requests never queue two runs.
+        """
+        assessment = await self._writable(assessment_id)
+        if idempotency_key is not None:
+            replay = await self._replay(assessment, idempotency_key)
+            if replay is not None:
+                return replay
+        if self._in_flight_recently(assessment):
+            return RunRequested(assessment, enqueue=False)
+        now = utcnow()
+        if not await self.repo.mark_queued(assessment_id, now):
+            await self.repo.refresh(assessment)
+            if self._in_flight_recently(assessment):
+                return RunRequested(assessment, enqueue=False)
+            raise Conflict(f"a run is already {assessment.status} and silent for longer than "
+                           f"{self.platform.settings.dedupe_window_s} s; cancel it first")
+        await self.repo.refresh(assessment)
+        self._audit("assessment.run_requested", assessment)
+        self.platform.metrics.assessments.labels(event="queued").inc()
+        return RunRequested(assessment, enqueue=True)
+
+    async def _replay(self, assessment: Assessment, key: str) -> RunRequested | None:
+        """The earlier answer to ``key``, or None after storing ``key`` for this run."""
+        existing = await self.repo.idempotency_key(self.actor.id, key)
+        if existing is None:
+            if await self.repo.claim_idempotency_key(self.actor.id, key, assessment.id):
+                return None
+            # a concurrent request with the same key committed first: answer as it did
+            existing = await self.repo.idempotency_key(self.actor.id, key)
+        if existing is None or existing.assessment_id != assessment.id:
+            raise Conflict("this Idempotency-Key was already used for another request")
+        await self.repo.refresh(assessment)
+        return RunRequested(assessment, enqueue=False, replayed=True)
+
+    def _in_flight_recently(self, assessment: Assessment) -> bool:
+        if assessment.status not in ACTIVE:
+            return False
+        window = timedelta(seconds=self.platform.settings.dedupe_window_s)
+        return _aware(assessment.updated_at) >= datetime.now(UTC) - window
+
+    async def cancel(self, assessment_id: str) -> Assessment:
+        assessment = await self._writable(assessment_id)
+        if not await self.repo.cancel(assessment_id, utcnow()):
+            await self.repo.refresh(assessment)
+            raise Conflict(f"only a queued or running assessment can be cancelled "
+                           f"(it is {assessment.status})")
+        await self.repo.refresh(assessment)
+        self._audit("assessment.cancelled", assessment)
+        self.platform.metrics.assessments.labels(event="cancelled").inc()
+        return assessment
+
+    async def latest_result(self, assessment_id: str) -> AssessmentResultRow:
+        await self._visible(assessment_id)
+        row = await self.repo.latest_result(assessment_id)
+        if row is None:
+            raise NotFound("no result yet")
+        return row
+
+    async def watch(self, assessment_id: str) -> AsyncIterator[dict[str, Any] | None]:
+        """Check access now, then follow the status (see ``_status_changes``)."""
+        await self._visible(assessment_id)
+        return self._status_changes(assessment_id)
+
+    async def _status_changes(self, assessment_id: str, poll_s: float = STREAM_POLL_S,
+                              max_s: float = STREAM_MAX_S
+                              ) -> AsyncIterator[dict[str, Any] | None]:
+        """The status whenever it changes, None on a quiet poll. Each poll uses a fresh
+        session (a stream must not hold a connection or a snapshot for minutes). Ends
+        after a terminal status, when the assessment goes away, or after ``max_s``."""
+        organization_ids = list(self.actor.roles)
+        deadline = time.monotonic() + max_s
+        last: dict[str, Any] | None = None
+        while True:
+            async with self.platform.sessions() as session:
+                now = await AssessmentRepository(session, organization_ids).status_of(
+                    assessment_id)
+            if now is None:
+                return
+            yield now if now != last else None
+            last = now
+            if now["status"] in TERMINAL or time.monotonic() >= deadline:
+                return
+            await asyncio.sleep(poll_s)
+
+    # -- what-if -------------------------------------------------------------------------
+
+    async def what_if(self, assessment_id: str, changes: Mapping[str, Any]
+                      ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Run the engine on the stored requirements with ``changes``; nothing is saved.
+        Returns (result, differences) against the latest result of the same requirements,
+        or a fresh assessment of them."""
+        assessment = await self._visible(assessment_id)
+        current = validated(assessment.requirements, "stored requirements are no longer valid")
+        changed = validated(apply_what_if(current, changes), "invalid what-if")
+        before = await self._result_for(assessment, current)
+        after = (await asyncio.to_thread(engine_assess.assess, changed)).model_dump(mode="json")
+        return after, differences(before, after)
+
+    async def _result_for(self, assessment: Assessment, current: Requirements
+                          ) -> dict[str, Any]:
+        row = await self.repo.latest_result(assessment.id)
+        if row is not None:
+            try:
+                stored_for = requirements_digest(parse_requirements(row.result["requirements"]))
+            except (RequirementsError, KeyError, TypeError):
+                stored_for = None
+            if stored_for == assessment.requirements_hash:
+                return row.result
+        return (await asyncio.to_thread(engine_assess.assess, current)).model_dump(mode="json")
+
+
+def apply_what_if(requirements: Requirements, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The requirements (as data) with ``changes`` applied; the caller validates them."""
+    data = requirements.model_dump(mode="json")
+    multiplier = changes.get("traffic_multiplier")
+    if multiplier is not None:
+        for workload in data["workloads"]:
+            for name in ("peak_rps", "avg_rps", "peak_tokens_per_sec", "egress_gb_per_month"):
+                if workload.get(name) is not None:
+                    workload[name] = workload[name] * multiplier
+    for name in ("providers", "commitment"):
+        if changes.get(name) is not None:
+            data["preferences"][name] = changes[name]
+    for name in ("availability_target", "data_residency"):
+        if changes.get(name) is not None:
+            data[name] = changes[name]
+    return data
+
+
+def differences(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    """Monthly cost and recommended placement, before and after."""
+
+    def cost(result: Mapping[str, Any]) -> float | None:
+        chosen = result.get("recommended")
+        return None if chosen is None else float(chosen["monthly_cost_usd"])
+
+    def placement(result: Mapping[str, Any]) -> dict[str, str] | None:
+        chosen = result.get("recommended")
+        return None if chosen is None else {"provider": chosen["provider"],
+                                            "region": chosen["region"]}
+
+    cost_before, cost_after = cost(before), cost(after)
+    delta = (round(cost_after - cost_before, 2)
+             if cost_before is not None and cost_after is not None else None)
+    return {"monthly_cost_usd": {"before": cost_before, "after": cost_after, "delta": delta},
+            "recommended": {"before": placement(before), "after": placement(after)}}
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite returns times without a zone; they are stored in UTC
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -1,0 +1,276 @@
+"""Authentication use cases: register, sign in (throttled), rotate refresh tokens, sign out.
+
+Tokens: a short-lived access token (stateless JWT) and a refresh token (JWT whose id is a
+``refresh_tokens`` row). A refresh token is usable once: refreshing marks it used and
+issues the next one in the same family; presenting a used token again revokes the whole
+family, since either the user or a thief now holds a stolen token.
+
+Transactions: the request owns its transaction and rolls it back when a use case raises.
+What a *refusal* must leave behind (the ``user.login_failed`` audit event, the revoked
+family of a reused token) is therefore written in its own short transaction
+(``_own_transaction``), which commits before the error is raised. The refresh rotation runs
+wholly in such a transaction: the claim of the old token, the new token and, when the claim
+loses, the family's revocation commit together, so a concurrent loser revokes the winner's
+new token too and no lock is held across two transactions (SQLite allows one writer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from infra_mind.kit.cache import Cache
+from infra_mind.kit.db import session_scope
+from infra_mind.kit.errors import Conflict, NotAuthenticated, TooManyRequests
+from infra_mind.kit.platform import Platform
+from infra_mind.kit.security import (
+    TokenClaims,
+    TokenError,
+    decode_token,
+    hash_password,
+    issue_token,
+    verify_password,
+)
+from infra_mind.models import User, new_id, utcnow
+from infra_mind.repositories import users
+from infra_mind.repositories.users import OrganizationRole
+from infra_mind.services import audit
+
+INVALID_LOGIN = "invalid email or password"
+INVALID_REFRESH = "invalid refresh token"
+REFRESH_REUSED = "refresh token reuse detected; sign in again"
+REFRESH_REVOKED = "refresh token revoked; sign in again"
+REFRESH_EXPIRED = "refresh token expired; sign in again"
+THROTTLED = "too many failed sign-in attempts; try again later"
+EMAIL_TAKEN = "email already registered"
+PERSONAL_ORG_SUFFIX = "'s organization"
+ORGANIZATION_NAME_MAX_CHARS = 200
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    access_token: str
+    refresh_token: str
+    expires_in: int  # seconds until the access token expires
+    token_type: str = "bearer"
+
+
+@dataclass(frozen=True)
+class UserProfile:
+    id: str
+    email: str
+    full_name: str
+    organizations: list[OrganizationRole]
+
+
+def _refused(message: str) -> NotAuthenticated:
+    return NotAuthenticated(message, headers=dict(_CHALLENGE))
+
+
+def personal_organization_name(full_name: str) -> str:
+    """``"Ada Lovelace's organization"``, the name cut so the whole fits its column."""
+    room = ORGANIZATION_NAME_MAX_CHARS - len(PERSONAL_ORG_SUFFIX)
+    return full_name[:room].rstrip() + PERSONAL_ORG_SUFFIX
+
+
+class LoginThrottle:
+    """Failed sign-ins counted per account (email) and per client address in a window.
+
+    Once either count reaches ``attempts``, every sign-in for that account or from that
+    address is refused (429, ``Retry-After``) until the window that began with the first
+    failure ends, whatever the password. A success clears the account's count only, so an
+    address guessing across many accounts cannot reset itself with one account it owns.
+    The lock is its own key: ``Cache.incr`` is the only way to read a counter.
+    """
+
+    def __init__(self, cache: Cache, attempts: int, window_s: int,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.cache = cache
+        self.attempts = attempts
+        self.window_s = window_s
+        self.clock = clock
+
+    @staticmethod
+    def _account_key(email: str) -> str:
+        # hashed: the cache (Redis in production) holds no email addresses
+        return "login:account:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+
+    @staticmethod
+    def _address_key(client_address: str | None) -> str:
+        return f"login:address:{client_address or 'unknown'}"
+
+    def _keys(self, email: str, client_address: str | None) -> tuple[str, str]:
+        return self._account_key(email), self._address_key(client_address)
+
+    async def check(self, email: str, client_address: str | None) -> None:
+        """Raise ``TooManyRequests`` while the account or the address is locked."""
+        for key in self._keys(email, client_address):
+            locked_until = await self.cache.get(key + ":locked")
+            if locked_until is None:
+                continue
+            try:
+                seconds_left = math.ceil(float(locked_until) - self.clock())
+            except ValueError:
+                seconds_left = self.window_s
+            raise TooManyRequests(THROTTLED, retry_after_s=max(1, seconds_left))
+
+    async def failed(self, email: str, client_address: str | None) -> None:
+        for key in self._keys(email, client_address):
+            count, seconds_left = await self.cache.incr(key + ":failures", self.window_s)
+            if count >= self.attempts:
+                await self.cache.set(key + ":locked", str(self.clock() + seconds_left),
+                                     seconds_left)
+
+    async def succeeded(self, email: str) -> None:
+        await self.cache.delete(self._account_key(email) + ":failures")
+
+
+class AuthService:
+    """Authentication use cases over the request's session; never commits it."""
+
+    def __init__(self, db: AsyncSession, platform: Platform) -> None:
+        self.db = db
+        self.platform = platform
+        self.settings = platform.settings
+        self.throttle = LoginThrottle(platform.cache, self.settings.login_attempts,
+                                      self.settings.login_window_s)
+
+    def _own_transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """A separate transaction that commits even when the request is then refused."""
+        return session_scope(self.platform.sessions)
+
+    async def register(self, *, email: str, password: str, full_name: str,
+                       client_address: str | None) -> UserProfile:
+        """Create the user, a personal organization and the owner membership."""
+        email = email.lower()
+        if await users.get_user_by_email(self.db, email) is not None:
+            raise Conflict(EMAIL_TAKEN)
+        password_hash = await asyncio.to_thread(hash_password, password)
+        try:
+            user, organization = await users.add_user_with_organization(
+                self.db, email=email, password_hash=password_hash, full_name=full_name,
+                organization_name=personal_organization_name(full_name), role="owner")
+        except IntegrityError:  # a concurrent registration of the same email won
+            raise Conflict(EMAIL_TAKEN) from None
+        audit.record(self.db, action="user.registered", actor_id=user.id,
+                     organization_id=organization.id, object_type="user", object_id=user.id,
+                     client_address=client_address)
+        return UserProfile(id=user.id, email=user.email, full_name=user.full_name,
+                           organizations=[OrganizationRole(id=organization.id,
+                                                           name=organization.name,
+                                                           role="owner")])
+
+    async def login(self, *, email: str, password: str,
+                    client_address: str | None) -> IssuedTokens:
+        """Check the password and start a new refresh-token family."""
+        email = email.lower()
+        await self.throttle.check(email, client_address)
+        user = await users.get_user_by_email(self.db, email)
+        # an unknown email still verifies (against a dummy hash): same answer, similar time
+        matches = await asyncio.to_thread(verify_password,
+                                          user.password_hash if user else None, password)
+        if user is None or not matches or not user.is_active:
+            await self.throttle.failed(email, client_address)
+            reason = ("unknown email" if user is None else
+                      "wrong password" if not matches else "inactive account")
+            async with self._own_transaction() as session:
+                audit.record(session, action="user.login_failed",
+                             actor_id=user.id if user else None, object_type="user",
+                             object_id=user.id if user else None,
+                             client_address=client_address, detail={"reason": reason})
+            raise _refused(INVALID_LOGIN)
+        await self.throttle.succeeded(email)
+        tokens = await self._issue(self.db, user_id=user.id, family_id=new_id(), now=utcnow())
+        audit.record(self.db, action="user.login", actor_id=user.id, object_type="user",
+                     object_id=user.id, client_address=client_address)
+        return tokens
+
+    async def refresh(self, *, refresh_token: str, client_address: str | None) -> IssuedTokens:
+        """Exchange a refresh token, once, for a new pair in the same family."""
+        claims = self._decode(refresh_token, "refresh")
+        if not claims.family_id:
+            raise _refused(INVALID_REFRESH)
+        now = utcnow()
+        async with self._own_transaction() as session:
+            if await users.claim_refresh_token(session, token_id=claims.token_id,
+                                               user_id=claims.subject,
+                                               family_id=claims.family_id, now=now):
+                user = await users.get_user(session, claims.subject)
+                if user is not None and user.is_active:
+                    return await self._issue(session, user_id=user.id,
+                                             family_id=claims.family_id, now=now)
+                refusal = INVALID_REFRESH
+            else:
+                refusal = await self._refuse_refresh(session, claims, now, client_address)
+        raise _refused(refusal)
+
+    async def _refuse_refresh(self, session: AsyncSession, claims: TokenClaims,
+                              now: datetime, client_address: str | None) -> str:
+        """Why a claim matched nothing; a used token revokes its family (in ``session``)."""
+        row = await users.get_refresh_token(session, claims.token_id)
+        if row is None or row.user_id != claims.subject or row.family_id != claims.family_id:
+            return INVALID_REFRESH
+        if row.revoked_at is not None:
+            return REFRESH_REVOKED
+        if row.used_at is not None:
+            revoked = await users.revoke_family(session, family_id=row.family_id, now=now)
+            audit.record(session, action="user.refresh_reused", actor_id=row.user_id,
+                         object_type="refresh_token_family", object_id=row.family_id,
+                         client_address=client_address, detail={"revoked_tokens": revoked})
+            return REFRESH_REUSED
+        return REFRESH_EXPIRED
+
+    async def logout(self, *, user_id: str, refresh_token: str | None,
+                     client_address: str | None) -> None:
+        """Revoke the given token's family, or every refresh token of the user.
+
+        Access tokens already issued stay valid until they expire (they are stateless).
+        """
+        now = utcnow()
+        if refresh_token is None:
+            scope = "all sessions"
+            revoked = await users.revoke_user_tokens(self.db, user_id=user_id, now=now)
+        else:
+            claims = self._decode(refresh_token, "refresh")
+            if claims.subject != user_id or not claims.family_id:
+                raise _refused(INVALID_REFRESH)
+            scope = "one session"
+            revoked = await users.revoke_family(self.db, family_id=claims.family_id, now=now,
+                                                user_id=user_id)
+        audit.record(self.db, action="user.logout", actor_id=user_id, object_type="user",
+                     object_id=user_id, client_address=client_address,
+                     detail={"scope": scope, "revoked_tokens": revoked})
+
+    async def profile(self, user: User) -> UserProfile:
+        """The user and their role in each organization."""
+        return UserProfile(id=user.id, email=user.email, full_name=user.full_name,
+                           organizations=await users.organizations_of(self.db, user.id))
+
+    def _decode(self, token: str, kind: str) -> TokenClaims:
+        try:
+            return decode_token(self.settings.secret(), token, kind)
+        except TokenError:
+            raise _refused(INVALID_REFRESH if kind == "refresh" else "invalid token") from None
+
+    async def _issue(self, session: AsyncSession, *, user_id: str, family_id: str,
+                     now: datetime) -> IssuedTokens:
+        secret = self.settings.secret()
+        access_token, _ = issue_token(secret, subject=user_id, kind="access",
+                                      ttl_s=self.settings.access_token_ttl_s, now=now)
+        refresh_token, claims = issue_token(secret, subject=user_id, kind="refresh",
+                                            ttl_s=self.settings.refresh_token_ttl_s,
+                                            family_id=family_id, now=now)
+        await users.add_refresh_token(session, token_id=claims.token_id, user_id=user_id,
+                                      family_id=family_id, expires_at=claims.expires_at)
+        return IssuedTokens(access_token=access_token, refresh_token=refresh_token,
+                            expires_in=self.settings.access_token_ttl_s)

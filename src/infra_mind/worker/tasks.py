@@ -1,0 +1,217 @@
+"""Background jobs: ``assessment.run`` and the stale-run sweeper.
+
+A run is claimed in one conditional UPDATE (``queued`` -> ``running`` with this
+worker's id), so two workers given the same message never both run it. Every later
+write is guarded by ``status = 'running' AND worker_id = <ours>``: a cancel, or a
+sweeper that handed the run to another worker, wins over a late write. Each step
+commits on its own, so progress is visible while the run goes on.
+
+A run that stops sending heartbeats (its worker died) is put back in the queue by
+``requeue_stale`` after ``job_timeout_s``, and given up after ``MAX_ATTEMPTS``; a run
+whose engine call outlives ``job_timeout_s`` fails with a timeout. Nothing stays
+``running`` forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable
+from datetime import timedelta
+from typing import TypeVar
+
+import infra_mind.engine.assess as engine_assess
+from infra_mind.engine.load import RequirementsError, parse_requirements
+from infra_mind.kit.db import session_scope
+from infra_mind.kit.platform import Platform
+from infra_mind.models import utcnow
+from infra_mind.repositories.assessments import RunRepository
+from infra_mind.worker.broker import broker, current_platform
+
+log = logging.getLogger("infra_mind.worker")
+
+#: Claims of one run (first try included) before the sweeper gives up on it.
+MAX_ATTEMPTS = 3
+#: Longest one-line error kept in the ``error`` column.
+MAX_ERROR_CHARS = 500
+
+_T = TypeVar("_T")
+
+
+class _Lost(Exception):
+    """The run is no longer ours (cancelled, deleted, or handed to another worker)."""
+
+
+@broker.task(task_name="assessment.run")
+async def run_assessment(assessment_id: str) -> str:
+    """Run one assessment; returns what happened (for logs and tests)."""
+    return await execute_run(current_platform(), assessment_id)
+
+
+@broker.task(task_name="assessment.requeue_stale", schedule=[{"cron": "* * * * *"}])
+async def requeue_stale_task() -> int:
+    """The sweeper, for taskiq's scheduler (``taskiq scheduler`` with label schedules)."""
+    return await requeue_stale(current_platform())
+
+
+async def enqueue_run(assessment_id: str) -> None:
+    """Send ``assessment.run``; call only after the transaction that queued it committed.
+
+    A send that fails leaves the row ``queued``: ``requeue_stale`` sends it again.
+    """
+    try:
+        await run_assessment.kiq(assessment_id)
+    except Exception:
+        log.exception("could not enqueue assessment.run for %s; the sweeper will retry",
+                      assessment_id)
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+async def execute_run(platform: Platform, assessment_id: str) -> str:
+    """Claim, run and store; 'skipped' when the run was not ours to claim, else
+    'completed', 'failed' or 'lost' (cancelled or taken over while running)."""
+    worker_id = new_worker_id()
+    async with session_scope(platform.sessions) as session:
+        repo = RunRepository(session)
+        if not await repo.claim(assessment_id, worker_id, utcnow()):
+            return "skipped"
+        requirements = await repo.requirements_of(assessment_id)
+    started = time.perf_counter()
+    metrics = platform.metrics.assessments
+    try:
+        await _step(platform, assessment_id, worker_id, 10, "validating requirements")
+        parsed = parse_requirements(requirements)
+        await _step(platform, assessment_id, worker_id, 20, "sizing and pricing")
+        result = await _with_heartbeat(
+            platform, assessment_id, worker_id,
+            asyncio.wait_for(asyncio.to_thread(engine_assess.assess, parsed),
+                             timeout=platform.settings.job_timeout_s))
+        await _step(platform, assessment_id, worker_id, 90, "saving result")
+        async with session_scope(platform.sessions) as session:
+            repo = RunRepository(session)
+            # completion first: if it is no longer ours, no result row is written either
+            if not await repo.complete(assessment_id, worker_id, utcnow()):
+                raise _Lost
+            await repo.add_result(assessment_id, result.model_dump(mode="json"),
+                                  result.catalog_as_of)
+    except _Lost:
+        log.info("assessment %s: no longer ours (cancelled or taken over); stopped",
+                 assessment_id)
+        return "lost"
+    except Exception as exc:
+        log.exception("assessment %s failed", assessment_id)
+        async with session_scope(platform.sessions) as session:
+            failed = await RunRepository(session).fail(assessment_id, worker_id,
+                                                       one_line_error(exc, platform),
+                                                       utcnow())
+        if not failed:
+            return "lost"
+        metrics.labels(event="failed").inc()
+        return "failed"
+    metrics.labels(event="completed").inc()
+    platform.metrics.assessment_duration.observe(time.perf_counter() - started)
+    return "completed"
+
+
+async def _step(platform: Platform, assessment_id: str, worker_id: str, progress: int,
+                current_step: str) -> None:
+    async with session_scope(platform.sessions) as session:
+        if not await RunRepository(session).step(assessment_id, worker_id, progress=progress,
+                                                 current_step=current_step, now=utcnow()):
+            raise _Lost
+
+
+async def _with_heartbeat(platform: Platform, assessment_id: str, worker_id: str,
+                          work: Awaitable[_T]) -> _T:
+    """Await ``work`` while a heartbeat is written every quarter of ``job_timeout_s``."""
+    interval_s = platform.settings.job_timeout_s / 4
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                async with session_scope(platform.sessions) as session:
+                    await RunRepository(session).heartbeat(assessment_id, worker_id, utcnow())
+            except Exception:  # a missed beat is retried; the run itself goes on
+                log.warning("assessment %s: heartbeat failed", assessment_id, exc_info=True)
+
+    beating = asyncio.create_task(beat())
+    try:
+        return await work
+    finally:
+        beating.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beating
+
+
+def one_line_error(exc: BaseException, platform: Platform) -> str:
+    """What went wrong, in one line (the traceback goes to the log, not the column)."""
+    if isinstance(exc, TimeoutError):
+        text = f"timed out after {platform.settings.job_timeout_s} s"
+    elif isinstance(exc, RequirementsError):
+        more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
+        text = f"invalid requirements: {exc.problems[0]}{more}"
+    else:
+        lines = str(exc).strip().splitlines()
+        text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    return " ".join(text.split())[:MAX_ERROR_CHARS]
+
+
+async def requeue_stale(platform: Platform) -> int:
+    """Put runs whose worker went silent back in the queue; returns how many.
+
+    ``running`` with no heartbeat for ``job_timeout_s``: back to ``queued`` (``error``
+    says it is a retry) and sent again, or ``failed`` after ``MAX_ATTEMPTS`` claims.
+    ``queued`` for longer than ``job_timeout_s`` (its message was lost): sent again.
+    Messages are sent after the commit; a duplicate is harmless, as claims are atomic.
+    """
+    timeout_s = platform.settings.job_timeout_s
+    now = utcnow()
+    cutoff = now - timedelta(seconds=timeout_s)
+    to_send: list[str] = []
+    async with session_scope(platform.sessions) as session:
+        repo = RunRepository(session)
+        for assessment_id, attempts, worker_id in await repo.stale_running(cutoff):
+            silent = f"worker {worker_id or '?'} sent no heartbeat for {timeout_s} s"
+            if attempts >= MAX_ATTEMPTS:
+                if await repo.give_up(assessment_id, cutoff, f"gave up after {attempts} "
+                                      f"attempts: {silent}", now):
+                    platform.metrics.assessments.labels(event="failed").inc()
+                    log.warning("assessment %s: given up after %d attempts", assessment_id,
+                                attempts)
+                continue
+            note = f"retrying (attempt {attempts + 1} of {MAX_ATTEMPTS}): {silent}"
+            if await repo.requeue(assessment_id, cutoff, note, now):
+                platform.metrics.assessments.labels(event="requeued").inc()
+                log.warning("assessment %s: %s", assessment_id, note)
+                to_send.append(assessment_id)
+        requeued = len(to_send)
+        to_send += await repo.touch_stuck_queued(cutoff, now)
+        platform.metrics.queue_depth.set(await repo.count_queued())
+    for assessment_id in to_send:
+        await enqueue_run(assessment_id)
+    return requeued
+
+
+async def sweep_forever(platform: Platform) -> None:
+    """Run ``requeue_stale`` now and then every quarter of the job timeout, until cancelled.
+
+    Each API process runs one; a failed sweep is logged and retried next time.
+    """
+    interval_s = max(5.0, platform.settings.job_timeout_s / 4)
+    while True:
+        try:
+            await requeue_stale(platform)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a database hiccup must not stop future sweeps
+            log.exception("stale-run sweep failed")
+        await asyncio.sleep(interval_s)
