@@ -7,6 +7,9 @@ import pytest
 from infra_mind.catalog.snapshot import BUNDLED_PATH
 from infra_mind.catalog.store import Catalog
 
+#: the platform fixtures (app on SQLite and PostgreSQL, client), for every test package
+pytest_plugins = ["tests.platform_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def bundled() -> Catalog:

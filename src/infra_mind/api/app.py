@@ -23,6 +23,7 @@ from infra_mind.config import settings as default_settings
 from infra_mind.engine.load import field_path
 from infra_mind.kit.errors import DomainError
 from infra_mind.kit.platform import Platform
+from infra_mind.observability.logging import request_id as request_id_var
 
 log = logging.getLogger("infra_mind.access")
 
@@ -51,6 +52,7 @@ class PlatformMiddleware:
             return
         headers = dict(scope.get("headers") or [])
         request_id = headers.get(b"x-request-id", b"").decode()[:64] or uuid.uuid4().hex
+        token = request_id_var.set(request_id)
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
             await _json(send, 413, {"detail": f"request body over {self.max_body_bytes} bytes"},
@@ -99,6 +101,7 @@ class PlatformMiddleware:
                                  "method": scope["method"], "route": path, "status": status,
                                  "duration_ms": round(elapsed * 1000, 2),
                                  "user_id": state.get("user_id")}))
+            request_id_var.reset(token)
 
 
 class _BodyTooLarge(Exception):

@@ -5,5 +5,8 @@ Settings come from the environment; migrations are applied once by
 """
 
 from infra_mind.api.app import create_app
+from infra_mind.config import settings
+from infra_mind.observability.logging import configure_logging
 
+configure_logging(settings().log_level)  # each uvicorn worker process logs JSON lines
 app = create_app()

@@ -70,11 +70,15 @@ def serve(
     except Exception as exc:
         raise CliError(f"cannot migrate {_redact(cfg.database_url)}: {type(exc).__name__}: "
                        f"{exc}") from None
+    from infra_mind.observability.logging import UVICORN_LOG_CONFIG, configure_logging
+
+    configure_logging(cfg.log_level)
     mode = "Redis broker, run `infra-mind worker`" if cfg.redis_url else "tasks run in-process"
     typer.echo(f"Infra Mind on http://{host}:{port} ({cfg.environment}; database "
                f"{_redact(cfg.database_url)}; {mode})")
     uvicorn.run("infra_mind.api.main:app", host=host, port=port, workers=workers,
-                log_level=cfg.log_level.lower(), access_log=False, proxy_headers=True)
+                log_level=cfg.log_level.lower(), access_log=False, proxy_headers=True,
+                log_config=UVICORN_LOG_CONFIG)
 
 
 def worker(

@@ -56,7 +56,9 @@ async def stop_broker(platform: Platform) -> None:
 async def _worker_startup(state: TaskiqState) -> None:
     """In an ``infra-mind worker`` process: build this process's platform."""
     from infra_mind.config import settings
+    from infra_mind.observability.logging import configure_logging
 
+    configure_logging(settings().log_level)
     if "platform" not in _state:
         _state["platform"] = Platform.build(settings())
 

@@ -1,0 +1,97 @@
+"""Platform test fixtures: the app on SQLite and on PostgreSQL, and an HTTP client.
+
+PostgreSQL tests run against a database created for the session on
+$INFRA_MIND_TEST_PG (default postgresql://postgres@127.0.0.1:5432/postgres). They skip
+with the reason when PostgreSQL is unreachable, unless INFRA_MIND_REQUIRE_SERVICES=1
+(CI), which makes them fail instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+
+from infra_mind.api.app import create_app
+from infra_mind.config import load_settings
+from infra_mind.kit.migrate import upgrade
+
+PG_ADMIN = os.environ.get("INFRA_MIND_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+REQUIRE = os.environ.get("INFRA_MIND_REQUIRE_SERVICES") == "1"
+TABLES = ["assessment_results", "idempotency_keys", "assessments", "audit_events",
+          "refresh_tokens", "memberships", "organizations", "users"]
+
+
+def _unavailable(what: str, exc: BaseException) -> None:
+    message = f"{what} unreachable ({type(exc).__name__}: {exc})"
+    if REQUIRE:
+        pytest.fail(f"{message}; INFRA_MIND_REQUIRE_SERVICES=1 makes this a failure")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> str:
+    """A fresh PostgreSQL database for this test session, migrated; dropped at the end."""
+    name = f"im_test_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_ADMIN, timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError) as exc:
+        _unavailable("PostgreSQL", exc)
+    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    url = f"{base}/{name}"
+    upgrade(url)
+    yield url
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path}/test.db"
+        upgrade(url)  # alembic runs its own event loop: call it from sync code only
+        yield url
+        return
+    url = request.getfixturevalue("pg_database")
+    yield url
+
+    async def truncate() -> None:
+        conn = await asyncpg.connect(url.replace("+asyncpg", ""), timeout=5)
+        try:
+            await conn.execute(f"TRUNCATE {', '.join(TABLES)} CASCADE")
+        finally:
+            await conn.close()
+
+    asyncio.run(truncate())
+
+
+@pytest.fixture()
+def settings(database_url):
+    return load_settings(environment="test", database_url=database_url, redis_url=None,
+                         jwt_secret_key="t" * 48)
+
+
+@pytest.fixture()
+async def app(settings):
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture()
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
