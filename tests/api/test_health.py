@@ -59,3 +59,13 @@ async def test_readiness_names_what_is_down(tmp_path):
             r = await c.get("/health/ready")
             assert r.status_code == 503
             assert r.json()["checks"]["database"].startswith("down")
+
+
+def test_nul_escape_detection():
+    from infra_mind.api.app import has_nul_escape
+
+    assert has_nul_escape(b'{"a": "x\\u0000"}')
+    assert has_nul_escape(b'{"a": "\\\\\\u0000"}')  # escaped backslash, then the escape
+    assert not has_nul_escape(b'{"a": "\\\\u0000"}')  # a backslash and the text u0000
+    assert not has_nul_escape(b'{"a": "u0000"}')
+    assert has_nul_escape(b'{"a": "x\x00"}')

@@ -53,22 +53,6 @@ class PlatformMiddleware:
         headers = dict(scope.get("headers") or [])
         request_id = headers.get(b"x-request-id", b"").decode()[:64] or uuid.uuid4().hex
         token = request_id_var.set(request_id)
-        length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
-            await _json(send, 413, {"detail": f"request body over {self.max_body_bytes} bytes"},
-                        request_id)
-            return
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise _BodyTooLarge
-            return message
-
         status = 500
         start = time.perf_counter()
 
@@ -81,31 +65,90 @@ class PlatformMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, send_wrapper)
-        except _BodyTooLarge:
-            status = 413
-            await _json(send, 413, {"detail": f"request body over {self.max_body_bytes} bytes"},
-                        request_id)
+            body, refusal = await self._read_body(scope, receive, headers)
+            if refusal is not None:
+                status = refusal[0]
+                await _json(send, refusal[0], {"detail": refusal[1]}, request_id)
+                return
+            replayed = body is None
+
+            async def buffered_receive() -> Message:
+                nonlocal replayed
+                if not replayed:
+                    replayed = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+                return await receive()
+
+            await self.app(scope, buffered_receive, send_wrapper)
         finally:
-            elapsed = time.perf_counter() - start
-            route = scope.get("route")
-            path = getattr(route, "path", None) or "unmatched"
-            platform: Platform | None = getattr(scope["app"].state, "platform", None) \
-                if "app" in scope else None
-            if platform is not None:
-                labels = (scope["method"], path, str(status))
-                platform.metrics.requests.labels(*labels).inc()
-                platform.metrics.latency.labels(*labels).observe(elapsed)
-            state = scope.get("state") or {}
-            log.info(json.dumps({"event": "request", "request_id": request_id,
-                                 "method": scope["method"], "route": path, "status": status,
-                                 "duration_ms": round(elapsed * 1000, 2),
-                                 "user_id": state.get("user_id")}))
+            self._record(scope, status, time.perf_counter() - start, request_id)
             request_id_var.reset(token)
 
+    async def _read_body(self, scope: Scope, receive: Receive, headers: dict[bytes, bytes]
+                         ) -> tuple[bytes | None, tuple[int, str] | None]:
+        """The whole body (at most ``max_body_bytes``), read before the app runs, or why
+        the request is refused: too large, or carrying U+0000 (PostgreSQL cannot store it).
+        """
+        too_large = (413, f"request body over {self.max_body_bytes} bytes")
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+            return None, too_large
+        if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b""):
+            return None, (400, NUL_MESSAGE)
+        if scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
+            return None, None
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return None, (400, "request body incomplete")
+            body.extend(message.get("body", b""))
+            more = bool(message.get("more_body"))
+            if len(body) > self.max_body_bytes:
+                return None, too_large
+        if has_nul_escape(bytes(body)):
+            return None, (400, NUL_MESSAGE)
+        return bytes(body), None
 
-class _BodyTooLarge(Exception):
-    pass
+    @staticmethod
+    def _record(scope: Scope, status: int, elapsed: float, request_id: str) -> None:
+        route = scope.get("route")
+        path = getattr(route, "path", None) or "unmatched"
+        platform: Platform | None = getattr(scope["app"].state, "platform", None) \
+            if "app" in scope else None
+        if platform is not None:
+            labels = (scope["method"], path, str(status))
+            platform.metrics.requests.labels(*labels).inc()
+            platform.metrics.latency.labels(*labels).observe(elapsed)
+        state = scope.get("state") or {}
+        log.info(json.dumps({"event": "request", "request_id": request_id,
+                             "method": scope["method"], "route": path, "status": status,
+                             "duration_ms": round(elapsed * 1000, 2),
+                             "user_id": state.get("user_id")}))
+
+
+#: PostgreSQL cannot store U+0000 in text or jsonb, and no field of ours needs it.
+NUL_MESSAGE = "NUL characters (U+0000) are not allowed in requests"
+
+
+def has_nul_escape(body: bytes) -> bool:
+    """Whether a JSON body encodes U+0000 (as ``\\u0000``, the only way JSON can).
+
+    An escape counts when the backslash before ``u0000`` is itself unescaped: an odd run
+    of backslashes. A raw NUL byte is checked too (not valid JSON, but refused early).
+    """
+    if b"\x00" in body:
+        return True
+    start = 0
+    while (i := body.find(b"u0000", start)) != -1:
+        run = 0
+        while i - run - 1 >= 0 and body[i - run - 1] == 0x5C:  # backslash
+            run += 1
+        if run % 2 == 1:
+            return True
+        start = i + 1
+    return False
 
 
 async def _json(send: Send, status: int, body: dict, request_id: str) -> None:

@@ -35,6 +35,8 @@ from infra_mind.services.assessments import AssessmentService
 from infra_mind.worker.tasks import enqueue_run
 
 HEARTBEAT_S = 15.0
+#: Far past any real list, and inside the 64-bit integers both databases take.
+MAX_OFFSET = 1_000_000_000
 
 router = APIRouter(prefix="/api/v1/assessments", tags=["assessments"])
 
@@ -77,7 +79,8 @@ async def create_assessment(body: AssessmentCreate, service: Writer) -> Any:
 async def list_assessments(service: Reader,
                            status_filter: Annotated[Status | None, Query(alias="status")] = None,
                            limit: Annotated[int, Query(ge=1, le=100)] = 20,
-                           offset: Annotated[int, Query(ge=0)] = 0) -> AssessmentPage:
+                           offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+                           ) -> AssessmentPage:
     """Assessments of your organizations, newest first."""
     items, total = await service.page(status=status_filter, limit=limit, offset=offset)
     return AssessmentPage(items=[AssessmentSummary.model_validate(a) for a in items],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from typing import Annotated
 
@@ -89,6 +88,11 @@ def worker(
     if not cfg.redis_url:
         raise CliError("infra-mind worker needs REDIS_URL; without it `infra-mind serve` runs "
                        "tasks in-process", ExitCode.USAGE)
+    from infra_mind.worker.broker import MAX_CONCURRENT_RUNS
+
     command = [sys.executable, "-m", "taskiq", "worker", "infra_mind.worker.broker:broker",
-               "infra_mind.worker.tasks", "--workers", str(workers)]
-    raise typer.Exit(subprocess.call(command, env=os.environ.copy()))
+               "infra_mind.worker.tasks", "--workers", str(workers),
+               "--max-async-tasks", str(MAX_CONCURRENT_RUNS)]
+    # exec, not a child: a supervisor's SIGTERM must reach taskiq itself, or its workers
+    # are left running as orphans that keep reading the queue
+    os.execv(sys.executable, command)

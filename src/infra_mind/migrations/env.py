@@ -14,11 +14,20 @@ config = context.config
 target_metadata = Base.metadata
 
 
+#: Any fixed number: every process migrating one PostgreSQL database takes this lock, so
+#: two `infra-mind serve` starting together on an empty database do not race.
+MIGRATION_LOCK_ID = 0x1F0A_3D11
+
+
 def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
                       render_as_batch=connection.dialect.name == "sqlite",
                       compare_type=True)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # held to the end of the transaction; the second process then finds the
+            # migrations applied and has nothing to do
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
         context.run_migrations()
 
 

@@ -14,6 +14,14 @@ from taskiq import AsyncBroker, InMemoryBroker, TaskiqEvents, TaskiqState
 
 from infra_mind.kit.platform import Platform
 
+#: Runs one process executes at once. Each run holds a database connection at times;
+#: with the pool's 30 connections shared with requests, 30 concurrent runs starved
+#: requests and runs alike under load (QueuePool timeouts), so a process runs a few.
+MAX_CONCURRENT_RUNS = 4
+#: The task stream is trimmed (approximately) to this many messages, so Redis memory
+#: stays bounded; acknowledged messages are not needed again.
+STREAM_MAXLEN = 100_000
+
 
 def _build() -> AsyncBroker:
     url = os.environ.get("REDIS_URL")
@@ -21,9 +29,10 @@ def _build() -> AsyncBroker:
         from taskiq_redis import RedisStreamBroker
 
         return RedisStreamBroker(url=url, queue_name="infra-mind:tasks",
-                                 consumer_group_name="infra-mind-workers")
+                                 consumer_group_name="infra-mind-workers",
+                                 maxlen=STREAM_MAXLEN, approximate=True)
     # await_inplace=False: .kiq() returns at once and the task runs in the background
-    return InMemoryBroker(await_inplace=False)
+    return InMemoryBroker(await_inplace=False, max_async_tasks=MAX_CONCURRENT_RUNS)
 
 
 broker: AsyncBroker = _build()

@@ -1,0 +1,353 @@
+"""Who may call what: every route of the OpenAPI schema against every kind of caller.
+
+``MATRIX`` holds one row per (method, path) of ``app.openapi()`` except the public
+routes (health probes, register, login, refresh). ``test_matrix_covers_every_route``
+fails when a route is added without a row, so a new endpoint cannot ship untested.
+
+Each row is run, on SQLite and on PostgreSQL, by seven callers against an assessment of
+organization A (a fresh one per caller, created by A's owner):
+
+* ``anonymous`` (no token) and ``forged`` (a token for A's owner signed with another
+  key): 401 everywhere;
+* ``outsider`` (owner of organization B): 404 "not found" on every route about an
+  object of A, never 403 and never 200; tenantless routes (catalog, own account)
+  answer as for anyone, and show nothing of A;
+* ``viewer`` of A: 403 on writes, the allowed status on reads;
+* ``member``, ``admin``, ``owner`` of A: the allowed status (``Route.ok``), unless the
+  row documents an exception for the role (``Route.roles``).
+
+A refused call (401, 403, 404) must leave the assessment exactly as it was; an allowed
+one must have its effect. Runs are held (``assessment.run`` is not delivered): a row
+that needs a finished run runs the task in the test, so no job runs in the background.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from infra_mind.api.app import create_app
+from infra_mind.config import load_settings
+from infra_mind.kit.security import issue_token
+from infra_mind.worker import tasks
+from tests.api.helpers import Member, create_member
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+STATIC_SITE: dict[str, Any] = yaml.safe_load((EXAMPLES / "static-site.yaml").read_text())
+BASE = "/api/v1/assessments"
+ONE = f"{BASE}/{{assessment_id}}"
+TITLE = "Org A confidential plan"
+
+#: Routes anyone may call without a token (probes, and how one gets a token).
+PUBLIC = {("GET", "/health"), ("GET", "/health/ready"), ("GET", "/metrics"),
+          ("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/login"),
+          ("POST", "/api/v1/auth/refresh")}
+
+CALLERS = ("anonymous", "forged", "viewer", "member", "admin", "owner", "outsider")
+IN_ORG_A = ("viewer", "member", "admin", "owner")
+
+#: ``Route.kind``: what the route is about.
+OBJECT = "object"  # an assessment of A, or A itself (create in A): outsiders get 404
+COLLECTION = "collection"  # the caller's own organizations' assessments: outsiders see none
+TENANTLESS = "tenantless"  # the price catalog, the caller's own account
+
+
+@dataclass
+class Ctx:
+    """What one call is about: organization A, its assessment (before the call)."""
+
+    org_a: str
+    assessment: dict[str, Any]
+
+    @property
+    def assessment_id(self) -> str:
+        return self.assessment["id"]
+
+
+@dataclass(frozen=True)
+class Route:
+    kind: str
+    ok: int  # what member, admin and owner of A get
+    write: bool = False  # viewers get 403
+    state: str = "draft"  # the assessment's state before the call: draft | queued | completed
+    path_params: dict[str, str] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    body: Callable[[Ctx], Any] | None = None
+    #: documented per-role exceptions to ``ok`` (role -> status)
+    roles: dict[str, int] = field(default_factory=dict)
+    #: the 404 body an outsider gets on an OBJECT route
+    not_found: str = "assessment not found"
+    note: str = ""
+
+
+def _static_site_cheaper(ctx: Ctx) -> dict[str, Any]:
+    changed = copy.deepcopy(STATIC_SITE)
+    changed["business"]["monthly_budget_usd"] = 60
+    return {"title": "Renamed", "requirements": changed}
+
+
+MATRIX: dict[tuple[str, str], Route] = {
+    ("GET", "/api/v1/catalog/prices/{provider}/{sku}"): Route(
+        TENANTLESS, 200, path_params={"provider": "aws", "sku": "m5.large"},
+        params={"region": "us-east-1"}),
+    ("GET", "/api/v1/catalog/search"): Route(
+        TENANTLESS, 200, params={"provider": "aws", "region": "us-east-1", "min_vcpu": 2}),
+    ("POST", "/api/v1/catalog/compare"): Route(
+        TENANTLESS, 200, body=lambda ctx: {"items": [
+            {"provider": "aws", "sku": "m5.large", "region": "us-east-1"},
+            {"provider": "azure", "sku": "Standard_D2s_v5", "region": "eastus"}]},
+        note="a POST that changes nothing: viewers may compare"),
+    ("POST", "/api/v1/auth/logout"): Route(
+        TENANTLESS, 204, note="signs the caller out of their own sessions (not an org write)"),
+    ("GET", "/api/v1/auth/me"): Route(TENANTLESS, 200),
+    ("POST", BASE): Route(
+        OBJECT, 201, write=True, not_found="organization not found",
+        body=lambda ctx: {"title": "New in A", "requirements": STATIC_SITE,
+                          "organization_id": ctx.org_a},
+        note="creates in organization A (named in the body)"),
+    ("GET", BASE): Route(COLLECTION, 200, params={"limit": 100}),
+    ("GET", ONE): Route(OBJECT, 200),
+    ("PATCH", ONE): Route(OBJECT, 200, write=True, body=_static_site_cheaper),
+    ("DELETE", ONE): Route(
+        OBJECT, 204, write=True, roles={"member": 403},
+        note="a member may delete only their own assessments (A's owner created this one); "
+             "test_member_deletes_own_assessment covers that"),
+    ("POST", f"{ONE}/run"): Route(OBJECT, 202, write=True),
+    ("POST", f"{ONE}/cancel"): Route(OBJECT, 200, write=True, state="queued"),
+    ("GET", f"{ONE}/result"): Route(OBJECT, 200, state="completed",
+                                    note="404 'no result yet' before a run completes"),
+    ("GET", f"{ONE}/events"): Route(OBJECT, 200, state="completed",
+                                    note="a finished run: one event, then the stream ends"),
+    ("POST", f"{ONE}/what-if"): Route(
+        OBJECT, 200, body=lambda ctx: {"traffic_multiplier": 2},
+        note="changes nothing, so viewers may ask (documented on the endpoint)"),
+}
+
+
+def expected(route: Route, caller: str) -> int:
+    if caller in ("anonymous", "forged"):
+        return 401
+    if caller == "outsider":
+        return 404 if route.kind == OBJECT else route.ok
+    if caller == "viewer" and route.write:
+        return 403
+    return route.roles.get(caller, route.ok)
+
+
+def _openapi_routes() -> dict[tuple[str, str], dict[str, Any]]:
+    settings = load_settings(environment="test", database_url="sqlite+aiosqlite:///:memory:",
+                             redis_url=None, jwt_secret_key="t" * 48)
+    spec = create_app(settings).openapi()
+    return {(method.upper(), path): operation for path, operations in spec["paths"].items()
+            for method, operation in operations.items()}
+
+
+def test_matrix_covers_every_route():
+    """A route added to the API without a row here fails this test (and the reverse)."""
+    routes = set(_openapi_routes()) - PUBLIC
+    assert set(MATRIX) == routes, (
+        f"routes without a matrix row: {sorted(routes - set(MATRIX))}; "
+        f"rows without a route: {sorted(set(MATRIX) - routes)}")
+
+
+def test_every_expected_status_is_documented():
+    """Each status the matrix expects is one the route's OpenAPI entry declares."""
+    operations = _openapi_routes()
+    for key, route in MATRIX.items():
+        documented = set(operations[key]["responses"])
+        for caller in CALLERS:
+            assert str(expected(route, caller)) in documented, (key, caller, documented)
+
+
+@pytest.fixture()
+def held(monkeypatch) -> list[str]:
+    """``assessment.run`` messages are recorded, not delivered: nothing runs unseen."""
+    sent: list[str] = []
+
+    async def hold(assessment_id: str) -> None:
+        sent.append(assessment_id)
+
+    monkeypatch.setattr(tasks.run_assessment, "kiq", hold)
+    return sent
+
+
+@dataclass
+class World:
+    owner: Member
+    members: dict[str, Member]  # caller -> member (tokenless callers excluded)
+    headers: dict[str, dict[str, str]]  # caller -> request headers
+
+
+async def _world(app) -> World:
+    owner = await create_member(app)
+    org_a = owner.organization_id
+    members = {"owner": owner}
+    for role in ("viewer", "member", "admin"):
+        members[role] = await create_member(app, role=role, organization_id=org_a)
+    members["outsider"] = await create_member(app)  # the owner of organization B
+    forged, _ = issue_token("f" * 48, subject=owner.user_id, kind="access", ttl_s=600)
+    headers = {name: m.headers for name, m in members.items()}
+    headers["anonymous"] = {}
+    headers["forged"] = {"Authorization": f"Bearer {forged}"}
+    return World(owner=owner, members=members, headers=headers)
+
+
+async def _prepare(client: httpx.AsyncClient, world: World, state: str) -> dict[str, Any]:
+    """A fresh assessment of A, created by A's owner, in ``state``."""
+    headers = world.owner.headers
+    created = await client.post(BASE, headers=headers,
+                                json={"title": TITLE, "requirements": STATIC_SITE})
+    assert created.status_code == 201, created.text
+    aid = created.json()["id"]
+    if state in ("queued", "completed"):
+        run = await client.post(f"{BASE}/{aid}/run", headers=headers)
+        assert run.status_code == 202, run.text
+    if state == "completed":
+        assert await tasks.run_assessment(aid) == "completed"
+    current = await client.get(f"{BASE}/{aid}", headers=headers)
+    assert current.json()["status"] == state
+    return current.json()
+
+
+async def _call(client: httpx.AsyncClient, method: str, path: str, route: Route, ctx: Ctx,
+                headers: dict[str, str]) -> httpx.Response:
+    url = path.format(assessment_id=ctx.assessment_id, **route.path_params)
+    kwargs: dict[str, Any] = {"headers": headers, "params": route.params}
+    if route.body is not None:
+        kwargs["json"] = route.body(ctx)
+    # a stream that never ended would hang the suite: bound every call
+    return await asyncio.wait_for(client.request(method, url, **kwargs), timeout=20)
+
+
+async def _org_a_total(client: httpx.AsyncClient, world: World) -> int:
+    page = await client.get(BASE, headers=world.owner.headers, params={"limit": 1})
+    return page.json()["total"]
+
+
+def _check_effect(method: str, path: str, ctx: Ctx, response: httpx.Response,
+                  after: httpx.Response) -> None:
+    """An allowed call did what it says."""
+    before = ctx.assessment
+    if method == "DELETE":
+        assert after.status_code == 404, after.text
+        return
+    assert after.status_code == 200, after.text
+    now = after.json()
+    if method == "PATCH":
+        assert now["title"] == "Renamed"
+        assert now["requirements"]["business"]["monthly_budget_usd"] == 60
+    elif path.endswith("/run"):
+        assert response.json()["assessment"]["id"] == ctx.assessment_id
+        assert now["status"] == "queued"
+    elif path.endswith("/cancel"):
+        assert response.json()["status"] == now["status"] == "cancelled"
+    else:  # reads and what-if change nothing
+        assert now == before
+
+
+def _check_body(method: str, path: str, route: Route, caller: str, ctx: Ctx,
+                response: httpx.Response) -> None:
+    """What the response says, and never says."""
+    if caller == "outsider":
+        # nothing of A reaches B: not the title, not the id, not the organization
+        for secret in (TITLE, ctx.assessment_id, ctx.org_a):
+            assert secret not in response.text, (method, path, secret)
+    status = response.status_code
+    if status == 404:
+        assert response.json() == {"detail": route.not_found}
+    elif status == 403:
+        assert response.json() == {"detail": "viewers cannot change assessments"
+                                   if caller == "viewer" else
+                                   "only the assessment's owner or an organization owner "
+                                   "or admin can delete it"}
+    elif status == 401:
+        assert response.headers["www-authenticate"] == "Bearer"
+    elif (method, path) == ("GET", BASE):
+        ids = [item["id"] for item in response.json()["items"]]
+        if caller == "outsider":
+            assert response.json()["total"] == 0 and ids == []
+        else:
+            assert ctx.assessment_id in ids
+    elif (method, path) == ("GET", "/api/v1/auth/me"):
+        organizations = [o["id"] for o in response.json()["organizations"]]
+        assert (ctx.org_a in organizations) == (caller != "outsider")
+    elif path == ONE and method == "GET":
+        assert response.json()["id"] == ctx.assessment_id
+    elif path.endswith("/result"):
+        body = response.json()
+        assert body["assessment_id"] == ctx.assessment_id and body["version"] == 1
+        assert body["result"]["recommended"]["provider"] == "aws"
+    elif path.endswith("/events"):
+        assert response.headers["content-type"].startswith("text/event-stream")
+        assert response.text.count("event: status") == 1
+        assert '"status": "completed"' in response.text
+    elif path.endswith("/what-if"):
+        assert response.json()["differences"]["monthly_cost_usd"]["before"] is not None
+
+
+@pytest.mark.parametrize("key", list(MATRIX), ids=[f"{m} {p}" for m, p in MATRIX])
+async def test_route_by_caller(app, client, held, key):
+    method, path = key
+    route = MATRIX[key]
+    world = await _world(app)
+    outcomes: dict[str, tuple[int, int]] = {}
+    for caller in CALLERS:
+        ctx = Ctx(org_a=world.owner.organization_id,
+                  assessment=await _prepare(client, world, route.state))
+        total_before = await _org_a_total(client, world)
+        response = await _call(client, method, path, route, ctx, world.headers[caller])
+        outcomes[caller] = (response.status_code, expected(route, caller))
+        if response.status_code != expected(route, caller):
+            continue  # reported below, with every caller's outcome
+        _check_body(method, path, route, caller, ctx, response)
+        after = await client.get(f"{BASE}/{ctx.assessment_id}", headers=world.owner.headers)
+        if response.status_code in (401, 403, 404):
+            # refused: nothing changed, nothing was created, no run was sent
+            assert after.status_code == 200 and after.json() == ctx.assessment, caller
+            assert await _org_a_total(client, world) == total_before, caller
+        elif route.kind == OBJECT and path != BASE:
+            _check_effect(method, path, ctx, response, after)
+        elif (method, path) == ("POST", BASE):
+            assert response.json()["organization_id"] == ctx.org_a
+            assert await _org_a_total(client, world) == total_before + 1
+    wrong = {c: got for c, (got, want) in outcomes.items() if got != want}
+    assert not wrong, f"{method} {path}: got {wrong}; expected " \
+                      f"{ {c: want for c, (_, want) in outcomes.items()} }"
+    # only the run route, called by a writer, sends a job (and one each)
+    runs_by_setup = (len(CALLERS) if route.state in ("queued", "completed") else 0)
+    runs_by_callers = sum(1 for c in CALLERS
+                          if path.endswith("/run") and expected(route, c) == 202)
+    assert len(held) == runs_by_setup + runs_by_callers
+
+
+async def test_member_deletes_own_assessment(app, client, held):
+    """The exception in the DELETE row: a member may delete what they created."""
+    owner = await create_member(app)
+    member = await create_member(app, role="member", organization_id=owner.organization_id)
+    created = await client.post(BASE, headers=member.headers,
+                                json={"title": "mine", "requirements": STATIC_SITE})
+    assert created.status_code == 201, created.text
+    aid = created.json()["id"]
+    assert (await client.delete(f"{BASE}/{aid}", headers=member.headers)).status_code == 204
+    assert (await client.get(f"{BASE}/{aid}", headers=owner.headers)).status_code == 404
+
+
+async def test_outsider_cannot_guess_ids(app, client, held):
+    """An id that exists nowhere and one that exists in A answer B the same way."""
+    owner = await create_member(app)
+    outsider = await create_member(app)
+    real = (await client.post(BASE, headers=owner.headers,
+                              json={"title": TITLE, "requirements": STATIC_SITE})).json()["id"]
+    for aid in (real, str(uuid.uuid4())):
+        response = await client.get(f"{BASE}/{aid}", headers=outsider.headers)
+        assert (response.status_code, response.json()) == (404,
+                                                           {"detail": "assessment not found"})
