@@ -59,3 +59,11 @@ async def test_memory_window_restarts_after_it_ends():
     await c.set("v", "x", 5)
     clock.now += 6
     assert await c.get("v") is None
+
+
+async def test_memory_cache_is_bounded():
+    c = MemoryCache()
+    c.max_entries = 3
+    for i in range(5):
+        await c.set(f"k{i}", str(i), 60)
+    assert [await c.get(f"k{i}") for i in range(5)] == [None, None, "2", "3", "4"]

@@ -28,9 +28,13 @@ class Cache(Protocol):
 
 
 class MemoryCache:
-    """One process's cache: fine for the embedded default, not shared between processes."""
+    """One process's cache: fine for the embedded default, not shared between processes.
+
+    Holds at most ``max_entries`` values; past that the oldest-set value goes first.
+    """
 
     name = "memory"
+    max_entries = 10_000
 
     def __init__(self, clock=time.monotonic) -> None:
         self._clock = clock
@@ -54,7 +58,10 @@ class MemoryCache:
         return item[0]
 
     async def set(self, key: str, value: str, ttl_s: int) -> None:
+        self._values.pop(key, None)  # re-inserted last: dicts keep insertion order
         self._values[key] = (value, self._clock() + ttl_s)
+        while len(self._values) > self.max_entries:
+            self._values.pop(next(iter(self._values)))
 
     async def delete(self, key: str) -> None:
         self._values.pop(key, None)

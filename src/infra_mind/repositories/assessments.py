@@ -110,6 +110,14 @@ class AssessmentRepository:
             .order_by(AssessmentResultRow.version.desc()).limit(1))
         return row.scalar_one_or_none()
 
+    async def latest_result_version(self, assessment_id: str) -> int | None:
+        """The newest result's version (cheap: no result JSON is read)."""
+        row = await self.session.execute(
+            select(func.max(AssessmentResultRow.version))
+            .join(Assessment, Assessment.id == AssessmentResultRow.assessment_id)
+            .where(AssessmentResultRow.assessment_id == assessment_id, self._tenant()))
+        return row.scalar_one_or_none()
+
     async def status_of(self, assessment_id: str) -> dict[str, Any] | None:
         """What an event stream reports: status, progress, current step and error."""
         row = await self.session.execute(

@@ -28,7 +28,7 @@ from infra_mind.engine.load import RequirementsError, parse_requirements
 from infra_mind.engine.requirements import Requirements
 from infra_mind.kit.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from infra_mind.kit.platform import Platform
-from infra_mind.models import Assessment, AssessmentResultRow, utcnow
+from infra_mind.models import Assessment, utcnow
 from infra_mind.repositories.assessments import (
     ACTIVE,
     TERMINAL,
@@ -36,6 +36,10 @@ from infra_mind.repositories.assessments import (
     first_writable_organization,
 )
 from infra_mind.services import audit
+
+#: Cached results expire after an hour; a version never changes, so this only bounds
+#: how long an unread copy occupies the cache.
+RESULT_CACHE_TTL_S = 3600
 
 WRITERS = ("owner", "admin", "member")
 MANAGERS = ("owner", "admin")
@@ -244,12 +248,31 @@ class AssessmentService:
         self.platform.metrics.assessments.labels(event="cancelled").inc()
         return assessment
 
-    async def latest_result(self, assessment_id: str) -> AssessmentResultRow:
+    async def latest_result(self, assessment_id: str) -> dict[str, Any]:
+        """The newest result, from the cache when it holds that version.
+
+        A result version never changes once written, so a cached copy keyed by
+        (assessment, version) is never stale; access is checked on every call.
+        """
         await self._visible(assessment_id)
-        row = await self.repo.latest_result(assessment_id)
-        if row is None:
+        version = await self.repo.latest_result_version(assessment_id)
+        if version is None:
             raise NotFound("no result yet")
-        return row
+        key = f"result:{assessment_id}:{version}"
+        cache, metrics = self.platform.cache, self.platform.metrics
+        cached = await cache.get(key)
+        if cached is not None:
+            metrics.cache.labels(result="hit").inc()
+            return json.loads(cached)
+        metrics.cache.labels(result="miss").inc()
+        row = await self.repo.latest_result(assessment_id)
+        if row is None:  # deleted between the two reads
+            raise NotFound("no result yet")
+        doc = {"assessment_id": row.assessment_id, "version": row.version,
+               "catalog_as_of": row.catalog_as_of.isoformat(),
+               "created_at": row.created_at.isoformat(), "result": row.result}
+        await cache.set(key, json.dumps(doc), RESULT_CACHE_TTL_S)
+        return doc
 
     async def watch(self, assessment_id: str) -> AsyncIterator[dict[str, Any] | None]:
         """Check access now, then follow the status (see ``_status_changes``)."""
