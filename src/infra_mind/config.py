@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _secret_outside_development(self) -> Settings:
         key = self.jwt_secret_key.get_secret_value() if self.jwt_secret_key else ""
-        if self.environment in ("development", "test"):
+        if self.environment == "development":
             if not key:
                 # a fresh key per process: tokens die with it, which is fine on a laptop
                 self.jwt_secret_key = SecretStr(secrets.token_urlsafe(48))

@@ -37,7 +37,8 @@ async def test_body_over_the_limit_is_413(tmp_path):
 
     url = f"sqlite+aiosqlite:///{tmp_path}/b.db"
     await asyncio.to_thread(upgrade, url)  # alembic runs its own event loop
-    app = create_app(load_settings(environment="test", database_url=url, max_body_bytes=2048))
+    app = create_app(load_settings(environment="test", database_url=url, max_body_bytes=2048,
+                                   jwt_secret_key="k" * 48))
     import httpx
 
     async with app.router.lifespan_context(app):
@@ -49,7 +50,7 @@ async def test_body_over_the_limit_is_413(tmp_path):
 
 
 async def test_readiness_names_what_is_down(tmp_path):
-    app = create_app(load_settings(environment="test",
+    app = create_app(load_settings(environment="test", jwt_secret_key="k" * 48,
                                    database_url="postgresql+asyncpg://nobody@127.0.0.1:1/x"))
     import httpx
 

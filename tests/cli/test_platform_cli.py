@@ -41,3 +41,17 @@ def test_unreachable_database_is_one_line(capsys, monkeypatch):
     code, _, err = run(capsys, "migrate")
     assert code == 1 and err.startswith("error: cannot reach postgresql+asyncpg://***@")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_only_development_runs_without_a_secret(monkeypatch):
+    from infra_mind.config import SettingsError, load_settings
+
+    monkeypatch.delenv("JWT_SECRET_KEY", raising=False)
+    assert len(load_settings(environment="development").secret()) >= 32
+    for environment in ("test", "staging", "production"):
+        try:
+            load_settings(environment=environment)
+        except SettingsError as exc:
+            assert str(exc).startswith("JWT_SECRET_KEY must be set")
+        else:
+            raise AssertionError(f"{environment} ran without JWT_SECRET_KEY")
