@@ -9,9 +9,10 @@ with the reason when PostgreSQL is unreachable, unless INFRA_MIND_REQUIRE_SERVIC
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import httpx
@@ -35,26 +36,11 @@ def _unavailable(what: str, exc: BaseException) -> None:
 
 
 @pytest.fixture(scope="session")
-def pg_database() -> str:
+def pg_database() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, migrated; dropped at the end."""
-    name = f"im_test_{uuid.uuid4().hex[:10]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(PG_ADMIN, timeout=5)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    try:
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncpg.PostgresError) as exc:
-        _unavailable("PostgreSQL", exc)
-    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    url = f"{base}/{name}"
-    upgrade(url)
-    yield url
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_pg_database() as url:
+        upgrade(url)
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -75,6 +61,45 @@ def database_url(request, tmp_path) -> str:
             await conn.close()
 
     asyncio.run(truncate())
+
+
+@pytest.fixture()
+def held(monkeypatch) -> list[str]:
+    """Ids sent to ``assessment.run``, recorded and not delivered: runs stay queued, and a
+    test runs them by hand when it wants them run."""
+    from infra_mind.worker import tasks
+
+    sent: list[str] = []
+
+    async def hold(assessment_id: str) -> None:
+        sent.append(assessment_id)
+
+    monkeypatch.setattr(tasks.run_assessment, "kiq", hold)
+    return sent
+
+
+@contextlib.contextmanager
+def fresh_pg_database(prefix: str = "im_test") -> Iterator[str]:
+    """A new, empty PostgreSQL database (asyncpg URL), dropped afterwards; skips (or fails
+    with INFRA_MIND_REQUIRE_SERVICES=1) when PostgreSQL is unreachable."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_ADMIN, timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError) as exc:
+        _unavailable("PostgreSQL", exc)
+    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture()

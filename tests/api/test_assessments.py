@@ -35,16 +35,6 @@ def enqueued(monkeypatch) -> list[str]:
     return sent
 
 
-@pytest.fixture()
-def held(monkeypatch) -> list[str]:
-    """Ids sent to ``assessment.run``, not delivered: runs stay queued."""
-    sent: list[str] = []
-
-    async def hold(assessment_id: str) -> None:
-        sent.append(assessment_id)
-
-    monkeypatch.setattr(tasks.run_assessment, "kiq", hold)
-    return sent
 
 
 async def count(app, *where) -> int:

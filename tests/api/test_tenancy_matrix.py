@@ -168,16 +168,6 @@ def test_every_expected_status_is_documented():
             assert str(expected(route, caller)) in documented, (key, caller, documented)
 
 
-@pytest.fixture()
-def held(monkeypatch) -> list[str]:
-    """``assessment.run`` messages are recorded, not delivered: nothing runs unseen."""
-    sent: list[str] = []
-
-    async def hold(assessment_id: str) -> None:
-        sent.append(assessment_id)
-
-    monkeypatch.setattr(tasks.run_assessment, "kiq", hold)
-    return sent
 
 
 @dataclass

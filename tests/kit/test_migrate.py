@@ -1,16 +1,13 @@
 """Migrations: the same revisions on SQLite and PostgreSQL, and no race between two
 processes migrating one empty PostgreSQL database."""
 
-import asyncio
 import subprocess
 import sys
-import uuid
 
-import asyncpg
 import pytest
 
 from infra_mind.kit.migrate import state, upgrade
-from tests.platform_fixtures import PG_ADMIN, _unavailable
+from tests.platform_fixtures import fresh_pg_database
 
 
 def test_sqlite_migrates_once(tmp_path):
@@ -23,22 +20,8 @@ def test_sqlite_migrates_once(tmp_path):
 
 @pytest.fixture()
 def empty_pg():
-    name = f"im_mig_{uuid.uuid4().hex[:10]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(PG_ADMIN, timeout=5)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    try:
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncpg.PostgresError) as exc:
-        _unavailable("PostgreSQL", exc)
-    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    yield f"{base}/{name}"
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_pg_database("im_mig") as url:
+        yield url
 
 
 def test_concurrent_migrations_do_not_race(empty_pg):

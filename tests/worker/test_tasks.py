@@ -10,7 +10,6 @@ import asyncio
 import threading
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select, update
 
 import infra_mind.engine.assess as engine_assess
@@ -22,16 +21,6 @@ from tests.api.helpers import create_assessment, create_member, wait_for_status
 BASE = "/api/v1/assessments"
 
 
-@pytest.fixture()
-def held(monkeypatch) -> list[str]:
-    """Ids sent to ``assessment.run``, not delivered: the test runs them by hand."""
-    sent: list[str] = []
-
-    async def hold(assessment_id: str) -> None:
-        sent.append(assessment_id)
-
-    monkeypatch.setattr(tasks.run_assessment, "kiq", hold)
-    return sent
 
 
 async def queued(app, client) -> tuple[object, str]:
