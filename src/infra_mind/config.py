@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     database_url: str = "sqlite+aiosqlite:///./data/infra_mind.db"
     redis_url: str | None = None
+    #: PostgreSQL connections per process: kept open, and extra ones opened under load.
+    #: Keep processes x (pool + overflow) under the server's max_connections.
+    db_pool_size: int = Field(10, ge=1, le=200)
+    db_max_overflow: int = Field(20, ge=0, le=200)
     jwt_secret_key: SecretStr | None = None
     access_token_ttl_s: int = Field(900, ge=60, le=86_400)
     refresh_token_ttl_s: int = Field(30 * 86_400, ge=3_600, le=365 * 86_400)

@@ -34,3 +34,16 @@ def test_concurrent_migrations_do_not_race(empty_pg):
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err[-2000:]
     assert state(empty_pg).pending == []
+
+
+def test_pool_size_comes_from_settings(monkeypatch):
+    from infra_mind.config import load_settings
+    from infra_mind.kit.platform import Platform
+
+    monkeypatch.setenv("DB_POOL_SIZE", "3")
+    monkeypatch.setenv("DB_MAX_OVERFLOW", "7")
+    cfg = load_settings(environment="development",
+                        database_url="postgresql+asyncpg://u@127.0.0.1:5432/x")
+    platform = Platform.build(cfg)
+    assert platform.engine.pool.size() == 3
+    assert platform.engine.pool._max_overflow == 7

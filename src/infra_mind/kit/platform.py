@@ -28,7 +28,8 @@ class Platform:
 
     @classmethod
     def build(cls, settings: Settings) -> Platform:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, settings.db_pool_size,
+                             settings.db_max_overflow)
         return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine),
                    cache=make_cache(settings.redis_url))
 
