@@ -1,0 +1,1 @@
+"""Agents: narrate what the engine computed, through LLM providers."""

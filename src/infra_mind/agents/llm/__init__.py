@@ -1,0 +1,41 @@
+"""LLM providers over plain HTTP, and the chain that tries them in order."""
+
+from infra_mind.agents.llm.anthropic import AnthropicProvider
+from infra_mind.agents.llm.base import (
+    CircuitBreaker,
+    Completion,
+    LLMError,
+    LLMProvider,
+    RetryableLLMError,
+    RetryPolicy,
+    TokenPrices,
+    parse_retry_after,
+    price_tokens,
+)
+from infra_mind.agents.llm.chain import (
+    AllProvidersFailed,
+    ProviderChain,
+    ProviderUsage,
+    ResponseCache,
+    Route,
+)
+from infra_mind.agents.llm.openai import OpenAIProvider
+
+__all__ = [
+    "AllProvidersFailed",
+    "AnthropicProvider",
+    "CircuitBreaker",
+    "Completion",
+    "LLMError",
+    "LLMProvider",
+    "OpenAIProvider",
+    "ProviderChain",
+    "ProviderUsage",
+    "ResponseCache",
+    "RetryPolicy",
+    "RetryableLLMError",
+    "Route",
+    "TokenPrices",
+    "parse_retry_after",
+    "price_tokens",
+]

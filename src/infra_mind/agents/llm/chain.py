@@ -1,0 +1,199 @@
+"""Try providers in order, with retries, a circuit breaker each, a response cache and usage.
+
+The chain holds no offline fallback: the caller decides what to do with
+:class:`AllProvidersFailed`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from infra_mind.agents.llm.base import (
+    CircuitBreaker,
+    Clock,
+    Completion,
+    LLMError,
+    LLMProvider,
+    RetryableLLMError,
+    RetryPolicy,
+)
+
+
+class AllProvidersFailed(LLMError):
+    """Every provider failed or was skipped; ``failures`` holds one line per provider."""
+
+    def __init__(self, failures: Sequence[str]) -> None:
+        self.failures = list(failures)
+        Exception.__init__(self, "all LLM providers failed:\n" + "\n".join(self.failures))
+        self.message = str(self)
+
+
+@dataclass(frozen=True)
+class Route:
+    """A provider and the model to ask it for."""
+
+    provider: LLMProvider
+    model: str
+
+
+@dataclass
+class ProviderUsage:
+    """Running totals for one provider (cache hits are not requests)."""
+
+    requests: int = 0
+    failures: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+class ResponseCache:
+    """Bounded in-memory LRU of completions, keyed independently of provider and model."""
+
+    def __init__(self, max_entries: int = 256) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[str, Completion] = OrderedDict()
+
+    @staticmethod
+    def key(system: str, prompt: str, *, max_tokens: int, temperature: float) -> str:
+        payload = json.dumps(
+            {
+                "system": system,
+                "prompt": prompt,
+                "max_tokens": max_tokens,
+                "temperature": temperature,
+            },
+            sort_keys=True,
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def get(self, key: str) -> Completion | None:
+        completion = self._entries.get(key)
+        if completion is not None:
+            self._entries.move_to_end(key)
+        return completion
+
+    def put(self, key: str, completion: Completion) -> None:
+        self._entries[key] = completion
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class ProviderChain:
+    """Ask each route in turn until one answers.
+
+    Per provider: retryable failures are retried under ``retry``; every failed attempt
+    counts toward that provider's circuit breaker, and an open breaker skips it.
+    """
+
+    def __init__(
+        self,
+        routes: Sequence[Route],
+        *,
+        breakers: dict[str, CircuitBreaker] | None = None,
+        retry: RetryPolicy | None = None,
+        cache: ResponseCache | None = None,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        if not routes:
+            raise ValueError("a provider chain needs at least one route")
+        names = [route.provider.name for route in routes]
+        if len(set(names)) != len(names):
+            raise ValueError(f"provider names must be unique: {names}")
+        self.routes = list(routes)
+        self.retry = retry or RetryPolicy()
+        self.cache = cache
+        self.breakers = dict(breakers or {})
+        for name in names:
+            self.breakers.setdefault(name, CircuitBreaker(clock=clock))
+        self._usage = {name: ProviderUsage() for name in names}
+        self.cache_hits = 0
+
+    def usage(self) -> dict[str, ProviderUsage]:
+        """A copy of the running totals per provider."""
+        return {name: replace(totals) for name, totals in self._usage.items()}
+
+    async def complete(
+        self,
+        system: str,
+        prompt: str,
+        *,
+        max_tokens: int = 1024,
+        temperature: float = 0.2,
+        timeout_s: float = 60.0,
+    ) -> Completion:
+        """The first successful completion; a cached one is returned with ``cached=True``."""
+        key = ResponseCache.key(system, prompt, max_tokens=max_tokens, temperature=temperature)
+        if self.cache is not None:
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.cache_hits += 1
+                return replace(hit, cached=True, latency_s=0.0)
+
+        failures: list[str] = []
+        for route in self.routes:
+            try:
+                completion = await self._try_route(
+                    route, system, prompt, max_tokens, temperature, timeout_s
+                )
+            except LLMError as exc:
+                failures.append(exc.message)
+                continue
+            if self.cache is not None:
+                self.cache.put(key, completion)
+            return completion
+        raise AllProvidersFailed(failures)
+
+    async def _try_route(
+        self,
+        route: Route,
+        system: str,
+        prompt: str,
+        max_tokens: int,
+        temperature: float,
+        timeout_s: float,
+    ) -> Completion:
+        provider = route.provider
+        breaker = self.breakers[provider.name]
+        totals = self._usage[provider.name]
+        attempt = 0
+        while True:
+            if not breaker.allow():
+                raise LLMError(f"{provider.name}: skipped, circuit open")
+            attempt += 1
+            totals.requests += 1
+            try:
+                completion = await provider.complete(
+                    system,
+                    prompt,
+                    model=route.model,
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    timeout_s=timeout_s,
+                )
+            except RetryableLLMError as exc:
+                totals.failures += 1
+                breaker.record_failure()
+                delay_s = self.retry.delay_s(attempt, exc)
+                if delay_s is None or not breaker.allow():
+                    raise
+                await self.retry.sleep(delay_s)
+                continue
+            except LLMError:
+                totals.failures += 1
+                breaker.record_failure()
+                raise
+            breaker.record_success()
+            totals.input_tokens += completion.input_tokens
+            totals.output_tokens += completion.output_tokens
+            totals.cost_usd += completion.cost_usd
+            return completion
