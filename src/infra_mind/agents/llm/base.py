@@ -14,10 +14,12 @@ import random as _random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol, Self, runtime_checkable
 
 import httpx
+
+from infra_mind.kit.http import parse_retry_after as parse_http_retry_after
 
 #: {model: (usd_per_1m_input_tokens, usd_per_1m_output_tokens)}
 TokenPrices = Mapping[str, tuple[float, float]]
@@ -150,20 +152,7 @@ class CircuitBreaker:
 
 def parse_retry_after(value: str | None, now_epoch_s: float) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta seconds or an HTTP date)."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - now_epoch_s)
+    return parse_http_retry_after(value, datetime.fromtimestamp(now_epoch_s, UTC))
 
 
 @dataclass

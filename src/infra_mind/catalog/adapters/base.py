@@ -18,7 +18,6 @@ adapter names.
 
 from __future__ import annotations
 
-import email.utils
 import random
 import re
 import time
@@ -32,6 +31,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from infra_mind.catalog.model import PriceRow, Provider
+from infra_mind.kit.http import parse_retry_after
 
 T = TypeVar("T")
 
@@ -141,25 +141,6 @@ class RetryPolicy:
         """The wait after the ``failures``-th failed attempt (1-based), jitter applied."""
         window = min(self.max_delay_s, self.base_delay_s * 2 ** (failures - 1))
         return self.jitter() * window
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date
-    (RFC 9110 §10.2.3). None when absent or unreadable; never negative."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:  # HTTP dates are GMT by definition
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 def with_retries(attempt: Callable[[], T], policy: RetryPolicy, provider: str,
