@@ -6,9 +6,6 @@ from infra_mind.agents.llm.base import (
     Completion,
     HttpProvider,
     LLMError,
-    post_json,
-    price_tokens,
-    usage_int,
 )
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -44,17 +41,7 @@ class AnthropicProvider(HttpProvider):
             "max_tokens": max_tokens,
             "temperature": temperature,
         }
-        started = self._clock()
-        data = await post_json(
-            self._client,
-            self.name,
-            f"{self.base_url}/v1/messages",
-            headers=headers,
-            body=body,
-            timeout_s=timeout_s,
-            secret=self._api_key,
-        )
-        latency_s = self._clock() - started
+        data, latency_s = await self._post("/v1/messages", headers, body, timeout_s)
         content = data.get("content")
         if not isinstance(content, list):
             raise LLMError(f"{self.name}: answer had no content list")
@@ -65,17 +52,4 @@ class AnthropicProvider(HttpProvider):
             and block.get("type") == "text"
             and isinstance(block.get("text"), str)
         )
-        usage = data.get("usage")
-        input_tokens = usage_int(usage, "input_tokens")
-        output_tokens = usage_int(usage, "output_tokens")
-        cost_usd, priced = price_tokens(self.prices, model, input_tokens, output_tokens)
-        return Completion(
-            text=text,
-            model=str(data.get("model") or model),
-            provider=self.name,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            cost_usd=cost_usd,
-            latency_s=latency_s,
-            priced=priced,
-        )
+        return self._completion(text, data, model, "input_tokens", "output_tokens", latency_s)

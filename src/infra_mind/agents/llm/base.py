@@ -295,3 +295,24 @@ class HttpProvider:
 
     def __repr__(self) -> str:  # never show the key
         return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    async def _post(self, path: str, headers: dict[str, str], body: dict[str, Any],
+                    timeout_s: float) -> tuple[dict[str, Any], float]:
+        """POST ``body`` to ``{base_url}{path}``: the JSON answer and the latency in s."""
+        started = self._clock()
+        data = await post_json(self._client, self.name, f"{self.base_url}{path}",
+                               headers=headers, body=body, timeout_s=timeout_s,
+                               secret=self._api_key)
+        return data, self._clock() - started
+
+    def _completion(self, text: str, data: dict[str, Any], model: str, input_key: str,
+                    output_key: str, latency_s: float) -> Completion:
+        """A ``Completion`` priced from the answer's usage fields (named per vendor)."""
+        usage = data.get("usage")
+        input_tokens = usage_int(usage, input_key)
+        output_tokens = usage_int(usage, output_key)
+        cost_usd, priced = price_tokens(self.prices, model, input_tokens, output_tokens)
+        return Completion(text=text, model=str(data.get("model") or model),
+                          provider=self.name, input_tokens=input_tokens,
+                          output_tokens=output_tokens, cost_usd=cost_usd,
+                          latency_s=latency_s, priced=priced)

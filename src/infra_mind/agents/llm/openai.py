@@ -10,9 +10,6 @@ from infra_mind.agents.llm.base import (
     Completion,
     HttpProvider,
     LLMError,
-    post_json,
-    price_tokens,
-    usage_int,
 )
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -49,34 +46,11 @@ class OpenAIProvider(HttpProvider):
             "max_tokens": max_tokens,
             "temperature": temperature,
         }
-        started = self._clock()
-        data = await post_json(
-            self._client,
-            self.name,
-            f"{self.base_url}/chat/completions",
-            headers=headers,
-            body=body,
-            timeout_s=timeout_s,
-            secret=self._api_key,
-        )
-        latency_s = self._clock() - started
+        data, latency_s = await self._post("/chat/completions", headers, body, timeout_s)
         try:
             text = data["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError) as exc:
             raise LLMError(f"{self.name}: answer had no choices[0].message.content") from exc
         if not isinstance(text, str):
             raise LLMError(f"{self.name}: answer content was not text")
-        usage = data.get("usage")
-        input_tokens = usage_int(usage, "prompt_tokens")
-        output_tokens = usage_int(usage, "completion_tokens")
-        cost_usd, priced = price_tokens(self.prices, model, input_tokens, output_tokens)
-        return Completion(
-            text=text,
-            model=str(data.get("model") or model),
-            provider=self.name,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            cost_usd=cost_usd,
-            latency_s=latency_s,
-            priced=priced,
-        )
+        return self._completion(text, data, model, "prompt_tokens", "completion_tokens", latency_s)
