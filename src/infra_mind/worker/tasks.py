@@ -53,12 +53,6 @@ async def run_assessment(assessment_id: str) -> str:
     return await execute_run(current_platform(), assessment_id)
 
 
-@broker.task(task_name="assessment.requeue_stale", schedule=[{"cron": "* * * * *"}])
-async def requeue_stale_task() -> int:
-    """The sweeper, for taskiq's scheduler (``taskiq scheduler`` with label schedules)."""
-    return await requeue_stale(current_platform())
-
-
 async def enqueue_run(assessment_id: str) -> None:
     """Send ``assessment.run``; call only after the transaction that queued it committed.
 
