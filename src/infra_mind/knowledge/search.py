@@ -1,0 +1,194 @@
+"""Ranking articles against a question: BM25 over title, tags and body.
+
+Questions to the chat assistant are short and phrased in the asker's words
+("GCP", "k8s", "preemptible") while the articles use the vendors' terms, so the
+tokeniser folds the common aliases onto one token and strips the plural and
+verb endings that would otherwise split "interrupted" from "interrupt". The
+same ``tokenize`` ranks the assessment's own fact documents elsewhere, so both
+rankings follow one set of rules. Everything is local and deterministic: no
+embeddings, no network.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rank_bm25 import BM25Okapi
+
+from infra_mind.knowledge.loader import Article, load_articles
+
+#: How many times the title and each tag count against the body, so a question that
+#: names an article's subject ranks it above articles that merely mention it.
+TITLE_WEIGHT = 3
+TAG_WEIGHT = 2
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+_STOPWORD_TEXT = """
+a about above after again against all also am an and any are as at be because been
+before being below between both but by can could did do does doing done down during
+each either else ever every few for from further get gets got had has have having he
+her here hers him his how i if in into is it its itself just let lets may me might
+more most much must my neither no nor not now of off often on once one only or other
+our ours out over own per please same shall she should so some such than that the
+their theirs them then there these they this those through thus to too under until
+up upon us used using very via vs versus was we were what when where whether
+which while who whom whose why will with within without would yes yet you your yours
+"""
+#: Common English words dropped from questions and articles alike. "use" is kept:
+#: "committed use discount" needs it.
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+#: Aliases folded onto the articles' own terms. Keys are lowercase words (or their
+#: stems); the values replace them and are stemmed like any other word. A value that
+#: keeps the key keeps exact-name matches (a question naming "EKS" still prefers the
+#: EKS article) while the expansion reaches articles that spell the name out.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "gcp": ("google",),
+    "gce": ("google", "compute", "engine"),
+    "microsoft": ("azure",),
+    "amazon": ("aws",),
+    "k8s": ("kubernetes",),
+    "kube": ("kubernetes",),
+    "preemptible": ("spot",),
+    "preempt": ("spot", "interrupt"),
+    "preemption": ("spot", "interrupt"),
+    "interruption": ("interrupt",),
+    "eviction": ("evict",),
+    "ri": ("reserved", "instance"),
+    "ris": ("reserved", "instance"),
+    "cud": ("committed", "use", "discount"),
+    "sud": ("sustained", "use", "discount"),
+    "az": ("availability", "zone"),
+    "azs": ("availability", "zone"),
+    "dr": ("disaster", "recovery"),
+    "ha": ("high", "availability"),
+    "pitr": ("point", "time", "recovery"),
+    "db": ("database",),
+    "dbs": ("database",),
+    "vm": ("virtual", "machine"),
+    "vms": ("virtual", "machine"),
+    "lb": ("load", "balancer"),
+    "elb": ("elb", "load", "balancer"),
+    "alb": ("alb", "application", "load", "balancer"),
+    "nlb": ("nlb", "network", "load", "balancer"),
+    "baa": ("baa", "business", "associate", "agreement"),
+    "dpa": ("dpa", "data", "processing", "agreement"),
+    "cmk": ("cmk", "customer", "managed", "key"),
+    "cmek": ("cmek", "customer", "managed", "key"),
+    "iso27001": ("iso", "27001"),
+    "soc2": ("soc", "2"),
+    "pcidss": ("pci", "dss"),
+    "ccpa": ("ccpa", "cpra"),
+    "cpra": ("ccpa", "cpra"),
+    "postgres": ("postgresql",),
+    # Acronym plurals end in "-us", which the stemmer leaves alone for "status", "bus".
+    "gpus": ("gpu",),
+    "cpus": ("cpu",),
+    "vcpus": ("vcpu",),
+    "tpus": ("tpu",),
+    "arm64": ("arm",),
+    "aarch64": ("arm",),
+    "graviton": ("graviton", "arm"),
+    "cobalt": ("cobalt", "arm"),
+    "axion": ("axion", "arm"),
+    "eks": ("eks", "aws", "kubernetes"),
+    "aks": ("aks", "azure", "kubernetes"),
+    "gke": ("gke", "google", "kubernetes"),
+    "gcs": ("gcs", "google", "cloud", "storage"),
+    "autoscal": ("auto", "scaling"),
+    "autoscaler": ("auto", "scaling"),
+    "rightsiz": ("right", "sizing"),
+    "ondemand": ("on", "demand"),
+    "multicloud": ("multi", "cloud"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One search result: the article and its BM25 score (higher is better)."""
+
+    article: Article
+    score: float
+
+
+def tokenize(text: str) -> list[str]:
+    """Search tokens of ``text``: lowercased alphanumeric runs, stopwords dropped,
+    aliases folded and endings stemmed. Order and repeats are kept (BM25 counts them)."""
+    tokens: list[str] = []
+    for word in _WORD.findall(text.lower()):
+        if word in STOPWORDS or (len(word) == 1 and word.isalpha()):
+            continue
+        expansion = ALIASES.get(word) or ALIASES.get(stem(word))
+        if expansion is None:
+            tokens.append(stem(word))
+        else:
+            tokens.extend(stem(alias) for alias in expansion if alias not in STOPWORDS)
+    return tokens
+
+
+def stem(word: str) -> str:
+    """A light suffix stemmer: plural -s/-es/-ies, -ing, -ed and a final -e.
+
+    Short words and words with digits (``aws``, ``s3``, ``ec2``) are left alone.
+    """
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("sses"):
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    for suffix in ("ing", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            if word[-1] == word[-2] and word[-1] not in "lsz":  # committed -> commit
+                word = word[:-1]
+            break
+    if word.endswith("e") and len(word) > 3:
+        word = word[:-1]
+    return word
+
+
+class KnowledgeBase:
+    """Articles indexed for BM25 search; built once, read-only afterwards."""
+
+    def __init__(self, articles: Iterable[Article]) -> None:
+        self.articles: tuple[Article, ...] = tuple(articles)
+        self._by_id = {article.id: article for article in self.articles}
+        corpus = [_document_tokens(article) for article in self.articles]
+        # BM25Okapi divides by the corpus size, so an empty knowledge base has no index.
+        self._bm25 = BM25Okapi(corpus) if corpus else None
+
+    def __len__(self) -> int:
+        return len(self.articles)
+
+    def get(self, article_id: str) -> Article | None:
+        """The article with ``article_id``, or ``None``."""
+        return self._by_id.get(article_id)
+
+    def search(self, query: str, k: int = 5) -> list[Hit]:
+        """The ``k`` best articles for ``query``, best first; only scores above zero."""
+        terms = list(dict.fromkeys(tokenize(query)))  # a repeated word is not a stronger hint
+        if self._bm25 is None or not terms or k <= 0:
+            return []
+        scores = self._bm25.get_scores(terms)
+        ranked = sorted(zip(self.articles, scores, strict=True),
+                        key=lambda pair: (-pair[1], pair[0].id))
+        return [Hit(article, float(score)) for article, score in ranked[:k] if score > 0]
+
+
+def _document_tokens(article: Article) -> list[str]:
+    title = tokenize(article.title) * TITLE_WEIGHT
+    tags = tokenize(" ".join(article.tags)) * TAG_WEIGHT
+    return title + tags + tokenize(article.body)
+
+
+@lru_cache(maxsize=1)
+def default_knowledge_base() -> KnowledgeBase:
+    """The bundled articles, loaded and indexed once per process."""
+    return KnowledgeBase(load_articles())
