@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     database_url: str = "sqlite+aiosqlite:///./data/infra_mind.db"
     redis_url: str | None = None
+    #: Where agent runs are checkpointed (sqlite:///PATH, postgresql://..., or memory).
+    #: None: beside the database (``<db>.checkpoints.db``), or the same PostgreSQL database.
+    checkpoint_url: str | None = None
     #: PostgreSQL connections per process: kept open, and extra ones opened under load.
     #: Keep processes x (pool + overflow) under the server's max_connections.
     db_pool_size: int = Field(10, ge=1, le=200)

@@ -175,6 +175,10 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
         from infra_mind.worker.tasks import sweep_forever
 
         await start_broker(platform)
+        from infra_mind.worker.tasks import agents_of
+
+        # the chat answers through the same providers as the agents (None: offline)
+        platform.extras["chat_completer"] = agents_of(platform).chat_completer()
         # every API process sweeps: a run whose worker died goes back to the queue (the
         # sweep's updates are atomic, so several sweepers never requeue one run twice)
         sweeper = asyncio.create_task(sweep_forever(platform))

@@ -33,9 +33,12 @@ def project(design: OptionDesign, growth_rate: float, horizon: int, seed_text: s
     sigma = 0.5 * growth_rate + 0.01
     rates = sorted(max(MIN_GROWTH, rng.gauss(growth_rate, sigma)) for _ in range(PATHS))
     lo_i, hi_i = int(0.1 * (PATHS - 1)), int(0.9 * (PATHS - 1))
+    # the option's total is a sum of lines rounded to cents; carry that rounding residue
+    # (a few cents) into every month, so month 1 is the option's total exactly
+    residue = design.monthly_usd - sum(p.cost(1, 1.0) for p in parts)
     out = []
     for month in range(1, horizon + 1):
-        fixed = sum(p.cost(month, 1.0) for p in still)
+        fixed = residue + sum(p.cost(month, 1.0) for p in still)
         expected = fixed + sum(p.cost(month, (1 + growth_rate) ** (month - 1)) for p in moving)
         # cost is monotone in the growth rate, so the 10th and 90th percentile paths by
         # rate are the 10th and 90th percentile by cost

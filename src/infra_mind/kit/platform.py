@@ -34,5 +34,8 @@ class Platform:
                    cache=make_cache(settings.redis_url))
 
     async def close(self) -> None:
+        agents = self.extras.pop("agents", None)  # the agent runtime, if one was started
+        if agents is not None:
+            await agents.aclose()  # type: ignore[attr-defined]
         await self.cache.close()
         await self.engine.dispose()

@@ -182,6 +182,17 @@ class RunRepository:
         return await self.session.scalar(select(Assessment.requirements)
                                          .where(Assessment.id == assessment_id))
 
+    async def run_key(self, assessment_id: str) -> str:
+        """Names this run's agent checkpoints: the result version it will write and the
+        requirements' hash. Retries of one run share it; a new run or changed requirements
+        get a new one (so a stale checkpoint is never resumed)."""
+        latest = await self.session.scalar(
+            select(func.max(AssessmentResultRow.version))
+            .where(AssessmentResultRow.assessment_id == assessment_id))
+        digest = await self.session.scalar(select(Assessment.requirements_hash)
+                                           .where(Assessment.id == assessment_id))
+        return f"{assessment_id}:v{(latest or 0) + 1}:{(digest or '')[:16]}"
+
     async def step(self, assessment_id: str, worker_id: str, *, progress: int,
                    current_step: str, now: datetime) -> bool:
         """Record progress (and a heartbeat); False when the run is no longer ours."""

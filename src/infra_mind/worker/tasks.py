@@ -22,10 +22,11 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TypeVar
 
-import infra_mind.engine.assess as engine_assess
+from infra_mind.agents.graph import StopRun
+from infra_mind.agents.runtime import AgentRuntime, checkpoint_url_for
 from infra_mind.engine.load import RequirementsError, parse_requirements
 from infra_mind.kit.db import session_scope
 from infra_mind.kit.platform import Platform
@@ -43,8 +44,25 @@ MAX_ERROR_CHARS = 500
 _T = TypeVar("_T")
 
 
-class _Lost(Exception):
+class _Lost(StopRun):
     """The run is no longer ours (cancelled, deleted, or handed to another worker)."""
+
+
+#: Progress shown while an agent works (several may work at once).
+AGENT_PROGRESS = {"research": 20, "cloud_engineer": 45, "compliance": 45, "mlops": 45,
+                  "cto": 70, "report_writer": 85}
+
+
+def agents_of(platform: Platform) -> AgentRuntime:
+    """This process's agent runtime, built on first use (closed with the platform)."""
+    runtime = platform.extras.get("agents")
+    if runtime is None:
+        settings = platform.settings
+        runtime = AgentRuntime(metrics=platform.metrics,
+                               checkpoint_url=settings.checkpoint_url
+                               or checkpoint_url_for(settings.database_url))
+        platform.extras["agents"] = runtime
+    return runtime  # type: ignore[return-value]
 
 
 @broker.task(task_name="assessment.run")
@@ -78,24 +96,28 @@ async def execute_run(platform: Platform, assessment_id: str) -> str:
         if not await repo.claim(assessment_id, worker_id, utcnow()):
             return "skipped"
         requirements = await repo.requirements_of(assessment_id)
+        run_key = await repo.run_key(assessment_id)
     started = time.perf_counter()
     metrics = platform.metrics.assessments
     try:
         await _step(platform, assessment_id, worker_id, 10, "validating requirements")
         parsed = parse_requirements(requirements)
-        await _step(platform, assessment_id, worker_id, 20, "sizing and pricing")
-        result = await _with_heartbeat(
+        runtime = agents_of(platform)
+        advice = await _with_heartbeat(
             platform, assessment_id, worker_id,
-            asyncio.wait_for(asyncio.to_thread(engine_assess.assess, parsed),
+            asyncio.wait_for(runtime.advise(parsed, thread_id=run_key,
+                                            progress=_agent_progress(platform, assessment_id,
+                                                                     worker_id)),
                              timeout=platform.settings.job_timeout_s))
-        await _step(platform, assessment_id, worker_id, 90, "saving result")
+        await _step(platform, assessment_id, worker_id, 95, "saving result")
         async with session_scope(platform.sessions) as session:
             repo = RunRepository(session)
             # completion first: if it is no longer ours, no result row is written either
             if not await repo.complete(assessment_id, worker_id, utcnow()):
                 raise _Lost
-            await repo.add_result(assessment_id, result.model_dump(mode="json"),
-                                  result.catalog_as_of)
+            await repo.add_result(assessment_id, advice,
+                                  date.fromisoformat(advice["catalog_as_of"]))
+        await _forget(runtime, run_key)
     except _Lost:
         log.info("assessment %s: no longer ours (cancelled or taken over); stopped",
                  assessment_id)
@@ -113,6 +135,33 @@ async def execute_run(platform: Platform, assessment_id: str) -> str:
     metrics.labels(event="completed").inc()
     platform.metrics.assessment_duration.observe(time.perf_counter() - started)
     return "completed"
+
+
+def _agent_progress(platform: Platform, assessment_id: str, worker_id: str):
+    """A progress callback naming the agents at work; raises ``_Lost`` (which stops the
+    graph) when the run is no longer ours."""
+    working: list[str] = []
+
+    async def progress(agent: str, event: str) -> None:
+        if event == "started":
+            working.append(agent)
+        elif agent in working:
+            working.remove(agent)
+        if not working:
+            return
+        step = ("agent " if len(working) == 1 else "agents ") + ", ".join(working)
+        await _step(platform, assessment_id, worker_id,
+                    max(AGENT_PROGRESS.get(a, 50) for a in working), step)
+
+    return progress
+
+
+async def _forget(runtime: AgentRuntime, run_key: str) -> None:
+    """The result is stored: its checkpoints are not needed (a failure here loses nothing)."""
+    try:
+        await runtime.forget(run_key)
+    except Exception:
+        log.warning("could not delete checkpoints of %s", run_key, exc_info=True)
 
 
 async def _step(platform: Platform, assessment_id: str, worker_id: str, progress: int,

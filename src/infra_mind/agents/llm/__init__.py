@@ -14,6 +14,7 @@ from infra_mind.agents.llm.base import (
 )
 from infra_mind.agents.llm.chain import (
     AllProvidersFailed,
+    Attempt,
     ProviderChain,
     ProviderUsage,
     ResponseCache,
@@ -24,6 +25,7 @@ from infra_mind.agents.llm.openai import OpenAIProvider
 __all__ = [
     "AllProvidersFailed",
     "AnthropicProvider",
+    "Attempt",
     "CircuitBreaker",
     "Completion",
     "LLMError",

@@ -10,7 +10,7 @@ import hashlib
 import json
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from infra_mind.agents.llm.base import (
@@ -39,6 +39,23 @@ class Route:
 
     provider: LLMProvider
     model: str
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One call to one provider, as the chain saw it (for per-call accounting and metrics).
+
+    ``status``: ok | retryable_error | error | skipped (circuit open, nothing sent).
+    """
+
+    provider: str
+    model: str
+    status: str
+    completion: Completion | None = None
+    error: str = ""
+
+
+AttemptListener = Callable[[Attempt], None]
 
 
 @dataclass
@@ -130,8 +147,11 @@ class ProviderChain:
         max_tokens: int = 1024,
         temperature: float = 0.2,
         timeout_s: float = 60.0,
+        on_attempt: AttemptListener | None = None,
     ) -> Completion:
-        """The first successful completion; a cached one is returned with ``cached=True``."""
+        """The first successful completion; a cached one is returned with ``cached=True``.
+
+        ``on_attempt`` hears of every attempt (cache hits are not attempts)."""
         key = ResponseCache.key(system, prompt, max_tokens=max_tokens, temperature=temperature)
         if self.cache is not None:
             hit = self.cache.get(key)
@@ -143,7 +163,8 @@ class ProviderChain:
         for route in self.routes:
             try:
                 completion = await self._try_route(
-                    route, system, prompt, max_tokens, temperature, timeout_s
+                    route, system, prompt, max_tokens, temperature, timeout_s,
+                    on_attempt or _ignore,
                 )
             except LLMError as exc:
                 failures.append(exc.message)
@@ -161,6 +182,7 @@ class ProviderChain:
         max_tokens: int,
         temperature: float,
         timeout_s: float,
+        on_attempt: AttemptListener,
     ) -> Completion:
         provider = route.provider
         breaker = self.breakers[provider.name]
@@ -168,6 +190,8 @@ class ProviderChain:
         attempt = 0
         while True:
             if not breaker.allow():
+                on_attempt(Attempt(provider.name, route.model, "skipped",
+                                   error="circuit open"))
                 raise LLMError(f"{provider.name}: skipped, circuit open")
             attempt += 1
             totals.requests += 1
@@ -183,17 +207,25 @@ class ProviderChain:
             except RetryableLLMError as exc:
                 totals.failures += 1
                 breaker.record_failure()
+                on_attempt(Attempt(provider.name, route.model, "retryable_error",
+                                   error=exc.message))
                 delay_s = self.retry.delay_s(attempt, exc)
                 if delay_s is None or not breaker.allow():
                     raise
                 await self.retry.sleep(delay_s)
                 continue
-            except LLMError:
+            except LLMError as exc:
                 totals.failures += 1
                 breaker.record_failure()
+                on_attempt(Attempt(provider.name, route.model, "error", error=exc.message))
                 raise
             breaker.record_success()
             totals.input_tokens += completion.input_tokens
             totals.output_tokens += completion.output_tokens
             totals.cost_usd += completion.cost_usd
+            on_attempt(Attempt(provider.name, route.model, "ok", completion=completion))
             return completion
+
+
+def _ignore(attempt: Attempt) -> None:
+    return None

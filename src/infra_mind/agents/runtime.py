@@ -1,0 +1,230 @@
+"""One process's agents: providers from the environment, a chain per agent, the checkpointer,
+and ``advise`` (requirements in, advice out).
+
+Providers are shared by every agent of the process, and so are their circuit breakers and
+the response cache; each agent has its own chain, with its own model per provider. A
+provider is used when its key is set or its endpoint was pointed somewhere explicitly (a
+local OpenAI-compatible server may need no key); otherwise the run is offline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.memory import InMemorySaver
+
+from infra_mind.agents.config import AgentsConfig, ProviderName, load_agents_config
+from infra_mind.agents.graph import Progress, RunContext, build_graph, run_graph
+from infra_mind.agents.llm import (
+    AnthropicProvider,
+    CircuitBreaker,
+    LLMError,
+    LLMProvider,
+    OpenAIProvider,
+    ProviderChain,
+    ResponseCache,
+    RetryPolicy,
+    Route,
+)
+from infra_mind.agents.narrative import AGENTS
+from infra_mind.agents.writer import SectionWriter, usage_of
+from infra_mind.catalog.store import Catalog
+from infra_mind.engine.requirements import Requirements
+from infra_mind.observability.metrics import Metrics
+
+#: PostgreSQL advisory lock key taken while the checkpoint tables are created.
+SETUP_LOCK = 727_274
+
+_PROVIDERS: dict[str, type[OpenAIProvider] | type[AnthropicProvider]] = {
+    "openai": OpenAIProvider, "anthropic": AnthropicProvider}
+
+
+def configured_providers(config: AgentsConfig, env: Mapping[str, str] | None = None,
+                         client: httpx.AsyncClient | None = None
+                         ) -> dict[ProviderName, LLMProvider]:
+    """The providers to use, in fallback order: those with a key or an explicit endpoint.
+
+    ``client``: one HTTP client shared by the providers (a client per call would build a
+    TLS context per call: tens of milliseconds of CPU each)."""
+    env = os.environ if env is None else env
+    prices = config.token_prices()
+    found: dict[ProviderName, LLMProvider] = {}
+    for name in config.provider_order(env):
+        cls = _PROVIDERS[name]
+        key = env.get(cls.KEY_ENV) or None
+        base_url = env.get(cls.URL_ENV) or config.providers[name].base_url
+        if key or base_url:
+            found[name] = cls(api_key=key, base_url=base_url, prices=prices, client=client)
+    return found
+
+
+class AgentRuntime:
+    """Built once per process (API, worker, CLI); ``aclose`` when done."""
+
+    def __init__(self, config: AgentsConfig | None = None, *,
+                 env: Mapping[str, str] | None = None, metrics: Metrics | None = None,
+                 catalog: Catalog | None = None, checkpoint_url: str | None = None,
+                 providers: Mapping[ProviderName, LLMProvider] | None = None,
+                 retry: RetryPolicy | None = None) -> None:
+        self.config = config or load_agents_config(env=env)
+        self.metrics = metrics
+        self.catalog = catalog
+        self.checkpoint_url = checkpoint_url
+        self._http = httpx.AsyncClient(limits=httpx.Limits(max_connections=50))
+        self.providers = dict(providers) if providers is not None else \
+            configured_providers(self.config, env, self._http)
+        cb = self.config.circuit_breaker
+        self.breakers = {name: CircuitBreaker(cb.failure_threshold, cb.reset_after_s)
+                         for name in self.providers}
+        r = self.config.retry
+        self.retry = retry or RetryPolicy(max_attempts=r.max_attempts,
+                                          base_delay_s=r.base_delay_s,
+                                          max_delay_s=r.max_delay_s)
+        entries = self.config.response_cache_entries
+        self.cache = ResponseCache(entries) if entries else None
+        self.chains = {agent: self._chain(agent) for agent in (*AGENTS, "chatbot")} \
+            if self.providers else {}
+        self.writer = SectionWriter(self.config, self.chains, metrics)
+        self._saver: BaseCheckpointSaver | None = None
+        self._saver_stack = contextlib.AsyncExitStack()
+        self._saver_lock = asyncio.Lock()
+
+    def _chain(self, agent: str) -> ProviderChain:
+        routes = [Route(provider, self.config.model_for(agent, name))
+                  for name, provider in self.providers.items()]
+        return ProviderChain(routes, breakers=self.breakers, retry=self.retry, cache=self.cache)
+
+    @property
+    def offline(self) -> bool:
+        return not self.providers
+
+    def describe(self) -> str:
+        if self.offline:
+            return "offline writer only (no LLM provider configured)"
+        return "providers: " + ", ".join(
+            f"{name} ({self.config.providers[name].default_model})" for name in self.providers
+        ) + ", then the offline writer"
+
+    # --- checkpoints ----------------------------------------------------------------------
+
+    async def checkpointer(self) -> BaseCheckpointSaver:
+        """Opened on first use: SQLite file, PostgreSQL, or memory (``checkpoint_url`` None)."""
+        async with self._saver_lock:
+            if self._saver is None:
+                self._saver = await open_checkpointer(self.checkpoint_url, self._saver_stack)
+            return self._saver
+
+    async def forget(self, thread_id: str) -> None:
+        """Drop a finished run's checkpoints (its result is stored elsewhere)."""
+        saver = await self.checkpointer()
+        await saver.adelete_thread(thread_id)
+
+    # --- running --------------------------------------------------------------------------
+
+    async def advise(self, requirements: dict[str, Any] | Requirements, *,
+                     thread_id: str = "advise", progress: Progress | None = None
+                     ) -> dict[str, Any]:
+        """The advice: the engine's result as JSON plus ``narrative`` and ``llm_usage``."""
+        req = requirements.model_dump(mode="json") if isinstance(requirements, Requirements) \
+            else requirements
+        ctx = RunContext(writer=self.writer, config=self.config, catalog=self.catalog,
+                         metrics=self.metrics, progress=progress)
+        graph = build_graph(ctx, await self.checkpointer())
+        state = await run_graph(graph, req, thread_id)
+        return advice_of(state)
+
+    def chat_completer(self):
+        """(system, prompt) -> (text, author) through the chatbot's chain; None offline."""
+        chain = self.chains.get("chatbot")
+        if chain is None:
+            return None
+        settings = self.config.agent("chatbot")
+
+        async def complete(system: str, prompt: str) -> tuple[str, str]:
+            try:
+                completion = await asyncio.wait_for(
+                    chain.complete(system, prompt, max_tokens=settings.max_tokens,
+                                   temperature=settings.temperature,
+                                   timeout_s=settings.timeout_s),
+                    timeout=settings.timeout_s)
+            except TimeoutError:
+                raise LLMError(f"chat: no answer within {settings.timeout_s:g} s") from None
+            return completion.text, f"{completion.provider}/{completion.model}"
+
+        return complete
+
+    async def aclose(self) -> None:
+        await self._saver_stack.aclose()
+        self._saver = None
+        await self._http.aclose()
+
+
+def advice_of(state: dict[str, Any]) -> dict[str, Any]:
+    narrative = state.get("narrative", {})
+    ordered = {agent: narrative[agent] for agent in AGENTS if agent in narrative}
+    return {**state["result"], "narrative": ordered,
+            "llm_usage": usage_of(state.get("calls", []))}
+
+
+def checkpoint_url_for(database_url: str) -> str:
+    """Where runs are checkpointed, from the application's database URL: a SQLite file
+    beside the database's (``<name>.checkpoints.db``), or the same PostgreSQL database."""
+    if database_url.startswith("sqlite"):
+        path = database_url.split(":///", 1)[1] if ":///" in database_url else ""
+        if not path or path == ":memory:" or path.startswith(":memory:"):
+            return "memory"
+        p = Path(path)
+        return "sqlite:///" + str(p.with_name(p.stem + ".checkpoints.db"))
+    rest = database_url.split("://", 1)[1]
+    return "postgresql://" + rest
+
+
+async def open_checkpointer(url: str | None, stack: contextlib.AsyncExitStack
+                            ) -> BaseCheckpointSaver:
+    if url is None or url == "memory":
+        return InMemorySaver()
+    if url.startswith("sqlite:///"):
+        import aiosqlite
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+        path = Path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(str(path))
+        stack.push_async_callback(conn.close)
+        await conn.execute("PRAGMA journal_mode=WAL")
+        saver = AsyncSqliteSaver(conn)
+        await saver.setup()
+        return saver
+    if url.startswith(("postgresql://", "postgres://")):
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+        from psycopg.rows import dict_row
+        from psycopg_pool import AsyncConnectionPool
+
+        pool = AsyncConnectionPool(url, min_size=1, max_size=4, open=False,
+                                   kwargs={"autocommit": True, "prepare_threshold": None,
+                                           "row_factory": dict_row})
+        await pool.open(wait=True, timeout=30)
+        stack.push_async_callback(pool.close)
+        saver = AsyncPostgresSaver(pool)
+        async with pool.connection() as conn:
+            # two processes creating the tables at once would collide: take turns. Poll
+            # with pg_try_advisory_lock: a session blocked in pg_advisory_lock holds a
+            # snapshot, and setup's CREATE INDEX CONCURRENTLY waits for every snapshot, so
+            # blocking would deadlock the two processes.
+            while not (await (await conn.execute(
+                    "SELECT pg_try_advisory_lock(%s) AS ok", (SETUP_LOCK,))).fetchone())["ok"]:
+                await asyncio.sleep(0.1)
+            try:
+                await saver.setup()
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
+        return saver
+    raise ValueError(f"CHECKPOINT_URL must be sqlite:///PATH, postgresql://... or memory, "
+                     f"not {url.split('://')[0]}://")
