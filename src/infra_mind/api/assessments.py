@@ -8,6 +8,7 @@ enqueued, so a worker never looks for a ``queued`` row that is not there yet.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -31,6 +32,14 @@ from infra_mind.api.schemas.assessments import (
     WhatIf,
     WhatIfRead,
 )
+from infra_mind.reports.render import (
+    MEDIA_TYPES,
+    ReportFormat,
+    ReportKind,
+    render_report,
+    report_filename,
+)
+from infra_mind.reports.render_html import CSP as HTML_REPORT_CSP
 from infra_mind.services.assessments import AssessmentService
 from infra_mind.worker.tasks import enqueue_run
 
@@ -138,6 +147,33 @@ async def cancel_assessment(assessment_id: str, service: Writer) -> Any:
 async def latest_result(assessment_id: str, service: Reader) -> Any:
     """The latest result (404 "no result yet" before the first run completes)."""
     return await service.latest_result(assessment_id)
+
+
+@router.get("/{assessment_id}/reports/{kind}", response_class=Response,
+            responses={200: {"content": {media: {} for media in MEDIA_TYPES.values()},
+                             "description": "The report of the latest result: Markdown "
+                                            "(default), one self-contained HTML document, "
+                                            "or JSON sections with tables of numbers"},
+                       **_errors(401, 404, 422)})
+async def assessment_report(
+        assessment_id: str, kind: ReportKind, service: Reader, platform: PlatformDep,
+        report_format: Annotated[ReportFormat, Query(alias="format")] = ReportFormat.MD,
+) -> Response:
+    """The executive, technical or compliance report of the latest result (404 "no result
+    yet" before the first run completes). Every figure is the result's."""
+    latest = await service.latest_result(assessment_id)
+    counter = platform.metrics.reports
+    try:
+        text = await asyncio.to_thread(render_report, latest["result"], kind, report_format)
+    except Exception:
+        counter.labels(kind=kind.value, format=report_format.value, status="error").inc()
+        raise
+    counter.labels(kind=kind.value, format=report_format.value, status="ok").inc()
+    filename = report_filename(latest["result"], kind, report_format)
+    headers = {"Content-Disposition": f'inline; filename="{filename}"'}
+    if report_format is ReportFormat.HTML:
+        headers["Content-Security-Policy"] = HTML_REPORT_CSP  # a served report loads nothing
+    return Response(text, media_type=MEDIA_TYPES[report_format], headers=headers)
 
 
 @router.get("/{assessment_id}/events", response_class=StreamingResponse,

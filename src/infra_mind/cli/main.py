@@ -16,9 +16,11 @@ except ImportError:  # pragma: no cover - typer releases that depend on click it
     from click.exceptions import NoArgsIsHelpError, UsageError
 
 from infra_mind import __version__
+from infra_mind.cli import advise as advise_cli
 from infra_mind.cli import assess as assess_cli
 from infra_mind.cli import catalog as catalog_cli
 from infra_mind.cli import platform as platform_cli
+from infra_mind.cli import report as report_cli
 from infra_mind.cli.errors import CliError, ExitCode
 
 app = typer.Typer(
@@ -31,6 +33,8 @@ app = typer.Typer(
 app.add_typer(catalog_cli.app, name="catalog")
 app.command("assess")(assess_cli.assess)
 app.command("schema")(assess_cli.schema)
+app.command("advise")(advise_cli.advise)
+app.command("report")(report_cli.report)
 app.command("serve")(platform_cli.serve)
 app.command("worker")(platform_cli.worker)
 app.command("migrate")(platform_cli.migrate)

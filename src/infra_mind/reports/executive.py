@@ -1,0 +1,107 @@
+"""The executive report: the recommendation, what it costs, and the CTO's narrative."""
+
+from __future__ import annotations
+
+from infra_mind.engine.result import AssessmentResult, Option
+from infra_mind.reports.advice import Advice, Narrative, assemble
+from infra_mind.reports.document import Column, Report, Section, Table, usd
+
+#: Narrative sections after the figures, in reading order (the summary comes first).
+CTO_SECTIONS = (("cto", "choice"), ("cto", "strategy"), ("cto", "risks"), ("cto", "roadmap"),
+                ("cto", "build_vs_buy"))
+
+
+def build(advice: Advice) -> Report:
+    result = advice.result
+    narrative = Narrative(advice.narrative)
+    option = advice.recommended_option
+    providers = sorted({o.provider for o in result.options})
+    subtitle = (f"Executive report: {len(result.options)} options priced on "
+                f"{', '.join(providers) or 'no provider'}")
+    return assemble(advice, narrative, kind="executive", title="executive report",
+                    subtitle=subtitle, sections=[
+                        narrative.section("cto", "executive_summary"),
+                        recommendation(result),
+                        options(result),
+                        budget(result),
+                        projection(result),
+                        commitment(option),
+                        *narrative.sections(CTO_SECTIONS),
+                        narrative.section("research", "alternatives", optional=True),
+                    ])
+
+
+def recommendation(result: AssessmentResult) -> Section:
+    rec = result.recommended
+    if rec is None:
+        return Section("recommendation", "Recommendation",
+                       paragraphs=("No option could be priced.",))
+    region = next((o.region_name for o in result.options
+                   if o.provider == rec.provider and o.region == rec.region), "")
+    where = f"{rec.region} ({region})" if region else rec.region
+    return Section("recommendation", "Recommendation",
+                   paragraphs=(f"{rec.provider.upper()} {where}, "
+                               f"{usd(rec.monthly_cost_usd)} a month.",),
+                   bullets=tuple(rec.reasons))
+
+
+def options(result: AssessmentResult) -> Section:
+    columns = (Column("provider"), Column("region"), Column("monthly", "money"),
+               Column("compliance gaps", "count"), Column("constraints met", "bool"),
+               Column("violations"))
+    rows = tuple((o.provider, o.region, o.monthly_cost_usd, o.compliance_gaps,
+                  o.constraints_met, "; ".join(o.violations) or None)
+                 for o in result.options)
+    return Section("options", "Options side by side", table=Table(columns, rows))
+
+
+def budget(result: AssessmentResult) -> Section:
+    b = result.budget
+    if b.monthly_budget_usd is None:
+        return Section("budget", "Budget",
+                       paragraphs=("The requirements set no monthly budget.",))
+    lines = [f"Budget {usd(b.monthly_budget_usd)} a month."]
+    if b.gap_usd is not None:
+        state = "over budget by" if b.gap_usd > 0 else "within budget by"
+        lines.append(f"The recommendation is {state} {usd(abs(b.gap_usd))} a month.")
+    elif b.within_budget is not None:
+        lines.append("The recommendation is " + ("within budget." if b.within_budget
+                                                 else "over budget."))
+    cheapest = b.cheapest_compliant
+    if cheapest is not None:
+        lines.append("Cheapest option that meets every constraint, is fully priced and has "
+                     f"the fewest compliance gaps: {cheapest.provider.upper()} "
+                     f"{cheapest.region}, {usd(cheapest.monthly_cost_usd)} a month.")
+    return Section("budget", "Budget", paragraphs=(" ".join(lines),))
+
+
+def projection(result: AssessmentResult) -> Section | None:
+    if not result.projection:
+        return None
+    months = [result.projection[0]]
+    if len(result.projection) > 1:
+        months.append(result.projection[-1])
+    columns = (Column("month", "count"), Column("monthly", "money"), Column("P10", "money"),
+               Column("P90", "money"))
+    rows = tuple((m.month, m.monthly_cost_usd, m.p10, m.p90) for m in months)
+    return Section("projection", "Cost projection",
+                   paragraphs=(f"Month 1 and month {months[-1].month}, with the P10 to P90 "
+                               "range.",),
+                   table=Table(columns, rows))
+
+
+def commitment(option: Option | None) -> Section | None:
+    """The recommended option under each purchase option the catalog could price."""
+    if option is None or not option.commitment:
+        return None
+    columns = (Column("purchase option"), Column("monthly", "money"),
+               Column("savings", "money"), Column("savings %", "percent"),
+               Column("coverage %", "percent"), Column("break-even month", "count"),
+               Column("note"))
+    rows = tuple((c.purchase_option, c.monthly_usd, c.savings_usd, c.savings_pct,
+                  c.coverage_pct, c.break_even_month, c.note or None)
+                 for c in option.commitment)
+    return Section("commitment", "Commitment savings",
+                   paragraphs=(f"{option.provider.upper()} {option.region} under each "
+                               "purchase option; savings against on-demand, a month.",),
+                   table=Table(columns, rows))
