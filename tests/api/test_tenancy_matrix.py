@@ -16,6 +16,10 @@ organization A (a fresh one per caller, created by A's owner):
 * ``member``, ``admin``, ``owner`` of A: the allowed status (``Route.ok``), unless the
   row documents an exception for the role (``Route.roles``).
 
+Chat rows marked ``Route.conversation`` call a conversation that A's owner started about
+the assessment just before: a conversation is its creator's alone, so every other caller
+gets 404 "conversation not found" (``OWNER_ONLY``), and only an allowed call changes it.
+
 A refused call (401, 403, 404) must leave the assessment exactly as it was; an allowed
 one must have its effect. Runs are held (``assessment.run`` is not delivered): a row
 that needs a finished run runs the task in the test, so no job runs in the background.
@@ -46,6 +50,8 @@ STATIC_SITE: dict[str, Any] = yaml.safe_load((EXAMPLES / "static-site.yaml").rea
 BASE = "/api/v1/assessments"
 ONE = f"{BASE}/{{assessment_id}}"
 TITLE = "Org A confidential plan"
+CHAT = "/api/v1/chat/conversations"
+CONVERSATION = f"{CHAT}/{{conversation_id}}"
 
 #: Routes anyone may call without a token (probes, and how one gets a token).
 PUBLIC = {("GET", "/health"), ("GET", "/health/ready"), ("GET", "/metrics"),
@@ -67,10 +73,16 @@ class Ctx:
 
     org_a: str
     assessment: dict[str, Any]
+    #: A's owner's conversation about the assessment, with its messages (``Route.conversation``)
+    conversation: dict[str, Any] | None = None
 
     @property
     def assessment_id(self) -> str:
         return self.assessment["id"]
+
+    @property
+    def conversation_id(self) -> str:
+        return self.conversation["id"] if self.conversation else ""
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,12 @@ class Route:
     #: the 404 body an outsider gets on an OBJECT route
     not_found: str = "assessment not found"
     note: str = ""
+    #: A's owner starts a conversation about the assessment before the call
+    conversation: bool = False
+
+
+#: A conversation is its creator's alone (A's owner started the one these rows call).
+OWNER_ONLY = {"viewer": 404, "member": 404, "admin": 404}
 
 
 def _static_site_cheaper(ctx: Ctx) -> dict[str, Any]:
@@ -125,11 +143,30 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("POST", f"{ONE}/cancel"): Route(OBJECT, 200, write=True, state="queued"),
     ("GET", f"{ONE}/result"): Route(OBJECT, 200, state="completed",
                                     note="404 'no result yet' before a run completes"),
+    ("GET", f"{ONE}/reports/{{kind}}"): Route(
+        OBJECT, 200, state="completed", path_params={"kind": "executive"},
+        params={"format": "html"}, note="the latest result's report; 404 before one"),
     ("GET", f"{ONE}/events"): Route(OBJECT, 200, state="completed",
                                     note="a finished run: one event, then the stream ends"),
     ("POST", f"{ONE}/what-if"): Route(
         OBJECT, 200, body=lambda ctx: {"traffic_multiplier": 2},
         note="changes nothing, so viewers may ask (documented on the endpoint)"),
+    ("POST", CHAT): Route(
+        OBJECT, 201, body=lambda ctx: {"assessment_id": ctx.assessment_id},
+        note="a conversation about A's assessment: reading it is enough, so viewers may"),
+    ("GET", CHAT): Route(COLLECTION, 200, conversation=True,
+                         note="the caller's own conversations: only A's owner has one"),
+    ("GET", CONVERSATION): Route(OBJECT, 200, conversation=True, roles=OWNER_ONLY,
+                                 not_found="conversation not found"),
+    ("DELETE", CONVERSATION): Route(OBJECT, 204, conversation=True, roles=OWNER_ONLY,
+                                    not_found="conversation not found"),
+    ("POST", f"{CONVERSATION}/messages"): Route(
+        OBJECT, 201, state="completed", conversation=True, roles=OWNER_ONLY,
+        not_found="conversation not found", body=lambda ctx: {"content": "What does it cost?"},
+        note="answered from the assessment's result"),
+    ("POST", f"{CONVERSATION}/messages/stream"): Route(
+        OBJECT, 200, state="completed", conversation=True, roles=OWNER_ONLY,
+        not_found="conversation not found", body=lambda ctx: {"content": "What does it cost?"}),
 }
 
 
@@ -210,7 +247,8 @@ async def _prepare(client: httpx.AsyncClient, world: World, state: str) -> dict[
 
 async def _call(client: httpx.AsyncClient, method: str, path: str, route: Route, ctx: Ctx,
                 headers: dict[str, str]) -> httpx.Response:
-    url = path.format(assessment_id=ctx.assessment_id, **route.path_params)
+    url = path.format(assessment_id=ctx.assessment_id, conversation_id=ctx.conversation_id,
+                      **route.path_params)
     kwargs: dict[str, Any] = {"headers": headers, "params": route.params}
     if route.body is not None:
         kwargs["json"] = route.body(ctx)
@@ -227,6 +265,9 @@ def _check_effect(method: str, path: str, ctx: Ctx, response: httpx.Response,
                   after: httpx.Response) -> None:
     """An allowed call did what it says."""
     before = ctx.assessment
+    if path.startswith(CHAT):  # chat never changes the assessment (see _check_conversation)
+        assert after.json() == before
+        return
     if method == "DELETE":
         assert after.status_code == 404, after.text
         return
@@ -276,12 +317,51 @@ def _check_body(method: str, path: str, route: Route, caller: str, ctx: Ctx,
         body = response.json()
         assert body["assessment_id"] == ctx.assessment_id and body["version"] == 1
         assert body["result"]["recommended"]["provider"] == "aws"
+    elif path.endswith("/reports/{kind}"):
+        assert response.headers["content-type"] == "text/html; charset=utf-8"
+        assert STATIC_SITE["name"] in response.text
     elif path.endswith("/events"):
         assert response.headers["content-type"].startswith("text/event-stream")
         assert response.text.count("event: status") == 1
         assert '"status": "completed"' in response.text
     elif path.endswith("/what-if"):
         assert response.json()["differences"]["monthly_cost_usd"]["before"] is not None
+    elif (method, path) == ("POST", CHAT):
+        assert response.json()["assessment_id"] == ctx.assessment_id
+    elif (method, path) == ("GET", CHAT):
+        ids = [item["id"] for item in response.json()["items"]]
+        # A's owner started one before each caller's call; nobody else has any
+        assert (ctx.conversation_id in ids) if caller == "owner" else ids == [], caller
+    elif path == CONVERSATION and method == "GET":
+        assert response.json()["id"] == ctx.conversation_id
+    elif path.endswith("/messages"):  # answered from A's result: it cites its facts
+        assert response.json()["assistant_message"]["citations"][0]["kind"] == "fact"
+    elif path.endswith("/messages/stream"):
+        assert response.headers["content-type"].startswith("text/event-stream")
+        assert response.text.startswith("event: message") and "event: done" in response.text
+
+
+async def _start_conversation(client: httpx.AsyncClient, world: World,
+                              ctx: Ctx) -> dict[str, Any]:
+    """A's owner's conversation about the assessment, read back (with its messages)."""
+    started = await client.post(CHAT, headers=world.owner.headers,
+                                json={"assessment_id": ctx.assessment_id})
+    assert started.status_code == 201, started.text
+    read = await client.get(f"{CHAT}/{started.json()['id']}", headers=world.owner.headers)
+    return read.json()
+
+
+async def _check_conversation(client: httpx.AsyncClient, world: World, method: str,
+                              ctx: Ctx, response: httpx.Response) -> None:
+    """The conversation changed only when the call was allowed, and as it says."""
+    now = await client.get(f"{CHAT}/{ctx.conversation_id}", headers=world.owner.headers)
+    if method == "DELETE" and response.status_code == 204:
+        assert now.status_code == 404, now.text
+        return
+    assert now.status_code == 200, now.text
+    assert ctx.conversation is not None
+    added = len(now.json()["messages"]) - len(ctx.conversation["messages"])
+    assert added == (2 if method == "POST" and response.status_code in (200, 201) else 0)
 
 
 @pytest.mark.parametrize("key", list(MATRIX), ids=[f"{m} {p}" for m, p in MATRIX])
@@ -293,6 +373,8 @@ async def test_route_by_caller(app, client, held, key):
     for caller in CALLERS:
         ctx = Ctx(org_a=world.owner.organization_id,
                   assessment=await _prepare(client, world, route.state))
+        if route.conversation:
+            ctx.conversation = await _start_conversation(client, world, ctx)
         total_before = await _org_a_total(client, world)
         response = await _call(client, method, path, route, ctx, world.headers[caller])
         outcomes[caller] = (response.status_code, expected(route, caller))
@@ -309,6 +391,8 @@ async def test_route_by_caller(app, client, held, key):
         elif (method, path) == ("POST", BASE):
             assert response.json()["organization_id"] == ctx.org_a
             assert await _org_a_total(client, world) == total_before + 1
+        if ctx.conversation is not None:
+            await _check_conversation(client, world, method, ctx, response)
     wrong = {c: got for c, (got, want) in outcomes.items() if got != want}
     assert not wrong, f"{method} {path}: got {wrong}; expected " \
                       f"{ {c: want for c, (_, want) in outcomes.items()} }"

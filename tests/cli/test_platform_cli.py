@@ -12,9 +12,9 @@ def run(capsys, *argv):
 def test_migrate_dry_run_then_apply(capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/m.db")
     code, out, _ = run(capsys, "migrate", "--dry-run")
-    assert code == 0 and "pending: 0001" in out and "nothing applied" in out
+    assert code == 0 and "pending: 0001, 0002" in out and "nothing applied" in out
     code, out, _ = run(capsys, "migrate")
-    assert code == 0 and "applied 1 migration(s); now at 0001" in out
+    assert code == 0 and "applied 2 migration(s); now at 0002" in out
     code, out, _ = run(capsys, "migrate")
     assert code == 0 and "up to date" in out
 

@@ -6,6 +6,6 @@ from fastapi import APIRouter
 
 
 def all_routers() -> list[APIRouter]:
-    from infra_mind.api import assessments, auth, catalog, health
+    from infra_mind.api import assessments, auth, catalog, chat, health
 
-    return [health.router, catalog.router, auth.router, assessments.router]
+    return [health.router, catalog.router, auth.router, assessments.router, chat.router]

@@ -1,0 +1,341 @@
+"""What a chat answer may stand on: short fact documents made from a stored result, and
+knowledge-base articles, both ranked for a question with BM25.
+
+A fact document says one thing about the user's assessment in a sentence or two, with
+every figure copied from the engine's result (money as ``$1,234.56``). Its id is stable
+across reads of the same result (``option:azure:eastus``, ``control:hipaa:HIPAA-CP-01``),
+so a citation points at the same fact every time. The result is read defensively: an
+advice (a result with ``narrative`` and ``llm_usage``) and an engine-only result both
+work, and a missing part gives no fact rather than an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rank_bm25 import BM25Okapi
+
+from infra_mind.knowledge import Hit, KnowledgeBase, tokenize
+
+#: How each provider is named in a fact: its id and its common names, so a question
+#: that says "Microsoft" or "Google Cloud" finds the option.
+PROVIDER_NAMES = {"aws": "AWS / Amazon Web Services", "azure": "Azure / Microsoft Azure",
+                  "gcp": "GCP / Google Cloud"}
+
+
+@dataclass(frozen=True)
+class FactDoc:
+    """One fact of an assessment result."""
+
+    id: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class FactHit:
+    fact: FactDoc
+    score: float
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """The facts and articles ranked for one question, best first (scores > 0 only)."""
+
+    facts: list[FactHit]
+    articles: list[Hit]
+
+
+# -- formatting ---------------------------------------------------------------------------
+
+
+def money(value: Any) -> str:
+    """``$1,234.56`` (``-$12.50`` below zero); the exact figure, to the cent."""
+    amount = float(value)
+    return f"-${-amount:,.2f}" if amount < 0 else f"${amount:,.2f}"
+
+
+def unit_price(value: Any) -> str:
+    """A unit price with the decimals it has (``$0.0225``), at least two."""
+    text = f"{float(value):,.6f}".rstrip("0")
+    whole, _, decimals = text.partition(".")
+    return f"${whole}.{decimals.ljust(2, '0')}"
+
+
+def quantity(value: Any) -> str:
+    """``6,570`` or ``3.2``: no trailing zeros."""
+    return f"{float(value):,.4f}".rstrip("0").rstrip(".")
+
+
+def provider_name(provider: str) -> str:
+    return PROVIDER_NAMES.get(provider, provider)
+
+
+def _where(option: Mapping[str, Any], *, short: bool = False) -> str:
+    """``Azure / Microsoft Azure option in eastus``, or with ``short`` ``azure option in
+    eastus``: only the option's own fact names the provider in full, so it ranks first
+    for a question that names only the provider."""
+    provider = option.get("provider", "")
+    return f"{provider if short else provider_name(provider)} option in {option.get('region', '')}"
+
+
+def _slug(*parts: Any) -> str:
+    return ":".join(str(p) for p in parts)
+
+
+def _words(value: str) -> str:
+    return value.replace("_", " ")
+
+
+# -- facts ----------------------------------------------------------------------------------
+
+
+def fact_documents(result: Mapping[str, Any]) -> list[FactDoc]:
+    """Every fact of a stored result, in a stable order (ids unique)."""
+    facts: list[FactDoc] = []
+    facts.extend(_recommendation(result))
+    recommended = result.get("recommended") or None
+    for option in result.get("options") or []:
+        facts.append(_option(option, recommended))
+        facts.extend(_line_items(option))
+        facts.extend(_commitment(option))
+    facts.extend(_budget(result))
+    facts.extend(_projection(result))
+    facts.extend(_compliance(result))
+    facts.extend(_review(result))
+    facts.extend(_sizing(result))
+    facts.extend(_warnings(result))
+    facts.extend(_catalog(result))
+    unique: dict[str, FactDoc] = {}
+    for fact in facts:
+        unique.setdefault(fact.id, fact)
+    return list(unique.values())
+
+
+def _recommendation(result: Mapping[str, Any]) -> list[FactDoc]:
+    if "recommended" not in result:
+        return []
+    chosen = result["recommended"]
+    if not chosen:
+        return [FactDoc("recommendation", "Recommendation",
+                        "No option is recommended: none meets every constraint.")]
+    text = (f"Recommended: the {_where(chosen)}, at a monthly cost of "
+            f"{money(chosen['monthly_cost_usd'])}.")
+    reasons = chosen.get("reasons") or []
+    if reasons:
+        text += " Why: " + "; ".join(reasons) + "."
+    return [FactDoc("recommendation", "Recommendation", text)]
+
+
+def _delta(option: Mapping[str, Any], recommended: Mapping[str, Any] | None) -> str:
+    if recommended is None:
+        return ""
+    if (option.get("provider"), option.get("region")) == (recommended.get("provider"),
+                                                          recommended.get("region")):
+        return " This is the recommended option."
+    for alternative in recommended.get("alternatives") or []:
+        if (alternative.get("provider"), alternative.get("region")) == (
+                option.get("provider"), option.get("region")):
+            delta = float(alternative["delta_usd"])
+            side = "more" if delta >= 0 else "less"
+            # the recommended provider is not named: its name would make this fact an
+            # answer to questions about that provider
+            return (f" That is {money(abs(delta))} ({abs(float(alternative['delta_pct']))}%) "
+                    f"a month {side} than the recommended option.")
+    return ""
+
+
+def _option(option: Mapping[str, Any], recommended: Mapping[str, Any] | None) -> FactDoc:
+    provider, region = option.get("provider", ""), option.get("region", "")
+    text = (f"{_where(option)} ({option.get('region_name', region)}): monthly price "
+            f"{money(option['monthly_cost_usd'])}, the total cost per month."
+            f"{_delta(option, recommended)} "
+            f"Compliance gaps: {option.get('compliance_gaps', 0)}.")
+    violations = option.get("violations") or []
+    text += (" Meets every constraint." if option.get("constraints_met")
+             else " Constraints not met: " + "; ".join(violations) + ".")
+    unpriced = option.get("unpriced") or []
+    if unpriced:
+        text += " Unpriced (not in the total): " + "; ".join(unpriced) + "."
+    title = f"{provider_name(provider)} option ({region})"
+    return FactDoc(_slug("option", provider, region), title, text)
+
+
+def _line_items(option: Mapping[str, Any]) -> list[FactDoc]:
+    by_workload: dict[str, list[Mapping[str, Any]]] = {}
+    for item in option.get("line_items") or []:
+        by_workload.setdefault(item.get("workload", ""), []).append(item)
+    facts = []
+    for workload, items in by_workload.items():
+        lines = "; ".join(
+            f"{i['component']}: {i['sku']} ({i['service']}), {quantity(i['quantity'])} "
+            f"{i['unit']} x {unit_price(i['unit_price_usd'])} = {money(i['monthly_usd'])}"
+            for i in items)
+        text = f"{_where(option, short=True)}, workload {workload}, line items: {lines}."
+        facts.append(FactDoc(_slug("items", option.get("provider"), option.get("region"),
+                                   workload),
+                             f"{workload} on {option.get('provider')} "
+                             f"{option.get('region')}", text))
+    return facts
+
+
+def _commitment(option: Mapping[str, Any]) -> list[FactDoc]:
+    choices = option.get("commitment") or []
+    if not choices:
+        return []
+    parts = []
+    for c in choices:
+        part = (f"{_words(c['purchase_option'])}: {money(c['monthly_usd'])} a month, saving "
+                f"{money(c['savings_usd'])} ({c['savings_pct']}%), covering "
+                f"{c['coverage_pct']}% of compute")
+        if c.get("break_even_month") is not None:
+            part += f", break-even in month {c['break_even_month']}"
+        parts.append(part)
+    text = (f"{_where(option, short=True)}, purchase options (reserved, savings plans, spot, "
+            f"commitments): " + "; ".join(parts) + ".")
+    return [FactDoc(_slug("commitment", option.get("provider"), option.get("region")),
+                    f"Purchase options on {option.get('provider')} {option.get('region')}",
+                    text)]
+
+
+def _budget(result: Mapping[str, Any]) -> list[FactDoc]:
+    budget = result.get("budget")
+    if not budget:
+        return []
+    if budget.get("monthly_budget_usd") is None:
+        return [FactDoc("budget", "Budget", "No monthly budget was given.")]
+    text = f"Monthly budget: {money(budget['monthly_budget_usd'])}."
+    gap = budget.get("gap_usd")
+    if budget.get("within_budget") is True and gap is not None:
+        text += f" The recommended option is within budget, {money(-gap)} under it."
+    elif budget.get("within_budget") is False and gap is not None:
+        text += f" The recommended option is over budget by {money(gap)} a month."
+    cheapest = budget.get("cheapest_compliant")
+    if cheapest:
+        text += (f" Cheapest option meeting every constraint: the {_where(cheapest)} at "
+                 f"{money(cheapest['monthly_cost_usd'])}.")
+    return [FactDoc("budget", "Budget", text)]
+
+
+def _projection(result: Mapping[str, Any]) -> list[FactDoc]:
+    months = result.get("projection") or []
+    if not months:
+        return []
+    first, last = months[0], months[-1]
+    text = (f"Cost projection (growth forecast) over {last['month']} months for the "
+            f"recommended option: month {first['month']} {money(first['monthly_cost_usd'])}; "
+            f"month {last['month']} {money(last['monthly_cost_usd'])}, between "
+            f"{money(last['p10'])} (P10) and {money(last['p90'])} (P90).")
+    return [FactDoc("projection", "Cost projection", text)]
+
+
+def _compliance(result: Mapping[str, Any]) -> list[FactDoc]:
+    controls = result.get("compliance") or []
+    facts = []
+    frameworks: dict[str, dict[str, list[str]]] = {}
+    for control in controls:
+        framework = control.get("framework", "")
+        frameworks.setdefault(framework, {}).setdefault(control.get("status", ""), []).append(
+            control.get("control_id", ""))
+        if control.get("status") != "gap":
+            continue
+        remediation = (control.get("remediation") or "none given").rstrip(". ")
+        cost = control.get("remediation_monthly_usd")
+        text = (f"{framework.upper()} compliance gap {control['control_id']} "
+                f"({control.get('reference', '')}), {control.get('title', '')}: "
+                f"{control.get('evidence', '')}. Remediation: {remediation}; "
+                + (f"about {money(cost)} a month." if cost is not None
+                   else "no priced remediation cost."))
+        facts.append(FactDoc(_slug("control", framework, control["control_id"]),
+                             f"{control['control_id']}: "
+                             f"{control.get('title', '')}", text))
+    for framework, by_status in frameworks.items():
+        text = (f"{framework.upper()} compliance of the recommended design: "
+                f"{len(by_status.get('met', []))} control(s) met, "
+                f"{len(by_status.get('gap', []))} gap(s)")
+        if by_status.get("gap"):
+            text += f" ({', '.join(by_status['gap'])})"
+        text += f", {len(by_status.get('customer', []))} customer responsibilities"
+        if by_status.get("customer"):
+            text += f" ({', '.join(by_status['customer'])})"
+        facts.append(FactDoc(_slug("compliance", framework), f"{framework.upper()} compliance",
+                             text + "."))
+    return facts
+
+
+def _review(result: Mapping[str, Any]) -> list[FactDoc]:
+    facts = []
+    for pillar in result.get("review") or []:
+        name = _words(pillar.get("pillar", ""))
+        findings = " ".join(pillar.get("findings") or [])
+        text = (f"Well-Architected review, {name} pillar: {pillar.get('risk', '')} risk. "
+                f"{findings}").strip()
+        facts.append(FactDoc(_slug("review", pillar.get("pillar", "")),
+                             f"Review: {name}", text))
+    return facts
+
+
+def _sizing(result: Mapping[str, Any]) -> list[FactDoc]:
+    facts = []
+    for demand in result.get("demand") or []:
+        resources = ", ".join(f"{_words(k)} {_resource(v)}"
+                              for k, v in (demand.get("resources") or {}).items())
+        trace = "; ".join(demand.get("trace") or [])
+        text = (f"Sizing of workload {demand.get('workload', '')} "
+                f"({_words(demand.get('type', ''))}): {resources}. How: {trace}.")
+        facts.append(FactDoc(_slug("sizing", demand.get("workload", "")),
+                             f"Sizing: {demand.get('workload', '')}", text))
+    return facts
+
+
+def _resource(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return quantity(value) if isinstance(value, int | float) else str(value)
+
+
+def _warnings(result: Mapping[str, Any]) -> list[FactDoc]:
+    return [FactDoc(_slug("warning", n), "Warning", f"Warning: {text}")
+            for n, text in enumerate(result.get("warnings") or [], start=1)]
+
+
+def _catalog(result: Mapping[str, Any]) -> list[FactDoc]:
+    as_of = result.get("catalog_as_of")
+    if not as_of:
+        return []
+    return [FactDoc("catalog", "Price catalog date",
+                    f"Prices come from the dated catalog; the oldest price date among the "
+                    f"recommended lines is {as_of}.")]
+
+
+# -- retrieval ------------------------------------------------------------------------------
+
+
+def rank_facts(question: str, facts: Sequence[FactDoc], k: int) -> list[FactHit]:
+    """The ``k`` facts that best match ``question``, best first: those holding more of
+    its distinct terms first, then by BM25 score (over title and text), then in the
+    facts' order. Facts that share no term with it are left out.
+
+    Counting the terms first keeps a fact that matches the whole question ("cost" and
+    "azure") above one that matches a rarer word of it alone ("cost" in a review)."""
+    query = list(dict.fromkeys(tokenize(question)))  # as the knowledge base does
+    if not facts or not query or k <= 0:
+        return []
+    corpus = [tokenize(f"{f.title} {f.text}") for f in facts]
+    scores = BM25Okapi(corpus).get_scores(query)
+    terms = set(query)
+    matched = [len(terms.intersection(tokens)) for tokens in corpus]
+    ranked = sorted((i for i in range(len(facts)) if matched[i] and scores[i] > 0),
+                    key=lambda i: (-matched[i], -scores[i], i))
+    return [FactHit(facts[i], float(scores[i])) for i in ranked[:k]]
+
+
+def retrieve(question: str, result: Mapping[str, Any] | None, kb: KnowledgeBase,
+             k_facts: int = 4, k_articles: int = 3) -> Retrieved:
+    """The facts of ``result`` (none without one) and the articles of ``kb`` for
+    ``question``."""
+    facts = fact_documents(result) if result else []
+    articles = [hit for hit in kb.search(question, k=k_articles) if hit.score > 0]
+    return Retrieved(facts=rank_facts(question, facts, k_facts), articles=articles)

@@ -1,0 +1,122 @@
+"""Facts of real engine results (the bundled examples) and their ranking for questions."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra_mind.agents.numbers import figures_of, unmatched_numbers
+from infra_mind.chat.grounding import (
+    fact_documents,
+    money,
+    quantity,
+    rank_facts,
+    retrieve,
+    unit_price,
+)
+from infra_mind.knowledge import default_knowledge_base
+from tests.chat.helpers import EXAMPLES, option, result_of
+
+
+def test_money_and_quantities_are_written_exactly():
+    assert money(1641.28) == "$1,641.28"
+    assert money(17.2) == "$17.20"
+    assert money(-12.5) == "-$12.50"
+    assert unit_price(0.0225) == "$0.0225"
+    assert unit_price(0.08) == "$0.08"
+    assert unit_price(1234.5) == "$1,234.50"
+    assert quantity(6570.0) == "6,570"
+    assert quantity(3.2) == "3.2"
+
+
+@pytest.mark.parametrize("example", sorted(p.stem for p in EXAMPLES.glob("*.yaml")))
+def test_every_number_of_every_fact_is_a_figure_of_the_result(example):
+    result = result_of(example)
+    facts = fact_documents(result)
+    ids = [f.id for f in facts]
+    assert len(ids) == len(set(ids))
+    assert fact_documents(result) == facts  # stable: the same ids and texts every time
+    figures = figures_of(result)
+    for fact in facts:
+        assert unmatched_numbers(fact.text, figures) == [], fact
+
+
+def test_facts_cover_the_parts_of_a_result():
+    result = result_of("hipaa-telehealth")
+    ids = {f.id for f in fact_documents(result)}
+    for o in result["options"]:
+        assert f"option:{o['provider']}:{o['region']}" in ids
+        assert f"commitment:{o['provider']}:{o['region']}" in ids
+        for item in o["line_items"]:
+            assert f"items:{o['provider']}:{o['region']}:{item['workload']}" in ids
+    gaps = [c for c in result["compliance"] if c["status"] == "gap"]
+    assert gaps
+    for control in gaps:
+        assert f"control:{control['framework']}:{control['control_id']}" in ids
+    for pillar in result["review"]:
+        assert f"review:{pillar['pillar']}" in ids
+    for demand in result["demand"]:
+        assert f"sizing:{demand['workload']}" in ids
+    assert {"recommendation", "budget", "projection", "compliance:hipaa", "catalog",
+            "warning:1"} <= ids
+
+
+def test_an_option_fact_names_the_provider_region_and_exact_cost():
+    result = result_of("hipaa-telehealth")
+    azure = option(result, "azure")
+    fact = next(f for f in fact_documents(result)
+                if f.id == f"option:azure:{azure['region']}")
+    assert "Azure / Microsoft Azure" in fact.text
+    assert azure["region_name"] in fact.text
+    assert f"${azure['monthly_cost_usd']:,.2f}" in fact.text
+    delta = next(a for a in result["recommended"]["alternatives"] if a["provider"] == "azure")
+    assert f"${delta['delta_usd']:,.2f}" in fact.text
+    for unpriced in azure["unpriced"]:
+        assert unpriced in fact.text
+
+
+@pytest.mark.parametrize(("question", "provider"), [
+    ("What would this cost on Azure?", "azure"),
+    ("How much on Microsoft?", "azure"),
+    ("What does Google Cloud cost?", "gcp"),
+    ("And on GCP?", "gcp"),
+    ("What would Amazon charge us?", "aws"),
+])
+def test_a_provider_question_ranks_that_option_first(question, provider):
+    result = result_of("hipaa-telehealth")
+    best = rank_facts(question, fact_documents(result), 4)[0]
+    assert best.fact.id == f"option:{provider}:{option(result, provider)['region']}"
+
+
+@pytest.mark.parametrize(("question", "fact_id"), [
+    ("Is it within budget?", "budget"),
+    ("What is the recommendation?", "recommendation"),
+    ("What are the HIPAA compliance gaps?", "compliance:hipaa"),
+    ("How many vCPU does video-visit-api need?", "sizing:video-visit-api"),
+    ("What does the cost projection look like?", "projection"),
+    ("How old are the catalog prices?", "catalog"),
+])
+def test_topic_questions_rank_their_fact_first(question, fact_id):
+    hits = rank_facts(question, fact_documents(result_of("hipaa-telehealth")), 4)
+    assert hits[0].fact.id == fact_id
+
+
+def test_retrieve_ranks_facts_and_articles_with_scores():
+    kb = default_knowledge_base()
+    retrieved = retrieve("What would this cost on Azure?", result_of("saas-startup"), kb)
+    assert 0 < len(retrieved.facts) <= 4 and len(retrieved.articles) <= 3
+    scores = [h.score for h in retrieved.facts]
+    assert scores == sorted(scores, reverse=True) and all(s > 0 for s in scores)
+    assert all(h.score > 0 for h in retrieved.articles)
+
+    no_result = retrieve("What would this cost on Azure?", None, kb)
+    assert no_result.facts == []
+    nothing = retrieve("the of and", result_of("saas-startup"), kb)  # only stopwords
+    assert nothing.facts == [] and nothing.articles == []
+
+
+def test_an_engine_only_result_and_an_advice_give_the_same_facts():
+    result = result_of("saas-startup")
+    advice = {**result, "narrative": {"cto": {"choice": {"markdown": "Pick $1.00"}}},
+              "llm_usage": {"requests": 3}}
+    assert fact_documents(advice) == fact_documents(result)
+    assert fact_documents({}) == []
