@@ -23,14 +23,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import fcntl
-import hashlib
 import os
 import secrets
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,102 +33,38 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-PG_ADMIN = os.environ.get("INFRA_MIND_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("INFRA_MIND_TEST_REDIS_BROKER", "redis://127.0.0.1:6379/14")
+# run as `python bench/api_load.py`: the repository root on the path, for the process
+# tooling shared with tests/integration
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.integration.procs import (
+    REDIS_URL,
+    WEB_SERVICE,
+    Proc,
+    base_env,
+    create_pg_database,
+    drop_pg_database,
+    exclusive,
+    pg_admin,
+    serve,
+    start,
+    wait_ready,
+)
 
-REQUIREMENTS: dict[str, Any] = {
-    "name": "Small shop",
-    "business": {"monthly_budget_usd": 2000},
-    "preferences": {"providers": ["aws", "gcp"]},
-    "workloads": [
-        {"name": "web", "type": "web_service", "peak_rps": 60, "cpu_ms_per_request": 20,
-         "egress_gb_per_month": 100},
-        {"name": "db", "type": "database", "storage_gb": 50},
-    ],
-}
-
-
-# -- processes -------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+REQUIREMENTS = WEB_SERVICE
+#: Seconds a process gets to exit on SIGTERM before the SIGKILL.
+STOP_GRACE_S = 15.0
 
 
-@dataclass
-class Proc:
-    name: str
-    popen: subprocess.Popen[bytes]
-    log: Path
-
-    def tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError as exc:
-            return f"(no log: {exc})"
-
-    def stop(self, grace_s: float = 15.0) -> None:
-        """SIGTERM to its process group (its children too), then SIGKILL."""
-        pgid = self.popen.pid
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGTERM)
-        deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline and _group_alive(pgid):
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.popen.wait(timeout=0.1)
-        if _group_alive(pgid):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pgid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.popen.wait(timeout=5)
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def start(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> Proc:
-    log = log_dir / f"{name}.log"
-    with log.open("wb") as out:
-        popen = subprocess.Popen([sys.executable, "-m", "infra_mind", *args], env=env,
-                                 stdin=subprocess.DEVNULL, stdout=out,
-                                 stderr=subprocess.STDOUT, start_new_session=True)
-    return Proc(name, popen, log)
-
-
-def base_env(database_url: str, redis_url: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(
-        ("DATABASE_", "REDIS_", "JWT_", "ENVIRONMENT", "WRITE_RATE", "LOG_LEVEL"))}
-    env.update(ENVIRONMENT="production", JWT_SECRET_KEY=secrets.token_urlsafe(36)[:48],
-               DATABASE_URL=database_url, LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1",
-               # the bench measures the service, not the per-user write limit
-               WRITE_RATE_PER_MINUTE=str(10**9))
-    if redis_url:
-        env["REDIS_URL"] = redis_url
-    return env
+def bench_env(database_url: str, redis_url: str | None) -> dict[str, str]:
+    # the bench measures the service, not the per-user write limit
+    return base_env(database_url, redis_url, LOG_LEVEL="WARNING",
+                    WRITE_RATE_PER_MINUTE=str(10**9))
 
 
 # -- databases -------------------------------------------------------------------------
-
-
-async def _pg_admin(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 @contextlib.contextmanager
@@ -144,13 +75,11 @@ def sqlite_database() -> Iterator[str]:
 
 @contextlib.contextmanager
 def pg_database() -> Iterator[str]:
-    name = f"im_bench_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    name, url = create_pg_database("im_bench")
     try:
-        yield f"{base}/{name}"
+        yield url
     finally:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_pg_database(name)
 
 
 @contextlib.contextmanager
@@ -159,10 +88,7 @@ def redis_db() -> Iterator[str]:
     (the same lock as tests/integration: the task stream's name is fixed)."""
     import redis
 
-    digest = hashlib.sha256(REDIS_URL.encode()).hexdigest()[:12]
-    lock = Path(tempfile.gettempdir()) / f"infra-mind-redis-{digest}.lock"
-    with lock.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with exclusive(REDIS_URL, timeout_s=None):
         client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
         client.flushdb()
         try:
@@ -170,12 +96,11 @@ def redis_db() -> Iterator[str]:
         finally:
             client.flushdb()
             client.close()
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def pg_available() -> str | None:
     try:
-        asyncio.run(_pg_admin("SELECT 1"))
+        asyncio.run(pg_admin("SELECT 1"))
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
     return None
@@ -243,20 +168,6 @@ async def load(base_url: str, headers: dict[str, str], concurrency: int, total: 
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(concurrency)))
     return Figures(name, latencies, errors, time.perf_counter() - started, per_unit)
-
-
-async def wait_ready(url: str, server: Proc, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    async with httpx.AsyncClient(timeout=2) as http:
-        while True:
-            if server.popen.poll() is not None:
-                raise RuntimeError(f"server exited {server.popen.returncode}:\n{server.tail()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if (await http.get(f"{url}/health/ready")).status_code == 200:
-                    return
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server not ready after {timeout_s} s:\n{server.tail()}")
-            await asyncio.sleep(0.2)
 
 
 async def count_status(http: httpx.AsyncClient, status: str) -> int:
@@ -336,20 +247,22 @@ async def scenarios(url: str, args: argparse.Namespace) -> list[str]:
     return out
 
 
+async def _wait_ready(procs: list[Proc]) -> None:
+    async with httpx.AsyncClient(timeout=2) as http:
+        await wait_ready(http, procs[:1], procs, timeout_s=60)
+
+
 def run_backend(label: str, database_url: str, redis_url: str | None,
                 args: argparse.Namespace, tmp: Path) -> list[str]:
-    env = base_env(database_url, redis_url)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    env = bench_env(database_url, redis_url)
     procs: list[Proc] = []
     print(f"\n{label}", flush=True)
     try:
-        procs.append(start(f"{label}-serve", ["serve", "--host", "127.0.0.1", "--port",
-                                              str(port), "--workers", str(args.workers)],
-                           env, tmp))
+        procs.append(serve(f"{label}-serve", env, tmp, extra=["--workers", str(args.workers)]))
+        url = procs[0].url
         if redis_url:
             procs.append(start(f"{label}-worker", ["worker", "--workers", "1"], env, tmp))
-        asyncio.run(wait_ready(url, procs[0]))
+        asyncio.run(_wait_ready(procs))
         return [label, *asyncio.run(scenarios(url, args))]
     except Exception as exc:
         print(f"  failed: {type(exc).__name__}: {exc}")
@@ -358,7 +271,7 @@ def run_backend(label: str, database_url: str, redis_url: str | None,
         return [label, f"  failed: {type(exc).__name__}: {exc}"]
     finally:
         for proc in procs:
-            proc.stop()
+            proc.stop(STOP_GRACE_S)
 
 
 def main() -> None:

@@ -18,18 +18,10 @@ from fastapi import FastAPI
 from infra_mind.kit.db import session_scope
 from infra_mind.kit.security import issue_token
 from infra_mind.models import Membership, Organization, User
+from tests.integration.procs import WEB_SERVICE
 
-#: Small requirements the engine answers in milliseconds.
-REQUIREMENTS: dict[str, Any] = {
-    "name": "Test shop",
-    "business": {"monthly_budget_usd": 2000},
-    "preferences": {"providers": ["aws", "gcp"]},
-    "workloads": [
-        {"name": "web", "type": "web_service", "peak_rps": 60, "cpu_ms_per_request": 20,
-         "egress_gb_per_month": 100},
-        {"name": "db", "type": "database", "storage_gb": 50},
-    ],
-}
+#: Small requirements the engine answers in milliseconds (two workloads, two providers).
+REQUIREMENTS: dict[str, Any] = WEB_SERVICE
 
 
 @dataclass(frozen=True)
