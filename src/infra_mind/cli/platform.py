@@ -53,6 +53,19 @@ def migrate(
     typer.echo(f"applied {len(before.pending)} migration(s); now at {now}")
 
 
+def _agents_mode() -> str:
+    """What the agents will use, from config/agents.yaml and the environment; a broken
+    configuration stops the command here with one line, not a traceback at startup."""
+    from infra_mind.agents.config import AgentsConfigError, load_agents_config
+    from infra_mind.agents.runtime import configured_providers
+
+    try:
+        providers = configured_providers(load_agents_config())
+    except AgentsConfigError as exc:
+        raise CliError(str(exc), ExitCode.USAGE) from None
+    return ", ".join(providers) + " then offline writer" if providers else "offline writer"
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port")] = 8000,
@@ -64,6 +77,7 @@ def serve(
     from infra_mind.kit.migrate import upgrade
 
     cfg = _settings()
+    agents = _agents_mode()
     try:
         upgrade(cfg.database_url)
     except Exception as exc:
@@ -74,7 +88,7 @@ def serve(
     configure_logging(cfg.log_level)
     mode = "Redis broker, run `infra-mind worker`" if cfg.redis_url else "tasks run in-process"
     typer.echo(f"Infra Mind on http://{host}:{port} ({cfg.environment}; database "
-               f"{_redact(cfg.database_url)}; {mode})")
+               f"{_redact(cfg.database_url)}; {mode}; agents: {agents})")
     uvicorn.run("infra_mind.api.main:app", host=host, port=port, workers=workers,
                 log_level=cfg.log_level.lower(), access_log=False, proxy_headers=True,
                 log_config=UVICORN_LOG_CONFIG)
@@ -85,6 +99,7 @@ def worker(
 ) -> None:
     """Run task workers (needs REDIS_URL: without it the API runs tasks in-process)."""
     cfg = _settings()
+    _agents_mode()
     if not cfg.redis_url:
         raise CliError("infra-mind worker needs REDIS_URL; without it `infra-mind serve` runs "
                        "tasks in-process", ExitCode.USAGE)
