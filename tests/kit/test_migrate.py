@@ -47,3 +47,31 @@ def test_pool_size_comes_from_settings(monkeypatch):
     platform = Platform.build(cfg)
     assert platform.engine.pool.size() == 3
     assert platform.engine.pool._max_overflow == 7
+
+
+def test_sqlite_migration_keeps_rows_that_reference_a_rebuilt_table(tmp_path):
+    """Batch migrations rebuild tables on SQLite (copy, drop, rename): with foreign keys
+    on, the drop cascaded deletes into memberships and refresh tokens."""
+    import sqlite3
+
+    from alembic import command
+
+    from infra_mind.kit.migrate import alembic_config
+
+    path = tmp_path / "m.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    command.upgrade(alembic_config(url), "0002")
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO organizations (id, name, created_at) VALUES ('o', 'Org', "
+                   "'2026-11-28 00:00:00')")
+        db.execute("INSERT INTO users (id, email, password_hash, full_name, is_active, "
+                   "created_at) VALUES ('u', 'a@example.com', 'x', 'A', 1, "
+                   "'2026-11-28 00:00:00')")
+        db.execute("INSERT INTO memberships (id, user_id, organization_id, role, created_at) "
+                   "VALUES ('m', 'u', 'o', 'owner', '2026-11-28 00:00:00')")
+    upgrade(url)
+    assert state(url).pending == []
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM memberships").fetchone() == (1,)
+        assert db.execute("SELECT count(*) FROM users").fetchone() == (1,)
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
