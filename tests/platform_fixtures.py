@@ -25,8 +25,8 @@ from infra_mind.kit.migrate import upgrade
 PG_ADMIN = os.environ.get("INFRA_MIND_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE = os.environ.get("INFRA_MIND_REQUIRE_SERVICES") == "1"
 TABLES = ["chat_messages", "conversations", "assessment_results", "idempotency_keys",
-          "assessments", "audit_events", "refresh_tokens", "memberships", "organizations",
-          "users"]
+          "assessments", "audit_events", "refresh_tokens", "memberships",
+          "organization_secrets", "organizations", "users"]
 
 
 def _unavailable(what: str, exc: BaseException) -> None:

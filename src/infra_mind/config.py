@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import secrets
 from functools import lru_cache
-from typing import Literal
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 #: Secrets that look set but are not: refused outside development.
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "your-secret-key", "jwt-secret",
@@ -22,6 +24,17 @@ MIN_SECRET_LENGTH = 32
 
 class SettingsError(Exception):
     """Configuration that cannot run; the message is one line naming the variable."""
+
+
+def http_url(value: str) -> str:
+    """``value`` if it is an absolute http(s) URL with a host."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host")
+    return value
+
+
+HttpUrlText = Annotated[str, AfterValidator(http_url)]
 
 
 class Settings(BaseSettings):
@@ -40,6 +53,8 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(10, ge=1, le=200)
     db_max_overflow: int = Field(20, ge=0, le=200)
     jwt_secret_key: SecretStr | None = None
+    #: Fernet keys, comma-separated: the first encrypts, all decrypt (``kit.crypto``).
+    encryption_key: SecretStr | None = None
     access_token_ttl_s: int = Field(900, ge=60, le=86_400)
     refresh_token_ttl_s: int = Field(30 * 86_400, ge=3_600, le=365 * 86_400)
     cors_origins: list[str] = Field(default_factory=list)
@@ -49,10 +64,53 @@ class Settings(BaseSettings):
     #: Failed logins per account, and per client address, in ``login_window_s`` before 429.
     login_attempts: int = Field(5, ge=1)
     login_window_s: int = Field(900, ge=60)
+    #: ``infra-mind worker`` serves its Prometheus metrics on this port (unset: not served).
+    #: One worker process per container; with ``--workers N`` process i takes port + i.
+    metrics_port: int | None = Field(None, ge=1, le=65535)
     #: A running assessment with no heartbeat for this long is marked for retry.
     job_timeout_s: int = Field(600, ge=10)
     #: The same requirements submitted again within this window return the run in progress.
     dedupe_window_s: int = Field(600, ge=0)
+    #: ``infra-mind serve`` defaults (its options win).
+    server_host: str = "127.0.0.1"
+    server_port: int = Field(8000, ge=1, le=65_535)
+    server_workers: int = Field(1, ge=1, le=64)
+    #: A finished assessment's result stays in the cache this long.
+    result_cache_ttl_s: int = Field(3600, ge=0, le=7 * 86_400)
+    #: Data older than this is removed by the cleanup job.
+    retention_days: int = Field(90, ge=1, le=3_650)
+    backup_dir: Path = Path("data/backups")
+    #: Backups kept in ``backup_dir``; older ones are deleted.
+    backup_keep: int = Field(7, ge=1, le=1_000)
+    #: Where production.yaml, agents.yaml and integrations.yaml live. Unset: production.yaml
+    #: is not read (a process started in a checkout never picks up ./config by accident).
+    config_dir: Path | None = None
+    #: Credentials from the secrets store: never logged, printed or echoed in an error.
+    aws_access_key_id: SecretStr | None = None
+    aws_secret_access_key: SecretStr | None = None
+    aws_region: str | None = None
+    azure_client_id: str | None = None
+    azure_client_secret: SecretStr | None = None
+    azure_tenant_id: str | None = None
+    #: A path to a service-account JSON file, or the JSON itself.
+    gcp_service_account_key: SecretStr | None = None
+    openai_api_key: SecretStr | None = None
+    anthropic_api_key: SecretStr | None = None
+    prometheus_endpoint: HttpUrlText | None = None
+    grafana_endpoint: HttpUrlText | None = None
+
+    @classmethod
+    def settings_customise_sources(
+            cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments > environment > ``$CONFIG_DIR/production.yaml`` > defaults."""
+        from infra_mind.ops.config_files import ProductionYamlSource
+
+        return (init_settings, env_settings, dotenv_settings, file_secret_settings,
+                ProductionYamlSource(settings_cls))
 
     @field_validator("database_url")
     @classmethod
@@ -78,6 +136,16 @@ class Settings(BaseSettings):
                 f"JWT_SECRET_KEY must be set to a random value of at least "
                 f"{MIN_SECRET_LENGTH} characters when ENVIRONMENT={self.environment} "
                 "(a placeholder is refused)")
+        return self
+
+    @model_validator(mode="after")
+    def _encryption_key_usable(self) -> Settings:
+        from infra_mind.kit.crypto import CryptoError, configured_keys
+
+        try:  # a malformed key or a placeholder fails at start, not at first use
+            configured_keys(self.encryption_key, self.environment)
+        except CryptoError as exc:
+            raise ValueError(str(exc)) from None
         return self
 
     @property

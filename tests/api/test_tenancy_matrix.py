@@ -52,6 +52,9 @@ ONE = f"{BASE}/{{assessment_id}}"
 TITLE = "Org A confidential plan"
 CHAT = "/api/v1/chat/conversations"
 CONVERSATION = f"{CHAT}/{{conversation_id}}"
+ORG_SECRETS = "/api/v1/organizations/{organization_id}/secrets"
+ADMIN = "/api/v1/admin"
+SECRET_VALUE = "sk-matrix-" + "s3cr3t" * 6
 
 #: Routes anyone may call without a token (probes, and how one gets a token).
 PUBLIC = {("GET", "/health"), ("GET", "/health/ready"), ("GET", "/metrics"),
@@ -105,6 +108,10 @@ class Route:
 
 #: A conversation is its creator's alone (A's owner started the one these rows call).
 OWNER_ONLY = {"viewer": 404, "member": 404, "admin": 404}
+#: An organization's secrets are its owners' and admins' alone.
+MANAGERS_ONLY = {"viewer": 404, "member": 404}
+#: The admin routes are platform admins' alone (none of these callers; test_admin has one).
+PLATFORM_ADMINS_ONLY = {"viewer": 404, "member": 404, "admin": 404, "owner": 404}
 
 
 def _static_site_cheaper(ctx: Ctx) -> dict[str, Any]:
@@ -167,6 +174,20 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("POST", f"{CONVERSATION}/messages/stream"): Route(
         OBJECT, 200, state="completed", conversation=True, roles=OWNER_ONLY,
         not_found="conversation not found", body=lambda ctx: {"content": "What does it cost?"}),
+    ("GET", ORG_SECRETS): Route(
+        OBJECT, 200, roles=MANAGERS_ONLY, not_found="organization not found",
+        note="names, times and masked hints; members and viewers get 404 like outsiders"),
+    ("PUT", f"{ORG_SECRETS}/{{name}}"): Route(
+        OBJECT, 200, roles=MANAGERS_ONLY, not_found="organization not found",
+        path_params={"name": "openai_api_key"}, body=lambda ctx: {"value": SECRET_VALUE},
+        note="not write=True: a viewer gets 404 (the secrets are not there for them), not 403"),
+    ("DELETE", f"{ORG_SECRETS}/{{name}}"): Route(
+        OBJECT, 204, roles=MANAGERS_ONLY, not_found="organization not found",
+        path_params={"name": "openai_api_key"}, note="204 whether or not it was set"),
+    **{("GET", f"{ADMIN}/{view}"): Route(
+        OBJECT, 404, roles=PLATFORM_ADMINS_ONLY, not_found="not found",
+        note="platform admins only: every signed-in caller here gets 404")
+       for view in ("status", "queue", "stuck", "audit", "failed-logins")},
 }
 
 
@@ -248,7 +269,7 @@ async def _prepare(client: httpx.AsyncClient, world: World, state: str) -> dict[
 async def _call(client: httpx.AsyncClient, method: str, path: str, route: Route, ctx: Ctx,
                 headers: dict[str, str]) -> httpx.Response:
     url = path.format(assessment_id=ctx.assessment_id, conversation_id=ctx.conversation_id,
-                      **route.path_params)
+                      organization_id=ctx.org_a, **route.path_params)
     kwargs: dict[str, Any] = {"headers": headers, "params": route.params}
     if route.body is not None:
         kwargs["json"] = route.body(ctx)
@@ -265,7 +286,8 @@ def _check_effect(method: str, path: str, ctx: Ctx, response: httpx.Response,
                   after: httpx.Response) -> None:
     """An allowed call did what it says."""
     before = ctx.assessment
-    if path.startswith(CHAT):  # chat never changes the assessment (see _check_conversation)
+    # chat (see _check_conversation) and an organization's secrets never change it
+    if path.startswith((CHAT, ORG_SECRETS)):
         assert after.json() == before
         return
     if method == "DELETE":
@@ -293,6 +315,7 @@ def _check_body(method: str, path: str, route: Route, caller: str, ctx: Ctx,
         for secret in (TITLE, ctx.assessment_id, ctx.org_a):
             assert secret not in response.text, (method, path, secret)
     status = response.status_code
+    assert SECRET_VALUE not in response.text  # a secret's value never comes back
     if status == 404:
         assert response.json() == {"detail": route.not_found}
     elif status == 403:

@@ -24,6 +24,13 @@ from infra_mind.engine.load import field_path
 from infra_mind.kit.errors import DomainError
 from infra_mind.kit.platform import Platform
 from infra_mind.observability.logging import request_id as request_id_var
+from infra_mind.observability.tracing import (
+    SERVICE_API,
+    configure_tracing,
+    end_request_span,
+    flush_tracing,
+    start_request_span,
+)
 
 log = logging.getLogger("infra_mind.access")
 
@@ -55,6 +62,7 @@ class PlatformMiddleware:
         token = request_id_var.set(request_id)
         status = 500
         start = time.perf_counter()
+        span, span_token = start_request_span(scope["method"], scope.get("path", ""), headers)
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
@@ -81,7 +89,8 @@ class PlatformMiddleware:
 
             await self.app(scope, buffered_receive, send_wrapper)
         finally:
-            self._record(scope, status, time.perf_counter() - start, request_id)
+            route = self._record(scope, status, time.perf_counter() - start, request_id)
+            end_request_span(span, span_token, scope["method"], route, status, request_id)
             request_id_var.reset(token)
 
     async def _read_body(self, scope: Scope, receive: Receive, headers: dict[bytes, bytes]
@@ -112,7 +121,8 @@ class PlatformMiddleware:
         return bytes(body), None
 
     @staticmethod
-    def _record(scope: Scope, status: int, elapsed: float, request_id: str) -> None:
+    def _record(scope: Scope, status: int, elapsed: float, request_id: str) -> str:
+        """Count the request, log it, and return its route template."""
         route = scope.get("route")
         path = getattr(route, "path", None) or "unmatched"
         platform: Platform | None = getattr(scope["app"].state, "platform", None) \
@@ -126,6 +136,7 @@ class PlatformMiddleware:
                              "method": scope["method"], "route": path, "status": status,
                              "duration_ms": round(elapsed * 1000, 2),
                              "user_id": state.get("user_id")}))
+        return path
 
 
 #: PostgreSQL cannot store U+0000 in text or jsonb, and no field of ours needs it.
@@ -165,6 +176,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_tracing(SERVICE_API)  # a no-op unless OTEL_EXPORTER_OTLP_ENDPOINT is set
         if migrate_on_start:
             from infra_mind.kit.migrate import upgrade
 
@@ -182,17 +194,25 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
         # every API process sweeps: a run whose worker died goes back to the queue (the
         # sweep's updates are atomic, so several sweepers never requeue one run twice)
         sweeper = asyncio.create_task(sweep_forever(platform))
+        from infra_mind.ops.presence import start_presence
+
+        presence = await start_presence(platform, "api")  # for `infra-mind health-check`
         try:
             yield
         finally:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+            await presence.stop()
             await stop_broker(platform)
             await platform.close()
+            await asyncio.to_thread(flush_tracing)
 
+    # FastAPI's own OpenTelemetry spans are off: they record query strings, and
+    # PlatformMiddleware opens the request span (route template, status; see tracing.py)
     app = FastAPI(title="Infra Mind", version=__version__, lifespan=lifespan,
-                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None,
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:

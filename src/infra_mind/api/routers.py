@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 
 def all_routers() -> list[APIRouter]:
-    from infra_mind.api import assessments, auth, catalog, chat, health
+    from infra_mind.api import admin, assessments, auth, catalog, chat, health, organizations
 
-    return [health.router, catalog.router, auth.router, assessments.router, chat.router]
+    return [health.router, catalog.router, auth.router, assessments.router, chat.router,
+            organizations.router, admin.router]

@@ -19,6 +19,11 @@ from infra_mind import __version__
 from infra_mind.cli import advise as advise_cli
 from infra_mind.cli import assess as assess_cli
 from infra_mind.cli import catalog as catalog_cli
+from infra_mind.cli import ops_backup as ops_backup_cli
+from infra_mind.cli import ops_config as ops_config_cli
+from infra_mind.cli import ops_health as ops_health_cli
+from infra_mind.cli import ops_maintenance as ops_maintenance_cli
+from infra_mind.cli import ops_security as ops_security_cli
 from infra_mind.cli import platform as platform_cli
 from infra_mind.cli import report as report_cli
 from infra_mind.cli.errors import CliError, ExitCode
@@ -38,6 +43,20 @@ app.command("report")(report_cli.report)
 app.command("serve")(platform_cli.serve)
 app.command("worker")(platform_cli.worker)
 app.command("migrate")(platform_cli.migrate)
+app.add_typer(ops_backup_cli.backup_app, name="backup")
+app.command("restore")(ops_backup_cli.restore)
+app.add_typer(ops_backup_cli.drill_app, name="drill")
+app.command("validate-data")(ops_backup_cli.validate_data)
+app.command("validate-config")(ops_config_cli.validate_config)
+app.command("health-check")(ops_health_cli.health_check)
+app.command("check-llm")(ops_health_cli.check_llm)
+app.command("check-api-rates")(ops_health_cli.check_api_rates)
+app.command("cleanup-old-data")(ops_maintenance_cli.cleanup_old_data)
+app.command("warm-cache")(ops_maintenance_cli.warm_cache)
+app.command("check-agent-state")(ops_maintenance_cli.check_agent_state)
+app.command("clear-stuck-workflows")(ops_maintenance_cli.clear_stuck_workflows)
+app.command("rotate-encryption-key")(ops_security_cli.rotate_encryption_key)
+app.add_typer(ops_security_cli.admin_app, name="admin")
 
 
 @app.command()

@@ -67,9 +67,15 @@ def _agents_mode() -> str:
 
 
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
+    host: Annotated[str | None, typer.Option(
+        help="Address to listen on (default: SERVER_HOST, else 127.0.0.1)",
+        show_default=False)] = None,
+    port: Annotated[int | None, typer.Option(
+        min=1, max=65535, help="Port (default: SERVER_PORT, else 8000)",
+        show_default=False)] = None,
+    workers: Annotated[int | None, typer.Option(
+        min=1, max=64, help="Worker processes (default: SERVER_WORKERS, else 1)",
+        show_default=False)] = None,
 ) -> None:
     """Run the web service (migrations are applied first)."""
     import uvicorn
@@ -77,6 +83,10 @@ def serve(
     from infra_mind.kit.migrate import upgrade
 
     cfg = _settings()
+    # the options win over the settings (environment, then production.yaml)
+    host = host or cfg.server_host
+    port = port or cfg.server_port
+    workers = workers or cfg.server_workers
     agents = _agents_mode()
     try:
         upgrade(cfg.database_url)

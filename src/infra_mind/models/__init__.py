@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -56,6 +57,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     full_name: Mapped[str] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(default=True)
+    #: Sees the admin routes (``/api/v1/admin``); set by ``infra-mind admin grant EMAIL``.
+    is_platform_admin: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -135,7 +138,9 @@ class IdempotencyKey(Base):
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_org_created", "organization_id", "created_at"),)
+    __table_args__ = (Index("ix_audit_org_created", "organization_id", "created_at"),
+                      Index("ix_audit_action_created", "action", "created_at"),
+                      Index("ix_audit_created", "created_at"))
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     organization_id: Mapped[str | None] = mapped_column(String(36))
     actor_id: Mapped[str | None] = mapped_column(String(36))
@@ -179,3 +184,26 @@ class ChatMessage(Base):
     #: why the offline writer answered when a model was configured; empty otherwise
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OrganizationSecret(Base):
+    """A secret of an organization (its own LLM API key), encrypted with ``ENCRYPTION_KEY``.
+
+    ``hint`` is a masked form for display ("sk-…a1b2"); the value is only in
+    ``ciphertext``, with the fingerprint of the key that wrote it (``kit.crypto``).
+    """
+
+    __tablename__ = "organization_secrets"
+    __table_args__ = (UniqueConstraint("organization_id", "name"),
+                      Index("ix_organization_secrets_key", "key_fingerprint"))
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id",
+                                                            ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    ciphertext: Mapped[str] = mapped_column(Text)
+    key_fingerprint: Mapped[str] = mapped_column(String(16))
+    hint: Mapped[str] = mapped_column(String(32))
+    updated_by: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)

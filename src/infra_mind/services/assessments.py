@@ -37,10 +37,6 @@ from infra_mind.repositories.assessments import (
 )
 from infra_mind.services import audit
 
-#: Cached results expire after an hour; a version never changes, so this only bounds
-#: how long an unread copy occupies the cache.
-RESULT_CACHE_TTL_S = 3600
-
 WRITERS = ("owner", "admin", "member")
 MANAGERS = ("owner", "admin")
 #: An event stream ends after this long even if the run has not (clients reconnect).
@@ -271,7 +267,9 @@ class AssessmentService:
         doc = {"assessment_id": row.assessment_id, "version": row.version,
                "catalog_as_of": row.catalog_as_of.isoformat(),
                "created_at": row.created_at.isoformat(), "result": row.result}
-        await cache.set(key, json.dumps(doc), RESULT_CACHE_TTL_S)
+        ttl_s = self.platform.settings.result_cache_ttl_s
+        if ttl_s > 0:  # 0: results are not cached
+            await cache.set(key, json.dumps(doc), ttl_s)
         return doc
 
     async def watch(self, assessment_id: str) -> AsyncIterator[dict[str, Any] | None]:

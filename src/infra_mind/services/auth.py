@@ -83,6 +83,12 @@ def personal_organization_name(full_name: str) -> str:
     return full_name[:room].rstrip() + PERSONAL_ORG_SUFFIX
 
 
+def account_digest(email: str) -> str:
+    """Names a sign-in account without its email (the throttle's key, and the failed-login
+    audit event's ``account``: what was typed may be a password typed in the wrong box)."""
+    return hashlib.sha256(email.encode()).hexdigest()[:32]
+
+
 class LoginThrottle:
     """Failed sign-ins counted per account (email) and per client address in a window.
 
@@ -103,7 +109,7 @@ class LoginThrottle:
     @staticmethod
     def _account_key(email: str) -> str:
         # hashed: the cache (Redis in production) holds no email addresses
-        return "login:account:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+        return "login:account:" + account_digest(email)
 
     @staticmethod
     def _address_key(client_address: str | None) -> str:
@@ -187,7 +193,8 @@ class AuthService:
                 audit.record(session, action="user.login_failed",
                              actor_id=user.id if user else None, object_type="user",
                              object_id=user.id if user else None,
-                             client_address=client_address, detail={"reason": reason})
+                             client_address=client_address,
+                             detail={"reason": reason, "account": account_digest(email)})
             raise _refused(INVALID_LOGIN)
         await self.throttle.succeeded(email)
         tokens = await self._issue(self.db, user_id=user.id, family_id=new_id(), now=utcnow())

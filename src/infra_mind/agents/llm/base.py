@@ -20,6 +20,7 @@ from typing import Any, Protocol, Self, runtime_checkable
 import httpx
 
 from infra_mind.kit.http import parse_retry_after as parse_http_retry_after
+from infra_mind.kit.http import record_api_call
 
 #: {model: (usd_per_1m_input_tokens, usd_per_1m_output_tokens)}
 TokenPrices = Mapping[str, tuple[float, float]]
@@ -230,11 +231,18 @@ async def post_json(
                 url, headers=dict(headers), json=dict(body), timeout=timeout_s
             )
     except httpx.TimeoutException as exc:
+        record_api_call(provider, "error")
         raise RetryableLLMError(f"{provider}: timed out after {timeout_s:g}s") from exc
     except httpx.TransportError as exc:
+        record_api_call(provider, "error")
         raise RetryableLLMError(f"{provider}: connection failed ({type(exc).__name__})") from exc
 
     status = response.status_code
+    if status == 429:
+        record_api_call(provider, "rate_limited", parse_http_retry_after(
+            response.headers.get("retry-after"), datetime.now(UTC)))
+    else:
+        record_api_call(provider, "ok" if status < 400 else "error")
     if status in (401, 403):
         raise LLMError(f"{provider}: authentication failed")
     if status >= 400:

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from infra_mind.catalog.model import PriceRow, Provider
-from infra_mind.kit.http import parse_retry_after
+from infra_mind.kit.http import parse_retry_after, record_api_call
 
 T = TypeVar("T")
 
@@ -151,12 +151,21 @@ def with_retries(attempt: Callable[[], T], policy: RetryPolicy, provider: str,
     for a wait longer than ``policy.max_delay_s``), ``AdapterError`` otherwise.
     """
     secrets = tuple(secrets)
+    api = f"{provider}-pricing"
     last: RetryableError | None = None
     for n in range(1, policy.max_attempts + 1):
         try:
-            return attempt()
+            result = attempt()
         except RetryableError as exc:
             last = exc
+            record_api_call(api, "rate_limited" if exc.rate_limited else "error",
+                            exc.retry_after_s)
+        except AdapterError:
+            record_api_call(api, "error")
+            raise
+        else:
+            record_api_call(api, "ok")
+            return result
         if n == policy.max_attempts:
             break
         if last.retry_after_s is not None:

@@ -1,0 +1,77 @@
+"""``/api/v1/organizations``: an organization's own secrets (its LLM API keys).
+
+Owners and admins of the organization only; anyone else, members and viewers included,
+gets 404 "organization not found". A value goes in, encrypted; it never comes back.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Response, status
+
+from infra_mind.api.deps import PlatformDep, PrincipalDep, SessionDep
+from infra_mind.api.schemas.assessments import ErrorBody, ProblemsBody
+from infra_mind.api.schemas.organizations import SecretList, SecretPut, SecretRead
+from infra_mind.services.org_secrets import (
+    SECRET_NAMES,
+    OrganizationSecretsService,
+    SecretName,
+)
+
+router = APIRouter(prefix="/api/v1/organizations", tags=["organizations"])
+
+OrganizationId = Annotated[str, Path(max_length=36)]
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    described = {401: "Not authenticated",
+                 404: "No such organization that you own or administer",
+                 422: "Invalid request", 429: "Too many changes; see Retry-After",
+                 503: "Encryption at rest is not configured (ENCRYPTION_KEY)"}
+    return {code: {"model": ProblemsBody if code == 422 else ErrorBody,
+                   "description": described[code]} for code in codes}
+
+
+async def reader(db: SessionDep, principal: PrincipalDep,
+                 platform: PlatformDep) -> OrganizationSecretsService:
+    return OrganizationSecretsService(db, principal, platform)
+
+
+async def writer(db: SessionDep, principal: PrincipalDep,
+                 platform: PlatformDep) -> OrganizationSecretsService:
+    """The service in a transaction committed before the response; counts one write
+    against the user's rate limit (429)."""
+    service = OrganizationSecretsService(db, principal, platform)
+    await service.count_write()
+    return service
+
+
+Reader = Annotated[OrganizationSecretsService, Depends(reader)]
+Writer = Annotated[OrganizationSecretsService, Depends(writer)]
+
+
+@router.get("/{organization_id}/secrets", response_model=SecretList,
+            responses=_errors(401, 404, 422))
+async def list_secrets(organization_id: OrganizationId, service: Reader) -> SecretList:
+    """The organization's secrets that are set: names, times and masked hints."""
+    rows = await service.list(organization_id)
+    return SecretList(items=[SecretRead.model_validate(r) for r in rows],
+                      names=list(SECRET_NAMES))  # type: ignore[arg-type]
+
+
+@router.put("/{organization_id}/secrets/{name}", response_model=SecretRead,
+            responses=_errors(401, 404, 422, 429, 503))
+async def put_secret(organization_id: OrganizationId, name: SecretName, body: SecretPut,
+                     service: Writer) -> Any:
+    """Set or replace a secret. It is stored encrypted; the answer shows its hint only."""
+    return await service.put(organization_id, name, body.value)
+
+
+@router.delete("/{organization_id}/secrets/{name}", status_code=status.HTTP_204_NO_CONTENT,
+               responses=_errors(401, 404, 422, 429))
+async def delete_secret(organization_id: OrganizationId, name: SecretName,
+                        service: Writer) -> Response:
+    """Remove a secret (204 whether or not it was set)."""
+    await service.delete(organization_id, name)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

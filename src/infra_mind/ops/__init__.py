@@ -1,0 +1,1 @@
+"""Operations: configuration files, validation, health checks, process presence."""

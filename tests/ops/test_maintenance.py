@@ -1,0 +1,364 @@
+"""Maintenance on SQLite and PostgreSQL: ``cleanup-old-data`` deletes exactly what it says
+(and nothing in a dry run), ``clear-stuck-workflows`` requeues or fails a planted stale
+run, ``check-agent-state`` shows a running assessment's agents and checkpoint, and
+``warm-cache`` fills the result cache the API reads."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from infra_mind.cli.main import main
+from infra_mind.config import load_settings
+from infra_mind.kit.db import session_scope
+from infra_mind.kit.platform import Platform
+from infra_mind.models import (
+    Assessment,
+    AssessmentResultRow,
+    AuditEvent,
+    ChatMessage,
+    Conversation,
+    IdempotencyKey,
+    Membership,
+    Organization,
+    RefreshToken,
+    User,
+    new_id,
+    utcnow,
+)
+from infra_mind.ops.maintenance import CLEANUP_ACTION, cleanup_old_data, warm_cache
+from infra_mind.ops.workflows import agent_states, clear_stuck
+from infra_mind.repositories.assessments import RunRepository
+from infra_mind.worker import tasks
+from tests.api.helpers import REQUIREMENTS, create_assessment, create_member
+
+JWT = "j" * 48
+TABLES = (AssessmentResultRow, AuditEvent, RefreshToken, IdempotencyKey, Conversation,
+          ChatMessage, Assessment)
+
+
+async def _counts(platform: Platform) -> dict[str, int]:
+    async with platform.sessions() as session:
+        return {t.__tablename__: int(await session.scalar(select(func.count())
+                                                          .select_from(t)))
+                for t in TABLES}
+
+
+async def _org_and_user(session) -> tuple[str, str]:
+    organization = Organization(name="retention")
+    user = User(email=f"{new_id()}@example.com", password_hash="!", full_name="R")
+    session.add_all([organization, user])
+    await session.flush()
+    session.add(Membership(organization_id=organization.id, user_id=user.id, role="owner"))
+    return organization.id, user.id
+
+
+def _assessment(organization_id: str, user_id: str, status: str) -> Assessment:
+    return Assessment(organization_id=organization_id, owner_id=user_id, title=status,
+                      requirements=REQUIREMENTS, requirements_hash="h", status=status)
+
+
+async def _plant_old_data(platform: Platform) -> dict[str, Any]:
+    """Rows on both sides of a 30-day cutoff (audit events: of a 90-day one)."""
+    now = utcnow()
+    old, recent, ancient = now - timedelta(days=40), now - timedelta(days=5), \
+        now - timedelta(days=100)
+    async with session_scope(platform.sessions) as session:
+        org, user = await _org_and_user(session)
+        done = _assessment(org, user, "completed")
+        busy = _assessment(org, user, "running")
+        session.add_all([done, busy])
+        await session.flush()
+        for assessment in (done, busy):
+            for version, created in ((1, old), (2, old), (3, old)):
+                session.add(AssessmentResultRow(
+                    assessment_id=assessment.id, version=version, created_at=created,
+                    catalog_as_of=now.date(), result={"v": version}))
+        session.add_all([AuditEvent(action="old.event", actor_id=None, created_at=ancient),
+                         AuditEvent(action="month.event", actor_id=None, created_at=old),
+                         AuditEvent(action="new.event", actor_id=None, created_at=recent)])
+        family = new_id()
+        session.add_all([
+            RefreshToken(user_id=user, family_id=family, expires_at=old),  # expired long ago
+            RefreshToken(user_id=user, family_id=family, expires_at=now + timedelta(days=9),
+                         revoked_at=old),  # revoked long ago
+            RefreshToken(user_id=user, family_id=family, expires_at=now + timedelta(days=9),
+                         used_at=old),  # used but alive: kept for reuse detection
+            RefreshToken(user_id=user, family_id=family, expires_at=recent)])  # just expired
+        session.add_all([IdempotencyKey(user_id=user, key="a", assessment_id=done.id,
+                                        created_at=old),
+                         IdempotencyKey(user_id=user, key="b", assessment_id=busy.id,
+                                        created_at=old),
+                         IdempotencyKey(user_id=user, key="c", assessment_id=done.id,
+                                        created_at=recent)])
+        quiet = Conversation(user_id=user, title="quiet", created_at=old, updated_at=old)
+        active = Conversation(user_id=user, title="active", created_at=old, updated_at=recent)
+        session.add_all([quiet, active])
+        await session.flush()
+        for conversation in (quiet, active):
+            for role in ("user", "assistant"):
+                session.add(ChatMessage(conversation_id=conversation.id, role=role,
+                                        content="hi", citations=[], author=role,
+                                        created_at=old))
+    return {"done": done.id, "busy": busy.id, "quiet": quiet.id, "active": active.id}
+
+
+async def test_cleanup_deletes_exactly_what_it_says(app):
+    platform = app.state.platform
+    planted = await _plant_old_data(platform)
+    before = await _counts(platform)
+    dry = await cleanup_old_data(platform, days=30, audit_days=90, dry_run=True)
+    expected = {"result_versions": 2, "conversations": 1, "idempotency_keys": 1,
+                "refresh_tokens": 2, "audit_events": 1, "chat_messages": 2}
+    assert dry.counts() == expected and dry.audit_event_id is None
+    assert await _counts(platform) == before  # a dry run changes nothing
+
+    report = await cleanup_old_data(platform, days=30, audit_days=90, batch_size=1)
+    assert report.counts() == expected
+    assert {k.kind: k.batches for k in report.kinds}["result_versions"] == 2
+    after = await _counts(platform)
+    assert after == {**before, "assessment_results": before["assessment_results"] - 2,
+                     "audit_events": before["audit_events"] - 1 + 1,  # + the cleanup's own
+                     "refresh_tokens": before["refresh_tokens"] - 2,
+                     "idempotency_keys": before["idempotency_keys"] - 1,
+                     "conversations": before["conversations"] - 1,
+                     "chat_messages": before["chat_messages"] - 2}
+    async with platform.sessions() as session:
+        versions = (await session.execute(
+            select(AssessmentResultRow.assessment_id, AssessmentResultRow.version)
+            .order_by(AssessmentResultRow.assessment_id, AssessmentResultRow.version))).all()
+        conversations = set((await session.execute(select(Conversation.id))).scalars())
+        actions = set((await session.execute(select(AuditEvent.action))).scalars())
+        event = await session.get(AuditEvent, report.audit_event_id)
+    # the completed assessment keeps its latest version; the running one keeps all three
+    assert sorted(versions) == sorted([(planted["done"], 3), (planted["busy"], 1),
+                                       (planted["busy"], 2), (planted["busy"], 3)])
+    assert conversations == {planted["active"]}
+    assert actions == {"month.event", "new.event", CLEANUP_ACTION}
+    assert event.action == CLEANUP_ACTION and event.detail == {
+        "days": 30, "audit_days": 90, "deleted": expected}
+    again = await cleanup_old_data(platform, days=30, audit_days=90)
+    assert sum(again.counts().values()) == 0
+
+
+# -- stuck runs ------------------------------------------------------------------------------
+
+
+async def _plant_stuck(app, client, platform: Platform) -> dict[str, str]:
+    owner = await create_member(app)
+    ids = {}
+    for name in ("stale", "waiting", "live"):
+        ids[name] = (await create_assessment(client, owner, title=name))["id"]
+        assert (await client.post(f"/api/v1/assessments/{ids[name]}/run",
+                                  headers=owner.headers)).status_code == 202
+    long_ago = utcnow() - timedelta(hours=2)
+    async with session_scope(platform.sessions) as session:
+        await session.execute(update(Assessment).where(Assessment.id == ids["stale"]).values(
+            status="running", worker_id="gone:1:dead", attempts=1, started_at=long_ago,
+            heartbeat_at=long_ago, progress=45, current_step="agents cloud_engineer"))
+        await session.execute(update(Assessment).where(Assessment.id == ids["waiting"])
+                              .values(queued_at=long_ago))
+        await session.execute(update(Assessment).where(Assessment.id == ids["live"]).values(
+            status="running", worker_id="here:2:alive", attempts=1, started_at=long_ago,
+            heartbeat_at=utcnow()))
+    return ids
+
+
+async def _row(platform: Platform, assessment_id: str) -> Assessment:
+    async with platform.sessions() as session:
+        return await session.get(Assessment, assessment_id)
+
+
+async def test_clear_stuck_lists_then_requeues(app, client, held):
+    platform = app.state.platform
+    ids = await _plant_stuck(app, client, platform)
+    held.clear()
+    listed = await clear_stuck(platform, older_than_s=1800)
+    assert {s.run.id for s in listed.runs} == {ids["stale"], ids["waiting"]}
+    assert {s.outcome for s in listed.runs} == {"listed"}
+    dry = await clear_stuck(platform, older_than_s=1800, action="requeue", dry_run=True)
+    assert len(dry.runs) == 2 and (await _row(platform, ids["stale"])).status == "running"
+
+    report = await clear_stuck(platform, older_than_s=1800, action="requeue",
+                               send=tasks.enqueue_run)
+    assert {s.run.id: s.outcome for s in report.runs} == {ids["stale"]: "requeued",
+                                                          ids["waiting"]: "requeued"}
+    assert sorted(held) == sorted([ids["stale"], ids["waiting"]]) and report.sent == 2
+    stale = await _row(platform, ids["stale"])
+    assert stale.status == "queued" and stale.worker_id is None
+    assert stale.error == ("requeued by an operator: worker gone:1:dead sent no heartbeat "
+                           "for more than 1800 s")
+    assert (await _row(platform, ids["live"])).status == "running"
+    async with platform.sessions() as session:
+        requeued = (await session.execute(select(AuditEvent.object_id).where(
+            AuditEvent.action == "maintenance.stuck_requeued"))).scalars().all()
+    assert sorted(requeued) == sorted([ids["stale"], ids["waiting"]])
+    # sent again, they run: the stale one resumes as its second attempt
+    assert await tasks.run_assessment(ids["stale"]) == "completed"
+    assert (await _row(platform, ids["stale"])).attempts == 2
+
+
+async def test_requeue_without_a_stream_leaves_them_to_the_sweeper(app, client, held):
+    platform = app.state.platform
+    ids = await _plant_stuck(app, client, platform)
+    held.clear()
+    report = await clear_stuck(platform, older_than_s=1800, action="requeue")
+    assert report.sent == 0 and held == []
+    assert await tasks.requeue_stale(platform) == 0  # nothing running is stale now...
+    assert sorted(held) == sorted([ids["stale"], ids["waiting"]])  # ...both were sent
+
+
+async def test_clear_stuck_fails_with_the_reason(app, client, held):
+    platform = app.state.platform
+    ids = await _plant_stuck(app, client, platform)
+    report = await clear_stuck(platform, older_than_s=1800, action="fail")
+    assert {s.outcome for s in report.runs} == {"failed"}
+    stale, waiting = await _row(platform, ids["stale"]), await _row(platform, ids["waiting"])
+    assert stale.status == waiting.status == "failed"
+    assert stale.error == ("failed by an operator: worker gone:1:dead sent no heartbeat for "
+                           "more than 1800 s")
+    assert waiting.error == "failed by an operator: queued for more than 1800 s"
+    assert stale.finished_at is not None
+    assert (await _row(platform, ids["live"])).status == "running"
+    again = await clear_stuck(platform, older_than_s=1800, action="fail")
+    assert again.runs == []
+
+
+# -- agents and checkpoints ------------------------------------------------------------------
+
+
+async def test_agent_state_shows_the_agent_and_its_checkpoint(app, client, held):
+    platform = app.state.platform
+    owner = await create_member(app)
+    aid = (await create_assessment(client, owner))["id"]
+    await client.post(f"/api/v1/assessments/{aid}/run", headers=owner.headers)
+    async with session_scope(platform.sessions) as session:
+        repo = RunRepository(session)
+        assert await repo.claim(aid, "host:7:abc", utcnow())
+        assert await repo.step(aid, "host:7:abc", progress=70, current_step="agent cto",
+                               now=utcnow())
+        thread_id = await repo.run_key(aid)
+    # the agents' checkpoint, as a worker leaves it (here: a whole run's)
+    await tasks.agents_of(platform).advise(REQUIREMENTS, thread_id=thread_id)
+    report = await agent_states(platform)
+    (state,) = [s for s in report.running if s.run.id == aid]
+    assert state.run.current_step == "agent cto" and state.run.worker_id == "host:7:abc"
+    assert state.run.attempts == 1 and not state.stuck and state.thread_id == thread_id
+    assert state.checkpoint is not None
+    assert {"research", "cto", "report_writer"} <= set(state.checkpoint["agents_done"])
+
+
+# -- warm-cache ------------------------------------------------------------------------------
+
+
+async def test_warm_cache_fills_the_result_cache(app, client, held):
+    platform = app.state.platform
+    owner = await create_member(app)
+    aid = (await create_assessment(client, owner))["id"]
+    await client.post(f"/api/v1/assessments/{aid}/run", headers=owner.headers)
+    assert await tasks.run_assessment(aid) == "completed"
+    first = await warm_cache(platform)
+    assert first.catalog_rows > 1000
+    assert (first.results_considered, first.results_cached, first.results_already) == (1, 1, 0)
+    second = await warm_cache(platform)
+    assert (second.results_cached, second.results_already) == (0, 1)
+    read = await client.get(f"/api/v1/assessments/{aid}/result", headers=owner.headers)
+    assert read.status_code == 200
+    hits = platform.metrics.registry.get_sample_value("cache_requests_total",
+                                                      {"result": "hit"})
+    assert hits == 2  # the second warm-up and the API's read
+
+
+# -- the commands ----------------------------------------------------------------------------
+
+
+def _cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _environment(monkeypatch, database_url: str) -> Platform:
+    for name, value in (("ENVIRONMENT", "test"), ("JWT_SECRET_KEY", JWT),
+                        ("DATABASE_URL", database_url)):
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    return Platform.build(load_settings())
+
+
+def test_cleanup_command(database_url, monkeypatch, capsys):
+    platform = _environment(monkeypatch, database_url)
+
+    async def plant() -> None:
+        try:
+            await _plant_old_data(platform)
+        finally:
+            await platform.close()
+
+    asyncio.run(plant())
+    code, out, _ = _cli(capsys, "cleanup-old-data", "--days", "30", "--dry-run")
+    assert code == 0 and "[dry run: nothing changed]" in out
+    assert "would delete 8 rows" in out  # 2 + 1 (+2 messages) + 1 + 2 + 0 audit (365 days)
+    code, out, _ = _cli(capsys, "cleanup-old-data", "--days", "30", "--audit-days", "90")
+    assert code == 0, out
+    lines = out.splitlines()
+    assert lines[0] == "retention: 30 days (audit events: 90 days)"
+    assert lines[1].split()[:2] == ["result_versions", "2"]
+    assert lines[2].split()[:2] == ["conversations", "1"]
+    assert lines[2].endswith("; 2 messages with them")
+    assert lines[-1].startswith(f"deleted 9 rows; recorded as audit event {CLEANUP_ACTION} ")
+    monkeypatch.setenv("RETENTION_DAYS", "45")
+    code, out, _ = _cli(capsys, "cleanup-old-data", "--dry-run")
+    assert code == 0 and out.startswith("retention: 45 days (audit events: 365 days)")
+    code, _, err = _cli(capsys, "cleanup-old-data", "--days", "0")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_stuck_and_agent_state_commands(database_url, monkeypatch, capsys):
+    platform = _environment(monkeypatch, database_url)
+
+    async def plant() -> str:
+        try:
+            async with session_scope(platform.sessions) as session:
+                org, user = await _org_and_user(session)
+                run = _assessment(org, user, "running")
+                run.worker_id, run.attempts, run.current_step = "gone:1:dead", 1, "agent cto"
+                run.started_at = run.heartbeat_at = utcnow() - timedelta(hours=1)
+                session.add(run)
+            return run.id
+        finally:
+            await platform.close()
+
+    aid = asyncio.run(plant())
+    code, out, _ = _cli(capsys, "check-agent-state", "--json")
+    doc = json.loads(out)
+    assert code == 1  # a run silent past JOB_TIMEOUT_S: stuck
+    (running,) = doc["running"]
+    assert running["id"] == aid and running["current_step"] == "agent cto"
+    assert running["stuck"] is True and running["checkpoint"] is None
+    assert running["thread_id"].startswith(f"{aid}:v1:")
+    code, out, _ = _cli(capsys, "check-agent-state")
+    assert code == 1 and "agent cto" in out and "STUCK" in out
+    code, out, _ = _cli(capsys, "clear-stuck-workflows", "--older-than", "30m")
+    assert code == 0 and out.splitlines()[0] == "1 stuck for more than 1800 s"
+    assert out.splitlines()[-1] == "nothing changed: add --requeue or --fail"
+    code, _, err = _cli(capsys, "clear-stuck-workflows", "--requeue", "--fail")
+    assert code == 2 and err.strip() == "error: --requeue and --fail exclude each other"
+    code, _, err = _cli(capsys, "clear-stuck-workflows", "--older-than", "soon")
+    assert code == 2 and "is not a duration" in err
+    code, out, _ = _cli(capsys, "clear-stuck-workflows", "--older-than", "2h", "--fail")
+    assert code == 0 and out.startswith("0 stuck for more than 7200 s")
+    code, out, _ = _cli(capsys, "clear-stuck-workflows", "--fail")
+    assert code == 0 and "-> failed" in out and out.splitlines()[-1] == "failed 1"
+    code, out, _ = _cli(capsys, "check-agent-state")
+    assert code == 0 and out.startswith("0 running, 0 queued")
+
+
+def test_commands_need_a_migrated_database(tmp_path, monkeypatch, capsys):
+    _environment(monkeypatch, f"sqlite+aiosqlite:///{tmp_path}/empty.db")
+    code, _, err = _cli(capsys, "check-agent-state")
+    assert code == 1 and "run `infra-mind migrate` first" in err
