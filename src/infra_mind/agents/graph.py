@@ -35,6 +35,7 @@ from infra_mind.catalog.store import Catalog
 from infra_mind.engine.load import RequirementsError
 from infra_mind.engine.result import AssessmentResult
 from infra_mind.observability.metrics import Metrics
+from infra_mind.observability.tracing import traced
 
 #: Called with (agent, "started" | "finished") as agents start and finish.
 Progress = Callable[[str, str], Awaitable[None]]
@@ -98,16 +99,19 @@ def _node(ctx: RunContext, agent: str,
             await ctx.progress(agent, "started")
         started = time.perf_counter()
         status = "error"
-        try:
-            update = await body(state)
-            status = "ok"
-        finally:
-            seconds = time.perf_counter() - started
-            if ctx.metrics is not None:
-                ctx.metrics.agent_runs.labels(agent=agent, status=status).inc()
-                ctx.metrics.agent_duration.labels(agent=agent, status=status).observe(seconds)
-            if ctx.progress is not None:
-                await ctx.progress(agent, "finished")
+        with traced(f"agent {agent}", {"gen_ai.agent.name": agent}) as span:
+            try:
+                update = await body(state)
+                status = "ok"
+            finally:
+                span.set_attribute("infra_mind.agent.status", status)
+                seconds = time.perf_counter() - started
+                if ctx.metrics is not None:
+                    ctx.metrics.agent_runs.labels(agent=agent, status=status).inc()
+                    ctx.metrics.agent_duration.labels(agent=agent, status=status).observe(
+                        seconds)
+                if ctx.progress is not None:
+                    await ctx.progress(agent, "finished")
         return {**update, "timings": [{"agent": agent, "seconds": round(seconds, 3)}]}
 
     run.__name__ = agent

@@ -22,6 +22,7 @@ from infra_mind.agents.llm.base import (
     RetryableLLMError,
     RetryPolicy,
 )
+from infra_mind.observability.tracing import end_llm_span, start_llm_span
 
 
 class AllProvidersFailed(LLMError):
@@ -195,6 +196,7 @@ class ProviderChain:
                 raise LLMError(f"{provider.name}: skipped, circuit open")
             attempt += 1
             totals.requests += 1
+            span = start_llm_span(provider.name, route.model, attempt)
             try:
                 completion = await provider.complete(
                     system,
@@ -205,6 +207,7 @@ class ProviderChain:
                     timeout_s=timeout_s,
                 )
             except RetryableLLMError as exc:
+                end_llm_span(span, "retryable_error", exc)
                 totals.failures += 1
                 breaker.record_failure()
                 on_attempt(Attempt(provider.name, route.model, "retryable_error",
@@ -215,10 +218,17 @@ class ProviderChain:
                 await self.retry.sleep(delay_s)
                 continue
             except LLMError as exc:
+                end_llm_span(span, "error", exc)
                 totals.failures += 1
                 breaker.record_failure()
                 on_attempt(Attempt(provider.name, route.model, "error", error=exc.message))
                 raise
+            except BaseException as exc:  # cancelled (the agent's time limit), or a bug
+                end_llm_span(span, "error", exc)
+                raise
+            end_llm_span(span, "ok", model=completion.model,
+                         input_tokens=completion.input_tokens,
+                         output_tokens=completion.output_tokens, cost_usd=completion.cost_usd)
             breaker.record_success()
             totals.input_tokens += completion.input_tokens
             totals.output_tokens += completion.output_tokens
