@@ -167,3 +167,27 @@ async def test_cancel_while_running_wins(app, client, held, monkeypatch):
     after = await row(app, aid)
     assert after.status == "cancelled" and after.progress == 20
     assert await results(app, aid) == 0
+
+
+async def test_a_message_the_broker_refused_is_retried_at_the_next_sweep(app, client, held,
+                                                                        monkeypatch):
+    """Redis down: the sweep cannot send; the run stays due, so the next sweep (not one a
+    whole job timeout later) sends it once the broker is back."""
+    owner, aid = await queued(app, client)
+    platform = app.state.platform
+    old = utcnow() - timedelta(seconds=platform.settings.job_timeout_s + 5)
+    async with session_scope(platform.sessions) as session:
+        await session.execute(update(Assessment).where(Assessment.id == aid)
+                              .values(queued_at=old))
+
+    async def broker_down(assessment_id: str):
+        raise ConnectionError("redis: connection refused")
+
+    monkeypatch.setattr(tasks.run_assessment, "kiq", broker_down)
+    await tasks.requeue_stale(platform)
+    assert (await row(app, aid)).queued_at.replace(tzinfo=None) < \
+        (utcnow() - timedelta(seconds=platform.settings.job_timeout_s)).replace(tzinfo=None)
+    monkeypatch.undo()
+    await tasks.requeue_stale(platform)  # the broker is back: sent now
+    await wait_for_status(client, owner, aid)
+    assert (await row(app, aid)).status == "completed"

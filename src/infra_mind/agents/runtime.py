@@ -207,7 +207,10 @@ async def open_checkpointer(url: str | None, stack: contextlib.AsyncExitStack
         from psycopg.rows import dict_row
         from psycopg_pool import AsyncConnectionPool
 
+        # check: a connection the server closed while idle (restart, failover,
+        # pg_terminate_backend) is replaced before use, not handed to a run that then fails
         pool = AsyncConnectionPool(url, min_size=1, max_size=4, open=False,
+                                   check=AsyncConnectionPool.check_connection,
                                    kwargs={"autocommit": True, "prepare_threshold": None,
                                            "row_factory": dict_row})
         await pool.open(wait=True, timeout=30)

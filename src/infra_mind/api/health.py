@@ -19,7 +19,9 @@ class Alive(BaseModel):
 
 
 class Ready(BaseModel):
-    status: str  # ready | not ready
+    #: ready; degraded: the database answers (reads are served, runs are queued in it)
+    #: but the cache or the broker does not; not ready: the database does not answer
+    status: str
     checks: dict[str, str]  # component -> "ok" or why it is down
 
 
@@ -31,7 +33,11 @@ async def health() -> Alive:
 
 @router.get("/health/ready", response_model=Ready, responses={503: {"model": Ready}})
 async def ready(platform: PlatformDep) -> JSONResponse:
-    """Dependencies answer: database, cache (Redis when configured) and the task broker."""
+    """Dependencies answer: database, cache (Redis when configured) and the task broker.
+
+    503 unless all answer, so a deploy never counts an instance ready without Redis; the
+    body says ``degraded`` when only the cache or broker is down (docs/ops/resilience.md).
+    """
     checks: dict[str, str] = {}
     try:
         async with platform.engine.connect() as conn:
@@ -44,7 +50,8 @@ async def ready(platform: PlatformDep) -> JSONResponse:
 
     checks["broker"] = await broker_ready(platform)
     ok = all(v == "ok" for v in checks.values())
-    body = Ready(status="ready" if ok else "not ready", checks=checks)
+    status = ("ready" if ok else "degraded" if checks["database"] == "ok" else "not ready")
+    body = Ready(status=status, checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
 

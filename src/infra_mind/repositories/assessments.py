@@ -283,6 +283,12 @@ class RunRepository:
                 .values(queued_at=now).execution_options(synchronize_session=False))
         return ids
 
+    async def backdate_queued(self, ids: list[str], when: datetime) -> None:
+        """Set ``queued_at`` of still-queued runs to ``when`` (their message was not sent)."""
+        await self.session.execute(
+            update(Assessment).where(Assessment.id.in_(ids), Assessment.status == "queued")
+            .values(queued_at=when).execution_options(synchronize_session=False))
+
     async def count_queued(self) -> int:
         total = await self.session.scalar(select(func.count()).select_from(Assessment)
                                           .where(Assessment.status == "queued"))

@@ -31,6 +31,7 @@ from infra_mind.engine.load import RequirementsError, parse_requirements
 from infra_mind.kit.db import session_scope
 from infra_mind.kit.platform import Platform
 from infra_mind.models import utcnow
+from infra_mind.observability.tracing import SERVICE_WORKER, configure_tracing, traced
 from infra_mind.repositories.assessments import RunRepository
 from infra_mind.worker.broker import broker, current_platform
 
@@ -68,19 +69,23 @@ def agents_of(platform: Platform) -> AgentRuntime:
 @broker.task(task_name="assessment.run")
 async def run_assessment(assessment_id: str) -> str:
     """Run one assessment; returns what happened (for logs and tests)."""
+    configure_tracing(SERVICE_WORKER)  # once per process; an API process keeps its own name
     return await execute_run(current_platform(), assessment_id)
 
 
-async def enqueue_run(assessment_id: str) -> None:
+async def enqueue_run(assessment_id: str) -> bool:
     """Send ``assessment.run``; call only after the transaction that queued it committed.
 
-    A send that fails leaves the row ``queued``: ``requeue_stale`` sends it again.
+    A send that fails leaves the row ``queued``: ``requeue_stale`` sends it again. Returns
+    whether the message went out.
     """
     try:
         await run_assessment.kiq(assessment_id)
-    except Exception:
-        log.exception("could not enqueue assessment.run for %s; the sweeper will retry",
-                      assessment_id)
+    except Exception as exc:  # the broker is down: one line, the sweeper retries
+        log.warning("could not enqueue assessment.run for %s (%s: %s); the sweeper will "
+                    "retry", assessment_id, type(exc).__name__, exc)
+        return False
+    return True
 
 
 def new_worker_id() -> str:
@@ -90,6 +95,13 @@ def new_worker_id() -> str:
 async def execute_run(platform: Platform, assessment_id: str) -> str:
     """Claim, run and store; 'skipped' when the run was not ours to claim, else
     'completed', 'failed' or 'lost' (cancelled or taken over while running)."""
+    with traced("assessment.run", {"infra_mind.assessment_id": assessment_id}) as span:
+        outcome = await _execute_run(platform, assessment_id)
+        span.set_attribute("infra_mind.job.outcome", outcome)
+        return outcome
+
+
+async def _execute_run(platform: Platform, assessment_id: str) -> str:
     worker_id = new_worker_id()
     async with session_scope(platform.sessions) as session:
         repo = RunRepository(session)
@@ -123,6 +135,12 @@ async def execute_run(platform: Platform, assessment_id: str) -> str:
                  assessment_id)
         return "lost"
     except Exception as exc:
+        if connection_lost(exc):
+            # not the run's fault: leave it ``running`` and silent, so the sweeper puts it
+            # back in the queue after job_timeout_s and it resumes from its checkpoint
+            log.warning("assessment %s: database connection lost (%s); the sweeper will "
+                        "requeue it", assessment_id, one_line_error(exc, platform))
+            return "interrupted"
         log.exception("assessment %s failed", assessment_id)
         async with session_scope(platform.sessions) as session:
             failed = await RunRepository(session).fail(assessment_id, worker_id,
@@ -195,6 +213,23 @@ async def _with_heartbeat(platform: Platform, assessment_id: str, worker_id: str
             await beating
 
 
+def connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc``, or an error that caused it, is a lost database connection (server
+    restart, failover, pg_terminate_backend) rather than a failure of the run."""
+    from psycopg import OperationalError as PsycopgOperationalError  # the checkpointer
+    from sqlalchemy.exc import DBAPIError
+
+    error: BaseException | None = exc
+    for _ in range(10):  # the chain of causes, bounded
+        if error is None:
+            return False
+        if ((isinstance(error, DBAPIError) and error.connection_invalidated)
+                or isinstance(error, PsycopgOperationalError | ConnectionError)):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
 def one_line_error(exc: BaseException, platform: Platform) -> str:
     """What went wrong, in one line (the traceback goes to the log, not the column)."""
     if isinstance(exc, TimeoutError):
@@ -239,8 +274,11 @@ async def requeue_stale(platform: Platform) -> int:
         requeued = len(to_send)
         to_send += await repo.touch_stuck_queued(cutoff, now)
         platform.metrics.queue_depth.set(await repo.count_queued())
-    for assessment_id in to_send:
-        await enqueue_run(assessment_id)
+    unsent = [a for a in to_send if not await enqueue_run(a)]
+    if unsent:
+        # back-date them, so the next sweep (not one a whole job_timeout_s away) retries
+        async with session_scope(platform.sessions) as session:
+            await RunRepository(session).backdate_queued(unsent, cutoff - timedelta(seconds=1))
     return requeued
 
 
