@@ -32,10 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from infra_mind.catalog.adapters.aws import AwsPriceSource
-from infra_mind.catalog.adapters.azure import DEFAULT_URL as AZURE_DEFAULT_URL
 from infra_mind.catalog.adapters.azure import AzurePriceSource
-from infra_mind.catalog.adapters.base import AdapterError, PriceSource, one_line
-from infra_mind.catalog.adapters.gcp import DEFAULT_URL as GCP_DEFAULT_URL
+from infra_mind.catalog.adapters.base import AdapterError, PriceSource, RetryPolicy, one_line
 from infra_mind.catalog.adapters.gcp import GcpPriceSource
 from infra_mind.catalog.model import PriceRow, ProductFamily, Provider, PurchaseOption
 from infra_mind.catalog.regions import regions_of
@@ -75,21 +73,42 @@ class RefreshReport:
         return sum(self.skipped.values())
 
 
+#: The AWS Price List Query API's own endpoint: boto3 finds it without being told.
+AWS_DEFAULT_ENDPOINT = "https://api.pricing.us-east-1.amazonaws.com"
+
+
 def default_source(provider: Provider | str, base: Catalog | None = None,
                    env: Mapping[str, str] | None = None) -> PriceSource:
     """The provider's adapter configured from ``env`` (default ``os.environ``).
 
     Azure's size table and AWS's known GPU specs come from ``base``'s compute rows.
     """
+    from infra_mind.ops.config_files import ConfigFileError, load_integrations_config
+
     p = Provider(provider)
     env = os.environ if env is None else env
+    # integrations.yaml ($CONFIG_DIR) sets each API's endpoint, timeout and attempts; an
+    # endpoint variable in the environment wins over the file
+    try:
+        api = getattr(load_integrations_config(env=env).price_apis, p.value)
+    except ConfigFileError as exc:
+        raise RefreshError(exc.problems[0]) from None
+    if not api.enabled:
+        raise RefreshError(f"the {p.value} price API is disabled in integrations.yaml "
+                           f"(price_apis.{p.value}.enabled)")
+    policy = RetryPolicy(max_attempts=api.retry_attempts)
     specs = _compute_specs(base, p) if base is not None else {}
     if p is Provider.AWS:
-        return AwsPriceSource(endpoint_url=env.get(AWS_ENDPOINT_ENV) or None, known_specs=specs)
+        endpoint = env.get(AWS_ENDPOINT_ENV) or (
+            api.base_url if api.base_url != AWS_DEFAULT_ENDPOINT else None)
+        return AwsPriceSource(endpoint_url=endpoint, known_specs=specs, policy=policy,
+                              timeout_s=api.timeout_s)
     if p is Provider.AZURE:
-        return AzurePriceSource(specs, base_url=env.get(AZURE_URL_ENV) or AZURE_DEFAULT_URL)
+        return AzurePriceSource(specs, base_url=env.get(AZURE_URL_ENV) or api.base_url,
+                                policy=policy, timeout_s=api.timeout_s)
     return GcpPriceSource(api_key=env.get("GCP_API_KEY", ""),
-                          base_url=env.get(GCP_URL_ENV) or GCP_DEFAULT_URL)
+                          base_url=env.get(GCP_URL_ENV) or api.base_url, policy=policy,
+                          timeout_s=api.timeout_s)
 
 
 def refresh_snapshot(provider: Provider | str, regions: list[str] | None, base: Catalog,

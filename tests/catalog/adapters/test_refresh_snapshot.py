@@ -218,3 +218,30 @@ def test_default_sources_read_their_environment(base):
     assert isinstance(azure_source, AzurePriceSource)
     assert azure_source.base_url == "https://prices.azure.com/api/retail/prices"
     assert azure_source.sizes == {}
+
+
+def test_default_sources_follow_integrations_yaml(base, tmp_path):
+    """$CONFIG_DIR/integrations.yaml sets endpoint, timeout and attempts; the environment's
+    endpoint variables win; a disabled API is refused in one line."""
+    import shutil
+
+    import yaml
+
+    from infra_mind.catalog.refresh import RefreshError
+
+    config = tmp_path / "config"
+    shutil.copytree(Path(__file__).resolve().parents[3] / "config", config)
+    data = yaml.safe_load((config / "integrations.yaml").read_text())
+    data["price_apis"]["azure"].update(base_url="http://127.0.0.1:9/azure", timeout_s=7.5,
+                                       retry_attempts=2)
+    data["price_apis"]["gcp"]["enabled"] = False
+    (config / "integrations.yaml").write_text(yaml.safe_dump(data))
+    env = {"CONFIG_DIR": str(config)}
+
+    azure = default_source("azure", None, env)
+    assert (azure.base_url, azure.timeout_s, azure.policy.max_attempts) == \
+        ("http://127.0.0.1:9/azure", 7.5, 2)
+    assert default_source("azure", None, {**env, "AZURE_PRICES_URL": "http://x:1"}).base_url \
+        == "http://x:1"
+    with pytest.raises(RefreshError, match=r"^the gcp price API is disabled"):
+        default_source("gcp", base, env)
