@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,17 +22,16 @@ from langgraph.checkpoint.memory import InMemorySaver
 from infra_mind.agents.config import AgentsConfig, ProviderName, load_agents_config
 from infra_mind.agents.graph import Progress, RunContext, build_graph, run_graph
 from infra_mind.agents.llm import (
-    AnthropicProvider,
     CircuitBreaker,
     LLMError,
     LLMProvider,
-    OpenAIProvider,
     ProviderChain,
     ResponseCache,
     RetryPolicy,
     Route,
 )
 from infra_mind.agents.narrative import AGENTS
+from infra_mind.agents.providers import configured_providers
 from infra_mind.agents.writer import SectionWriter, usage_of
 from infra_mind.catalog.store import Catalog
 from infra_mind.engine.requirements import Requirements
@@ -41,29 +39,6 @@ from infra_mind.observability.metrics import Metrics
 
 #: PostgreSQL advisory lock key taken while the checkpoint tables are created.
 SETUP_LOCK = 727_274
-
-_PROVIDERS: dict[str, type[OpenAIProvider] | type[AnthropicProvider]] = {
-    "openai": OpenAIProvider, "anthropic": AnthropicProvider}
-
-
-def configured_providers(config: AgentsConfig, env: Mapping[str, str] | None = None,
-                         client: httpx.AsyncClient | None = None
-                         ) -> dict[ProviderName, LLMProvider]:
-    """The providers to use, in fallback order: those with a key or an explicit endpoint.
-
-    ``client``: one HTTP client shared by the providers (a client per call would build a
-    TLS context per call: tens of milliseconds of CPU each)."""
-    env = os.environ if env is None else env
-    prices = config.token_prices()
-    found: dict[ProviderName, LLMProvider] = {}
-    for name in config.provider_order(env):
-        cls = _PROVIDERS[name]
-        key = env.get(cls.KEY_ENV) or None
-        base_url = env.get(cls.URL_ENV) or config.providers[name].base_url
-        if key or base_url:
-            found[name] = cls(api_key=key, base_url=base_url, prices=prices, client=client)
-    return found
-
 
 class AgentRuntime:
     """Built once per process (API, worker, CLI); ``aclose`` when done."""

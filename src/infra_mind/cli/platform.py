@@ -57,7 +57,7 @@ def _agents_mode() -> str:
     """What the agents will use, from config/agents.yaml and the environment; a broken
     configuration stops the command here with one line, not a traceback at startup."""
     from infra_mind.agents.config import AgentsConfigError, load_agents_config
-    from infra_mind.agents.runtime import configured_providers
+    from infra_mind.agents.providers import configured_providers
 
     try:
         providers = configured_providers(load_agents_config())

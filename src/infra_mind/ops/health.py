@@ -299,9 +299,9 @@ async def probe_provider(http: httpx.AsyncClient, provider: str, base_url: str,
 
 def llm_endpoints(env: Mapping[str, str] | None = None) -> list[tuple[str, str, str | None]]:
     """(provider, base URL, key) of each configured provider, in fallback order
-    (:func:`infra_mind.agents.runtime.configured_providers`)."""
+    (:func:`infra_mind.agents.providers.configured_providers`)."""
     from infra_mind.agents.config import load_agents_config
-    from infra_mind.agents.runtime import configured_providers
+    from infra_mind.agents.providers import configured_providers
 
     env = os.environ if env is None else env
     providers = configured_providers(load_agents_config(env=env), env)
