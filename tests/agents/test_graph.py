@@ -307,3 +307,33 @@ async def test_agents_run_concurrently_after_research():
 
     await advise(runtime(), SAAS, progress=watch)
     assert {"cloud_engineer", "compliance"} in overlap
+
+
+async def test_a_hung_checkpoint_write_becomes_a_lost_connection(monkeypatch):
+    """A PostgreSQL connection killed mid-pipeline once hung a checkpoint write for good;
+    bounded, it surfaces as a lost connection, which the worker leaves to the sweeper."""
+    from infra_mind.agents import runtime as rt
+    from infra_mind.worker.tasks import connection_lost
+
+    class Hangs:
+        def __init__(self, conn: object) -> None:
+            self.conn = conn
+
+        async def aput(self, *args, **kwargs):
+            await asyncio.sleep(60)
+
+        async def aget_tuple(self, config):
+            return "found"
+
+        async def aput_writes(self, *args, **kwargs):
+            return None
+
+        async def adelete_thread(self, thread_id):
+            return None
+
+    monkeypatch.setattr(rt, "CHECKPOINT_OP_TIMEOUT_S", 0.05)
+    saver = rt._bounded_postgres_saver(Hangs)(object())
+    assert await saver.aget_tuple({}) == "found"
+    with pytest.raises(rt.CheckpointTimeout) as caught:
+        await saver.aput({}, {}, {}, {})
+    assert connection_lost(caught.value)

@@ -148,6 +148,35 @@ def advice_of(state: dict[str, Any]) -> dict[str, Any]:
             "llm_usage": usage_of(state.get("calls", []))}
 
 
+#: Longest a checkpoint read or write may take before the run is treated as having lost
+#: its database connection (left to the sweeper, resumed from the last checkpoint). Writes
+#: take milliseconds; a connection killed mid-pipeline was seen to hang one for good.
+CHECKPOINT_OP_TIMEOUT_S = 5.0
+
+
+class CheckpointTimeout(ConnectionError):
+    """A checkpoint operation did not finish in ``CHECKPOINT_OP_TIMEOUT_S``."""
+
+
+def _bounded_postgres_saver(base: type) -> type:
+    """``base`` (AsyncPostgresSaver) with every read and write bounded in time."""
+
+    def bounded(name: str):
+        async def call(self, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return await asyncio.wait_for(getattr(base, name)(self, *args, **kwargs),
+                                              CHECKPOINT_OP_TIMEOUT_S)
+            except TimeoutError:
+                raise CheckpointTimeout(f"checkpoint {name} took over "
+                                        f"{CHECKPOINT_OP_TIMEOUT_S:g} s") from None
+        call.__name__ = name
+        return call
+
+    return type("BoundedPostgresSaver", (base,),
+                {name: bounded(name) for name in ("aput", "aput_writes", "aget_tuple",
+                                                  "adelete_thread")})
+
+
 def checkpoint_url_for(database_url: str) -> str:
     """Where runs are checkpointed, from the application's database URL: a SQLite file
     beside the database's (``<name>.checkpoints.db``), or the same PostgreSQL database."""
@@ -190,7 +219,7 @@ async def open_checkpointer(url: str | None, stack: contextlib.AsyncExitStack
                                            "row_factory": dict_row})
         await pool.open(wait=True, timeout=30)
         stack.push_async_callback(pool.close)
-        saver = AsyncPostgresSaver(pool)
+        saver = _bounded_postgres_saver(AsyncPostgresSaver)(pool)
         async with pool.connection() as conn:
             # two processes creating the tables at once would collide: take turns. Poll
             # with pg_try_advisory_lock: a session blocked in pg_advisory_lock holds a
