@@ -14,7 +14,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from infra_mind.api.assessments import MAX_OFFSET
-from infra_mind.api.deps import PlatformDep, Principal, PrincipalDep, SessionDep
+from infra_mind.api.deps import (
+    PlatformDep,
+    Principal,
+    PrincipalDep,
+    SessionDep,
+    error_responses,
+)
 from infra_mind.api.schemas.admin import (
     AccountFailuresRead,
     AddressFailuresRead,
@@ -26,18 +32,14 @@ from infra_mind.api.schemas.admin import (
     RunRead,
     StuckRead,
 )
-from infra_mind.api.schemas.assessments import ErrorBody, ProblemsBody
 from infra_mind.kit.errors import NotFound
 from infra_mind.services.admin import AdminService, RunView
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
 
-def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    described = {401: "Not authenticated", 404: "Not a platform admin",
-                 422: "Invalid parameters"}
-    return {code: {"model": ProblemsBody if code == 422 else ErrorBody,
-                   "description": described[code]} for code in codes}
+_errors = error_responses({401: "Not authenticated", 404: "Not a platform admin",
+                          422: "Invalid parameters"})
 
 
 async def platform_admin(principal: PrincipalDep) -> Principal:

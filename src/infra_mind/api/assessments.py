@@ -17,15 +17,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Response, status
 from fastapi.responses import StreamingResponse
 
-from infra_mind.api.deps import PlatformDep, PrincipalDep, SessionDep
+from infra_mind.api.deps import PlatformDep, SessionDep, error_responses, service_dependencies
 from infra_mind.api.schemas.assessments import (
     AssessmentCreate,
     AssessmentPage,
     AssessmentRead,
     AssessmentSummary,
     AssessmentUpdate,
-    ErrorBody,
-    ProblemsBody,
     ResultRead,
     RunAccepted,
     Status,
@@ -49,29 +47,13 @@ MAX_OFFSET = 1_000_000_000
 
 router = APIRouter(prefix="/api/v1/assessments", tags=["assessments"])
 
-def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    described = {401: "Not authenticated", 403: "Not allowed (viewers cannot change)",
-                 404: "No such assessment in your organizations", 409: "Conflicting state",
-                 422: "Invalid request or requirements", 429: "Too many changes; see "
-                 "Retry-After"}
-    return {code: {"model": ProblemsBody if code == 422 else ErrorBody,
-                   "description": described[code]} for code in codes}
+_errors = error_responses({401: "Not authenticated", 403: "Not allowed (viewers cannot change)",
+                          404: "No such assessment in your organizations", 409: "Conflicting state",
+                          422: "Invalid request or requirements", 429: "Too many changes; see "
+                          "Retry-After"})
 
 
-async def reader(db: SessionDep, principal: PrincipalDep,
-                 platform: PlatformDep) -> AssessmentService:
-    return AssessmentService(db, principal, platform)
-
-
-async def writer(db: SessionDep, principal: PrincipalDep,
-                 platform: PlatformDep) -> AssessmentService:
-    """The service in a transaction committed before the response; counts one write
-    against the user's rate limit (429)."""
-    service = AssessmentService(db, principal, platform)
-    await service.count_write()
-    return service
-
-
+reader, writer = service_dependencies(AssessmentService)
 Reader = Annotated[AssessmentService, Depends(reader)]
 Writer = Annotated[AssessmentService, Depends(writer)]
 

@@ -16,8 +16,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import StreamingResponse
 
 from infra_mind.api.assessments import MAX_OFFSET
-from infra_mind.api.deps import PlatformDep, PrincipalDep, SessionDep
-from infra_mind.api.schemas.assessments import ErrorBody, ProblemsBody
+from infra_mind.api.deps import error_responses, service_dependencies
 from infra_mind.api.schemas.chat import (
     ConversationCreate,
     ConversationPage,
@@ -35,28 +34,14 @@ WORDS_PER_DELTA = 8
 router = APIRouter(prefix="/api/v1/chat", tags=["chat"])
 
 
-def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    described = {401: "Not authenticated",
-                 404: "No such conversation of yours (or, on create, no such assessment in "
-                      "your organizations)",
-                 409: "The conversation holds its limit of messages",
-                 422: "Invalid request", 429: "Too many changes; see Retry-After"}
-    return {code: {"model": ProblemsBody if code == 422 else ErrorBody,
-                   "description": described[code]} for code in codes}
+_errors = error_responses({401: "Not authenticated",
+                          404: "No such conversation of yours (or, on create, no such "
+                               "assessment in your organizations)",
+                          409: "The conversation holds its limit of messages",
+                          422: "Invalid request", 429: "Too many changes; see Retry-After"})
 
 
-async def reader(db: SessionDep, principal: PrincipalDep, platform: PlatformDep) -> ChatService:
-    return ChatService(db, principal, platform)
-
-
-async def writer(db: SessionDep, principal: PrincipalDep, platform: PlatformDep) -> ChatService:
-    """The service in a transaction committed before the response; counts one write
-    against the user's rate limit (429)."""
-    service = ChatService(db, principal, platform)
-    await service.count_write()
-    return service
-
-
+reader, writer = service_dependencies(ChatService)
 Reader = Annotated[ChatService, Depends(reader)]
 Writer = Annotated[ChatService, Depends(writer)]
 

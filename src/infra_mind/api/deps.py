@@ -10,15 +10,16 @@ By default FastAPI would close a yield dependency only after the response is sen
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from infra_mind.api.schemas.assessments import ErrorBody, ProblemsBody
 from infra_mind.kit.errors import NotAuthenticated
 from infra_mind.kit.platform import Platform
 from infra_mind.kit.security import TokenError, decode_token
@@ -80,3 +81,39 @@ async def principal(request: Request,
 SessionDep = Annotated[AsyncSession, Depends(session, scope="function")]
 PrincipalDep = Annotated[Principal, Depends(principal)]
 PlatformDep = Annotated[Platform, Depends(platform)]
+
+
+# --- what every resource router shares --------------------------------------------------------
+
+
+def error_responses(described: Mapping[int, str]) -> Callable[..., dict[int | str, Any]]:
+    """``responses(401, 404, ...)`` for a route's OpenAPI entry: each code with its model
+    and the router's own description of it."""
+    def responses(*codes: int) -> dict[int | str, Any]:
+        return {code: {"model": ProblemsBody if code == 422 else ErrorBody,
+                       "description": described[code]} for code in codes}
+
+    return responses
+
+
+class _Service(Protocol):
+    async def count_write(self) -> None: ...
+
+
+_S = TypeVar("_S", bound=_Service)
+
+
+def service_dependencies(make: Callable[[AsyncSession, Principal, Platform], _S]
+                         ) -> tuple[Callable[..., Awaitable[_S]], Callable[..., Awaitable[_S]]]:
+    """The ``reader`` and ``writer`` dependencies of a service: the writer's transaction is
+    committed before the response and counts one write against the user's limit (429)."""
+
+    async def reader(db: SessionDep, principal: PrincipalDep, platform: PlatformDep) -> _S:
+        return make(db, principal, platform)
+
+    async def writer(db: SessionDep, principal: PrincipalDep, platform: PlatformDep) -> _S:
+        service = make(db, principal, platform)
+        await service.count_write()
+        return service
+
+    return reader, writer

@@ -10,8 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Response, status
 
-from infra_mind.api.deps import PlatformDep, PrincipalDep, SessionDep
-from infra_mind.api.schemas.assessments import ErrorBody, ProblemsBody
+from infra_mind.api.deps import error_responses, service_dependencies
 from infra_mind.api.schemas.organizations import SecretList, SecretPut, SecretRead
 from infra_mind.services.org_secrets import (
     SECRET_NAMES,
@@ -24,29 +23,13 @@ router = APIRouter(prefix="/api/v1/organizations", tags=["organizations"])
 OrganizationId = Annotated[str, Path(max_length=36)]
 
 
-def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    described = {401: "Not authenticated",
-                 404: "No such organization that you own or administer",
-                 422: "Invalid request", 429: "Too many changes; see Retry-After",
-                 503: "Encryption at rest is not configured (ENCRYPTION_KEY)"}
-    return {code: {"model": ProblemsBody if code == 422 else ErrorBody,
-                   "description": described[code]} for code in codes}
+_errors = error_responses({401: "Not authenticated",
+                          404: "No such organization that you own or administer",
+                          422: "Invalid request", 429: "Too many changes; see Retry-After",
+                          503: "Encryption at rest is not configured (ENCRYPTION_KEY)"})
 
 
-async def reader(db: SessionDep, principal: PrincipalDep,
-                 platform: PlatformDep) -> OrganizationSecretsService:
-    return OrganizationSecretsService(db, principal, platform)
-
-
-async def writer(db: SessionDep, principal: PrincipalDep,
-                 platform: PlatformDep) -> OrganizationSecretsService:
-    """The service in a transaction committed before the response; counts one write
-    against the user's rate limit (429)."""
-    service = OrganizationSecretsService(db, principal, platform)
-    await service.count_write()
-    return service
-
-
+reader, writer = service_dependencies(OrganizationSecretsService)
 Reader = Annotated[OrganizationSecretsService, Depends(reader)]
 Writer = Annotated[OrganizationSecretsService, Depends(writer)]
 
