@@ -14,7 +14,12 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 #: Secrets that look set but are not: refused outside development.
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "your-secret-key", "jwt-secret",
@@ -61,11 +66,33 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_000_000, ge=1_024, le=50_000_000)
     #: Writes per user per minute before 429.
     write_rate_per_minute: int = Field(120, ge=1)
-    #: Failed logins per account, and per client address, in ``login_window_s`` before 429.
+    #: Sign-in throttle (``services.throttle.LoginThrottle``): failed sign-ins for one account
+    #: from one client address in ``login_window_s`` before each further attempt from that
+    #: address waits (1 s, doubling up to ``login_max_delay_s``); a success clears the pair.
     login_attempts: int = Field(5, ge=1)
     login_window_s: int = Field(900, ge=60)
-    #: ``infra-mind worker`` serves its Prometheus metrics on this port (unset: not served).
-    #: One worker process per container; with ``--workers N`` process i takes port + i.
+    #: Failed sign-ins from one address across all accounts in ``login_window_s`` before
+    #: every sign-in from that address waits the same growing delay (NAT: keep it generous).
+    login_address_attempts: int = Field(20, ge=1)
+    login_max_delay_s: int = Field(300, ge=1, le=86_400)
+    #: Registrations per client address in ``register_window_s`` before 429.
+    register_attempts: int = Field(10, ge=1)
+    register_window_s: int = Field(3600, ge=60)
+    #: Password hashes (argon2id: 64 MiB and 4 lanes each) computed at once per process;
+    #: the rest wait up to ``password_hash_wait_s`` and then get 503 with Retry-After.
+    password_hash_concurrency: int = Field(2, ge=1, le=64)
+    password_hash_wait_s: float = Field(10.0, gt=0, le=120)
+    #: Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (the reverse proxy or
+    #: ingress controller in front of the API): addresses or CIDR networks, comma-separated.
+    #: The client is the right-most X-Forwarded-For entry that is not one of these, the one
+    #: the proxy itself appended. "*" (believe anyone: the left-most entry, which the client
+    #: writes) is refused outside development.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"])
+    #: Each process (``infra-mind serve`` and ``infra-mind worker``) serves its Prometheus
+    #: metrics on this port, never on the API port; with ``--workers N`` the next free ports
+    #: (port + 1, ...). Unset: not served, except that in development the API port answers
+    #: ``/metrics`` itself (a laptop needs no second port).
     metrics_port: int | None = Field(None, ge=1, le=65535)
     #: A running assessment with no heartbeat for this long is marked for retry.
     job_timeout_s: int = Field(600, ge=10)
@@ -98,6 +125,22 @@ class Settings(BaseSettings):
     anthropic_api_key: SecretStr | None = None
     prometheus_endpoint: HttpUrlText | None = None
     grafana_endpoint: HttpUrlText | None = None
+    # -- the queue after a crash, and the cost one user can impose (docs/ops/resilience.md)
+    #: A task message a worker took and did not acknowledge for this long (its worker
+    #: died) is taken over by another worker.
+    task_reclaim_after_s: int = Field(60, ge=1, le=3_600)
+    #: A running assessment whose worker sent no heartbeat for this long (or for
+    #: ``job_timeout_s``, if shorter) is put back in the queue; heartbeats go every quarter.
+    run_stale_after_s: int = Field(60, ge=4, le=86_400)
+    #: Open ``/events`` streams per user (across all API processes with ``REDIS_URL``).
+    event_streams_per_user: int = Field(10, ge=1, le=1_000)
+    #: Engine processes per API process for what-ifs (their CPU stays off the event loop).
+    engine_processes: int = Field(1, ge=1, le=64)
+    #: What-ifs waiting for an engine process, per API process, before 503 + Retry-After.
+    engine_queue: int = Field(8, ge=0, le=10_000)
+    #: ``health-check`` and ``/health/ready`` warn (never fail) when the oldest price the
+    #: engine designs with is older than this many days (``catalog.coverage.staleness``).
+    catalog_max_age_days: int = Field(400, ge=1, le=36_500)
 
     @classmethod
     def settings_customise_sources(
@@ -122,6 +165,38 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("DATABASE_URL must be sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        # the environment gives "10.0.0.5, 10.1.0.0/16" (as uvicorn's FORWARDED_ALLOW_IPS)
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            if item == "*":
+                continue
+            try:  # strict: "10.0.0.1/8" (host bits set) is a typo, not a network
+                ipaddress.ip_network(item) if "/" in item else ipaddress.ip_address(item)
+            except ValueError:
+                # uvicorn would take it as a literal that never matches: refuse it here
+                raise ValueError(f"{item!r} is not an IP address or CIDR network") from None
+        return value
+
+    @model_validator(mode="after")
+    def _proxies_outside_development(self) -> Settings:
+        if "*" in self.trusted_proxies and self.environment != "development":
+            raise ValueError(
+                f"TRUSTED_PROXIES: '*' believes any client's X-Forwarded-For (the address "
+                f"it writes first) when ENVIRONMENT={self.environment}: list the proxy's "
+                "addresses or networks")
+        return self
 
     @model_validator(mode="after")
     def _secret_outside_development(self) -> Settings:

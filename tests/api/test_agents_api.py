@@ -53,7 +53,7 @@ async def test_run_falls_back_to_the_second_provider_and_accounts_tokens(provide
     # the engine's figures are untouched by the words around them
     assert result["recommended"]["monthly_cost_usd"] > 0
 
-    metrics = (await client.get("/metrics")).text
+    metrics = app.state.platform.metrics.render().decode()  # what METRICS_PORT serves
     assert 'llm_requests_total{model="claude-haiku-4-5",provider="anthropic",status="ok"}' \
         in metrics
     assert 'agent_executions_total{agent="cto",status="ok"} 1.0' in metrics

@@ -9,7 +9,58 @@ async def test_liveness_and_readiness(client):
     assert r.status_code == 200 and r.json()["status"] == "ok"
     r = await client.get("/health/ready")
     assert r.status_code == 200
-    assert r.json()["checks"] == {"database": "ok", "cache (memory)": "ok", "broker": "ok"}
+    checks = r.json()["checks"]
+    catalog = checks.pop("catalog")
+    assert checks == {"database": "ok", "cache (memory)": "ok", "broker": "ok"}
+    assert catalog == "ok" or catalog.startswith("stale: oldest price ")
+
+
+async def _ready(tmp_path, **overrides):
+    import asyncio
+
+    import httpx
+
+    from infra_mind.kit.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/r.db"
+    await asyncio.to_thread(upgrade, url)
+    app = create_app(load_settings(environment="test", database_url=url,
+                                   jwt_secret_key="k" * 48, **overrides))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            return await c.get("/health/ready")
+
+
+async def test_a_stale_catalog_is_a_warning_and_the_instance_stays_ready(tmp_path):
+    from infra_mind.catalog.coverage import staleness
+    from infra_mind.catalog.store import default_catalog
+
+    r = await _ready(tmp_path, catalog_max_age_days=1)
+    age = staleness(default_catalog(), 1).age_days
+    assert age is not None and age > 1
+    assert r.status_code == 200
+    assert r.json() == {"status": "ready", "checks": {
+        "database": "ok", "cache (memory)": "ok", "broker": "ok",
+        "catalog": f"stale: oldest price {age} days (limit 1)"}}
+    r = await _ready(tmp_path, catalog_max_age_days=36_500)
+    assert r.status_code == 200 and r.json()["checks"]["catalog"] == "ok"
+
+
+async def test_an_unreadable_catalog_is_said_without_its_path(tmp_path, monkeypatch):
+    from infra_mind.catalog.store import default_catalog
+
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    monkeypatch.setenv("INFRA_MIND_CATALOG", str(broken))
+    default_catalog.cache_clear()
+    try:
+        r = await _ready(tmp_path)
+    finally:
+        default_catalog.cache_clear()
+    assert r.status_code == 200 and r.json()["status"] == "ready"
+    assert r.json()["checks"]["catalog"] == "unreadable: `infra-mind catalog stats` says why"
+    assert str(tmp_path) not in r.text
 
 
 async def test_every_response_has_a_request_id_and_security_headers(client):
@@ -21,10 +72,11 @@ async def test_every_response_has_a_request_id_and_security_headers(client):
     assert r.status_code == 404 and r.headers["x-request-id"]
 
 
-async def test_metrics_count_requests_by_route_and_status(client):
+async def test_metrics_count_requests_by_route_and_status(app, client):
     await client.get("/health")
     await client.get("/nowhere")
-    text = (await client.get("/metrics")).text
+    # what METRICS_PORT serves (tests/api/test_edge_headers.py): not on the API port
+    text = app.state.platform.metrics.render().decode()
     assert 'http_requests_total{method="GET",route="/health",status="200"}' in text
     assert 'route="unmatched",status="404"' in text
     assert "http_request_duration_seconds_bucket" in text
@@ -60,6 +112,7 @@ async def test_readiness_names_what_is_down(tmp_path):
             r = await c.get("/health/ready")
             assert r.status_code == 503
             assert r.json()["checks"]["database"].startswith("down")
+            assert r.json()["status"] == "not ready"  # the catalog's "ok" changes nothing
 
 
 def test_nul_escape_detection():

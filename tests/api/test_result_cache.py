@@ -23,7 +23,7 @@ async def test_second_read_is_a_cache_hit(app, client):
     second = await client.get(f"/api/v1/assessments/{aid}/result", headers=owner.headers)
     assert first.status_code == second.status_code == 200
     assert first.json() == second.json()
-    text = (await client.get("/metrics")).text
+    text = app.state.platform.metrics.render().decode()  # what METRICS_PORT serves
     assert 'cache_requests_total{result="miss"} 1.0' in text
     assert 'cache_requests_total{result="hit"} 1.0' in text
     stranger = await create_member(app)

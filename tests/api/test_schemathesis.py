@@ -147,7 +147,8 @@ def api(tmp_path_factory) -> Iterator[Api]:
     # generous limits: a 429 would hide what the operation does with the input
     cfg = load_settings(environment="test", database_url=url, redis_url=None,
                         jwt_secret_key="s" * 48, write_rate_per_minute=100_000,
-                        login_attempts=100_000)
+                        login_attempts=100_000, login_address_attempts=100_000,
+                        register_attempts=100_000)
     api = Api(app=create_app(cfg), headers={})
     try:
         email = f"fuzz-{uuid.uuid4().hex[:8]}@example.com"
@@ -155,7 +156,7 @@ def api(tmp_path_factory) -> Iterator[Api]:
         registered = api.call("POST", "/api/v1/auth/register",
                               body={"email": email, "password": password,
                                     "full_name": "Fuzz"})
-        assert registered.status_code == 201, registered.text
+        assert registered.status_code == 202, registered.text
         login = api.call("POST", "/api/v1/auth/login",
                          body={"email": email, "password": password})
         assert login.status_code == 200, login.text

@@ -22,8 +22,9 @@ from tests.deploy.promql import DEPLOY, ROOT, source_literals
 K8S = DEPLOY / "k8s"
 IMAGE = f"infra-mind:{__version__}"
 NAMESPACE = "infra-mind-prod"
-#: Read by the libraries the product runs on, not by its own code.
-LIBRARY_ENV = {"FORWARDED_ALLOW_IPS"}  # uvicorn: whose X-Forwarded-For to trust
+#: Read by the libraries the product runs on, not by its own code (none at present:
+#: uvicorn's FORWARDED_ALLOW_IPS is replaced by the product's TRUSTED_PROXIES).
+LIBRARY_ENV: set[str] = set()
 CLUSTER_SCOPED = {"Namespace"}
 
 
@@ -239,15 +240,18 @@ def test_api_deployment_is_probed_limited_and_hardened():
     [container] = spec["containers"]
     assert container["args"] == ["serve", "--host", "0.0.0.0", "--port", "8000",
                                  "--workers", "1"]
-    assert container["ports"] == [{"name": "http", "containerPort": 8000}]
+    assert container["ports"] == [{"name": "http", "containerPort": 8000},
+                                  {"name": "metrics", "containerPort": 9464}]
     routes = app_routes()
     assert container["livenessProbe"]["httpGet"]["path"] == "/health"
     assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
-    assert {"/health", "/health/ready", "/metrics"} <= routes
+    assert {"/health", "/health/ready"} <= routes
     assert set(container["resources"]) == {"requests", "limits"}
+    # metrics on their own port (METRICS_PORT), which Prometheus scrapes
+    env = {e["name"]: e.get("value") for e in container["env"]}
     template = api["spec"]["template"]["metadata"]["annotations"]
-    assert template["prometheus.io/port"] == "8000" and template["prometheus.io/path"] == \
-        "/metrics"
+    assert template["prometheus.io/port"] == env["METRICS_PORT"] == "9464"
+    assert template["prometheus.io/path"] == "/metrics"
     assert api["spec"]["selector"]["matchLabels"].items() <= \
         api["spec"]["template"]["metadata"]["labels"].items()
 
@@ -337,7 +341,8 @@ def test_prometheus_scrapes_every_api_and_worker():
     config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     api_targets = jobs["infra-mind-api"]["static_configs"][0]["targets"]
-    assert api_targets == [f"{name}:8000" for name in ("api-1", "api-2", "api-3")]
+    port = compose()["services"]["api-1"]["environment"]["METRICS_PORT"]
+    assert api_targets == [f"{name}:{port}" for name in ("api-1", "api-2", "api-3")]
     worker_targets = jobs["infra-mind-worker"]["static_configs"][0]["targets"]
     assert [t.split(":")[0] for t in worker_targets] == ["worker-1", "worker-2"]
     assert config["rule_files"] == ["alerts.yml"]

@@ -288,7 +288,7 @@ async def sign_up(http: httpx.AsyncClient, register_at: str,
     password = secrets.token_urlsafe(18)
     ok(await http.post(f"{register_at}/api/v1/auth/register",
                        json={"email": email, "password": password,
-                             "full_name": "Integration Test"}), 201)
+                             "full_name": "Integration Test"}), 202)
     tokens = ok(await http.post(f"{login_at or register_at}/api/v1/auth/login",
                                 json={"email": email, "password": password}), 200)
     return {"Authorization": f"Bearer {tokens['access_token']}"}

@@ -97,7 +97,7 @@ async def login(client: httpx.AsyncClient, email: str) -> Member:
 async def register(client: httpx.AsyncClient, email: str, full_name: str) -> Member:
     response = await client.post("/api/v1/auth/register", json={
         "email": email, "password": PASSWORD, "full_name": full_name})
-    assert response.status_code == 201, response.text
+    assert response.status_code == 202, response.text
     return await login(client, email)
 
 

@@ -10,17 +10,26 @@ import asyncio
 import threading
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select, update
 
 import infra_mind.engine.assess as engine_assess
+from infra_mind.config import load_settings
 from infra_mind.kit.db import session_scope
 from infra_mind.models import Assessment, AssessmentResultRow, utcnow
+from infra_mind.repositories.assessments import RunRepository
 from infra_mind.worker import tasks
 from tests.api.helpers import create_assessment, create_member, wait_for_status
 
 BASE = "/api/v1/assessments"
 
 
+@pytest.fixture(autouse=True)
+def _nothing_unsent():
+    """The unsent set is this process's: no test sees another's."""
+    tasks._unsent.clear()
+    yield
+    tasks._unsent.clear()
 
 
 async def queued(app, client) -> tuple[object, str]:
@@ -169,25 +178,81 @@ async def test_cancel_while_running_wins(app, client, held, monkeypatch):
     assert await results(app, aid) == 0
 
 
-async def test_a_message_the_broker_refused_is_retried_at_the_next_sweep(app, client, held,
-                                                                        monkeypatch):
-    """Redis down: the sweep cannot send; the run stays due, so the next sweep (not one a
-    whole job timeout later) sends it once the broker is back."""
-    owner, aid = await queued(app, client)
-    platform = app.state.platform
-    old = utcnow() - timedelta(seconds=platform.settings.job_timeout_s + 5)
-    async with session_scope(platform.sessions) as session:
-        await session.execute(update(Assessment).where(Assessment.id == aid)
-                              .values(queued_at=old))
+async def test_a_run_the_broker_refused_is_sent_as_soon_as_it_is_back(app, client, held,
+                                                                    monkeypatch):
+    """Redis down when the run was asked for: it used to wait for the sweeper's
+    job_timeout_s (10 minutes by default) after Redis came back; now each sweeper tick
+    (every RESEND_S) tries again, and the first one after Redis returns sends it."""
+    owner = await create_member(app)
+    aid = (await create_assessment(client, owner))["id"]
 
     async def broker_down(assessment_id: str):
         raise ConnectionError("redis: connection refused")
 
     monkeypatch.setattr(tasks.run_assessment, "kiq", broker_down)
-    await tasks.requeue_stale(platform)
-    assert (await row(app, aid)).queued_at.replace(tzinfo=None) < \
-        (utcnow() - timedelta(seconds=platform.settings.job_timeout_s)).replace(tzinfo=None)
-    monkeypatch.undo()
-    await tasks.requeue_stale(platform)  # the broker is back: sent now
+    response = await client.post(f"{BASE}/{aid}/run", headers=owner.headers)
+    assert response.json()["assessment"]["status"] == "queued"
+    assert await tasks.resend_unsent() == 0  # still down: kept for the next tick
+    monkeypatch.undo()  # the broker is back
+    assert await tasks.resend_unsent() == 1
+    assert await tasks.resend_unsent() == 0  # sent once
     await wait_for_status(client, owner, aid)
-    assert (await row(app, aid)).status == "completed"
+    assert (await row(app, aid)).attempts == 1
+
+
+async def test_a_silent_run_is_requeued_after_a_minute_not_the_job_timeout(app, client,
+                                                                          held):
+    """A worker that died mid-run stranded its run for job_timeout_s (10 minutes by
+    default, the engine's own time limit); a live worker beats every quarter of
+    run_stale_after_s (60 s), so silence for that long means it is gone."""
+    _, aid = await queued(app, client)
+    platform = app.state.platform
+    settings = platform.settings
+    assert settings.run_stale_after_s == 60 and settings.job_timeout_s == 600
+    silent = utcnow() - timedelta(seconds=settings.run_stale_after_s + 5)
+    async with session_scope(platform.sessions) as session:
+        await session.execute(update(Assessment).where(Assessment.id == aid).values(
+            status="running", worker_id="gone:1:dead", attempts=1, heartbeat_at=silent))
+    held.clear()
+    assert await tasks.requeue_stale(platform) == 1
+    requeued = await row(app, aid)
+    assert requeued.status == "queued"
+    assert requeued.error == ("retrying (attempt 2 of 3): worker gone:1:dead sent no "
+                              "heartbeat for 60 s")
+    assert held == [aid]
+    assert tasks.sweep_interval_s(settings) == 15.0
+
+
+def test_the_stale_window_is_never_longer_than_the_job_timeout():
+    settings = load_settings(environment="test", jwt_secret_key="t" * 48, job_timeout_s=10)
+    assert tasks.stale_after_s(settings) == 10
+    assert tasks.sweep_interval_s(settings) == 2.5
+
+
+async def test_a_run_handed_back_is_queued_or_given_up_and_only_by_its_worker(app, client,
+                                                                              held):
+    """The hand-back after a lost connection: queued with a plain note, failed once its
+    attempts are spent, and nothing when the run is no longer that worker's."""
+    platform = app.state.platform
+    _, retried = await queued(app, client)
+    _, spent = await queued(app, client)
+    _, taken = await queued(app, client)
+    async with session_scope(platform.sessions) as session:
+        for aid, attempts in ((retried, 1), (spent, tasks.MAX_ATTEMPTS), (taken, 1)):
+            await session.execute(update(Assessment).where(Assessment.id == aid).values(
+                status="running", worker_id="w:1:here", attempts=attempts,
+                heartbeat_at=utcnow()))
+    outcomes = {}
+    async with session_scope(platform.sessions) as session:
+        repo = RunRepository(session)
+        for aid, worker_id in ((retried, "w:1:here"), (spent, "w:1:here"),
+                               (taken, "w:2:other")):
+            outcomes[aid] = await repo.hand_back(
+                aid, worker_id, now=utcnow(), max_attempts=tasks.MAX_ATTEMPTS,
+                retry_note=tasks.DATABASE_LOST, give_up_note="gave up")
+    assert outcomes == {retried: "queued", spent: "failed", taken: None}
+    again = await row(app, retried)
+    assert again.status == "queued" and again.worker_id is None
+    assert again.error == "the database was unavailable; the run will be retried"
+    assert (await row(app, spent)).error == "gave up"
+    assert (await row(app, taken)).status == "running"

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from infra_mind import __version__
 from infra_mind.config import Settings
@@ -41,10 +42,26 @@ SECURITY_HEADERS = [
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
+#: Sent only on a request that came over HTTPS (its scheme, or X-Forwarded-Proto from a
+#: trusted proxy): over plain HTTP a browser ignores it, and a development server on
+#: http://localhost must not pin itself. One year; subdomains of the API host included.
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+#: A caller's X-Request-ID is kept only when it is short visible ASCII (it is echoed in a
+#: response header and written to logs and spans); anything else gets a fresh id.
+REQUEST_ID_MAX_CHARS = 64
+_REQUEST_ID_BYTES = frozenset(range(0x21, 0x7F))
+
+
+def request_id_from(value: bytes | None) -> str:
+    """The caller's request id if it is 1-64 visible ASCII characters, else a new one."""
+    if value and len(value) <= REQUEST_ID_MAX_CHARS and _REQUEST_ID_BYTES.issuperset(value):
+        return value.decode("ascii")
+    return uuid.uuid4().hex
 
 
 class PlatformMiddleware:
-    """Request id, security headers, body limit, metrics and a JSON access log.
+    """Request id, security headers (HSTS over HTTPS), body limit, metrics and a JSON
+    access log.
 
     Pure ASGI (no BaseHTTPMiddleware) so streaming responses (SSE) pass through.
     """
@@ -58,7 +75,9 @@ class PlatformMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        request_id = headers.get(b"x-request-id", b"").decode()[:64] or uuid.uuid4().hex
+        request_id = request_id_from(headers.get(b"x-request-id"))
+        security_headers = [*SECURITY_HEADERS, HSTS] if scope.get("scheme") == "https" \
+            else SECURITY_HEADERS
         token = request_id_var.set(request_id)
         status = 500
         start = time.perf_counter()
@@ -68,7 +87,7 @@ class PlatformMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS,
+                message["headers"] = [*message.get("headers", []), *security_headers,
                                       (b"x-request-id", request_id.encode())]
             await send(message)
 
@@ -76,7 +95,8 @@ class PlatformMiddleware:
             body, refusal = await self._read_body(scope, receive, headers)
             if refusal is not None:
                 status = refusal[0]
-                await _json(send, refusal[0], {"detail": refusal[1]}, request_id)
+                await _json(send, refusal[0], {"detail": refusal[1]}, request_id,
+                            security_headers)
                 return
             replayed = body is None
 
@@ -162,12 +182,13 @@ def has_nul_escape(body: bytes) -> bool:
     return False
 
 
-async def _json(send: Send, status: int, body: dict, request_id: str) -> None:
+async def _json(send: Send, status: int, body: dict, request_id: str,
+                security_headers: list[tuple[bytes, bytes]]) -> None:
     payload = json.dumps(body).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(payload)).encode()),
-                            (b"x-request-id", request_id.encode()), *SECURITY_HEADERS]})
+                            (b"x-request-id", request_id.encode()), *security_headers]})
     await send({"type": "http.response.body", "body": payload})
 
 
@@ -183,6 +204,11 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
             await asyncio.to_thread(upgrade, cfg.database_url)
         platform = Platform.build(cfg)
         app.state.platform = platform
+        from infra_mind.api.metrics_port import serve_metrics
+
+        metrics_server = serve_metrics(platform.metrics.registry, cfg.metrics_port)
+        if metrics_server is not None:  # the in-process broker's worker hook serves no copy
+            platform.extras["metrics_server"] = metrics_server
         from infra_mind.worker.broker import start_broker, stop_broker
         from infra_mind.worker.tasks import sweep_forever
 
@@ -204,6 +230,8 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
             await presence.stop()
+            if metrics_server is not None:
+                await asyncio.to_thread(metrics_server.close)
             await stop_broker(platform)
             await platform.close()
             await asyncio.to_thread(flush_tracing)
@@ -233,6 +261,13 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
                            allow_credentials=False, allow_methods=["*"],
                            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"])
     app.add_middleware(PlatformMiddleware, max_body_bytes=cfg.max_body_bytes)
+    # outermost: every layer below (request log, throttles, audit, HSTS) sees the client
+    # and scheme the trusted proxy reported. uvicorn's own copy is off (``infra-mind
+    # serve``), so this is the one place X-Forwarded-* are read. Its walk, checked in
+    # uvicorn 0.55: X-Forwarded-For from the right, skipping trusted peers, so the client
+    # is the address the last trusted proxy appended, never what the client wrote.
+    trusted = "*" if "*" in cfg.trusted_proxies else list(cfg.trusted_proxies)
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted)
     from infra_mind.api import routers
 
     for router in routers.all_routers():

@@ -24,6 +24,7 @@ from infra_mind.api.schemas.assessments import (
     AssessmentRead,
     AssessmentSummary,
     AssessmentUpdate,
+    ErrorBody,
     ResultRead,
     RunAccepted,
     Status,
@@ -104,7 +105,11 @@ async def delete_assessment(assessment_id: str, service: Writer) -> Response:
              response_model=RunAccepted, responses=_errors(401, 403, 404, 409, 429))
 async def request_run(assessment_id: str, service: Writer, background: BackgroundTasks,
                          response: Response,
-                         idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+                         # printable ASCII, as the IETF draft has it; an empty key names
+                         # no request and would be stored and matched like any other
+                         idempotency_key: Annotated[str | None, Header(
+                             min_length=1, max_length=200, pattern=r"^[ -~]+$",
+                             description="Printable ASCII, 1 to 200 characters")] = None,
                          ) -> RunAccepted:
     """Queue a run. The same ``Idempotency-Key`` answers with the same run; the same
     requirements already queued or running answer with that run."""
@@ -161,12 +166,16 @@ async def assessment_report(
 @router.get("/{assessment_id}/events", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}},
                              "description": "`event: status` with JSON {status, progress, "
-                                            "current_step, error} on each change; ends "
-                                            "after a terminal status"},
-                       **_errors(401, 404)})
+                                            "current_step, error}: now, then on each "
+                                            "change while a run is queued or running; "
+                                            "ends with the run (at once if there is none)"},
+                       **_errors(401, 404),
+                       429: {"model": ErrorBody, "description": "Too many open event "
+                             "streams for this user; see Retry-After"}})
 async def assessment_events(assessment_id: str, service: Reader,
                             db: SessionDep) -> StreamingResponse:
-    """Server-sent events of the assessment's status."""
+    """Server-sent events of the assessment's status. A user has at most
+    ``EVENT_STREAMS_PER_USER`` streams open at once (429 with Retry-After past that)."""
     changes = await service.watch(assessment_id)
     # the stream polls with its own sessions: give the request's connection back now
     # rather than hold it (and, on SQLite, a read snapshot) for the stream's life
@@ -189,10 +198,13 @@ async def _sse(changes: AsyncIterator[dict[str, Any] | None]) -> AsyncIterator[s
 
 
 @router.post("/{assessment_id}/what-if", response_model=WhatIfRead,
-             responses=_errors(401, 404, 422, 429))
+             responses={**_errors(401, 404, 422, 429),
+                        503: {"model": ErrorBody, "description": "The engine is busy with "
+                              "other requests; see Retry-After"}})
 async def what_if(assessment_id: str, body: WhatIf, service: Writer) -> WhatIfRead:
     """Assess the stored requirements with some changes, now; nothing is saved.
-    Viewers may ask (it changes nothing); it counts against the rate limit (it costs)."""
+    Viewers may ask (it changes nothing); it counts against the rate limit (it costs).
+    One at a time per user (429); past the engine's capacity, 503 (both: Retry-After)."""
     result, differences = await service.what_if(
         assessment_id, body.model_dump(mode="json", exclude_none=True))
     return WhatIfRead(result=result, differences=differences)  # type: ignore[arg-type]

@@ -1,4 +1,8 @@
-"""Authentication API: register, sign in, rotate tokens, sign out, the current user."""
+"""Authentication API: register, sign in, rotate tokens, sign out, the current user.
+
+Token responses carry ``Cache-Control: no-store``; who the client is comes from
+``deps.client_address`` (the trusted proxy's X-Forwarded-For, see ``api.app``).
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response, status
 
-from infra_mind.api.deps import PlatformDep, PrincipalDep, SessionDep
+from infra_mind.api.deps import PlatformDep, PrincipalDep, SessionDep, client_address
 from infra_mind.api.schemas.auth import (
     ErrorOut,
     LoginIn,
     RefreshIn,
     RegisterIn,
+    RegistrationAccepted,
     TokenPair,
     UserOut,
     ValidationErrorOut,
 )
-from infra_mind.services.auth import AuthService
+from infra_mind.services.auth import REGISTRATION_ACCEPTED, AuthService
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -24,6 +29,11 @@ _INVALID: dict[int | str, dict[str, Any]] = {
     422: {"model": ValidationErrorOut, "description": "Invalid request body"}}
 _UNAUTHENTICATED: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "Missing, invalid or expired access token"}}
+_BUSY: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorOut, "description": "Every password-hashing slot of this process "
+                                            "stayed busy; see Retry-After"}}
+#: Tokens must not stay in a browser's, a proxy's or a CDN's cache (RFC 6749 5.1).
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def _service(db: SessionDep, platform: PlatformDep) -> AuthService:
@@ -33,31 +43,40 @@ def _service(db: SessionDep, platform: PlatformDep) -> AuthService:
 ServiceDep = Annotated[AuthService, Depends(_service)]
 
 
-def _client_address(request: Request) -> str | None:
-    return request.client.host if request.client else None
+@router.post("/register", status_code=status.HTTP_202_ACCEPTED,
+             response_model=RegistrationAccepted,
+             responses={422: {"model": ValidationErrorOut,
+                              "description": "Invalid request body, or a password refused "
+                                             "(too common, repetitive, or built on the email "
+                                             "address): the problem says why"},
+                        429: {"model": ErrorOut, "description": "Too many registrations from "
+                                                                "this address; see Retry-After"},
+                        **_BUSY})
+async def register(body: RegisterIn, request: Request,
+                   service: ServiceDep) -> RegistrationAccepted:
+    """Register an account (with its personal organization, as owner), then sign in.
 
-
-@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=UserOut,
-             responses={409: {"model": ErrorOut, "description": "Email already registered"},
-                        **_INVALID})
-async def register(body: RegisterIn, request: Request, service: ServiceDep) -> UserOut:
-    """Create an account, its personal organization and the owner membership."""
-    profile = await service.register(email=body.email, password=body.password,
-                                     full_name=body.full_name,
-                                     client_address=_client_address(request))
-    return UserOut.model_validate(profile)
+    The answer is the same whether the email was free or already registered, so it tells
+    no one which emails have accounts; an already registered account is left unchanged.
+    """
+    await service.register(email=body.email, password=body.password,
+                           full_name=body.full_name, client_address=client_address(request))
+    return RegistrationAccepted(detail=REGISTRATION_ACCEPTED)
 
 
 @router.post("/login", response_model=TokenPair,
              responses={401: {"model": ErrorOut, "description": "Invalid email or password"},
                         429: {"model": ErrorOut,
-                              "description": "Too many failed attempts for this account or "
-                                             "address; see Retry-After"},
-                        **_INVALID})
-async def login(body: LoginIn, request: Request, service: ServiceDep) -> TokenPair:
+                              "description": "Too many failed attempts for this account from "
+                                             "this address, or from this address; see "
+                                             "Retry-After"},
+                        **_BUSY, **_INVALID})
+async def login(body: LoginIn, request: Request, response: Response,
+                service: ServiceDep) -> TokenPair:
     """Exchange an email and password for an access token and a refresh token."""
     tokens = await service.login(email=body.email, password=body.password,
-                                 client_address=_client_address(request))
+                                 client_address=client_address(request))
+    response.headers.update(NO_STORE)
     return TokenPair.model_validate(tokens)
 
 
@@ -66,10 +85,12 @@ async def login(body: LoginIn, request: Request, service: ServiceDep) -> TokenPa
                               "description": "Invalid, expired, revoked or reused refresh "
                                              "token (reuse revokes its whole family)"},
                         **_INVALID})
-async def refresh(body: RefreshIn, request: Request, service: ServiceDep) -> TokenPair:
+async def refresh(body: RefreshIn, request: Request, response: Response,
+                  service: ServiceDep) -> TokenPair:
     """Exchange a refresh token (usable once) for a new token pair."""
     tokens = await service.refresh(refresh_token=body.refresh_token,
-                                   client_address=_client_address(request))
+                                   client_address=client_address(request))
+    response.headers.update(NO_STORE)
     return TokenPair.model_validate(tokens)
 
 

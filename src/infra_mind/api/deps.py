@@ -75,7 +75,14 @@ async def principal(request: Request,
                             .where(Membership.user_id == user.id))
     request.state.user_id = user.id
     return Principal(user=user, roles={org: role for org, role in rows.all()},
-                     client_address=request.client.host if request.client else None)
+                     client_address=client_address(request))
+
+
+def client_address(request: Request) -> str | None:
+    """The client's address: the peer's, or, when the peer is one of ``TRUSTED_PROXIES``,
+    the one that proxy appended to X-Forwarded-For (rewritten by the proxy-headers
+    middleware in ``api.app`` before any route runs)."""
+    return request.client.host if request.client else None
 
 
 SessionDep = Annotated[AsyncSession, Depends(session, scope="function")]

@@ -1,6 +1,9 @@
-"""Liveness, readiness and Prometheus metrics (no authentication: probes and scrapers)."""
+"""Liveness, readiness and Prometheus metrics (no authentication: probes and scrapers;
+metrics are on their own port outside development, see ``api.metrics_port``)."""
 
 from __future__ import annotations
+
+import asyncio
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
@@ -9,6 +12,7 @@ from sqlalchemy import text
 
 from infra_mind import __version__
 from infra_mind.api.deps import PlatformDep
+from infra_mind.api.metrics_port import metrics_on_api_port
 
 router = APIRouter(tags=["health"])
 
@@ -22,7 +26,9 @@ class Ready(BaseModel):
     #: ready; degraded: the database answers (reads are served, runs are queued in it)
     #: but the cache or the broker does not; not ready: the database does not answer
     status: str
-    checks: dict[str, str]  # component -> "ok" or why it is down
+    #: component -> "ok" or why it is down; "catalog" -> "ok" or "stale: oldest price N
+    #: days (limit M)", a warning that never changes ``status`` or the HTTP status
+    checks: dict[str, str]
 
 
 @router.get("/health", response_model=Alive)
@@ -33,10 +39,14 @@ async def health() -> Alive:
 
 @router.get("/health/ready", response_model=Ready, responses={503: {"model": Ready}})
 async def ready(platform: PlatformDep) -> JSONResponse:
-    """Dependencies answer: database, cache (Redis when configured) and the task broker.
+    """Dependencies answer: database, cache (Redis when configured) and the task broker;
+    and the price catalog's age.
 
-    503 unless all answer, so a deploy never counts an instance ready without Redis; the
-    body says ``degraded`` when only the cache or broker is down (docs/ops/resilience.md).
+    503 unless the three dependencies answer, so a deploy never counts an instance ready
+    without Redis; the body says ``degraded`` when only the cache or broker is down
+    (docs/ops/resilience.md). A stale catalog (its oldest price the engine designs with
+    older than ``CATALOG_MAX_AGE_DAYS``) is a warning, not an outage: ``checks.catalog``
+    says ``stale: ...`` while the status stays ``ready`` and the HTTP status 200.
     """
     checks: dict[str, str] = {}
     try:
@@ -51,11 +61,34 @@ async def ready(platform: PlatformDep) -> JSONResponse:
     checks["broker"] = await broker_ready(platform)
     ok = all(v == "ok" for v in checks.values())
     status = ("ready" if ok else "degraded" if checks["database"] == "ok" else "not ready")
+    checks["catalog"] = await _catalog_age(platform.settings.catalog_max_age_days)
     body = Ready(status=status, checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
 
+async def _catalog_age(max_age_days: int) -> str:
+    """``ok`` or ``stale: ...`` for the catalog in force, or ``unreadable``.
+
+    The first call loads the catalog and counts its rows (a few hundred ms of CPU, off
+    the event loop); later calls reuse both (``default_catalog``, ``coverage``). The
+    answer is public: it names no path (``infra-mind catalog stats`` does)."""
+    from infra_mind.catalog.coverage import staleness
+    from infra_mind.catalog.model import CatalogError
+    from infra_mind.catalog.store import default_catalog
+
+    try:
+        found = await asyncio.to_thread(lambda: staleness(default_catalog(), max_age_days))
+    except CatalogError:
+        return "unreadable: `infra-mind catalog stats` says why"
+    return found.readiness()
+
+
 @router.get("/metrics", include_in_schema=False)
 async def metrics(platform: PlatformDep) -> Response:
+    """This process's metrics, in development only: elsewhere they are served on
+    ``METRICS_PORT`` (``api.metrics_port``), never on the port the public reaches, and
+    this answers as if the route did not exist."""
+    if not metrics_on_api_port(platform.settings):
+        return JSONResponse({"detail": "Not Found"}, status_code=404)
     return Response(platform.metrics.render(),
                     media_type="text/plain; version=0.0.4; charset=utf-8")

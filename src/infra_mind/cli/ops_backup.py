@@ -185,7 +185,9 @@ def restore(
                    ] = False,
 ) -> None:
     """Restore a backup into the database (DATABASE_URL): verify it, migrate the database to
-    the backup's revision, replace all its rows in one transaction, check row counts."""
+    the backup's revision, replace all its rows in one transaction, check row counts. A row
+    the database refuses (PostgreSQL takes no NaN in JSON, no NUL in text) is left out with
+    the rows that refer to it, each named; then the rest is restored and the exit is 1."""
     from infra_mind.ops.backup import BackupError
     from infra_mind.ops.restore import restore_backup
     from infra_mind.ops.tables import redact
@@ -207,12 +209,23 @@ def restore(
                    f"{report.revision}, the backup's revision")
     typer.echo(f"restored {report.rows} rows into {len(report.restored)} tables of "
                f"{report.database} in {report.seconds:.1f} s (removed {report.cleared_rows} "
-               "rows first); every table's row count matches the manifest")
+               "rows first); every table's row count matches the manifest"
+               + ("" if report.complete else f" less the {len(report.uncarried)} rows "
+                  "not carried"))
+    for row in report.uncarried:
+        typer.echo(f"not carried: {row}")
     if report.sequences:
         typer.echo(f"sequences set past the restored rows: {', '.join(report.sequences)}")
     if report.revision != report.head:
         typer.echo(f"the database is at {report.revision}; this version's head is "
                    f"{report.head}: run `infra-mind migrate`")
+    if not report.complete:
+        # exit 1: the rows restored are committed (in a recovery, most of the data beats
+        # none), but a script or an operator must not take a lossy restore for a whole one
+        raise CliError(f"restore incomplete: {len(report.uncarried)} of "
+                       f"{report.backup.manifest['rows']} rows of backup {backup_id} could "
+                       f"not be carried into {report.database} (listed above as \"not "
+                       "carried\"); the other rows are restored")
 
 
 @drill_app.command("backup-restore")
@@ -239,7 +252,11 @@ def backup_restore(
                f"({backup.manifest['rows']} rows, revision {report.restore.revision}); "
                "verified")
     typer.echo(f"restored into a {report.scratch} in {report.restore.seconds:.1f} s; "
-               "row counts match the manifest")
+               "row counts match the manifest"
+               + ("" if report.restore.complete else
+                  f" less the {len(report.restore.uncarried)} rows not carried"))
+    for row in report.restore.uncarried:
+        typer.echo(f"  not carried: {row}")
     typer.echo(f"  {'table':<24} {'source rows':>11} {'restored':>9}  {'content digest':<16}")
     for table in report.tables:
         mark = "identical" if table.identical else "DIFFERENT"

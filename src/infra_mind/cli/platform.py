@@ -83,6 +83,12 @@ def serve(
     from infra_mind.kit.migrate import upgrade
 
     cfg = _settings()
+    if os.environ.get("FORWARDED_ALLOW_IPS") is not None:
+        # uvicorn's own setting is not read (the app reads X-Forwarded-* itself): a value
+        # left over from an older deployment must not silently stop meaning anything
+        raise CliError("FORWARDED_ALLOW_IPS is not read: set TRUSTED_PROXIES to the reverse "
+                       "proxy's addresses or networks instead (never '*' in production)",
+                       ExitCode.USAGE)
     # the options win over the settings (environment, then production.yaml)
     host = host or cfg.server_host
     port = port or cfg.server_port
@@ -97,10 +103,18 @@ def serve(
 
     configure_logging(cfg.log_level)
     mode = "Redis broker, run `infra-mind worker`" if cfg.redis_url else "tasks run in-process"
+    from infra_mind.api.metrics_port import metrics_on_api_port
+
+    metrics = (f"metrics on port {cfg.metrics_port}" + (" and up" if workers > 1 else "")
+               if cfg.metrics_port else "metrics on /metrics" if metrics_on_api_port(cfg)
+               else "metrics not served (METRICS_PORT unset)")
+    proxies = ", ".join(cfg.trusted_proxies) or "none"
     typer.echo(f"Infra Mind on http://{host}:{port} ({cfg.environment}; database "
-               f"{_redact(cfg.database_url)}; {mode}; agents: {agents})")
+               f"{_redact(cfg.database_url)}; {mode}; agents: {agents}; {metrics}; "
+               f"X-Forwarded-For believed from: {proxies})")
+    # proxy_headers off: the app applies TRUSTED_PROXIES itself (api.app), once
     uvicorn.run("infra_mind.api.main:app", host=host, port=port, workers=workers,
-                log_level=cfg.log_level.lower(), access_log=False, proxy_headers=True,
+                log_level=cfg.log_level.lower(), access_log=False, proxy_headers=False,
                 log_config=UVICORN_LOG_CONFIG)
 
 
@@ -115,9 +129,12 @@ def worker(
                        "tasks in-process", ExitCode.USAGE)
     from infra_mind.worker.broker import MAX_CONCURRENT_RUNS
 
+    # --max-prefetch 0: taskiq asks the broker for a message only when one of the
+    # MAX_CONCURRENT_RUNS slots is free, and the broker then reads one (worker.broker), so
+    # a process holds only what it runs: a crash strands nothing, and workers share evenly
     command = [sys.executable, "-m", "taskiq", "worker", "infra_mind.worker.broker:broker",
                "infra_mind.worker.tasks", "--workers", str(workers),
-               "--max-async-tasks", str(MAX_CONCURRENT_RUNS)]
+               "--max-async-tasks", str(MAX_CONCURRENT_RUNS), "--max-prefetch", "0"]
     # exec, not a child: a supervisor's SIGTERM must reach taskiq itself, or its workers
     # are left running as orphans that keep reading the queue
     os.execv(sys.executable, command)

@@ -20,11 +20,14 @@ from sqlalchemy.ext.asyncio import (
 
 
 def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20) -> AsyncEngine:
+    """An engine for ``url``. Its errors name the SQL but never its parameters
+    (``hide_parameters``): they carry request data (emails, requirements, tokens) and
+    would otherwise reach logs in every traceback of a failed statement."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -36,7 +39,7 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20) -> AsyncE
 
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow,
-                               pool_pre_ping=True)
+                               pool_pre_ping=True, hide_parameters=True)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

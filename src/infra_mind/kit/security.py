@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,6 +30,37 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+class HashingBusy(Exception):
+    """Every hashing slot stayed taken for the whole wait."""
+
+
+class PasswordHashing:
+    """Slots for argon2id work: at most ``concurrency`` hashes at once in this process.
+
+    Each hash holds 64 MiB (argon2-cffi's default memory cost) and four lanes of CPU for
+    tens of milliseconds: unbounded, 40 concurrent registrations took 2.5 GiB and starved
+    ``/health`` for seconds. Waiting is bounded too: a request that gets no slot within
+    ``wait_s`` fails with ``HashingBusy`` (the API answers 503 and Retry-After) instead of
+    queueing behind a flood. One per process and event loop (``Platform.extras``).
+    """
+
+    def __init__(self, concurrency: int, wait_s: float) -> None:
+        self._slots = asyncio.Semaphore(concurrency)
+        self.wait_s = wait_s
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one hashing slot (raises ``HashingBusy`` after ``wait_s``)."""
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self.wait_s)
+        except TimeoutError:
+            raise HashingBusy from None
+        try:
+            yield
+        finally:
+            self._slots.release()
 
 
 class TokenError(Exception):

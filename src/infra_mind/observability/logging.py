@@ -2,6 +2,13 @@
 
 Nothing here logs request bodies, headers or query strings, so tokens and passwords never
 reach the logs; the access log names the route template, not the raw path.
+
+Database errors are logged by class, SQLSTATE, constraint and SQL text, never by their
+message: a driver's or server's message can quote the data of the failed statement
+(asyncpg's "invalid input for query argument $1: 'a@b.example'", PostgreSQL's "invalid
+input syntax for type uuid: ..."), and the engines hide their parameters
+(``kit.db.make_engine``). This applies to tracebacks and to exceptions given as
+arguments of a message, whichever logger writes them.
 """
 
 from __future__ import annotations
@@ -10,15 +17,136 @@ import contextvars
 import json
 import logging
 import sys
+import traceback
 from datetime import UTC, datetime
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id",
                                                                        default=None)
 
 
+#: Exceptions raised by these packages are database errors (their messages may quote data).
+_DATABASE_PACKAGES = ("asyncpg", "psycopg", "psycopg_pool", "sqlite3", "aiosqlite")
+#: Longest SQL text kept in a log line.
+MAX_SQL_CHARS = 1_000
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from a database driver or is SQLAlchemy's wrapper of a failed
+    statement (``StatementError``, whose message embeds the driver's)."""
+    for cls in type(exc).__mro__:
+        module = cls.__module__ or ""
+        root = module.split(".", 1)[0]
+        if root in _DATABASE_PACKAGES or module.startswith("sqlalchemy.dialects"):
+            return True
+        if module == "sqlalchemy.exc" and cls.__name__ == "StatementError":
+            return True
+    return False
+
+
+def describe_database_error(exc: BaseException) -> str:
+    """What may be logged of a database error: its SQLSTATE, constraint and SQL text
+    (placeholders, never values), not its message."""
+    parts = []
+    sqlstate = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+    diag = getattr(exc, "diag", None)  # psycopg
+    if isinstance(sqlstate, str) and sqlstate:
+        parts.append(f"sqlstate {sqlstate}")
+    constraint = (getattr(exc, "constraint_name", None)
+                  or getattr(diag, "constraint_name", None))
+    if isinstance(constraint, str) and constraint:
+        parts.append(f"constraint {constraint}")
+    statement = getattr(exc, "statement", None)
+    if isinstance(statement, str) and statement:
+        parts.append("SQL: " + " ".join(statement.split())[:MAX_SQL_CHARS])
+    detail = "; ".join(parts) or "details withheld"
+    return f"[message withheld: it may quote data] {detail}"
+
+
+def format_exception_safely(exc: BaseException) -> str:
+    """The traceback of ``exc`` and of the exceptions that caused it, as Python prints it,
+    with the message of each database error, and of each error that caused one (asyncpg
+    raises a plain ``ValueError`` quoting a value it could not encode), replaced by
+    ``describe_database_error``."""
+    chain: list[BaseException] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append(current)
+        if current.__cause__ is not None:
+            current = current.__cause__
+        elif current.__context__ is not None and not current.__suppress_context__:
+            current = current.__context__
+        else:
+            current = None
+    withheld = _withheld(chain)
+    lines: list[str] = []
+    for index in range(len(chain) - 1, -1, -1):  # the root cause first, as Python prints
+        error = chain[index]
+        if index < len(chain) - 1:
+            lines.append("\nThe above exception was the direct cause of the following "
+                         "exception:\n\n" if error.__cause__ is chain[index + 1] else
+                         "\nDuring handling of the above exception, another exception "
+                         "occurred:\n\n")
+        if error.__traceback__ is not None:
+            lines.append("Traceback (most recent call last):\n")
+            lines.extend(traceback.format_tb(error.__traceback__))
+        if withheld[index]:
+            kind = type(error)
+            lines.append(f"{kind.__module__}.{kind.__qualname__}: "
+                         f"{describe_database_error(error)}\n")
+        else:
+            lines.extend(traceback.format_exception_only(type(error), error))
+    return "".join(lines).rstrip("\n")
+
+
+def _withheld(chain: list[BaseException]) -> list[bool]:
+    """For each error of a chain (outermost first): a database error, or a cause of one."""
+    below_database = False
+    flags = []
+    for error in chain:
+        below_database = below_database or is_database_error(error)
+        flags.append(below_database)
+    return flags
+
+
+def _safe_args(args: object) -> object:
+    """``args`` itself, or a copy with each database error described safely."""
+    if isinstance(args, tuple) and any(isinstance(a, BaseException) and is_database_error(a)
+                                       for a in args):
+        return tuple(f"{type(a).__name__} {describe_database_error(a)}"
+                     if isinstance(a, BaseException) and is_database_error(a) else a
+                     for a in args)
+    return args
+
+
+def _without_database_text(message: str, exc: BaseException) -> str:
+    """``message`` with the text of each database error of ``exc``'s chain replaced: a
+    library may put ``{exc}`` in its message (LangGraph's "Retrying task ... after ...")."""
+    chain: list[BaseException] = []
+    error: BaseException | None = exc
+    while error is not None and len(chain) < 10 and error not in chain:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    for error, withheld in zip(chain, _withheld(chain), strict=True):
+        text = str(error)
+        if withheld and text and text in message:
+            message = message.replace(text, describe_database_error(error))
+    return message
+
+
 class JsonFormatter(logging.Formatter):
+    def formatException(self, ei) -> str:  # logging calls it by this name
+        if ei and ei[1] is not None:
+            return format_exception_safely(ei[1])
+        return super().formatException(ei)
+
     def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
+        safe = _safe_args(record.args) if record.args else record.args
+        message = (str(record.msg) % safe if safe is not record.args and safe
+                   else record.getMessage())
+        if record.exc_info and record.exc_info[1] is not None:
+            message = _without_database_text(message, record.exc_info[1])
         doc: dict[str, object] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),

@@ -4,9 +4,17 @@ backup-restore``), on SQLite and PostgreSQL in either direction.
 A restore changes nothing until the backup has verified. It then brings the database to
 the backup's revision (an empty database is migrated to it; a newer one is migrated down,
 as a rollback needs) and, in one transaction, removes every row of our tables (children
-first) and loads the backup's rows (parents first). Each table's row count must equal the
-manifest's, or the transaction rolls back. Identifiers are UUID strings, so there are no
-sequences to move; should a table ever get one, it is set past the restored rows.
+first) and loads the backup's rows (parents first). Identifiers are UUID strings, so there
+are no sequences to move; should a table ever get one, it is set past the restored rows.
+
+A row the target database refuses does not fail the whole restore: a SQLite backup can
+hold what PostgreSQL cannot take (a NaN or an infinity inside JSON, a NUL character in
+text). Rows go in by batches, each in a savepoint; a refused batch goes again row by row,
+and each row still refused is left out and reported (table, primary key, the database's
+reason), as is every row that refers to one left out (it would break a foreign key). Each
+table's row count must equal the manifest's less the rows left out, or the transaction
+rolls back. In a recovery, most of the data now beats none of it; the caller says loudly
+that the restore is incomplete (``infra-mind restore`` exits 1 listing the rows).
 """
 
 from __future__ import annotations
@@ -60,6 +68,18 @@ RESTORE_LOCK_TIMEOUT = "15s"
 
 
 @dataclass(frozen=True)
+class Uncarried:
+    """A row of the backup the database could not take."""
+
+    table: str
+    key: str  # the primary key, ``id=...``
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.table} {self.key}: {self.reason}"
+
+
+@dataclass(frozen=True)
 class RestoreReport:
     backup: Backup
     database: str
@@ -67,13 +87,19 @@ class RestoreReport:
     revision: str
     head: str
     cleared_rows: int
-    restored: dict[str, int]  # rows per table, equal to the manifest's
+    restored: dict[str, int]  # rows per table: the manifest's less those left out
     sequences: list[str]
     seconds: float
+    #: Rows left out, in the backup's order: the database refused them or their parent.
+    uncarried: tuple[Uncarried, ...] = ()
 
     @property
     def rows(self) -> int:
         return sum(self.restored.values())
+
+    @property
+    def complete(self) -> bool:
+        return not self.uncarried
 
 
 def _target_state(conn: Connection) -> tuple[str | None, list[str]]:
@@ -195,13 +221,95 @@ async def _in_transaction(url: str, work: Callable[[AsyncConnection, list[TableS
         await engine.dispose()
 
 
+def _row_refused(exc: sa.exc.DBAPIError) -> bool:
+    """Whether the database refused the row's data (a data exception or a constraint:
+    SQLSTATE classes 22 and 23), rather than failed (a lost connection, a lock): only a
+    refused row is left out; anything else fails the whole restore, which rolls back."""
+    if isinstance(exc, (sa.exc.DataError, sa.exc.IntegrityError)):
+        return True
+    # psycopg's error carries the SQLSTATE; asyncpg's, under SQLAlchemy's adapter, too
+    sqlstate = getattr(exc.orig, "sqlstate", None) \
+        or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate[:2] in ("22", "23")
+
+
+def _db_reason(exc: sa.exc.DBAPIError) -> str:
+    """The database's reason in one line, with its detail (PostgreSQL's DETAIL names the
+    offending token or key, never a whole row)."""
+    orig = exc.orig
+    cause = getattr(orig, "__cause__", None) or orig  # asyncpg's error under the adapter
+    message = getattr(cause, "message", None) or str(cause or type(exc).__name__)
+    lines = str(message).strip().splitlines() or [type(exc).__name__]
+    first = lines[0].split("'>: ", 1)[-1]  # the adapter prefixes "<class '...'>: "
+    detail = getattr(cause, "detail", None)
+    return f"{first} ({detail})" if detail else first
+
+
+class _RowLoader:
+    """Inserts rows in one transaction, leaving out (and recording) each row the database
+    refuses and each row that refers to a row left out."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self.uncarried: list[Uncarried] = []
+        self._counts: dict[str, int] = {}
+        #: (table, column) a foreign key refers to -> its values in the rows left out
+        self._left_out: dict[tuple[str, str], set[Any]] = {
+            (fk.column.table.name, fk.column.name): set()
+            for model in Base.metadata.tables.values() for fk in model.foreign_keys}
+
+    def left_out_of(self, table: str) -> int:
+        return self._counts.get(table, 0)
+
+    async def insert(self, spec: TableSpec, batch: list[dict[str, Any]]) -> None:
+        rows = []
+        for row in batch:
+            reason = self._orphan_reason(spec, row)
+            if reason is None:
+                rows.append(row)
+            else:
+                self._leave_out(spec, row, reason)
+        if rows:
+            await self._insert(spec, rows)
+
+    async def _insert(self, spec: TableSpec, rows: list[dict[str, Any]]) -> None:
+        try:
+            async with self.conn.begin_nested():
+                await self.conn.execute(spec.table.insert(), rows)
+        except sa.exc.DBAPIError as exc:
+            if not _row_refused(exc):
+                raise
+            if len(rows) == 1:
+                self._leave_out(spec, rows[0], _db_reason(exc))
+                return
+            for row in rows:  # which of them: one savepoint each
+                await self._insert(spec, [row])
+
+    def _orphan_reason(self, spec: TableSpec, row: dict[str, Any]) -> str | None:
+        model = Base.metadata.tables.get(spec.name)
+        for fk in model.foreign_keys if model is not None else ():
+            parent, column, value = fk.column.table.name, fk.column.name, row.get(fk.parent.name)
+            if value is not None and value in self._left_out[(parent, column)]:
+                return f"refers to {parent} {column}={value}, which was not carried"
+        return None
+
+    def _leave_out(self, spec: TableSpec, row: dict[str, Any], reason: str) -> None:
+        key = " ".join(f"{c}={row.get(c)}" for c in spec.primary_key)
+        self.uncarried.append(Uncarried(spec.name, key, reason))
+        self._counts[spec.name] = self._counts.get(spec.name, 0) + 1
+        for (table, column), values in self._left_out.items():
+            if table == spec.name and row.get(column) is not None:
+                values.add(row[column])
+
+
 def _loader(backup: Backup, fernet: Fernet | None):
     async def load(conn: AsyncConnection, ordered: list[TableSpec]
-                   ) -> tuple[int, dict[str, int], list[str]]:
+                   ) -> tuple[int, dict[str, int], list[str], list[Uncarried]]:
         specs = {spec.name: spec for spec in ordered}
         _check_fits(backup, specs)
         cleared = await _clear(conn, ordered)
         restored: dict[str, int] = {}
+        loader = _RowLoader(conn)
         for table in backup.manifest["tables"]:
             spec = specs[table["name"]]
             names = [c["name"] for c in table["columns"]]
@@ -209,18 +317,21 @@ def _loader(backup: Backup, fernet: Fernet | None):
             for values in table_rows(backup, table, fernet):
                 batch.append(_bind_row(spec, names, values))
                 if len(batch) >= INSERT_BATCH_ROWS:
-                    await conn.execute(spec.table.insert(), batch)
+                    await loader.insert(spec, batch)
                     batch = []
             if batch:
-                await conn.execute(spec.table.insert(), batch)
+                await loader.insert(spec, batch)
+            left_out = loader.left_out_of(table["name"])
             count = await conn.scalar(sa.select(sa.func.count()).select_from(spec.table))
-            if count != table["rows"]:
+            if count != table["rows"] - left_out:
                 raise BackupError(f"{table['name']}: {count} rows after the restore, the "
-                                  f"manifest says {table['rows']}; nothing was changed")
+                                  f"manifest says {table['rows']}"
+                                  + (f" less {left_out} not carried" if left_out else "")
+                                  + "; nothing was changed")
             restored[table["name"]] = count
         sequences = [] if conn.dialect.name == "sqlite" else \
             await _reset_sequences(conn, ordered)
-        return cleared, restored, sequences
+        return cleared, restored, sequences, loader.uncarried
 
     return load
 
@@ -237,13 +348,13 @@ def restore_backup(url: str, directory: Path, backup_id: str, keys: Keys = NO_KE
                           + (f" (and {more} more problem(s))" if more else ""))
     backup = verification.backup
     before, cleared_first = _migrate_to(url, backup)
-    cleared, restored, sequences = asyncio.run(
+    cleared, restored, sequences, uncarried = asyncio.run(
         _in_transaction(url, _loader(backup, backup_fernet(backup, keys))))
     return RestoreReport(backup=backup, database=redact(url), before=before,
                          revision=backup.manifest["alembic_revision"],
                          head=known_revisions(url)[-1], cleared_rows=cleared_first + cleared,
                          restored=restored, sequences=sequences,
-                         seconds=time.perf_counter() - started)
+                         seconds=time.perf_counter() - started, uncarried=tuple(uncarried))
 
 
 # -- the drill ------------------------------------------------------------------------------

@@ -146,6 +146,26 @@ class AssessmentRepository:
         return True
 
 
+#: Columns an event stream reports (``statuses_by_id``).
+STATUS_COLUMNS = ("status", "progress", "current_step", "error")
+
+
+async def statuses_by_id(session: AsyncSession, assessment_ids: Sequence[str]
+                         ) -> dict[str, tuple[str, dict[str, Any]]]:
+    """(organization id, status columns) of each of ``assessment_ids`` that exists.
+
+    For the process's event-stream poller, which serves many users' streams with one
+    query; the organization comes back so each stream applies its own tenant filter
+    (``services.events``), as ``AssessmentRepository.status_of`` does.
+    """
+    rows = await session.execute(
+        select(Assessment.id, Assessment.organization_id, Assessment.status,
+               Assessment.progress, Assessment.current_step, Assessment.error)
+        .where(Assessment.id.in_(list(assessment_ids))))
+    return {row.id: (row.organization_id, {name: getattr(row, name) for name in STATUS_COLUMNS})
+            for row in rows.all()}
+
+
 async def first_writable_organization(session: AsyncSession, user_id: str,
                                       roles: Iterable[str]) -> str | None:
     """The user's oldest membership with one of ``roles`` (a stable default)."""
@@ -237,6 +257,36 @@ class RunRepository:
         await self.session.flush()
         return row
 
+    async def holder(self, assessment_id: str) -> tuple[str, str | None] | None:
+        """(status, worker_id), or None when the assessment is gone."""
+        row = await self.session.execute(select(Assessment.status, Assessment.worker_id)
+                                         .where(Assessment.id == assessment_id))
+        found = row.one_or_none()
+        return None if found is None else (found.status, found.worker_id)
+
+    async def hand_back(self, assessment_id: str, worker_id: str, *, now: datetime,
+                        max_attempts: int, retry_note: str, give_up_note: str) -> str | None:
+        """running (ours) -> queued, with ``retry_note`` in ``error``, or -> failed with
+        ``give_up_note`` once ``max_attempts`` claims are spent: the worker cannot go on
+        (its database connection was lost) and hands the run back at once rather than
+        leave it to the sweeper. 'queued', 'failed', or None when it is no longer ours."""
+        queued = await self.session.execute(
+            update(Assessment)
+            .where(self._ours(assessment_id, worker_id), Assessment.attempts < max_attempts)
+            .values(status="queued", worker_id=None, progress=0, current_step=None,
+                    error=retry_note, queued_at=now, updated_at=now)
+            .execution_options(synchronize_session=False))
+        if queued.rowcount == 1:
+            return "queued"
+        failed = await self.fail(assessment_id, worker_id, give_up_note, now)
+        return "failed" if failed else None
+
+    async def queued_ids(self) -> list[str]:
+        """Every queued run (to send again after the broker lost its messages)."""
+        rows = await self.session.execute(select(Assessment.id)
+                                          .where(Assessment.status == "queued"))
+        return list(rows.scalars().all())
+
     async def stale_running(self, cutoff: datetime) -> Sequence[tuple[str, int, str | None]]:
         """(id, attempts, worker_id) of running assessments with no heartbeat since
         ``cutoff``."""
@@ -282,12 +332,6 @@ class RunRepository:
                 .where(Assessment.id.in_(ids), Assessment.status == "queued")
                 .values(queued_at=now).execution_options(synchronize_session=False))
         return ids
-
-    async def backdate_queued(self, ids: list[str], when: datetime) -> None:
-        """Set ``queued_at`` of still-queued runs to ``when`` (their message was not sent)."""
-        await self.session.execute(
-            update(Assessment).where(Assessment.id.in_(ids), Assessment.status == "queued")
-            .values(queued_at=when).execution_options(synchronize_session=False))
 
     async def count_queued(self) -> int:
         total = await self.session.scalar(select(func.count()).select_from(Assessment)

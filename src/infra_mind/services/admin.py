@@ -26,7 +26,7 @@ from infra_mind.models import STATUSES, AuditEvent, utcnow
 from infra_mind.repositories import admin as queries
 from infra_mind.repositories.admin import RunRow
 from infra_mind.repositories.secrets import ENCRYPTED_COLUMNS, count_by_key
-from infra_mind.services.auth import LoginThrottle
+from infra_mind.services.throttle import LoginThrottle, account_digest
 
 #: Failed sign-ins read for one report; past this the report says it was cut.
 MAX_FAILED_LOGIN_EVENTS = 10_000
@@ -223,17 +223,16 @@ class AdminService:
 
     async def _mark_locked(self, accounts: list[AccountFailures],
                            addresses: list[AddressFailures]) -> None:
-        """Whether the login throttle refuses each account and address right now."""
+        """Whether the login throttle makes each account (from some address) and each
+        address wait right now."""
         cache = self.platform.cache
         for account in accounts:
             if account.email is not None:
-                key = LoginThrottle._account_key(account.email)
+                digest = account_digest(account.email)
             elif account.account != UNKNOWN_ACCOUNT:
-                # the digest of an email no account has: the throttle's key is built on it
-                key = f"login:account:{account.account}"
+                digest = account.account  # the digest of an email no account has
             else:
                 continue
-            account.locked = await cache.get(key + ":locked") is not None
+            account.locked = await LoginThrottle.account_waiting(cache, digest)
         for address in addresses:
-            key = LoginThrottle._address_key(address.address) + ":locked"
-            address.locked = await cache.get(key) is not None
+            address.locked = await LoginThrottle.address_waiting(cache, address.address)

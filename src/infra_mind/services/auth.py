@@ -12,27 +12,31 @@ family of a reused token) is therefore written in its own short transaction
 wholly in such a transaction: the claim of the old token, the new token and, when the claim
 loses, the family's revocation commit together, so a concurrent loser revokes the winner's
 new token too and no lock is held across two transactions (SQLite allows one writer).
+
+Registration answers the same whether the email is new or taken (no account enumeration):
+both paths check the password policy, count against the address's registration budget,
+hash the password (the same argon2 work) and write; a taken email's account is left
+untouched and the attempt is audited. The caller then signs in.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import math
-import time
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from infra_mind.kit.cache import Cache
 from infra_mind.kit.db import session_scope
-from infra_mind.kit.errors import Conflict, NotAuthenticated, TooManyRequests
+from infra_mind.kit.errors import DomainError, Invalid, NotAuthenticated
+from infra_mind.kit.passwords import password_problem
 from infra_mind.kit.platform import Platform
 from infra_mind.kit.security import (
+    HashingBusy,
+    PasswordHashing,
     TokenClaims,
     TokenError,
     decode_token,
@@ -44,14 +48,20 @@ from infra_mind.models import User, new_id, utcnow
 from infra_mind.repositories import users
 from infra_mind.repositories.users import OrganizationRole
 from infra_mind.services import audit
+from infra_mind.services.throttle import LoginThrottle, RegistrationThrottle, account_digest
 
 INVALID_LOGIN = "invalid email or password"
 INVALID_REFRESH = "invalid refresh token"
 REFRESH_REUSED = "refresh token reuse detected; sign in again"
 REFRESH_REVOKED = "refresh token revoked; sign in again"
 REFRESH_EXPIRED = "refresh token expired; sign in again"
-THROTTLED = "too many failed sign-in attempts; try again later"
-EMAIL_TAKEN = "email already registered"
+#: The answer to every registration that passes the checks, new email or taken: the
+#: caller cannot tell which (an existing account keeps its own password).
+REGISTRATION_ACCEPTED = ("registration accepted: sign in with this email and password (an "
+                         "email already registered keeps its account and its password)")
+HASHING_BUSY = "too many sign-ins and registrations at once; try again shortly"
+#: Retry-After for HASHING_BUSY: the queue drains within seconds.
+HASHING_BUSY_RETRY_S = 2
 PERSONAL_ORG_SUFFIX = "'s organization"
 ORGANIZATION_NAME_MAX_CHARS = 200
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
@@ -83,62 +93,30 @@ def personal_organization_name(full_name: str) -> str:
     return full_name[:room].rstrip() + PERSONAL_ORG_SUFFIX
 
 
-def account_digest(email: str) -> str:
-    """Names a sign-in account without its email (the throttle's key, and the failed-login
-    audit event's ``account``: what was typed may be a password typed in the wrong box)."""
-    return hashlib.sha256(email.encode()).hexdigest()[:32]
+class ServerBusy(DomainError):
+    """Every password-hashing slot of this process stayed taken (503, Retry-After)."""
+
+    status_code = 503
 
 
-class LoginThrottle:
-    """Failed sign-ins counted per account (email) and per client address in a window.
+def password_hashing(platform: Platform) -> PasswordHashing:
+    """This process's hashing slots (``Platform.extras``: one per platform and loop)."""
+    hashing = platform.extras.get("password_hashing")
+    if not isinstance(hashing, PasswordHashing):
+        cfg = platform.settings
+        hashing = PasswordHashing(cfg.password_hash_concurrency, cfg.password_hash_wait_s)
+        platform.extras["password_hashing"] = hashing
+    return hashing
 
-    Once either count reaches ``attempts``, every sign-in for that account or from that
-    address is refused (429, ``Retry-After``) until the window that began with the first
-    failure ends, whatever the password. A success clears the account's count only, so an
-    address guessing across many accounts cannot reset itself with one account it owns.
-    The lock is its own key: ``Cache.incr`` is the only way to read a counter.
-    """
 
-    def __init__(self, cache: Cache, attempts: int, window_s: int,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.cache = cache
-        self.attempts = attempts
-        self.window_s = window_s
-        self.clock = clock
-
-    @staticmethod
-    def _account_key(email: str) -> str:
-        # hashed: the cache (Redis in production) holds no email addresses
-        return "login:account:" + account_digest(email)
-
-    @staticmethod
-    def _address_key(client_address: str | None) -> str:
-        return f"login:address:{client_address or 'unknown'}"
-
-    def _keys(self, email: str, client_address: str | None) -> tuple[str, str]:
-        return self._account_key(email), self._address_key(client_address)
-
-    async def check(self, email: str, client_address: str | None) -> None:
-        """Raise ``TooManyRequests`` while the account or the address is locked."""
-        for key in self._keys(email, client_address):
-            locked_until = await self.cache.get(key + ":locked")
-            if locked_until is None:
-                continue
-            try:
-                seconds_left = math.ceil(float(locked_until) - self.clock())
-            except ValueError:
-                seconds_left = self.window_s
-            raise TooManyRequests(THROTTLED, retry_after_s=max(1, seconds_left))
-
-    async def failed(self, email: str, client_address: str | None) -> None:
-        for key in self._keys(email, client_address):
-            count, seconds_left = await self.cache.incr(key + ":failures", self.window_s)
-            if count >= self.attempts:
-                await self.cache.set(key + ":locked", str(self.clock() + seconds_left),
-                                     seconds_left)
-
-    async def succeeded(self, email: str) -> None:
-        await self.cache.delete(self._account_key(email) + ":failures")
+@asynccontextmanager
+async def _hashing_slot(hashing: PasswordHashing) -> AsyncIterator[None]:
+    try:
+        async with hashing.slot():
+            yield
+    except HashingBusy:
+        raise ServerBusy(HASHING_BUSY, headers={"Retry-After": str(HASHING_BUSY_RETRY_S)}
+                         ) from None
 
 
 class AuthService:
@@ -148,45 +126,64 @@ class AuthService:
         self.db = db
         self.platform = platform
         self.settings = platform.settings
-        self.throttle = LoginThrottle(platform.cache, self.settings.login_attempts,
-                                      self.settings.login_window_s)
+        cfg = self.settings
+        self.throttle = LoginThrottle(platform.cache, cfg.login_attempts, cfg.login_window_s,
+                                      cfg.login_address_attempts, cfg.login_max_delay_s)
+        self.registrations = RegistrationThrottle(platform.cache, cfg.register_attempts,
+                                                  cfg.register_window_s)
+        self.hashing = password_hashing(platform)
 
     def _own_transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
         """A separate transaction that commits even when the request is then refused."""
         return session_scope(self.platform.sessions)
 
     async def register(self, *, email: str, password: str, full_name: str,
-                       client_address: str | None) -> UserProfile:
-        """Create the user, a personal organization and the owner membership."""
+                       client_address: str | None) -> None:
+        """Create the user, a personal organization and the owner membership, unless the
+        email is taken; either way the same work and the same (absent) answer."""
         email = email.lower()
-        if await users.get_user_by_email(self.db, email) is not None:
-            raise Conflict(EMAIL_TAKEN)
-        password_hash = await asyncio.to_thread(hash_password, password)
-        try:
-            user, organization = await users.add_user_with_organization(
-                self.db, email=email, password_hash=password_hash, full_name=full_name,
-                organization_name=personal_organization_name(full_name), role="owner")
-        except IntegrityError:  # a concurrent registration of the same email won
-            raise Conflict(EMAIL_TAKEN) from None
-        audit.record(self.db, action="user.registered", actor_id=user.id,
-                     organization_id=organization.id, object_type="user", object_id=user.id,
-                     client_address=client_address)
-        return UserProfile(id=user.id, email=user.email, full_name=user.full_name,
-                           organizations=[OrganizationRole(id=organization.id,
-                                                           name=organization.name,
-                                                           role="owner")])
+        if why := password_problem(password, email):
+            raise Invalid(f"password refused: {why}", problems=[f"body.password: {why}"])
+        await self.registrations.admit(client_address)
+        # hashed in both cases, so a taken email does not answer faster than a new one; and
+        # first, so no database connection is held while waiting for a hashing slot
+        async with _hashing_slot(self.hashing):
+            password_hash = await asyncio.to_thread(hash_password, password)
+        existing = await users.get_user_by_email(self.db, email)
+        if existing is None:
+            try:
+                user, organization = await users.add_user_with_organization(
+                    self.db, email=email, password_hash=password_hash, full_name=full_name,
+                    organization_name=personal_organization_name(full_name), role="owner")
+            except IntegrityError:  # a concurrent registration of the same email won
+                await self.db.rollback()
+                existing = await users.get_user_by_email(self.db, email)
+            else:
+                audit.record(self.db, action="user.registered", actor_id=user.id,
+                             organization_id=organization.id, object_type="user",
+                             object_id=user.id, client_address=client_address)
+                return
+        # the account is left as it is; the attempt is on record for its owner and admins
+        audit.record(self.db, action="user.register_existing", actor_id=None,
+                     object_type="user", object_id=existing.id if existing else None,
+                     client_address=client_address,
+                     detail={"account": account_digest(email)})
 
     async def login(self, *, email: str, password: str,
                     client_address: str | None) -> IssuedTokens:
         """Check the password and start a new refresh-token family."""
         email = email.lower()
-        await self.throttle.check(email, client_address)
-        user = await users.get_user_by_email(self.db, email)
-        # an unknown email still verifies (against a dummy hash): same answer, similar time
-        matches = await asyncio.to_thread(verify_password,
-                                          user.password_hash if user else None, password)
+        await self.throttle.admit(email, client_address)
+        async with _hashing_slot(self.hashing):
+            # a delay the address earned while this guess queued for a slot applies to it
+            await self.throttle.check_address(client_address)
+            # read in the slot: no database connection is held while waiting for one
+            user = await users.get_user_by_email(self.db, email)
+            # an unknown email still verifies (against a dummy hash): same answer, same time
+            matches = await asyncio.to_thread(verify_password,
+                                              user.password_hash if user else None, password)
         if user is None or not matches or not user.is_active:
-            await self.throttle.failed(email, client_address)
+            await self.throttle.failed(client_address)
             reason = ("unknown email" if user is None else
                       "wrong password" if not matches else "inactive account")
             async with self._own_transaction() as session:
@@ -196,7 +193,7 @@ class AuthService:
                              client_address=client_address,
                              detail={"reason": reason, "account": account_digest(email)})
             raise _refused(INVALID_LOGIN)
-        await self.throttle.succeeded(email)
+        await self.throttle.succeeded(email, client_address)
         tokens = await self._issue(self.db, user_id=user.id, family_id=new_id(), now=utcnow())
         audit.record(self.db, action="user.login", actor_id=user.id, object_type="user",
                      object_id=user.id, client_address=client_address)

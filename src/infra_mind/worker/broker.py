@@ -12,6 +12,9 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
+import time
+import uuid
 from collections.abc import AsyncGenerator
 
 from taskiq import AckableMessage, AsyncBroker, InMemoryBroker, TaskiqEvents, TaskiqState
@@ -31,6 +34,11 @@ CONSUMER_GROUP = "infra-mind-workers"
 #: While Redis is away a worker tries again after this long, doubling up to the maximum.
 RECONNECT_S = 0.5
 RECONNECT_MAX_S = 5.0
+#: Consumers idle this long with nothing pending (their process is gone) are deleted.
+CONSUMER_FORGET_S = 3600.0
+#: Set in the broker's Redis once; its absence means Redis lost its data (restarted
+#: without persistence, flushed) and the messages in the stream with it.
+STREAM_EPOCH_KEY = "infra-mind:tasks:epoch"
 
 log = logging.getLogger("infra_mind.worker")
 
@@ -49,28 +57,57 @@ def _build() -> AsyncBroker:
 
 
 def _stream_broker() -> type[AsyncBroker]:
+    from redis.asyncio import Redis
     from redis.exceptions import ConnectionError, ResponseError, TimeoutError
     from taskiq_redis import RedisStreamBroker
 
     class ReconnectingStreamBroker(RedisStreamBroker):
-        """taskiq's stream broker, whose worker outlives a Redis outage.
+        """taskiq's stream broker, reading one message per free slot, reclaiming a dead
+        worker's messages, and outliving a Redis outage.
 
-        taskiq's ``listen`` raises when Redis goes away; the worker process then shuts
-        down (closing its database pools under the runs still going, which fail) and is
-        restarted in a loop until Redis is back. Here the worker waits for Redis instead,
-        its runs go on (they need only the database), and when Redis comes back empty
-        the consumer group is declared again (NOGROUP).
+        - **No prefetch.** taskiq-redis reads up to 100 messages per ``XREADGROUP``; they
+          are then pending on this consumer while the process runs 4, and a SIGKILL left
+          them there until ``XAUTOCLAIM``'s 10-minute idle time (41 runs waited 658 s
+          while the other worker idled; healthy workers split 50 runs 44/6). taskiq's
+          receiver asks ``listen`` for a message only when it has a free slot
+          (``--max-async-tasks``, ``--max-prefetch 0``), so reading ``COUNT 1`` per
+          request means a worker holds only the messages it is running.
+        - **Reclaim.** A message pending for ``task_reclaim_after_s`` (its worker died, or
+          it is a long run's) is claimed by a worker with a free slot. A long run that is
+          still going is not run twice: the database claim is atomic, the second one
+          returns "skipped" and acknowledges the copy; the run's heartbeats keep the
+          sweeper away.
+        - **One consumer per process,** named ``host:pid:random`` when it starts
+          listening (not at import, which a fork could share), so ``XINFO CONSUMERS``
+          and ``XPENDING`` say which process holds what.
+        - **Redis away.** taskiq's ``listen`` raises; the worker process then shut down
+          (closing its database pools under the runs still going) and was restarted in a
+          loop. Here it waits with backoff, its runs go on, and a consumer group lost
+          with Redis's data (``NOGROUP``) is declared again.
         """
 
+        #: Seconds a message stays unacknowledged before another consumer takes it
+        #: (None: ``task_reclaim_after_s`` from the settings, read when listening starts).
+        reclaim_after_s: float | None = None
+        _reclaim_due: float = 0.0
+        _consumers_checked: float = 0.0
+
         async def listen(self) -> AsyncGenerator[AckableMessage, None]:
+            if self.reclaim_after_s is None:
+                from infra_mind.config import settings
+
+                self.reclaim_after_s = settings().task_reclaim_after_s
+            reclaim_after_s = self.reclaim_after_s
+            self.consumer_name = consumer_name()
             delay_s = RECONNECT_S
             while True:
                 try:
-                    async with contextlib.aclosing(super().listen()) as messages:
-                        async for message in messages:
-                            delay_s = RECONNECT_S
-                            yield message
-                    return
+                    async with Redis(connection_pool=self.connection_pool) as conn:
+                        while True:
+                            message = await self._next_message(conn, reclaim_after_s)
+                            if message is not None:
+                                delay_s = RECONNECT_S
+                                yield message
                 except (ConnectionError, TimeoutError, OSError) as exc:
                     log.warning("task stream unreachable (%s: %s); retrying in %.1f s",
                                 type(exc).__name__, exc, delay_s)
@@ -84,7 +121,87 @@ def _stream_broker() -> type[AsyncBroker]:
                 with contextlib.suppress(ConnectionError, TimeoutError, OSError):
                     await self._declare_consumer_group()
 
+        async def _next_message(self, conn: Redis, reclaim_after_s: float
+                                ) -> AckableMessage | None:
+            """One message: a reclaimed one if any is due, else a new one (waiting up to
+            ``xread_block`` ms); None when none came."""
+            now = time.monotonic()
+            if now >= self._reclaim_due:
+                claimed = await self._reclaim_one(conn, reclaim_after_s)
+                if claimed is not None:
+                    return claimed
+            fetched = await conn.xreadgroup(self.consumer_group_name, self.consumer_name,
+                                            {self.queue_name: ">"}, count=1,
+                                            block=self.block, noack=False)
+            for stream, entries in fetched or ():
+                for message_id, fields in entries:
+                    return self._ackable(stream, message_id, fields)
+            return None
+
+        async def _reclaim_one(self, conn: Redis, reclaim_after_s: float
+                               ) -> AckableMessage | None:
+            """Claim the oldest message unacknowledged for ``reclaim_after_s``, if any;
+            when there is none, look again after a quarter of that (5 s at most)."""
+            idle_ms = int(reclaim_after_s * 1000)
+            oldest = await conn.xpending_range(self.queue_name, self.consumer_group_name,
+                                               min="-", max="+", count=1, idle=idle_ms)
+            if not oldest:
+                self._reclaim_due = time.monotonic() + min(5.0, reclaim_after_s / 4)
+                await self._forget_dead_consumers(conn)
+                return None
+            message_id = oldest[0]["message_id"]
+            # XCLAIM checks the idle time again: of two workers, one gets it
+            for claimed_id, fields in await conn.xclaim(
+                    self.queue_name, self.consumer_group_name, self.consumer_name,
+                    min_idle_time=idle_ms, message_ids=[message_id]):
+                if fields:  # empty: trimmed from the stream meanwhile
+                    log.warning("reclaimed task message %s from %s, unacknowledged for "
+                                "over %g s (its worker died, or its run is long)",
+                                _text(claimed_id), _text(oldest[0]["consumer"]),
+                                reclaim_after_s)
+                    return self._ackable(self.queue_name, claimed_id, fields)
+            return None
+
+        async def _forget_dead_consumers(self, conn: Redis) -> None:
+            """Every ``CONSUMER_FORGET_S``: delete consumers idle that long with nothing
+            pending (processes gone); a live one is created again by its next read."""
+            now = time.monotonic()
+            if now - self._consumers_checked < CONSUMER_FORGET_S:
+                return
+            self._consumers_checked = now
+            for consumer in await conn.xinfo_consumers(self.queue_name,
+                                                       self.consumer_group_name):
+                name = _text(consumer["name"])
+                if (name != self.consumer_name and int(consumer["pending"]) == 0
+                        and int(consumer["idle"]) > CONSUMER_FORGET_S * 1000):
+                    await conn.xgroup_delconsumer(self.queue_name, self.consumer_group_name,
+                                                  name)
+
+        def _ackable(self, stream: bytes | str, message_id: bytes | str,
+                     fields: dict[bytes, bytes]) -> AckableMessage:
+            async def ack() -> None:
+                try:
+                    async with Redis(connection_pool=self.connection_pool) as conn:
+                        await conn.xack(stream, self.consumer_group_name, message_id)
+                except (ConnectionError, TimeoutError, OSError) as exc:
+                    # the run's state is in the database: a copy reclaimed later is skipped
+                    log.warning("could not acknowledge task message %s (%s); it will be "
+                                "reclaimed and skipped", _text(message_id),
+                                type(exc).__name__)
+
+            return AckableMessage(data=fields[b"data"], ack=ack)
+
     return ReconnectingStreamBroker
+
+
+def consumer_name() -> str:
+    """This process's name in the consumer group: host, pid and a random suffix (a pid
+    can come back after a restart; the suffix keeps the names apart)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 broker: AsyncBroker = _build()
@@ -136,8 +253,8 @@ def serve_worker_metrics(platform: Platform) -> int | None:
     """Serve this worker process's metrics over HTTP on ``METRICS_PORT`` (or the next free
     port, for the second, third... process of ``--workers N``); the port, or None."""
     port = platform.settings.metrics_port
-    if port is None:
-        return None
+    if port is None or "metrics_server" in platform.extras:
+        return None  # an API process (in-process broker) already serves them (api.app)
     from prometheus_client import start_http_server
 
     for candidate in range(port, min(port + METRICS_PORT_TRIES, 65536)):
@@ -160,6 +277,26 @@ async def _worker_shutdown(state: TaskiqState) -> None:
     platform = _state.pop("platform", None)
     if platform is not None:
         await platform.close()
+
+
+async def stream_lost_its_data() -> bool:
+    """Whether the broker's Redis lost its data since any process last asked (restarted
+    without persistence, flushed), taking the messages in the stream with it; also True
+    the first time ever. False while Redis is unreachable and with the in-process broker.
+
+    Several API processes ask; one of them gets True (``SET NX``) and re-sends every
+    queued run, so runs sent before such a restart wait seconds, not ``job_timeout_s``.
+    """
+    if isinstance(broker, InMemoryBroker):
+        return False
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+
+    try:
+        async with Redis(connection_pool=broker.connection_pool) as conn:  # type: ignore[attr-defined]
+            return bool(await conn.set(STREAM_EPOCH_KEY, "1", nx=True))
+    except (RedisError, OSError):
+        return False
 
 
 async def broker_ready(platform: Platform) -> str:

@@ -7,9 +7,13 @@ sweeper that handed the run to another worker, wins over a late write. Each step
 commits on its own, so progress is visible while the run goes on.
 
 A run that stops sending heartbeats (its worker died) is put back in the queue by
-``requeue_stale`` after ``job_timeout_s``, and given up after ``MAX_ATTEMPTS``; a run
-whose engine call outlives ``job_timeout_s`` fails with a timeout. Nothing stays
-``running`` forever.
+``requeue_stale`` after ``stale_after_s`` (a minute by default), and given up after
+``MAX_ATTEMPTS``; a run whose engine call outlives ``job_timeout_s`` fails with a timeout.
+A worker that loses its database connection hands its run back as soon as the database
+answers again. Nothing stays ``running`` forever.
+
+What a user reads in ``error`` is one plain line: a database error's own text (driver and
+SQL, possibly quoting data) goes to the log only, under a reference the line gives.
 """
 
 from __future__ import annotations
@@ -21,19 +25,21 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from infra_mind.agents.graph import StopRun
 from infra_mind.agents.runtime import AgentRuntime, checkpoint_url_for
+from infra_mind.config import Settings
 from infra_mind.engine.load import RequirementsError, parse_requirements
 from infra_mind.kit.db import session_scope
 from infra_mind.kit.platform import Platform
 from infra_mind.models import utcnow
+from infra_mind.observability.logging import is_database_error
 from infra_mind.observability.tracing import SERVICE_WORKER, configure_tracing, traced
 from infra_mind.repositories.assessments import RunRepository
-from infra_mind.worker.broker import broker, current_platform
+from infra_mind.worker.broker import broker, current_platform, stream_lost_its_data
 
 log = logging.getLogger("infra_mind.worker")
 
@@ -41,6 +47,17 @@ log = logging.getLogger("infra_mind.worker")
 MAX_ATTEMPTS = 3
 #: Longest one-line error kept in the ``error`` column.
 MAX_ERROR_CHARS = 500
+#: While the database is unreachable a worker tries again after this long, doubling up to
+#: the maximum, for at most ``stale_after_s`` (then the sweeper takes over).
+DB_RETRY_S = 1.0
+DB_RETRY_MAX_S = 5.0
+#: How often the sweeper re-sends runs this process could not send (the broker was down)
+#: and checks whether the broker lost its messages.
+RESEND_S = 2.0
+#: The sweeper's full pass (stale runs, lost messages) runs at most this far apart.
+SWEEP_MAX_S = 15.0
+#: What a user reads when the database failed under a run.
+DATABASE_LOST = "the database was unavailable; the run will be retried"
 
 _T = TypeVar("_T")
 
@@ -73,19 +90,48 @@ async def run_assessment(assessment_id: str) -> str:
     return await execute_run(current_platform(), assessment_id)
 
 
+#: Runs this process could not send (the broker was down): the sweeper of an API process
+#: sends them every ``RESEND_S`` until the broker takes them, so they wait for Redis to
+#: come back, not for ``job_timeout_s`` after it.
+_unsent: set[str] = set()
+
+
 async def enqueue_run(assessment_id: str) -> bool:
     """Send ``assessment.run``; call only after the transaction that queued it committed.
 
-    A send that fails leaves the row ``queued``: ``requeue_stale`` sends it again. Returns
-    whether the message went out.
+    A send that fails leaves the row ``queued`` and the id in this process's unsent set
+    (``resend_unsent``); ``requeue_stale`` is the backstop. Returns whether it went out.
     """
     try:
         await run_assessment.kiq(assessment_id)
     except Exception as exc:  # the broker is down: one line, the sweeper retries
         log.warning("could not enqueue assessment.run for %s (%s: %s); the sweeper will "
                     "retry", assessment_id, type(exc).__name__, exc)
+        _unsent.add(assessment_id)
         return False
+    _unsent.discard(assessment_id)
     return True
+
+
+async def resend_unsent() -> int:
+    """Send the runs this process could not send; stops at the first failure (the broker
+    is still down). Returns how many went out."""
+    sent = 0
+    for assessment_id in sorted(_unsent):
+        try:
+            await run_assessment.kiq(assessment_id)
+        except Exception:
+            break  # enqueue_run logged it once; no line per run per tick
+        _unsent.discard(assessment_id)
+        sent += 1
+    if sent:
+        log.warning("sent %d run(s) queued while the broker was unreachable", sent)
+    return sent
+
+
+def stale_after_s(settings: Settings) -> float:
+    """A running assessment silent this long is put back in the queue."""
+    return float(min(settings.job_timeout_s, settings.run_stale_after_s))
 
 
 def new_worker_id() -> str:
@@ -103,12 +149,20 @@ async def execute_run(platform: Platform, assessment_id: str) -> str:
 
 async def _execute_run(platform: Platform, assessment_id: str) -> str:
     worker_id = new_worker_id()
-    async with session_scope(platform.sessions) as session:
-        repo = RunRepository(session)
-        if not await repo.claim(assessment_id, worker_id, utcnow()):
-            return "skipped"
-        requirements = await repo.requirements_of(assessment_id)
-        run_key = await repo.run_key(assessment_id)
+    try:
+        claimed = await _claim(platform, assessment_id, worker_id)
+    except Exception as exc:
+        if not connection_lost(exc):
+            raise
+        # the database stayed away: put the message back for a later try, rather than
+        # leave the run queued with no message until the sweeper's job_timeout_s
+        log.warning("assessment %s: database unreachable; sent back to the queue",
+                    assessment_id)
+        await enqueue_run(assessment_id)
+        return "interrupted"
+    if claimed is None:
+        return "skipped"
+    requirements, run_key = claimed
     started = time.perf_counter()
     metrics = platform.metrics.assessments
     try:
@@ -136,16 +190,17 @@ async def _execute_run(platform: Platform, assessment_id: str) -> str:
         return "lost"
     except Exception as exc:
         if connection_lost(exc):
-            # not the run's fault: leave it ``running`` and silent, so the sweeper puts it
-            # back in the queue after job_timeout_s and it resumes from its checkpoint
-            log.warning("assessment %s: database connection lost (%s); the sweeper will "
-                        "requeue it", assessment_id, one_line_error(exc, platform))
+            # not the run's fault: hand it back once the database answers; it resumes
+            # from its checkpoint (if the database stays away, the sweeper requeues it)
+            log.warning("assessment %s: database connection lost (%s)", assessment_id,
+                        type(exc).__name__)
+            await _hand_back(platform, assessment_id, worker_id)
             return "interrupted"
-        log.exception("assessment %s failed", assessment_id)
+        reference = uuid.uuid4().hex[:12]
+        log.exception("assessment %s failed (reference %s)", assessment_id, reference)
         async with session_scope(platform.sessions) as session:
-            failed = await RunRepository(session).fail(assessment_id, worker_id,
-                                                       one_line_error(exc, platform),
-                                                       utcnow())
+            failed = await RunRepository(session).fail(
+                assessment_id, worker_id, one_line_error(exc, platform, reference), utcnow())
         if not failed:
             return "lost"
         metrics.labels(event="failed").inc()
@@ -153,6 +208,73 @@ async def _execute_run(platform: Platform, assessment_id: str) -> str:
     metrics.labels(event="completed").inc()
     platform.metrics.assessment_duration.observe(time.perf_counter() - started)
     return "completed"
+
+
+async def _claim(platform: Platform, assessment_id: str, worker_id: str
+                 ) -> tuple[Any, str] | None:
+    """Claim the run: (requirements, run key), or None when it is not ours to run."""
+
+    async def claim(first_try: bool) -> tuple[Any, str] | None:
+        async with session_scope(platform.sessions) as session:
+            repo = RunRepository(session)
+            # a claim whose connection was lost at COMMIT may have won unseen: a retry
+            # that loses checks whether the run is ours already
+            if not await repo.claim(assessment_id, worker_id, utcnow()) and (
+                    first_try or await repo.holder(assessment_id) != ("running", worker_id)):
+                return None
+            return await repo.requirements_of(assessment_id), await repo.run_key(assessment_id)
+
+    return await _while_connection_lost(platform, f"assessment {assessment_id}: claim",
+                                        claim)
+
+
+async def _hand_back(platform: Platform, assessment_id: str, worker_id: str) -> None:
+    """Queue the run again as soon as the database answers (``attempts`` spent: fail it),
+    and send it; after ``stale_after_s`` of trying, leave it to the sweeper."""
+    now = utcnow()
+
+    async def hand_back(_first_try: bool) -> str | None:
+        async with session_scope(platform.sessions) as session:
+            return await RunRepository(session).hand_back(
+                assessment_id, worker_id, now=utcnow(), max_attempts=MAX_ATTEMPTS,
+                retry_note=DATABASE_LOST,
+                give_up_note=f"the database was unavailable; gave up after {MAX_ATTEMPTS} "
+                             "attempts")
+
+    try:
+        outcome = await _while_connection_lost(
+            platform, f"assessment {assessment_id}: hand back", hand_back)
+    except Exception as exc:
+        log.warning("assessment %s: could not hand the run back (%s); the sweeper will "
+                    "requeue it", assessment_id, type(exc).__name__)
+        return
+    if outcome == "queued":
+        platform.metrics.assessments.labels(event="requeued").inc()
+        log.warning("assessment %s: handed back to the queue %.1f s after the connection "
+                    "was lost", assessment_id, (utcnow() - now).total_seconds())
+        await enqueue_run(assessment_id)
+    elif outcome == "failed":
+        platform.metrics.assessments.labels(event="failed").inc()
+
+
+async def _while_connection_lost(platform: Platform, what: str,
+                                 operation: Callable[[bool], Awaitable[_T]]) -> _T:
+    """``operation(first_try)``, tried again while the database connection is lost (1 s,
+    doubling to 5 s, for at most ``stale_after_s``); any other error propagates."""
+    deadline = time.monotonic() + stale_after_s(platform.settings)
+    delay_s = DB_RETRY_S
+    first_try = True
+    while True:
+        try:
+            return await operation(first_try)
+        except Exception as exc:
+            if not connection_lost(exc) or time.monotonic() + delay_s > deadline:
+                raise
+            log.warning("%s: database unreachable (%s); trying again in %.0f s", what,
+                        type(exc).__name__, delay_s)
+        first_try = False
+        await asyncio.sleep(delay_s)
+        delay_s = min(2 * delay_s, DB_RETRY_MAX_S)
 
 
 def _agent_progress(platform: Platform, assessment_id: str, worker_id: str):
@@ -192,8 +314,8 @@ async def _step(platform: Platform, assessment_id: str, worker_id: str, progress
 
 async def _with_heartbeat(platform: Platform, assessment_id: str, worker_id: str,
                           work: Awaitable[_T]) -> _T:
-    """Await ``work`` while a heartbeat is written every quarter of ``job_timeout_s``."""
-    interval_s = platform.settings.job_timeout_s / 4
+    """Await ``work`` while a heartbeat is written every quarter of ``stale_after_s``."""
+    interval_s = stale_after_s(platform.settings) / 4
 
     async def beat() -> None:
         while True:
@@ -230,9 +352,28 @@ def connection_lost(exc: BaseException) -> bool:
     return False
 
 
-def one_line_error(exc: BaseException, platform: Platform) -> str:
-    """What went wrong, in one line (the traceback goes to the log, not the column)."""
-    if isinstance(exc, TimeoutError):
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    error: BaseException | None = exc
+    while error is not None and len(chain) < 10 and error not in chain:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    return chain
+
+
+def one_line_error(exc: BaseException, platform: Platform,
+                   reference: str | None = None) -> str:
+    """What went wrong, in one line for the user (the traceback goes to the log).
+
+    A database error, or an error it caused, never shows its text: a driver's message
+    names the schema and can quote the data of the statement. It reads "internal error
+    (reference R)", and the log line with its traceback carries R.
+    """
+    if connection_lost(exc):
+        text = DATABASE_LOST
+    elif any(is_database_error(error) for error in _causes(exc)):
+        text = f"internal error (reference {reference})" if reference else "internal error"
+    elif isinstance(exc, TimeoutError):
         text = f"timed out after {platform.settings.job_timeout_s} s"
     elif isinstance(exc, RequirementsError):
         more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
@@ -246,19 +387,20 @@ def one_line_error(exc: BaseException, platform: Platform) -> str:
 async def requeue_stale(platform: Platform) -> int:
     """Put runs whose worker went silent back in the queue; returns how many.
 
-    ``running`` with no heartbeat for ``job_timeout_s``: back to ``queued`` (``error``
+    ``running`` with no heartbeat for ``stale_after_s``: back to ``queued`` (``error``
     says it is a retry) and sent again, or ``failed`` after ``MAX_ATTEMPTS`` claims.
     ``queued`` for longer than ``job_timeout_s`` (its message was lost): sent again.
-    Messages are sent after the commit; a duplicate is harmless, as claims are atomic.
+    Messages are sent after the commit; a duplicate is harmless, as claims are atomic. A
+    send that fails is retried by ``resend_unsent`` within ``RESEND_S``.
     """
-    timeout_s = platform.settings.job_timeout_s
+    silent_s = stale_after_s(platform.settings)
     now = utcnow()
-    cutoff = now - timedelta(seconds=timeout_s)
+    cutoff = now - timedelta(seconds=silent_s)
     to_send: list[str] = []
     async with session_scope(platform.sessions) as session:
         repo = RunRepository(session)
         for assessment_id, attempts, worker_id in await repo.stale_running(cutoff):
-            silent = f"worker {worker_id or '?'} sent no heartbeat for {timeout_s} s"
+            silent = f"worker {worker_id or '?'} sent no heartbeat for {silent_s:g} s"
             if attempts >= MAX_ATTEMPTS:
                 if await repo.give_up(assessment_id, cutoff, f"gave up after {attempts} "
                                       f"attempts: {silent}", now):
@@ -272,27 +414,47 @@ async def requeue_stale(platform: Platform) -> int:
                 log.warning("assessment %s: %s", assessment_id, note)
                 to_send.append(assessment_id)
         requeued = len(to_send)
-        to_send += await repo.touch_stuck_queued(cutoff, now)
+        lost_cutoff = now - timedelta(seconds=platform.settings.job_timeout_s)
+        to_send += await repo.touch_stuck_queued(lost_cutoff, now)
         platform.metrics.queue_depth.set(await repo.count_queued())
-    unsent = [a for a in to_send if not await enqueue_run(a)]
-    if unsent:
-        # back-date them, so the next sweep (not one a whole job_timeout_s away) retries
-        async with session_scope(platform.sessions) as session:
-            await RunRepository(session).backdate_queued(unsent, cutoff - timedelta(seconds=1))
+    for assessment_id in to_send:
+        if assessment_id not in _unsent:  # those are retried every RESEND_S already
+            await enqueue_run(assessment_id)  # a failure lands in the unsent set
     return requeued
 
 
-async def sweep_forever(platform: Platform) -> None:
-    """Run ``requeue_stale`` now and then every quarter of the job timeout, until cancelled.
+async def send_all_queued(platform: Platform) -> int:
+    """Send every queued run again (the broker lost its messages); returns how many."""
+    async with session_scope(platform.sessions) as session:
+        ids = await RunRepository(session).queued_ids()
+    for assessment_id in ids:
+        await enqueue_run(assessment_id)
+    if ids:
+        log.warning("the broker lost its messages (Redis restarted empty?): sent %d queued "
+                    "run(s) again", len(ids))
+    return len(ids)
 
-    Each API process runs one; a failed sweep is logged and retried next time.
-    """
-    interval_s = max(5.0, platform.settings.job_timeout_s / 4)
+
+def sweep_interval_s(settings: Settings) -> float:
+    """The sweeper's full pass: a quarter of ``stale_after_s``, between 1 and 15 s."""
+    return max(1.0, min(SWEEP_MAX_S, stale_after_s(settings) / 4))
+
+
+async def sweep_forever(platform: Platform) -> None:
+    """Until cancelled: every ``RESEND_S`` send what this process could not send and, if
+    the broker lost its messages, every queued run; every ``sweep_interval_s`` run
+    ``requeue_stale``. Each API process runs one; a failure is logged and retried."""
+    next_sweep = 0.0
     while True:
         try:
-            await requeue_stale(platform)
+            if await stream_lost_its_data():
+                await send_all_queued(platform)
+            await resend_unsent()
+            if time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + sweep_interval_s(platform.settings)
+                await requeue_stale(platform)
         except asyncio.CancelledError:
             raise
         except Exception:  # a database hiccup must not stop future sweeps
             log.exception("stale-run sweep failed")
-        await asyncio.sleep(interval_s)
+        await asyncio.sleep(RESEND_S)

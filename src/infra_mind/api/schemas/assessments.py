@@ -7,8 +7,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from infra_mind.catalog.model import Provider
-from infra_mind.engine.requirements import AvailabilityTarget, Commitment, ResidencyGroup
+from infra_mind.engine.requirements import (
+    AvailabilityTarget,
+    Commitment,
+    Providers,
+    ResidencyGroups,
+)
 
 Status = Literal["draft", "queued", "running", "completed", "failed", "cancelled"]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -40,7 +44,8 @@ class AssessmentCreate(BaseModel):
     requirements: dict[str, Any] = Field(description="A requirements document "
                                                      "(see `infra-mind schema`)")
     organization_id: str | None = Field(
-        None, description="Default: the caller's oldest organization where they can write")
+        None, max_length=36,
+        description="Default: the caller's oldest organization where they can write")
 
 
 class AssessmentUpdate(BaseModel):
@@ -96,16 +101,18 @@ class ResultRead(BaseModel):
 
 
 class WhatIf(BaseModel):
-    """Changes to try on the stored requirements; nothing is saved."""
+    """Changes to try on the stored requirements; nothing is saved. The lists follow the
+    requirements' rules (each value once); the changed requirements are validated again,
+    so a multiplier that takes a rate past its bound is a 422 naming the field."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     traffic_multiplier: float | None = Field(
         None, ge=0.1, le=100, description="Scales request rates, token rates and egress")
-    providers: list[Provider] | None = Field(None, min_length=1)
+    providers: Providers | None = None
     commitment: Commitment | None = None
     availability_target: AvailabilityTarget | None = None
-    data_residency: list[ResidencyGroup] | None = None
+    data_residency: ResidencyGroups | None = None
 
 
 class CostDifference(BaseModel):

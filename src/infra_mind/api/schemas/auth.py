@@ -56,6 +56,12 @@ class RegisterIn(BaseModel):
     full_name: Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=200)]
 
 
+class RegistrationAccepted(BaseModel):
+    """The same answer whether the email was free or taken: sign in next."""
+
+    detail: str
+
+
 class LoginIn(BaseModel):
     email: Email
     password: str = Field(min_length=1, max_length=PASSWORD_MAX_CHARS)

@@ -1,0 +1,151 @@
+"""CPU-bound work of an API process (the engine's what-ifs) in worker processes, bounded.
+
+Why processes: the engine is pure Python. Run in a thread, it holds the GIL the event
+loop needs, and every request of every user waits for it: one engine thread pushed a
+5-query request from 0.3 ms to 115 ms here, and 60 what-ifs took another user's GET
+median from 12 ms to 729 ms (issue #10, item 6). In a separate process it costs a core,
+not the event loop.
+
+Why bounded: ``processes`` computations run at once and at most ``queue`` more wait;
+past that ``EngineBusy`` (503 with Retry-After), rather than a queue that grows with
+the load and answers everyone late. A slot is held until the computation ends, even if
+the request that asked gave up, so the bound is true of the work, not of the requests.
+
+One budget per OS process (``engine_budget``): the pool is started on first use with
+the ``spawn`` method (forking a process that runs an event loop, database pools and
+threads is unsafe) and stopped at exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import multiprocessing
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+from infra_mind.kit.errors import DomainError
+
+log = logging.getLogger("infra_mind.compute")
+_T = TypeVar("_T")
+
+#: What a client is told to wait before asking again when the engine is busy.
+BUSY_RETRY_AFTER_S = 2
+
+
+class EngineBusy(DomainError):
+    """Every engine slot of this process is taken: 503, try again shortly."""
+
+    status_code = 503
+
+    def __init__(self, message: str, retry_after_s: int = BUSY_RETRY_AFTER_S) -> None:
+        super().__init__(message, headers={"Retry-After": str(max(1, retry_after_s))})
+
+
+class EngineBudget:
+    """At most ``processes`` computations at once, in worker processes, and ``queue``
+    more waiting; ``admitted()`` raises ``EngineBusy`` past that."""
+
+    def __init__(self, processes: int, queue: int) -> None:
+        self.processes = processes
+        self.capacity = processes + queue
+        self._lock = threading.Lock()  # done-callbacks run on the pool's thread
+        self._in_flight = 0
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def _executor(self) -> concurrent.futures.ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                self.processes, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_engine_process_start)
+        return self._pool
+
+    def _release(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    @contextlib.asynccontextmanager
+    async def admitted(self) -> AsyncIterator[Ticket]:
+        """A slot for one request's computations (``Ticket.run``), or ``EngineBusy``."""
+        with self._lock:
+            if self._in_flight >= self.capacity:
+                raise EngineBusy("the engine is busy with other requests; try again shortly")
+            self._in_flight += 1
+        ticket = Ticket(self)
+        try:
+            yield ticket
+        finally:
+            ticket.close()
+
+    def submit(self, fn: Callable[..., _T], *args: Any) -> concurrent.futures.Future[_T]:
+        try:
+            return self._executor().submit(fn, *args)
+        except BrokenProcessPool:  # a worker process died (killed, out of memory): anew
+            log.warning("engine process pool broken; starting a new one")
+            self._pool = None
+            return self._executor().submit(fn, *args)
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+class Ticket:
+    """One admitted request's computations; its slot is freed once the request is done
+    and none of its computations is still running."""
+
+    def __init__(self, budget: EngineBudget) -> None:
+        self._budget = budget
+        self._lock = threading.Lock()
+        self._pending = 0
+        self._closed = False
+
+    async def run(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """``fn(*args)`` in an engine process (both must pickle)."""
+        future = self._budget.submit(fn, *args)
+        with self._lock:
+            self._pending += 1
+        future.add_done_callback(self._done)
+        return await asyncio.wrap_future(future)
+
+    def _done(self, _future: concurrent.futures.Future[Any]) -> None:
+        with self._lock:
+            self._pending -= 1
+            free = self._closed and self._pending == 0
+        if free:
+            self._budget._release()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            free = self._pending == 0
+        if free:
+            self._budget._release()
+
+
+def _engine_process_start() -> None:
+    """In each engine process: Ctrl-C is the parent's to handle (it stops the pool), not
+    a traceback per engine process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+_budget: EngineBudget | None = None
+
+
+def engine_budget(processes: int, queue: int) -> EngineBudget:
+    """This process's budget (made on first use, from the first caller's settings: an
+    API process serves one platform)."""
+    global _budget
+    if _budget is None:
+        _budget = EngineBudget(processes, queue)
+    return _budget
