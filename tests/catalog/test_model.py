@@ -47,3 +47,33 @@ def test_attributes_are_read_only():
     row = make_row()
     with pytest.raises(TypeError):
         row.attributes["vcpu"] = 64  # type: ignore[index]
+
+
+def test_a_derived_price_must_name_its_rule_and_a_list_price_must_not():
+    from infra_mind.catalog.model import Basis
+
+    with pytest.raises(CatalogError, match="without its rule"):
+        make_row(basis=Basis.DERIVED)
+    with pytest.raises(CatalogError, match="list price with a derivation rule"):
+        make_row(rule="region ratio: ...")
+    with pytest.raises(CatalogError, match="neither list nor derived"):
+        make_row(basis="estimated")
+    row = make_row(basis="derived", rule="commitment ratio: on-demand 0.096 x 0.6153")
+    assert row.is_derived and row.to_dict()["basis"] == "derived"
+    assert row.to_dict()["rule"].startswith("commitment ratio")
+    assert "rule" not in make_row().to_dict()
+
+
+def test_rows_are_immutable():
+    row = make_row()
+    with pytest.raises(AttributeError):
+        row.price_usd = 1.0  # type: ignore[misc]
+
+
+def test_n2_highmem_128_has_864_gib_not_the_per_vcpu_rule():
+    # gcloud compute machine-types list (Cyclenerd tools/machinetypes.csv @8c32d22, 2026-07-01)
+    from infra_mind.catalog.gcp_machines import machine_shapes
+
+    shapes = {s.name: s for s in machine_shapes()}
+    assert shapes["n2-highmem-128"].memory_gib == 864.0
+    assert shapes["n2-highmem-96"].memory_gib == 768.0

@@ -130,3 +130,69 @@ def test_tiered_price_prints_its_tiers(capsys):
     assert len(tiers) >= 2
     assert [t["tier_start"] for t in tiers] == sorted(t["tier_start"] for t in tiers)
     assert tiers[-1]["tier_end"] is None
+
+
+def test_a_derived_price_is_marked_and_carries_its_rule(capsys):
+    # Azure NAT Gateway is listed for West Europe only; eastus is derived (rule R1)
+    code, out, err = run(capsys, "catalog", "price", "azure", "azure-nat-gateway", "--region",
+                         "eastus", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["basis"] == "derived"
+    assert doc["rule"].startswith("region ratio, compute fallback: westeurope price 0.045")
+    assert doc["source"].startswith("derived from: ")
+    code, out, err = run(capsys, "catalog", "price", "azure", "azure-nat-gateway", "--region",
+                         "eastus")
+    assert code == 0, err
+    assert "\u2248" in out and "region ratio" in out and "not a list price" in out
+
+
+def test_a_list_price_says_list_and_has_no_rule(capsys):
+    code, out, _ = run(capsys, "catalog", "price", "aws", "db.m6g.large", "--region",
+                       "eu-west-1", "--attr", "engine=postgres", "--attr", "deployment=single",
+                       "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["basis"] == "list" and "rule" not in doc
+    assert doc["as_of"] and doc["source"].startswith("github.com/coroot/cloud-pricing@")
+    code, out, _ = run(capsys, "catalog", "price", "aws", "db.m6g.large", "--region",
+                       "eu-west-1", "--attr", "engine=postgres", "--attr", "deployment=single")
+    assert "\u2248" not in out
+
+
+def test_search_marks_derived_machine_prices(capsys):
+    code, out, err = run(capsys, "catalog", "search", "--provider", "aws", "--region",
+                         "eu-west-1", "--min-vcpu", "2", "-p", "reserved_1y", "--limit", "5")
+    assert code == 0, err
+    assert "\u2248" in out and "derived from list prices" in out
+
+
+def test_stats_count_list_and_derived_rows(capsys):
+    code, out, _ = run(capsys, "catalog", "stats", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["by_basis"]["list"] > 0 and doc["by_basis"]["derived"] > 0
+    assert doc["by_basis"]["list"] + doc["by_basis"]["derived"] == doc["rows"]
+
+
+def test_coverage_json_contract(capsys):
+    """Scripts read these keys (tests/catalog/test_coverage_command.py checks the content)."""
+    code, out, err = run(capsys, "catalog", "coverage", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert set(doc) == {"snapshot", "generated_at", "summary", "kinds", "not_core",
+                        "empty_core", "cells"}
+    assert set(doc["cells"][0]) == {"provider", "region", "kind", "core", "list", "derived",
+                                    "empty", "oldest_as_of", "newest_as_of"}
+    assert {"regions", "cells", "list_rows", "derived_rows", "empty_core_cells",
+            "oldest_as_of", "oldest_price"} <= set(doc["summary"])
+
+
+def test_refresh_says_how_to_accept_a_shrinking_region(capsys):
+    from typer.testing import CliRunner
+
+    from infra_mind.cli.main import app
+
+    result = CliRunner().invoke(app, ["catalog", "refresh", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "--allow-shrink" in result.output and "20%" in result.output

@@ -40,12 +40,14 @@ from tests.integration.procs import (
 from tests.platform_fixtures import fresh_pg_database
 
 CHECKS = ["api", "api-ready", "database", "redis", "broker", "workers", "llm", "catalog"]
-#: The bundled catalog's newest price ages with the calendar: not what these tests check.
+#: The bundled catalog's prices age with the calendar: not what most of these tests check
+#: (the health check's own limit, and a served API's)
 ANY_AGE = ["--catalog-max-age-days", "100000"]
+SERVED_ANY_AGE = {"CATALOG_MAX_AGE_DAYS": "36500"}
 #: Settings the health check reads: none may come from the developer's shell.
 _READS = ("DATABASE_URL", "REDIS_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY",
           "ANTHROPIC_BASE_URL", "LLM_PROVIDER_ORDER", "CONFIG_DIR", "AGENTS_CONFIG",
-          "ENVIRONMENT", "JWT_SECRET_KEY")
+          "ENVIRONMENT", "JWT_SECRET_KEY", "CATALOG_MAX_AGE_DAYS")
 
 
 @pytest.fixture(autouse=True)
@@ -110,9 +112,11 @@ def test_json_document(capsys, tmp_path, monkeypatch):
     assert doc["status"] == "down" and doc["url"] == url
     assert [c["name"] for c in doc["checks"]] == CHECKS
     for check in doc["checks"]:
-        assert check["status"] in ("ok", "degraded", "down") and check["detail"]
+        assert check["status"] in ("ok", "warn", "degraded", "down") and check["detail"]
     catalog = doc["checks"][-1]
-    assert {"snapshot", "oldest_as_of", "newest_as_of", "age_days"} <= set(catalog)
+    assert {"snapshot", "oldest_as_of", "newest_as_of", "age_days", "max_age_days",
+            "oldest_price"} <= set(catalog)
+    assert catalog["max_age_days"] == 100000
 
 
 # --- a real server --------------------------------------------------------------------------
@@ -120,7 +124,7 @@ def test_json_document(capsys, tmp_path, monkeypatch):
 
 def test_healthy_against_a_real_serve_then_down_when_it_stops(tmp_path, monkeypatch, capsys):
     url = f"sqlite+aiosqlite:///{tmp_path}/hc.db"
-    api = serve("api", base_env(url), tmp_path)
+    api = serve("api", base_env(url, **SERVED_ANY_AGE), tmp_path)
     with logs_on_failure([api]):
         try:
             asyncio.run(ready([api], [api]))
@@ -130,8 +134,15 @@ def test_healthy_against_a_real_serve_then_down_when_it_stops(tmp_path, monkeypa
             lines = out.splitlines()
             assert all(line.startswith("ok ") for line in lines[:-1]) and lines[-1] == "healthy"
             assert lines[1] == ("ok        api-ready  ready: database ok, cache (memory) ok, "
-                                "broker ok")
+                                "broker ok, catalog ok")
             assert "at migration" in lines[2] and "(head)" in lines[2]
+            # a stale catalog is a warning: exit 0, said on its line and on the last
+            code, out, err = run(capsys, "--url", api.url, "--catalog-max-age-days", "1")
+            assert (code, err) == (0, ""), out
+            lines = out.splitlines()
+            assert lines[-1] == "warn: catalog"
+            assert lines[-2].startswith("warn      catalog    ")
+            assert "(limit 1)" in lines[-2] and "dated " in lines[-2]
         finally:
             api.stop()
         code, out, _ = run(capsys, "--url", api.url, "--timeout", "2", *ANY_AGE)
@@ -146,7 +157,7 @@ def test_redis_workers_and_broker_against_real_processes(tmp_path, monkeypatch, 
         except (OSError, redis.RedisError) as exc:
             unavailable(f"Redis at {REDIS_URL}", exc)
         url = f"sqlite+aiosqlite:///{tmp_path}/hc.db"
-        env = base_env(url, REDIS_URL)
+        env = base_env(url, REDIS_URL, **SERVED_ANY_AGE)
         api = serve("api", env, tmp_path)
         procs = [api]
         monkeypatch.setenv("DATABASE_URL", url)
@@ -209,13 +220,50 @@ def test_database_postgresql_empty_then_current():
     assert gone.status == "down" and gone.detail.startswith("127.0.0.1:1/none: ")
 
 
-def test_catalog_age_counts_from_the_newest_price():
-    fresh = check_catalog(180)
-    newest = date.fromisoformat(fresh.data["newest_as_of"])
-    assert check_catalog(180, today=newest + timedelta(days=180)).status == "ok"
-    stale = check_catalog(180, today=newest + timedelta(days=181))
-    assert stale.status == "degraded" and stale.data["age_days"] == 181
-    assert stale.detail.endswith("newest over 180 days: run `infra-mind catalog refresh`")
+def test_catalog_age_is_the_oldest_price_the_engine_designs_with():
+    from infra_mind.catalog.coverage import describe, staleness
+    from infra_mind.catalog.store import Catalog
+
+    oldest = staleness(Catalog.load(), 400).oldest
+    assert oldest is not None
+    at_limit = check_catalog(400, today=oldest.as_of + timedelta(days=400))
+    assert at_limit.status == "ok" and at_limit.data["age_days"] == 400
+    stale = check_catalog(400, today=oldest.as_of + timedelta(days=401))
+    assert stale.status == "warn" and stale.data["age_days"] == 401
+    assert stale.data["oldest_as_of"] == oldest.as_of.isoformat()
+    assert stale.data["oldest_price"] == describe(oldest)
+    assert "oldest price the engine designs with 401 days old (limit 400): " in stale.detail
+    assert describe(oldest) in stale.detail  # which price is the oldest
+    assert stale.detail.endswith("`infra-mind catalog refresh` renews machine prices, the "
+                                 "others come with a newer snapshot")
+    # a fresh newest price does not hide an old one (it did: "ok" at 1,337 days)
+    newest = date.fromisoformat(stale.data["newest_as_of"])
+    assert newest > oldest.as_of + timedelta(days=400)
+    assert check_catalog(400, today=newest).status == "warn"
+
+
+def test_a_warning_is_not_a_failure():
+    from infra_mind.ops.health import Check, overall
+
+    ok, warn = Check("a", "ok", "x"), Check("b", "warn", "y")
+    assert overall([ok, warn]) == "warn"
+    assert overall([warn, Check("c", "degraded", "z")]) == "degraded"
+    assert overall([warn, Check("d", "down", "z")]) == "down"
+    assert overall([ok]) == "ok"
+
+
+def test_the_setting_sets_the_default_limit(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/none.db")
+    monkeypatch.setenv("CATALOG_MAX_AGE_DAYS", "36500")
+    _, out, _ = run(capsys, "--url", f"http://127.0.0.1:{free_port()}", "--json")
+    catalog = json.loads(out)["checks"][-1]
+    assert (catalog["status"], catalog["max_age_days"]) == ("ok", 36500)
+    monkeypatch.setenv("CATALOG_MAX_AGE_DAYS", "1")
+    code, out, _ = run(capsys, "--url", f"http://127.0.0.1:{free_port()}", "--json")
+    catalog = json.loads(out)["checks"][-1]
+    assert (catalog["status"], catalog["max_age_days"]) == ("warn", 1)
+    # nothing listens and there is no database: a warning never hides a failure
+    assert (code, json.loads(out)["status"]) == (1, "down")
 
 
 # --- worker presence ------------------------------------------------------------------------

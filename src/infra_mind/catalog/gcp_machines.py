@@ -35,14 +35,21 @@ _SIZES = {
 }
 
 
+#: Shapes that break their kind's GiB-per-vCPU rule (``gcloud compute machine-types list``,
+#: recorded in Cyclenerd/google-cloud-pricing-cost-calculator tools/machinetypes.csv
+#: @8c32d22, 2026-07-01: "n2-highmem-128;128;False;864.00"), not 8 x 128 = 1,024.
+_MEMORY_EXCEPTIONS_GIB = {"n2-highmem-128": 864.0}
+
+
 def machine_shapes() -> list[MachineShape]:
     """Every predefined shape of the priced-by-resource families (e2, n2, n2d, c2)."""
     shapes = []
     for family, kinds in _SIZES.items():
         for kind, sizes in kinds.items():
             for vcpu in sizes:
-                shapes.append(MachineShape(f"{family}-{kind}-{vcpu}", family, vcpu,
-                                           float(vcpu * _GIB_PER_VCPU[kind])))
+                name = f"{family}-{kind}-{vcpu}"
+                memory = _MEMORY_EXCEPTIONS_GIB.get(name, float(vcpu * _GIB_PER_VCPU[kind]))
+                shapes.append(MachineShape(name, family, vcpu, memory))
     return shapes
 
 

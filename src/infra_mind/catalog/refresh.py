@@ -10,6 +10,15 @@ machines it never looked at). The result is written atomically. A failed fetch
 raises ``RefreshError`` and writes nothing, so the snapshot on disk stays as it
 was.
 
+Before anything is written the new rows are compared with the old ones per
+provider and region (``diff_regions``: rows added, changed and removed, by key).
+A refresh that would take more than ``MAX_REGION_LOSS_PCT`` of a region's rows
+away is refused (``ShrinkRefused``, nothing written) unless ``allow_shrink``
+says the loss is wanted: a price list that answers with a handful of machines (a
+partial answer, a filter the API changed) must not quietly replace a region's
+catalog, as replaying the recorded Azure answers once cut eastus from 353 rows
+to 51.
+
 Default sources are built from the environment, so the CLI can be pointed at a
 mirror or a local replay server:
 
@@ -45,10 +54,60 @@ AZURE_URL_ENV = "AZURE_PRICES_URL"
 GCP_URL_ENV = "GCP_BILLING_URL"
 
 Key = tuple[Provider, str, ProductFamily, PurchaseOption]
+#: A refresh may take at most this share of a region's rows away without ``allow_shrink``.
+MAX_REGION_LOSS_PCT = 20.0
 
 
 class RefreshError(Exception):
     """A refresh that did not happen; one line, and the existing snapshot is untouched."""
+
+
+@dataclass(frozen=True, slots=True)
+class RegionDiff:
+    """What a refresh does to one provider region: its rows before and after, and the rows
+    added, changed (same key, another price or basis) and removed, keyed by family, option,
+    SKU, variant and tier."""
+
+    provider: str
+    region: str
+    before: int
+    after: int
+    added: int
+    changed: int
+    removed: int
+
+    @property
+    def lost_pct(self) -> float:
+        """The share of the region's rows the refresh takes away, net (0 when it grows)."""
+        if self.before == 0 or self.after >= self.before:
+            return 0.0
+        return (self.before - self.after) / self.before * 100
+
+    @property
+    def unchanged(self) -> bool:
+        return not (self.added or self.changed or self.removed)
+
+    def line(self) -> str:
+        """``azure eastus: 353 -> 51 rows (-85.6%): 3 added, 5 changed, 305 removed``."""
+        change = (self.after - self.before) / self.before * 100 if self.before else 0.0
+        return (f"{self.provider} {self.region}: {self.before} -> {self.after} rows "
+                f"({change:+.1f}%): {self.added} added, {self.changed} changed, "
+                f"{self.removed} removed")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"provider": self.provider, "region": self.region, "before": self.before,
+                "after": self.after, "added": self.added, "changed": self.changed,
+                "removed": self.removed, "lost_pct": round(self.lost_pct, 1)}
+
+
+class ShrinkRefused(RefreshError):
+    """A refresh refused because a region would lose too many rows; ``diff`` says how."""
+
+    def __init__(self, message: str, diff: list[RegionDiff], shrinking: list[RegionDiff]
+                 ) -> None:
+        super().__init__(message)
+        self.diff = diff
+        self.shrinking = shrinking
 
 
 @dataclass(slots=True)
@@ -67,6 +126,8 @@ class RefreshReport:
     rows_removed: int = 0
     #: Why the adapter left items out, with counts.
     skipped: dict[str, int] = field(default_factory=dict)
+    #: Per region asked for: rows before and after, added, changed, removed.
+    diff: list[RegionDiff] = field(default_factory=list)
 
     @property
     def skipped_count(self) -> int:
@@ -113,12 +174,14 @@ def default_source(provider: Provider | str, base: Catalog | None = None,
 
 def refresh_snapshot(provider: Provider | str, regions: list[str] | None, base: Catalog,
                      out_path: Path, source: PriceSource | None = None,
-                     today: date | None = None) -> RefreshReport:
+                     today: date | None = None, *, allow_shrink: bool = False,
+                     max_loss_pct: float = MAX_REGION_LOSS_PCT) -> RefreshReport:
     """Fetch ``provider``'s compute prices for ``regions`` (default: every covered region),
     merge them into ``base`` and write the result to ``out_path`` atomically.
 
-    Raises ``RefreshError`` (one line) when the fetch fails or returns nothing usable;
-    nothing is written then.
+    Raises ``RefreshError`` (one line) when the fetch fails or returns nothing usable, and
+    ``ShrinkRefused`` when a region would lose more than ``max_loss_pct`` of its rows and
+    ``allow_shrink`` is false; nothing is written then.
     """
     p = Provider(provider)
     wanted = list(regions) if regions else [r.code for r in regions_of(p)]
@@ -151,12 +214,22 @@ def refresh_snapshot(provider: Provider | str, regions: list[str] | None, base: 
     old = {_identity(r) for r in dropped}
     replaced = sum(1 for r in fetched if _identity(r) in old)
 
+    merged = [*kept, *fetched]
+    diff = diff_regions(p, [r for r in base if r.provider is p],
+                        [r for r in merged if r.provider is p], wanted)
+    shrinking = [d for d in diff if d.lost_pct > max_loss_pct]
+    if shrinking and not allow_shrink:
+        lost = ", ".join(f"{d.region} would lose {d.lost_pct:.1f}% of its rows "
+                         f"({d.before} -> {d.after})" for d in shrinking)
+        raise ShrinkRefused(f"{p.value}: refused: {lost}, more than the {max_loss_pct:g}% "
+                            f"allowed; {kept_msg}", diff, shrinking)
+
     day = today or date.today()
     notes = [n for n in base.notes if not n.startswith(f"refresh {p.value}:")]
     notes.append(f"refresh {p.value}: {len(fetched)} compute prices for "
                  f"{len({r.region for r in fetched})} regions fetched {day.isoformat()}")
     try:
-        write_snapshot(out_path, [*kept, *fetched], day, notes)
+        write_snapshot(out_path, merged, day, notes)
     except OSError as exc:
         raise RefreshError(one_line(f"{p.value}: could not write {out_path}: {exc}; "
                                     f"{kept_msg}")) from exc
@@ -164,7 +237,31 @@ def refresh_snapshot(provider: Provider | str, regions: list[str] | None, base: 
         provider=p, regions=wanted, rows_fetched=len(fetched), rows_replaced=replaced,
         rows_added=len(fetched) - replaced, out_path=Path(out_path),
         rows_removed=sum(1 for r in dropped if _identity(r) not in new),
-        skipped=dict(getattr(source, "skipped", {}) or {}))
+        skipped=dict(getattr(source, "skipped", {}) or {}), diff=diff)
+
+
+def diff_regions(provider: Provider, before: list[PriceRow], after: list[PriceRow],
+                 regions: list[str]) -> list[RegionDiff]:
+    """Per region of ``regions`` (in that order): ``provider``'s rows before and after, and
+    the keys added, changed (another price or basis) and removed. ``before`` and ``after``
+    hold that provider's rows (of every family: a region's rows are all of them)."""
+    def by_key(rows: list[PriceRow]) -> dict[str, dict[tuple[Any, ...], PriceRow]]:
+        out: dict[str, dict[tuple[Any, ...], PriceRow]] = {}
+        for row in rows:
+            out.setdefault(row.region, {})[(*_identity(row), row.tier_start)] = row
+        return out
+
+    old, new = by_key(before), by_key(after)
+    diffs = []
+    for region in regions:
+        was, now = old.get(region, {}), new.get(region, {})
+        changed = sum(1 for key, row in now.items() if key in was and (
+            was[key].price_usd != row.price_usd or was[key].basis is not row.basis))
+        diffs.append(RegionDiff(provider.value, region, before=len(was), after=len(now),
+                                added=sum(1 for key in now if key not in was),
+                                changed=changed,
+                                removed=sum(1 for key in was if key not in now)))
+    return diffs
 
 
 def _check(rows: list[PriceRow], provider: Provider, regions: list[str], kept_msg: str) -> None:

@@ -2,36 +2,58 @@
 
 The file is compact JSON so that the bundled snapshot stays small and loads
 fast: every distinct product (provider, service, family, sku, unit,
-attributes) and every distinct (source, as_of) pair is written once, and
-each price is a short array pointing at them::
+attributes), every distinct (source, as_of) pair and every distinct
+derivation rule is written once, and each price is a short array pointing at
+them::
 
-    {"format": 1, "generated_at": "2026-11-28", "notes": [...],
-     "sources": [["libcloud/data/pricing.json (apache-libcloud 3.9.1)", "2025-03-02"], ...],
+    {"format": 2, "generated_at": "2026-12-06", "notes": [...],
+     "sources": [["github.com/QuinnyPig/aws-price-watcher@07c8...:processed/ec2.json",
+                  "2025-06-13"], ...],
+     "rules": ["region ratio: ...", ...],
      "products": [["aws", "AmazonEC2", "compute", "m5.large", "hour", {"vcpu": 2, ...}], ...],
-     "prices": [[product_index, "us-east-1", "on_demand", 0.096, source_index, null, null], ...]}
+     "prices": [[product_index, "us-east-1", "on_demand", 0.096, source_index, null, null,
+                 -1], ...]}
+
+The last element of a price is the index of its rule in ``rules`` for a
+derived price, -1 for a list price. Format 1 (the same without ``rules`` and
+without the last element) is still read, so a snapshot an older
+``infra-mind catalog refresh`` wrote keeps loading.
+
+Loading checks the file column by column (every price finite and positive,
+every tier ascending, every index in range, every product sound) and then
+builds rows without validating each again: that is what keeps a snapshot of
+tens of thousands of rows loading in a few tens of milliseconds.
 """
 
 from __future__ import annotations
 
+import gc
 import json
+import math
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from infra_mind.catalog.model import (
+    Basis,
     CatalogError,
     PriceRow,
     ProductFamily,
     Provider,
     PurchaseOption,
     Unit,
+    row_problems,
 )
 
-FORMAT = 1
+FORMAT = 2
+READABLE_FORMATS = (1, 2)
 BUNDLED_PATH = Path(__file__).parent / "data" / "snapshot.json"
 
 
@@ -42,39 +64,113 @@ class Snapshot:
     notes: list[str] = field(default_factory=list)
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while tens of thousands of rows are made.
+
+    None of them can be garbage yet, but every few hundred new containers the
+    collector would walk all of them again: that doubled the load time.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def read_snapshot(path: Path | str = BUNDLED_PATH) -> Snapshot:
     """Load a snapshot file; raises ``CatalogError`` with one line on any defect."""
-    path = Path(path)
+    with gc_paused():
+        return _read(Path(path))
+
+
+def _read(path: Path) -> Snapshot:
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(path.read_bytes())
     except FileNotFoundError:
         raise CatalogError(f"no catalog snapshot at {path}") from None
     except (OSError, ValueError) as exc:
         raise CatalogError(f"catalog snapshot {path} is unreadable: {exc}") from None
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+    if not isinstance(raw, dict) or raw.get("format") not in READABLE_FORMATS:
         raise CatalogError(f"catalog snapshot {path} is not format {FORMAT}")
     try:
-        sources = [(str(s), date.fromisoformat(d)) for s, d in raw["sources"]]
-        products = [
-            (Provider(p), str(svc), ProductFamily(fam), str(sku), Unit(unit), attrs)
-            for p, svc, fam, sku, unit, attrs in raw["products"]
-        ]
-        rows = []
-        for prod_i, region, option, price, src_i, t0, t1 in raw["prices"]:
-            provider, service, family, sku, unit, attrs = products[prod_i]
-            source, as_of = sources[src_i]
-            rows.append(PriceRow(
-                provider=provider, service=service, product_family=family, sku=sku,
-                region=region, unit=unit, price_usd=price,
-                purchase_option=PurchaseOption(option), as_of=as_of, source=source,
-                attributes=attrs, tier_start=t0, tier_end=t1,
-            ))
+        rows = _rows(raw)
         generated_at = date.fromisoformat(raw["generated_at"])
     except CatalogError as exc:
         raise CatalogError(f"catalog snapshot {path}: {exc}") from None
-    except (KeyError, ValueError, TypeError, IndexError) as exc:
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
         raise CatalogError(f"catalog snapshot {path} is malformed: {exc!r}") from None
     return Snapshot(rows=rows, generated_at=generated_at, notes=list(raw.get("notes", [])))
+
+
+def _rows(raw: dict[str, Any]) -> list[PriceRow]:
+    """Every price of a parsed snapshot, checked in bulk, then built without re-checking."""
+    sources = [(str(s), date.fromisoformat(d)) for s, d in raw["sources"]]
+    rules = [str(r) for r in raw.get("rules", [])]
+    if any(not r.strip() for r in rules):
+        raise CatalogError("an empty derivation rule")
+    products = []
+    for p, svc, fam, sku, unit, attrs in raw["products"]:
+        if not isinstance(attrs, dict):
+            raise TypeError(f"attributes of {sku!r} are not an object")
+        products.append((Provider(p), str(svc), ProductFamily(fam), str(sku), Unit(unit),
+                         MappingProxyType(attrs)))
+    prices = raw["prices"]
+    if not prices:
+        return []
+    width = 8 if raw["format"] == 2 else 7
+    columns = list(zip(*prices, strict=True))  # strict: every entry the same length
+    if len(columns) != width:
+        raise ValueError(f"a price entry is not {width} elements long")
+    if width == 7:
+        columns.append((-1,) * len(prices))
+    _check_columns(columns, len(products), len(sources), len(rules))
+    options = {o.value: o for o in PurchaseOption}
+    option_col = [options[o] for o in columns[2]]
+    # Build every row's 15 values column-wise and let zip assemble the tuples in C: a
+    # Python-level loop over tens of thousands of rows is what made loading slow.
+    prov, svc, fam, sku, unit, attrs = zip(*[products[i] for i in columns[0]], strict=True)
+    source, as_of = zip(*[sources[i] for i in columns[4]], strict=True)
+    derived = [(Basis.LIST, "")] + [(Basis.DERIVED, r) for r in rules]
+    basis, rule = zip(*[derived[i + 1] for i in columns[7]], strict=True)
+    new = partial(tuple.__new__, PriceRow)
+    rows = list(map(new, zip(prov, svc, fam, sku, columns[1], unit, columns[3], option_col,
+                             as_of, source, attrs, columns[5], columns[6], basis, rule,
+                             strict=True)))
+    # Product-level rules (specs present, unit allowed, sources named) once per product.
+    last = len(rows) - 1
+    first = dict(zip(reversed(columns[0]), range(last, -1, -1), strict=True))  # first row each
+    for n in first.values():
+        problems = row_problems(rows[n])
+        if problems:
+            row = rows[n]
+            raise CatalogError(f"{row.provider}/{row.sku}/{row.region}: {'; '.join(problems)}")
+    return rows
+
+
+def _check_columns(columns: list[tuple[Any, ...]], n_products: int, n_sources: int,
+                   n_rules: int) -> None:
+    """The per-row rules of ``row_problems`` that vary by price, checked for all rows at once.
+
+    ``min``/``max`` over a column raise ``TypeError`` on a non-number (a malformed file).
+    """
+    product_i, regions, _options, prices, source_i, t0s, t1s, rule_i = columns
+    if not set(map(type, prices)) <= {int, float} or min(prices) <= 0 \
+            or not all(map(math.isfinite, prices)):
+        bad = next(p for p in prices if type(p) not in (int, float) or not 0 < p < math.inf)
+        raise CatalogError(f"price_usd {bad!r} is not positive")
+    if min(product_i) < 0 or max(product_i) >= n_products \
+            or min(source_i) < 0 or max(source_i) >= n_sources:
+        raise IndexError("a product or source index is out of range")
+    if min(rule_i) < -1 or max(rule_i) >= n_rules:
+        raise IndexError("a rule index is out of range")
+    if not all(isinstance(r, str) and r.strip() for r in set(regions)):
+        raise CatalogError("an empty or non-text region")
+    for t0, t1 in zip(t0s, t1s, strict=True):
+        if t0 is not None and t1 is not None and t1 <= t0:
+            raise CatalogError(f"tier_end {t1} is not above tier_start {t0}")
 
 
 def snapshot_to_json(rows: Iterable[PriceRow], generated_at: date,
@@ -82,6 +178,7 @@ def snapshot_to_json(rows: Iterable[PriceRow], generated_at: date,
     """Serialise rows in the compact format, in a stable order (diff-friendly)."""
     ordered = sorted(rows, key=_row_order)
     sources: dict[tuple[str, str], int] = {}
+    rules: dict[str, int] = {}
     products: dict[str, int] = {}
     product_list: list[list[Any]] = []
     prices: list[list[Any]] = []
@@ -96,13 +193,17 @@ def snapshot_to_json(rows: Iterable[PriceRow], generated_at: date,
         skey = (row.source, row.as_of.isoformat())
         if skey not in sources:
             sources[skey] = len(sources)
+        rule_i = -1
+        if row.basis is Basis.DERIVED:
+            rule_i = rules.setdefault(row.rule, len(rules))
         prices.append([products[pkey], row.region, row.purchase_option.value, row.price_usd,
-                       sources[skey], row.tier_start, row.tier_end])
+                       sources[skey], row.tier_start, row.tier_end, rule_i])
     doc = {
         "format": FORMAT,
         "generated_at": generated_at.isoformat(),
         "notes": notes or [],
         "sources": [list(k) for k in sources],
+        "rules": list(rules),
         "products": product_list,
         "prices": prices,
     }
@@ -110,10 +211,11 @@ def snapshot_to_json(rows: Iterable[PriceRow], generated_at: date,
     lines = ["{"]
     for key in ("format", "generated_at", "notes"):
         lines.append(f"  {json.dumps(key)}: {json.dumps(doc[key])},")
-    for key in ("sources", "products", "prices"):
+    for key in ("sources", "rules", "products", "prices"):
         items = doc[key]
         lines.append(f"  {json.dumps(key)}: [")
-        lines.extend(f"    {json.dumps(item, sort_keys=True)}{',' if i < len(items) - 1 else ''}"
+        lines.extend(f"    {json.dumps(item, sort_keys=True, separators=(',', ':'))}"
+                     f"{',' if i < len(items) - 1 else ''}"
                      for i, item in enumerate(items))
         lines.append("  ]," if key != "prices" else "  ]")
     lines.append("}")
@@ -128,6 +230,7 @@ def write_snapshot(path: Path | str, rows: Iterable[PriceRow], generated_at: dat
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a snapshot is read by every user
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()

@@ -12,7 +12,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from itertools import groupby
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ from infra_mind.catalog.model import (
     Provider,
     PurchaseOption,
 )
-from infra_mind.catalog.snapshot import BUNDLED_PATH, read_snapshot
+from infra_mind.catalog.snapshot import BUNDLED_PATH, gc_paused, read_snapshot
 
 #: Environment variable naming a snapshot to use instead of the bundled one.
 SNAPSHOT_ENV = "INFRA_MIND_CATALOG"
@@ -42,6 +44,14 @@ def active_snapshot_path(path: Path | str | None = None) -> Path:
     if LOCAL_SNAPSHOT.is_file():
         return LOCAL_SNAPSHOT
     return BUNDLED_PATH
+
+
+# Keys read straight off a row's tuple (C-level getters: the indexes are built over
+# tens of thousands of rows).
+_PROVIDER_SKU = attrgetter("provider", "sku")
+_FAMILY_KEY = attrgetter("provider", "region", "product_family", "purchase_option")
+#: Cheapest first within a family; the SKU name breaks ties.
+_PRICE_SKU = attrgetter("price_usd", "sku")
 
 
 class LookupFailed(CatalogError):
@@ -66,10 +76,17 @@ class CatalogStats:
     on_demand_compute_rows: int
     oldest_as_of: date
     newest_as_of: date
+    #: Rows per basis: "list" (published) and "derived" (computed by a stated rule).
+    by_basis: dict[str, int]
 
 
 class Catalog:
-    """An immutable, indexed set of price rows."""
+    """An immutable, indexed set of price rows.
+
+    The indexes are built on first use, each once: a CLI lookup needs only the
+    SKU indexes, the engine all of them, and building what a caller never asks
+    for would cost every caller.
+    """
 
     def __init__(self, rows: Iterable[PriceRow], generated_at: date | None = None,
                  notes: list[str] | None = None, path: Path | None = None) -> None:
@@ -77,24 +94,64 @@ class Catalog:
         self.generated_at = generated_at
         self.notes = notes or []
         self.path = path
-        by_key: dict[tuple[Provider, str, str, PurchaseOption], list[PriceRow]] = defaultdict(list)
-        by_sku: dict[tuple[Provider, str], list[PriceRow]] = defaultdict(list)
-        by_family: dict[tuple[Provider, str, ProductFamily, PurchaseOption], list[PriceRow]] = (
-            defaultdict(list))
-        for row in self._rows:
-            skey = normalize_sku(row.provider, row.sku)
-            by_key[(row.provider, skey, row.region, row.purchase_option)].append(row)
-            by_sku[(row.provider, skey)].append(row)
-            by_family[(row.provider, row.region, row.product_family, row.purchase_option)].append(
-                row)
-        for rows_ in by_family.values():
-            rows_.sort(key=lambda r: (r.price_usd, r.sku))
-        self._by_key = dict(by_key)
-        self._by_sku = dict(by_sku)
-        self._by_family = dict(by_family)
-        self._sku_names: dict[Provider, dict[str, str]] = defaultdict(dict)
+
+    @cached_property
+    def _sku_index(self) -> tuple[dict[tuple[Provider, str, str, PurchaseOption],
+                                       list[PriceRow]],
+                                  dict[tuple[Provider, str], list[PriceRow]]]:
+        with gc_paused():
+            return self._build_sku_index()
+
+    def _build_sku_index(self) -> tuple[dict[tuple[Provider, str, str, PurchaseOption],
+                                             list[PriceRow]],
+                                        dict[tuple[Provider, str], list[PriceRow]]]:
+        by_key: dict[tuple[Provider, str, str, PurchaseOption], list[PriceRow]] = {}
+        by_sku: dict[tuple[Provider, str], list[PriceRow]] = {}
+        # rows come sorted by product (the snapshot's order), so normalising the SKU once
+        # per run of equal (provider, sku) is enough; any order stays correct
+        for (provider, sku), group in groupby(self._rows, key=_PROVIDER_SKU):
+            skey = normalize_sku(provider, sku)
+            same_sku = by_sku.setdefault((provider, skey), [])
+            for row in group:
+                same_sku.append(row)
+                key = (provider, skey, row.region, row.purchase_option)
+                found = by_key.get(key)
+                if found is None:
+                    by_key[key] = [row]
+                else:
+                    found.append(row)
+        return by_key, by_sku
+
+    @property
+    def _by_key(self) -> dict[tuple[Provider, str, str, PurchaseOption], list[PriceRow]]:
+        return self._sku_index[0]
+
+    @property
+    def _by_sku(self) -> dict[tuple[Provider, str], list[PriceRow]]:
+        return self._sku_index[1]
+
+    @cached_property
+    def _by_family(self) -> dict[tuple[Provider, str, ProductFamily, PurchaseOption],
+                                 list[PriceRow]]:
+        by_family: dict[tuple[Provider, str, ProductFamily, PurchaseOption],
+                        list[PriceRow]] = {}
+        with gc_paused():
+            for key, row in zip(map(_FAMILY_KEY, self._rows), self._rows, strict=True):
+                found = by_family.get(key)
+                if found is None:
+                    by_family[key] = [row]
+                else:
+                    found.append(row)
+            for rows_ in by_family.values():
+                rows_.sort(key=_PRICE_SKU)
+        return by_family
+
+    @cached_property
+    def _sku_names(self) -> dict[Provider, dict[str, str]]:
+        names: dict[Provider, dict[str, str]] = defaultdict(dict)
         for (provider, skey), rows_ in self._by_sku.items():
-            self._sku_names[provider][skey] = rows_[0].sku
+            names[provider][skey] = rows_[0].sku
+        return names
 
     # -- loading -----------------------------------------------------------------
 
@@ -251,6 +308,7 @@ class Catalog:
                 and r.purchase_option is PurchaseOption.ON_DEMAND),
             oldest_as_of=min(r.as_of for r in self._rows),
             newest_as_of=max(r.as_of for r in self._rows),
+            by_basis=dict(Counter(r.basis.value for r in self._rows)),
         )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -24,6 +25,8 @@ RegionOpt = Annotated[str, typer.Option("--region", "-r", help="Provider region 
 OptionOpt = Annotated[PurchaseOption, typer.Option("--purchase-option", "-p",
                                                    help="Purchase option")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
+#: Marks a derived price (computed from list prices by a stated rule) wherever one is shown.
+APPROX = "\u2248"
 
 
 def _console() -> Console:
@@ -84,17 +87,22 @@ def price(
         return
     console = _console()
     table = Table(show_header=False, box=None)
+    mark = APPROX if first.is_derived else ""
     for key in ("provider", "service", "sku", "region", "unit", "price_usd", "purchase_option",
-                "as_of", "source"):
-        table.add_row(key, str(doc[key]))
+                "as_of", "source", "basis"):
+        table.add_row(key, f"{mark}{doc[key]}" if key == "price_usd" else str(doc[key]))
+    if first.is_derived:
+        table.add_row("rule", first.rule)
     if "tiers" in doc:
         for tier in doc["tiers"]:
             end = "and above" if tier["tier_end"] is None else f"to {tier['tier_end']:g}"
-            table.add_row("tier", f"from {tier['tier_start']:g} {end}: {tier['price_usd']}")
+            table.add_row("tier", f"from {tier['tier_start']:g} {end}: {mark}{tier['price_usd']}")
     for key, value in doc["attributes"].items():
         table.add_row(f"  {key}", str(value))
     if first.unit.value == "hour":
-        table.add_row("per month (730 h)", f"{first.price_usd * 730:,.2f} USD")
+        table.add_row("per month (730 h)", f"{mark}{first.price_usd * 730:,.2f} USD")
+    if first.is_derived:
+        table.add_row("", f"{APPROX} derived from list prices by the rule above, not a list price")
     console.print(table)
 
 
@@ -137,9 +145,15 @@ def search(
     for r in rows:
         a = r.attributes
         gpus = f"{a['gpu_count']}x {a['gpu_model']} {a['gpu_memory_gib']:g}G" if r.is_gpu else ""
+        mark = APPROX if r.is_derived else ""
         table.add_row(r.sku, f"{a['vcpu']:g}", f"{a['memory_gib']:g}", gpus, str(a["arch"]),
-                      f"{r.price_usd:.4f}", f"{r.price_usd * 730:,.2f}", r.as_of.isoformat())
-    _console().print(table)
+                      f"{mark}{r.price_usd:.4f}", f"{mark}{r.price_usd * 730:,.2f}",
+                      r.as_of.isoformat())
+    console = _console()
+    console.print(table)
+    if any(r.is_derived for r in rows):
+        console.print(f"{APPROX} derived from list prices by a stated rule (see catalog price "
+                      "--json for it), not a list price")
 
 
 @app.command()
@@ -159,12 +173,14 @@ def stats(as_json: JsonOpt = False) -> None:
             "by_region": [{"provider": p, "region": rg, "rows": n}
                           for (p, rg), n in sorted(s.by_region.items())],
             "by_purchase_option": s.by_purchase_option,
+            "by_basis": s.by_basis,
         }))
         return
     console = _console()
-    console.print(f"Snapshot {catalog.path} (generated {catalog.generated_at}): {s.rows} rows, "
-                  f"{s.on_demand_compute_rows} on-demand compute; prices dated "
-                  f"{s.oldest_as_of} (oldest) to {s.newest_as_of} (newest)")
+    console.print(f"Snapshot {catalog.path} (generated {catalog.generated_at}): {s.rows} rows "
+                  f"({s.by_basis.get('list', 0)} list, {s.by_basis.get('derived', 0)} "
+                  f"{APPROX} derived), {s.on_demand_compute_rows} on-demand compute; prices "
+                  f"dated {s.oldest_as_of} (oldest) to {s.newest_as_of} (newest)")
     services = Table(title="Rows per provider and service")
     for col in ("provider", "service", "rows"):
         services.add_column(col)
@@ -182,6 +198,84 @@ def stats(as_json: JsonOpt = False) -> None:
     console.print(f"Purchase options: {options}")
 
 
+def _cell_text(cell) -> str:
+    """``12``, ``≈14``, ``1+≈14``; ``EMPTY`` for an empty core cell, ``-`` for another."""
+    if cell.empty:
+        return "[bold red]EMPTY[/bold red]" if cell.core else "-"
+    parts = ([str(cell.list_rows)] if cell.list_rows else []) + (
+        [f"{APPROX}{cell.derived_rows}"] if cell.derived_rows else [])
+    return "+".join(parts)
+
+
+@app.command()
+def coverage(
+    provider: Annotated[Provider | None, typer.Option(
+        "--provider", help="Only this provider (default: all three)")] = None,
+    as_json: JsonOpt = False,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Exit 1 when a core cell is empty (default: report it, exit 0)")
+    ] = False,
+) -> None:
+    """Rows per provider, region and kind of price the engine designs with, list and
+    derived, and the empty cells; core cells are those the examples' workloads need."""
+    from infra_mind.catalog.coverage import KINDS, NOT_CORE, describe
+    from infra_mind.catalog.coverage import coverage as count_rows
+    from infra_mind.catalog.regions import regions_of
+
+    catalog = _load()
+    cov = count_rows(catalog)
+    providers = [provider.value] if provider else ["aws", "azure", "gcp"]
+    empty_core = cov.empty_core(providers)
+    if as_json:
+        typer.echo(json.dumps(cov.to_dict(providers)))
+    else:
+        console = _console()
+        s = cov.summary(providers)
+        console.print(f"Snapshot {catalog.path} (generated {catalog.generated_at}): "
+                      f"{s['regions']} regions x {s['kinds']} kinds of price the engine "
+                      f"designs with = {s['cells']} cells; {s['list_rows']} list rows, "
+                      f"{s['derived_rows']} {APPROX}derived rows; {s['empty_core_cells']} "
+                      f"empty core cells, {s['empty_other_cells']} empty cells not core")
+        for p in providers:
+            codes = [r.code for r in regions_of(p)]
+            # region codes run to 23 characters: numbered columns keep 15 regions in 160
+            table = Table(title=f"{p}: rows per kind and region (list+{APPROX}derived)",
+                          caption=" ".join(f"{n}={code}" for n, code in enumerate(codes, 1)),
+                          box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 0, 0, 1))
+            table.add_column("kind", no_wrap=True)
+            for n in range(1, len(codes) + 1):
+                table.add_column(str(n), justify="right", no_wrap=True)
+            for kind in (k for k in KINDS if p in k.providers):
+                row = [cov.cell(p, code, kind.key) for code in codes]
+                core = all(c is not None and c.core for c in row)
+                table.add_row(kind.key + ("" if core else "*"), *(_cell_text(c) for c in row))
+            console.print(table)
+        console.print(f"N: list rows (published prices); {APPROX}N: derived rows (computed from "
+                      "list prices by a stated rule); EMPTY: a core cell without a price, where "
+                      "the engine lists that component as unpriced; -: an empty cell, not core; "
+                      "*: not core (why below); a kind missing from a provider's table is not "
+                      "billed by that provider. Core: a kind the examples' workloads need "
+                      "(examples/*.yaml).")
+        by_kind: dict[tuple[str, str], list[str]] = {}
+        for c in empty_core:
+            by_kind.setdefault((c.provider, c.kind), []).append(c.region)
+        console.print("Empty core cells:" if by_kind else "Empty core cells: none")
+        for (p, key), where in by_kind.items():
+            console.print(f"  {p} {key}: {len(where)} region(s): {', '.join(where)}")
+        console.print("Not core:")
+        for kind in KINDS:
+            if not kind.core:
+                console.print(f"  {kind.key}: {kind.used_for}")
+        for (p, key), why in NOT_CORE.items():
+            if p in providers:
+                console.print(f"  {p} {key}: {why}")
+        oldest = cov.oldest(providers)
+        if oldest is not None:
+            console.print(f"Oldest price the engine designs with: {describe(oldest)}")
+    if strict and empty_core:
+        raise typer.Exit(ExitCode.FAILURE)
+
+
 @app.command()
 def refresh(
     provider: Annotated[Provider, typer.Option("--provider", help="aws, azure or gcp")],
@@ -190,16 +284,50 @@ def refresh(
     ] = None,
     out: Annotated[Path | None, typer.Option(
         help="Where to write the new snapshot (default: data/catalog/snapshot.json)")] = None,
+    allow_shrink: Annotated[bool, typer.Option(
+        "--allow-shrink", help="Write the snapshot even when a region loses more than 20% "
+                               "of its rows (refused otherwise, exit 2)")] = False,
 ) -> None:
-    """Fetch live prices and write a new snapshot; on any failure keep the old one."""
-    from infra_mind.catalog.refresh import RefreshError, refresh_snapshot
+    """Fetch live prices and write a new snapshot; on any failure keep the old one.
+
+    Prints, per region asked for, the rows added, changed and removed. A region that
+    would lose more than 20% of its rows makes the refresh refuse (exit 2, nothing
+    written) unless --allow-shrink is given.
+    """
+    from infra_mind.catalog.refresh import (
+        MAX_REGION_LOSS_PCT,
+        RefreshError,
+        RegionDiff,
+        ShrinkRefused,
+        refresh_snapshot,
+    )
     from infra_mind.catalog.store import LOCAL_SNAPSHOT
+
+    def show(diff: list[RegionDiff]) -> None:
+        for d in diff:
+            if not d.unchanged:
+                over = d.lost_pct > MAX_REGION_LOSS_PCT
+                typer.echo(d.line() + (f" (loses more than {MAX_REGION_LOSS_PCT:g}%)"
+                                       if over else ""))
+        same = [d.region for d in diff if d.unchanged]
+        if same:
+            typer.echo(f"{provider.value}: unchanged in {len(same)} region(s): "
+                       f"{', '.join(same)}")
 
     catalog = _load()
     target = out or LOCAL_SNAPSHOT
     try:
-        report = refresh_snapshot(provider, region or None, catalog, target)
+        report = refresh_snapshot(provider, region or None, catalog, target,
+                                  allow_shrink=allow_shrink)
+    except ShrinkRefused as exc:
+        show(exc.diff)
+        # exit 2, as for a bad argument: the refresh as asked would damage the catalog,
+        # and --allow-shrink is the argument that says the loss is wanted
+        raise CliError(f"{exc}; pass --allow-shrink to write it anyway",
+                       ExitCode.USAGE) from None
     except RefreshError as exc:
         raise CliError(str(exc)) from None
+    show(report.diff)
     typer.echo(f"refreshed {provider.value}: {report.rows_fetched} rows fetched, "
-               f"{report.rows_replaced} replaced, {report.rows_added} added; wrote {target}")
+               f"{report.rows_replaced} replaced, {report.rows_added} added, "
+               f"{report.rows_removed} removed; wrote {target}")

@@ -33,26 +33,34 @@ def health_check(
     as_json: JsonOpt = False,
     timeout: TimeoutOpt = 5.0,
     catalog_max_age_days: Annotated[int | None, typer.Option(
-        min=1, help="Degraded when the catalog's newest price is older (default 180)",
+        min=1, help="Warn when the oldest price the engine designs with is older than this "
+                    "many days (default: the setting CATALOG_MAX_AGE_DAYS, 400)",
         show_default=False)] = None,
 ) -> None:
     """Check the API (liveness, readiness), database and migrations, Redis, the broker,
-    workers, LLM providers and the catalog's age; exit 0 when all are ok, else 1."""
-    from infra_mind.ops.health import CATALOG_MAX_AGE_DAYS, health_report, overall
+    workers, LLM providers and the catalog's age; exit 0 when all are ok or only warn
+    (a stale catalog is a warning), else 1."""
+    from infra_mind.ops.health import health_report, overall
 
-    checks = asyncio.run(health_report(_settings(), url, timeout, catalog_max_age_days=
-                                       catalog_max_age_days or CATALOG_MAX_AGE_DAYS))
+    checks = asyncio.run(health_report(_settings(), url, timeout,
+                                       catalog_max_age_days=catalog_max_age_days))
     status = overall(checks)
-    word = {"ok": "healthy", "degraded": "degraded", "down": "down"}[status]
+    word = {"ok": "healthy", "warn": "warn", "degraded": "degraded", "down": "down"}[status]
     if as_json:
         typer.echo(json.dumps({"status": word, "url": url, "checked_at": _now(),
                                "checks": [c.to_dict() for c in checks]}, indent=2))
     else:
         for check in checks:
             typer.echo(check.line())
-        failing = [c.name for c in checks if c.status != "ok"]
-        typer.echo(word + (f": {', '.join(failing)}" if failing else ""))
-    if status != "ok":
+        failing = [c.name for c in checks if c.status not in ("ok", "warn")]
+        warned = [c.name for c in checks if c.status == "warn"]
+        line = word + (f": {', '.join(failing)}" if failing else "")
+        if warned and failing:
+            line += f"; warn: {', '.join(warned)}"
+        elif warned:
+            line += f": {', '.join(warned)}"
+        typer.echo(line)
+    if status not in ("ok", "warn"):
         raise typer.Exit(ExitCode.FAILURE)
 
 

@@ -1,7 +1,8 @@
 """What a deployment's parts say: ``infra-mind health-check``, ``check-llm`` and
 ``check-api-rates``.
 
-Each check answers ``ok``, ``degraded`` (works, but something needs attention) or ``down``
+Each check answers ``ok``, ``warn`` (works; something to look at, never a failure: a
+stale price catalog), ``degraded`` (works, but something needs attention) or ``down``
 with a one-line detail; none raises. The API is asked over HTTP; the database, Redis, the
 broker, the LLM providers and the catalog are asked directly with this machine's settings,
 so the command works on a host where the API is not (yet) running. Workers and API call
@@ -42,9 +43,7 @@ from infra_mind.ops.presence import (
 )
 from infra_mind.worker.broker import CONSUMER_GROUP, TASK_STREAM
 
-Status = Literal["ok", "degraded", "down"]
-#: The catalog is degraded when its newest price is older than this.
-CATALOG_MAX_AGE_DAYS = 180
+Status = Literal["ok", "warn", "degraded", "down"]
 
 
 @dataclass
@@ -64,9 +63,9 @@ class Check:
 
 
 def overall(checks: list[Check]) -> Status:
-    """down if any check is down, degraded if any is degraded, else ok."""
+    """The worst status of any check: down, then degraded, then warn, else ok."""
     statuses = {c.status for c in checks}
-    return "down" if "down" in statuses else "degraded" if "degraded" in statuses else "ok"
+    return next((s for s in ("down", "degraded", "warn") if s in statuses), "ok")
 
 
 def _why(exc: BaseException) -> str:
@@ -118,7 +117,10 @@ async def check_readiness(http: httpx.AsyncClient, url: str) -> Check:
     checks = body.get("checks", {}) if isinstance(body, dict) else {}
     detail = ", ".join(f"{name} {state}" for name, state in checks.items()) or "no checks"
     if response.status_code == 200:
-        return Check("api-ready", "ok", f"ready: {detail}", {"checks": checks})
+        # ready; a check that is not "ok" then is a warning (a stale catalog), not a failure
+        warned = any(state != "ok" for state in checks.values())
+        return Check("api-ready", "warn" if warned else "ok", f"ready: {detail}",
+                     {"checks": checks})
     # the database answering (body "degraded") still serves reads: degraded, else down
     status: Status = "degraded" if body.get("status") == "degraded" else "down"
     return Check("api-ready", status, f"HTTP {response.status_code} {body.get('status')}: "
@@ -216,25 +218,32 @@ async def check_workers(cache: Cache, shared: bool, within_s: float = PRESENCE_T
                  data)
 
 
-def check_catalog(max_age_days: int = CATALOG_MAX_AGE_DAYS, today: date | None = None) -> Check:
-    """The active snapshot's price dates. Its age is that of the newest price (since the
-    last refresh or build): curated rows keep their publication dates, and no refresh
-    renews those, so the oldest is reported but never makes the check fail."""
+def check_catalog(max_age_days: int, today: date | None = None) -> Check:
+    """The age of the oldest price the engine designs with (``catalog.coverage.staleness``):
+    ``warn`` past ``max_age_days``, never a failure. The oldest, not the newest: a refresh
+    renews machine prices only, and a total is as old as the oldest price in it."""
+    from infra_mind.catalog.coverage import describe, staleness
     from infra_mind.catalog.store import Catalog
 
     catalog = Catalog.load()
-    stats = catalog.stats()
     today = today or date.today()
-    newest_days = (today - stats.newest_as_of).days
-    oldest_days = (today - stats.oldest_as_of).days
-    data = {"snapshot": str(catalog.path), "oldest_as_of": stats.oldest_as_of.isoformat(),
-            "newest_as_of": stats.newest_as_of.isoformat(), "age_days": newest_days,
-            "oldest_age_days": oldest_days}
-    detail = (f"{catalog.path}: prices dated {stats.oldest_as_of} ({oldest_days} days) "
-              f"to {stats.newest_as_of} ({newest_days} days)")
-    if newest_days > max_age_days:
-        return Check("catalog", "degraded", f"{detail}; newest over {max_age_days} days: run "
-                     "`infra-mind catalog refresh`", data)
+    stale = staleness(catalog, max_age_days, today)
+    newest = catalog.stats().newest_as_of
+    newest_days = (today - newest).days
+    data: dict[str, Any] = {"snapshot": str(catalog.path), "max_age_days": max_age_days,
+                            "newest_as_of": newest.isoformat(), "newest_age_days": newest_days,
+                            "oldest_as_of": None, "age_days": None, "oldest_price": None}
+    if stale.oldest is None:
+        return Check("catalog", "warn", f"{catalog.path}: no price of a kind the engine "
+                     "designs with", data)
+    data.update(oldest_as_of=stale.oldest.as_of.isoformat(), age_days=stale.age_days,
+                oldest_price=describe(stale.oldest))
+    detail = (f"{catalog.path}: oldest price the engine designs with {stale.age_days} days old "
+              f"(limit {max_age_days}): {describe(stale.oldest)}; newest {newest} "
+              f"({newest_days} days)")
+    if stale.stale:
+        return Check("catalog", "warn", f"{detail}; `infra-mind catalog refresh` renews machine "
+                     "prices, the others come with a newer snapshot", data)
     return Check("catalog", "ok", detail, data)
 
 
@@ -335,8 +344,10 @@ async def _down(name: str, exc: Exception) -> Check:
 
 async def health_report(settings: Settings, url: str, timeout_s: float,
                         env: Mapping[str, str] | None = None,
-                        catalog_max_age_days: int = CATALOG_MAX_AGE_DAYS) -> list[Check]:
-    """Every check, run at once, each within ``timeout_s``."""
+                        catalog_max_age_days: int | None = None) -> list[Check]:
+    """Every check, run at once, each within ``timeout_s``; the catalog's age limit is
+    ``catalog_max_age_days``, default the setting ``CATALOG_MAX_AGE_DAYS``."""
+    max_age_days = catalog_max_age_days or settings.catalog_max_age_days
     url = url.rstrip("/")
     cache = make_cache(settings.redis_url)
     try:
@@ -361,7 +372,7 @@ async def health_report(settings: Settings, url: str, timeout_s: float,
             results += await asyncio.gather(*checks)
         # last: loading the catalog holds the interpreter, which would skew the latencies
         results.append(await _bounded(
-            "catalog", asyncio.to_thread(check_catalog, catalog_max_age_days), timeout_s))
+            "catalog", asyncio.to_thread(check_catalog, max_age_days), timeout_s))
     finally:
         await cache.close()
     return results

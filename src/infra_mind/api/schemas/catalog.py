@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -22,6 +22,10 @@ class PriceOut(BaseModel):
     attributes: dict[str, Any]
     tier_start: float | None = None
     tier_end: float | None = None
+    basis: Literal["list", "derived"] = Field(
+        description="'list': a published price; 'derived': computed from list prices by the "
+                    "rule in 'rule', not a list price (mark it wherever it is shown)")
+    rule: str | None = Field(None, description="For a derived price: the rule and its inputs")
 
 
 class PriceLookupOut(BaseModel):
@@ -36,14 +40,16 @@ class SearchOut(BaseModel):
 
 
 class CompareItem(BaseModel):
-    provider: str
-    sku: str
-    region: str
+    # the bounds of the lookup's query parameters; the longest SKU in the catalog has 28
+    # characters. An unknown value is answered in the row's error, echoed back: bounded
+    provider: str = Field(max_length=8)
+    sku: str = Field(min_length=1, max_length=128)
+    region: str = Field(min_length=1, max_length=64)
 
 
 class CompareIn(BaseModel):
     items: list[CompareItem] = Field(min_length=2, max_length=20)
-    purchase_option: str = "on_demand"
+    purchase_option: str = Field("on_demand", max_length=32)
 
 
 class CompareRow(BaseModel):

@@ -17,6 +17,7 @@ unit, source and as_of)::
       as_of: 2026-03-01
       purchase_option: on_demand        # optional, default on_demand
       note: what the price covers       # optional, for readers only
+      sha256: 3f5a...                   # optional: of the cited file, where it is a file
       rows:
         - sku: eks-cluster
           attributes: {support: standard}     # optional
@@ -44,7 +45,7 @@ from infra_mind.catalog.model import (
 
 CURATED_DIR = Path(__file__).parent / "curated"
 _GROUP_KEYS = {"provider", "service", "product_family", "unit", "source", "as_of",
-               "purchase_option", "note", "rows"}
+               "purchase_option", "note", "rows", "sha256"}
 _ROW_KEYS = {"sku", "attributes", "tier_start", "tier_end", "prices"}
 
 
@@ -111,3 +112,14 @@ def load_curated_file(path: Path) -> list[PriceRow]:
 
 def _opt_float(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def curated_sources(path: Path) -> list[tuple[str, str, str]]:
+    """(source, as_of, sha256 of the cited file or "") of every group in a curated file."""
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    out = []
+    for group in doc:
+        as_of = group["as_of"]
+        as_of = as_of.isoformat() if isinstance(as_of, date) else str(as_of)
+        out.append((str(group["source"]), as_of, str(group.get("sha256", ""))))
+    return out

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from itertools import pairwise
 from typing import Any
 
 from infra_mind.catalog.build.packaged import Dropped
@@ -16,7 +17,10 @@ from infra_mind.catalog.model import PriceRow, ProductFamily
 #: rounding to four decimals moves a small size by far less than this.
 LINEARITY_TOLERANCE = 0.02
 #: Prices from two sources closer than this are the same price, not a disagreement.
-AGREEMENT_TOLERANCE = 0.005
+AGREEMENT_TOLERANCE = 0.01
+#: How far (relative) an Azure size may sit above its series' Linux rate before its price
+#: is taken for another meter (a Windows price kept under the Linux size name).
+AZURE_SERIES_TOLERANCE = 0.02
 
 
 @dataclass
@@ -151,72 +155,100 @@ def _first_tier(rows: list[PriceRow]) -> PriceRow:
     return min(rows, key=lambda r: r.tier_start or 0.0)
 
 
-def coverage(rows: Iterable[PriceRow]) -> dict[str, dict[str, int]]:
-    """Rows per provider and product family (for the report)."""
-    table: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+def azure_series_check(rows: Iterable[PriceRow]) -> tuple[list[PriceRow], list[Dropped]]:
+    """Split Azure VM rows into those on their series' Linux rate and those off it.
+
+    Azure prices the sizes of a series in one region linearly: per vCPU, or per
+    GiB of memory for the B-series. Rows are grouped by (source, region,
+    purchase option, series); the Linux rate is the lowest rate that two or more
+    sizes share (within ``AZURE_SERIES_TOLERANCE``), because a Windows meter kept
+    under a Linux size name is always dearer. A size above that rate is refused.
+    A group with no shared rate (one size, or every size different) passes, as
+    do GPU sizes.
+    """
+    groups: dict[tuple[str, str, str, str], list[PriceRow]] = defaultdict(list)
+    kept: list[PriceRow] = []
     for row in rows:
-        table[row.provider.value][row.product_family.value] += 1
-    return {p: dict(f) for p, f in table.items()}
+        if row.provider.value != "azure" or row.product_family is not ProductFamily.COMPUTE \
+                or row.is_gpu:
+            kept.append(row)
+            continue
+        series = str(row.attributes.get("series") or row.attributes.get("family", ""))
+        groups[(row.source, row.region, row.purchase_option.value, series)].append(row)
+    dropped: list[Dropped] = []
+    for (_src, _region, _option, series), group in groups.items():
+        per = "memory_gib" if series.startswith("B") else "vcpu"
+        rates = sorted((r.price_usd / float(r.attributes[per]), r) for r in group)
+        anchor = next((rate for rate, _ in rates
+                       if sum(abs(other / rate - 1) <= AZURE_SERIES_TOLERANCE
+                              for other, _ in rates) >= 2), None)
+        for rate, row in rates:
+            if anchor is None or rate <= anchor * (1 + AZURE_SERIES_TOLERANCE):
+                kept.append(row)
+            else:
+                dropped.append(Dropped(
+                    row.provider.value, row.sku, row.region, row.price_usd,
+                    f"{(rate / anchor - 1) * 100:+.0f}% above its series' Linux per-"
+                    f"{'GiB' if per == 'memory_gib' else 'vCPU'} rate in this region "
+                    f"(expected {anchor * float(row.attributes[per]):.4f}): another meter, "
+                    "e.g. Windows", row.source))
+    return kept, dropped
 
 
-def render_report(*, generated_at: date, rows: list[PriceRow], dropped: list[Dropped],
-                  disagreements: list[Disagreement], inputs: list[tuple[str, str]],
-                  regions_by_provider: dict[str, list[str]]) -> str:
-    """The data-quality report as Markdown."""
-    lines = [
-        "# Price catalog: data-quality report",
-        "",
-        f"Generated {generated_at.isoformat()} by `python -m infra_mind.catalog.build`. "
-        "Do not edit by hand; run the build again.",
-        "",
-        "## Inputs",
-        "",
-        "| input | sha256 |",
-        "|---|---|",
-        *[f"| {name} | `{digest}` |" for name, digest in inputs],
-        "",
-        "## What the snapshot holds",
-        "",
-        f"{len(rows)} price rows; "
-        f"{sum(1 for r in rows if r.product_family is ProductFamily.COMPUTE and r.purchase_option.value == 'on_demand')} "  # noqa: E501
-        "priced on-demand compute rows.",
-        "",
-        "| provider | family | rows |",
-        "|---|---|---|",
-    ]
-    for provider, fams in sorted(coverage(rows).items()):
-        lines += [f"| {provider} | {fam} | {n} |" for fam, n in sorted(fams.items())]
-    lines += ["", "| provider | regions with prices |", "|---|---|"]
-    lines += [f"| {p} | {len(r)}: {', '.join(r)} |" for p, r in sorted(regions_by_provider.items())]
-    by_reason: dict[str, list[Dropped]] = defaultdict(list)
-    for d in dropped:
-        by_reason[_reason_class(d.reason)].append(d)
-    lines += ["", "## Values refused", "",
-              "A refused value is absent from the snapshot: nothing downstream may invent it.", "",
-              "| reason | values |", "|---|---|"]
-    lines += [f"| {reason} | {len(ds)} |" for reason, ds in sorted(by_reason.items())]
-    detailed = [d for d in dropped if not d.reason.startswith(("zero price", "size not in"))]
-    if detailed:
-        lines += ["", "| provider | sku | region | value | reason |", "|---|---|---|---|---|"]
-        lines += [f"| {d.provider} | {d.sku} | {d.region} | {d.value} | {d.reason} |"
-                  for d in sorted(detailed, key=lambda d: (d.provider, d.sku, d.region))]
-    lines += ["", "## Sources that disagree", "",
-              "The newer source wins; the older value is shown for the record.", ""]
-    if disagreements:
-        lines += ["| price | kept | kept from | other | other from | difference |",
-                  "|---|---|---|---|---|---|"]
-        lines += [f"| {d.key} | {d.kept_price} ({d.kept_as_of}) | {d.kept_source} | "
-                  f"{d.other_price} ({d.other_as_of}) | {d.other_source} | {d.diff_pct:+.1f}% |"
-                  for d in sorted(disagreements, key=lambda d: d.key)]
-    else:
-        lines.append("None.")
-    return "\n".join(lines) + "\n"
+def tier_check(rows: Iterable[PriceRow]) -> tuple[list[PriceRow], list[Dropped]]:
+    """Refuse a tiered price whose later tier costs more than an earlier one.
+
+    Volume tiers only ever get cheaper; a rise means the source mapped a tier to
+    the wrong meter (Cyclenerd's asia-northeast1 premium egress reads 0.085, 0.12,
+    0.085). The whole price is refused, not one tier.
+    """
+    groups: dict[tuple[Any, ...], list[PriceRow]] = defaultdict(list)
+    kept: list[PriceRow] = []
+    for row in rows:
+        if row.tier_start is None and row.tier_end is None:
+            kept.append(row)
+        else:
+            groups[(*row_key(row), row.source)].append(row)
+    dropped: list[Dropped] = []
+    for group in groups.values():
+        ordered = sorted(group, key=lambda r: r.tier_start or 0.0)
+        prices = [r.price_usd for r in ordered]
+        if any(b > a * (1 + 1e-9) for a, b in pairwise(prices)):
+            first = ordered[0]
+            dropped.append(Dropped(first.provider.value, first.sku, first.region,
+                                   first.price_usd, "tiered price rises with volume ("
+                                   + ", ".join(f"{p:g}" for p in prices)
+                                   + "): a tier mapped to the wrong meter", first.source))
+        else:
+            kept.extend(ordered)
+    return kept, dropped
 
 
-def _reason_class(reason: str) -> str:
-    if "per-size rate" in reason:
-        return "off its family's per-size rate (wrong variant scraped)"
-    if "regional price ratio" in reason:
-        return "GPU size off its family's regional price ratio (wrong variant scraped)"
-    return reason.split(":")[0] if reason.startswith(("on_demand", "preemptible", "1yr", "3yr")) \
-        else reason
+def harmonise_specs(rows: list[PriceRow]) -> tuple[list[PriceRow], list[str]]:
+    """Give every compute row of one SKU the specs of that SKU's newest row.
+
+    Sources disagree on a machine's shape (libcloud's GCE rates gave
+    n2-highmem-128 8 GiB per vCPU, 1,024 GiB; gcloud and Cyclenerd say 864), and
+    an older source's row can survive in a region the newer one does not price.
+    Returns the rows and one line per SKU whose specs changed.
+    """
+    keys = ("vcpu", "memory_gib", "arch")
+    newest: dict[tuple[str, str], PriceRow] = {}
+    for row in rows:
+        if row.product_family is ProductFamily.COMPUTE:
+            k = (row.provider.value, row.sku.lower())
+            if k not in newest or (row.as_of, row.source) > (newest[k].as_of, newest[k].source):
+                newest[k] = row
+    out, changed = [], set()
+    for row in rows:
+        ref = newest.get((row.provider.value, row.sku.lower()))
+        if ref is not None and any(row.attributes.get(k) != ref.attributes.get(k)
+                                   for k in keys):
+            attrs = {**row.attributes, **{k: ref.attributes[k] for k in keys}}
+            changed.add(f"{row.provider.value} {row.sku}: "
+                        + ", ".join(f"{k} {row.attributes.get(k)} -> {ref.attributes[k]}"
+                                    for k in keys if row.attributes.get(k) != ref.attributes[k])
+                        + f" (from {ref.source}, {ref.as_of})")
+            row = row.with_price(row.price_usd, attributes=attrs)
+        out.append(row)
+    return out, sorted(changed)

@@ -2,9 +2,13 @@
 
 Azure sizes: vCPUs and memory from the size pages on learn.microsoft.com
 (virtual-machines/sizes/general-purpose/dv4-series, dasv4-series, dsv5-series,
-dasv5-series; memory-optimized/ev4-series, easv4-series, esv5-series;
+ddsv5-series, dasv5-series, dsv6-series, dasv6-series, dpsv6-series,
+dplsv6-series, bsv2-series, basv2-series, bpsv2-series; memory-optimized/
+ev4-series, easv4-series, esv5-series, easv5-series, esv6-series, easv6-series;
 compute-optimized/fsv2-series; general-purpose/b-series; gpu-accelerated/
-ncast4v3-series, ncv3-series, ndv2-series), read 2026-11. GPU models of EC2
+ncast4v3-series, ncv3-series, ndv2-series), read 2026-11 and 2026-12. Every
+B-series size (v1 and v2) carries family "Bs", the engine's mark of a burstable
+machine; ``series`` names the exact series. GPU models of EC2
 families from aws.amazon.com/ec2/instance-types/ (accelerated computing), read
 2026-11; EC2 vCPU and memory come from libcloud's scraped EC2 product data.
 """
@@ -29,17 +33,35 @@ class AzureSize:
         """How libcloud's pricing.json names the size: lower case, no underscores."""
         return self.arm_name.lower().replace("_", "")
 
+    series: str = ""
+    arch: str = "x86_64"
+
     def attributes(self) -> dict[str, object]:
         attrs: dict[str, object] = {"vcpu": self.vcpu, "memory_gib": float(self.memory_gib),
-                                    "arch": "x86_64", "family": self.family}
+                                    "arch": self.arch, "family": self.family}
+        if self.series and self.series != self.family:
+            attrs["series"] = self.series
         if self.gpu_count:
             attrs.update(gpu_count=self.gpu_count, gpu_model=self.gpu_model,
                          gpu_memory_gib=float(self.gpu_memory_gib))
         return attrs
 
 
-def _series(family: str, pattern: str, sizes: dict[int, float]) -> list[AzureSize]:
-    return [AzureSize(pattern.format(n=n), family, n, mem) for n, mem in sizes.items()]
+def _series(family: str, pattern: str, sizes: dict[int, float], arch: str = "x86_64"
+            ) -> list[AzureSize]:
+    return [AzureSize(pattern.format(n=n), family, n, mem, arch=arch)
+            for n, mem in sizes.items()]
+
+
+def _per_vcpu(ns: tuple[int, ...], gib: float) -> dict[int, float]:
+    return {n: n * gib for n in ns}
+
+
+def _b_v2(series: str, names: dict[str, tuple[int, float]], arch: str = "x86_64"
+          ) -> list[AzureSize]:
+    return [AzureSize(f"Standard_{name}", "Bs", vcpu, mem, series=series, arch=arch)
+            for name, (vcpu, mem) in names.items()]
+
 
 
 _D = {2: 8, 4: 16, 8: 32, 16: 64, 32: 128, 48: 192, 64: 256}
@@ -61,6 +83,28 @@ AZURE_SIZES: list[AzureSize] = [
     *_series("Dsv5", "Standard_D{n}s_v5", {**_D, 96: 384}),
     *_series("Dasv5", "Standard_D{n}as_v5", {**_D, 96: 384}),
     *_series("Esv5", "Standard_E{n}s_v5", {**_E5, 96: 672}),
+    *_series("Ddsv5", "Standard_D{n}ds_v5", {**_D, 96: 384}),
+    *_series("Easv5", "Standard_E{n}as_v5", {**_E5, 96: 672}),
+    *_series("Dsv6", "Standard_D{n}s_v6", _per_vcpu((2, 4, 8, 16, 32, 48, 64, 96, 128), 4)),
+    *_series("Dasv6", "Standard_D{n}as_v6", _per_vcpu((2, 4, 8, 16, 32, 48, 64, 96), 4)),
+    *_series("Dpsv6", "Standard_D{n}ps_v6", _per_vcpu((2, 4, 8, 16, 32, 48, 64, 96), 4),
+             arch="arm64"),
+    *_series("Dplsv6", "Standard_D{n}pls_v6", _per_vcpu((2, 4, 8, 16, 32, 48, 64, 96), 2),
+             arch="arm64"),
+    *_series("Esv6", "Standard_E{n}s_v6", _per_vcpu((2, 4, 8, 16, 20, 32, 48, 64), 8)),
+    *_series("Easv6", "Standard_E{n}as_v6", _per_vcpu((2, 4, 8, 16, 20, 32, 48, 64), 8)),
+    *_b_v2("Bsv2", {"B2ts_v2": (2, 1), "B2ls_v2": (2, 4), "B2s_v2": (2, 8), "B4ls_v2": (4, 8),
+                    "B4s_v2": (4, 16), "B8ls_v2": (8, 16), "B8s_v2": (8, 32),
+                    "B16ls_v2": (16, 32), "B16s_v2": (16, 64), "B32ls_v2": (32, 64),
+                    "B32s_v2": (32, 128)}),
+    *_b_v2("Basv2", {"B2ats_v2": (2, 1), "B2als_v2": (2, 4), "B2as_v2": (2, 8),
+                     "B4als_v2": (4, 8), "B4as_v2": (4, 16), "B8als_v2": (8, 16),
+                     "B8as_v2": (8, 32), "B16als_v2": (16, 32), "B16as_v2": (16, 64),
+                     "B32als_v2": (32, 64), "B32as_v2": (32, 128)}),
+    *_b_v2("Bpsv2", {"B2pts_v2": (2, 1), "B2pls_v2": (2, 4), "B2ps_v2": (2, 8),
+                     "B4pls_v2": (4, 8), "B4ps_v2": (4, 16), "B8pls_v2": (8, 16),
+                     "B8ps_v2": (8, 32), "B16pls_v2": (16, 32), "B16ps_v2": (16, 64)},
+           arch="arm64"),
     AzureSize("Standard_NC4as_T4_v3", "NCasT4_v3", 4, 28, 1, "T4", 16),
     AzureSize("Standard_NC8as_T4_v3", "NCasT4_v3", 8, 56, 1, "T4", 16),
     AzureSize("Standard_NC16as_T4_v3", "NCasT4_v3", 16, 110, 1, "T4", 16),
@@ -83,12 +127,13 @@ AZURE_SIZES: list[AzureSize] = [
 AZURE_BY_NAME = {s.arm_name.lower(): s for s in AZURE_SIZES}
 
 #: EC2 families the catalog carries: current general purpose, compute and memory
-#: optimised, burstable (Graviton included), and the GPU families.
+#: optimised, burstable (Graviton included), and the GPU families. x2iedn is here because
+#: its Reserved Instance rates are the catalog's dated list points for EC2 commitments.
 EC2_FAMILIES = (
     "t3", "t3a", "t4g",
     "m5", "m5a", "m6i", "m6a", "m6g", "m7i", "m7a", "m7g", "m8g",
     "c5", "c5a", "c6i", "c6a", "c6g", "c7i", "c7a", "c7g", "c8g",
-    "r5", "r5a", "r6i", "r6a", "r6g", "r7i", "r7a", "r7g", "r8g",
+    "r5", "r5a", "r6i", "r6a", "r6g", "r7i", "r7a", "r7g", "r8g", "x2iedn",
     "g4dn", "g5", "g6", "g6e", "p4d", "p5",
 )
 EC2_GPU_MODELS = {"g4dn": "T4", "g5": "A10G", "g6": "L4", "g6e": "L40S", "p4d": "A100",
