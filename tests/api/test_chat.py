@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import delete, func, select
 
-from infra_mind.chat.grounding import money
+from infra_mind.engine.money import usd as money
 from infra_mind.kit.db import session_scope
 from infra_mind.models import AuditEvent, ChatMessage, Membership
 from infra_mind.services import chat as chat_service

@@ -18,7 +18,8 @@ from infra_mind.chat.answer import (
     compose_offline,
     excerpt,
 )
-from infra_mind.chat.grounding import money, retrieve
+from infra_mind.chat.grounding import retrieve
+from infra_mind.engine.money import usd as money
 from infra_mind.knowledge import default_knowledge_base
 from tests.chat.helpers import option, result_of
 

@@ -5,27 +5,35 @@ from __future__ import annotations
 import pytest
 
 from infra_mind.agents.numbers import figures_of, unmatched_numbers
-from infra_mind.chat.grounding import (
-    fact_documents,
-    money,
-    quantity,
-    rank_facts,
-    retrieve,
-    unit_price,
-)
+from infra_mind.chat.grounding import fact_documents, quantity, rank_facts, retrieve
+from infra_mind.engine.money import unit_price, usd
 from infra_mind.knowledge import default_knowledge_base
 from tests.chat.helpers import EXAMPLES, option, result_of
 
 
 def test_money_and_quantities_are_written_exactly():
-    assert money(1641.28) == "$1,641.28"
-    assert money(17.2) == "$17.20"
-    assert money(-12.5) == "-$12.50"
+    assert usd(1641.28) == "$1,641.28"
+    assert usd(17.2) == "$17.20"
     assert unit_price(0.0225) == "$0.0225"
     assert unit_price(0.08) == "$0.08"
     assert unit_price(1234.5) == "$1,234.50"
     assert quantity(6570.0) == "6,570"
     assert quantity(3.2) == "3.2"
+
+
+def test_facts_write_differences_in_words_never_with_a_sign():
+    """The budget and every alternative's difference read one way: "$988.49 under budget",
+    "$46.38 more a month"; no fact holds "-$" or "$-" (it did: "-$12.50", "within budget,
+    $988.49 under it")."""
+    for example in sorted(p.stem for p in EXAMPLES.glob("*.yaml")):
+        result = result_of(example)
+        texts = [f.text for f in fact_documents(result)]
+        assert not [t for t in texts if "-$" in t or "$-" in t], example
+        budget = result["budget"]
+        if budget.get("gap_usd") is not None:
+            (fact,) = [f.text for f in fact_documents(result) if f.id == "budget"]
+            words = "under budget" if budget["gap_usd"] < 0 else "over budget"
+            assert f"{usd(abs(budget['gap_usd']))} {words}" in fact, fact
 
 
 @pytest.mark.parametrize("example", sorted(p.stem for p in EXAMPLES.glob("*.yaml")))
@@ -56,8 +64,8 @@ def test_facts_cover_the_parts_of_a_result():
         assert f"review:{pillar['pillar']}" in ids
     for demand in result["demand"]:
         assert f"sizing:{demand['workload']}" in ids
-    assert {"recommendation", "budget", "projection", "compliance:hipaa", "catalog",
-            "warning:1"} <= ids
+    assert {"recommendation", "budget", "projection", "compliance:hipaa", "catalog"} <= ids
+    assert {f"warning:{n}" for n in range(1, len(result["warnings"]) + 1)} <= ids
 
 
 def test_an_option_fact_names_the_provider_region_and_exact_cost():
@@ -69,7 +77,8 @@ def test_an_option_fact_names_the_provider_region_and_exact_cost():
     assert azure["region_name"] in fact.text
     assert f"${azure['monthly_cost_usd']:,.2f}" in fact.text
     delta = next(a for a in result["recommended"]["alternatives"] if a["provider"] == "azure")
-    assert f"${delta['delta_usd']:,.2f}" in fact.text
+    side = "more" if delta["delta_usd"] > 0 else "less"
+    assert f"{usd(abs(delta['delta_usd']))} {side} a month" in fact.text
     for unpriced in azure["unpriced"]:
         assert unpriced in fact.text
 

@@ -34,6 +34,22 @@ def test_table_and_markdown(capsys):
     assert out.startswith("# ") and "## Options side by side" in out and "| **total** |" in out
 
 
+def test_the_table_writes_money_one_way_and_lists_options_in_rank_order(capsys):
+    """It printed "1,693.97 USD/month" and "Budget 1,500.00 USD/month: within (difference
+    -988.49)"; now "$1,693.97" and "$988.49 under budget", and the options carry their rank."""
+    doc_code, doc, _ = run(capsys, "assess", str(EXAMPLES / "saas-startup.yaml"), "-f", "json")
+    result = json.loads(doc)
+    code, out, _ = run(capsys, "assess", str(EXAMPLES / "saas-startup.yaml"))
+    assert doc_code == code == 0
+    assert "USD" not in out and "difference" not in out and "$-" not in out and "-$" not in out
+    gap = result["budget"]["gap_usd"]
+    assert f"${abs(gap):,.2f} {'under' if gap < 0 else 'over'} budget" in out
+    ranked = [line for line in out.splitlines() if line.startswith("│")][:len(result["options"])]
+    assert [line.split("│")[1].strip() for line in ranked] == [
+        str(o["rank"]) for o in result["options"]] == [
+        str(n) for n in range(1, len(result["options"]) + 1)]
+
+
 def test_bad_input_is_one_line_per_problem_naming_the_field(capsys, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(

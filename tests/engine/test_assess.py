@@ -73,7 +73,11 @@ def test_the_recommendation_is_an_option_and_reasons_are_ranked(result):
     rec = result.recommended
     chosen = [o for o in result.options if (o.provider, o.region) == (rec.provider, rec.region)]
     assert len(chosen) == 1 and chosen[0].monthly_cost_usd == rec.monthly_cost_usd
-    assert rec.reasons and "USD" in rec.reasons[0]
+    assert rec.reasons and rec.reasons[0].startswith("Ranked first of 3 options by ")
+    assert rec.ranking_rule.startswith(rec.reasons[0].removeprefix("Ranked first of 3 options by "))
+    assert [o.rank for o in result.options] == [1, 2, 3]
+    assert (result.options[0].provider, result.options[0].region) == (rec.provider,
+                                                                       rec.region)
     assert {(a.provider, a.region) for a in rec.alternatives} == {
         (o.provider, o.region) for o in result.options} - {(rec.provider, rec.region)}
     for alt in rec.alternatives:

@@ -39,6 +39,9 @@ def test_training_hours_follow_flops_over_throughput():
                 "g6.12xlarge": flops / (4 * 121e12 * 0.4 * 3600)}
     costs = {sku: h * {"p5.48xlarge": 55.04, "p4d.24xlarge": 21.957642, "g6.xlarge": 0.8048,
                        "g6.12xlarge": 4.6016}[sku] for sku, h in expected.items()}
+    # 125 GiB of training state needs 6 g6.xlarge (24 GiB each) or 2 g6.12xlarge: several
+    # machines over ordinary networking, which multi-node training is not priced on
+    del costs["g6.xlarge"], costs["g6.12xlarge"]
     assert row.sku == min(costs, key=costs.get)
     assert hours == pytest.approx(expected[row.sku])
     assert part.cost(1, 1.0) == pytest.approx(hours * row.price_usd, abs=0.01)
@@ -59,7 +62,7 @@ def test_inference_fits_memory_and_serves_the_peak():
     assert instances >= 2  # availability floor
     assert part.count(1.0) == instances
     assert part.count(10.0) >= part.count(1.0)
-    assert "tokens/s per replica" in note
+    assert "requests per replica" in note and "in flight" in note
 
 
 def test_a_model_too_big_for_any_machine_is_none():

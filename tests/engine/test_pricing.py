@@ -43,15 +43,18 @@ def catalog():
         machine("m.large", 2, 8, 0.10), machine("m.xlarge", 4, 16, 0.20),
         machine("c.large", 2, 4, 0.08, "c5"), machine("r.large", 2, 16, 0.13, "r5"),
         machine("g.large", 2, 8, 0.07, "m7g", "arm64"),
-        machine("t3.large", 2, 8, 0.05, "t3"),  # burstable: never chosen
+        machine("t3.large", 2, 8, 0.05, "t3"),  # burstable: 0.6 vCPU sustained
         machine("worse.large", 2, 4, 0.09, "x1"),  # dominated by c.large
     ], generated_at=date(2026, 11, 28))
 
 
-def test_candidates_drop_burstable_and_dominated(catalog):
-    skus = {c.row.sku for c in machine_candidates(catalog, Provider.AWS, "us-east-1")}
-    assert "t3.large" not in skus and "worse.large" not in skus
-    assert "m.large" not in skus  # g.large has as much for less
+def test_candidates_drop_dominated_and_count_burstable_baselines(catalog):
+    cands = {c.row.sku: c for c in machine_candidates(catalog, Provider.AWS, "us-east-1")}
+    assert "worse.large" not in cands
+    assert "m.large" not in cands  # g.large has as much for less
+    # a burstable machine counts its baseline (t3.large: 30% of 2 vCPUs) as what it
+    # sustains, and all its vCPUs for a peak
+    assert (cands["t3.large"].vcpu, cands["t3.large"].peak_vcpu) == (0.6, 2.0)
     no_arm = {c.row.sku for c in machine_candidates(catalog, Provider.AWS, "us-east-1",
                                                     allow_arm=False)}
     assert "g.large" not in no_arm and "m.large" in no_arm

@@ -57,16 +57,22 @@ def web_service(draw):
          "memory_gb": draw(_f(0.5, 32)), "egress_gb_per_month": draw(_egress)}
     if draw(st.booleans()):
         w["avg_rps"] = min(peak, max(peak * draw(_f(0.01, 1.0)), 1e-3))
+    if draw(st.booleans()):
+        w["peak_hours_per_day"] = draw(_f(0.5, 24))
     return w
 
 
 @st.composite
 def worker(draw):
-    w = {"type": "worker", "memory_gb": draw(_f(1, 64)), "interruptible": draw(st.booleans())}
+    w = {"type": "worker", "memory_gb": draw(_f(1, 64)), "interruptible": draw(st.booleans()),
+         "follows_traffic": draw(st.booleans())}
     if draw(st.booleans()):
         w["vcpu"] = draw(_f(0.5, 32))
     else:
         w["vcpu_hours_per_month"] = draw(_f(1, 32 * 730))
+    if draw(st.integers(0, 7)) == 0:  # a GPU worker about one time in eight
+        w["gpu"] = {"count": draw(st.integers(1, 4)), "memory_gb": draw(_f(8, 80)),
+                    "hours_per_month": draw(st.one_of(st.none(), _f(10, 730)))}
     return w
 
 
@@ -78,14 +84,18 @@ database = st.fixed_dictionaries({
 object_storage = st.fixed_dictionaries({
     "type": st.just("object_storage"), "storage_gb": _f(10, 50000),
     "growth_gb_per_month": st.one_of(st.just(0.0), _f(0, 1000)),
-    "access": st.sampled_from(["frequent", "infrequent"]), "egress_gb_per_month": _egress})
+    "access": st.sampled_from(["frequent", "infrequent"]), "egress_gb_per_month": _egress,
+    "public": st.booleans()})
 cache = st.fixed_dictionaries({"type": st.just("cache"), "memory_gb": _f(1, 64)})
 static_site = st.fixed_dictionaries({
     "type": st.just("static_site"), "storage_gb": _f(0.1, 50), "egress_gb_per_month": _egress})
 ml_inference = st.fixed_dictionaries({
     "type": st.just("ml_inference"), "model_params_b": _f(1, 13),
     "peak_tokens_per_sec": _f(10, 2000),
-    "precision": st.sampled_from(["fp16", "int8", "int4"])})
+    "precision": st.sampled_from(["fp16", "int8", "int4"]),
+    "avg_prompt_tokens": st.one_of(st.none(), st.integers(1, 2000)),
+    "avg_output_tokens": st.one_of(st.none(), st.integers(1, 1000)),
+    "tokens_per_sec_per_request": _f(5, 60)})
 
 _KINDS = {"web_service": web_service(), "worker": worker(), "database": database,
           "object_storage": object_storage, "cache": cache, "static_site": static_site,
@@ -196,6 +206,8 @@ def _scale_traffic(req: Requirements, factor: float) -> Requirements:
                 for key in ("vcpu", "vcpu_hours_per_month"):
                     if w[key] is not None:
                         w[key] *= factor
+                if w["gpu"] is not None:
+                    w["gpu"]["count"] = math.ceil(w["gpu"]["count"] * factor)
             case "ml_inference":
                 w["peak_tokens_per_sec"] *= factor
         workloads.append(w)
@@ -234,6 +246,20 @@ def _lines(option) -> list[str]:
 @given(req=requirements(), factor=FACTOR)
 def test_cost_never_falls_when_traffic_rises(req, factor):
     _assert_not_cheaper(req, _scale_traffic(req, factor))
+
+
+def _longer_peaks(req: Requirements, hours: float) -> Requirements:
+    workloads = [{**w, "peak_hours_per_day": max(w["peak_hours_per_day"], hours)}
+                 if w["type"] == "web_service" else w
+                 for w in req.model_dump(mode="json")["workloads"]]
+    return _with(req, workloads=workloads)
+
+
+@SETTINGS
+@given(req=requirements(), hours=_f(0.5, 24))
+def test_cost_never_falls_when_peaks_last_longer(req, hours):
+    """Autoscaled capacity runs for the peak hours: longer peaks never cost less."""
+    _assert_not_cheaper(req, _longer_peaks(req, hours))
 
 
 def _one_database(provider: str, code: str, engine: str, storage_gb: float, *,

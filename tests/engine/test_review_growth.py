@@ -49,7 +49,8 @@ def test_rules_raise_risk_with_their_reason():
     assert any("one zone" in f for f in rel.findings)
     assert any("No automated database backups" in f for f in rel.findings)
     cost = pillar(out, "cost_optimization")
-    assert cost.risk == "high" and any("over the budget of 500.00" in f for f in cost.findings)
+    assert cost.risk == "high" and any("against a budget of $500.00" in f and "over budget" in f
+                                   for f in cost.findings)
     assert any("arm64" in f for f in pillar(out, "performance_efficiency").findings)
 
 

@@ -55,7 +55,8 @@ def test_worker_from_vcpu_hours_and_spot_rule():
     w = Worker(name="w", type="worker", vcpu_hours_per_month=1460, memory_gb=8,
                interruptible=True)
     assert size_worker(w, spot_ok=True).resources == {
-        "vcpu": 2.0, "memory_gib": 8, "spot": True, "interruptible": True}
+        "vcpu": 2.0, "memory_gib": 8, "spot": True, "interruptible": True,
+        "follows_traffic": False}
     assert size_worker(w, spot_ok=False).resources["spot"] is False
     steady = Worker(name="s", type="worker", vcpu=4, interruptible=False)
     assert size_worker(steady, spot_ok=True).resources["spot"] is False
@@ -64,13 +65,15 @@ def test_worker_from_vcpu_hours_and_spot_rule():
 def test_database_memory_and_vcpu_from_data_size():
     d = size_database(Database(name="db", type="database", storage_gb=500,
                                growth_gb_per_month=20), 99.9, 12)
-    # a tenth of 500 GB in memory = 50 GiB; 50 / 8 GiB per vCPU -> 7 vCPU
+    # a tenth of 500 GB in memory = 50 GiB; 50 / 8 GiB per vCPU -> 6.25 vCPU sustained
     assert d.resources["memory_gib"] == 50
-    assert d.resources["vcpu"] == 7
+    assert d.resources["vcpu"] == 6.25
     assert d.resources["ha"] is True
     assert "month 12 = 500 + 20 x 11 = 720 GB" in d.trace[2]
-    small = size_database(Database(name="db", type="database", storage_gb=10), 99.5, 1)
-    assert small.resources["memory_gib"] == 4 and small.resources["vcpu"] == 2
+    # a small database has no 2-vCPU / 4-GiB floor: 1 GiB and an eighth of a vCPU, which
+    # the smallest burstable tiers cover (issue #12, item 5)
+    small = size_database(Database(name="db", type="database", storage_gb=5), 99.5, 1)
+    assert small.resources["memory_gib"] == 1 and small.resources["vcpu"] == 0.125
     assert small.resources["ha"] is False
 
 
@@ -103,11 +106,14 @@ def test_kv_cache_shape_for_a_7b_model():
 
 def test_inference_memory():
     w = MlInference(name="i", type="ml_inference", model_params_b=8, peak_tokens_per_sec=2000,
-                    precision="int8", context_tokens=8192, concurrent_requests=40)
+                    precision="int8", context_tokens=8192, concurrent_requests=40,
+                    avg_prompt_tokens=1500, avg_output_tokens=300)
     d = size_inference(w, 99.9)
     kv_token = kv_bytes_per_token(8)[0]
     assert d.resources["weights_gb"] == 8.0
-    assert d.resources["kv_gb"] == pytest.approx(kv_token * 8192 * 40 / 1e9, rel=1e-3)
+    # one request at the full context, the other 39 at the average (prompt + half the reply)
+    assert d.resources["kv_gb"] == pytest.approx(kv_token * (8192 + 39 * 1650) / 1e9,
+                                                 rel=1e-3)
     assert d.resources["memory_gb"] == pytest.approx((8 + d.resources["kv_gb"]) * 1.1,
                                                      rel=1e-3)
     assert d.resources["replicas_min"] == 2

@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import pytest
 
+from infra_mind.engine.money import unit_price, usd
 from infra_mind.reports.advice import usage_totals
-from infra_mind.reports.document import (
-    Column,
-    Footer,
-    Table,
-    UsageTotals,
-    cell_text,
-    number,
-    unit_price,
-    usd,
-)
+from infra_mind.reports.document import Column, Footer, Table, UsageTotals, cell_text, number
 from infra_mind.reports.render import report_filename
 
 
 @pytest.mark.parametrize("amount, text", [(1234.5, "$1,234.50"), (0, "$0.00"),
-                                          (-582.44, "-$582.44"), (1e6, "$1,000,000.00")])
+                                          (1e6, "$1,000,000.00")])
 def test_usd(amount, text):
     assert usd(amount) == text
+
+
+def test_a_negative_money_cell_is_a_difference_in_words():
+    """Reports write money with the engine's formatter: a negative figure in a money
+    column (a purchase option dearer than on demand) reads as a difference, never with a
+    sign (it was "-$582.44")."""
+    assert cell_text(-582.44, "money") == "$582.44 less"
+    assert cell_text(582.44, "money") == "$582.44"
 
 
 @pytest.mark.parametrize("amount, text", [(5.672, "$5.672"), (0.1, "$0.10"), (3, "$3.00"),

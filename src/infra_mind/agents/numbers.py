@@ -27,6 +27,12 @@ ratio ``p / 100`` under the same rule scaled by 1/100 (``28%`` for ``0.284``); a
 the negated figure too (``−12%`` for a stored 12.0 change, and the reverse). Money matches any
 figure: the engine stores dollar amounts as plain floats.
 
+Why the sign is ignored: the result stores a difference signed (``budget.gap_usd`` -988.49,
+an alternative's ``delta_usd``), and ``engine.money`` writes its size with the direction in
+words (``$988.49 under budget``, ``$46.38 more``), never a sign. So "$988.49" must match the
+stored -988.49; its size is still checked to the written precision ("$988.48 under budget"
+is refused).
+
 Why small integers are allowed: prose counts things ("two zones", "Phase 1", "3 steps") that
 no result field holds, and an invented count up to 10 cannot mislead on cost; by default plain
 integers 0..10 pass, and so does ``100%`` ("100% of machines").

@@ -16,14 +16,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
+from infra_mind.engine.money import budget_position, unit_price, usd, usd_change
 from infra_mind.engine.result import AssessmentResult, LineItem, Option
 
 ML_TYPES = ("ml_training", "ml_inference")
 PROVIDER_NAMES = {"aws": "AWS", "azure": "Azure", "gcp": "Google Cloud"}
+#: How a gap's remediation cost reads, by its basis (``ControlResult.remediation_cost_basis``).
+COST_WORDS = {"priced": "a priced running cost", "unpriced": "a running cost the catalog "
+              "cannot price", "none": "configuration only, no added running cost"}
 
 
-def usd(x: float | None) -> str:
-    return "n/a" if x is None else f"${x:,.2f}"
+def saves(amount: float) -> str:
+    """'saves $620.53', or 'costs $5.00 more' for a purchase option dearer than on demand."""
+    return f"saves {usd(amount)}" if round(amount, 2) >= 0 else f"costs {usd(-amount)} more"
 
 
 def pct(x: float) -> str:
@@ -68,14 +73,22 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 
 
 def _delta(a) -> str:
-    """'$46.38 (9.1%) more' or '$231.42 (2.7%) less' for an alternative."""
-    more = a.delta_usd >= 0
-    return f"{usd(abs(a.delta_usd))} ({pct(abs(a.delta_pct))}) {'more' if more else 'less'}"
+    """'$46.38 more (9.1%)', '$231.42 less (2.7%)' or 'the same' for an alternative."""
+    change = usd_change(a.delta_usd)
+    return change if change == "the same" else f"{change} ({pct(abs(a.delta_pct))})"
 
 
 def _why_not(a) -> list[str]:
     """The engine's reasons against an alternative, without the cost difference (said apart)."""
     return [w for w in a.why_not if not w.endswith("a month more")]
+
+
+def _best_saving(option: Option | None):
+    """The purchase option that saves the most on ``option``, if any saves at all."""
+    if option is None or len(option.commitment) < 2:
+        return None
+    best = max(option.commitment[1:], key=lambda c: c.savings_usd)
+    return best if round(best.savings_usd, 2) > 0 else None
 
 
 def _bullets(lines: list[str]) -> str:
@@ -135,8 +148,8 @@ def _alternatives_facts(r: AssessmentResult) -> list[str]:
               f"why not: {'; '.join(a.why_not)}" for a in rec.alternatives]
     chosen = recommended_option(r)
     if chosen is not None:
-        facts += [f"purchase option {c.purchase_option}: {usd(c.monthly_usd)} a month, saves "
-                  f"{usd(c.savings_usd)} ({pct(c.savings_pct)}), covers "
+        facts += [f"purchase option {c.purchase_option}: {usd(c.monthly_usd)} a month, "
+                  f"{saves(c.savings_usd)} ({pct(c.savings_pct)}), covers "
                   f"{pct(c.coverage_pct)} of compute; {c.note}" for c in chosen.commitment[1:]]
     return facts
 
@@ -153,9 +166,8 @@ def _alternatives_offline(r: AssessmentResult) -> str:
     out.append(_bullets([f"**{where(a)}**: {usd(a.monthly_cost_usd)} a month, {_delta(a)}."
                          + "".join(f" {w[0].upper()}{w[1:]}." for w in _why_not(a))
                          for a in rec.alternatives]))
-    chosen = recommended_option(r)
-    if chosen is not None and len(chosen.commitment) > 1:
-        best = max(chosen.commitment[1:], key=lambda c: c.savings_usd)
+    best = _best_saving(recommended_option(r))
+    if best is not None:
         out += ["", f"Worth a look on the recommended option: the {best.purchase_option} "
                 f"purchase option prices it at {usd(best.monthly_usd)} a month, saving "
                 f"{usd(best.savings_usd)} ({pct(best.savings_pct)})."]
@@ -166,7 +178,7 @@ def _alternatives_offline(r: AssessmentResult) -> str:
 
 def _line(li: LineItem) -> str:
     return (f"{li.workload} / {li.component}: {li.sku} ({li.service}), {li.quantity:,.2f} "
-            f"{li.unit} at {li.unit_price_usd:g} USD = {usd(li.monthly_usd)} a month, "
+            f"{li.unit} at {unit_price(li.unit_price_usd)} = {usd(li.monthly_usd)} a month, "
             f"{li.purchase_option}")
 
 
@@ -219,18 +231,27 @@ def _sku_offline(r: AssessmentResult) -> str:
     lines = []
     for li in chosen.line_items:
         why = f" {li.note[0].upper()}{li.note[1:]}." if li.note else ""
-        lines.append(f"**{li.sku}** for {li.workload} ({li.component}): {li.unit_price_usd:g} "
-                     f"USD per {li.unit}, {usd(li.monthly_usd)} a month.{why}")
+        lines.append(f"**{li.sku}** for {li.workload} ({li.component}): "
+                     f"{unit_price(li.unit_price_usd)} per {li.unit}, {usd(li.monthly_usd)} a "
+                     f"month.{why}")
     out.append(_bullets(lines))
     return "\n".join(out)
 
 
 # --- compliance -------------------------------------------------------------------------------
 
+def _remediation_cost(c) -> str:
+    """A gap's remediation cost in words: the figure where priced, never "no added running
+    cost" unless the engine says it is configuration only."""
+    if c.remediation_monthly_usd is not None:
+        text = f"about {usd(c.remediation_monthly_usd)} a month"
+    else:
+        text = COST_WORDS.get(c.remediation_cost_basis, "cost not priced")
+    return text + (f" ({c.remediation_cost_note})" if c.remediation_cost_note else "")
+
+
 def _gap_line(c) -> str:
-    cost = (f", about {usd(c.remediation_monthly_usd)} a month"
-            if c.remediation_monthly_usd is not None else "")
-    return f"{c.framework} {c.reference} {c.title}: {c.remediation}{cost}"
+    return f"{c.framework} {c.reference} {c.title}: {c.remediation}; {_remediation_cost(c)}"
 
 
 def _gaps_facts(r: AssessmentResult) -> list[str]:
@@ -286,18 +307,25 @@ def _remediation_offline(r: AssessmentResult) -> str:
             return "Nothing to remediate: no compliance framework was requested."
         return ("The recommended design has no technical compliance gap; keep the customer-side "
                 "controls (policies, training, vendor contracts) current and evidenced.")
-    quick = [c for c in gaps if c.remediation_monthly_usd is None]
+    quick = [c for c in gaps if c.remediation_cost_basis == "none"]
     paid = [c for c in gaps if c.remediation_monthly_usd is not None]
+    unpriced = [c for c in gaps if c not in quick and c not in paid]
     out = []
     if quick:
-        out += ["**First, configuration changes** (no added running cost in the catalog):", "",
+        out += ["**First, configuration changes** (no added running cost):", "",
                 _bullets([f"{c.framework} {c.reference}: {c.remediation}" for c in quick]), ""]
     if paid:
-        out += ["**Then, additions with a running cost**:", "",
+        out += ["**Then, additions with a priced running cost**:", "",
                 _bullets([f"{c.framework} {c.reference}: {c.remediation} "
-                          f"({usd(c.remediation_monthly_usd)} a month)" for c in paid]), "",
+                          f"({_remediation_cost(c)})" for c in paid]), "",
                 f"Together the priced remediations add {usd(_priced_remediation_total(r))} a "
                 "month to the recommended design.", ""]
+    if unpriced:
+        out += ["**And additions with a running cost the catalog cannot price** (budget for "
+                "them before committing):", "",
+                _bullets([f"{c.framework} {c.reference}: {c.remediation}"
+                          + (f" ({c.remediation_cost_note})" if c.remediation_cost_note
+                             else "") for c in unpriced]), ""]
     customer = [c for c in r.compliance if c.status == "customer"]
     if customer:
         out += ["**Alongside**, evidence the customer-side controls: "
@@ -356,10 +384,9 @@ def _summary_facts(r: AssessmentResult) -> list[str]:
         facts.append(f"recommended: {where(rec)} at {usd(rec.monthly_cost_usd)} a month")
         facts += [f"reason: {reason}" for reason in rec.reasons]
     b = r.budget
-    if b.monthly_budget_usd is not None:
-        state = "within" if b.within_budget else "over"
-        facts.append(f"budget {usd(b.monthly_budget_usd)} a month: {state} budget, cost minus "
-                     f"budget {usd(b.gap_usd)}")
+    if b.monthly_budget_usd is not None and rec is not None:
+        facts.append(f"budget {usd(b.monthly_budget_usd)} a month: the recommendation is "
+                     f"{budget_position(rec.monthly_cost_usd, b.monthly_budget_usd)}")
     if r.projection:
         last = r.projection[-1]
         facts.append(f"projection: month 1 {usd(r.projection[0].monthly_cost_usd)}, month "
@@ -380,12 +407,8 @@ def _summary_offline(r: AssessmentResult) -> str:
            f"**{usd(rec.monthly_cost_usd)} a month**."]
     b = r.budget
     if b.monthly_budget_usd is not None and b.gap_usd is not None:
-        if b.within_budget:
-            out.append(f"That is within the {usd(b.monthly_budget_usd)} monthly budget, with "
-                       f"{usd(-b.gap_usd)} to spare.")
-        else:
-            out.append(f"That is over the {usd(b.monthly_budget_usd)} monthly budget by "
-                       f"{usd(b.gap_usd)}.")
+        out.append(f"Against the {usd(b.monthly_budget_usd)} monthly budget that is "
+                   f"{budget_position(rec.monthly_cost_usd, b.monthly_budget_usd)}.")
     if r.projection and len(r.projection) > 1:
         last = r.projection[-1]
         out.append(f"With the stated growth it reaches {usd(last.monthly_cost_usd)} a month by "
@@ -430,8 +453,8 @@ def _strategy_facts(r: AssessmentResult) -> list[str]:
              f"ARM allowed {prefs.allow_arm}, existing provider {prefs.existing_provider}"]
     chosen = recommended_option(r)
     if chosen is not None:
-        facts += [f"purchase option {c.purchase_option}: {usd(c.monthly_usd)} a month, saves "
-                  f"{usd(c.savings_usd)} ({pct(c.savings_pct)}), break-even month "
+        facts += [f"purchase option {c.purchase_option}: {usd(c.monthly_usd)} a month, "
+                  f"{saves(c.savings_usd)} ({pct(c.savings_pct)}), break-even month "
                   f"{c.break_even_month}; {c.note}" for c in chosen.commitment]
     facts += [f"review {p.pillar}: {f}" for p in r.review
               if p.pillar == "cost_optimization" for f in p.findings]
@@ -442,9 +465,8 @@ def _strategy_facts(r: AssessmentResult) -> list[str]:
 def _strategy_offline(r: AssessmentResult) -> str:
     prefs = r.requirements.preferences
     out = []
-    chosen = recommended_option(r)
-    if chosen is not None and len(chosen.commitment) > 1:
-        best = max(chosen.commitment[1:], key=lambda c: c.savings_usd)
+    best = _best_saving(recommended_option(r))
+    if best is not None:
         when = (f", breaking even in month {best.break_even_month}"
                 if best.break_even_month else "")
         out.append(f"**Commit once usage is steady.** Start on demand; the {best.purchase_option} "
@@ -472,8 +494,9 @@ def _risks_facts(r: AssessmentResult) -> list[str]:
     if chosen is not None:
         facts += [f"unpriced: {u}" for u in chosen.unpriced]
         facts += [f"violation: {v}" for v in chosen.violations]
-    if r.budget.within_budget is False:
-        facts.append(f"over budget by {usd(r.budget.gap_usd)} a month")
+    b = r.budget
+    if b.within_budget is False and b.monthly_budget_usd is not None and r.recommended:
+        facts.append(budget_position(r.recommended.monthly_cost_usd, b.monthly_budget_usd))
     facts += [f"warning: {w}" for w in r.warnings]
     return facts
 
@@ -492,8 +515,11 @@ def _risks_offline(r: AssessmentResult) -> str:
     if chosen is not None and chosen.unpriced:
         out.append(f"Cost risk: {', '.join(chosen.unpriced)} could not be priced and is not in "
                    "the total.")
-    if r.budget.within_budget is False:
-        out.append(f"Budget risk: the design is {usd(r.budget.gap_usd)} a month over budget.")
+    b = r.budget
+    if b.within_budget is False and b.monthly_budget_usd is not None and r.recommended:
+        out.append(f"Budget risk: the design is "
+                   f"{budget_position(r.recommended.monthly_cost_usd, b.monthly_budget_usd)} "
+                   "a month.")
     return "\n\n".join(out)
 
 

@@ -22,6 +22,7 @@ from infra_mind.agents.llm import AllProvidersFailed, Attempt, LLMError, Provide
 from infra_mind.agents.narrative import SECTIONS, Section
 from infra_mind.agents.numbers import Figures, figures_of, unmatched_numbers
 from infra_mind.agents.sections import SectionSpec, user_data
+from infra_mind.engine.money import usd
 from infra_mind.engine.result import AssessmentResult
 from infra_mind.observability.metrics import Metrics
 
@@ -104,7 +105,7 @@ class RunBudget:
         if self.tokens >= self.limits.max_total_tokens:
             return f"run limit of {self.limits.max_total_tokens} tokens reached"
         if self.cost_usd >= self.limits.max_cost_usd:
-            return f"run limit of {self.limits.max_cost_usd:g} USD reached"
+            return f"run limit of {usd(self.limits.max_cost_usd)} reached"
         return None
 
 

@@ -2,7 +2,8 @@
 knowledge-base articles, both ranked for a question with BM25.
 
 A fact document says one thing about the user's assessment in a sentence or two, with
-every figure copied from the engine's result (money as ``$1,234.56``). Its id is stable
+every figure copied from the engine's result, money written by ``engine.money`` (``$1,234.56``,
+a difference in words: ``$988.49 under budget``). Its id is stable
 across reads of the same result (``option:azure:eastus``, ``control:hipaa:HIPAA-CP-01``),
 so a citation points at the same fact every time. The result is read defensively: an
 advice (a result with ``narrative`` and ``llm_usage``) and an engine-only result both
@@ -17,6 +18,7 @@ from typing import Any
 
 from rank_bm25 import BM25Okapi
 
+from infra_mind.engine.money import unit_price, usd, usd_change
 from infra_mind.knowledge import Hit, KnowledgeBase, tokenize
 
 #: How each provider is named in a fact: its id and its common names, so a question
@@ -49,19 +51,6 @@ class Retrieved:
 
 
 # -- formatting ---------------------------------------------------------------------------
-
-
-def money(value: Any) -> str:
-    """``$1,234.56`` (``-$12.50`` below zero); the exact figure, to the cent."""
-    amount = float(value)
-    return f"-${-amount:,.2f}" if amount < 0 else f"${amount:,.2f}"
-
-
-def unit_price(value: Any) -> str:
-    """A unit price with the decimals it has (``$0.0225``), at least two."""
-    text = f"{float(value):,.6f}".rstrip("0")
-    whole, _, decimals = text.partition(".")
-    return f"${whole}.{decimals.ljust(2, '0')}"
 
 
 def quantity(value: Any) -> str:
@@ -122,8 +111,19 @@ def _recommendation(result: Mapping[str, Any]) -> list[FactDoc]:
         return [FactDoc("recommendation", "Recommendation",
                         "No option is recommended: none meets every constraint.")]
     text = (f"Recommended: the {_where(chosen)}, at a monthly cost of "
-            f"{money(chosen['monthly_cost_usd'])}.")
-    reasons = chosen.get("reasons") or []
+            f"{usd(chosen['monthly_cost_usd'])}.")
+    # another option is named by its region only ("the us-east-1 option"): its provider's
+    # name would make this fact the answer to a question about that provider, whose own
+    # option fact holds its figures
+    others = [(f"{o.get('provider', '')} {o.get('region', '')}", f"the {o.get('region', '')} "
+               "option") for o in result.get("options") or []
+              if (o.get("provider"), o.get("region")) != (chosen.get("provider"),
+                                                          chosen.get("region"))]
+    reasons = []
+    for reason in chosen.get("reasons") or []:
+        for name, neutral in others:
+            reason = reason.replace(name, neutral)
+        reasons.append(reason)
     if reasons:
         text += " Why: " + "; ".join(reasons) + "."
     return [FactDoc("recommendation", "Recommendation", text)]
@@ -138,19 +138,20 @@ def _delta(option: Mapping[str, Any], recommended: Mapping[str, Any] | None) -> 
     for alternative in recommended.get("alternatives") or []:
         if (alternative.get("provider"), alternative.get("region")) == (
                 option.get("provider"), option.get("region")):
-            delta = float(alternative["delta_usd"])
-            side = "more" if delta >= 0 else "less"
+            change = usd_change(float(alternative["delta_usd"]))
             # the recommended provider is not named: its name would make this fact an
             # answer to questions about that provider
-            return (f" That is {money(abs(delta))} ({abs(float(alternative['delta_pct']))}%) "
-                    f"a month {side} than the recommended option.")
+            if change == "the same":
+                return " That is the same monthly cost as the recommended option."
+            return (f" That is {change} a month ({abs(float(alternative['delta_pct']))}%) "
+                    "than the recommended option.")
     return ""
 
 
 def _option(option: Mapping[str, Any], recommended: Mapping[str, Any] | None) -> FactDoc:
     provider, region = option.get("provider", ""), option.get("region", "")
     text = (f"{_where(option)} ({option.get('region_name', region)}): monthly price "
-            f"{money(option['monthly_cost_usd'])}, the total cost per month."
+            f"{usd(option['monthly_cost_usd'])}, the total cost per month."
             f"{_delta(option, recommended)} "
             f"Compliance gaps: {option.get('compliance_gaps', 0)}.")
     violations = option.get("violations") or []
@@ -171,7 +172,7 @@ def _line_items(option: Mapping[str, Any]) -> list[FactDoc]:
     for workload, items in by_workload.items():
         lines = "; ".join(
             f"{i['component']}: {i['sku']} ({i['service']}), {quantity(i['quantity'])} "
-            f"{i['unit']} x {unit_price(i['unit_price_usd'])} = {money(i['monthly_usd'])}"
+            f"{i['unit']} x {unit_price(i['unit_price_usd'])} = {usd(i['monthly_usd'])}"
             for i in items)
         text = f"{_where(option, short=True)}, workload {workload}, line items: {lines}."
         facts.append(FactDoc(_slug("items", option.get("provider"), option.get("region"),
@@ -187,8 +188,11 @@ def _commitment(option: Mapping[str, Any]) -> list[FactDoc]:
         return []
     parts = []
     for c in choices:
-        part = (f"{_words(c['purchase_option'])}: {money(c['monthly_usd'])} a month, saving "
-                f"{money(c['savings_usd'])} ({c['savings_pct']}%), covering "
+        saving = float(c["savings_usd"])
+        part = (f"{_words(c['purchase_option'])}: {usd(c['monthly_usd'])} a month, "
+                + (f"saving {usd(saving)}" if round(saving, 2) >= 0
+                   else f"costing {usd(-saving)} more")
+                + f" ({c['savings_pct']}%), covering "
                 f"{c['coverage_pct']}% of compute")
         if c.get("break_even_month") is not None:
             part += f", break-even in month {c['break_even_month']}"
@@ -206,16 +210,15 @@ def _budget(result: Mapping[str, Any]) -> list[FactDoc]:
         return []
     if budget.get("monthly_budget_usd") is None:
         return [FactDoc("budget", "Budget", "No monthly budget was given.")]
-    text = f"Monthly budget: {money(budget['monthly_budget_usd'])}."
+    text = f"Monthly budget: {usd(budget['monthly_budget_usd'])}."
     gap = budget.get("gap_usd")
-    if budget.get("within_budget") is True and gap is not None:
-        text += f" The recommended option is within budget, {money(-gap)} under it."
-    elif budget.get("within_budget") is False and gap is not None:
-        text += f" The recommended option is over budget by {money(gap)} a month."
+    if gap is not None:
+        position = usd_change(float(gap), "over budget", "under budget", "exactly on budget")
+        text += f" The recommended option is {position}, a month."
     cheapest = budget.get("cheapest_compliant")
     if cheapest:
         text += (f" Cheapest option meeting every constraint: the {_where(cheapest)} at "
-                 f"{money(cheapest['monthly_cost_usd'])}.")
+                 f"{usd(cheapest['monthly_cost_usd'])}.")
     return [FactDoc("budget", "Budget", text)]
 
 
@@ -225,9 +228,9 @@ def _projection(result: Mapping[str, Any]) -> list[FactDoc]:
         return []
     first, last = months[0], months[-1]
     text = (f"Cost projection (growth forecast) over {last['month']} months for the "
-            f"recommended option: month {first['month']} {money(first['monthly_cost_usd'])}; "
-            f"month {last['month']} {money(last['monthly_cost_usd'])}, between "
-            f"{money(last['p10'])} (P10) and {money(last['p90'])} (P90).")
+            f"recommended option: month {first['month']} {usd(first['monthly_cost_usd'])}; "
+            f"month {last['month']} {usd(last['monthly_cost_usd'])}, between "
+            f"{usd(last['p10'])} (P10) and {usd(last['p90'])} (P90).")
     return [FactDoc("projection", "Cost projection", text)]
 
 
@@ -242,12 +245,10 @@ def _compliance(result: Mapping[str, Any]) -> list[FactDoc]:
         if control.get("status") != "gap":
             continue
         remediation = (control.get("remediation") or "none given").rstrip(". ")
-        cost = control.get("remediation_monthly_usd")
         text = (f"{framework.upper()} compliance gap {control['control_id']} "
                 f"({control.get('reference', '')}), {control.get('title', '')}: "
                 f"{control.get('evidence', '')}. Remediation: {remediation}; "
-                + (f"about {money(cost)} a month." if cost is not None
-                   else "no priced remediation cost."))
+                + _remediation_cost(control))
         facts.append(FactDoc(_slug("control", framework, control["control_id"]),
                              f"{control['control_id']}: "
                              f"{control.get('title', '')}", text))
@@ -263,6 +264,23 @@ def _compliance(result: Mapping[str, Any]) -> list[FactDoc]:
         facts.append(FactDoc(_slug("compliance", framework), f"{framework.upper()} compliance",
                              text + "."))
     return facts
+
+
+def _remediation_cost(control: Mapping[str, Any]) -> str:
+    """The remediation's cost as the engine states it: never "no cost" unless the engine
+    says the change is configuration only."""
+    cost = control.get("remediation_monthly_usd")
+    note = control.get("remediation_cost_note") or ""
+    basis = control.get("remediation_cost_basis") or ""
+    if cost is not None:
+        text = f"about {usd(cost)} a month"
+    elif basis == "none":
+        text = "configuration only, no added running cost"
+    elif basis == "unpriced":
+        text = "it adds a running cost the catalog cannot price"
+    else:
+        text = "no priced remediation cost"
+    return text + (f" ({note})." if note else ".")
 
 
 def _review(result: Mapping[str, Any]) -> list[FactDoc]:

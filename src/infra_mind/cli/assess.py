@@ -45,7 +45,7 @@ def assess(
     if output_format is Format.JSON:
         typer.echo(json.dumps(result.model_dump(mode="json"), indent=2))
     elif output_format is Format.MD:
-        typer.echo(markdown_brief(result), nl=False)
+        typer.echo(markdown_brief(result) + _price_dates_md(result), nl=False)
     else:
         _table(result)
 
@@ -57,45 +57,79 @@ def schema() -> None:
     typer.echo(json.dumps(Requirements.model_json_schema(), indent=2))
 
 
+def _price_dates(option) -> str:
+    """``2024-07-01 to 2026-11-28``: the dates of an option's oldest and newest prices."""
+    dates = option.price_dates
+    if dates is None:
+        return ""
+    return (str(dates.oldest) if dates.oldest == dates.newest
+            else f"{dates.oldest} to {dates.newest}")
+
+
+def _price_dates_md(result) -> str:
+    """A Markdown paragraph: each option's price dates (the brief shows only the oldest)."""
+    dated = [f"{o.provider} {o.region} {_price_dates(o)}" for o in result.options
+             if o.price_dates is not None]
+    return f"\n_Prices dated, per option: {'; '.join(dated)}._\n" if dated else ""
+
+
 def _table(result) -> None:
+    from infra_mind.engine.money import budget_position, unit_price, usd
+
     console = Console(highlight=False)
     if not console.is_terminal:
         console = Console(highlight=False, width=160)
     rec = result.recommended
     console.print(f"[bold]{result.requirements.name}[/bold]")
-    options = Table(title="Options, best first")
-    for col in ("provider", "region", "USD/month", "gaps", "constraints", "unpriced"):
-        options.add_column(col, justify="right" if col in ("USD/month", "gaps") else "left")
+    # the columns in the order the ranking reads them: constraints, gaps, compared cost
+    compared = any(o.compared_cost_usd not in (None, o.monthly_cost_usd)
+                   for o in result.options)
+    columns = ["rank", "provider", "region", "constraints", "gaps"]
+    columns += ["compared cost"] if compared else []
+    columns += ["monthly", "unpriced", "user RTT", "prices dated"]
+    options = Table(title="Options, best first",
+                    caption=(f"Ranked by {rec.ranking_rule}" if rec and rec.ranking_rule
+                             else None))
+    for col in columns:
+        options.add_column(col, justify="right" if col in (
+            "rank", "gaps", "compared cost", "monthly", "unpriced", "user RTT") else "left")
     for o in result.options:
-        options.add_row(o.provider, f"{o.region} ({o.region_name})", f"{o.monthly_cost_usd:,.2f}",
-                        str(o.compliance_gaps), "met" if o.constraints_met else
-                        "; ".join(o.violations), str(len(o.unpriced)))
+        row = [str(o.rank or ""), o.provider, f"{o.region} ({o.region_name})",
+               "met" if o.constraints_met else "; ".join(o.violations), str(o.compliance_gaps)]
+        if compared:
+            row.append(usd(o.compared_cost_usd) if o.compared_cost_usd is not None else "")
+        row += [usd(o.monthly_cost_usd), str(len(o.unpriced)),
+                "" if o.user_rtt_ms is None else
+                "users' group" if o.user_rtt_ms == 0 else f"~{o.user_rtt_ms:g} ms"]
+        row.append(_price_dates(o))
+        options.add_row(*row)
     console.print(options)
     if rec is None:
         console.print("No option could be priced.")
     else:
         console.print(f"[bold]Recommended: {rec.provider} {rec.region}, "
-                      f"{rec.monthly_cost_usd:,.2f} USD/month[/bold]")
+                      f"{usd(rec.monthly_cost_usd)} a month[/bold]")
         for reason in rec.reasons:
             console.print(f"  - {reason}")
         chosen = next(o for o in result.options
                       if o.provider == rec.provider and o.region == rec.region)
         items = Table(title=f"{rec.provider} {rec.region} line items")
-        for col in ("workload", "component", "sku", "quantity", "USD/unit", "USD/month"):
-            items.add_column(col, justify="right" if col in ("quantity", "USD/unit",
-                                                             "USD/month") else "left")
+        for col in ("workload", "component", "sku", "quantity", "unit price", "monthly"):
+            items.add_column(col, justify="right" if col in ("quantity", "unit price",
+                                                             "monthly") else "left")
         for li in chosen.line_items:
             items.add_row(li.workload, li.component, li.sku, f"{li.quantity:,.1f} {li.unit}",
-                          f"{li.unit_price_usd:g}", f"{li.monthly_usd:,.2f}")
+                          unit_price(li.unit_price_usd), usd(li.monthly_usd))
         console.print(items)
     b = result.budget
     if b.monthly_budget_usd is not None:
-        console.print(f"Budget {b.monthly_budget_usd:,.2f} USD/month: "
-                      f"{'within' if b.within_budget else 'OVER'} (difference {b.gap_usd:,.2f})")
+        position = (f": {budget_position(rec.monthly_cost_usd, b.monthly_budget_usd)}"
+                    if rec is not None else "")
+        console.print(f"Budget {usd(b.monthly_budget_usd)} a month{position}")
     if result.projection:
         last = result.projection[-1]
-        console.print(f"Projection: month {last.month} {last.monthly_cost_usd:,.2f} USD "
-                      f"(P10 {last.p10:,.2f}, P90 {last.p90:,.2f})")
+        console.print(f"Projection: month {last.month} {usd(last.monthly_cost_usd)} "
+                      f"(P10 {usd(last.p10)}, P90 {usd(last.p90)})")
     if result.compliance:
         gaps = sum(c.status == "gap" for c in result.compliance)
         console.print(f"Compliance: {sum(c.status == 'met' for c in result.compliance)} met, "

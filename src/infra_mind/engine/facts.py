@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 #: Capabilities a design can provide. The optimiser sets those its design includes.
 CAPABILITIES = {
     "encryption_at_rest": "data stores and disks encrypted with provider-managed keys",
-    "encryption_in_transit": "TLS on public endpoints and to the database",
+    "encryption_in_transit": "TLS on every hop: at the load balancer, from it to the app "
+                             "servers, and on every database connection",
     "access_control": "identity-based access with least privilege (IAM / RBAC)",
     "audit_logging": "the provider's control-plane audit log enabled and retained",
     "backups": "automated, point-in-time database backups",
@@ -33,8 +34,7 @@ class Component:
     """A part of the design that provides capabilities (named in evidence)."""
 
     name: str  # e.g. "Amazon RDS for PostgreSQL (Multi-AZ)"
-    kind: str  # compute | database | cache | object_storage | block_storage | load_balancer
-    #            | nat_gateway | kubernetes | gpu_compute | egress
+    kind: str  # database | cache | object_storage (the stores compliance evidence names)
     workload: str = ""
     managed: bool = True
 
@@ -54,6 +54,9 @@ class ArchitectureFacts:
     #: e.g. {"encryption_at_rest": "Amazon RDS storage encryption (AWS KMS)"}. The
     #: vocabulary is ``CAPABILITIES``.
     capabilities: dict[str, str] = field(default_factory=dict)
+    #: Why a capability is missing, where the design has the part but not the protection
+    #: (e.g. a self-managed database without TLS): the gap's evidence says this.
+    shortfalls: dict[str, str] = field(default_factory=dict)
     managed_database: bool = False
     database_ha: bool = False
     compute_instances_min: int = 0  # smallest instance count of any always-on service

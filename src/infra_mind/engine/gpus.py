@@ -219,3 +219,66 @@ def spec_for(model: str, gpu_memory_gib: float) -> GpuSpec | None:
     if key != family and best is not by_upper[key]:
         return None  # "A100-80GB" asked for with 40 GiB: contradictory, not guessed
     return best
+
+
+# -- interconnect-class machines -------------------------------------------------------
+#
+# Training on more than one machine exchanges the model every step: fully sharded data
+# parallelism all-gathers the bf16 weights and reduce-scatters the gradients, about three
+# times the weights' bytes per step (a 70B model: about 420 GB). Over the 25-100 Gbit/s of
+# an ordinary GPU machine (3-12 GB/s) that is tens of seconds a step against a few seconds
+# of compute, so model FLOPs utilisation falls far below the 40% the engine assumes. The
+# machines built for it have 8 GPUs joined by NVLink/NVSwitch and 100-3,200 Gbit/s between
+# nodes (EFA, InfiniBand, GPUDirect-TCPX). The engine trains on more than one machine
+# only on these; the list is by SKU, from each provider's page for the machine.
+
+
+@dataclass(frozen=True, slots=True)
+class Interconnect:
+    """A multi-GPU machine built for multi-node training, and what joins its GPUs."""
+
+    gpus: int
+    fabric: str  # inside the node and between nodes
+    network_gbps: float  # between nodes, per node
+    source: str
+
+
+_P4 = "https://aws.amazon.com/ec2/instance-types/p4/"
+_P5 = "https://aws.amazon.com/ec2/instance-types/p5/"
+_A2 = "https://cloud.google.com/compute/docs/gpus#a100-gpus"
+_A3 = "https://cloud.google.com/compute/docs/gpus#h100-gpus"
+
+#: Keyed by SKU in lower case, Azure's ``Standard_`` prefix removed.
+INTERCONNECT: dict[str, Interconnect] = {
+    "p4d.24xlarge": Interconnect(8, "NVSwitch; 400 Gbit/s EFA", 400, _P4),
+    "p4de.24xlarge": Interconnect(8, "NVSwitch; 400 Gbit/s EFA", 400, _P4),
+    "p5.48xlarge": Interconnect(8, "NVSwitch; 3,200 Gbit/s EFA", 3200, _P5),
+    "p5e.48xlarge": Interconnect(8, "NVSwitch; 3,200 Gbit/s EFA", 3200, _P5),
+    "p5en.48xlarge": Interconnect(8, "NVSwitch; 3,200 Gbit/s EFA", 3200, _P5),
+    "nd40rs_v2": Interconnect(
+        8, "NVLink; 100 Gbit/s EDR InfiniBand", 100,
+        "https://learn.microsoft.com/azure/virtual-machines/ndv2-series"),
+    "nd96asr_v4": Interconnect(
+        8, "NVLink 3.0; 8 x 200 Gbit/s HDR InfiniBand", 1600,
+        "https://learn.microsoft.com/azure/virtual-machines/nda100-v4-series"),
+    "nd96amsr_a100_v4": Interconnect(
+        8, "NVLink 3.0; 8 x 200 Gbit/s HDR InfiniBand", 1600,
+        "https://learn.microsoft.com/azure/virtual-machines/ndm-a100-v4-series"),
+    "nd96isr_h100_v5": Interconnect(
+        8, "NVLink 4.0; 8 x 400 Gbit/s NDR InfiniBand", 3200,
+        "https://learn.microsoft.com/azure/virtual-machines/nd-h100-v5-series"),
+    "nd96isr_h200_v5": Interconnect(
+        8, "NVLink 4.0; 8 x 400 Gbit/s NDR InfiniBand", 3200,
+        "https://learn.microsoft.com/azure/virtual-machines/nd-h200-v5-series"),
+    "a2-highgpu-8g": Interconnect(8, "NVSwitch; 100 Gbit/s", 100, _A2),
+    "a2-megagpu-16g": Interconnect(16, "NVSwitch; 100 Gbit/s", 100, _A2),
+    "a2-ultragpu-8g": Interconnect(8, "NVSwitch; 100 Gbit/s", 100, _A2),
+    "a3-highgpu-8g": Interconnect(8, "NVSwitch; 1,000 Gbit/s GPUDirect-TCPX", 1000, _A3),
+    "a3-megagpu-8g": Interconnect(8, "NVSwitch; 1,800 Gbit/s GPUDirect-TCPXO", 1800, _A3),
+    "a3-ultragpu-8g": Interconnect(8, "NVSwitch; 3,200 Gbit/s RDMA", 3200, _A3),
+}
+
+
+def interconnect_of(sku: str) -> Interconnect | None:
+    """The interconnect of an interconnect-class GPU machine; None for any other SKU."""
+    return INTERCONNECT.get(sku.strip().lower().removeprefix("standard_"))

@@ -12,7 +12,12 @@ import math
 from dataclasses import dataclass, replace
 
 from infra_mind.catalog.model import PriceRow
-from infra_mind.engine.pricing import tiered_cost
+from infra_mind.engine.pricing import (
+    Candidate,
+    autoscaled_counts,
+    scaled_instance_hours,
+    tiered_cost,
+)
 from infra_mind.engine.sizing import HOURS_PER_MONTH
 
 
@@ -73,6 +78,74 @@ class ScaledMachines(Part):
 
 
 @dataclass(frozen=True)
+class AutoscaledMachines(Part):
+    """A stateless service's autoscaled fleet, re-counted for the traffic.
+
+    ``portion`` prices all of it, only the floor held all month (the part a commitment
+    covers) or only the instances above the floor for the peak hours.
+    """
+
+    follows_traffic = True
+
+    price_per_hour: float
+    machine: Candidate
+    vcpu_peak_need: float
+    vcpu_avg_need: float
+    min_count: int
+    peak_hours_per_month: float
+    portion: str = "all"  # all | floor | peak
+
+    def counts(self, traffic: float) -> tuple[int, int]:
+        return autoscaled_counts(self.machine, vcpu_peak=self.vcpu_peak_need * traffic,
+                                 vcpu_avg=self.vcpu_avg_need * traffic,
+                                 min_count=self.min_count)
+
+    def hours(self, traffic: float) -> float:
+        floor, peak = self.counts(traffic)
+        if self.portion == "floor":
+            return floor * HOURS_PER_MONTH
+        if self.portion == "peak":
+            return (peak - floor) * self.peak_hours_per_month
+        return scaled_instance_hours(floor, peak, self.peak_hours_per_month)
+
+    def cost(self, month: int, traffic: float) -> float:
+        return round(self.hours(traffic) * self.price_per_hour, 2)
+
+    def repriced(self, price_per_hour: float) -> Part:
+        return replace(self, price_per_hour=price_per_hour)
+
+
+@dataclass(frozen=True)
+class GpuMachines(Part):
+    """GPU machines for a worker: enough for its GPUs, vCPUs and memory, for its hours.
+
+    Fixed over the projection unless the worker follows traffic.
+    """
+
+    price_per_hour: float
+    hours_per_month: float
+    gpus_each: int
+    vcpu_each: float
+    memory_each_gib: float
+    gpus_need: int
+    vcpu_need: float
+    memory_need_gib: float
+    follows_traffic: bool = False
+
+    def count(self, traffic: float) -> int:
+        t = traffic if self.follows_traffic else 1.0
+        return max(1, math.ceil(self.gpus_need * t / self.gpus_each - 1e-9),
+                   math.ceil(self.vcpu_need * t / self.vcpu_each - 1e-9),
+                   math.ceil(self.memory_need_gib * t / self.memory_each_gib - 1e-9))
+
+    def cost(self, month: int, traffic: float) -> float:
+        return round(self.count(traffic) * self.hours_per_month * self.price_per_hour, 2)
+
+    def repriced(self, price_per_hour: float) -> Part:
+        return replace(self, price_per_hour=price_per_hour)
+
+
+@dataclass(frozen=True)
 class ScaledReplicas(Part):
     """GPU serving instances re-counted for the traffic."""
 
@@ -112,26 +185,30 @@ class FixedHours(Part):
 
 @dataclass(frozen=True)
 class GrowingStorage(Part):
-    """Stored data that accumulates: base + growth x (month - 1), in ``copies`` copies."""
+    """Stored data that accumulates: base + growth x (month - 1), in ``copies`` copies,
+    never billed below ``min_gb`` a copy (a managed database's smallest allocation)."""
 
     rows: list[PriceRow]
     base_gb: float
     growth_gb_per_month: float
     copies: int
+    min_gb: float = 0.0
 
     def cost(self, month: int, traffic: float) -> float:
-        gb = (self.base_gb + self.growth_gb_per_month * (month - 1)) * self.copies
-        return tiered_cost(self.rows, gb)
+        gb = max(self.min_gb, self.base_gb + self.growth_gb_per_month * (month - 1))
+        return tiered_cost(self.rows, gb * self.copies)
 
 
 @dataclass(frozen=True)
 class ScaledTiers(Part):
-    """Tiered usage that follows traffic (internet egress)."""
+    """Tiered usage that follows traffic (internet egress), plus a part that does not
+    (the egress of a fixed-size worker)."""
 
     follows_traffic = True
 
     rows: list[PriceRow]
     quantity: float
+    fixed_quantity: float = 0.0
 
     def cost(self, month: int, traffic: float) -> float:
-        return tiered_cost(self.rows, self.quantity * traffic)
+        return tiered_cost(self.rows, self.quantity * traffic + self.fixed_quantity)

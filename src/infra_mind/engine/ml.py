@@ -1,10 +1,13 @@
-"""Choosing GPU machines for training and inference at least cost.
+"""Choosing GPU machines for training, inference and GPU workers at least cost.
 
 Training cost is instance-hours: the month's FLOPs over each machine's dense
-BF16 peak at the stated model FLOPs utilisation. Inference is sized on memory
-(weights and KV cache must fit a replica's GPUs) and on decode throughput,
-which is bound by memory bandwidth: each step reads the weights and the batch's
-KV cache once.
+BF16 peak at the stated model FLOPs utilisation; more than one machine only of
+the interconnect-class kind (``gpus.INTERCONNECT``). Inference is sized on
+memory (weights and the KV cache of the requests a replica holds must fit its
+GPUs) and on decode speed, which is bound by memory bandwidth: each step reads
+the weights and the batch's KV cache once, and every request in the batch must
+still stream at its stated speed. A GPU worker gets the cheapest machines with
+enough GPUs of the memory (and model) it asks for.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import math
 from infra_mind.catalog.model import PriceRow, PurchaseOption
 from infra_mind.catalog.store import Catalog
 from infra_mind.engine import growth
-from infra_mind.engine.gpus import spec_for
+from infra_mind.engine.gpus import interconnect_of, spec_for
 from infra_mind.engine.sizing import HOURS_PER_MONTH, WorkloadDemand
 
 GIB = 2**30
@@ -40,27 +43,58 @@ def choose_training(catalog: Catalog, provider: str, region: str, d: WorkloadDem
         hours = flops / per_hour_flops
         machines = max(math.ceil(memory_gib / (count * float(a["gpu_memory_gib"])) - 1e-9),
                        math.ceil(hours / HOURS_PER_MONTH - 1e-9), 1)
+        link = interconnect_of(row.sku)
+        if machines > 1 and link is None:
+            continue  # multi-node training on ordinary networking: see gpus.INTERCONNECT
         cost = hours * row.price_usd
         wall = hours / runs / machines
         note = (f"{flops:.3e} FLOPs / ({count} x {spec.model} {spec.dense_bf16_tflops:g} TFLOPS "
                 f"x MFU {mfu}) = {hours:,.1f} instance-hours; {machines} machine(s) in "
-                f"parallel for memory ({memory_gib:,.0f} GiB), about {wall:,.1f} h per run")
+                f"parallel for memory ({memory_gib:,.0f} GiB), about {wall:,.1f} h per run"
+                + (f"; nodes joined by {link.fabric}" if machines > 1 and link else ""))
         key = (cost, machines, row.sku)
         if best is None or key < best[:3]:
             best = (*key, (row, hours, note, growth.FixedHours(row.price_usd, hours)))
     return best[3] if best else None
 
 
+def replica_batch(*, weights_bytes: float, kv_bytes_per_token: float, context_tokens: int,
+                  avg_context_tokens: float, usable_bytes: float, bandwidth_bytes_per_s: float,
+                  tokens_per_sec_per_request: float, limit: int) -> tuple[int, int, int]:
+    """Requests one replica can hold: (batch, by memory, by speed), batch <= ``limit``.
+
+    Memory: the weights, one request at the full context and the others at the average
+    context must fit. Speed: a decode step reads the weights and the batch's KV cache, and
+    must take at most 1 / tokens_per_sec_per_request. 0 when even one request does not fit.
+    """
+    per_request = kv_bytes_per_token * avg_context_tokens
+    fixed = weights_bytes + kv_bytes_per_token * context_tokens
+    by_memory = 1 + math.floor((usable_bytes - fixed) / per_request) if usable_bytes >= fixed \
+        else 0
+    budget = bandwidth_bytes_per_s / tokens_per_sec_per_request
+    by_speed = 1 + math.floor((budget - fixed) / per_request) if budget >= fixed else 0
+    return max(0, min(by_memory, by_speed, limit)), by_memory, by_speed
+
+
 def choose_inference(catalog: Catalog, provider: str, region: str, d: WorkloadDemand,
                      option: PurchaseOption) -> Choice | None:
-    """The GPU machine and count serving the peak token rate at the lowest cost."""
+    """The GPU machine and count serving the requests in flight at peak at the lowest cost.
+
+    For each machine and each replica width (1, 2, 4 or 8 of its GPUs, tensor parallel):
+    the batch a replica holds (``replica_batch``), replicas = ceil(in flight / batch),
+    instances = ceil(replicas / replicas per machine), never fewer than the
+    availability floor.
+    """
     res = d.resources
-    need_gib = float(res["memory_gb"]) * 1e9 / GIB
-    bytes_per_step = (float(res["weights_gb"]) + float(res["kv_gb"])) * 1e9
-    concurrent = int(res["concurrent_requests"])
+    weights = float(res["weights_gb"]) * 1e9
+    kv_token = float(res["kv_bytes_per_token"])
+    context, avg_context = int(res["context_tokens"]), float(res["avg_context_tokens"])
+    stream = float(res["tokens_per_sec_per_request"])
+    in_flight = int(res["concurrent_requests"])
     peak = float(res["peak_tokens_per_sec"])
     min_instances = int(res["replicas_min"])
     efficiency = float(res["bandwidth_efficiency"])
+    overhead = float(res["memory_overhead"])
     best: tuple[float, int, str, Choice] | None = None
     for row in catalog.search(provider, region, gpu=True, purchase_option=option):
         a = row.attributes
@@ -68,28 +102,69 @@ def choose_inference(catalog: Catalog, provider: str, region: str, d: WorkloadDe
         if spec is None:
             continue
         gpu_mem, count = float(a["gpu_memory_gib"]), int(a["gpu_count"])
-        gpus_per_replica = math.ceil(need_gib / gpu_mem - 1e-9)
-        if gpus_per_replica > count:
-            continue  # a replica must fit one machine: no multi-node serving modelled
-        # tensor parallelism across 1, 2, 4 or 8 GPUs
-        gpus_per_replica = 1 << (gpus_per_replica - 1).bit_length()
-        if gpus_per_replica > count:
+        width = 1
+        while width <= count:  # tensor parallelism across 1, 2, 4 or 8 GPUs
+            batch, by_memory, by_speed = replica_batch(
+                weights_bytes=weights, kv_bytes_per_token=kv_token, context_tokens=context,
+                avg_context_tokens=avg_context, usable_bytes=width * gpu_mem * GIB / overhead,
+                bandwidth_bytes_per_s=width * spec.memory_bandwidth_gbps * 1e9 * efficiency,
+                tokens_per_sec_per_request=stream, limit=in_flight)
+            if batch >= 1:
+                per_machine = count // width
+                # tokens/s a replica is counted for: replicas = ceil(in flight / batch)
+                part = growth.ScaledReplicas(row.price_usd, batch * peak / in_flight,
+                                             per_machine, peak, min_instances)
+                instances = part.count(1.0)
+                replicas = math.ceil(in_flight / batch - 1e-9)
+                cost = instances * row.price_usd * HOURS_PER_MONTH
+                note = (f"{instances} x {count} x {spec.model} ({gpu_mem:g} GiB); replica on "
+                        f"{width} GPU(s), {per_machine} per machine; {batch} requests per "
+                        f"replica (memory fits {by_memory}, {stream:g} tokens/s each allows "
+                        f"{by_speed}; bandwidth {width} x {spec.memory_bandwidth_gbps:g} GB/s x "
+                        f"{efficiency}); {replicas} replica(s) for {in_flight} in flight; "
+                        f"{instances} x {HOURS_PER_MONTH} h")
+                key = (cost, instances, row.sku)
+                if best is None or key < best[:3]:
+                    best = (*key, (row, instances * HOURS_PER_MONTH, note, part))
+            width *= 2
+    return best[3] if best else None
+
+
+def gpu_model_family(name: str) -> str:
+    """``"H100 NVL"`` -> ``"H100"``, ``"A100-80GB"`` -> ``"A100"``: the model a user names."""
+    return name.strip().upper().replace("-", " ").split(" ")[0]
+
+
+def choose_gpu_worker(catalog: Catalog, provider: str, region: str, d: WorkloadDemand,
+                      option: PurchaseOption) -> tuple[PriceRow, int, float, str,
+                                                       growth.GpuMachines] | None:
+    """The GPU machines for a worker: (row, machines, hours a month each, note, part).
+
+    machines = max(ceil(GPUs / GPUs per machine), ceil(vCPU / machine vCPU),
+    ceil(memory / machine memory)), over machines whose GPUs have the memory (and model)
+    asked for; cost = machines x hours x price.
+    """
+    res = d.resources
+    gpus, gpu_mem = int(res["gpu_count"]), float(res["gpu_memory_gib"])
+    model, hours = str(res["gpu_model"]), float(res["hours_per_month"])
+    vcpu, memory = float(res["vcpu"]), float(res["memory_gib"])
+    follows = bool(res.get("follows_traffic"))
+    best: tuple[float, int, str, tuple] | None = None
+    for row in catalog.search(provider, region, gpu=True, purchase_option=option):
+        a = row.attributes
+        if float(a["gpu_memory_gib"]) < gpu_mem:
             continue
-        replicas_per_instance = count // gpus_per_replica
-        step_s = bytes_per_step / (gpus_per_replica * spec.memory_bandwidth_gbps * 1e9
-                                   * efficiency)
-        tps = concurrent / step_s
-        part = growth.ScaledReplicas(row.price_usd, tps, replicas_per_instance, peak,
-                                     min_instances)
-        instances = part.count(1.0)
-        cost = instances * row.price_usd * HOURS_PER_MONTH
-        note = (f"{instances} x {count} x {spec.model} ({gpu_mem:g} GiB); replica on "
-                f"{gpus_per_replica} GPU(s), {replicas_per_instance} per machine; "
-                f"{tps:,.0f} tokens/s per replica = {concurrent} concurrent / "
-                f"({bytes_per_step / 1e9:.1f} GB per step / ({gpus_per_replica} x "
-                f"{spec.memory_bandwidth_gbps:g} GB/s x {efficiency})); "
-                f"{instances} x {HOURS_PER_MONTH} h")
-        key = (cost, instances, row.sku)
+        if model != "any" and gpu_model_family(str(a["gpu_model"])) != model.upper():
+            continue
+        part = growth.GpuMachines(row.price_usd, hours, int(a["gpu_count"]), float(a["vcpu"]),
+                                  float(a["memory_gib"]), gpus, vcpu, memory, follows)
+        machines = part.count(1.0)
+        key = (machines * hours * row.price_usd, machines, row.sku)
         if best is None or key < best[:3]:
-            best = (*key, (row, instances * HOURS_PER_MONTH, note, part))
+            note = (f"{machines} x {a['gpu_count']} x {a['gpu_model']} "
+                    f"({float(a['gpu_memory_gib']):g} GiB), {a['vcpu']} vCPU, "
+                    f"{a['memory_gib']} GiB each; machines = max(ceil({gpus} GPUs / "
+                    f"{a['gpu_count']}), ceil({vcpu:g} vCPU / {a['vcpu']}), ceil({memory:g} "
+                    f"GiB / {a['memory_gib']})); {machines} x {hours:g} h")
+            best = (*key, (row, machines, hours, note, part))
     return best[3] if best else None

@@ -8,6 +8,7 @@ from weakref import WeakKeyDictionary
 
 from infra_mind.catalog.model import PriceRow, ProductFamily, PurchaseOption
 from infra_mind.catalog.store import Catalog
+from infra_mind.engine.burstable import Burst, burst_of, is_burstable_family, small_load
 from infra_mind.engine.result import LineItem
 from infra_mind.engine.sizing import HOURS_PER_MONTH
 
@@ -17,16 +18,30 @@ def money(x: float) -> float:
     return round(x + 0.0, 2)
 
 
+def price_basis(row: PriceRow) -> str:
+    """``derived`` for a price computed from list prices by a stated rule, else ``list``."""
+    return "derived" if row.is_derived else "list"
+
+
 def line(row: PriceRow, *, workload: str, component: str, quantity: float,
-         note: str = "") -> LineItem:
-    """One line item: ``quantity`` units of ``row`` in a month."""
+         note: str = "", instances: tuple[int, int, float] | None = None) -> LineItem:
+    """One line item: ``quantity`` units of ``row`` in a month.
+
+    ``instances`` (min, max, peak hours a month) describes an autoscaled fleet. A derived
+    price says so in the note, with its rule.
+    """
+    basis = price_basis(row)
+    if basis == "derived":
+        note += f"{'; ' if note else ''}derived price ({row.rule.strip()})"
+    low, high, hours = instances if instances is not None else (None, None, None)
     # built without re-validation: every field comes from a validated catalog row
     return LineItem.model_construct(
         workload=workload, component=component, service=row.service, sku=row.sku,
         region=row.region, quantity=round(quantity, 4), unit=row.unit.value,
         unit_price_usd=row.price_usd, monthly_usd=money(quantity * row.price_usd),
         purchase_option=row.purchase_option.value, source=row.source, as_of=row.as_of,
-        note=note)
+        note=note, instances_min=low, instances_max=high,
+        peak_hours_per_month=None if hours is None else round(hours, 2), price_basis=basis)
 
 
 def hourly_line(row: PriceRow, count: float, *, workload: str, component: str,
@@ -79,10 +94,8 @@ def tiered_cost(rows: list[PriceRow], quantity: float) -> float:
 
 
 def is_burstable(row: PriceRow) -> bool:
-    """Burstable shapes run on CPU credits; sustained load would exhaust them."""
-    family = str(row.attributes.get("family", ""))
-    return (family in ("t3", "t3a", "t4g", "Bs")
-            or row.sku in ("e2-micro", "e2-small", "e2-medium"))
+    """Burstable shapes run on CPU credits or a shared core (see ``burstable``)."""
+    return is_burstable_family(row)
 
 
 @dataclass(frozen=True)
@@ -90,14 +103,24 @@ class MachineChoice:
     row: PriceRow
     count: int
     monthly_usd: float
+    burst: Burst | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
+    """A machine as the optimiser sees it.
+
+    ``vcpu`` is what a sustained load may use (a burstable machine's baseline) and
+    ``peak_vcpu`` what a peak may use; both are the machine's vCPUs for any other
+    machine.
+    """
+
     vcpu: float
     memory_gib: float
     price_per_hour: float
     row: PriceRow
+    peak_vcpu: float = 0.0
+    burst: Burst | None = None
 
 
 _PREPARED: WeakKeyDictionary[Catalog, dict[tuple, list[Candidate]]] = WeakKeyDictionary()
@@ -109,10 +132,12 @@ def machine_candidates(catalog: Catalog, provider: str, region: str,
                        ) -> list[Candidate]:
     """The machines worth considering in one region, computed once per catalog.
 
-    Burstable and GPU machines are left out. With ``prefer`` (a commitment), a
-    machine is priced under it where the catalog has that price, on demand
-    elsewhere. A machine another beats on vCPUs, memory and price at once can
-    never be the cheapest choice and is dropped.
+    GPU machines are left out, and so are burstable machines without a sourced baseline;
+    a burstable machine with one counts its baseline as its sustained vCPUs (see
+    ``burstable``). With ``prefer`` (a commitment), a machine is priced under it where
+    the catalog has that price, on demand elsewhere. A machine another beats on
+    sustained and peak vCPUs, memory and price at once can never be the cheapest choice
+    and is dropped.
     """
     key = (provider, region, purchase_option, allow_arm, prefer)
     cache = _PREPARED.setdefault(catalog, {})
@@ -120,18 +145,25 @@ def machine_candidates(catalog: Catalog, provider: str, region: str,
         return cache[key]
     rows = []
     for row in catalog.search(provider, region, gpu=False, purchase_option=purchase_option):
-        if is_burstable(row) or (not allow_arm and row.attributes["arch"] == "arm64"):
+        if not allow_arm and row.attributes["arch"] == "arm64":
             continue
+        burst = burst_of(row) if is_burstable(row) else None
+        if is_burstable(row) and burst is None:
+            continue  # no sourced baseline: its sustained capacity is unknown
         if prefer is not None:
             committed = [c for c in catalog.lookup(provider, row.sku, region, prefer)
                          if c.product_family is ProductFamily.COMPUTE]
             row = committed[0] if committed else row
-        rows.append(Candidate(float(row.attributes["vcpu"]), float(row.attributes["memory_gib"]),
-                              row.price_usd, row))
-    rows.sort(key=lambda c: (c.price_per_hour, -c.vcpu, -c.memory_gib, c.row.sku))
+        vcpu = float(row.attributes["vcpu"])
+        rows.append(Candidate(burst.sustained_vcpu if burst else vcpu,
+                              float(row.attributes["memory_gib"]), row.price_usd, row,
+                              burst.peak_vcpu if burst else vcpu, burst))
+    rows.sort(key=lambda c: (c.price_per_hour, -c.vcpu, -c.peak_vcpu, -c.memory_gib,
+                             c.row.sku))
     kept: list[Candidate] = []
     for c in rows:  # cheapest first: anything dominating c is already in kept
-        if not any(k.vcpu >= c.vcpu and k.memory_gib >= c.memory_gib for k in kept):
+        if not any(k.vcpu >= c.vcpu and k.peak_vcpu >= c.peak_vcpu
+                   and k.memory_gib >= c.memory_gib for k in kept):
             kept.append(c)
     cache[key] = kept
     return kept
@@ -140,30 +172,102 @@ def machine_candidates(catalog: Catalog, provider: str, region: str,
 def choose_machines(candidates: list[Candidate], *, vcpu: float,
                     memory_per_instance_gib: float, total_memory_gib: float = 0.0,
                     min_count: int = 1, vcpu_per_instance: float = 0.0,
-                    ) -> MachineChoice | None:
+                    per_instance_hour_usd: float = 0.0) -> MachineChoice | None:
     """The cheapest machine and count meeting vCPU and memory needs.
 
     count = max(min_count, ceil(vcpu / vCPUs per machine),
                 ceil(total_memory / memory per machine)),
     over machines with at least ``memory_per_instance_gib`` and
-    ``vcpu_per_instance`` (a database node cannot be split across machines). Ties
-    go to fewer machines, then the SKU name.
+    ``vcpu_per_instance`` (a database node cannot be split across machines); burstable
+    machines only for a small load (``burstable.small_load``). Ties go to fewer machines,
+    then the SKU name. ``per_instance_hour_usd`` is what each machine adds beside its own
+    price (Cloud NAT bills per VM-hour): fewer, larger machines may then cost less.
     """
     best: tuple[float, int, str, Candidate] | None = None
     floor = max(min_count, 1)
+    burstable_ok = small_load(vcpu)
     for c in candidates:  # cheapest per hour first
-        if best is not None and c.price_per_hour * floor > best[0]:
+        if best is not None and (c.price_per_hour + per_instance_hour_usd) * floor > best[0]:
             break  # even its smallest possible count costs more than the best so far
         if c.memory_gib < memory_per_instance_gib or c.vcpu < vcpu_per_instance:
             continue
+        if c.burst is not None and not burstable_ok:
+            continue
         count = max(min_count, 1, math.ceil(vcpu / c.vcpu - 1e-9),
                     math.ceil(total_memory_gib / c.memory_gib - 1e-9))
-        key = (count * c.price_per_hour, count, c.row.sku)
+        key = (count * (c.price_per_hour + per_instance_hour_usd), count, c.row.sku)
         if best is None or key < best[:3]:
             best = (*key, c)
     if best is None:
         return None
-    return MachineChoice(best[3].row, best[1], best[0] * HOURS_PER_MONTH)
+    c = best[3]
+    return MachineChoice(c.row, best[1], best[1] * c.price_per_hour * HOURS_PER_MONTH, c.burst)
+
+
+def autoscaled_counts(c: Candidate, *, vcpu_peak: float, vcpu_avg: float,
+                      min_count: int) -> tuple[int, int]:
+    """(floor, peak) instances of machine ``c`` for a stateless service.
+
+    Ordinary machines: floor = max(availability minimum, instances for the average load),
+    peak = max(floor, instances for the peak load); the autoscaler adds the difference
+    for the peak hours. Burstable machines absorb the peak with CPU credits instead: one
+    count, enough for the average on the baseline and the peak on the burst capacity.
+    """
+    low = max(min_count, 1)
+    if c.burst is not None:
+        count = max(low, math.ceil(vcpu_peak / c.peak_vcpu - 1e-9),
+                    math.ceil(vcpu_avg / c.vcpu - 1e-9))
+        return count, count
+    floor = max(low, math.ceil(vcpu_avg / c.vcpu - 1e-9))
+    return floor, max(floor, math.ceil(vcpu_peak / c.vcpu - 1e-9))
+
+
+def scaled_instance_hours(floor: int, peak: int, peak_hours_per_month: float) -> float:
+    """Instance-hours a month: the floor all month, the rest for the peak hours."""
+    return floor * HOURS_PER_MONTH + (peak - floor) * peak_hours_per_month
+
+
+@dataclass(frozen=True)
+class ScalingChoice:
+    """An autoscaled fleet: machine, floor and peak counts, and its monthly instance-hours."""
+
+    candidate: Candidate
+    floor: int
+    peak: int
+    instance_hours: float
+
+    @property
+    def row(self) -> PriceRow:
+        return self.candidate.row
+
+
+def choose_autoscaled(candidates: list[Candidate], *, vcpu_peak: float, vcpu_avg: float,
+                      memory_per_instance_gib: float, min_count: int,
+                      peak_hours_per_month: float, per_instance_hour_usd: float = 0.0,
+                      ) -> ScalingChoice | None:
+    """The machine whose autoscaled fleet costs least for the month.
+
+    Cost = price x (floor x 730 + (peak - floor) x peak hours); see ``autoscaled_counts``.
+    Burstable machines only when the average is a small load (``burstable.small_load``).
+    Ties go to fewer peak instances, then the SKU name. ``per_instance_hour_usd`` is what
+    each instance-hour adds beside the machine's price (as in ``choose_machines``).
+    """
+    best: tuple[float, int, str, ScalingChoice] | None = None
+    floor_min = max(min_count, 1)
+    burstable_ok = small_load(vcpu_avg)
+    for c in candidates:  # cheapest per hour first
+        hourly = c.price_per_hour + per_instance_hour_usd
+        if best is not None and hourly * floor_min * HOURS_PER_MONTH > best[0]:
+            break  # even its smallest fleet all month costs more than the best so far
+        if c.memory_gib < memory_per_instance_gib or (c.burst is not None and not burstable_ok):
+            continue
+        floor, peak = autoscaled_counts(c, vcpu_peak=vcpu_peak, vcpu_avg=vcpu_avg,
+                                        min_count=min_count)
+        hours = scaled_instance_hours(floor, peak, peak_hours_per_month)
+        key = (hours * hourly, peak, c.row.sku)
+        if best is None or key < best[:3]:
+            best = (*key, ScalingChoice(c, floor, peak, hours))
+    return best[3] if best else None
 
 
 def first_row(catalog: Catalog, provider: str, region: str, family: ProductFamily,

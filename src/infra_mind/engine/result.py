@@ -43,6 +43,14 @@ class LineItem(_Out):
     source: str
     as_of: date
     note: str = ""
+    instances_min: int | None = Field(
+        None, description="Autoscaled fleets: instances held all month (the floor)")
+    instances_max: int | None = Field(
+        None, description="Autoscaled fleets: instances at peak load")
+    peak_hours_per_month: float | None = Field(
+        None, description="Autoscaled fleets: hours a month the instances above the floor run")
+    price_basis: Literal["list", "derived"] = Field(
+        "list", description="'derived': computed from list prices by the rule in the note")
 
 
 class CommitmentOption(_Out):
@@ -58,6 +66,15 @@ class CommitmentOption(_Out):
         None, description="For commitments with an upfront payment; None when there is none "
                           "or the term is paid monthly")
     note: str = ""
+    price_basis: Literal["list", "derived", "mixed"] = Field(
+        "list", description="Whether the option's prices are list prices, derived, or both")
+
+
+class PriceDates(_Out):
+    """The dates of the oldest and newest prices in an option's line items."""
+
+    oldest: date
+    newest: date
 
 
 class Option(_Out):
@@ -74,6 +91,30 @@ class Option(_Out):
     violations: list[str]
     unpriced: list[str] = Field(default_factory=list,
                                 description="Components with no catalog price (not in total)")
+    purchase_terms: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per workload with machines: the purchase option its lines are priced "
+                    "under (on_demand, spot, reserved_1y, ...)")
+    terms_unavailable: list[str] = Field(
+        default_factory=list,
+        description="Requested purchase terms (commitment, spot) the catalog has no price "
+                    "for here: those lines are priced on demand")
+    rank: int = Field(0, description="1 = recommended; the options are listed in this order "
+                                     "(0 in results made before ranks were recorded)")
+    rank_basis: str = Field("", description="The ranking key of this option in words: "
+                                            "violations, compliance gaps, compared cost")
+    compared_cost_usd: float | None = Field(
+        None, description="Monthly cost of the parts every compared option prices: the cost "
+                          "the ranking compares, so that no catalog hole decides the order "
+                          "(equal to monthly_cost_usd when nothing is left out)")
+    user_rtt_ms: float | None = Field(
+        None, description="Round trip from the farthest user group to this region, ms, in the "
+                          "engine's latency model (0: the region is in that group); None when "
+                          "where the users are is not known")
+    price_dates: PriceDates | None = Field(
+        None, description="Oldest and newest as_of among this option's line items (the "
+                          "prices in its total); None without line items, or in results made "
+                          "before it was recorded")
 
 
 class Recommendation(_Out):
@@ -82,6 +123,7 @@ class Recommendation(_Out):
     monthly_cost_usd: float
     reasons: list[str]
     alternatives: list[Alternative]
+    ranking_rule: str = Field("", description="How the options were ranked, in words")
 
 
 class Alternative(_Out):
@@ -116,12 +158,34 @@ class ControlResult(_Out):
     evidence: str
     remediation: str = ""
     remediation_monthly_usd: float | None = None
+    remediation_cost_basis: Literal["priced", "unpriced", "none", ""] = Field(
+        "", description="For a gap: 'priced' (remediation_monthly_usd is the catalog's price of "
+                        "what the note says), 'unpriced' (it adds a running cost the catalog "
+                        "cannot price), 'none' (a configuration change with no added running "
+                        "cost); empty for met and customer controls")
+    remediation_cost_note: str = Field("", description="What the remediation's figure covers, "
+                                                       "or why there is none")
 
 
 class ReviewPillar(_Out):
     pillar: str
     risk: Literal["high", "medium", "none"]
     findings: list[str]
+
+
+class RegionChoice(_Out):
+    """Where the users are, and which regions were near enough to them to be designed."""
+
+    users: list[str] = Field(default_factory=list,
+                             description="Region groups where the users are")
+    users_from: str = Field("", description="Where that came from: users, data_residency, "
+                                            "preferences.regions, or empty when unknown")
+    rule: str = Field("", description="Which regions were kept, in words")
+    max_rtt_ms: float | None = Field(None, description="A region is near when every user "
+                                                       "group is within this round trip")
+    excluded: list[str] = Field(default_factory=list,
+                                description="Region groups left out for latency, with the "
+                                            "round trip from the users")
 
 
 class AssessmentResult(_Out):
@@ -135,6 +199,7 @@ class AssessmentResult(_Out):
     review: list[ReviewPillar]
     catalog_as_of: date = Field(description="Oldest price date among the recommended lines")
     warnings: list[str]
+    region_choice: RegionChoice = Field(default_factory=RegionChoice)
 
 
 Recommendation.model_rebuild()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from infra_mind.engine.facts import ArchitectureFacts
+from infra_mind.engine.money import budget_position, per_month, usd
 from infra_mind.engine.result import ControlResult, ReviewPillar
 
 PILLARS = ("operational_excellence", "security", "reliability", "performance_efficiency",
@@ -90,21 +91,21 @@ def _performance(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
 def _cost(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
     out = []
     if f.over_budget and f.monthly_budget_usd is not None:
-        out.append(("high", f"Monthly cost {f.monthly_cost_usd:,.2f} USD is over the budget of "
-                            f"{f.monthly_budget_usd:,.2f} USD by "
-                            f"{f.monthly_cost_usd - f.monthly_budget_usd:,.2f} USD."))
+        out.append(("high", f"Monthly cost {usd(f.monthly_cost_usd)} against a budget of "
+                            f"{usd(f.monthly_budget_usd)}: "
+                            f"{budget_position(f.monthly_cost_usd, f.monthly_budget_usd)}."))
     if f.budget_exceeded_month is not None and not f.over_budget:
         out.append(("medium", f"With growth the projected cost passes the budget in month "
                               f"{f.budget_exceeded_month}."))
     if f.commitment == "none" and f.commitment_saving_usd > 0:
-        out.append(("medium", f"A sourced commitment would save {f.commitment_saving_usd:,.2f} "
-                              "USD a month on steady machines."))
+        out.append(("medium", f"A sourced commitment would save "
+                              f"{per_month(f.commitment_saving_usd)} on steady machines."))
     if f.interruptible_on_demand:
         out.append(("medium", "Interruptible work on on-demand capacity (spot not allowed): "
                               f"{', '.join(f.interruptible_on_demand)}."))
     if f.autoscaling_saving_usd > 0:
         out.append(("medium", f"Scaling web capacity with load instead of holding peak capacity "
-                              f"could save up to {f.autoscaling_saving_usd:,.2f} USD a month."))
+                              f"could save up to {per_month(f.autoscaling_saving_usd)}."))
     if not out:
         out.append(("none", "Least-cost SKUs chosen for every demand."))
     return out

@@ -31,10 +31,23 @@ TARGET_CPU_UTILISATION = 0.6
 CACHE_MEMORY_OVERHEAD = 1.25
 #: A database without stated size keeps about a tenth of its data in memory.
 DB_MEMORY_FRACTION_OF_DATA = 0.10
-DB_MIN_MEMORY_GIB = 4.0
-#: Memory-optimised database shapes have about 8 GiB per vCPU.
+#: 1 GiB: the smallest managed tiers (RDS db.t4g.micro 1 GiB, Azure flexible server B1ms
+#: 2 GiB, Cloud SQL db-g1-small 1.7 GB) run a small site's PostgreSQL or MySQL.
+DB_MIN_MEMORY_GIB = 1.0
+#: Memory-optimised database shapes have about 8 GiB per vCPU; a database sized from its
+#: data needs memory / 8 vCPUs, a fraction of one for a small database (a burstable or
+#: shared-core tier whose baseline covers it, see ``burstable``).
 DB_GIB_PER_VCPU = 8.0
-DB_MIN_VCPU = 2
+#: Hours in a day, to turn a web service's peak hours a day into hours a month.
+HOURS_PER_DAY = 24
+#: CDN requests when none are stated: egress / 30 KB. The HTTP Archive's Web Almanac 2022
+#: (Page Weight chapter) has a median page of about 2.3 MB in about 70-76 requests, about
+#: 30 KB a request; smaller objects mean more requests, so this errs towards more.
+AVG_RESPONSE_KB = 30.0
+#: Inference: an unstated average prompt is half the context window, an unstated average
+#: reply an eighth of it (512 tokens of a 4k window): long prompts, as in retrieval.
+DEFAULT_PROMPT_SHARE_OF_CONTEXT = 1 / 2
+DEFAULT_OUTPUT_SHARE_OF_CONTEXT = 1 / 8
 #: Training: FLOPs = 6 x parameters x tokens (forward and backward pass, Kaplan et al.
 #: 2020, "Scaling Laws for Neural Language Models"), run at this model FLOPs utilisation.
 TRAINING_MFU = 0.40
@@ -87,8 +100,11 @@ class WorkloadDemand:
     resources: dict[str, float | int | str | bool]
     trace: list[str]
     egress_gb_per_month: float = 0.0
-    #: For projection: share of this demand that follows traffic (1 = all of it).
+    #: For projection: whether this demand follows traffic.
     scales_with_traffic: bool = False
+    #: Whether its internet egress follows traffic (not a fixed-size worker's, nor
+    #: training's).
+    egress_scales: bool = True
     notes: list[str] = field(default_factory=list)
 
     def to_demand(self) -> Demand:
@@ -105,6 +121,7 @@ def size_web_service(w: WebService, availability: float) -> WorkloadDemand:
     vcpu = w.peak_rps * w.cpu_ms_per_request / 1000 / TARGET_CPU_UTILISATION
     vcpu_avg = avg * w.cpu_ms_per_request / 1000 / TARGET_CPU_UTILISATION
     n_min = min_instances(availability)
+    peak_hours = w.peak_hours_per_day * HOURS_PER_MONTH / HOURS_PER_DAY
     trace = [
         f"vCPU at peak = peak_rps x cpu_ms_per_request / 1000 / target utilisation = "
         f"{_fmt(w.peak_rps)} x {_fmt(w.cpu_ms_per_request)} / 1000 / "
@@ -115,32 +132,49 @@ def size_web_service(w: WebService, availability: float) -> WorkloadDemand:
         f"instances >= {n_min} for availability {availability}% "
         f"({'one per zone' if n_min > 1 else 'single zone'}); each with >= {_fmt(w.memory_gb)} "
         f"GiB memory",
+        f"autoscaled: floor = max({n_min}, instances for the average) all month; peak "
+        f"instances for {_fmt(w.peak_hours_per_day)} h a day = {_fmt(w.peak_hours_per_day)} x "
+        f"{HOURS_PER_MONTH} / {HOURS_PER_DAY} = {peak_hours:.1f} h a month",
     ]
     return WorkloadDemand(w.name, w.type, {
         "vcpu": round(vcpu, 4), "vcpu_avg": round(vcpu_avg, 4),
         "memory_gib_per_instance": w.memory_gb, "instances_min": n_min,
-        "peak_rps": w.peak_rps, "avg_rps": round(avg, 4)},
+        "peak_rps": w.peak_rps, "avg_rps": round(avg, 4),
+        "peak_hours_per_month": round(peak_hours, 4)},
         trace, w.egress_gb_per_month, scales_with_traffic=True)
 
 
 def size_worker(w: Worker, spot_ok: bool) -> WorkloadDemand:
+    gpu = w.gpu
+    hours = gpu.hours_per_month if gpu is not None and gpu.hours_per_month else HOURS_PER_MONTH
     if w.vcpu is not None:
         vcpu = w.vcpu
-        trace = [f"vCPU = {_fmt(vcpu)} (stated, running all month)"]
+        trace = [f"vCPU = {_fmt(vcpu)} (stated, while running)"]
     else:
         assert w.vcpu_hours_per_month is not None
-        vcpu = w.vcpu_hours_per_month / HOURS_PER_MONTH
-        trace = [f"vCPU = vcpu_hours_per_month / {HOURS_PER_MONTH} = "
-                 f"{_fmt(w.vcpu_hours_per_month)} / {HOURS_PER_MONTH} = {vcpu:.2f}"]
+        vcpu = w.vcpu_hours_per_month / hours
+        trace = [f"vCPU = vcpu_hours_per_month / {_fmt(hours)} h = "
+                 f"{_fmt(w.vcpu_hours_per_month)} / {_fmt(hours)} = {vcpu:.2f}"]
     spot = w.interruptible and spot_ok
     trace.append(f"memory >= {_fmt(w.memory_gb)} GiB in total; "
                  + ("interruptible and spot allowed: spot capacity" if spot else
                     "on-demand capacity" + (" (interruptible, but spot_ok is false)"
                                             if w.interruptible else "")))
-    return WorkloadDemand(w.name, w.type, {
+    resources: dict[str, float | int | str | bool] = {
         "vcpu": round(vcpu, 4), "memory_gib": w.memory_gb, "spot": spot,
-        "interruptible": w.interruptible}, trace, w.egress_gb_per_month,
-        scales_with_traffic=True)
+        "interruptible": w.interruptible, "follows_traffic": w.follows_traffic}
+    if gpu is not None:
+        resources |= {"gpu_count": gpu.count, "gpu_memory_gib": gpu.memory_gb,
+                      "gpu_model": gpu.model or "any", "hours_per_month": round(hours, 4)}
+        trace.append(f"GPUs: {gpu.count} x >= {_fmt(gpu.memory_gb)} GB"
+                     + (f" ({gpu.model})" if gpu.model else "") + " on GPU machines, "
+                     + (f"{_fmt(hours)} h a month (started when there is work)"
+                        if hours < HOURS_PER_MONTH else "all month"))
+    trace.append("size follows traffic over the projection" if w.follows_traffic else
+                 "fixed size over the projection (follows_traffic is false)")
+    return WorkloadDemand(w.name, w.type, resources, trace, w.egress_gb_per_month,
+                          scales_with_traffic=w.follows_traffic,
+                          egress_scales=w.follows_traffic)
 
 
 def size_database(w: Database, availability: float, horizon_months: int) -> WorkloadDemand:
@@ -157,8 +191,9 @@ def size_database(w: Database, availability: float, horizon_months: int) -> Work
         vcpu = w.vcpu
         trace.append(f"vCPU = {_fmt(vcpu)} (stated)")
     else:
-        vcpu = max(DB_MIN_VCPU, math.ceil(memory / DB_GIB_PER_VCPU))
-        trace.append(f"vCPU = max({DB_MIN_VCPU}, ceil(memory / {DB_GIB_PER_VCPU})) = {vcpu}")
+        vcpu = round(memory / DB_GIB_PER_VCPU, 4)
+        trace.append(f"vCPU = memory / {DB_GIB_PER_VCPU} GiB = {vcpu:g} (sustained; a "
+                     "burstable tier qualifies when its baseline covers it)")
     ha = database_ha(availability)
     final = w.storage_gb + w.growth_gb_per_month * (horizon_months - 1)
     trace.append(f"storage month 1 = {_fmt(w.storage_gb)} GB; month {horizon_months} = "
@@ -172,14 +207,31 @@ def size_database(w: Database, availability: float, horizon_months: int) -> Work
         trace, w.egress_gb_per_month)
 
 
+def cdn_requests(egress_gb: float, stated: float | None) -> tuple[float, str]:
+    """Requests a month through the CDN, and how that figure was found."""
+    if stated is not None:
+        return stated, f"{_fmt(stated)} requests a month (stated)"
+    requests = egress_gb * 1e6 / AVG_RESPONSE_KB
+    return requests, (f"requests = egress {_fmt(egress_gb)} GB x 1e6 / {AVG_RESPONSE_KB:g} KB "
+                      f"a response = {_fmt(requests)} a month")
+
+
 def size_object_storage(w: ObjectStorage, horizon_months: int) -> WorkloadDemand:
     final = w.storage_gb + w.growth_gb_per_month * (horizon_months - 1)
-    return WorkloadDemand(w.name, w.type, {
+    trace = [f"storage month 1 = {_fmt(w.storage_gb)} GB; month {horizon_months} = "
+             f"{_fmt(w.storage_gb)} + {_fmt(w.growth_gb_per_month)} x {horizon_months - 1} = "
+             f"{_fmt(final)} GB; {w.access} access"]
+    resources: dict[str, float | int | str | bool] = {
         "storage_gb": w.storage_gb, "growth_gb_per_month": w.growth_gb_per_month,
-        "storage_class": "standard" if w.access == "frequent" else "infrequent"},
-        [f"storage month 1 = {_fmt(w.storage_gb)} GB; month {horizon_months} = "
-         f"{_fmt(w.storage_gb)} + {_fmt(w.growth_gb_per_month)} x {horizon_months - 1} = "
-         f"{_fmt(final)} GB; {w.access} access"], w.egress_gb_per_month)
+        "storage_class": "standard" if w.access == "frequent" else "infrequent",
+        "public": w.public}
+    if w.public:
+        requests, how = cdn_requests(w.egress_gb_per_month, w.requests_per_month)
+        resources["cdn_requests_per_month"] = round(requests, 2)
+        trace.append(f"public: served through the CDN with the bucket as origin; egress "
+                     f"{_fmt(w.egress_gb_per_month)} GB a month is CDN egress; {how}")
+    return WorkloadDemand(w.name, w.type, resources, trace, w.egress_gb_per_month,
+                          scales_with_traffic=w.public)
 
 
 def size_cache(w: Cache, availability: float) -> WorkloadDemand:
@@ -193,10 +245,13 @@ def size_cache(w: Cache, availability: float) -> WorkloadDemand:
 
 
 def size_static_site(w: StaticSite) -> WorkloadDemand:
-    return WorkloadDemand(w.name, w.type, {"storage_gb": w.storage_gb},
-                          [f"site files {_fmt(w.storage_gb)} GB in object storage, served "
-                           f"through the load balancer; egress {_fmt(w.egress_gb_per_month)} "
-                           "GB/month"], w.egress_gb_per_month, scales_with_traffic=True)
+    requests, how = cdn_requests(w.egress_gb_per_month, w.requests_per_month)
+    return WorkloadDemand(w.name, w.type, {"storage_gb": w.storage_gb, "public": True,
+                                           "cdn_requests_per_month": round(requests, 2)},
+                          [f"site files {_fmt(w.storage_gb)} GB in object storage, the origin "
+                           f"of the provider's CDN; no servers, no load balancer; CDN egress "
+                           f"{_fmt(w.egress_gb_per_month)} GB a month", how],
+                          w.egress_gb_per_month, scales_with_traffic=True)
 
 
 def size_training(w: MlTraining, spot_ok: bool) -> WorkloadDemand:
@@ -211,13 +266,15 @@ def size_training(w: MlTraining, spot_ok: bool) -> WorkloadDemand:
         f"GPU-hours = FLOPs / (GPU dense BF16 peak x MFU {TRAINING_MFU}) / 3600, per GPU model",
         f"training memory = parameters x {TRAINING_BYTES_PER_PARAM} bytes x "
         f"{TRAINING_MEMORY_OVERHEAD} = {memory_gib:,.0f} GiB across the GPUs (sharded)",
+        "more than one machine (for memory or to finish within the month): interconnect-"
+        "class nodes only (8 GPUs on NVLink, EFA or InfiniBand between nodes)",
         "spot capacity (checkpointed training tolerates interruption)" if spot_ok else
         "on-demand capacity (spot_ok is false)",
     ]
     return WorkloadDemand(w.name, w.type, {
         "flops_per_month": flops, "memory_gib_total": round(memory_gib, 1), "spot": spot_ok,
         "mfu": TRAINING_MFU, "runs_per_month": w.runs_per_month}, trace,
-        w.egress_gb_per_month)
+        w.egress_gb_per_month, egress_scales=False)
 
 
 def kv_bytes_per_token(params_b: float) -> tuple[float, int, int]:
@@ -228,9 +285,31 @@ def kv_bytes_per_token(params_b: float) -> tuple[float, int, int]:
 
 
 def size_inference(w: MlInference, availability: float) -> WorkloadDemand:
+    """Memory and concurrency of a served model.
+
+    Concurrency by Little's law: requests in flight L = arrival rate x time in system =
+    (peak tokens/s / output tokens a request) x (output tokens / tokens/s a request) =
+    peak tokens/s / tokens/s a request (prefill, a fraction of a second, is not counted).
+    The KV cache holds each request's prompt and, on average, half its reply; a replica
+    must also hold one request at the full context (see ``ml.choose_inference``).
+    """
     weights_gb = w.model_params_b * 1e9 * BYTES_PER_PARAM[w.precision] / 1e9
     kv_token, layers, d_model = kv_bytes_per_token(w.model_params_b)
-    kv_gb = kv_token * w.context_tokens * w.concurrent_requests / 1e9
+    prompt = (w.avg_prompt_tokens if w.avg_prompt_tokens is not None
+              else round(w.context_tokens * DEFAULT_PROMPT_SHARE_OF_CONTEXT))
+    output = (w.avg_output_tokens if w.avg_output_tokens is not None
+              else max(1, round(w.context_tokens * DEFAULT_OUTPUT_SHARE_OF_CONTEXT)))
+    avg_context = prompt + output / 2
+    stream = w.tokens_per_sec_per_request
+    if w.concurrent_requests is not None:
+        concurrent = w.concurrent_requests
+        how = f"{concurrent} (stated)"
+    else:
+        concurrent = max(1, math.ceil(w.peak_tokens_per_sec / stream - 1e-9))
+        how = (f"Little's law: (peak {_fmt(w.peak_tokens_per_sec)} tokens/s / {output} "
+               f"output tokens) requests/s x ({output} / {_fmt(stream)} tokens/s) s in "
+               f"system = ceil({_fmt(w.peak_tokens_per_sec)} / {_fmt(stream)}) = {concurrent}")
+    kv_gb = kv_token * (w.context_tokens + (concurrent - 1) * avg_context) / 1e9
     memory_gb = (weights_gb + kv_gb) * INFERENCE_MEMORY_OVERHEAD
     n_min = min_instances(availability)
     trace = [
@@ -239,19 +318,28 @@ def size_inference(w: MlInference, availability: float) -> WorkloadDemand:
         f"KV cache per token = 2 x layers {layers} x d_model {d_model} x GQA "
         f"{GQA_KV_FRACTION:.3f} x {KV_BYTES} bytes = {kv_token / 1e3:.1f} kB (shape assumed "
         f"from size: d_model/layers = {D_MODEL_PER_LAYER})",
-        f"KV cache = {kv_token / 1e3:.1f} kB x context {w.context_tokens} x "
-        f"{w.concurrent_requests} concurrent = {kv_gb:.1f} GB",
-        f"GPU memory per replica = (weights + KV) x {INFERENCE_MEMORY_OVERHEAD} = "
-        f"{memory_gb:.1f} GB",
-        f"decode tokens/s per replica = concurrent / (bytes read per step / (GPU bandwidth x "
-        f"{INFERENCE_BANDWIDTH_EFFICIENCY})), per GPU model; replicas >= "
-        f"ceil({_fmt(w.peak_tokens_per_sec)} / that) and >= {n_min} for availability",
+        f"requests in flight at peak = {how}",
+        f"average context held = prompt {prompt} + half the output {output} = "
+        f"{avg_context:g} tokens" + ("" if w.avg_prompt_tokens is not None else
+                                     " (prompt not given: half the context window)")
+        + ("" if w.avg_output_tokens is not None else
+           " (output not given: an eighth of the context window)"),
+        f"KV cache, all in flight on one replica = {kv_token / 1e3:.1f} kB x (one request at "
+        f"the full context {w.context_tokens} + {concurrent - 1} x {avg_context:g}) = "
+        f"{kv_gb:.1f} GB",
+        f"GPU memory, one replica for all = (weights + KV) x {INFERENCE_MEMORY_OVERHEAD} = "
+        f"{memory_gb:.1f} GB; replicas hold as many requests as fit and still stream "
+        f"{_fmt(stream)} tokens/s each (bandwidth x {INFERENCE_BANDWIDTH_EFFICIENCY} per "
+        f"step), per GPU model; instances >= {n_min} for availability",
     ]
     return WorkloadDemand(w.name, w.type, {
         "weights_gb": round(weights_gb, 3), "kv_gb": round(kv_gb, 3),
+        "kv_bytes_per_token": round(kv_token, 1), "context_tokens": w.context_tokens,
+        "avg_context_tokens": avg_context, "tokens_per_sec_per_request": stream,
         "memory_gb": round(memory_gb, 3), "peak_tokens_per_sec": w.peak_tokens_per_sec,
-        "concurrent_requests": w.concurrent_requests, "replicas_min": n_min,
-        "bandwidth_efficiency": INFERENCE_BANDWIDTH_EFFICIENCY}, trace,
+        "concurrent_requests": concurrent, "replicas_min": n_min,
+        "bandwidth_efficiency": INFERENCE_BANDWIDTH_EFFICIENCY,
+        "memory_overhead": INFERENCE_MEMORY_OVERHEAD}, trace,
         w.egress_gb_per_month, scales_with_traffic=True)
 
 

@@ -45,13 +45,28 @@ def summary(result: AssessmentResult) -> Section:
         table=Table(columns, rows))
 
 
+#: How a gap's remediation cost is described, by its basis.
+COST_BASIS = {"priced": "priced",
+              "unpriced": "adds a running cost the catalog cannot price",
+              "none": "configuration only, no added running cost"}
+
+
+def remediation_cost(basis: str, note: str) -> str | None:
+    """A gap's remediation cost in words: its basis and what the figure covers (None for
+    met and customer controls, and for results made before the basis was recorded)."""
+    if basis not in COST_BASIS:
+        return None
+    return f"{COST_BASIS[basis]}: {note}" if note else COST_BASIS[basis]
+
+
 def controls(result: AssessmentResult) -> Section | None:
     if not result.compliance:
         return None
     columns = (Column("framework"), Column("id"), Column("reference"), Column("control"),
                Column("status"), Column("evidence"), Column("remediation"),
-               Column("remediation monthly", "money"))
+               Column("remediation monthly", "money"), Column("remediation cost"))
     rows = tuple((c.framework, c.control_id, c.reference, c.title, c.status, c.evidence,
-                  c.remediation or None, c.remediation_monthly_usd)
+                  c.remediation or None, c.remediation_monthly_usd,
+                  remediation_cost(c.remediation_cost_basis, c.remediation_cost_note))
                  for c in result.compliance)
     return Section("controls", "Controls", table=Table(columns, rows))

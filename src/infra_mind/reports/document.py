@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from infra_mind.engine.money import unit_price, usd, usd_change
+
 #: How a column's values are written: the values themselves stay numbers (JSON keeps them).
 ColumnKind = Literal["text", "money", "price", "number", "count", "percent", "bool"]
 NUMERIC_KINDS = frozenset({"money", "price", "number", "count", "percent"})
@@ -105,21 +107,6 @@ class Report:
     notes: tuple[str, ...] = field(default=())
 
 
-def usd(amount: float) -> str:
-    """Money as ``$1,234.56`` (``-$5.00`` below zero)."""
-    sign = "-" if amount < 0 else ""
-    return f"{sign}${abs(amount):,.2f}"
-
-
-def unit_price(amount: float) -> str:
-    """A unit price in dollars with every digit it has (prices per GB-hour are tiny);
-    never fewer than two decimals, never scientific notation."""
-    sign = "-" if amount < 0 else ""
-    digits = f"{abs(amount):,.10f}".rstrip("0")
-    whole, _, decimals = digits.partition(".")
-    return f"{sign}${whole}.{decimals.ljust(2, '0')}"
-
-
 def number(value: float) -> str:
     """A quantity as written by the engine, with thousands separators and no float noise."""
     if isinstance(value, int) or float(value).is_integer():
@@ -142,7 +129,9 @@ def cell_text(value: Cell, kind: ColumnKind) -> str:
         return "yes" if value else "no"
     if isinstance(value, int | float):
         if kind == "money":
-            return usd(value)
+            # a negative figure in a money column is a difference (a saving that is a
+            # cost): written in words, never with a sign
+            return usd(value) if value >= 0 else usd_change(value)
         if kind == "price":
             return unit_price(value)
         if kind == "percent":

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from infra_mind.engine.money import budget_position, usd
 from infra_mind.engine.result import AssessmentResult, Option
 from infra_mind.reports.advice import Advice, Narrative, assemble
-from infra_mind.reports.document import Column, Report, Section, Table, usd
+from infra_mind.reports.document import Column, Report, Section, Table
 
 #: Narrative sections after the figures, in reading order (the summary comes first).
 CTO_SECTIONS = (("cto", "choice"), ("cto", "strategy"), ("cto", "risks"), ("cto", "roadmap"),
@@ -46,13 +47,23 @@ def recommendation(result: AssessmentResult) -> Section:
 
 
 def options(result: AssessmentResult) -> Section:
-    columns = (Column("provider"), Column("region"), Column("monthly", "money"),
-               Column("compliance gaps", "count"), Column("constraints met", "bool"),
-               Column("violations"))
-    rows = tuple((o.provider, o.region, o.monthly_cost_usd, o.compliance_gaps,
-                  o.constraints_met, "; ".join(o.violations) or None)
+    """The options in rank order, with the ranking key's columns in the order it reads
+    them: constraints, compliance gaps, compared cost."""
+    compared = any(o.compared_cost_usd not in (None, o.monthly_cost_usd)
+                   for o in result.options)
+    columns = (Column("rank", "count"), Column("provider"), Column("region"),
+               Column("constraints met", "bool"), Column("compliance gaps", "count"),
+               *((Column("compared cost", "money"),) if compared else ()),
+               Column("monthly", "money"), Column("unpriced", "count"),
+               Column("user round trip ms", "number"), Column("violations"))
+    rows = tuple((o.rank or None, o.provider, o.region, o.constraints_met, o.compliance_gaps,
+                  *((o.compared_cost_usd,) if compared else ()), o.monthly_cost_usd,
+                  len(o.unpriced), o.user_rtt_ms, "; ".join(o.violations) or None)
                  for o in result.options)
-    return Section("options", "Options side by side", table=Table(columns, rows))
+    rec = result.recommended
+    rule = (f"Best first, ranked by {rec.ranking_rule}.",) if rec and rec.ranking_rule else ()
+    return Section("options", "Options side by side", paragraphs=rule,
+                   table=Table(columns, rows))
 
 
 def budget(result: AssessmentResult) -> Section:
@@ -61,9 +72,10 @@ def budget(result: AssessmentResult) -> Section:
         return Section("budget", "Budget",
                        paragraphs=("The requirements set no monthly budget.",))
     lines = [f"Budget {usd(b.monthly_budget_usd)} a month."]
-    if b.gap_usd is not None:
-        state = "over budget by" if b.gap_usd > 0 else "within budget by"
-        lines.append(f"The recommendation is {state} {usd(abs(b.gap_usd))} a month.")
+    rec = result.recommended
+    if b.gap_usd is not None and rec is not None:
+        lines.append(f"The recommendation costs {usd(rec.monthly_cost_usd)} a month: "
+                     f"{budget_position(rec.monthly_cost_usd, b.monthly_budget_usd)}.")
     elif b.within_budget is not None:
         lines.append("The recommendation is " + ("within budget." if b.within_budget
                                                  else "over budget."))

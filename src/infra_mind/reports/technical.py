@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from infra_mind.engine.money import usd
 from infra_mind.engine.result import AssessmentResult, Demand, LineItem, Option
 from infra_mind.reports.advice import Advice, Narrative, assemble
-from infra_mind.reports.document import Column, Report, Section, Table, plural, usd
+from infra_mind.reports.document import Column, Report, Section, Table, plural
 
 NARRATIVE = (("report_writer", "technical_overview"), ("cloud_engineer", "architecture"),
              ("cloud_engineer", "sku_choices"), ("research", "catalog"))
@@ -60,8 +61,20 @@ def architecture(option: Option | None) -> Section:
                                f"({option.region_name}): "
                                f"{plural(len(option.line_items), 'line item')} in "
                                f"{plural(len(groups), 'workload')}, total "
-                               f"{usd(option.monthly_cost_usd)} a month.",),
+                               f"{usd(option.monthly_cost_usd)} a month.", *_dated(option)),
                    table=Table(columns, rows))
+
+
+def _date_range(option: Option) -> str | None:
+    """``2024-07-01 to 2026-11-28``: the option's oldest and newest price dates, where the
+    result has them (results made before they were recorded do not)."""
+    d = option.price_dates
+    return f"{d.oldest.isoformat()} to {d.newest.isoformat()}" if d else None
+
+
+def _dated(option: Option) -> tuple[str, ...]:
+    dates = _date_range(option)
+    return (f"Prices dated {dates}.",) if dates else ()
 
 
 def workloads(option: Option | None) -> list[Section]:
@@ -85,9 +98,11 @@ def other_options(result: AssessmentResult, chosen: Option | None) -> Section | 
     others = [o for o in result.options if o is not chosen]
     if not others:
         return None
-    columns = (Column("provider"), Column("region"), Column("monthly", "money"),
-               Column("line items", "count"), Column("unpriced", "count"))
-    rows = tuple((o.provider, o.region, o.monthly_cost_usd, len(o.line_items), len(o.unpriced))
+    columns = (Column("rank", "count"), Column("provider"), Column("region"),
+               Column("monthly", "money"), Column("line items", "count"),
+               Column("unpriced", "count"), Column("prices dated"), Column("rank basis"))
+    rows = tuple((o.rank or None, o.provider, o.region, o.monthly_cost_usd, len(o.line_items),
+                  len(o.unpriced), _date_range(o), o.rank_basis or None)
                  for o in others)
     return Section("other_options", "Other options", table=Table(columns, rows))
 

@@ -10,19 +10,22 @@ from hypothesis import strategies as st
 
 from infra_mind.catalog.regions import REGIONS
 from infra_mind.engine.compliance import all_frameworks, evaluate, gap_count, load_controls
-from infra_mind.engine.facts import CAPABILITIES, ArchitectureFacts
+from infra_mind.engine.facts import CAPABILITIES, ArchitectureFacts, Component
 from infra_mind.engine.requirements import Framework
 
 ALL_CAPABILITIES = {cap: f"Component for {cap}" for cap in CAPABILITIES}
-PRICES = {"high_availability": 120.5, "network_isolation": 32.85, "disaster_recovery": 41.0,
-          "log_retention_1y": 3.2, "web_application_firewall": 11.0,
+PRICES = {"backups": 7.5, "high_availability": 120.5, "network_isolation": 32.85,
+          "disaster_recovery": 41.0, "log_retention_1y": 3.2, "web_application_firewall": 11.0,
           "customer_managed_keys": 1.0}
 
 
 def make_facts(**over) -> ArchitectureFacts:
+    # a design with a database and object storage: backups and disaster recovery apply
     fields = dict(provider="aws", region="us-east-1", region_group="us", country="US",
                   zones_used=2, availability_target=99.9, frameworks=(),
-                  residency_groups=(), capabilities={}, has_public_endpoint=True)
+                  residency_groups=(), capabilities={}, has_public_endpoint=True,
+                  components=(Component("Amazon RDS for PostgreSQL", "database", "db"),
+                              Component("Amazon S3", "object_storage", "files")))
     fields.update(over)
     return ArchitectureFacts(**fields)
 
@@ -64,9 +67,10 @@ def test_gap_carries_remediation_and_the_engines_price():
     assert "Multi-AZ" in ha.remediation
     assert ha.remediation_monthly_usd == 120.5
     assert "compute and databases across at least two availability zones" in ha.evidence
-    backups = results["SOC2-AV-01"]  # a gap without a cost key is never priced
-    assert backups.status == "gap" and backups.remediation_monthly_usd is None
-    assert sorted(asked) == ["high_availability", "network_isolation"]
+    monitoring = results["SOC2-MON-01"]  # a gap without a cost key is never priced
+    assert monitoring.status == "gap" and monitoring.remediation_monthly_usd is None
+    assert results["SOC2-AV-01"].remediation_monthly_usd == 7.5
+    assert sorted(asked) == ["backups", "high_availability", "network_isolation"]
 
 
 def test_unpriceable_gap_has_no_number():

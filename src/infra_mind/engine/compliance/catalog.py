@@ -28,6 +28,7 @@ CONTROLS_DIR = (Path(__file__).parent / "controls").resolve()
 
 #: Remediations the engine may be able to price; the evaluator hands the key to a callback.
 COST_KEYS = frozenset({
+    "backups",
     "high_availability",
     "network_isolation",
     "disaster_recovery",
@@ -42,7 +43,7 @@ _FILE_KEYS_REQUIRED = {"framework", "name", "controls"}
 _FILE_KEYS = _FILE_KEYS_REQUIRED | {"sources"}
 _CONTROL_KEYS_REQUIRED = {"id", "reference", "title", "requires", "kind"}
 _CONTROL_KEYS = _CONTROL_KEYS_REQUIRED | {
-    "capability", "remediation", "remediation_cost_key", "region_groups"}
+    "capability", "remediation", "remediation_cost_key", "region_groups", "evidence_note"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,9 @@ class Control:
     remediation_cost_key: str | None = None  # one of COST_KEYS, priced by the engine
     #: data_residency only: region groups that satisfy the control (e.g. eu, uk).
     region_groups: tuple[str, ...] = ()
+    #: technical only: said after the evidence when the control is met, for the part of
+    #: the control the architecture cannot meet (e.g. transfers through sub-processors)
+    evidence_note: str = ""
 
 
 def all_frameworks() -> list[str]:
@@ -138,7 +142,7 @@ def _control(raw: Any, framework: str, filename: str, index: int) -> Control:
     groups = raw.get("region_groups")
     if kind == "process":
         extra = [k for k in ("capability", "remediation", "remediation_cost_key",
-                             "region_groups") if k in raw]
+                             "region_groups", "evidence_note") if k in raw]
         if extra:
             raise ValueError(f"{where}: a process control takes no {', '.join(extra)}")
         return Control(framework=framework, **text)  # type: ignore[arg-type]
@@ -165,9 +169,10 @@ def _control(raw: Any, framework: str, filename: str, index: int) -> Control:
         region_groups = tuple(groups)
     elif groups is not None:
         raise ValueError(f"{where}: region_groups applies only to data_residency controls")
+    note = _text(raw, "evidence_note", where) if "evidence_note" in raw else ""
     return Control(framework=framework, capability=capability, remediation=remediation,
                    remediation_cost_key=cost_key, region_groups=region_groups,
-                   **text)  # type: ignore[arg-type]
+                   evidence_note=note, **text)  # type: ignore[arg-type]
 
 
 def _check_keys(raw: dict, required: set[str], allowed: set[str], where: str) -> None:

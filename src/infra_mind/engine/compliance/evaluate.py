@@ -6,19 +6,45 @@ a framework never changes another framework's results, and giving a design more
 capabilities can only turn gaps into met controls, never the reverse.
 
 Remediation costs are never made up here: the engine passes ``remediation_cost``,
-which prices a cost key from its catalog or answers None when it cannot.
+which prices a cost key from its catalog or answers None when it cannot. A gap says which
+of three its remediation is: priced (the figure and what it covers), unpriced (a running
+cost the catalog cannot price), or none (a configuration change, ``NO_RUNNING_COST``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import NamedTuple
 
 from infra_mind.engine.compliance.catalog import Control, load_controls
 from infra_mind.engine.facts import CAPABILITIES, ArchitectureFacts
 from infra_mind.engine.requirements import Framework
 from infra_mind.engine.result import ControlResult
 
-RemediationCost = Callable[[str], float | None]
+
+class RemediationPrice(NamedTuple):
+    """The engine's price of a remediation: the monthly figure (None when the catalog cannot
+    price it) and what the figure covers."""
+
+    monthly_usd: float | None
+    note: str = ""
+
+
+#: The callback may answer a bare figure (or None) or a ``RemediationPrice``.
+RemediationCost = Callable[[str], float | RemediationPrice | None]
+
+#: Remediations that are configuration only, with why they add no running cost. Every
+#: other remediation is taken to add one (storage, a service, a second copy): the result
+#: says "cost not priced" for it rather than claim it is free.
+NO_RUNNING_COST = {
+    "encryption_at_rest": "provider-managed keys cost nothing (AWS-managed KMS keys, Azure "
+                          "platform-managed keys, Google default encryption)",
+    "encryption_in_transit": "certificates from the provider's free managed CA (ACM, "
+                             "Google-managed) or an internal CA, and TLS-only settings",
+    "access_control": "IAM roles, RBAC and service accounts cost nothing",
+}
+RESIDENCY_NOTE = ("moving to an allowed region changes the whole cost: compare the options "
+                  "priced in those regions")
 
 
 def _unpriced(key: str) -> float | None:
@@ -70,17 +96,39 @@ def _judge(control: Control, facts: ArchitectureFacts,
     if control.kind == "process":
         return ControlResult.model_construct(**base, status="customer", remediation="",
                                              remediation_monthly_usd=None,
+                                             remediation_cost_basis="",
+                                             remediation_cost_note="",
                              evidence=f"Customer responsibility, outside the architecture: "
                                       f"{control.requires}")
     met, evidence = _technical(control, facts)
     if met:
         return ControlResult.model_construct(**base, status="met", evidence=evidence,
-                                             remediation="", remediation_monthly_usd=None)
-    cost = (remediation_cost(control.remediation_cost_key)
-            if control.remediation_cost_key else None)
+                                             remediation="", remediation_monthly_usd=None,
+                                             remediation_cost_basis="",
+                                             remediation_cost_note="")
+    cost, basis, note = _remediation(control, remediation_cost)
     return ControlResult.model_construct(**base, status="gap", evidence=evidence,
                                          remediation=control.remediation,
-                                         remediation_monthly_usd=cost)
+                                         remediation_monthly_usd=cost,
+                                         remediation_cost_basis=basis,
+                                         remediation_cost_note=note)
+
+
+def _remediation(control: Control, remediation_cost: RemediationCost
+                 ) -> tuple[float | None, str, str]:
+    """(monthly USD, basis, note) of closing a gap: priced where the engine can, "none" only
+    for configuration changes, else "unpriced"."""
+    if control.remediation_cost_key:
+        answer = remediation_cost(control.remediation_cost_key)
+        price = answer if isinstance(answer, RemediationPrice) else RemediationPrice(answer)
+        if price.monthly_usd is not None:
+            return price.monthly_usd, "priced", price.note
+        return None, "unpriced", price.note
+    if control.capability in NO_RUNNING_COST:
+        return None, "none", NO_RUNNING_COST[control.capability]
+    if control.capability == "data_residency":
+        return None, "unpriced", RESIDENCY_NOTE
+    return None, "unpriced", ""
 
 
 def _technical(control: Control, facts: ArchitectureFacts) -> tuple[bool, str]:
@@ -91,20 +139,32 @@ def _technical(control: Control, facts: ArchitectureFacts) -> tuple[bool, str]:
         return _residency(control, facts)
     if capability == "web_application_firewall" and not facts.has_public_endpoint:
         return True, "Not applicable: no public endpoint"
+    kinds = {c.kind for c in facts.components}
+    if capability == "backups" and "database" not in kinds:
+        return True, "Not applicable: the design has no database"
+    if capability == "disaster_recovery" and not kinds & {"database", "object_storage"}:
+        return True, "Not applicable: the design stores no data (no database, no object storage)"
     provider = facts.provides(capability)
     if provider:
-        return True, f"{provider} in {facts.region}"
+        return True, _with_note(f"{provider} in {facts.region}", control)
+    shortfall = facts.shortfalls.get(capability)
+    if shortfall:
+        return False, f"Not met: {shortfall}"
     return False, f"Not in this design: {CAPABILITIES[capability]}"
+
+
+def _with_note(evidence: str, control: Control) -> str:
+    return f"{evidence}. {control.evidence_note}" if control.evidence_note else evidence
 
 
 def _residency(control: Control, facts: ArchitectureFacts) -> tuple[bool, str]:
     allowed = control.region_groups
     where = f"{facts.region} ({facts.country}, region group {facts.region_group})"
     if facts.region_group in allowed:
-        return True, f"All components in {where}"
+        return True, _with_note(f"All components in {where}", control)
     provider = facts.provides("data_residency")
     if provider and facts.residency_groups and set(facts.residency_groups) <= set(allowed):
-        return True, (f"{provider}; residency restricted to "
-                      f"{', '.join(facts.residency_groups)}")
+        return True, _with_note(f"{provider}; residency restricted to "
+                                f"{', '.join(facts.residency_groups)}", control)
     return False, (f"Components in {where}, outside {', '.join(allowed)}; personal data "
                    f"would be transferred there")

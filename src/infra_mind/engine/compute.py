@@ -1,0 +1,252 @@
+"""Machines for the workloads that run on them: autoscaled web tiers, workers (GPU ones
+included), self-managed data stores, and GPU training and inference.
+
+Each function prices one demand into an ``OptionDesign`` at least cost, under the
+purchase terms the requirements ask for where the catalog prices them.
+"""
+
+from __future__ import annotations
+
+from infra_mind.catalog.model import PurchaseOption
+from infra_mind.catalog.store import Catalog
+from infra_mind.engine import growth
+from infra_mind.engine.ml import choose_gpu_worker, choose_inference, choose_training
+from infra_mind.engine.network import per_vm_hour_usd
+from infra_mind.engine.option import COMMITMENT_OPTION, OptionDesign, committed, counterpart
+from infra_mind.engine.pricing import (
+    ScalingChoice,
+    choose_autoscaled,
+    choose_machines,
+    hourly_line,
+    line,
+    machine_candidates,
+)
+from infra_mind.engine.requirements import Requirements
+from infra_mind.engine.sizing import HOURS_PER_MONTH, WorkloadDemand
+
+
+def machines(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDemand,
+              *, component: str, vcpu: float, memory_per_instance: float,
+              total_memory: float, min_count: int, spot: bool, scales: bool,
+              vcpu_per_instance: float = 0.0) -> bool:
+    """Price always-on machines for a steady demand; False when none fits.
+
+    Burstable machines qualify when their baseline covers the sustained vCPUs.
+    """
+    p, r = design.provider, design.region.code
+    commit = None if spot else COMMITMENT_OPTION.get(req.preferences.commitment)
+    allow_arm = req.preferences.allow_arm
+
+    def pick(option: PurchaseOption):
+        # with a commitment, choose on the committed price where the catalog has one
+        candidates = machine_candidates(catalog, p, r, option, allow_arm=allow_arm,
+                                        prefer=commit)
+        return choose_machines(candidates, vcpu=vcpu,
+                               memory_per_instance_gib=memory_per_instance,
+                               total_memory_gib=total_memory, min_count=min_count,
+                               vcpu_per_instance=vcpu_per_instance,
+                               per_instance_hour_usd=per_vm_hour_usd(catalog, design, req))
+
+    choice = pick(PurchaseOption.SPOT if spot else PurchaseOption.ON_DEMAND)
+    if choice is None and spot:
+        design.missing(f"{d.workload}: no spot prices in {p} {r}; priced on demand")
+        spot = False
+        choice = pick(PurchaseOption.ON_DEMAND)
+    if choice is None:
+        need = f">= {memory_per_instance:g} GiB memory" + (
+            f" and >= {vcpu_per_instance:g} vCPU" if vcpu_per_instance else "")
+        design.violations.append(f"{d.workload}: no machine in {p} {r} has {need}")
+        design.unpriced.append(f"{d.workload}: {component} ({need}) in {p} {r}")
+        return False
+    row = choice.row
+    if commit is not None and row.purchase_option is not commit:
+        design.missing(f"{d.workload}: no {commit.value} price for {p} {row.sku} in {r}; "
+                       "priced on demand")
+    a = row.attributes
+    sustained = choice.burst.sustained_vcpu if choice.burst else float(a["vcpu"])
+    note = (f"{a['vcpu']:g} vCPU, {a['memory_gib']:g} GiB each; count = max({min_count}, "
+            f"ceil({vcpu:.2f} vCPU / {sustained:g})"
+            + (f", ceil({total_memory:g} GiB / {a['memory_gib']:g})" if total_memory else "")
+            + ")" + (f"; burstable: {choice.burst.basis}" if choice.burst else ""))
+    item = hourly_line(row, choice.count, workload=d.workload, component=component, note=note)
+    part = (growth.ScaledMachines(row.price_usd, sustained, float(a["memory_gib"]),
+                                  vcpu, total_memory, min_count)
+            if scales else growth.Fixed(item.monthly_usd))
+    design.add(item, "compute", part, interruptible=d.resources.get("interruptible") is True,
+               row=row, always_on_hours=choice.count * HOURS_PER_MONTH, vm=True)
+    design.term(d.workload, row.purchase_option.value)
+    design.uses_spot |= spot
+    design.arm64 |= a["arch"] == "arm64"
+    return True
+
+
+def web(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDemand) -> None:
+    """An autoscaled stateless service: a floor all month, peak instances for peak hours."""
+    res = d.resources
+    p, r = design.provider, design.region.code
+    n_min = int(res["instances_min"])
+    vcpu, vcpu_avg = float(res["vcpu"]), float(res["vcpu_avg"])
+    peak_hours = float(res["peak_hours_per_month"])
+    commit = COMMITMENT_OPTION.get(req.preferences.commitment)
+    candidates = machine_candidates(catalog, p, r, PurchaseOption.ON_DEMAND,
+                                    allow_arm=req.preferences.allow_arm, prefer=commit)
+    choice = choose_autoscaled(candidates, vcpu_peak=vcpu, vcpu_avg=vcpu_avg,
+                               memory_per_instance_gib=float(res["memory_gib_per_instance"]),
+                               min_count=n_min, peak_hours_per_month=peak_hours,
+                               per_instance_hour_usd=per_vm_hour_usd(catalog, design, req))
+    if choice is None:
+        need = f">= {float(res['memory_gib_per_instance']):g} GiB memory"
+        design.violations.append(f"{d.workload}: no machine in {p} {r} has {need}")
+        design.unpriced.append(f"{d.workload}: app servers ({need}) in {p} {r}")
+        return
+    first_line = len(design.lines)
+    _autoscaled_lines(catalog, design, req, d, choice, peak_hours)
+    c, floor = choice.candidate, choice.floor
+    design.compute_instances_min = (floor if not design.compute_instances_min
+                                    else min(design.compute_instances_min, floor))
+    design.arm64 |= c.row.attributes["arch"] == "arm64"
+    if c.burst is None and vcpu_avg < 0.3 * floor * c.vcpu:
+        design.underutilised.append(d.workload)
+    design.public_services.append((d.workload, choice.peak, first_line))
+    design.has_public_endpoint = True
+
+
+def _autoscaled_lines(catalog: Catalog, design: OptionDesign, req: Requirements,
+                      d: WorkloadDemand, choice: ScalingChoice, peak_hours: float) -> None:
+    """One line for the fleet; with a commitment, the floor committed and the peak on demand.
+
+    A commitment bills every hour, so it covers only the instances held all month.
+    """
+    res = d.resources
+    c, floor, peak = choice.candidate, choice.floor, choice.peak
+    a = c.row.attributes
+    hours_a_day = peak_hours * 24 / HOURS_PER_MONTH
+    if c.burst is not None:
+        how = (f"burstable, {c.burst.basis}; count = max({res['instances_min']}, "
+               f"ceil({float(res['vcpu_avg']):.2f} vCPU avg / {c.vcpu:g} baseline), "
+               f"ceil({float(res['vcpu']):.2f} vCPU peak / {c.peak_vcpu:g})), held all month")
+    else:
+        how = (f"floor = max({res['instances_min']}, ceil({float(res['vcpu_avg']):.2f} vCPU avg "
+               f"/ {c.vcpu:g})) = {floor}; peak = ceil({float(res['vcpu']):.2f} vCPU / "
+               f"{c.vcpu:g}) = {peak} for {hours_a_day:g} h a day")
+    shape = f"{a['vcpu']:g} vCPU, {a['memory_gib']:g} GiB each; min {floor}, max {peak}"
+    instances = (floor, peak, peak_hours)
+    args = dict(machine=c, vcpu_peak_need=float(res["vcpu"]),
+                vcpu_avg_need=float(res["vcpu_avg"]), min_count=int(res["instances_min"]),
+                peak_hours_per_month=peak_hours)
+    committed = c.row.purchase_option is not PurchaseOption.ON_DEMAND
+    on_demand = c.row if not committed else counterpart(catalog, c.row, PurchaseOption.ON_DEMAND)
+    option = COMMITMENT_OPTION.get(req.preferences.commitment)
+    if option is not None and not committed:
+        design.missing(f"{d.workload}: no {option.value} price for {design.provider} "
+                       f"{c.row.sku} in {c.row.region}; priced on demand")
+    if not committed or on_demand is None:
+        hours_text = f"{floor} x {HOURS_PER_MONTH} h" + (
+            f" + {peak - floor} x {peak_hours:.1f} h at peak" if peak > floor else "")
+        item = line(c.row, workload=d.workload, component="app servers",
+                    quantity=choice.instance_hours,
+                    note=f"{shape}: {hours_text}; {how}", instances=instances)
+        design.add(item, "compute", growth.AutoscaledMachines(c.row.price_usd, **args),
+                   row=c.row, always_on_hours=floor * HOURS_PER_MONTH, vm=True)
+        design.term(d.workload, c.row.purchase_option.value)
+        return
+    item = line(c.row, workload=d.workload, component="app servers (floor)",
+                quantity=floor * HOURS_PER_MONTH,
+                note=f"{shape}: {floor} x {HOURS_PER_MONTH} h committed; {how}",
+                instances=instances)
+    design.add(item, "compute", growth.AutoscaledMachines(c.row.price_usd, **args,
+                                                          portion="floor"),
+               row=c.row, always_on_hours=floor * HOURS_PER_MONTH, vm=True)
+    design.term(d.workload, c.row.purchase_option.value)
+    if peak > floor:
+        item = line(on_demand, workload=d.workload, component="app servers (peak)",
+                    quantity=(peak - floor) * peak_hours,
+                    note=f"{peak - floor} x {peak_hours:.1f} h at peak, on demand (a "
+                         "commitment bills every hour)", instances=instances)
+        design.add(item, "compute", growth.AutoscaledMachines(on_demand.price_usd, **args,
+                                                              portion="peak"),
+                   row=on_demand, vm=True)
+        design.term(d.workload, on_demand.purchase_option.value)
+
+
+def worker(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDemand
+            ) -> None:
+    """A worker on machines, or on GPU machines when it asks for GPUs; spot where it is
+    interruptible and spot is allowed; fixed-size unless it follows traffic."""
+    res = d.resources
+    spot = bool(res["spot"])
+    if res["interruptible"] and not spot:
+        design.interruptible_on_demand.append(d.workload)
+    if "gpu_count" in res:
+        _gpu_worker(catalog, design, req, d, spot)
+        return
+    machines(catalog, design, req, d, component="workers", vcpu=float(res["vcpu"]),
+              memory_per_instance=0.0, total_memory=float(res["memory_gib"]), min_count=1,
+              spot=spot, scales=bool(res.get("follows_traffic")))
+
+
+def _gpu_worker(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDemand,
+                spot: bool) -> None:
+    p, r = design.provider, design.region.code
+    found = choose_gpu_worker(catalog, p, r, d, PurchaseOption.SPOT if spot
+                              else PurchaseOption.ON_DEMAND)
+    if found is None and spot:
+        design.missing(f"{d.workload}: no GPU spot prices in {p} {r}; priced on demand")
+        spot = False
+        found = choose_gpu_worker(catalog, p, r, d, PurchaseOption.ON_DEMAND)
+    if found is None:
+        res = d.resources
+        need = (f"{res['gpu_count']} GPU(s) with >= {float(res['gpu_memory_gib']):g} GB"
+                + ("" if res["gpu_model"] == "any" else f" ({res['gpu_model']})"))
+        design.violations.append(f"{d.workload}: no priced GPU machine in {p} {r} has {need}")
+        design.unpriced.append(f"{d.workload}: GPU workers ({need}) in {p} {r}")
+        return
+    row, machines, hours, note, part = found
+    always_on = hours >= HOURS_PER_MONTH
+    if always_on and not spot:  # a commitment bills every hour: only for all-month machines
+        row = committed(catalog, row, req, design, d.workload)
+    item = line(row, workload=d.workload, component="GPU workers", quantity=machines * hours,
+                note=note)
+    design.add(item, "gpu", part.repriced(row.price_usd),
+               interruptible=bool(d.resources["interruptible"]), row=row,
+               always_on_hours=machines * HOURS_PER_MONTH if always_on else 0.0, vm=True)
+    design.term(d.workload, row.purchase_option.value)
+    design.uses_spot |= spot
+    design.has_ml = True
+
+
+def gpu(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDemand) -> None:
+    """GPU machines for training (part of the month: never on a commitment) or inference
+    (always on, a public endpoint)."""
+    design.has_ml = True
+    p, r = design.provider, design.region.code
+    training = d.type == "ml_training"
+    chooser = choose_training if training else choose_inference
+    spot = bool(d.resources.get("spot"))
+    result = chooser(catalog, p, r, d, PurchaseOption.SPOT if spot else PurchaseOption.ON_DEMAND)
+    if result is None and spot:
+        design.missing(f"{d.workload}: no GPU spot prices in {p} {r} for a machine that fits; "
+                       "priced on demand")
+        spot = False
+        result = chooser(catalog, p, r, d, PurchaseOption.ON_DEMAND)
+    if result is None:
+        design.violations.append(
+            f"{d.workload}: no priced GPU machine in {p} {r} fits the model"
+            + (" (on one machine, or on interconnect-class machines for multi-node training)"
+               if training else ""))
+        return
+    row, hours, note, part = result
+    # training runs part of the month, and a commitment bills every hour: on demand or spot
+    if not training and not spot:
+        row = committed(catalog, row, req, design, d.workload)
+    item = line(row, workload=d.workload,
+                component="training GPUs" if training else "inference GPUs",
+                quantity=hours, note=note)
+    design.add(item, "gpu", part.repriced(row.price_usd), interruptible=training, row=row,
+               always_on_hours=0.0 if training else hours, vm=True)
+    design.term(d.workload, row.purchase_option.value)
+    design.uses_spot |= spot
+    if not training:
+        design.public_services.append((d.workload, round(hours / HOURS_PER_MONTH),
+                                       len(design.lines) - 1))
+        design.has_public_endpoint = True

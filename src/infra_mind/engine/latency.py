@@ -1,0 +1,163 @@
+"""Where the users are, and which regions are near enough to serve them.
+
+A region far from its users costs every request a long round trip, so price alone must not
+send a US business to Belgium. The model is coarse on purpose: the requirements say where
+users are by region group (``us``, ``ca``, ``eu``, ``uk``, ``apac``, ``sa``), and the round
+trip between two groups is the shortest published round trip between a city of one and a
+city of the other (``CITY_RTT_MS``). A region in the users' own group counts as 0 ms.
+
+The rule (``choose``): keep the regions within ``NEAR_RTT_MS`` of every user group. When
+users are in groups no single region is near to all of (us and eu, say), keep the regions
+near at least one group; each option then serves the far group at the round trip it states.
+When no allowed region is near any user group (data residency or region preferences rule
+them out), keep the nearest allowed ones. It applies when the requirements have a
+user-facing workload (a web service, a static site, an inference endpoint), or when
+``users`` is stated; a batch job has no users waiting on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+
+from infra_mind.catalog.regions import Region
+from infra_mind.engine.requirements import Requirements
+
+#: Average round-trip times between cities, ms, as IBM Cloud publishes them for its VPC
+#: regions (cloud.ibm.com/docs/vpc?topic=vpc-network-latency-dashboard; the table for
+#: 10 Jan - 8 Feb 2026, source file ibm-cloud-docs/vpc _include-segments/network-latency.md).
+#: Each pair is the mean of the two directions the table gives, rounded. Another operator's
+#: backbone differs by a few milliseconds; what matters here is which side of
+#: ``NEAR_RTT_MS`` a pair falls on, and no pair is within 15 ms of it.
+CITY_RTT_MS: dict[frozenset[str], int] = {frozenset(pair): ms for pair, ms in {
+    ("Dallas", "Toronto"): 34, ("Dallas", "Washington"): 32, ("Dallas", "Frankfurt"): 123,
+    ("Dallas", "London"): 112, ("Dallas", "Madrid"): 117, ("Dallas", "Montreal"): 42,
+    ("Dallas", "Chennai"): 247, ("Dallas", "Osaka"): 151, ("Dallas", "Sydney"): 184,
+    ("Dallas", "Tokyo"): 143, ("Dallas", "Sao Paulo"): 144,
+    ("Toronto", "Washington"): 20, ("Toronto", "Frankfurt"): 92, ("Toronto", "London"): 82,
+    ("Toronto", "Madrid"): 105, ("Toronto", "Montreal"): 11, ("Toronto", "Chennai"): 219,
+    ("Toronto", "Osaka"): 142, ("Toronto", "Sydney"): 213, ("Toronto", "Tokyo"): 135,
+    ("Toronto", "Sao Paulo"): 138,
+    ("Washington", "Frankfurt"): 86, ("Washington", "London"): 76,
+    ("Washington", "Madrid"): 87, ("Washington", "Montreal"): 16,
+    ("Washington", "Chennai"): 235, ("Washington", "Osaka"): 147,
+    ("Washington", "Sydney"): 214, ("Washington", "Tokyo"): 141,
+    ("Washington", "Sao Paulo"): 125,
+    ("Frankfurt", "London"): 13, ("Frankfurt", "Madrid"): 30, ("Frankfurt", "Montreal"): 89,
+    ("Frankfurt", "Chennai"): 138, ("Frankfurt", "Osaka"): 245, ("Frankfurt", "Sydney"): 251,
+    ("Frankfurt", "Tokyo"): 239, ("Frankfurt", "Sao Paulo"): 201,
+    ("London", "Madrid"): 25, ("London", "Montreal"): 79, ("London", "Chennai"): 137,
+    ("London", "Osaka"): 254, ("London", "Sydney"): 260, ("London", "Tokyo"): 247,
+    ("London", "Sao Paulo"): 194,
+    ("Madrid", "Montreal"): 102, ("Madrid", "Chennai"): 149, ("Madrid", "Osaka"): 268,
+    ("Madrid", "Sydney"): 274, ("Madrid", "Tokyo"): 260, ("Madrid", "Sao Paulo"): 209,
+    ("Montreal", "Chennai"): 214, ("Montreal", "Osaka"): 151, ("Montreal", "Sydney"): 222,
+    ("Montreal", "Tokyo"): 144, ("Montreal", "Sao Paulo"): 131,
+    ("Chennai", "Osaka"): 120, ("Chennai", "Sydney"): 125, ("Chennai", "Tokyo"): 111,
+    ("Chennai", "Sao Paulo"): 361,
+    ("Osaka", "Sydney"): 122, ("Osaka", "Tokyo"): 9, ("Osaka", "Sao Paulo"): 291,
+    ("Sydney", "Tokyo"): 115, ("Sydney", "Sao Paulo"): 324,
+    ("Tokyo", "Sao Paulo"): 283,
+}.items()}
+
+#: The cities of the table in each region group.
+GROUP_CITIES: dict[str, tuple[str, ...]] = {
+    "us": ("Washington", "Dallas"), "ca": ("Toronto", "Montreal"),
+    "eu": ("Frankfurt", "Madrid"), "uk": ("London",),
+    "apac": ("Tokyo", "Osaka", "Sydney", "Chennai"), "sa": ("Sao Paulo",)}
+
+#: A region is near its users when the round trip is at most this. Same-continent pairs in
+#: the table are at most 42 ms apart (Dallas-Montreal), ocean crossings at least 76 ms
+#: (Washington-London), so any bound between the two makes the same choices; at 60 ms the
+#: three round trips of a new HTTPS request (TCP, TLS 1.3, the request) stay under 200 ms.
+NEAR_RTT_MS = 60
+
+#: Workload types a person waits on: only these make latency to users matter.
+USER_FACING = frozenset({"web_service", "static_site", "ml_inference"})
+
+
+def group_rtt_ms(a: str, b: str) -> int:
+    """The round trip between two region groups: 0 within a group, else the shortest
+    published round trip between a city of each."""
+    if a == b:
+        return 0
+    return min(CITY_RTT_MS[frozenset((x, y))] for x in GROUP_CITIES[a]
+               for y in GROUP_CITIES[b])
+
+
+#: Every pair of groups, worked out once.
+GROUP_RTT_MS: dict[frozenset[str], int] = {
+    frozenset((a, b)): group_rtt_ms(a, b) for a, b in combinations(GROUP_CITIES, 2)}
+
+
+def rtt_ms(region_group: str, users: Iterable[str]) -> int:
+    """The round trip from the farthest of ``users`` to a region of ``region_group``."""
+    return max((0 if g == region_group else GROUP_RTT_MS[frozenset((g, region_group))]
+                for g in users), default=0)
+
+
+def user_groups(req: Requirements) -> tuple[tuple[str, ...], str]:
+    """Where the users are and where that was read: ``users``, else ``data_residency``,
+    else the groups of ``preferences.regions``; ``((), "")`` when none says."""
+    if req.users:
+        return tuple(req.users), "users"
+    if req.data_residency:
+        return tuple(req.data_residency), "data_residency"
+    if req.preferences.regions:
+        from infra_mind.catalog.regions import REGIONS
+
+        groups = dict.fromkeys(r.group for r in REGIONS.values()
+                               if r.code in set(req.preferences.regions))
+        return tuple(groups), "preferences.regions"
+    return (), ""
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The regions kept for latency and how they were chosen."""
+
+    regions: list[Region]
+    users: tuple[str, ...]
+    users_from: str
+    #: "near every user group" | "near at least one user group" | "nearest allowed" |
+    #: "not applied: ..." (why latency played no part)
+    rule: str
+    #: region groups left out, each with its round trip from the farthest user group
+    excluded: dict[str, int]
+    applies: bool
+
+    def rtt_ms(self, region: Region) -> float | None:
+        """The round trip from the farthest user group to ``region``; None when unknown."""
+        return float(rtt_ms(region.group, self.users)) if self.users else None
+
+
+def choose(req: Requirements, allowed: Sequence[Region]) -> Choice:
+    """The regions of ``allowed`` near enough to the users (see the module docstring)."""
+    users, source = user_groups(req)
+    user_facing = any(w.type in USER_FACING for w in req.workloads)
+    if not users:
+        return Choice(list(allowed), (), "", "not applied: where the users are is not "
+                      "stated", {}, applies=False)
+    if not user_facing and source != "users":
+        return Choice(list(allowed), users, source, "not applied: no user-facing workload",
+                      {}, applies=False)
+    def farthest(group: str) -> int:
+        return rtt_ms(group, users)
+
+    def nearest_user(group: str) -> int:
+        return min(rtt_ms(group, (g,)) for g in users)
+
+    distance, rule = farthest, "near every user group"
+    kept = [r for r in allowed if farthest(r.group) <= NEAR_RTT_MS]
+    if not kept:
+        distance, rule = nearest_user, "near at least one user group"
+        kept = [r for r in allowed if nearest_user(r.group) <= NEAR_RTT_MS]
+    if not kept:
+        distance, rule = farthest, "nearest allowed"
+        best = min((farthest(r.group) for r in allowed), default=0)
+        kept = [r for r in allowed if farthest(r.group) == best]
+    kept_groups = {r.group for r in kept}
+    # each left-out group with the round trip that ruled it out
+    excluded = {r.group: distance(r.group) for r in allowed if r.group not in kept_groups}
+    return Choice(kept, users, source, rule, dict(sorted(excluded.items())), applies=True)

@@ -1,0 +1,58 @@
+"""Money in words: the one way every figure in dollars is written.
+
+Engine text (reasons, warnings, review findings, line-item notes), reports, the offline
+writer and the chat all write money through these functions, so a reader sees one form:
+``$1,693.97``. A sign is never written in front of an amount: a difference says which
+way it goes in words (``$988.49 under budget``, ``$46.38 more``), because "-$5.00",
+"$-5.00" and "within (difference -988.49)" each read differently to different people.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def usd(amount: float) -> str:
+    """``$1,234.56``: an amount (a price, a total), rounded to the cent.
+
+    A negative amount is a difference written the wrong way: use ``usd_change``.
+    """
+    if not math.isfinite(amount):
+        raise ValueError(f"not an amount of money: {amount!r}")
+    if amount < 0 and round(amount, 2) != 0:
+        raise ValueError(f"a negative amount ({amount!r}) is a difference: use usd_change")
+    return f"${abs(amount):,.2f}"
+
+
+def unit_price(amount: float) -> str:
+    """A unit price with the decimals it was published with, at least two: ``$0.0225``,
+    ``$0.10``, ``$1,234.5678``."""
+    if not math.isfinite(amount) or amount < 0:
+        raise ValueError(f"not a unit price: {amount!r}")
+    text = f"{amount:,.10f}".rstrip("0")
+    whole, _, decimals = text.partition(".")
+    return f"${whole}.{decimals.ljust(2, '0')}"
+
+
+def usd_change(delta: float, more: str = "more", less: str = "less",
+               same: str = "the same") -> str:
+    """A signed difference in words: ``$46.38 more``, ``$231.42 less`` or ``the same``
+    (below half a cent). The words fit the sentence: ``usd_change(gap, "over budget",
+    "under budget", "exactly on budget")``."""
+    if not math.isfinite(delta):
+        raise ValueError(f"not a difference of money: {delta!r}")
+    cents = round(delta, 2)
+    if cents == 0:
+        return same
+    return f"{usd(abs(cents))} {more if cents > 0 else less}"
+
+
+def budget_position(cost_usd: float, budget_usd: float) -> str:
+    """``$988.49 under budget``, ``$12.00 over budget`` or ``exactly on budget``."""
+    return usd_change(cost_usd - budget_usd, "over budget", "under budget",
+                      "exactly on budget")
+
+
+def per_month(amount: float) -> str:
+    """``$1,234.56 a month``."""
+    return f"{usd(amount)} a month"

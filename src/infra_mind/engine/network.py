@@ -1,0 +1,384 @@
+"""The shared network of an option: load balancer, CDN, NAT, Kubernetes fee, egress.
+
+Each is priced the way its provider bills it, with the usage assumptions stated
+here (each constant says why it has its value). Called by ``design.design_option``
+once every workload is priced.
+"""
+
+from __future__ import annotations
+
+from infra_mind.catalog.model import PriceRow, ProductFamily, Unit
+from infra_mind.catalog.store import Catalog
+from infra_mind.engine import growth
+from infra_mind.engine.money import usd
+from infra_mind.engine.option import OptionDesign
+from infra_mind.engine.pricing import first_row, hourly_line, line, tier_group, tiered_lines
+from infra_mind.engine.requirements import KubernetesPreference, Requirements
+from infra_mind.engine.sizing import HOURS_PER_MONTH, WorkloadDemand
+
+SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
+#: Kubernetes (auto) is chosen when the design has at least this many always-on services.
+KUBERNETES_AUTO_MIN_SERVICES = 3
+#: Below this availability target one instance may serve a public service without a load
+#: balancer: the providers' single-instance SLAs are 99.5% (EC2, Compute Engine) to 99.9%
+#: (an Azure VM on premium SSD), and the platform restarts a failed instance on its
+#: health check (EC2 auto recovery, Azure service healing, a Compute Engine managed
+#: instance group of one with autohealing).
+SINGLE_INSTANCE_MAX_AVAILABILITY = 99.9
+
+# -- AWS Application Load Balancer capacity units (aws.amazon.com/elasticloadbalancing/
+# pricing/): an LCU is 25 new connections a second, 3,000 active connections (per
+# minute), 1 GB processed an hour for instance targets, or 1,000 rule evaluations a
+# second; an hour is billed on its largest dimension.
+NEW_CONNECTIONS_PER_LCU = 25.0
+ACTIVE_CONNECTIONS_PER_LCU = 3000.0
+GB_PER_HOUR_PER_LCU = 1.0
+#: Requests carried by one connection. Browsers and API clients keep connections alive
+#: (HTTP/1.1 keep-alive, HTTP/2 multiplexing every request of a page on one connection;
+#: a page makes about 70 requests, HTTP Archive Web Almanac 2022), and the ALB keeps an
+#: idle connection 60 s by default; 20 is a low figure for that, so the estimate errs high.
+REQUESTS_PER_CONNECTION = 20.0
+#: How long a connection stays open: its requests, then the ALB's 60-s idle timeout.
+CONNECTION_SECONDS = 60.0
+#: Rule evaluations: the first 10 rules of a listener are free and a design has one
+#: route per service, so rule evaluations never set the LCU count here.
+#: Bytes of a request (request line and headers with cookies or a token), for load
+#: balancers that bill the data they receive.
+AVG_REQUEST_BYTES = 1000.0
+#: Which data a load balancer's per-GB price applies to, where the row does not say
+#: (attribute ``direction``): Google Cloud's load balancers bill the data they receive
+#: ("inbound data processed", cloud.google.com/vpc/network-pricing); Azure Standard Load
+#: Balancer bills data processed both ways (azure.microsoft.com/pricing/details/
+#: load-balancer). Responses are the services' stated egress.
+LB_DATA_DIRECTION = {"gcp": "inbound", "azure": "both"}
+
+# -- CDN ---------------------------------------------------------------------------------
+#: Share of CDN requests served from the edge cache. Static sites and versioned assets
+#: cache well; 90% is a conservative figure for them (cache fill is billed on the rest).
+CDN_CACHE_HIT_RATIO = 0.9
+#: Providers that bill the transfer from the origin to the CDN ("cache fill"): Cloud CDN
+#: does; AWS does not charge S3-to-CloudFront transfer and Azure does not charge
+#: Azure-origin transfer to its CDN.
+CDN_CACHE_FILL_BILLED = frozenset({"gcp"})
+#: Providers whose CDN bills requests: CloudFront (HTTPS requests) and Cloud CDN (cache
+#: lookups) do; Azure CDN Standard from Microsoft bills data only (Azure Front Door bills
+#: requests: its request rows are priced when the catalog has them).
+CDN_REQUESTS_BILLED = frozenset({"aws", "gcp"})
+
+
+def shared(catalog: Catalog, design: OptionDesign, req: Requirements,
+           demands: list[WorkloadDemand]) -> None:
+    """Kubernetes, load balancer or single endpoint, CDN, NAT and internet egress."""
+    services = [d for d in demands if d.type in ("web_service", "worker", "ml_inference")]
+    k8s = req.preferences.kubernetes
+    design.kubernetes = (k8s is KubernetesPreference.REQUIRED
+                         or (k8s is KubernetesPreference.AUTO
+                             and len(services) >= KUBERNETES_AUTO_MIN_SERVICES))
+    _entry(catalog, design, req, demands)
+    _cdn(catalog, design, demands)
+    if req.compliance:
+        _nat(catalog, design, demands)
+    if design.kubernetes:
+        _kubernetes(catalog, design)
+    _egress(catalog, design, demands)
+
+
+# -- entry: a load balancer, or one instance's own endpoint -------------------------------
+
+
+def load_balancer_reasons(design: OptionDesign, req: Requirements) -> list[str]:
+    """Why the public services need a load balancer; empty when one instance will do."""
+    reasons = []
+    if float(req.availability_target) >= SINGLE_INSTANCE_MAX_AVAILABILITY:
+        reasons.append(f"availability {req.availability_target}% needs instances in two zones")
+    if req.compliance:
+        reasons.append("compliance puts instances in private subnets")
+    if design.kubernetes:
+        reasons.append("Kubernetes ingress")
+    busy = [w for w, peak, _ in design.public_services if peak > 1]
+    if busy:
+        reasons.append(f"more than one instance at peak ({', '.join(busy)})")
+    return reasons
+
+
+def _entry(catalog: Catalog, design: OptionDesign, req: Requirements,
+           demands: list[WorkloadDemand]) -> None:
+    if not design.public_services:
+        return
+    design.has_public_endpoint = True
+    if load_balancer_reasons(design, req):
+        design.load_balancer = True
+        _load_balancer(catalog, design, demands)
+        return
+    for _, _, index in design.public_services:
+        pl = design.lines[index]
+        note = (f"{pl.item.note}; one instance on its own health-checked public endpoint, "
+                f"no load balancer (availability {req.availability_target}% < "
+                f"{SINGLE_INSTANCE_MAX_AVAILABILITY:g}, no private subnets, one instance at "
+                "peak)")
+        pl.item = pl.item.model_copy(update={"note": note})
+    design.capabilities.setdefault("encryption_in_transit",
+                                   "TLS terminated on the instance's public endpoint")
+
+
+def _load_balancer(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand]
+                   ) -> None:
+    p, r = design.provider, design.region.code
+    hourly = first_row(catalog, p, r, ProductFamily.LOAD_BALANCER, dimension="hourly")
+    if hourly is None:
+        design.unpriced.append(f"(shared): load balancer in {p} {r}")
+        return
+    item = hourly_line(hourly, 1, workload="(shared)", component="load balancer")
+    design.add(item, "network", growth.Fixed(item.monthly_usd))
+    design.capabilities["encryption_in_transit"] = "TLS terminated at the load balancer"
+    avg_rps = sum(float(d.resources.get("avg_rps", 0)) for d in demands)
+    egress = sum(d.egress_gb_per_month for d in demands
+                 if d.type in ("web_service", "ml_inference"))
+    capacity = first_row(catalog, p, r, ProductFamily.LOAD_BALANCER, dimension="capacity")
+    if capacity is not None and capacity.unit is Unit.LCU_HOUR and (avg_rps or egress):
+        _capacity_units(design, capacity, avg_rps, egress)
+    elif capacity is not None and capacity.unit is Unit.HOUR:
+        # forwarding or routing rules beyond those the hourly price includes, one a service
+        included = int(hourly.attributes.get("rules_included", 0) or 0)
+        extra = len(design.public_services) - included
+        if included and extra > 0:
+            item = hourly_line(capacity, extra, workload="(shared)",
+                               component="load balancer rules",
+                               note=f"one rule a public service, {included} included")
+            design.add(item, "network", growth.Fixed(item.monthly_usd))
+    data = first_row(catalog, p, r, ProductFamily.LOAD_BALANCER, dimension="data")
+    if data is not None:
+        direction = str(data.attributes.get("direction") or LB_DATA_DIRECTION.get(p, "both"))
+        inbound = avg_rps * SECONDS_PER_MONTH * AVG_REQUEST_BYTES / 1e9
+        received = (f"{avg_rps:g} rps x {SECONDS_PER_MONTH:,} s x {AVG_REQUEST_BYTES:g} bytes "
+                    f"= {inbound:,.1f} GB received")
+        if direction == "inbound":
+            gb, note = inbound, received
+        elif direction == "outbound":
+            gb, note = egress, f"{egress:g} GB served"
+        else:
+            gb, note = inbound + egress, f"{received} + {egress:g} GB served"
+        if gb > 0:
+            item = line(data, workload="(shared)", component="load balancer data processed",
+                        quantity=gb, note=note)
+            design.add(item, "network", growth.ScaledLinear(item.monthly_usd))
+
+
+def _capacity_units(design: OptionDesign, row: PriceRow, avg_rps: float, egress: float
+                    ) -> None:
+    """AWS LCU-hours: the largest of the LCU dimensions at average load."""
+    new_per_s = avg_rps / REQUESTS_PER_CONNECTION
+    active = new_per_s * CONNECTION_SECONDS
+    by_new = new_per_s / NEW_CONNECTIONS_PER_LCU
+    by_active = active / ACTIVE_CONNECTIONS_PER_LCU
+    by_bytes = egress / HOURS_PER_MONTH / GB_PER_HOUR_PER_LCU
+    units = max(by_new, by_active, by_bytes)
+    note = (f"{units:.2f} LCU = max(new connections {new_per_s:.2f}/s / "
+            f"{NEW_CONNECTIONS_PER_LCU:g} = {by_new:.2f}, active {active:,.0f} / "
+            f"{ACTIVE_CONNECTIONS_PER_LCU:,.0f} = {by_active:.2f}, processed {egress:g} GB / "
+            f"{HOURS_PER_MONTH} h / {GB_PER_HOUR_PER_LCU:g} GB = {by_bytes:.2f}); "
+            f"{avg_rps:g} rps at {REQUESTS_PER_CONNECTION:g} requests a connection "
+            f"(keep-alive), each open {CONNECTION_SECONDS:g} s")
+    item = line(row, workload="(shared)", component="load balancer capacity",
+                quantity=units * HOURS_PER_MONTH, note=note)
+    design.add(item, "network", growth.ScaledLinear(item.monthly_usd))
+
+
+# -- CDN -------------------------------------------------------------------------------
+
+
+def _cdn_request_rows(catalog: Catalog, provider: str, region: str) -> list[PriceRow]:
+    rows = tier_group(catalog, provider, region, ProductFamily.CDN, dimension="requests",
+                      protocol="https")
+    return rows or tier_group(catalog, provider, region, ProductFamily.CDN,
+                              dimension="requests")
+
+
+def _cdn(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand]) -> None:
+    """Static sites and public buckets behind the provider's CDN, object storage the origin.
+
+    One distribution: the CDN's volume tiers apply to the account's total.
+    """
+    public = [d for d in demands if d.resources.get("public")]
+    if not public:
+        return
+    p, r = design.provider, design.region.code
+    design.has_public_endpoint = True
+    design.capabilities.setdefault("encryption_in_transit", "TLS at the CDN edge")
+    egress = sum(d.egress_gb_per_month for d in public)
+    requests = sum(float(d.resources.get("cdn_requests_per_month", 0)) for d in public)
+    names = ", ".join(d.workload for d in public)
+    rows = tier_group(catalog, p, r, ProductFamily.CDN, dimension="data")
+    if not rows:
+        design.unpriced.append(f"(shared): CDN for {names} ({egress:g} GB a month) in {p} {r}")
+        return
+    if egress > 0:
+        items = tiered_lines(rows, egress, workload="(shared)", component="CDN data transfer")
+        if not items:  # within the free allowance: say so, and let it grow
+            free = rows[0].attributes.get("free_gb_per_month", 0)
+            items = [line(min(rows, key=lambda x: x.tier_start or 0.0), workload="(shared)",
+                          component="CDN data transfer", quantity=0.0,
+                          note=f"{egress:g} GB within the {free:g} GB free allowance")]
+        for item in items[:-1]:
+            design.add(item, "network", growth.Fixed(0.0))
+        design.add(items[-1], "network", growth.ScaledTiers(rows, egress))
+    if requests > 0:
+        request_rows = _cdn_request_rows(catalog, p, r)
+        if not request_rows:
+            if p in CDN_REQUESTS_BILLED:
+                design.unpriced.append(f"(shared): CDN requests in {p} {r}")
+        else:
+            per = 10_000 if request_rows[0].unit is Unit.REQUESTS_10K else 1_000
+            units = requests / per
+            for item in tiered_lines(request_rows, units, workload="(shared)",
+                                     component="CDN requests"):
+                item = item.model_copy(update={"note": f"{requests:,.0f} requests / {per:,}"
+                                               + (f"; {item.note}" if item.note else "")})
+                design.add(item, "network", growth.ScaledLinear(item.monthly_usd))
+    if p in CDN_CACHE_FILL_BILLED and egress > 0:
+        fill = first_row(catalog, p, r, ProductFamily.CDN, dimension="cache_fill")
+        gb = egress * (1 - CDN_CACHE_HIT_RATIO)
+        if fill is None:
+            design.unpriced.append(f"(shared): CDN cache fill ({gb:g} GB) in {p} {r}")
+        else:
+            item = line(fill, workload="(shared)", component="CDN cache fill", quantity=gb,
+                        note=f"{egress:g} GB x (1 - {CDN_CACHE_HIT_RATIO:g} cache hit ratio)")
+            design.add(item, "network", growth.ScaledLinear(item.monthly_usd))
+
+
+# -- NAT ---------------------------------------------------------------------------------
+
+
+def nat_data_gb(demands: list[WorkloadDemand]) -> float:
+    """Data through NAT: the outbound traffic private machines start themselves.
+
+    Workers' and training's stated egress (webhooks, third-party APIs, uploads); web
+    responses leave through the load balancer and object downloads from the storage
+    service, so neither passes NAT. Package and image pulls are assumed to use the
+    provider's private endpoints and are not counted.
+    """
+    return sum(d.egress_gb_per_month for d in demands if d.type in ("worker", "ml_training"))
+
+
+def _nat(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand]) -> None:
+    p, r = design.provider, design.region.code
+    design.capabilities["network_isolation"] = "private subnets with NAT gateways"
+    if p == "gcp":
+        _cloud_nat(catalog, design)
+    else:
+        # AWS NAT gateways and Azure NAT Gateway are zonal: one per zone in use
+        hourly = first_row(catalog, p, r, ProductFamily.NAT_GATEWAY, dimension="hourly")
+        if hourly is None:
+            design.unpriced.append(f"(shared): NAT gateway in {p} {r}")
+        else:
+            item = hourly_line(hourly, design.zones_used, workload="(shared)",
+                               component="NAT gateways", note="one per zone")
+            design.add(item, "network", growth.Fixed(item.monthly_usd))
+    gb = nat_data_gb(demands)
+    if gb > 0:
+        data = first_row(catalog, p, r, ProductFamily.NAT_GATEWAY, dimension="data")
+        if data is None:
+            design.unpriced.append(f"(shared): NAT data processed ({gb:g} GB) in {p} {r}")
+        else:
+            item = line(data, workload="(shared)", component="NAT data processed", quantity=gb,
+                        note=f"{gb:g} GB a month started by workers (their stated egress)")
+            design.add(item, "network", growth.Fixed(item.monthly_usd))
+
+
+def nat_quote(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand]
+              ) -> tuple[float | None, str]:
+    """What private subnets with NAT would add to ``design`` a month, priced as ``_nat``
+    prices them, and what the figure covers; None (with what is missing) where the catalog
+    cannot price it. ``design`` is not changed."""
+    probe = OptionDesign(region=design.region, zones_used=design.zones_used,
+                         lines=[pl for pl in design.lines if pl.vm])
+    before = len(probe.lines)
+    _nat(catalog, probe, demands)
+    if probe.unpriced:
+        return None, "; ".join(probe.unpriced)
+    added = probe.lines[before:]
+    return (round(sum(pl.item.monthly_usd for pl in added), 2),
+            "; ".join(f"{pl.item.component}: {pl.item.note}" for pl in added))
+
+
+def per_vm_hour_usd(catalog: Catalog, design: OptionDesign, req: Requirements) -> float:
+    """What each VM-hour adds beside the machine's own price: Cloud NAT's per-VM charge
+    where the design puts machines in private subnets on GCP, else nothing.
+
+    The machine choice adds it to every candidate's hourly price, so fewer, larger
+    machines win where they cost less in all (and more traffic never buys a cheaper
+    design through a smaller NAT bill). The cap from 32 VMs is left out of the choice:
+    it only lowers the bill of large fleets, which ``_cloud_nat`` prices exactly.
+    """
+    if not req.compliance or design.provider != "gcp":
+        return 0.0
+    per_vm = first_row(catalog, design.provider, design.region.code,
+                       ProductFamily.NAT_GATEWAY, dimension="vm_hour")
+    return per_vm.price_usd if per_vm is not None else 0.0
+
+
+def _cloud_nat(catalog: Catalog, design: OptionDesign) -> None:
+    """Cloud NAT: one regional gateway billed per VM-hour of the VMs using it, capped per
+    gateway-hour from 32 VMs (cloud.google.com/nat/pricing).
+
+    The cap applies hour by hour; applying it to the month's VM-hours can only charge
+    more, never less.
+    """
+    p, r = design.provider, design.region.code
+    vm_hours = sum(pl.item.quantity for pl in design.lines if pl.vm)
+    if vm_hours <= 0:
+        return
+    per_vm = first_row(catalog, p, r, ProductFamily.NAT_GATEWAY, dimension="vm_hour")
+    cap = first_row(catalog, p, r, ProductFamily.NAT_GATEWAY, dimension="hourly")
+    avg_vms = vm_hours / HOURS_PER_MONTH
+    if per_vm is not None and (cap is None
+                               or vm_hours * per_vm.price_usd <= cap.price_usd * HOURS_PER_MONTH):
+        item = line(per_vm, workload="(shared)", component="Cloud NAT (per VM)",
+                    quantity=vm_hours, note=f"{vm_hours:,.1f} VM-hours of the private VMs "
+                                            f"(about {avg_vms:.1f} at once)")
+    elif cap is not None and (per_vm is not None or avg_vms >= 32):
+        item = hourly_line(cap, 1, workload="(shared)", component="Cloud NAT (gateway cap)",
+                           note=f"about {avg_vms:.1f} VMs at once: the {usd(cap.price_usd)} "
+                                "an hour cap of one regional gateway applies")
+    else:
+        design.unpriced.append(f"(shared): Cloud NAT per-VM charge ({vm_hours:,.1f} VM-hours) "
+                               f"in {p} {r}")
+        return
+    design.add(item, "network", growth.Fixed(item.monthly_usd))
+
+
+# -- Kubernetes and egress ---------------------------------------------------------------
+
+
+def _kubernetes(catalog: Catalog, design: OptionDesign) -> None:
+    p, r = design.provider, design.region.code
+    fee = (first_row(catalog, p, r, ProductFamily.KUBERNETES, tier="standard")
+           or first_row(catalog, p, r, ProductFamily.KUBERNETES))
+    if fee is not None:
+        item = hourly_line(fee, 1, workload="(shared)", component="Kubernetes control plane")
+        design.add(item, "kubernetes", growth.Fixed(item.monthly_usd))
+    else:
+        design.unpriced.append(f"(shared): managed Kubernetes control plane in {p} {r}")
+
+
+def _egress(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand]) -> None:
+    """Internet egress of everything not served through the CDN, on the provider's tiers."""
+    p, r = design.provider, design.region.code
+    own = [d for d in demands if not d.resources.get("public")]
+    egress_gb = sum(d.egress_gb_per_month for d in own)
+    fixed_gb = sum(d.egress_gb_per_month for d in own if not d.egress_scales)
+    if egress_gb <= 0:
+        return
+    rows = tier_group(catalog, p, r, ProductFamily.EGRESS)
+    if not rows:
+        design.unpriced.append(f"(shared): internet egress ({egress_gb:g} GB) in {p} {r}")
+        return
+    items = tiered_lines(rows, egress_gb, workload="(shared)", component="internet egress")
+    if not items:  # the free allowance covers it: say so, and let it grow
+        free = rows[0].attributes.get("free_gb_per_month", 0)
+        items = [line(min(rows, key=lambda x: x.tier_start or 0.0), workload="(shared)",
+                      component="internet egress", quantity=0.0,
+                      note=f"{egress_gb:g} GB within the {free:g} GB free allowance")]
+    for item in items[:-1]:  # as for object storage: the last line carries it all
+        design.add(item, "network", growth.Fixed(0.0))
+    design.add(items[-1], "network", growth.ScaledTiers(rows, egress_gb - fixed_gb, fixed_gb))

@@ -1,0 +1,205 @@
+"""Ranking the options, and the reasons for the recommendation, each true of the numbers.
+
+The order (``rank_key``): fewest constraint violations, then fewest compliance gaps, then
+the lowest *compared cost*: the monthly cost of the parts that every compared option
+prices. A part the catalog cannot price in one option (its load balancer, say) is left out
+of every option's compared cost, so a catalog hole can neither sink an option (ranking
+"fully priced first" would let an unpriced NAT gateway beat a cheaper design) nor lift one
+(ranking on the priced total would make the region with the most holes look cheapest).
+Nothing is estimated: the reasons say what was left out and, where it could change the
+order, how much it would have to cost to do so.
+
+Why gaps before cost: a gap is a control an auditor will flag, and most remediations have
+a running cost the catalog cannot price (a WAF, log retention, customer-managed keys), so
+"cost plus priced remediation" would favour the option whose gaps happen to be unpriced.
+Counting gaps treats every option alike; the priced remediations are in each control.
+
+One exception to the order: the requirements' ``existing_provider`` is recommended (and
+ranked first) when its best option has as few violations and gaps as the first and a
+compared cost at most ``EXISTING_PROVIDER_TOLERANCE`` higher, since staying avoids a
+migration the comparison does not price.
+
+The best region of each provider is chosen the same way, compared on the parts every one
+of its regions prices; the providers' best are then compared on the parts all of them
+price. The reasons for the recommendation are written in ``reasons``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from infra_mind.engine.design import OptionDesign
+from infra_mind.engine.facts import ArchitectureFacts
+from infra_mind.engine.result import ControlResult
+
+#: The existing provider is recommended when its best option costs at most this much
+#: more than the first-ranked one: staying avoids a migration the comparison does not price.
+EXISTING_PROVIDER_TOLERANCE = 0.10
+
+RANKING_RULE = ("fewest constraint violations, then fewest compliance gaps, then lowest "
+                "monthly cost of the parts every contending option prices, then fewest "
+                "unpriced components")
+
+#: A slot is a part of a design that options can be compared on: (workload, part), where a
+#: workload's part is its "storage" (database and block storage) or its "main" lines, and
+#: the shared parts are named. ``ALL`` stands for every part (of a workload, or of all).
+Slot = tuple[str, str]
+ALL = "*"
+SHARED = "(shared)"
+_SHARED_PARTS = (("load balancer", re.compile(r"load balancer", re.I)),
+                 ("CDN", re.compile(r"\bCDN\b", re.I)),
+                 ("NAT gateway", re.compile(r"\bNAT\b", re.I)),
+                 ("internet egress", re.compile(r"egress", re.I)),
+                 ("Kubernetes control plane", re.compile(r"kubernetes", re.I)))
+#: Where a piece's name ends in an unpriced text: its quantity or its place.
+_PIECE = re.compile(r" \(| in (?:aws|azure|gcp) ")
+_STORAGE = re.compile(r"\b(database|block|postgres|mysql) storage\b", re.I)
+
+
+class Candidate:
+    """One designed region with its facts, its gap count and (once kept) its controls."""
+
+    def __init__(self, design: OptionDesign, facts: ArchitectureFacts, gaps: int,
+                 controls: list[ControlResult] | None = None,
+                 user_rtt_ms: float | None = None) -> None:
+        self.design = design
+        self.facts = facts
+        self.gaps = gaps
+        self.controls = controls or []
+        self.user_rtt_ms = user_rtt_ms
+        #: the cost ranked on, set by ``compare`` (the total until then)
+        self.compared = design.monthly_usd
+
+    @property
+    def cost(self) -> float:
+        return self.design.monthly_usd
+
+    @property
+    def violations(self) -> int:
+        return len(self.design.violations)
+
+    @property
+    def where(self) -> str:
+        return f"{self.design.provider} {self.design.region.code}"
+
+    def rank_key(self) -> tuple:
+        """Violations, gaps, compared cost; on a tie (the comparison cannot tell them
+        apart) the one with fewer unpriced components; provider and region only to make
+        the order deterministic."""
+        return (self.violations, self.gaps, self.compared, len(self.design.unpriced),
+                self.design.provider, self.design.region.code)
+
+
+# -- the compared cost ----------------------------------------------------------------
+
+
+def _shared_part(text: str) -> str | None:
+    return next((name for name, pattern in _SHARED_PARTS if pattern.search(text)), None)
+
+
+def line_slots(workload: str, component: str) -> set[Slot]:
+    """The slots a priced line belongs to: a shared line to its part (all load-balancer
+    lines are "load balancer") and to its own name (a part of a part: "CDN cache fill")."""
+    if workload == SHARED:
+        return {(SHARED, _shared_part(component) or component), (SHARED, component)}
+    return {(workload, "storage" if _STORAGE.search(component) else "main")}
+
+
+def unpriced_slot(text: str, workloads: Iterable[str], priced: Iterable[str] = ()) -> Slot:
+    """The slot an unpriced component leaves empty (``design.unpriced`` writes
+    "workload: what (quantity) in provider region"); a text it cannot place empties every
+    slot.
+
+    A shared text empties its whole part (an unpriced load balancer has no capacity lines
+    either), unless the same design prices other lines of that part (``priced``: its
+    shared line names): then only this piece is missing (the CDN's cache fill, say), and
+    it is the slot of the line of that name."""
+    names = sorted({*workloads, SHARED}, key=len, reverse=True)
+    workload = next((w for w in names if text.startswith(f"{w}: ")), None)
+    if workload is None:
+        return ALL, ALL
+    what = text[len(workload) + 2:]
+    if workload == SHARED:
+        part = _shared_part(what)
+        if part is None:
+            return SHARED, ALL
+        if any(_shared_part(c) == part for c in priced):
+            return SHARED, _PIECE.split(what, 1)[0]
+        return SHARED, part
+    return workload, "storage" if _STORAGE.search(what) else ALL
+
+
+def _left_out(slots: set[Slot], missing: set[Slot]) -> bool:
+    return any({slot, (slot[0], ALL), (ALL, ALL)} & missing for slot in slots)
+
+
+def compare(candidates: list[Candidate], workloads: Iterable[str]) -> set[Slot]:
+    """Set each candidate's compared cost: its lines outside the slots some contender
+    cannot price. The contenders are the candidates with the fewest violations and, among
+    them, the fewest gaps: the others rank after them whatever they cost, so their holes
+    do not narrow the comparison. Returns the slots left out."""
+    names = list(workloads)
+    best = min((c.violations, c.gaps) for c in candidates)
+    basis = [c for c in candidates if (c.violations, c.gaps) == best]
+    missing = {unpriced_slot(u, names, [pl.item.component for pl in c.design.lines
+                                        if pl.item.workload == SHARED])
+               for c in basis for u in c.design.unpriced}
+    for c in candidates:
+        c.compared = round(sum(pl.item.monthly_usd for pl in c.design.lines
+                               if not _left_out(line_slots(pl.item.workload,
+                                                           pl.item.component), missing)), 2)
+    return missing
+
+
+def slot_names(missing: set[Slot]) -> list[str]:
+    """The slots left out, in words, sorted."""
+    out = []
+    for workload, part in sorted(missing):
+        if workload == ALL:
+            out.append("every part")
+        elif part == ALL:
+            out.append(f"{workload} (all of it)")
+        elif workload == SHARED:
+            out.append(part)
+        else:
+            out.append(f"{workload} {part}" if part != "main" else workload)
+    return out
+
+
+@dataclass
+class Ranking:
+    """The options in rank order, whether the existing provider was moved first, and what
+    the compared cost leaves out."""
+
+    ranked: list[Candidate]
+    promoted: bool
+    left_out: list[str]
+
+
+def best_per_provider(candidates: list[Candidate], workloads: Iterable[str]
+                      ) -> list[Candidate]:
+    """The best region of each provider, each compared with the provider's other regions."""
+    names = list(workloads)
+    by_provider: dict[str, list[Candidate]] = {}
+    for c in candidates:
+        by_provider.setdefault(c.design.provider, []).append(c)
+    best = []
+    for group in by_provider.values():
+        compare(group, names)
+        best.append(min(group, key=Candidate.rank_key))
+    return best
+
+
+def rank(best: list[Candidate], existing: str | None, workloads: Iterable[str]) -> Ranking:
+    """The providers' best options compared with one another and put in rank order."""
+    left_out = slot_names(compare(best, workloads))
+    ordered = sorted(best, key=Candidate.rank_key)
+    top = ordered[0]
+    mine = next((c for c in ordered if c.design.provider == existing), None)
+    if (mine is not None and mine is not top
+            and (mine.violations, mine.gaps) == (top.violations, top.gaps)
+            and mine.compared <= top.compared * (1 + EXISTING_PROVIDER_TOLERANCE)):
+        return Ranking([mine, *[c for c in ordered if c is not mine]], True, left_out)
+    return Ranking(ordered, False, left_out)

@@ -1,0 +1,246 @@
+"""The reasons for a recommendation, each written from the ranked options' figures.
+
+One template per kind of claim, filled from the candidates, so every sentence is true of
+the numbers beside it: "fewest compliance gaps" only when no option has fewer, "lowest
+cost" only among the options it was compared with and at the figure it was compared on,
+and a cheaper option is named with what made it rank lower.
+tests/engine/test_reasons_properties.py reads each claim back and checks it against the
+options over generated requirements.
+"""
+
+from __future__ import annotations
+
+from infra_mind.engine.latency import NEAR_RTT_MS, Choice, rtt_ms
+from infra_mind.engine.money import usd, usd_change
+from infra_mind.engine.ranking import (
+    EXISTING_PROVIDER_TOLERANCE,
+    RANKING_RULE,
+    Candidate,
+    Ranking,
+)
+from infra_mind.engine.result import Alternative, Recommendation
+
+COMPARED = "compared on the parts every contending option prices"
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def _pct(part: float, whole: float) -> float:
+    return round(part / whole * 100, 1) if whole else 0.0
+
+
+def _listing(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def rank_basis(c: Candidate, promoted: bool, left_out: list[str]) -> str:
+    """The option's ranking key in words."""
+    parts = ["meets every constraint" if not c.violations
+             else _n(c.violations, "constraint violation"),
+             _n(c.gaps, "compliance gap"),
+             f"{usd(c.cost)} a month"
+             + (f" ({_n(len(c.design.unpriced), 'component')} unpriced)"
+                if c.design.unpriced else "")]
+    if left_out:
+        parts.append(f"{usd(c.compared)} {COMPARED}")
+    if promoted:
+        parts.append(f"the existing provider, within {EXISTING_PROVIDER_TOLERANCE:.0%} of the "
+                     "first-ranked cost")
+    return "; ".join(parts)
+
+
+def _lower_because(chosen: Candidate, c: Candidate, promoted: bool) -> str:
+    """Why ``c`` ranks below ``chosen`` although its total is lower."""
+    if c.violations > chosen.violations:
+        return (f"{_n(c.violations, 'constraint violation')} against {chosen.violations}: "
+                + "; ".join(c.design.violations))
+    if c.gaps > chosen.gaps:
+        return (f"{_n(c.gaps - chosen.gaps, 'more compliance gap')} ({c.gaps} against "
+                f"{chosen.gaps})")
+    if promoted:
+        return (f"{chosen.design.provider} is the existing provider and costs at most "
+                f"{EXISTING_PROVIDER_TOLERANCE:.0%} more")
+    text = (f"{COMPARED} it costs {usd_change(c.compared - chosen.compared)} "
+            f"({usd(c.compared)} against {usd(chosen.compared)})")
+    if round(c.compared, 2) == round(chosen.compared, 2):
+        text += ", and ties go by provider and region name"
+    if c.design.unpriced:
+        text += (f", and its total leaves out "
+                 f"{_n(len(c.design.unpriced), 'unpriced component')}")
+    return text
+
+
+def alternative(chosen: Candidate, c: Candidate, promoted: bool, ranked: bool = True
+                ) -> Alternative:
+    """An option not recommended, with its cost difference and why it ranks lower.
+
+    ``ranked`` False: ``c`` is a region that was not compared with ``chosen`` (not its
+    provider's best), so only the difference is said, not a comparison never made."""
+    delta = round(c.cost - chosen.cost, 2)
+    why = list(c.design.violations)
+    if c.gaps > chosen.gaps:
+        why.append(f"{_n(c.gaps - chosen.gaps, 'more compliance gap')} ({c.gaps} against "
+                   f"{chosen.gaps})")
+    if delta > 0:
+        why.append(f"{usd(delta)} a month more")
+    elif delta < 0 and (c.violations, c.gaps) == (chosen.violations, chosen.gaps):
+        why.append(f"{usd(-delta)} a month less, but {_lower_because(chosen, c, promoted)}"
+                   if ranked else f"{usd(-delta)} a month less")
+    if c.design.unpriced and not any("leaves out" in w for w in why):
+        why.append(f"its total leaves out {_n(len(c.design.unpriced), 'unpriced component')}")
+    return Alternative(provider=c.design.provider, region=c.design.region.code,
+                       monthly_cost_usd=c.cost, delta_usd=delta,
+                       delta_pct=_pct(delta, chosen.cost), why_not=why)
+
+
+def _ranking(r: Ranking) -> str:
+    chosen = r.ranked[0]
+    if len(r.ranked) == 1:
+        return f"Only one option could be designed within the requirements: {chosen.where}"
+    if not r.promoted:
+        return f"Ranked first of {len(r.ranked)} options by {RANKING_RULE}"
+    top = r.ranked[1]
+    delta = round(chosen.compared - top.compared, 2)
+    return (f"Ranked first of {len(r.ranked)} options as the existing provider: {top.where} "
+            f"ranks first by {RANKING_RULE}, and {chosen.where} has as few violations and "
+            f"compliance gaps and costs {usd_change(delta)} ({_pct(delta, top.compared)}%)"
+            + (f" {COMPARED}" if r.left_out else "")
+            + f", within the {EXISTING_PROVIDER_TOLERANCE:.0%} allowed for staying on "
+            f"{chosen.design.provider} (a migration the comparison does not price)")
+
+
+def _constraints(chosen: Candidate, availability: float) -> str:
+    d = chosen.design
+    if not d.violations:
+        return (f"Meets every constraint: {d.region.name} ({d.region.group}), "
+                f"{_n(d.zones_used, 'availability zone')} for {availability:g}% availability")
+    return (f"No option meets every constraint; this one has the fewest violations "
+            f"({chosen.violations}): " + "; ".join(d.violations))
+
+
+def _gaps(ranked: list[Candidate]) -> str:
+    chosen, others = ranked[0], ranked[1:]
+    if all(chosen.gaps < c.gaps for c in others):
+        text = f"Fewest compliance gaps of any option: {chosen.gaps}"
+    elif chosen.gaps <= min(c.gaps for c in others):
+        text = f"As few compliance gaps as any option: {chosen.gaps}"
+    else:
+        text = f"Fewest compliance gaps of the options with as few violations: {chosen.gaps}"
+    if others:
+        text += " (against " + _listing([f"{c.gaps} on {c.where}" for c in others]) + ")"
+    return text
+
+
+def _tier(ranked: list[Candidate]) -> list[Candidate]:
+    """The other options level with the chosen one on violations and gaps, in rank order."""
+    chosen = ranked[0]
+    return sorted((c for c in ranked[1:]
+                   if (c.violations, c.gaps) == (chosen.violations, chosen.gaps)),
+                  key=Candidate.rank_key)
+
+
+def _cost(r: Ranking) -> str | None:
+    chosen = r.ranked[0]
+    if r.promoted or len(r.ranked) == 1:
+        return None
+    tier = _tier(r.ranked)
+    if not tier:
+        return (f"No other option has as few violations and compliance gaps; it costs "
+                f"{usd(chosen.cost)} a month")
+    nxt = tier[0]
+    return (f"Lowest monthly cost of the options with as few violations and compliance gaps: "
+            f"{usd(chosen.compared)}, against {usd(nxt.compared)} on {nxt.where}"
+            + (f" ({COMPARED}; left out: {', '.join(r.left_out)})" if r.left_out else ""))
+
+
+def _cheaper(r: Ranking) -> list[str]:
+    chosen = r.ranked[0]
+    return [f"{c.where} costs {usd(chosen.cost - c.cost)} less ({usd(c.cost)} a month) but "
+            f"ranks lower: {_lower_because(chosen, c, r.promoted)}"
+            for c in r.ranked[1:] if round(c.cost, 2) < round(chosen.cost, 2)]
+
+
+def _unpriced(r: Ranking) -> str:
+    chosen = r.ranked[0]
+    unpriced = chosen.design.unpriced
+    if not unpriced:
+        return "Every component is priced from the dated catalog"
+    text = (f"Not in the total: {_n(len(unpriced), 'component')} the catalog cannot price ("
+            + "; ".join(unpriced) + ")")
+    tier = [] if r.promoted else _tier(r.ranked)
+    if tier:
+        nxt = tier[0]
+        if nxt.design.unpriced:
+            text += (f"; {nxt.where} also leaves "
+                     f"{_n(len(nxt.design.unpriced), 'component')} unpriced")
+        elif round(nxt.cost, 2) > round(chosen.cost, 2):
+            text += (f"; {nxt.where}, fully priced at {usd(nxt.cost)}, would cost less only if "
+                     f"they cost more than {usd(nxt.cost - chosen.cost)} a month")
+    return text
+
+
+def _users(chosen: Candidate, choice: Choice) -> list[str]:
+    if not choice.applies:
+        return []
+    region = chosen.design.region
+    users = _listing(list(choice.users))
+    out = []
+    if choice.rule == "near every user group":
+        if set(choice.users) == {region.group}:
+            out.append(f"Users in {users}: {region.code} is in their region group")
+        else:
+            out.append(f"Users in {users}: {region.code} ({region.group}) is within "
+                       f"~{rtt_ms(region.group, choice.users)} ms round trip of all of them")
+    elif choice.rule == "near at least one user group":
+        near = [g for g in choice.users if rtt_ms(region.group, (g,)) <= NEAR_RTT_MS]
+        far = [f"{g} at ~{rtt_ms(region.group, (g,))} ms" for g in choice.users
+               if g not in near]
+        out.append(f"Users in {users}: no region is within {NEAR_RTT_MS} ms round trip of all "
+                   f"of them; {region.code} ({region.group}) is near users in "
+                   f"{_listing(near)} and serves users in {_listing(far)}")
+    else:
+        out.append(f"No allowed region is within {NEAR_RTT_MS} ms round trip of users in "
+                   f"{users}; {region.code} ({region.group}) is among the nearest allowed, "
+                   f"~{rtt_ms(region.group, choice.users)} ms")
+    if choice.excluded:
+        far_from = ("from every user group" if choice.rule == "near at least one user group"
+                    else f"from users in {users}")
+        out.append(f"Regions in {_listing(list(choice.excluded))} were not designed: over "
+                   f"{NEAR_RTT_MS} ms round trip {far_from} ("
+                   + ", ".join(f"{g} ~{ms} ms" for g, ms in choice.excluded.items()) + ")")
+    return out
+
+
+def _controls(chosen: Candidate, frameworks: list[str]) -> str:
+    count = {s: sum(1 for c in chosen.controls if c.status == s)
+             for s in ("met", "gap", "customer")}
+    return (f"{count['met']} technical controls met by the design, "
+            f"{_n(count['gap'], 'gap')}, {count['customer']} for the customer's own "
+            f"processes, across {', '.join(frameworks)}")
+
+
+def recommendation(r: Ranking, choice: Choice, availability: float,
+                   frameworks: list[str]) -> Recommendation:
+    """The first-ranked option with its reasons and the others as alternatives."""
+    chosen = r.ranked[0]
+    reasons = [_ranking(r), _constraints(chosen, availability)]
+    if frameworks:
+        reasons.append(_gaps(r.ranked))
+    cost = _cost(r)
+    if cost:
+        reasons.append(cost)
+    reasons += _cheaper(r)
+    reasons.append(_unpriced(r))
+    reasons += _users(chosen, choice)
+    if frameworks:
+        reasons.append(_controls(chosen, frameworks))
+    d = chosen.design
+    return Recommendation(provider=d.provider, region=d.region.code,
+                          monthly_cost_usd=chosen.cost, reasons=reasons,
+                          alternatives=[alternative(chosen, c, r.promoted)
+                                        for c in r.ranked[1:]],
+                          ranking_rule=RANKING_RULE + (
+                              f"; left out of the compared cost: {', '.join(r.left_out)}"
+                              if r.left_out else ""))

@@ -1,0 +1,169 @@
+"""Ranking: no catalog hole decides the order, and the order is the one the result states.
+
+Each test designs on a small catalog written out here, so the rule under test is the point
+and the figures are the test's own: two providers price the same worker; one of them
+leaves a part unpriced.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from infra_mind.catalog.model import PriceRow, ProductFamily, Provider, PurchaseOption, Unit
+from infra_mind.catalog.store import Catalog
+from infra_mind.engine.assess import assess
+from infra_mind.engine.ranking import ALL, SHARED, line_slots, unpriced_slot
+
+AS_OF = date(2026, 11, 1)
+HOME = {Provider.AWS: "us-east-1", Provider.AZURE: "eastus", Provider.GCP: "us-central1"}
+HOURS = 730
+
+
+def _row(provider: Provider, kind: ProductFamily, sku: str, price: float,
+         unit: Unit = Unit.HOUR, **attributes) -> PriceRow:
+    extra = {}
+    if kind is ProductFamily.EGRESS:
+        extra = {"tier_start": 0.0, "tier_end": None}
+    return PriceRow(provider=provider, service=f"{provider.value}-{kind.value}",
+                    product_family=kind, sku=sku, region=HOME[provider], unit=unit,
+                    price_usd=price, purchase_option=PurchaseOption.ON_DEMAND, as_of=AS_OF,
+                    source=f"https://example.test/{provider.value}/{kind.value}",
+                    attributes=attributes, basis="list", rule="", **extra)
+
+
+def machine(provider: Provider, price_per_hour: float) -> PriceRow:
+    return _row(provider, ProductFamily.COMPUTE, f"m9.{provider.value}", price_per_hour,
+                vcpu=2, memory_gib=8, arch="x86_64", family="m9")
+
+
+def egress(provider: Provider, price_per_gb: float) -> PriceRow:
+    return _row(provider, ProductFamily.EGRESS, "internet-egress", price_per_gb, Unit.GB,
+                free_gb_per_month=0)
+
+
+def worker_requirements(**preferences) -> dict:
+    """One steady worker (2 vCPU, 8 GiB) sending 1,000 GB a month to the internet."""
+    return {"name": "hole", "availability_target": 99.5,
+            "preferences": {"providers": ["aws", "azure"], "regions": ["us-east-1", "eastus"],
+                            **preferences},
+            "workloads": [{"name": "crunch", "type": "worker", "vcpu": 2, "memory_gb": 8,
+                           "egress_gb_per_month": 1000}]}
+
+
+def by_provider(result) -> dict:
+    return {o.provider: o for o in result.options}
+
+
+def test_a_cheaper_option_with_an_unpriced_part_is_not_sunk_by_the_hole():
+    """Azure prices the worker at $58.40 and cannot price its egress; AWS prices both, the
+    worker alone at $73.00. Compared on the parts both price, Azure is cheaper, and it stays
+    cheaper unless its egress costs more than AWS's total minus its own: the old ranking
+    (unpriced components before cost) recommended AWS."""
+    catalog = Catalog([machine(Provider.AWS, 0.10), egress(Provider.AWS, 0.09),
+                       machine(Provider.AZURE, 0.08)], generated_at=AS_OF)
+    result = assess(worker_requirements(), catalog)
+    aws, azure = by_provider(result)["aws"], by_provider(result)["azure"]
+    assert (aws.monthly_cost_usd, azure.monthly_cost_usd) == (163.0, 58.4)
+    assert azure.unpriced and not aws.unpriced
+    assert result.recommended.provider == "azure"
+    assert [(o.provider, o.rank) for o in result.options] == [("azure", 1), ("aws", 2)]
+    # what was compared, and that the hole is named with what it would take to change it
+    assert (azure.compared_cost_usd, aws.compared_cost_usd) == (58.4, 73.0)
+    assert "internet egress" in result.recommended.ranking_rule
+    reasons = result.recommended.reasons
+    assert ("Lowest monthly cost of the options with as few violations and compliance gaps: "
+            "$58.40, against $73.00 on aws us-east-1") in reasons[2]
+    unpriced = next(r for r in reasons if r.startswith("Not in the total:"))
+    assert "(shared): internet egress (1000 GB) in azure eastus" in unpriced
+    assert ("aws us-east-1, fully priced at $163.00, would cost less only if they cost more "
+            "than $104.60 a month") in unpriced
+
+
+def test_a_hole_does_not_lift_an_option_either():
+    """Ranking on the priced total would put Azure first here (its $87.60 leaves out the
+    egress AWS prices at $90): compared on the parts both price, AWS's worker is cheaper."""
+    catalog = Catalog([machine(Provider.AWS, 0.10), egress(Provider.AWS, 0.09),
+                       machine(Provider.AZURE, 0.12)], generated_at=AS_OF)
+    result = assess(worker_requirements(), catalog)
+    assert result.recommended.provider == "aws"
+    azure = by_provider(result)["azure"]
+    assert azure.monthly_cost_usd < by_provider(result)["aws"].monthly_cost_usd
+    cheaper = next(r for r in result.recommended.reasons if r.startswith("azure eastus costs"))
+    assert cheaper == ("azure eastus costs $75.40 less ($87.60 a month) but ranks lower: "
+                       "compared on the parts every contending option prices it costs $14.60 "
+                       "more ($87.60 against $73.00), and its total leaves out 1 unpriced "
+                       "component")
+
+
+def test_the_existing_provider_within_tolerance_is_ranked_first_and_says_by_how_much():
+    catalog = Catalog([machine(Provider.AWS, 0.10), egress(Provider.AWS, 0.09),
+                       machine(Provider.AZURE, 0.104), egress(Provider.AZURE, 0.09)],
+                      generated_at=AS_OF)
+    result = assess(worker_requirements(existing_provider="azure"), catalog)
+    assert [(o.provider, o.rank) for o in result.options] == [("azure", 1), ("aws", 2)]
+    first = result.recommended.reasons[0]
+    assert first.startswith("Ranked first of 2 options as the existing provider: aws us-east-1 "
+                            "ranks first by ")
+    assert "costs $2.92 more (1.8%), within the 10% allowed for staying on azure" in first
+    assert "the existing provider" in result.options[0].rank_basis
+    # beyond the tolerance the order stands
+    dear = Catalog([machine(Provider.AWS, 0.10), egress(Provider.AWS, 0.09),
+                    machine(Provider.AZURE, 0.14), egress(Provider.AZURE, 0.09)],
+                   generated_at=AS_OF)
+    assert assess(worker_requirements(existing_provider="azure"), dear).recommended.provider \
+        == "aws"
+
+
+def test_options_are_listed_in_rank_order_with_their_basis():
+    catalog = Catalog([machine(Provider.AWS, 0.10), egress(Provider.AWS, 0.09),
+                       machine(Provider.AZURE, 0.08)], generated_at=AS_OF)
+    result = assess(worker_requirements(), catalog)
+    assert [o.rank for o in result.options] == list(range(1, len(result.options) + 1))
+    azure, aws = result.options
+    assert azure.rank_basis == ("meets every constraint; 0 compliance gaps; $58.40 a month "
+                                "(1 component unpriced); $58.40 compared on the parts every "
+                                "contending option prices")
+    assert aws.rank_basis.startswith("meets every constraint; 0 compliance gaps; $163.00 a "
+                                     "month; $73.00 compared")
+
+
+@pytest.mark.parametrize(("text", "slot"), [
+    ("(shared): load balancer in aws us-east-1", (SHARED, "load balancer")),
+    ("(shared): NAT gateway in aws us-east-1", (SHARED, "NAT gateway")),
+    ("(shared): Cloud NAT per-VM charge (3,285.0 VM-hours) in gcp us-central1",
+     (SHARED, "NAT gateway")),
+    ("(shared): CDN for site (100 GB a month) in aws us-east-1", (SHARED, "CDN")),
+    ("(shared): something new in aws us-east-1", (SHARED, ALL)),
+    ("db: postgres storage (80 GB) in gcp us-central1", ("db", "storage")),
+    ("db: block storage (80 GB) in aws us-east-1", ("db", "storage")),
+    ("files: frequent object storage in aws us-east-1", ("files", ALL)),
+    ("nobody: app servers in aws us-east-1", (ALL, ALL)),
+])
+def test_an_unpriced_part_empties_its_slot(text, slot):
+    assert unpriced_slot(text, ["db", "files", "api"]) == slot
+
+
+@pytest.mark.parametrize(("text", "slot"), [
+    ("(shared): CDN cache fill (1100 GB) in gcp us-central1", (SHARED, "CDN cache fill")),
+    ("(shared): CDN requests in gcp us-central1", (SHARED, "CDN requests")),
+    ("(shared): NAT gateway in gcp us-central1", (SHARED, "NAT gateway")),
+])
+def test_an_unpriced_piece_of_a_priced_part_empties_only_its_own_slot(text, slot):
+    """The design prices its CDN's data transfer but not its cache fill: only the cache
+    fill is left out of the comparison, not the whole CDN."""
+    assert unpriced_slot(text, ["site"], ["CDN data transfer", "load balancer"]) == slot
+
+
+@pytest.mark.parametrize(("workload", "component", "slot"), [
+    ("(shared)", "load balancer capacity", (SHARED, "load balancer")),
+    ("(shared)", "NAT gateways", (SHARED, "NAT gateway")),
+    ("(shared)", "Cloud NAT (per VM)", (SHARED, "NAT gateway")),
+    ("(shared)", "CDN data transfer", (SHARED, "CDN")),
+    ("db", "database storage", ("db", "storage")),
+    ("db", "managed postgres (HA)", ("db", "main")),
+    ("api", "app servers", ("api", "main")),
+])
+def test_a_priced_line_has_the_slot_its_hole_would_have(workload, component, slot):
+    assert slot in line_slots(workload, component)

@@ -1,0 +1,365 @@
+"""Every reason of every recommendation is true of the options beside it.
+
+Requirements are generated (the strategies of ``test_properties``, with where the users
+are drawn too); each reason must match one of the engine's claim templates, and each claim
+is read back and checked against the options' figures: "fewest compliance gaps" against
+every option's gaps, "lowest cost" against the options it was compared with, a cheaper
+option named with what really made it rank lower. The ranking itself is checked too: the
+options are in rank order, and none sits above an option of its tier that costs less on
+the compared basis (so no catalog hole decides), except the existing provider within its
+stated tolerance.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from infra_mind.catalog.regions import GROUPS, region
+from infra_mind.engine.assess import assess
+from infra_mind.engine.latency import NEAR_RTT_MS, rtt_ms
+from infra_mind.engine.ranking import EXISTING_PROVIDER_TOLERANCE, RANKING_RULE
+from infra_mind.engine.requirements import Requirements
+from infra_mind.engine.result import AssessmentResult, Option
+from tests.engine.test_properties import catalog, requirements
+
+SETTINGS = settings(max_examples=60, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+CENT = 0.005
+M = r"\$[\d,]+\.\d\d"  # an amount as the money formatter writes it
+W = r"(?:aws|azure|gcp) [a-z0-9-]+"  # an option: provider and region code
+COMPARED = "compared on the parts every contending option prices"
+
+
+def amount(text: str) -> float:
+    return float(text.removeprefix("$").replace(",", ""))
+
+
+def change(text: str) -> float:
+    """ "$2.92 more" -> 2.92, "$2.92 less" -> -2.92, "the same" -> 0."""
+    if text == "the same":
+        return 0.0
+    value, _, way = text.partition(" ")
+    return amount(value) * (1 if way == "more" else -1)
+
+
+def close(a: float, b: float) -> bool:
+    return abs(a - b) <= CENT + 1e-9
+
+
+def named(result: AssessmentResult, where: str) -> Option:
+    provider, code = where.split(" ")
+    (option,) = [o for o in result.options if (o.provider, o.region) == (provider, code)]
+    return option
+
+
+def level(o: Option) -> tuple[int, int]:
+    return len(o.violations), o.compliance_gaps
+
+
+def compared(o: Option) -> float:
+    return o.monthly_cost_usd if o.compared_cost_usd is None else o.compared_cost_usd
+
+
+def listing(text: str) -> list[str]:
+    """ "a, b and c" -> [a, b, c]."""
+    head, _, last = text.rpartition(" and ")
+    return [*head.split(", "), last] if head else [last]
+
+
+# -- the order ------------------------------------------------------------------------
+
+
+def promoted(result: AssessmentResult) -> bool:
+    return result.recommended.reasons[0].startswith(
+        f"Ranked first of {len(result.options)} options as the existing provider")
+
+
+def check_order(result: AssessmentResult) -> None:
+    options, rec = result.options, result.recommended
+    assert [o.rank for o in options] == list(range(1, len(options) + 1))
+    assert (rec.provider, rec.region) == (options[0].provider, options[0].region)
+    assert rec.monthly_cost_usd == options[0].monthly_cost_usd
+    rest = options[1:] if promoted(result) else options
+    for a, b in itertools.pairwise(rest):
+        assert level(a) <= level(b), (a.rank_basis, b.rank_basis)
+        if level(a) == level(b):
+            # no option above a cheaper one of its tier on the compared basis: a part one of
+            # them cannot price is left out of both
+            assert compared(a) <= compared(b) + CENT, (a.rank_basis, b.rank_basis)
+    if promoted(result):
+        mine, top = options[0], options[1]
+        existing = result.requirements.preferences.existing_provider
+        assert existing is not None and mine.provider == existing.value
+        assert level(mine) == level(top) and all(level(top) <= level(o) for o in options)
+        assert compared(mine) <= compared(top) * (1 + EXISTING_PROVIDER_TOLERANCE) + CENT
+
+
+# -- the reasons ----------------------------------------------------------------------
+
+
+def check_ranking(result, reason):
+    n = len(result.options)
+    first = result.options[0]
+    if m := re.fullmatch(rf"Only one option could be designed within the requirements: ({W})",
+                         reason):
+        assert n == 1 and named(result, m[1]) is first
+    elif m := re.fullmatch(rf"Ranked first of (\d+) options by {RANKING_RULE}", reason):
+        assert int(m[1]) == n > 1 and not promoted(result)
+    elif m := re.fullmatch(
+            rf"Ranked first of (\d+) options as the existing provider: ({W}) ranks first by "
+            rf"{RANKING_RULE}, and ({W}) has as few violations and compliance gaps and costs "
+            rf"({M} more|{M} less|the same) \(([-\d.]+)%\)( {COMPARED})?, within the 10% "
+            r"allowed for staying on (\w+) \(a migration the comparison does not price\)",
+            reason):
+        top, mine = named(result, m[2]), named(result, m[3])
+        assert int(m[1]) == n and mine is first and top is result.options[1]
+        assert close(change(m[4]), compared(mine) - compared(top))
+        assert m[7] == first.provider
+    else:
+        return False
+    return True
+
+
+def check_constraints(result, reason):
+    first = result.options[0]
+    if m := re.fullmatch(r"Meets every constraint: (.+) \((\w+)\), (\d+) availability zones? "
+                         r"for ([\d.]+)% availability", reason):
+        r = region(first.provider, first.region)
+        assert first.constraints_met and (m[1], m[2]) == (r.name, r.group)
+        assert float(m[4]) == float(result.requirements.availability_target)
+    elif m := re.fullmatch(r"No option meets every constraint; this one has the fewest "
+                           r"violations \((\d+)\): (.+)", reason):
+        assert not any(o.constraints_met for o in result.options)
+        assert int(m[1]) == len(first.violations) == min(len(o.violations)
+                                                          for o in result.options)
+    else:
+        return False
+    return True
+
+
+def check_gaps(result, reason):
+    first, others = result.options[0], result.options[1:]
+    m = re.fullmatch(r"(Fewest compliance gaps of any option|As few compliance gaps as any "
+                     r"option|Fewest compliance gaps of the options with as few violations): "
+                     r"(\d+)(?: \(against (.+)\))?", reason)
+    if not m:
+        return False
+    assert int(m[2]) == first.compliance_gaps and result.requirements.compliance
+    if m[1].startswith("Fewest compliance gaps of any"):
+        assert all(first.compliance_gaps < o.compliance_gaps for o in others)
+    elif m[1].startswith("As few"):
+        assert first.compliance_gaps == min(o.compliance_gaps for o in result.options)
+    else:
+        assert first.compliance_gaps == min(o.compliance_gaps for o in result.options
+                                            if len(o.violations) == len(first.violations))
+    against = listing(m[3]) if m[3] else []
+    assert len(against) == len(others)
+    for part, option in zip(against, others, strict=True):
+        gaps, _, where = part.partition(" on ")
+        assert named(result, where) is option and int(gaps) == option.compliance_gaps
+    return True
+
+
+def check_cost(result, reason):
+    first = result.options[0]
+    tier = [o for o in result.options[1:] if level(o) == level(first)]
+    if m := re.fullmatch(rf"Lowest monthly cost of the options with as few violations and "
+                         rf"compliance gaps: ({M}), against ({M}) on ({W})"
+                         rf"(?: \({COMPARED}; left out: (.+)\))?", reason):
+        other = named(result, m[3])
+        assert other in tier and not promoted(result)
+        assert close(amount(m[1]), compared(first)) and close(amount(m[2]), compared(other))
+        assert all(compared(first) <= compared(o) + CENT for o in tier)
+        assert other is min(tier, key=lambda o: o.rank)
+        if m[4]:
+            assert result.recommended.ranking_rule.endswith(
+                f"; left out of the compared cost: {m[4]}")
+    elif m := re.fullmatch(rf"No other option has as few violations and compliance gaps; it "
+                           rf"costs ({M}) a month", reason):
+        assert not tier and close(amount(m[1]), first.monthly_cost_usd)
+    else:
+        return False
+    return True
+
+
+def check_cheaper(result, reason):
+    first = result.options[0]
+    m = re.fullmatch(rf"({W}) costs ({M}) less \(({M}) a month\) but ranks lower: (.+)", reason)
+    if not m:
+        return False
+    other = named(result, m[1])
+    assert other is not first and close(amount(m[3]), other.monthly_cost_usd)
+    assert other.monthly_cost_usd < first.monthly_cost_usd
+    assert close(amount(m[2]), first.monthly_cost_usd - other.monthly_cost_usd)
+    why = m[4]
+    if w := re.fullmatch(r"(\d+) constraint violations? against (\d+): .+", why):
+        assert (int(w[1]), int(w[2])) == (len(other.violations), len(first.violations))
+        assert int(w[1]) > int(w[2])
+    elif w := re.fullmatch(r"(\d+) more compliance gaps? \((\d+) against (\d+)\)", why):
+        assert (int(w[2]), int(w[3])) == (other.compliance_gaps, first.compliance_gaps)
+        assert int(w[1]) == int(w[2]) - int(w[3]) > 0
+        assert len(other.violations) == len(first.violations)
+    elif w := re.fullmatch(r"(\w+) is the existing provider and costs at most 10% more", why):
+        assert promoted(result) and w[1] == first.provider and level(other) == level(first)
+    elif w := re.fullmatch(rf"{COMPARED} it costs ({M} more|the same) \(({M}) against ({M})\)"
+                           r"(, and ties go by provider and region name)?"
+                           r"(?:, and its total leaves out (\d+) unpriced components?)?", why):
+        assert level(other) == level(first) and not promoted(result)
+        assert close(amount(w[2]), compared(other)) and close(amount(w[3]), compared(first))
+        assert close(change(w[1]), compared(other) - compared(first)) and change(w[1]) >= 0
+        assert (w[4] is not None) == close(compared(other), compared(first))
+        assert int(w[5] or 0) == len(other.unpriced)
+    else:
+        raise AssertionError(f"unexplained: {reason}")
+    return True
+
+
+def check_unpriced(result, reason):
+    first = result.options[0]
+    if reason == "Every component is priced from the dated catalog":
+        assert not first.unpriced
+        return True
+    head = (f"Not in the total: {len(first.unpriced)} component"
+            f"{'' if len(first.unpriced) == 1 else 's'} the catalog cannot price ("
+            + "; ".join(first.unpriced) + ")")
+    if not reason.startswith("Not in the total: "):
+        return False
+    assert first.unpriced and reason.startswith(head), (reason, head)
+    rest = reason[len(head):]
+    tier = [o for o in result.options[1:] if level(o) == level(first)]
+    if m := re.fullmatch(rf"; ({W}), fully priced at ({M}), would cost less only if they cost "
+                         rf"more than ({M}) a month", rest):
+        other = named(result, m[1])
+        assert other is tier[0] and not other.unpriced and not promoted(result)
+        assert close(amount(m[2]), other.monthly_cost_usd)
+        assert close(amount(m[3]), other.monthly_cost_usd - first.monthly_cost_usd)
+        assert amount(m[3]) > 0
+    elif m := re.fullmatch(rf"; ({W}) also leaves (\d+) components? unpriced", rest):
+        other = named(result, m[1])
+        assert other is tier[0] and int(m[2]) == len(other.unpriced) > 0
+    else:
+        assert rest == "" and (not tier or promoted(result)
+                               or tier[0].monthly_cost_usd <= first.monthly_cost_usd)
+    return True
+
+
+def check_users(result, reason):
+    first, choice = result.options[0], result.region_choice
+    group = region(first.provider, first.region).group
+    users = choice.users
+    if m := re.fullmatch(r"Users in (.+): (\S+) is in their region group", reason):
+        assert listing(m[1]) == users == [group] and m[2] == first.region
+    elif m := re.fullmatch(r"Users in (.+): (\S+) \((\w+)\) is within ~(\d+) ms round trip of "
+                           r"all of them", reason):
+        assert listing(m[1]) == users and (m[2], m[3]) == (first.region, group)
+        assert int(m[4]) == rtt_ms(group, users) == first.user_rtt_ms <= NEAR_RTT_MS
+    elif m := re.fullmatch(r"Users in (.+): no region is within 60 ms round trip of all of "
+                           r"them; (\S+) \((\w+)\) is near users in (.+) and serves users in "
+                           r"(.+)", reason):
+        assert listing(m[1]) == users and (m[2], m[3]) == (first.region, group)
+        assert all(rtt_ms(group, (g,)) <= NEAR_RTT_MS for g in listing(m[4]))
+        for far in listing(m[5]):
+            g, _, ms = far.partition(" at ~")
+            assert int(ms.removesuffix(" ms")) == rtt_ms(group, (g,)) > NEAR_RTT_MS
+        assert all(rtt_ms(region(o.provider, o.region).group, users) > NEAR_RTT_MS
+                   for o in result.options)
+    elif m := re.fullmatch(r"No allowed region is within 60 ms round trip of users in (.+); "
+                           r"(\S+) \((\w+)\) is among the nearest allowed, ~(\d+) ms", reason):
+        assert listing(m[1]) == users and (m[2], m[3]) == (first.region, group)
+        assert int(m[4]) == rtt_ms(group, users) > NEAR_RTT_MS
+        assert all(min(rtt_ms(region(o.provider, o.region).group, (g,)) for g in users)
+                   > NEAR_RTT_MS for o in result.options)
+    elif m := re.fullmatch(r"Regions in (.+) were not designed: over 60 ms round trip "
+                           r"(from every user group|from users in .+) \((.+)\)", reason):
+        groups = listing(m[1])
+        assert not {region(o.provider, o.region).group for o in result.options} & set(groups)
+        for part, g in zip(m[3].split(", "), groups, strict=True):
+            name, _, ms = part.partition(" ~")
+            assert name == g and int(ms.removesuffix(" ms")) > NEAR_RTT_MS
+            assert f"{g}: ~{ms} round trip" in choice.excluded
+    else:
+        return False
+    return True
+
+
+def check_controls(result, reason):
+    m = re.fullmatch(r"(\d+) technical controls met by the design, (\d+) gaps?, (\d+) for the "
+                     r"customer's own processes, across (.+)", reason)
+    if not m:
+        return False
+    count = {s: sum(c.status == s for c in result.compliance) for s in ("met", "gap",
+                                                                       "customer")}
+    assert (int(m[1]), int(m[2]), int(m[3])) == (count["met"], count["gap"],
+                                                 count["customer"])
+    assert int(m[2]) == result.options[0].compliance_gaps
+    assert m[4].split(", ") == [f.value for f in result.requirements.compliance]
+    return True
+
+
+CHECKS = (check_ranking, check_constraints, check_gaps, check_cost, check_cheaper,
+          check_unpriced, check_users, check_controls)
+
+
+def check_reasons(result: AssessmentResult) -> None:
+    for reason in result.recommended.reasons:
+        assert "-$" not in reason and "$-" not in reason and "USD" not in reason, reason
+        matched = [check.__name__ for check in CHECKS if check(result, reason)]
+        assert len(matched) == 1, (reason, matched)
+
+
+def check_alternatives(result: AssessmentResult) -> None:
+    first = result.options[0]
+    alternatives = result.recommended.alternatives
+    assert [(a.provider, a.region) for a in alternatives] == [
+        (o.provider, o.region) for o in result.options[1:]]
+    for a, o in zip(alternatives, result.options[1:], strict=True):
+        assert close(a.delta_usd, o.monthly_cost_usd - first.monthly_cost_usd)
+        for why in a.why_not:
+            assert "-$" not in why and "$-" not in why
+            if m := re.fullmatch(rf"({M}) a month more", why):
+                assert close(amount(m[1]), a.delta_usd) and a.delta_usd > 0
+            if m := re.fullmatch(r"(\d+) more compliance gaps? \((\d+) against (\d+)\)", why):
+                assert (int(m[2]), int(m[3])) == (o.compliance_gaps, first.compliance_gaps)
+
+
+# -- the property -----------------------------------------------------------------------
+
+
+@st.composite
+def with_users(draw) -> Requirements:
+    req = draw(requirements(pinned=False))
+    users = draw(st.one_of(st.just([]),
+                           st.lists(st.sampled_from(GROUPS), min_size=1, max_size=2,
+                                    unique=True)))
+    return Requirements.model_validate({**req.model_dump(mode="json"), "users": users})
+
+
+@st.composite
+def contested(draw) -> Requirements:
+    """All three providers on any region near one user group, with frameworks: the
+    options differ in gaps, cost and holes, and every kind of claim is made."""
+    req = draw(requirements(pinned=False))
+    data = req.model_dump(mode="json")
+    data["preferences"] |= {"providers": ["aws", "azure", "gcp"], "regions": []}
+    data["users"] = [draw(st.sampled_from(GROUPS))]
+    data["data_residency"] = draw(st.sampled_from([[], data["users"]]))
+    data["compliance"] = draw(st.lists(st.sampled_from(["soc2", "hipaa", "pci_dss", "gdpr",
+                                                         "iso27001", "ccpa"]),
+                                       min_size=1, max_size=3, unique=True))
+    return Requirements.model_validate(data)
+
+
+@SETTINGS
+@given(req=st.one_of(contested(), with_users(), requirements()))
+def test_every_reason_is_true_of_the_options(req):
+    result = assess(req, catalog())
+    if not result.options:
+        assert result.recommended is None
+        return
+    check_order(result)
+    check_reasons(result)
+    check_alternatives(result)

@@ -1,0 +1,168 @@
+"""Region choice: where the users are decides which regions are designed at all.
+
+A US business must not be sent to Belgium because Belgium is cheaper: regions more than
+``NEAR_RTT_MS`` round trip from the users are not designed, and the result says which
+were left out and why.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from infra_mind.catalog.regions import GROUPS, REGIONS, region
+from infra_mind.engine.assess import assess
+from infra_mind.engine.latency import (
+    CITY_RTT_MS,
+    GROUP_CITIES,
+    NEAR_RTT_MS,
+    group_rtt_ms,
+    rtt_ms,
+    user_groups,
+)
+from infra_mind.engine.requirements import Requirements
+from tests.engine.test_properties import catalog
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+API = {"name": "api", "type": "web_service", "peak_rps": 50, "cpu_ms_per_request": 20,
+       "egress_gb_per_month": 50}
+
+
+def saas(**top) -> dict:
+    """A small US-style SaaS: an API and a database, every provider, no residency."""
+    return {"name": "saas", "availability_target": 99.9, **top,
+            "workloads": [API, {"name": "db", "type": "database", "storage_gb": 50}]}
+
+
+def groups_of(result) -> set[str]:
+    return {region(o.provider, o.region).group for o in result.options}
+
+
+# -- the latency model -------------------------------------------------------------------
+
+
+def test_the_model_is_symmetric_with_zero_inside_a_group():
+    for a in GROUPS:
+        assert group_rtt_ms(a, a) == 0
+        for b in GROUPS:
+            assert group_rtt_ms(a, b) == group_rtt_ms(b, a)
+    # the published pairs that decide the rule (IBM Cloud, 10 Jan - 8 Feb 2026)
+    assert group_rtt_ms("us", "ca") == 16  # Washington - Montreal
+    assert group_rtt_ms("eu", "uk") == 13  # Frankfurt - London
+    assert group_rtt_ms("us", "uk") == 76  # Washington - London
+    assert group_rtt_ms("us", "eu") == 86  # Washington - Frankfurt
+    assert group_rtt_ms("us", "apac") == 141  # Washington - Tokyo
+    assert group_rtt_ms("apac", "sa") == 283  # Tokyo - Sao Paulo
+
+
+def test_no_pair_sits_near_the_threshold():
+    """Any bound between the same-continent and the ocean-crossing pairs makes the same
+    choices: the threshold is not a fine-tuned number."""
+    assert all(abs(ms - NEAR_RTT_MS) >= 15 for ms in CITY_RTT_MS.values())
+    assert len(CITY_RTT_MS) == sum(len(c) for c in GROUP_CITIES.values()) * (
+        sum(len(c) for c in GROUP_CITIES.values()) - 1) // 2
+
+
+# -- where the users are ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("top", "users", "source"), [
+    ({"users": ["eu"], "data_residency": ["us"]}, ("eu",), "users"),
+    ({"data_residency": ["uk"]}, ("uk",), "data_residency"),
+    ({"preferences": {"regions": ["eastus", "us-east-1", "westeurope"]}}, ("us", "eu"),
+     "preferences.regions"),
+    ({}, (), ""),
+])
+def test_users_default_from_residency_then_preferred_regions(top, users, source):
+    assert user_groups(Requirements.model_validate(saas(**top))) == (users, source)
+
+
+def test_a_us_business_is_not_sent_to_europe_for_a_lower_price():
+    """The issue's case: a US SaaS with no residency got GCP europe-west1 (Belgium) because
+    it was cheaper. With its users in the US only US and Canadian regions are designed."""
+    result = assess(saas(users=["us"]), catalog())
+    assert result.options and groups_of(result) <= {"us", "ca"}
+    assert all(o.user_rtt_ms is not None and o.user_rtt_ms <= NEAR_RTT_MS
+               for o in result.options)
+    choice = result.region_choice
+    assert (choice.users, choice.users_from, choice.rule) == (["us"], "users",
+                                                              "near every user group")
+    assert "eu: ~86 ms round trip" in choice.excluded
+    reason = next(r for r in result.recommended.reasons if r.startswith("Regions in "))
+    assert reason == ("Regions in apac, eu, sa and uk were not designed: over 60 ms round trip "
+                      "from users in us (apac ~141 ms, eu ~86 ms, sa ~125 ms, uk ~76 ms)")
+
+
+@pytest.mark.parametrize("example", ["saas-startup", "seasonal-ecommerce"])
+def test_the_us_examples_stay_in_north_america(example):
+    """saas-startup and seasonal-ecommerce (CCPA) were recommended gcp europe-west1."""
+    req = yaml.safe_load((EXAMPLES / f"{example}.yaml").read_text())
+    result = assess(req, catalog())
+    assert groups_of(result) <= {"us", "ca"}
+    assert region(result.recommended.provider, result.recommended.region).group in {"us", "ca"}
+
+
+def test_users_in_two_continents_keep_regions_near_either_and_say_the_far_round_trip():
+    result = assess(saas(users=["us", "eu"]), catalog())
+    assert groups_of(result) <= {"us", "ca", "eu", "uk"}
+    assert result.region_choice.rule == "near at least one user group"
+    first = result.options[0]
+    group = region(first.provider, first.region).group
+    far = "eu" if group in ("us", "ca") else "us"
+    reason = next(r for r in result.recommended.reasons if r.startswith("Users in us and eu"))
+    assert f"serves users in {far} at ~{rtt_ms(group, (far,))} ms" in reason
+
+
+def test_residency_wins_over_latency_and_the_nearest_allowed_region_is_kept():
+    result = assess(saas(users=["apac"], data_residency=["us"]), catalog())
+    assert groups_of(result) == {"us"}
+    assert result.region_choice.rule == "nearest allowed"
+    assert any(r.startswith("No allowed region is within 60 ms round trip of users in apac")
+               for r in result.recommended.reasons)
+
+
+def test_unknown_users_are_warned_about_and_every_region_is_compared():
+    result = assess(saas(), catalog())
+    assert result.region_choice.users == [] and result.region_choice.rule.startswith(
+        "not applied")
+    assert any(w.startswith("where the users are is not stated") for w in result.warnings)
+
+
+def test_a_batch_job_has_no_users_to_be_near():
+    req = {"name": "batch", "availability_target": 99.0, "data_residency": ["us", "eu"],
+           "workloads": [{"name": "etl", "type": "worker", "vcpu": 4, "memory_gb": 8}]}
+    result = assess(req, catalog())
+    assert result.region_choice.rule == "not applied: no user-facing workload"
+    assert not any("users" in w for w in result.warnings)
+
+
+@settings(max_examples=30, deadline=None)
+@given(users=st.lists(st.sampled_from(GROUPS), min_size=1, max_size=3, unique=True),
+       residency=st.one_of(st.just([]), st.lists(st.sampled_from(GROUPS), min_size=1,
+                                                 max_size=2, unique=True)))
+def test_no_designed_region_is_farther_than_it_has_to_be(users, residency):
+    result = assess(saas(users=users, data_residency=residency), catalog())
+    allowed = [r for r in REGIONS.values() if not residency or r.group in residency]
+    for o in result.options:
+        g = region(o.provider, o.region).group
+        assert o.user_rtt_ms == rtt_ms(g, users)
+        if any(rtt_ms(r.group, users) <= NEAR_RTT_MS for r in allowed):
+            assert rtt_ms(g, users) <= NEAR_RTT_MS  # near every user group when one can be
+        elif any(min(rtt_ms(r.group, (u,)) for u in users) <= NEAR_RTT_MS for r in allowed):
+            assert min(rtt_ms(g, (u,)) for u in users) <= NEAR_RTT_MS
+        else:
+            assert rtt_ms(g, users) == min(rtt_ms(r.group, users) for r in allowed)
+
+
+def test_a_provider_with_only_far_regions_is_left_out_and_said_so():
+    result = assess(saas(users=["us"], preferences={
+        "providers": ["aws", "azure"], "regions": ["us-east-1", "westeurope"]}), catalog())
+    assert [(o.provider, o.region) for o in result.options] == [("aws", "us-east-1")]
+    assert "azure: none of its allowed regions is as near the users in us as another " \
+           "provider's (see region_choice); none designed" in result.warnings
+    assert result.region_choice.excluded == ["eu: ~86 ms round trip"]

@@ -1,0 +1,76 @@
+"""Reports write money one way and show the options in the order the engine ranked them.
+
+"$-988.49", "-$5.00", "within (difference -988.49)" and "USD 1,693.97" each appeared in
+some report or brief; every format now reads "$1,693.97" and "$988.49 under budget".
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from infra_mind.engine.money import budget_position
+from infra_mind.engine.result import AssessmentResult
+from infra_mind.reports.brief import markdown_brief
+from infra_mind.reports.render import render_report
+from tests.reports.conftest import NAMES, advise, requirements, result_json
+from tests.reports.helpers import md_sections, md_table
+
+SIGNED = ("$-", "-$", "−$", "USD", "(difference")
+#: An example with a budget (its position is said) and one with frameworks (its gaps).
+BUDGETED = ("saas-startup", "eu-fintech", "azure-enterprise")
+
+
+@pytest.fixture(scope="module")
+def budgeted():
+    return {name: result_json(requirements(name)) for name in BUDGETED}
+
+
+@pytest.mark.parametrize("kind", ["executive", "technical", "compliance"])
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_no_report_writes_a_sign_or_a_currency_code(results, budgeted, kind, fmt):
+    for result in [*results.values(), *budgeted.values()]:
+        text = render_report(advise(result), kind, fmt)
+        assert not [s for s in SIGNED if s in text], (kind, fmt)
+
+
+@pytest.mark.parametrize("name", BUDGETED)
+def test_the_budget_is_a_position_in_words(budgeted, name):
+    result = budgeted[name]
+    position = budget_position(result["recommended"]["monthly_cost_usd"],
+                               result["budget"]["monthly_budget_usd"])
+    assert position.endswith(("under budget", "over budget", "on budget"))
+    executive = md_sections(render_report(advise(result), "executive", "md"))
+    assert position in " ".join(executive["Budget"])
+    brief = markdown_brief(AssessmentResult.model_validate(result))
+    assert position in brief
+    assert not [s for s in SIGNED if s in brief]
+
+
+@pytest.mark.parametrize("name", [*NAMES, *BUDGETED])
+def test_the_options_table_is_the_ranking(results, budgeted, name):
+    result = {**results, **budgeted}[name]
+    sections = md_sections(render_report(advise(result), "executive", "md"))
+    rows = md_table(sections["Options side by side"])
+    assert [int(r["rank"]) for r in rows] == list(range(1, len(rows) + 1))
+    assert [(r["provider"], r["region"]) for r in rows] == [
+        (o["provider"], o["region"]) for o in result["options"]]
+    first = rows[0]
+    rec = result["recommended"]
+    assert (first["provider"], first["region"]) == (rec["provider"], rec["region"])
+    # the columns read in the ranking's order: constraints, gaps, then cost
+    columns = list(first)
+    assert columns.index("constraints met") < columns.index("compliance gaps") < \
+        columns.index("monthly")
+    assert any(p.startswith("Best first, ranked by ") for p in sections["Options side by side"])
+
+
+def test_every_gap_says_what_its_remediation_costs(results):
+    result = results["eu-fintech"]
+    rows = md_table(md_sections(render_report(advise(result), "compliance", "md"))["Controls"])
+    gaps = [r for r in rows if r["status"] == "gap"]
+    assert gaps
+    for row in gaps:
+        cost = row["remediation cost"]
+        assert cost.startswith(("priced", "adds a running cost", "configuration only")), row
+        if cost.startswith("priced"):
+            assert row["remediation monthly"].startswith("$")
