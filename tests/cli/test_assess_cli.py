@@ -99,3 +99,24 @@ def test_schema_is_the_requirements_json_schema(capsys):
     assert schema["additionalProperties"] is False
     assert {"name", "business", "compliance", "data_residency", "availability_target",
             "preferences", "workloads"} <= set(schema["properties"])
+
+
+def test_derived_prices_are_marked_in_the_table_and_the_markdown(capsys):
+    """A derived price (basis: derived) was printed like a list price; now "≈" marks it in
+    both outputs, and a legend says where its rule is. eu-fintech's AWS option prices NAT
+    in eu-north-1 by the region-ratio rule (no dated list price outside us-east-1/-2)."""
+    _, doc, _ = run(capsys, "assess", str(EXAMPLES / "eu-fintech.yaml"), "-f", "json")
+    result = json.loads(doc)
+    rec = result["recommended"]
+    chosen = next(o for o in result["options"]
+                  if (o["provider"], o["region"]) == (rec["provider"], rec["region"]))
+    derived = [li for li in chosen["line_items"] if li["price_basis"] == "derived"]
+    assert derived, "precondition: the recommended option uses a derived price"
+    assert all("derived price" in li["note"] for li in derived)  # the rule travels in JSON
+    for fmt in ("table", "md"):
+        _, out, _ = run(capsys, "assess", str(EXAMPLES / "eu-fintech.yaml"), "-f", fmt)
+        lines = out.splitlines()
+        for li in chosen["line_items"]:
+            row = next(line for line in lines if li["component"] in line and li["sku"] in line)
+            assert ("≈$" in row) == (li["price_basis"] == "derived"), (fmt, row)
+        assert "≈ derived from list prices" in out

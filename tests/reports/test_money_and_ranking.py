@@ -74,3 +74,27 @@ def test_every_gap_says_what_its_remediation_costs(results):
         assert cost.startswith(("priced", "adds a running cost", "configuration only")), row
         if cost.startswith("priced"):
             assert row["remediation monthly"].startswith("$")
+
+
+def test_the_technical_report_marks_each_derived_price(results):
+    """Line items showed a derived price like a list price; the technical report now has a
+    price-basis column: "≈ derived" (its rule in the note) or "list", in every format."""
+    import json
+
+    from infra_mind.reports.render import render_report
+    from infra_mind.reports.technical import DERIVED_BASIS
+
+    result = results["eu-fintech"]
+    rec = result["recommended"]
+    chosen = next(o for o in result["options"]
+                  if (o["provider"], o["region"]) == (rec["provider"], rec["region"]))
+    derived = [li for li in chosen["line_items"] if li["price_basis"] == "derived"]
+    assert derived, "precondition: the recommended option uses a derived price"
+    md = render_report(result, "technical", "md")
+    for li in chosen["line_items"]:
+        row = next(line for line in md.splitlines()
+                   if line.startswith("|") and li["sku"] in line and li["component"] in line)
+        assert (DERIVED_BASIS in row) == (li["price_basis"] == "derived"), row
+    doc = json.loads(render_report(result, "technical", "json"))
+    cells = json.dumps(doc, ensure_ascii=False)
+    assert cells.count(DERIVED_BASIS) >= len(derived)

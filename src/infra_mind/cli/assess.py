@@ -74,7 +74,7 @@ def _price_dates_md(result) -> str:
 
 
 def _table(result) -> None:
-    from infra_mind.engine.money import budget_position, unit_price, usd
+    from infra_mind.engine.money import budget_position, marked_unit_price, usd
 
     console = Console(highlight=False)
     if not console.is_terminal:
@@ -119,8 +119,12 @@ def _table(result) -> None:
                                                              "monthly") else "left")
         for li in chosen.line_items:
             items.add_row(li.workload, li.component, li.sku, f"{li.quantity:,.1f} {li.unit}",
-                          unit_price(li.unit_price_usd), usd(li.monthly_usd))
+                          marked_unit_price(li.unit_price_usd, li.price_basis),
+                          usd(li.monthly_usd))
         console.print(items)
+        if any(li.price_basis == "derived" for li in chosen.line_items):
+            console.print("≈ derived from list prices by the rule in the line's note (JSON: "
+                          "price_basis and note), not a list price")
     b = result.budget
     if b.monthly_budget_usd is not None:
         position = (f": {budget_position(rec.monthly_cost_usd, b.monthly_budget_usd)}"

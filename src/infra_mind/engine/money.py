@@ -34,6 +34,16 @@ def unit_price(amount: float) -> str:
     return f"${whole}.{decimals.ljust(2, '0')}"
 
 
+#: Marks a price derived from list prices by a stated rule (the catalog's ``basis:
+#: derived``), wherever a table shows it; the rule itself is in the line's note.
+DERIVED_MARK = "≈"
+
+
+def marked_unit_price(amount: float, basis: str) -> str:
+    """``unit_price``, with ``≈`` in front of a derived price: ``≈$0.047813``."""
+    return (DERIVED_MARK if basis == "derived" else "") + unit_price(amount)
+
+
 def usd_change(delta: float, more: str = "more", less: str = "less",
                same: str = "the same") -> str:
     """A signed difference in words: ``$46.38 more``, ``$231.42 less`` or ``the same``

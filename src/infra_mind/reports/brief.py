@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from infra_mind.agents.sections import saves
-from infra_mind.engine.money import budget_position, per_month, unit_price, usd
+from infra_mind.engine.money import budget_position, marked_unit_price, per_month, usd
 from infra_mind.engine.result import AssessmentResult
 from infra_mind.reports.compliance import remediation_cost
 
@@ -39,9 +39,13 @@ def markdown_brief(result: AssessmentResult) -> str:
                 "| workload | component | sku | quantity | unit price | monthly |",
                 "|---|---|---|---:|---:|---:|"]
         out += [f"| {li.workload} | {li.component} | {li.sku} | {li.quantity:,.2f} {li.unit} | "
-                f"{unit_price(li.unit_price_usd)} | {usd(li.monthly_usd)} |"
+                f"{marked_unit_price(li.unit_price_usd, li.price_basis)} | "
+                f"{usd(li.monthly_usd)} |"
                 for li in chosen.line_items]
         out += [f"| **total** | | | | | **{usd(chosen.monthly_cost_usd)}** |", ""]
+        if any(li.price_basis == "derived" for li in chosen.line_items):
+            out += ["≈ derived from list prices by the rule in the line's note, not a list "
+                    "price.", ""]
         if len(chosen.commitment) > 1:
             out += ["Commitments: " + "; ".join(
                 f"{c.purchase_option} {usd(c.monthly_usd)} ({saves(c.savings_usd)}, "

@@ -12,8 +12,10 @@ NARRATIVE = (("report_writer", "technical_overview"), ("cloud_engineer", "archit
 
 LINE_COLUMNS = (Column("component"), Column("service"), Column("SKU"),
                 Column("quantity", "number"), Column("unit"), Column("unit price", "price"),
-                Column("monthly", "money"), Column("purchase option"), Column("source"),
-                Column("as of"), Column("note"))
+                Column("monthly", "money"), Column("purchase option"), Column("price basis"),
+                Column("source"), Column("as of"), Column("note"))
+#: How a derived price reads in the price-basis column (its rule is in the note).
+DERIVED_BASIS = "≈ derived (rule in the note)"
 
 
 def build(advice: Advice) -> Report:
@@ -90,8 +92,9 @@ def workloads(option: Option | None) -> list[Section]:
 
 def _line(li: LineItem) -> tuple:
     return (li.component, li.service, li.sku, li.quantity, li.unit, li.unit_price_usd,
-            li.monthly_usd, li.purchase_option, li.source, li.as_of.isoformat(),
-            li.note or None)
+            li.monthly_usd, li.purchase_option,
+            DERIVED_BASIS if li.price_basis == "derived" else "list", li.source,
+            li.as_of.isoformat(), li.note or None)
 
 
 def other_options(result: AssessmentResult, chosen: Option | None) -> Section | None:
