@@ -12,9 +12,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -256,6 +259,16 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
         return JSONResponse({"detail": "invalid request", "problems": problems},
                             status_code=422)
 
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 405:
+            # Starlette's Allow names the methods of the first route of the path only
+            # (FastAPI makes one route per method): name those of every route (RFC 9110)
+            allow = allowed_methods(app.router.routes, request.scope)
+            exc = HTTPException(405, exc.detail, headers={**(exc.headers or {}),
+                                                          "Allow": allow})
+        return await http_exception_handler(request, exc)
+
     if cfg.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=cfg.cors_origins,
                            allow_credentials=False, allow_methods=["*"],
@@ -272,4 +285,25 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
 
     for router in routers.all_routers():
         app.include_router(router)
+    from infra_mind.api import openapi
+
+    openapi.install(app)
     return app
+
+
+#: Methods a 405's ``Allow`` may name (HEAD: FastAPI serves it only where declared).
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
+
+
+def allowed_methods(routes: list[BaseRoute], scope: Scope) -> str:
+    """The ``Allow`` header of a 405: every method some route serves at this path.
+
+    Each method is tried on a scope of its own (the path only): routers record what
+    they match in the scope they are given, and FastAPI's included routers nest, so
+    asking each top-level route whether it fully matches is the one public way."""
+    def served(method: str) -> bool:
+        probe = {"type": "http", "method": method, "path": scope["path"],
+                 "root_path": scope.get("root_path", ""), "headers": [], "query_string": b""}
+        return any(route.matches(probe)[0] is Match.FULL for route in routes)
+
+    return ", ".join(method for method in HTTP_METHODS if served(method))

@@ -18,6 +18,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Response
 from fastapi.responses import StreamingResponse
 
 from infra_mind.api.deps import PlatformDep, SessionDep, error_responses, service_dependencies
+from infra_mind.api.openapi import RETRY_AFTER
 from infra_mind.api.schemas.assessments import (
     AssessmentCreate,
     AssessmentPage,
@@ -30,7 +31,9 @@ from infra_mind.api.schemas.assessments import (
     Status,
     WhatIf,
     WhatIfRead,
+    json_type_problems,
 )
+from infra_mind.kit.errors import Invalid
 from infra_mind.reports.render import (
     MEDIA_TYPES,
     ReportFormat,
@@ -63,6 +66,7 @@ Writer = Annotated[AssessmentService, Depends(writer)]
              responses=_errors(401, 403, 404, 422, 429))
 async def create_assessment(body: AssessmentCreate, service: Writer) -> Any:
     """Create a draft assessment; the requirements are validated now (422 names paths)."""
+    _refuse_json_types(body.requirements)
     return await service.create(title=body.title, requirements=body.requirements,
                                 organization_id=body.organization_id)
 
@@ -89,8 +93,17 @@ async def get_assessment(assessment_id: str, service: Reader) -> Any:
 async def update_assessment(assessment_id: str, body: AssessmentUpdate,
                             service: Writer) -> Any:
     """Change the title or requirements (not while a run is queued or running: 409)."""
+    if body.requirements is not None:
+        _refuse_json_types(body.requirements)
     return await service.update(assessment_id, title=body.title,
                                 requirements=body.requirements)
+
+
+def _refuse_json_types(requirements: dict[str, Any]) -> None:
+    """422 "invalid requirements", as the service says it, for a value of the wrong JSON
+    type (``json_type_problems``)."""
+    if problems := json_type_problems(requirements):
+        raise Invalid("invalid requirements", problems)
 
 
 @router.delete("/{assessment_id}", status_code=status.HTTP_204_NO_CONTENT,
@@ -200,7 +213,7 @@ async def _sse(changes: AsyncIterator[dict[str, Any] | None]) -> AsyncIterator[s
 @router.post("/{assessment_id}/what-if", response_model=WhatIfRead,
              responses={**_errors(401, 404, 422, 429),
                         503: {"model": ErrorBody, "description": "The engine is busy with "
-                              "other requests; see Retry-After"}})
+                              "other requests; see Retry-After", "headers": RETRY_AFTER}})
 async def what_if(assessment_id: str, body: WhatIf, service: Writer) -> WhatIfRead:
     """Assess the stored requirements with some changes, now; nothing is saved.
     Viewers may ask (it changes nothing); it counts against the rate limit (it costs).

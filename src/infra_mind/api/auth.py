@@ -11,6 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Request, Response, status
 
 from infra_mind.api.deps import PlatformDep, PrincipalDep, SessionDep, client_address
+from infra_mind.api.openapi import RETRY_AFTER
+from infra_mind.api.schemas.assessments import ProblemsBody
 from infra_mind.api.schemas.auth import (
     ErrorOut,
     LoginIn,
@@ -19,19 +21,19 @@ from infra_mind.api.schemas.auth import (
     RegistrationAccepted,
     TokenPair,
     UserOut,
-    ValidationErrorOut,
 )
 from infra_mind.services.auth import REGISTRATION_ACCEPTED, AuthService
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 _INVALID: dict[int | str, dict[str, Any]] = {
-    422: {"model": ValidationErrorOut, "description": "Invalid request body"}}
+    422: {"model": ProblemsBody, "description": "Invalid request body"}}
 _UNAUTHENTICATED: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "Missing, invalid or expired access token"}}
 _BUSY: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorOut, "description": "Every password-hashing slot of this process "
-                                            "stayed busy; see Retry-After"}}
+                                            "stayed busy; see Retry-After",
+          "headers": RETRY_AFTER}}
 #: Tokens must not stay in a browser's, a proxy's or a CDN's cache (RFC 6749 5.1).
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -45,7 +47,7 @@ ServiceDep = Annotated[AuthService, Depends(_service)]
 
 @router.post("/register", status_code=status.HTTP_202_ACCEPTED,
              response_model=RegistrationAccepted,
-             responses={422: {"model": ValidationErrorOut,
+             responses={422: {"model": ProblemsBody,
                               "description": "Invalid request body, or a password refused "
                                              "(too common, repetitive, or built on the email "
                                              "address): the problem says why"},

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from infra_mind.api.deps import PrincipalDep
+from infra_mind.api.deps import PrincipalDep, error_responses
 from infra_mind.api.schemas.catalog import (
     CompareIn,
     CompareItem,
@@ -16,73 +16,56 @@ from infra_mind.api.schemas.catalog import (
     PriceOut,
     SearchOut,
 )
-from infra_mind.catalog.model import Provider, PurchaseOption
+from infra_mind.catalog.model import ProductFamily, Provider, PurchaseOption
 from infra_mind.catalog.store import LookupFailed, default_catalog
-from infra_mind.kit.errors import Invalid, NotFound
+from infra_mind.kit.errors import NotFound
 
 router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])
-ERRORS = {401: {"description": "Not authenticated"}, 404: {"description": "No such price"},
-          422: {"description": "Invalid parameters"}}
+_errors = error_responses({401: "Not authenticated", 404: "No such price",
+                          422: "Invalid parameters"})
 
 
-def _provider(value: str) -> Provider:
-    try:
-        return Provider(value)
-    except ValueError:
-        raise Invalid(f"unknown provider {value!r}; one of aws, azure, gcp") from None
-
-
-def _option(value: str) -> PurchaseOption:
-    try:
-        return PurchaseOption(value)
-    except ValueError:
-        raise Invalid(f"unknown purchase option {value!r}; one of "
-                      f"{', '.join(o.value for o in PurchaseOption)}") from None
-
-
-@router.get("/prices/{provider}/{sku}", response_model=PriceLookupOut, responses=ERRORS)
-async def price(provider: str, sku: str, principal: PrincipalDep,
+@router.get("/prices/{provider}/{sku}", response_model=PriceLookupOut,
+            responses=_errors(401, 404, 422))
+async def price(provider: Provider, sku: str, principal: PrincipalDep,
                 region: Annotated[str, Query(min_length=1, max_length=64)],
-                purchase_option: Annotated[str, Query(max_length=32)] = "on_demand",
-                family: Annotated[str | None, Query(max_length=32)] = None) -> PriceLookupOut:
+                purchase_option: PurchaseOption = PurchaseOption.ON_DEMAND,
+                family: ProductFamily | None = None) -> PriceLookupOut:
     """One price (or the tiers of a tiered price), with its date and source."""
     try:
-        rows = default_catalog().price(_provider(provider), sku, region,
-                                       _option(purchase_option), None, family)
+        rows = default_catalog().price(provider, sku, region, purchase_option, None, family)
     except LookupFailed as exc:
         raise NotFound(str(exc)) from None
-    except ValueError as exc:
-        raise Invalid(str(exc)) from None
     return PriceLookupOut(prices=[PriceOut(**r.to_dict()) for r in rows])
 
 
-@router.get("/search", response_model=SearchOut, responses=ERRORS)
-async def search(principal: PrincipalDep,
-                 provider: Annotated[str, Query(max_length=8)],
+@router.get("/search", response_model=SearchOut, responses=_errors(401, 422))
+async def search(principal: PrincipalDep, provider: Provider,
                  region: Annotated[str, Query(min_length=1, max_length=64)],
                  min_vcpu: Annotated[float, Query(ge=0, le=1024)] = 0,
                  min_memory_gib: Annotated[float, Query(ge=0, le=32768)] = 0,
                  gpu: bool | None = None,
-                 purchase_option: Annotated[str, Query(max_length=32)] = "on_demand",
+                 purchase_option: PurchaseOption = PurchaseOption.ON_DEMAND,
                  limit: Annotated[int, Query(ge=1, le=200)] = 20) -> SearchOut:
     """Machines meeting the minimums in one region, cheapest first."""
-    p, option = _provider(provider), _option(purchase_option)
-    rows = default_catalog().search(p, region, min_vcpu=min_vcpu,
+    rows = default_catalog().search(provider, region, min_vcpu=min_vcpu,
                                     min_memory_gib=min_memory_gib, gpu=gpu,
-                                    purchase_option=option)[:limit]
-    return SearchOut(provider=p.value, region=region, purchase_option=option.value,
+                                    purchase_option=purchase_option)[:limit]
+    return SearchOut(provider=provider.value, region=region,
+                     purchase_option=purchase_option.value,
                      items=[PriceOut(**r.to_dict()) for r in rows])
 
 
-@router.post("/compare", response_model=CompareOut, responses=ERRORS)
+@router.post("/compare", response_model=CompareOut, responses=_errors(401, 422))
 async def compare(body: CompareIn, principal: PrincipalDep) -> CompareOut:
-    """SKUs side by side (any providers and regions), with their monthly cost."""
-    option = _option(body.purchase_option)
+    """SKUs side by side (any providers and regions), with their monthly cost; an
+    unknown SKU or region is answered in its row's ``error``."""
+    option = body.purchase_option
     rows: list[CompareRow] = []
     for item in body.items:
         try:
-            (found, *_) = default_catalog().price(_provider(item.provider), item.sku,
-                                                  item.region, option)
+            (found, *_) = default_catalog().price(item.provider, item.sku, item.region,
+                                                  option)
         except LookupFailed as exc:
             rows.append(CompareRow(**item.model_dump(), price=None, monthly_usd=None,
                                    error=str(exc)))

@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    WithJsonSchema,
+)
+from pydantic.json_schema import SkipJsonSchema
 
+from infra_mind.api.schemas.text import NOT_BLANK, PublishedPattern
+from infra_mind.engine.load import field_path
 from infra_mind.engine.requirements import (
     AvailabilityTarget,
     Commitment,
     Providers,
+    Requirements,
     ResidencyGroups,
 )
 
 Status = Literal["draft", "queued", "running", "completed", "failed", "cancelled"]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+                  PublishedPattern(NOT_BLANK)]
+#: Where ``api.openapi`` puts the engine's ``Requirements`` schema in the document.
+REQUIREMENTS_REF = "#/components/schemas/Requirements"
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -29,20 +45,59 @@ UTCDateTime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class ErrorBody(BaseModel):
+    """Every refused request: one line saying why (never a secret)."""
+
     detail: str
 
 
 class ProblemsBody(BaseModel):
+    """A 422: ``detail`` is "invalid request" when the request does not match this
+    document, or the rule that refused it ("invalid requirements", "password refused:
+    ..."); ``problems`` names each problem by its path ("body.title: ..."), and is absent
+    when ``detail`` names the only one."""
+
     detail: str
-    problems: list[str] = Field(description="One line per problem, naming the field path")
+    problems: list[str] | SkipJsonSchema[None] = Field(
+        None, description="One line per problem, naming the field path")
+
+
+#: The body stays a plain object, validated by the service (``validated``), so that its
+#: problems are named from the requirements' root; the document shows the model it is
+#: checked against (``api.openapi`` adds that component).
+#: (``allOf``: pydantic resolves a bare ``$ref`` beside a description, and cannot here)
+RequirementsDocument = Annotated[dict[str, Any],
+                                 WithJsonSchema({"allOf": [{"$ref": REQUIREMENTS_REF}]})]
+
+
+#: Errors of a value of the wrong JSON type, which pydantic's lax mode would convert.
+_JSON_TYPE_ERRORS = frozenset({"bool_type", "float_type", "int_type", "string_type"})
+
+
+def json_type_problems(requirements: dict[str, Any]) -> list[str]:
+    """The values of ``requirements`` whose JSON type is not the document's.
+
+    The service validates requirements in pydantic's lax mode, which converts ``"2"`` and
+    ``false`` to numbers and ``"yes"`` to true: a client relying on that would send what
+    the document refuses, and the stored requirements would keep the strings. JSON's
+    strict mode names them (an integral float such as ``12.0`` stays allowed where an
+    integer is asked: JSON Schema calls it an integer). The other problems are left to
+    the service, which names them all.
+    """
+    try:
+        Requirements.model_validate_json(json.dumps(requirements), strict=True)
+    except ValidationError as exc:
+        return [f"{field_path(tuple(e['loc']))}: {e['msg']}" for e in exc.errors()
+                if e["type"] in _JSON_TYPE_ERRORS
+                and not (isinstance(e["input"], float) and e["input"].is_integer())]
+    return []
 
 
 class AssessmentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Title
-    requirements: dict[str, Any] = Field(description="A requirements document "
-                                                     "(see `infra-mind schema`)")
+    requirements: RequirementsDocument = Field(description="A requirements document "
+                                                           "(`infra-mind schema` prints it)")
     organization_id: str | None = Field(
         None, max_length=36,
         description="Default: the caller's oldest organization where they can write")
@@ -52,7 +107,7 @@ class AssessmentUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Title | None = None
-    requirements: dict[str, Any] | None = None
+    requirements: RequirementsDocument | None = None
 
 
 class AssessmentSummary(BaseModel):
@@ -107,8 +162,10 @@ class WhatIf(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
+    # strict: a number, as the document says ("2" and true are not converted)
     traffic_multiplier: float | None = Field(
-        None, ge=0.1, le=100, description="Scales request rates, token rates and egress")
+        None, ge=0.1, le=100, strict=True,
+        description="Scales request rates, token rates and egress")
     providers: Providers | None = None
     commitment: Commitment | None = None
     availability_target: AvailabilityTarget | None = None

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from infra_mind.catalog.model import Provider, PurchaseOption
+
 
 class PriceOut(BaseModel):
     provider: str
@@ -41,15 +43,16 @@ class SearchOut(BaseModel):
 
 class CompareItem(BaseModel):
     # the bounds of the lookup's query parameters; the longest SKU in the catalog has 28
-    # characters. An unknown value is answered in the row's error, echoed back: bounded
-    provider: str = Field(max_length=8)
+    # characters. An unknown SKU or region is answered in the row's error, echoed back:
+    # bounded
+    provider: Provider
     sku: str = Field(min_length=1, max_length=128)
     region: str = Field(min_length=1, max_length=64)
 
 
 class CompareIn(BaseModel):
     items: list[CompareItem] = Field(min_length=2, max_length=20)
-    purchase_option: str = Field("on_demand", max_length=32)
+    purchase_option: PurchaseOption = PurchaseOption.ON_DEMAND
 
 
 class CompareRow(BaseModel):

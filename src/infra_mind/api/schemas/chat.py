@@ -7,12 +7,15 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from infra_mind.api.schemas.assessments import UTCDateTime
+from infra_mind.api.schemas.text import NOT_BLANK, PublishedPattern
 from infra_mind.services.chat import MAX_CONTENT_CHARS, MAX_TITLE_CHARS
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                         max_length=MAX_TITLE_CHARS)]
+                                         max_length=MAX_TITLE_CHARS),
+                  PublishedPattern(NOT_BLANK)]
 Content = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                           max_length=MAX_CONTENT_CHARS)]
+                                           max_length=MAX_CONTENT_CHARS),
+                    PublishedPattern(NOT_BLANK)]
 
 
 class ConversationCreate(BaseModel):
