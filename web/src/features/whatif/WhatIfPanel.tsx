@@ -1,0 +1,247 @@
+/** What-if: change traffic, clouds, commitment, availability or residency; see the new result beside the current one. */
+import { useMutation } from "@tanstack/react-query";
+import { useId, useState, type FormEvent } from "react";
+import { api, ok } from "../../api/client";
+import { asResult, type AssessmentResult, type WhatIf, type WhatIfRead } from "../../api/types";
+import { ErrorText } from "../../components/Feedback";
+import { GROUP_LABELS, money, moneyDelta, percent, providerName } from "../../lib/format";
+import { optionLabel } from "../results/charts";
+import { ResultsView } from "../results/ResultsView";
+
+const PROVIDERS = ["aws", "azure", "gcp"] as const;
+const GROUPS = ["us", "ca", "eu", "uk", "apac", "sa"] as const;
+const AVAILABILITY = [99, 99.5, 99.9, 99.95, 99.99] as const;
+
+type Provider = (typeof PROVIDERS)[number];
+type Group = (typeof GROUPS)[number];
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+/** The request body: only what differs from the stored requirements. */
+export function whatIfBody(
+  current: { providers: string[]; residency: string[] },
+  chosen: { traffic: number; providers: string[]; commitment: string; availability: string; residency: string[] },
+): WhatIf {
+  const body: WhatIf = {};
+  if (chosen.traffic !== 1) body.traffic_multiplier = chosen.traffic;
+  if (!sameSet(chosen.providers, current.providers)) body.providers = chosen.providers as Provider[];
+  if (chosen.commitment) body.commitment = chosen.commitment as WhatIf["commitment"];
+  if (chosen.availability) body.availability_target = Number(chosen.availability) as WhatIf["availability_target"];
+  if (!sameSet(chosen.residency, current.residency)) body.data_residency = chosen.residency as Group[];
+  return body;
+}
+
+export function WhatIfPanel({ assessmentId, current }: { assessmentId: string; current: AssessmentResult }) {
+  const id = useId();
+  const requirements = current.requirements;
+  const currentProviders = requirements.preferences?.providers ?? [...PROVIDERS];
+  const currentResidency = requirements.data_residency ?? [];
+  const [traffic, setTraffic] = useState(1);
+  const [providers, setProviders] = useState<string[]>([...currentProviders]);
+  const [commitment, setCommitment] = useState("");
+  const [availability, setAvailability] = useState("");
+  const [residency, setResidency] = useState<string[]>([...currentResidency]);
+  const [problem, setProblem] = useState<string | null>(null);
+  const [full, setFull] = useState(false);
+
+  const tryIt = useMutation({
+    mutationFn: (body: WhatIf) => ok(api().POST("/api/v1/assessments/{assessment_id}/what-if", { params: { path: { assessment_id: assessmentId } }, body })),
+  });
+
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    setProblem(null);
+    if (!providers.length) {
+      setProblem("Choose at least one cloud.");
+      return;
+    }
+    const body = whatIfBody({ providers: currentProviders, residency: currentResidency }, { traffic, providers, commitment, availability, residency });
+    if (!Object.keys(body).length) {
+      setProblem("Change something first: every setting is as the requirements have it.");
+      return;
+    }
+    setFull(false);
+    tryIt.mutate(body);
+  };
+
+  const toggle = (list: string[], value: string, on: boolean) => (on ? [...list, value] : list.filter((v) => v !== value));
+
+  return (
+    <section className="panel" aria-labelledby={`${id}-h`} id="what-if">
+      <h2 id={`${id}-h`}>What-if</h2>
+      <p className="hint">Assess the stored requirements with a change, now; nothing is saved.</p>
+      <form onSubmit={onSubmit} className="what-if-form" aria-busy={tryIt.isPending}>
+        <div className="field">
+          <label htmlFor={`${id}-traffic`}>Traffic multiplier</label>
+          <div className="slider">
+            <input
+              id={`${id}-traffic`}
+              type="range"
+              min={0.1}
+              max={10}
+              step={0.1}
+              value={traffic}
+              aria-valuetext={`${traffic} times today's traffic`}
+              onChange={(e) => setTraffic(Number(e.target.value))}
+            />
+            <output htmlFor={`${id}-traffic`}>×{traffic.toFixed(1)}</output>
+          </div>
+        </div>
+        <fieldset className="choices">
+          <legend>Clouds</legend>
+          <div className="choice-grid">
+            {PROVIDERS.map((p) => (
+              <label key={p} className="choice">
+                <input type="checkbox" checked={providers.includes(p)} onChange={(e) => setProviders(toggle(providers, p, e.target.checked))} />
+                {providerName(p)}
+              </label>
+            ))}
+          </div>
+        </fieldset>
+        <div className="field-grid">
+          <div className="field">
+            <label htmlFor={`${id}-commit`}>Commitment</label>
+            <select id={`${id}-commit`} value={commitment} onChange={(e) => setCommitment(e.target.value)}>
+              <option value="">As in the requirements ({requirements.preferences?.commitment ?? "none"})</option>
+              <option value="none">None (on demand)</option>
+              <option value="1y">1 year</option>
+              <option value="3y">3 years</option>
+            </select>
+          </div>
+          <div className="field">
+            <label htmlFor={`${id}-avail`}>Availability target</label>
+            <select id={`${id}-avail`} value={availability} onChange={(e) => setAvailability(e.target.value)}>
+              <option value="">As in the requirements ({requirements.availability_target ?? 99.9}%)</option>
+              {AVAILABILITY.map((a) => (
+                <option key={a} value={String(a)}>
+                  {a}%
+                </option>
+              ))}
+            </select>
+          </div>
+        </div>
+        <fieldset className="choices">
+          <legend>Data residency</legend>
+          <p className="hint">None ticked: anywhere.</p>
+          <div className="choice-grid">
+            {GROUPS.map((g) => (
+              <label key={g} className="choice">
+                <input type="checkbox" checked={residency.includes(g)} onChange={(e) => setResidency(toggle(residency, g, e.target.checked))} />
+                {GROUP_LABELS[g]}
+              </label>
+            ))}
+          </div>
+        </fieldset>
+        <div className="form-actions">
+          <button type="submit" className="button-primary" disabled={tryIt.isPending}>
+            Try it
+          </button>
+          {tryIt.isPending ? <span role="status">Assessing the change…</span> : null}
+        </div>
+        <ErrorText error={problem ?? tryIt.error} />
+      </form>
+      {tryIt.data ? <WhatIfOutcome current={current} outcome={tryIt.data} full={full} onFull={setFull} /> : null}
+    </section>
+  );
+}
+
+export function WhatIfOutcome({ current, outcome, full, onFull }: { current: AssessmentResult; outcome: WhatIfRead; full: boolean; onFull: (v: boolean) => void }) {
+  const id = useId();
+  const next = asResult(outcome.result);
+  const cost = outcome.differences.monthly_cost_usd;
+  const rec = outcome.differences.recommended;
+  const place = (p: { provider: string; region: string } | null | undefined) => (p ? `${providerName(p.provider)} ${p.region}` : "none");
+  const pct = cost.before && cost.delta !== null && cost.delta !== undefined ? (cost.delta / cost.before) * 100 : null;
+  const moved = place(rec.before) !== place(rec.after);
+  const optionCost = (r: AssessmentResult) =>
+    [...r.options].sort((a, b) => (a.rank || 99) - (b.rank || 99)).map((o) => `${optionLabel(o)}: ${money(o.monthly_cost_usd)}`);
+  const gaps = (r: AssessmentResult) => r.options.find((o) => r.recommended && o.provider === r.recommended.provider && o.region === r.recommended.region)?.compliance_gaps;
+  return (
+    <div className="what-if-outcome" aria-labelledby={`${id}-h`} role="region">
+      <h3 id={`${id}-h`}>Differences</h3>
+      <p role="status" className="differences">
+        Monthly cost: {money(cost.before)} → {money(cost.after)} (
+        <span className={cost.delta && cost.delta > 0 ? "up" : "down"}>
+          {moneyDelta(cost.delta)}
+          {pct !== null ? `, ${pct > 0 ? "+" : ""}${percent(Math.round(pct * 10) / 10)}` : ""}
+        </span>
+        ). {moved ? `Recommended: ${place(rec.before)} → ${place(rec.after)}.` : `Still recommended: ${place(rec.after)}.`}
+      </p>
+      <div className="table-wrap">
+        <table className="table compare">
+          <caption className="visually-hidden">The current result and the what-if result side by side</caption>
+          <thead>
+            <tr>
+              <th scope="col">
+                <span className="visually-hidden">Figure</span>
+              </th>
+              <th scope="col">Current</th>
+              <th scope="col">What-if</th>
+            </tr>
+          </thead>
+          <tbody>
+            <tr>
+              <th scope="row">Recommended</th>
+              <td>{place(current.recommended)}</td>
+              <td>{place(next.recommended)}</td>
+            </tr>
+            <tr>
+              <th scope="row">Monthly cost</th>
+              <td>{money(current.recommended?.monthly_cost_usd)}</td>
+              <td>{money(next.recommended?.monthly_cost_usd)}</td>
+            </tr>
+            <tr>
+              <th scope="row">Budget</th>
+              <td>{budgetWords(current)}</td>
+              <td>{budgetWords(next)}</td>
+            </tr>
+            <tr>
+              <th scope="row">Compliance gaps</th>
+              <td>{gaps(current) ?? "—"}</td>
+              <td>{gaps(next) ?? "—"}</td>
+            </tr>
+            <tr>
+              <th scope="row">Options</th>
+              <td>
+                <ul className="plain">
+                  {optionCost(current).map((o) => (
+                    <li key={o}>{o}</li>
+                  ))}
+                </ul>
+              </td>
+              <td>
+                <ul className="plain">
+                  {optionCost(next).map((o) => (
+                    <li key={o}>{o}</li>
+                  ))}
+                </ul>
+              </td>
+            </tr>
+            <tr>
+              <th scope="row">Month {next.projection[next.projection.length - 1]?.month ?? "—"} projection</th>
+              <td>{money(current.projection[current.projection.length - 1]?.monthly_cost_usd)}</td>
+              <td>{money(next.projection[next.projection.length - 1]?.monthly_cost_usd)}</td>
+            </tr>
+            <tr>
+              <th scope="row">Warnings</th>
+              <td>{current.warnings.length}</td>
+              <td>{next.warnings.length}</td>
+            </tr>
+          </tbody>
+        </table>
+      </div>
+      <button type="button" aria-expanded={full} onClick={() => onFull(!full)}>
+        {full ? "Hide the what-if result" : "Show the what-if result in full"}
+      </button>
+      {full ? <ResultsView result={next} level={3} /> : null}
+    </div>
+  );
+}
+
+function budgetWords(r: AssessmentResult): string {
+  const b = r.budget;
+  if (!b.monthly_budget_usd) return "No budget given";
+  return b.within_budget ? `Within (${money(Math.abs(b.gap_usd ?? 0))} to spare)` : `Over by ${money(b.gap_usd)}`;
+}

@@ -1,0 +1,179 @@
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { parse } from "yaml";
+import { api, ok } from "../src/api/client";
+import { asRequirementsBody } from "../src/api/types";
+import { fromDocument, toDocument } from "../src/features/requirements/convert";
+import { RequirementsForm } from "../src/features/requirements/RequirementsForm";
+import { captureDownloads, example, signedInUser, signedOut } from "./helpers";
+
+beforeAll(signedInUser);
+afterAll(signedOut);
+
+/** The form, creating assessments on the real API as the New assessment page does. */
+function renderForm(overrides: (doc: Record<string, unknown>) => Record<string, unknown> = (d) => d) {
+  const created: string[] = [];
+  const sent: Record<string, unknown>[] = [];
+  render(
+    <RequirementsForm
+      submitLabel="Create assessment"
+      onSubmit={async (doc) => {
+        sent.push(doc);
+        const body = overrides(doc);
+        const a = await ok(api().POST("/api/v1/assessments", { body: { title: String(body.name || "untitled"), requirements: asRequirementsBody(body) } }));
+        created.push(a.id);
+      }}
+    />,
+  );
+  return { created, sent };
+}
+
+const workloadGroups = () => screen.queryAllByRole("group", { name: /^Workload \d+:/ });
+
+describe("the requirements form", () => {
+  test("workloads are added and removed by kind, each with the fields its kind takes", async () => {
+    const user = userEvent.setup();
+    renderForm();
+    await user.selectOptions(screen.getByLabelText("Kind of workload"), "Database");
+    await user.click(screen.getByRole("button", { name: "Add workload" }));
+    const database = screen.getByRole("group", { name: "Workload 1: database (Database)" });
+    expect(within(database).getByLabelText("Storage (GB)")).toBeRequired();
+    expect(within(database).getByLabelText("Engine")).toHaveDisplayValue("Postgresql".replace("Postgresql", "PostgreSQL"));
+    expect(within(database).queryByLabelText("Peak requests per second")).toBeNull();
+    // the new workload's name box has the focus, to be named at once
+    expect(within(database).getByLabelText("Name")).toHaveFocus();
+
+    await user.selectOptions(screen.getByLabelText("Kind of workload"), "Worker");
+    await user.click(screen.getByRole("button", { name: "Add workload" }));
+    const worker = screen.getByRole("group", { name: "Workload 2: worker (Worker)" });
+    expect(within(worker).getByLabelText("vCPUs")).toBeInTheDocument();
+    expect(within(worker).queryByLabelText("GPUs at once")).toBeNull();
+    await user.click(within(worker).getByLabelText("Needs gpus"));
+    expect(within(worker).getByLabelText("GPUs at once")).toBeInTheDocument();
+    expect(within(worker).getByLabelText("GPU model")).toBeInTheDocument();
+
+    await user.selectOptions(screen.getByLabelText("Kind of workload"), "Web service");
+    await user.click(screen.getByRole("button", { name: "Add workload" }));
+    expect(within(screen.getByRole("group", { name: "Workload 3: web-service (Web service)" })).getByLabelText("Peak requests per second")).toBeRequired();
+
+    await user.click(within(database).getByRole("button", { name: "Remove database" }));
+    expect(workloadGroups().map((g) => g.querySelector("legend")?.textContent)).toEqual(["Workload 1: worker (Worker)", "Workload 2: web-service (Web service)"]);
+    expect(screen.getByRole("button", { name: "Add workload" })).toHaveFocus();
+  });
+
+  test("a box out of the schema's bounds is refused beside it before anything is sent", async () => {
+    const user = userEvent.setup();
+    const { sent } = renderForm();
+    await user.type(screen.getByLabelText("Assessment name"), "Bounds");
+    await user.type(screen.getByLabelText("Projection horizon (months)"), "61");
+    await user.click(screen.getByRole("button", { name: "Add workload" }));
+    await user.click(screen.getByRole("button", { name: "Create assessment" }));
+    expect(await screen.findByLabelText("Projection horizon (months)")).toHaveAccessibleDescription(/^Must be at most 60\./);
+    expect(screen.getByLabelText("Peak requests per second")).toHaveAccessibleDescription(/^Required\./);
+    expect(sent).toHaveLength(0);
+  });
+
+  test("the server's field-path errors are shown beside the fields and parts they name", async () => {
+    const user = userEvent.setup();
+    // the server refuses a value this page let through (as when its schema is newer than the
+    // page's): what it says lands beside the field it names
+    const { created } = renderForm((doc) => ({ ...doc, business: { horizon_months: 61 } }));
+    await user.type(screen.getByLabelText("Assessment name"), "Server says no");
+    await user.selectOptions(screen.getByLabelText("Kind of workload"), "Worker");
+    await user.click(screen.getByRole("button", { name: "Add workload" }));
+    await user.click(screen.getByRole("button", { name: "Create assessment" }));
+
+    const summary = await screen.findByText(/^The requirements were refused: 2 problems/);
+    const horizon = screen.getByLabelText("Projection horizon (months)");
+    expect(horizon).toHaveAttribute("aria-invalid", "true");
+    expect(horizon).toHaveAccessibleDescription(/^Input should be less than or equal to 60\./);
+    // a rule over a whole workload (the model's own check) shows in that workload's box
+    const worker = screen.getByRole("group", { name: "Workload 1: worker (Worker)" });
+    expect(within(worker).getByText("Give exactly one of vcpu_hours_per_month or vcpu.")).toBeInTheDocument();
+    // the summary names each in words and links to it
+    const links = within(summary.closest("[role=alert]") as HTMLElement).getAllByRole("link");
+    expect(links.map((l) => l.textContent)).toEqual(["Business, Projection horizon (months)", "Workload 1 (worker)"]);
+    expect(links[0]).toHaveAttribute("href", `#${horizon.id}`);
+    expect(created).toHaveLength(0);
+
+    // editing the field takes its error away
+    await user.type(horizon, "1");
+    expect(horizon).not.toHaveAttribute("aria-invalid");
+  });
+
+  test("no workload at all is the server's to refuse, beside the Workloads section", async () => {
+    const user = userEvent.setup();
+    renderForm();
+    await user.type(screen.getByLabelText("Assessment name"), "Nothing to run");
+    await user.click(screen.getByRole("button", { name: "Create assessment" }));
+    const section = screen.getByRole("region", { name: "Workloads" });
+    expect(await within(section).findByText("List should have at least 1 item after validation, not 0.")).toBeInTheDocument();
+  });
+
+  test("pasted YAML fills the form, and the form creates that assessment", async () => {
+    const user = userEvent.setup();
+    const { text, doc } = example("saas-startup");
+    const { created, sent } = renderForm();
+    fireEvent.change(screen.getByLabelText("Requirements (YAML or JSON)"), { target: { value: text } });
+    await waitFor(() => expect(screen.getByLabelText("Assessment name")).toHaveValue("SaaS startup (B2B project management)"));
+    expect(screen.getByRole("status", { name: "" })).toHaveTextContent("The form now holds “SaaS startup (B2B project management)” with 5 workloads.");
+    expect(workloadGroups()).toHaveLength(5);
+    const web = screen.getByRole("group", { name: "Workload 1: web-api (Web service)" });
+    expect(within(web).getByLabelText("Peak requests per second")).toHaveValue("120");
+    expect(within(web).getByLabelText("Peak hours a day")).toHaveValue("6");
+    expect(screen.getByLabelText("Monthly budget (USD)")).toHaveValue("1500");
+    expect(within(screen.getByRole("group", { name: "Compliance frameworks" })).getByLabelText("SOC 2")).toBeChecked();
+    expect(within(screen.getByRole("group", { name: "Where the users are" })).getByLabelText("United States (us)")).toBeChecked();
+    expect(screen.getByLabelText("Kubernetes")).toHaveValue("avoid");
+
+    await user.click(screen.getByRole("button", { name: "Create assessment" }));
+    await waitFor(() => expect(created).toHaveLength(1));
+    // what was sent is the pasted document itself
+    expect(sent[0]).toEqual(doc);
+  });
+
+  test("pasted text that is not YAML says why in one sentence, and leaves the form alone", async () => {
+    renderForm();
+    fireEvent.change(screen.getByLabelText("Requirements (YAML or JSON)"), { target: { value: "name: [unclosed" } });
+    const problem = await screen.findByRole("alert");
+    expect(problem.textContent).toMatch(/^The text is not valid YAML or JSON: [^\n]+\.$/);
+    expect(screen.getByLabelText("Requirements (YAML or JSON)")).toHaveAttribute("aria-invalid", "true");
+    expect(screen.getByLabelText("Assessment name")).toHaveValue("");
+  });
+
+  test("fields the form does not have are named, not dropped silently", async () => {
+    renderForm();
+    fireEvent.change(screen.getByLabelText("Requirements (YAML or JSON)"), {
+      target: { value: "name: x\nbudget: 5\nworkloads:\n  - {type: cache, name: c, memory_gb: 1, ttl: 5}\n" },
+    });
+    expect(await screen.findByText(/The form has no field for budget, workloads\[0\]\.ttl: left out\./)).toBeInTheDocument();
+  });
+
+  test("download as YAML gives back the document the form holds", async () => {
+    const user = userEvent.setup();
+    const downloads = captureDownloads();
+    try {
+      const { doc, text } = example("eu-fintech");
+      renderForm();
+      fireEvent.change(screen.getByLabelText("Requirements (YAML or JSON)"), { target: { value: text } });
+      await waitFor(() => expect(screen.getByLabelText("Assessment name")).toHaveValue(String(doc.name)));
+      await user.click(screen.getByRole("button", { name: "Download as YAML" }));
+      await waitFor(() => expect(downloads.files).toHaveLength(1));
+      const file = downloads.files[0]!;
+      expect(file.name).toMatch(/\.yaml$/);
+      expect(parse(await file.blob.text())).toEqual(doc);
+    } finally {
+      downloads.restore();
+    }
+  });
+
+  test("every example in the repository goes through the form unchanged", () => {
+    for (const name of ["analytics-pipeline", "azure-enterprise", "eu-fintech", "hipaa-telehealth", "llm-inference", "marketplace-platform", "mobile-game-assets", "model-fine-tuning", "nonprofit-site", "saas-startup", "seasonal-ecommerce", "static-site", "uk-public-sector", "video-transcoding"]) {
+      const { doc } = example(name);
+      const { values, unknown } = fromDocument(doc);
+      expect(unknown, name).toEqual([]);
+      expect(toDocument(values), name).toEqual(doc);
+    }
+  });
+});

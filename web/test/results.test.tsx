@@ -1,0 +1,116 @@
+import { fireEvent, render, screen, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { asResult, type AssessmentResult } from "../src/api/types";
+import { breakdown, niceTicks } from "../src/features/results/charts";
+import { shortSource } from "../src/features/results/LineItems";
+import { ResultsView } from "../src/features/results/ResultsView";
+import { completedAssessment, example, signedInUser, signedOut } from "./helpers";
+
+let result: AssessmentResult;
+
+beforeAll(async () => {
+  await signedInUser();
+  // eu-fintech: two frameworks (GDPR, PCI DSS) and derived prices in its options
+  const { result: stored } = await completedAssessment(example("eu-fintech").doc);
+  result = asResult(stored.result);
+});
+afterAll(signedOut);
+
+const rowsOf = (table: HTMLElement) => within(table).getAllByRole("row").slice(1) as HTMLTableRowElement[];
+
+describe("the results view", () => {
+  test("has its headings, the recommendation and both charts by name", () => {
+    render(<ResultsView result={result} />);
+    for (const name of ["Recommendation", "Options", "Line items", "Compliance", "Projection", "Commitments", "Well-Architected review", "Warnings and unpriced items"]) {
+      expect(screen.getByRole("heading", { level: 2, name })).toBeInTheDocument();
+    }
+    const recommended = result.recommended!;
+    const section = screen.getByRole("region", { name: "Recommendation" });
+    expect(section).toHaveTextContent(recommended.region);
+    expect(section).toHaveTextContent(`$${recommended.monthly_cost_usd.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`);
+    for (const reason of recommended.reasons) expect(within(section).getByText(reason)).toBeInTheDocument();
+    expect(screen.getByRole("img", { name: "Cost breakdown" })).toBeInTheDocument();
+    expect(screen.getByRole("img", { name: "Cost projection" })).toBeInTheDocument();
+    // one card per option, side by side
+    expect(within(screen.getByRole("region", { name: "Options" })).getAllByRole("heading", { level: 3 })).toHaveLength(result.options.length);
+  });
+
+  test("the cost breakdown sums each option's line items by component, to its total", () => {
+    for (const option of result.options) {
+      const total = breakdown(option).reduce((sum, p) => sum + p.monthly_usd, 0);
+      expect(Math.abs(total - option.monthly_cost_usd)).toBeLessThan(0.05 * breakdown(option).length);
+    }
+    expect(niceTicks(1660.72)).toEqual([0, 500, 1000, 1500, 2000]);
+  });
+
+  test("line items sort by any column, and derived prices are marked ≈", async () => {
+    const user = userEvent.setup();
+    render(<ResultsView result={result} />);
+    const table = screen.getByRole("table", { name: /^Line items of/ });
+    const monthly = within(table).getByRole("columnheader", { name: /Monthly/ });
+    expect(monthly).toHaveAttribute("aria-sort", "descending");
+    const amounts = () => rowsOf(table).map((r) => Number((r.cells[6]?.textContent ?? "").replace(/[^0-9.]/g, "")));
+    const before = amounts();
+    expect(before).toEqual([...before].sort((a, b) => b - a));
+    await user.click(within(monthly).getByRole("button", { name: /Monthly/ }));
+    expect(monthly).toHaveAttribute("aria-sort", "ascending");
+    expect(amounts()).toEqual([...before].sort((a, b) => a - b));
+
+    const sku = within(table).getByRole("columnheader", { name: /SKU/ });
+    await user.click(within(sku).getByRole("button"));
+    expect(sku).toHaveAttribute("aria-sort", "ascending");
+    const skus = rowsOf(table).map((r) => r.cells[3]?.textContent ?? "");
+    expect(skus).toEqual([...skus].sort((a, b) => a.localeCompare(b)));
+
+    // every option: its derived lines carry ≈, its list-priced ones do not
+    const picker = screen.getByLabelText("Option");
+    let sawDerived = false;
+    for (const option of result.options) {
+      fireEvent.change(picker, { target: { value: `${option.provider}:${option.region}` } });
+      const shown = screen.getByRole("table", { name: /^Line items of/ });
+      const rows = rowsOf(shown);
+      expect(rows).toHaveLength(option.line_items.length);
+      const derived = option.line_items.filter((i) => i.price_basis === "derived").length;
+      expect(rows.filter((r) => r.cells[6]?.textContent?.includes("≈"))).toHaveLength(derived);
+      sawDerived ||= derived > 0;
+      // each line says where its price came from and when
+      for (const item of option.line_items) {
+        const titled = within(shown).queryAllByTitle(item.source);
+        if (titled.length) expect(titled[0]).toHaveTextContent(shortSource(item.source));
+        else expect(within(shown).getAllByText(item.source).length).toBeGreaterThan(0);
+        expect(within(shown).getAllByText(item.as_of).length).toBeGreaterThan(0);
+      }
+    }
+    expect(sawDerived).toBe(true);
+    expect(screen.getByText(/A derived price: computed from list prices/)).toBeInTheDocument();
+  });
+
+  test("compliance controls filter by framework and status", async () => {
+    const user = userEvent.setup();
+    render(<ResultsView result={result} />);
+    const table = screen.getByRole("region", { name: "Compliance controls" });
+    const count = () => rowsOf(within(table).getByRole("table")).length;
+    expect(count()).toBe(result.compliance.length);
+    const frameworks = [...new Set(result.compliance.map((c) => c.framework))];
+    expect(frameworks.length).toBeGreaterThan(1);
+    const first = frameworks[0]!;
+    await user.selectOptions(screen.getByLabelText("Framework"), first);
+    expect(count()).toBe(result.compliance.filter((c) => c.framework === first).length);
+    await user.selectOptions(screen.getByLabelText("Control status"), "met");
+    expect(count()).toBe(result.compliance.filter((c) => c.framework === first && c.status === "met").length);
+    await user.selectOptions(screen.getByLabelText("Framework"), "");
+    await user.selectOptions(screen.getByLabelText("Control status"), "customer");
+    const customer = result.compliance.filter((c) => c.status === "customer").length;
+    expect(count()).toBe(customer);
+    expect(screen.getByRole("status")).toHaveTextContent(`${customer} of ${result.compliance.length} controls shown`);
+  });
+
+  test("the review and the warnings are there", () => {
+    render(<ResultsView result={result} />);
+    const review = screen.getByRole("region", { name: "Well-Architected review" });
+    expect(within(review).getAllByRole("heading", { level: 3 })).toHaveLength(result.review.length);
+    const warnings = screen.getByRole("region", { name: "Warnings and unpriced items" });
+    for (const w of result.warnings) expect(within(warnings).getByText(w)).toBeInTheDocument();
+  });
+});
