@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     server_host: str = "127.0.0.1"
     server_port: int = Field(8000, ge=1, le=65_535)
     server_workers: int = Field(1, ge=1, le=64)
+    #: The built web app (``npm run build`` in web/) that ``serve`` answers at ``/``; when it
+    #: is missing, ``/`` says how to build it and the API serves as usual.
+    web_dist_dir: Path = Path(__file__).resolve().parents[2] / "web" / "dist"
     #: A finished assessment's result stays in the cache this long.
     result_cache_ttl_s: int = Field(3600, ge=0, le=7 * 86_400)
     #: Data older than this is removed by the cleanup job.

@@ -172,7 +172,7 @@ def free_port() -> int:
 async def test_metrics_are_not_on_the_api_port(client):
     response = await client.get("/metrics")
     assert response.status_code == 404
-    assert response.json() == (await client.get("/no-such-route")).json()
+    assert response.json() == (await client.get("/api/v1/no-such-route")).json()
     assert "http_requests_total" not in response.text
 
 

@@ -68,13 +68,13 @@ async def test_every_response_has_a_request_id_and_security_headers(client):
     assert r.headers["x-request-id"] == "abc123"
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["x-frame-options"] == "DENY"
-    r = await client.get("/nowhere")
+    r = await client.get("/api/v1/nowhere")
     assert r.status_code == 404 and r.headers["x-request-id"]
 
 
 async def test_metrics_count_requests_by_route_and_status(app, client):
     await client.get("/health")
-    await client.get("/nowhere")
+    await client.get("/api/v1/nowhere")
     # what METRICS_PORT serves (tests/api/test_edge_headers.py): not on the API port
     text = app.state.platform.metrics.render().decode()
     assert 'http_requests_total{method="GET",route="/health",status="200"}' in text

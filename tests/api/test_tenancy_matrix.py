@@ -53,13 +53,16 @@ TITLE = "Org A confidential plan"
 CHAT = "/api/v1/chat/conversations"
 CONVERSATION = f"{CHAT}/{{conversation_id}}"
 ORG_SECRETS = "/api/v1/organizations/{organization_id}/secrets"
+ORG_MEMBERS = "/api/v1/organizations/{organization_id}/members"
 ADMIN = "/api/v1/admin"
 SECRET_VALUE = "sk-matrix-" + "s3cr3t" * 6
 
-#: Routes anyone may call without a token (probes, and how one gets a token).
+#: Routes anyone may call without a token (probes, and how one gets a token). A browser
+#: session's routes take its cookie instead (tests/api/test_browser_session.py).
 PUBLIC = {("GET", "/health"), ("GET", "/health/ready"), ("GET", "/metrics"),
           ("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/login"),
-          ("POST", "/api/v1/auth/refresh")}
+          ("POST", "/api/v1/auth/refresh"), ("POST", "/api/v1/auth/browser/login"),
+          ("POST", "/api/v1/auth/browser/refresh"), ("POST", "/api/v1/auth/browser/logout")}
 
 CALLERS = ("anonymous", "forged", "viewer", "member", "admin", "owner", "outsider")
 IN_ORG_A = ("viewer", "member", "admin", "owner")
@@ -174,6 +177,9 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("POST", f"{CONVERSATION}/messages/stream"): Route(
         OBJECT, 200, state="completed", conversation=True, roles=OWNER_ONLY,
         not_found="conversation not found", body=lambda ctx: {"content": "What does it cost?"}),
+    ("GET", ORG_MEMBERS): Route(
+        OBJECT, 200, not_found="organization not found",
+        note="any member of A may see who belongs to it, viewers included"),
     ("GET", ORG_SECRETS): Route(
         OBJECT, 200, roles=MANAGERS_ONLY, not_found="organization not found",
         note="names, times and masked hints; members and viewers get 404 like outsiders"),
@@ -286,8 +292,9 @@ def _check_effect(method: str, path: str, ctx: Ctx, response: httpx.Response,
                   after: httpx.Response) -> None:
     """An allowed call did what it says."""
     before = ctx.assessment
-    # chat (see _check_conversation) and an organization's secrets never change it
-    if path.startswith((CHAT, ORG_SECRETS)):
+    # chat (see _check_conversation) and an organization's secrets and members never
+    # change it
+    if path.startswith((CHAT, ORG_SECRETS, ORG_MEMBERS)):
         assert after.json() == before
         return
     if method == "DELETE":
@@ -331,6 +338,10 @@ def _check_body(method: str, path: str, route: Route, caller: str, ctx: Ctx,
             assert response.json()["total"] == 0 and ids == []
         else:
             assert ctx.assessment_id in ids
+    elif path == ORG_MEMBERS:  # A's four members, each once, with their role
+        members = response.json()["items"]
+        assert sorted(m["role"] for m in members) == ["admin", "member", "owner", "viewer"]
+        assert len({m["user_id"] for m in members}) == 4
     elif (method, path) == ("GET", "/api/v1/auth/me"):
         organizations = [o["id"] for o in response.json()["organizations"]]
         assert (ctx.org_a in organizations) == (caller != "outsider")

@@ -242,7 +242,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
     # FastAPI's own OpenTelemetry spans are off: they record query strings, and
     # PlatformMiddleware opens the request span (route template, status; see tracing.py)
     app = FastAPI(title="Infra Mind", version=__version__, lifespan=lifespan,
-                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None,
+                  openapi_url="/openapi.json", docs_url=None, redoc_url=None,
                   telemetry={"tracing": False, "metrics": False, "logs": False})
 
     @app.exception_handler(DomainError)
@@ -285,9 +285,11 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
 
     for router in routers.all_routers():
         app.include_router(router)
-    from infra_mind.api import openapi
+    from infra_mind.api import docs_page, openapi, spa
 
     openapi.install(app)
+    docs_page.install(app)  # /docs from the package's own files (works offline)
+    spa.install(app, cfg.web_dist_dir)  # last: the web app answers the paths left over
     return app
 
 

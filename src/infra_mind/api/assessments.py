@@ -20,6 +20,7 @@ from fastapi.responses import StreamingResponse
 from infra_mind.api.deps import PlatformDep, SessionDep, error_responses, service_dependencies
 from infra_mind.api.openapi import RETRY_AFTER
 from infra_mind.api.schemas.assessments import (
+    AssessmentBase,
     AssessmentCreate,
     AssessmentPage,
     AssessmentRead,
@@ -42,7 +43,7 @@ from infra_mind.reports.render import (
     report_filename,
 )
 from infra_mind.reports.render_html import CSP as HTML_REPORT_CSP
-from infra_mind.services.assessments import AssessmentService
+from infra_mind.services.assessments import AssessmentService, LatestRecommendation
 from infra_mind.worker.tasks import enqueue_run
 
 HEARTBEAT_S = 15.0
@@ -78,9 +79,18 @@ async def list_assessments(service: Reader,
                            offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
                            ) -> AssessmentPage:
     """Assessments of your organizations, newest first."""
-    items, total = await service.page(status=status_filter, limit=limit, offset=offset)
-    return AssessmentPage(items=[AssessmentSummary.model_validate(a) for a in items],
+    items, total, recommended = await service.page(status=status_filter, limit=limit,
+                                                   offset=offset)
+    return AssessmentPage(items=[_summary(a, recommended.get(a.id)) for a in items],
                           total=total, limit=limit, offset=offset)
+
+
+def _summary(assessment: Any, recommended: LatestRecommendation | None) -> AssessmentSummary:
+    fields = AssessmentBase.model_validate(assessment).model_dump()
+    return AssessmentSummary(
+        **fields, recommended_provider=recommended.provider if recommended else None,
+        recommended_region=recommended.region if recommended else None,
+        recommended_monthly_cost_usd=recommended.monthly_cost_usd if recommended else None)
 
 
 @router.get("/{assessment_id}", response_model=AssessmentRead, responses=_errors(401, 404))

@@ -1,7 +1,10 @@
-"""``/api/v1/organizations``: an organization's own secrets (its LLM API keys).
+"""``/api/v1/organizations``: an organization's members, and its own secrets (its LLM
+API keys).
 
-Owners and admins of the organization only; anyone else, members and viewers included,
-gets 404 "organization not found". A value goes in, encrypted; it never comes back.
+Members: anyone who belongs to the organization may list them. Secrets: owners and admins
+of the organization only; members and viewers get 404 like anyone else. Whoever does not
+belong to the organization gets 404 "organization not found". A secret's value goes in,
+encrypted; it never comes back.
 """
 
 from __future__ import annotations
@@ -10,8 +13,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Response, status
 
-from infra_mind.api.deps import error_responses, service_dependencies
-from infra_mind.api.schemas.organizations import SecretList, SecretPut, SecretRead
+from infra_mind.api.deps import (
+    PrincipalDep,
+    SessionDep,
+    error_responses,
+    service_dependencies,
+)
+from infra_mind.api.schemas.organizations import (
+    MemberList,
+    MemberRead,
+    SecretList,
+    SecretPut,
+    SecretRead,
+)
+from infra_mind.services.org_members import OrganizationMembersService
 from infra_mind.services.org_secrets import (
     SECRET_NAMES,
     OrganizationSecretsService,
@@ -27,6 +42,27 @@ _errors = error_responses({401: "Not authenticated",
                           404: "No such organization that you own or administer",
                           422: "Invalid request", 429: "Too many changes; see Retry-After",
                           503: "Encryption at rest is not configured (ENCRYPTION_KEY)"})
+
+
+_member_errors = error_responses({401: "Not authenticated",
+                                 404: "No such organization that you belong to",
+                                 422: "Invalid request"})
+
+
+def _members(db: SessionDep, principal: PrincipalDep) -> OrganizationMembersService:
+    return OrganizationMembersService(db, principal)
+
+
+Members = Annotated[OrganizationMembersService, Depends(_members)]
+
+
+@router.get("/{organization_id}/members", response_model=MemberList,
+            responses=_member_errors(401, 404, 422))
+async def list_members(organization_id: OrganizationId, service: Members) -> MemberList:
+    """Who belongs to the organization (user id, email, full name, role); any member may
+    ask."""
+    rows = await service.list(organization_id)
+    return MemberList(items=[MemberRead.model_validate(r) for r in rows])
 
 
 reader, writer = service_dependencies(OrganizationSecretsService)

@@ -13,6 +13,7 @@ Two doors, by who is asking:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -26,6 +27,15 @@ from infra_mind.models import Assessment, AssessmentResultRow, IdempotencyKey, M
 ACTIVE = ("queued", "running")
 #: A run is over; an event stream ends here.
 TERMINAL = ("completed", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class LatestRecommendation:
+    """What an assessment's latest result recommends (each None when it recommends none)."""
+
+    provider: str | None
+    region: str | None
+    monthly_cost_usd: float | None
 
 
 class AssessmentRepository:
@@ -109,6 +119,32 @@ class AssessmentRepository:
             .where(AssessmentResultRow.assessment_id == assessment_id, self._tenant())
             .order_by(AssessmentResultRow.version.desc()).limit(1))
         return row.scalar_one_or_none()
+
+    async def latest_recommendations(self, assessment_ids: Sequence[str]
+                                     ) -> dict[str, LatestRecommendation]:
+        """The latest result's recommendation of each assessment that has a result.
+
+        Only the three fields are read out of each result document (a JSON path on both
+        databases), never the whole result with its line items.
+        """
+        if not assessment_ids:
+            return {}
+        latest = (select(AssessmentResultRow.assessment_id,
+                         func.max(AssessmentResultRow.version).label("version"))
+                  .join(Assessment, Assessment.id == AssessmentResultRow.assessment_id)
+                  .where(AssessmentResultRow.assessment_id.in_(assessment_ids),
+                         self._tenant())
+                  .group_by(AssessmentResultRow.assessment_id).subquery())
+        result = AssessmentResultRow.result
+        rows = await self.session.execute(
+            select(AssessmentResultRow.assessment_id,
+                   result[("recommended", "provider")].as_string(),
+                   result[("recommended", "region")].as_string(),
+                   result[("recommended", "monthly_cost_usd")].as_float())
+            .join(latest, and_(latest.c.assessment_id == AssessmentResultRow.assessment_id,
+                               latest.c.version == AssessmentResultRow.version)))
+        return {aid: LatestRecommendation(provider, region, cost)
+                for aid, provider, region, cost in rows.all()}
 
     async def latest_result_version(self, assessment_id: str) -> int | None:
         """The newest result's version (cheap: no result JSON is read)."""

@@ -32,6 +32,7 @@ from infra_mind.models import Assessment, utcnow
 from infra_mind.repositories.assessments import (
     ACTIVE,
     AssessmentRepository,
+    LatestRecommendation,
     first_writable_organization,
 )
 from infra_mind.services import audit
@@ -148,9 +149,11 @@ class AssessmentService:
         return assessment
 
     async def page(self, *, status: str | None, limit: int, offset: int
-                   ) -> tuple[list[Assessment], int]:
+                   ) -> tuple[list[Assessment], int, dict[str, LatestRecommendation]]:
+        """A page of assessments, the total, and each one's latest recommendation."""
         items, total = await self.repo.page(status=status, limit=limit, offset=offset)
-        return list(items), total
+        recommendations = await self.repo.latest_recommendations([a.id for a in items])
+        return list(items), total, recommendations
 
     async def get(self, assessment_id: str) -> Assessment:
         return await self._visible(assessment_id)

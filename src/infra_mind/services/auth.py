@@ -13,6 +13,9 @@ wholly in such a transaction: the claim of the old token, the new token and, whe
 loses, the family's revocation commit together, so a concurrent loser revokes the winner's
 new token too and no lock is held across two transactions (SQLite allows one writer).
 
+Browser sessions use the same tokens: the refresh token travels in an HttpOnly cookie
+instead of a JSON body (``api.auth``), and ``end_session`` signs one out by that cookie.
+
 Registration answers the same whether the email is new or taken (no account enumeration):
 both paths check the password policy, count against the address's registration budget,
 hash the password (the same argon2 work) and write; a taken email's account is left
@@ -254,6 +257,29 @@ class AuthService:
         audit.record(self.db, action="user.logout", actor_id=user_id, object_type="user",
                      object_id=user_id, client_address=client_address,
                      detail={"scope": scope, "revoked_tokens": revoked})
+
+    async def end_session(self, *, refresh_token: str | None,
+                          client_address: str | None) -> None:
+        """Sign a browser session out: revoke the family of its refresh token (the cookie).
+
+        The cookie is the session's only credential, so no access token is asked for. A
+        missing, forged or expired token revokes nothing and is not an error: the caller
+        clears the cookie either way, and signing out always succeeds for the browser.
+        """
+        if not refresh_token:
+            return
+        try:
+            claims = decode_token(self.settings.secret(), refresh_token, "refresh")
+        except TokenError:
+            return
+        if not claims.family_id:
+            return
+        revoked = await users.revoke_family(self.db, family_id=claims.family_id, now=utcnow(),
+                                            user_id=claims.subject)
+        audit.record(self.db, action="user.logout", actor_id=claims.subject,
+                     object_type="user", object_id=claims.subject,
+                     client_address=client_address,
+                     detail={"scope": "browser session", "revoked_tokens": revoked})
 
     async def profile(self, user: User) -> UserProfile:
         """The user and their role in each organization."""

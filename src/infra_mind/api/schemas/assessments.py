@@ -110,7 +110,9 @@ class AssessmentUpdate(BaseModel):
     requirements: RequirementsDocument | None = None
 
 
-class AssessmentSummary(BaseModel):
+class AssessmentBase(BaseModel):
+    """What every answer about an assessment says (not published on its own)."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: str
@@ -129,7 +131,20 @@ class AssessmentSummary(BaseModel):
     updated_at: UTCDateTime
 
 
-class AssessmentRead(AssessmentSummary):
+class AssessmentSummary(AssessmentBase):
+    """An assessment in a list, with its latest result's recommendation (so a list needs
+    no request per result)."""
+
+    recommended_provider: str | None = Field(
+        description="The latest result's recommended provider; null before a result, or "
+                    "when no design met the requirements")
+    recommended_region: str | None = Field(description="The latest result's recommended "
+                                                       "region")
+    recommended_monthly_cost_usd: float | None = Field(
+        description="The latest result's recommended design's monthly cost, in US dollars")
+
+
+class AssessmentRead(AssessmentBase):
     requirements: dict[str, Any]
     requirements_hash: str
 

@@ -1,4 +1,5 @@
-"""Authentication API schemas: registration, login, token pairs, the current user."""
+"""Authentication API schemas: registration, login, token pairs (a browser session's
+access token alone), the current user."""
 
 from __future__ import annotations
 
@@ -90,6 +91,17 @@ class TokenPair(BaseModel):
 
     access_token: str
     refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds until the access token expires")
+
+
+class AccessToken(BaseModel):
+    """A browser session's token answer: the refresh token is in the ``im_refresh`` cookie
+    (HttpOnly), never in the body."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int = Field(description="Seconds until the access token expires")
 

@@ -1,9 +1,9 @@
-"""Request and response bodies of ``/api/v1/organizations``: no body ever carries a
-secret's value back."""
+"""Request and response bodies of ``/api/v1/organizations``: its members; its secrets (no
+body ever carries a secret's value back)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -37,3 +37,17 @@ class SecretRead(BaseModel):
 class SecretList(BaseModel):
     items: list[SecretRead] = Field(description="The secrets that are set, by name")
     names: list[SecretName] = Field(description="Every secret an organization may set")
+
+
+class MemberRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    user_id: str
+    email: str
+    full_name: str
+    role: Literal["owner", "admin", "member", "viewer"]
+
+
+class MemberList(BaseModel):
+    items: list[MemberRead] = Field(description="The organization's members, in the order "
+                                                "they joined")
