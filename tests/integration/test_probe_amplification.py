@@ -132,8 +132,11 @@ async def test_what_ifs_and_event_streams_cannot_starve_other_users(api: Proc):
 
 
 async def _probe(api: Proc) -> None:
-    limits = httpx.Limits(max_connections=DRAFT_STREAMS + 50,
-                          max_keepalive_connections=DRAFT_STREAMS + 50)
+    # no keep-alive reuse: the server closes a connection idle for 5 s (uvicorn's default),
+    # and a request sent on it at that moment fails with "Server disconnected" (seen once
+    # under load, between the draft streams and the capped ones); a fresh connection per
+    # request takes that race out of the probe
+    limits = httpx.Limits(max_connections=DRAFT_STREAMS + 50, max_keepalive_connections=0)
     async with httpx.AsyncClient(timeout=60, limits=limits) as http, \
             httpx.AsyncClient(timeout=60) as reader:
         await wait_ready(http, [api], [api], READY_TIMEOUT_S)
