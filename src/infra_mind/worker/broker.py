@@ -109,6 +109,11 @@ def _stream_broker() -> type[AsyncBroker]:
                                 delay_s = RECONNECT_S
                                 yield message
                 except (ConnectionError, TimeoutError, OSError) as exc:
+                    if _being_cancelled():
+                        # redis-py turns a read cancelled mid-flight into "Connection
+                        # closed": retrying would swallow the cancel, and whoever cancelled
+                        # (taskiq's shutdown, a timeout) would wait forever
+                        raise asyncio.CancelledError from exc
                     log.warning("task stream unreachable (%s: %s); retrying in %.1f s",
                                 type(exc).__name__, exc, delay_s)
                 except ResponseError as exc:
@@ -192,6 +197,12 @@ def _stream_broker() -> type[AsyncBroker]:
             return AckableMessage(data=fields[b"data"], ack=ack)
 
     return ReconnectingStreamBroker
+
+
+def _being_cancelled() -> bool:
+    """Whether the running task has been asked to stop (``Task.cancel``)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def consumer_name() -> str:
