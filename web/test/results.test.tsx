@@ -2,7 +2,7 @@ import { fireEvent, render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { asResult, type AssessmentResult } from "../src/api/types";
-import { breakdown, niceTicks } from "../src/features/results/charts";
+import { breakdown, CostBreakdownChart, niceTicks, OTHER_PART } from "../src/features/results/charts";
 import { shortSource } from "../src/features/results/LineItems";
 import { ResultsView } from "../src/features/results/ResultsView";
 import { completedAssessment, example, signedInUser, signedOut } from "./helpers";
@@ -42,6 +42,33 @@ describe("the results view", () => {
       expect(Math.abs(total - option.monthly_cost_usd)).toBeLessThan(0.05 * breakdown(option).length);
     }
     expect(niceTicks(1660.72)).toEqual([0, 500, 1000, 1500, 2000]);
+  });
+
+  test("the cost breakdown gives each colour one meaning: the smallest components share one part", () => {
+    const { container } = render(<CostBreakdownChart options={result.options} />);
+    const components = new Set(result.options.flatMap((o) => o.line_items.map((i) => i.component)));
+    expect(components.size).toBeGreaterThan(12); // eu-fintech: more components than colours
+    const colourOf = (e: Element) => [...e.classList].find((c) => c.startsWith("series-")) ?? "none";
+    const legend = within(screen.getByRole("list", { name: "Components" })).getAllByRole("listitem");
+    const colours = legend.map((li) => colourOf(li.querySelector(".swatch") as Element));
+    expect(new Set(colours).size, `legend colours: ${colours.join(", ")}`).toBe(legend.length);
+    expect(legend.length).toBeLessThanOrEqual(9);
+    const meaning = new Map(legend.map((li, i) => [colours[i], li.textContent ?? ""]));
+    for (const option of result.options) {
+      const label = `${option.rank}. `;
+      const rects = [...container.querySelectorAll("rect")].filter((r) => r.querySelector("title")?.textContent?.startsWith(label));
+      expect(rects.length).toBeGreaterThan(0);
+      // each part's colour says, in the legend, the component its tooltip names
+      for (const rect of rects) {
+        const part = (rect.querySelector("title")?.textContent ?? "").split(", ").slice(1).join(", ").replace(/: \$[\d,.]+$/, "");
+        const named = meaning.get(colourOf(rect)) ?? "";
+        expect(part === OTHER_PART ? named.startsWith("other (") : named === part, `${part} drawn as ${named}`).toBe(true);
+      }
+      expect(new Set(rects.map(colourOf)).size).toBe(rects.length);
+    }
+    // and the table under the chart still lists every component
+    const table = container.querySelector("details table") as HTMLElement;
+    expect(rowsOf(table).map((r) => r.cells[0]?.textContent).sort()).toEqual([...components].sort());
   });
 
   test("line items sort by any column, and derived prices are marked ≈", async () => {

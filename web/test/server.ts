@@ -1,7 +1,8 @@
 /**
  * Vitest global setup: a real `infra-mind serve` on a free loopback port, SQLite in a
  * temporary folder, runs in-process. The component tests talk to it as the app does:
- * no fake API. The executable: $INFRA_MIND_BIN, else the repository's .venv.
+ * no fake API. The executable: $INFRA_MIND_BIN, else the repository's .venv. The
+ * end-to-end run (e2e/setup.ts) starts its own with `startApi`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -45,17 +46,26 @@ async function waitUntilUp(origin: string, child: ChildProcess, log: () => strin
   throw new Error(`infra-mind serve did not answer /health in 45 s:\n${log()}`);
 }
 
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+export interface RunningApi {
+  origin: string;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Starts `infra-mind serve` with the embedded defaults in a folder of its own (SQLite under
+ * ./data, tasks in-process) on a free loopback port; resolves once /health answers.
+ * `env` adds to (or, with undefined, removes from) the environment it inherits.
+ */
+export async function startApi(env: Record<string, string | undefined> = {}): Promise<RunningApi> {
   const bin = process.env.INFRA_MIND_BIN ?? fileURLToPath(new URL("../../.venv/bin/infra-mind", import.meta.url));
   if (!existsSync(bin)) {
-    throw new Error(`the component tests need the API: ${bin} is missing (run scripts/bootstrap, or set INFRA_MIND_BIN)`);
+    throw new Error(`the web tests need the API: ${bin} is missing (run scripts/bootstrap, or set INFRA_MIND_BIN)`);
   }
   const dir = mkdtempSync(join(tmpdir(), "infra-mind-web-test-"));
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   let output = "";
-  // the embedded defaults in a folder of its own: SQLite under ./data, tasks in-process
-  const env: NodeJS.ProcessEnv = {
+  const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
     ENVIRONMENT: "development",
     JWT_SECRET_KEY: "web-component-tests-".padEnd(48, "k"),
@@ -65,10 +75,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
     LOGIN_ADDRESS_ATTEMPTS: "1000",
     WRITE_RATE_PER_MINUTE: "10000",
   };
-  for (const name of ["DATABASE_URL", "REDIS_URL", "CHECKPOINT_URL", "METRICS_PORT"]) delete env[name];
+  for (const name of ["DATABASE_URL", "REDIS_URL", "CHECKPOINT_URL", "METRICS_PORT"]) delete childEnv[name];
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) delete childEnv[name];
+    else childEnv[name] = value;
+  }
   const child = spawn(bin, ["serve", "--host", "127.0.0.1", "--port", String(port)], {
     cwd: dir,
-    env,
+    env: childEnv,
     stdio: ["ignore", "pipe", "pipe"],
   });
   const keep = (chunk: Buffer) => {
@@ -76,9 +90,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   };
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
-  await waitUntilUp(origin, child, () => output);
-  project.provide("apiOrigin", origin);
-  return async () => {
+  const stop = async () => {
     child.stdout?.destroy();
     child.stderr?.destroy();
     child.kill("SIGTERM");
@@ -92,4 +104,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
     });
     rmSync(dir, { recursive: true, force: true });
   };
+  try {
+    await waitUntilUp(origin, child, () => output);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { origin, stop };
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const api = await startApi();
+  project.provide("apiOrigin", api.origin);
+  return api.stop;
 }

@@ -53,7 +53,7 @@ export function ChatPanel({ assessmentId }: { assessmentId: string }) {
   const [full, setFull] = useState(false);
   const abort = useRef<AbortController | null>(null);
   const input = useRef<HTMLTextAreaElement>(null);
-  const end = useRef<HTMLDivElement>(null);
+  const log = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
     if (conversation.data) {
@@ -63,8 +63,11 @@ export function ChatPanel({ assessmentId }: { assessmentId: string }) {
   }, [conversation.data]);
 
   useEffect(() => () => abort.current?.abort(), []);
+  // the conversation follows its newest words; only the log scrolls, never the page (a
+  // scrollIntoView here moved a phone's page down past the results, to the chat, on load)
   useEffect(() => {
-    end.current?.scrollIntoView?.({ block: "nearest" });
+    const element = log.current;
+    if (element) element.scrollTop = element.scrollHeight;
   }, [messages.length, draft?.answer]);
 
   const start = async (): Promise<string> => {
@@ -130,7 +133,7 @@ export function ChatPanel({ assessmentId }: { assessmentId: string }) {
       <p className="hint">Answers use this assessment's latest result and a knowledge base, and cite what they used.</p>
       {conversation.isPending ? <Busy label="Loading the conversation…" /> : null}
       <ErrorText error={conversation.error} />
-      <div className="messages" role="log" aria-label="Conversation">
+      <div className="messages" role="log" aria-label="Conversation" ref={log}>
         <ol className="message-list">
         {messages.map((m) => (
           <li key={m.id} className={`message message-${m.role}`}>
@@ -151,7 +154,6 @@ export function ChatPanel({ assessmentId }: { assessmentId: string }) {
         ) : null}
         </ol>
       </div>
-      <div ref={end} />
       <ErrorText error={error ? errorMessage(error) : null} />
       {full ? (
         <button type="button" onClick={() => void start().then(() => setError(null))}>

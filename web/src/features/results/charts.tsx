@@ -3,7 +3,7 @@
  * inline styles, so the app's strict CSP holds). Each is an image with an accessible name and
  * a one-sentence summary, and its figures are in a table beside it.
  */
-import { useId } from "react";
+import { useId, type ReactNode } from "react";
 import type { Option, ProjectionMonth } from "../../api/types";
 import { money, moneyShort, providerName } from "../../lib/format";
 
@@ -26,18 +26,61 @@ export function breakdown(option: Option): { component: string; monthly_usd: num
   return [...sums.entries()].map(([component, monthly_usd]) => ({ component, monthly_usd: Math.round(monthly_usd * 100) / 100 })).sort((a, b) => b.monthly_usd - a.monthly_usd);
 }
 
-const SERIES = 12;
+/**
+ * The colours (CSS classes `series-N`) a component may take, chosen to be told apart: a
+ * thirteenth component used to take the first one's colour, and the palette's near twins
+ * (two greens, three violets) made bars ambiguous. Past these, the smallest components
+ * share one grey part, "other"; the table under the chart lists every component.
+ */
+const COLOURS = [0, 1, 2, 3, 4, 5, 6, 9];
+const OTHER_COLOUR = 10;
+/** The name of the part that holds the components past the colours. */
+export const OTHER_PART = "other components";
+
+/** The components that get a colour of their own (the costliest over all options) and the rest. */
+export function chartComponents(options: Option[]): { shown: string[]; folded: string[] } {
+  const totals = new Map<string, number>();
+  for (const o of options) for (const p of breakdown(o)) totals.set(p.component, (totals.get(p.component) ?? 0) + p.monthly_usd);
+  const all = [...totals.entries()].sort((a, b) => b[1] - a[1]).map(([c]) => c);
+  // folding a single component into "other" would only rename it
+  if (all.length <= COLOURS.length) return { shown: all, folded: [] };
+  return { shown: all.slice(0, COLOURS.length - 1), folded: all.slice(COLOURS.length - 1) };
+}
+
+/** One option's bar: its shown components in the legend's order, then the other components. */
+export function chartParts(option: Option, shown: string[]): { component: string; monthly_usd: number; colour: number }[] {
+  const parts = breakdown(option);
+  const bar = shown.flatMap((c, i) => {
+    const part = parts.find((p) => p.component === c);
+    return part ? [{ ...part, colour: COLOURS[i] ?? OTHER_COLOUR }] : [];
+  });
+  const rest = parts.filter((p) => !shown.includes(p.component)).reduce((sum, p) => sum + p.monthly_usd, 0);
+  if (rest > 0) bar.push({ component: OTHER_PART, monthly_usd: Math.round(rest * 100) / 100, colour: OTHER_COLOUR });
+  return bar;
+}
 
 export function optionLabel(option: Option): string {
   return `${option.rank ? `${option.rank}. ` : ""}${providerName(option.provider)} ${option.region}`;
 }
 
+/**
+ * A chart's frame: on a phone the chart keeps a legible width and scrolls sideways (drawn
+ * to the screen's width its labels were 5 px high); focusable, so a keyboard scrolls it too.
+ */
+function ChartScroll({ name, children }: { name: string; children: ReactNode }) {
+  return (
+    <div className="chart-scroll" role="region" aria-label={`${name} chart`} tabIndex={0}>
+      {children}
+    </div>
+  );
+}
+
 export function CostBreakdownChart({ options }: { options: Option[] }) {
   const id = useId();
-  const rows = options.map((o) => ({ option: o, parts: breakdown(o) }));
   // one colour per component, the same on every bar
-  const components: string[] = [];
-  for (const row of rows) for (const p of row.parts) if (!components.includes(p.component)) components.push(p.component);
+  const { shown, folded } = chartComponents(options);
+  const components = [...shown, ...folded];
+  const rows = options.map((o) => ({ option: o, parts: breakdown(o), bar: chartParts(o, shown) }));
   const max = Math.max(...options.map((o) => o.monthly_cost_usd), 1);
   const ticks = niceTicks(max, 4);
   const top = ticks[ticks.length - 1] ?? max;
@@ -51,50 +94,58 @@ export function CostBreakdownChart({ options }: { options: Option[] }) {
   const cheapest = [...options].sort((a, b) => a.monthly_cost_usd - b.monthly_cost_usd)[0];
   return (
     <figure className="chart">
-      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label="Cost breakdown" aria-describedby={`${id}-sum`} className="chart-svg">
-        {ticks.map((t) => (
-          <g key={t} className="axis">
-            <line x1={x(t)} x2={x(t)} y1={0} y2={height - 24} />
-            <text x={x(t)} y={height - 8} textAnchor="middle">
-              {moneyShort(t)}
-            </text>
-          </g>
-        ))}
-        {rows.map(({ option, parts }, r) => {
-          const y = r * (barH + gap) + 6;
-          let at = 0;
-          return (
-            <g key={`${option.provider}-${option.region}`}>
-              <text x={labelW - 8} y={y + barH / 2 + 5} textAnchor="end" className="chart-label">
-                {optionLabel(option)}
-              </text>
-              {parts.map((p) => {
-                const start = at;
-                at += p.monthly_usd;
-                return (
-                  <rect key={p.component} x={x(start)} y={y} width={Math.max(0, x(at) - x(start))} height={barH} className={`series-${components.indexOf(p.component) % SERIES}`}>
-                    <title>{`${optionLabel(option)}, ${p.component}: ${money(p.monthly_usd)}`}</title>
-                  </rect>
-                );
-              })}
-              <text x={Math.min(x(option.monthly_cost_usd) + 6, width - 4)} y={y + barH / 2 + 5} className="chart-value" textAnchor={x(option.monthly_cost_usd) + 80 > width ? "end" : "start"}>
-                {money(option.monthly_cost_usd)}
+      <ChartScroll name="Cost breakdown">
+        <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label="Cost breakdown" aria-describedby={`${id}-sum`} className="chart-svg">
+          {ticks.map((t) => (
+            <g key={t} className="axis">
+              <line x1={x(t)} x2={x(t)} y1={0} y2={height - 24} />
+              <text x={x(t)} y={height - 8} textAnchor="middle">
+                {moneyShort(t)}
               </text>
             </g>
-          );
-        })}
-      </svg>
+          ))}
+          {rows.map(({ option, bar }, r) => {
+            const y = r * (barH + gap) + 6;
+            let at = 0;
+            return (
+              <g key={`${option.provider}-${option.region}`}>
+                <text x={labelW - 8} y={y + barH / 2 + 5} textAnchor="end" className="chart-label">
+                  {optionLabel(option)}
+                </text>
+                {bar.map((p) => {
+                  const start = at;
+                  at += p.monthly_usd;
+                  return (
+                    <rect key={`${p.colour}-${p.component}`} x={x(start)} y={y} width={Math.max(0, x(at) - x(start))} height={barH} className={`series-${p.colour}`}>
+                      <title>{`${optionLabel(option)}, ${p.component}: ${money(p.monthly_usd)}`}</title>
+                    </rect>
+                  );
+                })}
+                <text x={Math.min(x(option.monthly_cost_usd) + 6, width - 4)} y={y + barH / 2 + 5} className="chart-value" textAnchor={x(option.monthly_cost_usd) + 80 > width ? "end" : "start"}>
+                  {money(option.monthly_cost_usd)}
+                </text>
+              </g>
+            );
+          })}
+        </svg>
+      </ChartScroll>
       <figcaption id={`${id}-sum`}>
         Monthly cost of each option by component.{" "}
         {cheapest ? `Lowest total: ${optionLabel(cheapest)} at ${money(cheapest.monthly_cost_usd)} a month.` : ""}
       </figcaption>
       <ul className="legend" aria-label="Components">
-        {components.map((c, i) => (
+        {shown.map((c, i) => (
           <li key={c}>
-            <span className={`swatch series-${i % SERIES}`} aria-hidden="true" />
+            <span className={`swatch series-${COLOURS[i] ?? OTHER_COLOUR}`} aria-hidden="true" />
             {c}
           </li>
         ))}
+        {folded.length ? (
+          <li>
+            <span className={`swatch series-${OTHER_COLOUR}`} aria-hidden="true" />
+            {`other (${folded.length} smaller components, in the table)`}
+          </li>
+        ) : null}
       </ul>
       <details>
         <summary>Cost breakdown as a table</summary>
@@ -158,36 +209,38 @@ export function ProjectionChart({ projection, budgetUsd }: { projection: Project
   const overBudget = budgetUsd ? projection.find((p) => p.monthly_cost_usd > budgetUsd) : undefined;
   return (
     <figure className="chart">
-      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label="Cost projection" aria-describedby={`${id}-sum`} className="chart-svg">
-        {ticks.map((t) => (
-          <g key={t} className="axis">
-            <line x1={left} x2={width - right} y1={y(t)} y2={y(t)} />
-            <text x={left - 8} y={y(t) + 4} textAnchor="end">
-              {moneyShort(t)}
-            </text>
-          </g>
-        ))}
-        {projection
-          .filter((_, i) => i % step === 0 || i === projection.length - 1)
-          .map((p) => (
-            <text key={p.month} x={x(p.month)} y={height - 14} textAnchor="middle" className="axis-label">
-              {p.month}
-            </text>
+      <ChartScroll name="Cost projection">
+        <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label="Cost projection" aria-describedby={`${id}-sum`} className="chart-svg">
+          {ticks.map((t) => (
+            <g key={t} className="axis">
+              <line x1={left} x2={width - right} y1={y(t)} y2={y(t)} />
+              <text x={left - 8} y={y(t) + 4} textAnchor="end">
+                {moneyShort(t)}
+              </text>
+            </g>
           ))}
-        <text x={(left + width - right) / 2} y={height - 1} textAnchor="middle" className="axis-label">
-          Month
-        </text>
-        <path d={band} className="projection-band" />
-        <path d={line} className="projection-line" />
-        {budgetUsd ? (
-          <g className="budget">
-            <line x1={left} x2={width - right} y1={y(budgetUsd)} y2={y(budgetUsd)} />
-            <text x={width - right - 4} y={y(budgetUsd) - 6} textAnchor="end">
-              Budget {money(budgetUsd)}
-            </text>
-          </g>
-        ) : null}
-      </svg>
+          {projection
+            .filter((_, i) => i % step === 0 || i === projection.length - 1)
+            .map((p) => (
+              <text key={p.month} x={x(p.month)} y={height - 14} textAnchor="middle" className="axis-label">
+                {p.month}
+              </text>
+            ))}
+          <text x={(left + width - right) / 2} y={height - 1} textAnchor="middle" className="axis-label">
+            Month
+          </text>
+          <path d={band} className="projection-band" />
+          <path d={line} className="projection-line" />
+          {budgetUsd ? (
+            <g className="budget">
+              <line x1={left} x2={width - right} y1={y(budgetUsd)} y2={y(budgetUsd)} />
+              <text x={width - right - 4} y={y(budgetUsd) - 6} textAnchor="end">
+                Budget {money(budgetUsd)}
+              </text>
+            </g>
+          ) : null}
+        </svg>
+      </ChartScroll>
       <figcaption id={`${id}-sum`}>
         {start && end
           ? `Month ${start.month}: ${money(start.monthly_cost_usd)}; month ${end.month}: ${money(end.monthly_cost_usd)}, between ${money(end.p10)} (P10) and ${money(end.p90)} (P90).`
