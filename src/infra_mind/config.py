@@ -7,7 +7,9 @@ the in-process task queue and in-memory cache. Production sets ``DATABASE_URL``
 
 from __future__ import annotations
 
+import os
 import secrets
+import stat
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -29,6 +31,69 @@ MIN_SECRET_LENGTH = 32
 
 class SettingsError(Exception):
     """Configuration that cannot run; the message is one line naming the variable."""
+
+
+#: Where development keeps its generated JWT secret when the database is not a SQLite
+#: file (PostgreSQL): the data directory, where ``kit.crypto`` keeps its key too.
+DEV_SECRET_FILE = Path("data") / "jwt-secret"
+#: Beside a SQLite database ``NAME.db``, the secret is ``NAME.jwt-secret``.
+DEV_SECRET_SUFFIX = ".jwt-secret"
+
+
+def development_secret_path(database_url: str) -> Path | None:
+    """Where development without ``JWT_SECRET_KEY`` keeps the secret it generates.
+
+    Beside the SQLite database (``data/infra_mind.jwt-secret`` for the default
+    ``data/infra_mind.db``), so two databases never accept each other's tokens;
+    ``data/jwt-secret`` on PostgreSQL. None for an in-memory SQLite database: no other
+    process sees that database, so there is nothing to share.
+    """
+    if not database_url.startswith("sqlite"):
+        return DEV_SECRET_FILE
+    place = database_url.split(":///", 1)[1] if ":///" in database_url else ""
+    place = place.split("?", 1)[0]
+    if not place or place.startswith(":memory:"):
+        return None
+    database = Path(place)
+    return database.with_name(database.stem + DEV_SECRET_SUFFIX)
+
+
+def shared_secret(path: Path) -> str:
+    """The secret in ``path``, generated (mode 0600) by whichever process gets there first.
+
+    Written aside and linked into place, so a process started at the same moment reads
+    either nothing (and links its own, which fails: it then reads the winner's) or the
+    whole secret, never half of one. A file others may read, or one too short to be a
+    secret, is refused rather than used: whoever reads it can sign tokens. ``ValueError``
+    (one line, naming the file, never its content) when the secret cannot be kept.
+    """
+    problem = f"JWT_SECRET_KEY is unset and the development secret {path}"
+    try:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            aside = path.with_name(f".{path.name}.{os.getpid()}")
+            fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                with os.fdopen(fd, "w", encoding="ascii") as out:
+                    out.write(secrets.token_urlsafe(48) + "\n")
+                os.link(aside, path)
+            except FileExistsError:
+                pass  # another process won: use its secret
+            finally:
+                aside.unlink(missing_ok=True)
+        mode = stat.S_IMODE(path.stat().st_mode)
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"{problem} cannot be kept ({exc.strerror or type(exc).__name__}): "
+                         "set JWT_SECRET_KEY, or make its directory writable") from None
+    if mode & 0o077:
+        raise ValueError(f"{problem} is readable by others (mode {mode:o}): chmod 600 it, "
+                         "or set JWT_SECRET_KEY")
+    key = raw.decode("ascii", errors="replace").strip()
+    if len(key) < MIN_SECRET_LENGTH or "\ufffd" in key:
+        raise ValueError(f"{problem} is not {MIN_SECRET_LENGTH} or more ASCII characters: "
+                         "delete it (a new one is made), or set JWT_SECRET_KEY")
+    return key
 
 
 def http_url(value: str) -> str:
@@ -206,8 +271,11 @@ class Settings(BaseSettings):
         key = self.jwt_secret_key.get_secret_value() if self.jwt_secret_key else ""
         if self.environment == "development":
             if not key:
-                # a fresh key per process: tokens die with it, which is fine on a laptop
-                self.jwt_secret_key = SecretStr(secrets.token_urlsafe(48))
+                # one secret for every process on this database (``serve --workers N``,
+                # ``worker``, a restart): a token one issues, all accept
+                path = development_secret_path(self.database_url)
+                key = shared_secret(path) if path else secrets.token_urlsafe(48)
+                self.jwt_secret_key = SecretStr(key)
             return self
         if key.strip().lower() in PLACEHOLDER_SECRETS or len(key) < MIN_SECRET_LENGTH:
             raise ValueError(

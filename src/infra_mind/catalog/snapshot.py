@@ -20,9 +20,10 @@ without the last element) is still read, so a snapshot an older
 ``infra-mind catalog refresh`` wrote keeps loading.
 
 Loading checks the file column by column (every price finite and positive,
-every tier ascending, every index in range, every product sound) and then
-builds rows without validating each again: that is what keeps a snapshot of
-tens of thousands of rows loading in a few tens of milliseconds.
+every tier ascending, every index in range, every product sound) and keeps the
+checked columns (``PriceTable``); a row is built, without validating it again,
+the first time it is asked for. An assessment reads a few thousand of the tens
+of thousands of rows, so loading costs the parse and the checks, not the rows.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -57,11 +58,107 @@ READABLE_FORMATS = (1, 2)
 BUNDLED_PATH = Path(__file__).parent / "data" / "snapshot.json"
 
 
+#: A purchase option by the text a snapshot stores.
+OPTIONS = {o.value: o for o in PurchaseOption}
+
+
+class PriceTable:
+    """Checked prices as columns, each row built the first time it is asked for.
+
+    ``products[product_of[i]]``, ``regions[i]`` and ``options[i]`` describe row ``i``
+    without building it: the catalog's indexes are made from them, and only the rows a
+    lookup returns are built. A row built here equals the row ``PriceRow(...)`` (which
+    validates) would make from the same values: the loader has checked them all.
+    """
+
+    __slots__ = ("_built", "_complete", "_derived", "_prices", "_rule_of", "_source_of",
+                 "_sources", "_tier_ends", "_tier_starts", "options", "product_of", "products",
+                 "regions")
+
+    def __init__(self, products: list[tuple[Any, ...]], product_of: Sequence[int],
+                 regions: Sequence[str], options: Sequence[str],
+                 built: list[PriceRow | None], columns: tuple[Sequence[Any], ...] = (),
+                 sources: Sequence[tuple[str, date]] = (), rules: Sequence[str] = ()) -> None:
+        """``columns``: prices, source indexes, tier starts, tier ends and rule indexes
+        (-1: a list price), for the rows ``built`` does not hold yet."""
+        self.products = products  # (provider, service, family, sku, unit, attributes)
+        self.product_of = product_of
+        self.regions = regions
+        self.options = options  # PurchaseOption values (a StrEnum hashes as its text)
+        self._built = built
+        self._complete = None not in built
+        self._prices, self._source_of, self._tier_starts, self._tier_ends, self._rule_of = (
+            columns or ((),) * 5)
+        self._sources = sources
+        self._derived = [(Basis.LIST, "")] + [(Basis.DERIVED, r) for r in rules]
+
+    @classmethod
+    def of_rows(cls, rows: Iterable[PriceRow]) -> PriceTable:
+        """A table of rows already built (each its own product)."""
+        built = list(rows)
+        return cls([(r.provider, r.service, r.product_family, r.sku, r.unit, r.attributes)
+                    for r in built], range(len(built)), [r.region for r in built],
+                   [r.purchase_option for r in built], list[PriceRow | None](built))
+
+    def __len__(self) -> int:
+        return len(self._built)
+
+    def row(self, i: int) -> PriceRow:
+        found = self._built[i]
+        return found if found is not None else self.rows_at([i])[0]
+
+    def rows_at(self, indices: Sequence[int]) -> list[PriceRow]:
+        """The rows at ``indices``, in that order, building those not built yet."""
+        built = self._built
+        out = [built[i] for i in indices]
+        if not self._complete and any(row is None for row in out):
+            missing = [i for i, row in zip(indices, out, strict=True) if row is None]
+            for i, row in zip(missing, self._build(missing), strict=True):
+                built[i] = row
+            out = [built[i] for i in indices]
+        return out  # type: ignore[return-value]
+
+    def all_rows(self) -> list[PriceRow]:
+        """Every row, in the snapshot's order (built at once the first time)."""
+        if not self._complete:
+            self._built = self._build(None)  # type: ignore[assignment]
+            self._complete = True
+        return self._built  # type: ignore[return-value]
+
+    def _build(self, indices: Sequence[int] | None) -> list[PriceRow]:
+        """The rows at ``indices`` (None: all), column by column: zip assembles each row's
+        15 values in C, where a Python-level loop per row made loading slow."""
+        if indices is not None and not indices:
+            return []
+
+        def column(values: Sequence[Any]) -> Iterable[Any]:
+            return values if indices is None else map(values.__getitem__, indices)
+
+        with gc_paused():
+            prov, svc, fam, sku, unit, attrs = zip(
+                *map(self.products.__getitem__, column(self.product_of)), strict=True)
+            source, as_of = zip(*map(self._sources.__getitem__, column(self._source_of)),
+                                strict=True)
+            basis, rule = zip(*[self._derived[i + 1] for i in column(self._rule_of)],
+                              strict=True)
+            options = map(OPTIONS.__getitem__, column(self.options))
+            new = partial(tuple.__new__, PriceRow)
+            return list(map(new, zip(prov, svc, fam, sku, column(self.regions), unit,
+                                     column(self._prices), options, as_of, source, attrs,
+                                     column(self._tier_starts), column(self._tier_ends), basis,
+                                     rule, strict=True)))
+
+
 @dataclass(slots=True)
 class Snapshot:
-    rows: list[PriceRow]
+    table: PriceTable
     generated_at: date
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[PriceRow]:
+        """Every row (all built: a catalog reads ``table`` and builds only what it needs)."""
+        return list(self.table.all_rows())
 
 
 @contextmanager
@@ -96,17 +193,17 @@ def _read(path: Path) -> Snapshot:
     if not isinstance(raw, dict) or raw.get("format") not in READABLE_FORMATS:
         raise CatalogError(f"catalog snapshot {path} is not format {FORMAT}")
     try:
-        rows = _rows(raw)
+        table = _table(raw)
         generated_at = date.fromisoformat(raw["generated_at"])
     except CatalogError as exc:
         raise CatalogError(f"catalog snapshot {path}: {exc}") from None
     except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
         raise CatalogError(f"catalog snapshot {path} is malformed: {exc!r}") from None
-    return Snapshot(rows=rows, generated_at=generated_at, notes=list(raw.get("notes", [])))
+    return Snapshot(table=table, generated_at=generated_at, notes=list(raw.get("notes", [])))
 
 
-def _rows(raw: dict[str, Any]) -> list[PriceRow]:
-    """Every price of a parsed snapshot, checked in bulk, then built without re-checking."""
+def _table(raw: dict[str, Any]) -> PriceTable:
+    """Every price of a parsed snapshot, checked in bulk; rows are built later, unchecked."""
     sources = [(str(s), date.fromisoformat(d)) for s, d in raw["sources"]]
     rules = [str(r) for r in raw.get("rules", [])]
     if any(not r.strip() for r in rules):
@@ -119,7 +216,7 @@ def _rows(raw: dict[str, Any]) -> list[PriceRow]:
                          MappingProxyType(attrs)))
     prices = raw["prices"]
     if not prices:
-        return []
+        return PriceTable(products, (), (), (), [])
     width = 8 if raw["format"] == 2 else 7
     columns = list(zip(*prices, strict=True))  # strict: every entry the same length
     if len(columns) != width:
@@ -127,27 +224,20 @@ def _rows(raw: dict[str, Any]) -> list[PriceRow]:
     if width == 7:
         columns.append((-1,) * len(prices))
     _check_columns(columns, len(products), len(sources), len(rules))
-    options = {o.value: o for o in PurchaseOption}
-    option_col = [options[o] for o in columns[2]]
-    # Build every row's 15 values column-wise and let zip assemble the tuples in C: a
-    # Python-level loop over tens of thousands of rows is what made loading slow.
-    prov, svc, fam, sku, unit, attrs = zip(*[products[i] for i in columns[0]], strict=True)
-    source, as_of = zip(*[sources[i] for i in columns[4]], strict=True)
-    derived = [(Basis.LIST, "")] + [(Basis.DERIVED, r) for r in rules]
-    basis, rule = zip(*[derived[i + 1] for i in columns[7]], strict=True)
-    new = partial(tuple.__new__, PriceRow)
-    rows = list(map(new, zip(prov, svc, fam, sku, columns[1], unit, columns[3], option_col,
-                             as_of, source, attrs, columns[5], columns[6], basis, rule,
-                             strict=True)))
-    # Product-level rules (specs present, unit allowed, sources named) once per product.
-    last = len(rows) - 1
-    first = dict(zip(reversed(columns[0]), range(last, -1, -1), strict=True))  # first row each
-    for n in first.values():
-        problems = row_problems(rows[n])
+    product_of, regions, options, *rest = columns
+    if not set(options) <= OPTIONS.keys():
+        raise KeyError(next(o for o in options if o not in OPTIONS))
+    table = PriceTable(products, product_of, regions, options, [None] * len(prices),
+                       (rest[0], rest[1], rest[2], rest[3], rest[4]), sources, rules)
+    # Product-level rules (specs present, unit allowed, sources named) once per product,
+    # on its first row.
+    last = len(prices) - 1
+    first = dict(zip(reversed(product_of), range(last, -1, -1), strict=True))
+    for row in table.rows_at(list(first.values())):
+        problems = row_problems(row)
         if problems:
-            row = rows[n]
             raise CatalogError(f"{row.provider}/{row.sku}/{row.region}: {'; '.join(problems)}")
-    return rows
+    return table
 
 
 def _check_columns(columns: list[tuple[Any, ...]], n_products: int, n_sources: int,

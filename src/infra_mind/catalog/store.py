@@ -1,7 +1,8 @@
 """The loaded catalog: indexed lookups, search and statistics.
 
-Every lookup goes through a dictionary built once at load time; nothing scans
-the rows per query.
+Every lookup goes through a dictionary built once, on first use; nothing scans
+the rows per query. The index is made from the snapshot's columns, and a row is
+built only when a lookup returns it (``snapshot.PriceTable``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property, lru_cache
-from itertools import groupby
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from infra_mind.catalog.model import (
     Provider,
     PurchaseOption,
 )
-from infra_mind.catalog.snapshot import BUNDLED_PATH, gc_paused, read_snapshot
+from infra_mind.catalog.snapshot import BUNDLED_PATH, PriceTable, gc_paused, read_snapshot
 
 #: Environment variable naming a snapshot to use instead of the bundled one.
 SNAPSHOT_ENV = "INFRA_MIND_CATALOG"
@@ -46,10 +46,6 @@ def active_snapshot_path(path: Path | str | None = None) -> Path:
     return BUNDLED_PATH
 
 
-# Keys read straight off a row's tuple (C-level getters: the indexes are built over
-# tens of thousands of rows).
-_PROVIDER_SKU = attrgetter("provider", "sku")
-_FAMILY_KEY = attrgetter("provider", "region", "product_family", "purchase_option")
 #: Cheapest first within a family; the SKU name breaks ties.
 _PRICE_SKU = attrgetter("price_usd", "sku")
 
@@ -80,78 +76,130 @@ class CatalogStats:
     by_basis: dict[str, int]
 
 
+@dataclass(slots=True)
+class _Index:
+    """Where each row is, by (family, region, purchase option), built from the columns.
+
+    Families and SKUs are numbered once per product (a few thousand), not per row: the
+    one pass over every row groups row numbers, and builds no row.
+    """
+
+    #: (provider, family) of each family number, and the number of each.
+    families: list[tuple[Provider, ProductFamily]]
+    family_ids: dict[tuple[Provider, ProductFamily], int]
+    #: (provider, normalised SKU) -> SKU number; the SKU number of each row.
+    sku_ids: dict[tuple[Provider, str], int]
+    sku_of_row: list[int]
+    #: The families each SKU number is sold under (Azure names a VM and a database alike).
+    families_of_sku: list[set[int]]
+    #: The SKU as the catalog spells it, by provider and normalised SKU.
+    sku_names: dict[Provider, dict[str, str]]
+    #: (family number, region, purchase option) -> row numbers, ascending.
+    groups: dict[tuple[int, str, str], list[int]]
+
+    @classmethod
+    def build(cls, table: PriceTable) -> _Index:
+        families: list[tuple[Provider, ProductFamily]] = []
+        family_ids: dict[tuple[Provider, ProductFamily], int] = {}
+        sku_ids: dict[tuple[Provider, str], int] = {}
+        families_of_sku: list[set[int]] = []
+        sku_names: dict[Provider, dict[str, str]] = defaultdict(dict)
+        family_of_product: dict[int, int] = {}
+        sku_of_product: dict[int, int] = {}
+        # products in the order of their first row, so a SKU is spelt as its first row is
+        for pid in dict.fromkeys(table.product_of):
+            provider, _service, family, sku, _unit, _attributes = table.products[pid]
+            fid = family_ids.get((provider, family))
+            if fid is None:
+                fid = family_ids[(provider, family)] = len(families)
+                families.append((provider, family))
+            skey = normalize_sku(provider, sku)
+            sid = sku_ids.get((provider, skey))
+            if sid is None:
+                sid = sku_ids[(provider, skey)] = len(families_of_sku)
+                families_of_sku.append(set())
+                sku_names[provider][skey] = sku
+            families_of_sku[sid].add(fid)
+            family_of_product[pid] = fid
+            sku_of_product[pid] = sid
+        groups: dict[tuple[int, str, str], list[int]] = {}
+        keys = zip(map(family_of_product.__getitem__, table.product_of), table.regions,
+                   table.options, strict=True)
+        for i, key in enumerate(keys):
+            found = groups.get(key)
+            if found is None:
+                groups[key] = [i]
+            else:
+                found.append(i)
+        return cls(families, family_ids, sku_ids,
+                   list(map(sku_of_product.__getitem__, table.product_of)), families_of_sku,
+                   sku_names, groups)
+
+
 class Catalog:
     """An immutable, indexed set of price rows.
 
-    The indexes are built on first use, each once: a CLI lookup needs only the
-    SKU indexes, the engine all of them, and building what a caller never asks
-    for would cost every caller.
+    The index is built on first use, and a row the first time a lookup returns it: a
+    CLI lookup reads a handful of the tens of thousands of rows, an assessment a few
+    thousand, and building what a caller never asks for would cost every caller.
     """
 
-    def __init__(self, rows: Iterable[PriceRow], generated_at: date | None = None,
+    def __init__(self, rows: Iterable[PriceRow] | PriceTable, generated_at: date | None = None,
                  notes: list[str] | None = None, path: Path | None = None) -> None:
-        self._rows: tuple[PriceRow, ...] = tuple(rows)
+        """``rows``: built rows, or a snapshot's ``PriceTable`` (``Catalog.load``)."""
+        self._table = rows if isinstance(rows, PriceTable) else PriceTable.of_rows(rows)
         self.generated_at = generated_at
         self.notes = notes or []
         self.path = path
+        self._by_family: dict[tuple[Provider, str, ProductFamily, PurchaseOption],
+                              tuple[PriceRow, ...]] = {}
+        self._by_sku: dict[tuple[int, str, PurchaseOption], tuple[PriceRow, ...]] = {}
 
     @cached_property
-    def _sku_index(self) -> tuple[dict[tuple[Provider, str, str, PurchaseOption],
-                                       list[PriceRow]],
-                                  dict[tuple[Provider, str], list[PriceRow]]]:
+    def _index(self) -> _Index:
         with gc_paused():
-            return self._build_sku_index()
-
-    def _build_sku_index(self) -> tuple[dict[tuple[Provider, str, str, PurchaseOption],
-                                             list[PriceRow]],
-                                        dict[tuple[Provider, str], list[PriceRow]]]:
-        by_key: dict[tuple[Provider, str, str, PurchaseOption], list[PriceRow]] = {}
-        by_sku: dict[tuple[Provider, str], list[PriceRow]] = {}
-        # rows come sorted by product (the snapshot's order), so normalising the SKU once
-        # per run of equal (provider, sku) is enough; any order stays correct
-        for (provider, sku), group in groupby(self._rows, key=_PROVIDER_SKU):
-            skey = normalize_sku(provider, sku)
-            same_sku = by_sku.setdefault((provider, skey), [])
-            for row in group:
-                same_sku.append(row)
-                key = (provider, skey, row.region, row.purchase_option)
-                found = by_key.get(key)
-                if found is None:
-                    by_key[key] = [row]
-                else:
-                    found.append(row)
-        return by_key, by_sku
+            return _Index.build(self._table)
 
     @property
-    def _by_key(self) -> dict[tuple[Provider, str, str, PurchaseOption], list[PriceRow]]:
-        return self._sku_index[0]
+    def _rows(self) -> list[PriceRow]:
+        """Every row, built (the first call builds those not yet built)."""
+        return self._table.all_rows()
 
-    @property
-    def _by_sku(self) -> dict[tuple[Provider, str], list[PriceRow]]:
-        return self._sku_index[1]
+    def _family(self, provider: Provider, region: str, family: ProductFamily,
+                option: PurchaseOption) -> tuple[PriceRow, ...]:
+        key = (provider, region, family, option)
+        found = self._by_family.get(key)
+        if found is None:
+            index = self._index
+            fid = index.family_ids.get((provider, family))
+            rows = self._table.rows_at(index.groups.get((fid, region, option), [])
+                                       if fid is not None else [])
+            rows.sort(key=_PRICE_SKU)  # stable: equal prices and SKUs keep the file's order
+            found = self._by_family[key] = tuple(rows)
+        return found
 
-    @cached_property
-    def _by_family(self) -> dict[tuple[Provider, str, ProductFamily, PurchaseOption],
-                                 list[PriceRow]]:
-        by_family: dict[tuple[Provider, str, ProductFamily, PurchaseOption],
-                        list[PriceRow]] = {}
-        with gc_paused():
-            for key, row in zip(map(_FAMILY_KEY, self._rows), self._rows, strict=True):
-                found = by_family.get(key)
-                if found is None:
-                    by_family[key] = [row]
-                else:
-                    found.append(row)
-            for rows_ in by_family.values():
-                rows_.sort(key=_PRICE_SKU)
-        return by_family
+    def _sku_rows(self, provider: Provider, skey: str, region: str,
+                  option: PurchaseOption) -> tuple[PriceRow, ...]:
+        """The rows of one SKU (normalised) in one region under one option, in file order."""
+        index = self._index
+        sid = index.sku_ids.get((provider, skey))
+        if sid is None:
+            return ()
+        key = (sid, region, option)
+        found = self._by_sku.get(key)
+        if found is None:
+            of_row = index.sku_of_row
+            rows = sorted(i for fid in index.families_of_sku[sid]
+                          for i in index.groups.get((fid, region, option), ())
+                          if of_row[i] == sid)
+            found = self._by_sku[key] = tuple(self._table.rows_at(rows))
+        return found
 
-    @cached_property
-    def _sku_names(self) -> dict[Provider, dict[str, str]]:
-        names: dict[Provider, dict[str, str]] = defaultdict(dict)
-        for (provider, skey), rows_ in self._by_sku.items():
-            names[provider][skey] = rows_[0].sku
-        return names
+    def _all_of_sku(self, provider: Provider, skey: str) -> list[PriceRow]:
+        """Every row of one SKU (a scan of the SKU numbers: for error messages only)."""
+        sid = self._index.sku_ids[(provider, skey)]
+        return self._table.rows_at([i for i, s in enumerate(self._index.sku_of_row)
+                                    if s == sid])
 
     # -- loading -----------------------------------------------------------------
 
@@ -160,12 +208,12 @@ class Catalog:
         """Load the snapshot ``active_snapshot_path(path)`` names."""
         chosen = active_snapshot_path(path)
         snap = read_snapshot(chosen)
-        return cls(snap.rows, snap.generated_at, snap.notes, chosen)
+        return cls(snap.table, snap.generated_at, snap.notes, chosen)
 
     # -- access ------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._table)
 
     def __iter__(self) -> Iterator[PriceRow]:
         return iter(self._rows)
@@ -187,20 +235,18 @@ class Catalog:
                     purchase_option: PurchaseOption | str = PurchaseOption.ON_DEMAND,
                     ) -> list[PriceRow]:
         """Rows of one product family in one region, cheapest first (indexed)."""
-        return list(self._by_family.get(
-            (Provider(provider), region, ProductFamily(family), PurchaseOption(purchase_option)),
-            ()))
+        return list(self._family(Provider(provider), region, ProductFamily(family),
+                                 PurchaseOption(purchase_option)))
 
     def lookup(self, provider: Provider | str, sku: str, region: str,
                purchase_option: PurchaseOption | str = PurchaseOption.ON_DEMAND,
                attributes: dict[str, Any] | None = None) -> list[PriceRow]:
         """Every row for this key whose attributes include ``attributes`` (may be empty)."""
         p = Provider(provider)
-        found = self._by_key.get((p, normalize_sku(p, sku), region,
-                                  PurchaseOption(purchase_option)), [])
+        found = self._sku_rows(p, normalize_sku(p, sku), region, PurchaseOption(purchase_option))
         if attributes:
-            found = [r for r in found
-                     if all(str(r.attributes.get(k)) == str(v) for k, v in attributes.items())]
+            found = tuple(r for r in found if all(str(r.attributes.get(k)) == str(v)
+                                                  for k, v in attributes.items()))
         return sorted(found, key=lambda r: (r.variant, r.tier_start or 0.0))
 
     def price(self, provider: Provider | str, sku: str, region: str,
@@ -220,7 +266,7 @@ class Catalog:
         p = Provider(provider)
         option = PurchaseOption(purchase_option)
         skey = normalize_sku(p, sku)
-        if (p, skey) not in self._by_sku:
+        if (p, skey) not in self._index.sku_ids:
             close = self.closest_skus(p, sku)
             hint = f"; closest: {', '.join(close)}" if close else ""
             raise LookupFailed(f"unknown {p.value} SKU {sku!r}{hint}")
@@ -235,19 +281,20 @@ class Catalog:
                                    f"several families (choose with family): "
                                    f"{', '.join(families)}")
         if not rows:
-            same_sku = self._by_sku[(p, skey)]
+            same_sku = self._all_of_sku(p, skey)
+            name = self._index.sku_names[p][skey]
             if attributes:
                 same_sku = [r for r in same_sku if all(
                     str(r.attributes.get(k)) == str(v) for k, v in attributes.items())]
             here = sorted({r.purchase_option.value for r in same_sku if r.region == region})
             if here:
                 raise LookupFailed(
-                    f"{p.value} {self._sku_names[p][skey]} has no {option.value} price in "
-                    f"{region}; priced there as: {', '.join(here)}")
+                    f"{p.value} {name} has no {option.value} price in {region}; priced there as: "
+                    f"{', '.join(here)}")
             where = sorted({r.region for r in same_sku if r.purchase_option is option})
             shown = ", ".join(where[:12]) + (" ..." if len(where) > 12 else "")
             raise LookupFailed(
-                f"{p.value} {self._sku_names[p][skey]} has no {option.value} price in {region!r}"
+                f"{p.value} {name} has no {option.value} price in {region!r}"
                 + (f"; priced in: {shown}" if where else ""))
         variants = {r.variant for r in rows}
         if len(variants) > 1:
@@ -260,7 +307,7 @@ class Catalog:
 
     def closest_skus(self, provider: Provider | str, sku: str, n: int = 5) -> list[str]:
         p = Provider(provider)
-        names = self._sku_names.get(p, {})
+        names = self._index.sku_names.get(p, {})
         keys = difflib.get_close_matches(normalize_sku(p, sku), list(names), n=n, cutoff=0.5)
         return [names[k] for k in keys]
 
@@ -288,11 +335,13 @@ class Catalog:
         return out
 
     def providers(self) -> list[Provider]:
-        return sorted({r.provider for r in self._rows}, key=lambda p: p.value)
+        return sorted({p for p, _family in self._index.families}, key=lambda p: p.value)
 
     def regions(self, provider: Provider | str | None = None) -> list[str]:
         p = Provider(provider) if provider else None
-        return sorted({r.region for r in self._rows if p is None or r.provider is p})
+        families = self._index.families
+        return sorted({region for fid, region, _option in self._index.groups
+                       if p is None or families[fid][0] is p})
 
     def stats(self) -> CatalogStats:
         if not self._rows:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from enum import StrEnum
@@ -12,7 +11,6 @@ from typing import Annotated, Any
 import typer
 
 from infra_mind.cli.errors import CliError, ExitCode
-from infra_mind.engine.load import RequirementsError, load_requirements
 
 
 class AdviseFormat(StrEnum):
@@ -44,9 +42,12 @@ def advise(
 
 def advice_for_file(file: Path, *, progress: bool = False) -> dict[str, Any]:
     """Load requirements, run the agents, return the advice; errors as one-line CliErrors."""
+    import asyncio
+
     from infra_mind.agents.config import AgentsConfigError
     from infra_mind.agents.runtime import AgentRuntime
     from infra_mind.catalog.model import CatalogError
+    from infra_mind.engine.load import RequirementsError, load_requirements
 
     try:
         req = load_requirements(file)

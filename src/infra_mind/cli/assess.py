@@ -11,9 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from infra_mind.catalog.model import CatalogError
 from infra_mind.cli.errors import CliError, ExitCode
-from infra_mind.engine.load import RequirementsError, load_requirements
 
 
 class Format(StrEnum):
@@ -29,7 +27,9 @@ def assess(
                              ] = Format.TABLE,
 ) -> None:
     """Price explainable architectures on every allowed cloud for a requirements file."""
+    from infra_mind.catalog.model import CatalogError
     from infra_mind.engine.assess import assess as run_assess
+    from infra_mind.engine.load import RequirementsError, load_requirements
     from infra_mind.reports.brief import markdown_brief
 
     try:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from infra_mind.config import Settings
 
 
 class ExitCode(IntEnum):
@@ -18,3 +22,17 @@ class CliError(Exception):
     def __init__(self, message: str, code: ExitCode = ExitCode.FAILURE) -> None:
         super().__init__(message)
         self.code = code
+
+
+def settings_or_exit() -> Settings:
+    """The settings, or a one-line usage error naming the bad variable.
+
+    Imported here, not at module level: ``infra_mind.config`` pulls in pydantic-settings,
+    which commands that read no settings (``assess``, ``catalog``) never pay for.
+    """
+    from infra_mind.config import SettingsError, load_settings
+
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise CliError(str(exc), ExitCode.USAGE) from None

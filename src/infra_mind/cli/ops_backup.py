@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from infra_mind.cli.errors import CliError, ExitCode
-from infra_mind.config import Settings, SettingsError, load_settings
+from infra_mind.cli.errors import CliError, ExitCode, settings_or_exit
 
 if TYPE_CHECKING:
+    from infra_mind.config import Settings
     from infra_mind.ops.backup import Keys
 
 backup_app = typer.Typer()
@@ -21,13 +21,6 @@ drill_app = typer.Typer(help="Disaster recovery drills.", no_args_is_help=True)
 DirOpt = Annotated[Path | None, typer.Option(
     "--dir", help="Backup directory (default: BACKUP_DIR, ./data/backups)", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON document")]
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        raise CliError(str(exc), ExitCode.USAGE) from None
 
 
 def _keys(cfg: Settings) -> Keys:
@@ -78,7 +71,7 @@ def backup(
     from infra_mind.ops.backup import BackupError, create_backup, prune_backups
     from infra_mind.ops.tables import redact
 
-    cfg = _settings()
+    cfg = settings_or_exit()
     target = _directory(cfg, directory)
     try:
         made = create_backup(cfg.database_url, target, _keys(cfg), encrypt=encrypt)
@@ -107,7 +100,7 @@ def show_backups(ctx: typer.Context, directory: DirOpt = None, as_json: JsonOpt 
     """List the backups, oldest first (reads manifests only; `verify` reads every byte)."""
     from infra_mind.ops.backup import Backup, list_backups, partial_dirs
 
-    target = _directory(_settings(), directory or ctx.obj)
+    target = _directory(settings_or_exit(), directory or ctx.obj)
     found = list_backups(target)
     rows = []
     for item in found:
@@ -155,7 +148,7 @@ def verify(
     the key, when encrypted) every table's rows; exit 1 naming each damaged file."""
     from infra_mind.ops.backup import Backup, BackupError, list_backups, verify_backup
 
-    cfg = _settings()
+    cfg = settings_or_exit()
     target = _directory(cfg, directory or ctx.obj)
     if backup_id is None:
         readable = [b for b in list_backups(target) if isinstance(b, Backup)]
@@ -192,7 +185,7 @@ def restore(
     from infra_mind.ops.restore import restore_backup
     from infra_mind.ops.tables import redact
 
-    cfg = _settings()
+    cfg = settings_or_exit()
     if not yes:
         raise CliError(f"restore replaces every row of {redact(cfg.database_url)} with backup "
                        f"{backup_id}: add --yes to do it (stop the application first)",
@@ -240,7 +233,7 @@ def backup_restore(
     from infra_mind.ops.backup import BackupError
     from infra_mind.ops.restore import drill_backup_restore
 
-    cfg = _settings()
+    cfg = settings_or_exit()
     try:
         report = drill_backup_restore(cfg.database_url, _directory(cfg, directory), _keys(cfg),
                                       backup_id=backup_id)
@@ -280,7 +273,7 @@ def validate_data(as_json: JsonOpt = False) -> None:
     values, JSON columns, run states and result versions; one line per problem, exit 1."""
     from infra_mind.ops.validate_data import validate_data as check
 
-    cfg = _settings()
+    cfg = settings_or_exit()
     try:
         report = check(cfg.database_url)
     except Exception as exc:  # the database is unreachable or not a database

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
-from infra_mind.cli.errors import CliError, ExitCode
-from infra_mind.config import Settings, SettingsError, load_settings
+from infra_mind.cli.errors import CliError, ExitCode, settings_or_exit
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON document")]
 TimeoutOpt = Annotated[float, typer.Option("--timeout", min=0.1, max=300,
                                            help="Seconds each check may take")]
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        raise CliError(str(exc), ExitCode.USAGE) from None
 
 
 def _now() -> str:
@@ -40,9 +31,11 @@ def health_check(
     """Check the API (liveness, readiness), database and migrations, Redis, the broker,
     workers, LLM providers and the catalog's age; exit 0 when all are ok or only warn
     (a stale catalog is a warning), else 1."""
+    import asyncio
+
     from infra_mind.ops.health import health_report, overall
 
-    checks = asyncio.run(health_report(_settings(), url, timeout,
+    checks = asyncio.run(health_report(settings_or_exit(), url, timeout,
                                        catalog_max_age_days=catalog_max_age_days))
     status = overall(checks)
     word = {"ok": "healthy", "warn": "warn", "degraded": "degraded", "down": "down"}[status]
@@ -70,10 +63,12 @@ def check_llm(
 ) -> None:
     """Each configured LLM provider: reachable, key accepted, latency of a model-list
     request (no tokens spent), and each process's circuit breaker; exit 1 if one fails."""
+    import asyncio
+
     from infra_mind.agents.config import AgentsConfigError
     from infra_mind.ops.health import circuit_line, llm_status
 
-    settings = _settings()
+    settings = settings_or_exit()
     try:
         report = asyncio.run(llm_status(settings, timeout))
     except AgentsConfigError as exc:
@@ -94,9 +89,11 @@ def check_api_rates(as_json: JsonOpt = False) -> None:
     """Calls, 429s and the last Retry-After per outside API (cloud price lists, LLM
     providers) over the last hour, from every process; exit 1 while one is rate limited
     or over its budget."""
+    import asyncio
+
     from infra_mind.ops.health import api_rates, rate_line
 
-    settings = _settings()
+    settings = settings_or_exit()
     rows = asyncio.run(api_rates(settings))
     if as_json:
         typer.echo(json.dumps({"checked_at": _now(), "shared": bool(settings.redis_url),

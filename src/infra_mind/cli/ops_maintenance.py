@@ -7,18 +7,19 @@ cache of ``REDIS_URL`` and, to send runs again, the task stream of ``REDIS_URL``
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from infra_mind.cli.errors import CliError, ExitCode
-from infra_mind.config import Settings, SettingsError, load_settings
-from infra_mind.kit.platform import Platform
+from infra_mind.cli.errors import CliError, ExitCode, settings_or_exit
+
+if TYPE_CHECKING:  # at run time only where used: the platform pulls in SQLAlchemy and more
+    from infra_mind.config import Settings
+    from infra_mind.kit.platform import Platform
 
 _T = TypeVar("_T")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON document")]
@@ -28,18 +29,14 @@ _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
 
 
-def settings_or_exit() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        raise CliError(str(exc), ExitCode.USAGE) from None
-
-
 def on_platform(work: Callable[[Platform], Awaitable[_T]],
                 cfg: Settings | None = None) -> _T:
     """Run ``work`` on a platform built from the settings (closed afterwards), once the
     database answers and is migrated."""
+    import asyncio
+
     from infra_mind.kit.migrate import state
+    from infra_mind.kit.platform import Platform
     from infra_mind.ops.workflows import redacted
 
     cfg = cfg or settings_or_exit()

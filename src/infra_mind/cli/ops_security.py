@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from infra_mind.cli.errors import CliError, ExitCode
-from infra_mind.cli.ops_maintenance import DryRunOpt, on_platform, settings_or_exit
-from infra_mind.kit.platform import Platform
+from infra_mind.cli.errors import CliError, ExitCode, settings_or_exit
+from infra_mind.cli.ops_maintenance import DryRunOpt, on_platform
+
+if TYPE_CHECKING:
+    from infra_mind.kit.platform import Platform
 
 admin_app = typer.Typer(help="Platform admins: who sees the /api/v1/admin routes.",
                         no_args_is_help=True)

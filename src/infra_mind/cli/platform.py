@@ -8,15 +8,7 @@ from typing import Annotated
 
 import typer
 
-from infra_mind.cli.errors import CliError, ExitCode
-from infra_mind.config import Settings, SettingsError, load_settings
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        raise CliError(str(exc), ExitCode.USAGE) from None
+from infra_mind.cli.errors import CliError, ExitCode, settings_or_exit
 
 
 def _redact(url: str) -> str:
@@ -33,7 +25,7 @@ def migrate(
     """Apply database migrations (SQLite or PostgreSQL, from DATABASE_URL)."""
     from infra_mind.kit.migrate import state, upgrade
 
-    cfg = _settings()
+    cfg = settings_or_exit()
     try:
         before = state(cfg.database_url)
     except Exception as exc:  # the database is unreachable or not a database
@@ -82,7 +74,7 @@ def serve(
 
     from infra_mind.kit.migrate import upgrade
 
-    cfg = _settings()
+    cfg = settings_or_exit()
     if os.environ.get("FORWARDED_ALLOW_IPS") is not None:
         # uvicorn's own setting is not read (the app reads X-Forwarded-* itself): a value
         # left over from an older deployment must not silently stop meaning anything
@@ -122,7 +114,7 @@ def worker(
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
 ) -> None:
     """Run task workers (needs REDIS_URL: without it the API runs tasks in-process)."""
-    cfg = _settings()
+    cfg = settings_or_exit()
     _agents_mode()
     if not cfg.redis_url:
         raise CliError("infra-mind worker needs REDIS_URL; without it `infra-mind serve` runs "
