@@ -107,9 +107,9 @@ def test_every_k8s_object_is_named_and_namespaced():
             assert obj["metadata"]["namespace"] == NAMESPACE, obj["metadata"]["name"]
 
 
-def test_kustomization_lists_every_manifest_but_the_migration_job():
+def test_kustomization_lists_every_manifest():
     kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
-    files = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml", "migrate-job.yaml"}
+    files = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
     assert set(kustomization["resources"]) == files
     assert kustomization["namespace"] == NAMESPACE
     [image] = kustomization["images"]
@@ -122,7 +122,7 @@ def test_kustomization_lists_every_manifest_but_the_migration_job():
 def test_dockerfile_builds_a_non_root_image_with_the_cli_as_entrypoint():
     text = (DEPLOY / "Dockerfile").read_text()
     stages = re.findall(r"^FROM (\S+) AS (\w+)", text, re.MULTILINE)
-    assert [stage for _, stage in stages] == ["builder", "runtime"]
+    assert [stage for _, stage in stages] == ["web", "builder", "runtime"]
     assert "ARG PYTHON_IMAGE=python:3.11-slim" in text
     runtime = text.split("AS runtime", 1)[1]
     assert "pip install" not in runtime and "apt-get" not in runtime  # no build tools
