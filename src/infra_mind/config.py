@@ -177,6 +177,11 @@ class Settings(BaseSettings):
     backup_dir: Path = Path("data/backups")
     #: Backups kept in ``backup_dir``; older ones are deleted.
     backup_keep: int = Field(7, ge=1, le=1_000)
+    #: Off-site copy of every backup (``ops.offsite``): s3://BUCKET[/PREFIX]. Credentials
+    #: and region come from boto3's chain (AWS_ACCESS_KEY_ID, a profile, a role).
+    backup_s3_url: str | None = None
+    #: An S3-compatible store's endpoint (MinIO, Ceph, R2, ...); unset: AWS S3.
+    backup_s3_endpoint_url: HttpUrlText | None = None
     #: Where production.yaml, agents.yaml and integrations.yaml live. Unset: production.yaml
     #: is not read (a process started in a checkout never picks up ./config by accident).
     config_dir: Path | None = None
@@ -202,7 +207,8 @@ class Settings(BaseSettings):
     run_stale_after_s: int = Field(60, ge=4, le=86_400)
     #: Open ``/events`` streams per user (across all API processes with ``REDIS_URL``).
     event_streams_per_user: int = Field(10, ge=1, le=1_000)
-    #: Engine processes per API process for what-ifs (their CPU stays off the event loop).
+    #: Engine processes per API or worker process, for what-ifs and the CPU-bound steps of
+    #: runs (their CPU stays off the event loop; ``kit.compute``).
     engine_processes: int = Field(1, ge=1, le=64)
     #: What-ifs waiting for an engine process, per API process, before 503 + Retry-After.
     engine_queue: int = Field(8, ge=0, le=10_000)
@@ -233,6 +239,22 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("DATABASE_URL must be sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
+
+    @field_validator("backup_s3_url", "backup_s3_endpoint_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # an empty variable (a ConfigMap's placeholder) is unset, not a malformed URL
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("backup_s3_url")
+    @classmethod
+    def _s3_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from infra_mind.ops.s3_location import parse_s3_url
+
+        parse_s3_url(value.strip())  # ValueError: one line naming what is wrong
+        return value.strip()
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -32,9 +32,11 @@ EXPECTED = {
     "staging": ("infra-mind-staging", 2, 1, "staging.infra-mind.com"),
     "production": ("infra-mind-prod", 3, 2, "api.infra-mind.com"),
 }
-#: The deploy docs' first step: everything but the API and the workers (the migration Job
-#: among it); the second step applies the rest.
-FIRST_STEP_EXCLUDES = {"api", "worker"}
+#: The deploy docs' first step: everything but the API, the workers and the smoke Job (the
+#: migration Job among it); the second step everything but the smoke Job; the third the
+#: smoke Job alone, once the rollout has finished.
+FIRST_STEP_EXCLUDES = {"api", "worker", "smoke"}
+LAST_STEP = "smoke"
 
 
 def kustomization(path: Path) -> dict[str, Any]:
@@ -176,6 +178,11 @@ def test_environment_and_host_are_the_overlays(env):
     host = EXPECTED[env][3]
     assert [rule["host"] for rule in ingress["rules"]] == [host]
     assert ingress["tls"][0]["hosts"] == [host]
+    # the post-deploy smoke test goes to this environment's host, not another's
+    smoke = [d for d in sources(overlay) + patch_documents(overlay)
+             if d["kind"] == "Job" and d["metadata"]["name"] == "infra-mind-smoke"]
+    args = smoke[-1]["spec"]["template"]["spec"]["containers"][0]["args"]  # the patch wins
+    assert args[args.index("--url") + 1] == f"https://{host}"
 
 
 # --- rendered with kubectl kustomize ------------------------------------------------------
@@ -254,7 +261,7 @@ def test_rendered_values_are_the_overlays(env):
 @overlay_names
 def test_rendered_pods_meet_restricted_pod_security(env):
     templates = pod_templates(rendered(env))
-    assert len(templates) == 6  # api, worker, alertmanager, migrate, backup, cleanup
+    assert len(templates) == 7  # api, worker, alertmanager, migrate, smoke, backup, cleanup
     for name, spec in templates:
         assert spec["securityContext"]["runAsNonRoot"] is True, name
         assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
@@ -265,9 +272,11 @@ def test_rendered_pods_meet_restricted_pod_security(env):
 
 
 @overlay_names
-def test_the_two_step_apply_runs_the_migration_before_the_rollout(env):
-    """Step 1 (-l 'app.kubernetes.io/component notin (api,worker)') holds the namespace, the
-    settings and the migration Job; step 2 adds the API and the workers."""
+def test_the_three_step_apply_migrates_before_the_rollout_and_smokes_after_it(env):
+    """Step 1 (-l 'app.kubernetes.io/component notin (api,worker,smoke)') holds the
+    namespace, the settings and the migration Job; step 2
+    (-l 'app.kubernetes.io/component!=smoke') adds the API and the workers; step 3
+    (-l app.kubernetes.io/component=smoke) is the smoke Job alone."""
     objects = rendered(env)
 
     def component(obj: dict[str, Any]) -> str | None:
@@ -279,6 +288,16 @@ def test_the_two_step_apply_runs_the_migration_before_the_rollout(env):
             ("ConfigMap", "infra-mind-config"), ("Job", "infra-mind-migrate")} <= first
     assert ("Deployment", "infra-mind-api") not in first
     assert ("Deployment", "infra-mind-worker") not in first
+    second = {(o["kind"], o["metadata"]["name"]) for o in objects
+              if component(o) != LAST_STEP}
+    assert first < second
+    assert {("Deployment", "infra-mind-api"), ("Deployment", "infra-mind-worker")} <= second
+    last = {(o["kind"], o["metadata"]["name"]) for o in objects if component(o) == LAST_STEP}
+    assert last == {("Job", "infra-mind-smoke")}
+    [smoke] = find(objects, "Job", "infra-mind-smoke")["spec"]["template"]["spec"][
+        "containers"]
+    assert smoke["args"][smoke["args"].index("--url") + 1] == f"https://{EXPECTED[env][3]}"
+    assert second | last == {(o["kind"], o["metadata"]["name"]) for o in objects}
     migrate = find(objects, "Job", "infra-mind-migrate")["spec"]["template"]["spec"]
     [container] = migrate["containers"]
     assert container["image"] == f"infra-mind:{__version__}"

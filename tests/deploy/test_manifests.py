@@ -26,6 +26,8 @@ NAMESPACE = "infra-mind-prod"
 #: uvicorn's FORWARDED_ALLOW_IPS is replaced by the product's TRUSTED_PROXIES).
 LIBRARY_ENV: set[str] = set()
 CLUSTER_SCOPED = {"Namespace"}
+#: Pods that are clients of the API only: no secret, no settings, no config files.
+API_CLIENTS = {"Job/infra-mind-smoke"}
 
 
 def yaml_files() -> list[Path]:
@@ -140,7 +142,7 @@ def test_commands_and_options_are_the_clis():
     commands += [(f"compose/{name}", s["command"])
                  for name, s in compose_product_services().items()]
     assert {args[0] for _, args in commands} == {"serve", "worker", "migrate", "backup",
-                                                 "cleanup-old-data"}
+                                                 "cleanup-old-data", "smoke"}
     params = cli_params()
     for where, args in commands:
         assert args[0] in params, f"{where}: no command {args[0]!r}"
@@ -165,6 +167,20 @@ def test_maintenance_jobs_run_the_named_commands_on_their_volume():
     assert migrate["args"] == ["migrate"]
 
 
+def test_smoke_job_tests_the_public_host_once():
+    job = k8s("Job", "infra-mind-smoke")
+    assert job["spec"]["backoffLimit"] == 0  # a retry would register another account
+    assert job["spec"]["activeDeadlineSeconds"] > 300  # past the smoke's own --wait bound
+    [container] = pod_spec(job)["containers"]
+    args = container["args"]
+    assert args[0] == "smoke" and args[args.index("--wait") + 1] == "300"
+    # where users go: through the Ingress (the API port admits the controller alone)
+    [rule] = k8s("Ingress", "infra-mind-api")["spec"]["rules"]
+    assert args[args.index("--url") + 1] == f"https://{rule['host']}"
+    assert job["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] \
+        == "smoke"
+
+
 # --- environment and secrets -----------------------------------------------------------------
 
 
@@ -180,6 +196,9 @@ def test_environment_names_are_the_products():
 def test_secrets_are_references_only():
     assert not [o for o in k8s_objects() if o["kind"] == "Secret"]
     for where, container in infra_mind_containers():
+        if where in API_CLIENTS:  # a client holds no secret and reads no settings
+            assert "env" not in container and "envFrom" not in container, where
+            continue
         for env in container.get("env", []):
             ref = env.get("valueFrom", {}).get("secretKeyRef")
             if ref is not None:
@@ -220,6 +239,9 @@ def test_configmap_holds_the_config_files():
                            "kubectl create configmap infra-mind-config --from-file=config/ "
                            f"-n {NAMESPACE} --dry-run=client -o yaml > deploy/k8s/configmap.yaml")
     for obj in k8s_objects():
+        if f"{obj['kind']}/{obj['metadata']['name']}" in API_CLIENTS:
+            assert "config" not in {v["name"] for v in pod_spec(obj)["volumes"]}
+            continue
         if obj["kind"] in ("Deployment", "Job", "CronJob"):
             volumes = {v["name"]: v for v in pod_spec(obj)["volumes"]}
             assert volumes["config"]["configMap"]["name"] == "infra-mind-config"
@@ -259,6 +281,7 @@ def test_api_deployment_is_probed_limited_and_hardened():
 @pytest.mark.parametrize("kind,name", [("Deployment", "infra-mind-api"),
                                        ("Deployment", "infra-mind-worker"),
                                        ("Job", "infra-mind-migrate"),
+                                       ("Job", "infra-mind-smoke"),
                                        ("CronJob", "infra-mind-backup"),
                                        ("CronJob", "infra-mind-cleanup")])
 def test_pods_run_non_root_on_a_read_only_root(kind, name):

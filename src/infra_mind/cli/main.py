@@ -21,9 +21,11 @@ from infra_mind.cli import assess as assess_cli
 from infra_mind.cli import catalog as catalog_cli
 from infra_mind.cli import ops_backup as ops_backup_cli
 from infra_mind.cli import ops_config as ops_config_cli
+from infra_mind.cli import ops_db as ops_db_cli
 from infra_mind.cli import ops_health as ops_health_cli
 from infra_mind.cli import ops_maintenance as ops_maintenance_cli
 from infra_mind.cli import ops_security as ops_security_cli
+from infra_mind.cli import ops_smoke as ops_smoke_cli
 from infra_mind.cli import platform as platform_cli
 from infra_mind.cli import report as report_cli
 from infra_mind.cli.errors import CliError, ExitCode
@@ -57,6 +59,9 @@ app.command("check-agent-state")(ops_maintenance_cli.check_agent_state)
 app.command("clear-stuck-workflows")(ops_maintenance_cli.clear_stuck_workflows)
 app.command("rotate-encryption-key")(ops_security_cli.rotate_encryption_key)
 app.add_typer(ops_security_cli.admin_app, name="admin")
+app.command("smoke")(ops_smoke_cli.smoke)
+app.command("db-status")(ops_db_cli.db_status)
+app.command("db-maintain")(ops_db_cli.db_maintain)
 
 
 @app.command()

@@ -13,7 +13,8 @@ from infra_mind.cli.errors import CliError, ExitCode, settings_or_exit
 
 if TYPE_CHECKING:
     from infra_mind.config import Settings
-    from infra_mind.ops.backup import Keys
+    from infra_mind.ops.backup import Backup, Keys
+    from infra_mind.ops.offsite import OffsiteStore
 
 backup_app = typer.Typer()
 drill_app = typer.Typer(help="Disaster recovery drills.", no_args_is_help=True)
@@ -47,6 +48,51 @@ def _when(iso: str) -> str:
     return iso[:19].replace("T", " ")
 
 
+def _store(cfg: Settings, *, needed_by: str | None = None) -> OffsiteStore | None:
+    """The off-site store of ``BACKUP_S3_URL``; None when unset, or a usage error naming
+    ``needed_by`` when that option cannot work without it."""
+    if cfg.backup_s3_url is None:
+        if needed_by is not None:
+            raise CliError(f"{needed_by} needs BACKUP_S3_URL (s3://BUCKET[/PREFIX])",
+                           ExitCode.USAGE)
+        return None
+    from infra_mind.ops.offsite import store_from
+
+    return store_from(cfg.backup_s3_url, cfg.backup_s3_endpoint_url)
+
+
+def _copy_off_site(store: OffsiteStore, made: Backup, directory: Path, keys: Keys
+                   ) -> tuple[bool, list[str]]:
+    """Verify and upload the new backup, then every other local backup the bucket lacks
+    (an upload that failed before); print what was copied. Whether the new one was
+    copied, and a line for each backup that was not."""
+    from infra_mind.ops.backup import Backup, BackupError, list_backups, verify_backup
+
+    others = [b for b in list_backups(directory) if isinstance(b, Backup) and b.id != made.id]
+    failures: list[str] = []
+    made_copied = False
+    for backup in [made, *reversed(others)]:
+        try:
+            if backup is not made and store.has_backup(backup.id):
+                continue
+            verification = verify_backup(directory, backup.id, keys)
+            if not verification.ok:
+                failures.append(f"backup {backup.id} is damaged, not copied: "
+                                f"{verification.problems[0]}")
+                continue
+            copied = store.upload(verification.backup)
+        except BackupError as exc:
+            failures.append(str(exc))
+            if backup is made:
+                break  # the store failed: the earlier ones would fail the same way
+            continue
+        made_copied = made_copied or backup is made
+        typer.echo(f"copied {'' if backup is made else 'earlier backup '}{backup.id} "
+                   f"(verified) to {copied.where}: {copied.files} files, "
+                   f"{_size(copied.bytes)}")
+    return made_copied, failures
+
+
 def _fail(exc: Exception) -> CliError:
     from infra_mind.ops.backup import BackupNotFound
 
@@ -63,8 +109,9 @@ def backup(
         show_default=False)] = None,
 ) -> None:
     """Back up the database (DATABASE_URL) as a portable, verifiable logical dump, then keep
-    the newest BACKUP_KEEP backups; the backup id is the last word printed. `backup list`
-    and `backup verify [ID]` read the backups."""
+    the newest BACKUP_KEEP backups; with BACKUP_S3_URL, verify it and copy it off-site
+    (with any earlier backup the bucket lacks). The backup id is the last word printed.
+    `backup list [--remote]` and `backup verify [ID]` read the backups."""
     if ctx.invoked_subcommand is not None:
         ctx.obj = directory  # `backup --dir D verify ID` means D too
         return
@@ -73,6 +120,7 @@ def backup(
 
     cfg = settings_or_exit()
     target = _directory(cfg, directory)
+    store = _store(cfg)
     try:
         made = create_backup(cfg.database_url, target, _keys(cfg), encrypt=encrypt)
     except BackupError as exc:
@@ -91,20 +139,41 @@ def backup(
                   else "not encrypted") + f", in {made.path}")
     for removed in prune_backups(target, cfg.backup_keep):
         typer.echo(f"removed {removed} (BACKUP_KEEP={cfg.backup_keep})")
+    copied, failures = _copy_off_site(store, made, target, _keys(cfg)) \
+        if store is not None else (False, [])
     typer.echo(f"backup id {made.id}")
+    if failures:
+        # exit 1, the local backup kept: a backup that is not off-site is not the whole job
+        if not copied:
+            raise CliError(f"backup {made.id} is kept in {target} but not copied off-site: "
+                           f"{failures[0]}")
+        raise CliError(f"backup {made.id} is copied off-site, {len(failures)} earlier "
+                       f"backup(s) are not: {failures[0]}")
 
 
 @backup_app.command("list")
-def show_backups(ctx: typer.Context, directory: DirOpt = None, as_json: JsonOpt = False
-                 ) -> None:
+def show_backups(ctx: typer.Context, directory: DirOpt = None, as_json: JsonOpt = False,
+                 remote: Annotated[bool, typer.Option(
+                     "--remote", help="List the off-site copies in BACKUP_S3_URL instead")
+                 ] = False) -> None:
     """List the backups, oldest first (reads manifests only; `verify` reads every byte)."""
-    from infra_mind.ops.backup import Backup, list_backups, partial_dirs
+    from infra_mind.ops.backup import BackupError, list_backups, partial_dirs
 
-    target = _directory(settings_or_exit(), directory or ctx.obj)
-    found = list_backups(target)
+    cfg = settings_or_exit()
+    target = _directory(cfg, directory or ctx.obj)
+    if remote:
+        store = _store(cfg, needed_by="--remote")
+        assert store is not None
+        try:
+            found: list = store.list()
+        except BackupError as exc:
+            raise _fail(exc) from None
+        where = store.where
+    else:
+        found, where = list_backups(target), str(target)
     rows = []
     for item in found:
-        if not isinstance(item, Backup):
+        if isinstance(item, BackupError):
             rows.append({"id": None, "problem": str(item)})
             continue
         m = item.manifest
@@ -116,22 +185,26 @@ def show_backups(ctx: typer.Context, directory: DirOpt = None, as_json: JsonOpt 
                      "problem": None if item.manifest_intact()
                      else "manifest does not match its digest"})
     if as_json:
-        typer.echo(json.dumps({"directory": str(target), "backups": rows}, indent=2))
+        typer.echo(json.dumps({("location" if remote else "directory"): where,
+                               "backups": rows}, indent=2))
         return
     if not rows:
-        typer.echo(f"no backups in {target}")
+        typer.echo(f"no backups in {where}")
     else:
+        if remote:
+            typer.echo(f"off-site backups in {where}")
         typer.echo(f"{'id':<24} {'created (UTC)':<20} {'dialect':<10} {'revision':<8} "
                    f"{'rows':>8} {'size':>10}  encrypted")
     for row in rows:
         if row["id"] is None:
-            typer.echo(f"(unreadable) {row['problem']}")
+            typer.echo(f"({'incomplete or unreadable' if remote else 'unreadable'}) "
+                       f"{row['problem']}")
             continue
         typer.echo(f"{row['id']:<24} {_when(row['created_at']):<20} "
                    f"{row['dialect']:<10} {row['revision']:<8} {row['rows']:>8} "
                    f"{_size(row['bytes']):>10}  {'yes' if row['encrypted'] else 'no'}"
                    + (f"  ({row['problem']})" if row["problem"] else ""))
-    stale = partial_dirs(target)
+    stale = [] if remote else partial_dirs(target)
     if stale:
         typer.echo(f"{len(stale)} interrupted backup(s) ({', '.join(p.name for p in stale)}): "
                    "not backups; removed by a later backup after a day")
@@ -176,25 +249,40 @@ def restore(
     directory: DirOpt = None,
     yes: Annotated[bool, typer.Option("--yes", help="Replace every row of the database")
                    ] = False,
+    from_s3: Annotated[bool, typer.Option(
+        "--from-s3", help="Restore the off-site copy in BACKUP_S3_URL (downloaded to a "
+                          "scratch folder under the backup directory, then verified)")
+    ] = False,
 ) -> None:
     """Restore a backup into the database (DATABASE_URL): verify it, migrate the database to
     the backup's revision, replace all its rows in one transaction, check row counts. A row
     the database refuses (PostgreSQL takes no NaN in JSON, no NUL in text) is left out with
     the rows that refer to it, each named; then the rest is restored and the exit is 1."""
+    import contextlib
+
     from infra_mind.ops.backup import BackupError
     from infra_mind.ops.restore import restore_backup
     from infra_mind.ops.tables import redact
 
     cfg = settings_or_exit()
+    store = _store(cfg, needed_by="--from-s3") if from_s3 else None
     if not yes:
         raise CliError(f"restore replaces every row of {redact(cfg.database_url)} with backup "
                        f"{backup_id}: add --yes to do it (stop the application first)",
                        ExitCode.USAGE)
     try:
-        report = restore_backup(cfg.database_url, _directory(cfg, directory), backup_id,
-                                _keys(cfg))
+        with contextlib.ExitStack() as stack:
+            folder = _directory(cfg, directory)
+            if store is not None:
+                from infra_mind.ops.offsite import downloaded
+
+                folder = stack.enter_context(downloaded(store, backup_id, folder))
+                typer.echo(f"downloaded backup {backup_id} from {store.where}")
+            report = restore_backup(cfg.database_url, folder, backup_id, _keys(cfg))
     except BackupError as exc:
         raise _fail(exc) from None
+    except OSError as exc:
+        raise CliError(f"cannot read backup {backup_id}: {exc}") from None
     typer.echo(f"verified backup {backup_id} ({_when(report.backup.manifest['created_at'])} UTC, "
                f"{report.backup.manifest['source']['dialect']})")
     if report.before != report.revision:

@@ -146,10 +146,21 @@ def open_backup(directory: Path, backup_id: str) -> Backup:
     if not path.is_dir():
         raise BackupNotFound(f"no backup {backup_id} in {directory}")
     try:
-        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        raw = (path / MANIFEST).read_bytes()
     except FileNotFoundError:
         raise BackupError(f"{backup_id}/{MANIFEST}: missing") from None
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        raise BackupError(f"{backup_id}/{MANIFEST}: unreadable ({type(exc).__name__})") from None
+    return Backup(path, parse_manifest(backup_id, raw))
+
+
+def parse_manifest(backup_id: str, raw: bytes) -> dict[str, Any]:
+    """A manifest's content, checked to be one this version reads (not yet verified);
+    ``BackupError`` naming ``<id>/manifest.json`` otherwise. Local and off-site copies
+    (``ops.offsite``) are read alike."""
+    try:
+        manifest = json.loads(raw.decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise BackupError(f"{backup_id}/{MANIFEST}: unreadable ({type(exc).__name__})") from None
     needed = ("format", "id", "created_at", "tables", "files", "alembic_revision")
     if not isinstance(manifest, dict) or any(k not in manifest for k in needed):
@@ -157,7 +168,9 @@ def open_backup(directory: Path, backup_id: str) -> Backup:
     if manifest["format"] != FORMAT:
         raise BackupError(f"{backup_id}/{MANIFEST}: format {manifest['format']!r}, this "
                           f"version reads {FORMAT!r}")
-    return Backup(path, manifest)
+    if manifest["id"] != backup_id:
+        raise BackupError(f"{backup_id}/{MANIFEST}: names backup {manifest['id']!r}")
+    return manifest
 
 
 def list_backups(directory: Path) -> list[Backup | BackupError]:
