@@ -1,21 +1,29 @@
-"""Load the HTTP API of a real ``infra-mind serve``: ``python bench/api_load.py``.
+"""Side by side: our API against a bare app serving the same bytes, and runs per worker.
 
-For each database (a fresh SQLite file; a fresh PostgreSQL database, tasks in-process;
-and, when Redis answers, the same PostgreSQL setup with the Redis broker and one
-``infra-mind worker``), a server is started on a free loopback port and 50 concurrent
-clients (one ``httpx.AsyncClient`` each) send, per scenario, a bounded number of
-requests within a time limit:
+``python bench/api_load.py`` (by hand; asserts nothing). Part 1, reads: for SQLite (tasks
+in-process, memory cache) and for PostgreSQL + Redis (broker, cache, one worker), a real
+``infra-mind serve`` (one process) is started on a free loopback port, a user and ten
+completed assessments are created, and the bytes of three answers are kept:
 
-  (a) GET /api/v1/assessments/{id}          (b) GET /api/v1/assessments/{id}/result
-  (c) POST /api/v1/assessments + POST /api/v1/assessments/{id}/run (pairs)
+  GET /api/v1/assessments/{id}/result   (authenticated; a completed result)
+  GET /api/v1/assessments               (authenticated; the list)
+  GET /health
 
-Prints requests/s and p50/p95/p99 latency; asserts nothing. The figures include the
-client's own overhead (httpx, in this one process), and in (c) the server also runs
-the queued assessments unless a worker does. Everything started is stopped, the
-database dropped and the Redis DB flushed at the end.
+A bare FastAPI app (``bench/bare_app.py``: no authentication, no database, one process,
+same uvicorn) then serves those same bytes at the same paths, and each path is loaded on
+ours and on the bare app in turn, in the same run, with ``wrk -t2 -c50 --latency``
+(``apt-get install wrk``; without it an httpx client in this process does the load, and
+says so: it is then the bottleneck, and the ratios are closer to 1 than they are). Printed:
+requests/s of each, their ratio (ours / bare), p50 and p99, and each server's resident
+memory when idle (after start-up and the seeding, before the load).
+
+Part 2, runs (PostgreSQL + Redis): 40 assessments are created and queued at once, and the
+time until all have completed is taken with one ``infra-mind worker`` process, then with
+two, each on a fresh database and task stream; printed with the ratio (two / one).
 
 PostgreSQL: $INFRA_MIND_TEST_PG (default postgresql://postgres@127.0.0.1:5432/postgres);
 Redis: $INFRA_MIND_TEST_REDIS_BROKER (default redis://127.0.0.1:6379/14, flushed).
+Everything started is stopped, each database dropped and the Redis DB flushed at the end.
 """
 
 from __future__ import annotations
@@ -23,14 +31,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
-import secrets
+import re
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,8 +48,9 @@ import httpx
 
 # run as `python bench/api_load.py`: the repository root on the path, for the process
 # tooling shared with tests/integration
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.integration.procs import (
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.integration.procs import (  # noqa: E402
     REDIS_URL,
     WEB_SERVICE,
     Proc,
@@ -47,15 +58,18 @@ from tests.integration.procs import (
     create_pg_database,
     drop_pg_database,
     exclusive,
+    free_port,
     pg_admin,
     serve,
+    sign_up,
     start,
     wait_ready,
 )
 
-REQUIREMENTS = WEB_SERVICE
 #: Seconds a process gets to exit on SIGTERM before the SIGKILL.
 STOP_GRACE_S = 15.0
+#: Completed assessments the reads are spread over.
+SEEDED = 10
 
 
 def bench_env(database_url: str, redis_url: str | None) -> dict[str, str]:
@@ -98,16 +112,10 @@ def redis_db() -> Iterator[str]:
             client.close()
 
 
-def pg_available() -> str | None:
+def unavailable() -> str | None:
+    """Why PostgreSQL + Redis cannot be used here, or None."""
     try:
         asyncio.run(pg_admin("SELECT 1"))
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return None
-
-
-def redis_available() -> str | None:
-    try:
         import redis
 
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
@@ -121,192 +129,295 @@ def redis_available() -> str | None:
 
 @dataclass
 class Figures:
-    name: str
-    latencies_s: list[float]
+    rps: float
+    p50_ms: float
+    p99_ms: float
     errors: int
-    elapsed_s: float
-    #: requests per unit (2 for create + run pairs)
-    per_unit: int = 1
-
-    def line(self) -> str:
-        n = len(self.latencies_s)
-        if n < 2:
-            return f"  {self.name:<34} too few requests ({n}); errors {self.errors}"
-        q = statistics.quantiles(self.latencies_s, n=100, method="inclusive")
-        rate = n * self.per_unit / self.elapsed_s
-        unit = " (pairs: x2 requests)" if self.per_unit > 1 else ""
-        return (f"  {self.name:<34} {n:>5} in {self.elapsed_s:5.1f} s  "
-                f"{rate:7.0f} req/s  p50 {q[49] * 1000:6.1f} ms  p95 {q[94] * 1000:6.1f} ms  "
-                f"p99 {q[98] * 1000:6.1f} ms  errors {self.errors}{unit}")
 
 
-async def load(base_url: str, headers: dict[str, str], concurrency: int, total: int,
-               limit_s: float, call: Callable[[httpx.AsyncClient, int], Awaitable[bool]],
-               name: str, per_unit: int = 1) -> Figures:
-    """``total`` calls of ``call`` by ``concurrency`` clients, stopping at ``limit_s``."""
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(number) * _UNITS_MS[unit]
+
+
+def wrk(url: str, headers: dict[str, str], args: argparse.Namespace) -> Figures:
+    command = ["wrk", f"-t{args.threads}", f"-c{args.concurrency}", f"-d{args.duration_s}s",
+               "--latency", url]
+    for name, value in headers.items():
+        command[1:1] = ["-H", f"{name}: {value}"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True,
+                         timeout=args.duration_s + 60).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+    errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    return Figures(rps, p50, p99, errors)
+
+
+async def httpx_load(url: str, headers: dict[str, str], args: argparse.Namespace) -> Figures:
+    """The fallback without wrk: ``concurrency`` httpx clients for ``duration_s``."""
     latencies: list[float] = []
     errors = 0
-    next_index = 0
-    deadline = time.monotonic() + limit_s
+    deadline = time.monotonic() + args.duration_s
 
     async def client() -> None:
-        nonlocal next_index, errors
-        async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as http:
-            while next_index < total and time.monotonic() < deadline:
-                i = next_index
-                next_index += 1
-                start = time.perf_counter()
+        nonlocal errors
+        async with httpx.AsyncClient(headers=headers, timeout=30) as http:
+            while time.monotonic() < deadline:
+                begun = time.perf_counter()
                 try:
-                    ok = await call(http, i)
+                    ok = (await http.get(url)).status_code == 200
                 except httpx.HTTPError:
                     ok = False
                 if ok:
-                    latencies.append(time.perf_counter() - start)
+                    latencies.append(time.perf_counter() - begun)
                 else:
                     errors += 1
 
-    started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(concurrency)))
-    return Figures(name, latencies, errors, time.perf_counter() - started, per_unit)
+    begun = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(args.concurrency)))
+    elapsed = time.perf_counter() - begun
+    if len(latencies) < 2:
+        return Figures(len(latencies) / elapsed, float("nan"), float("nan"), errors)
+    q = statistics.quantiles(latencies, n=100, method="inclusive")
+    return Figures(len(latencies) / elapsed, q[49] * 1000, q[98] * 1000, errors)
 
 
-async def count_status(http: httpx.AsyncClient, status: str) -> int:
-    response = await http.get("/api/v1/assessments", params={"status": status, "limit": 1})
-    response.raise_for_status()
-    return int(response.json()["total"])
+def measure(url: str, headers: dict[str, str], args: argparse.Namespace) -> Figures:
+    if args.client == "wrk":
+        return wrk(url, headers, args)
+    return asyncio.run(httpx_load(url, headers, args))
 
 
-async def scenarios(url: str, args: argparse.Namespace) -> list[str]:
-    out: list[str] = []
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process (uvicorn with one worker serves in the process it
+    was started as)."""
+    total_kib = 0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            total_kib = int(line.split()[1])
+    return total_kib / 1024
+
+
+# -- part 1: reads ---------------------------------------------------------------------
+
+
+async def seed(url: str) -> tuple[dict[str, str], list[str]]:
+    """A user and ``SEEDED`` completed assessments: (Authorization header, ids)."""
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-        email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
-        password = secrets.token_urlsafe(18)
-        (await http.post("/api/v1/auth/register", json={
-            "email": email, "password": password, "full_name": "Bench"})).raise_for_status()
-        login = await http.post("/api/v1/auth/login", json={"email": email,
-                                                             "password": password})
-        login.raise_for_status()
-        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        headers = await sign_up(http, url)
         http.headers.update(headers)
         ids = []
-        for i in range(10):  # a few completed assessments to read
+        for i in range(SEEDED):
             created = await http.post("/api/v1/assessments", json={
-                "title": f"Read {i}", "requirements": REQUIREMENTS})
+                "title": f"Read {i}", "requirements": WEB_SERVICE})
             created.raise_for_status()
             ids.append(created.json()["id"])
             (await http.post(f"/api/v1/assessments/{ids[-1]}/run")).raise_for_status()
-        deadline = time.monotonic() + 60
-        while await count_status(http, "completed") < len(ids):
-            if time.monotonic() > deadline:
-                raise RuntimeError("the seed assessments did not complete in 60 s")
-            await asyncio.sleep(0.1)
-
-    async def get_one(c: httpx.AsyncClient, i: int) -> bool:
-        return (await c.get(f"/api/v1/assessments/{ids[i % len(ids)]}")).status_code == 200
-
-    async def get_result(c: httpx.AsyncClient, i: int) -> bool:
-        response = await c.get(f"/api/v1/assessments/{ids[i % len(ids)]}/result")
-        return response.status_code == 200
-
-    async def create_run(c: httpx.AsyncClient, i: int) -> bool:
-        created = await c.post("/api/v1/assessments", json={"title": f"Load {i}",
-                                                             "requirements": REQUIREMENTS})
-        if created.status_code != 201:
-            return False
-        run = await c.post(f"/api/v1/assessments/{created.json()['id']}/run")
-        return run.status_code == 202
-
-    # a short warm-up (imports, caches, connection pools), not counted
-    await load(url, headers, args.concurrency, 200, 20, get_one, "warm-up")
-    for name, call, per_unit in (("(a) GET assessment", get_one, 1),
-                                 ("(b) GET result", get_result, 1),
-                                 ("(c) POST create + POST run", create_run, 2)):
-        figures = await load(url, headers, args.concurrency, args.requests // per_unit,
-                             args.limit_s, call, name, per_unit)
-        out.append(figures.line())
-        print(out[-1], flush=True)
-    # how long the queued runs of (c) take to finish (the task side's throughput)
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as http:
-        started = time.monotonic()
+        deadline = time.monotonic() + 120
         while True:
-            queued = await count_status(http, "queued") + await count_status(http, "running")
-            if queued == 0 or time.monotonic() - started > args.limit_s:
-                break
-            await asyncio.sleep(0.25)
-        done = await count_status(http, "completed")
-        failed = await count_status(http, "failed")
-        line = (f"  {'runs drained after (c)':<34} {time.monotonic() - started:5.1f} s more; "
-                f"completed {done}, failed {failed}, still queued/running {queued}")
-        out.append(line)
-        print(line, flush=True)
-        if failed:
-            page = await http.get("/api/v1/assessments", params={"status": "failed",
-                                                                 "limit": 5})
-            for item in page.json()["items"]:
-                print(f"    failed {item['id']}: {item['error']}", flush=True)
-    return out
+            page = await http.get("/api/v1/assessments",
+                                  params={"status": "completed", "limit": 1})
+            if page.json()["total"] >= SEEDED:
+                return headers, ids
+            if time.monotonic() > deadline:
+                raise RuntimeError("the seed assessments did not complete in 120 s")
+            await asyncio.sleep(0.2)
 
 
-async def _wait_ready(procs: list[Proc]) -> None:
+def start_bare(bodies: dict[str, bytes], folder: Path, log_dir: Path) -> Proc:
+    routes = {}
+    for i, (path, body) in enumerate(bodies.items()):
+        (folder / f"{i}.json").write_bytes(body)
+        routes[path] = f"{i}.json"
+    (folder / "routes.json").write_text(json.dumps(routes))
+    port = free_port()
+    log = log_dir / "bare.log"
+    with log.open("ab") as out:
+        popen = subprocess.Popen([sys.executable, str(ROOT / "bench" / "bare_app.py"),
+                                  "--port", str(port), "--dir", str(folder)],
+                                 stdin=subprocess.DEVNULL, stdout=out,
+                                 stderr=subprocess.STDOUT, start_new_session=True)
+    return Proc(name="bare", popen=popen, log=log, port=port)
+
+
+async def wait_answering(url: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
     async with httpx.AsyncClient(timeout=2) as http:
-        await wait_ready(http, procs[:1], procs, timeout_s=60)
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if (await http.get(url)).status_code == 200:
+                    return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not answer in {timeout_s} s")
+            await asyncio.sleep(0.2)
 
 
-def run_backend(label: str, database_url: str, redis_url: str | None,
-                args: argparse.Namespace, tmp: Path) -> list[str]:
+def reads(label: str, database_url: str, redis_url: str | None, args: argparse.Namespace,
+          tmp: Path) -> list[str]:
     env = bench_env(database_url, redis_url)
     procs: list[Proc] = []
-    print(f"\n{label}", flush=True)
+    lines = [f"\n{label}: ours vs the bare app, same bytes, 1 process each, {args.client} "
+             f"-c{args.concurrency} {args.duration_s} s",
+             f"  {'endpoint':<26} {'ours rps':>9} {'bare rps':>9} {'ratio':>6}  "
+             f"{'ours p50/p99 ms':>16}  {'bare p50/p99 ms':>16}  errors"]
+    print("\n".join(lines), flush=True)
     try:
-        procs.append(serve(f"{label}-serve", env, tmp, extra=["--workers", str(args.workers)]))
+        procs.append(serve(f"{label[:6]}-serve", env, tmp, extra=["--workers", "1"]))
         url = procs[0].url
         if redis_url:
-            procs.append(start(f"{label}-worker", ["worker", "--workers", "1"], env, tmp))
-        asyncio.run(_wait_ready(procs))
-        return [label, *asyncio.run(scenarios(url, args))]
+            procs.append(start(f"{label[:6]}-worker", ["worker", "--workers", "1"], env, tmp))
+
+        async def ready() -> None:
+            async with httpx.AsyncClient(timeout=2) as http:
+                await wait_ready(http, procs[:1], procs, timeout_s=60, redis_url=redis_url,
+                                 readers=1 if redis_url else 0)
+
+        asyncio.run(ready())
+        headers, ids = asyncio.run(seed(url))
+        paths = {"result": f"/api/v1/assessments/{ids[0]}/result",
+                 "list": "/api/v1/assessments", "health": "/health"}
+        bodies = {}
+        for path in paths.values():
+            response = httpx.get(url + path, headers=headers, timeout=30)
+            response.raise_for_status()
+            bodies[path] = response.content
+        bare_dir = tmp / f"bare-{label[:6]}"
+        bare_dir.mkdir()
+        procs.append(bare := start_bare(bodies, bare_dir, tmp))
+        asyncio.run(wait_answering(bare.url + "/health"))
+        time.sleep(1)  # both idle
+        idle = (rss_mib(procs[0].popen.pid), rss_mib(bare.popen.pid))
+        for name, path in paths.items():
+            ours = measure(url + path, headers if name != "health" else {}, args)
+            base = measure(bare.url + path, {}, args)
+            row = (f"  GET {name} ({len(bodies[path]) / 1024:.0f} KB)".ljust(28)
+                   + f" {ours.rps:9.0f} {base.rps:9.0f} {ours.rps / base.rps:6.3f}  "
+                   f"{ours.p50_ms:7.1f}/{ours.p99_ms:7.1f}  {base.p50_ms:7.1f}/{base.p99_ms:7.1f}"
+                   f"  {ours.errors}/{base.errors}")
+            lines.append(row)
+            print(row, flush=True)
+        lines.append(f"  idle resident memory: ours {idle[0]:.0f} MiB, bare {idle[1]:.0f} MiB")
+        print(lines[-1], flush=True)
     except Exception as exc:
-        print(f"  failed: {type(exc).__name__}: {exc}")
+        lines.append(f"  failed: {type(exc).__name__}: {exc}")
+        print(lines[-1])
         for proc in procs:
             print(f"  --- {proc.name} ---\n{proc.tail()}")
-        return [label, f"  failed: {type(exc).__name__}: {exc}"]
     finally:
         for proc in procs:
             proc.stop(STOP_GRACE_S)
+    return lines
+
+
+# -- part 2: runs ----------------------------------------------------------------------
+
+
+async def drain(url: str, runs: int) -> float:
+    """Create and queue ``runs`` assessments; seconds until all have completed."""
+    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+        http.headers.update(await sign_up(http, url))
+        begun = time.monotonic()
+        for i in range(runs):
+            created = await http.post("/api/v1/assessments", json={
+                "title": f"Run {i}", "requirements": WEB_SERVICE})
+            created.raise_for_status()
+            run = await http.post(f"/api/v1/assessments/{created.json()['id']}/run")
+            run.raise_for_status()
+        while True:
+            counts = {}
+            for status in ("completed", "failed"):
+                page = await http.get("/api/v1/assessments",
+                                      params={"status": status, "limit": 1})
+                counts[status] = page.json()["total"]
+            if counts["failed"]:
+                raise RuntimeError(f"{counts['failed']} runs failed")
+            if counts["completed"] >= runs:
+                return time.monotonic() - begun
+            if time.monotonic() - begun > 600:
+                raise RuntimeError(f"{counts['completed']} of {runs} done after 600 s")
+            await asyncio.sleep(0.1)
+
+
+def runs_with(workers: int, args: argparse.Namespace, tmp: Path) -> float:
+    with pg_database() as database_url, redis_db() as redis_url:
+        env = bench_env(database_url, redis_url)
+        procs: list[Proc] = []
+        try:
+            procs.append(serve(f"runs{workers}-serve", env, tmp, extra=["--workers", "1"]))
+            procs.extend(start(f"runs{workers}-worker{i}", ["worker", "--workers", "1"], env,
+                               tmp) for i in range(workers))
+
+            async def go() -> float:
+                async with httpx.AsyncClient(timeout=2) as http:
+                    await wait_ready(http, procs[:1], procs, timeout_s=60,
+                                     redis_url=redis_url, readers=workers)
+                return await drain(procs[0].url, args.runs)
+
+            return asyncio.run(go())
+        except Exception:
+            for proc in procs:
+                print(f"  --- {proc.name} ---\n{proc.tail()}")
+            raise
+        finally:
+            for proc in procs:
+                proc.stop(STOP_GRACE_S)
+
+
+def runs(args: argparse.Namespace, tmp: Path) -> list[str]:
+    lines = [f"\nRuns (PostgreSQL + Redis): {args.runs} queued at once, until all completed"]
+    print(lines[0], flush=True)
+    try:
+        one = runs_with(1, args, tmp)
+        lines.append(f"  1 worker process:  {one:6.1f} s ({args.runs / one:.2f} runs/s)")
+        print(lines[-1], flush=True)
+        two = runs_with(2, args, tmp)
+        lines.append(f"  2 worker processes: {two:6.1f} s ({args.runs / two:.2f} runs/s); "
+                     f"time ratio two/one {two / one:.2f}")
+        print(lines[-1], flush=True)
+    except Exception as exc:
+        lines.append(f"  failed: {type(exc).__name__}: {exc}")
+        print(lines[-1])
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=2000, help="per scenario")
+    parser.add_argument("--duration-s", type=int, default=20, help="per endpoint and server")
     parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--limit-s", type=float, default=60.0, help="per scenario")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
-    parser.add_argument("--only", choices=["sqlite", "postgresql", "postgresql+redis"],
-                        action="append", help="run only these setups (repeatable)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--runs", type=int, default=40, help="runs queued in part 2")
+    parser.add_argument("--client", choices=["wrk", "httpx"],
+                        default="wrk" if shutil.which("wrk") else "httpx")
+    parser.add_argument("--only", choices=["sqlite", "postgresql+redis", "runs"],
+                        action="append", help="run only these parts (repeatable)")
     args = parser.parse_args()
-    only = set(args.only or ["sqlite", "postgresql", "postgresql+redis"])
-    print(f"{args.concurrency} clients, up to {args.requests} requests and {args.limit_s:.0f} s "
-          f"per scenario; uvicorn workers {args.workers}; {os.cpu_count()} CPUs")
+    only = set(args.only or ["sqlite", "postgresql+redis", "runs"])
+    if args.client == "httpx":
+        print("wrk not found (apt-get install wrk): the load comes from httpx in this "
+              "process, which then limits both servers; the ratios read closer to 1")
+    print(f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f} at the start")
+    out: list[str] = []
     with tempfile.TemporaryDirectory(prefix="im-bench-logs-") as logs:
         tmp = Path(logs)
         if "sqlite" in only:
             with sqlite_database() as url:
-                run_backend("SQLite (tasks in-process, memory cache)", url, None, args, tmp)
-        pg_down = pg_available()
-        if pg_down is not None:
-            print(f"\nPostgreSQL skipped: {pg_down}")
-            return
-        if "postgresql" in only:
-            with pg_database() as url:
-                run_backend("PostgreSQL (tasks in-process, memory cache)", url, None, args,
-                            tmp)
-        if "postgresql+redis" in only:
-            redis_down = redis_available()
-            if redis_down is not None:
-                print(f"\nPostgreSQL + Redis skipped: {redis_down}")
-                return
-            with pg_database() as url, redis_db() as redis_url:
-                run_backend("PostgreSQL + Redis (broker, cache; 1 worker)", url, redis_url,
-                            args, tmp)
+                out += reads("SQLite (tasks in-process, memory cache)", url, None, args, tmp)
+        down = unavailable() if only & {"postgresql+redis", "runs"} else None
+        if down is not None:
+            out.append(f"\nPostgreSQL + Redis skipped: {down}")
+        else:
+            if "postgresql+redis" in only:
+                with pg_database() as url, redis_db() as redis_url:
+                    out += reads("PostgreSQL + Redis (broker, cache; 1 worker)", url,
+                                 redis_url, args, tmp)
+            if "runs" in only:
+                out += runs(args, tmp)
+    print("\nSummary" + "\n".join(out))
 
 
 if __name__ == "__main__":

@@ -9,12 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from infra_mind.engine.money import usd as money
-from infra_mind.kit.db import session_scope
-from infra_mind.models import AuditEvent, ChatMessage, Membership
+from infra_mind.models import AuditEvent, ChatMessage
 from infra_mind.services import chat as chat_service
+from infra_mind.services.auth import remove_membership
 from tests.api.helpers import (
     Member,
     create_assessment,
@@ -221,8 +221,8 @@ async def test_membership_removed_means_the_assessment_is_no_longer_used(app, cl
     before = (await ask(client, analyst, conversation["id"], AWS_QUESTION))
     assert aws_cost(result) in before["assistant_message"]["content"]
 
-    async with session_scope(app.state.platform.sessions) as session:
-        await session.execute(delete(Membership).where(Membership.user_id == analyst.user_id))
+    assert await remove_membership(app.state.platform, user_id=analyst.user_id,
+                                   organization_id=owner.organization_id)
     after = (await ask(client, analyst, conversation["id"], AWS_QUESTION))["assistant_message"]
     assert after["content"].startswith(chat_service.NOT_READABLE)
     assert aws_cost(result) not in after["content"]

@@ -3,8 +3,8 @@
 - A stream of an assessment with no run queued or running sends its status and ends
   (a draft's stream stayed open for an hour).
 - A user holds at most ``event_streams_per_user`` open streams (429 with Retry-After).
-- One poller per process reads every followed assessment: the number of queries does
-  not grow with the number of streams (each stream polled every 0.5 s on its own).
+- Changes are pushed to one feed per process: no query per stream, nor per poll (each
+  stream polled every 0.5 s on its own, then one poller per process did).
 - One what-if at a time per user (429), and 503 when this process's engine slots are
   all taken (both with Retry-After); the engine runs in an engine process.
 
@@ -19,10 +19,12 @@ import contextlib
 import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import event, update
+from sqlalchemy import event
 
 from infra_mind.kit.compute import engine_budget
-from infra_mind.models import Assessment
+from infra_mind.kit.pubsub import channel_of
+from infra_mind.models import utcnow
+from infra_mind.repositories.assessments import STATUS_CHANNEL, RunRepository
 from infra_mind.services.assessments import AssessmentService
 from infra_mind.services.events import leases_of, status_feed
 from tests.api.helpers import Member, create_assessment, create_member
@@ -99,9 +101,10 @@ async def test_a_user_holds_at_most_the_configured_streams(app, client, held):
         await stream.aclose()
 
 
-async def test_streams_end_with_the_run_and_share_one_poller(app, client, held):
-    """Forty streams on four queued runs: the process reads their status in one query
-    per poll, not one per stream (40 streams polled 80 times a second before)."""
+async def test_streams_end_with_the_run_and_share_one_feed(app, client, held):
+    """Forty streams on four queued runs: no query while they wait, and the run that
+    finishes reaches its ten streams as a message (40 streams polled 80 times a second
+    at first, then one poller per process read them twice a second)."""
     platform = app.state.platform
     platform.settings.event_streams_per_user = 100
     owner = await create_member(app)
@@ -126,12 +129,12 @@ async def test_streams_end_with_the_run_and_share_one_poller(app, client, held):
     event.listen(engine, "before_cursor_execute", count)
     tasks = [asyncio.create_task(drain(i)) for i in range(len(streams))]
     try:
-        await asyncio.sleep(1.6)  # about three polls
-        polled = len(statements)
+        await asyncio.sleep(1.6)  # three polls of the poller that was
         # the first run finishes: its ten streams get the change and end; the rest go on
         async with platform.sessions() as session, session.begin():
-            await session.execute(update(Assessment).where(Assessment.id == ids[0])
-                                  .values(status="completed", progress=100))
+            runs = RunRepository(session, channel_of(platform, STATUS_CHANNEL))
+            assert await runs.claim(ids[0], "w:1:test", utcnow())
+            assert await runs.complete(ids[0], "w:1:test", utcnow())
         done, _ = await asyncio.wait([tasks[i] for i in range(0, 40, 4)], timeout=5)
         assert len(done) == 10
     finally:
@@ -141,8 +144,8 @@ async def test_streams_end_with_the_run_and_share_one_poller(app, client, held):
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-    assert polled <= 6, (polled, statements[:3])
-    assert status_feed(platform).polls >= 2
+    assert statements == []
+    assert status_feed(platform).reads == 0
     for i in range(0, 40, 4):
         assert received[i][-1]["status"] == "completed", received[i]
     assert all(not r or r[-1] is None or r[-1]["status"] == "queued"

@@ -102,7 +102,8 @@ async def _kill_until_handed_back(pg: str, timeout_s: float = 30.0) -> list[str]
 
 
 async def test_a_run_whose_connection_is_lost_is_handed_back_at_once(app, client, held,
-                                                                      monkeypatch):
+                                                                      monkeypatch,
+                                                                      engine_in_this_process):
     """The database goes away under a run for longer than the agent graph's own retries:
     the run used to stay ``running`` and silent until the sweeper's job_timeout_s (10
     minutes by default). Now the worker hands it back as soon as the database answers."""

@@ -127,7 +127,8 @@ async def test_lost_message_is_sent_again(app, client, held, monkeypatch):
     assert (await row(app, aid)).attempts == 1
 
 
-async def test_engine_failure_is_one_line(app, client, held, monkeypatch):
+async def test_engine_failure_is_one_line(app, client, held, monkeypatch,
+                                          engine_in_this_process):
     _, aid = await queued(app, client)
 
     def explode(requirements, catalog=None):
@@ -143,7 +144,8 @@ async def test_engine_failure_is_one_line(app, client, held, monkeypatch):
     assert app.state.platform.metrics.assessments.labels(event="failed")._value.get() == 1
 
 
-async def test_engine_timeout_fails_the_run(app, client, held, monkeypatch):
+async def test_engine_timeout_fails_the_run(app, client, held, monkeypatch,
+                                            engine_in_this_process):
     _, aid = await queued(app, client)
     release = threading.Event()
     monkeypatch.setattr(engine_assess, "assess", lambda *a, **k: release.wait(5))
@@ -156,7 +158,8 @@ async def test_engine_timeout_fails_the_run(app, client, held, monkeypatch):
     assert failed.error == "timed out after 0.2 s"
 
 
-async def test_cancel_while_running_wins(app, client, held, monkeypatch):
+async def test_cancel_while_running_wins(app, client, held, monkeypatch,
+                                         engine_in_this_process):
     owner, aid = await queued(app, client)
     started, release = threading.Event(), threading.Event()
     real = engine_assess.assess

@@ -7,6 +7,10 @@ when the requirements have ML workloads); ``cto`` waits for all of them; ``repor
 writes the reports' openings. Within an agent, sections are written concurrently, so the
 run's wall time follows its critical path, not the sum of its model calls.
 
+The engine and the number guard's figures are pure and CPU-bound: they go to the run's
+``offload`` (``agents.compute``; an engine process in a worker), and the figures are
+computed once per run, only when a model writes (the offline writer never reads them).
+
 The state is checkpointed after every step (``durability="sync"``): a process killed mid-run
 resumes from the last finished step when the same thread is run again, and the steps that
 finished are not run (or paid for) twice.
@@ -18,17 +22,18 @@ import asyncio
 import operator
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from concurrent.futures import BrokenExecutor
+from dataclasses import dataclass, field
 from typing import Annotated, Any, TypedDict
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import RetryPolicy as NodeRetryPolicy
 
-import infra_mind.engine.assess as engine_assess
+from infra_mind.agents import compute
 from infra_mind.agents.config import AgentsConfig
 from infra_mind.agents.narrative import AGENTS
-from infra_mind.agents.numbers import figures_of
+from infra_mind.agents.numbers import Figures
 from infra_mind.agents.sections import has_ml, sections_of
 from infra_mind.agents.writer import RunBudget, SectionWriter
 from infra_mind.catalog.store import Catalog
@@ -39,6 +44,15 @@ from infra_mind.observability.tracing import traced
 
 #: Called with (agent, "started" | "finished") as agents start and finish.
 Progress = Callable[[str, str], Awaitable[None]]
+#: ``offload(fn, *args)``: ``fn(*args)`` computed away from the event loop (a pure
+#: function; arguments and result pickle). ``kit.compute.EngineBudget.run`` is one.
+Offload = Callable[..., Awaitable[Any]]
+
+
+async def in_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    """The default offload: a thread of this process (the CLI and library callers; it
+    shares the GIL, so a process serving requests uses engine processes instead)."""
+    return await asyncio.to_thread(fn, *args)
 
 
 class StopRun(Exception):
@@ -71,6 +85,18 @@ class RunContext:
     metrics: Metrics | None
     progress: Progress | None
     budget: RunBudget | None = None
+    offload: Offload = in_thread
+    #: The result's figures, once computed (by research, or after a resume on first need).
+    figures: Figures | None = None
+    _figures_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def figures_for(self, result_json: dict[str, Any]) -> Figures:
+        """The number guard's figures of this run's result, computed once (the agents
+        that work concurrently wait for the one computation)."""
+        async with self._figures_lock:
+            if self.figures is None:
+                self.figures = await self.offload(compute.result_figures, result_json)
+            return self.figures
 
     def budget_for(self, state: AdviceState) -> RunBudget:
         if self.budget is None:  # the first node run in this process: count what came before
@@ -83,7 +109,8 @@ async def _write_agent(ctx: RunContext, agent: str, state: AdviceState,
     result = AssessmentResult.model_validate(result_json)
     deadline = time.monotonic() + ctx.config.agent(agent).node_timeout_s
     budget = ctx.budget_for(state)
-    figures = figures_of(result_json)
+    # only a model's text is number-checked: offline, the figures are not needed
+    figures = await ctx.figures_for(result_json) if agent in ctx.writer.chains else Figures()
     written = await asyncio.gather(*(ctx.writer.write(spec, result, figures, budget, deadline)
                                      for spec in sections_of(agent)))
     sections = {section.key: section.model_dump(mode="json") for section, _ in written}
@@ -123,12 +150,16 @@ def build_graph(ctx: RunContext, checkpointer: BaseCheckpointSaver | None):
         result_json = state.get("result")
         if result_json is None:
             try:
-                result = await asyncio.to_thread(engine_assess.assess, state["requirements"],
-                                                 ctx.catalog)
+                result_json, figures = await ctx.offload(
+                    compute.assessed, state["requirements"], ctx.catalog,
+                    bool(ctx.writer.chains))
+            except BrokenExecutor:
+                raise  # its engine process died (killed, out of memory): worth a retry
             except Exception as exc:
                 exc.infra_mind_final = True  # type: ignore[attr-defined]  # pure: no retry
                 raise
-            result_json = result.model_dump(mode="json")
+            if figures is not None:
+                ctx.figures = figures
         update = await _write_agent(ctx, "research", state, result_json)
         return {**update, "result": result_json}
 

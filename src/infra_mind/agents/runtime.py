@@ -20,7 +20,14 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 
 from infra_mind.agents.config import AgentsConfig, ProviderName, load_agents_config
-from infra_mind.agents.graph import Progress, RunContext, build_graph, run_graph
+from infra_mind.agents.graph import (
+    Offload,
+    Progress,
+    RunContext,
+    build_graph,
+    in_thread,
+    run_graph,
+)
 from infra_mind.agents.llm import (
     CircuitBreaker,
     LLMError,
@@ -47,8 +54,11 @@ class AgentRuntime:
                  env: Mapping[str, str] | None = None, metrics: Metrics | None = None,
                  catalog: Catalog | None = None, checkpoint_url: str | None = None,
                  providers: Mapping[ProviderName, LLMProvider] | None = None,
-                 retry: RetryPolicy | None = None) -> None:
+                 retry: RetryPolicy | None = None, offload: Offload = in_thread) -> None:
         self.config = config or load_agents_config(env=env)
+        #: Where a run's pure computations go (``agents.compute``): a thread here, an
+        #: engine process where this process also serves requests or runs many runs.
+        self.offload = offload
         self.metrics = metrics
         self.catalog = catalog
         self.checkpoint_url = checkpoint_url
@@ -110,7 +120,7 @@ class AgentRuntime:
         req = requirements.model_dump(mode="json") if isinstance(requirements, Requirements) \
             else requirements
         ctx = RunContext(writer=self.writer, config=self.config, catalog=self.catalog,
-                         metrics=self.metrics, progress=progress)
+                         metrics=self.metrics, progress=progress, offload=self.offload)
         graph = build_graph(ctx, await self.checkpointer())
         state = await run_graph(graph, req, thread_id)
         return advice_of(state)

@@ -34,6 +34,7 @@ from infra_mind.api.schemas.admin import (
 )
 from infra_mind.kit.errors import NotFound
 from infra_mind.services.admin import AdminService, RunView
+from infra_mind.services.auth import is_platform_admin
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
@@ -42,8 +43,8 @@ _errors = error_responses({401: "Not authenticated", 404: "Not a platform admin"
                           422: "Invalid parameters"})
 
 
-async def platform_admin(principal: PrincipalDep) -> Principal:
-    if not principal.user.is_platform_admin:
+async def platform_admin(principal: PrincipalDep, db: SessionDep) -> Principal:
+    if not await is_platform_admin(db, principal.id):
         raise NotFound("not found")
     return principal
 

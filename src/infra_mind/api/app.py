@@ -154,11 +154,12 @@ class PlatformMiddleware:
             labels = (scope["method"], path, str(status))
             platform.metrics.requests.labels(*labels).inc()
             platform.metrics.latency.labels(*labels).observe(elapsed)
-        state = scope.get("state") or {}
-        log.info(json.dumps({"event": "request", "request_id": request_id,
-                             "method": scope["method"], "route": path, "status": status,
-                             "duration_ms": round(elapsed * 1000, 2),
-                             "user_id": state.get("user_id")}))
+        if log.isEnabledFor(logging.INFO):  # LOG_LEVEL=WARNING: no line is built
+            state = scope.get("state") or {}
+            log.info(json.dumps({"event": "request", "request_id": request_id,
+                                 "method": scope["method"], "route": path, "status": status,
+                                 "duration_ms": round(elapsed * 1000, 2),
+                                 "user_id": state.get("user_id")}))
         return path
 
 

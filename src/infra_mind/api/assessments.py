@@ -14,17 +14,24 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Response, status
+from fastapi import (
+    APIRouter,
+    BackgroundTasks,
+    Depends,
+    Header,
+    Query,
+    Request,
+    Response,
+    status,
+)
 from fastapi.responses import StreamingResponse
 
 from infra_mind.api.deps import PlatformDep, SessionDep, error_responses, service_dependencies
 from infra_mind.api.openapi import RETRY_AFTER
 from infra_mind.api.schemas.assessments import (
-    AssessmentBase,
     AssessmentCreate,
     AssessmentPage,
     AssessmentRead,
-    AssessmentSummary,
     AssessmentUpdate,
     ErrorBody,
     ResultRead,
@@ -43,12 +50,16 @@ from infra_mind.reports.render import (
     report_filename,
 )
 from infra_mind.reports.render_html import CSP as HTML_REPORT_CSP
-from infra_mind.services.assessments import AssessmentService, LatestRecommendation
+from infra_mind.services.assessments import AssessmentService
 from infra_mind.worker.tasks import enqueue_run
 
 HEARTBEAT_S = 15.0
 #: Far past any real list, and inside the 64-bit integers both databases take.
 MAX_OFFSET = 1_000_000_000
+
+#: A result is per user (authenticated): a browser may keep it, a shared cache may not, and
+#: either asks again each time (a 304 when it has not changed).
+RESULT_CACHE_CONTROL = "private, no-cache"
 
 router = APIRouter(prefix="/api/v1/assessments", tags=["assessments"])
 
@@ -77,20 +88,14 @@ async def list_assessments(service: Reader,
                            status_filter: Annotated[Status | None, Query(alias="status")] = None,
                            limit: Annotated[int, Query(ge=1, le=100)] = 20,
                            offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-                           ) -> AssessmentPage:
+                           ) -> Response:
     """Assessments of your organizations, newest first."""
-    items, total, recommended = await service.page(status=status_filter, limit=limit,
-                                                   offset=offset)
-    return AssessmentPage(items=[_summary(a, recommended.get(a.id)) for a in items],
-                          total=total, limit=limit, offset=offset)
-
-
-def _summary(assessment: Any, recommended: LatestRecommendation | None) -> AssessmentSummary:
-    fields = AssessmentBase.model_validate(assessment).model_dump()
-    return AssessmentSummary(
-        **fields, recommended_provider=recommended.provider if recommended else None,
-        recommended_region=recommended.region if recommended else None,
-        recommended_monthly_cost_usd=recommended.monthly_cost_usd if recommended else None)
+    items, total = await service.page(status=status_filter, limit=limit, offset=offset)
+    page = AssessmentPage.model_validate({"items": items, "total": total, "limit": limit,
+                                          "offset": offset})
+    # validated once here and written once: returned as a model, FastAPI would validate
+    # it again against ``response_model`` before serialising it
+    return Response(page.model_dump_json(), media_type="application/json")
 
 
 @router.get("/{assessment_id}", response_model=AssessmentRead, responses=_errors(401, 404))
@@ -154,9 +159,26 @@ async def cancel_assessment(assessment_id: str, service: Writer) -> Any:
 
 @router.get("/{assessment_id}/result", response_model=ResultRead,
             responses=_errors(401, 404))
-async def latest_result(assessment_id: str, service: Reader) -> Any:
+async def latest_result(assessment_id: str, service: Reader, request: Request) -> Response:
     """The latest result (404 "no result yet" before the first run completes)."""
-    return await service.latest_result(assessment_id)
+    # Served as written when first read (the bytes of ``ResultRead``), with a strong ETag;
+    # an If-None-Match that names it is answered 304. Neither header is in the OpenAPI
+    # document yet: the web app's API types are generated from it (web/openapi.json).
+    document = await service.latest_result_json(assessment_id)
+    headers = {"ETag": document.etag, "Cache-Control": RESULT_CACHE_CONTROL}
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None and etag_matches(if_none_match, document.etag):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(document.body, media_type="application/json", headers=headers)
+
+
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """Whether an ``If-None-Match`` value names ``etag``: ``*``, or a list of entity tags
+    compared weakly, as RFC 9110 13.1.2 has it (``W/"x"`` matches ``"x"``)."""
+    if if_none_match.strip() == "*":
+        return True
+    return any(candidate.strip().removeprefix("W/") == etag
+               for candidate in if_none_match.split(","))
 
 
 @router.get("/{assessment_id}/reports/{kind}", response_class=Response,
@@ -200,8 +222,9 @@ async def assessment_events(assessment_id: str, service: Reader,
     """Server-sent events of the assessment's status. A user has at most
     ``EVENT_STREAMS_PER_USER`` streams open at once (429 with Retry-After past that)."""
     changes = await service.watch(assessment_id)
-    # the stream polls with its own sessions: give the request's connection back now
-    # rather than hold it (and, on SQLite, a read snapshot) for the stream's life
+    # changes are pushed to the stream (its safety re-reads use their own sessions): give
+    # the request's connection back now rather than hold it (and, on SQLite, a read
+    # snapshot) for the stream's life
     await db.close()
     return StreamingResponse(_sse(changes), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache",

@@ -51,7 +51,7 @@ _BUSY: dict[int | str, dict[str, Any]] = {
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-def _service(db: SessionDep, platform: PlatformDep) -> AuthService:
+async def _service(db: SessionDep, platform: PlatformDep) -> AuthService:
     return AuthService(db, platform)
 
 
@@ -123,7 +123,7 @@ async def logout(principal: PrincipalDep, service: ServiceDep,
 @router.get("/me", response_model=UserOut, responses=_UNAUTHENTICATED)
 async def me(principal: PrincipalDep, service: ServiceDep) -> UserOut:
     """The signed-in user and their role in each organization."""
-    return UserOut.model_validate(await service.profile(principal.user))
+    return UserOut.model_validate(await service.profile(principal.id))
 
 
 # --- browser sessions: the refresh token in an HttpOnly cookie ---------------------------------

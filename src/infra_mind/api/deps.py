@@ -16,19 +16,20 @@ from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra_mind.api.schemas.assessments import ErrorBody, ProblemsBody
 from infra_mind.kit.errors import NotAuthenticated
 from infra_mind.kit.platform import Platform
 from infra_mind.kit.security import TokenError, decode_token
-from infra_mind.models import Membership, User
+from infra_mind.services.auth import current_access
 
 _bearer = HTTPBearer(auto_error=False)
 
 
-def platform(request: Request) -> Platform:
+async def platform(request: Request) -> Platform:
+    # async: FastAPI runs a plain ``def`` dependency on its thread pool, a hand-off per
+    # request for one attribute read
     return request.app.state.platform
 
 
@@ -45,15 +46,12 @@ async def session(request: Request) -> AsyncIterator[AsyncSession]:
 
 @dataclass(frozen=True)
 class Principal:
-    """The authenticated user and their role in each organization."""
+    """The authenticated user (by id: the row is not loaded) and their role in each
+    organization."""
 
-    user: User
-    roles: dict[str, str]  # organization id -> role
+    id: str
+    roles: Mapping[str, str]  # organization id -> role
     client_address: str | None
-
-    @property
-    def id(self) -> str:
-        return self.user.id
 
 
 async def principal(request: Request,
@@ -61,6 +59,8 @@ async def principal(request: Request,
                                            Depends(_bearer)],
                     db: Annotated[AsyncSession, Depends(session, scope="function")]
                     ) -> Principal:
+    """The token's user, if it may act now (``services.auth.current_access``: no SQL when
+    the cache holds the user's state; ``db`` is used only when it does not)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotAuthenticated("not authenticated", headers={"WWW-Authenticate": "Bearer"})
     p: Platform = request.app.state.platform
@@ -68,13 +68,11 @@ async def principal(request: Request,
         claims = decode_token(p.settings.secret(), credentials.credentials, "access")
     except TokenError as exc:
         raise NotAuthenticated(str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
-    user = await db.get(User, claims.subject)
-    if user is None or not user.is_active:
+    access = await current_access(p, db, claims)
+    if access is None:
         raise NotAuthenticated("not authenticated", headers={"WWW-Authenticate": "Bearer"})
-    rows = await db.execute(select(Membership.organization_id, Membership.role)
-                            .where(Membership.user_id == user.id))
-    request.state.user_id = user.id
-    return Principal(user=user, roles={org: role for org, role in rows.all()},
+    request.state.user_id = access.user_id
+    return Principal(id=access.user_id, roles=access.roles,
                      client_address=client_address(request))
 
 

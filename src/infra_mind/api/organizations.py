@@ -49,7 +49,7 @@ _member_errors = error_responses({401: "Not authenticated",
                                  422: "Invalid request"})
 
 
-def _members(db: SessionDep, principal: PrincipalDep) -> OrganizationMembersService:
+async def _members(db: SessionDep, principal: PrincipalDep) -> OrganizationMembersService:
     return OrganizationMembersService(db, principal)
 
 

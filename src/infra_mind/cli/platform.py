@@ -104,6 +104,10 @@ def serve(
     typer.echo(f"Infra Mind on http://{host}:{port} ({cfg.environment}; database "
                f"{_redact(cfg.database_url)}; {mode}; agents: {agents}; {metrics}; "
                f"X-Forwarded-For believed from: {proxies})")
+    # the app's processes read their settings anew: each must know it is not alone (an
+    # event stream then re-reads what another process's in-process runs announce in
+    # memory only, ``services.events``)
+    os.environ["SERVER_WORKERS"] = str(workers)
     # proxy_headers off: the app applies TRUSTED_PROXIES itself (api.app), once
     uvicorn.run("infra_mind.api.main:app", host=host, port=port, workers=workers,
                 log_level=cfg.log_level.lower(), access_log=False, proxy_headers=False,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, TypeVar
 
 log = logging.getLogger("infra_mind.cache")
@@ -22,6 +22,9 @@ class Cache(Protocol):
         """Count one hit; returns (hits in the window, seconds until the window ends)."""
 
     async def get(self, key: str) -> str | None: ...
+
+    async def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        """The values of ``keys``, in order (None where absent): one round trip on Redis."""
 
     async def set(self, key: str, value: str, ttl_s: int) -> None: ...
 
@@ -64,6 +67,9 @@ class MemoryCache:
             self._values.pop(key, None)
             return None
         return item[0]
+
+    async def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        return [await self.get(key) for key in keys]
 
     async def set(self, key: str, value: str, ttl_s: int) -> None:
         self._values.pop(key, None)  # re-inserted last: dicts keep insertion order
@@ -147,6 +153,16 @@ class RedisCache:
             return value.decode() if value is not None else None
 
         return await self._call(shared, lambda: self._fallback.get(key))
+
+    async def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        if not keys:
+            return []
+
+        async def shared() -> list[str | None]:
+            values = await self._redis.mget([self._prefix + key for key in keys])
+            return [v.decode() if v is not None else None for v in values]
+
+        return await self._call(shared, lambda: self._fallback.get_many(keys))
 
     async def set(self, key: str, value: str, ttl_s: int) -> None:
         await self._call(lambda: self._redis.set(self._prefix + key, value, ex=ttl_s),

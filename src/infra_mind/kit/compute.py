@@ -1,4 +1,4 @@
-"""CPU-bound work of an API process (the engine's what-ifs) in worker processes, bounded.
+"""CPU-bound work (the engine's what-ifs, the pure steps of runs) in engine processes.
 
 Why processes: the engine is pure Python. Run in a thread, it holds the GIL the event
 loop needs, and every request of every user waits for it: one engine thread pushed a
@@ -11,9 +11,17 @@ past that ``EngineBusy`` (503 with Retry-After), rather than a queue that grows 
 the load and answers everyone late. A slot is held until the computation ends, even if
 the request that asked gave up, so the bound is true of the work, not of the requests.
 
+Runs use the same pool (``EngineBudget.run``): a run's engine call and number-guard
+figures (``agents.compute``) are computed there, so a process running runs (a worker, or
+the API process without ``REDIS_URL``) keeps its event loop for I/O, and N worker
+processes use N cores rather than sharing one GIL each. Runs wait for a slot rather than
+being refused: their concurrency is bounded already (``worker.broker.MAX_CONCURRENT_RUNS``
+per process), and a what-if queues behind at most that many of their computations.
+
 One budget per OS process (``engine_budget``): the pool is started on first use with
 the ``spawn`` method (forking a process that runs an event loop, database pools and
-threads is unsafe) and stopped at exit.
+threads is unsafe) and stopped at exit. Engine processes start with this process's
+environment and working directory, so their default catalog is this process's.
 """
 
 from __future__ import annotations
@@ -23,8 +31,11 @@ import concurrent.futures
 import contextlib
 import logging
 import multiprocessing
+import os
+import pickle
 import signal
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
@@ -34,6 +45,8 @@ from infra_mind.kit.errors import DomainError
 log = logging.getLogger("infra_mind.compute")
 _T = TypeVar("_T")
 
+#: How often an engine process checks that its parent is still there.
+PARENT_CHECK_S = 2.0
 #: What a client is told to wait before asking again when the engine is busy.
 BUSY_RETRY_AFTER_S = 2
 
@@ -88,11 +101,17 @@ class EngineBudget:
 
     def submit(self, fn: Callable[..., _T], *args: Any) -> concurrent.futures.Future[_T]:
         try:
-            return self._executor().submit(fn, *args)
+            return self._executor().submit(_call, fn, args)
         except BrokenProcessPool:  # a worker process died (killed, out of memory): anew
             log.warning("engine process pool broken; starting a new one")
             self._pool = None
-            return self._executor().submit(fn, *args)
+            return self._executor().submit(_call, fn, args)
+
+    async def run(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """``fn(*args)`` in an engine process (both must pickle), waiting for a free one as
+        long as it takes: for work bounded by its caller (a process's runs), which must
+        not be refused. Not counted in ``in_flight`` (what-if admission)."""
+        return await asyncio.wrap_future(self.submit(fn, *args))
 
     def shutdown(self) -> None:
         if self._pool is not None:
@@ -133,10 +152,36 @@ class Ticket:
             self._budget._release()
 
 
+def _call(fn: Callable[..., _T], args: tuple[Any, ...]) -> _T:
+    """In an engine process: ``fn(*args)``, with an error that cannot travel back (its
+    pickled form does not load) replaced by a ``RuntimeError`` naming it. Such an error
+    would otherwise break the pool, failing every computation in it."""
+    try:
+        return fn(*args)
+    except Exception as exc:
+        try:
+            pickle.loads(pickle.dumps(exc))
+        except Exception:
+            lines = str(exc).strip().splitlines()
+            raise RuntimeError(f"{type(exc).__name__}: {lines[0] if lines else ''}"
+                               .rstrip(": ")) from None
+        raise
+
+
 def _engine_process_start() -> None:
     """In each engine process: Ctrl-C is the parent's to handle (it stops the pool), not
-    a traceback per engine process."""
+    a traceback per engine process; and the process ends with its parent. A pool's
+    process outlives a parent killed with SIGKILL (the OOM killer, ``kill -9`` of one
+    pid), waiting on its queue for ever; every worker process has one."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def watch_parent() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(0)
+
+    threading.Thread(target=watch_parent, name="parent watch", daemon=True).start()
 
 
 _budget: EngineBudget | None = None

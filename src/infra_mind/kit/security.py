@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,9 +18,15 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 _hasher = PasswordHasher()
 ALGORITHM = "HS256"
-#: A hash computed once, verified against when an email is unknown, so a login for a
-#: missing account takes as long as one for an existing account.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-used-for-timing")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash computed once, verified against when an email is unknown, so a login for a
+    missing account takes as long as one for an existing account. Computed at the first
+    sign-in, not at import: an argon2 hash costs tens of milliseconds and 64 MiB, which
+    every process importing this module (the CLI, workers) would otherwise pay."""
+    return _hasher.hash("not-a-real-password-used-for-timing")
 
 
 def hash_password(password: str) -> str:
@@ -27,7 +35,8 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return (_hasher.verify(password_hash or _dummy_hash(), password)
+                and password_hash is not None)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -72,8 +81,11 @@ class TokenClaims:
     subject: str
     kind: str  # access | refresh
     token_id: str
-    family_id: str | None
+    family_id: str | None  # the session (refresh-token family) the token belongs to
     expires_at: datetime
+    #: Seconds since the epoch, to the millisecond: a revocation at time T refuses the
+    #: tokens issued up to T, and a sign-in in the same second after T is not one of them.
+    issued_at: float = 0.0
 
 
 def issue_token(secret: str, *, subject: str, kind: str, ttl_s: int,
@@ -81,9 +93,11 @@ def issue_token(secret: str, *, subject: str, kind: str, ttl_s: int,
                 now: datetime | None = None) -> tuple[str, TokenClaims]:
     now = now or datetime.now(UTC)
     claims = TokenClaims(subject=subject, kind=kind, token_id=token_id or str(uuid.uuid4()),
-                         family_id=family_id, expires_at=now + timedelta(seconds=ttl_s))
+                         family_id=family_id, expires_at=now + timedelta(seconds=ttl_s),
+                         issued_at=round(now.timestamp(), 3))
+    # iat is a NumericDate, which RFC 7519 allows to be non-integer (PyJWT reads it so)
     payload: dict[str, Any] = {"sub": subject, "typ": kind, "jti": claims.token_id,
-                               "iat": int(now.timestamp()),
+                               "iat": claims.issued_at,
                                "exp": int(claims.expires_at.timestamp())}
     if family_id:
         payload["fam"] = family_id
@@ -91,6 +105,21 @@ def issue_token(secret: str, *, subject: str, kind: str, ttl_s: int,
 
 
 def decode_token(secret: str, token: str, kind: str) -> TokenClaims:
+    """The claims of a valid, unexpired token of ``kind`` (``TokenError`` otherwise).
+
+    A token verified once is remembered (``_verified``, by its exact text, so only the
+    same signed bytes match) and only its expiry is checked again: a client sends the same
+    access token with every request until it expires, and checking the signature costs
+    more than the rest of authentication. Refusals are not remembered.
+    """
+    claims = _verified(secret, token, kind)
+    if claims.expires_at.timestamp() <= time.time():
+        raise TokenError("token expired")
+    return claims
+
+
+@functools.lru_cache(maxsize=1024)
+def _verified(secret: str, token: str, kind: str) -> TokenClaims:
     try:
         payload = jwt.decode(token, secret, algorithms=[ALGORITHM],
                              options={"require": ["sub", "exp", "jti", "typ"]})
@@ -100,6 +129,8 @@ def decode_token(secret: str, token: str, kind: str) -> TokenClaims:
         raise TokenError("invalid token") from None
     if payload.get("typ") != kind:
         raise TokenError(f"not an {kind} token")
+    issued_at = payload.get("iat")
     return TokenClaims(subject=str(payload["sub"]), kind=kind, token_id=str(payload["jti"]),
                        family_id=payload.get("fam"),
-                       expires_at=datetime.fromtimestamp(int(payload["exp"]), tz=UTC))
+                       expires_at=datetime.fromtimestamp(int(payload["exp"]), tz=UTC),
+                       issued_at=float(issued_at) if isinstance(issued_at, int | float) else 0.0)

@@ -17,16 +17,28 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, or_, select, update
+from sqlalchemy import Integer, Select, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
+from infra_mind.kit.pubsub import Channel, publish_on_commit
 from infra_mind.models import Assessment, AssessmentResultRow, IdempotencyKey, Membership
 
 #: A run is in flight: it cannot be edited, and asking to run it again returns it.
 ACTIVE = ("queued", "running")
 #: A run is over; an event stream ends here.
 TERMINAL = ("completed", "failed", "cancelled")
+
+
+#: What a list shows of each assessment (``AssessmentRepository.page``): not the
+#: requirements, which can be large and are not listed.
+SUMMARY_COLUMNS = ("id", "organization_id", "owner_id", "title", "status", "progress",
+                   "current_step", "error", "attempts", "queued_at", "started_at",
+                   "finished_at", "created_at", "updated_at")
+#: The latest result's recommendation, beside each listed assessment.
+RECOMMENDATION_COLUMNS = ("recommended_provider", "recommended_region",
+                          "recommended_monthly_cost_usd")
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,48 @@ class LatestRecommendation:
     provider: str | None
     region: str | None
     monthly_cost_usd: float | None
+
+
+def _page_statement(by_status: bool) -> Select[Any]:
+    """A page of summaries and the total (a window count, taken before the limit) in a
+    subquery, joined to each listed assessment's latest result, of which only the three
+    recommendation fields are read (a JSON path on both databases), never the whole
+    result. Built once: building it per request cost more than running it on SQLite."""
+    where = [Assessment.organization_id.in_(bindparam("organization_ids", expanding=True))]
+    if by_status:
+        where.append(Assessment.status == bindparam("status"))
+    listed = (select(*(getattr(Assessment, name) for name in SUMMARY_COLUMNS),
+                     func.count().over().label("total"))
+              .where(*where)
+              .order_by(Assessment.created_at.desc(), Assessment.id.desc())
+              .limit(bindparam("limit", type_=Integer))
+              .offset(bindparam("offset", type_=Integer)).subquery())
+    results, versions = AssessmentResultRow, aliased(AssessmentResultRow)
+    newest = (select(func.max(versions.version))
+              .where(versions.assessment_id == listed.c.id)
+              .correlate(listed).scalar_subquery())
+    recommended = results.result
+    return (select(listed,
+                   recommended[("recommended", "provider")].as_string()
+                   .label(RECOMMENDATION_COLUMNS[0]),
+                   recommended[("recommended", "region")].as_string()
+                   .label(RECOMMENDATION_COLUMNS[1]),
+                   recommended[("recommended", "monthly_cost_usd")].as_float()
+                   .label(RECOMMENDATION_COLUMNS[2]))
+            .outerjoin(results, and_(results.assessment_id == listed.c.id,
+                                     results.version == newest))
+            .order_by(listed.c.created_at.desc(), listed.c.id.desc()))
+
+
+_PAGE = {False: _page_statement(False), True: _page_statement(True)}
+#: (id, newest result version) of a visible assessment: access and version in one read.
+_RESULT_VERSION = (
+    select(Assessment.id,
+           select(func.max(AssessmentResultRow.version))
+           .where(AssessmentResultRow.assessment_id == Assessment.id)
+           .correlate(Assessment).scalar_subquery())
+    .where(Assessment.id == bindparam("assessment_id"),
+           Assessment.organization_id.in_(bindparam("organization_ids", expanding=True))))
 
 
 class AssessmentRepository:
@@ -67,18 +121,31 @@ class AssessmentRepository:
         return assessment
 
     async def page(self, *, status: str | None, limit: int, offset: int
-                   ) -> tuple[Sequence[Assessment], int]:
-        """Newest first (the ``organization_id, created_at`` index), and the total."""
-        where = [self._tenant()]
+                   ) -> tuple[list[dict[str, Any]], int]:
+        """Newest first (the ``organization_id, created_at`` index), and the total: each
+        item the columns of ``SUMMARY_COLUMNS`` (not the requirements) and the latest
+        result's recommendation (``RECOMMENDATION_COLUMNS``), in one statement
+        (``_page_statement``). Past the last row the page is empty and a count says the
+        total."""
+        params: dict[str, Any] = {"organization_ids": self.organization_ids, "limit": limit,
+                                  "offset": offset}
         if status is not None:
-            where.append(Assessment.status == status)
-        total = await self.session.scalar(select(func.count()).select_from(Assessment)
-                                          .where(*where))
-        rows = await self.session.execute(
-            select(Assessment).where(*where)
-            .order_by(Assessment.created_at.desc(), Assessment.id.desc())
-            .limit(limit).offset(offset))
-        return rows.scalars().all(), int(total or 0)
+            params["status"] = status
+        rows = (await self.session.execute(_PAGE[status is not None], params)).all()
+        if rows:
+            total = rows[0].total
+        else:
+            where = [self._tenant()]
+            if status is not None:
+                where.append(Assessment.status == status)
+            total = await self.session.scalar(select(func.count()).select_from(Assessment)
+                                              .where(*where))
+        items = []
+        for row in rows:
+            item = row._asdict()
+            del item["total"]
+            items.append(item)
+        return items, int(total or 0)
 
     async def update_unless_active(self, assessment_id: str, values: dict[str, Any]) -> bool:
         """Apply ``values`` unless a run is queued or running; False when one is."""
@@ -146,6 +213,14 @@ class AssessmentRepository:
         return {aid: LatestRecommendation(provider, region, cost)
                 for aid, provider, region, cost in rows.all()}
 
+    async def result_version(self, assessment_id: str) -> tuple[bool, int | None]:
+        """(whether the assessment is there for this user, its newest result's version or
+        None): one statement, no result JSON read."""
+        row = (await self.session.execute(_RESULT_VERSION, {
+            "assessment_id": assessment_id,
+            "organization_ids": self.organization_ids})).one_or_none()
+        return (False, None) if row is None else (True, row[1])
+
     async def latest_result_version(self, assessment_id: str) -> int | None:
         """The newest result's version (cheap: no result JSON is read)."""
         row = await self.session.execute(
@@ -202,6 +277,22 @@ async def statuses_by_id(session: AsyncSession, assessment_ids: Sequence[str]
             for row in rows.all()}
 
 
+#: The pub/sub channel (``kit.pubsub``) an assessment's status is published on when a
+#: transaction that changed it commits; ``services.events`` feeds the streams from it.
+STATUS_CHANNEL = "assessment-status"
+
+
+def announce_status(session: AsyncSession, channel: Channel, assessment_id: str,
+                    organization_id: str, status: dict[str, Any] | None) -> None:
+    """Publish the status ``assessment_id`` has now (``STATUS_COLUMNS``; None: deleted) on
+    ``channel`` once ``session`` commits. The organization travels with it, so each
+    stream applies its own tenant filter without a query."""
+    publish_on_commit(session, channel, {
+        "id": assessment_id, "organization_id": organization_id,
+        "status": None if status is None else {name: status[name]
+                                               for name in STATUS_COLUMNS}})
+
+
 async def first_writable_organization(session: AsyncSession, user_id: str,
                                       roles: Iterable[str]) -> str | None:
     """The user's oldest membership with one of ``roles`` (a stable default)."""
@@ -213,10 +304,30 @@ async def first_writable_organization(session: AsyncSession, user_id: str,
 
 
 class RunRepository:
-    """A worker's queries, by assessment id; every write is guarded by the expected state."""
+    """A worker's queries, by assessment id; every write is guarded by the expected state.
 
-    def __init__(self, session: AsyncSession) -> None:
+    With a ``channel``, each write that changes a status (or a run's progress) reads the
+    new values back (``RETURNING``, no extra round trip) and announces them once the
+    session commits (``announce_status``)."""
+
+    def __init__(self, session: AsyncSession, channel: Channel | None = None) -> None:
         self.session = session
+        self.channel = channel
+
+    async def _changed(self, statement: Any) -> bool:
+        """Run a status-changing UPDATE of at most one assessment; whether it changed
+        one (announced when this repository has a channel)."""
+        result = await self.session.execute(
+            statement.returning(Assessment.id, Assessment.organization_id,
+                                *(getattr(Assessment, name) for name in STATUS_COLUMNS))
+            .execution_options(synchronize_session=False))
+        row = result.one_or_none()
+        if row is None:
+            return False
+        if self.channel is not None:
+            announce_status(self.session, self.channel, row.id, row.organization_id,
+                            row._asdict())
+        return True
 
     def _ours(self, assessment_id: str, worker_id: str) -> Any:
         return and_(Assessment.id == assessment_id, Assessment.status == "running",
@@ -225,14 +336,12 @@ class RunRepository:
     async def claim(self, assessment_id: str, worker_id: str, now: datetime) -> bool:
         """queued -> running for ``worker_id``; False when another worker has it, or it
         was cancelled or deleted. The database decides: two claims never both win."""
-        result = await self.session.execute(
+        return await self._changed(
             update(Assessment)
             .where(Assessment.id == assessment_id, Assessment.status == "queued")
             .values(status="running", worker_id=worker_id, attempts=Assessment.attempts + 1,
                     started_at=now, heartbeat_at=now, updated_at=now, progress=0,
-                    current_step="starting", finished_at=None)
-            .execution_options(synchronize_session=False))
-        return result.rowcount == 1
+                    current_step="starting", finished_at=None))
 
     async def requirements_of(self, assessment_id: str) -> dict[str, Any] | None:
         return await self.session.scalar(select(Assessment.requirements)
@@ -252,12 +361,10 @@ class RunRepository:
     async def step(self, assessment_id: str, worker_id: str, *, progress: int,
                    current_step: str, now: datetime) -> bool:
         """Record progress (and a heartbeat); False when the run is no longer ours."""
-        result = await self.session.execute(
+        return await self._changed(
             update(Assessment).where(self._ours(assessment_id, worker_id))
             .values(progress=progress, current_step=current_step, heartbeat_at=now,
-                    updated_at=now)
-            .execution_options(synchronize_session=False))
-        return result.rowcount == 1
+                    updated_at=now))
 
     async def heartbeat(self, assessment_id: str, worker_id: str, now: datetime) -> bool:
         result = await self.session.execute(
@@ -266,20 +373,16 @@ class RunRepository:
         return result.rowcount == 1
 
     async def complete(self, assessment_id: str, worker_id: str, now: datetime) -> bool:
-        result = await self.session.execute(
+        return await self._changed(
             update(Assessment).where(self._ours(assessment_id, worker_id))
             .values(status="completed", progress=100, current_step=None, error=None,
-                    heartbeat_at=now, finished_at=now, updated_at=now)
-            .execution_options(synchronize_session=False))
-        return result.rowcount == 1
+                    heartbeat_at=now, finished_at=now, updated_at=now))
 
     async def fail(self, assessment_id: str, worker_id: str, error: str, now: datetime) -> bool:
-        result = await self.session.execute(
+        return await self._changed(
             update(Assessment).where(self._ours(assessment_id, worker_id))
             .values(status="failed", current_step=None, error=error, finished_at=now,
-                    updated_at=now)
-            .execution_options(synchronize_session=False))
-        return result.rowcount == 1
+                    updated_at=now))
 
     async def add_result(self, assessment_id: str, result: dict[str, Any],
                          catalog_as_of: date) -> AssessmentResultRow:
@@ -306,13 +409,12 @@ class RunRepository:
         ``give_up_note`` once ``max_attempts`` claims are spent: the worker cannot go on
         (its database connection was lost) and hands the run back at once rather than
         leave it to the sweeper. 'queued', 'failed', or None when it is no longer ours."""
-        queued = await self.session.execute(
-            update(Assessment)
-            .where(self._ours(assessment_id, worker_id), Assessment.attempts < max_attempts)
-            .values(status="queued", worker_id=None, progress=0, current_step=None,
-                    error=retry_note, queued_at=now, updated_at=now)
-            .execution_options(synchronize_session=False))
-        if queued.rowcount == 1:
+        if await self._changed(
+                update(Assessment)
+                .where(self._ours(assessment_id, worker_id),
+                       Assessment.attempts < max_attempts)
+                .values(status="queued", worker_id=None, progress=0, current_step=None,
+                        error=retry_note, queued_at=now, updated_at=now)):
             return "queued"
         failed = await self.fail(assessment_id, worker_id, give_up_note, now)
         return "failed" if failed else None
@@ -334,26 +436,22 @@ class RunRepository:
     async def requeue(self, assessment_id: str, cutoff: datetime, note: str,
                       now: datetime) -> bool:
         """running (and still silent) -> queued, with ``note`` in ``error``."""
-        result = await self.session.execute(
+        return await self._changed(
             update(Assessment)
             .where(Assessment.id == assessment_id, Assessment.status == "running",
                    _silent_since(cutoff))
             .values(status="queued", worker_id=None, progress=0, current_step=None,
-                    error=note, queued_at=now, updated_at=now)
-            .execution_options(synchronize_session=False))
-        return result.rowcount == 1
+                    error=note, queued_at=now, updated_at=now))
 
     async def give_up(self, assessment_id: str, cutoff: datetime, error: str,
                       now: datetime) -> bool:
         """running (and still silent) -> failed: the retries are spent."""
-        result = await self.session.execute(
+        return await self._changed(
             update(Assessment)
             .where(Assessment.id == assessment_id, Assessment.status == "running",
                    _silent_since(cutoff))
             .values(status="failed", worker_id=None, current_step=None, error=error,
-                    finished_at=now, updated_at=now)
-            .execution_options(synchronize_session=False))
-        return result.rowcount == 1
+                    finished_at=now, updated_at=now))
 
     async def touch_stuck_queued(self, cutoff: datetime, now: datetime) -> list[str]:
         """Ids queued since before ``cutoff`` (their message was lost, or never sent);

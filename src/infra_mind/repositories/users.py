@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,53 @@ class OrganizationRole:
 
 async def get_user(db: AsyncSession, user_id: str) -> User | None:
     return await db.get(User, user_id)
+
+
+async def access_of(db: AsyncSession, user_id: str) -> tuple[bool, dict[str, str]] | None:
+    """(is active, organization id -> role) of a user, in one statement; None when there
+    is no such user."""
+    rows = (await db.execute(
+        select(User.is_active, Membership.organization_id, Membership.role)
+        .outerjoin(Membership, Membership.user_id == User.id)
+        .where(User.id == user_id))).all()
+    if not rows:
+        return None
+    return bool(rows[0][0]), {org: role for _, org, role in rows if org is not None}
+
+
+async def is_platform_admin(db: AsyncSession, user_id: str) -> bool:
+    return bool(await db.scalar(select(User.is_platform_admin).where(User.id == user_id,
+                                                                     User.is_active)))
+
+
+async def set_active(db: AsyncSession, user_id: str, active: bool) -> bool:
+    """Activate or deactivate a user; False when there is no such user."""
+    result = await db.execute(update(User).where(User.id == user_id)
+                              .values(is_active=active)
+                              .execution_options(synchronize_session=False))
+    return cast(CursorResult, result).rowcount == 1
+
+
+async def set_membership(db: AsyncSession, *, user_id: str, organization_id: str,
+                         role: str) -> None:
+    """Give the user ``role`` in the organization (a new membership, or a changed role)."""
+    changed = await db.execute(update(Membership)
+                               .where(Membership.user_id == user_id,
+                                      Membership.organization_id == organization_id)
+                               .values(role=role)
+                               .execution_options(synchronize_session=False))
+    if cast(CursorResult, changed).rowcount == 0:
+        db.add(Membership(organization_id=organization_id, user_id=user_id, role=role))
+        await db.flush()
+
+
+async def remove_membership(db: AsyncSession, *, user_id: str, organization_id: str) -> bool:
+    """Take the user out of the organization; False when they were not in it."""
+    result = await db.execute(delete(Membership)
+                              .where(Membership.user_id == user_id,
+                                     Membership.organization_id == organization_id)
+                              .execution_options(synchronize_session=False))
+    return cast(CursorResult, result).rowcount == 1
 
 
 async def get_user_by_email(db: AsyncSession, email: str) -> User | None:

@@ -15,11 +15,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import infra_mind.engine.assess as engine_assess
@@ -28,11 +30,14 @@ from infra_mind.engine.requirements import Requirements
 from infra_mind.kit.compute import EngineBusy, engine_budget
 from infra_mind.kit.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from infra_mind.kit.platform import Platform
-from infra_mind.models import Assessment, utcnow
+from infra_mind.kit.pubsub import channel_of
+from infra_mind.models import Assessment, AssessmentResultRow, utcnow
 from infra_mind.repositories.assessments import (
     ACTIVE,
+    STATUS_CHANNEL,
+    STATUS_COLUMNS,
     AssessmentRepository,
-    LatestRecommendation,
+    announce_status,
     first_writable_organization,
 )
 from infra_mind.services import audit
@@ -67,6 +72,61 @@ class RunRequested:
     enqueue: bool
     #: True when an Idempotency-Key seen before answered the request.
     replayed: bool = False
+
+
+@dataclass(frozen=True)
+class ResultDocument:
+    """A result as served: the JSON bytes (the API's ``ResultRead``) and a strong ETag."""
+
+    etag: str
+    body: bytes
+
+
+class ResultDocuments:
+    """This process's copies of result documents, the least recently used dropped first
+    past ``max_bytes``. A document is keyed by (assessment, version) and never changes, so
+    a copy is never stale; it saves the shared cache's round trip (Redis) on every read,
+    and access is still checked by the caller on every read."""
+
+    def __init__(self, max_bytes: int = 16 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._documents: OrderedDict[str, ResultDocument] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, key: str) -> ResultDocument | None:
+        document = self._documents.get(key)
+        if document is not None:
+            self._documents.move_to_end(key)
+        return document
+
+    def put(self, key: str, document: ResultDocument) -> None:
+        if len(document.body) > self.max_bytes or key in self._documents:
+            return
+        self._documents[key] = document
+        self._bytes += len(document.body)
+        while self._bytes > self.max_bytes:
+            _, dropped = self._documents.popitem(last=False)
+            self._bytes -= len(dropped.body)
+
+
+def result_documents(platform: Platform) -> ResultDocuments:
+    """The platform's ``ResultDocuments`` (``Platform.extras``: one per process)."""
+    copies = platform.extras.get("result_documents")
+    if not isinstance(copies, ResultDocuments):
+        copies = platform.extras["result_documents"] = ResultDocuments()
+    return copies
+
+
+def result_document(row: AssessmentResultRow) -> ResultDocument:
+    """The JSON of a stored result (the fields of the API's ``ResultRead``, times in UTC
+    with a ``Z``), written once, and an ETag that names these bytes: the version and a
+    digest of them."""
+    body = orjson.dumps({"assessment_id": row.assessment_id, "version": row.version,
+                         "catalog_as_of": row.catalog_as_of,
+                         "created_at": _aware(row.created_at), "result": row.result},
+                        option=orjson.OPT_UTC_Z)
+    return ResultDocument(etag=f'"{row.version}-{hashlib.sha256(body).hexdigest()[:32]}"',
+                         body=body)
 
 
 def requirements_digest(requirements: Requirements) -> str:
@@ -149,11 +209,11 @@ class AssessmentService:
         return assessment
 
     async def page(self, *, status: str | None, limit: int, offset: int
-                   ) -> tuple[list[Assessment], int, dict[str, LatestRecommendation]]:
-        """A page of assessments, the total, and each one's latest recommendation."""
-        items, total = await self.repo.page(status=status, limit=limit, offset=offset)
-        recommendations = await self.repo.latest_recommendations([a.id for a in items])
-        return list(items), total, recommendations
+                   ) -> tuple[list[dict[str, Any]], int]:
+        """A page of assessment summaries, each with its latest result's recommendation
+        (``repositories.assessments.SUMMARY_COLUMNS``, ``RECOMMENDATION_COLUMNS``), and
+        the total: one statement."""
+        return await self.repo.page(status=status, limit=limit, offset=offset)
 
     async def get(self, assessment_id: str) -> Assessment:
         return await self._visible(assessment_id)
@@ -187,7 +247,8 @@ class AssessmentService:
             raise Forbidden("only the assessment's owner or an organization owner or admin "
                             "can delete it")
         self._audit("assessment.deleted", assessment, title=assessment.title)
-        await self.repo.delete(assessment_id)
+        if await self.repo.delete(assessment_id):
+            self._announce(assessment, gone=True)
 
     # -- runs ----------------------------------------------------------------------------
 
@@ -215,6 +276,7 @@ class AssessmentService:
             raise Conflict(f"a run is already {assessment.status} and silent for longer than "
                            f"{self.platform.settings.dedupe_window_s} s; cancel it first")
         await self.repo.refresh(assessment)
+        self._announce(assessment)
         self._audit("assessment.run_requested", assessment)
         self.platform.metrics.assessments.labels(event="queued").inc()
         return RunRequested(assessment, enqueue=True)
@@ -232,6 +294,14 @@ class AssessmentService:
         await self.repo.refresh(assessment)
         return RunRequested(assessment, enqueue=False, replayed=True)
 
+    def _announce(self, assessment: Assessment, *, gone: bool = False) -> None:
+        """Tell open event streams (in every API process) the new status once the
+        request's transaction commits (``services.events``)."""
+        announce_status(self.session, channel_of(self.platform, STATUS_CHANNEL),
+                        assessment.id, assessment.organization_id,
+                        None if gone else {name: getattr(assessment, name)
+                                           for name in STATUS_COLUMNS})
+
     def _in_flight_recently(self, assessment: Assessment) -> bool:
         if assessment.status not in ACTIVE:
             return False
@@ -245,47 +315,59 @@ class AssessmentService:
             raise Conflict(f"only a queued or running assessment can be cancelled "
                            f"(it is {assessment.status})")
         await self.repo.refresh(assessment)
+        self._announce(assessment)
         self._audit("assessment.cancelled", assessment)
         self.platform.metrics.assessments.labels(event="cancelled").inc()
         return assessment
 
     async def latest_result(self, assessment_id: str) -> dict[str, Any]:
-        """The newest result, from the cache when it holds that version.
+        """The newest result as data: ``latest_result_json`` parsed (for the reports, the
+        chat and the cache warmer; the API serves the JSON itself)."""
+        return json.loads((await self.latest_result_json(assessment_id)).body)
 
-        A result version never changes once written, so a cached copy keyed by
-        (assessment, version) is never stale; access is checked on every call.
+    async def latest_result_json(self, assessment_id: str) -> ResultDocument:
+        """The newest result as the JSON document the API serves, and its ETag.
+
+        One statement checks access and finds the newest version; the document comes from
+        the cache when it holds that version. A result version never changes once
+        written, so a cached copy keyed by (assessment, version) is never stale; access
+        is checked on every call.
         """
-        await self._visible(assessment_id)
-        version = await self.repo.latest_result_version(assessment_id)
+        visible, version = await self.repo.result_version(assessment_id)
+        if not visible:
+            raise NotFound("assessment not found")
         if version is None:
             raise NotFound("no result yet")
-        key = f"result:{assessment_id}:{version}"
+        key = f"result-json:{assessment_id}:{version}"
         cache, metrics = self.platform.cache, self.platform.metrics
-        cached = await cache.get(key)
-        if cached is not None:
+        ttl_s = self.platform.settings.result_cache_ttl_s  # 0: results are not cached
+        copies = result_documents(self.platform)
+        document = copies.get(key) if ttl_s > 0 else None
+        if document is None and (cached := await cache.get(key)) is not None:
+            etag, _, body = cached.partition("\n")
+            document = ResultDocument(etag=etag, body=body.encode())
+            copies.put(key, document)
+        if document is not None:
             metrics.cache.labels(result="hit").inc()
-            return json.loads(cached)
+            return document
         metrics.cache.labels(result="miss").inc()
         row = await self.repo.latest_result(assessment_id)
         if row is None:  # deleted between the two reads
             raise NotFound("no result yet")
-        doc = {"assessment_id": row.assessment_id, "version": row.version,
-               "catalog_as_of": row.catalog_as_of.isoformat(),
-               "created_at": row.created_at.isoformat(), "result": row.result}
-        ttl_s = self.platform.settings.result_cache_ttl_s
-        if ttl_s > 0:  # 0: results are not cached
-            await cache.set(key, json.dumps(doc), ttl_s)
-        return doc
+        document = result_document(row)
+        if ttl_s > 0:
+            await cache.set(key, f"{document.etag}\n{document.body.decode()}", ttl_s)
+            copies.put(key, document)
+        return document
 
     async def watch(self, assessment_id: str) -> AsyncIterator[dict[str, Any] | None]:
         """Check access and read the status now; then follow it (``services.events``):
         one event when no run is queued or running, else a stream that ends with the run
-        and holds one of the user's ``event_streams_per_user`` slots (429 past them)."""
-        first = await self.repo.status_of(assessment_id)
-        if first is None:
-            raise NotFound("assessment not found")
+        and holds one of the user's ``event_streams_per_user`` slots (429 past them). The
+        status is read once the stream listens for changes, so none falls in between."""
         return await open_stream(self.platform, self.actor.id, assessment_id,
-                                 self.actor.roles.keys(), first)
+                                 self.actor.roles.keys(),
+                                 lambda: self.repo.status_of(assessment_id))
 
     # -- what-if -------------------------------------------------------------------------
 

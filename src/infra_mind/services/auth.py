@@ -20,12 +20,23 @@ Registration answers the same whether the email is new or taken (no account enum
 both paths check the password policy, count against the address's registration budget,
 hash the password (the same argon2 work) and write; a taken email's account is left
 untouched and the attempt is audited. The caller then signs in.
+
+Access (``current_access``): an authenticated request costs no SQL. What a user may do now
+(active or not, their role in each organization) is kept in the platform cache for
+``ACCESS_STATE_TTL_S`` and read from the database when the cache does not hold it; the
+changes made here (``set_user_active``, ``set_membership``, ``remove_membership``) clear
+it as soon as they commit. Revocations are cache markers that live as long as the access
+tokens they refuse: signing out everywhere or deactivating a user refuses every access
+token of the user issued until then; signing one session out, or a reused refresh token,
+refuses that session's (refresh family's) access tokens. docs/ops/security.md says what
+each change takes effect within.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,7 +58,7 @@ from infra_mind.kit.security import (
     issue_token,
     verify_password,
 )
-from infra_mind.models import User, new_id, utcnow
+from infra_mind.models import new_id, utcnow
 from infra_mind.repositories import users
 from infra_mind.repositories.users import OrganizationRole
 from infra_mind.services import audit
@@ -231,6 +242,7 @@ class AuthService:
             return REFRESH_REVOKED
         if row.used_at is not None:
             revoked = await users.revoke_family(session, family_id=row.family_id, now=now)
+            await revoke_session_access(self.platform, row.family_id)
             audit.record(session, action="user.refresh_reused", actor_id=row.user_id,
                          object_type="refresh_token_family", object_id=row.family_id,
                          client_address=client_address, detail={"revoked_tokens": revoked})
@@ -239,14 +251,14 @@ class AuthService:
 
     async def logout(self, *, user_id: str, refresh_token: str | None,
                      client_address: str | None) -> None:
-        """Revoke the given token's family, or every refresh token of the user.
-
-        Access tokens already issued stay valid until they expire (they are stateless).
+        """Revoke the given token's family, or every refresh token of the user, and the
+        access tokens of that session, or every access token of the user issued so far.
         """
         now = utcnow()
         if refresh_token is None:
             scope = "all sessions"
             revoked = await users.revoke_user_tokens(self.db, user_id=user_id, now=now)
+            await revoke_access_tokens(self.platform, user_id, now)
         else:
             claims = self._decode(refresh_token, "refresh")
             if claims.subject != user_id or not claims.family_id:
@@ -254,6 +266,7 @@ class AuthService:
             scope = "one session"
             revoked = await users.revoke_family(self.db, family_id=claims.family_id, now=now,
                                                 user_id=user_id)
+            await revoke_session_access(self.platform, claims.family_id)
         audit.record(self.db, action="user.logout", actor_id=user_id, object_type="user",
                      object_id=user_id, client_address=client_address,
                      detail={"scope": scope, "revoked_tokens": revoked})
@@ -276,13 +289,18 @@ class AuthService:
             return
         revoked = await users.revoke_family(self.db, family_id=claims.family_id, now=utcnow(),
                                             user_id=claims.subject)
+        await revoke_session_access(self.platform, claims.family_id)
         audit.record(self.db, action="user.logout", actor_id=claims.subject,
                      object_type="user", object_id=claims.subject,
                      client_address=client_address,
                      detail={"scope": "browser session", "revoked_tokens": revoked})
 
-    async def profile(self, user: User) -> UserProfile:
-        """The user and their role in each organization."""
+    async def profile(self, user_id: str) -> UserProfile:
+        """The user and their role in each organization (the one read of the user's row:
+        authentication itself does not load it)."""
+        user = await users.get_user(self.db, user_id)
+        if user is None:  # deleted since its access was last read
+            raise _refused("not authenticated")
         return UserProfile(id=user.id, email=user.email, full_name=user.full_name,
                            organizations=await users.organizations_of(self.db, user.id))
 
@@ -295,8 +313,10 @@ class AuthService:
     async def _issue(self, session: AsyncSession, *, user_id: str, family_id: str,
                      now: datetime) -> IssuedTokens:
         secret = self.settings.secret()
+        # the access token names its session, so signing that session out refuses it
         access_token, _ = issue_token(secret, subject=user_id, kind="access",
-                                      ttl_s=self.settings.access_token_ttl_s, now=now)
+                                      ttl_s=self.settings.access_token_ttl_s,
+                                      family_id=family_id, now=now)
         refresh_token, claims = issue_token(secret, subject=user_id, kind="refresh",
                                             ttl_s=self.settings.refresh_token_ttl_s,
                                             family_id=family_id, now=now)
@@ -304,3 +324,145 @@ class AuthService:
                                       family_id=family_id, expires_at=claims.expires_at)
         return IssuedTokens(access_token=access_token, refresh_token=refresh_token,
                             expires_in=self.settings.access_token_ttl_s)
+
+
+# --- access: what a valid access token's user may do, now ---------------------------------
+
+#: How long a user's state (active or not, roles) is served from the cache. The changes
+#: below clear it once committed; this bounds the rest: a change made around them (SQL by
+#: hand, a restore), one made by another process when the cache is per process (no
+#: REDIS_URL, or Redis unreachable), and a request that read the old state just before a
+#: change committed and cached it just after.
+ACCESS_STATE_TTL_S = 30
+#: What a member of an organization can be (``services.assessments`` says what each may do).
+ROLES = ("owner", "admin", "member", "viewer")
+#: Revocation markers outlive the access tokens they refuse by this much (clock skew
+#: between the process that revokes and the one that issued).
+REVOCATION_MARGIN_S = 60
+
+
+@dataclass(frozen=True)
+class Access:
+    """A user allowed in now, and their role in each organization."""
+
+    user_id: str
+    roles: Mapping[str, str]  # organization id -> role
+
+
+def _state_key(user_id: str) -> str:
+    return f"access:user:{user_id}"
+
+
+def _revoked_user_key(user_id: str) -> str:
+    return f"access:revoked-user:{user_id}"
+
+
+def _revoked_session_key(family_id: str) -> str:
+    return f"access:revoked-session:{family_id}"
+
+
+async def current_access(platform: Platform, db: AsyncSession,
+                         claims: TokenClaims) -> Access | None:
+    """What a valid access token's user may do now; None when nothing: the user is gone or
+    inactive, or the token was revoked (signed out everywhere or deactivated since it was
+    issued, its session signed out, its refresh family caught being reused).
+
+    One cache read (one MGET on Redis) and no SQL when the cache holds the user's state;
+    one statement when it does not.
+    """
+    keys = [_state_key(claims.subject), _revoked_user_key(claims.subject)]
+    if claims.family_id:
+        keys.append(_revoked_session_key(claims.family_id))
+    state, revoked_until, *session_revoked = await platform.cache.get_many(keys)
+    if revoked_until is not None and claims.issued_at < float(revoked_until):
+        return None
+    if session_revoked and session_revoked[0] is not None:
+        return None
+    if state is None:
+        found = await users.access_of(db, claims.subject)
+        active, roles = found if found is not None else (False, {})
+        state = json.dumps({"active": active, "roles": roles})
+        await platform.cache.set(_state_key(claims.subject), state, ACCESS_STATE_TTL_S)
+    known = json.loads(state)
+    return Access(claims.subject, known["roles"]) if known["active"] else None
+
+
+def _revocation_ttl_s(platform: Platform) -> int:
+    return platform.settings.access_token_ttl_s + REVOCATION_MARGIN_S
+
+
+async def revoke_access_tokens(platform: Platform, user_id: str, now: datetime) -> None:
+    """Refuse every access token of the user issued up to ``now``."""
+    await platform.cache.set(_revoked_user_key(user_id), f"{now.timestamp():.3f}",
+                             _revocation_ttl_s(platform))
+
+
+async def revoke_session_access(platform: Platform, family_id: str) -> None:
+    """Refuse every access token of one session (refresh-token family)."""
+    await platform.cache.set(_revoked_session_key(family_id), "1",
+                             _revocation_ttl_s(platform))
+
+
+async def forget_access(platform: Platform, user_id: str) -> None:
+    """Drop the user's cached state, so the next request reads it from the database."""
+    await platform.cache.delete(_state_key(user_id))
+
+
+async def set_user_active(platform: Platform, user_id: str, active: bool, *,
+                          actor_id: str | None = None,
+                          client_address: str | None = None) -> bool:
+    """Activate or deactivate a user, in its own transaction; False when there is no such
+    user. Deactivating also revokes every refresh and access token, so reactivating the
+    account does not bring an old session back."""
+    now = utcnow()
+    async with session_scope(platform.sessions) as session:
+        if not await users.set_active(session, user_id, active):
+            return False
+        revoked = 0 if active else await users.revoke_user_tokens(session, user_id=user_id,
+                                                                  now=now)
+        audit.record(session, action="user.activated" if active else "user.deactivated",
+                     actor_id=actor_id, object_type="user", object_id=user_id,
+                     client_address=client_address,
+                     detail=None if active else {"revoked_tokens": revoked})
+    if not active:
+        await revoke_access_tokens(platform, user_id, now)
+    await forget_access(platform, user_id)
+    return True
+
+
+async def set_membership(platform: Platform, *, user_id: str, organization_id: str,
+                         role: str, actor_id: str | None = None,
+                         client_address: str | None = None) -> None:
+    """Give a user ``role`` in an organization (join it, or change role), in its own
+    transaction; the user's next request has the new role."""
+    if role not in ROLES:
+        raise Invalid(f"unknown role {role!r}: one of {', '.join(ROLES)}")
+    async with session_scope(platform.sessions) as session:
+        await users.set_membership(session, user_id=user_id, organization_id=organization_id,
+                                   role=role)
+        audit.record(session, action="membership.set", actor_id=actor_id,
+                     organization_id=organization_id, object_type="user", object_id=user_id,
+                     client_address=client_address, detail={"role": role})
+    await forget_access(platform, user_id)
+
+
+async def remove_membership(platform: Platform, *, user_id: str, organization_id: str,
+                            actor_id: str | None = None,
+                            client_address: str | None = None) -> bool:
+    """Take a user out of an organization, in its own transaction; from their next request
+    on, its objects are "not found" to them. False when they were not a member."""
+    async with session_scope(platform.sessions) as session:
+        removed = await users.remove_membership(session, user_id=user_id,
+                                                organization_id=organization_id)
+        if removed:
+            audit.record(session, action="membership.removed", actor_id=actor_id,
+                         organization_id=organization_id, object_type="user",
+                         object_id=user_id, client_address=client_address)
+    await forget_access(platform, user_id)
+    return removed
+
+
+async def is_platform_admin(db: AsyncSession, user_id: str) -> bool:
+    """Whether the user sees the admin routes: read from the database on each admin
+    request (rare), so a grant or revocation by ``infra-mind admin`` applies at once."""
+    return await users.is_platform_admin(db, user_id)

@@ -1,14 +1,32 @@
-"""Event streams of assessment status: one poller per process, a few streams per user.
+"""Event streams of assessment status: pushed, one feed per process, a few streams per user.
 
-Before (issue #10, item 6), each ``/events`` stream polled the database every 0.5 s with
-its own session, and a draft's stream stayed open for an hour: 1,000 streams on a draft
-took 90% of a core on SQLite. Now:
+History: each ``/events`` stream polled the database every 0.5 s with its own session;
+then (issue #10, item 6) one poller per process read every followed assessment every
+0.5 s (100 streams on different runs: 2 queries a second per process, whether anything
+changed or not). Now (issue #14) a change is pushed:
 
-- **A stream follows only a run.** The status is sent once; a stream whose assessment is
-  not ``queued`` or ``running`` (a draft, a finished run) ends there.
-- **One poller per process** (``StatusFeed``) reads the status of every followed
-  assessment in one query per ``poll_s``, however many streams follow them, and wakes a
-  stream only when its assessment changed, or after ``quiet_s`` (its heartbeat).
+- **Published at commit.** Whoever changes a status (the worker's claim, progress,
+  completion, failure, hand-back; the sweeper; a request, cancel or delete) announces the
+  new status when its transaction commits (``repositories.assessments.announce_status``),
+  on a ``kit.pubsub`` channel: Redis pub/sub with ``REDIS_URL``, so every API process
+  hears every worker, else this process's memory (the embedded default runs the tasks in
+  the API process). The message carries the status and the organization: a stream is
+  woken with it and sends it, with no query.
+- **One feed per process** (``StatusFeed``) subscribes while streams are open and hands
+  each message to the streams of its assessment; each stream applies its own tenant
+  filter. A stream follows only a run: a stream whose assessment is not ``queued`` or
+  ``running`` sends its status and ends.
+- **Subscribed before the first read.** A stream joins the feed, waits for the
+  subscription, then reads the status it sends first; a change committed after that read
+  is a message it gets. (A message older than the read may arrive just after it; the
+  newer one follows it from the same publisher.)
+- **A safety re-read.** A message can be lost (Redis restarted, a process died between
+  commit and publish, an administrator's ``fail-queued``, which announces nothing). The
+  feed reads the status of every followed assessment in one query every
+  ``STREAM_REREAD_S``, at once when the subscription breaks or comes back, and every
+  ``STREAM_POLL_S`` while the channel cannot reach this process: Redis unreachable, or
+  several API processes without Redis (a run in another process announces in that
+  process's memory). PostgreSQL ``LISTEN``/``NOTIFY`` would push in that last case too.
 - **A cap per user** (``event_streams_per_user``): each open stream holds a lease
   (``kit.leases``; in Redis with ``REDIS_URL``, so the cap holds across API processes),
   renewed while the stream lives and released when it ends. A process that dies leaks
@@ -21,22 +39,30 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from infra_mind.kit.errors import TooManyRequests
+from infra_mind.kit.errors import NotFound, TooManyRequests
 from infra_mind.kit.leases import Leases, make_leases
 from infra_mind.kit.platform import Platform
-from infra_mind.repositories.assessments import ACTIVE, statuses_by_id
+from infra_mind.kit.pubsub import Channel, Message, channel_of
+from infra_mind.repositories.assessments import (
+    ACTIVE,
+    STATUS_CHANNEL,
+    STATUS_COLUMNS,
+    statuses_by_id,
+)
 
 log = logging.getLogger("infra_mind.events")
 
 #: An event stream ends after this long even if the run has not (clients reconnect).
 STREAM_MAX_S = 3600.0
-#: How often the process's poller reads the followed assessments' status.
+#: How often the feed re-reads the followed assessments while changes are pushed to it.
+STREAM_REREAD_S = 20.0
+#: How often it re-reads them while they cannot be (see the module).
 STREAM_POLL_S = 0.5
 #: A stream with no change yields None this often (the API sends a heartbeat comment).
 STREAM_QUIET_S = 15.0
@@ -44,102 +70,170 @@ STREAM_QUIET_S = 15.0
 STREAM_LEASE_S = 60.0
 #: Retry-After for a user at the cap: streams end when runs finish or clients leave.
 STREAM_RETRY_AFTER_S = 10
-#: Assessments read per query by the poller.
+#: Assessments read per query by the re-read.
 POLL_BATCH = 500
+#: Changes one stream holds while its client reads slowly (then only the latest count).
+FOLLOWER_BACKLOG = 64
 
 Status = dict[str, Any]
-_GONE = None  # the assessment was deleted (or is not the stream's to see)
+#: What a stream last heard of its assessment: (organization id, status), or one of these.
+_GONE = None  # deleted (or not the stream's to see)
+_UNSEEN = "unseen"  # nothing yet since the stream joined
+
+
+class Follower:
+    """One stream's place in the feed: what it heard and has not sent yet, in order (the
+    oldest dropped past ``FOLLOWER_BACKLOG``), and a wake-up."""
+
+    __slots__ = ("changed", "latest", "pending")
+
+    def __init__(self) -> None:
+        self.latest: tuple[str, Status] | str | None = _UNSEEN  # the last heard
+        self.pending: deque[tuple[str, Status] | None] = deque(maxlen=FOLLOWER_BACKLOG)
+        self.changed = asyncio.Event()
+
+    def offer(self, seen: tuple[str, Status] | None) -> None:
+        self.latest = seen
+        self.pending.append(seen)
+        self.changed.set()
 
 
 class StatusFeed:
-    """This process's poller for every open event stream (see the module)."""
+    """This process's feed of every open event stream (see the module).
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession],
+    ``alone``: the channel reaches every process that changes statuses (Redis, or memory
+    in the only API process); otherwise the feed re-reads every ``poll_s``."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], channel: Channel, *,
+                 alone: bool = True, reread_s: float = STREAM_REREAD_S,
                  poll_s: float = STREAM_POLL_S) -> None:
         self._sessions = sessions
+        self._channel = channel
+        self._alone = alone
+        self._reread_s = reread_s
         self._poll_s = poll_s
-        self._watchers: Counter[str] = Counter()
-        self._latest: dict[str, tuple[str, Status] | None] = {}
-        self._changed: dict[str, asyncio.Event] = {}
+        self._followers: dict[str, set[Follower]] = {}
+        self._subscribed = False
+        self._reread_now = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self.polls = 0  # queries made
+        self.reads = 0  # queries made
+        self.messages = 0  # messages that reached a stream
 
-    async def follow(self, assessment_id: str, organization_ids: Iterable[str], *,
-                     first: Status, max_s: float = STREAM_MAX_S,
-                     quiet_s: float = STREAM_QUIET_S) -> AsyncIterator[Status | None]:
-        """``first``, then the status at each change, or None after ``quiet_s`` without
-        one. Ends after a status that is not queued or running, when the assessment is
-        gone or moves out of ``organization_ids``, or after ``max_s``."""
+    @property
+    def pushed(self) -> bool:
+        """Whether changes reach this process as messages (else it polls)."""
+        return self._alone and self._channel.live
+
+    @contextlib.asynccontextmanager
+    async def joined(self, assessment_id: str) -> AsyncIterator[Follower]:
+        """A follower of ``assessment_id``, subscribed (or the subscription has failed and
+        the feed re-reads quickly) before the caller reads the status it starts from."""
+        follower = Follower()
+        self._followers.setdefault(assessment_id, set()).add(follower)
+        try:
+            if not self._subscribed:
+                self._subscribed = True
+                self._channel.subscribe(self._on_message)
+            await self._channel.ready()
+            if self._task is None or self._task.done():
+                self._task = asyncio.create_task(self._reread(), name="event-stream re-read")
+            yield follower
+        finally:
+            followers = self._followers.get(assessment_id)
+            if followers is not None:
+                followers.discard(follower)
+                if not followers:
+                    del self._followers[assessment_id]
+            if not self._followers:  # nothing to follow: no subscriber, no re-read
+                if self._subscribed:
+                    self._subscribed = False
+                    self._channel.unsubscribe(self._on_message)
+                if self._task is not None:
+                    self._task.cancel()
+                    self._task = None
+
+    async def follow(self, follower: Follower, first: Status, organization_ids: Iterable[str],
+                     *, max_s: float = STREAM_MAX_S, quiet_s: float = STREAM_QUIET_S
+                     ) -> AsyncIterator[Status | None]:
+        """``first``, then the status at each change, in order, or None after ``quiet_s``
+        without one. Ends after a status that is not queued or running, when the
+        assessment is gone or moves out of ``organization_ids``, or after ``max_s``."""
         organizations = set(organization_ids)
         deadline = time.monotonic() + max_s
-        self._watchers[assessment_id] += 1
-        try:
-            current, last = first, None
-            while True:
-                yield current if current != last else None
-                last = current
-                if current["status"] not in ACTIVE or time.monotonic() >= deadline:
-                    return
-                self._ensure_polling()
-                event = self._changed.setdefault(assessment_id, asyncio.Event())
+        current, last = first, None
+        while True:
+            yield current if current != last else None
+            last = current
+            if current["status"] not in ACTIVE or time.monotonic() >= deadline:
+                return
+            if not follower.pending:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(event.wait(),
-                                           min(quiet_s, max(0.0, deadline - time.monotonic())))
-                if assessment_id not in self._latest:
-                    continue  # not polled yet: nothing new
-                seen = self._latest[assessment_id]
-                if seen is _GONE or seen[0] not in organizations:
-                    return
-                current = seen[1]
-        finally:
-            self._watchers[assessment_id] -= 1
-            if self._watchers[assessment_id] <= 0:
-                del self._watchers[assessment_id]
-                self._latest.pop(assessment_id, None)
-                self._changed.pop(assessment_id, None)
-            if not self._watchers and self._task is not None:
-                self._task.cancel()  # nothing to follow: no poll outlives the streams
-                self._task = None
+                    await asyncio.wait_for(
+                        follower.changed.wait(),
+                        min(quiet_s, max(0.0, deadline - time.monotonic())))
+                follower.changed.clear()
+                if not follower.pending:
+                    continue
+            seen = follower.pending.popleft()
+            if seen is _GONE or seen[0] not in organizations:
+                return
+            current = seen[1]
 
-    def _ensure_polling(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._poll(), name="event-stream poller")
+    def _on_message(self, message: Message | None) -> None:
+        if message is None:  # messages may have been lost: read the truth now
+            self._reread_now.set()
+            return
+        try:
+            followers = self._followers.get(message["id"])
+            if not followers:
+                return
+            status = message["status"]
+            seen = _GONE if status is None else (
+                str(message["organization_id"]), {name: status[name] for name in STATUS_COLUMNS})
+        except (KeyError, TypeError):
+            log.warning("ignored a status message of an unexpected shape")
+            return
+        self.messages += 1
+        for follower in followers:
+            follower.offer(seen)
 
-    async def _poll(self) -> None:
+    async def _reread(self) -> None:
         failing = False
-        while self._watchers:
-            ids = list(self._watchers)
+        while self._followers:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._reread_now.wait(),
+                                       self._reread_s if self.pushed else self._poll_s)
+            self._reread_now.clear()
+            ids = list(self._followers)
             try:
                 found: dict[str, tuple[str, Status]] = {}
                 for start in range(0, len(ids), POLL_BATCH):
                     async with self._sessions() as session:
                         found.update(await statuses_by_id(session, ids[start:start + POLL_BATCH]))
-                    self.polls += 1
+                    self.reads += 1
             except Exception as exc:  # the database is away: streams wait, then go on
                 if not failing:
-                    log.warning("event-stream poll failed (%s); retrying every %g s",
-                                type(exc).__name__, self._poll_s)
+                    log.warning("event-stream re-read failed (%s); retrying", type(exc).__name__)
                 failing = True
-            else:
-                if failing:
-                    log.warning("event-stream poll works again")
-                failing = False
-                for assessment_id in ids:
-                    now = found.get(assessment_id, _GONE)
-                    if assessment_id not in self._latest or self._latest[assessment_id] != now:
-                        if assessment_id in self._watchers:
-                            self._latest[assessment_id] = now
-                        event = self._changed.pop(assessment_id, None)
-                        if event is not None:
-                            event.set()
-            await asyncio.sleep(self._poll_s)
+                continue
+            if failing:
+                log.warning("event-stream re-read works again")
+            failing = False
+            for assessment_id in ids:
+                seen = found.get(assessment_id, _GONE)
+                for follower in self._followers.get(assessment_id, ()):
+                    if follower.latest != seen:
+                        follower.offer(seen)
 
 
 def status_feed(platform: Platform) -> StatusFeed:
-    """This platform's poller (made on first use)."""
+    """This platform's feed (made on first use)."""
     feed = platform.extras.get("status_feed")
     if feed is None:
-        feed = platform.extras["status_feed"] = StatusFeed(platform.sessions)
+        channel = channel_of(platform, STATUS_CHANNEL)
+        alone = channel.reaches_other_processes or platform.settings.server_workers == 1
+        feed = platform.extras["status_feed"] = StatusFeed(platform.sessions, channel,
+                                                           alone=alone)
     return feed  # type: ignore[return-value]
 
 
@@ -152,34 +246,61 @@ def leases_of(platform: Platform) -> Leases:
 
 
 async def open_stream(platform: Platform, user_id: str, assessment_id: str,
-                      organization_ids: Iterable[str], first: Status
+                      organization_ids: Iterable[str],
+                      read: Callable[[], Awaitable[Status | None]]
                       ) -> AsyncIterator[Status | None]:
-    """The stream of ``assessment_id`` for ``user_id`` (access already checked, ``first``
-    just read): a single status when no run is queued or running, else a followed one
-    holding one of the user's ``event_streams_per_user`` leases (429 past that)."""
-    feed = status_feed(platform)
-    if first["status"] not in ACTIVE:
-        return feed.follow(assessment_id, organization_ids, first=first)
-    limit = platform.settings.event_streams_per_user
-    leases, key = leases_of(platform), f"event-streams:{user_id}"
-    lease = await leases.acquire(key, limit, STREAM_LEASE_S)
-    if lease is None:
-        raise TooManyRequests(f"more than {limit} open event streams; close one, or retry "
-                              f"in {STREAM_RETRY_AFTER_S} s", STREAM_RETRY_AFTER_S)
-    return _leased(feed.follow(assessment_id, organization_ids, first=first), leases, key,
-                   lease)
+    """The stream of ``assessment_id`` for ``user_id``: ``read()`` (the access-checked
+    status, None when not found: ``NotFound``) once the feed listens, then a single
+    status when no run is queued or running, else a followed one holding one of the
+    user's ``event_streams_per_user`` leases (429 past that).
 
-
-async def _leased(changes: AsyncIterator[Status | None], leases: Leases, key: str,
-                  lease: str) -> AsyncIterator[Status | None]:
-    """``changes``, renewing the lease at least every third of its life (the stream yields
-    at least every ``STREAM_QUIET_S``); released at the end, however it ends."""
-    renew_at = time.monotonic() + STREAM_LEASE_S / 3
+    The refusals come from here, before the response starts: the stream is started (its
+    first status read) before it is returned."""
+    stream = _stream(platform, user_id, assessment_id, organization_ids, read)
     try:
-        async for change in changes:
-            if time.monotonic() >= renew_at:
-                await leases.renew(key, lease, STREAM_LEASE_S)
-                renew_at = time.monotonic() + STREAM_LEASE_S / 3
+        first = await anext(stream)
+    except BaseException:
+        await stream.aclose()
+        raise
+    return _starting_with(first, stream)
+
+
+async def _starting_with(first: Status | None, rest: AsyncIterator[Status | None]
+                         ) -> AsyncIterator[Status | None]:
+    try:
+        yield first
+        async for change in rest:
             yield change
     finally:
-        await leases.release(key, lease)
+        await rest.aclose()  # type: ignore[attr-defined]
+
+
+async def _stream(platform: Platform, user_id: str, assessment_id: str,
+                  organization_ids: Iterable[str],
+                  read: Callable[[], Awaitable[Status | None]]
+                  ) -> AsyncIterator[Status | None]:
+    feed = status_feed(platform)
+    async with feed.joined(assessment_id) as follower:
+        first = await read()
+        if first is None:
+            raise NotFound("assessment not found")
+        if first["status"] not in ACTIVE:
+            yield first
+            return
+        limit = platform.settings.event_streams_per_user
+        leases, key = leases_of(platform), f"event-streams:{user_id}"
+        lease = await leases.acquire(key, limit, STREAM_LEASE_S)
+        if lease is None:
+            raise TooManyRequests(f"more than {limit} open event streams; close one, or "
+                                  f"retry in {STREAM_RETRY_AFTER_S} s", STREAM_RETRY_AFTER_S)
+        # the lease is renewed at least every third of its life (the stream yields at
+        # least every STREAM_QUIET_S), and released however the stream ends
+        renew_at = time.monotonic() + STREAM_LEASE_S / 3
+        try:
+            async for change in feed.follow(follower, first, organization_ids):
+                if time.monotonic() >= renew_at:
+                    await leases.renew(key, lease, STREAM_LEASE_S)
+                    renew_at = time.monotonic() + STREAM_LEASE_S / 3
+                yield change
+        finally:
+            await leases.release(key, lease)

@@ -237,6 +237,9 @@ async def stop_broker(platform: Platform) -> None:
     if isinstance(broker, InMemoryBroker):
         await broker.wait_all()  # let in-process runs finish writing before we close
     await broker.shutdown()
+    from infra_mind.kit.pubsub import close_channels
+
+    await close_channels(platform)  # what the runs announced has been sent
     if _state.get("platform") is platform:
         _state.pop("platform")
 
@@ -287,6 +290,9 @@ async def _worker_shutdown(state: TaskiqState) -> None:
         await presence.stop()
     platform = _state.pop("platform", None)
     if platform is not None:
+        from infra_mind.kit.pubsub import close_channels
+
+        await close_channels(platform)
         await platform.close()
 
 

@@ -4,7 +4,9 @@ A run is claimed in one conditional UPDATE (``queued`` -> ``running`` with this
 worker's id), so two workers given the same message never both run it. Every later
 write is guarded by ``status = 'running' AND worker_id = <ours>``: a cancel, or a
 sweeper that handed the run to another worker, wins over a late write. Each step
-commits on its own, so progress is visible while the run goes on.
+commits on its own, so progress is visible while the run goes on, and is announced to
+open event streams once committed (``services.events``). The engine and other pure steps
+are computed in this process's engine processes (``engine_offload``).
 
 A run that stops sending heartbeats (its worker died) is put back in the queue by
 ``requeue_stale`` after ``stale_after_s`` (a minute by default), and given up after
@@ -29,16 +31,20 @@ from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
-from infra_mind.agents.graph import StopRun
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from infra_mind.agents.graph import Offload, StopRun
 from infra_mind.agents.runtime import AgentRuntime, checkpoint_url_for
 from infra_mind.config import Settings
 from infra_mind.engine.load import RequirementsError, parse_requirements
+from infra_mind.kit.compute import engine_budget
 from infra_mind.kit.db import session_scope
 from infra_mind.kit.platform import Platform
+from infra_mind.kit.pubsub import channel_of
 from infra_mind.models import utcnow
 from infra_mind.observability.logging import is_database_error
 from infra_mind.observability.tracing import SERVICE_WORKER, configure_tracing, traced
-from infra_mind.repositories.assessments import RunRepository
+from infra_mind.repositories.assessments import STATUS_CHANNEL, RunRepository
 from infra_mind.worker.broker import broker, current_platform, stream_lost_its_data
 
 log = logging.getLogger("infra_mind.worker")
@@ -71,6 +77,14 @@ AGENT_PROGRESS = {"research": 20, "cloud_engineer": 45, "compliance": 45, "mlops
                   "cto": 70, "report_writer": 85}
 
 
+def engine_offload(platform: Platform) -> Offload:
+    """Where runs' pure computations go: this process's engine processes (``kit.compute``),
+    shared with what-ifs. A worker's runs then spend its own GIL on I/O only, and an API
+    process running runs in-process keeps its event loop for requests."""
+    settings = platform.settings
+    return engine_budget(settings.engine_processes, settings.engine_queue).run
+
+
 def agents_of(platform: Platform) -> AgentRuntime:
     """This process's agent runtime, built on first use (closed with the platform)."""
     runtime = platform.extras.get("agents")
@@ -78,7 +92,8 @@ def agents_of(platform: Platform) -> AgentRuntime:
         settings = platform.settings
         runtime = AgentRuntime(metrics=platform.metrics,
                                checkpoint_url=settings.checkpoint_url
-                               or checkpoint_url_for(settings.database_url))
+                               or checkpoint_url_for(settings.database_url),
+                               offload=engine_offload(platform))
         platform.extras["agents"] = runtime
     return runtime  # type: ignore[return-value]
 
@@ -134,6 +149,12 @@ def stale_after_s(settings: Settings) -> float:
     return float(min(settings.job_timeout_s, settings.run_stale_after_s))
 
 
+def _runs(platform: Platform, session: AsyncSession) -> RunRepository:
+    """The run queries, announcing each status change (and progress) once committed, so
+    open event streams hear of it without reading the database (``services.events``)."""
+    return RunRepository(session, channel_of(platform, STATUS_CHANNEL))
+
+
 def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -177,7 +198,7 @@ async def _execute_run(platform: Platform, assessment_id: str) -> str:
                              timeout=platform.settings.job_timeout_s))
         await _step(platform, assessment_id, worker_id, 95, "saving result")
         async with session_scope(platform.sessions) as session:
-            repo = RunRepository(session)
+            repo = _runs(platform, session)
             # completion first: if it is no longer ours, no result row is written either
             if not await repo.complete(assessment_id, worker_id, utcnow()):
                 raise _Lost
@@ -199,7 +220,7 @@ async def _execute_run(platform: Platform, assessment_id: str) -> str:
         reference = uuid.uuid4().hex[:12]
         log.exception("assessment %s failed (reference %s)", assessment_id, reference)
         async with session_scope(platform.sessions) as session:
-            failed = await RunRepository(session).fail(
+            failed = await _runs(platform, session).fail(
                 assessment_id, worker_id, one_line_error(exc, platform, reference), utcnow())
         if not failed:
             return "lost"
@@ -216,7 +237,7 @@ async def _claim(platform: Platform, assessment_id: str, worker_id: str
 
     async def claim(first_try: bool) -> tuple[Any, str] | None:
         async with session_scope(platform.sessions) as session:
-            repo = RunRepository(session)
+            repo = _runs(platform, session)
             # a claim whose connection was lost at COMMIT may have won unseen: a retry
             # that loses checks whether the run is ours already
             if not await repo.claim(assessment_id, worker_id, utcnow()) and (
@@ -235,7 +256,7 @@ async def _hand_back(platform: Platform, assessment_id: str, worker_id: str) -> 
 
     async def hand_back(_first_try: bool) -> str | None:
         async with session_scope(platform.sessions) as session:
-            return await RunRepository(session).hand_back(
+            return await _runs(platform, session).hand_back(
                 assessment_id, worker_id, now=utcnow(), max_attempts=MAX_ATTEMPTS,
                 retry_note=DATABASE_LOST,
                 give_up_note=f"the database was unavailable; gave up after {MAX_ATTEMPTS} "
@@ -307,8 +328,9 @@ async def _forget(runtime: AgentRuntime, run_key: str) -> None:
 async def _step(platform: Platform, assessment_id: str, worker_id: str, progress: int,
                 current_step: str) -> None:
     async with session_scope(platform.sessions) as session:
-        if not await RunRepository(session).step(assessment_id, worker_id, progress=progress,
-                                                 current_step=current_step, now=utcnow()):
+        if not await _runs(platform, session).step(
+                assessment_id, worker_id, progress=progress, current_step=current_step,
+                now=utcnow()):
             raise _Lost
 
 
@@ -398,7 +420,7 @@ async def requeue_stale(platform: Platform) -> int:
     cutoff = now - timedelta(seconds=silent_s)
     to_send: list[str] = []
     async with session_scope(platform.sessions) as session:
-        repo = RunRepository(session)
+        repo = _runs(platform, session)
         for assessment_id, attempts, worker_id in await repo.stale_running(cutoff):
             silent = f"worker {worker_id or '?'} sent no heartbeat for {silent_s:g} s"
             if attempts >= MAX_ATTEMPTS:
