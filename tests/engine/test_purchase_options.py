@@ -15,6 +15,7 @@ from tests.engine.rows import catalog, design, gpu, lines, network, requirements
 
 AZ = Provider.AZURE
 R3 = PurchaseOption.RESERVED_3Y
+R1 = PurchaseOption.RESERVED_1Y
 
 
 def azure_rows(db_reserved: bool = False):
@@ -113,3 +114,33 @@ def test_the_same_terms_everywhere_raise_no_comparison_warning():
     b = design(catalog(vm("D2s", 2, 8, 0.096, provider=AZ, family="Dsv5"), network(AZ)),
                requirements(WORKER, provider="azure"))
     assert commitment.comparison_terms([a, b]) == []
+
+
+def test_inference_gpus_are_chosen_at_their_committed_price():
+    """Chosen on demand and committed afterwards, two large GPUs with no reservation
+    ($5.07 an hour each) beat three reservable mid-size ones ($3.67, reserved $2.31):
+    $7,402 a month where $5,059 was on offer (found by the availability property test)."""
+    big = gpu("big.1g", 1, "A100", 80, 5.07)
+    mid = [gpu("mid.1g", 1, "A100", 40, 3.67), gpu("mid.1g", 1, "A100", 40, 2.31, option=R1)]
+    llm = {"type": "ml_inference", "model_params_b": 10, "precision": "int8",
+           "peak_tokens_per_sec": 1441, "tokens_per_sec_per_request": 60,
+           "context_tokens": 4096}
+    d = design(catalog(big, mid, network()),
+               requirements(llm, availability_target=99.9, preferences={"commitment": "1y"}))
+    (serving,) = lines(d, "inference GPUs")
+    assert (serving.sku, serving.purchase_option, serving.quantity) == (
+        "mid.1g", "reserved_1y", 3 * 730)
+    assert serving.monthly_usd == pytest.approx(3 * 730 * 2.31, abs=0.01)
+
+
+def test_all_month_gpu_workers_are_chosen_at_their_committed_price():
+    big = gpu("big.2g", 2, "L4", 24, 1.6)  # one machine, no reservation
+    small = [gpu("one.1g", 1, "L4", 24, 0.9), gpu("one.1g", 1, "L4", 24, 0.55, option=R1)]
+    transcode = {"type": "worker", "vcpu": 4, "memory_gb": 16,
+                 "gpu": {"count": 2, "memory_gb": 16}}
+    d = design(catalog(big, small, network()),
+               requirements(transcode, preferences={"commitment": "1y"}))
+    (workers,) = lines(d, "GPU workers")
+    # on demand alone the two-GPU machine wins ($1.60 against 2 x $0.90)
+    assert (workers.sku, workers.purchase_option) == ("one.1g", "reserved_1y")
+    assert workers.monthly_usd == pytest.approx(2 * 730 * 0.55, abs=0.01)

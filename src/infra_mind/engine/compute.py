@@ -188,12 +188,15 @@ def worker(catalog: Catalog, design: OptionDesign, req: Requirements, d: Workloa
 def _gpu_worker(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDemand,
                 spot: bool) -> None:
     p, r = design.provider, design.region.code
+    # a commitment bills every hour: compared at its price only for all-month machines
+    all_month = float(d.resources["hours_per_month"]) >= HOURS_PER_MONTH
+    commit = COMMITMENT_OPTION.get(req.preferences.commitment) if all_month else None
     found = choose_gpu_worker(catalog, p, r, d, PurchaseOption.SPOT if spot
-                              else PurchaseOption.ON_DEMAND)
+                              else PurchaseOption.ON_DEMAND, prefer=None if spot else commit)
     if found is None and spot:
         design.missing(f"{d.workload}: no GPU spot prices in {p} {r}; priced on demand")
         spot = False
-        found = choose_gpu_worker(catalog, p, r, d, PurchaseOption.ON_DEMAND)
+        found = choose_gpu_worker(catalog, p, r, d, PurchaseOption.ON_DEMAND, prefer=commit)
     if found is None:
         res = d.resources
         need = (f"{res['gpu_count']} GPU(s) with >= {float(res['gpu_memory_gib']):g} GB"
@@ -221,14 +224,21 @@ def gpu(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDe
     design.has_ml = True
     p, r = design.provider, design.region.code
     training = d.type == "ml_training"
-    chooser = choose_training if training else choose_inference
     spot = bool(d.resources.get("spot"))
-    result = chooser(catalog, p, r, d, PurchaseOption.SPOT if spot else PurchaseOption.ON_DEMAND)
+
+    def chooser(option: PurchaseOption):
+        if training:
+            return choose_training(catalog, p, r, d, option)
+        # with a commitment, choose on the committed price where the catalog has one
+        prefer = None if spot else COMMITMENT_OPTION.get(req.preferences.commitment)
+        return choose_inference(catalog, p, r, d, option, prefer=prefer)
+
+    result = chooser(PurchaseOption.SPOT if spot else PurchaseOption.ON_DEMAND)
     if result is None and spot:
         design.missing(f"{d.workload}: no GPU spot prices in {p} {r} for a machine that fits; "
                        "priced on demand")
         spot = False
-        result = chooser(catalog, p, r, d, PurchaseOption.ON_DEMAND)
+        result = chooser(PurchaseOption.ON_DEMAND)
     if result is None:
         design.violations.append(
             f"{d.workload}: no priced GPU machine in {p} {r} fits the model"

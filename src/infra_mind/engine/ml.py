@@ -18,6 +18,7 @@ from infra_mind.catalog.model import PriceRow, PurchaseOption
 from infra_mind.catalog.store import Catalog
 from infra_mind.engine import growth
 from infra_mind.engine.gpus import interconnect_of, spec_for
+from infra_mind.engine.option import counterpart
 from infra_mind.engine.sizing import HOURS_PER_MONTH, WorkloadDemand
 
 GIB = 2**30
@@ -77,13 +78,16 @@ def replica_batch(*, weights_bytes: float, kv_bytes_per_token: float, context_to
 
 
 def choose_inference(catalog: Catalog, provider: str, region: str, d: WorkloadDemand,
-                     option: PurchaseOption) -> Choice | None:
+                     option: PurchaseOption, *, prefer: PurchaseOption | None = None
+                     ) -> Choice | None:
     """The GPU machine and count serving the requests in flight at peak at the lowest cost.
 
     For each machine and each replica width (1, 2, 4 or 8 of its GPUs, tensor parallel):
     the batch a replica holds (``replica_batch``), replicas = ceil(in flight / batch),
     instances = ceil(replicas / replicas per machine), never fewer than the
-    availability floor.
+    availability floor. With ``prefer`` (a commitment), each machine is compared at its
+    price under it where the catalog has one: chosen on demand and committed afterwards,
+    two committed mid-size GPUs lost to one uncommitted large one that cost more.
     """
     res = d.resources
     weights = float(res["weights_gb"]) * 1e9
@@ -96,11 +100,12 @@ def choose_inference(catalog: Catalog, provider: str, region: str, d: WorkloadDe
     efficiency = float(res["bandwidth_efficiency"])
     overhead = float(res["memory_overhead"])
     best: tuple[float, int, str, Choice] | None = None
-    for row in catalog.search(provider, region, gpu=True, purchase_option=option):
-        a = row.attributes
+    for listed in catalog.search(provider, region, gpu=True, purchase_option=option):
+        a = listed.attributes
         spec = spec_for(str(a["gpu_model"]), float(a["gpu_memory_gib"]))
         if spec is None:
             continue
+        row = (counterpart(catalog, listed, prefer) or listed) if prefer else listed
         gpu_mem, count = float(a["gpu_memory_gib"]), int(a["gpu_count"])
         width = 1
         while width <= count:  # tensor parallelism across 1, 2, 4 or 8 GPUs
@@ -136,13 +141,14 @@ def gpu_model_family(name: str) -> str:
 
 
 def choose_gpu_worker(catalog: Catalog, provider: str, region: str, d: WorkloadDemand,
-                      option: PurchaseOption) -> tuple[PriceRow, int, float, str,
-                                                       growth.GpuMachines] | None:
+                      option: PurchaseOption, *, prefer: PurchaseOption | None = None
+                      ) -> tuple[PriceRow, int, float, str, growth.GpuMachines] | None:
     """The GPU machines for a worker: (row, machines, hours a month each, note, part).
 
     machines = max(ceil(GPUs / GPUs per machine), ceil(vCPU / machine vCPU),
     ceil(memory / machine memory)), over machines whose GPUs have the memory (and model)
-    asked for; cost = machines x hours x price.
+    asked for; cost = machines x hours x price, under ``prefer`` (a commitment, for
+    machines that run all month) where the catalog prices it.
     """
     res = d.resources
     gpus, gpu_mem = int(res["gpu_count"]), float(res["gpu_memory_gib"])
@@ -150,8 +156,9 @@ def choose_gpu_worker(catalog: Catalog, provider: str, region: str, d: WorkloadD
     vcpu, memory = float(res["vcpu"]), float(res["memory_gib"])
     follows = bool(res.get("follows_traffic"))
     best: tuple[float, int, str, tuple] | None = None
-    for row in catalog.search(provider, region, gpu=True, purchase_option=option):
-        a = row.attributes
+    for listed in catalog.search(provider, region, gpu=True, purchase_option=option):
+        a = listed.attributes
+        row = (counterpart(catalog, listed, prefer) or listed) if prefer else listed
         if float(a["gpu_memory_gib"]) < gpu_mem:
             continue
         if model != "any" and gpu_model_family(str(a["gpu_model"])) != model.upper():
