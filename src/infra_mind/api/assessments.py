@@ -74,15 +74,7 @@ Reader = Annotated[AssessmentService, Depends(reader)]
 Writer = Annotated[AssessmentService, Depends(writer)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=AssessmentRead,
-             responses=_errors(401, 403, 404, 422, 429))
-async def create_assessment(body: AssessmentCreate, service: Writer) -> Any:
-    """Create a draft assessment; the requirements are validated now (422 names paths)."""
-    _refuse_json_types(body.requirements)
-    return await service.create(title=body.title, requirements=body.requirements,
-                                organization_id=body.organization_id)
-
-
+# The two hot reads first: FastAPI tries routes in order, and each one tried costs.
 @router.get("", response_model=AssessmentPage, responses=_errors(401, 422))
 async def list_assessments(service: Reader,
                            status_filter: Annotated[Status | None, Query(alias="status")] = None,
@@ -90,12 +82,49 @@ async def list_assessments(service: Reader,
                            offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
                            ) -> Response:
     """Assessments of your organizations, newest first."""
-    items, total = await service.page(status=status_filter, limit=limit, offset=offset)
-    page = AssessmentPage.model_validate({"items": items, "total": total, "limit": limit,
-                                          "offset": offset})
-    # validated once here and written once: returned as a model, FastAPI would validate
-    # it again against ``response_model`` before serialising it
-    return Response(page.model_dump_json(), media_type="application/json")
+
+    def render(items: list[dict[str, Any]], total: int) -> bytes:
+        # validated once here and written once: returned as a model, FastAPI would
+        # validate it again against ``response_model`` before serialising it
+        return AssessmentPage.model_validate({"items": items, "total": total, "limit": limit,
+                                              "offset": offset}).model_dump_json().encode()
+
+    body = await service.page_json(status=status_filter, limit=limit, offset=offset,
+                                   render=render)
+    return Response(body, media_type="application/json")
+
+
+@router.get("/{assessment_id}/result", response_model=ResultRead,
+            responses=_errors(401, 404))
+async def latest_result(assessment_id: str, service: Reader, request: Request) -> Response:
+    """The latest result (404 "no result yet" before the first run completes)."""
+    # Served as written when first read (the bytes of ``ResultRead``), with a strong ETag;
+    # an If-None-Match that names it is answered 304. Neither header is in the OpenAPI
+    # document yet: the web app's API types are generated from it (web/openapi.json).
+    document = await service.latest_result_json(assessment_id)
+    headers = {"ETag": document.etag, "Cache-Control": RESULT_CACHE_CONTROL}
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None and etag_matches(if_none_match, document.etag):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(document.body, media_type="application/json", headers=headers)
+
+
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """Whether an ``If-None-Match`` value names ``etag``: ``*``, or a list of entity tags
+    compared weakly, as RFC 9110 13.1.2 has it (``W/"x"`` matches ``"x"``)."""
+    if if_none_match.strip() == "*":
+        return True
+    return any(candidate.strip().removeprefix("W/") == etag
+               for candidate in if_none_match.split(","))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=AssessmentRead,
+             responses=_errors(401, 403, 404, 422, 429))
+async def create_assessment(body: AssessmentCreate, service: Writer) -> Any:
+    """Create a draft assessment; the requirements are validated now (422 names paths)."""
+    _refuse_json_types(body.requirements)
+    return await service.create(title=body.title, requirements=body.requirements,
+                                organization_id=body.organization_id)
 
 
 @router.get("/{assessment_id}", response_model=AssessmentRead, responses=_errors(401, 404))
@@ -155,30 +184,6 @@ async def request_run(assessment_id: str, service: Writer, background: Backgroun
 async def cancel_assessment(assessment_id: str, service: Writer) -> Any:
     """Cancel a queued or running run; the worker notices and writes nothing more."""
     return await service.cancel(assessment_id)
-
-
-@router.get("/{assessment_id}/result", response_model=ResultRead,
-            responses=_errors(401, 404))
-async def latest_result(assessment_id: str, service: Reader, request: Request) -> Response:
-    """The latest result (404 "no result yet" before the first run completes)."""
-    # Served as written when first read (the bytes of ``ResultRead``), with a strong ETag;
-    # an If-None-Match that names it is answered 304. Neither header is in the OpenAPI
-    # document yet: the web app's API types are generated from it (web/openapi.json).
-    document = await service.latest_result_json(assessment_id)
-    headers = {"ETag": document.etag, "Cache-Control": RESULT_CACHE_CONTROL}
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None and etag_matches(if_none_match, document.etag):
-        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
-    return Response(document.body, media_type="application/json", headers=headers)
-
-
-def etag_matches(if_none_match: str, etag: str) -> bool:
-    """Whether an ``If-None-Match`` value names ``etag``: ``*``, or a list of entity tags
-    compared weakly, as RFC 9110 13.1.2 has it (``W/"x"`` matches ``"x"``)."""
-    if if_none_match.strip() == "*":
-        return True
-    return any(candidate.strip().removeprefix("W/") == etag
-               for candidate in if_none_match.split(","))
 
 
 @router.get("/{assessment_id}/reports/{kind}", response_class=Response,

@@ -1,7 +1,9 @@
 """A small cache and counter store: in memory by default, Redis in production.
 
 Used for rate limits, login throttling and hot reads. Both implementations have the
-same semantics: ``incr`` counts within a window that starts at the first hit.
+same semantics: ``incr`` counts within a window that starts at the first hit; ``add`` sets
+a value only where none is (SET NX); ``set_if_higher`` keeps whichever of two ranked values
+ranks higher, so a late write of older news never replaces newer news.
 """
 
 from __future__ import annotations
@@ -28,7 +30,19 @@ class Cache(Protocol):
 
     async def set(self, key: str, value: str, ttl_s: int) -> None: ...
 
+    async def add(self, key: str, value: str, ttl_s: int) -> bool:
+        """Set ``key`` only if it holds no value (SET NX); whether it was set."""
+
+    async def set_if_higher(self, key: str, value: str, ttl_s: int) -> bool:
+        """Set ``key`` unless it holds a value of the same or a higher rank (each value
+        starts with its rank: a decimal integer, then a space); whether it was set."""
+
     async def delete(self, key: str) -> None: ...
+
+    @property
+    def shared(self) -> bool:
+        """Whether a value set now is seen by every process using this cache (Redis that
+        answers), not only by this one."""
 
     async def items(self, prefix: str) -> dict[str, str]:
         """Every live value whose key starts with ``prefix`` (few keys: not for hot paths)."""
@@ -38,18 +52,27 @@ class Cache(Protocol):
     async def close(self) -> None: ...
 
 
+def rank_of(value: str) -> int:
+    """The rank a ``set_if_higher`` value starts with."""
+    return int(value.split(" ", 1)[0])
+
+
 class MemoryCache:
     """One process's cache: fine for the embedded default, not shared between processes.
 
-    Holds at most ``max_entries`` values; past that the oldest-set value goes first.
+    Holds at most ``max_entries`` values and ``max_chars`` characters of them; past either
+    the oldest-set value goes first.
     """
 
     name = "memory"
+    shared = False
     max_entries = 10_000
+    max_chars = 64 * 1024 * 1024
 
     def __init__(self, clock=time.monotonic) -> None:
         self._clock = clock
         self._values: dict[str, tuple[str, float]] = {}
+        self._chars = 0
         self._counters: dict[str, tuple[int, float]] = {}
 
     async def incr(self, key: str, window_s: int) -> tuple[int, int]:
@@ -61,24 +84,53 @@ class MemoryCache:
         self._counters[key] = (count, ends)
         return count, max(1, int(ends - now + 0.999))
 
-    async def get(self, key: str) -> str | None:
+    def _live(self, key: str) -> str | None:
         item = self._values.get(key)
-        if item is None or item[1] <= self._clock():
-            self._values.pop(key, None)
+        if item is None:
+            return None
+        if item[1] <= self._clock():
+            self._drop(key)
             return None
         return item[0]
 
+    def _drop(self, key: str) -> None:
+        item = self._values.pop(key, None)
+        if item is not None:
+            self._chars -= len(item[0])
+
+    def _put(self, key: str, value: str, ttl_s: int) -> None:
+        self._drop(key)  # re-inserted last: dicts keep insertion order
+        self._values[key] = (value, self._clock() + ttl_s)
+        self._chars += len(value)
+        while len(self._values) > self.max_entries or (
+                self._chars > self.max_chars and len(self._values) > 1):
+            self._drop(next(iter(self._values)))
+
+    async def get(self, key: str) -> str | None:
+        return self._live(key)
+
     async def get_many(self, keys: Sequence[str]) -> list[str | None]:
-        return [await self.get(key) for key in keys]
+        return [self._live(key) for key in keys]
 
     async def set(self, key: str, value: str, ttl_s: int) -> None:
-        self._values.pop(key, None)  # re-inserted last: dicts keep insertion order
-        self._values[key] = (value, self._clock() + ttl_s)
-        while len(self._values) > self.max_entries:
-            self._values.pop(next(iter(self._values)))
+        self._put(key, value, ttl_s)
+
+    async def add(self, key: str, value: str, ttl_s: int) -> bool:
+        if self._live(key) is not None:
+            return False
+        self._put(key, value, ttl_s)
+        return True
+
+    async def set_if_higher(self, key: str, value: str, ttl_s: int) -> bool:
+        rank = rank_of(value)
+        current = self._live(key)
+        if current is not None and rank_of(current) >= rank:
+            return False
+        self._put(key, value, ttl_s)
+        return True
 
     async def delete(self, key: str) -> None:
-        self._values.pop(key, None)
+        self._drop(key)
         self._counters.pop(key, None)
 
     async def items(self, prefix: str) -> dict[str, str]:
@@ -101,11 +153,30 @@ class RedisCache:
     the database, and rate limits and login throttling count per process until Redis is
     back. After a failure Redis is not asked again for ``retry_after_s``, so an
     unreachable (not refusing) Redis costs one connect timeout now and then, not one per
-    call.
+    call. ``shared`` is False meanwhile.
+
+    The writes that make what others cached out of date (``delete``, ``set_if_higher``)
+    are owed while Redis is away and sent once it answers, before anything else is asked
+    of it (at most ``max_owed``, the oldest dropped first, and each only while its TTL
+    lasts): a change made during an outage is not lost on the processes that cached the
+    old value in Redis before it. A write that succeeds cancels what this process owed
+    for its key. Writes that only fill the cache (``set``, ``add``) are not owed.
     """
 
     name = "redis"
     retry_after_s = 2.0
+    max_owed = 10_000
+    #: SET unless the value there ranks the same or higher: atomic, as one script. Ranks
+    #: are compared as numbers (Lua's string order follows the server's locale).
+    _SET_IF_HIGHER = """
+local current = redis.call('GET', KEYS[1])
+local rank = current and tonumber(string.match(current, '^%d+'))
+if rank and rank >= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+return 1
+"""
 
     def __init__(self, url: str, prefix: str = "im:") -> None:
         from redis.asyncio import Redis
@@ -114,25 +185,73 @@ class RedisCache:
         self._prefix = prefix
         self._fallback = MemoryCache()
         self._down_until: float | None = None  # None: Redis answered last time
+        self._set_if_higher = self._redis.register_script(self._SET_IF_HIGHER)
+        #: key -> the write to send once Redis answers (it takes the time left to live)
+        self._owed: dict[str, Callable[[], Awaitable[object]]] = {}
+
+    @property
+    def shared(self) -> bool:
+        return self._down_until is None
 
     async def _call(self, redis_op: Callable[[], Awaitable[_T]],
-                    fallback_op: Callable[[], Awaitable[_T]]) -> _T:
+                    fallback_op: Callable[[], Awaitable[_T]],
+                    owed: tuple[str, Callable[[], Awaitable[object]]] | None = None) -> _T:
         from redis.exceptions import RedisError
 
         if self._down_until is not None and time.monotonic() < self._down_until:
+            if owed is not None:
+                self._owe(*owed)
             return await fallback_op()
         try:
+            if self._owed:
+                await self._pay()
             result = await redis_op()
         except (RedisError, OSError) as exc:
             if self._down_until is None:
                 log.warning("Redis cache unreachable (%s: %s); using this process's memory "
                             "until it answers", type(exc).__name__, exc)
             self._down_until = time.monotonic() + self.retry_after_s
+            if owed is not None:
+                self._owe(*owed)
             return await fallback_op()
+        if owed is not None:
+            self._owed.pop(owed[0], None)
         if self._down_until is not None:
             log.warning("Redis cache answers again")
             self._down_until = None
         return result
+
+    def _owe(self, key: str, write: Callable[[], Awaitable[object]]) -> None:
+        self._owed.pop(key, None)  # re-inserted last: sent in the order they were made
+        self._owed[key] = write
+        if len(self._owed) > self.max_owed:
+            self._owed.pop(next(iter(self._owed)))
+            log.warning("Redis cache: more than %d writes owed; dropped the oldest (its "
+                        "key expires on its own)", self.max_owed)
+
+    async def _pay(self) -> None:
+        """Send the owed writes, oldest first; a failure leaves the rest owed (raised)."""
+        while self._owed:
+            key = next(iter(self._owed))
+            write = self._owed.pop(key)
+            try:
+                await write()
+            except BaseException:
+                self._owed.setdefault(key, write)  # unless a newer write is owed now
+                raise
+
+    def _owed_write(self, key: str, ttl_s: int | None,
+                    write: Callable[[int], Awaitable[object]]
+                    ) -> tuple[str, Callable[[], Awaitable[object]]]:
+        """``write(seconds left)`` as owed, unless its TTL (None: none) has run out."""
+        ends = None if ttl_s is None else time.monotonic() + ttl_s
+
+        async def later() -> None:
+            left = 0 if ends is None else int(ends - time.monotonic())
+            if ends is None or left > 0:
+                await write(left)
+
+        return key, later
 
     async def incr(self, key: str, window_s: int) -> tuple[int, int]:
         k = self._prefix + key
@@ -168,9 +287,28 @@ class RedisCache:
         await self._call(lambda: self._redis.set(self._prefix + key, value, ex=ttl_s),
                          lambda: self._fallback.set(key, value, ttl_s))
 
+    async def add(self, key: str, value: str, ttl_s: int) -> bool:
+        async def shared() -> bool:
+            return bool(await self._redis.set(self._prefix + key, value, ex=ttl_s, nx=True))
+
+        return await self._call(shared, lambda: self._fallback.add(key, value, ttl_s))
+
+    async def set_if_higher(self, key: str, value: str, ttl_s: int) -> bool:
+        rank = rank_of(value)  # a value without a rank fails here, not in the script
+
+        async def shared(seconds: int = ttl_s) -> bool:
+            return bool(await self._set_if_higher(keys=[self._prefix + key],
+                                                  args=[value, rank, seconds]))
+
+        return await self._call(shared, lambda: self._fallback.set_if_higher(key, value, ttl_s),
+                                owed=self._owed_write(key, ttl_s, shared))
+
     async def delete(self, key: str) -> None:
-        await self._call(lambda: self._redis.delete(self._prefix + key),
-                         lambda: self._fallback.delete(key))
+        async def shared(_seconds: int = 0) -> object:
+            return await self._redis.delete(self._prefix + key)
+
+        await self._call(shared, lambda: self._fallback.delete(key),
+                         owed=self._owed_write(key, None, shared))
 
     async def items(self, prefix: str) -> dict[str, str]:
         async def shared() -> dict[str, str]:
@@ -193,5 +331,6 @@ class RedisCache:
         await self._redis.aclose()
 
 
-def make_cache(redis_url: str | None) -> Cache:
-    return RedisCache(redis_url) if redis_url else MemoryCache()
+def make_cache(redis_url: str | None, namespace: str = "") -> Cache:
+    """Redis with a URL (keys under ``namespace`` + ``im:``), else memory."""
+    return RedisCache(redis_url, prefix=f"{namespace}im:") if redis_url else MemoryCache()

@@ -19,7 +19,11 @@ they re-read at once.
 
 ``publish_on_commit`` sends a message once the session's transaction commits, and drops
 it if the transaction rolls back: a subscriber never hears of a change that did not
-happen, nor before it is visible to the re-read.
+happen, nor before it is visible to the re-read. ``on_commit`` does the same for async
+work (the cache writes that keep cached reads true, ``repositories.assessment_cache``):
+it starts when the transaction commits, the session's messages go out once it is done (a
+subscriber told of a change finds the cache saying so too), and ``committed(session)``
+waits for both, so a request answers only after them.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from sqlalchemy import event
@@ -118,12 +122,12 @@ class RedisChannel:
 
     reaches_other_processes = True
 
-    def __init__(self, url: str, name: str) -> None:
+    def __init__(self, url: str, name: str, namespace: str = "") -> None:
         from redis.asyncio import Redis
 
         self._redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
         database = self._redis.connection_pool.connection_kwargs.get("db", 0)
-        self.name = f"infra-mind:{database}:{name}"
+        self.name = f"{namespace}infra-mind:{database}:{name}"
         self._handlers: list[Handler] = []
         self._outbox: asyncio.Queue[str] | None = None
         self._sender: asyncio.Task[None] | None = None
@@ -266,8 +270,9 @@ def channel_of(platform: Platform, name: str) -> Channel:
     key = f"channel:{name}"
     channel = platform.extras.get(key)
     if channel is None:
-        url = platform.settings.redis_url
-        channel = platform.extras[key] = RedisChannel(url, name) if url else MemoryChannel()
+        url, namespace = platform.settings.redis_url, platform.settings.redis_namespace
+        channel = platform.extras[key] = (RedisChannel(url, name, namespace) if url
+                                          else MemoryChannel())
     return channel  # type: ignore[return-value]
 
 
@@ -280,6 +285,10 @@ async def close_channels(platform: Platform) -> None:
 # -- after commit ----------------------------------------------------------------------
 
 _PENDING = "infra_mind.pubsub.pending"
+_WORK = "infra_mind.pubsub.work"
+_STARTED = "infra_mind.pubsub.started"
+#: Work started on commit, held until done (a task nobody references may be collected).
+_running: set[asyncio.Task[None]] = set()
 
 
 def publish_on_commit(session: AsyncSession | Session, channel: Channel,
@@ -291,9 +300,42 @@ def publish_on_commit(session: AsyncSession | Session, channel: Channel,
     info.setdefault(_PENDING, []).append((channel, message))
 
 
+def on_commit(session: AsyncSession | Session, work: Callable[[], Awaitable[object]]) -> None:
+    """Start ``work()`` when ``session``'s transaction commits (in order with the session's
+    other work, before its messages go out); if it rolls back instead, never. A failure
+    of the work is logged, not raised: the change is committed already."""
+    session.info.setdefault(_WORK, []).append(work)
+
+
+async def committed(session: AsyncSession | Session) -> None:
+    """Wait until the work and messages of ``session``'s commits so far are done."""
+    started = session.info.pop(_STARTED, None)
+    if started:
+        await asyncio.gather(*started)
+
+
 @event.listens_for(Session, "after_commit")
 def _publish_pending(session: Session) -> None:
-    for channel, message in session.info.pop(_PENDING, ()):
+    messages = session.info.pop(_PENDING, ())
+    work = session.info.pop(_WORK, ())
+    if not work:
+        for channel, message in messages:
+            channel.publish(message)
+        return
+    task = asyncio.get_running_loop().create_task(_after_commit(work, messages))
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+    session.info.setdefault(_STARTED, []).append(task)
+
+
+async def _after_commit(work: list[Callable[[], Awaitable[object]]],
+                        messages: list[tuple[Channel, Message]]) -> None:
+    for step in work:
+        try:
+            await step()
+        except Exception:  # committed already: the caches' own TTLs bound what is missed
+            log.exception("work after commit failed")
+    for channel, message in messages:
         channel.publish(message)
 
 
@@ -301,3 +343,4 @@ def _publish_pending(session: Session) -> None:
 def _drop_pending(session: Session, previous_transaction: SessionTransaction) -> None:
     if not previous_transaction.nested:  # a savepoint's rollback leaves the rest to commit
         session.info.pop(_PENDING, None)
+        session.info.pop(_WORK, None)

@@ -8,6 +8,8 @@ Two doors, by who is asking:
 - ``RunRepository`` answers for a job: a worker acts on the one assessment it was given
   (by id), and every write it makes is guarded by the state it expects (``status`` and
   ``worker_id``), so a cancel or a takeover wins over a late write.
+
+Writers tell the cache what they changed once they commit (``assessment_cache``).
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from infra_mind.kit.pubsub import Channel, publish_on_commit
+from infra_mind.kit.cache import Cache
+from infra_mind.kit.pubsub import Channel, committed, publish_on_commit
 from infra_mind.models import Assessment, AssessmentResultRow, IdempotencyKey, Membership
+from infra_mind.repositories.assessment_cache import changed_on_commit, result_on_commit
 
 #: A run is in flight: it cannot be edited, and asking to run it again returns it.
 ACTIVE = ("queued", "running")
@@ -82,9 +86,10 @@ def _page_statement(by_status: bool) -> Select[Any]:
 
 
 _PAGE = {False: _page_statement(False), True: _page_statement(True)}
-#: (id, newest result version) of a visible assessment: access and version in one read.
+#: (organization id, newest result version) of a visible assessment: access and version
+#: in one read.
 _RESULT_VERSION = (
-    select(Assessment.id,
+    select(Assessment.organization_id,
            select(func.max(AssessmentResultRow.version))
            .where(AssessmentResultRow.assessment_id == Assessment.id)
            .correlate(Assessment).scalar_subquery())
@@ -213,13 +218,13 @@ class AssessmentRepository:
         return {aid: LatestRecommendation(provider, region, cost)
                 for aid, provider, region, cost in rows.all()}
 
-    async def result_version(self, assessment_id: str) -> tuple[bool, int | None]:
-        """(whether the assessment is there for this user, its newest result's version or
-        None): one statement, no result JSON read."""
+    async def result_version(self, assessment_id: str) -> tuple[str | None, int | None]:
+        """(the assessment's organization, None when it is not there for this user; its
+        newest result's version or None): one statement, no result JSON read."""
         row = (await self.session.execute(_RESULT_VERSION, {
             "assessment_id": assessment_id,
             "organization_ids": self.organization_ids})).one_or_none()
-        return (False, None) if row is None else (True, row[1])
+        return (None, None) if row is None else (row[0], row[1])
 
     async def latest_result_version(self, assessment_id: str) -> int | None:
         """The newest result's version (cheap: no result JSON is read)."""
@@ -308,11 +313,19 @@ class RunRepository:
 
     With a ``channel``, each write that changes a status (or a run's progress) reads the
     new values back (``RETURNING``, no extra round trip) and announces them once the
-    session commits (``announce_status``)."""
+    session commits (``announce_status``); with a ``cache``, the cached lists of the
+    assessment's organization and its cached access (a new result) are brought up to date
+    then (``assessment_cache``)."""
 
-    def __init__(self, session: AsyncSession, channel: Channel | None = None) -> None:
+    def __init__(self, session: AsyncSession, channel: Channel | None = None,
+                 cache: Cache | None = None) -> None:
         self.session = session
         self.channel = channel
+        self.cache = cache
+
+    async def settled(self) -> None:
+        """Wait for what the session's commits started (cache writes, announcements)."""
+        await committed(self.session)
 
     async def _changed(self, statement: Any) -> bool:
         """Run a status-changing UPDATE of at most one assessment; whether it changed
@@ -327,6 +340,8 @@ class RunRepository:
         if self.channel is not None:
             announce_status(self.session, self.channel, row.id, row.organization_id,
                             row._asdict())
+        if self.cache is not None:
+            changed_on_commit(self.session, self.cache, row.organization_id)
         return True
 
     def _ours(self, assessment_id: str, worker_id: str) -> Any:
@@ -386,14 +401,21 @@ class RunRepository:
 
     async def add_result(self, assessment_id: str, result: dict[str, Any],
                          catalog_as_of: date) -> AssessmentResultRow:
-        """The next version of the result (previous highest + 1)."""
-        latest = await self.session.scalar(
-            select(func.max(AssessmentResultRow.version))
-            .where(AssessmentResultRow.assessment_id == assessment_id))
+        """The next version of the result (previous highest + 1), served from the commit on
+        where the cache answers reads (``assessment_cache.result_on_commit``)."""
+        organization_id, latest = (await self.session.execute(
+            select(Assessment.organization_id,
+                   select(func.max(AssessmentResultRow.version))
+                   .where(AssessmentResultRow.assessment_id == assessment_id)
+                   .scalar_subquery())
+            .where(Assessment.id == assessment_id))).one()
         row = AssessmentResultRow(assessment_id=assessment_id, version=(latest or 0) + 1,
                                   catalog_as_of=catalog_as_of, result=result)
         self.session.add(row)
         await self.session.flush()
+        if self.cache is not None:
+            result_on_commit(self.session, self.cache, assessment_id, organization_id,
+                             row.version)
         return row
 
     async def holder(self, assessment_id: str) -> tuple[str, str | None] | None:
@@ -456,15 +478,18 @@ class RunRepository:
     async def touch_stuck_queued(self, cutoff: datetime, now: datetime) -> list[str]:
         """Ids queued since before ``cutoff`` (their message was lost, or never sent);
         their ``queued_at`` moves to ``now`` so each is re-sent once per window."""
-        rows = await self.session.execute(
-            select(Assessment.id)
-            .where(Assessment.status == "queued", Assessment.queued_at < cutoff))
-        ids = list(rows.scalars().all())
+        rows = (await self.session.execute(
+            select(Assessment.id, Assessment.organization_id)
+            .where(Assessment.status == "queued", Assessment.queued_at < cutoff))).all()
+        ids = [row.id for row in rows]
         if ids:
             await self.session.execute(
                 update(Assessment)
                 .where(Assessment.id.in_(ids), Assessment.status == "queued")
                 .values(queued_at=now).execution_options(synchronize_session=False))
+            if self.cache is not None:
+                for organization_id in sorted({row.organization_id for row in rows}):
+                    changed_on_commit(self.session, self.cache, organization_id)
         return ids
 
     async def count_queued(self) -> int:

@@ -15,13 +15,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import infra_mind.engine.assess as engine_assess
@@ -31,7 +29,8 @@ from infra_mind.kit.compute import EngineBusy, engine_budget
 from infra_mind.kit.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from infra_mind.kit.platform import Platform
 from infra_mind.kit.pubsub import channel_of
-from infra_mind.models import Assessment, AssessmentResultRow, utcnow
+from infra_mind.models import Assessment, utcnow
+from infra_mind.repositories import assessment_cache
 from infra_mind.repositories.assessments import (
     ACTIVE,
     STATUS_CHANNEL,
@@ -40,8 +39,9 @@ from infra_mind.repositories.assessments import (
     announce_status,
     first_writable_organization,
 )
-from infra_mind.services import audit
+from infra_mind.services import audit, result_documents
 from infra_mind.services.events import leases_of, open_stream
+from infra_mind.services.result_documents import ResultDocument
 
 WRITERS = ("owner", "admin", "member")
 MANAGERS = ("owner", "admin")
@@ -72,61 +72,6 @@ class RunRequested:
     enqueue: bool
     #: True when an Idempotency-Key seen before answered the request.
     replayed: bool = False
-
-
-@dataclass(frozen=True)
-class ResultDocument:
-    """A result as served: the JSON bytes (the API's ``ResultRead``) and a strong ETag."""
-
-    etag: str
-    body: bytes
-
-
-class ResultDocuments:
-    """This process's copies of result documents, the least recently used dropped first
-    past ``max_bytes``. A document is keyed by (assessment, version) and never changes, so
-    a copy is never stale; it saves the shared cache's round trip (Redis) on every read,
-    and access is still checked by the caller on every read."""
-
-    def __init__(self, max_bytes: int = 16 * 1024 * 1024) -> None:
-        self.max_bytes = max_bytes
-        self._documents: OrderedDict[str, ResultDocument] = OrderedDict()
-        self._bytes = 0
-
-    def get(self, key: str) -> ResultDocument | None:
-        document = self._documents.get(key)
-        if document is not None:
-            self._documents.move_to_end(key)
-        return document
-
-    def put(self, key: str, document: ResultDocument) -> None:
-        if len(document.body) > self.max_bytes or key in self._documents:
-            return
-        self._documents[key] = document
-        self._bytes += len(document.body)
-        while self._bytes > self.max_bytes:
-            _, dropped = self._documents.popitem(last=False)
-            self._bytes -= len(dropped.body)
-
-
-def result_documents(platform: Platform) -> ResultDocuments:
-    """The platform's ``ResultDocuments`` (``Platform.extras``: one per process)."""
-    copies = platform.extras.get("result_documents")
-    if not isinstance(copies, ResultDocuments):
-        copies = platform.extras["result_documents"] = ResultDocuments()
-    return copies
-
-
-def result_document(row: AssessmentResultRow) -> ResultDocument:
-    """The JSON of a stored result (the fields of the API's ``ResultRead``, times in UTC
-    with a ``Z``), written once, and an ETag that names these bytes: the version and a
-    digest of them."""
-    body = orjson.dumps({"assessment_id": row.assessment_id, "version": row.version,
-                         "catalog_as_of": row.catalog_as_of,
-                         "created_at": _aware(row.created_at), "result": row.result},
-                        option=orjson.OPT_UTC_Z)
-    return ResultDocument(etag=f'"{row.version}-{hashlib.sha256(body).hexdigest()[:32]}"',
-                         body=body)
 
 
 def requirements_digest(requirements: Requirements) -> str:
@@ -204,6 +149,7 @@ class AssessmentService:
             requirements=requirements, requirements_hash=requirements_digest(parsed),
             status="draft", progress=0, attempts=0, created_at=now, updated_at=now))
         await self.session.flush()
+        self._changed(assessment, announce=False)
         self._audit("assessment.created", assessment, title=title)
         self.platform.metrics.assessments.labels(event="created").inc()
         return assessment
@@ -214,6 +160,27 @@ class AssessmentService:
         (``repositories.assessments.SUMMARY_COLUMNS``, ``RECOMMENDATION_COLUMNS``), and
         the total: one statement."""
         return await self.repo.page(status=status, limit=limit, offset=offset)
+
+    async def page_json(self, *, status: str | None, limit: int, offset: int,
+                        render: Callable[[list[dict[str, Any]], int], bytes]) -> bytes:
+        """A page as served (``render(items, total)``): from the cache, with no SQL, when
+        none of the user's organizations changed since it was written and the cache is
+        trusted (``repositories.assessment_cache``); else ``page``, cached for the next."""
+        if not assessment_cache.trusted(self.platform):
+            return render(*await self.page(status=status, limit=limit, offset=offset))
+        cache, organization_ids = self.platform.cache, self.repo.organization_ids
+        key = assessment_cache.list_key(self.actor.roles, (status, limit, offset))
+        body, generations = await assessment_cache.cached_list(self.platform, key,
+                                                               organization_ids)
+        if body is not None:
+            return body
+        # tagged with the generations read before the database: a change committed after
+        # this read replaces one of them, and this page is never served
+        tags = await assessment_cache.current_generations(cache, organization_ids, generations)
+        body = render(*await self.page(status=status, limit=limit, offset=offset))
+        if tags is not None:
+            await assessment_cache.store_list(cache, key, tags, body)
+        return body
 
     async def get(self, assessment_id: str) -> Assessment:
         return await self._visible(assessment_id)
@@ -237,6 +204,7 @@ class AssessmentService:
             if not await self.repo.update_unless_active(assessment_id, values):
                 raise Conflict("the assessment is queued or running; cancel it or wait")
             await self.repo.refresh(assessment)
+            self._changed(assessment, announce=False)
             self._audit("assessment.updated", assessment, fields=sorted(values))
         return assessment
 
@@ -248,7 +216,7 @@ class AssessmentService:
                             "can delete it")
         self._audit("assessment.deleted", assessment, title=assessment.title)
         if await self.repo.delete(assessment_id):
-            self._announce(assessment, gone=True)
+            self._changed(assessment, gone=True)
 
     # -- runs ----------------------------------------------------------------------------
 
@@ -276,7 +244,7 @@ class AssessmentService:
             raise Conflict(f"a run is already {assessment.status} and silent for longer than "
                            f"{self.platform.settings.dedupe_window_s} s; cancel it first")
         await self.repo.refresh(assessment)
-        self._announce(assessment)
+        self._changed(assessment)
         self._audit("assessment.run_requested", assessment)
         self.platform.metrics.assessments.labels(event="queued").inc()
         return RunRequested(assessment, enqueue=True)
@@ -294,13 +262,23 @@ class AssessmentService:
         await self.repo.refresh(assessment)
         return RunRequested(assessment, enqueue=False, replayed=True)
 
-    def _announce(self, assessment: Assessment, *, gone: bool = False) -> None:
-        """Tell open event streams (in every API process) the new status once the
-        request's transaction commits (``services.events``)."""
-        announce_status(self.session, channel_of(self.platform, STATUS_CHANNEL),
-                        assessment.id, assessment.organization_id,
-                        None if gone else {name: getattr(assessment, name)
-                                           for name in STATUS_COLUMNS})
+    def _changed(self, assessment: Assessment, *, gone: bool = False,
+                 announce: bool = True) -> None:
+        """Once the request's transaction commits: the cache's lists of the organization
+        are stale, and a deleted assessment is "not found" to cached reads too
+        (``repositories.assessment_cache``); with ``announce``, open event streams (in
+        every API process) are told the new status (``services.events``)."""
+        cache = self.platform.cache
+        if gone:
+            assessment_cache.deleted_on_commit(self.session, cache, assessment.id,
+                                               assessment.organization_id)
+        else:
+            assessment_cache.changed_on_commit(self.session, cache, assessment.organization_id)
+        if announce:
+            announce_status(self.session, channel_of(self.platform, STATUS_CHANNEL),
+                            assessment.id, assessment.organization_id,
+                            None if gone else {name: getattr(assessment, name)
+                                               for name in STATUS_COLUMNS})
 
     def _in_flight_recently(self, assessment: Assessment) -> bool:
         if assessment.status not in ACTIVE:
@@ -315,7 +293,7 @@ class AssessmentService:
             raise Conflict(f"only a queued or running assessment can be cancelled "
                            f"(it is {assessment.status})")
         await self.repo.refresh(assessment)
-        self._announce(assessment)
+        self._changed(assessment)
         self._audit("assessment.cancelled", assessment)
         self.platform.metrics.assessments.labels(event="cancelled").inc()
         return assessment
@@ -328,37 +306,34 @@ class AssessmentService:
     async def latest_result_json(self, assessment_id: str) -> ResultDocument:
         """The newest result as the JSON document the API serves, and its ETag.
 
-        One statement checks access and finds the newest version; the document comes from
-        the cache when it holds that version. A result version never changes once
-        written, so a cached copy keyed by (assessment, version) is never stale; access
-        is checked on every call.
+        Who may read it and its newest version come from the cache's access entry where
+        the cache is trusted (``repositories.assessment_cache``: the same rule as the
+        SQL, a member of the assessment's organization), else from one statement, whose
+        answer is then added to the cache. The document comes from the cache when it
+        holds that version: no SQL at all when both are there. A result version never
+        changes once written, so a cached copy keyed by (assessment, version) is never
+        stale; access is checked on every call.
         """
-        visible, version = await self.repo.result_version(assessment_id)
-        if not visible:
-            raise NotFound("assessment not found")
-        if version is None:
+        entry = await assessment_cache.access_entry(self.platform, assessment_id)
+        if entry is not None:
+            if entry.organization_id is None or entry.organization_id not in self.actor.roles:
+                raise NotFound("assessment not found")
+            version: int | None = entry.version
+        else:
+            organization_id, version = await self.repo.result_version(assessment_id)
+            if organization_id is None:
+                raise NotFound("assessment not found")
+            await assessment_cache.add_access(self.platform, assessment_id, organization_id,
+                                              version)
+        if not version:
             raise NotFound("no result yet")
-        key = f"result-json:{assessment_id}:{version}"
-        cache, metrics = self.platform.cache, self.platform.metrics
-        ttl_s = self.platform.settings.result_cache_ttl_s  # 0: results are not cached
-        copies = result_documents(self.platform)
-        document = copies.get(key) if ttl_s > 0 else None
-        if document is None and (cached := await cache.get(key)) is not None:
-            etag, _, body = cached.partition("\n")
-            document = ResultDocument(etag=etag, body=body.encode())
-            copies.put(key, document)
+        document = await result_documents.cached(self.platform, assessment_id, version)
         if document is not None:
-            metrics.cache.labels(result="hit").inc()
             return document
-        metrics.cache.labels(result="miss").inc()
         row = await self.repo.latest_result(assessment_id)
         if row is None:  # deleted between the two reads
             raise NotFound("no result yet")
-        document = result_document(row)
-        if ttl_s > 0:
-            await cache.set(key, f"{document.etag}\n{document.body.decode()}", ttl_s)
-            copies.put(key, document)
-        return document
+        return await result_documents.keep(self.platform, row)
 
     async def watch(self, assessment_id: str) -> AsyncIterator[dict[str, Any] | None]:
         """Check access and read the status now; then follow it (``services.events``):
