@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -35,6 +36,9 @@ from infra_mind.observability.tracing import (
     flush_tracing,
     start_request_span,
 )
+
+if TYPE_CHECKING:
+    from infra_mind.chat.answer import Completer
 
 log = logging.getLogger("infra_mind.access")
 
@@ -202,10 +206,10 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_tracing(SERVICE_API)  # a no-op unless OTEL_EXPORTER_OTLP_ENDPOINT is set
-        if migrate_on_start:
-            from infra_mind.kit.migrate import upgrade
+        if migrate_on_start:  # in a child process, as ``serve`` does: Alembic stays out
+            from infra_mind.kit.migrate import upgrade_in_child
 
-            await asyncio.to_thread(upgrade, cfg.database_url)
+            await asyncio.to_thread(upgrade_in_child, cfg.database_url)
         platform = Platform.build(cfg)
         app.state.platform = platform
         from infra_mind.api.metrics_port import serve_metrics
@@ -217,10 +221,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
         from infra_mind.worker.tasks import sweep_forever
 
         await start_broker(platform)
-        from infra_mind.worker.tasks import agents_of
-
-        # the chat answers through the same providers as the agents (None: offline)
-        platform.extras["chat_completer"] = agents_of(platform).chat_completer()
+        _prepare_chat(platform)
         # every API process sweeps: a run whose worker died goes back to the queue (the
         # sweep's updates are atomic, so several sweepers never requeue one run twice)
         sweeper = asyncio.create_task(sweep_forever(platform))
@@ -292,6 +293,41 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
     docs_page.install(app)  # /docs from the package's own files (works offline)
     spa.install(app, cfg.web_dist_dir)  # last: the web app answers the paths left over
     return app
+
+
+def _prepare_chat(platform: Platform) -> None:
+    """How the chat will answer: through the same providers as the agents, or offline.
+
+    The agents' configuration is read (and a broken one stops the start) now, but their
+    runtime, which loads LangGraph and LangChain (some 40 MiB), is built by the first
+    question that goes to a model, or by the first run this process executes: an API
+    answering offline, or queueing runs for workers, never loads it.
+    """
+    from infra_mind.agents.config import load_agents_config
+    from infra_mind.agents.providers import OrganizationKeys, configured_providers, server_keys
+    from infra_mind.services.chat import (
+        COMPLETER_FACTORY_KEY,
+        COMPLETER_KEY,
+        KEYED_COMPLETER_FACTORY_KEY,
+    )
+
+    def keyed(organization: OrganizationKeys) -> Completer | None:
+        from infra_mind.worker.tasks import agents_of
+
+        return agents_of(platform).chat_completer(organization)
+
+    # a question about an organization's assessment: its own keys first (services.chat)
+    platform.extras[KEYED_COMPLETER_FACTORY_KEY] = keyed
+    if not configured_providers(load_agents_config(), keys=server_keys(platform.settings)):
+        platform.extras[COMPLETER_KEY] = None  # offline, unless an organization has a key
+        return
+
+    def completer() -> Completer | None:
+        from infra_mind.worker.tasks import agents_of
+
+        return agents_of(platform).chat_completer()
+
+    platform.extras[COMPLETER_FACTORY_KEY] = completer
 
 
 #: Methods a 405's ``Allow`` may name (HEAD: FastAPI serves it only where declared).

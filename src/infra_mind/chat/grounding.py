@@ -16,8 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rank_bm25 import BM25Okapi
-
 from infra_mind.engine.money import unit_price, usd, usd_change
 from infra_mind.knowledge import Hit, KnowledgeBase, tokenize
 
@@ -341,6 +339,8 @@ def rank_facts(question: str, facts: Sequence[FactDoc], k: int) -> list[FactHit]
     query = list(dict.fromkeys(tokenize(question)))  # as the knowledge base does
     if not facts or not query or k <= 0:
         return []
+    from rank_bm25 import BM25Okapi  # with numpy: loaded by the first question (search.py)
+
     corpus = [tokenize(f"{f.title} {f.text}") for f in facts]
     scores = BM25Okapi(corpus).get_scores(query)
     terms = set(query)

@@ -16,8 +16,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rank_bm25 import BM25Okapi
-
 from infra_mind.knowledge.loader import Article, load_articles
 
 #: How many times the title and each tag count against the body, so a question that
@@ -161,6 +159,10 @@ class KnowledgeBase:
         self.articles: tuple[Article, ...] = tuple(articles)
         self._by_id = {article.id: article for article in self.articles}
         corpus = [_document_tokens(article) for article in self.articles]
+        # imported here, with the first index: it brings numpy (some 10 MiB), which an
+        # API process needs only once a chat question is asked
+        from rank_bm25 import BM25Okapi
+
         # BM25Okapi divides by the corpus size, so an empty knowledge base has no index.
         self._bm25 = BM25Okapi(corpus) if corpus else None
 

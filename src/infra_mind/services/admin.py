@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra_mind import __version__
 from infra_mind.kit.crypto import CryptoError, keyring_from_settings
-from infra_mind.kit.migrate import alembic_config
+from infra_mind.kit.migrate import head_revision
 from infra_mind.kit.platform import Platform
 from infra_mind.models import STATUSES, AuditEvent, utcnow
 from infra_mind.repositories import admin as queries
@@ -114,8 +113,7 @@ class AdminService:
 
         settings = self.platform.settings
         revision = await queries.migration_revision(self.session)
-        head = ScriptDirectory.from_config(alembic_config(settings.database_url)
-                                           ).get_current_head()
+        head = head_revision(settings.database_url)
         by_status = await queries.assessments_by_status(self.session)
         return {
             "version": __version__,

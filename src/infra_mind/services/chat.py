@@ -7,6 +7,12 @@ assessments' own rule: a member of its organization, any role), checked when it 
 and again at every question, so a user removed from the organization stops getting
 its figures. Answers use the assessment's latest stored result.
 
+A question about an organization's assessment goes to the models in the order its runs
+use: the organization's own key for a provider first (``organization_secrets``, decrypted
+here for the one question and never logged), the server's next, then the next provider;
+offline last. Only a caller who can still read the assessment spends the organization's
+keys.
+
 No FastAPI, no commits: the caller owns the transaction. A question's reads and the
 answer (which may call a model) come first; its writes come last, so the database's
 write lock is held for milliseconds, not for the model's answer.
@@ -14,18 +20,23 @@ write lock is held for milliseconds, not for the model's answer.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from infra_mind.agents.providers import OrganizationKeys, organization_keys
 from infra_mind.chat.answer import Answer, Completer, answer
+from infra_mind.kit.crypto import EncryptionUnavailable, keyring_of
 from infra_mind.kit.errors import Conflict, NotFound
 from infra_mind.kit.platform import Platform
 from infra_mind.knowledge import KnowledgeBase, default_knowledge_base
 from infra_mind.models import ChatMessage, Conversation, utcnow
 from infra_mind.repositories.chat import ChatRepository
+from infra_mind.repositories.secrets import OrganizationSecretRepository
 from infra_mind.services import audit
 from infra_mind.services.assessments import Actor, AssessmentService
 
@@ -35,8 +46,16 @@ MAX_CONTENT_CHARS = 4_000
 MAX_TITLE_CHARS = 200
 #: Earlier messages given to a model with a question.
 HISTORY_MESSAGES = 6
-#: ``Platform.extras`` key of the model hook (a ``chat.answer.Completer``); absent: offline.
+#: ``Platform.extras`` key of the model hook (a ``chat.answer.Completer``; None: offline).
+#: Absent, the first question builds it with the callable under ``COMPLETER_FACTORY_KEY``
+#: (the API sets one at start-up when a provider is configured: the agents' runtime it
+#: comes from loads LangGraph, which a process answering offline never needs); with
+#: neither, the answers are offline.
 COMPLETER_KEY = "chat_completer"
+COMPLETER_FACTORY_KEY = "chat_completer_factory"
+#: ``Platform.extras`` key of ``(OrganizationKeys) -> Completer | None``: the model hook for
+#: a question about an organization's assessment (set by the API at start-up).
+KEYED_COMPLETER_FACTORY_KEY = "chat_completer_for_organization"
 
 NO_RESULT = ("This assessment has no result yet (run it first), so this answer uses the "
              "knowledge base only.")
@@ -74,7 +93,34 @@ class ChatService:
 
     @property
     def completer(self) -> Completer | None:
-        return cast(Completer | None, self.platform.extras.get(COMPLETER_KEY))
+        extras = self.platform.extras
+        if COMPLETER_KEY not in extras:
+            factory = cast(Callable[[], Completer | None] | None,
+                           extras.get(COMPLETER_FACTORY_KEY))
+            if factory is None:
+                return None
+            extras[COMPLETER_KEY] = factory()  # no await before this: built once
+        return cast(Completer | None, extras[COMPLETER_KEY])
+
+    async def _completer_for(self, conversation: Conversation, readable: bool
+                             ) -> Completer | None:
+        """The model hook for a question in ``conversation``: through the organization's
+        own keys first when it is about an assessment the caller can read, else the
+        server's (``completer``)."""
+        factory = cast(Callable[[OrganizationKeys], Completer | None] | None,
+                       self.platform.extras.get(KEYED_COMPLETER_FACTORY_KEY))
+        organization_id = conversation.organization_id
+        if factory is None or organization_id is None or not readable:
+            return self.completer
+        ciphertexts = await OrganizationSecretRepository(self.session,
+                                                         organization_id).ciphertexts()
+        keys = OrganizationKeys(organization_id, {})
+        # without ENCRYPTION_KEY nothing stored can be read: the server's keys answer
+        with contextlib.suppress(EncryptionUnavailable):
+            if ciphertexts:
+                keys = organization_keys(organization_id, ciphertexts,
+                                         keyring_of(self.platform))
+        return factory(keys) if keys else self.completer
 
     async def _own(self, conversation_id: str) -> Conversation:
         conversation = await self.repo.get(conversation_id)
@@ -148,8 +194,9 @@ class ChatService:
         history = [(m.role, m.content)
                    for m in await self.repo.messages(conversation_id, last=HISTORY_MESSAGES)]
         result, notice = await self._grounding(conversation)
+        completer = await self._completer_for(conversation, readable=notice != NOT_READABLE)
         reply = await answer(content, result=result, kb=self.kb, history=history,
-                             completer=self.completer, notice=notice)
+                             completer=completer, notice=notice)
         # the writes, last: the UPDATE locks the conversation (PostgreSQL), so a
         # concurrent question to it is counted after this one commits
         if not await self.repo.touch(conversation_id, utcnow()):
