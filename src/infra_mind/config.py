@@ -107,7 +107,19 @@ def http_url(value: str) -> str:
 HttpUrlText = Annotated[str, AfterValidator(http_url)]
 
 
-class Settings(BaseSettings):
+class LLMKeySettings(BaseSettings):
+    """The server's LLM keys: the part of ``Settings`` the agents read
+    (``agents.providers.server_keys``), loadable on its own by a process that has no other
+    settings to load (``infra-mind advise`` needs no database or JWT secret). Secrets:
+    never logged, printed or echoed in an error."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    openai_api_key: SecretStr | None = None
+    anthropic_api_key: SecretStr | None = None
+
+
+class Settings(LLMKeySettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
 
     environment: Literal["development", "test", "staging", "production"] = "development"
@@ -115,6 +127,10 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     database_url: str = "sqlite+aiosqlite:///./data/infra_mind.db"
     redis_url: str | None = None
+    #: Put before every Redis key, stream and channel name this deployment uses (task
+    #: stream, cache, leases, events), so several deployments (or test runs) can share one
+    #: Redis database without meeting. Empty: the names as they have always been.
+    redis_namespace: str = ""
     #: Where agent runs are checkpointed (sqlite:///PATH, postgresql://..., or memory).
     #: None: beside the database (``<db>.checkpoints.db``), or the same PostgreSQL database.
     checkpoint_url: str | None = None
@@ -194,8 +210,7 @@ class Settings(BaseSettings):
     azure_tenant_id: str | None = None
     #: A path to a service-account JSON file, or the JSON itself.
     gcp_service_account_key: SecretStr | None = None
-    openai_api_key: SecretStr | None = None
-    anthropic_api_key: SecretStr | None = None
+    # openai_api_key, anthropic_api_key: LLMKeySettings
     prometheus_endpoint: HttpUrlText | None = None
     grafana_endpoint: HttpUrlText | None = None
     # -- the queue after a crash, and the cost one user can impose (docs/ops/resilience.md)

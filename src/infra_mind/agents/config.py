@@ -4,8 +4,9 @@ Defaults live in the models below, so a missing file runs the product; the shipp
 spells every default out and is the place to change them. Lookup: an explicit path, then
 ``$AGENTS_CONFIG``, then ``$CONFIG_DIR/agents.yaml``, then ``./config/agents.yaml``.
 
-Keys come from the environment only (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``); endpoints
-from the file or ``OPENAI_BASE_URL`` / ``ANTHROPIC_BASE_URL``. ``LLM_PROVIDER_ORDER`` (a comma
+The server's keys are settings (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``); an organization's
+own keys come with its runs (``agents.providers``); endpoints from the file or
+``OPENAI_BASE_URL`` / ``ANTHROPIC_BASE_URL``. ``LLM_PROVIDER_ORDER`` (a comma
 list such as ``openai,anthropic,offline``) overrides ``fallback_order``. The offline writer
 is always the last resort, whether listed or not; anything listed after it is never asked.
 """
@@ -80,7 +81,8 @@ class BreakerSettings(_Strict):
 
 
 class RunLimits(_Strict):
-    """Per assessment run; once one is reached, the remaining sections are written offline."""
+    """Per assessment run, hard: a call that could pass one is not made, and its section
+    is written offline (``writer.RunBudget``)."""
 
     max_llm_calls: int = Field(60, ge=0)
     max_total_tokens: int = Field(250_000, ge=0)

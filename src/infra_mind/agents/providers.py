@@ -1,4 +1,13 @@
-"""Which LLM providers a process uses: from ``config/agents.yaml`` and the environment.
+"""Which LLM providers a process uses, with whose keys: from ``config/agents.yaml``, the
+settings and an organization's own keys.
+
+The server's keys are settings (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``: ``server_keys``);
+endpoints come from the file or ``OPENAI_BASE_URL`` / ``ANTHROPIC_BASE_URL``. A run of an
+organization's assessment (or a chat question about one) may also carry that
+organization's own keys (``organization_keys``), stored encrypted and decrypted only by the
+process that makes the calls: then, for each provider in the fallback order, the
+organization's key is tried first, the server's next, then the next provider, and the
+offline writer last.
 
 Apart from the runtime (which loads LangGraph) so that checks such as ``infra-mind
 health-check`` and ``serve``'s start-up can ask without that import's cost.
@@ -6,32 +15,126 @@ health-check`` and ``serve``'s start-up can ask without that import's cost.
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 import httpx
 
 from infra_mind.agents.config import AgentsConfig, ProviderName
 from infra_mind.agents.llm import AnthropicProvider, LLMProvider, OpenAIProvider
+from infra_mind.config import LLMKeySettings
+from infra_mind.kit.crypto import CryptoError
+
+if TYPE_CHECKING:
+    from infra_mind.kit.crypto import Keyring
+
+log = logging.getLogger("infra_mind.agents")
 
 _PROVIDERS: dict[str, type[OpenAIProvider] | type[AnthropicProvider]] = {
     "openai": OpenAIProvider, "anthropic": AnthropicProvider}
+#: The organization secret (``services.org_secrets``) holding each provider's key.
+PROVIDER_SECRETS: dict[ProviderName, str] = {"openai": "openai_api_key",
+                                             "anthropic": "anthropic_api_key"}
+
+
+def server_keys(settings: LLMKeySettings | None = None) -> dict[ProviderName, str]:
+    """The server's own key per provider, from ``settings`` (a ``Settings``; None: the
+    environment's, read through ``LLMKeySettings`` alone, so a process with no other
+    settings, ``infra-mind advise``, needs none of them)."""
+    if settings is None:
+        settings = LLMKeySettings()
+    keys: dict[ProviderName, str] = {}
+    for name, secret in (("openai", settings.openai_api_key),
+                         ("anthropic", settings.anthropic_api_key)):
+        if secret is not None and secret.get_secret_value().strip():
+            keys[name] = secret.get_secret_value()
+    return keys
+
+
+def endpoint_of(config: AgentsConfig, name: ProviderName,
+                env: Mapping[str, str] | None = None) -> str | None:
+    """Where ``name`` is asked: its ``<VENDOR>_BASE_URL``, else the file's ``base_url``
+    (None: the vendor's public endpoint)."""
+    env = os.environ if env is None else env
+    return env.get(_PROVIDERS[name].URL_ENV) or config.providers[name].base_url
+
+
+def keyed_provider(config: AgentsConfig, name: ProviderName, *, api_key: str | None,
+             env: Mapping[str, str] | None = None,
+             client: httpx.AsyncClient | None = None) -> LLMProvider:
+    """One provider sending ``api_key`` (which it never shows) to its endpoint."""
+    return _PROVIDERS[name](api_key=api_key, base_url=endpoint_of(config, name, env),
+                            prices=config.token_prices(), client=client)
 
 
 def configured_providers(config: AgentsConfig, env: Mapping[str, str] | None = None,
-                         client: httpx.AsyncClient | None = None
+                         client: httpx.AsyncClient | None = None, *,
+                         keys: Mapping[ProviderName, str] | None = None
                          ) -> dict[ProviderName, LLMProvider]:
-    """The providers to use, in fallback order: those with a key or an explicit endpoint.
+    """The server's providers, in fallback order: those with a key or an explicit endpoint.
 
-    ``client``: one HTTP client shared by the providers (a client per call would build a
-    TLS context per call: tens of milliseconds of CPU each)."""
-    env = os.environ if env is None else env
-    prices = config.token_prices()
+    ``keys``: the server's key per provider. None: the process's settings
+    (``server_keys``), or, when ``env`` is given (a probe's or a test's own environment,
+    where the process's settings are not wanted), the ``<VENDOR>_API_KEY`` entries of
+    ``env``. ``client``: one HTTP client shared by the providers (a client per call would
+    build a TLS context per call: tens of milliseconds of CPU each)."""
+    if keys is None:
+        keys = server_keys() if env is None else {
+            name: env[_PROVIDERS[name].KEY_ENV] for name in PROVIDER_SECRETS
+            if env.get(_PROVIDERS[name].KEY_ENV)}
     found: dict[ProviderName, LLMProvider] = {}
     for name in config.provider_order(env):
-        cls = _PROVIDERS[name]
-        key = env.get(cls.KEY_ENV) or None
-        base_url = env.get(cls.URL_ENV) or config.providers[name].base_url
-        if key or base_url:
-            found[name] = cls(api_key=key, base_url=base_url, prices=prices, client=client)
+        key = keys.get(name) or None
+        if key or endpoint_of(config, name, env):
+            found[name] = keyed_provider(config, name, api_key=key, env=env, client=client)
     return found
+
+
+class OrganizationKeys:
+    """An organization's own keys for one run or one chat question, by provider.
+
+    Held in memory by the process making the calls, for as long as they take: never
+    logged, never put in a checkpoint, a result or ``llm_usage``; it prints as the
+    organization and the providers it has keys for, never the keys."""
+
+    def __init__(self, organization_id: str, keys: Mapping[ProviderName, str]) -> None:
+        self.organization_id = organization_id
+        self._keys = {name: key for name, key in keys.items() if key}
+
+    def get(self, name: ProviderName) -> str | None:
+        return self._keys.get(name)
+
+    def __iter__(self) -> Iterator[ProviderName]:
+        return iter(self._keys)
+
+    def __bool__(self) -> bool:
+        return bool(self._keys)
+
+    def __repr__(self) -> str:
+        return (f"OrganizationKeys(organization_id={self.organization_id!r}, "
+                f"providers={sorted(self._keys)!r})")
+
+    __str__ = __repr__
+
+
+def organization_keys(organization_id: str, ciphertexts: Mapping[str, str],
+                      keyring: Keyring) -> OrganizationKeys:
+    """The organization's keys from its stored secrets (``{secret name: ciphertext}``).
+
+    A secret no key of ``ENCRYPTION_KEY`` decrypts (its key was dropped too early) is left
+    out with a warning naming the organization and the secret, never a value: the server's
+    key is asked next, as when the organization has none."""
+    keys: dict[ProviderName, str] = {}
+    for name, secret in PROVIDER_SECRETS.items():
+        ciphertext = ciphertexts.get(secret)
+        if ciphertext is None:
+            continue
+        try:
+            keys[name] = keyring.decrypt(ciphertext)
+        except CryptoError:
+            log.warning("organization %s: its %s cannot be decrypted with the keys of "
+                        "ENCRYPTION_KEY; the server's key is used instead", organization_id,
+                        secret)
+    return OrganizationKeys(organization_id, keys)

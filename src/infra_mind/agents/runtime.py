@@ -1,16 +1,24 @@
-"""One process's agents: providers from the environment, a chain per agent, the checkpointer,
+"""One process's agents: providers from the settings, a chain per agent, the checkpointer,
 and ``advise`` (requirements in, advice out).
 
 Providers are shared by every agent of the process, and so are their circuit breakers and
 the response cache; each agent has its own chain, with its own model per provider. A
 provider is used when its key is set or its endpoint was pointed somewhere explicitly (a
 local OpenAI-compatible server may need no key); otherwise the run is offline.
+
+A run (or chat question) of an organization gets chains of its own (``chains_for``): for
+each provider in the fallback order, the organization's own key first when it has one, then
+the server's, then the next provider. Its routes with its own keys have circuit breakers of
+their own (per key: a refused key trips that organization only, and a rotated key starts
+closed), and its answers are cached apart from other organizations'.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -38,24 +46,36 @@ from infra_mind.agents.llm import (
     Route,
 )
 from infra_mind.agents.narrative import AGENTS
-from infra_mind.agents.providers import configured_providers
+from infra_mind.agents.providers import (
+    OrganizationKeys,
+    configured_providers,
+    keyed_provider,
+)
 from infra_mind.agents.writer import SectionWriter, usage_of
 from infra_mind.catalog.store import Catalog
 from infra_mind.engine.requirements import Requirements
+from infra_mind.observability.logging import log_context
 from infra_mind.observability.metrics import Metrics
 
 #: PostgreSQL advisory lock key taken while the checkpoint tables are created.
 SETUP_LOCK = 727_274
+#: Circuit breakers kept for organizations' own keys (least recently used dropped first).
+ORGANIZATION_BREAKERS = 1_024
 
 class AgentRuntime:
     """Built once per process (API, worker, CLI); ``aclose`` when done."""
 
     def __init__(self, config: AgentsConfig | None = None, *,
-                 env: Mapping[str, str] | None = None, metrics: Metrics | None = None,
+                 env: Mapping[str, str] | None = None,
+                 keys: Mapping[ProviderName, str] | None = None,
+                 metrics: Metrics | None = None,
                  catalog: Catalog | None = None, checkpoint_url: str | None = None,
                  providers: Mapping[ProviderName, LLMProvider] | None = None,
                  retry: RetryPolicy | None = None, offload: Offload = in_thread) -> None:
+        """``keys``: the server's key per provider (``providers.server_keys(settings)``);
+        None: see ``configured_providers``."""
         self.config = config or load_agents_config(env=env)
+        self._env = env
         #: Where a run's pure computations go (``agents.compute``): a thread here, an
         #: engine process where this process also serves requests or runs many runs.
         self.offload = offload
@@ -64,10 +84,15 @@ class AgentRuntime:
         self.checkpoint_url = checkpoint_url
         self._http = httpx.AsyncClient(limits=httpx.Limits(max_connections=50))
         self.providers = dict(providers) if providers is not None else \
-            configured_providers(self.config, env, self._http)
+            configured_providers(self.config, env, self._http, keys=keys)
+        #: Providers in fallback order, with or without a server key (an organization
+        #: may bring its own for one the server has none for).
+        self.order: list[ProviderName] = list(self.providers) if providers is not None \
+            else self.config.provider_order(env)
         cb = self.config.circuit_breaker
         self.breakers = {name: CircuitBreaker(cb.failure_threshold, cb.reset_after_s)
                          for name in self.providers}
+        self._own_breakers: OrderedDict[str, CircuitBreaker] = OrderedDict()
         r = self.config.retry
         self.retry = retry or RetryPolicy(max_attempts=r.max_attempts,
                                           base_delay_s=r.base_delay_s,
@@ -85,6 +110,50 @@ class AgentRuntime:
         routes = [Route(provider, self.config.model_for(agent, name))
                   for name, provider in self.providers.items()]
         return ProviderChain(routes, breakers=self.breakers, retry=self.retry, cache=self.cache)
+
+    def chains_for(self, organization: OrganizationKeys | None) -> dict[str, ProviderChain]:
+        """The chains of one run or question: the process's (``chains``) without an
+        organization; else the organization's own, with its own keys first."""
+        if organization is None:
+            return self.chains
+        own: dict[ProviderName, tuple[LLMProvider, str]] = {}
+        breakers = dict(self.breakers)
+        for name in self.order:
+            key = organization.get(name)
+            if key:  # one provider per run, shared by its agents' chains
+                label = self._own_breaker(name, key)
+                breakers[label] = self._own_breakers[label]
+                own[name] = (keyed_provider(self.config, name, api_key=key, env=self._env,
+                                            client=self._http), label)
+        chains: dict[str, ProviderChain] = {}
+        for agent in (*AGENTS, "chatbot"):
+            routes: list[Route] = []
+            for name in self.order:
+                model = self.config.model_for(agent, name)
+                if name in own:
+                    routes.append(Route(own[name][0], model, "organization",
+                                        breaker=own[name][1]))
+                if name in self.providers:
+                    routes.append(Route(self.providers[name], model))
+            if routes:
+                chains[agent] = ProviderChain(
+                    routes, breakers=breakers, retry=self.retry, cache=self.cache,
+                    cache_scope=f"{organization.organization_id}:")
+        return chains
+
+    def _own_breaker(self, name: ProviderName, key: str) -> str:
+        """The breaker of an organization's key (named by a digest: never the key), made
+        on first use; the least recently used are dropped past ``ORGANIZATION_BREAKERS``."""
+        digest = hashlib.sha256(f"{name}\0{key}".encode()).hexdigest()[:16]
+        label = f"{name}:own:{digest}"
+        if label in self._own_breakers:
+            self._own_breakers.move_to_end(label)
+        else:
+            cb = self.config.circuit_breaker
+            self._own_breakers[label] = CircuitBreaker(cb.failure_threshold, cb.reset_after_s)
+            while len(self._own_breakers) > ORGANIZATION_BREAKERS:
+                self._own_breakers.popitem(last=False)
+        return label
 
     @property
     def offline(self) -> bool:
@@ -114,20 +183,28 @@ class AgentRuntime:
     # --- running --------------------------------------------------------------------------
 
     async def advise(self, requirements: dict[str, Any] | Requirements, *,
-                     thread_id: str = "advise", progress: Progress | None = None
-                     ) -> dict[str, Any]:
-        """The advice: the engine's result as JSON plus ``narrative`` and ``llm_usage``."""
+                     thread_id: str = "advise", progress: Progress | None = None,
+                     organization: OrganizationKeys | None = None) -> dict[str, Any]:
+        """The advice: the engine's result as JSON plus ``narrative`` and ``llm_usage``.
+
+        ``organization``: the run's organization and its own keys, asked before the
+        server's (held by the run's context only: never in its checkpointed state)."""
         req = requirements.model_dump(mode="json") if isinstance(requirements, Requirements) \
             else requirements
-        ctx = RunContext(writer=self.writer, config=self.config, catalog=self.catalog,
+        chains = self.chains_for(organization)
+        writer = self.writer if chains is self.chains else \
+            SectionWriter(self.config, chains, self.metrics)
+        ctx = RunContext(writer=writer, config=self.config, catalog=self.catalog,
                          metrics=self.metrics, progress=progress, offload=self.offload)
-        graph = build_graph(ctx, await self.checkpointer())
-        state = await run_graph(graph, req, thread_id)
+        with log_context(run_id=thread_id):  # on every line of its steps
+            graph = build_graph(ctx, await self.checkpointer())
+            state = await run_graph(graph, req, thread_id)
         return advice_of(state)
 
-    def chat_completer(self):
-        """(system, prompt) -> (text, author) through the chatbot's chain; None offline."""
-        chain = self.chains.get("chatbot")
+    def chat_completer(self, organization: OrganizationKeys | None = None):
+        """(system, prompt) -> (text, author) through the chatbot's chain (the
+        organization's own keys first, when given); None offline."""
+        chain = self.chains_for(organization).get("chatbot")
         if chain is None:
             return None
         settings = self.config.agent("chatbot")

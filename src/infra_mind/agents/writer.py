@@ -5,26 +5,40 @@ Order of events for a section: no provider, or the run's limits spent -> offline
 the provider chain (retries, breakers and fallbacks inside it); a text whose numbers all
 match the result is kept (``passed``); one that does not is asked for once more with the
 offending numbers named (``regenerated`` if the second passes); then offline. A chain
-failure or the agent's time limit -> offline. Each outcome is counted in metrics, and every
-provider attempt is returned as a call record, so usage survives a resume from checkpoint.
+failure, a call the run's limits refuse, or the agent's time limit -> offline. Each outcome
+is counted in metrics, and every provider attempt is returned as a call record, so usage
+survives a resume from checkpoint.
+
+The run's limits are hard: the chain reserves every attempt with the run's
+``budget.RunBudget`` before it is sent and settles it after, so sections written at the
+same time never pass a limit between them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
-from infra_mind.agents.config import AgentsConfig, RunLimits
-from infra_mind.agents.llm import AllProvidersFailed, Attempt, LLMError, ProviderChain
+from infra_mind.agents.budget import RunBudget
+from infra_mind.agents.config import AgentsConfig
+from infra_mind.agents.llm import (
+    AllProvidersFailed,
+    Attempt,
+    CallRefused,
+    LLMError,
+    ProviderChain,
+)
 from infra_mind.agents.narrative import SECTIONS, Section
 from infra_mind.agents.numbers import Figures, figures_of, unmatched_numbers
 from infra_mind.agents.sections import SectionSpec, user_data
-from infra_mind.engine.money import usd
 from infra_mind.engine.result import AssessmentResult
+from infra_mind.observability.logging import event
 from infra_mind.observability.metrics import Metrics
+
+log = logging.getLogger("infra_mind.agents")
 
 ROLES = {
     "research": ("research analyst who checks where prices come from and which alternatives "
@@ -70,53 +84,24 @@ def build_prompt(spec: SectionSpec, facts: list[str], result: AssessmentResult) 
             f"Section: {title}\nTask: {spec.instruction}")
 
 
-@dataclass
-class RunBudget:
-    """The per-run limits, shared by the agents of one run in this process.
-
-    Seeded with the calls already in the checkpointed state, so a resumed run does not get
-    a fresh allowance.
-    """
-
-    limits: RunLimits
-    calls: int = 0
-    tokens: int = 0
-    cost_usd: float = 0.0
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    @classmethod
-    def from_records(cls, limits: RunLimits, records: list[dict[str, Any]]) -> RunBudget:
-        budget = cls(limits)
-        for record in records:
-            budget.add(record)
-        return budget
-
-    def add(self, record: dict[str, Any]) -> None:
-        if record.get("status") in ("cached", "offline", "skipped"):
-            return
-        self.calls += 1
-        self.tokens += int(record.get("input_tokens", 0)) + int(record.get("output_tokens", 0))
-        self.cost_usd += float(record.get("cost_usd", 0.0))
-
-    def spent(self) -> str | None:
-        """Which limit is reached, or None."""
-        if self.calls >= self.limits.max_llm_calls:
-            return f"run limit of {self.limits.max_llm_calls} LLM calls reached"
-        if self.tokens >= self.limits.max_total_tokens:
-            return f"run limit of {self.limits.max_total_tokens} tokens reached"
-        if self.cost_usd >= self.limits.max_cost_usd:
-            return f"run limit of {usd(self.limits.max_cost_usd)} reached"
-        return None
-
-
 def attempt_record(agent: str, key: str, attempt: Attempt) -> dict[str, Any]:
+    """A call as the run's state keeps it: who, whose key (never the key), usage, cost."""
     c = attempt.completion
     return {"agent": agent, "section": key, "provider": attempt.provider,
+            "key_source": attempt.key_source,
             "model": c.model if c else attempt.model, "status": attempt.status,
             "input_tokens": c.input_tokens if c else 0,
             "output_tokens": c.output_tokens if c else 0,
             "cost_usd": c.cost_usd if c else 0.0, "priced": c.priced if c else True,
             "latency_s": round(c.latency_s, 3) if c else 0.0}
+
+
+def written_by(sections: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Who wrote an agent's sections (``Section`` as JSON), for its step's log line: the
+    providers (``offline`` for the offline writer), and each section's author."""
+    authors = {key: section["author"] for key, section in sections.items()}
+    providers = sorted({author.split("/", 1)[0] for author in authors.values()})
+    return {"provider": ",".join(providers) or "none", "sections": authors}
 
 
 class SectionWriter:
@@ -127,6 +112,14 @@ class SectionWriter:
         self.config = config
         self.chains = chains or {}
         self.metrics = metrics
+
+    def providers_for(self, agent: str) -> list[str]:
+        """The writers ``agent``'s sections are asked of, in order (``provider/model``,
+        `` (organization key)`` after a route with the run's organization's own key, then
+        ``offline``), as its step's log line names them."""
+        chain = self.chains.get(agent)
+        routes = [route.label for route in chain.routes] if chain is not None else []
+        return [*routes, "offline"]
 
     async def write(self, spec: SectionSpec, result: AssessmentResult, result_figures: Figures,
                     budget: RunBudget, deadline: float) -> tuple[Section, list[dict[str, Any]]]:
@@ -146,8 +139,7 @@ class SectionWriter:
         records: list[dict[str, Any]] = []
         rejected: list[str] = []
         for attempt in (1, 2):
-            async with budget._lock:
-                limit = budget.spent()
+            limit = budget.spent()
             if limit:
                 return self._offline(spec, offline, limit, "limits"), records
             remaining = deadline - time.monotonic()
@@ -156,20 +148,21 @@ class SectionWriter:
                     records
 
             def heard(a: Attempt, _records: list = records) -> None:
-                record = attempt_record(spec.agent, spec.key, a)
-                _records.append(record)
-                budget.add(record)
+                _records.append(attempt_record(spec.agent, spec.key, a))
                 self._count(a)
 
             try:
                 completion = await asyncio.wait_for(
                     chain.complete(system, prompt, max_tokens=settings.max_tokens,
                                    temperature=settings.temperature,
-                                   timeout_s=settings.timeout_s, on_attempt=heard),
+                                   timeout_s=settings.timeout_s, on_attempt=heard,
+                                   gate=budget),
                     timeout=remaining)
             except TimeoutError:
                 return self._offline(spec, offline, "agent time limit reached", "timeout"), \
                     records
+            except CallRefused as exc:
+                return self._offline(spec, offline, exc.message, "limits"), records
             except AllProvidersFailed as exc:
                 return self._offline(spec, offline, "every provider failed: "
                                      + "; ".join(exc.failures), "providers_failed"), records
@@ -208,6 +201,9 @@ class SectionWriter:
     def _offline(self, spec: SectionSpec, markdown: str, note: str, reason: str) -> Section:
         if self.metrics is not None:
             self.metrics.llm_fallbacks.labels(agent=spec.agent, reason=reason).inc()
+        if reason != "no_provider":  # a model was configured, and did not write it
+            event(log, "agent.section.offline", logging.WARNING, agent=spec.agent,
+                  section=spec.key, reason=reason, note=note)
         return Section(agent=spec.agent, key=spec.key, title=SECTIONS[spec.agent][spec.key],
                        markdown=markdown, author="offline", number_check="offline", note=note)
 
@@ -229,10 +225,13 @@ class SectionWriter:
 
 
 def usage_of(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """``llm_usage``: requests, failures, tokens and cost per provider, per agent, in total.
+    """``llm_usage``: requests, failures, tokens and cost per provider, per agent, per key
+    source (``organization``: the run's organization's own key; ``server``: the server's)
+    and in total.
 
     Only providers' usage fields are summed; a model with no configured price adds its
     tokens but no cost, and ``unpriced_requests`` says how many such answers there were.
+    Cache hits used no key: they are in the other figures only.
     """
 
     def empty() -> dict[str, Any]:
@@ -258,8 +257,13 @@ def usage_of(records: list[dict[str, Any]]) -> dict[str, Any]:
     total = empty()
     providers: dict[str, dict[str, Any]] = {}
     agents: dict[str, dict[str, Any]] = {}
+    key_sources: dict[str, dict[str, Any]] = {}
     for r in records:
         add(total, r)
         add(providers.setdefault(r["provider"], empty()), r)
         add(agents.setdefault(r["agent"], empty()), r)
-    return {"total": total, "providers": providers, "agents": agents}
+        if r["status"] not in ("cached", "skipped"):
+            # records checkpointed before key sources were kept were all the server's
+            add(key_sources.setdefault(r.get("key_source", "server"), empty()), r)
+    return {"total": total, "providers": providers, "agents": agents,
+            "key_sources": key_sources}

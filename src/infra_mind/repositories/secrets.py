@@ -1,9 +1,11 @@
 """Every query on encrypted values: organizations' secrets, and the key rotation's scan.
 
-Two doors, by who is asking:
+Three doors, by who is asking:
 
 - ``OrganizationSecretRepository`` answers for one organization: every statement it runs
   carries that filter, so another organization's secret is simply not there.
+- ``secrets_of_assessment`` answers a run: the secrets of the organization the assessment
+  belongs to, and only of that one (the join is on the assessment's own organization).
 - The rotation functions answer for ``infra-mind rotate-encryption-key``: they walk every
   encrypted column in ``ENCRYPTED_COLUMNS`` by primary key, and each write is guarded by
   the ciphertext it replaces, so a value changed meanwhile (a new PUT) is left as written.
@@ -22,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from infra_mind.models import OrganizationSecret
+from infra_mind.models import Assessment, OrganizationSecret
 
 
 class OrganizationSecretRepository:
@@ -39,6 +41,12 @@ class OrganizationSecretRepository:
         rows = await self.session.execute(select(OrganizationSecret).where(self._ours())
                                           .order_by(OrganizationSecret.name))
         return rows.scalars().all()
+
+    async def ciphertexts(self) -> dict[str, str]:
+        """``{name: ciphertext}`` of every secret set (for the code that decrypts them)."""
+        rows = await self.session.execute(
+            select(OrganizationSecret.name, OrganizationSecret.ciphertext).where(self._ours()))
+        return {name: ciphertext for name, ciphertext in rows.all()}
 
     async def get(self, name: str) -> OrganizationSecret | None:
         rows = await self.session.execute(select(OrganizationSecret).where(
@@ -83,6 +91,21 @@ class OrganizationSecretRepository:
             delete(OrganizationSecret).where(self._ours(), OrganizationSecret.name == name)
             .execution_options(synchronize_session=False))
         return cast(CursorResult, result).rowcount == 1
+
+
+async def secrets_of_assessment(session: AsyncSession, assessment_id: str
+                                ) -> tuple[str | None, dict[str, str]]:
+    """(organization id, ``{name: ciphertext}`` of its secrets) of the organization that
+    ``assessment_id`` belongs to, in one query; (None, {}) when the assessment is gone."""
+    rows = (await session.execute(
+        select(Assessment.organization_id, OrganizationSecret.name,
+               OrganizationSecret.ciphertext)
+        .outerjoin(OrganizationSecret,
+                   OrganizationSecret.organization_id == Assessment.organization_id)
+        .where(Assessment.id == assessment_id))).all()
+    if not rows:
+        return None, {}
+    return rows[0][0], {name: ciphertext for _, name, ciphertext in rows if name is not None}
 
 
 # -- the key rotation ---------------------------------------------------------------------

@@ -4,11 +4,14 @@ Rules live here. Only an owner or an admin of the organization manages its secre
 anyone else, members and viewers included, gets "organization not found", so which
 secrets an organization holds does not leak. A value is encrypted before it reaches the
 session (``kit.crypto``, the first key of ``ENCRYPTION_KEY``) and never leaves this
-module in clear except through ``secret_value``, for the code that will use it: no
+module in clear except through ``secret_value``, for the code that uses it: no
 response, log line or audit event carries it; listings show a masked hint.
 
-The agents do not use these keys yet: runs use the process's ``OPENAI_API_KEY`` and
-``ANTHROPIC_API_KEY``. Choosing an organization's own key for its runs is a later step.
+The organization's runs use them (``agents.providers``): a run's worker reads and
+decrypts its organization's keys when the run starts, and asks each provider with the
+organization's key first, the server's (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``) next;
+chat questions about its assessments do the same in the API process. A key set, replaced
+or deleted here is in force from the next run or question.
 
 No FastAPI, no commits: the caller owns the transaction.
 """

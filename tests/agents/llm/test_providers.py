@@ -6,6 +6,7 @@ from email.utils import formatdate
 
 import pytest
 
+from infra_mind.agents.config import AgentsConfig
 from infra_mind.agents.llm import (
     AllProvidersFailed,
     AnthropicProvider,
@@ -21,6 +22,7 @@ from infra_mind.agents.llm import (
     parse_retry_after,
     price_tokens,
 )
+from infra_mind.agents.providers import keyed_provider
 
 OPENAI_KEY = "sk-test-secret-0123456789"
 ANTHROPIC_KEY = "sk-ant-test-secret-9876543210"
@@ -117,25 +119,27 @@ async def test_unknown_model_costs_nothing_and_is_marked_unpriced(openai_server)
     assert result.input_tokens == 1200  # usage still counted
 
 
-async def test_base_urls_come_from_the_environment(monkeypatch, openai_server, anthropic_server):
-    monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url_openai)
-    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", anthropic_server.base_url_anthropic)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
-
-    openai = OpenAIProvider.from_env()
-    anthropic = AnthropicProvider.from_env()
+async def test_base_urls_come_from_the_environment(openai_server, anthropic_server):
+    env = {"OPENAI_BASE_URL": openai_server.base_url_openai,
+           "ANTHROPIC_BASE_URL": anthropic_server.base_url_anthropic}
+    openai = keyed_provider(AgentsConfig(), "openai", api_key=OPENAI_KEY, env=env)
+    anthropic = keyed_provider(AgentsConfig(), "anthropic", api_key=ANTHROPIC_KEY, env=env)
     await openai.complete("s", "p", model="gpt-4o-mini", **CALL)
     await anthropic.complete("s", "p", model="claude-sonnet-4-5", **CALL)
 
     assert openai_server.request_count == 1
     assert anthropic_server.request_count == 1
+    assert openai_server.requests[0].headers["authorization"] == f"Bearer {OPENAI_KEY}"
+    assert anthropic_server.requests[0].headers["x-api-key"] == ANTHROPIC_KEY
     assert OPENAI_KEY not in repr(openai) and ANTHROPIC_KEY not in repr(anthropic)
 
 
 def test_default_base_urls_without_environment():
-    assert OpenAIProvider.from_env({}).base_url == "https://api.openai.com/v1"
-    assert AnthropicProvider.from_env({}).base_url == "https://api.anthropic.com"
+    config = AgentsConfig()
+    assert keyed_provider(config, "openai", api_key=None, env={}).base_url == \
+        "https://api.openai.com/v1"
+    assert keyed_provider(config, "anthropic", api_key=None, env={}).base_url == \
+        "https://api.anthropic.com"
 
 
 @pytest.mark.parametrize("make", [openai_for, anthropic_for])

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random as _random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
@@ -271,7 +270,9 @@ def usage_int(usage: Any, key: str) -> int:
 class HttpProvider:
     """What every HTTP provider shares: key, endpoint, prices, client; key never shown.
 
-    Subclasses set ``name``, ``DEFAULT_BASE_URL``, ``KEY_ENV`` and ``URL_ENV``.
+    Subclasses set ``name``, ``DEFAULT_BASE_URL``, ``KEY_ENV`` (the setting holding the
+    server's key) and ``URL_ENV`` (the variable that points it elsewhere). Built by
+    ``agents.providers.keyed_provider`` with the key of a setting or of an organization.
     """
 
     name = ""
@@ -293,13 +294,6 @@ class HttpProvider:
         self.prices: TokenPrices = prices or {}
         self._client = client
         self._clock = clock
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **kwargs: Any) -> Self:
-        """Key from ``KEY_ENV``, endpoint from ``URL_ENV`` (both optional)."""
-        env = os.environ if env is None else env
-        return cls(api_key=env.get(cls.KEY_ENV), base_url=env.get(cls.URL_ENV) or None,
-                   **kwargs)
 
     def __repr__(self) -> str:  # never show the key
         return f"{type(self).__name__}(base_url={self.base_url!r})"

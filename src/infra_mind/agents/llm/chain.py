@@ -1,7 +1,9 @@
 """Try providers in order, with retries, a circuit breaker each, a response cache and usage.
 
 The chain holds no offline fallback: the caller decides what to do with
-:class:`AllProvidersFailed`.
+:class:`AllProvidersFailed`. A caller that must bound what calls spend (a run's limits)
+passes a :class:`CallGate`: every attempt is reserved with it before it is sent and
+settled after, and a refused reservation stops the chain (:class:`CallRefused`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Literal, Protocol
 
 from infra_mind.agents.llm.base import (
     CircuitBreaker,
@@ -34,12 +37,37 @@ class AllProvidersFailed(LLMError):
         self.message = str(self)
 
 
+class CallRefused(LLMError):
+    """A :class:`CallGate` refused the next attempt (a run limit): nothing was sent, and no
+    later provider is asked either."""
+
+
+#: Whose key a route's provider sends: the run's organization's own, or the server's.
+KeySource = Literal["organization", "server"]
+
+
 @dataclass(frozen=True)
 class Route:
-    """A provider and the model to ask it for."""
+    """A provider and the model to ask it for.
+
+    ``breaker`` names the route's circuit breaker (default: the provider's name). A route
+    sending an organization's own key has a breaker of its own, so a refused or rate-limited
+    key trips that organization's route only, never the server's."""
 
     provider: LLMProvider
     model: str
+    key_source: KeySource = "server"
+    breaker: str = ""
+
+    @property
+    def breaker_key(self) -> str:
+        return self.breaker or self.provider.name
+
+    @property
+    def label(self) -> str:
+        """``provider/model``, with `` (organization key)`` for an organization's route."""
+        own = " (organization key)" if self.key_source == "organization" else ""
+        return f"{self.provider.name}/{self.model}{own}"
 
 
 @dataclass(frozen=True)
@@ -54,9 +82,23 @@ class Attempt:
     status: str
     completion: Completion | None = None
     error: str = ""
+    key_source: KeySource = "server"
 
 
 AttemptListener = Callable[[Attempt], None]
+
+
+class CallGate(Protocol):
+    """Bounds what a chain's attempts may spend (``writer.RunBudget`` for a run's limits).
+
+    ``reserve`` is called before each attempt is sent, with everything that bounds its
+    cost; it returns a ticket, or raises :class:`CallRefused` and the attempt is not made.
+    ``settle`` is called exactly once per ticket: with the completion when the attempt
+    answered, with None when it failed or was cancelled."""
+
+    def reserve(self, route: Route, system: str, prompt: str, max_tokens: int) -> object: ...
+
+    def settle(self, ticket: object, completion: Completion | None) -> None: ...
 
 
 @dataclass
@@ -120,20 +162,24 @@ class ProviderChain:
         breakers: dict[str, CircuitBreaker] | None = None,
         retry: RetryPolicy | None = None,
         cache: ResponseCache | None = None,
+        cache_scope: str = "",
         clock: Clock = time.monotonic,
     ) -> None:
         if not routes:
             raise ValueError("a provider chain needs at least one route")
-        names = [route.provider.name for route in routes]
+        names = [(route.provider.name, route.key_source) for route in routes]
         if len(set(names)) != len(names):
-            raise ValueError(f"provider names must be unique: {names}")
+            raise ValueError(f"a provider appears twice with the same key: {names}")
         self.routes = list(routes)
         self.retry = retry or RetryPolicy()
         self.cache = cache
+        #: Prefixed to every cache key: answers are shared within a scope only (the
+        #: runtime scopes them by organization).
+        self.cache_scope = cache_scope
         self.breakers = dict(breakers or {})
-        for name in names:
-            self.breakers.setdefault(name, CircuitBreaker(clock=clock))
-        self._usage = {name: ProviderUsage() for name in names}
+        for route in routes:
+            self.breakers.setdefault(route.breaker_key, CircuitBreaker(clock=clock))
+        self._usage = {route.provider.name: ProviderUsage() for route in routes}
         self.cache_hits = 0
 
     def usage(self) -> dict[str, ProviderUsage]:
@@ -149,11 +195,15 @@ class ProviderChain:
         temperature: float = 0.2,
         timeout_s: float = 60.0,
         on_attempt: AttemptListener | None = None,
+        gate: CallGate | None = None,
     ) -> Completion:
         """The first successful completion; a cached one is returned with ``cached=True``.
 
-        ``on_attempt`` hears of every attempt (cache hits are not attempts)."""
-        key = ResponseCache.key(system, prompt, max_tokens=max_tokens, temperature=temperature)
+        ``on_attempt`` hears of every attempt (cache hits are not attempts). ``gate``
+        reserves each attempt before it is sent; a refusal raises :class:`CallRefused`
+        at once, whatever providers are left."""
+        key = self.cache_scope + ResponseCache.key(system, prompt, max_tokens=max_tokens,
+                                                   temperature=temperature)
         if self.cache is not None:
             hit = self.cache.get(key)
             if hit is not None:
@@ -165,8 +215,10 @@ class ProviderChain:
             try:
                 completion = await self._try_route(
                     route, system, prompt, max_tokens, temperature, timeout_s,
-                    on_attempt or _ignore,
+                    on_attempt or _ignore, gate,
                 )
+            except CallRefused:
+                raise
             except LLMError as exc:
                 failures.append(exc.message)
                 continue
@@ -184,16 +236,20 @@ class ProviderChain:
         temperature: float,
         timeout_s: float,
         on_attempt: AttemptListener,
+        gate: CallGate | None,
     ) -> Completion:
         provider = route.provider
-        breaker = self.breakers[provider.name]
+        source = route.key_source
+        breaker = self.breakers[route.breaker_key]
         totals = self._usage[provider.name]
         attempt = 0
         while True:
             if not breaker.allow():
                 on_attempt(Attempt(provider.name, route.model, "skipped",
-                                   error="circuit open"))
+                                   error="circuit open", key_source=source))
                 raise LLMError(f"{provider.name}: skipped, circuit open")
+            # reserved before it is sent, so concurrent attempts never overrun a limit
+            ticket = gate.reserve(route, system, prompt, max_tokens) if gate else None
             attempt += 1
             totals.requests += 1
             span = start_llm_span(provider.name, route.model, attempt)
@@ -207,25 +263,30 @@ class ProviderChain:
                     timeout_s=timeout_s,
                 )
             except RetryableLLMError as exc:
+                _settle(gate, ticket, None)
                 end_llm_span(span, "retryable_error", exc)
                 totals.failures += 1
                 breaker.record_failure()
                 on_attempt(Attempt(provider.name, route.model, "retryable_error",
-                                   error=exc.message))
+                                   error=exc.message, key_source=source))
                 delay_s = self.retry.delay_s(attempt, exc)
                 if delay_s is None or not breaker.allow():
                     raise
                 await self.retry.sleep(delay_s)
                 continue
             except LLMError as exc:
+                _settle(gate, ticket, None)
                 end_llm_span(span, "error", exc)
                 totals.failures += 1
                 breaker.record_failure()
-                on_attempt(Attempt(provider.name, route.model, "error", error=exc.message))
+                on_attempt(Attempt(provider.name, route.model, "error", error=exc.message,
+                                   key_source=source))
                 raise
             except BaseException as exc:  # cancelled (the agent's time limit), or a bug
+                _settle(gate, ticket, None)
                 end_llm_span(span, "error", exc)
                 raise
+            _settle(gate, ticket, completion)
             end_llm_span(span, "ok", model=completion.model,
                          input_tokens=completion.input_tokens,
                          output_tokens=completion.output_tokens, cost_usd=completion.cost_usd)
@@ -233,8 +294,14 @@ class ProviderChain:
             totals.input_tokens += completion.input_tokens
             totals.output_tokens += completion.output_tokens
             totals.cost_usd += completion.cost_usd
-            on_attempt(Attempt(provider.name, route.model, "ok", completion=completion))
+            on_attempt(Attempt(provider.name, route.model, "ok", completion=completion,
+                               key_source=source))
             return completion
+
+
+def _settle(gate: CallGate | None, ticket: object, completion: Completion | None) -> None:
+    if gate is not None:
+        gate.settle(ticket, completion)
 
 
 def _ignore(attempt: Attempt) -> None:
