@@ -5,24 +5,22 @@ too: ``infra-mind worker`` execs taskiq, which forks its worker processes. Logs 
 file per process; ``report`` prints their tails.
 
 Services: PostgreSQL at $INFRA_MIND_TEST_PG (a fresh database per use, dropped after) and
-Redis at $INFRA_MIND_TEST_REDIS_BROKER (default DB 14, flushed; one user at a time on this
-host, see ``exclusive``). Nothing here imports pytest at module level, so ``bench/`` can
-use it without a test session.
+Redis at $INFRA_MIND_TEST_REDIS_BROKER (default DB 14), where each use gets a namespace of
+its own (``redis_namespace``: the processes' ``REDIS_NAMESPACE``) and deletes only the keys
+under it, so runs on one server (in parallel, or someone else's) never meet. Nothing here
+imports pytest at module level, so ``bench/`` can use it without a test session.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
-import hashlib
 import os
 import secrets
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -32,13 +30,14 @@ from typing import Any
 
 import httpx
 
+from infra_mind.worker.broker import CONSUMER_GROUP, task_stream
+
 PG_ADMIN = os.environ.get("INFRA_MIND_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("INFRA_MIND_TEST_REDIS_BROKER", "redis://127.0.0.1:6379/14")
 REQUIRE = os.environ.get("INFRA_MIND_REQUIRE_SERVICES") == "1"
 
-#: The task stream and consumer group (``infra_mind.worker.broker``).
-STREAM = "infra-mind:tasks"
-GROUP = "infra-mind-workers"
+#: The workers' consumer group on the task stream (``RedisSpace.stream``).
+GROUP = CONSUMER_GROUP
 STOP_GRACE_S = 10.0
 #: Settings the processes get from the caller, never from the developer's shell: a real
 #: LLM key or endpoint there would otherwise send the tests' prompts to a vendor.
@@ -173,14 +172,18 @@ def migrate(env: dict[str, str]) -> None:
                            f"{done.stdout}{done.stderr}")
 
 
-def base_env(database_url: str, redis_url: str | None = None, **extra: str) -> dict[str, str]:
+def base_env(database_url: str, redis: RedisSpace | str | None = None,
+             **extra: str) -> dict[str, str]:
     """This process's environment minus the settings under test, plus a production setup
-    (48-character JWT secret) on ``database_url``; ``extra`` last."""
+    (48-character JWT secret) on ``database_url`` and ``redis`` (a namespace of the test
+    Redis, or the URL of a server of the caller's own); ``extra`` last."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(_CONTROLLED_ENV)}
     env.update(ENVIRONMENT="production", JWT_SECRET_KEY=secrets.token_urlsafe(36)[:48],
                DATABASE_URL=database_url, LOG_LEVEL="INFO", PYTHONUNBUFFERED="1")
-    if redis_url:
-        env["REDIS_URL"] = redis_url
+    if isinstance(redis, RedisSpace):
+        env.update(REDIS_URL=redis.url, REDIS_NAMESPACE=redis.prefix)
+    elif redis:
+        env["REDIS_URL"] = redis
     env.update(extra)
     return env
 
@@ -224,21 +227,53 @@ def pid_of_worker_id(worker_id: str) -> int:
 # -- readiness -------------------------------------------------------------------------
 
 
-def stream_readers(client: Any) -> int:
-    """Connections to our Redis DB blocked in XREADGROUP: one per listening worker.
-    (``XINFO CONSUMERS`` will not do: Redis 7.0 adds a consumer only once it got a
-    message.)"""
-    db = str(client.connection_pool.connection_kwargs.get("db", 0))
+def stream_readers(client: Any, procs: Iterable[Proc]) -> int:
+    """Connections from ``procs`` (their process groups: taskiq forks its workers) blocked
+    in XREADGROUP on ``client``'s Redis: one per listening worker. Counted by the client
+    port Redis reports against the sockets those processes hold, so other runs' workers
+    on the same server are not counted. (``XINFO CONSUMERS`` will not do: Redis 7.0 adds
+    a consumer only once it got a message.)"""
+    ports = _local_tcp_ports(_pids_in_groups({proc.pgid for proc in procs}))
     return sum(1 for c in client.client_list()
-               if c.get("cmd") == "xreadgroup" and str(c.get("db")) == db)
+               if c.get("cmd") == "xreadgroup" and int(c["addr"].rsplit(":", 1)[1]) in ports)
+
+
+def _pids_in_groups(pgids: set[int]) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                if os.getpgid(int(entry)) in pgids:
+                    pids.append(int(entry))
+    return pids
+
+
+def _local_tcp_ports(pids: Iterable[int]) -> set[int]:
+    """The local TCP ports of the sockets ``pids`` hold (Linux ``/proc``)."""
+    inodes: set[str] = set()
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                    if target.startswith("socket:["):
+                        inodes.add(target[len("socket:["):-1])
+    ports: set[int] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()  # sl local_address rem_address st ... uid timeout inode
+                if fields[9] in inodes:
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
 
 
 async def wait_ready(http: httpx.AsyncClient, apis: list[Proc], watch: list[Proc],
                      timeout_s: float = 60.0, redis_url: str | None = None,
                      readers: int = 0) -> None:
     """Every API answers /health/ready with 200 and, with ``redis_url``, at least
-    ``readers`` workers read the task stream; raises RuntimeError if one of ``watch``
-    exits or ``timeout_s`` passes."""
+    ``readers`` of ``watch``'s workers read the task stream; raises RuntimeError if one of
+    ``watch`` exits or ``timeout_s`` passes."""
     deadline = time.monotonic() + timeout_s
     waiting = list(apis)
     last: dict[str, str] = {}
@@ -260,7 +295,7 @@ async def wait_ready(http: httpx.AsyncClient, apis: list[Proc], watch: list[Proc
                         waiting.remove(proc)
                 except httpx.HTTPError as exc:
                     last[proc.name] = f"{type(exc).__name__}: {exc}"
-            reading = stream_readers(client) if client is not None else 0
+            reading = stream_readers(client, watch) if client is not None else 0
             if client is not None:
                 last["workers reading"] = str(reading)
             if not waiting and reading >= readers:
@@ -320,27 +355,55 @@ def drop_pg_database(name: str) -> None:
     asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@contextlib.contextmanager
-def exclusive(url: str, timeout_s: float | None = 180.0) -> Iterator[None]:
-    """One user of this Redis DB at a time on this host: the stream name is fixed
-    (``infra_mind.worker.broker``), so two runs sharing the DB would take each other's
-    messages, and each flushes the DB. ``timeout_s`` None waits for ever; else
-    TimeoutError."""
-    digest = hashlib.sha256(url.encode()).hexdigest()[:12]
-    path = Path(tempfile.gettempdir()) / f"infra-mind-redis-{digest}.lock"
-    with path.open("a") as handle:
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if deadline is not None and time.monotonic() > deadline:
-                    raise TimeoutError(f"{url} stayed in use by another run for "
-                                       f"{timeout_s} s (lock {path})") from None
-                time.sleep(0.5)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+@dataclass(frozen=True)
+class RedisSpace:
+    """A namespace of one test's own in the test Redis: processes started with it
+    (``base_env``) keep every key, stream and channel under ``prefix``."""
 
+    url: str
+    prefix: str
+
+    @property
+    def stream(self) -> str:
+        """The task stream of the processes in this namespace."""
+        return task_stream(self.prefix)
+
+    def client(self, **kwargs: Any) -> Any:
+        import redis
+
+        return redis.Redis.from_url(self.url, **{"socket_connect_timeout": 2, **kwargs})
+
+    def names(self) -> list[bytes]:
+        """The keys under ``prefix`` now."""
+        with contextlib.closing(self.client(socket_timeout=5)) as client:
+            return list(client.scan_iter(match=f"{self.prefix}*", count=500))
+
+    def clean(self) -> None:
+        """Delete every key under ``prefix``, and nothing else."""
+        with contextlib.closing(self.client(socket_timeout=5)) as client:
+            keys = list(client.scan_iter(match=f"{self.prefix}*", count=500))
+            for start in range(0, len(keys), 500):
+                client.delete(*keys[start:start + 500])
+
+
+def new_redis_space(url: str = REDIS_URL) -> RedisSpace:
+    """A fresh namespace (nothing is written until a process uses it)."""
+    return RedisSpace(url, f"test-{uuid.uuid4().hex[:12]}:")
+
+
+@contextlib.contextmanager
+def redis_namespace(url: str = REDIS_URL) -> Iterator[RedisSpace]:
+    """A fresh namespace in the Redis at ``url``, its keys deleted afterwards; skips the
+    test (fails it under INFRA_MIND_REQUIRE_SERVICES=1) when Redis is unreachable."""
+    import redis
+
+    space = new_redis_space(url)
+    try:
+        with contextlib.closing(space.client()) as client:
+            client.ping()
+    except (OSError, redis.RedisError) as exc:
+        unavailable(f"Redis at {url}", exc)
+    try:
+        yield space
+    finally:
+        space.clean()

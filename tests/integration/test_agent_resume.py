@@ -32,23 +32,22 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import redis
 
 from infra_mind.agents.narrative import SECTIONS
 from tests.fake_llm import FakeLLMServer, echo_facts, section_of, serve_fake
 from tests.integration.procs import (
-    REDIS_URL,
     WEB_SERVICE,
     Proc,
+    RedisSpace,
     base_env,
     create_pg_database,
     drop_pg_database,
-    exclusive,
     group_name,
     logs_on_failure,
     migrate,
     ok,
     pid_of_worker_id,
+    redis_namespace,
     serve,
     sign_up,
     start,
@@ -98,8 +97,8 @@ class Stage:
             proc.stop()
 
 
-def _env(database_url: str, fake: FakeLLMServer, redis_url: str | None) -> dict[str, str]:
-    env = base_env(database_url, redis_url, JOB_TIMEOUT_S=str(JOB_TIMEOUT_S),
+def _env(database_url: str, fake: FakeLLMServer, redis: RedisSpace | None) -> dict[str, str]:
+    env = base_env(database_url, redis, JOB_TIMEOUT_S=str(JOB_TIMEOUT_S),
                    OPENAI_BASE_URL=fake.base_url_openai, LLM_PROVIDER_ORDER="openai,offline")
     assert len(env["JWT_SECRET_KEY"]) == 48 and "OPENAI_API_KEY" not in env
     return env
@@ -110,28 +109,18 @@ def _env(database_url: str, fake: FakeLLMServer, redis_url: str | None) -> dict[
 
 @pytest.fixture()
 def pg_stage(tmp_path: Path) -> Iterator[Stage]:
-    with exclusive(REDIS_URL):
-        try:
-            client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2,
-                                          socket_timeout=5)
-            client.ping()
-        except (OSError, redis.RedisError) as exc:
-            unavailable(f"Redis at {REDIS_URL}", exc)
+    with redis_namespace() as space:
         try:
             name, database_url = create_pg_database("im_resume")
         except (OSError, asyncpg.PostgresError) as exc:
-            client.close()
             unavailable("PostgreSQL", exc)
-        client.flushdb()
         with serve_fake(responder=_slow_cto) as fake:
-            stage = Stage(fake, database_url, tmp_path, _env(database_url, fake, REDIS_URL))
+            stage = Stage(fake, database_url, tmp_path, _env(database_url, fake, space))
             try:
                 migrate(stage.env)
                 yield stage
             finally:
                 stage.stop_all()
-                client.flushdb()
-                client.close()
                 drop_pg_database(name)
 
 
@@ -252,7 +241,7 @@ async def _worker_killed(stage: Stage) -> None:
                                stage.log_dir)) for i in (1, 2)]
     pg = stage.database_url.replace("+asyncpg", "")
     async with httpx.AsyncClient(timeout=30) as http:
-        await wait_ready(http, [api], stage.procs, READY_TIMEOUT_S, REDIS_URL,
+        await wait_ready(http, [api], stage.procs, READY_TIMEOUT_S, stage.env["REDIS_URL"],
                          readers=len(workers))
         headers = await sign_up(http, api.url)
         started = time.monotonic()

@@ -23,24 +23,22 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-import redis
 
 from tests.integration.procs import (
     GROUP,
-    REDIS_URL,
     STATIC_SITE,
-    STREAM,
     WEB_SERVICE,
     Proc,
+    RedisSpace,
     base_env,
     create_pg_database,
     drop_pg_database,
-    exclusive,
     group_name,
     logs_on_failure,
     migrate,
     ok,
     pid_of_worker_id,
+    redis_namespace,
     serve,
     sign_up,
     start,
@@ -56,6 +54,7 @@ COMPLETE_TIMEOUT_S = 120.0
 @dataclass
 class Cluster:
     database_url: str
+    redis: RedisSpace
     apis: list[Proc] = field(default_factory=list)
     workers: list[Proc] = field(default_factory=list)
 
@@ -66,28 +65,21 @@ class Cluster:
 
 @pytest.fixture()
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    with exclusive(REDIS_URL):
-        yield from _cluster(tmp_path)
-
-
-def _cluster(tmp_path: Path) -> Iterator[Cluster]:
     # the services first: a clear skip (or failure) rather than processes that never start
-    try:
-        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
-        client.ping()
-    except (OSError, redis.RedisError) as exc:
-        unavailable(f"Redis at {REDIS_URL}", exc)
+    with redis_namespace() as space:
+        yield from _cluster(tmp_path, space)
+
+
+def _cluster(tmp_path: Path, space: RedisSpace) -> Iterator[Cluster]:
     try:
         name, database_url = create_pg_database("im_dist")
     except (OSError, asyncpg.PostgresError) as exc:
-        client.close()
         unavailable("PostgreSQL", exc)
-    client.flushdb()
 
     # 50 creates + 50 runs by one user in well under a minute
-    env = base_env(database_url, REDIS_URL, WRITE_RATE_PER_MINUTE="1000")
+    env = base_env(database_url, space, WRITE_RATE_PER_MINUTE="1000")
     assert len(env["JWT_SECRET_KEY"]) == 48
-    cluster = Cluster(database_url=database_url)
+    cluster = Cluster(database_url=database_url, redis=space)
     try:
         migrate(env)
         for i in (1, 2):
@@ -99,8 +91,6 @@ def _cluster(tmp_path: Path) -> Iterator[Cluster]:
     finally:
         for proc in cluster.all:
             proc.stop()
-        client.flushdb()
-        client.close()
         drop_pg_database(name)
 
 
@@ -154,7 +144,7 @@ async def test_fifty_runs_across_two_apis_and_two_workers_each_run_once(cluster:
 
 async def _fifty_runs(cluster: Cluster) -> None:
     async with httpx.AsyncClient(timeout=30) as http:
-        await wait_ready(http, cluster.apis, cluster.all, READY_TIMEOUT_S, REDIS_URL,
+        await wait_ready(http, cluster.apis, cluster.all, READY_TIMEOUT_S, cluster.redis.url,
                          readers=len(cluster.workers))
         api1, api2 = cluster.apis
         headers = await sign_up(http, api1.url, login_at=api2.url)
@@ -199,13 +189,14 @@ async def _fifty_runs(cluster: Cluster) -> None:
     assert set(groups) == {"worker1", "worker2"}, groups
 
     # the broker: one message per run, each acknowledged once its task finished
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
+    stream = cluster.redis.stream
+    client = cluster.redis.client(socket_timeout=5)
     try:
-        assert client.xlen(STREAM) == ASSESSMENTS
+        assert client.xlen(stream) == ASSESSMENTS
         deadline = time.monotonic() + 10
-        while (pending := client.xpending(STREAM, GROUP)["pending"]) and \
+        while (pending := client.xpending(stream, GROUP)["pending"]) and \
                 time.monotonic() < deadline:
             await asyncio.sleep(0.1)
-        assert pending == 0, client.xpending(STREAM, GROUP)
+        assert pending == 0, client.xpending(stream, GROUP)
     finally:
         client.close()

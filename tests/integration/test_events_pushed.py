@@ -23,19 +23,17 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import redis
 
 from tests.integration.procs import (
-    REDIS_URL,
     WEB_SERVICE,
     Proc,
     base_env,
     create_pg_database,
     drop_pg_database,
-    exclusive,
     logs_on_failure,
     migrate,
     ok,
+    redis_namespace,
     serve,
     sign_up,
     start,
@@ -50,26 +48,16 @@ COMPLETE_TIMEOUT_S = 90.0
 
 @pytest.fixture()
 def env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    with exclusive(REDIS_URL):
-        try:
-            client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2,
-                                          socket_timeout=5)
-            client.ping()
-        except (OSError, redis.RedisError) as exc:
-            unavailable(f"Redis at {REDIS_URL}", exc)
+    with redis_namespace() as space:
         try:
             name, database_url = create_pg_database("im_events")
         except (OSError, asyncpg.PostgresError) as exc:
-            client.close()
             unavailable("PostgreSQL", exc)
-        client.flushdb()
         try:
-            environment = base_env(database_url, REDIS_URL)
+            environment = base_env(database_url, space)
             migrate(environment)
             yield environment
         finally:
-            client.flushdb()
-            client.close()
             drop_pg_database(name)
 
 

@@ -8,15 +8,18 @@ worker: runs stay ``queued``, so their event streams stay open.
    write limit); user B reads one assessment over and over meanwhile. Before: B's median
    went from 12 ms to 729 ms. Now A has one what-if at a time (the rest: 429), and the
    engine runs in an engine process, off the event loop. Then six users ask what-ifs
-   back to back for a few seconds (one each at a time, all at once): B's reads stay fast.
+   back to back for a few seconds (one each at a time, all at once). B's read times are
+   printed; what is checked is where the CPU went: the engine processes did the what-ifs'
+   work, the API process (whose event loop B's reads need) a small part of it.
 2. **Event streams.** A opens 300 streams on a draft: each sends its status and ends
    (they stayed open an hour, and 1,000 cost 90% of a core). Five users each open
    ``EVENT_STREAMS_PER_USER`` (10) streams on a queued run, and an eleventh (429 with
    Retry-After); the API process's CPU while the 50 stay open is printed, and bounded.
 
-Figures are printed (``pytest -s``); the bounds are generous ("not stuck"), never a
-benchmark. Skips, with the reason, when Redis is unreachable, unless
-INFRA_MIND_REQUIRE_SERVICES=1 (CI), which makes it fail instead.
+Figures are printed (``pytest -s``); the checks count work and CPU time, never the
+clock, which a loaded machine (a parallel test run) moves; the bounds are generous.
+Skips, with the reason, when Redis is unreachable, unless INFRA_MIND_REQUIRE_SERVICES=1
+(CI), which makes it fail instead.
 """
 
 from __future__ import annotations
@@ -32,20 +35,17 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 
 from tests.integration.procs import (
-    REDIS_URL,
     STATIC_SITE,
     Proc,
     base_env,
-    exclusive,
     logs_on_failure,
     migrate,
     ok,
+    redis_namespace,
     serve,
     sign_up,
-    unavailable,
     wait_ready,
 )
 
@@ -79,15 +79,8 @@ def fifty_workloads() -> dict[str, Any]:
 
 @pytest.fixture()
 def api(tmp_path: Path) -> Iterator[Proc]:
-    with exclusive(REDIS_URL):
-        try:
-            client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2,
-                                          socket_timeout=5)
-            client.ping()
-        except (OSError, redis.RedisError) as exc:
-            unavailable(f"Redis at {REDIS_URL}", exc)
-        client.flushdb()
-        env = base_env(f"sqlite+aiosqlite:///{tmp_path}/probe.db", REDIS_URL,
+    with redis_namespace() as space:
+        env = base_env(f"sqlite+aiosqlite:///{tmp_path}/probe.db", space,
                        EVENT_STREAMS_PER_USER=str(STREAMS_PER_USER),
                        REGISTER_ATTEMPTS="1000")
         proc: Proc | None = None
@@ -98,14 +91,35 @@ def api(tmp_path: Path) -> Iterator[Proc]:
         finally:
             if proc is not None:
                 proc.stop()
-            client.flushdb()
-            client.close()
 
 
 def _cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process so far (/proc/<pid>/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _api_and_engine_cpu_s(api: Proc) -> tuple[float, float]:
+    """(the API process's own CPU seconds, its engine processes') so far: the engine
+    processes are the rest of its process group, and those of them it reaped already.
+    CPU time is each process's own work, however busy the machine is otherwise."""
+    tick = os.sysconf("SC_CLK_TCK")
+    own = engines = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:  # after the ")" of the name: state ppid pgrp ... utime stime cutime cstime
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[2]) != api.pgid:
+            continue
+        if int(entry) == api.popen.pid:
+            own = (int(fields[11]) + int(fields[12])) / tick
+            engines += (int(fields[13]) + int(fields[14])) / tick
+        else:
+            engines += (int(fields[11]) + int(fields[12])) / tick
+    return own, engines
 
 
 async def _reads(http: httpx.AsyncClient, url: str, headers: dict[str, str],
@@ -151,6 +165,14 @@ async def _probe(api: Proc) -> None:
         # warm: the engine process starts on the first what-if
         ok(await http.post(what_if_url, headers=a, json={"traffic_multiplier": 2}), 200)
         baseline = await _reads(reader, b_url, b, count=30)
+        # where a what-if's work is done: three alone, then the storms below
+        before = _api_and_engine_cpu_s(api)
+        for i in range(3):
+            ok(await http.post(what_if_url, headers=a, json={"traffic_multiplier": 3 + i}),
+               200)
+        api_one_s, engine_one_s = ((after - then) / 3 for after, then in zip(
+            _api_and_engine_cpu_s(api), before, strict=True))
+        api_cpu_s, engine_cpu_s = _api_and_engine_cpu_s(api)
 
         # 1a. sixty what-ifs at once from one user
         storm = asyncio.ensure_future(asyncio.gather(*(
@@ -181,10 +203,15 @@ async def _probe(api: Proc) -> None:
             keep_asking(u, t) for u, t in zip(users, theirs, strict=True))))
         during_many = await _reads(reader, b_url, b, until=many)
         await many
+        api_cpu_s, engine_cpu_s = (after - before for after, before in zip(
+            _api_and_engine_cpu_s(api), (api_cpu_s, engine_cpu_s), strict=True))
         print(f"\nB's reads alone: {_summary(baseline)}\nduring {WHAT_IFS} what-ifs from A "
               f"at once: {_summary(during)}; A's answers {dict(answers)}\nduring "
               f"{WHAT_IF_USERS} users' back-to-back what-ifs for {WHAT_IF_STORM_S:g} s: "
-              f"{_summary(during_many)}; their answers {dict(asked)}")
+              f"{_summary(during_many)}; their answers {dict(asked)}\nCPU: one what-if "
+              f"alone {api_one_s * 1000:.0f} ms in the API process, "
+              f"{engine_one_s * 1000:.0f} ms in the engine's; during both storms "
+              f"{api_cpu_s:.2f} s and {engine_cpu_s:.2f} s")
 
         # 2a. three hundred streams on a draft: each one event, then the end
         started = time.monotonic()
@@ -229,18 +256,21 @@ async def _probe(api: Proc) -> None:
     assert all(r.headers.get("Retry-After") for r in refused)
     assert asked[200] >= WHAT_IF_USERS, asked  # everyone got answers
     assert set(asked) <= {200, 429, 503}, asked
-    # B's reads were not starved. During A's burst they share the loop with 60 requests
-    # being refused (a fraction of a second; before: a median of 729 ms in the issue, 1.9 s
-    # here), so the bound is loose; while six users keep the engine busy for seconds, B's
-    # reads must stay near their speed alone (before: 577 ms here)
-    assert statistics.median(during) < 1000.0
-    assert statistics.median(during_many) < max(250.0, 10 * statistics.median(baseline))
+    # B's reads were not starved (before: a median of 729 ms in the issue, 577 ms here
+    # while six users asked; printed above): the engine's work, which held the event loop
+    # B's reads need, is done in engine processes. Checked by where the CPU went, which a
+    # loaded machine (a parallel test run) does not move, where B's latency it does: a
+    # what-if costs the API process a small part of what it costs the engine's (measured
+    # here: 10 ms against 230 ms), and during the storms the engine processes did the work
+    # of every what-if answered
+    assert engine_one_s > 2 * api_one_s, (api_one_s, engine_one_s)
+    assert engine_cpu_s >= 0.5 * engine_one_s * (answers[200] + asked[200]), (
+        engine_cpu_s, engine_one_s, answers, asked)
     # 2. streams: a draft's ends at once with its one status; the cap holds
     for response in drafts:
         assert response.status_code == 200
         assert response.text.count("event: status") == 1, response.text
         assert '"status": "draft"' in response.text
-    assert drafts_s < 30, drafts_s
     assert [r.status_code for r in extra] == [429] * STREAM_USERS, extra
     assert all(r.headers.get("Retry-After") for r in extra)
     assert core_share < 0.3, core_share

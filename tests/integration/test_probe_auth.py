@@ -25,7 +25,6 @@ Skips, with the reason, when PostgreSQL is unreachable, unless INFRA_MIND_REQUIR
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,8 +51,6 @@ REGISTER_ATTEMPTS = 10
 HASH_CONCURRENCY = 2
 ARGON2_MIB = 64
 BURST = 40
-#: "Not stuck", generously: /health took 10.8 s during the burst before the fix.
-HEALTH_BOUND_S = 3.0
 REQUEST_TIMEOUT_S = 60.0
 
 
@@ -120,16 +117,18 @@ async def audit_addresses(url: str, action: str) -> Counter[str]:
     return Counter(row["client_address"] for row in rows)
 
 
-async def health_while(http: httpx.AsyncClient, url: str, busy: asyncio.Future) -> list[float]:
-    """/health's latency, probed every 100 ms until ``busy`` is done."""
-    latencies = []
+async def health_while(http: httpx.AsyncClient, url: str, busy: asyncio.Future) -> int:
+    """How many /health probes (one every 100 ms until ``busy`` is done) were answered
+    while ``busy`` was still going. Before the fix one probe took 10.8 s, answered after
+    the burst; counting answers during it needs no clock, which a loaded machine (a
+    parallel test run) makes noisy."""
+    answered_during = 0
     while not busy.done():
-        started = time.perf_counter()
         response = await http.get(f"{url}/health", timeout=REQUEST_TIMEOUT_S)
         assert response.status_code == 200
-        latencies.append(time.perf_counter() - started)
+        answered_during += not busy.done()
         await asyncio.sleep(0.1)
-    return latencies
+    return answered_during
 
 
 def register_body(email: str) -> dict[str, str]:
@@ -190,7 +189,7 @@ def test_concurrent_registrations_from_one_client_are_throttled(api):
         assert statuses == {202: REGISTER_ATTEMPTS, 429: BURST - REGISTER_ATTEMPTS}
         assert all(1 <= int(r.headers["Retry-After"]) <= 3600
                    for r in responses if r.status_code == 429)
-        assert max(health) < HEALTH_BOUND_S, health
+        assert health >= 1, "no /health answer while the registrations were handled"
         assert (await audit_addresses(url, "user.registered"))["127.0.0.3"] == \
             REGISTER_ATTEMPTS
 
@@ -213,7 +212,7 @@ def test_concurrent_registrations_hash_a_few_at_a_time(api):
             health = await health_while(probe, proc.url, burst)
             responses = await burst
         assert [r.status_code for r in responses] == [202] * BURST
-        assert max(health) < HEALTH_BOUND_S, health
+        assert health >= 1, "no /health answer while the registrations were hashed"
         return memory_mib(proc, "VmHWM") - before_mib
 
     with logs_on_failure([proc]):

@@ -41,25 +41,23 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import redis
 
 from infra_mind.worker.broker import MAX_CONCURRENT_RUNS
 from tests.fake_llm import FakeLLMServer, echo_facts, serve_fake
 from tests.integration.procs import (
     GROUP,
-    REDIS_URL,
     STATIC_SITE,
-    STREAM,
     Proc,
+    RedisSpace,
     base_env,
     create_pg_database,
     drop_pg_database,
-    exclusive,
     group_name,
     logs_on_failure,
     migrate,
     ok,
     pid_of_worker_id,
+    redis_namespace,
     serve,
     sign_up,
     start,
@@ -86,6 +84,7 @@ COMPLETE_TIMEOUT_S = 60.0
 class Stage:
     database_url: str
     fake: FakeLLMServer
+    redis: RedisSpace
     api: Proc | None = None
     workers: list[Proc] = field(default_factory=list)
 
@@ -100,27 +99,19 @@ class Stage:
 
 @pytest.fixture()
 def stage(tmp_path: Path) -> Iterator[Stage]:
-    with exclusive(REDIS_URL):
-        try:
-            client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2,
-                                          socket_timeout=5)
-            client.ping()
-        except (OSError, redis.RedisError) as exc:
-            unavailable(f"Redis at {REDIS_URL}", exc)
+    with redis_namespace() as space:
         try:
             name, database_url = create_pg_database("im_probe_queue")
         except (OSError, asyncpg.PostgresError) as exc:
-            client.close()
             unavailable("PostgreSQL", exc)
-        client.flushdb()
         with serve_fake(responder=echo_facts, latency_s=LLM_LATENCY_S) as fake:
-            env = base_env(database_url, REDIS_URL, JOB_TIMEOUT_S="600",
+            env = base_env(database_url, space, JOB_TIMEOUT_S="600",
                            TASK_RECLAIM_AFTER_S=str(RECLAIM_AFTER_S),
                            RUN_STALE_AFTER_S=str(STALE_AFTER_S),
                            WRITE_RATE_PER_MINUTE="1000",
                            OPENAI_BASE_URL=fake.base_url_openai,
                            LLM_PROVIDER_ORDER="openai,offline")
-            stage = Stage(database_url, fake)
+            stage = Stage(database_url, fake, space)
             try:
                 migrate(env)
                 stage.api = serve("api", env, tmp_path)
@@ -132,8 +123,6 @@ def stage(tmp_path: Path) -> Iterator[Stage]:
                     with contextlib.suppress(ProcessLookupError):  # never leave one stopped
                         os.killpg(proc.pgid, signal.SIGCONT)
                     proc.stop()
-                client.flushdb()
-                client.close()
                 drop_pg_database(name)
 
 
@@ -203,9 +192,10 @@ async def test_a_killed_worker_strands_nothing_and_work_is_shared(stage: Stage):
 async def _probe(stage: Stage) -> None:
     assert stage.api is not None
     api, (worker1, worker2) = stage.api, stage.workers
-    broker = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
+    broker, stream = stage.redis.client(socket_timeout=5), stage.redis.stream
     async with httpx.AsyncClient(timeout=30) as http:
-        await wait_ready(http, [api], stage.procs, READY_TIMEOUT_S, REDIS_URL, readers=2)
+        await wait_ready(http, [api], stage.procs, READY_TIMEOUT_S, stage.redis.url,
+                         readers=2)
         headers = await sign_up(http, api.url)
 
         # 1. shared evenly
@@ -216,7 +206,7 @@ async def _probe(stage: Stage) -> None:
         _each_once(rows)
         split = Counter(group_name(pid_of_worker_id(r["worker_id"]), stage.procs)
                         for r in rows)
-        consumers = {c["name"].decode() for c in broker.xinfo_consumers(STREAM, GROUP)}
+        consumers = {c["name"].decode() for c in broker.xinfo_consumers(stream, GROUP)}
         consumer_procs = {_proc_of(name, stage.procs) for name in consumers}
 
         # 2. worker 2 paused, a burst, worker 1 killed while busy, worker 2 resumed
@@ -233,7 +223,7 @@ async def _probe(stage: Stage) -> None:
             assert time.monotonic() < deadline, f"worker 1 never got busy: {rows}"
             await asyncio.sleep(0.05)
         pending = {c["name"].decode(): int(c["pending"])
-                   for c in broker.xpending(STREAM, GROUP)["consumers"] or ()}
+                   for c in broker.xpending(stream, GROUP)["consumers"] or ()}
         held_by_worker1 = sum(n for name, n in pending.items()
                               if _proc_of(name, stage.procs) == "worker1")
         done_before = {r["id"] for r in rows if r["status"] == "completed"}

@@ -16,7 +16,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-import redis
 
 from infra_mind.agents.llm import OpenAIProvider, RetryableLLMError
 from infra_mind.catalog.adapters.azure import AzurePriceSource
@@ -24,17 +23,17 @@ from infra_mind.catalog.adapters.base import RetryPolicy
 from infra_mind.cli.main import main
 from infra_mind.config import load_settings
 from infra_mind.kit import http as kit_http
-from infra_mind.kit.cache import RedisCache
+from infra_mind.kit.cache import make_cache
 from infra_mind.ops.health import api_rates, llm_status
 from infra_mind.ops.presence import Presence, summarize_api_calls
 from tests.catalog.adapters.conftest import ReplayServer, azure_app
 from tests.fake_llm import FakeLLMServer, Recorded, _error_body, _handler
-from tests.integration.procs import REDIS_URL, exclusive, free_port, unavailable
+from tests.integration.procs import free_port, redis_namespace
 
 KEY = "sk-test-never-printed-0123456789"
 _READS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
-          "LLM_PROVIDER_ORDER", "AGENTS_CONFIG", "CONFIG_DIR", "REDIS_URL", "DATABASE_URL",
-          "ENVIRONMENT", "JWT_SECRET_KEY")
+          "LLM_PROVIDER_ORDER", "AGENTS_CONFIG", "CONFIG_DIR", "REDIS_URL", "REDIS_NAMESPACE",
+          "DATABASE_URL", "ENVIRONMENT", "JWT_SECRET_KEY")
 
 
 @pytest.fixture(autouse=True)
@@ -173,32 +172,22 @@ def test_health_check_counts_a_failing_provider_as_degraded(capsys, vendor, tmp_
 
 
 def test_circuits_published_by_other_processes(vendor):
-    url = REDIS_URL
-    with exclusive(url):
-        client = redis.Redis.from_url(url, socket_connect_timeout=2)
-        try:
-            client.flushdb()
-        except (OSError, redis.RedisError) as exc:
-            unavailable(f"Redis at {url}", exc)
-
+    with redis_namespace() as space:
         async def publish_and_read() -> list[dict[str, Any]]:
             from infra_mind.agents.llm import CircuitBreaker
 
             breaker = CircuitBreaker(failure_threshold=1)
             breaker.record_failure()
-            cache = RedisCache(url)
+            cache = make_cache(space.url, space.prefix)  # where a worker in it writes
             platform = SimpleNamespace(cache=cache, extras={
                 "agents": SimpleNamespace(breakers={"openai": breaker})})
             presence = Presence(platform, "worker", runs_tasks=True)  # type: ignore[arg-type]
             await presence.beat()
             await cache.close()
-            return await llm_status(load_settings(redis_url=url), 5.0)
+            return await llm_status(load_settings(redis_url=space.url,
+                                                  redis_namespace=space.prefix), 5.0)
 
-        try:
-            report = asyncio.run(publish_and_read())
-        finally:
-            client.flushdb()
-            client.close()
+        report = asyncio.run(publish_and_read())
     by_name = {row["provider"]: row for row in report}
     assert list(by_name["openai"]["circuits"].values()) == ["open"]
     assert by_name["anthropic"]["circuits"] == {}
@@ -256,18 +245,11 @@ def test_every_process_counts_and_the_budget_comes_from_integrations_yaml(tmp_pa
     (tmp_path / "integrations.yaml").write_text(
         "price_apis:\n  gcp:\n    base_url: https://cloudbilling.googleapis.com\n"
         "    max_requests_per_minute: 3\n")
-    url = REDIS_URL
-    with exclusive(url):
-        client = redis.Redis.from_url(url, socket_connect_timeout=2)
-        try:
-            client.flushdb()
-        except (OSError, redis.RedisError) as exc:
-            unavailable(f"Redis at {url}", exc)
-
+    with redis_namespace() as space:
         now = 1_800_000_030.0  # half a minute in: "this minute" is the clock's minute
 
         async def two_processes_then_read() -> list[dict[str, Any]]:
-            cache = RedisCache(url)
+            cache = make_cache(space.url, space.prefix)
             for pid in (101, 102):  # what two worker processes published
                 kit_http.API_CALLS = kit_http.ApiCallLog(clock=lambda: now - 20)
                 kit_http.record_api_call("gcp-pricing", "ok")
@@ -277,14 +259,11 @@ def test_every_process_counts_and_the_budget_comes_from_integrations_yaml(tmp_pa
                 await presence.beat()
             await cache.close()
             kit_http.API_CALLS = kit_http.ApiCallLog()  # this process: no calls
-            return await api_rates(load_settings(redis_url=url),
+            return await api_rates(load_settings(redis_url=space.url,
+                                                 redis_namespace=space.prefix),
                                    env={"CONFIG_DIR": str(tmp_path)}, now=now)
 
-        try:
-            rows = asyncio.run(two_processes_then_read())
-        finally:
-            client.flushdb()
-            client.close()
+        rows = asyncio.run(two_processes_then_read())
     gcp = next(r for r in rows if r["api"] == "gcp-pricing")
     assert (gcp["calls_1m"], gcp["limit_per_minute"], gcp["state"]) == (4, 3, "over budget")
     assert {r["api"]: r["state"] for r in rows}["openai"] == "idle"

@@ -16,7 +16,6 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-import redis
 from alembic import command
 
 from infra_mind.cli.main import main
@@ -27,11 +26,11 @@ from infra_mind.ops.presence import Presence, process_id, seen_processes, start_
 from tests.integration.procs import (
     REDIS_URL,
     base_env,
-    exclusive,
     free_port,
     group_name,
     logs_on_failure,
     pid_of_worker_id,
+    redis_namespace,
     serve,
     start,
     unavailable,
@@ -45,9 +44,9 @@ CHECKS = ["api", "api-ready", "database", "redis", "broker", "workers", "llm", "
 ANY_AGE = ["--catalog-max-age-days", "100000"]
 SERVED_ANY_AGE = {"CATALOG_MAX_AGE_DAYS": "36500"}
 #: Settings the health check reads: none may come from the developer's shell.
-_READS = ("DATABASE_URL", "REDIS_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY",
-          "ANTHROPIC_BASE_URL", "LLM_PROVIDER_ORDER", "CONFIG_DIR", "AGENTS_CONFIG",
-          "ENVIRONMENT", "JWT_SECRET_KEY", "CATALOG_MAX_AGE_DAYS")
+_READS = ("DATABASE_URL", "REDIS_URL", "REDIS_NAMESPACE", "OPENAI_API_KEY", "OPENAI_BASE_URL",
+          "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "LLM_PROVIDER_ORDER", "CONFIG_DIR",
+          "AGENTS_CONFIG", "ENVIRONMENT", "JWT_SECRET_KEY", "CATALOG_MAX_AGE_DAYS")
 
 
 @pytest.fixture(autouse=True)
@@ -150,29 +149,26 @@ def test_healthy_against_a_real_serve_then_down_when_it_stops(tmp_path, monkeypa
 
 
 def test_redis_workers_and_broker_against_real_processes(tmp_path, monkeypatch, capsys):
-    with exclusive(REDIS_URL):
-        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-        try:
-            client.flushdb()
-        except (OSError, redis.RedisError) as exc:
-            unavailable(f"Redis at {REDIS_URL}", exc)
+    with redis_namespace() as space:
         url = f"sqlite+aiosqlite:///{tmp_path}/hc.db"
-        env = base_env(url, REDIS_URL, **SERVED_ANY_AGE)
+        env = base_env(url, space, **SERVED_ANY_AGE)
         api = serve("api", env, tmp_path)
         procs = [api]
         monkeypatch.setenv("DATABASE_URL", url)
-        monkeypatch.setenv("REDIS_URL", REDIS_URL)
+        monkeypatch.setenv("REDIS_URL", space.url)
+        monkeypatch.setenv("REDIS_NAMESPACE", space.prefix)
         try:
             with logs_on_failure(procs):
                 asyncio.run(ready([api], procs))
                 procs.append(start("worker", ["worker"], env, tmp_path))
-                asyncio.run(ready([api], procs, redis_url=REDIS_URL, readers=1))
+                asyncio.run(ready([api], procs, redis_url=space.url, readers=1))
                 code, out, _ = run(capsys, "--url", api.url, *ANY_AGE)
                 assert code == 0, out
                 by_name = {line.split()[1]: line for line in out.splitlines()[:-1]}
                 assert by_name["redis"].startswith("ok        redis      127.0.0.1: PING in")
+                assert space.stream == f"{space.prefix}infra-mind:tasks"
                 assert by_name["broker"].startswith("ok        broker     stream "
-                                                    "infra-mind:tasks: ")
+                                                    f"{space.stream}: ")
                 assert by_name["workers"].startswith("ok        workers    1 seen in the last "
                                                      "120 s: ")
                 code, out, _ = run(capsys, "--url", api.url, "--json", *ANY_AGE)
@@ -187,8 +183,6 @@ def test_redis_workers_and_broker_against_real_processes(tmp_path, monkeypatch, 
         finally:
             for proc in procs:
                 proc.stop()
-            client.flushdb()
-            client.close()
 
 
 # --- the checks -----------------------------------------------------------------------------

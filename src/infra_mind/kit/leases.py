@@ -166,5 +166,7 @@ class RedisLeases:
         await self._redis.aclose()
 
 
-def make_leases(redis_url: str | None) -> Leases:
-    return RedisLeases(redis_url) if redis_url else MemoryLeases()
+def make_leases(redis_url: str | None, namespace: str = "") -> Leases:
+    """Redis with a URL (keys under ``namespace`` + ``im:lease:``), else memory."""
+    return RedisLeases(redis_url, prefix=f"{namespace}im:lease:") if redis_url \
+        else MemoryLeases()

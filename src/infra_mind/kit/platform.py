@@ -31,7 +31,7 @@ class Platform:
         engine = make_engine(settings.database_url, settings.db_pool_size,
                              settings.db_max_overflow)
         return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine),
-                   cache=make_cache(settings.redis_url))
+                   cache=make_cache(settings.redis_url, settings.redis_namespace))
 
     async def close(self) -> None:
         agents = self.extras.pop("agents", None)  # the agent runtime, if one was started

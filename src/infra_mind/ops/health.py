@@ -41,7 +41,7 @@ from infra_mind.ops.presence import (
     seen_processes,
     summarize_api_calls,
 )
-from infra_mind.worker.broker import CONSUMER_GROUP, TASK_STREAM
+from infra_mind.worker.broker import CONSUMER_GROUP, task_stream
 
 Status = Literal["ok", "warn", "degraded", "down"]
 
@@ -170,28 +170,29 @@ async def check_redis(redis_url: str | None) -> Check:
                  {"latency_ms": round(ms, 1)})
 
 
-async def check_broker(redis_url: str | None) -> Check:
+async def check_broker(redis_url: str | None, namespace: str = "") -> Check:
     """The task stream and its consumer group: messages, pending (taken, not acknowledged)
     and lag (not yet taken)."""
     if not redis_url:
         return Check("broker", "ok", "in-process: the API process runs tasks itself")
+    stream = task_stream(namespace)
     async with Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5) as redis:
         try:
-            length = await redis.xlen(TASK_STREAM)
-            groups = await redis.xinfo_groups(TASK_STREAM)
+            length = await redis.xlen(stream)
+            groups = await redis.xinfo_groups(stream)
         except ResponseError:  # no such key: nothing ever started on this Redis
-            return Check("broker", "degraded", f"no task stream {TASK_STREAM} yet: no API or "
+            return Check("broker", "degraded", f"no task stream {stream} yet: no API or "
                          "worker has started on this Redis")
         except Exception as exc:
             return Check("broker", "down", _why(exc))
     group = next((g for g in groups if _text(g.get("name")) == CONSUMER_GROUP), None)
     if group is None:
-        return Check("broker", "degraded", f"stream {TASK_STREAM} has no consumer group "
+        return Check("broker", "degraded", f"stream {stream} has no consumer group "
                      f"{CONSUMER_GROUP}: no worker has started")
     pending, lag = int(group.get("pending") or 0), group.get("lag")
-    data = {"stream": TASK_STREAM, "messages": length, "pending": pending,
+    data = {"stream": stream, "messages": length, "pending": pending,
             "lag": None if lag is None else int(lag)}
-    return Check("broker", "ok", f"stream {TASK_STREAM}: {length} message(s) kept, {pending} "
+    return Check("broker", "ok", f"stream {stream}: {length} message(s) kept, {pending} "
                  f"being run, {'?' if lag is None else lag} waiting", data)
 
 
@@ -349,7 +350,7 @@ async def health_report(settings: Settings, url: str, timeout_s: float,
     ``catalog_max_age_days``, default the setting ``CATALOG_MAX_AGE_DAYS``."""
     max_age_days = catalog_max_age_days or settings.catalog_max_age_days
     url = url.rstrip("/")
-    cache = make_cache(settings.redis_url)
+    cache = make_cache(settings.redis_url, settings.redis_namespace)
     try:
         async with httpx.AsyncClient(timeout=timeout_s) as http:
             # the API first, alone: its latency is not to include this process's other work
@@ -364,7 +365,8 @@ async def health_report(settings: Settings, url: str, timeout_s: float,
             checks = [
                 _bounded("database", check_database(settings.database_url), timeout_s),
                 _bounded("redis", check_redis(settings.redis_url), timeout_s),
-                _bounded("broker", check_broker(settings.redis_url), timeout_s),
+                _bounded("broker", check_broker(settings.redis_url, settings.redis_namespace),
+                         timeout_s),
                 _bounded("workers", check_workers(cache, shared=bool(settings.redis_url)),
                          timeout_s),
                 _bounded("llm", llm, timeout_s),
@@ -386,7 +388,7 @@ async def llm_status(settings: Settings, timeout_s: float,
     """Per configured provider: the probe, and the circuit breaker of each API and worker
     process seen in the shared cache (a breaker is per process: there is no global one)."""
     endpoints = llm_endpoints(env)
-    cache = make_cache(settings.redis_url)
+    cache = make_cache(settings.redis_url, settings.redis_namespace)
     try:
         async with httpx.AsyncClient(timeout=timeout_s) as http:
             probes = await probe_all(http, endpoints)
@@ -424,7 +426,7 @@ async def api_rates(settings: Settings, env: Mapping[str, str] | None = None,
     integrations = load_integrations_config(env=env)
     budgets = {f"{name}-pricing": api.max_requests_per_minute
                for name, api in integrations.price_apis}
-    cache = make_cache(settings.redis_url)
+    cache = make_cache(settings.redis_url, settings.redis_namespace)
     try:
         logs = await published_api_calls(cache) if settings.redis_url else []
     finally:

@@ -241,7 +241,9 @@ def leases_of(platform: Platform) -> Leases:
     """This platform's leases: in Redis with ``REDIS_URL`` (made on first use)."""
     leases = platform.extras.get("leases")
     if leases is None:
-        leases = platform.extras["leases"] = make_leases(platform.settings.redis_url)
+        settings = platform.settings
+        leases = platform.extras["leases"] = make_leases(settings.redis_url,
+                                                         settings.redis_namespace)
     return leases  # type: ignore[return-value]
 
 

@@ -28,7 +28,8 @@ MAX_CONCURRENT_RUNS = 4
 #: The task stream is trimmed (approximately) to this many messages, so Redis memory
 #: stays bounded; acknowledged messages are not needed again.
 STREAM_MAXLEN = 100_000
-#: The Redis stream tasks go through, and the consumer group of the workers reading it.
+#: The Redis stream tasks go through (after ``REDIS_NAMESPACE``: ``task_stream``), and the
+#: consumer group of the workers reading it.
 TASK_STREAM = "infra-mind:tasks"
 CONSUMER_GROUP = "infra-mind-workers"
 #: While Redis is away a worker tries again after this long, doubling up to the maximum.
@@ -36,9 +37,10 @@ RECONNECT_S = 0.5
 RECONNECT_MAX_S = 5.0
 #: Consumers idle this long with nothing pending (their process is gone) are deleted.
 CONSUMER_FORGET_S = 3600.0
-#: Set in the broker's Redis once; its absence means Redis lost its data (restarted
-#: without persistence, flushed) and the messages in the stream with it.
-STREAM_EPOCH_KEY = "infra-mind:tasks:epoch"
+#: Set in the broker's Redis once (after the stream's name: ``<stream>:epoch``); its
+#: absence means Redis lost its data (restarted without persistence, flushed) and the
+#: messages in the stream with it.
+STREAM_EPOCH_SUFFIX = ":epoch"
 
 log = logging.getLogger("infra_mind.worker")
 
@@ -199,6 +201,18 @@ def _stream_broker() -> type[AsyncBroker]:
     return ReconnectingStreamBroker
 
 
+def task_stream(namespace: str = "") -> str:
+    """The task stream's name in a deployment's Redis namespace (``REDIS_NAMESPACE``)."""
+    return namespace + TASK_STREAM
+
+
+def _name_stream(platform: Platform) -> None:
+    """Name the stream after the process's settings, before the broker first uses it:
+    the broker is built at import, its settings are known once the platform is."""
+    if not isinstance(broker, InMemoryBroker):
+        broker.queue_name = task_stream(platform.settings.redis_namespace)  # type: ignore[attr-defined]
+
+
 def _being_cancelled() -> bool:
     """Whether the running task has been asked to stop (``Task.cancel``)."""
     task = asyncio.current_task()
@@ -230,6 +244,7 @@ def current_platform() -> Platform:
 async def start_broker(platform: Platform) -> None:
     _state["platform"] = platform
     platform.extras["broker"] = broker
+    _name_stream(platform)
     await broker.startup()
 
 
@@ -237,9 +252,11 @@ async def stop_broker(platform: Platform) -> None:
     if isinstance(broker, InMemoryBroker):
         await broker.wait_all()  # let in-process runs finish writing before we close
     await broker.shutdown()
+    from infra_mind.kit.compute import stop_engine_processes
     from infra_mind.kit.pubsub import close_channels
 
     await close_channels(platform)  # what the runs announced has been sent
+    await asyncio.to_thread(stop_engine_processes)  # the runs' and what-ifs' are done
     if _state.get("platform") is platform:
         _state.pop("platform")
 
@@ -253,6 +270,7 @@ async def _worker_startup(state: TaskiqState) -> None:
     configure_logging(settings().log_level)
     if "platform" not in _state:
         _state["platform"] = Platform.build(settings())
+    _name_stream(_state["platform"])  # taskiq-redis declares the group once this returns
     from infra_mind.ops.presence import start_presence
 
     state.presence = await start_presence(_state["platform"], "worker")
@@ -289,6 +307,9 @@ async def _worker_shutdown(state: TaskiqState) -> None:
     if presence is not None:
         await presence.stop()
     platform = _state.pop("platform", None)
+    from infra_mind.kit.compute import stop_engine_processes
+
+    await asyncio.to_thread(stop_engine_processes)  # taskiq has finished its runs
     if platform is not None:
         from infra_mind.kit.pubsub import close_channels
 
@@ -311,7 +332,8 @@ async def stream_lost_its_data() -> bool:
 
     try:
         async with Redis(connection_pool=broker.connection_pool) as conn:  # type: ignore[attr-defined]
-            return bool(await conn.set(STREAM_EPOCH_KEY, "1", nx=True))
+            epoch = broker.queue_name + STREAM_EPOCH_SUFFIX  # type: ignore[attr-defined]
+            return bool(await conn.set(epoch, "1", nx=True))
     except (RedisError, OSError):
         return False
 

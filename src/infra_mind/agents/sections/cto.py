@@ -1,0 +1,249 @@
+"""The CTO's sections: summary, choice, strategy, risks, roadmap, build or buy."""
+
+from __future__ import annotations
+
+from infra_mind.agents.sections.research import alternatives_facts
+from infra_mind.agents.sections.spec import SectionSpec
+from infra_mind.agents.sections.words import (
+    ML_TYPES,
+    best_saving,
+    bullets,
+    delta,
+    gap_line,
+    gaps_of,
+    pct,
+    plural,
+    recommended_option,
+    saves,
+    where,
+    why_not,
+)
+from infra_mind.engine.money import budget_position, usd
+from infra_mind.engine.result import AssessmentResult
+
+
+def _summary_facts(r: AssessmentResult) -> list[str]:
+    req = r.requirements
+    facts = [f"assessment: {req.name}"]
+    rec = r.recommended
+    if rec is not None:
+        facts.append(f"recommended: {where(rec)} at {usd(rec.monthly_cost_usd)} a month")
+        facts += [f"reason: {reason}" for reason in rec.reasons]
+    b = r.budget
+    if b.monthly_budget_usd is not None and rec is not None:
+        facts.append(f"budget {usd(b.monthly_budget_usd)} a month: the recommendation is "
+                     f"{budget_position(rec.monthly_cost_usd, b.monthly_budget_usd)}")
+    if r.projection:
+        last = r.projection[-1]
+        facts.append(f"projection: month 1 {usd(r.projection[0].monthly_cost_usd)}, month "
+                     f"{last.month} {usd(last.monthly_cost_usd)} (P10 {usd(last.p10)}, "
+                     f"P90 {usd(last.p90)}); growth {req.business.growth_rate_monthly:g} a "
+                     f"month over {req.business.horizon_months} months")
+    facts.append(f"compliance: {len(gaps_of(r))} gaps on the recommended option")
+    return facts
+
+
+def _summary_offline(r: AssessmentResult) -> str:
+    req = r.requirements
+    rec = r.recommended
+    if rec is None:
+        return (f"No option could be priced for {req.name} within its preferences; see the "
+                "warnings in the technical report.")
+    out = [f"For **{req.name}**, the recommendation is **{where(rec)}** at "
+           f"**{usd(rec.monthly_cost_usd)} a month**."]
+    b = r.budget
+    if b.monthly_budget_usd is not None and b.gap_usd is not None:
+        out.append(f"Against the {usd(b.monthly_budget_usd)} monthly budget that is "
+                   f"{budget_position(rec.monthly_cost_usd, b.monthly_budget_usd)}.")
+    if r.projection and len(r.projection) > 1:
+        last = r.projection[-1]
+        out.append(f"With the stated growth it reaches {usd(last.monthly_cost_usd)} a month by "
+                   f"month {last.month} (between {usd(last.p10)} and {usd(last.p90)} in the "
+                   "P10–P90 band).")
+    if r.compliance:
+        gaps = len(gaps_of(r))
+        out.append("It meets every evaluated technical control." if gaps == 0 else
+                   f"It leaves {plural(gaps, 'compliance gap')}; the compliance report gives "
+                   "the remediation for each.")
+    if rec.alternatives:
+        nearest = min(rec.alternatives, key=lambda a: abs(a.delta_usd))
+        text = f"The nearest alternative, {where(nearest)}, costs {delta(nearest)} a month"
+        reasons = why_not(nearest)
+        out.append(text + (f" but ranks lower: {'; '.join(reasons)}." if nearest.delta_usd < 0
+                           and reasons else "."))
+    return " ".join(out)
+
+
+def _choice_facts(r: AssessmentResult) -> list[str]:
+    return alternatives_facts(r) + [f"reason: {x}" for x in
+                                     (r.recommended.reasons if r.recommended else [])]
+
+
+def _choice_offline(r: AssessmentResult) -> str:
+    rec = r.recommended
+    if rec is None:
+        return "There is no choice to make: no option could be priced."
+    out = [f"**{where(rec)}**, for these reasons, in the order the engine ranks them:", ""]
+    out += [f"{i}. {x[0].upper()}{x[1:]}." for i, x in enumerate(rec.reasons, 1)]
+    if rec.alternatives:
+        out += ["", "Not chosen: " + "; ".join(
+            f"{where(a)} ({', '.join([delta(a) + ' a month', *why_not(a)])})"
+            for a in rec.alternatives) + "."]
+    return "\n".join(out)
+
+
+def _strategy_facts(r: AssessmentResult) -> list[str]:
+    prefs = r.requirements.preferences
+    facts = [f"preferences: managed services {prefs.managed_services}, kubernetes "
+             f"{prefs.kubernetes}, commitment {prefs.commitment}, spot ok {prefs.spot_ok}, "
+             f"ARM allowed {prefs.allow_arm}, existing provider {prefs.existing_provider}"]
+    chosen = recommended_option(r)
+    if chosen is not None:
+        facts += [f"purchase option {c.purchase_option}: {usd(c.monthly_usd)} a month, "
+                  f"{saves(c.savings_usd)} ({pct(c.savings_pct)}), break-even month "
+                  f"{c.break_even_month}; {c.note}" for c in chosen.commitment]
+    facts += [f"review {p.pillar}: {f}" for p in r.review
+              if p.pillar == "cost_optimization" for f in p.findings]
+    facts += [f"warning: {w}" for w in r.warnings]
+    return facts
+
+
+def _strategy_offline(r: AssessmentResult) -> str:
+    prefs = r.requirements.preferences
+    out = []
+    best = best_saving(recommended_option(r))
+    if best is not None:
+        when = (f", breaking even in month {best.break_even_month}"
+                if best.break_even_month else "")
+        out.append(f"**Commit once usage is steady.** Start on demand; the {best.purchase_option} "
+                   f"option would price the design at {usd(best.monthly_usd)} a month "
+                   f"({usd(best.savings_usd)} less{when}). Commit to the base load only.")
+    else:
+        out.append("**Stay on demand for now.** The catalog holds no sourced commitment price "
+                   "for this design's machines, so no saving is claimed.")
+    if prefs.managed_services:
+        out.append("**Prefer managed services** where the catalog prices them: the team runs "
+                   "the application, the provider runs patching, backups and failover.")
+    cost = next((p for p in r.review if p.pillar == "cost_optimization"), None)
+    if cost is not None and cost.findings:
+        out.append("**Cost levers the review found**: " + " ".join(cost.findings))
+    if prefs.existing_provider:
+        out.append(f"**Existing provider**: {prefs.existing_provider} is preferred when within "
+                   "the engine's tolerance of the cheapest option, since a migration has costs "
+                   "this comparison does not price.")
+    return "\n\n".join(out)
+
+
+def _risks_facts(r: AssessmentResult) -> list[str]:
+    facts = [f"review {p.pillar} ({p.risk} risk): {f}" for p in r.review for f in p.findings]
+    chosen = recommended_option(r)
+    if chosen is not None:
+        facts += [f"unpriced: {u}" for u in chosen.unpriced]
+        facts += [f"violation: {v}" for v in chosen.violations]
+    b = r.budget
+    if b.within_budget is False and b.monthly_budget_usd is not None and r.recommended:
+        facts.append(budget_position(r.recommended.monthly_cost_usd, b.monthly_budget_usd))
+    facts += [f"warning: {w}" for w in r.warnings]
+    return facts
+
+
+def _risks_offline(r: AssessmentResult) -> str:
+    risky = [p for p in r.review if p.risk in ("high", "medium")]
+    order = {"high": 0, "medium": 1}
+    risky.sort(key=lambda p: order[p.risk])
+    out = []
+    if risky:
+        out.append(bullets([f"**{p.pillar.replace('_', ' ').capitalize()}** ({p.risk} risk): "
+                             + " ".join(p.findings) for p in risky]))
+    else:
+        out.append("The Well-Architected review found no medium or high risk.")
+    chosen = recommended_option(r)
+    if chosen is not None and chosen.unpriced:
+        out.append(f"Cost risk: {', '.join(chosen.unpriced)} could not be priced and is not in "
+                   "the total.")
+    b = r.budget
+    if b.within_budget is False and b.monthly_budget_usd is not None and r.recommended:
+        out.append(f"Budget risk: the design is "
+                   f"{budget_position(r.recommended.monthly_cost_usd, b.monthly_budget_usd)} "
+                   "a month.")
+    return "\n\n".join(out)
+
+
+def _roadmap_facts(r: AssessmentResult) -> list[str]:
+    facts = [f"workload {w.name}: {w.type}" for w in r.requirements.workloads]
+    facts += [f"gap: {gap_line(c)}" for c in gaps_of(r)]
+    chosen = recommended_option(r)
+    if chosen is not None:
+        facts += [f"purchase option {c.purchase_option}: break-even month {c.break_even_month}"
+                  for c in chosen.commitment[1:]]
+    facts.append(f"horizon: {r.requirements.business.horizon_months} months")
+    return facts
+
+
+#: When the roadmap brings up each workload kind: data first, then services, ML last.
+#: A workload kind listed by hand: it belongs in the workload-kind registry (issue #15,
+#: item 2) once there is one, next to ``words.ML_TYPES``.
+_PHASE_ORDER = {"database": 0, "object_storage": 0, "cache": 1, "worker": 2,
+                "web_service": 2, "static_site": 2, "ml_training": 3, "ml_inference": 3}
+
+
+def _roadmap_offline(r: AssessmentResult) -> str:
+    rec = r.recommended
+    target = where(rec) if rec else "the chosen provider"
+    data = [w.name for w in r.requirements.workloads if _PHASE_ORDER.get(w.type, 2) <= 1]
+    apps = [w.name for w in r.requirements.workloads if _PHASE_ORDER.get(w.type, 2) == 2]
+    ml = [w.name for w in r.requirements.workloads if w.type in ML_TYPES]
+    gaps = gaps_of(r)
+    phases = [("Foundation", f"Accounts or subscriptions, identity and network on {target}; "
+                             "audit logging, monitoring and encryption defaults switched on"
+               + (f"; close the {plural(len(gaps), 'compliance gap')}" if gaps else "") + ".")]
+    if data:
+        phases.append(("Data", f"Stand up {', '.join(data)} with backups tested by a restore."))
+    if apps:
+        phases.append(("Services", f"Deploy {', '.join(apps)} behind health checks, then move "
+                                   "traffic over gradually."))
+    if ml:
+        phases.append(("ML", f"Bring up {', '.join(ml)} after the services are stable."))
+    phases.append(("Optimise", "After a few weeks of real usage, right-size from measured "
+                               "load, then commit to the steady base load where the catalog "
+                               "shows a saving."))
+    return "\n".join(f"{i}. **{name}**: {text}" for i, (name, text) in enumerate(phases, 1))
+
+
+def _build_buy_facts(r: AssessmentResult) -> list[str]:
+    chosen = recommended_option(r)
+    facts = [f"managed services preferred: {r.requirements.preferences.managed_services}"]
+    if chosen is not None:
+        facts += [f"{li.workload} / {li.component}: {li.service} {li.sku}"
+                  for li in chosen.line_items]
+    facts += [f"warning: {w}" for w in r.warnings]
+    return facts
+
+
+def _build_buy_offline(r: AssessmentResult) -> str:
+    fallbacks = [w for w in r.warnings if "self-managed" in w]
+    out = ["Buy what the provider runs well and the catalog prices: managed load balancing, "
+           "object storage and, where priced, managed databases and caches. Build only what "
+           "differentiates the product."]
+    if fallbacks:
+        out.append("Self-managed in this design, because no managed size was priced for it:")
+        out.append(bullets(fallbacks))
+        out.append("Running these means owning patching, backups and failover; revisit when "
+                   "the managed service can be priced for the region.")
+    return "\n\n".join(out)
+
+
+SPECS = [
+    SectionSpec("cto", "executive_summary", "Write a short executive summary for a CTO.",
+                _summary_facts, _summary_offline),
+    SectionSpec("cto", "choice", "Explain the choice of provider and region.",
+                _choice_facts, _choice_offline),
+    SectionSpec("cto", "strategy", "Give the cost and platform strategy.",
+                _strategy_facts, _strategy_offline),
+    SectionSpec("cto", "risks", "List the main risks and what to do about each.",
+                _risks_facts, _risks_offline),
+    SectionSpec("cto", "roadmap", "Write a phased roadmap as a numbered list.",
+                _roadmap_facts, _roadmap_offline),
+    SectionSpec("cto", "build_vs_buy", "Advise what to buy as managed services and what "
+                "to build or run.", _build_buy_facts, _build_buy_offline),
+]

@@ -1,0 +1,109 @@
+"""The research agent's sections: where the prices came from, and the alternatives."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from infra_mind.agents.sections.spec import SectionSpec
+from infra_mind.agents.sections.words import (
+    best_saving,
+    bullets,
+    delta,
+    pct,
+    recommended_option,
+    saves,
+    where,
+    why_not,
+)
+from infra_mind.engine.money import usd
+from infra_mind.engine.result import AssessmentResult, Option
+
+
+def _source_host(source: str) -> str:
+    """Where a price was read, short: a web host, or the package a data file came from."""
+    if source.startswith(("http://", "https://")):
+        return urlparse(source.split()[0]).netloc
+    if "(" in source and ")" in source:
+        return source[source.index("(") + 1:source.index(")")]
+    return source.split("/")[0][:60]
+
+
+def _provenance(o: Option) -> tuple[list, list[str]]:
+    """The price dates and the sources (short) of an option's lines, sorted."""
+    return (sorted({li.as_of for li in o.line_items}),
+            sorted({_source_host(li.source) for li in o.line_items}))
+
+
+def _catalog_facts(r: AssessmentResult) -> list[str]:
+    facts = [f"oldest price date among the recommended option's lines: {r.catalog_as_of}"]
+    for o in r.options:
+        dates, hosts = _provenance(o)
+        span = f"{dates[0]} to {dates[-1]}" if dates else "none"
+        facts.append(f"{where(o)}: {len(o.line_items)} priced lines, prices dated {span}, "
+                     f"sources: {', '.join(hosts) or 'none'}; unpriced: "
+                     f"{', '.join(o.unpriced) or 'none'}")
+    facts += [f"warning: {w}" for w in r.warnings]
+    return facts
+
+
+def _catalog_offline(r: AssessmentResult) -> str:
+    out = [f"Every price in this assessment comes from Infra Mind's dated price catalog; the "
+           f"oldest price the recommended design uses is dated {r.catalog_as_of}. No price was "
+           "estimated or typed in by a model."]
+    lines = []
+    for o in r.options:
+        dates, hosts = _provenance(o)
+        span = (f"dated {dates[0]}" if len(dates) == 1 else
+                f"dated {dates[0]} to {dates[-1]}") if dates else "none priced"
+        text = f"**{where(o)}**: {len(o.line_items)} priced lines, {span}, from {', '.join(hosts)}."
+        if o.unpriced:
+            text += f" Not priced (left out of the total): {', '.join(o.unpriced)}."
+        lines.append(text)
+    out += ["", bullets(lines)]
+    if r.warnings:
+        out += ["", "Where the catalog could not price what was asked, the engine said so:", "",
+                bullets(r.warnings)]
+    return "\n".join(out)
+
+
+def alternatives_facts(r: AssessmentResult) -> list[str]:
+    rec = r.recommended
+    if rec is None:
+        return ["no option could be priced"]
+    facts = [f"recommended: {where(rec)} at {usd(rec.monthly_cost_usd)} a month"]
+    facts += [f"alternative {where(a)}: {usd(a.monthly_cost_usd)} a month, {delta(a)}; "
+              f"why not: {'; '.join(a.why_not)}" for a in rec.alternatives]
+    chosen = recommended_option(r)
+    if chosen is not None:
+        facts += [f"purchase option {c.purchase_option}: {usd(c.monthly_usd)} a month, "
+                  f"{saves(c.savings_usd)} ({pct(c.savings_pct)}), covers "
+                  f"{pct(c.coverage_pct)} of compute; {c.note}" for c in chosen.commitment[1:]]
+    return facts
+
+
+def _alternatives_offline(r: AssessmentResult) -> str:
+    rec = r.recommended
+    if rec is None:
+        return "No option could be priced, so there is no alternative to compare."
+    if not rec.alternatives:
+        return (f"Only {where(rec)} was priced within the preferences, so there is no "
+                "alternative provider to compare.")
+    out = [f"Beside {where(rec)} ({usd(rec.monthly_cost_usd)} a month), these options were "
+           "priced on the same requirements:", ""]
+    out.append(bullets([f"**{where(a)}**: {usd(a.monthly_cost_usd)} a month, {delta(a)}."
+                         + "".join(f" {w[0].upper()}{w[1:]}." for w in why_not(a))
+                         for a in rec.alternatives]))
+    best = best_saving(recommended_option(r))
+    if best is not None:
+        out += ["", f"Worth a look on the recommended option: the {best.purchase_option} "
+                f"purchase option prices it at {usd(best.monthly_usd)} a month, saving "
+                f"{usd(best.savings_usd)} ({pct(best.savings_pct)})."]
+    return "\n".join(out)
+
+
+SPECS = [
+    SectionSpec("research", "catalog", "Say how fresh and well sourced the prices are, "
+                "and what could not be priced.", _catalog_facts, _catalog_offline),
+    SectionSpec("research", "alternatives", "Name the alternatives worth a look and why "
+                "each was not chosen.", alternatives_facts, _alternatives_offline),
+]

@@ -1,0 +1,97 @@
+"""How the sections word what several agents say: money, places, counts, lists, gaps.
+
+Each agent's module writes its own sections; what two of them must say the same way (a
+provider's name, an alternative's cost difference, a gap and its remediation cost) is said
+here once, so the facts given to a model and the offline prose never drift apart.
+"""
+
+from __future__ import annotations
+
+from infra_mind.engine.money import unit_price, usd, usd_change
+from infra_mind.engine.result import AssessmentResult, LineItem, Option
+
+# Note for whoever builds the workload-kind registry (issue #15, item 2): ``ML_TYPES`` here
+# and the roadmap's phase per kind (``cto._PHASE_ORDER``) list workload kinds by hand; they
+# belong in that registry and should be read from it.
+ML_TYPES = ("ml_training", "ml_inference")
+PROVIDER_NAMES = {"aws": "AWS", "azure": "Azure", "gcp": "Google Cloud"}
+#: How a gap's remediation cost reads, by its basis (``ControlResult.remediation_cost_basis``).
+COST_WORDS = {"priced": "a priced running cost", "unpriced": "a running cost the catalog "
+              "cannot price", "none": "configuration only, no added running cost"}
+
+
+def saves(amount: float) -> str:
+    """'saves $620.53', or 'costs $5.00 more' for a purchase option dearer than on demand."""
+    return f"saves {usd(amount)}" if round(amount, 2) >= 0 else f"costs {usd(-amount)} more"
+
+
+def pct(x: float) -> str:
+    return f"{x:g}%"
+
+
+def where(o: Option | object) -> str:
+    provider = getattr(o, "provider", "")
+    return f"{PROVIDER_NAMES.get(provider, provider)} {getattr(o, 'region', '')}"
+
+
+def has_ml(r: AssessmentResult) -> bool:
+    return any(w.type in ML_TYPES for w in r.requirements.workloads)
+
+
+def recommended_option(r: AssessmentResult) -> Option | None:
+    rec = r.recommended
+    if rec is None:
+        return None
+    return next((o for o in r.options
+                 if o.provider == rec.provider and o.region == rec.region), None)
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def delta(a) -> str:
+    """'$46.38 more (9.1%)', '$231.42 less (2.7%)' or 'the same' for an alternative."""
+    change = usd_change(a.delta_usd)
+    return change if change == "the same" else f"{change} ({pct(abs(a.delta_pct))})"
+
+
+def why_not(a) -> list[str]:
+    """The engine's reasons against an alternative, without the cost difference (said apart)."""
+    return [w for w in a.why_not if not w.endswith("a month more")]
+
+
+def best_saving(option: Option | None):
+    """The purchase option that saves the most on ``option``, if any saves at all."""
+    if option is None or len(option.commitment) < 2:
+        return None
+    best = max(option.commitment[1:], key=lambda c: c.savings_usd)
+    return best if round(best.savings_usd, 2) > 0 else None
+
+
+def bullets(lines: list[str]) -> str:
+    return "\n".join(f"- {line}" for line in lines)
+
+
+def gaps_of(r: AssessmentResult):
+    return [c for c in r.compliance if c.status == "gap"]
+
+
+def describe_line(li: LineItem) -> str:
+    return (f"{li.workload} / {li.component}: {li.sku} ({li.service}), {li.quantity:,.2f} "
+            f"{li.unit} at {unit_price(li.unit_price_usd)} = {usd(li.monthly_usd)} a month, "
+            f"{li.purchase_option}")
+
+
+def remediation_cost(c) -> str:
+    """A gap's remediation cost in words: the figure where priced, never "no added running
+    cost" unless the engine says it is configuration only."""
+    if c.remediation_monthly_usd is not None:
+        text = f"about {usd(c.remediation_monthly_usd)} a month"
+    else:
+        text = COST_WORDS.get(c.remediation_cost_basis, "cost not priced")
+    return text + (f" ({c.remediation_cost_note})" if c.remediation_cost_note else "")
+
+
+def gap_line(c) -> str:
+    return f"{c.framework} {c.reference} {c.title}: {c.remediation}; {remediation_cost(c)}"
