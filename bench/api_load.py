@@ -22,8 +22,9 @@ time until all have completed is taken with one ``infra-mind worker`` process, t
 two, each on a fresh database and task stream; printed with the ratio (two / one).
 
 PostgreSQL: $INFRA_MIND_TEST_PG (default postgresql://postgres@127.0.0.1:5432/postgres);
-Redis: $INFRA_MIND_TEST_REDIS_BROKER (default redis://127.0.0.1:6379/14, flushed).
-Everything started is stopped, each database dropped and the Redis DB flushed at the end.
+Redis: $INFRA_MIND_TEST_REDIS_BROKER (default redis://127.0.0.1:6379/14), under a key
+namespace of the bench's own (``REDIS_NAMESPACE``). Everything started is stopped, each
+database dropped and the namespace's keys deleted at the end; nothing else is touched.
 """
 
 from __future__ import annotations
@@ -54,11 +55,12 @@ from tests.integration.procs import (  # noqa: E402
     REDIS_URL,
     WEB_SERVICE,
     Proc,
+    RedisSpace,
     base_env,
     create_pg_database,
     drop_pg_database,
-    exclusive,
     free_port,
+    new_redis_space,
     pg_admin,
     serve,
     sign_up,
@@ -72,9 +74,9 @@ STOP_GRACE_S = 15.0
 SEEDED = 10
 
 
-def bench_env(database_url: str, redis_url: str | None) -> dict[str, str]:
+def bench_env(database_url: str, redis: RedisSpace | None) -> dict[str, str]:
     # the bench measures the service, not the per-user write limit
-    return base_env(database_url, redis_url, LOG_LEVEL="WARNING",
+    return base_env(database_url, redis, LOG_LEVEL="WARNING",
                     WRITE_RATE_PER_MINUTE=str(10**9))
 
 
@@ -97,19 +99,14 @@ def pg_database() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def redis_db() -> Iterator[str]:
-    """The Redis DB, flushed before and after, used by nothing else on this host meanwhile
-    (the same lock as tests/integration: the task stream's name is fixed)."""
-    import redis
-
-    with exclusive(REDIS_URL, timeout_s=None):
-        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
-        client.flushdb()
-        try:
-            yield REDIS_URL
-        finally:
-            client.flushdb()
-            client.close()
+def redis_db() -> Iterator[RedisSpace]:
+    """A fresh namespace in the Redis DB (the processes' ``REDIS_NAMESPACE``: task stream,
+    cache and channels of their own), its keys deleted afterwards."""
+    space = new_redis_space(REDIS_URL)
+    try:
+        yield space
+    finally:
+        space.clean()
 
 
 def unavailable() -> str | None:
@@ -257,9 +254,9 @@ async def wait_answering(url: str, timeout_s: float = 30) -> None:
             await asyncio.sleep(0.2)
 
 
-def reads(label: str, database_url: str, redis_url: str | None, args: argparse.Namespace,
+def reads(label: str, database_url: str, redis: RedisSpace | None, args: argparse.Namespace,
           tmp: Path) -> list[str]:
-    env = bench_env(database_url, redis_url)
+    env = bench_env(database_url, redis)
     procs: list[Proc] = []
     lines = [f"\n{label}: ours vs the bare app, same bytes, 1 process each, {args.client} "
              f"-c{args.concurrency} {args.duration_s} s",
@@ -269,13 +266,14 @@ def reads(label: str, database_url: str, redis_url: str | None, args: argparse.N
     try:
         procs.append(serve(f"{label[:6]}-serve", env, tmp, extra=["--workers", "1"]))
         url = procs[0].url
-        if redis_url:
+        if redis:
             procs.append(start(f"{label[:6]}-worker", ["worker", "--workers", "1"], env, tmp))
 
         async def ready() -> None:
             async with httpx.AsyncClient(timeout=2) as http:
-                await wait_ready(http, procs[:1], procs, timeout_s=60, redis_url=redis_url,
-                                 readers=1 if redis_url else 0)
+                await wait_ready(http, procs[:1], procs, timeout_s=60,
+                                 redis_url=redis.url if redis else None,
+                                 readers=1 if redis else 0)
 
         asyncio.run(ready())
         headers, ids = asyncio.run(seed(url))
@@ -344,8 +342,8 @@ async def drain(url: str, runs: int) -> float:
 
 
 def runs_with(workers: int, args: argparse.Namespace, tmp: Path) -> float:
-    with pg_database() as database_url, redis_db() as redis_url:
-        env = bench_env(database_url, redis_url)
+    with pg_database() as database_url, redis_db() as redis:
+        env = bench_env(database_url, redis)
         procs: list[Proc] = []
         try:
             procs.append(serve(f"runs{workers}-serve", env, tmp, extra=["--workers", "1"]))
@@ -355,7 +353,7 @@ def runs_with(workers: int, args: argparse.Namespace, tmp: Path) -> float:
             async def go() -> float:
                 async with httpx.AsyncClient(timeout=2) as http:
                     await wait_ready(http, procs[:1], procs, timeout_s=60,
-                                     redis_url=redis_url, readers=workers)
+                                     redis_url=redis.url, readers=workers)
                 return await drain(procs[0].url, args.runs)
 
             return asyncio.run(go())
@@ -412,9 +410,9 @@ def main() -> None:
             out.append(f"\nPostgreSQL + Redis skipped: {down}")
         else:
             if "postgresql+redis" in only:
-                with pg_database() as url, redis_db() as redis_url:
+                with pg_database() as url, redis_db() as redis:
                     out += reads("PostgreSQL + Redis (broker, cache; 1 worker)", url,
-                                 redis_url, args, tmp)
+                                 redis, args, tmp)
             if "runs" in only:
                 out += runs(args, tmp)
     print("\nSummary" + "\n".join(out))

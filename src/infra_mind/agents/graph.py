@@ -19,6 +19,7 @@ finished are not run (or paid for) twice.
 from __future__ import annotations
 
 import asyncio
+import logging
 import operator
 import time
 from collections.abc import Awaitable, Callable
@@ -31,16 +32,21 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import RetryPolicy as NodeRetryPolicy
 
 from infra_mind.agents import compute
+from infra_mind.agents.budget import RunBudget
 from infra_mind.agents.config import AgentsConfig
 from infra_mind.agents.narrative import AGENTS
 from infra_mind.agents.numbers import Figures
 from infra_mind.agents.sections import has_ml, sections_of
-from infra_mind.agents.writer import RunBudget, SectionWriter
+from infra_mind.agents.stop import StopRun
+from infra_mind.agents.writer import SectionWriter, written_by
 from infra_mind.catalog.store import Catalog
 from infra_mind.engine.load import RequirementsError
 from infra_mind.engine.result import AssessmentResult
+from infra_mind.observability.logging import event
 from infra_mind.observability.metrics import Metrics
 from infra_mind.observability.tracing import traced
+
+log = logging.getLogger("infra_mind.agents")
 
 #: Called with (agent, "started" | "finished") as agents start and finish.
 Progress = Callable[[str, str], Awaitable[None]]
@@ -53,10 +59,6 @@ async def in_thread(fn: Callable[..., Any], *args: Any) -> Any:
     """The default offload: a thread of this process (the CLI and library callers; it
     shares the GIL, so a process serving requests uses engine processes instead)."""
     return await asyncio.to_thread(fn, *args)
-
-
-class StopRun(Exception):
-    """Raised (by a progress callback, say) to stop the run at once: never retried."""
 
 
 def _merge(left: dict | None, right: dict | None) -> dict:
@@ -100,7 +102,8 @@ class RunContext:
 
     def budget_for(self, state: AdviceState) -> RunBudget:
         if self.budget is None:  # the first node run in this process: count what came before
-            self.budget = RunBudget.from_records(self.config.limits, state.get("calls", []))
+            self.budget = RunBudget.from_records(self.config.limits, state.get("calls", []),
+                                                 self.config.token_prices())
         return self.budget
 
 
@@ -126,13 +129,23 @@ def _node(ctx: RunContext, agent: str,
             await ctx.progress(agent, "started")
         started = time.perf_counter()
         status = "error"
+        # the step's lines carry the run's ids (log_context), so an operator follows a run
+        planned = ctx.writer.providers_for(agent)
+        event(log, "agent.step.start", agent=agent, provider=planned[0], fallbacks=planned[1:])
+        written: dict[str, Any] = {"provider": planned[0]}
         with traced(f"agent {agent}", {"gen_ai.agent.name": agent}) as span:
             try:
                 update = await body(state)
                 status = "ok"
+                written = written_by(update["narrative"][agent])
+            except BaseException as exc:
+                written["error"] = type(exc).__name__
+                raise
             finally:
                 span.set_attribute("infra_mind.agent.status", status)
                 seconds = time.perf_counter() - started
+                event(log, "agent.step.end", agent=agent, status=status,
+                      duration_s=round(seconds, 3), **written)
                 if ctx.metrics is not None:
                     ctx.metrics.agent_runs.labels(agent=agent, status=status).inc()
                     ctx.metrics.agent_duration.labels(agent=agent, status=status).observe(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from typing import Annotated
@@ -72,7 +73,7 @@ def serve(
     """Run the web service (migrations are applied first)."""
     import uvicorn
 
-    from infra_mind.kit.migrate import upgrade
+    from infra_mind.kit.migrate import MigrationError, upgrade_in_child
 
     cfg = settings_or_exit()
     if os.environ.get("FORWARDED_ALLOW_IPS") is not None:
@@ -87,11 +88,11 @@ def serve(
     workers = workers or cfg.server_workers
     agents = _agents_mode()
     try:
-        upgrade(cfg.database_url)
-    except Exception as exc:
-        raise CliError(f"cannot migrate {_redact(cfg.database_url)}: {type(exc).__name__}: "
-                       f"{exc}") from None
-    from infra_mind.observability.logging import UVICORN_LOG_CONFIG, configure_logging
+        # in a child process: this one goes on to serve, and need not keep Alembic
+        upgrade_in_child(cfg.database_url)
+    except MigrationError as exc:
+        raise CliError(f"cannot migrate {_redact(cfg.database_url)}: {exc}") from None
+    from infra_mind.observability.logging import UVICORN_LOG_CONFIG, configure_logging, event
 
     configure_logging(cfg.log_level)
     mode = "Redis broker, run `infra-mind worker`" if cfg.redis_url else "tasks run in-process"
@@ -101,9 +102,11 @@ def serve(
                if cfg.metrics_port else "metrics on /metrics" if metrics_on_api_port(cfg)
                else "metrics not served (METRICS_PORT unset)")
     proxies = ", ".join(cfg.trusted_proxies) or "none"
-    typer.echo(f"Infra Mind on http://{host}:{port} ({cfg.environment}; database "
-               f"{_redact(cfg.database_url)}; {mode}; agents: {agents}; {metrics}; "
-               f"X-Forwarded-For believed from: {proxies})")
+    # a JSON line like every other line of the process, so a log stack parses them all
+    event(logging.getLogger("infra_mind.serve"), "serving",
+          message=f"Infra Mind on http://{host}:{port} ({cfg.environment}; database "
+                  f"{_redact(cfg.database_url)}; {mode}; agents: {agents}; {metrics}; "
+                  f"X-Forwarded-For believed from: {proxies})")
     # the app's processes read their settings anew: each must know it is not alone (an
     # event stream then re-reads what another process's in-process runs announce in
     # memory only, ``services.events``)
@@ -128,7 +131,8 @@ def worker(
     # --max-prefetch 0: taskiq asks the broker for a message only when one of the
     # MAX_CONCURRENT_RUNS slots is free, and the broker then reads one (worker.broker), so
     # a process holds only what it runs: a crash strands nothing, and workers share evenly
-    command = [sys.executable, "-m", "taskiq", "worker", "infra_mind.worker.broker:broker",
+    # infra_mind.worker: taskiq's worker command, logging JSON lines in all its processes
+    command = [sys.executable, "-m", "infra_mind.worker", "infra_mind.worker.broker:broker",
                "infra_mind.worker.tasks", "--workers", str(workers),
                "--max-async-tasks", str(MAX_CONCURRENT_RUNS), "--max-prefetch", "0"]
     # exec, not a child: a supervisor's SIGTERM must reach taskiq itself, or its workers

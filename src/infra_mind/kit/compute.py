@@ -41,6 +41,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from infra_mind.kit.errors import DomainError
+from infra_mind.observability.logging import configure_logging, current_log_context, log_context
 
 log = logging.getLogger("infra_mind.compute")
 _T = TypeVar("_T")
@@ -79,7 +80,8 @@ class EngineBudget:
         if self._pool is None:
             self._pool = concurrent.futures.ProcessPoolExecutor(
                 self.processes, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_engine_process_start)
+                initializer=_engine_process_start,
+                initargs=(logging.getLogger().getEffectiveLevel(),))
         return self._pool
 
     def _release(self) -> None:
@@ -100,12 +102,13 @@ class EngineBudget:
             ticket.close()
 
     def submit(self, fn: Callable[..., _T], *args: Any) -> concurrent.futures.Future[_T]:
+        context = current_log_context()  # its lines belong to the caller's request or run
         try:
-            return self._executor().submit(_call, fn, args)
+            return self._executor().submit(_call, fn, args, context)
         except BrokenProcessPool:  # a worker process died (killed, out of memory): anew
             log.warning("engine process pool broken; starting a new one")
             self._pool = None
-            return self._executor().submit(_call, fn, args)
+            return self._executor().submit(_call, fn, args, context)
 
     async def run(self, fn: Callable[..., _T], *args: Any) -> _T:
         """``fn(*args)`` in an engine process (both must pickle), waiting for a free one as
@@ -113,9 +116,11 @@ class EngineBudget:
         not be refused. Not counted in ``in_flight`` (what-if admission)."""
         return await asyncio.wrap_future(self.submit(fn, *args))
 
-    def shutdown(self) -> None:
+    def shutdown(self, wait: bool = False) -> None:
+        """Stop the engine processes (a later computation starts new ones); ``wait`` for
+        them to end, which also releases the pool's semaphores at once."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=wait, cancel_futures=True)
             self._pool = None
 
 
@@ -152,12 +157,14 @@ class Ticket:
             self._budget._release()
 
 
-def _call(fn: Callable[..., _T], args: tuple[Any, ...]) -> _T:
-    """In an engine process: ``fn(*args)``, with an error that cannot travel back (its
-    pickled form does not load) replaced by a ``RuntimeError`` naming it. Such an error
-    would otherwise break the pool, failing every computation in it."""
+def _call(fn: Callable[..., _T], args: tuple[Any, ...], context: dict[str, str]) -> _T:
+    """In an engine process: ``fn(*args)``, logging with the caller's ``context``, with an
+    error that cannot travel back (its pickled form does not load) replaced by a
+    ``RuntimeError`` naming it. Such an error would otherwise break the pool, failing
+    every computation in it."""
     try:
-        return fn(*args)
+        with log_context(**context):
+            return fn(*args)
     except Exception as exc:
         try:
             pickle.loads(pickle.dumps(exc))
@@ -168,11 +175,14 @@ def _call(fn: Callable[..., _T], args: tuple[Any, ...]) -> _T:
         raise
 
 
-def _engine_process_start() -> None:
-    """In each engine process: Ctrl-C is the parent's to handle (it stops the pool), not
-    a traceback per engine process; and the process ends with its parent. A pool's
-    process outlives a parent killed with SIGKILL (the OOM killer, ``kill -9`` of one
-    pid), waiting on its queue for ever; every worker process has one."""
+def _engine_process_start(log_level: int = logging.INFO) -> None:
+    """In each engine process: JSON log lines at the parent's level (a spawned process
+    starts with no logging set up, and would print warnings as plain text); Ctrl-C is the
+    parent's to handle (it stops the pool), not a traceback per engine process; and the
+    process ends with its parent. A pool's process outlives a parent killed with SIGKILL
+    (the OOM killer, ``kill -9`` of one pid), waiting on its queue for ever; every worker
+    process has one."""
+    configure_logging(log_level)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = os.getppid()
 
@@ -185,6 +195,16 @@ def _engine_process_start() -> None:
 
 
 _budget: EngineBudget | None = None
+
+
+def stop_engine_processes() -> None:
+    """At a process's shutdown (blocking: call it in a thread), once nothing computes:
+    stop this process's engine processes and wait for them. A process that then dies of
+    the signal that stopped it (uvicorn re-raises SIGTERM) runs no exit handlers, and
+    multiprocessing's resource tracker would clean the pool's semaphores up with a
+    plain-text warning among the JSON log lines."""
+    if _budget is not None:
+        _budget.shutdown(wait=True)
 
 
 def engine_budget(processes: int, queue: int) -> EngineBudget:

@@ -1,4 +1,12 @@
-"""JSON logs, one object per line, ready for a log stack; every line carries the request id.
+"""JSON logs, one object per line, ready for a log stack; every line carries the request id
+or the run it belongs to.
+
+Every process logs this way: the API (``api.main``, ``infra-mind serve``), the worker's
+processes (``python -m infra_mind.worker``), and the engine processes of ``kit.compute``.
+What a line belongs to comes from context variables: ``request_id`` (set per request by
+``api.app``) and ``log_context`` (``assessment_id`` while a run goes on, ``run`` for an
+agent graph's thread), so an operator greps one id and gets every line of a run, across
+its agents and processes.
 
 Nothing here logs request bodies, headers or query strings, so tokens and passwords never
 reach the logs; the access log names the route template, not the raw path.
@@ -13,15 +21,50 @@ arguments of a message, whichever logger writes them.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import logging
 import sys
+import threading
 import traceback
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from types import TracebackType
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id",
                                                                        default=None)
+#: Fields every line logged in this context carries (``log_context``).
+_fields: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
+    "log_fields", default=None)
+
+
+@contextlib.contextmanager
+def log_context(**fields: str) -> Iterator[None]:
+    """Within the block (and the tasks and threads started from it, which copy the
+    context), every log line carries ``fields`` as well as those of enclosing blocks."""
+    token = _fields.set({**(_fields.get() or {}), **fields})
+    try:
+        yield
+    finally:
+        _fields.reset(token)
+
+
+def current_log_context() -> dict[str, str]:
+    """This context's fields, with the request id: what another process (an engine
+    process computing for this run) needs to log as part of it."""
+    fields = dict(_fields.get() or {})
+    rid = request_id.get()
+    if rid:
+        fields.setdefault("request_id", rid)
+    return fields
+
+
+def event(logger: logging.Logger, name: str, level: int = logging.INFO,
+          **fields: object) -> None:
+    """One structured line: ``{"event": name, **fields}`` (merged into the JSON line)."""
+    if logger.isEnabledFor(level):
+        logger.log(level, json.dumps({"event": name, **fields}, default=str))
 
 
 #: Exceptions raised by these packages are database errors (their messages may quote data).
@@ -160,26 +203,49 @@ class JsonFormatter(logging.Formatter):
                 doc["message"] = message
         except ValueError:
             doc["message"] = message
-        rid = request_id.get()
-        if rid and "request_id" not in doc:
-            doc["request_id"] = rid
+        doc.setdefault("pid", record.process)
+        for key, value in current_log_context().items():
+            doc.setdefault(key, value)
         if record.exc_info:
             doc["exception"] = self.formatException(record.exc_info)
         return json.dumps(doc, default=str)
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Send every logger's records to stderr as JSON lines (idempotent)."""
+def configure_logging(level: str | int = "INFO") -> None:
+    """Send every logger's records to stderr as JSON lines (idempotent); so do Python's
+    warnings and an exception nobody caught (in the main thread or another), which would
+    otherwise print plain text between the JSON lines."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "taskiq"):
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "taskiq", "py.warnings"):
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)  # ours is richer
+    logging.captureWarnings(True)
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
+
+
+def _log_uncaught(kind: type[BaseException], exc: BaseException,
+                  tb: TracebackType | None) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, exc, tb)
+        return
+    logging.getLogger("infra_mind").critical("uncaught %s", kind.__name__,
+                                             exc_info=(kind, exc, tb))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is None or issubclass(args.exc_type, SystemExit):
+        return
+    name = args.thread.name if args.thread is not None else "?"
+    logging.getLogger("infra_mind").error(
+        "uncaught %s in thread %s", args.exc_type.__name__, name,
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
 
 
 #: uvicorn's log configuration that defers to ``configure_logging``.

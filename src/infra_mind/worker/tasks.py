@@ -22,30 +22,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import socket
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from infra_mind.agents.graph import Offload, StopRun
-from infra_mind.agents.runtime import AgentRuntime, checkpoint_url_for
+from infra_mind.agents.providers import OrganizationKeys, organization_keys, server_keys
+from infra_mind.agents.stop import StopRun
 from infra_mind.config import Settings
 from infra_mind.engine.load import RequirementsError, parse_requirements
 from infra_mind.kit.compute import engine_budget
+from infra_mind.kit.crypto import EncryptionUnavailable, keyring_of
 from infra_mind.kit.db import session_scope
 from infra_mind.kit.platform import Platform
 from infra_mind.kit.pubsub import channel_of
 from infra_mind.models import utcnow
-from infra_mind.observability.logging import is_database_error
+from infra_mind.observability.logging import event, is_database_error, log_context
 from infra_mind.observability.tracing import SERVICE_WORKER, configure_tracing, traced
 from infra_mind.repositories.assessments import STATUS_CHANNEL, RunRepository
+from infra_mind.repositories.secrets import secrets_of_assessment
 from infra_mind.worker.broker import broker, current_platform, stream_lost_its_data
+
+if TYPE_CHECKING:  # the agents' graph and runtime (LangGraph, LangChain) load on first run
+    from infra_mind.agents.graph import Offload
+    from infra_mind.agents.runtime import AgentRuntime
 
 log = logging.getLogger("infra_mind.worker")
 
@@ -86,11 +94,17 @@ def engine_offload(platform: Platform) -> Offload:
 
 
 def agents_of(platform: Platform) -> AgentRuntime:
-    """This process's agent runtime, built on first use (closed with the platform)."""
+    """This process's agent runtime, built on first use (closed with the platform).
+
+    Its modules are imported here, not with this module: every API process imports this
+    one to queue runs, and LangGraph with LangChain is some 40 MiB it needs only once it
+    runs one (in-process mode) or a chat question goes to a model."""
     runtime = platform.extras.get("agents")
     if runtime is None:
+        from infra_mind.agents.runtime import AgentRuntime, checkpoint_url_for
+
         settings = platform.settings
-        runtime = AgentRuntime(metrics=platform.metrics,
+        runtime = AgentRuntime(metrics=platform.metrics, keys=server_keys(settings),
                                checkpoint_url=settings.checkpoint_url
                                or checkpoint_url_for(settings.database_url),
                                offload=engine_offload(platform))
@@ -102,7 +116,17 @@ def agents_of(platform: Platform) -> AgentRuntime:
 async def run_assessment(assessment_id: str) -> str:
     """Run one assessment; returns what happened (for logs and tests)."""
     configure_tracing(SERVICE_WORKER)  # once per process; an API process keeps its own name
+    await load_agents()
     return await execute_run(current_platform(), assessment_id)
+
+
+async def load_agents() -> None:
+    """Import the agents' stack on this process's first run, in a thread: some 0.8 s of
+    CPU that, on the event loop, would stall an API process running runs in-process
+    (here the worst stall was 95 ms in a thread, 1 s inline). ``agents_of`` then finds
+    it imported."""
+    if "infra_mind.agents.runtime" not in sys.modules:
+        await asyncio.to_thread(importlib.import_module, "infra_mind.agents.runtime")
 
 
 #: Runs this process could not send (the broker was down): the sweeper of an API process
@@ -125,6 +149,8 @@ async def enqueue_run(assessment_id: str) -> bool:
         _unsent.add(assessment_id)
         return False
     _unsent.discard(assessment_id)
+    # in a request's context this line ties its request_id to the run's assessment_id
+    event(log, "run.queued", assessment_id=assessment_id)
     return True
 
 
@@ -151,8 +177,9 @@ def stale_after_s(settings: Settings) -> float:
 
 def _runs(platform: Platform, session: AsyncSession) -> RunRepository:
     """The run queries, announcing each status change (and progress) once committed, so
-    open event streams hear of it without reading the database (``services.events``)."""
-    return RunRepository(session, channel_of(platform, STATUS_CHANNEL))
+    open event streams hear of it without reading the database (``services.events``),
+    and keeping the cache's access entries and lists true (``assessment_cache``)."""
+    return RunRepository(session, channel_of(platform, STATUS_CHANNEL), platform.cache)
 
 
 def new_worker_id() -> str:
@@ -162,10 +189,19 @@ def new_worker_id() -> str:
 async def execute_run(platform: Platform, assessment_id: str) -> str:
     """Claim, run and store; 'skipped' when the run was not ours to claim, else
     'completed', 'failed' or 'lost' (cancelled or taken over while running)."""
-    with traced("assessment.run", {"infra_mind.assessment_id": assessment_id}) as span:
-        outcome = await _execute_run(platform, assessment_id)
-        span.set_attribute("infra_mind.job.outcome", outcome)
-        return outcome
+    # every line of the run (its agents' steps, its engine processes) names the assessment
+    with log_context(assessment_id=assessment_id), \
+            traced("assessment.run", {"infra_mind.assessment_id": assessment_id}) as span:
+        started = time.perf_counter()
+        event(log, "run.start")
+        outcome = "error"  # what an exception leaving here (logged by taskiq) reads as
+        try:
+            outcome = await _execute_run(platform, assessment_id)
+            span.set_attribute("infra_mind.job.outcome", outcome)
+            return outcome
+        finally:
+            event(log, "run.end", outcome=outcome,
+                  duration_s=round(time.perf_counter() - started, 3))
 
 
 async def _execute_run(platform: Platform, assessment_id: str) -> str:
@@ -190,9 +226,11 @@ async def _execute_run(platform: Platform, assessment_id: str) -> str:
         await _step(platform, assessment_id, worker_id, 10, "validating requirements")
         parsed = parse_requirements(requirements)
         runtime = agents_of(platform)
+        organization = await _organization_keys(platform, assessment_id)
         advice = await _with_heartbeat(
             platform, assessment_id, worker_id,
             asyncio.wait_for(runtime.advise(parsed, thread_id=run_key,
+                                            organization=organization,
                                             progress=_agent_progress(platform, assessment_id,
                                                                      worker_id)),
                              timeout=platform.settings.job_timeout_s))
@@ -204,6 +242,8 @@ async def _execute_run(platform: Platform, assessment_id: str) -> str:
                 raise _Lost
             await repo.add_result(assessment_id, advice,
                                   date.fromisoformat(advice["catalog_as_of"]))
+        # the result is served from the cache once this returns, and announced after that
+        await repo.settled()
         await _forget(runtime, run_key)
     except _Lost:
         log.info("assessment %s: no longer ours (cancelled or taken over); stopped",
@@ -229,6 +269,26 @@ async def _execute_run(platform: Platform, assessment_id: str) -> str:
     metrics.labels(event="completed").inc()
     platform.metrics.assessment_duration.observe(time.perf_counter() - started)
     return "completed"
+
+
+async def _organization_keys(platform: Platform, assessment_id: str
+                             ) -> OrganizationKeys | None:
+    """The run's organization and its own LLM keys, read and decrypted at the start of
+    each run (a key rotated or deleted since is in force for the next run), here, in the
+    process that makes the calls, and held in memory for this run only."""
+    async with session_scope(platform.sessions) as session:
+        organization_id, ciphertexts = await secrets_of_assessment(session, assessment_id)
+    if organization_id is None:
+        return None
+    if not ciphertexts:
+        return OrganizationKeys(organization_id, {})
+    try:
+        keyring = keyring_of(platform)
+    except EncryptionUnavailable:
+        log.warning("organization %s has LLM keys but ENCRYPTION_KEY is not set: the "
+                    "server's keys are used", organization_id)
+        return OrganizationKeys(organization_id, {})
+    return organization_keys(organization_id, ciphertexts, keyring)
 
 
 async def _claim(platform: Platform, assessment_id: str, worker_id: str
