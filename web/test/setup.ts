@@ -1,10 +1,16 @@
 import "@testing-library/jest-dom/vitest";
-import { cleanup } from "@testing-library/react";
+import { cleanup, configure } from "@testing-library/react";
 import { afterEach, inject } from "vitest";
 import { setApiOrigin } from "../src/api/session";
 
 // the real API started by test/server.ts
 setApiOrigin(inject("apiOrigin"));
+
+// What the tests wait for comes from that real server: a sign-in hashes a password
+// (argon2, 64 MiB), which takes well over Testing Library's default 1 s when scripts/test
+// runs pytest's workers beside these tests on two cores. Waiting longer changes nothing
+// a test checks, only how long it waits before it fails.
+configure({ asyncUtilTimeout: 10_000 });
 
 afterEach(() => {
   cleanup();
