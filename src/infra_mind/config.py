@@ -149,12 +149,14 @@ class Settings(LLMKeySettings):
     write_rate_per_minute: int = Field(120, ge=1)
     #: Sign-in throttle (``services.throttle.LoginThrottle``): failed sign-ins for one account
     #: from one client address in ``login_window_s`` before each further attempt from that
-    #: address waits (1 s, doubling up to ``login_max_delay_s``); a success clears the pair.
+    #: address waits (``login_first_delay_s``, doubling up to ``login_max_delay_s``); a
+    #: success clears the pair.
     login_attempts: int = Field(5, ge=1)
     login_window_s: int = Field(900, ge=60)
     #: Failed sign-ins from one address across all accounts in ``login_window_s`` before
     #: every sign-in from that address waits the same growing delay (NAT: keep it generous).
     login_address_attempts: int = Field(20, ge=1)
+    login_first_delay_s: int = Field(1, ge=1, le=3_600)
     login_max_delay_s: int = Field(300, ge=1, le=86_400)
     #: Registrations per client address in ``register_window_s`` before 429.
     register_attempts: int = Field(10, ge=1)

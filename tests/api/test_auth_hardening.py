@@ -254,30 +254,33 @@ async def test_the_right_password_from_another_address_is_never_refused(app, cli
         assert (await login(owner)).status_code == 200
 
 
-async def test_the_delay_grows_per_pair_and_says_how_long(app, client):
+#: A first wait no run of these tests outlasts: on a loaded machine the default (1 s) can
+#: pass while the last free attempt's password is hashed. The doubling on a clock the test
+#: moves: tests/services/test_login_throttle.py.
+LONG_WAIT_S = 200  # under the default maximum (LOGIN_MAX_DELAY_S, 300 s)
+
+
+async def test_the_pair_waits_and_says_how_long(app, client, monkeypatch):
+    monkeypatch.setattr(app.state.platform.settings, "login_first_delay_s", LONG_WAIT_S)
     await account(app)
     async with client_at(app, "10.9.1.1") as guesser:
         for _ in range(LOGIN_ATTEMPTS):
             assert (await login(guesser, password="a wrong guess")).status_code == 401
         waiting = await login(guesser)  # even the right password waits its turn here
-        assert waiting.status_code == 429 and waiting.headers["Retry-After"] == "1"
-        await asyncio.sleep(1.1)
-        assert (await login(guesser, password="a wrong guess")).status_code == 401
-        doubled = await login(guesser, password="a wrong guess")
-        assert doubled.status_code == 429 and doubled.headers["Retry-After"] == "2"
-        await asyncio.sleep(2.1)
-        # the right password after the wait: signed in, and the pair starts again
-        assert (await login(guesser)).status_code == 200
-        assert (await login(guesser, password="a wrong guess")).status_code == 401
-        assert (await login(guesser, password="a wrong guess")).status_code == 401
+        assert waiting.status_code == 429
+        assert LONG_WAIT_S - 60 < int(waiting.headers["Retry-After"]) <= LONG_WAIT_S
+        assert (await login(guesser, password="a wrong guess")).status_code == 429
+    async with client_at(app, "10.9.1.2") as owner:
+        assert (await login(owner)).status_code == 200
 
 
-async def test_concurrent_guesses_get_one_attempt_per_delay(app, client):
+async def test_concurrent_guesses_get_one_attempt_per_delay(app, client, monkeypatch):
+    monkeypatch.setattr(app.state.platform.settings, "login_first_delay_s", LONG_WAIT_S)
     await account(app)
     async with client_at(app, "10.9.2.1") as guesser:
-        for _ in range(LOGIN_ATTEMPTS):
+        for _ in range(LOGIN_ATTEMPTS - 1):
             assert (await login(guesser, password="a wrong guess")).status_code == 401
-        await asyncio.sleep(1.1)
+        # the last free attempt and five more at once: one is checked, the rest wait
         burst = await asyncio.gather(*(login(guesser, password=f"guess {i}")
                                        for i in range(6)))
     assert sorted(r.status_code for r in burst) == [401] + [429] * 5

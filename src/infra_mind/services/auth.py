@@ -142,7 +142,8 @@ class AuthService:
         self.settings = platform.settings
         cfg = self.settings
         self.throttle = LoginThrottle(platform.cache, cfg.login_attempts, cfg.login_window_s,
-                                      cfg.login_address_attempts, cfg.login_max_delay_s)
+                                      cfg.login_address_attempts, cfg.login_max_delay_s,
+                                      first_delay_s=cfg.login_first_delay_s)
         self.registrations = RegistrationThrottle(platform.cache, cfg.register_attempts,
                                                   cfg.register_window_s)
         self.hashing = password_hashing(platform)

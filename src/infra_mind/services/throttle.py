@@ -3,11 +3,11 @@
 Sign-in (``LoginThrottle``) is a growing delay, never a lockout a stranger can impose:
 
 - per (account, client address) pair: ``attempts`` sign-ins are free in the window; from
-  then on each attempt makes the next one from that pair wait, 1 s, 2 s, 4 s, ... up to
-  ``max_delay_s``. The count is taken *before* the password is checked, and an attempt in
-  the delay regime must claim the pair's gate (``Cache.incr`` is atomic), so a burst of
-  concurrent guesses gets one through per delay, not one per request. A success clears
-  the pair.
+  then on each attempt makes the next one from that pair wait ``first_delay_s`` (1 s by
+  default), then twice that, four times, ... up to ``max_delay_s``. The count is taken
+  *before* the password is checked, and an attempt in the delay regime must claim the
+  pair's gate (``Cache.incr`` is atomic), so a burst of concurrent guesses gets one
+  through per delay, not one per request. A success clears the pair.
 - per address, across accounts: ``address_attempts`` failures are free in the window;
   then every sign-in from the address waits the same growing delay (password spraying
   from one address). Counted after the check, since a NAT's successful sign-ins must not
@@ -35,8 +35,8 @@ from infra_mind.kit.errors import TooManyRequests
 
 THROTTLED = "too many failed sign-in attempts; try again later"
 REGISTRATION_THROTTLED = "too many registrations from this address; try again later"
-#: The first wait; each further attempt doubles it (up to the configured maximum).
-BASE_DELAY_S = 1
+#: The first wait by default; each further attempt doubles it (up to the configured maximum).
+FIRST_DELAY_S = 1
 
 
 def account_digest(email: str) -> str:
@@ -45,9 +45,9 @@ def account_digest(email: str) -> str:
     return hashlib.sha256(email.encode()).hexdigest()[:32]
 
 
-def delay_s(over: int, max_delay_s: int) -> int:
+def delay_s(over: int, max_delay_s: int, first_delay_s: int = FIRST_DELAY_S) -> int:
     """The wait after the ``over``-th attempt past the free ones (0: the last free one)."""
-    return min(BASE_DELAY_S << min(over, 30), max_delay_s)
+    return min(first_delay_s << min(over, 30), max_delay_s)
 
 
 def _address(client_address: str | None) -> str:
@@ -58,12 +58,14 @@ class LoginThrottle:
     """Growing delays per (account, address) pair and per address (see the module)."""
 
     def __init__(self, cache: Cache, attempts: int, window_s: int, address_attempts: int,
-                 max_delay_s: int, clock: Callable[[], float] = time.time) -> None:
+                 max_delay_s: int, clock: Callable[[], float] = time.time,
+                 first_delay_s: int = FIRST_DELAY_S) -> None:
         self.cache = cache
         self.attempts = attempts
         self.window_s = window_s
         self.address_attempts = address_attempts
         self.max_delay_s = max_delay_s
+        self.first_delay_s = first_delay_s
         self.clock = clock
 
     @staticmethod
@@ -98,7 +100,7 @@ class LoginThrottle:
         count, _ = await self.cache.incr(pair + ":attempts", self.window_s)
         if count < self.attempts:
             return
-        wait_s = delay_s(count - self.attempts, self.max_delay_s)
+        wait_s = delay_s(count - self.attempts, self.max_delay_s, self.first_delay_s)
         # one attempt per delay: concurrent ones lose the gate (its count passes 1)
         holders, gate_left_s = await self.cache.incr(pair + ":gate", wait_s)
         if holders > 1:
@@ -114,7 +116,8 @@ class LoginThrottle:
         key = self.address_key(client_address)
         count, _ = await self.cache.incr(key + ":failures", self.window_s)
         if count >= self.address_attempts:
-            await self._wait(key, delay_s(count - self.address_attempts, self.max_delay_s))
+            await self._wait(key, delay_s(count - self.address_attempts, self.max_delay_s,
+                                             self.first_delay_s))
 
     async def succeeded(self, email: str, client_address: str | None) -> None:
         """Clear the pair; the address keeps its failures (an address guessing across
