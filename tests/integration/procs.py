@@ -24,7 +24,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +93,11 @@ class Proc:
     popen: subprocess.Popen[bytes]
     log: Path
     port: int | None = None
+    #: The leader's start time (made right after it is started): see ``_group_is_ours``.
+    started: int | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.started = start_time(self.popen.pid)
 
     @property
     def url(self) -> str:
@@ -109,10 +114,32 @@ class Proc:
             return f"(no log: {exc})"
         return "\n".join(text.splitlines()[-lines:])
 
+    def _group_is_ours(self) -> bool:
+        """Whether the group id still names this process's group. Until the leader is
+        reaped its pid, and so the id, is held; reaped, the id is free once the rest of
+        the group is gone, and pids wrap around within minutes on a busy machine (a
+        parallel test run; 32,768 of them here): a process that has the pid now, started
+        at another time, is someone else's, and a signal to its group would stop someone
+        else's work (another test's, another run's)."""
+        if self.popen.returncode is None:
+            return True
+        now = start_time(self.pgid)
+        return now is None or now == self.started
+
+    def _signal_group(self, sig: int) -> bool:
+        """Send ``sig`` (0: none, only whether it could) to the group if it is still this
+        process's and has a member."""
+        if not self._group_is_ours():
+            return False
+        try:
+            os.killpg(self.pgid, sig)
+        except ProcessLookupError:
+            return False
+        return True
+
     def kill(self) -> None:
         """SIGKILL to the whole group at once: no shutdown code runs anywhere in it."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.pgid, signal.SIGKILL)
+        self._signal_group(signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(timeout=5)
 
@@ -122,25 +149,24 @@ class Proc:
         The group, not the pid: taskiq's worker processes are children, which a SIGTERM
         to the parent alone can leave running.
         """
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.pgid, signal.SIGTERM)
+        self._signal_group(signal.SIGTERM)
         deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline and group_alive(self.pgid):
+        while time.monotonic() < deadline and self._signal_group(0):
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.popen.wait(timeout=0.1)  # reaps the leader once it exits
-        if group_alive(self.pgid):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.pgid, signal.SIGKILL)
+        self._signal_group(signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(timeout=5)
 
 
-def group_alive(pgid: int) -> bool:
+def start_time(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks after boot, /proc/<pid>/stat); None if no process
+    has that pid."""
     try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[19])  # field 22; the first after the name is 3
 
 
 def start(name: str, args: list[str], env: dict[str, str], log_dir: Path,
