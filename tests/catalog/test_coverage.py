@@ -9,6 +9,7 @@ provider in a US, an EU and an APAC region.
 from __future__ import annotations
 
 from collections import Counter
+from itertools import pairwise
 
 import pytest
 
@@ -51,8 +52,7 @@ def test_managed_services_answer_in_a_us_eu_and_apac_region(bundled, provider, i
     assert _priced(bundled, provider, region, F.OBJECT_STORAGE, storage_class="standard")
     assert _priced(bundled, provider, region, F.EGRESS)
     assert _priced(bundled, provider, region, F.KUBERNETES)
-    if not (provider == "azure" and index == 2):  # Azure CDN: Zone 1 only (see the report)
-        assert _priced(bundled, provider, region, F.CDN, dimension="data")
+    assert _priced(bundled, provider, region, F.CDN, dimension="data")
 
 
 @pytest.mark.parametrize("provider", ["aws", "azure", "gcp"])
@@ -75,6 +75,26 @@ def test_the_acceptance_lookup_answers_with_source_and_date(bundled):
                            attributes={"engine": "postgres", "deployment": "single"})
     assert row.basis is Basis.LIST and row.as_of.year >= 2024 and "coroot" in row.source
     assert row.attributes["vcpu"] == 2 and row.attributes["memory_gib"] == 8
+
+
+def test_azure_cdn_is_listed_in_every_region_at_its_billing_zone_tiers(bundled):
+    # Azure bills CDN data by the zone of the edge serving the viewers (Zone 1 North America
+    # and Europe, 2 Asia Pacific, 3 South America, 4 Australia, 5 India): each region has
+    # its home zone's tiers, listed, contiguous from 0 GB and cheaper with volume
+    zones: dict[str, set[str]] = {}
+    for region in regions_of("azure"):
+        rows = sorted(_priced(bundled, "azure", region.code, F.CDN, dimension="data"),
+                      key=lambda r: r.tier_start or 0.0)
+        assert rows and all(r.basis is Basis.LIST for r in rows), region.code
+        assert rows[0].tier_start == 0.0
+        assert all(a.tier_end == b.tier_start and b.price_usd < a.price_usd
+                   for a, b in pairwise(rows)), region.code
+        (zone,) = {r.attributes["edge_geography"] for r in rows}
+        zones.setdefault(zone.split(" (")[0], set()).add(region.code)
+    assert zones["Zone 2"] == {"southeastasia", "japaneast"}
+    assert (zones["Zone 3"], zones["Zone 4"], zones["Zone 5"]) == (
+        {"brazilsouth"}, {"australiaeast"}, {"centralindia"})
+    assert len(zones["Zone 1"]) == 10
 
 
 def test_derived_rows_are_labelled_and_never_shadow_a_list_price(bundled):

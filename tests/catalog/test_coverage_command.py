@@ -36,15 +36,11 @@ from tests.factories import make_row
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
 
 #: Core cells the bundled snapshot leaves empty, because no dated source was found for
-#: them (docs/catalog-data-quality.md, "Empty cells" and "Known gaps": Azure CDN outside
-#: Zone 1, and Azure's CDN Standard from Microsoft (classic) takes no new instances since
-#: 2025-10 anyway: Front Door Standard's prices are the gap to fill). Pinned so that the
-#: test fails on any other empty core cell, and again when one of these is filled (then
-#: take it out of here).
-KNOWN_HOLES = {
-    ("azure", "cdn.data"): ["southeastasia", "australiaeast", "japaneast", "centralindia",
-                            "brazilsouth"],
-}
+#: them (docs/catalog-data-quality.md, "Empty cells" and "Known gaps"). None today: Azure
+#: CDN is priced in every billing zone since the 2026-09-17 reading of its pricing page.
+#: Pinned so that the test fails on any new empty core cell; a hole that cannot be filled
+#: goes here, (provider, kind) -> regions, with its reason above.
+KNOWN_HOLES: dict[tuple[str, str], list[str]] = {}
 
 
 def run(capsys, *argv):
@@ -134,22 +130,24 @@ def test_coverage_json_is_the_full_grid(capsys):
     assert {k["key"] for k in doc["kinds"]} == set(KIND_BY_KEY)
 
 
-def test_coverage_table_marks_empty_cells_and_says_why_some_may_be(capsys):
+def test_coverage_table_says_why_some_cells_may_be_empty(capsys):
     code, out, err = run(capsys, "catalog", "coverage", "--provider", "azure")
     assert code == 0, err
     assert "azure: rows per kind and region" in out and "gcp:" not in out
-    assert "EMPTY" in out  # Azure CDN outside Zone 1
-    assert "azure cdn.data: 5 region(s): southeastasia" in out
+    (cdn,) = [ln for ln in out.splitlines() if ln.split()[:1] == ["cdn.data"]]
+    assert cdn.split()[1:] == ["5"] * 13 + ["4", "5"]  # Zone 5 lists no tier above 500 TB
+    assert "Empty core cells: none" in out
     assert "compute.reserved_1y*" in out and "no dated Azure reservation" in out
     assert "\u2248" in out and "derived rows" in out
     assert "Oldest price the engine designs with: " in out
 
 
-def test_strict_fails_on_an_empty_core_cell(capsys):
-    code, _, _ = run(capsys, "catalog", "coverage", "--strict")
-    assert code == 1  # the bundled snapshot's known holes
-    code, _, _ = run(capsys, "catalog", "coverage", "--provider", "aws", "--strict")
-    assert code == 0  # AWS: every core cell priced
+def test_strict_passes_when_every_core_cell_is_priced(capsys):
+    # the bundled snapshot has no empty core cell; --strict failing on one is checked with
+    # a smaller catalog below
+    for provider in ([], ["--provider", "aws"], ["--provider", "azure"]):
+        code, _, _ = run(capsys, "catalog", "coverage", *provider, "--strict")
+        assert code == 0, provider
 
 
 def test_a_snapshot_missing_a_kind_shows_an_empty_core_cell(capsys, tmp_path, monkeypatch):
@@ -170,6 +168,11 @@ def test_a_snapshot_missing_a_kind_shows_an_empty_core_cell(capsys, tmp_path, mo
     assert us_east["egress"]["oldest_as_of"] == "2020-01-02"
     assert {"provider": "aws", "region": "eu-west-1", "kind": "cache"} in doc["empty_core"]
     assert doc["summary"]["oldest_as_of"] == "2020-01-02"
+    code, out, _ = run(capsys, "catalog", "coverage", "--provider", "aws", "--strict")
+    assert code == 1
+    (cache,) = [ln for ln in out.splitlines() if ln.split()[:1] == ["cache"]]
+    assert cache.split()[1:] == ["EMPTY"] * 15
+    assert "aws cache: 15 region(s): us-east-1" in out
 
 
 def test_staleness_is_the_oldest_price_of_a_kind_the_engine_uses(bundled):

@@ -74,7 +74,8 @@ DERIVE: dict[tuple[Provider, ProductFamily], str] = {
     (Provider.AZURE, F.EGRESS): "all", (Provider.GCP, F.EGRESS): "all",
     (Provider.AZURE, F.LOAD_BALANCER): "all", (Provider.GCP, F.LOAD_BALANCER): "all",
     (Provider.AZURE, F.KUBERNETES): "all",
-    (Provider.AZURE, F.CDN): "all",
+    # No (AZURE, CDN): Azure CDN is listed in every covered region (by billing zone), and a
+    # tier the pricing page leaves to "contact us" (Zone 5 above 500 TB) stays unpriced.
     # Cloud CDN cache fill is listed for North America and Europe only; other regions take
     # it by the Cloud CDN prices listed in both (cache egress tiers and lookups)
     (Provider.GCP, F.CDN): "all",

@@ -80,9 +80,10 @@ KNOWN_GAPS = [
     "Cloud SQL and Memorystore, are listed in one to three regions only; the other regions "
     "are derived (R1, compute fallback, marked poor where measured so).",
     "* **Not found**: Cloud CDN cache fill by region (the stored page gives only a range, "
-    "$0.01-0.04/GiB); Azure Front Door Standard/Premium in a dated first-party source; Azure "
-    "CDN outside Zone 1; AWS NAT and EBS gp3 outside us-east-1/us-east-2 (derived); Azure "
-    "and GCP inter-region transfer.",
+    "$0.01-0.04/GiB); Azure Front Door Standard/Premium in a dated first-party source (Azure "
+    "CDN is priced as Standard from Microsoft (classic), which takes no new instances since "
+    "2025-10-01 and retires on 2027-09-30); AWS NAT and EBS gp3 outside us-east-1/us-east-2 "
+    "(derived); Azure and GCP inter-region transfer.",
 ]
 
 
