@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import time
-import uuid
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -39,6 +40,7 @@ from infra_mind.observability.tracing import (
 
 if TYPE_CHECKING:
     from infra_mind.chat.answer import Completer
+    from infra_mind.observability.metrics import Metrics
 
 log = logging.getLogger("infra_mind.access")
 
@@ -63,7 +65,7 @@ def request_id_from(value: bytes | None) -> str:
     """The caller's request id if it is 1-64 visible ASCII characters, else a new one."""
     if value and len(value) <= REQUEST_ID_MAX_CHARS and _REQUEST_ID_BYTES.issuperset(value):
         return value.decode("ascii")
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # 32 hex digits, as uuid4().hex, without making a UUID
 
 
 class PlatformMiddleware:
@@ -155,9 +157,9 @@ class PlatformMiddleware:
         platform: Platform | None = getattr(scope["app"].state, "platform", None) \
             if "app" in scope else None
         if platform is not None:
-            labels = (scope["method"], path, str(status))
-            platform.metrics.requests.labels(*labels).inc()
-            platform.metrics.latency.labels(*labels).observe(elapsed)
+            count, latency = _request_series(platform.metrics, scope["method"], path, status)
+            count.inc()
+            latency.observe(elapsed)
         if log.isEnabledFor(logging.INFO):  # LOG_LEVEL=WARNING: no line is built
             state = scope.get("state") or {}
             log.info(json.dumps({"event": "request", "request_id": request_id,
@@ -165,6 +167,28 @@ class PlatformMiddleware:
                                  "duration_ms": round(elapsed * 1000, 2),
                                  "user_id": state.get("user_id")}))
         return path
+
+
+def _request_series(metrics: Metrics, method: str, route: str, status: int
+                    ) -> tuple[Any, Any]:
+    """The request counter's and latency histogram's series for these labels, looked up
+    once per process: ``labels()`` takes a lock and builds its key on every call. The
+    labels are bounded (route templates, "unmatched", methods, statuses), and so is this."""
+    known = _series.get(metrics)
+    if known is None:
+        known = _series[metrics] = {}
+    key = (method, route, status)
+    series = known.get(key)
+    if series is None:
+        labels = (method, route, str(status))
+        series = known[key] = (metrics.requests.labels(*labels),
+                               metrics.latency.labels(*labels))
+    return series
+
+
+#: Each registry's request series (tests build many apps, each with its own registry).
+_series: weakref.WeakKeyDictionary[Metrics, dict[tuple[str, str, int], tuple[Any, Any]]] = \
+    weakref.WeakKeyDictionary()
 
 
 #: PostgreSQL cannot store U+0000 in text or jsonb, and no field of ours needs it.

@@ -41,6 +41,13 @@ from infra_mind.services.auth import current_access
 _bearer = HTTPBearer(auto_error=False)
 
 
+async def bearer_credentials(request: Request) -> HTTPAuthorizationCredentials | None:
+    """The request's bearer credentials as the routes' scheme reads them (None: absent or
+    another scheme), for a handler that does not go through FastAPI's resolving
+    (``api.direct``)."""
+    return await _bearer(request)
+
+
 async def platform(request: Request) -> Platform:
     # async: FastAPI runs a plain ``def`` dependency on its thread pool, a hand-off per
     # request for one attribute read
