@@ -13,7 +13,7 @@ from itertools import pairwise
 
 import pytest
 
-from infra_mind.catalog.model import Basis, PriceRow, ProductFamily, PurchaseOption
+from infra_mind.catalog.model import Basis, PriceRow, ProductFamily, Provider, PurchaseOption
 from infra_mind.catalog.regions import REGIONS, regions_of
 from infra_mind.catalog.store import Catalog
 
@@ -117,13 +117,30 @@ def test_spot_is_never_derived(bundled):
 
 
 def test_commitments_for_all_three_providers_where_a_dated_source_allows(bundled):
-    # GCP: every machine's CUD is listed; AWS: RIs listed for two types, the rest derived (R2);
-    # Azure: no dated reservation price was found, so none is given (not guessed).
+    # GCP: every machine's CUD is listed; AWS: RIs listed for three families, the rest
+    # derived (R2); Azure: reservations are listed for polandcentral only (a reference-only
+    # region, never in the snapshot), so every covered region's rate is derived from them.
     by = Counter((r.provider.value, r.basis.value) for r in bundled.rows(family="compute")
                  if r.purchase_option in (PurchaseOption.RESERVED_1Y, PurchaseOption.RESERVED_3Y))
     assert by[("gcp", "list")] > 1000 and by[("aws", "list")] >= 30
     assert by[("aws", "derived")] > 1000
-    assert by[("azure", "list")] == by[("azure", "derived")] == 0
+    assert by[("azure", "list")] == 0 and by[("azure", "derived")] > 1000
+
+
+def test_azure_commitments_are_derived_from_azure_reservations_only(bundled):
+    for option, ratio in ((PurchaseOption.RESERVED_1Y, 0.59), (PurchaseOption.RESERVED_3Y, 0.37)):
+        (od,) = bundled.price("azure", "Standard_D2s_v5", "eastus")
+        (ri,) = bundled.lookup(Provider.AZURE, "Standard_D2s_v5", "eastus", option)
+        assert ri.basis is Basis.DERIVED
+        assert ri.price_usd == pytest.approx(od.price_usd * ratio, rel=1e-3)
+        assert "Azure Reserved VM Instance rates of Dsv5 in polandcentral" in ri.rule
+        assert "sstybel/azure-vm-price-importer" in ri.source
+        assert ri.attributes["commitment"].startswith("Azure Reserved VM Instance")
+    # every Azure commitment row comes from Azure inputs only
+    for r in bundled.rows(family="compute"):
+        if r.provider is Provider.AZURE and r.purchase_option is not PurchaseOption.ON_DEMAND \
+                and r.purchase_option is not PurchaseOption.SPOT:
+            assert r.rule.startswith("commitment ratio") and "Azure Reserved" in r.rule, r
 
 
 def test_the_three_named_conflicts_are_settled_by_the_dated_sources(bundled):

@@ -145,3 +145,72 @@ def test_ratio_families_go_from_the_instance_family_to_the_whole_service():
     assert ratio_families(make_row(attributes={"vcpu": 2, "memory_gib": 8, "arch": "x86_64",
                                                "family": "m5"})) == [
         (Provider.AWS, "compute", "m5")]
+
+
+def reservation(sku, region, od, ratio, option=PurchaseOption.RESERVED_1Y, family="Dsv5",
+                vcpu=2):
+    """An Azure machine's on-demand row and its listed reservation row (pricing-page data)."""
+    return [vm(sku, region, od, family=family, vcpu=vcpu, as_of=date(2026, 1, 26),
+               source="page"),
+            vm(sku, region, round(od * ratio, 6), family=family, vcpu=vcpu,
+               as_of=date(2026, 1, 26), source="page").with_price(
+                round(od * ratio, 6), purchase_option=option)]
+
+
+def poland(ratio_dsv5=0.59, ratio_esv5=0.65):
+    return [*reservation("Standard_D2s_v5", "polandcentral", 0.115, ratio_dsv5),
+            *reservation("Standard_D4s_v5", "polandcentral", 0.23, ratio_dsv5, vcpu=4),
+            *reservation("Standard_E2s_v5", "polandcentral", 0.152, ratio_esv5, family="Esv5"),
+            *reservation("Standard_E4s_v5", "polandcentral", 0.304, ratio_esv5, family="Esv5",
+                         vcpu=4)]
+
+
+def test_azure_commitments_take_their_series_ratio_from_a_reference_region():
+    rows = [vm("Standard_D8s_v5", "eastus", 0.384, vcpu=8)]
+    out = derive(rows, reference=poland())
+    (ri,) = [r for r in out.rows if r.purchase_option is PurchaseOption.RESERVED_1Y]
+    assert (ri.sku, ri.region, ri.basis) == ("Standard_D8s_v5", "eastus", Basis.DERIVED)
+    assert ri.price_usd == pytest.approx(0.384 * 0.59)
+    assert ri.rule == ("commitment ratio: on-demand 0.384 x reserved_1y/on-demand ratio 0.5900 "
+                       "(median of 2 listed Azure Reserved VM Instance rates of Dsv5 in "
+                       "polandcentral)")
+    assert ri.attributes["commitment"].startswith("Azure Reserved VM Instance")
+    assert ri.as_of == date(2026, 1, 26) and ri.source == "derived from: karpenter; page"
+    # the reference region's rows feed the ratio; they are never derived into or listed
+    assert not [r for r in out.rows if r.region == "polandcentral"]
+
+
+def test_a_series_without_listed_points_takes_the_families_median_and_its_error():
+    # Fsv2 has no point: the median of Dsv5's (0.59) and Esv5's (0.65) medians, 0.62
+    rows = [vm("Standard_F2s_v2", "eastus", 0.0846, family="Fsv2")]
+    (ri,) = derive(rows, reference=poland()).rows
+    assert ri.price_usd == pytest.approx(0.0846 * 0.62)
+    assert ri.rule.startswith("commitment ratio: on-demand 0.0846 x reserved_1y/on-demand "
+                              "ratio 0.6200 (median of the median Azure Reserved VM Instance "
+                              "rates of 2 listed families (Dsv5, Esv5) in polandcentral; Fsv2 "
+                              "has 0 listed; this fallback's leave-one-out error: median")
+
+
+def test_commitment_ratios_never_cross_providers():
+    # EC2 RI points give no Azure commitment, and Azure reservation points no EC2 one
+    ec2_points = []
+    for region, od in (("us-east-1", 1.0), ("eu-west-1", 1.1)):
+        ec2_points += [ec2("x2iedn.32xlarge", region, od, family="x2iedn"),
+                       ec2("x2iedn.32xlarge", region, round(od * 0.6, 6),
+                           PurchaseOption.RESERVED_1Y, "x2iedn", "vantage")]
+    out = derive([*ec2_points, vm("Standard_D8s_v5", "eastus", 0.384, vcpu=8)])
+    assert not [r for r in out.rows if r.provider is AZ]
+    out = derive([ec2("m5.large", "eu-west-1", 0.107)], reference=poland())
+    assert not [r for r in out.rows if r.provider is Provider.AWS]
+
+
+def test_the_family_fallback_is_measured_with_each_point_s_own_family_left_out():
+    # two points a family: hiding one leaves its family one point, under the two a family
+    # ratio needs, so as applied the point takes the median of 0.65 and its twin's 0.59
+    # (0.62: 5.1% off a Dsv5 point, 4.6% off an Esv5 one); by the family fallback it takes
+    # the other family's median only (0.65 for Dsv5: 10.2% off; 0.59 for Esv5: 9.2% off)
+    applied, fallback = measure_commitment_ratio(poland())
+    assert (applied.rule, fallback.rule) == ("R2 commitment ratio", "R2 family fallback")
+    assert applied.group == fallback.group == "azure Virtual Machines reserved_1y"
+    assert sorted(round(e, 1) for e in applied.errors_pct) == [4.6, 4.6, 5.1, 5.1]
+    assert sorted(round(e, 1) for e in fallback.errors_pct) == [9.2, 9.2, 10.2, 10.2]

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import subprocess
+import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -120,6 +122,38 @@ def test_karpenter_azure_keeps_the_sizes_of_the_table_and_the_stamp():
     assert {(f.sku, f.region, f.price_usd) for f in facts} == {
         ("Standard_D2as_v4", "centralindia", 0.0622), ("Standard_D2s_v5", "westus", 0.096)}
     assert parse_azure.generated_at(text) == "2026-06-18"
+
+
+def _azpx(members: dict[str, object]) -> bytes:
+    """A pack as sstybel/azure-vm-price-importer writes it: a zip of the page's JSON files."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, doc in members.items():
+            zf.writestr(f"az_price_data_20260126133104/{name}", json.dumps(doc))
+    return buf.getvalue()
+
+
+def test_azure_pricing_page_keeps_linux_pay_as_you_go_and_reservations():
+    # figures from the pack's poland-central Linux file (2026-01-26)
+    region = {"linux-d2sv5-standard": {
+                  "perhour": 0.115, "perhouroneyearreserved": 0.0678538813,
+                  "perhourthreeyearreserved": 0.0425418569, "perunitoneyearsavings": 0.0874,
+                  "perhourspot": 0.0201},
+              "linux-b16psv2-standard": {},  # not sold there: no rate
+              "linux-m416s8v2-standard": {"perhour": 90.1}}  # not a size of the catalog
+    blob = _azpx({"az_azure_sku_region_linux_poland-central_20260126133107.json": region,
+                  "az_azure_sku_region_windows_poland-central_20260126133153.json":
+                      {"windows-d2sv5-standard": {"perhour": 0.207}},
+                  "az_azure_sku_region_linux_korea-central_20260126133107.json": region})
+    facts = parse_azure.pricing_page(blob)
+    assert {(f.sku, f.region, f.option, f.price_usd) for f in facts} == {
+        ("Standard_D2s_v5", "polandcentral", PurchaseOption.ON_DEMAND, 0.115),
+        ("Standard_D2s_v5", "polandcentral", PurchaseOption.RESERVED_1Y, 0.0678538813),
+        ("Standard_D2s_v5", "polandcentral", PurchaseOption.RESERVED_3Y, 0.0425418569)}
+    reserved = [f for f in facts if f.option is not PurchaseOption.ON_DEMAND]
+    assert all(f.attributes["commitment"].startswith("Azure Reserved VM Instance")
+               for f in reserved)
+    assert parse_azure.pricing_page_date(blob) == "2026-01-26"
 
 
 def test_coroot_records_spot_and_rds_but_never_on_demand_vms():

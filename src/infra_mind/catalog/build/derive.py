@@ -11,9 +11,10 @@ list price exists (a list price always wins):
   database/cache engine). Where that service has no list price in ``r`` at all,
   the provider's general-purpose compute ratio for ``r`` is used instead
   (``GENERAL_PURPOSE``), and the rule says so.
-* **R2, commitment ratio.** A 1- or 3-year commitment price missing for a
-  machine is its on-demand list price times the median committed/on-demand
-  ratio of the same provider's and service's listed commitment prices.
+* **R2, commitment ratio** (``commitments``): a 1- or 3-year commitment price
+  missing for an AWS or Azure machine is its on-demand list price times the median
+  committed/on-demand ratio of the same provider's listed points, its own family's
+  where listed.
 
 Every derived row carries ``basis`` "derived", its rule with its inputs, the
 oldest input's date and its inputs' sources. ``measure`` runs each rule
@@ -24,13 +25,13 @@ a product family exceeds ``POOR_P90_PCT`` is not applied to that family.
 
 from __future__ import annotations
 
-import bisect
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from infra_mind.catalog.build import commitments
 from infra_mind.catalog.build.recorded import REFERENCE_ONLY_REGIONS
 from infra_mind.catalog.model import (
     Basis,
@@ -56,7 +57,6 @@ POOR_P90_PCT = 15.0
 ENGINE_FAMILIES = frozenset({F.DATABASE, F.DATABASE_STORAGE, F.CACHE, F.LOAD_BALANCER,
                              F.NAT_GATEWAY, F.BLOCK_STORAGE, F.OBJECT_STORAGE, F.EGRESS,
                              F.KUBERNETES, F.COMPUTE})
-COMMITMENTS = (PurchaseOption.RESERVED_1Y, PurchaseOption.RESERVED_3Y)
 
 #: Which cells R1 fills: (provider, product family) -> "all" (every covered region) or
 #: "holes" (a region where the same SKU is priced for another variant, or was refused:
@@ -181,8 +181,9 @@ def derive(rows: list[PriceRow], refused: Iterable[tuple[Any, ...]] = (),
     ``reference`` holds list prices in regions outside the catalog (``recorded.
     REFERENCE_ONLY_REGIONS``): usable as a reference region, never derived into.
     """
+    reference = list(reference)
     index = _Index([*rows, *reference])
-    accuracy = measure_region_ratio(index) + measure_commitment_ratio(rows)
+    accuracy = measure_region_ratio(index) + measure_commitment_ratio([*rows, *reference])
     fallback = {a.group: a for a in accuracy if a.rule == "R1 compute fallback"}
     withheld = sorted(g for g, a in fallback.items()
                       if a.poor and ProductFamily(g) not in ENGINE_FAMILIES)
@@ -206,7 +207,9 @@ def derive(rows: list[PriceRow], refused: Iterable[tuple[Any, ...]] = (),
             if row is not None:
                 derived.append(row)
                 listed.add((key, region))
-    derived += derive_commitments(rows, listed)
+    r2_fallback = {a.group: (a.median_pct, a.p90_pct) for a in accuracy
+                   if a.rule == "R2 family fallback"}
+    derived += commitments.derive_commitments(rows, reference, listed, r2_fallback)
     return Derivation(derived, accuracy, withheld)
 
 
@@ -255,53 +258,6 @@ def _sources(rows: list[PriceRow]) -> str:
     return "derived from: " + "; ".join(names)
 
 
-def commitment_points(rows: list[PriceRow]) -> dict[tuple[Any, ...], list[tuple[PriceRow,
-                                                                                  PriceRow]]]:
-    """(provider, service, option) -> [(committed list row, its on-demand list row)]."""
-    od = {(r.provider, r.sku, r.region): r for r in rows if r.basis is Basis.LIST
-          and r.product_family is F.COMPUTE and r.purchase_option is PurchaseOption.ON_DEMAND}
-    points: dict[tuple[Any, ...], list[tuple[PriceRow, PriceRow]]] = defaultdict(list)
-    for r in rows:
-        if r.basis is Basis.LIST and r.product_family is F.COMPUTE \
-                and r.purchase_option in COMMITMENTS and (r.provider, r.sku, r.region) in od:
-            points[(r.provider, r.service, r.purchase_option)].append(
-                (r, od[(r.provider, r.sku, r.region)]))
-    return points
-
-
-def derive_commitments(rows: list[PriceRow], listed: set[tuple[Any, ...]]) -> list[PriceRow]:
-    """R2 for AWS EC2 (the one provider whose commitments are not listed per SKU)."""
-    points = commitment_points(rows)
-    out = []
-    for option in COMMITMENTS:
-        pts = points.get((Provider.AWS, "AmazonEC2", option), [])
-        if len(pts) < MIN_PAIRS:
-            continue
-        ratio = statistics.median(c.price_usd / o.price_usd for c, o in pts)
-        inputs = [row for pair in pts for row in pair]
-        skus = sorted({c.sku for c, _ in pts})
-        for row in sorted(rows, key=lambda r: (r.sku, r.region)):
-            if (row.provider is not Provider.AWS or row.product_family is not F.COMPUTE
-                    or row.purchase_option is not PurchaseOption.ON_DEMAND
-                    or row.basis is not Basis.LIST or row.is_gpu):
-                continue
-            cell = ((row.provider, row.service, row.product_family, row.sku, option,
-                     row.variant, row.tier_start), row.region)
-            if cell in listed:
-                continue
-            rule = (f"commitment ratio: on-demand {row.price_usd:g} x {option.value}/on-demand "
-                    f"ratio {ratio:.4f} (median of {len(pts)} listed EC2 Standard RI no-upfront "
-                    f"rates: {', '.join(skus)})")
-            attrs = {**row.attributes, "commitment": "EC2 Standard Reserved Instance, no "
-                                                     "upfront (effective hourly rate)"}
-            out.append(row.with_price(round(row.price_usd * ratio, 6), purchase_option=option,
-                                      basis=Basis.DERIVED, rule=rule, attributes=attrs,
-                                      as_of=min([row.as_of, *(r.as_of for r in inputs)]),
-                                      source=_sources([row, *inputs])))
-            listed.add(cell)
-    return out
-
-
 def measure_region_ratio(index: _Index) -> list[Accuracy]:
     """R1 leave-one-out, by (provider, product family): the service ratio and the fallback."""
     own: dict[str, Accuracy] = {}
@@ -337,31 +293,9 @@ def measure_region_ratio(index: _Index) -> list[Accuracy]:
     return [own[k] for k in sorted(own)] + [fallback[k] for k in sorted(fallback)]
 
 
-def measure_commitment_ratio(rows: list[PriceRow]) -> list[Accuracy]:
-    """R2 leave-one-out per (provider, service, option) with enough listed points."""
-    out = []
-    for (provider, service, option), pts in sorted(commitment_points(rows).items(),
-                                                   key=lambda kv: repr(kv[0])):
-        if len(pts) < MIN_PAIRS + 1:
-            continue
-        acc = Accuracy("R2 commitment ratio", f"{provider.value} {service} {option.value}")
-        ratios = sorted(c.price_usd / o.price_usd for c, o in pts)
-        for c, o in pts:
-            rest = _median_without(ratios, c.price_usd / o.price_usd)
-            acc.errors_pct.append(_err(o.price_usd * rest, c.price_usd))
-        out.append(acc)
-    return out
-
-
-def _median_without(ordered: list[float], value: float) -> float:
-    """The median of ``ordered`` (sorted) with one occurrence of ``value`` left out."""
-    i = bisect.bisect_left(ordered, value)
-    n = len(ordered) - 1
-
-    def at(k: int) -> float:  # the k-th element of the list without index i
-        return ordered[k if k < i else k + 1]
-
-    return at(n // 2) if n % 2 else (at(n // 2 - 1) + at(n // 2)) / 2
+def measure_commitment_ratio(rows: Iterable[PriceRow]) -> list[Accuracy]:
+    """R2 leave-one-out per (provider, service, option): as applied, and its family fallback."""
+    return [Accuracy(rule, group, errors) for rule, group, errors in commitments.measure(rows)]
 
 
 def _err(predicted: float, actual: float) -> float:

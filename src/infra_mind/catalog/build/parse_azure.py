@@ -16,13 +16,23 @@
   keys there are overwritten by whichever product variant came last (Windows
   meters, other tenancies), which no per-family check catches (research notes
   of 2026-12, ``docs/catalog-data-quality.md``).
+* sstybel/azure-vm-price-importer ``examples/az_price_data_<stamp>.azpx``: a zip of
+  the JSON that Azure's own VM pricing page loads, as the tool downloaded it. Its
+  ``az_azure_sku_region_linux_<region-slug>_<stamp>.json`` maps an offer
+  (``linux-d2sv5-standard``) to hourly USD rates: ``perhour`` (pay as you go),
+  ``perhouroneyearreserved`` and ``perhourthreeyearreserved`` (a Reserved VM
+  Instance's price spread over the hours of its term). Only Linux and only these three
+  rates are recorded: the savings-plan rates are another product, and the other
+  operating systems add licence charges.
 """
 
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import re
+import zipfile
 from typing import Any
 
 from infra_mind.catalog.build.recorded import Fact, recorded_regions
@@ -102,3 +112,60 @@ def coroot_azure(blob: bytes) -> list[Fact]:
                 facts.append(Fact("Virtual Machines", F.COMPUTE, U.HOUR, O.SPOT, size.arm_name,
                                   region, float(prices["spot"]), {"family": size.family}))
     return facts
+
+
+#: An Azure pricing-page offer's rate key, and the purchase option it is.
+PAGE_RATES = {"perhour": O.ON_DEMAND, "perhouroneyearreserved": O.RESERVED_1Y,
+              "perhourthreeyearreserved": O.RESERVED_3Y}
+AZURE_RESERVATION = "Azure Reserved VM Instance, Linux (effective hourly rate)"
+_PAGE_MEMBER = re.compile(r"az_azure_sku_region_linux_([a-z0-9-]+)_(\d{8})\d{6}\.json$")
+
+
+def pricing_page(blob: bytes) -> list[Fact]:
+    """Linux pay-as-you-go and 1-/3-year reserved hourly rates of ``specs.AZURE_SIZES``.
+
+    Only regions of the recorded columns are kept (the page's slug without its
+    hyphens is the ARM region name: ``poland-central`` is ``polandcentral``).
+    """
+    facts = []
+    for region, doc in _page_regions(blob):
+        for size in AZURE_BY_NAME.values():
+            if size.gpu_count:
+                continue
+            offer = size.arm_name.removeprefix("Standard_").lower().replace("_", "")
+            rates = doc.get(f"linux-{offer}-standard")
+            for key, option in PAGE_RATES.items():
+                price = float((rates or {}).get(key) or 0)
+                if price <= 0:
+                    continue
+                attrs: dict[str, Any] = {"family": size.family}
+                if option is not O.ON_DEMAND:
+                    attrs["commitment"] = AZURE_RESERVATION
+                facts.append(Fact("Virtual Machines", F.COMPUTE, U.HOUR, option,
+                                  size.arm_name, region, price, attrs))
+    return facts
+
+
+def pricing_page_date(blob: bytes) -> str:
+    """The date stamped in the name of the pack's Linux region file(s)."""
+    dates = {m.group(2) for name in _members(blob) if (m := _PAGE_MEMBER.search(name))}
+    if len(dates) != 1:
+        raise ValueError(f"expected one Linux region file date, found {sorted(dates)}")
+    (stamp,) = dates
+    return f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:]}"
+
+
+def _members(blob: bytes) -> list[str]:
+    with zipfile.ZipFile(io.BytesIO(blob)) as zf:
+        return zf.namelist()
+
+
+def _page_regions(blob: bytes) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    with zipfile.ZipFile(io.BytesIO(blob)) as zf:
+        for name in sorted(zf.namelist()):
+            m = _PAGE_MEMBER.search(name)
+            region = m.group(1).replace("-", "") if m else ""
+            if region in AZURE_RECORDED:
+                out.append((region, json.loads(zf.read(name))))
+    return out

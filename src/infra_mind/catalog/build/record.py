@@ -136,6 +136,17 @@ SOURCES: dict[str, list[Pin]] = {
             note="Azure Retail Prices API, Linux pay-as-you-go; Windows meters slip in "
                  "(the build's per-series check refuses them)"),
     ],
+    "sstybel": [
+        Pin("azure-pricing-page-polandcentral", "azure", "sstybel/azure-vm-price-importer",
+            "0eaef14b49cffc2639b26a1f53ea606eb02d742f",
+            "examples/az_price_data_20260126133104.azpx", "Apache-2.0",
+            parse_azure.pricing_page, date_of=parse_azure.pricing_page_date,
+            date_basis="the time stamp in the name of the pack's Linux region file",
+            note="Azure's VM pricing-page data (azure.microsoft.com/api/v3/pricing/virtual-"
+                 "machines/page/linux/poland-central/) as the tool downloaded it; Linux "
+                 "pay-as-you-go and 1-/3-year Reserved VM Instance hourly rates of "
+                 "polandcentral, a reference-only region (rule R2's Azure ratios)"),
+    ],
     "cyclenerd": [
         Pin("cyclenerd-gcp", "gcp", "Cyclenerd/google-cloud-pricing-cost-calculator",
             "fd66b26ff84fee5cdd94f341ea89206e76c06b99", "pricing.yml", "Apache-2.0",

@@ -55,7 +55,10 @@ RECORDED_DIR = Path(__file__).parent / "recorded"
 #: Regions outside the catalog's table whose list prices are recorded only as inputs to
 #: derived prices (a region ratio needs both ends); they never reach the snapshot. Azure
 #: westus: infracost's Azure Database for PostgreSQL/MySQL test prices are for westus.
-REFERENCE_ONLY_REGIONS: dict[Provider, tuple[str, ...]] = {Provider.AZURE: ("westus",)}
+#: Azure polandcentral: the one region whose Reserved VM Instance rates a dated copy of
+#: Azure's pricing-page data gives (rule R2 takes its reserved/on-demand ratios).
+REFERENCE_ONLY_REGIONS: dict[Provider, tuple[str, ...]] = {
+    Provider.AZURE: ("westus", "polandcentral")}
 
 
 def recorded_regions(provider: Provider) -> list[str]:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+from infra_mind.catalog.build.commitments import MIN_POINTS as COMMITMENT_POINTS
 from infra_mind.catalog.build.derive import MIN_PAIRS, POOR_P90_PCT, Accuracy
 from infra_mind.catalog.build.packaged import Dropped
 from infra_mind.catalog.build.quality import AGREEMENT_TOLERANCE, Disagreement
@@ -62,13 +63,24 @@ NEEDED: list[tuple[str, ProductFamily, dict[str, str]]] = [
 #: What no dated source gave (searched 2026-12), and what was found but not loaded.
 KNOWN_GAPS = [
     "", "## Known gaps", "",
-    "* **Azure commitments**: no Azure reservation or savings-plan rate with a date was found "
-    "(the azure-pricing-radar snapshots carry a savingsPlanPrice without its term). None is "
-    "listed or derived: R2 needs listed points to measure itself against.",
-    "* **AWS commitments**: per-SKU Reserved Instance rates were found only for t3.medium "
-    "(us-east-1) and x2iedn.32xlarge (every region); R2 derives the other EC2 machines from "
-    "them, and its leave-one-out error is measured on those two types only (real 1-year no-"
-    "upfront discounts vary by family, roughly 0.58 to 0.69 of on demand). RDS and "
+    "* **Azure commitments**: no dated Reserved VM Instance rate was found for a covered "
+    "region. The rates of polandcentral (Azure's pricing-page data as "
+    "sstybel/azure-vm-price-importer packed it, 2026-01-26) are the list points; every "
+    "covered region's rate is derived from them (R2), and Fsv2 and the B-series v1, not "
+    "sold in polandcentral, take the family fallback. Searched and not used: "
+    "jokamotonpi/azure-price-mirror's full westus price list (Reservation rows without "
+    "their term, in a file over 4 MiB that no snapshot carries), "
+    "andy-diericks/azure-pricing-radar (1-year savings-plan rates of westeurope, "
+    "northeurope and francecentral: another product than a reservation), "
+    "babajideoyelayo-carbonandfinch/azure-prices (the first 1,000 rows of the global list "
+    "only), vantage-sh/ec2instances.info's Azure data (not committed; its test mock is "
+    "over 4 MiB).",
+    "* **AWS commitments**: per-SKU Reserved Instance rates were found for t3.medium "
+    "(us-east-1), m6a.xlarge and m6a.2xlarge (us-east-1, eu-west-1; a Vantage API extract "
+    "of 2026-10-01) and x2iedn.32xlarge (every region); R2 derives the other EC2 machines "
+    "from them. The family fallback's 3-year error is large because x2iedn's 3-year "
+    "discount is far deeper than t3's and m6a's (each derived row's rule states the ratio "
+    "it took). RDS and "
     "ElastiCache RI lines exist in infracost's goldens (db.t3.large MySQL, "
     "cache.m6g.12xlarge) but are not loaded: the engine looks a commitment up by SKU alone "
     "and would take the Multi-AZ row for a Single-AZ database.",
@@ -158,11 +170,15 @@ def _derived_section(facts: BuildFacts) -> list[str]:
         f"product family (and engine) otherwise. Where the service has no list price in the "
         f"region at all, the ratio of the provider's general-purpose machines (AWS m6i, Azure "
         f"Dsv5, GCP n2) stands in, and the rule says so (\"compute fallback\").",
-        "* **R2, commitment ratio.** An EC2 machine's on-demand list price times the median "
-        "1- or 3-year Standard Reserved Instance (no upfront) / on-demand ratio of the listed "
-        "EC2 RI rates. GCP's commitments are all listed; no Azure reservation rate with a date "
-        "was found, so no Azure commitment is derived (a ratio with no list point cannot be "
-        "measured).", "",
+        "* **R2, commitment ratio.** An AWS or Azure machine's on-demand list price times a "
+        "1- or 3-year committed / on-demand ratio of the same provider's listed rates (EC2 "
+        "Standard Reserved Instance, no upfront; Azure Reserved VM Instance): the median of "
+        f"its own family's listed points where at least {COMMITMENT_POINTS} are listed, else "
+        "the median of the listed families' medians (\"family fallback\", its measured error "
+        "in the rule). Ratios are never taken from another provider. Azure's listed "
+        "reservation rates are polandcentral's only (a reference-only region, Azure's own "
+        "pricing-page data of 2026-01-26): how a ratio carries from there to another region "
+        "is not measured. GCP's commitments are all listed.", "",
         "Accuracy, measured leave-one-out against the list prices that exist (each list price "
         "hidden in turn, derived by the rule from the others, compared): absolute error in %. "
         f"A rule whose p90 error exceeds {POOR_P90_PCT:g}% for a family is marked poor. The "
