@@ -36,7 +36,11 @@ GUIDE_ALERTS = {
     "InfraMindLlmFailures": "critical", "InfraMindLlmFallbacks": "critical",
     "InfraMindApiLatencyHigh": "warning", "InfraMindCacheHitRateLow": "warning",
     "InfraMindLlmProviderThrottled": "warning", "InfraMindContainerCpuHigh": "warning",
-    "InfraMindContainerMemoryHigh": "warning", "InfraMindNodeDiskHigh": "warning"}
+    "InfraMindContainerMemoryHigh": "warning", "InfraMindNodeDiskHigh": "warning",
+    # security incidents (critical in the guide), and its targets (the daily digest)
+    "InfraMindFailedLoginBurst": "critical", "InfraMindRefreshTokenReuseBurst": "critical",
+    "InfraMindAdminRoutesProbed": "critical", "InfraMindApi4xxRateAboveTarget": "info",
+    "InfraMindNodeDiskAboveTarget": "info"}
 
 
 def promtool() -> str:

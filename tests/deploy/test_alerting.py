@@ -224,6 +224,8 @@ def test_alerts_fired_by_the_rule_unit_tests_reach_their_receivers(rendered):
     wrong = {r for r in routed if r[2] != ROUTES[r[1]]}
     assert wrong == set()
     assert ("InfraMindApiErrorRateHigh", "critical", "pagerduty,slack") in routed
+    assert ("InfraMindFailedLoginBurst", "critical", "pagerduty,slack") in routed
+    assert ("InfraMindApi4xxRateAboveTarget", "info", "email") in routed
     assert ("InfraMindNodeDiskAboveTarget", "info", "email") in routed
 
 

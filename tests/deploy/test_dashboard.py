@@ -53,7 +53,12 @@ def test_the_guides_figures_have_panels():
                    "infra_mind:cache_requests:hit_ratio_rate15m",
                    "infra_mind:assessments:completion_ratio_rate1h",
                    "infra_mind:assessment_queue_depth:max",
-                   "infra_mind:reports_generated:success_ratio_rate1h"):
+                   "infra_mind:reports_generated:success_ratio_rate1h",
+                   # security events and outside APIs (issue #16, items 2 and 3)
+                   "auth_failed_logins_total", "auth_refresh_token_reuse_total",
+                   "admin_actions_total", "throttled_requests_total",
+                   "target:external_api_request_duration_seconds:p95_5m",
+                   "external_api_requests_total"):
         assert figure in used, figure
     assert used & recording_rules() == {m for m in used if ":" in m}
 

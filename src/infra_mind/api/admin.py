@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from infra_mind.api.assessments import MAX_OFFSET
 from infra_mind.api.deps import (
@@ -43,8 +43,17 @@ _errors = error_responses({401: "Not authenticated", 404: "Not a platform admin"
                           422: "Invalid parameters"})
 
 
-async def platform_admin(principal: PrincipalDep, db: SessionDep) -> Principal:
-    if not await is_platform_admin(db, principal.id):
+async def platform_admin(principal: PrincipalDep, db: SessionDep, platform: PlatformDep,
+                         request: Request) -> Principal:
+    """The signed-in platform admin, or 404. Each use is counted by view
+    (``admin_actions_total``), and so is each refusal: a signed-in user who is not an admin
+    asking for these routes is probing for them (the web app never calls them)."""
+    allowed = await is_platform_admin(db, principal.id)
+    # the route's endpoint name (status, queue, stuck, audit, failed_logins): a closed set
+    action = getattr(request.scope.get("route"), "name", None) or "unknown"
+    platform.metrics.admin_actions.labels(action=action,
+                                          outcome="allowed" if allowed else "refused").inc()
+    if not allowed:
         raise NotFound("not found")
     return principal
 

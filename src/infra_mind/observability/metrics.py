@@ -1,10 +1,41 @@
-"""Prometheus metrics of one process, on its own registry (tests build many apps)."""
+"""Prometheus metrics of one process, on its own registry (tests build many apps).
+
+Calls to outside APIs are the exception: the price adapters run in the CLI and in threads,
+with no ``Platform`` to hand, so their two collectors live once per process (module level)
+and every ``Metrics`` registry of the process exposes them. Labels are closed sets: no label
+ever carries an email, an address, a host or a URL someone configured.
+"""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10)
+
+#: The outside APIs the product calls: LLM providers by name (an OpenAI-compatible server
+#: counts as ``openai``) and the cloud price lists. Anything else is counted as ``other``.
+EXTERNAL_TARGETS = frozenset({"openai", "anthropic", "aws-pricing", "azure-pricing",
+                              "gcp-pricing"})
+#: One HTTP attempt's outcome: ``rate_limited`` is a 429 (or AWS's throttling error).
+ExternalOutcome = Literal["ok", "rate_limited", "error"]
+
+EXTERNAL_REQUESTS = Counter("external_api_requests_total", "HTTP attempts at outside APIs "
+                            "(a retried call counts once per attempt)", ["target", "outcome"],
+                            registry=None)
+# LLM completions take seconds (generation time); the guide's "< 100 ms to external APIs"
+# is read on the price lists, hence the fine buckets at the low end and 30/60 s at the top.
+EXTERNAL_LATENCY = Histogram("external_api_request_duration_seconds", "Duration of one HTTP "
+                             "attempt at an outside API", ["target", "outcome"],
+                             buckets=(*LATENCY_BUCKETS, 30, 60), registry=None)
+
+
+def record_external_call(target: str, outcome: ExternalOutcome, duration_s: float) -> None:
+    """Count one HTTP attempt at an outside API and observe its duration (seconds)."""
+    label = target if target in EXTERNAL_TARGETS else "other"
+    EXTERNAL_REQUESTS.labels(target=label, outcome=outcome).inc()
+    EXTERNAL_LATENCY.labels(target=label, outcome=outcome).observe(max(duration_s, 0.0))
 
 
 class Metrics:
@@ -46,6 +77,24 @@ class Metrics:
         # reports: one per rendering asked for; status ok | error
         self.reports = Counter("infra_mind_reports_generated_total", "Reports generated",
                                ["kind", "format", "status"], registry=r)
+        # security (#16): failed sign-ins by reason (unknown_email | wrong_password |
+        # inactive_account), refresh-token reuse detections, requests refused by a throttle
+        # or rate limit (limit: login | registration | writes | what_if | event_streams),
+        # and admin route uses by view and outcome (allowed | refused: not an admin)
+        self.failed_logins = Counter("auth_failed_logins_total", "Failed sign-ins",
+                                     ["reason"], registry=r)
+        self.refresh_reuse = Counter("auth_refresh_token_reuse_total", "Refresh tokens "
+                                     "presented again after use (the family is revoked)",
+                                     registry=r)
+        self.throttled = Counter("throttled_requests_total", "Requests refused with 429 by "
+                                 "a throttle or rate limit", ["limit"], registry=r)
+        self.admin_actions = Counter("admin_actions_total", "Requests to the admin routes",
+                                     ["action", "outcome"], registry=r)
+        # outside APIs: the process-wide collectors above, exposed here too
+        self.external_requests = EXTERNAL_REQUESTS
+        self.external_latency = EXTERNAL_LATENCY
+        r.register(EXTERNAL_REQUESTS)
+        r.register(EXTERNAL_LATENCY)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -20,6 +20,7 @@ import httpx
 
 from infra_mind.kit.http import parse_retry_after as parse_http_retry_after
 from infra_mind.kit.http import record_api_call
+from infra_mind.observability.metrics import ExternalOutcome, record_external_call
 
 #: {model: (usd_per_1m_input_tokens, usd_per_1m_output_tokens)}
 TokenPrices = Mapping[str, tuple[float, float]]
@@ -219,6 +220,13 @@ async def post_json(
     def scrub(text: str) -> str:
         return text.replace(secret, "***") if secret else text
 
+    started = time.perf_counter()
+
+    def count(outcome: ExternalOutcome, retry_after_s: float | None = None) -> None:
+        # for `check-api-rates` (kit.http) and Prometheus (outcome and duration)
+        record_api_call(provider, outcome, retry_after_s)
+        record_external_call(provider, outcome, time.perf_counter() - started)
+
     try:
         if client is None:
             async with httpx.AsyncClient() as own_client:
@@ -230,18 +238,18 @@ async def post_json(
                 url, headers=dict(headers), json=dict(body), timeout=timeout_s
             )
     except httpx.TimeoutException as exc:
-        record_api_call(provider, "error")
+        count("error")
         raise RetryableLLMError(f"{provider}: timed out after {timeout_s:g}s") from exc
     except httpx.TransportError as exc:
-        record_api_call(provider, "error")
+        count("error")
         raise RetryableLLMError(f"{provider}: connection failed ({type(exc).__name__})") from exc
 
     status = response.status_code
     if status == 429:
-        record_api_call(provider, "rate_limited", parse_http_retry_after(
-            response.headers.get("retry-after"), datetime.now(UTC)))
+        count("rate_limited", parse_http_retry_after(response.headers.get("retry-after"),
+                                                     datetime.now(UTC)))
     else:
-        record_api_call(provider, "ok" if status < 400 else "error")
+        count("ok" if status < 400 else "error")
     if status in (401, 403):
         raise LLMError(f"{provider}: authentication failed")
     if status >= 400:

@@ -32,6 +32,7 @@ import httpx
 
 from infra_mind.catalog.model import PriceRow, Provider
 from infra_mind.kit.http import parse_retry_after, record_api_call
+from infra_mind.observability.metrics import ExternalOutcome, record_external_call
 
 T = TypeVar("T")
 
@@ -143,6 +144,14 @@ class RetryPolicy:
         return self.jitter() * window
 
 
+def _count(api: str, outcome: ExternalOutcome, started: float,
+           retry_after_s: float | None = None) -> None:
+    """One attempt, for ``check-api-rates`` (``kit.http``) and for Prometheus (its outcome
+    and duration: the guide's external API latency and the price lists' 429s)."""
+    record_api_call(api, outcome, retry_after_s)
+    record_external_call(api, outcome, time.perf_counter() - started)
+
+
 def with_retries(attempt: Callable[[], T], policy: RetryPolicy, provider: str,
                  secrets: Iterable[str] = ()) -> T:
     """Call ``attempt`` until it returns, retrying each ``RetryableError`` per ``policy``.
@@ -154,17 +163,18 @@ def with_retries(attempt: Callable[[], T], policy: RetryPolicy, provider: str,
     api = f"{provider}-pricing"
     last: RetryableError | None = None
     for n in range(1, policy.max_attempts + 1):
+        started = time.perf_counter()
         try:
             result = attempt()
         except RetryableError as exc:
             last = exc
-            record_api_call(api, "rate_limited" if exc.rate_limited else "error",
-                            exc.retry_after_s)
+            _count(api, "rate_limited" if exc.rate_limited else "error", started,
+                   exc.retry_after_s)
         except AdapterError:
-            record_api_call(api, "error")
+            _count(api, "error", started)
             raise
         else:
-            record_api_call(api, "ok")
+            _count(api, "ok", started)
             return result
         if n == policy.max_attempts:
             break
