@@ -20,6 +20,8 @@ from infra_mind.agents.narrative import SECTIONS
 from infra_mind.agents.numbers import figures_of, unmatched_numbers
 from infra_mind.agents.runtime import AgentRuntime, configured_providers
 from infra_mind.agents.sections import SPECS
+from infra_mind.config import LLMSettings
+from infra_mind.engine.workloads import ML_KINDS
 from infra_mind.observability.metrics import Metrics
 from tests.fake_llm import echo_facts, invents_price, prompt_of, section_of, serve_fake
 
@@ -34,7 +36,7 @@ NO_WAIT = RetryPolicy(max_attempts=2, base_delay_s=0.01, max_delay_s=0.05)
 
 
 def sections_expected(requirements: dict) -> int:
-    ml = any(w["type"] in ("ml_training", "ml_inference") for w in requirements["workloads"])
+    ml = any(w["type"] in ML_KINDS for w in requirements["workloads"])
     return sum(len(keys) for agent, keys in SECTIONS.items() if ml or agent != "mlops")
 
 
@@ -46,7 +48,8 @@ def runtime(*, openai=None, anthropic=None, config: AgentsConfig | None = None,
         env["OPENAI_BASE_URL"] = openai.base_url_openai
     if anthropic is not None:
         env["ANTHROPIC_BASE_URL"] = anthropic.base_url_anthropic
-    return AgentRuntime(config, env=env, metrics=metrics or Metrics(), retry=NO_WAIT,
+    return AgentRuntime(config, settings=LLMSettings.from_env(env),
+                        metrics=metrics or Metrics(), retry=NO_WAIT,
                         checkpoint_url=checkpoint_url)
 
 
@@ -246,13 +249,15 @@ def test_provider_order_from_the_environment():
     config = AgentsConfig()
     env = {"OPENAI_API_KEY": "sk-test", "ANTHROPIC_API_KEY": "sk-ant-test",
            "LLM_PROVIDER_ORDER": "anthropic,openai,offline"}
-    providers = configured_providers(config, env)
+    providers = configured_providers(config, LLMSettings.from_env(env))
     assert list(providers) == ["anthropic", "openai"]
     assert isinstance(providers["anthropic"], AnthropicProvider)
-    assert list(configured_providers(config, {**env, "LLM_PROVIDER_ORDER": "offline"})) == []
-    assert isinstance(configured_providers(config, {"OPENAI_API_KEY": "k"})["openai"],
-                      OpenAIProvider)
-    assert configured_providers(config, {}) == {}  # no key, no endpoint: offline
+    offline = LLMSettings.from_env({**env, "LLM_PROVIDER_ORDER": "offline"})
+    assert list(configured_providers(config, offline)) == []
+    openai = configured_providers(config, LLMSettings.from_env({"OPENAI_API_KEY": "k"}))
+    assert isinstance(openai["openai"], OpenAIProvider)
+    # no key, no endpoint: offline
+    assert configured_providers(config, LLMSettings.from_env({})) == {}
 
 
 # --- checkpoints --------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from infra_mind.agents.config import AgentsConfig, BreakerSettings, ModelPrice
 from infra_mind.agents.llm import RetryPolicy
 from infra_mind.agents.providers import OrganizationKeys, configured_providers, server_keys
 from infra_mind.agents.runtime import AgentRuntime
-from infra_mind.config import load_settings
+from infra_mind.config import LLMSettings, load_settings
 from tests.fake_llm import echo_facts, serve_fake
 
 SAAS = yaml.safe_load(
@@ -42,8 +42,9 @@ def runtime(*, openai=None, anthropic=None, keys=None, order="openai,anthropic,o
         env["OPENAI_BASE_URL"] = openai.base_url_openai
     if anthropic is not None:
         env["ANTHROPIC_BASE_URL"] = anthropic.base_url_anthropic
-    return AgentRuntime(config or AgentsConfig(prices=PRICES), env=env, keys=keys or {},
-                        retry=RetryPolicy(max_attempts=1), checkpoint_url=checkpoint_url)
+    return AgentRuntime(config or AgentsConfig(prices=PRICES), settings=LLMSettings.from_env(env),
+                        keys=keys or {}, retry=RetryPolicy(max_attempts=1),
+                        checkpoint_url=checkpoint_url)
 
 
 def bearer_keys(fake) -> list[str]:
@@ -173,7 +174,7 @@ def test_the_servers_keys_are_settings():
                              openai_api_key=SERVER_KEY, anthropic_api_key="  ")
     assert server_keys(settings) == {"openai": SERVER_KEY}  # a blank key is no key
     config = AgentsConfig()
-    providers = configured_providers(config, {}, keys=server_keys(settings))
+    providers = configured_providers(config, LLMSettings.from_env({}), keys=server_keys(settings))
     assert list(providers) == ["openai"]
     assert SERVER_KEY not in repr(providers)
 

@@ -22,6 +22,7 @@ from infra_mind.agents.llm import RetryPolicy
 from infra_mind.agents.numbers import figures_of
 from infra_mind.agents.runtime import AgentRuntime
 from infra_mind.agents.sections import SPECS
+from infra_mind.config import LLMSettings
 from tests.fake_llm import echo_facts, serve_fake
 
 SAAS = yaml.safe_load(
@@ -48,8 +49,8 @@ async def write_eight(config: AgentsConfig, fake, budget: RunBudget | None = Non
                       one_by_one: bool = False):
     """The eight sections written concurrently (or ``one_by_one``); (sections, call
     records, budget)."""
-    runtime = AgentRuntime(config, env={"OPENAI_BASE_URL": fake.base_url_openai}, keys={},
-                           retry=RetryPolicy(max_attempts=1))
+    runtime = AgentRuntime(config, keys={}, retry=RetryPolicy(max_attempts=1),
+                           settings=LLMSettings.from_env({"OPENAI_BASE_URL": fake.base_url_openai}))
     result = assess(SAAS)
     figures = figures_of(result.model_dump(mode="json"))
     budget = budget or RunBudget(config.limits, config.token_prices())

@@ -28,7 +28,7 @@ from infra_mind.api.deps import Principal
 from infra_mind.config import load_settings
 from infra_mind.kit.cache import RedisCache
 from infra_mind.kit.db import session_scope
-from infra_mind.kit.pubsub import MemoryChannel, channel_of, committed
+from infra_mind.kit.pubsub import CHANNELS, MemoryChannel, channel_of, committed
 from infra_mind.repositories import assessment_cache
 from infra_mind.repositories.assessments import STATUS_CHANNEL, AssessmentRepository
 from infra_mind.services.assessments import AssessmentService
@@ -272,8 +272,10 @@ async def test_on_redis_another_process_write_is_seen_by_the_next_read(app, clie
     own_cache, own_settings = platform.cache, platform.settings
     on_redis = own_settings.model_copy(update={"redis_url": REDIS_URL, "server_workers": 2})
     platform.cache, platform.settings = serving, on_redis
-    elsewhere = dataclasses.replace(platform, cache=other_cache, extras={
-        "agents": tasks.agents_of(platform), f"channel:{STATUS_CHANNEL}": MemoryChannel()})
+    # another process: its own cache client and channels, the same agents
+    elsewhere = dataclasses.replace(platform, cache=other_cache, agents=tasks.agents_of(platform),
+                                    _slots={})
+    elsewhere[CHANNELS] = {STATUS_CHANNEL: MemoryChannel()}
     actor = Principal(id=owner.user_id, roles={owner.organization_id: "owner"},
                       client_address=None)
     try:

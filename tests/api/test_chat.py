@@ -283,7 +283,7 @@ async def test_the_completer_hook_writes_answers_and_is_number_checked(app, clie
         prompts.append(prompt)
         return next(replies), "fake/model-1"
 
-    monkeypatch.setitem(app.state.platform.extras, chat_service.COMPLETER_KEY, completer)
+    app.state.platform[chat_service.COMPLETER_KEY] = completer
     kept = (await ask(client, owner, conversation["id"], AWS_QUESTION))["assistant_message"]
     rejected = (await ask(client, owner, conversation["id"], AWS_QUESTION))["assistant_message"]
     assert kept["author"] == "fake/model-1" and kept["note"] == ""

@@ -10,6 +10,7 @@ the fake vendor on loopback speaking the OpenAI wire format.
 from __future__ import annotations
 
 import httpx
+from pydantic import SecretStr
 
 from infra_mind.api.app import create_app
 from infra_mind.services.chat import COMPLETER_FACTORY_KEY, COMPLETER_KEY
@@ -40,18 +41,18 @@ async def test_a_configured_model_is_built_by_the_first_question(settings, monke
     for name in _PROVIDER_ENV:
         monkeypatch.delenv(name, raising=False)
     with serve_fake(answer_text=REPLY) as fake:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0123456789abcdef")
-        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url_openai)
-        app = create_app(settings)
+        app = create_app(settings.model_copy(update={
+            "openai_api_key": SecretStr("sk-test-0123456789abcdef"),
+            "openai_base_url": fake.base_url_openai}))
         async with app.router.lifespan_context(app):
-            extras = app.state.platform.extras
-            assert "agents" not in extras and COMPLETER_KEY not in extras
-            assert COMPLETER_FACTORY_KEY in extras
+            platform = app.state.platform
+            assert platform.agents is None and COMPLETER_KEY not in platform
+            assert COMPLETER_FACTORY_KEY in platform
             reply = await _ask(app)
             assert reply["author"].startswith("openai/") and reply["content"] == REPLY
             assert fake.request_count == 1
             # the runtime the question built is the one runs of this process share
-            assert extras["agents"].chains["chatbot"] is not None
+            assert platform.agents.chains["chatbot"] is not None
             again = await _ask(app, "What happens to a spot instance when it is reclaimed?")
             assert again["author"].startswith("openai/") and fake.request_count == 2
 
@@ -61,8 +62,8 @@ async def test_without_a_provider_the_chat_never_builds_the_agents(settings, mon
         monkeypatch.delenv(name, raising=False)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        extras = app.state.platform.extras
-        assert extras[COMPLETER_KEY] is None and COMPLETER_FACTORY_KEY not in extras
+        platform = app.state.platform
+        assert platform[COMPLETER_KEY] is None and COMPLETER_FACTORY_KEY not in platform
         reply = await _ask(app)
         assert reply["author"] == "offline" and reply["content"]
-        assert "agents" not in extras
+        assert platform.agents is None

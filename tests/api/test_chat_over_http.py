@@ -1,7 +1,7 @@
 """The chat's model over HTTP: ``AgentRuntime.chat_completer`` talking to a vendor on
 loopback that speaks the OpenAI wire format, its answer streamed to the user as SSE.
 
-The other chat tests put a completer in the platform's extras, in process; these build
+The other chat tests put a completer on the platform, in process; these build
 the app from the environment (an OpenAI key and base URL), so the question goes through
 the provider chain, the HTTP client and the vendor's JSON, and back through the number
 check and the stream.

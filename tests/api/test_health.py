@@ -48,16 +48,10 @@ async def test_a_stale_catalog_is_a_warning_and_the_instance_stays_ready(tmp_pat
 
 
 async def test_an_unreadable_catalog_is_said_without_its_path(tmp_path, monkeypatch):
-    from infra_mind.catalog.store import default_catalog
-
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
-    monkeypatch.setenv("INFRA_MIND_CATALOG", str(broken))
-    default_catalog.cache_clear()
-    try:
-        r = await _ready(tmp_path)
-    finally:
-        default_catalog.cache_clear()
+    monkeypatch.setenv("INFRA_MIND_CATALOG", str(broken))  # the setting: no cache to clear
+    r = await _ready(tmp_path)
     assert r.status_code == 200 and r.json()["status"] == "ready"
     assert r.json()["checks"]["catalog"] == "unreadable: `infra-mind catalog stats` says why"
     assert str(tmp_path) not in r.text

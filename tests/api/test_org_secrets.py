@@ -53,7 +53,7 @@ async def test_set_list_replace_delete(app, client):
 
     (row,) = await rows(app, org)
     assert VALUE not in row.ciphertext
-    keyring = app.state.platform.extras[KEYRING_KEY]
+    keyring = app.state.platform[KEYRING_KEY]
     assert row.key_fingerprint == keyring.primary
     async with app.state.platform.sessions() as session:
         assert await secret_value(session, keyring, org, "openai_api_key") == VALUE
@@ -95,7 +95,7 @@ async def test_only_owners_and_admins_of_the_organization(app, client):
     assert (await client.get(url(org))).status_code == 401
     assert len(await rows(app, org)) == 1  # nobody else changed it
     async with app.state.platform.sessions() as session:
-        assert await secret_value(session, app.state.platform.extras[KEYRING_KEY], org,
+        assert await secret_value(session, app.state.platform[KEYRING_KEY], org,
                                   "anthropic_api_key") == VALUE
 
 
@@ -134,7 +134,7 @@ async def test_the_value_is_in_no_response_log_or_audit_event(app, client, caplo
         details = [str(e.detail) for e in (await session.execute(select(AuditEvent)))
                    .scalars().all()]
     assert details and not any(VALUE[6:-6] in d for d in details)
-    assert VALUE[6:-6] not in repr(app.state.platform.extras[KEYRING_KEY])
+    assert VALUE[6:-6] not in repr(app.state.platform[KEYRING_KEY])
 
 
 async def test_reads_accept_every_listed_key(app, client):
@@ -143,10 +143,10 @@ async def test_reads_accept_every_listed_key(app, client):
     org = owner.organization_id
     platform = app.state.platform
     old, new = Fernet.generate_key(), Fernet.generate_key()
-    platform.extras[KEYRING_KEY] = Keyring([old])
+    platform[KEYRING_KEY] = Keyring([old])
     assert (await client.put(url(org, "openai_api_key"), headers=owner.headers,
                              json={"value": VALUE})).status_code == 200
-    platform.extras[KEYRING_KEY] = Keyring([new, old])  # the new key deployed first
+    platform[KEYRING_KEY] = Keyring([new, old])  # the new key deployed first
     assert (await client.put(url(org, "anthropic_api_key"), headers=owner.headers,
                              json={"value": OTHER})).status_code == 200
     by_name = {r.name: r for r in await rows(app, org)}
@@ -154,7 +154,7 @@ async def test_reads_accept_every_listed_key(app, client):
     assert by_name["anthropic_api_key"].key_fingerprint == Keyring([new]).primary
     async with platform.sessions() as session:
         for name, value in (("openai_api_key", VALUE), ("anthropic_api_key", OTHER)):
-            assert await secret_value(session, platform.extras[KEYRING_KEY], org,
+            assert await secret_value(session, platform[KEYRING_KEY], org,
                                       name) == value
 
 
@@ -162,7 +162,7 @@ async def test_no_key_outside_development_is_503(app, client):
     owner = await create_member(app)
     platform = app.state.platform
     platform.settings = platform.settings.model_copy(update={"environment": "staging"})
-    platform.extras.pop(KEYRING_KEY, None)
+    platform.pop(KEYRING_KEY)
     response = await client.put(url(owner.organization_id, "openai_api_key"),
                                 headers=owner.headers, json={"value": VALUE})
     assert (response.status_code, response.json()) == (503, {

@@ -22,13 +22,13 @@ from infra_mind.catalog.coverage import (
     NOT_CORE,
     coverage,
     is_core,
-    kinds_needed,
     staleness,
 )
 from infra_mind.catalog.model import Basis, ProductFamily, Provider, PurchaseOption, Unit
 from infra_mind.catalog.regions import REGIONS, regions_of
 from infra_mind.catalog.snapshot import write_snapshot
 from infra_mind.cli.main import main
+from infra_mind.engine.price_kinds import kinds_needed
 from infra_mind.engine.requirements import Requirements
 from infra_mind.engine.sizing import size_all
 from tests.factories import make_row
@@ -107,7 +107,10 @@ def test_not_core_cells_are_the_stated_ones_and_say_why(bundled):
     assert all(c.core == is_core(c.provider, KIND_BY_KEY[c.kind]) for c in cov.cells)
     empty_not_core = {(c.provider, c.kind) for c in cov.cells if c.empty and not c.core}
     assert empty_not_core <= set(NOT_CORE)
-    assert ("azure", "compute.reserved_1y") in empty_not_core
+    # Azure commitments are derived in every region (R2 from Azure's reservation rates)
+    assert ("azure", "compute.reserved_1y") not in NOT_CORE
+    assert not [c for c in cov.cells if c.provider == "azure"
+                and c.kind.startswith("compute.reserved") and c.empty]
     assert all("Azure" in why or "azure" in why.lower() for why in NOT_CORE.values())
 
 
@@ -137,7 +140,10 @@ def test_coverage_table_says_why_some_cells_may_be_empty(capsys):
     (cdn,) = [ln for ln in out.splitlines() if ln.split()[:1] == ["cdn.data"]]
     assert cdn.split()[1:] == ["5"] * 13 + ["4", "5"]  # Zone 5 lists no tier above 500 TB
     assert "Empty core cells: none" in out
-    assert "compute.reserved_1y*" in out and "no dated Azure reservation" in out
+    (reserved,) = [ln for ln in out.splitlines() if ln.split()[:1] == ["compute.reserved_3y"]]
+    assert len(reserved.split()[1:]) == 15
+    assert all(c.startswith("\u2248") for c in reserved.split()[1:])  # derived, marked
+    assert "no dated Azure reservation" not in out
     assert "\u2248" in out and "derived rows" in out
     assert "Oldest price the engine designs with: " in out
 

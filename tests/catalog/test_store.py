@@ -4,7 +4,14 @@ import pytest
 
 from infra_mind.catalog.model import ProductFamily, Provider, PurchaseOption, Unit
 from infra_mind.catalog.snapshot import write_snapshot
-from infra_mind.catalog.store import Catalog, LookupFailed, active_snapshot_path, normalize_sku
+from infra_mind.catalog.store import (
+    Catalog,
+    LookupFailed,
+    active_snapshot_path,
+    default_catalog,
+    normalize_sku,
+)
+from infra_mind.config import CatalogSettings
 from tests.factories import make_row
 
 
@@ -106,7 +113,11 @@ def test_snapshot_choice_order(tmp_path, monkeypatch):
     other = tmp_path / "other.json"
     write_snapshot(other, [make_row(price_usd=0.7)], date(2026, 11, 28))
     monkeypatch.setenv("INFRA_MIND_CATALOG", str(other))
-    assert Catalog.load().price("aws", "m5.large", "us-east-1")[0].price_usd == 0.7
+    chosen = CatalogSettings().infra_mind_catalog  # the setting, read when asked
+    assert Catalog.load(chosen).price("aws", "m5.large", "us-east-1")[0].price_usd == 0.7
+    # one catalog per snapshot in a process: a changed choice needs no restart
+    assert default_catalog(chosen).price("aws", "m5.large", "us-east-1")[0].price_usd == 0.7
+    assert default_catalog().price("aws", "m5.large", "us-east-1")[0].price_usd == 0.5
 
 
 def test_a_name_shared_by_a_machine_and_a_database_means_the_machine():

@@ -8,8 +8,8 @@ were excluded for app servers, and every public service got a load balancer.
 
 import pytest
 
+from infra_mind.catalog.burstable import burst_of
 from infra_mind.catalog.model import ProductFamily, Provider, Unit
-from infra_mind.engine.burstable import burst_of
 from infra_mind.engine.pricing import Candidate, autoscaled_counts
 from tests.engine.rows import catalog, design, lines, network, requirements, row, vm
 

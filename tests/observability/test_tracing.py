@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from infra_mind.agents.llm import OpenAIProvider, ProviderChain, RetryPolicy, Route
+from infra_mind.config import TracingSettings
 from infra_mind.observability.tracing import (
     SERVICE_API,
     build_tracer_provider,
@@ -151,19 +152,24 @@ async def test_provider_attempts_carry_provider_model_status_and_tokens(spans):
 # --- configuration and the OTLP/HTTP exporter ---------------------------------------------
 
 
+def endpoint(env: dict[str, str]) -> str | None:
+    """``traces_endpoint`` of the settings in ``env`` alone."""
+    return traces_endpoint(TracingSettings.from_env(env))
+
+
 def test_endpoint_comes_from_the_standard_variables():
-    assert traces_endpoint({}) is None
-    assert traces_endpoint({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://jaeger:4318/"}) == \
+    assert endpoint({}) is None
+    assert endpoint({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://jaeger:4318/"}) == \
         "http://jaeger:4318/v1/traces"
-    assert traces_endpoint({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:4318",
-                            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://b/traces"}) == \
+    assert endpoint({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:4318",
+                     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://b/traces"}) == \
         "http://b/traces"
 
 
 def test_tracing_stays_off_without_an_endpoint_or_when_disabled():
-    assert configure_tracing(SERVICE_API, env={}) is False
-    assert configure_tracing(SERVICE_API, env={"OTEL_EXPORTER_OTLP_ENDPOINT": "http://x:4318",
-                                               "OTEL_SDK_DISABLED": "true"}) is False
+    assert configure_tracing(SERVICE_API, TracingSettings.from_env({})) is False
+    assert configure_tracing(SERVICE_API, TracingSettings.from_env(
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://x:4318", "OTEL_SDK_DISABLED": "true"})) is False
 
 
 def collector(received: list[tuple[str, str, bytes]]) -> type[BaseHTTPRequestHandler]:
@@ -190,7 +196,7 @@ def test_otlp_exporter_posts_protobuf_to_v1_traces():
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01},
                               daemon=True)
     thread.start()
-    provider = build_tracer_provider("infra-mind-worker", traces_endpoint(
+    provider = build_tracer_provider("infra-mind-worker", endpoint(
         {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_address[1]}"}))
     try:
         provider.get_tracer("test").start_span("assessment.run").end()
@@ -211,8 +217,8 @@ def test_otlp_exporter_posts_protobuf_to_v1_traces():
 def test_endpoint_falls_back_to_integrations_yaml(tmp_path):
     (tmp_path / "integrations.yaml").write_text(
         "tracing:\n  otlp_traces_endpoint: http://otel-collector:4318/v1/traces\n")
-    assert traces_endpoint({"CONFIG_DIR": str(tmp_path)}) == \
+    assert endpoint({"CONFIG_DIR": str(tmp_path)}) == \
         "http://otel-collector:4318/v1/traces"
-    assert traces_endpoint({"CONFIG_DIR": str(tmp_path),
-                            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://jaeger:4318"}) == \
+    assert endpoint({"CONFIG_DIR": str(tmp_path),
+                     "OTEL_EXPORTER_OTLP_ENDPOINT": "http://jaeger:4318"}) == \
         "http://jaeger:4318/v1/traces"  # the environment wins

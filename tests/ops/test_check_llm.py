@@ -22,10 +22,11 @@ from infra_mind.catalog.adapters.azure import AzurePriceSource
 from infra_mind.catalog.adapters.base import RetryPolicy
 from infra_mind.cli.main import main
 from infra_mind.config import load_settings
+from infra_mind.config.integrations import load_integrations_config
 from infra_mind.kit import http as kit_http
 from infra_mind.kit.cache import make_cache
+from infra_mind.kit.presence import Presence, summarize_api_calls
 from infra_mind.ops.health import api_rates, llm_status
-from infra_mind.ops.presence import Presence, summarize_api_calls
 from tests.catalog.adapters.conftest import ReplayServer, azure_app
 from tests.fake_llm import FakeLLMServer, Recorded, _error_body, _handler
 from tests.integration.procs import free_port, redis_namespace
@@ -179,8 +180,8 @@ def test_circuits_published_by_other_processes(vendor):
             breaker = CircuitBreaker(failure_threshold=1)
             breaker.record_failure()
             cache = make_cache(space.url, space.prefix)  # where a worker in it writes
-            platform = SimpleNamespace(cache=cache, extras={
-                "agents": SimpleNamespace(breakers={"openai": breaker})})
+            platform = SimpleNamespace(cache=cache, agents=SimpleNamespace(
+                breakers={"openai": breaker}))
             presence = Presence(platform, "worker", runs_tasks=True)  # type: ignore[arg-type]
             await presence.beat()
             await cache.close()
@@ -254,14 +255,15 @@ def test_every_process_counts_and_the_budget_comes_from_integrations_yaml(tmp_pa
                 kit_http.API_CALLS = kit_http.ApiCallLog(clock=lambda: now - 20)
                 kit_http.record_api_call("gcp-pricing", "ok")
                 kit_http.record_api_call("gcp-pricing", "ok")
-                presence = Presence(SimpleNamespace(cache=cache, extras={}),  # type: ignore[arg-type]
+                presence = Presence(SimpleNamespace(cache=cache, agents=None),  # type: ignore[arg-type]
                                     "worker", runs_tasks=True, id=f"host:{pid}")
                 await presence.beat()
             await cache.close()
             kit_http.API_CALLS = kit_http.ApiCallLog()  # this process: no calls
             return await api_rates(load_settings(redis_url=space.url,
                                                  redis_namespace=space.prefix),
-                                   env={"CONFIG_DIR": str(tmp_path)}, now=now)
+                                   now=now, integrations=load_integrations_config(
+                                       config_dir=tmp_path))
 
         rows = asyncio.run(two_processes_then_read())
     gcp = next(r for r in rows if r["api"] == "gcp-pricing")

@@ -14,13 +14,13 @@ from sqlalchemy import select
 
 from infra_mind.cli.main import main
 from infra_mind.config import SettingsError, load_settings
+from infra_mind.config.keys import parse_keys
 from infra_mind.kit.crypto import (
     DEV_KEY_FILE,
     KEYRING_KEY,
     CryptoError,
     Keyring,
     keyring_from_settings,
-    parse_keys,
 )
 from infra_mind.kit.db import session_scope
 from infra_mind.kit.platform import Platform
@@ -131,12 +131,12 @@ async def _read_all(platform: Platform, keyring: Keyring, values: dict[str, str]
 async def test_rotation_keeps_values_readable_throughout(app, client):
     platform = app.state.platform
     old, new = Fernet.generate_key(), Fernet.generate_key()
-    platform.extras[KEYRING_KEY] = Keyring([old])
+    platform[KEYRING_KEY] = Keyring([old])
     values = await _plant(app, client, 3)
     before = await _stored(platform)
     # the new key is deployed first, the old one after it: every process reads both
     rotating = Keyring([new, old])
-    platform.extras[KEYRING_KEY] = rotating
+    platform[KEYRING_KEY] = rotating
     seen_batches: list[int] = []
 
     async def mid_rotation(progress) -> None:
@@ -168,7 +168,7 @@ async def test_rotation_keeps_values_readable_throughout(app, client):
 
 async def test_a_value_no_key_reads_fails_the_rotation_in_one_line(app, client):
     platform = app.state.platform
-    platform.extras[KEYRING_KEY] = Keyring([Fernet.generate_key()])
+    platform[KEYRING_KEY] = Keyring([Fernet.generate_key()])
     await _plant(app, client, 1)
     stranger = key()
     for dry_run in (True, False):

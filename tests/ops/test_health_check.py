@@ -21,8 +21,8 @@ from alembic import command
 from infra_mind.cli.main import main
 from infra_mind.kit.cache import MemoryCache, RedisCache
 from infra_mind.kit.migrate import alembic_config, upgrade
+from infra_mind.kit.presence import Presence, process_id, seen_processes, start_presence
 from infra_mind.ops.health import check_catalog, check_database, check_workers
-from infra_mind.ops.presence import Presence, process_id, seen_processes, start_presence
 from tests.integration.procs import (
     REDIS_URL,
     base_env,
@@ -281,7 +281,7 @@ async def test_an_in_process_app_is_seen_as_a_worker_until_it_stops(settings):
 async def test_a_record_expires_after_its_ttl():
     clock = Clock()
     cache = MemoryCache(clock=clock)
-    presence = Presence(SimpleNamespace(cache=cache, extras={}), "worker",  # type: ignore[arg-type]
+    presence = Presence(SimpleNamespace(cache=cache, agents=None), "worker",  # type: ignore[arg-type]
                         runs_tasks=True, ttl_s=120)
     await presence.beat()
     assert [r["role"] for r in await seen_processes(cache)] == ["worker"]
@@ -297,8 +297,8 @@ async def test_the_heartbeat_repeats_and_publishes_circuits():
 
     breaker = CircuitBreaker(failure_threshold=1)
     breaker.record_failure()
-    platform = SimpleNamespace(cache=MemoryCache(), extras={
-        "agents": SimpleNamespace(breakers={"openai": breaker})})
+    platform = SimpleNamespace(cache=MemoryCache(), agents=SimpleNamespace(
+        breakers={"openai": breaker}))
     presence = await start_presence(platform, "worker", interval_s=0.05)  # type: ignore[arg-type]
     try:
         first = (await seen_processes(platform.cache))[0]["seen_at"]
@@ -314,7 +314,7 @@ async def test_records_expire_on_redis():
     try:
         if not await cache.ping():
             unavailable("Redis", ConnectionError("no PONG"))
-        presence = Presence(SimpleNamespace(cache=cache, extras={}), "worker",  # type: ignore[arg-type]
+        presence = Presence(SimpleNamespace(cache=cache, agents=None), "worker",  # type: ignore[arg-type]
                             runs_tasks=True, ttl_s=1)
         await presence.beat()
         assert [r["id"] for r in await seen_processes(cache)] == [presence.id]

@@ -33,12 +33,18 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import event, update
 
-from infra_mind.kit.pubsub import MemoryChannel, RedisChannel, channel_of, publish_on_commit
+from infra_mind.kit.pubsub import (
+    CHANNELS,
+    MemoryChannel,
+    RedisChannel,
+    channel_of,
+    publish_on_commit,
+)
 from infra_mind.models import Assessment, utcnow
 from infra_mind.repositories.assessments import STATUS_CHANNEL
 from infra_mind.services import events
 from infra_mind.services.assessments import AssessmentService
-from infra_mind.services.events import StatusFeed, status_feed
+from infra_mind.services.events import STATUS_FEED, StatusFeed, status_feed
 from infra_mind.worker import tasks
 from tests.api.helpers import Member, create_assessment, create_member
 
@@ -186,8 +192,7 @@ async def test_a_change_nobody_announced_is_found_by_the_safety_re_read(app, cli
     """An administrator's ``fail-queued`` (or a lost message) writes with no message: the
     feed's slow re-read finds it (here its interval is shortened to 0.2 s)."""
     platform = app.state.platform
-    platform.extras["status_feed"] = StatusFeed(platform.sessions, MemoryChannel(),
-                                                reread_s=0.2)
+    platform[STATUS_FEED] = StatusFeed(platform.sessions, MemoryChannel(), reread_s=0.2)
     owner = await create_member(app)
     aid = await queued(app, client, owner)
     stream = await watch(app, owner, aid)
@@ -236,7 +241,8 @@ async def redis_channel(app) -> AsyncIterator[RedisChannel]:
     finally:
         await probe.aclose()
     channel = RedisChannel(REDIS_URL, f"test-{uuid.uuid4().hex}")
-    app.state.platform.extras[f"channel:{STATUS_CHANNEL}"] = channel
+    platform = app.state.platform
+    platform[CHANNELS] = {**(platform.get(CHANNELS) or {}), STATUS_CHANNEL: channel}
     yield channel
     await channel.close()
 

@@ -31,6 +31,7 @@ import infra_mind.engine.assess as engine_assess
 from infra_mind.agents.config import AgentsConfig
 from infra_mind.agents.graph import in_thread
 from infra_mind.agents.runtime import AgentRuntime
+from infra_mind.config import LLMSettings
 from infra_mind.kit.compute import EngineBudget, engine_budget
 from infra_mind.models import AssessmentResultRow
 from infra_mind.observability.metrics import Metrics
@@ -149,7 +150,8 @@ async def test_figures_are_computed_once_and_only_when_a_model_writes():
     with open(os.path.join(EXAMPLES, "saas-startup.yaml")) as f:
         saas = yaml.safe_load(f)
     offline = Recording()
-    runtime = AgentRuntime(AgentsConfig(), env={}, metrics=Metrics(), offload=offline)
+    runtime = AgentRuntime(AgentsConfig(), settings=LLMSettings.from_env({}), metrics=Metrics(),
+                           offload=offline)
     try:
         await runtime.advise(saas, thread_id="offline")
     finally:
@@ -158,7 +160,8 @@ async def test_figures_are_computed_once_and_only_when_a_model_writes():
 
     online = Recording()
     with serve_fake(responder=echo_facts) as openai:
-        runtime = AgentRuntime(AgentsConfig(), env={"OPENAI_BASE_URL": openai.base_url_openai},
+        runtime = AgentRuntime(AgentsConfig(), settings=LLMSettings.from_env(
+            {"OPENAI_BASE_URL": openai.base_url_openai}),
                                metrics=Metrics(), offload=online)
         try:
             advice = await runtime.advise(saas, thread_id="online")

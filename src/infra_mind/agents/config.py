@@ -2,19 +2,18 @@
 
 Defaults live in the models below, so a missing file runs the product; the shipped file
 spells every default out and is the place to change them. Lookup: an explicit path, then
-``$AGENTS_CONFIG``, then ``$CONFIG_DIR/agents.yaml``, then ``./config/agents.yaml``.
+the ``AGENTS_CONFIG`` setting, then ``$CONFIG_DIR/agents.yaml``, then
+``./config/agents.yaml``.
 
 The server's keys are settings (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``); an organization's
-own keys come with its runs (``agents.providers``); endpoints from the file or
-``OPENAI_BASE_URL`` / ``ANTHROPIC_BASE_URL``. ``LLM_PROVIDER_ORDER`` (a comma
+own keys come with its runs (``agents.providers``); endpoints from the file or the settings
+``OPENAI_BASE_URL`` / ``ANTHROPIC_BASE_URL``. The setting ``LLM_PROVIDER_ORDER`` (a comma
 list such as ``openai,anthropic,offline``) overrides ``fallback_order``. The offline writer
 is always the last resort, whether listed or not; anything listed after it is never asked.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -23,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from infra_mind.agents.narrative import AGENTS
+from infra_mind.config import LLMSettings
 
 ProviderName = Literal["openai", "anthropic"]
 FallbackName = Literal["openai", "anthropic", "offline"]
@@ -134,12 +134,11 @@ class AgentsConfig(_Strict):
     def token_prices(self) -> dict[str, tuple[float, float]]:
         return {p.model: (p.input_per_1m_usd, p.output_per_1m_usd) for p in self.prices}
 
-    def provider_order(self, env: Mapping[str, str] | None = None) -> list[ProviderName]:
-        """Providers to try, in order, before the offline writer (``LLM_PROVIDER_ORDER``
-        wins over the file)."""
-        env = os.environ if env is None else env
+    def provider_order(self, override: str = "") -> list[ProviderName]:
+        """Providers to try, in order, before the offline writer (``override``, the setting
+        ``LLM_PROVIDER_ORDER``, wins over the file)."""
         order: list[str] = list(self.fallback_order)
-        raw = env.get("LLM_PROVIDER_ORDER", "").strip()
+        raw = override.strip()
         if raw:
             order = [part.strip().lower() for part in raw.split(",") if part.strip()]
             unknown = [p for p in order if p not in ("openai", "anthropic", "offline")]
@@ -157,23 +156,24 @@ class AgentsConfig(_Strict):
 
 
 def config_path(explicit: Path | None = None,
-                env: Mapping[str, str] | None = None) -> Path | None:
-    """The file in force, or None (defaults)."""
-    env = os.environ if env is None else env
+                settings: LLMSettings | None = None) -> Path | None:
+    """The file in force, or None (defaults). ``settings``: the process's, read now, when
+    not given."""
     if explicit is not None:
         return explicit
-    if env.get("AGENTS_CONFIG"):
-        return Path(env["AGENTS_CONFIG"])
-    if env.get("CONFIG_DIR"):
-        return Path(env["CONFIG_DIR"]) / "agents.yaml"
+    settings = settings or LLMSettings()
+    if settings.agents_config:
+        return settings.agents_config
+    if settings.config_dir:
+        return settings.config_dir / "agents.yaml"
     local = Path("config") / "agents.yaml"
     return local if local.is_file() else None
 
 
 def load_agents_config(path: Path | None = None,
-                       env: Mapping[str, str] | None = None) -> AgentsConfig:
+                       settings: LLMSettings | None = None) -> AgentsConfig:
     """The configuration from ``path`` (see :func:`config_path`), validated."""
-    found = config_path(path, env)
+    found = config_path(path, settings)
     if found is None:
         return AgentsConfig()
     try:

@@ -25,6 +25,7 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import BrokenExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -83,7 +84,8 @@ class RunContext:
 
     writer: SectionWriter
     config: AgentsConfig
-    catalog: Catalog | None
+    #: A loaded catalog, or the snapshot the engine loads (``compute.assessed``).
+    catalog: Catalog | Path | None
     metrics: Metrics | None
     progress: Progress | None
     budget: RunBudget | None = None

@@ -2,8 +2,8 @@
 settings and an organization's own keys.
 
 The server's keys are settings (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``: ``server_keys``);
-endpoints come from the file or ``OPENAI_BASE_URL`` / ``ANTHROPIC_BASE_URL``. A run of an
-organization's assessment (or a chat question about one) may also carry that
+endpoints come from the file or the settings ``OPENAI_BASE_URL`` / ``ANTHROPIC_BASE_URL``.
+A run of an organization's assessment (or a chat question about one) may also carry that
 organization's own keys (``organization_keys``), stored encrypted and decrypted only by the
 process that makes the calls: then, for each provider in the fallback order, the
 organization's key is tried first, the server's next, then the next provider, and the
@@ -16,7 +16,6 @@ health-check`` and ``serve``'s start-up can ask without that import's cost.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
@@ -24,7 +23,7 @@ import httpx
 
 from infra_mind.agents.config import AgentsConfig, ProviderName
 from infra_mind.agents.llm import AnthropicProvider, LLMProvider, OpenAIProvider
-from infra_mind.config import LLMKeySettings
+from infra_mind.config import LLMSettings
 from infra_mind.kit.crypto import CryptoError
 
 if TYPE_CHECKING:
@@ -39,12 +38,12 @@ PROVIDER_SECRETS: dict[ProviderName, str] = {"openai": "openai_api_key",
                                              "anthropic": "anthropic_api_key"}
 
 
-def server_keys(settings: LLMKeySettings | None = None) -> dict[ProviderName, str]:
+def server_keys(settings: LLMSettings | None = None) -> dict[ProviderName, str]:
     """The server's own key per provider, from ``settings`` (a ``Settings``; None: the
-    environment's, read through ``LLMKeySettings`` alone, so a process with no other
+    process's, read now through ``LLMSettings`` alone, so a process with no other
     settings, ``infra-mind advise``, needs none of them)."""
     if settings is None:
-        settings = LLMKeySettings()
+        settings = LLMSettings()
     keys: dict[ProviderName, str] = {}
     for name, secret in (("openai", settings.openai_api_key),
                          ("anthropic", settings.anthropic_api_key)):
@@ -54,41 +53,44 @@ def server_keys(settings: LLMKeySettings | None = None) -> dict[ProviderName, st
 
 
 def endpoint_of(config: AgentsConfig, name: ProviderName,
-                env: Mapping[str, str] | None = None) -> str | None:
-    """Where ``name`` is asked: its ``<VENDOR>_BASE_URL``, else the file's ``base_url``
-    (None: the vendor's public endpoint)."""
-    env = os.environ if env is None else env
-    return env.get(_PROVIDERS[name].URL_ENV) or config.providers[name].base_url
+                settings: LLMSettings | None = None) -> str | None:
+    """Where ``name`` is asked: the setting ``<VENDOR>_BASE_URL``, else the file's
+    ``base_url`` (None: the vendor's public endpoint). ``settings``: the process's, read
+    now, when not given."""
+    settings = settings or LLMSettings()
+    override = {"openai": settings.openai_base_url,
+                "anthropic": settings.anthropic_base_url}[name]
+    return override or config.providers[name].base_url
 
 
 def keyed_provider(config: AgentsConfig, name: ProviderName, *, api_key: str | None,
-             env: Mapping[str, str] | None = None,
-             client: httpx.AsyncClient | None = None) -> LLMProvider:
+                   settings: LLMSettings | None = None,
+                   client: httpx.AsyncClient | None = None) -> LLMProvider:
     """One provider sending ``api_key`` (which it never shows) to its endpoint."""
-    return _PROVIDERS[name](api_key=api_key, base_url=endpoint_of(config, name, env),
+    return _PROVIDERS[name](api_key=api_key, base_url=endpoint_of(config, name, settings),
                             prices=config.token_prices(), client=client)
 
 
-def configured_providers(config: AgentsConfig, env: Mapping[str, str] | None = None,
+def configured_providers(config: AgentsConfig, settings: LLMSettings | None = None,
                          client: httpx.AsyncClient | None = None, *,
                          keys: Mapping[ProviderName, str] | None = None
                          ) -> dict[ProviderName, LLMProvider]:
     """The server's providers, in fallback order: those with a key or an explicit endpoint.
 
-    ``keys``: the server's key per provider. None: the process's settings
-    (``server_keys``), or, when ``env`` is given (a probe's or a test's own environment,
-    where the process's settings are not wanted), the ``<VENDOR>_API_KEY`` entries of
-    ``env``. ``client``: one HTTP client shared by the providers (a client per call would
-    build a TLS context per call: tens of milliseconds of CPU each)."""
+    ``settings``: the process's, read now, when not given (a probe or a test gives its
+    own, ``LLMSettings.from_env``). ``keys``: the server's key per provider; None: those
+    of ``settings`` (``server_keys``). ``client``: one HTTP client shared by the providers
+    (a client per call would build a TLS context per call: tens of milliseconds of CPU
+    each)."""
+    settings = settings or LLMSettings()
     if keys is None:
-        keys = server_keys() if env is None else {
-            name: env[_PROVIDERS[name].KEY_ENV] for name in PROVIDER_SECRETS
-            if env.get(_PROVIDERS[name].KEY_ENV)}
+        keys = server_keys(settings)
     found: dict[ProviderName, LLMProvider] = {}
-    for name in config.provider_order(env):
+    for name in config.provider_order(settings.llm_provider_order):
         key = keys.get(name) or None
-        if key or endpoint_of(config, name, env):
-            found[name] = keyed_provider(config, name, api_key=key, env=env, client=client)
+        if key or endpoint_of(config, name, settings):
+            found[name] = keyed_provider(config, name, api_key=key, settings=settings,
+                                         client=client)
     return found
 
 

@@ -53,6 +53,7 @@ from infra_mind.agents.providers import (
 )
 from infra_mind.agents.writer import SectionWriter, usage_of
 from infra_mind.catalog.store import Catalog
+from infra_mind.config import LLMSettings
 from infra_mind.engine.requirements import Requirements
 from infra_mind.observability.logging import log_context
 from infra_mind.observability.metrics import Metrics
@@ -66,16 +67,16 @@ class AgentRuntime:
     """Built once per process (API, worker, CLI); ``aclose`` when done."""
 
     def __init__(self, config: AgentsConfig | None = None, *,
-                 env: Mapping[str, str] | None = None,
+                 settings: LLMSettings | None = None,
                  keys: Mapping[ProviderName, str] | None = None,
                  metrics: Metrics | None = None,
-                 catalog: Catalog | None = None, checkpoint_url: str | None = None,
+                 catalog: Catalog | Path | None = None, checkpoint_url: str | None = None,
                  providers: Mapping[ProviderName, LLMProvider] | None = None,
                  retry: RetryPolicy | None = None, offload: Offload = in_thread) -> None:
-        """``keys``: the server's key per provider (``providers.server_keys(settings)``);
-        None: see ``configured_providers``."""
-        self.config = config or load_agents_config(env=env)
-        self._env = env
+        """``settings``: the keys, endpoints and provider order (None: the process's, read
+        now); ``keys``: the server's key per provider, None: those of ``settings``."""
+        self._settings = settings or LLMSettings()
+        self.config = config or load_agents_config(settings=self._settings)
         #: Where a run's pure computations go (``agents.compute``): a thread here, an
         #: engine process where this process also serves requests or runs many runs.
         self.offload = offload
@@ -84,11 +85,11 @@ class AgentRuntime:
         self.checkpoint_url = checkpoint_url
         self._http = httpx.AsyncClient(limits=httpx.Limits(max_connections=50))
         self.providers = dict(providers) if providers is not None else \
-            configured_providers(self.config, env, self._http, keys=keys)
+            configured_providers(self.config, self._settings, self._http, keys=keys)
         #: Providers in fallback order, with or without a server key (an organization
         #: may bring its own for one the server has none for).
         self.order: list[ProviderName] = list(self.providers) if providers is not None \
-            else self.config.provider_order(env)
+            else self.config.provider_order(self._settings.llm_provider_order)
         cb = self.config.circuit_breaker
         self.breakers = {name: CircuitBreaker(cb.failure_threshold, cb.reset_after_s)
                          for name in self.providers}
@@ -123,7 +124,7 @@ class AgentRuntime:
             if key:  # one provider per run, shared by its agents' chains
                 label = self._own_breaker(name, key)
                 breakers[label] = self._own_breakers[label]
-                own[name] = (keyed_provider(self.config, name, api_key=key, env=self._env,
+                own[name] = (keyed_provider(self.config, name, api_key=key, settings=self._settings,
                                             client=self._http), label)
         chains: dict[str, ProviderChain] = {}
         for agent in (*AGENTS, "chatbot"):

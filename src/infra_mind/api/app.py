@@ -237,11 +237,17 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
         platform = Platform.build(cfg)
         app.state.platform = platform
         from infra_mind.api.metrics_port import serve_metrics
+        from infra_mind.kit.presence import start_presence
+        from infra_mind.worker.broker import (
+            SERVES_METRICS,
+            runs_tasks_in_process,
+            start_broker,
+            stop_broker,
+        )
 
         metrics_server = serve_metrics(platform.metrics.registry, cfg.metrics_port)
         if metrics_server is not None:  # the in-process broker's worker hook serves no copy
-            platform.extras["metrics_server"] = metrics_server
-        from infra_mind.worker.broker import start_broker, stop_broker
+            platform[SERVES_METRICS] = True
         from infra_mind.worker.tasks import sweep_forever
 
         await start_broker(platform)
@@ -249,9 +255,8 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
         # every API process sweeps: a run whose worker died goes back to the queue (the
         # sweep's updates are atomic, so several sweepers never requeue one run twice)
         sweeper = asyncio.create_task(sweep_forever(platform))
-        from infra_mind.ops.presence import start_presence
-
-        presence = await start_presence(platform, "api")  # for `infra-mind health-check`
+        # for `infra-mind health-check`
+        presence = await start_presence(platform, "api", runs_tasks=runs_tasks_in_process())
         try:
             yield
         finally:
@@ -328,7 +333,7 @@ def _prepare_chat(platform: Platform) -> None:
     answering offline, or queueing runs for workers, never loads it.
     """
     from infra_mind.agents.config import load_agents_config
-    from infra_mind.agents.providers import OrganizationKeys, configured_providers, server_keys
+    from infra_mind.agents.providers import OrganizationKeys, configured_providers
     from infra_mind.services.chat import (
         COMPLETER_FACTORY_KEY,
         COMPLETER_KEY,
@@ -341,9 +346,10 @@ def _prepare_chat(platform: Platform) -> None:
         return agents_of(platform).chat_completer(organization)
 
     # a question about an organization's assessment: its own keys first (services.chat)
-    platform.extras[KEYED_COMPLETER_FACTORY_KEY] = keyed
-    if not configured_providers(load_agents_config(), keys=server_keys(platform.settings)):
-        platform.extras[COMPLETER_KEY] = None  # offline, unless an organization has a key
+    platform[KEYED_COMPLETER_FACTORY_KEY] = keyed
+    settings = platform.settings
+    if not configured_providers(load_agents_config(settings=settings), settings):
+        platform[COMPLETER_KEY] = None  # offline, unless an organization has a key
         return
 
     def completer() -> Completer | None:
@@ -351,7 +357,7 @@ def _prepare_chat(platform: Platform) -> None:
 
         return agents_of(platform).chat_completer()
 
-    platform.extras[COMPLETER_FACTORY_KEY] = completer
+    platform[COMPLETER_FACTORY_KEY] = completer
 
 
 #: Methods a 405's ``Allow`` may name (HEAD: FastAPI serves it only where declared).

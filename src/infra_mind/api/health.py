@@ -4,6 +4,7 @@ metrics are on their own port outside development, see ``api.metrics_port``)."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
@@ -61,13 +62,15 @@ async def ready(platform: PlatformDep) -> JSONResponse:
     checks["broker"] = await broker_ready(platform)
     ok = all(v == "ok" for v in checks.values())
     status = ("ready" if ok else "degraded" if checks["database"] == "ok" else "not ready")
-    checks["catalog"] = await _catalog_age(platform.settings.catalog_max_age_days)
+    checks["catalog"] = await _catalog_age(platform.settings.catalog_max_age_days,
+                                           platform.settings.infra_mind_catalog)
     body = Ready(status=status, checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
 
-async def _catalog_age(max_age_days: int) -> str:
-    """``ok`` or ``stale: ...`` for the catalog in force, or ``unreadable``.
+async def _catalog_age(max_age_days: int, snapshot: Path | None) -> str:
+    """``ok`` or ``stale: ...`` for the catalog in force (``snapshot``: the
+    ``INFRA_MIND_CATALOG`` setting), or ``unreadable``.
 
     The first call loads the catalog and counts its rows (a few hundred ms of CPU, off
     the event loop); later calls reuse both (``default_catalog``, ``coverage``). The
@@ -77,7 +80,8 @@ async def _catalog_age(max_age_days: int) -> str:
     from infra_mind.catalog.store import default_catalog
 
     try:
-        found = await asyncio.to_thread(lambda: staleness(default_catalog(), max_age_days))
+        found = await asyncio.to_thread(lambda: staleness(default_catalog(snapshot),
+                                                                  max_age_days))
     except CatalogError:
         return "unreadable: `infra-mind catalog stats` says why"
     return found.readiness()

@@ -13,14 +13,15 @@ Cloud CDN bills cache fill.
 
 A *cell* is one provider, region (the 45 of ``regions.REGIONS``) and kind; its rows
 are counted by basis, ``list`` or ``derived``. A cell is *core* when its kind is one
-the examples' workloads need (``kinds_needed``; ``examples/*.yaml``, checked by
-``tests/catalog/test_coverage_command.py``) and ``NOT_CORE`` gives no reason for that
-provider to leave it empty. An empty core cell is a hole: the engine lists that
-component as unpriced (or prices a fallback) wherever it designs there.
+the examples' workloads need (``engine.price_kinds.kinds_needed`` over
+``examples/*.yaml``, checked by ``tests/catalog/test_coverage_command.py``) and
+``NOT_CORE`` gives no reason for that provider to leave it empty. An empty core cell is a
+hole: the engine lists that component as unpriced (or prices a fallback) wherever it
+designs there.
 
-The only engine module read here is ``engine.burstable`` (which burstable machines
-the engine may choose: those with a sourced baseline); it imports nothing but the
-row model. Pure: reads a ``Catalog``, writes nothing; the result is kept per catalog.
+No engine module is read here (the catalog is below the engine): which burstable
+machines the engine may choose, those with a sourced baseline, is ``catalog.burstable``.
+Pure: reads a ``Catalog``, writes nothing; the result is kept per catalog.
 """
 
 from __future__ import annotations
@@ -28,17 +29,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from weakref import WeakKeyDictionary
 
+from infra_mind.catalog.burstable import burst_of, is_burstable_family
 from infra_mind.catalog.model import Basis, PriceRow, ProductFamily, PurchaseOption
 from infra_mind.catalog.regions import REGIONS
 from infra_mind.catalog.store import Catalog
-from infra_mind.engine.burstable import burst_of, is_burstable_family
-
-if TYPE_CHECKING:  # the engine's types, for the signature of ``kinds_needed`` only
-    from infra_mind.engine.requirements import Requirements
-    from infra_mind.engine.sizing import WorkloadDemand
 
 F = ProductFamily
 O = PurchaseOption  # noqa: E741 -- one letter, as F, to keep the table below readable
@@ -54,7 +51,7 @@ def _general(row: PriceRow) -> bool:
 
 
 def _burstable(row: PriceRow) -> bool:
-    # a burstable machine without a sourced baseline is never chosen (engine.burstable)
+    # a burstable machine without a sourced baseline is never chosen (catalog.burstable)
     return is_burstable_family(row) and burst_of(row) is not None
 
 
@@ -92,7 +89,7 @@ class Kind:
     test: Callable[[PriceRow], bool] | None = field(default=None, compare=False)
     option: PurchaseOption = PurchaseOption.ON_DEMAND
     providers: tuple[str, ...] = ALL
-    #: Needed by a workload kind of the examples (see ``kinds_needed``).
+    #: Needed by a workload kind of the examples (``engine.price_kinds.kinds_needed``).
     core: bool = True
     #: What the engine prices with it, in words.
     used_for: str = ""
@@ -170,9 +167,6 @@ KINDS: tuple[Kind, ...] = (
 )
 KIND_BY_KEY = {k.key: k for k in KINDS}
 
-_AZURE_COMMITMENT = ("no dated Azure reservation or savings-plan price was found "
-                     "(docs/catalog-data-quality.md, Known gaps); the engine prices Azure "
-                     "on demand and says so in the option's terms_unavailable")
 _AZURE_HA = ("Azure bills a zone-redundant HA server as a second server at the primary's "
              "rate: the engine prices the single-server row twice")
 #: Cells that may be empty for a reason, not for a missing source.
@@ -182,8 +176,6 @@ NOT_CORE: dict[tuple[str, str], str] = {
                       "in a total",
     ("azure", "gpu.spot"): "the sources give Azure spot prices for GPU sizes in few "
                            "regions; elsewhere the engine prices GPUs on demand and says so",
-    ("azure", "compute.reserved_1y"): _AZURE_COMMITMENT,
-    ("azure", "compute.reserved_3y"): _AZURE_COMMITMENT,
     ("azure", "database.postgres.ha"): _AZURE_HA,
     ("azure", "database.mysql.ha"): _AZURE_HA,
 }
@@ -353,68 +345,3 @@ def staleness(catalog: Catalog, max_age_days: int, today: date | None = None) ->
     oldest = coverage(catalog).oldest()
     age = None if oldest is None else ((today or date.today()) - oldest.as_of).days
     return Staleness(oldest, age, max_age_days)
-
-
-def kinds_needed(req: Requirements, demands: Iterable[WorkloadDemand]) -> set[str]:
-    """The kinds the engine may look up to design ``req`` (sized into ``demands``), on any
-    provider that bills them.
-
-    It follows ``engine/design.py``: each workload type's lookups, then the shared
-    network. Where the engine decides at design time it counts the lookup as needed: a
-    load balancer for any public service, burstable machines beside ordinary ones, a
-    self-managed fallback's block storage only when managed services are off.
-    """
-    demands = list(demands)
-    managed = req.preferences.managed_services
-    commitment = {"1y": "compute.reserved_1y", "3y": "compute.reserved_3y"}.get(
-        str(req.preferences.commitment))
-    needed: set[str] = {"egress"}
-    machines = False
-    for d in demands:
-        res = d.resources
-        spot = bool(res.get("spot"))
-        match d.type:
-            case "web_service":
-                machines = True
-                needed |= {"lb.hourly", "lb.capacity", "lb.data"}
-            case "worker" if "gpu_count" in res:
-                needed |= {"gpu", "gpu.spot"} if spot else {"gpu"}
-            case "worker":
-                machines = True
-                needed |= {"compute.spot"} if spot else set()
-            case "database" if managed:
-                engine, ha = str(res["engine"]), bool(res["ha"])
-                needed |= {f"database.{engine}.{'ha' if ha else 'single'}",
-                           f"database_storage.{engine}", "database_backup"}
-                if ha:  # an HA price, or the single price twice where none is listed
-                    needed.add(f"database.{engine}.single")
-            case "database":
-                machines = True
-                needed.add("block_storage")
-            case "cache":
-                if managed:
-                    needed.add("cache")
-                else:
-                    machines = True
-            case "object_storage" | "static_site":
-                storage_class = str(res.get("storage_class", "standard"))
-                needed.add(f"object_storage.{storage_class}")
-                if res.get("public"):
-                    needed |= {"cdn.data", "cdn.requests", "cdn.cache_fill"}
-            case "ml_training":
-                needed |= {"gpu", "gpu.spot"} if spot else {"gpu"}
-            case "ml_inference":
-                needed |= {"gpu", "lb.hourly", "lb.capacity", "lb.data"}
-    if machines:
-        needed |= {"compute", "compute.burstable"}
-    if commitment and (machines or any(d.type == "ml_inference" for d in demands)):
-        needed.add(commitment)
-    if req.compliance:
-        needed |= {"nat.hourly", "nat.vm_hour", "nat.data"}
-    services = sum(d.type in ("web_service", "worker", "ml_inference") for d in demands)
-    kubernetes = str(req.preferences.kubernetes)
-    # 3: engine.network.KUBERNETES_AUTO_MIN_SERVICES (not imported: the network module
-    # pulls the engine's pricing and growth models into the catalog package)
-    if kubernetes == "required" or (kubernetes == "auto" and services >= 3):
-        needed.add("kubernetes")
-    return needed

@@ -19,8 +19,8 @@ partial answer, a filter the API changed) must not quietly replace a region's
 catalog, as replaying the recorded Azure answers once cut eastus from 353 rows
 to 51.
 
-Default sources are built from the environment, so the CLI can be pointed at a
-mirror or a local replay server:
+Default sources are built from the settings (``CatalogSettings``) and
+``integrations.yaml``, so the CLI can be pointed at a mirror or a local replay server:
 
 - ``AWS_PRICING_ENDPOINT_URL``: the Price List Query API endpoint (credentials
   come from boto3's usual chain: ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``,
@@ -33,8 +33,6 @@ mirror or a local replay server:
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -48,10 +46,9 @@ from infra_mind.catalog.model import PriceRow, ProductFamily, Provider, Purchase
 from infra_mind.catalog.regions import regions_of
 from infra_mind.catalog.snapshot import write_snapshot
 from infra_mind.catalog.store import Catalog, normalize_sku
-
-AWS_ENDPOINT_ENV = "AWS_PRICING_ENDPOINT_URL"
-AZURE_URL_ENV = "AZURE_PRICES_URL"
-GCP_URL_ENV = "GCP_BILLING_URL"
+from infra_mind.config import CatalogSettings
+from infra_mind.config.files import ConfigFileError
+from infra_mind.config.integrations import PUBLIC_PRICE_APIS, load_integrations_config
 
 Key = tuple[Provider, str, ProductFamily, PurchaseOption]
 #: A refresh may take at most this share of a region's rows away without ``allow_shrink``.
@@ -135,23 +132,22 @@ class RefreshReport:
 
 
 #: The AWS Price List Query API's own endpoint: boto3 finds it without being told.
-AWS_DEFAULT_ENDPOINT = "https://api.pricing.us-east-1.amazonaws.com"
+AWS_DEFAULT_ENDPOINT = PUBLIC_PRICE_APIS["aws"]
 
 
 def default_source(provider: Provider | str, base: Catalog | None = None,
-                   env: Mapping[str, str] | None = None) -> PriceSource:
-    """The provider's adapter configured from ``env`` (default ``os.environ``).
+                   settings: CatalogSettings | None = None) -> PriceSource:
+    """The provider's adapter configured from ``settings`` (None: the process's, read now).
 
     Azure's size table and AWS's known GPU specs come from ``base``'s compute rows.
     """
-    from infra_mind.ops.config_files import ConfigFileError, load_integrations_config
-
     p = Provider(provider)
-    env = os.environ if env is None else env
+    settings = settings or CatalogSettings()
     # integrations.yaml ($CONFIG_DIR) sets each API's endpoint, timeout and attempts; an
-    # endpoint variable in the environment wins over the file
+    # endpoint setting wins over the file
     try:
-        api = getattr(load_integrations_config(env=env).price_apis, p.value)
+        api = getattr(load_integrations_config(config_dir=settings.config_dir).price_apis,
+                      p.value)
     except ConfigFileError as exc:
         raise RefreshError(exc.problems[0]) from None
     if not api.enabled:
@@ -160,16 +156,16 @@ def default_source(provider: Provider | str, base: Catalog | None = None,
     policy = RetryPolicy(max_attempts=api.retry_attempts)
     specs = _compute_specs(base, p) if base is not None else {}
     if p is Provider.AWS:
-        endpoint = env.get(AWS_ENDPOINT_ENV) or (
+        endpoint = settings.aws_pricing_endpoint_url or (
             api.base_url if api.base_url != AWS_DEFAULT_ENDPOINT else None)
         return AwsPriceSource(endpoint_url=endpoint, known_specs=specs, policy=policy,
                               timeout_s=api.timeout_s)
     if p is Provider.AZURE:
-        return AzurePriceSource(specs, base_url=env.get(AZURE_URL_ENV) or api.base_url,
+        return AzurePriceSource(specs, base_url=settings.azure_prices_url or api.base_url,
                                 policy=policy, timeout_s=api.timeout_s)
-    return GcpPriceSource(api_key=env.get("GCP_API_KEY", ""),
-                          base_url=env.get(GCP_URL_ENV) or api.base_url, policy=policy,
-                          timeout_s=api.timeout_s)
+    key = settings.gcp_api_key.get_secret_value() if settings.gcp_api_key else ""
+    return GcpPriceSource(api_key=key, base_url=settings.gcp_billing_url or api.base_url,
+                          policy=policy, timeout_s=api.timeout_s)
 
 
 def refresh_snapshot(provider: Provider | str, regions: list[str] | None, base: Catalog,

@@ -8,7 +8,6 @@ built only when a lookup returns it (``snapshot.PriceTable``).
 from __future__ import annotations
 
 import difflib
-import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -27,20 +26,17 @@ from infra_mind.catalog.model import (
 )
 from infra_mind.catalog.snapshot import BUNDLED_PATH, PriceTable, gc_paused, read_snapshot
 
-#: Environment variable naming a snapshot to use instead of the bundled one.
-SNAPSHOT_ENV = "INFRA_MIND_CATALOG"
 #: Where ``infra-mind catalog refresh`` writes a refreshed snapshot by default;
 #: when it exists it is used in preference to the bundled one.
 LOCAL_SNAPSHOT = Path("data") / "catalog" / "snapshot.json"
 
 
 def active_snapshot_path(path: Path | str | None = None) -> Path:
-    """The snapshot in force: ``path``, ``$INFRA_MIND_CATALOG``, a refreshed local one, or
-    the bundled one, in that order."""
+    """The snapshot in force: ``path`` (the caller's choice: the ``INFRA_MIND_CATALOG``
+    setting, a command's ``--catalog``), a refreshed local one, or the bundled one, in
+    that order."""
     if path:
         return Path(path)
-    if os.environ.get(SNAPSHOT_ENV):
-        return Path(os.environ[SNAPSHOT_ENV])
     if LOCAL_SNAPSHOT.is_file():
         return LOCAL_SNAPSHOT
     return BUNDLED_PATH
@@ -361,7 +357,15 @@ class Catalog:
         )
 
 
-@lru_cache(maxsize=1)
-def default_catalog() -> Catalog:
-    """The process-wide catalog (see ``active_snapshot_path``)."""
-    return Catalog.load()
+def default_catalog(path: Path | str | None = None) -> Catalog:
+    """The catalog in force (``active_snapshot_path(path)``), loaded once per snapshot file
+    and process: a changed choice is seen at the next call."""
+    chosen = active_snapshot_path(path)
+    return _loaded(chosen, chosen.resolve())
+
+
+@lru_cache(maxsize=4)
+def _loaded(path: Path, where: Path) -> Catalog:
+    """``path`` loaded; cached by ``where`` it is too (a relative path names another file
+    in another working directory)."""
+    return Catalog.load(path)

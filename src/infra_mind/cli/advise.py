@@ -47,6 +47,7 @@ def advice_for_file(file: Path, *, progress: bool = False) -> dict[str, Any]:
     from infra_mind.agents.config import AgentsConfigError
     from infra_mind.agents.runtime import AgentRuntime
     from infra_mind.catalog.model import CatalogError
+    from infra_mind.config import CatalogSettings
     from infra_mind.engine.load import RequirementsError, load_requirements
 
     try:
@@ -56,7 +57,7 @@ def advice_for_file(file: Path, *, progress: bool = False) -> dict[str, Any]:
             typer.echo(f"error: {problem}", err=True)
         raise CliError(exc.problems[-1], ExitCode.USAGE) from None
     try:
-        runtime = AgentRuntime()
+        runtime = AgentRuntime(catalog=CatalogSettings().infra_mind_catalog)
     except AgentsConfigError as exc:
         raise CliError(str(exc), ExitCode.USAGE) from None
     started = time.monotonic()

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from infra_mind.cli.catalog import CatalogOpt
 from infra_mind.cli.errors import CliError, ExitCode
 
 
@@ -25,6 +26,7 @@ def assess(
                                          show_default=False)],
     output_format: Annotated[Format, typer.Option("--format", "-f", help="Output format")
                              ] = Format.TABLE,
+    catalog: CatalogOpt = None,
 ) -> None:
     """Price explainable architectures on every allowed cloud for a requirements file."""
     from infra_mind.catalog.model import CatalogError
@@ -39,7 +41,7 @@ def assess(
             typer.echo(f"error: {problem}", err=True)
         raise typer.Exit(ExitCode.USAGE) from None
     try:
-        result = run_assess(req)
+        result = run_assess(req, catalog)
     except CatalogError as exc:
         raise CliError(str(exc)) from None
     if output_format is Format.JSON:

@@ -25,6 +25,12 @@ RegionOpt = Annotated[str, typer.Option("--region", "-r", help="Provider region 
 OptionOpt = Annotated[PurchaseOption, typer.Option("--purchase-option", "-p",
                                                    help="Purchase option")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
+#: The snapshot a command prices with. Read by the option, not the settings (where the
+#: server reads it, ``CatalogSettings``): these commands load no settings, to start fast.
+CatalogOpt = Annotated[Path | None, typer.Option(
+    "--catalog", envvar="INFRA_MIND_CATALOG", show_default=False,
+    help="Price snapshot to use (default: data/catalog/snapshot.json when refreshed, "
+         "else the bundled one)")]
 #: Marks a derived price (computed from list prices by a stated rule) wherever one is shown.
 APPROX = "\u2248"
 
@@ -36,9 +42,11 @@ def _console() -> Console:
     return console
 
 
-def _load() -> Catalog:
+def _load(path: Path | None) -> Catalog:
+    """The catalog in force: ``path`` (``--catalog``), else the default
+    (``catalog.store.active_snapshot_path``)."""
     try:
-        return Catalog.load()
+        return Catalog.load(path)
     except CatalogError as exc:
         raise CliError(str(exc)) from None
 
@@ -67,9 +75,10 @@ def price(
         help="Product family, where one name means several (Azure's Standard_B2s is a VM "
              "and a database server; the bare name means the VM)")] = None,
     as_json: JsonOpt = False,
+    snapshot: CatalogOpt = None,
 ) -> None:
     """Print one price row: unit price, unit, purchase option, date and source."""
-    catalog = _load()
+    catalog = _load(snapshot)
     try:
         rows = catalog.price(provider, sku, region, purchase_option, _parse_attrs(attr or []),
                              family)
@@ -124,9 +133,10 @@ def search(
     purchase_option: OptionOpt = PurchaseOption.ON_DEMAND,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="Rows to show")] = 20,
     as_json: JsonOpt = False,
+    snapshot: CatalogOpt = None,
 ) -> None:
     """Machines meeting the minimums in one region, cheapest first."""
-    catalog = _load()
+    catalog = _load(snapshot)
     if region not in catalog.regions(provider):
         raise CliError(f"no {provider.value} prices in region {region!r}; regions: "
                        f"{', '.join(catalog.regions(provider))}", ExitCode.NOT_FOUND)
@@ -157,9 +167,9 @@ def search(
 
 
 @app.command()
-def stats(as_json: JsonOpt = False) -> None:
+def stats(as_json: JsonOpt = False, snapshot: CatalogOpt = None) -> None:
     """Rows per provider, service and region, and the oldest price date."""
-    catalog = _load()
+    catalog = _load(snapshot)
     s = catalog.stats()
     if as_json:
         typer.echo(json.dumps({
@@ -215,6 +225,7 @@ def coverage(
     strict: Annotated[bool, typer.Option(
         "--strict", help="Exit 1 when a core cell is empty (default: report it, exit 0)")
     ] = False,
+    snapshot: CatalogOpt = None,
 ) -> None:
     """Rows per provider, region and kind of price the engine designs with, list and
     derived, and the empty cells; core cells are those the examples' workloads need."""
@@ -222,7 +233,7 @@ def coverage(
     from infra_mind.catalog.coverage import coverage as count_rows
     from infra_mind.catalog.regions import regions_of
 
-    catalog = _load()
+    catalog = _load(snapshot)
     cov = count_rows(catalog)
     providers = [provider.value] if provider else ["aws", "azure", "gcp"]
     empty_core = cov.empty_core(providers)
@@ -287,6 +298,7 @@ def refresh(
     allow_shrink: Annotated[bool, typer.Option(
         "--allow-shrink", help="Write the snapshot even when a region loses more than 20% "
                                "of its rows (refused otherwise, exit 2)")] = False,
+    snapshot: CatalogOpt = None,
 ) -> None:
     """Fetch live prices and write a new snapshot; on any failure keep the old one.
 
@@ -314,7 +326,7 @@ def refresh(
             typer.echo(f"{provider.value}: unchanged in {len(same)} region(s): "
                        f"{', '.join(same)}")
 
-    catalog = _load()
+    catalog = _load(snapshot)
     target = out or LOCAL_SNAPSHOT
     try:
         report = refresh_snapshot(provider, region or None, catalog, target,

@@ -25,7 +25,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON document")]
 
 
 def _keys(cfg: Settings) -> Keys:
-    from infra_mind.kit.crypto import configured_keys
+    from infra_mind.config.keys import configured_keys
     from infra_mind.ops.backup import Keys
 
     return Keys(tuple(configured_keys(cfg.encryption_key, cfg.environment) or ()))

@@ -10,6 +10,7 @@ the same result.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from infra_mind.catalog.model import ProductFamily, Provider
 from infra_mind.catalog.regions import Region, regions_of
@@ -27,6 +28,7 @@ from infra_mind.engine.requirements import Requirements
 from infra_mind.engine.result import AssessmentResult, Budget, Option, PriceDates, RegionChoice
 from infra_mind.engine.review import review
 from infra_mind.engine.sizing import HOURS_PER_MONTH, WorkloadDemand, size_all
+from infra_mind.engine.workloads import USER_FACING, WorkloadKind, kinds_where
 
 #: Kept here for callers that read it from ``assess``; the rule lives in ``ranking``.
 EXISTING_PROVIDER_TOLERANCE = ranking.EXISTING_PROVIDER_TOLERANCE
@@ -36,12 +38,14 @@ USERS_UNKNOWN = ("where the users are is not stated (users, data_residency or "
                  "distance from the users; set users to keep the design near them")
 
 
-def assess(requirements: dict | Requirements, catalog: Catalog | None = None
+def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = None
            ) -> AssessmentResult:
-    """Assess ``requirements`` against ``catalog`` (default: the catalog in force)."""
+    """Assess ``requirements`` against ``catalog``: a loaded one, or the snapshot to load
+    (once per process: the ``INFRA_MIND_CATALOG`` setting of the caller's), or None, the
+    catalog in force by default (``catalog.store.default_catalog``)."""
     req = (requirements if isinstance(requirements, Requirements)
            else Requirements.model_validate(requirements))
-    catalog = catalog or default_catalog()
+    catalog = catalog if isinstance(catalog, Catalog) else default_catalog(catalog)
     demands = size_all(req)
     warnings: list[str] = []
     # each provider once: validation refuses repeats, but a model built without it
@@ -64,7 +68,7 @@ def assess(requirements: dict | Requirements, catalog: Catalog | None = None
         for region in regions:
             evaluated.append(_evaluate(catalog, req, demands, region, choice))
     if not choice.applies and not choice.users and any(
-            w.type in latency.USER_FACING for w in req.workloads):
+            w.type in USER_FACING for w in req.workloads):
         warnings.append(USERS_UNKNOWN)
     region_choice = _region_choice(choice)
     if not evaluated:
@@ -204,7 +208,8 @@ def _remediation_cost(catalog: Catalog, req: Requirements, demands: list[Workloa
                                 f"{design.zones_used} NAT gateway(s) at "
                                 f"{usd(nat.price_usd)} an hour; data processed not priced")
     if key in ("disaster_recovery", "backups"):
-        types = ("database", "object_storage") if key == "disaster_recovery" else ("database",)
+        types = (kinds_where(lambda f: f.holds_data) if key == "disaster_recovery"
+                 else frozenset({WorkloadKind.DATABASE}))
         gb = sum(float(d.resources.get("storage_gb", 0)) for d in demands if d.type in types)
         if not gb:
             return RemediationPrice(None, "no stored data to size the copy from")

@@ -23,6 +23,7 @@ from infra_mind.engine.pricing import (
 )
 from infra_mind.engine.requirements import Requirements
 from infra_mind.engine.sizing import HOURS_PER_MONTH, WorkloadDemand
+from infra_mind.engine.workloads import WorkloadKind
 
 
 def machines(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDemand,
@@ -223,7 +224,7 @@ def gpu(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDe
     (always on, a public endpoint)."""
     design.has_ml = True
     p, r = design.provider, design.region.code
-    training = d.type == "ml_training"
+    training = d.type is WorkloadKind.ML_TRAINING
     spot = bool(d.resources.get("spot"))
 
     def chooser(option: PurchaseOption):

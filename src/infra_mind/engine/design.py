@@ -10,11 +10,14 @@ and how each line grows over the projection (``parts``). Machines are in
 
 from __future__ import annotations
 
+from typing import assert_never
+
+from infra_mind.catalog.burstable import burst_of, is_burstable_family
 from infra_mind.catalog.model import PriceRow, ProductFamily
 from infra_mind.catalog.regions import Region
 from infra_mind.catalog.store import Catalog
 from infra_mind.engine import compute, growth, network
-from infra_mind.engine.burstable import burst_of, is_burstable_family, small_load
+from infra_mind.engine.burstable import small_load
 from infra_mind.engine.option import (
     COMMITMENT_OPTION,
     OptionDesign,
@@ -25,6 +28,7 @@ from infra_mind.engine.option import (
 from infra_mind.engine.pricing import hourly_line, line, tier_group, tiered_lines
 from infra_mind.engine.requirements import Requirements
 from infra_mind.engine.sizing import HOURS_PER_MONTH, WorkloadDemand
+from infra_mind.engine.workloads import WorkloadKind
 
 __all__ = ["COMMITMENT_OPTION", "OptionDesign", "PricedLine", "counterpart", "design_option"]
 
@@ -220,23 +224,25 @@ def design_option(catalog: Catalog, req: Requirements, demands: list[WorkloadDem
         + [2 if d.resources.get("ha") else 1 for d in demands]))
     for d in demands:
         match d.type:
-            case "web_service":
+            case WorkloadKind.WEB_SERVICE:
                 compute.web(catalog, design, req, d)
-            case "worker":
+            case WorkloadKind.WORKER:
                 compute.worker(catalog, design, req, d)
-            case "database":
+            case WorkloadKind.DATABASE:
                 _database(catalog, design, req, d)
-            case "cache":
+            case WorkloadKind.CACHE:
                 _cache(catalog, design, req, d)
-            case "object_storage":
+            case WorkloadKind.OBJECT_STORAGE:
                 _object_storage(catalog, design, d, str(d.resources["storage_class"]),
                                 float(d.resources["storage_gb"]),
                                 float(d.resources["growth_gb_per_month"]), "object storage")
-            case "static_site":
+            case WorkloadKind.STATIC_SITE:
                 _object_storage(catalog, design, d, "standard",
                                 float(d.resources["storage_gb"]), 0.0,
                                 "site files (CDN origin)")
-            case "ml_training" | "ml_inference":
+            case WorkloadKind.ML_TRAINING | WorkloadKind.ML_INFERENCE:
                 compute.gpu(catalog, design, req, d)
+            case _:
+                assert_never(d.type)
     network.shared(catalog, design, req, demands)
     return design

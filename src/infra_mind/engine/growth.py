@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Literal, assert_never
 
 from infra_mind.catalog.model import PriceRow
 from infra_mind.engine.pricing import (
@@ -19,6 +20,9 @@ from infra_mind.engine.pricing import (
     tiered_cost,
 )
 from infra_mind.engine.sizing import HOURS_PER_MONTH
+
+#: Which instances of an autoscaled fleet a part prices (see ``AutoscaledMachines``).
+Portion = Literal["all", "floor", "peak"]
 
 
 class Part:
@@ -93,7 +97,7 @@ class AutoscaledMachines(Part):
     vcpu_avg_need: float
     min_count: int
     peak_hours_per_month: float
-    portion: str = "all"  # all | floor | peak
+    portion: Portion = "all"
 
     def counts(self, traffic: float) -> tuple[int, int]:
         return autoscaled_counts(self.machine, vcpu_peak=self.vcpu_peak_need * traffic,
@@ -102,11 +106,15 @@ class AutoscaledMachines(Part):
 
     def hours(self, traffic: float) -> float:
         floor, peak = self.counts(traffic)
-        if self.portion == "floor":
-            return floor * HOURS_PER_MONTH
-        if self.portion == "peak":
-            return (peak - floor) * self.peak_hours_per_month
-        return scaled_instance_hours(floor, peak, self.peak_hours_per_month)
+        match self.portion:
+            case "floor":
+                return floor * HOURS_PER_MONTH
+            case "peak":
+                return (peak - floor) * self.peak_hours_per_month
+            case "all":
+                return scaled_instance_hours(floor, peak, self.peak_hours_per_month)
+            case _:
+                assert_never(self.portion)
 
     def cost(self, month: int, traffic: float) -> float:
         return round(self.hours(traffic) * self.price_per_hour, 2)

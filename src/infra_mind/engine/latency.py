@@ -23,6 +23,7 @@ from itertools import combinations
 
 from infra_mind.catalog.regions import Region
 from infra_mind.engine.requirements import Requirements
+from infra_mind.engine.workloads import USER_FACING
 
 #: Average round-trip times between cities, ms, as IBM Cloud publishes them for its VPC
 #: regions (cloud.ibm.com/docs/vpc?topic=vpc-network-latency-dashboard; the table for
@@ -72,9 +73,6 @@ GROUP_CITIES: dict[str, tuple[str, ...]] = {
 #: (Washington-London), so any bound between the two makes the same choices; at 60 ms the
 #: three round trips of a new HTTPS request (TCP, TLS 1.3, the request) stay under 200 ms.
 NEAR_RTT_MS = 60
-
-#: Workload types a person waits on: only these make latency to users matter.
-USER_FACING = frozenset({"web_service", "static_site", "ml_inference"})
 
 
 def group_rtt_ms(a: str, b: str) -> int:

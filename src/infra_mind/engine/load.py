@@ -14,10 +14,10 @@ import yaml
 from pydantic import ValidationError
 
 from infra_mind.engine.requirements import Requirements
+from infra_mind.engine.workloads import WorkloadKind
 
 MAX_FILE_BYTES = 1_000_000
-_WORKLOAD_TYPES = {"web_service", "worker", "database", "object_storage", "cache",
-                   "static_site", "ml_training", "ml_inference"}
+_WORKLOAD_TYPES = frozenset(kind.value for kind in WorkloadKind)
 
 
 class RequirementsError(Exception):

@@ -7,7 +7,9 @@ once every workload is priced.
 
 from __future__ import annotations
 
-from infra_mind.catalog.model import PriceRow, ProductFamily, Unit
+from typing import assert_never
+
+from infra_mind.catalog.model import PriceRow, ProductFamily, Provider, Unit
 from infra_mind.catalog.store import Catalog
 from infra_mind.engine import growth
 from infra_mind.engine.money import usd
@@ -15,10 +17,16 @@ from infra_mind.engine.option import OptionDesign
 from infra_mind.engine.pricing import first_row, hourly_line, line, tier_group, tiered_lines
 from infra_mind.engine.requirements import KubernetesPreference, Requirements
 from infra_mind.engine.sizing import HOURS_PER_MONTH, WorkloadDemand
+from infra_mind.engine.workloads import kinds_where
 
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
 #: Kubernetes (auto) is chosen when the design has at least this many always-on services.
 KUBERNETES_AUTO_MIN_SERVICES = 3
+#: The workload kinds (see ``workloads.KINDS``) that count as such services, whose
+#: responses pass the load balancer, and whose stated egress passes NAT.
+_RUNS_SERVICE = kinds_where(lambda f: f.runs_service)
+_LOAD_BALANCED = kinds_where(lambda f: f.load_balanced)
+_EGRESS_THROUGH_NAT = kinds_where(lambda f: f.egress_through_nat)
 #: Below this availability target one instance may serve a public service without a load
 #: balancer: the providers' single-instance SLAs are 99.5% (EC2, Compute Engine) to 99.9%
 #: (an Azure VM on premium SSD), and the platform restarts a failed instance on its
@@ -69,7 +77,7 @@ CDN_REQUESTS_BILLED = frozenset({"aws", "gcp"})
 def shared(catalog: Catalog, design: OptionDesign, req: Requirements,
            demands: list[WorkloadDemand]) -> None:
     """Kubernetes, load balancer or single endpoint, CDN, NAT and internet egress."""
-    services = [d for d in demands if d.type in ("web_service", "worker", "ml_inference")]
+    services = [d for d in demands if d.type in _RUNS_SERVICE]
     k8s = req.preferences.kubernetes
     design.kubernetes = (k8s is KubernetesPreference.REQUIRED
                          or (k8s is KubernetesPreference.AUTO
@@ -133,7 +141,7 @@ def _load_balancer(catalog: Catalog, design: OptionDesign, demands: list[Workloa
     design.capabilities["encryption_in_transit"] = "TLS terminated at the load balancer"
     avg_rps = sum(float(d.resources.get("avg_rps", 0)) for d in demands)
     egress = sum(d.egress_gb_per_month for d in demands
-                 if d.type in ("web_service", "ml_inference"))
+                 if d.type in _LOAD_BALANCED)
     capacity = first_row(catalog, p, r, ProductFamily.LOAD_BALANCER, dimension="capacity")
     if capacity is not None and capacity.unit is Unit.LCU_HOUR and (avg_rps or egress):
         _capacity_units(design, capacity, avg_rps, egress)
@@ -257,23 +265,27 @@ def nat_data_gb(demands: list[WorkloadDemand]) -> float:
     service, so neither passes NAT. Package and image pulls are assumed to use the
     provider's private endpoints and are not counted.
     """
-    return sum(d.egress_gb_per_month for d in demands if d.type in ("worker", "ml_training"))
+    return sum(d.egress_gb_per_month for d in demands if d.type in _EGRESS_THROUGH_NAT)
 
 
 def _nat(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand]) -> None:
     p, r = design.provider, design.region.code
     design.capabilities["network_isolation"] = "private subnets with NAT gateways"
-    if p == "gcp":
-        _cloud_nat(catalog, design)
-    else:
-        # AWS NAT gateways and Azure NAT Gateway are zonal: one per zone in use
-        hourly = first_row(catalog, p, r, ProductFamily.NAT_GATEWAY, dimension="hourly")
-        if hourly is None:
-            design.unpriced.append(f"(shared): NAT gateway in {p} {r}")
-        else:
-            item = hourly_line(hourly, design.zones_used, workload="(shared)",
-                               component="NAT gateways", note="one per zone")
-            design.add(item, "network", growth.Fixed(item.monthly_usd))
+    provider = design.region.provider
+    match provider:
+        case Provider.GCP:
+            _cloud_nat(catalog, design)
+        case Provider.AWS | Provider.AZURE:
+            # AWS NAT gateways and Azure NAT Gateway are zonal: one per zone in use
+            hourly = first_row(catalog, p, r, ProductFamily.NAT_GATEWAY, dimension="hourly")
+            if hourly is None:
+                design.unpriced.append(f"(shared): NAT gateway in {p} {r}")
+            else:
+                item = hourly_line(hourly, design.zones_used, workload="(shared)",
+                                   component="NAT gateways", note="one per zone")
+                design.add(item, "network", growth.Fixed(item.monthly_usd))
+        case _:
+            assert_never(provider)
     gb = nat_data_gb(demands)
     if gb > 0:
         data = first_row(catalog, p, r, ProductFamily.NAT_GATEWAY, dimension="data")

@@ -6,9 +6,10 @@ import math
 from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
+from infra_mind.catalog.burstable import Burst, burst_of, is_burstable_family
 from infra_mind.catalog.model import PriceRow, ProductFamily, PurchaseOption
 from infra_mind.catalog.store import Catalog
-from infra_mind.engine.burstable import Burst, burst_of, is_burstable_family, small_load
+from infra_mind.engine.burstable import small_load
 from infra_mind.engine.result import LineItem
 from infra_mind.engine.sizing import HOURS_PER_MONTH
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import assert_never
 
 from infra_mind.engine.requirements import (
     Cache,
@@ -22,6 +23,7 @@ from infra_mind.engine.requirements import (
     Worker,
 )
 from infra_mind.engine.result import Demand
+from infra_mind.engine.workloads import WorkloadKind
 
 HOURS_PER_MONTH = 730
 #: Always-on services are sized so that peak load uses 60% of their vCPUs: the rest
@@ -96,7 +98,7 @@ class WorkloadDemand:
     """A sized workload: the result's ``Demand`` plus what the optimiser needs."""
 
     workload: str
-    type: str
+    type: WorkloadKind
     resources: dict[str, float | int | str | bool]
     trace: list[str]
     egress_gb_per_month: float = 0.0
@@ -108,7 +110,7 @@ class WorkloadDemand:
     notes: list[str] = field(default_factory=list)
 
     def to_demand(self) -> Demand:
-        return Demand(workload=self.workload, type=self.type, resources=self.resources,
+        return Demand(workload=self.workload, type=self.type.value, resources=self.resources,
                       trace=self.trace)
 
 
@@ -136,7 +138,7 @@ def size_web_service(w: WebService, availability: float) -> WorkloadDemand:
         f"instances for {_fmt(w.peak_hours_per_day)} h a day = {_fmt(w.peak_hours_per_day)} x "
         f"{HOURS_PER_MONTH} / {HOURS_PER_DAY} = {peak_hours:.1f} h a month",
     ]
-    return WorkloadDemand(w.name, w.type, {
+    return WorkloadDemand(w.name, WorkloadKind(w.type), {
         "vcpu": round(vcpu, 4), "vcpu_avg": round(vcpu_avg, 4),
         "memory_gib_per_instance": w.memory_gb, "instances_min": n_min,
         "peak_rps": w.peak_rps, "avg_rps": round(avg, 4),
@@ -172,8 +174,8 @@ def size_worker(w: Worker, spot_ok: bool) -> WorkloadDemand:
                         if hours < HOURS_PER_MONTH else "all month"))
     trace.append("size follows traffic over the projection" if w.follows_traffic else
                  "fixed size over the projection (follows_traffic is false)")
-    return WorkloadDemand(w.name, w.type, resources, trace, w.egress_gb_per_month,
-                          scales_with_traffic=w.follows_traffic,
+    return WorkloadDemand(w.name, WorkloadKind(w.type), resources, trace,
+                          w.egress_gb_per_month, scales_with_traffic=w.follows_traffic,
                           egress_scales=w.follows_traffic)
 
 
@@ -201,7 +203,7 @@ def size_database(w: Database, availability: float, horizon_months: int) -> Work
                  f"{horizon_months - 1} = {_fmt(final)} GB")
     trace.append("high availability: a standby in a second zone" if ha else
                  f"single instance (availability {availability}% < 99.9)")
-    return WorkloadDemand(w.name, w.type, {
+    return WorkloadDemand(w.name, WorkloadKind(w.type), {
         "engine": w.engine, "vcpu": vcpu, "memory_gib": round(memory, 2),
         "storage_gb": w.storage_gb, "growth_gb_per_month": w.growth_gb_per_month, "ha": ha},
         trace, w.egress_gb_per_month)
@@ -230,14 +232,15 @@ def size_object_storage(w: ObjectStorage, horizon_months: int) -> WorkloadDemand
         resources["cdn_requests_per_month"] = round(requests, 2)
         trace.append(f"public: served through the CDN with the bucket as origin; egress "
                      f"{_fmt(w.egress_gb_per_month)} GB a month is CDN egress; {how}")
-    return WorkloadDemand(w.name, w.type, resources, trace, w.egress_gb_per_month,
-                          scales_with_traffic=w.public)
+    return WorkloadDemand(w.name, WorkloadKind(w.type), resources, trace,
+                          w.egress_gb_per_month, scales_with_traffic=w.public)
 
 
 def size_cache(w: Cache, availability: float) -> WorkloadDemand:
     memory = w.memory_gb * CACHE_MEMORY_OVERHEAD
     ha = database_ha(availability)
-    return WorkloadDemand(w.name, w.type, {"memory_gib": round(memory, 2), "ha": ha},
+    return WorkloadDemand(w.name, WorkloadKind(w.type),
+                          {"memory_gib": round(memory, 2), "ha": ha},
                           [f"node memory >= memory_gb x {CACHE_MEMORY_OVERHEAD} = "
                            f"{_fmt(w.memory_gb)} x {CACHE_MEMORY_OVERHEAD} = {memory:.2f} GiB",
                            "a replica in a second zone" if ha else "a single node"],
@@ -246,8 +249,9 @@ def size_cache(w: Cache, availability: float) -> WorkloadDemand:
 
 def size_static_site(w: StaticSite) -> WorkloadDemand:
     requests, how = cdn_requests(w.egress_gb_per_month, w.requests_per_month)
-    return WorkloadDemand(w.name, w.type, {"storage_gb": w.storage_gb, "public": True,
-                                           "cdn_requests_per_month": round(requests, 2)},
+    return WorkloadDemand(w.name, WorkloadKind(w.type),
+                          {"storage_gb": w.storage_gb, "public": True,
+                           "cdn_requests_per_month": round(requests, 2)},
                           [f"site files {_fmt(w.storage_gb)} GB in object storage, the origin "
                            f"of the provider's CDN; no servers, no load balancer; CDN egress "
                            f"{_fmt(w.egress_gb_per_month)} GB a month", how],
@@ -271,7 +275,7 @@ def size_training(w: MlTraining, spot_ok: bool) -> WorkloadDemand:
         "spot capacity (checkpointed training tolerates interruption)" if spot_ok else
         "on-demand capacity (spot_ok is false)",
     ]
-    return WorkloadDemand(w.name, w.type, {
+    return WorkloadDemand(w.name, WorkloadKind(w.type), {
         "flops_per_month": flops, "memory_gib_total": round(memory_gib, 1), "spot": spot_ok,
         "mfu": TRAINING_MFU, "runs_per_month": w.runs_per_month}, trace,
         w.egress_gb_per_month, egress_scales=False)
@@ -332,7 +336,7 @@ def size_inference(w: MlInference, availability: float) -> WorkloadDemand:
         f"{_fmt(stream)} tokens/s each (bandwidth x {INFERENCE_BANDWIDTH_EFFICIENCY} per "
         f"step), per GPU model; instances >= {n_min} for availability",
     ]
-    return WorkloadDemand(w.name, w.type, {
+    return WorkloadDemand(w.name, WorkloadKind(w.type), {
         "weights_gb": round(weights_gb, 3), "kv_gb": round(kv_gb, 3),
         "kv_bytes_per_token": round(kv_token, 1), "context_tokens": w.context_tokens,
         "avg_context_tokens": avg_context, "tokens_per_sec_per_request": stream,
@@ -367,4 +371,6 @@ def size_all(req: Requirements) -> list[WorkloadDemand]:
                 out.append(size_training(w, spot_ok))
             case MlInference():
                 out.append(size_inference(w, availability))
+            case _:
+                assert_never(w)
     return out

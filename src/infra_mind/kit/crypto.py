@@ -17,8 +17,6 @@ error names a key by its position in the list, never by its value.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import os
 from collections.abc import Sequence
@@ -26,28 +24,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from pydantic import SecretStr
 
+# CryptoError is this module's error too (a value no key decrypts): its users import it here
+from infra_mind.config.keys import CryptoError as CryptoError
+from infra_mind.config.keys import configured_keys, parse_keys
 from infra_mind.kit.errors import DomainError
+from infra_mind.kit.slots import Slot
 
 if TYPE_CHECKING:
     from infra_mind.config import Settings
     from infra_mind.kit.platform import Platform
 
-#: Values that look like a key but are not one (refused outside development).
-PLACEHOLDER_KEYS = {"", "changeme", "change-me", "secret", "your-encryption-key",
-                    "encryption-key", "please-change-me", "insecure", "development", "test",
-                    "${encryption_key}"}
 #: Where development and test keep their generated key when ENCRYPTION_KEY is unset.
 DEV_KEY_FILE = Path("data") / "encryption.key"
-#: ``Platform.extras`` key of the process's keyring (built on first use).
-KEYRING_KEY = "keyring"
-NEW_KEY_HINT = ("make one with: python -c 'from cryptography.fernet import Fernet; "
-                "print(Fernet.generate_key().decode())'")
-
-
-class CryptoError(Exception):
-    """A key that cannot be used, or a value no key decrypts; the message is one line."""
 
 
 class EncryptionUnavailable(DomainError):
@@ -59,45 +48,6 @@ class EncryptionUnavailable(DomainError):
 def fingerprint(key: bytes) -> str:
     """Names a key without revealing it: 16 hex digits of its SHA-256."""
     return hashlib.sha256(key).hexdigest()[:16]
-
-
-def _is_placeholder(raw: str) -> bool:
-    return raw.strip().lower() in PLACEHOLDER_KEYS
-
-
-def parse_keys(value: str, *, environment: str = "production") -> list[bytes]:
-    """The keys of an ``ENCRYPTION_KEY`` value, first (the encrypting one) first.
-
-    Raises ``CryptoError`` (one line naming the key's position, never its value) for a
-    malformed key, a repeated key, or, outside development, a placeholder or a key of
-    one repeated byte.
-    """
-    parts = [part.strip() for part in value.split(",")]
-    if len(parts) > 1 and not all(parts):
-        raise CryptoError("ENCRYPTION_KEY: an empty key in the list (a stray comma?)")
-    if environment != "development" and any(_is_placeholder(p) for p in parts):
-        raise CryptoError(f"ENCRYPTION_KEY must hold random Fernet keys when "
-                          f"ENVIRONMENT={environment} (a placeholder is refused); "
-                          f"{NEW_KEY_HINT}")
-    keys: list[bytes] = []
-    for position, part in enumerate(parts, start=1):
-        where = f"key {position} of {len(parts)}" if len(parts) > 1 else "the key"
-        try:
-            raw = base64.urlsafe_b64decode(part.encode("ascii"))
-            Fernet(part.encode("ascii"))
-        except (binascii.Error, UnicodeEncodeError, ValueError):
-            raw = b""
-        if len(raw) != 32:
-            raise CryptoError(f"ENCRYPTION_KEY: {where} is not a Fernet key (32 url-safe "
-                              f"base64-encoded bytes, 44 characters); {NEW_KEY_HINT}")
-        if environment != "development" and len(set(raw)) == 1:
-            raise CryptoError(f"ENCRYPTION_KEY: {where} is not random (one repeated byte); "
-                              f"{NEW_KEY_HINT}")
-        key = part.encode("ascii")
-        if key in keys:
-            raise CryptoError(f"ENCRYPTION_KEY: {where} repeats an earlier key")
-        keys.append(key)
-    return keys
 
 
 class Keyring:
@@ -139,13 +89,8 @@ class Keyring:
             raise CryptoError(f"no key of {self.source} decrypts this value") from None
 
 
-def configured_keys(value: SecretStr | None, environment: str) -> list[bytes] | None:
-    """The keys of ``ENCRYPTION_KEY``, or None when it is unset (or, in development, a
-    placeholder); ``CryptoError`` when it cannot be used. No side effects."""
-    raw = value.get_secret_value() if value is not None else ""
-    if not raw.strip() or (environment == "development" and _is_placeholder(raw)):
-        return None
-    return parse_keys(raw, environment=environment)
+#: The process's keyring on its platform (built on first use, ``keyring_of``).
+KEYRING_KEY: Slot[Keyring] = Slot("keyring")
 
 
 def keyring_from_settings(settings: Settings) -> Keyring | None:
@@ -179,11 +124,11 @@ def _development_key(path: Path) -> bytes:
 
 def keyring_of(platform: Platform) -> Keyring:
     """This process's keyring (built once); ``EncryptionUnavailable`` (503) without one."""
-    found = platform.extras.get(KEYRING_KEY)
+    found = platform.get(KEYRING_KEY)
     if found is None:
         found = keyring_from_settings(platform.settings)
         if found is None:
             raise EncryptionUnavailable("encryption at rest is not configured: the operator "
                                         "must set ENCRYPTION_KEY")
-        platform.extras[KEYRING_KEY] = found
-    return found  # type: ignore[return-value]
+        platform[KEYRING_KEY] = found
+    return found

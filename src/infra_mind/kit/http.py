@@ -41,7 +41,7 @@ CALL_LOG_MINUTES = 60
 class ApiCallLog:
     """This process's calls to outside APIs (price lists, LLM providers), per API: calls,
     rate-limit answers (429) and other failures per minute for the last hour, and the last
-    ``Retry-After``. ``infra_mind.ops.presence`` publishes it to the shared cache.
+    ``Retry-After``. ``infra_mind.kit.presence`` publishes it to the shared cache.
 
     One entry per HTTP attempt, so a call retried twice counts three times.
     """

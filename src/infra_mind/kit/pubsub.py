@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
 from infra_mind.kit.platform import Platform
+from infra_mind.kit.slots import Slot
 
 log = logging.getLogger("infra_mind.pubsub")
 
@@ -264,22 +265,27 @@ class RedisChannel:
         await self._redis.aclose()
 
 
+#: The platform's channels by name (``channel_of``).
+CHANNELS: Slot[dict[str, Channel]] = Slot("channels")
+
+
 def channel_of(platform: Platform, name: str) -> Channel:
     """The platform's channel ``name``: Redis with ``REDIS_URL``, else memory (made on
     first use; ``close_channels`` closes them)."""
-    key = f"channel:{name}"
-    channel = platform.extras.get(key)
+    channels = platform.get(CHANNELS)
+    if channels is None:
+        channels = platform[CHANNELS] = {}
+    channel = channels.get(name)
     if channel is None:
         url, namespace = platform.settings.redis_url, platform.settings.redis_namespace
-        channel = platform.extras[key] = (RedisChannel(url, name, namespace) if url
-                                          else MemoryChannel())
-    return channel  # type: ignore[return-value]
+        channel = channels[name] = (RedisChannel(url, name, namespace) if url
+                                    else MemoryChannel())
+    return channel
 
 
 async def close_channels(platform: Platform) -> None:
-    for key in [k for k in platform.extras if k.startswith("channel:")]:
-        channel = platform.extras.pop(key)
-        await channel.close()  # type: ignore[attr-defined]
+    for channel in (platform.pop(CHANNELS) or {}).values():
+        await channel.close()
 
 
 # -- after commit ----------------------------------------------------------------------

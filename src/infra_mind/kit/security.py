@@ -52,7 +52,7 @@ class PasswordHashing:
     tens of milliseconds: unbounded, 40 concurrent registrations took 2.5 GiB and starved
     ``/health`` for seconds. Waiting is bounded too: a request that gets no slot within
     ``wait_s`` fails with ``HashingBusy`` (the API answers 503 and Retry-After) instead of
-    queueing behind a flood. One per process and event loop (``Platform.extras``).
+    queueing behind a flood. One per process and event loop (``services.auth``).
     """
 
     def __init__(self, concurrency: int, wait_s: float) -> None:

@@ -14,7 +14,6 @@ are turned off in ``create_app`` for that reason (they record query strings).
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -25,6 +24,8 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from infra_mind import __version__
+from infra_mind.config import TracingSettings
+from infra_mind.config.integrations import load_integrations_config
 
 SERVICE_API = "infra-mind-api"
 SERVICE_WORKER = "infra-mind-worker"
@@ -34,25 +35,23 @@ UNTRACED_PATHS = frozenset({"/health", "/health/ready", "/metrics"})
 _tracer = trace.get_tracer("infra_mind", __version__)  # resolves to the provider once set
 _lock = threading.Lock()
 #: "enabled": whether this process exports spans, decided by the first call that reads the
-#: environment (a worker asks before every run: the answer is not read again)
+#: settings (a worker asks before every run: the answer is not read again)
 _decided: dict[str, bool] = {}
 
 
-def traces_endpoint(env: Mapping[str, str]) -> str | None:
+def traces_endpoint(settings: TracingSettings) -> str | None:
     """Where spans are posted: ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` as given, else
     ``$OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces``, else ``tracing.otlp_traces_endpoint`` of
     ``$CONFIG_DIR/integrations.yaml``; None: no traces."""
-    explicit = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
+    explicit = settings.otel_exporter_otlp_traces_endpoint.strip()
     if explicit:
         return explicit
-    base = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+    base = settings.otel_exporter_otlp_endpoint.strip()
     if base:
         return f"{base.rstrip('/')}/v1/traces"
-    if not env.get("CONFIG_DIR"):
+    if not settings.config_dir:
         return None
-    from infra_mind.ops.config_files import load_integrations_config
-
-    return load_integrations_config(env=env).tracing.otlp_traces_endpoint
+    return load_integrations_config(config_dir=settings.config_dir).tracing.otlp_traces_endpoint
 
 
 def build_tracer_provider(service_name: str, endpoint: str):
@@ -68,25 +67,25 @@ def build_tracer_provider(service_name: str, endpoint: str):
     return provider
 
 
-def configure_tracing(service_name: str, env: Mapping[str, str] | None = None) -> bool:
+def configure_tracing(service_name: str, settings: TracingSettings | None = None) -> bool:
     """Export this process's spans when an OTLP endpoint is set; returns whether it does.
 
-    Decided once per process (``env`` given: a test's question, not remembered unless it
-    turns tracing on): the first service name stays, so an API process that also runs jobs
-    in-process exports them as ``infra-mind-api``. ``OTEL_SDK_DISABLED=true`` keeps
-    tracing off.
+    Decided once per process, from its settings (``settings`` given: a test's question,
+    not remembered unless it turns tracing on): the first service name stays, so an API
+    process that also runs jobs in-process exports them as ``infra-mind-api``.
+    ``OTEL_SDK_DISABLED=true`` keeps tracing off.
     """
     with _lock:
-        if _decided.get("enabled") or (env is None and "enabled" in _decided):
+        if _decided.get("enabled") or (settings is None and "enabled" in _decided):
             return _decided["enabled"]
-        source = os.environ if env is None else env
+        source = settings or TracingSettings()
         endpoint = traces_endpoint(source)
         enabled = endpoint is not None and \
-            source.get("OTEL_SDK_DISABLED", "").strip().lower() != "true"
+            source.otel_sdk_disabled.strip().lower() != "true"
         if enabled:
-            name = source.get("OTEL_SERVICE_NAME", "").strip() or service_name
+            name = source.otel_service_name.strip() or service_name
             trace.set_tracer_provider(build_tracer_provider(name, endpoint))
-        if enabled or env is None:
+        if enabled or settings is None:
             _decided["enabled"] = enabled
         return enabled
 

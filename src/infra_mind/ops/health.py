@@ -7,16 +7,15 @@ with a one-line detail; none raises. The API is asked over HTTP; the database, R
 broker, the LLM providers and the catalog are asked directly with this machine's settings,
 so the command works on a host where the API is not (yet) running. Workers and API call
 rates come from what each process publishes in the shared cache
-(:mod:`infra_mind.ops.presence`): with ``REDIS_URL`` unset, the cache is each process's own
+(:mod:`infra_mind.kit.presence`): with ``REDIS_URL`` unset, the cache is each process's own
 memory and this command cannot see the processes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -28,14 +27,14 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 from sqlalchemy import text
 
-from infra_mind.config import Settings
+from infra_mind.config import LLMSettings, Settings
+from infra_mind.config.integrations import IntegrationsConfig, load_integrations_config
 from infra_mind.kit import http as kit_http
 from infra_mind.kit.cache import Cache, make_cache
 from infra_mind.kit.db import make_engine
 from infra_mind.kit.http import parse_retry_after
 from infra_mind.kit.migrate import state
-from infra_mind.ops.config_files import load_integrations_config
-from infra_mind.ops.presence import (
+from infra_mind.kit.presence import (
     PRESENCE_TTL_S,
     published_api_calls,
     seen_processes,
@@ -219,14 +218,16 @@ async def check_workers(cache: Cache, shared: bool, within_s: float = PRESENCE_T
                  data)
 
 
-def check_catalog(max_age_days: int, today: date | None = None) -> Check:
+def check_catalog(max_age_days: int, today: date | None = None,
+                  snapshot: Path | None = None) -> Check:
     """The age of the oldest price the engine designs with (``catalog.coverage.staleness``):
     ``warn`` past ``max_age_days``, never a failure. The oldest, not the newest: a refresh
-    renews machine prices only, and a total is as old as the oldest price in it."""
+    renews machine prices only, and a total is as old as the oldest price in it.
+    ``snapshot``: the ``INFRA_MIND_CATALOG`` setting (``catalog.store.active_snapshot_path``)."""
     from infra_mind.catalog.coverage import describe, staleness
     from infra_mind.catalog.store import Catalog
 
-    catalog = Catalog.load()
+    catalog = Catalog.load(snapshot)
     today = today or date.today()
     stale = staleness(catalog, max_age_days, today)
     newest = catalog.stats().newest_as_of
@@ -307,15 +308,15 @@ async def probe_provider(http: httpx.AsyncClient, provider: str, base_url: str,
     return probe("ok", "reachable, auth ok", True)
 
 
-def llm_endpoints(env: Mapping[str, str] | None = None) -> list[tuple[str, str, str | None]]:
+def llm_endpoints(settings: LLMSettings) -> list[tuple[str, str, str | None]]:
     """(provider, base URL, key) of each configured provider, in fallback order
     (:func:`infra_mind.agents.providers.configured_providers`)."""
     from infra_mind.agents.config import load_agents_config
-    from infra_mind.agents.providers import configured_providers
+    from infra_mind.agents.providers import configured_providers, server_keys
 
-    env = os.environ if env is None else env
-    providers = configured_providers(load_agents_config(env=env), env)
-    return [(name, p.base_url, env.get(p.KEY_ENV) or None)  # type: ignore[attr-defined]
+    keys = server_keys(settings)
+    providers = configured_providers(load_agents_config(settings=settings), settings, keys=keys)
+    return [(name, p.base_url, keys.get(name))  # type: ignore[attr-defined]
             for name, p in providers.items()]
 
 
@@ -344,7 +345,6 @@ async def _down(name: str, exc: Exception) -> Check:
 
 
 async def health_report(settings: Settings, url: str, timeout_s: float,
-                        env: Mapping[str, str] | None = None,
                         catalog_max_age_days: int | None = None) -> list[Check]:
     """Every check, run at once, each within ``timeout_s``; the catalog's age limit is
     ``catalog_max_age_days``, default the setting ``CATALOG_MAX_AGE_DAYS``."""
@@ -359,7 +359,7 @@ async def health_report(settings: Settings, url: str, timeout_s: float,
                 _bounded("api-ready", check_readiness(http, url), timeout_s)))
             llm: Awaitable[Check]
             try:  # before the next checks are timed: it imports the agents (seconds of CPU)
-                llm = check_llm(http, llm_endpoints(env))
+                llm = check_llm(http, llm_endpoints(settings))
             except Exception as exc:  # agents.yaml or LLM_PROVIDER_ORDER unusable
                 llm = _down("llm", exc)
             checks = [
@@ -374,7 +374,8 @@ async def health_report(settings: Settings, url: str, timeout_s: float,
             results += await asyncio.gather(*checks)
         # last: loading the catalog holds the interpreter, which would skew the latencies
         results.append(await _bounded(
-            "catalog", asyncio.to_thread(check_catalog, max_age_days), timeout_s))
+            "catalog", asyncio.to_thread(check_catalog, max_age_days, None,
+                                         settings.infra_mind_catalog), timeout_s))
     finally:
         await cache.close()
     return results
@@ -383,11 +384,10 @@ async def health_report(settings: Settings, url: str, timeout_s: float,
 # --- check-llm and check-api-rates ----------------------------------------------------------
 
 
-async def llm_status(settings: Settings, timeout_s: float,
-                     env: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+async def llm_status(settings: Settings, timeout_s: float) -> list[dict[str, Any]]:
     """Per configured provider: the probe, and the circuit breaker of each API and worker
     process seen in the shared cache (a breaker is per process: there is no global one)."""
-    endpoints = llm_endpoints(env)
+    endpoints = llm_endpoints(settings)
     cache = make_cache(settings.redis_url, settings.redis_namespace)
     try:
         async with httpx.AsyncClient(timeout=timeout_s) as http:
@@ -418,12 +418,13 @@ def circuit_line(circuits: dict[str, str], shared: bool) -> str:
 KNOWN_APIS = ("aws-pricing", "azure-pricing", "gcp-pricing", "openai", "anthropic")
 
 
-async def api_rates(settings: Settings, env: Mapping[str, str] | None = None,
-                    now: float | None = None) -> list[dict[str, Any]]:
+async def api_rates(settings: Settings, now: float | None = None,
+                    integrations: IntegrationsConfig | None = None) -> list[dict[str, Any]]:
     """Per outside API, over every process that published its calls (and this one): calls
     in the last 1, 15 and 60 minutes, 429s, failures, the last ``Retry-After``, whether it
-    still runs, and the request budget from integrations.yaml where there is one."""
-    integrations = load_integrations_config(env=env)
+    still runs, and the request budget from integrations.yaml (default: the one in
+    ``CONFIG_DIR``) where there is one."""
+    integrations = integrations or load_integrations_config(config_dir=settings.config_dir)
     budgets = {f"{name}-pricing": api.max_requests_per_minute
                for name, api in integrations.price_apis}
     cache = make_cache(settings.redis_url, settings.redis_namespace)

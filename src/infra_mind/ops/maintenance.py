@@ -140,7 +140,7 @@ async def warm_cache(platform: Platform, *, days: int = 7, limit: int = 200,
 
     report = WarmReport()
     started = time.perf_counter()
-    catalog = default_catalog()
+    catalog = default_catalog(platform.settings.infra_mind_catalog)
     report.catalog_ms = round((time.perf_counter() - started) * 1000, 1)
     report.catalog_rows = len(catalog)
     report.catalog_source = str(catalog.path or "bundled")

@@ -35,6 +35,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
+from infra_mind.config.s3 import S3Location, parse_s3_url
 from infra_mind.ops.backup import (
     BACKUP_ID,
     MANIFEST,
@@ -45,7 +46,6 @@ from infra_mind.ops.backup import (
     open_backup,
     parse_manifest,
 )
-from infra_mind.ops.s3_location import S3Location, parse_s3_url
 
 _T = TypeVar("_T")
 #: The files a manifest may name: its table parts (nothing outside the backup's folder).

@@ -1,7 +1,7 @@
 """``infra-mind validate-config``: the three configuration files and the environment, every
 problem found, one line each naming the file (or ``environment``) and the key.
 
-Which directory: ``--config-dir``, else ``$CONFIG_DIR``, else ``./config``. A directory
+Which directory: ``--config-dir``, else the ``CONFIG_DIR`` setting, else ``./config``. A directory
 named (by the option or ``CONFIG_DIR``) must hold all three files, since that is where the
 processes will look; under the implicit ``./config`` a missing file is no problem, its
 defaults apply (and without ``CONFIG_DIR`` the processes read only ``agents.yaml`` there).
@@ -9,7 +9,6 @@ defaults apply (and without ``CONFIG_DIR`` the processes read only ``agents.yaml
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,24 +17,34 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from infra_mind.agents.config import AgentsConfig, AgentsConfigError
-from infra_mind.config import Settings, SettingsError, http_url
-from infra_mind.ops.config_files import (
+from infra_mind.config import (
+    CatalogSettings,
+    LLMSettings,
+    QueueSettings,
+    Settings,
+    SettingsError,
+    SettingsPart,
+    TracingSettings,
+    http_url,
+)
+from infra_mind.config.files import (
     AGENTS_FILE,
     INTEGRATIONS_FILE,
     PRODUCTION_FILE,
     ConfigFileError,
-    IntegrationsConfig,
-    ProductionConfig,
     validate_file,
 )
+from infra_mind.config.integrations import IntegrationsConfig
+from infra_mind.config.settings import ProductionConfig
 
 ENVIRONMENT = "environment"
-#: Endpoints read from the environment that must be http(s) URLs.
-URL_VARIABLES = ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL", "AWS_PRICING_ENDPOINT_URL",
-                 "AZURE_PRICES_URL", "GCP_BILLING_URL", "OTEL_EXPORTER_OTLP_ENDPOINT")
-#: Credentials that only work together.
-CREDENTIAL_SETS = (("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
-                   ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID"))
+#: Endpoint settings that must be http(s) URLs (kept as text by the settings: a bad one is
+#: reported here, and by the first call that uses it, not refused at start).
+URL_SETTINGS = ("openai_base_url", "anthropic_base_url", "aws_pricing_endpoint_url",
+                "azure_prices_url", "gcp_billing_url", "otel_exporter_otlp_endpoint")
+#: Credentials that only work together: boto3's, not settings of ours (boto3 reads them
+#: itself, for the AWS price list and off-site backups), so read from the environment.
+CREDENTIAL_SETS = (("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),)
 
 
 @dataclass
@@ -61,8 +70,9 @@ class Validation:
 
 def validate_config(config_dir: Path | None = None) -> Validation:
     """Check ``config_dir`` (see the module) and the environment; never raises."""
-    named = config_dir is not None or bool(os.environ.get("CONFIG_DIR"))
-    directory = config_dir or Path(os.environ.get("CONFIG_DIR") or "config")
+    configured = SettingsPart().config_dir  # CONFIG_DIR alone: Settings may not load
+    named = config_dir is not None or configured is not None
+    directory = config_dir or configured or Path("config")
     result = Validation(directory, named)
     schemas: tuple[tuple[str, type[BaseModel]], ...] = (
         (PRODUCTION_FILE, ProductionConfig), (AGENTS_FILE, AgentsConfig),
@@ -110,27 +120,30 @@ def settings_problems(config_dir: Path | None) -> list[str]:
 
 def environment_problems() -> list[str]:
     """What ``Settings`` does not check: provider order, endpoint URLs, URL schemes and
-    credentials that only work together. Values are never echoed."""
-    env = os.environ
+    credentials that only work together. Values are never echoed. The parts of the
+    settings are loaded alone: they load whatever else is wrong."""
+    llm, queue = LLMSettings(), QueueSettings()
+    values = {**CatalogSettings().model_dump(), **TracingSettings().model_dump(),
+              **llm.model_dump(), **queue.model_dump()}
     problems: list[str] = []
 
-    def check(variable: str, test: Callable[[str], str | None]) -> None:
-        value = env.get(variable, "").strip()
+    def check(name: str, test: Callable[[str], str | None]) -> None:
+        value = str(values.get(name) or "").strip()
         if value and (why := test(value)):
-            problems.append(f"{ENVIRONMENT}: {variable}: {why}")
+            problems.append(f"{ENVIRONMENT}: {name.upper()}: {why}")
 
     try:
-        AgentsConfig().provider_order(env)
+        AgentsConfig().provider_order(llm.llm_provider_order)
     except AgentsConfigError as exc:
         problems.append(f"{ENVIRONMENT}: {exc}")
-    for variable in URL_VARIABLES:
-        check(variable, _not_http_url)
-    check("REDIS_URL", lambda v: None if v.startswith(("redis://", "rediss://", "unix://"))
+    for name in URL_SETTINGS:
+        check(name, _not_http_url)
+    check("redis_url", lambda v: None if v.startswith(("redis://", "rediss://", "unix://"))
           else "must start with redis://, rediss:// or unix://")
-    check("CHECKPOINT_URL", lambda v: None if v == "memory" or v.startswith(
+    check("checkpoint_url", lambda v: None if v == "memory" or v.startswith(
         ("sqlite:///", "postgresql://", "postgres://"))
         else "must be sqlite:///PATH, postgresql://... or memory")
-    check("GCP_SERVICE_ACCOUNT_KEY", _not_service_account_key)
+    env = os.environ  # boto3's variables (CREDENTIAL_SETS), not settings
     for names in CREDENTIAL_SETS:
         given = [n for n in names if env.get(n, "").strip()]
         if given and len(given) < len(names):
@@ -145,22 +158,4 @@ def _not_http_url(value: str) -> str | None:
         http_url(value)
     except ValueError as exc:
         return str(exc)
-    return None
-
-
-def _not_service_account_key(value: str) -> str | None:
-    """A service-account key is the JSON itself or a path to it."""
-    if value.lstrip().startswith("{"):
-        text, what = value, "inline JSON"
-    else:
-        try:
-            text, what = Path(value).read_text(encoding="utf-8"), "the file it names"
-        except OSError as exc:
-            return f"neither JSON nor a readable file ({exc.strerror or type(exc).__name__})"
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        return f"{what} is not valid JSON"
-    if not isinstance(doc, dict) or not {"client_email", "private_key"} <= set(doc):
-        return f"{what} is not a service-account key (needs client_email and private_key)"
     return None

@@ -21,6 +21,7 @@ from infra_mind import __version__
 from infra_mind.kit.crypto import CryptoError, keyring_from_settings
 from infra_mind.kit.migrate import head_revision
 from infra_mind.kit.platform import Platform
+from infra_mind.kit.presence import seen_processes
 from infra_mind.models import STATUSES, AuditEvent, utcnow
 from infra_mind.repositories import admin as queries
 from infra_mind.repositories.admin import RunRow
@@ -132,10 +133,8 @@ class AdminService:
         }
 
     async def _workers(self) -> list[dict[str, Any]]:
-        """Processes that run tasks, seen lately (``ops.presence``; with REDIS_URL, every
+        """Processes that run tasks, seen lately (``kit.presence``; with REDIS_URL, every
         process; without, this one only)."""
-        from infra_mind.ops.presence import seen_processes
-
         try:
             found = await seen_processes(self.platform.cache, workers_only=True)
         except Exception:  # the cache is down: the cache entry of the status says so

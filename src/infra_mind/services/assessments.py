@@ -104,6 +104,7 @@ class AssessmentService:
         limit = self.platform.settings.write_rate_per_minute
         hits, retry_after_s = await self.platform.cache.incr(f"writes:{self.actor.id}", 60)
         if hits > limit:
+            self.platform.metrics.throttled.labels(limit="writes").inc()
             raise TooManyRequests(f"more than {limit} changes a minute; retry in "
                                   f"{retry_after_s} s", retry_after_s)
 
@@ -359,6 +360,7 @@ class AssessmentService:
         leases, key = leases_of(self.platform), f"what-if:{self.actor.id}"
         lease = await leases.acquire(key, 1, WHAT_IF_LEASE_S)
         if lease is None:
+            self.platform.metrics.throttled.labels(limit="what_if").inc()
             raise TooManyRequests("one what-if at a time: wait for the one in progress",
                                   WHAT_IF_RETRY_AFTER_S)
         try:
@@ -372,13 +374,14 @@ class AssessmentService:
             await self.session.close()
             settings = self.platform.settings
             budget = engine_budget(settings.engine_processes, settings.engine_queue)
+            snapshot = settings.infra_mind_catalog  # loaded by the engine process, once
             async with budget.admitted() as engine:
                 try:
                     async with asyncio.timeout(WHAT_IF_TIMEOUT_S):
                         before = stored if stored is not None else (
-                            await engine.run(engine_assess.assess, current)
+                            await engine.run(engine_assess.assess, current, snapshot)
                         ).model_dump(mode="json")
-                        after = (await engine.run(engine_assess.assess, changed)
+                        after = (await engine.run(engine_assess.assess, changed, snapshot)
                                  ).model_dump(mode="json")
                 except TimeoutError:
                     raise EngineBusy(f"the what-if took longer than {WHAT_IF_TIMEOUT_S:g} "

@@ -36,8 +36,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -45,7 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra_mind.kit.db import session_scope
-from infra_mind.kit.errors import DomainError, Invalid, NotAuthenticated
+from infra_mind.kit.errors import DomainError, Invalid, NotAuthenticated, TooManyRequests
 from infra_mind.kit.passwords import password_problem
 from infra_mind.kit.platform import Platform
 from infra_mind.kit.security import (
@@ -58,6 +58,7 @@ from infra_mind.kit.security import (
     issue_token,
     verify_password,
 )
+from infra_mind.kit.slots import Slot
 from infra_mind.models import new_id, utcnow
 from infra_mind.repositories import users
 from infra_mind.repositories.users import OrganizationRole
@@ -113,13 +114,17 @@ class ServerBusy(DomainError):
     status_code = 503
 
 
+#: The platform's password-hashing slots (``password_hashing``).
+PASSWORD_HASHING: Slot[PasswordHashing] = Slot("password_hashing")
+
+
 def password_hashing(platform: Platform) -> PasswordHashing:
-    """This process's hashing slots (``Platform.extras``: one per platform and loop)."""
-    hashing = platform.extras.get("password_hashing")
-    if not isinstance(hashing, PasswordHashing):
+    """This process's hashing slots (one per platform and loop, made on first use)."""
+    hashing = platform.get(PASSWORD_HASHING)
+    if hashing is None:
         cfg = platform.settings
         hashing = PasswordHashing(cfg.password_hash_concurrency, cfg.password_hash_wait_s)
-        platform.extras["password_hashing"] = hashing
+        platform[PASSWORD_HASHING] = hashing
     return hashing
 
 
@@ -148,6 +153,16 @@ class AuthService:
                                                   cfg.register_window_s)
         self.hashing = password_hashing(platform)
 
+    @contextmanager
+    def _throttle_counted(self, limit: str) -> Iterator[None]:
+        """Count a throttle's refusal (429) in ``throttled_requests_total{limit}``: the
+        throttles themselves only know the cache, not the process's metrics."""
+        try:
+            yield
+        except TooManyRequests:
+            self.platform.metrics.throttled.labels(limit=limit).inc()
+            raise
+
     def _own_transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
         """A separate transaction that commits even when the request is then refused."""
         return session_scope(self.platform.sessions)
@@ -159,7 +174,8 @@ class AuthService:
         email = email.lower()
         if why := password_problem(password, email):
             raise Invalid(f"password refused: {why}", problems=[f"body.password: {why}"])
-        await self.registrations.admit(client_address)
+        with self._throttle_counted("registration"):
+            await self.registrations.admit(client_address)
         # hashed in both cases, so a taken email does not answer faster than a new one; and
         # first, so no database connection is held while waiting for a hashing slot
         async with _hashing_slot(self.hashing):
@@ -188,10 +204,12 @@ class AuthService:
                     client_address: str | None) -> IssuedTokens:
         """Check the password and start a new refresh-token family."""
         email = email.lower()
-        await self.throttle.admit(email, client_address)
+        with self._throttle_counted("login"):
+            await self.throttle.admit(email, client_address)
         async with _hashing_slot(self.hashing):
             # a delay the address earned while this guess queued for a slot applies to it
-            await self.throttle.check_address(client_address)
+            with self._throttle_counted("login"):
+                await self.throttle.check_address(client_address)
             # read in the slot: no database connection is held while waiting for one
             user = await users.get_user_by_email(self.db, email)
             # an unknown email still verifies (against a dummy hash): same answer, same time
@@ -201,6 +219,7 @@ class AuthService:
             await self.throttle.failed(client_address)
             reason = ("unknown email" if user is None else
                       "wrong password" if not matches else "inactive account")
+            self.platform.metrics.failed_logins.labels(reason=reason.replace(" ", "_")).inc()
             async with self._own_transaction() as session:
                 audit.record(session, action="user.login_failed",
                              actor_id=user.id if user else None, object_type="user",
@@ -244,6 +263,7 @@ class AuthService:
         if row.used_at is not None:
             revoked = await users.revoke_family(session, family_id=row.family_id, now=now)
             await revoke_session_access(self.platform, row.family_id)
+            self.platform.metrics.refresh_reuse.inc()
             audit.record(session, action="user.refresh_reused", actor_id=row.user_id,
                          object_type="refresh_token_family", object_id=row.family_id,
                          client_address=client_address, detail={"revoked_tokens": revoked})

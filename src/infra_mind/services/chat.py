@@ -24,7 +24,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +33,7 @@ from infra_mind.chat.answer import Answer, Completer, answer
 from infra_mind.kit.crypto import EncryptionUnavailable, keyring_of
 from infra_mind.kit.errors import Conflict, NotFound
 from infra_mind.kit.platform import Platform
+from infra_mind.kit.slots import Slot
 from infra_mind.knowledge import KnowledgeBase, default_knowledge_base
 from infra_mind.models import ChatMessage, Conversation, utcnow
 from infra_mind.repositories.chat import ChatRepository
@@ -46,16 +47,17 @@ MAX_CONTENT_CHARS = 4_000
 MAX_TITLE_CHARS = 200
 #: Earlier messages given to a model with a question.
 HISTORY_MESSAGES = 6
-#: ``Platform.extras`` key of the model hook (a ``chat.answer.Completer``; None: offline).
-#: Absent, the first question builds it with the callable under ``COMPLETER_FACTORY_KEY``
-#: (the API sets one at start-up when a provider is configured: the agents' runtime it
-#: comes from loads LangGraph, which a process answering offline never needs); with
-#: neither, the answers are offline.
-COMPLETER_KEY = "chat_completer"
-COMPLETER_FACTORY_KEY = "chat_completer_factory"
-#: ``Platform.extras`` key of ``(OrganizationKeys) -> Completer | None``: the model hook for
-#: a question about an organization's assessment (set by the API at start-up).
-KEYED_COMPLETER_FACTORY_KEY = "chat_completer_for_organization"
+#: The platform's model hook (a ``chat.answer.Completer``; None: offline). Absent, the
+#: first question builds it with the callable under ``COMPLETER_FACTORY_KEY`` (the API
+#: sets one at start-up when a provider is configured: the agents' runtime it comes from
+#: loads LangGraph, which a process answering offline never needs); with neither, the
+#: answers are offline.
+COMPLETER_KEY: Slot[Completer | None] = Slot("chat_completer")
+COMPLETER_FACTORY_KEY: Slot[Callable[[], Completer | None]] = Slot("chat_completer_factory")
+#: The model hook for a question about an organization's assessment (set by the API at
+#: start-up).
+KEYED_COMPLETER_FACTORY_KEY: Slot[Callable[[OrganizationKeys], Completer | None]] = Slot(
+    "chat_completer_for_organization")
 
 NO_RESULT = ("This assessment has no result yet (run it first), so this answer uses the "
              "knowledge base only.")
@@ -93,22 +95,20 @@ class ChatService:
 
     @property
     def completer(self) -> Completer | None:
-        extras = self.platform.extras
-        if COMPLETER_KEY not in extras:
-            factory = cast(Callable[[], Completer | None] | None,
-                           extras.get(COMPLETER_FACTORY_KEY))
+        platform = self.platform
+        if COMPLETER_KEY not in platform:
+            factory = platform.get(COMPLETER_FACTORY_KEY)
             if factory is None:
                 return None
-            extras[COMPLETER_KEY] = factory()  # no await before this: built once
-        return cast(Completer | None, extras[COMPLETER_KEY])
+            platform[COMPLETER_KEY] = factory()  # no await before this: built once
+        return platform[COMPLETER_KEY]
 
     async def _completer_for(self, conversation: Conversation, readable: bool
                              ) -> Completer | None:
         """The model hook for a question in ``conversation``: through the organization's
         own keys first when it is about an assessment the caller can read, else the
         server's (``completer``)."""
-        factory = cast(Callable[[OrganizationKeys], Completer | None] | None,
-                       self.platform.extras.get(KEYED_COMPLETER_FACTORY_KEY))
+        factory = self.platform.get(KEYED_COMPLETER_FACTORY_KEY)
         organization_id = conversation.organization_id
         if factory is None or organization_id is None or not readable:
             return self.completer

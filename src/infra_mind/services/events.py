@@ -49,6 +49,7 @@ from infra_mind.kit.errors import NotFound, TooManyRequests
 from infra_mind.kit.leases import Leases, make_leases
 from infra_mind.kit.platform import Platform
 from infra_mind.kit.pubsub import Channel, Message, channel_of
+from infra_mind.kit.slots import Slot
 from infra_mind.repositories.assessments import (
     ACTIVE,
     STATUS_CHANNEL,
@@ -226,25 +227,28 @@ class StatusFeed:
                         follower.offer(seen)
 
 
+#: The platform's status feed and leases (``status_feed``, ``leases_of``).
+STATUS_FEED: Slot[StatusFeed] = Slot("status_feed")
+LEASES: Slot[Leases] = Slot("leases")
+
+
 def status_feed(platform: Platform) -> StatusFeed:
     """This platform's feed (made on first use)."""
-    feed = platform.extras.get("status_feed")
+    feed = platform.get(STATUS_FEED)
     if feed is None:
         channel = channel_of(platform, STATUS_CHANNEL)
         alone = channel.reaches_other_processes or platform.settings.server_workers == 1
-        feed = platform.extras["status_feed"] = StatusFeed(platform.sessions, channel,
-                                                           alone=alone)
-    return feed  # type: ignore[return-value]
+        feed = platform[STATUS_FEED] = StatusFeed(platform.sessions, channel, alone=alone)
+    return feed
 
 
 def leases_of(platform: Platform) -> Leases:
     """This platform's leases: in Redis with ``REDIS_URL`` (made on first use)."""
-    leases = platform.extras.get("leases")
+    leases = platform.get(LEASES)
     if leases is None:
         settings = platform.settings
-        leases = platform.extras["leases"] = make_leases(settings.redis_url,
-                                                         settings.redis_namespace)
-    return leases  # type: ignore[return-value]
+        leases = platform[LEASES] = make_leases(settings.redis_url, settings.redis_namespace)
+    return leases
 
 
 async def open_stream(platform: Platform, user_id: str, assessment_id: str,
@@ -293,6 +297,7 @@ async def _stream(platform: Platform, user_id: str, assessment_id: str,
         leases, key = leases_of(platform), f"event-streams:{user_id}"
         lease = await leases.acquire(key, limit, STREAM_LEASE_S)
         if lease is None:
+            platform.metrics.throttled.labels(limit="event_streams").inc()
             raise TooManyRequests(f"more than {limit} open event streams; close one, or "
                                   f"retry in {STREAM_RETRY_AFTER_S} s", STREAM_RETRY_AFTER_S)
         # the lease is renewed at least every third of its life (the stream yields at

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import orjson
 
 from infra_mind.kit.platform import Platform
+from infra_mind.kit.slots import Slot
 from infra_mind.models import AssessmentResultRow
 
 
@@ -55,11 +56,15 @@ class ResultDocuments:
             self._bytes -= len(dropped.body)
 
 
+#: The platform's ``ResultDocuments`` (one per process).
+RESULT_DOCUMENTS: Slot[ResultDocuments] = Slot("result_documents")
+
+
 def result_documents(platform: Platform) -> ResultDocuments:
-    """The platform's ``ResultDocuments`` (``Platform.extras``: one per process)."""
-    copies = platform.extras.get("result_documents")
-    if not isinstance(copies, ResultDocuments):
-        copies = platform.extras["result_documents"] = ResultDocuments()
+    """The platform's ``ResultDocuments``, made on first use."""
+    copies = platform.get(RESULT_DOCUMENTS)
+    if copies is None:
+        copies = platform[RESULT_DOCUMENTS] = ResultDocuments()
     return copies
 
 

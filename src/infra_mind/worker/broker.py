@@ -2,8 +2,9 @@
 ``REDIS_URL``. The API enqueues; ``infra-mind worker`` processes (or, embedded, the API
 process itself) run the tasks.
 
-taskiq's worker command imports ``broker`` from this module, so it is built at import
-from the environment. The process's ``Platform`` is attached by ``start_broker``.
+taskiq's worker command imports ``broker`` from this module, so it is built at import,
+from the ``REDIS_URL`` setting (``QueueSettings``: that part alone, so importing this
+module needs no other setting). The process's ``Platform`` is attached by ``start_broker``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from collections.abc import AsyncGenerator
 
 from taskiq import AckableMessage, AsyncBroker, InMemoryBroker, TaskiqEvents, TaskiqState
 
+from infra_mind.config import QueueSettings
 from infra_mind.kit.platform import Platform
+from infra_mind.kit.presence import start_presence
+from infra_mind.kit.slots import Slot
 
 #: Runs one process executes at once. Each run holds a database connection at times;
 #: with the pool's 30 connections shared with requests, 30 concurrent runs starved
@@ -45,8 +49,8 @@ STREAM_EPOCH_SUFFIX = ":epoch"
 log = logging.getLogger("infra_mind.worker")
 
 
-def _build() -> AsyncBroker:
-    url = os.environ.get("REDIS_URL")
+def _build(url: str | None) -> AsyncBroker:
+    """The stream broker on Redis at ``url``; without one, the in-process broker."""
     if url:
         # consumer_id "0": a consumer group created after messages were added (Redis
         # restarted empty and the API sent first) still gets them; a duplicate is harmless,
@@ -229,7 +233,13 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-broker: AsyncBroker = _build()
+broker: AsyncBroker = _build(QueueSettings().redis_url)
+
+
+def runs_tasks_in_process() -> bool:
+    """Whether this process's broker runs tasks itself (no ``REDIS_URL``)."""
+    return isinstance(broker, InMemoryBroker)
+
 _state: dict[str, Platform] = {}
 
 
@@ -243,7 +253,6 @@ def current_platform() -> Platform:
 
 async def start_broker(platform: Platform) -> None:
     _state["platform"] = platform
-    platform.extras["broker"] = broker
     _name_stream(platform)
     await broker.startup()
 
@@ -271,12 +280,13 @@ async def _worker_startup(state: TaskiqState) -> None:
     if "platform" not in _state:
         _state["platform"] = Platform.build(settings())
     _name_stream(_state["platform"])  # taskiq-redis declares the group once this returns
-    from infra_mind.ops.presence import start_presence
-
     state.presence = await start_presence(_state["platform"], "worker")
     serve_worker_metrics(_state["platform"])
 
 
+#: Set on an API process's platform when it serves its metrics on METRICS_PORT (``api.app``):
+#: the in-process broker's worker then serves none of its own.
+SERVES_METRICS: Slot[bool] = Slot("serves_metrics")
 #: Ports tried after METRICS_PORT when it is taken (by a sibling worker process).
 METRICS_PORT_TRIES = 16
 
@@ -285,7 +295,7 @@ def serve_worker_metrics(platform: Platform) -> int | None:
     """Serve this worker process's metrics over HTTP on ``METRICS_PORT`` (or the next free
     port, for the second, third... process of ``--workers N``); the port, or None."""
     port = platform.settings.metrics_port
-    if port is None or "metrics_server" in platform.extras:
+    if port is None or SERVES_METRICS in platform:
         return None  # an API process (in-process broker) already serves them (api.app)
     from prometheus_client import start_http_server
 

@@ -31,11 +31,11 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from infra_mind.agents.providers import OrganizationKeys, organization_keys, server_keys
+from infra_mind.agents.providers import OrganizationKeys, organization_keys
 from infra_mind.agents.stop import StopRun
 from infra_mind.config import Settings
 from infra_mind.engine.load import RequirementsError, parse_requirements
@@ -99,17 +99,17 @@ def agents_of(platform: Platform) -> AgentRuntime:
     Its modules are imported here, not with this module: every API process imports this
     one to queue runs, and LangGraph with LangChain is some 40 MiB it needs only once it
     runs one (in-process mode) or a chat question goes to a model."""
-    runtime = platform.extras.get("agents")
-    if runtime is None:
+    if platform.agents is None:
         from infra_mind.agents.runtime import AgentRuntime, checkpoint_url_for
 
         settings = platform.settings
-        runtime = AgentRuntime(metrics=platform.metrics, keys=server_keys(settings),
+        runtime = AgentRuntime(settings=settings, metrics=platform.metrics,
+                               catalog=settings.infra_mind_catalog,
                                checkpoint_url=settings.checkpoint_url
                                or checkpoint_url_for(settings.database_url),
                                offload=engine_offload(platform))
-        platform.extras["agents"] = runtime
-    return runtime  # type: ignore[return-value]
+        platform.agents = runtime
+    return cast("AgentRuntime", platform.agents)  # the platform knows it as a protocol
 
 
 @broker.task(task_name="assessment.run")

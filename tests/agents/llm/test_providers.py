@@ -23,6 +23,7 @@ from infra_mind.agents.llm import (
     price_tokens,
 )
 from infra_mind.agents.providers import keyed_provider
+from infra_mind.config import LLMSettings
 
 OPENAI_KEY = "sk-test-secret-0123456789"
 ANTHROPIC_KEY = "sk-ant-test-secret-9876543210"
@@ -122,8 +123,10 @@ async def test_unknown_model_costs_nothing_and_is_marked_unpriced(openai_server)
 async def test_base_urls_come_from_the_environment(openai_server, anthropic_server):
     env = {"OPENAI_BASE_URL": openai_server.base_url_openai,
            "ANTHROPIC_BASE_URL": anthropic_server.base_url_anthropic}
-    openai = keyed_provider(AgentsConfig(), "openai", api_key=OPENAI_KEY, env=env)
-    anthropic = keyed_provider(AgentsConfig(), "anthropic", api_key=ANTHROPIC_KEY, env=env)
+    settings = LLMSettings.from_env(env)
+    openai = keyed_provider(AgentsConfig(), "openai", api_key=OPENAI_KEY, settings=settings)
+    anthropic = keyed_provider(AgentsConfig(), "anthropic", api_key=ANTHROPIC_KEY,
+                               settings=settings)
     await openai.complete("s", "p", model="gpt-4o-mini", **CALL)
     await anthropic.complete("s", "p", model="claude-sonnet-4-5", **CALL)
 
@@ -136,9 +139,10 @@ async def test_base_urls_come_from_the_environment(openai_server, anthropic_serv
 
 def test_default_base_urls_without_environment():
     config = AgentsConfig()
-    assert keyed_provider(config, "openai", api_key=None, env={}).base_url == \
+    none = LLMSettings.from_env({})
+    assert keyed_provider(config, "openai", api_key=None, settings=none).base_url == \
         "https://api.openai.com/v1"
-    assert keyed_provider(config, "anthropic", api_key=None, env={}).base_url == \
+    assert keyed_provider(config, "anthropic", api_key=None, settings=none).base_url == \
         "https://api.anthropic.com"
 
 

@@ -15,6 +15,7 @@ from infra_mind.catalog.refresh import RefreshError, default_source, refresh_sna
 from infra_mind.catalog.regions import regions_of
 from infra_mind.catalog.snapshot import read_snapshot, write_snapshot
 from infra_mind.catalog.store import Catalog
+from infra_mind.config import CatalogSettings
 
 OLD = date(2025, 3, 2)
 TODAY = date(2026, 11, 28)
@@ -206,9 +207,9 @@ def test_default_azure_source_reads_the_url_and_sizes(base, tmp_path, azure_serv
 def test_default_sources_read_their_environment(base):
     env = {"AWS_PRICING_ENDPOINT_URL": "http://127.0.0.1:9/aws",
            "GCP_BILLING_URL": "http://127.0.0.1:9", "GCP_API_KEY": "k-123456"}
-    aws_source = default_source("aws", base, env)
-    gcp_source = default_source("gcp", base, env)
-    azure_source = default_source("azure", None, {})
+    aws_source = default_source("aws", base, CatalogSettings.from_env(env))
+    gcp_source = default_source("gcp", base, CatalogSettings.from_env(env))
+    azure_source = default_source("azure", None, CatalogSettings.from_env({}))
 
     assert isinstance(aws_source, AwsPriceSource)
     assert aws_source.endpoint_url == "http://127.0.0.1:9/aws"
@@ -238,10 +239,10 @@ def test_default_sources_follow_integrations_yaml(base, tmp_path):
     (config / "integrations.yaml").write_text(yaml.safe_dump(data))
     env = {"CONFIG_DIR": str(config)}
 
-    azure = default_source("azure", None, env)
+    azure = default_source("azure", None, CatalogSettings.from_env(env))
     assert (azure.base_url, azure.timeout_s, azure.policy.max_attempts) == \
         ("http://127.0.0.1:9/azure", 7.5, 2)
-    assert default_source("azure", None, {**env, "AZURE_PRICES_URL": "http://x:1"}).base_url \
-        == "http://x:1"
+    assert default_source("azure", None, CatalogSettings.from_env(
+        {**env, "AZURE_PRICES_URL": "http://x:1"})).base_url == "http://x:1"
     with pytest.raises(RefreshError, match=r"^the gcp price API is disabled"):
-        default_source("gcp", base, env)
+        default_source("gcp", base, CatalogSettings.from_env(env))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from infra_mind.agents.sections.research import alternatives_facts
 from infra_mind.agents.sections.spec import SectionSpec
 from infra_mind.agents.sections.words import (
-    ML_TYPES,
     best_saving,
     bullets,
     delta,
@@ -20,6 +19,7 @@ from infra_mind.agents.sections.words import (
 )
 from infra_mind.engine.money import budget_position, usd
 from infra_mind.engine.result import AssessmentResult
+from infra_mind.engine.workloads import KindGroup, facts_of
 
 
 def _summary_facts(r: AssessmentResult) -> list[str]:
@@ -180,19 +180,18 @@ def _roadmap_facts(r: AssessmentResult) -> list[str]:
     return facts
 
 
-#: When the roadmap brings up each workload kind: data first, then services, ML last.
-#: A workload kind listed by hand: it belongs in the workload-kind registry (issue #15,
-#: item 2) once there is one, next to ``words.ML_TYPES``.
-_PHASE_ORDER = {"database": 0, "object_storage": 0, "cache": 1, "worker": 2,
-                "web_service": 2, "static_site": 2, "ml_training": 3, "ml_inference": 3}
+def _names_in(r: AssessmentResult, group: KindGroup) -> list[str]:
+    """The workloads of ``group``, in file order."""
+    return [w.name for w in r.requirements.workloads if facts_of(w.type).group is group]
 
 
 def _roadmap_offline(r: AssessmentResult) -> str:
     rec = r.recommended
     target = where(rec) if rec else "the chosen provider"
-    data = [w.name for w in r.requirements.workloads if _PHASE_ORDER.get(w.type, 2) <= 1]
-    apps = [w.name for w in r.requirements.workloads if _PHASE_ORDER.get(w.type, 2) == 2]
-    ml = [w.name for w in r.requirements.workloads if w.type in ML_TYPES]
+    # each kind's group in turn (``workloads.KindGroup``): data, then services, ML last
+    data = _names_in(r, KindGroup.DATA)
+    apps = _names_in(r, KindGroup.APPLICATION)
+    ml = _names_in(r, KindGroup.ML)
     gaps = gaps_of(r)
     phases = [("Foundation", f"Accounts or subscriptions, identity and network on {target}; "
                              "audit logging, monitoring and encryption defaults switched on"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from infra_mind.agents.sections.spec import SectionSpec
-from infra_mind.agents.sections.words import ML_TYPES, bullets, describe_line, where
+from infra_mind.agents.sections.words import bullets, describe_line, where
 from infra_mind.engine.money import usd
 from infra_mind.engine.result import AssessmentResult
+from infra_mind.engine.workloads import ML_KINDS, facts_of
 
 
 def _ml_names(r: AssessmentResult) -> set[str]:
-    return {w.name for w in r.requirements.workloads if w.type in ML_TYPES}
+    return {w.name for w in r.requirements.workloads if w.type in ML_KINDS}
 
 
 def _ml_facts(r: AssessmentResult) -> list[str]:
@@ -33,8 +34,7 @@ def _ml_offline(r: AssessmentResult) -> str:
     for d in r.demand:
         if d.workload not in names:
             continue
-        kind = "Training" if d.type == "ml_training" else "Inference"
-        out += [f"**{d.workload}** ({kind.lower()}): "
+        out += [f"**{d.workload}** ({facts_of(d.type).label}): "
                 + "; ".join(f"{t[0].upper()}{t[1:]}" for t in d.trace) + "."]
         priced = [f"{where(o)} on {li.sku} ({usd(li.monthly_usd)} a month)"
                   for o in r.options for li in o.line_items if li.workload == d.workload]

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 from infra_mind.engine.money import unit_price, usd, usd_change
 from infra_mind.engine.result import AssessmentResult, LineItem, Option
+from infra_mind.engine.workloads import ML_KINDS
 
-# Note for whoever builds the workload-kind registry (issue #15, item 2): ``ML_TYPES`` here
-# and the roadmap's phase per kind (``cto._PHASE_ORDER``) list workload kinds by hand; they
-# belong in that registry and should be read from it.
-ML_TYPES = ("ml_training", "ml_inference")
 PROVIDER_NAMES = {"aws": "AWS", "azure": "Azure", "gcp": "Google Cloud"}
 #: How a gap's remediation cost reads, by its basis (``ControlResult.remediation_cost_basis``).
 COST_WORDS = {"priced": "a priced running cost", "unpriced": "a running cost the catalog "
@@ -35,7 +32,7 @@ def where(o: Option | object) -> str:
 
 
 def has_ml(r: AssessmentResult) -> bool:
-    return any(w.type in ML_TYPES for w in r.requirements.workloads)
+    return any(w.type in ML_KINDS for w in r.requirements.workloads)
 
 
 def recommended_option(r: AssessmentResult) -> Option | None:

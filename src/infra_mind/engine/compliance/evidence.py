@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from infra_mind.engine.facts import Component
 from infra_mind.engine.requirements import Requirements
+from infra_mind.engine.workloads import kinds_where
 
 #: Controls the provider's own services meet for the whole account, whatever the design.
 ACCOUNT: dict[str, dict[str, str]] = {
@@ -83,6 +84,8 @@ _APP_GATEWAY_TLS = "TLS at Application Gateway, re-encrypted to the backends (en
 _DERIVED = frozenset({"encryption_at_rest", "encryption_in_transit"})
 #: Line kinds that are machines with disks.
 _MACHINE_KINDS = ("compute", "gpu")
+#: Workload kinds whose files the provider's object storage holds.
+_IN_OBJECT_STORAGE = kinds_where(lambda f: f.in_object_storage)
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,7 @@ def design_evidence(req: Requirements, design) -> Evidence:
                  for name, kind, workload, managed in design.components if kind == "database"]
     managed_db = [c for c in databases if c.managed]
     self_db = [c for c in databases if not c.managed]
-    object_workloads = [n for n, t in types.items() if t in ("object_storage", "static_site")]
+    object_workloads = [n for n, t in types.items() if t in _IN_OBJECT_STORAGE]
     caches = [pl for pl in lines if pl.kind == "cache"]
     machines = [pl.item.workload for pl in lines
                 if pl.kind in _MACHINE_KINDS

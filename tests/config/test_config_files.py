@@ -5,16 +5,16 @@ from pathlib import Path
 
 import pytest
 
+from infra_mind.catalog.adapters import aws, azure, gcp
 from infra_mind.cli.main import main
 from infra_mind.config import Settings, SettingsError, load_settings
-from infra_mind.ops.config_files import (
-    PRODUCTION_KEYS,
+from infra_mind.config.files import PRODUCTION_KEYS, read_yaml
+from infra_mind.config.integrations import (
+    PUBLIC_PRICE_APIS,
     IntegrationsConfig,
-    ProductionConfig,
     load_integrations_config,
-    load_production_config,
-    read_yaml,
 )
+from infra_mind.config.settings import ProductionConfig, load_production_config
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 
@@ -108,22 +108,19 @@ def test_yaml_syntax_error_names_the_line(tmp_path):
 
 def test_secrets_are_never_shown(monkeypatch):
     secret = "sk-test-do-not-print-0123456789"
-    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "AWS_SECRET_ACCESS_KEY",
-                 "AZURE_CLIENT_SECRET", "GCP_SERVICE_ACCOUNT_KEY"):
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GCP_API_KEY"):
         monkeypatch.setenv(name, secret)
     settings = load_settings()
-    assert settings.openai_api_key is not None
+    assert settings.openai_api_key is not None and settings.gcp_api_key is not None
     assert settings.openai_api_key.get_secret_value() == secret
+    assert settings.gcp_api_key.get_secret_value() == secret
     assert secret not in repr(settings) and secret not in str(settings.model_dump())
 
 
 def test_guide_variables_are_settings(monkeypatch):
-    monkeypatch.setenv("AWS_REGION", "eu-west-1")
-    monkeypatch.setenv("AZURE_TENANT_ID", "tenant")
     monkeypatch.setenv("PROMETHEUS_ENDPOINT", "http://prometheus:9090")
     monkeypatch.setenv("GRAFANA_ENDPOINT", "http://grafana:3000")
     settings = load_settings()
-    assert (settings.aws_region, settings.azure_tenant_id) == ("eu-west-1", "tenant")
     assert settings.prometheus_endpoint == "http://prometheus:9090"
     monkeypatch.setenv("GRAFANA_ENDPOINT", "grafana:3000")
     with pytest.raises(SettingsError) as caught:
@@ -145,3 +142,18 @@ def test_integrations_refuses_unknown_keys_and_bad_urls(tmp_path):
     config = load_integrations_config(path)
     assert config.price_apis.gcp.max_requests_per_minute == 5
     assert config.price_apis.aws == IntegrationsConfig().price_apis.aws
+
+
+def test_no_setting_that_nothing_reads():
+    # the guide's cloud credentials and DEBUG were settings nothing read: the price APIs need
+    # none but GCP_API_KEY, and boto3 reads AWS_* itself (docs/operations.md)
+    gone = {"debug", "aws_access_key_id", "aws_secret_access_key", "aws_region",
+            "azure_client_id", "azure_client_secret", "azure_tenant_id",
+            "gcp_service_account_key"}
+    assert not gone & set(Settings.model_fields)
+
+
+def test_default_price_apis_are_the_adapters_own_endpoints():
+    adapters = {"aws": f"https://{aws.DEFAULT_HOST}", "azure": azure.DEFAULT_URL,
+                "gcp": gcp.DEFAULT_URL}
+    assert adapters == PUBLIC_PRICE_APIS

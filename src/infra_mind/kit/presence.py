@@ -49,19 +49,9 @@ def process_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def runs_tasks_in_process() -> bool:
-    """Whether this process's broker runs tasks itself (no ``REDIS_URL``)."""
-    from taskiq import InMemoryBroker
-
-    from infra_mind.worker.broker import broker
-
-    return isinstance(broker, InMemoryBroker)
-
-
 def circuit_states(platform: Platform) -> dict[str, str]:
     """This process's LLM circuit breakers by provider (none before its agents start)."""
-    runtime = platform.extras.get("agents")
-    breakers = getattr(runtime, "breakers", {}) if runtime is not None else {}
+    breakers = platform.agents.breakers if platform.agents is not None else {}
     return {name: breaker.state for name, breaker in breakers.items()}
 
 
@@ -119,11 +109,15 @@ class Presence:
             log.warning("presence record not removed (%s: %s)", type(exc).__name__, exc)
 
 
-async def start_presence(platform: Platform, role: str, *,
+async def start_presence(platform: Platform, role: str, *, runs_tasks: bool = False,
                          interval_s: float = PRESENCE_INTERVAL_S,
                          ttl_s: int = PRESENCE_TTL_S) -> Presence:
-    """Write this process's record now, then every ``interval_s`` until ``stop``."""
-    presence = Presence(platform, role, role == "worker" or runs_tasks_in_process(),
+    """Write this process's record now, then every ``interval_s`` until ``stop``.
+
+    A worker runs tasks; an API process does when its broker runs them in-process
+    (``runs_tasks``: ``worker.broker.runs_tasks_in_process()``, asked by the caller, as
+    this module sits below the worker)."""
+    presence = Presence(platform, role, role == "worker" or runs_tasks,
                         interval_s=interval_s, ttl_s=ttl_s)
     try:
         await presence.beat()

@@ -3,6 +3,14 @@
 Embedded defaults run one process on a laptop: a SQLite file under ``./data/``,
 the in-process task queue and in-memory cache. Production sets ``DATABASE_URL``
 (PostgreSQL) and ``REDIS_URL``. Secrets are never placeholders outside development.
+
+Every variable of ours is a field here, under its own name (``redis_url`` is
+``REDIS_URL``), with its default; the code reads the settings, not the environment (the
+few exceptions, at the edges, say why where they are). Some parts load alone, for code
+that must not need the rest (a database URL, a JWT secret): the LLM keys and endpoints
+(``infra-mind advise``), the price catalog and its APIs (``catalog refresh``), tracing,
+and the task queue (its broker is built when its module is imported). ``Settings`` is all
+of them.
 """
 
 from __future__ import annotations
@@ -10,12 +18,12 @@ from __future__ import annotations
 import os
 import secrets
 import stat
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
-from urllib.parse import urlsplit
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -23,14 +31,15 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from infra_mind.config.files import ProductionYamlSource, production_schema, validate_file
+from infra_mind.config.keys import CryptoError, configured_keys
+from infra_mind.config.s3 import parse_s3_url
+from infra_mind.config.values import HttpUrlText, SettingsError
+
 #: Secrets that look set but are not: refused outside development.
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "your-secret-key", "jwt-secret",
                        "please-change-me", "insecure", "development", "test", "${jwt_secret_key}"}
 MIN_SECRET_LENGTH = 32
-
-
-class SettingsError(Exception):
-    """Configuration that cannot run; the message is one line naming the variable."""
 
 
 #: Where development keeps its generated JWT secret when the database is not a SQLite
@@ -96,44 +105,119 @@ def shared_secret(path: Path) -> str:
     return key
 
 
-def http_url(value: str) -> str:
-    """``value`` if it is an absolute http(s) URL with a host."""
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be an http:// or https:// URL with a host")
-    return value
+def _blank_is_none(value: object) -> object:
+    """An empty variable (a ConfigMap's placeholder) is unset, not an empty value."""
+    return None if isinstance(value, str) and not value.strip() else value
 
 
-HttpUrlText = Annotated[str, AfterValidator(http_url)]
-
-
-class LLMKeySettings(BaseSettings):
-    """The server's LLM keys: the part of ``Settings`` the agents read
-    (``agents.providers.server_keys``), loadable on its own by a process that has no other
-    settings to load (``infra-mind advise`` needs no database or JWT secret). Secrets:
-    never logged, printed or echoed in an error."""
+class SettingsPart(BaseSettings):
+    """What every part of the settings shares: the environment only (no ``.env`` file),
+    names in any case, other variables ignored; and where the configuration files are."""
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    #: Where production.yaml, agents.yaml and integrations.yaml live. Unset: production.yaml
+    #: is not read (a process started in a checkout never picks up ./config by accident).
+    config_dir: Path | None = None
+
+    @field_validator("config_dir", mode="before")
+    @classmethod
+    def _no_config_dir(cls, value: object) -> object:
+        return _blank_is_none(value)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Self:
+        """These settings from ``env`` alone, never the process's environment (a test's, or
+        a probe's own): each field from its variable (any case), else its default. For the
+        parts: their values are plain text, as in an environment."""
+        given = {name.lower(): value for name, value in env.items()}
+        values: dict[str, Any] = {
+            name: given[name] if name in given else info.get_default(call_default_factory=True)
+            for name, info in cls.model_fields.items()}
+        return cls(**values)
+
+
+class LLMSettings(SettingsPart):
+    """The LLM providers: the server's keys and where each vendor is asked
+    (``agents.providers``). Loadable alone: ``infra-mind advise`` needs no database or JWT
+    secret. Keys are secrets: never logged, printed or echoed in an error."""
 
     openai_api_key: SecretStr | None = None
     anthropic_api_key: SecretStr | None = None
+    #: An OpenAI-compatible server (vLLM, Ollama, a proxy) instead of OpenAI's public
+    #: endpoint; wins over ``providers.openai.base_url`` of agents.yaml.
+    openai_base_url: str | None = None
+    #: The same for Anthropic (``providers.anthropic.base_url``).
+    anthropic_base_url: str | None = None
+    #: Providers to ask, in order, comma-separated (openai, anthropic, offline); wins over
+    #: agents.yaml's ``fallback_order``. Empty: the file's order.
+    llm_provider_order: str = ""
+    #: The agents' configuration file; unset: ``$CONFIG_DIR/agents.yaml``, else
+    #: ``./config/agents.yaml`` if there is one, else the defaults.
+    agents_config: Path | None = None
+
+    @field_validator("openai_base_url", "anthropic_base_url", "agents_config", mode="before")
+    @classmethod
+    def _unset_when_blank(cls, value: object) -> object:
+        return _blank_is_none(value)
 
 
-class Settings(LLMKeySettings):
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+class CatalogSettings(SettingsPart):
+    """The price catalog and the cloud price APIs that refresh it. Loadable alone:
+    ``infra-mind catalog refresh`` needs no database or JWT secret."""
+
+    #: The snapshot to price with instead of a refreshed ``data/catalog/snapshot.json`` or
+    #: the bundled one (``catalog.store.active_snapshot_path``).
+    infra_mind_catalog: Path | None = None
+    #: Where each price API is asked instead of integrations.yaml's ``base_url`` (a
+    #: mirror, a test server).
+    aws_pricing_endpoint_url: str | None = None
+    azure_prices_url: str | None = None
+    gcp_billing_url: str | None = None
+    #: The key the Cloud Billing Catalog API wants (AWS's and Azure's price lists need none).
+    gcp_api_key: SecretStr | None = None
+
+    @field_validator("infra_mind_catalog", "aws_pricing_endpoint_url", "azure_prices_url",
+                     "gcp_billing_url", mode="before")
+    @classmethod
+    def _unset_when_blank(cls, value: object) -> object:
+        return _blank_is_none(value)
+
+
+class TracingSettings(SettingsPart):
+    """Where this process's spans go (``observability.tracing``), by OpenTelemetry's own
+    variable names; the endpoint may also come from integrations.yaml."""
+
+    #: The traces endpoint as given (``.../v1/traces``).
+    otel_exporter_otlp_traces_endpoint: str = ""
+    #: The collector's base URL: ``/v1/traces`` is appended.
+    otel_exporter_otlp_endpoint: str = ""
+    #: ``true`` keeps tracing off whatever the endpoint.
+    otel_sdk_disabled: str = ""
+    #: The service name on the spans; empty: ``infra-mind-api`` or ``infra-mind-worker``.
+    otel_service_name: str = ""
+
+
+class QueueSettings(SettingsPart):
+    """Where runs are queued and checkpointed. Loadable alone: the task broker is built when
+    ``worker.broker`` is imported (taskiq's worker command imports the broker it runs)."""
+
+    redis_url: str | None = None
+    #: Where agent runs are checkpointed (sqlite:///PATH, postgresql://..., or memory).
+    #: None: beside the database (``<db>.checkpoints.db``), or the same PostgreSQL database.
+    checkpoint_url: str | None = None
+
+
+class Settings(LLMSettings, CatalogSettings, TracingSettings, QueueSettings):
+    """All the settings (the parts above, and the rest)."""
 
     environment: Literal["development", "test", "staging", "production"] = "development"
-    debug: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     database_url: str = "sqlite+aiosqlite:///./data/infra_mind.db"
-    redis_url: str | None = None
     #: Put before every Redis key, stream and channel name this deployment uses (task
     #: stream, cache, leases, events), so several deployments (or test runs) can share one
     #: Redis database without meeting. Empty: the names as they have always been.
     redis_namespace: str = ""
-    #: Where agent runs are checkpointed (sqlite:///PATH, postgresql://..., or memory).
-    #: None: beside the database (``<db>.checkpoints.db``), or the same PostgreSQL database.
-    checkpoint_url: str | None = None
     #: PostgreSQL connections per process: kept open, and extra ones opened under load.
     #: Keep processes x (pool + overflow) under the server's max_connections.
     db_pool_size: int = Field(10, ge=1, le=200)
@@ -187,7 +271,7 @@ class Settings(LLMKeySettings):
     server_workers: int = Field(1, ge=1, le=64)
     #: The built web app (``npm run build`` in web/) that ``serve`` answers at ``/``; when it
     #: is missing, ``/`` says how to build it and the API serves as usual.
-    web_dist_dir: Path = Path(__file__).resolve().parents[2] / "web" / "dist"
+    web_dist_dir: Path = Path(__file__).resolve().parents[3] / "web" / "dist"
     #: A finished assessment's result stays in the cache this long.
     result_cache_ttl_s: int = Field(3600, ge=0, le=7 * 86_400)
     #: Data older than this is removed by the cleanup job.
@@ -200,19 +284,8 @@ class Settings(LLMKeySettings):
     backup_s3_url: str | None = None
     #: An S3-compatible store's endpoint (MinIO, Ceph, R2, ...); unset: AWS S3.
     backup_s3_endpoint_url: HttpUrlText | None = None
-    #: Where production.yaml, agents.yaml and integrations.yaml live. Unset: production.yaml
-    #: is not read (a process started in a checkout never picks up ./config by accident).
-    config_dir: Path | None = None
-    #: Credentials from the secrets store: never logged, printed or echoed in an error.
-    aws_access_key_id: SecretStr | None = None
-    aws_secret_access_key: SecretStr | None = None
-    aws_region: str | None = None
-    azure_client_id: str | None = None
-    azure_client_secret: SecretStr | None = None
-    azure_tenant_id: str | None = None
-    #: A path to a service-account JSON file, or the JSON itself.
-    gcp_service_account_key: SecretStr | None = None
-    # openai_api_key, anthropic_api_key: LLMKeySettings
+    #: Where Prometheus and Grafana answer (also ``monitoring`` in integrations.yaml):
+    #: checked to be URLs at start, read by nothing else yet.
     prometheus_endpoint: HttpUrlText | None = None
     grafana_endpoint: HttpUrlText | None = None
     # -- the queue after a crash, and the cost one user can impose (docs/ops/resilience.md)
@@ -241,8 +314,6 @@ class Settings(LLMKeySettings):
             file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Arguments > environment > ``$CONFIG_DIR/production.yaml`` > defaults."""
-        from infra_mind.ops.config_files import ProductionYamlSource
-
         return (init_settings, env_settings, dotenv_settings, file_secret_settings,
                 ProductionYamlSource(settings_cls))
 
@@ -260,16 +331,13 @@ class Settings(LLMKeySettings):
     @field_validator("backup_s3_url", "backup_s3_endpoint_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
-        # an empty variable (a ConfigMap's placeholder) is unset, not a malformed URL
-        return None if isinstance(value, str) and not value.strip() else value
+        return _blank_is_none(value)  # unset, not a malformed URL
 
     @field_validator("backup_s3_url")
     @classmethod
     def _s3_url(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        from infra_mind.ops.s3_location import parse_s3_url
-
         parse_s3_url(value.strip())  # ValueError: one line naming what is wrong
         return value.strip()
 
@@ -325,8 +393,6 @@ class Settings(LLMKeySettings):
 
     @model_validator(mode="after")
     def _encryption_key_usable(self) -> Settings:
-        from infra_mind.kit.crypto import CryptoError, configured_keys
-
         try:  # a malformed key or a placeholder fails at start, not at first use
             configured_keys(self.encryption_key, self.environment)
         except CryptoError as exc:
@@ -344,8 +410,6 @@ class Settings(LLMKeySettings):
 
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment (and ``overrides``); one-line ``SettingsError``."""
-    from pydantic import ValidationError
-
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
@@ -358,3 +422,12 @@ def load_settings(**overrides: object) -> Settings:
 @lru_cache(maxsize=1)
 def settings() -> Settings:
     return load_settings()
+
+
+#: production.yaml's schema (``config.files.production_schema``).
+ProductionConfig = production_schema(Settings)
+
+
+def load_production_config(path: Path) -> BaseModel:
+    """``production.yaml`` validated; ``ConfigFileError`` naming the file and keys."""
+    return validate_file(path, ProductionConfig)
