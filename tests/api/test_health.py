@@ -15,6 +15,31 @@ async def test_liveness_and_readiness(client):
     assert catalog == "ok" or catalog.startswith("stale: oldest price ")
 
 
+async def test_readiness_leaves_the_catalog_out_of_this_process(app, client, monkeypatch):
+    """The catalog's age comes from a child process, once per snapshot file and day: a
+    probe makes the API process neither load the catalog nor ask again."""
+    import sys
+
+    from infra_mind.catalog import readiness, store
+
+    children: list[tuple[str, ...]] = []
+    ask = readiness._ask_child
+
+    async def counted(snapshot, max_age_days):
+        children.append((str(snapshot), str(max_age_days)))
+        return await ask(snapshot, max_age_days)
+
+    monkeypatch.setattr(readiness, "_ask_child", counted)
+    monkeypatch.setattr(store, "_loaded", None)  # a load here would fail the probe
+    before = set(sys.modules)
+    answers = [(await client.get("/health/ready")).json()["checks"]["catalog"]
+               for _ in range(3)]
+    assert len(set(answers)) == 1 and answers[0] != readiness.UNREADABLE
+    assert len(children) == 1
+    assert "infra_mind.catalog.coverage" in before or \
+        "infra_mind.catalog.coverage" not in sys.modules
+
+
 async def _ready(tmp_path, **overrides):
     import asyncio
 

@@ -3,9 +3,6 @@ metrics are on their own port outside development, see ``api.metrics_port``)."""
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
-
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -14,8 +11,13 @@ from sqlalchemy import text
 from infra_mind import __version__
 from infra_mind.api.deps import PlatformDep
 from infra_mind.api.metrics_port import metrics_on_api_port
+from infra_mind.catalog.readiness import CatalogReadiness
+from infra_mind.kit.platform import Platform
+from infra_mind.kit.slots import Slot
 
 router = APIRouter(tags=["health"])
+#: This process's catalog-age answers (``catalog.readiness``).
+CATALOG_READINESS: Slot[CatalogReadiness] = Slot("catalog_readiness")
 
 
 class Alive(BaseModel):
@@ -62,29 +64,24 @@ async def ready(platform: PlatformDep) -> JSONResponse:
     checks["broker"] = await broker_ready(platform)
     ok = all(v == "ok" for v in checks.values())
     status = ("ready" if ok else "degraded" if checks["database"] == "ok" else "not ready")
-    checks["catalog"] = await _catalog_age(platform.settings.catalog_max_age_days,
-                                           platform.settings.infra_mind_catalog)
+    checks["catalog"] = await _catalog_age(platform)
     body = Ready(status=status, checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
 
-async def _catalog_age(max_age_days: int, snapshot: Path | None) -> str:
-    """``ok`` or ``stale: ...`` for the catalog in force (``snapshot``: the
-    ``INFRA_MIND_CATALOG`` setting), or ``unreadable``.
+async def _catalog_age(platform: Platform) -> str:
+    """``ok`` or ``stale: ...`` for the catalog in force (the ``INFRA_MIND_CATALOG``
+    setting, a refreshed local snapshot or the bundled one), or ``unreadable``: worked out
+    by a child process once per snapshot file and day (``catalog.readiness``), so that
+    probes do not make this process load the catalog and keep it. The answer is public:
+    it names no path (``infra-mind catalog stats`` does)."""
+    from infra_mind.catalog.store import active_snapshot_path
 
-    The first call loads the catalog and counts its rows (a few hundred ms of CPU, off
-    the event loop); later calls reuse both (``default_catalog``, ``coverage``). The
-    answer is public: it names no path (``infra-mind catalog stats`` does)."""
-    from infra_mind.catalog.coverage import staleness
-    from infra_mind.catalog.model import CatalogError
-    from infra_mind.catalog.store import default_catalog
-
-    try:
-        found = await asyncio.to_thread(lambda: staleness(default_catalog(snapshot),
-                                                                  max_age_days))
-    except CatalogError:
-        return "unreadable: `infra-mind catalog stats` says why"
-    return found.readiness()
+    answers = platform.get(CATALOG_READINESS)
+    if answers is None:
+        answers = platform[CATALOG_READINESS] = CatalogReadiness()
+    snapshot = active_snapshot_path(platform.settings.infra_mind_catalog)
+    return await answers.line(snapshot, platform.settings.catalog_max_age_days)
 
 
 @router.get("/metrics", include_in_schema=False)
