@@ -183,9 +183,9 @@ async def test_a_list_read_before_a_change_and_written_after_it_is_never_served(
     owner = await create_member(app)
     await create_assessment(client, owner, title="first")
     before = await client.get(BASE, headers=owner.headers)
-    key = assessment_cache.list_key({owner.organization_id: "owner"}, (None, 20, 0))
-    _, generations = await assessment_cache.cached_list(platform, key,
-                                                        [owner.organization_id])
+    roles, query = {owner.organization_id: "owner"}, (None, 20, 0)
+    key = assessment_cache.list_key(roles, query)
+    _, generations = await assessment_cache.cached_list(platform, roles, query)
     tags = await assessment_cache.current_generations(platform.cache,
                                                       [owner.organization_id], generations)
     assert tags is not None

@@ -12,7 +12,8 @@ import pytest
 
 from infra_mind.api import assessments as assessments_api
 from infra_mind.api.direct import FASTAPI_ONLY
-from tests.api.helpers import create_assessment, create_member, wait_for_status
+from infra_mind.services.auth import forget_access
+from tests.api.helpers import add_membership, create_assessment, create_member, wait_for_status
 
 BASE = "/api/v1/assessments"
 
@@ -90,3 +91,50 @@ async def test_a_result_is_the_same_answer_either_way(app, client):
     direct, fastapi = await both_ways(app, client, f"{BASE}/{done['id']}/result",
                                       {**owner.headers, "If-None-Match": etag})
     assert direct == fastapi and direct[0] == 304
+
+
+class CacheReads:
+    """Counts the cache's read calls (one call: one round trip on Redis)."""
+
+    def __init__(self, monkeypatch, cache) -> None:
+        self.calls: list[str] = []
+        for name in ("get", "get_many"):
+            original = getattr(cache, name)
+
+            async def counted(*args, _original=original, _name=name):
+                self.calls.append(_name)
+                return await _original(*args)
+
+            monkeypatch.setattr(cache, name, counted)
+
+
+async def test_a_warm_read_is_one_cache_read_with_the_users_state(app, client, monkeypatch):
+    """The access entry (result) or the generations and page (list) are read in the same
+    MGET as the user's state; answers stay those of the FastAPI path."""
+    owner = await create_member(app)
+    done = await create_assessment(client, owner)
+    assert (await client.post(f"{BASE}/{done['id']}/run",
+                              headers=owner.headers)).status_code == 202
+    await wait_for_status(client, owner, done["id"])
+    result, page = f"{BASE}/{done['id']}/result", f"{BASE}?limit=5"
+    for path in (result, page):
+        await client.get(path, headers=owner.headers)  # warms the cache and the roles seen
+    reads = CacheReads(monkeypatch, app.state.platform.cache)
+    for path in (result, page):
+        reads.calls.clear()
+        response = await client.get(path, headers=owner.headers)
+        assert response.status_code == 200
+        assert reads.calls == ["get_many"], path
+    # a new organization for the user: the roles seen are old, the keys named from them
+    # are not the page's, and the page is read as before (then the guess is new again)
+    other = await create_member(app)
+    await add_membership(app, owner, other.organization_id, "viewer")
+    await forget_access(app.state.platform, owner.user_id)
+    await create_assessment(client, other, title="Theirs")
+    reads.calls.clear()
+    listed = (await client.get(page, headers=owner.headers)).json()
+    assert {item["title"] for item in listed["items"]} == {"Shop", "Theirs"}
+    assert len(reads.calls) >= 2
+    reads.calls.clear()
+    again = await client.get(page, headers=owner.headers)
+    assert again.json() == listed and reads.calls == ["get_many"]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
-from typing import Annotated, Any, get_args
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, get_args
 
 from fastapi import (
     APIRouter,
@@ -28,10 +28,11 @@ from fastapi.responses import StreamingResponse
 
 from infra_mind.api.deps import (
     PlatformDep,
+    Principal,
     SessionDep,
-    bearer_credentials,
     error_responses,
     service_dependencies,
+    service_with,
 )
 from infra_mind.api.direct import DirectRoute, direct
 from infra_mind.api.openapi import RETRY_AFTER
@@ -57,12 +58,20 @@ from infra_mind.reports.render import (
     report_filename,
 )
 from infra_mind.reports.render_html import CSP as HTML_REPORT_CSP
-from infra_mind.services.assessments import AssessmentService
+from infra_mind.services.assessments import AssessmentService, page_keys, result_keys
 from infra_mind.worker.tasks import enqueue_run
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from infra_mind.kit.platform import Platform
+    from infra_mind.kit.security import TokenClaims
 
 HEARTBEAT_S = 15.0
 #: Far past any real list, and inside the 64-bit integers both databases take.
 MAX_OFFSET = 1_000_000_000
+#: A page's length when the request names none.
+PAGE_LIMIT = 20
 
 #: A result is per user (authenticated): a browser may keep it, a shared cache may not, and
 #: either asks again each time (a 304 when it has not changed).
@@ -90,48 +99,67 @@ Writer = Annotated[AssessmentService, Depends(writer)]
 _STATUSES = frozenset(get_args(Status))
 
 
-def _page_query(request: Request) -> dict[str, Any] | None:
-    """The list's parameters when each is plainly valid (ASCII digits in range, a known
-    status, none twice, nothing else); None: let FastAPI read (and judge) them."""
+def _page_query(request: Request) -> tuple[str | None, int, int] | None:
+    """The list's (status, limit, offset), defaults filled in, when each parameter is
+    plainly valid (ASCII digits in range, a known status, none twice, nothing else);
+    None: let FastAPI read (and judge) them."""
     if not request.scope.get("query_string"):
-        return {}
+        return None, PAGE_LIMIT, 0
     pairs = request.query_params.multi_items()
     query = dict(pairs)
     if len(query) != len(pairs) or not query.keys() <= {"status", "limit", "offset"}:
         return None
-    read: dict[str, Any] = {}
-    if "status" in query:
-        if query["status"] not in _STATUSES:
+    status_filter = query.get("status")
+    if status_filter is not None and status_filter not in _STATUSES:
+        return None
+    numbers = []
+    for name, default, low, high in (("limit", PAGE_LIMIT, 1, 100),
+                                     ("offset", 0, 0, MAX_OFFSET)):
+        text = query.get(name)
+        if text is None:
+            numbers.append(default)
+        elif text.isascii() and text.isdigit() and len(text) <= 10 \
+                and low <= int(text) <= high:
+            numbers.append(int(text))
+        else:
             return None
-        read["status_filter"] = query["status"]
-    for name, low, high in (("limit", 1, 100), ("offset", 0, MAX_OFFSET)):
-        if name in query:
-            text = query[name]
-            if not (text.isascii() and text.isdigit() and len(text) <= 10
-                    and low <= int(text) <= high):
-                return None
-            read[name] = int(text)
-    return read
+    return status_filter, numbers[0], numbers[1]
+
+
+def _reading(db: AsyncSession, principal: Principal, platform: Platform
+             ) -> AssessmentService:
+    """The reader's service, with what the request's first cache read took along."""
+    return AssessmentService(db, principal, platform, read_ahead=principal.read_ahead)
 
 
 async def _list_directly(request: Request) -> Response | None:
     query = _page_query(request)
     if query is None:
         return None
-    return await list_assessments(await reader(request, await bearer_credentials(request)),
-                                  **query)
+
+    def ahead(claims: TokenClaims, roles: Mapping[str, str] | None) -> Sequence[str]:
+        # the keys of this page for the roles last seen: taken only if they are still
+        # the user's (``assessment_cache.cached_list``)
+        return page_keys(roles, query) if roles else ()
+
+    return await list_assessments(await service_with(_reading, request, ahead), *query)
 
 
 async def _result_directly(request: Request) -> Response:
-    service = await reader(request, await bearer_credentials(request))
-    return await latest_result(request.path_params["assessment_id"], service, request)
+    assessment_id = request.path_params["assessment_id"]
+
+    def ahead(claims: TokenClaims, roles: Mapping[str, str] | None) -> Sequence[str]:
+        return result_keys(assessment_id)
+
+    service = await service_with(_reading, request, ahead)
+    return await latest_result(assessment_id, service, request)
 
 
 @router.get("", response_model=AssessmentPage, responses=_errors(401, 422))
 @direct(_list_directly)
 async def list_assessments(service: Reader,
                            status_filter: Annotated[Status | None, Query(alias="status")] = None,
-                           limit: Annotated[int, Query(ge=1, le=100)] = 20,
+                           limit: Annotated[int, Query(ge=1, le=100)] = PAGE_LIMIT,
                            offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
                            ) -> Response:
     """Assessments of your organizations, newest first."""

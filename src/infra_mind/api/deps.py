@@ -21,9 +21,9 @@ rest of a cached read.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Annotated, Any, Protocol, TypeVar, cast
 
@@ -35,7 +35,7 @@ from infra_mind.api.schemas.assessments import ErrorBody, ProblemsBody
 from infra_mind.kit.errors import NotAuthenticated
 from infra_mind.kit.platform import Platform
 from infra_mind.kit.pubsub import committed
-from infra_mind.kit.security import TokenError, decode_token
+from infra_mind.kit.security import TokenClaims, TokenError, decode_token
 from infra_mind.services.auth import current_access
 
 _bearer = HTTPBearer(auto_error=False)
@@ -126,6 +126,8 @@ class Principal:
     id: str
     roles: Mapping[str, str]  # organization id -> role
     client_address: str | None
+    #: Cache values read along with the user's state (``services.auth.current_access``).
+    read_ahead: Mapping[str, str | None] = field(default_factory=dict)
 
 
 async def principal(request: Request,
@@ -139,8 +141,9 @@ async def principal(request: Request,
 
 
 async def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None,
-                       db: AsyncSession) -> Principal:
-    """``principal``, called directly (``service_dependencies``)."""
+                       db: AsyncSession, ahead: ReadAhead | None = None) -> Principal:
+    """``principal``, called directly (``service_dependencies``, ``service_with``);
+    ``ahead`` names cache keys to read along (``Principal.read_ahead``)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotAuthenticated("not authenticated", headers={"WWW-Authenticate": "Bearer"})
     p: Platform = request.app.state.platform
@@ -148,12 +151,12 @@ async def authenticate(request: Request, credentials: HTTPAuthorizationCredentia
         claims = decode_token(p.settings.secret(), credentials.credentials, "access")
     except TokenError as exc:
         raise NotAuthenticated(str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
-    access = await current_access(p, db, claims)
+    access = await current_access(p, db, claims, ahead)
     if access is None:
         raise NotAuthenticated("not authenticated", headers={"WWW-Authenticate": "Bearer"})
     request.state.user_id = access.user_id
     return Principal(id=access.user_id, roles=access.roles,
-                     client_address=client_address(request))
+                     client_address=client_address(request), read_ahead=access.read_ahead)
 
 
 def client_address(request: Request) -> str | None:
@@ -186,6 +189,20 @@ class _Service(Protocol):
 
 
 _S = TypeVar("_S", bound=_Service)
+
+
+#: ``ahead(claims, roles last seen)``: the cache keys a request will read after
+#: authenticating, read in the same round trip (``services.auth.current_access``).
+ReadAhead = Callable[[TokenClaims, Mapping[str, str] | None], Sequence[str]]
+
+
+async def service_with(make: Callable[[AsyncSession, Principal, Platform], _S],
+                       request: Request, ahead: ReadAhead) -> _S:
+    """What ``service_dependencies``' reader gives, for a handler FastAPI does not resolve
+    (``api.direct``), with ``ahead``'s keys read along with the user's state."""
+    db = await session(request)
+    principal = await authenticate(request, await bearer_credentials(request), db, ahead)
+    return make(db, principal, request.app.state.platform)
 
 
 def service_dependencies(make: Callable[[AsyncSession, Principal, Platform], _S]

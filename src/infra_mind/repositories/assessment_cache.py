@@ -35,6 +35,7 @@ import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -107,10 +108,18 @@ def trusted(platform: Platform) -> bool:
 # -- a Redis that failed during the read answered from this process's memory) -----------
 
 
-async def access_entry(platform: Platform, assessment_id: str) -> AccessEntry | None:
+#: No values read ahead.
+NOTHING_AHEAD: Mapping[str, str | None] = MappingProxyType({})
+
+
+async def access_entry(platform: Platform, assessment_id: str,
+                       ahead: Mapping[str, str | None] = NOTHING_AHEAD) -> AccessEntry | None:
+    """The entry, from ``ahead`` when the request's first cache read took it along
+    (``services.auth.current_access``), else read now."""
     if not trusted(platform):
         return None
-    value = await platform.cache.get(access_key(assessment_id))
+    key = access_key(assessment_id)
+    value = ahead[key] if key in ahead else await platform.cache.get(key)
     return parse_access(value) if trusted(platform) else None
 
 
@@ -123,12 +132,24 @@ async def add_access(platform: Platform, assessment_id: str, organization_id: st
                                  access_value(organization_id, version), ACCESS_TTL_S)
 
 
-async def cached_list(platform: Platform, key: str, organization_ids: Sequence[str]
+def list_keys(roles: Mapping[str, str], query: Sequence[object]) -> list[str]:
+    """What a list read asks the cache for: each organization's generation, then the
+    list itself."""
+    return [*(generation_key(o) for o in sorted(set(roles))), list_key(roles, query)]
+
+
+async def cached_list(platform: Platform, roles: Mapping[str, str], query: Sequence[object],
+                      ahead: Mapping[str, str | None] = NOTHING_AHEAD
                       ) -> tuple[bytes | None, list[str | None]]:
     """(the list as served, if its generations are the current ones; the current
-    generations): one cache read."""
-    *generations, cached = await platform.cache.get_many(
-        [*(generation_key(o) for o in organization_ids), key])
+    generations): one cache read, or none when the request's first read took these
+    keys along (``services.auth.current_access``)."""
+    keys = list_keys(roles, query)
+    if all(k in ahead for k in keys):
+        values = [ahead[k] for k in keys]
+    else:
+        values = await platform.cache.get_many(keys)
+    *generations, cached = values
     if cached is not None and None not in generations and trusted(platform):
         tags, _, body = cached.partition("\n")
         if tags == ",".join(generations):  # type: ignore[arg-type]

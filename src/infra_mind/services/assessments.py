@@ -52,6 +52,17 @@ WHAT_IF_LEASE_S = 60.0
 WHAT_IF_RETRY_AFTER_S = 1
 
 
+def page_keys(roles: Mapping[str, str], query: tuple[str | None, int, int]) -> list[str]:
+    """The cache keys ``page_json`` reads for a user with ``roles`` and this (status,
+    limit, offset): for a caller that reads them along with the user's state."""
+    return assessment_cache.list_keys(roles, query)
+
+
+def result_keys(assessment_id: str) -> list[str]:
+    """The cache keys ``latest_result_json`` reads first (its access entry)."""
+    return [assessment_cache.access_key(assessment_id)]
+
+
 class Actor(Protocol):
     """Who is asking (the API's ``Principal`` fits)."""
 
@@ -91,11 +102,16 @@ def validated(data: Any, message: str = "invalid requirements") -> Requirements:
 class AssessmentService:
     """Use cases for one actor, in the caller's session (transaction)."""
 
-    def __init__(self, session: AsyncSession, actor: Actor, platform: Platform) -> None:
+    def __init__(self, session: AsyncSession, actor: Actor, platform: Platform,
+                 read_ahead: Mapping[str, str | None] = assessment_cache.NOTHING_AHEAD
+                 ) -> None:
         self.session = session
         self.actor = actor
         self.platform = platform
         self.repo = AssessmentRepository(session, actor.roles.keys())
+        #: Cache values this request's first cache read took along (``api.assessments``'
+        #: direct handlers: ``services.auth.current_access``).
+        self.read_ahead = read_ahead
 
     # -- rules -------------------------------------------------------------------------
 
@@ -170,9 +186,10 @@ class AssessmentService:
         if not assessment_cache.trusted(self.platform):
             return render(*await self.page(status=status, limit=limit, offset=offset))
         cache, organization_ids = self.platform.cache, self.repo.organization_ids
-        key = assessment_cache.list_key(self.actor.roles, (status, limit, offset))
-        body, generations = await assessment_cache.cached_list(self.platform, key,
-                                                               organization_ids)
+        query = (status, limit, offset)
+        key = assessment_cache.list_key(self.actor.roles, query)
+        body, generations = await assessment_cache.cached_list(
+            self.platform, self.actor.roles, query, self.read_ahead)
         if body is not None:
             return body
         # tagged with the generations read before the database: a change committed after
@@ -315,7 +332,8 @@ class AssessmentService:
         changes once written, so a cached copy keyed by (assessment, version) is never
         stale; access is checked on every call.
         """
-        entry = await assessment_cache.access_entry(self.platform, assessment_id)
+        entry = await assessment_cache.access_entry(self.platform, assessment_id,
+                                                    self.read_ahead)
         if entry is not None:
             if entry.organization_id is None or entry.organization_id not in self.actor.roles:
                 raise NotFound("assessment not found")

@@ -36,9 +36,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -368,6 +368,9 @@ class Access:
 
     user_id: str
     roles: Mapping[str, str]  # organization id -> role
+    #: The values of the keys the caller asked to read along (``current_access``'s
+    #: ``ahead``), as the same cache read found them; a key it did not read is absent.
+    read_ahead: Mapping[str, str | None] = field(default_factory=dict)
 
 
 def _state_key(user_id: str) -> str:
@@ -382,19 +385,29 @@ def _revoked_session_key(family_id: str) -> str:
     return f"access:revoked-session:{family_id}"
 
 
-async def current_access(platform: Platform, db: AsyncSession,
-                         claims: TokenClaims) -> Access | None:
+async def current_access(platform: Platform, db: AsyncSession, claims: TokenClaims,
+                         ahead: Callable[[TokenClaims, Mapping[str, str] | None],
+                                         Sequence[str]] | None = None) -> Access | None:
     """What a valid access token's user may do now; None when nothing: the user is gone or
     inactive, or the token was revoked (signed out everywhere or deactivated since it was
     issued, its session signed out, its refresh family caught being reused).
 
     One cache read (one MGET on Redis) and no SQL when the cache holds the user's state;
-    one statement when it does not.
+    one statement when it does not. ``ahead(claims, roles)`` names more keys to read in
+    the same MGET (``Access.read_ahead``), for a request that will read them next: its
+    one round trip to Redis then does for both. ``roles`` is what this process last saw
+    of the user's roles (None: nothing yet), for keys that depend on them; the caller
+    uses a value only for a key it needs given the roles now.
     """
     keys = [_state_key(claims.subject), _revoked_user_key(claims.subject)]
     if claims.family_id:
         keys.append(_revoked_session_key(claims.family_id))
-    state, revoked_until, *session_revoked = await platform.cache.get_many(keys)
+    fixed = len(keys)
+    seen = platform.get(ROLES_SEEN)
+    if ahead is not None:
+        keys.extend(ahead(claims, seen.get(claims.subject) if seen is not None else None))
+    values = await platform.cache.get_many(keys)
+    state, revoked_until, *session_revoked = values[:fixed]
     if revoked_until is not None and claims.issued_at < float(revoked_until):
         return None
     if session_revoked and session_revoked[0] is not None:
@@ -405,7 +418,38 @@ async def current_access(platform: Platform, db: AsyncSession,
         state = json.dumps({"active": active, "roles": roles})
         await platform.cache.set(_state_key(claims.subject), state, ACCESS_STATE_TTL_S)
     known = json.loads(state)
-    return Access(claims.subject, known["roles"]) if known["active"] else None
+    if not known["active"]:
+        return None
+    if ahead is not None:
+        if seen is None:
+            seen = platform[ROLES_SEEN] = RolesSeen()
+        seen.saw(claims.subject, known["roles"])
+    return Access(claims.subject, known["roles"],
+                  dict(zip(keys[fixed:], values[fixed:], strict=True)))
+
+
+class RolesSeen:
+    """The roles this process last saw per user, for ``current_access``'s callers to name
+    the keys a user's next read will need before the read that says the roles now. Only
+    a guess: a key named from old roles is simply not the key the request then needs.
+    At most ``max_users``; past that it starts again."""
+
+    max_users = 10_000
+
+    def __init__(self) -> None:
+        self._roles: dict[str, Mapping[str, str]] = {}
+
+    def get(self, user_id: str) -> Mapping[str, str] | None:
+        return self._roles.get(user_id)
+
+    def saw(self, user_id: str, roles: Mapping[str, str]) -> None:
+        if len(self._roles) >= self.max_users and user_id not in self._roles:
+            self._roles.clear()
+        self._roles[user_id] = roles
+
+
+#: This process's ``RolesSeen``.
+ROLES_SEEN: Slot[RolesSeen] = Slot("roles_seen")
 
 
 def _revocation_ttl_s(platform: Platform) -> int:
