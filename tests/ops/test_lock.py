@@ -77,11 +77,11 @@ def test_a_tightened_specifier_the_pin_no_longer_meets_fails(copies):
     version = pinned(lock, "redis")
     major = int(version.split(".")[0])
     text = pyproject.read_text()
-    assert '"redis>=5"' in text
-    pyproject.write_text(text.replace('"redis>=5"', f'"redis>={major + 1}"'))
+    assert '"redis[hiredis]>=5"' in text
+    pyproject.write_text(text.replace('"redis[hiredis]>=5"', f'"redis[hiredis]>={major + 1}"'))
     done = check(pyproject, lock, dev_lock)
     assert done.returncode == 1
-    assert f"redis=={version} is not allowed by redis>={major + 1}" in done.stderr
+    assert f"redis=={version} is not allowed by redis[hiredis]>={major + 1}" in done.stderr
 
 
 def test_a_dev_extra_missing_from_the_dev_lock_fails(copies):
