@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))  # tests.fake_llm: the same fake the tests use
 from tests.fake_llm import echo_facts, serve_fake  # noqa: E402
 
 from infra_mind.agents.config import load_agents_config  # noqa: E402
-from infra_mind.agents.llm import RetryPolicy  # noqa: E402
 from infra_mind.agents.runtime import AgentRuntime  # noqa: E402
+from infra_mind.kit.retry import RetryPolicy  # noqa: E402
 
 SPECIALISTS = ("cloud_engineer", "compliance", "mlops")
 

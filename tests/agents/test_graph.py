@@ -15,13 +15,14 @@ import yaml
 from infra_mind import assess
 from infra_mind.agents.config import AgentsConfig, ModelPrice, RunLimits
 from infra_mind.agents.graph import StopRun
-from infra_mind.agents.llm import AnthropicProvider, OpenAIProvider, RetryPolicy
+from infra_mind.agents.llm import AnthropicProvider, OpenAIProvider
 from infra_mind.agents.narrative import SECTIONS
 from infra_mind.agents.numbers import figures_of, unmatched_numbers
 from infra_mind.agents.runtime import AgentRuntime, configured_providers
 from infra_mind.agents.sections import SPECS
 from infra_mind.config import LLMSettings
 from infra_mind.engine.workloads import ML_KINDS
+from infra_mind.kit.retry import RetryPolicy
 from infra_mind.observability.metrics import Metrics
 from tests.fake_llm import echo_facts, invents_price, prompt_of, section_of, serve_fake
 

@@ -17,10 +17,10 @@ import pytest
 import yaml
 
 from infra_mind.agents.config import AgentsConfig, BreakerSettings, ModelPrice
-from infra_mind.agents.llm import RetryPolicy
 from infra_mind.agents.providers import OrganizationKeys, configured_providers, server_keys
 from infra_mind.agents.runtime import AgentRuntime
 from infra_mind.config import LLMSettings, load_settings
+from infra_mind.kit.retry import RetryPolicy
 from tests.fake_llm import echo_facts, serve_fake
 
 SAAS = yaml.safe_load(

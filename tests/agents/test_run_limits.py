@@ -18,11 +18,11 @@ import yaml
 from infra_mind import assess
 from infra_mind.agents.budget import RunBudget
 from infra_mind.agents.config import AgentsConfig, ModelPrice, RunLimits
-from infra_mind.agents.llm import RetryPolicy
 from infra_mind.agents.numbers import figures_of
 from infra_mind.agents.runtime import AgentRuntime
 from infra_mind.agents.sections import SPECS
 from infra_mind.config import LLMSettings
+from infra_mind.kit.retry import RetryPolicy
 from tests.fake_llm import echo_facts, serve_fake
 
 SAAS = yaml.safe_load(

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from infra_mind.kit.crypto import KEYRING_KEY, Keyring
 from infra_mind.models import AuditEvent, OrganizationSecret
-from infra_mind.services.org_secrets import masked, secret_value
+from infra_mind.services.organizations import masked, secret_value
 from tests.api.helpers import create_member
 
 VALUE = "sk-proj-Abc123def456ghi789jkl012mno345pqr678stu901vwx-a1b2"

@@ -15,8 +15,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from infra_mind.agents.llm import OpenAIProvider, ProviderChain, RetryPolicy, Route
+from infra_mind.agents.llm import OpenAIProvider, ProviderChain, Route
 from infra_mind.config import TracingSettings
+from infra_mind.kit.retry import RetryPolicy
 from infra_mind.observability.tracing import (
     SERVICE_API,
     build_tracer_provider,

@@ -19,13 +19,13 @@ import pytest
 
 from infra_mind.agents.llm import OpenAIProvider, RetryableLLMError
 from infra_mind.catalog.adapters.azure import AzurePriceSource
-from infra_mind.catalog.adapters.base import RetryPolicy
 from infra_mind.cli.main import main
 from infra_mind.config import load_settings
 from infra_mind.config.integrations import load_integrations_config
 from infra_mind.kit import http as kit_http
 from infra_mind.kit.cache import make_cache
 from infra_mind.kit.presence import Presence, summarize_api_calls
+from infra_mind.kit.retry import RetryPolicy
 from infra_mind.ops.health import api_rates, llm_status
 from tests.catalog.adapters.conftest import ReplayServer, azure_app
 from tests.fake_llm import FakeLLMServer, Recorded, _error_body, _handler

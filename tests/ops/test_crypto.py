@@ -26,7 +26,7 @@ from infra_mind.kit.db import session_scope
 from infra_mind.kit.platform import Platform
 from infra_mind.models import Organization, OrganizationSecret
 from infra_mind.ops.rotation import RotationFailed, rotate
-from infra_mind.services.org_secrets import secret_value
+from infra_mind.services.organizations import secret_value
 from tests.api.helpers import create_member
 
 JWT = "j" * 48

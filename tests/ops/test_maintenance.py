@@ -1,21 +1,26 @@
 """Maintenance on SQLite and PostgreSQL: ``cleanup-old-data`` deletes exactly what it says
 (and nothing in a dry run), ``clear-stuck-workflows`` requeues or fails a planted stale
-run, ``check-agent-state`` shows a running assessment's agents and checkpoint, and
-``warm-cache`` fills the result cache the API reads."""
+run (and a cached list read right after shows it), ``check-agent-state`` shows a running
+assessment's agents and checkpoint, and ``warm-cache`` fills the result cache the API
+reads."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import uuid
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, update
 
 from infra_mind.cli.main import main
 from infra_mind.config import load_settings
 from infra_mind.kit.db import session_scope
 from infra_mind.kit.platform import Platform
+from infra_mind.kit.pubsub import CHANNELS, MemoryChannel, channel_of
 from infra_mind.models import (
     Assessment,
     AssessmentResultRow,
@@ -32,9 +37,10 @@ from infra_mind.models import (
 )
 from infra_mind.ops.maintenance import CLEANUP_ACTION, cleanup_old_data, warm_cache
 from infra_mind.ops.workflows import agent_states, clear_stuck
-from infra_mind.repositories.assessments import RunRepository
+from infra_mind.repositories.assessments import STATUS_CHANNEL, RunRepository
 from infra_mind.worker import tasks
-from tests.api.helpers import REQUIREMENTS, create_assessment, create_member
+from tests.api.helpers import REQUIREMENTS, Member, create_assessment, create_member
+from tests.api.test_cached_reads import REDIS_URL, database_use, shared_redis
 
 JWT = "j" * 48
 TABLES = (AssessmentResultRow, AuditEvent, RefreshToken, IdempotencyKey, Conversation,
@@ -148,8 +154,9 @@ async def test_cleanup_deletes_exactly_what_it_says(app):
 # -- stuck runs ------------------------------------------------------------------------------
 
 
-async def _plant_stuck(app, client, platform: Platform) -> dict[str, str]:
-    owner = await create_member(app)
+async def _plant_stuck(app, client, platform: Platform,
+                       owner: Member | None = None) -> dict[str, str]:
+    owner = owner or await create_member(app)
     ids = {}
     for name in ("stale", "waiting", "live"):
         ids[name] = (await create_assessment(client, owner, title=name))["id"]
@@ -226,6 +233,73 @@ async def test_clear_stuck_fails_with_the_reason(app, client, held):
     assert (await _row(platform, ids["live"])).status == "running"
     again = await clear_stuck(platform, older_than_s=1800, action="fail")
     assert again.runs == []
+
+
+@pytest.mark.parametrize(("action", "became"), [("fail", "failed"), ("requeue", "queued")])
+async def test_a_cleared_run_is_seen_at_once_by_a_cached_list_and_by_streams(
+        app, client, held, action, became):
+    """The operator's changes are made as the worker's are: once committed, the
+    organization's cached lists are dropped (a list read right after shows them, not the
+    cached page for up to its TTL) and each new status is announced to event streams."""
+    platform = app.state.platform
+    owner = await create_member(app)
+    ids = await _plant_stuck(app, client, platform, owner)
+    before = (await client.get("/api/v1/assessments", headers=owner.headers)).json()
+    with database_use(app) as use:
+        cached = (await client.get("/api/v1/assessments", headers=owner.headers)).json()
+    assert use.none and cached == before  # served from the cache
+    heard: list[dict[str, Any]] = []
+    channel_of(platform, STATUS_CHANNEL).subscribe(heard.append)
+
+    await clear_stuck(platform, older_than_s=1800, action=action)
+
+    listed = {item["id"]: item for item in
+              (await client.get("/api/v1/assessments", headers=owner.headers)).json()["items"]}
+    assert {name: listed[aid]["status"] for name, aid in ids.items()} == {
+        "stale": became, "waiting": became, "live": "running"}
+    if action == "requeue":  # queued again: since a new time
+        was = {item["id"]: item["queued_at"] for item in before["items"]}
+        assert listed[ids["waiting"]]["queued_at"] != was[ids["waiting"]]
+    announced = {m["id"]: m["status"]["status"] for m in heard}
+    assert announced[ids["stale"]] == became
+    if action == "fail":
+        assert announced[ids["waiting"]] == "failed"
+
+
+async def test_on_redis_the_commands_change_reaches_the_apis_cached_lists(app, client, held):
+    """The command runs in a process of its own: with Redis, the lists it drops are those
+    the API process serves. (Without Redis it cannot reach the API's memory: there the
+    lists show it within ``LIST_TTL_S``.)"""
+    platform = app.state.platform
+    owner = await create_member(app)
+    ids = await _plant_stuck(app, client, platform, owner)
+    channel_of(platform, STATUS_CHANNEL)  # made now: stays in memory when settings change
+    prefix = f"test:{uuid.uuid4().hex}:"
+    serving, other_cache = await shared_redis(prefix), await shared_redis(prefix)
+    own_cache, own_settings = platform.cache, platform.settings
+    platform.cache = serving
+    platform.settings = own_settings.model_copy(update={"redis_url": REDIS_URL,
+                                                        "server_workers": 2})
+    command = dataclasses.replace(platform, cache=other_cache, _slots={})
+    command[CHANNELS] = {STATUS_CHANNEL: MemoryChannel()}
+    try:
+        before = (await client.get("/api/v1/assessments", headers=owner.headers)).json()
+        with database_use(app) as use:
+            cached = (await client.get("/api/v1/assessments", headers=owner.headers)).json()
+        assert use.none and cached == before
+
+        await clear_stuck(command, older_than_s=1800, action="fail")
+
+        listed = {item["id"]: item["status"] for item in (await client.get(
+            "/api/v1/assessments", headers=owner.headers)).json()["items"]}
+        assert listed == {ids["stale"]: "failed", ids["waiting"]: "failed",
+                          ids["live"]: "running"}
+    finally:
+        platform.cache, platform.settings = own_cache, own_settings
+        for key in await serving.items(""):
+            await serving.delete(key)
+        for cache in (serving, other_cache):
+            await cache.close()
 
 
 # -- agents and checkpoints ------------------------------------------------------------------

@@ -10,7 +10,7 @@ its transaction commits, and the stream is woken with the status the message car
 - with ``REDIS_URL``, a message published by another process (here a second Redis
   client, speaking the wire format) reaches the stream, and this process's own changes
   go out through Redis and come back;
-- a change made without an announcement (an administrator's ``fail-queued``, a message
+- a change made without an announcement (a row edited by hand, a message
   lost) is found by the feed's safety re-read, and several API processes without Redis
   (each announcing in its own memory) re-read often;
 - a change that rolls back is never announced.
@@ -189,7 +189,7 @@ async def test_a_change_that_rolls_back_is_never_announced(app, client, held):
 
 
 async def test_a_change_nobody_announced_is_found_by_the_safety_re_read(app, client, held):
-    """An administrator's ``fail-queued`` (or a lost message) writes with no message: the
+    """A row edited by hand (or a lost message) writes with no message: the
     feed's slow re-read finds it (here its interval is shortened to 0.2 s)."""
     platform = app.state.platform
     platform[STATUS_FEED] = StatusFeed(platform.sessions, MemoryChannel(), reread_s=0.2)

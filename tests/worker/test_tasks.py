@@ -259,3 +259,25 @@ async def test_a_run_handed_back_is_queued_or_given_up_and_only_by_its_worker(ap
     assert again.error == "the database was unavailable; the run will be retried"
     assert (await row(app, spent)).error == "gave up"
     assert (await row(app, taken)).status == "running"
+
+
+async def test_agent_progress_never_goes_back(monkeypatch):
+    """The CTO (70) may finish while compliance (45) is still at work: the step then names
+    compliance, and the figure stays at 70 (seen as 70 then 45 on a run's event stream)."""
+    recorded: list[tuple[int, str]] = []
+
+    async def step(platform, assessment_id, worker_id, progress, current_step):
+        recorded.append((progress, current_step))
+
+    monkeypatch.setattr(tasks, "_step", step)
+    progress = tasks._agent_progress(None, "a1", "w1")
+    for agent, event in [("research", "started"), ("research", "finished"),
+                         ("compliance", "started"), ("cloud_engineer", "started"),
+                         ("cloud_engineer", "finished"), ("cto", "started"),
+                         ("cto", "finished"), ("compliance", "finished"),
+                         ("report_writer", "started")]:
+        await progress(agent, event)
+    assert recorded == [(20, "agent research"), (45, "agent compliance"),
+                        (45, "agents compliance, cloud_engineer"), (45, "agent compliance"),
+                        (70, "agents compliance, cto"), (70, "agent compliance"),
+                        (85, "agent report_writer")]

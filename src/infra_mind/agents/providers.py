@@ -33,7 +33,7 @@ log = logging.getLogger("infra_mind.agents")
 
 _PROVIDERS: dict[str, type[OpenAIProvider] | type[AnthropicProvider]] = {
     "openai": OpenAIProvider, "anthropic": AnthropicProvider}
-#: The organization secret (``services.org_secrets``) holding each provider's key.
+#: The organization secret (``services.organizations``) holding each provider's key.
 PROVIDER_SECRETS: dict[ProviderName, str] = {"openai": "openai_api_key",
                                              "anthropic": "anthropic_api_key"}
 

@@ -42,7 +42,6 @@ from infra_mind.agents.llm import (
     LLMProvider,
     ProviderChain,
     ResponseCache,
-    RetryPolicy,
     Route,
 )
 from infra_mind.agents.narrative import AGENTS
@@ -55,6 +54,7 @@ from infra_mind.agents.writer import SectionWriter, usage_of
 from infra_mind.catalog.store import Catalog
 from infra_mind.config import LLMSettings
 from infra_mind.engine.requirements import Requirements
+from infra_mind.kit.retry import RetryPolicy
 from infra_mind.observability.logging import log_context
 from infra_mind.observability.metrics import Metrics
 

@@ -47,6 +47,12 @@ _BUSY: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorOut, "description": "Every password-hashing slot of this process "
                                             "stayed busy; see Retry-After",
           "headers": RETRY_AFTER}}
+#: A sign-in refused (``/login`` and ``/browser/login``: the same throttles).
+_SIGN_IN_REFUSED: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "Invalid email or password"},
+    429: {"model": ErrorOut,
+          "description": "Too many failed attempts for this account from this address, or "
+                         "from this address; see Retry-After"}}
 #: Tokens must not stay in a browser's, a proxy's or a CDN's cache (RFC 6749 5.1).
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -80,12 +86,7 @@ async def register(body: RegisterIn, request: Request,
 
 
 @router.post("/login", response_model=TokenPair,
-             responses={401: {"model": ErrorOut, "description": "Invalid email or password"},
-                        429: {"model": ErrorOut,
-                              "description": "Too many failed attempts for this account from "
-                                             "this address, or from this address; see "
-                                             "Retry-After"},
-                        **_BUSY, **_INVALID})
+             responses={**_SIGN_IN_REFUSED, **_BUSY, **_INVALID})
 async def login(body: LoginIn, request: Request, response: Response,
                 service: ServiceDep) -> TokenPair:
     """Exchange an email and password for an access token and a refresh token."""
@@ -187,12 +188,7 @@ def _access_token(tokens: Any) -> AccessToken:
 
 @router.post("/browser/login", response_model=AccessToken,
              dependencies=[Depends(csrf_guard)], openapi_extra=_CSRF_PARAMETER,
-             responses={401: {"model": ErrorOut, "description": "Invalid email or password"},
-                        429: {"model": ErrorOut,
-                              "description": "Too many failed attempts for this account from "
-                                             "this address, or from this address; see "
-                                             "Retry-After"},
-                        **_CSRF_MISSING, **_BUSY, **_INVALID})
+             responses={**_SIGN_IN_REFUSED, **_CSRF_MISSING, **_BUSY, **_INVALID})
 async def browser_login(body: LoginIn, request: Request, response: Response,
                         service: ServiceDep, platform: PlatformDep) -> AccessToken:
     """Sign a browser in: the access token in the body, the refresh token in the HttpOnly

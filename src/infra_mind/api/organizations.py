@@ -26,9 +26,9 @@ from infra_mind.api.schemas.organizations import (
     SecretPut,
     SecretRead,
 )
-from infra_mind.services.org_members import OrganizationMembersService
-from infra_mind.services.org_secrets import (
+from infra_mind.services.organizations import (
     SECRET_NAMES,
+    OrganizationMembersService,
     OrganizationSecretsService,
     SecretName,
 )

@@ -40,7 +40,7 @@ from typing import Any
 
 from infra_mind.catalog.adapters.aws import AwsPriceSource
 from infra_mind.catalog.adapters.azure import AzurePriceSource
-from infra_mind.catalog.adapters.base import AdapterError, PriceSource, RetryPolicy, one_line
+from infra_mind.catalog.adapters.base import AdapterError, PriceSource, one_line
 from infra_mind.catalog.adapters.gcp import GcpPriceSource
 from infra_mind.catalog.model import PriceRow, ProductFamily, Provider, PurchaseOption
 from infra_mind.catalog.regions import regions_of
@@ -49,6 +49,7 @@ from infra_mind.catalog.store import Catalog, normalize_sku
 from infra_mind.config import CatalogSettings
 from infra_mind.config.files import ConfigFileError
 from infra_mind.config.integrations import PUBLIC_PRICE_APIS, load_integrations_config
+from infra_mind.kit.retry import RetryPolicy
 
 Key = tuple[Provider, str, ProductFamily, PurchaseOption]
 #: A refresh may take at most this share of a region's rows away without ``allow_shrink``.

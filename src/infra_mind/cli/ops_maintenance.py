@@ -50,10 +50,13 @@ def on_platform(work: Callable[[Platform], Awaitable[_T]],
                        f"version needs {migrations.head}: run `infra-mind migrate` first")
 
     async def run() -> _T:
+        from infra_mind.kit.pubsub import close_channels
+
         platform = Platform.build(cfg)
         try:
             return await work(platform)
         finally:
+            await close_channels(platform)  # what the work announced is sent before exit
             await platform.close()
 
     return asyncio.run(run())

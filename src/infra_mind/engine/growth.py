@@ -57,12 +57,21 @@ class ScaledLinear(Part):
 
 
 @dataclass(frozen=True)
-class ScaledMachines(Part):
+class HourlyPart(Part):
+    """A part priced per hour: a commitment reprices it and keeps everything else."""
+
+    price_per_hour: float
+
+    def repriced(self, price_per_hour: float) -> Part:
+        return replace(self, price_per_hour=price_per_hour)
+
+
+@dataclass(frozen=True)
+class ScaledMachines(HourlyPart):
     """Always-on machines re-counted for the traffic: whole machines, never below the floor."""
 
     follows_traffic = True
 
-    price_per_hour: float
     vcpu_each: float
     memory_each_gib: float
     vcpu_need: float
@@ -77,12 +86,9 @@ class ScaledMachines(Part):
     def cost(self, month: int, traffic: float) -> float:
         return round(self.count(traffic) * self.price_per_hour * HOURS_PER_MONTH, 2)
 
-    def repriced(self, price_per_hour: float) -> Part:
-        return replace(self, price_per_hour=price_per_hour)
-
 
 @dataclass(frozen=True)
-class AutoscaledMachines(Part):
+class AutoscaledMachines(HourlyPart):
     """A stateless service's autoscaled fleet, re-counted for the traffic.
 
     ``portion`` prices all of it, only the floor held all month (the part a commitment
@@ -91,7 +97,6 @@ class AutoscaledMachines(Part):
 
     follows_traffic = True
 
-    price_per_hour: float
     machine: Candidate
     vcpu_peak_need: float
     vcpu_avg_need: float
@@ -119,18 +124,14 @@ class AutoscaledMachines(Part):
     def cost(self, month: int, traffic: float) -> float:
         return round(self.hours(traffic) * self.price_per_hour, 2)
 
-    def repriced(self, price_per_hour: float) -> Part:
-        return replace(self, price_per_hour=price_per_hour)
-
 
 @dataclass(frozen=True)
-class GpuMachines(Part):
+class GpuMachines(HourlyPart):
     """GPU machines for a worker: enough for its GPUs, vCPUs and memory, for its hours.
 
     Fixed over the projection unless the worker follows traffic.
     """
 
-    price_per_hour: float
     hours_per_month: float
     gpus_each: int
     vcpu_each: float
@@ -149,17 +150,13 @@ class GpuMachines(Part):
     def cost(self, month: int, traffic: float) -> float:
         return round(self.count(traffic) * self.hours_per_month * self.price_per_hour, 2)
 
-    def repriced(self, price_per_hour: float) -> Part:
-        return replace(self, price_per_hour=price_per_hour)
-
 
 @dataclass(frozen=True)
-class ScaledReplicas(Part):
+class ScaledReplicas(HourlyPart):
     """GPU serving instances re-counted for the traffic."""
 
     follows_traffic = True
 
-    price_per_hour: float
     tokens_per_sec_per_replica: float
     replicas_per_instance: int
     peak_tokens_per_sec: float
@@ -173,22 +170,15 @@ class ScaledReplicas(Part):
     def cost(self, month: int, traffic: float) -> float:
         return round(self.count(traffic) * self.price_per_hour * HOURS_PER_MONTH, 2)
 
-    def repriced(self, price_per_hour: float) -> Part:
-        return replace(self, price_per_hour=price_per_hour)
-
 
 @dataclass(frozen=True)
-class FixedHours(Part):
+class FixedHours(HourlyPart):
     """A fixed number of instance-hours a month (training runs), at an hourly price."""
 
-    price_per_hour: float
     hours: float
 
     def cost(self, month: int, traffic: float) -> float:
         return round(self.price_per_hour * self.hours, 2)
-
-    def repriced(self, price_per_hour: float) -> Part:
-        return replace(self, price_per_hour=price_per_hour)
 
 
 @dataclass(frozen=True)

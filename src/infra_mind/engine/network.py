@@ -7,6 +7,7 @@ once every workload is priced.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import assert_never
 
 from infra_mind.catalog.model import PriceRow, ProductFamily, Provider, Unit
@@ -221,15 +222,7 @@ def _cdn(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand]) 
         design.unpriced.append(f"(shared): CDN for {names} ({egress:g} GB a month) in {p} {r}")
         return
     if egress > 0:
-        items = tiered_lines(rows, egress, workload="(shared)", component="CDN data transfer")
-        if not items:  # within the free allowance: say so, and let it grow
-            free = rows[0].attributes.get("free_gb_per_month", 0)
-            items = [line(min(rows, key=lambda x: x.tier_start or 0.0), workload="(shared)",
-                          component="CDN data transfer", quantity=0.0,
-                          note=f"{egress:g} GB within the {free:g} GB free allowance")]
-        for item in items[:-1]:
-            design.add(item, "network", growth.Fixed(0.0))
-        design.add(items[-1], "network", growth.ScaledTiers(rows, egress))
+        _tiered_data(design, rows, egress, "CDN data transfer")
     if requests > 0:
         request_rows = _cdn_request_rows(catalog, p, r)
         if not request_rows:
@@ -244,14 +237,24 @@ def _cdn(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand]) 
                                                + (f"; {item.note}" if item.note else "")})
                 design.add(item, "network", growth.ScaledLinear(item.monthly_usd))
     if p in CDN_CACHE_FILL_BILLED and egress > 0:
-        fill = first_row(catalog, p, r, ProductFamily.CDN, dimension="cache_fill")
-        gb = egress * (1 - CDN_CACHE_HIT_RATIO)
-        if fill is None:
-            design.unpriced.append(f"(shared): CDN cache fill ({gb:g} GB) in {p} {r}")
-        else:
-            item = line(fill, workload="(shared)", component="CDN cache fill", quantity=gb,
-                        note=f"{egress:g} GB x (1 - {CDN_CACHE_HIT_RATIO:g} cache hit ratio)")
-            design.add(item, "network", growth.ScaledLinear(item.monthly_usd))
+        _data_line(catalog, design, ProductFamily.CDN, "cache_fill", "CDN cache fill",
+                   egress * (1 - CDN_CACHE_HIT_RATIO),
+                   f"{egress:g} GB x (1 - {CDN_CACHE_HIT_RATIO:g} cache hit ratio)",
+                   growth.ScaledLinear)
+
+
+def _data_line(catalog: Catalog, design: OptionDesign, family: ProductFamily, dimension: str,
+               component: str, gb: float, note: str,
+               part: Callable[[float], growth.Part]) -> None:
+    """A shared line of ``gb`` priced at the row of ``dimension``, growing as ``part``
+    does; without such a row, the design says what it could not price."""
+    p, r = design.provider, design.region.code
+    row = first_row(catalog, p, r, family, dimension=dimension)
+    if row is None:
+        design.unpriced.append(f"(shared): {component} ({gb:g} GB) in {p} {r}")
+        return
+    item = line(row, workload="(shared)", component=component, quantity=gb, note=note)
+    design.add(item, "network", part(item.monthly_usd))
 
 
 # -- NAT ---------------------------------------------------------------------------------
@@ -288,13 +291,9 @@ def _nat(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand]) 
             assert_never(provider)
     gb = nat_data_gb(demands)
     if gb > 0:
-        data = first_row(catalog, p, r, ProductFamily.NAT_GATEWAY, dimension="data")
-        if data is None:
-            design.unpriced.append(f"(shared): NAT data processed ({gb:g} GB) in {p} {r}")
-        else:
-            item = line(data, workload="(shared)", component="NAT data processed", quantity=gb,
-                        note=f"{gb:g} GB a month started by workers (their stated egress)")
-            design.add(item, "network", growth.Fixed(item.monthly_usd))
+        _data_line(catalog, design, ProductFamily.NAT_GATEWAY, "data", "NAT data processed",
+                   gb, f"{gb:g} GB a month started by workers (their stated egress)",
+                   growth.Fixed)
 
 
 def nat_quote(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand]
@@ -385,12 +384,21 @@ def _egress(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand
     if not rows:
         design.unpriced.append(f"(shared): internet egress ({egress_gb:g} GB) in {p} {r}")
         return
-    items = tiered_lines(rows, egress_gb, workload="(shared)", component="internet egress")
-    if not items:  # the free allowance covers it: say so, and let it grow
+    _tiered_data(design, rows, egress_gb, "internet egress", fixed_gb=fixed_gb)
+
+
+def _tiered_data(design: OptionDesign, rows: list[PriceRow], gb: float, component: str, *,
+                 fixed_gb: float = 0.0) -> None:
+    """Data billed on the provider's volume tiers (CDN transfer, internet egress): a line
+    per tier reached; within the free allowance one line at 0 that says so, so it can
+    grow. As for object storage, the last line's part carries the whole quantity over the
+    projection (``fixed_gb`` of it does not follow traffic)."""
+    items = tiered_lines(rows, gb, workload="(shared)", component=component)
+    if not items:
         free = rows[0].attributes.get("free_gb_per_month", 0)
         items = [line(min(rows, key=lambda x: x.tier_start or 0.0), workload="(shared)",
-                      component="internet egress", quantity=0.0,
-                      note=f"{egress_gb:g} GB within the {free:g} GB free allowance")]
-    for item in items[:-1]:  # as for object storage: the last line carries it all
+                      component=component, quantity=0.0,
+                      note=f"{gb:g} GB within the {free:g} GB free allowance")]
+    for item in items[:-1]:
         design.add(item, "network", growth.Fixed(0.0))
-    design.add(items[-1], "network", growth.ScaledTiers(rows, egress_gb - fixed_gb, fixed_gb))
+    design.add(items[-1], "network", growth.ScaledTiers(rows, gb - fixed_gb, fixed_gb))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from infra_mind.kit.crypto import CryptoError, Keyring
 from infra_mind.kit.db import session_scope
 from infra_mind.kit.platform import Platform
-from infra_mind.repositories.secrets import (
+from infra_mind.repositories.encryption import (
     ENCRYPTED_COLUMNS,
     EncryptedColumn,
     count_by_key,

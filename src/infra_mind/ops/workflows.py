@@ -8,9 +8,12 @@ hangs), or queued for longer than the limit (its message was lost, or no worker 
 work). The sweeper every API process runs acts on these after ``JOB_TIMEOUT_S`` by
 itself; this is for an operator who will not wait, or wants them failed instead.
 
-Every change is a guarded update (the state the run was seen in, still silent since the
-cutoff), like the sweeper's: a run that woke up meanwhile is left alone. Each change is
-recorded as an audit event; runs are sent again only after the commit.
+It is the same sweeper (``repositories.stale_runs``) with the operator's cutoff and rule:
+every change is a guarded update (the state the run was seen in, still silent or waiting
+since the cutoff), so a run that woke up meanwhile is left alone; it is announced to
+event streams and drops the organization's cached lists once committed, as the worker's
+changes do, so a list read right after shows it. Each change is recorded as an audit
+event; runs are sent again only after the commit.
 """
 
 from __future__ import annotations
@@ -18,16 +21,18 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Literal
 
 from infra_mind.agents.runtime import checkpoint_url_for, open_checkpointer
 from infra_mind.kit.db import session_scope
 from infra_mind.kit.platform import Platform
+from infra_mind.kit.pubsub import committed
 from infra_mind.models import utcnow
 from infra_mind.repositories import admin as queries
 from infra_mind.repositories.admin import RunRow
 from infra_mind.repositories.assessments import RunRepository
+from infra_mind.repositories.stale_runs import Rule, Verdict, sweep_stale_runs
 from infra_mind.services import audit
 from infra_mind.services.admin import seconds_since
 
@@ -129,20 +134,25 @@ async def clear_stuck(platform: Platform, *, older_than_s: int, action: Action =
     now = utcnow()
     cutoff = now - timedelta(seconds=older_than_s)
     report = StuckReport(older_than_s=older_than_s, action=action, dry_run=dry_run)
+    rule = None if action == "list" or dry_run else _operator_rule(action, older_than_s)
+    # a requeued run waits as if queued before the sweeper's cutoff when no one sends it
+    due = now if send is not None else \
+        now - timedelta(seconds=platform.settings.job_timeout_s + 1)
     async with session_scope(platform.sessions) as session:
-        for run in await queries.silent_running(session, cutoff):
-            report.runs.append(StuckRun(run, seconds_since(run.heartbeat_at or run.started_at,
-                                                           now)))
-        for run in await queries.waiting_queued(session, cutoff):
-            report.runs.append(StuckRun(run, seconds_since(run.queued_at, now)))
-        if action == "list" or dry_run:
-            return report
-        # a requeued run waits as if queued before the sweeper's cutoff when no one sends it
-        due = now if send is not None else \
-            now - timedelta(seconds=platform.settings.job_timeout_s + 1)
-        for stuck in report.runs:
-            stuck.outcome = await _clear(session, stuck, action, cutoff, now, due,
-                                         older_than_s)
+        swept = await sweep_stale_runs(platform, session, silent_since=cutoff,
+                                       waiting_since=cutoff, now=now, rule=rule, queued_at=due)
+        for stale in swept:
+            run = stale.run
+            since = (run.heartbeat_at or run.started_at) if run.status == "running" \
+                else run.queued_at
+            report.runs.append(StuckRun(run, seconds_since(since, now), stale.outcome))
+            if stale.outcome in ("requeued", "failed"):
+                audit.record(session, action=f"maintenance.stuck_{stale.outcome}",
+                             actor_id=None, organization_id=run.organization_id,
+                             object_type="assessment", object_id=run.id,
+                             detail={"was": run.status, "reason": _why(run, older_than_s),
+                                     "attempts": run.attempts})
+    await committed(session)  # the cache and the streams know before this returns
     if send is not None:
         for stuck in report.runs:
             if stuck.outcome == "requeued":
@@ -151,26 +161,17 @@ async def clear_stuck(platform: Platform, *, older_than_s: int, action: Action =
     return report
 
 
-async def _clear(session: Any, stuck: StuckRun, action: Action, cutoff: datetime,
-                 now: datetime, due: datetime, older_than_s: int) -> str:
-    run, repo = stuck.run, RunRepository(session)
-    why = (f"worker {run.worker_id or '?'} sent no heartbeat for more than {older_than_s} s"
-           if run.status == "running" else f"queued for more than {older_than_s} s")
-    if action == "requeue" and run.status == "running":
-        done = await repo.requeue(run.id, cutoff, f"requeued by an operator: {why}", now)
-        if done and due != now:
-            await queries.touch_queued(session, run.id, now + timedelta(seconds=1), due)
-    elif action == "requeue":
-        done = await queries.touch_queued(session, run.id, cutoff, due)
-    else:
-        error = f"failed by an operator: {why}"
-        done = await repo.give_up(run.id, cutoff, error, now) if run.status == "running" \
-            else await queries.fail_queued(session, run.id, cutoff, error, now)
-    if not done:
-        return "left"
-    outcome = "requeued" if action == "requeue" else "failed"
-    audit.record(session, action=f"maintenance.stuck_{outcome}", actor_id=None,
-                 organization_id=run.organization_id, object_type="assessment",
-                 object_id=run.id, detail={"was": run.status, "reason": why,
-                                           "attempts": run.attempts})
-    return outcome
+def _why(run: RunRow, older_than_s: int) -> str:
+    return (f"worker {run.worker_id or '?'} sent no heartbeat for more than {older_than_s} s"
+            if run.status == "running" else f"queued for more than {older_than_s} s")
+
+
+def _operator_rule(action: Action, older_than_s: int) -> Rule:
+    """Every stuck run the same way (``action``), its ``error`` saying an operator did it
+    and why; no limit of attempts: the operator decides."""
+    def rule(run: RunRow) -> Verdict:
+        if action == "requeue":
+            return Verdict("requeue", f"requeued by an operator: {_why(run, older_than_s)}")
+        return Verdict("fail", f"failed by an operator: {_why(run, older_than_s)}")
+
+    return rule

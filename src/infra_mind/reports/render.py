@@ -8,13 +8,15 @@ import re
 import unicodedata
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from infra_mind.reports import compliance, executive, technical
 from infra_mind.reports.advice import Advice, read_advice
 from infra_mind.reports.document import Report, Section
 from infra_mind.reports.render_html import to_html
 from infra_mind.reports.render_md import escape, to_markdown
+
+_E = TypeVar("_E", bound=StrEnum)
 
 
 class ReportKind(StrEnum):
@@ -54,20 +56,22 @@ RENDERERS: dict[ReportFormat, Callable[[Report], str]] = {
 
 def parse_kind(kind: str) -> ReportKind:
     """The kind, or ``ValueError`` naming the kinds there are."""
-    try:
-        return ReportKind(kind)
-    except ValueError:
-        raise ValueError(f"unknown report kind {kind!r} (expected one of: "
-                         f"{', '.join(ReportKind)})") from None
+    return _member(ReportKind, kind, "report kind")
 
 
 def parse_format(fmt: str) -> ReportFormat:
     """The format, or ``ValueError`` naming the formats there are."""
+    return _member(ReportFormat, fmt, "report format")
+
+
+def _member(choices: type[_E], value: str, what: str) -> _E:
+    """``value`` as a member of ``choices``; the error names every member, for a user who
+    typed one on the command line or in a URL."""
     try:
-        return ReportFormat(fmt)
+        return choices(value)
     except ValueError:
-        raise ValueError(f"unknown report format {fmt!r} (expected one of: "
-                         f"{', '.join(ReportFormat)})") from None
+        raise ValueError(f"unknown {what} {value!r} (expected one of: "
+                         f"{', '.join(choices)})") from None
 
 
 def build_report(advice: Any, kind: str) -> Report:

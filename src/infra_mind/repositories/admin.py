@@ -3,6 +3,8 @@
 Nothing here filters by tenant: callers are the admin routes (platform admins only, see
 ``api.admin``) and ``infra-mind`` maintenance commands. Writes are guarded by the state
 they expect, like ``RunRepository``'s, so a run that moved on meanwhile is left alone.
+Stuck runs are found here (``silent_running``, ``waiting_queued``) and changed only by the
+one sweeper, ``repositories.stale_runs``.
 """
 
 from __future__ import annotations
@@ -10,15 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import exists, func, or_, select, text, update
-from sqlalchemy.engine import CursorResult
+from sqlalchemy import exists, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra_mind.models import Assessment, AssessmentResultRow, AuditEvent, User
 from infra_mind.repositories.assessments import _silent_since as silent_since
+from infra_mind.repositories.assessments import _waiting_since as waiting_since
 
 #: The columns an operator's view of a run shows (no requirements, no result).
 RUN_COLUMNS = (Assessment.id, Assessment.organization_id, Assessment.title, Assessment.status,
@@ -83,35 +85,9 @@ async def waiting_queued(session: AsyncSession, cutoff: datetime) -> list[RunRow
     """Queued since before ``cutoff`` (their message was lost, or no worker takes work)."""
     rows = await session.execute(select(*RUN_COLUMNS)
                                  .where(Assessment.status == "queued",
-                                        or_(Assessment.queued_at < cutoff,
-                                            Assessment.queued_at.is_(None)))
+                                        waiting_since(cutoff))
                                  .order_by(Assessment.queued_at, Assessment.id))
     return _runs(rows.all())
-
-
-async def fail_queued(session: AsyncSession, assessment_id: str, cutoff: datetime, error: str,
-                      now: datetime) -> bool:
-    """queued (and still waiting since before ``cutoff``) -> failed with ``error``."""
-    result = await session.execute(
-        update(Assessment)
-        .where(Assessment.id == assessment_id, Assessment.status == "queued",
-               or_(Assessment.queued_at < cutoff, Assessment.queued_at.is_(None)))
-        .values(status="failed", worker_id=None, current_step=None, error=error,
-                finished_at=now, updated_at=now)
-        .execution_options(synchronize_session=False))
-    return cast(CursorResult, result).rowcount == 1
-
-
-async def touch_queued(session: AsyncSession, assessment_id: str, cutoff: datetime,
-                       now: datetime) -> bool:
-    """A queued run waiting since before ``cutoff`` now counts as queued at ``now`` (it
-    is about to be sent again)."""
-    result = await session.execute(
-        update(Assessment)
-        .where(Assessment.id == assessment_id, Assessment.status == "queued",
-               or_(Assessment.queued_at < cutoff, Assessment.queued_at.is_(None)))
-        .values(queued_at=now).execution_options(synchronize_session=False))
-    return cast(CursorResult, result).rowcount == 1
 
 
 async def recently_active_with_results(session: AsyncSession, since: datetime,

@@ -25,8 +25,10 @@ writer once its transaction commits (``kit.pubsub.on_commit``):
 The entries are trusted only when every process that writes assessments writes to the
 same cache (``trusted``): Redis that answers, or the one process of a deployment without
 Redis (``SERVER_WORKERS`` 1: its runs run in-process). Several processes on their own
-memory read the database every time. An operator's ``clear-stuck-workflows`` changes
-statuses without telling the cache: lists show it within ``LIST_TTL_S``.
+memory read the database every time. An operator's ``clear-stuck-workflows`` goes
+through the same sweeper as the worker (``repositories.stale_runs``) and drops the lists
+it changes; without Redis its process cannot reach the API's memory, and lists there
+show the change within ``LIST_TTL_S``.
 """
 
 from __future__ import annotations

@@ -348,6 +348,16 @@ class RunRepository:
         return and_(Assessment.id == assessment_id, Assessment.status == "running",
                     Assessment.worker_id == worker_id)
 
+    def _still_silent(self, assessment_id: str, cutoff: datetime) -> Any:
+        """The sweeper's guard: still running, and still no heartbeat since ``cutoff``."""
+        return and_(Assessment.id == assessment_id, Assessment.status == "running",
+                    _silent_since(cutoff))
+
+    def _still_waiting(self, assessment_id: str, cutoff: datetime) -> Any:
+        """The sweeper's guard: still queued, and still since before ``cutoff``."""
+        return and_(Assessment.id == assessment_id, Assessment.status == "queued",
+                    _waiting_since(cutoff))
+
     async def claim(self, assessment_id: str, worker_id: str, now: datetime) -> bool:
         """queued -> running for ``worker_id``; False when another worker has it, or it
         was cancelled or deleted. The database decides: two claims never both win."""
@@ -447,50 +457,50 @@ class RunRepository:
                                           .where(Assessment.status == "queued"))
         return list(rows.scalars().all())
 
-    async def stale_running(self, cutoff: datetime) -> Sequence[tuple[str, int, str | None]]:
-        """(id, attempts, worker_id) of running assessments with no heartbeat since
-        ``cutoff``."""
-        rows = await self.session.execute(
-            select(Assessment.id, Assessment.attempts, Assessment.worker_id)
-            .where(Assessment.status == "running", _silent_since(cutoff)))
-        return [tuple(r) for r in rows.all()]  # type: ignore[misc]
-
-    async def requeue(self, assessment_id: str, cutoff: datetime, note: str,
-                      now: datetime) -> bool:
-        """running (and still silent) -> queued, with ``note`` in ``error``."""
+    async def requeue(self, assessment_id: str, cutoff: datetime, note: str | None,
+                      now: datetime, queued_at: datetime | None = None) -> bool:
+        """running (and still silent) -> queued, with ``note`` in ``error``, as if queued
+        at ``queued_at`` (default ``now``)."""
         return await self._changed(
             update(Assessment)
-            .where(Assessment.id == assessment_id, Assessment.status == "running",
-                   _silent_since(cutoff))
+            .where(self._still_silent(assessment_id, cutoff))
             .values(status="queued", worker_id=None, progress=0, current_step=None,
-                    error=note, queued_at=now, updated_at=now))
+                    error=note, queued_at=queued_at or now, updated_at=now))
 
-    async def give_up(self, assessment_id: str, cutoff: datetime, error: str,
+    async def give_up(self, assessment_id: str, cutoff: datetime, error: str | None,
                       now: datetime) -> bool:
         """running (and still silent) -> failed: the retries are spent."""
+        return await self._failed(self._still_silent(assessment_id, cutoff), error, now)
+
+    async def fail_queued(self, assessment_id: str, cutoff: datetime, error: str | None,
+                          now: datetime) -> bool:
+        """queued (and still waiting since before ``cutoff``) -> failed with ``error``."""
+        return await self._failed(self._still_waiting(assessment_id, cutoff), error, now)
+
+    async def _failed(self, guard: Any, error: str | None, now: datetime) -> bool:
+        """The sweeper's -> failed, where ``guard`` still holds."""
         return await self._changed(
-            update(Assessment)
-            .where(Assessment.id == assessment_id, Assessment.status == "running",
-                   _silent_since(cutoff))
+            update(Assessment).where(guard)
             .values(status="failed", worker_id=None, current_step=None, error=error,
                     finished_at=now, updated_at=now))
 
-    async def touch_stuck_queued(self, cutoff: datetime, now: datetime) -> list[str]:
-        """Ids queued since before ``cutoff`` (their message was lost, or never sent);
-        their ``queued_at`` moves to ``now`` so each is re-sent once per window."""
-        rows = (await self.session.execute(
-            select(Assessment.id, Assessment.organization_id)
-            .where(Assessment.status == "queued", Assessment.queued_at < cutoff))).all()
-        ids = [row.id for row in rows]
-        if ids:
-            await self.session.execute(
-                update(Assessment)
-                .where(Assessment.id.in_(ids), Assessment.status == "queued")
-                .values(queued_at=now).execution_options(synchronize_session=False))
-            if self.cache is not None:
-                for organization_id in sorted({row.organization_id for row in rows}):
-                    changed_on_commit(self.session, self.cache, organization_id)
-        return ids
+    async def touch_queued(self, assessment_id: str, cutoff: datetime,
+                           queued_at: datetime) -> bool:
+        """queued (and still waiting since before ``cutoff``): now counts as queued at
+        ``queued_at``, as it is about to be sent again. The status is the same, so nothing
+        is announced; the organization's cached lists are dropped, as they show the time."""
+        result = await self.session.execute(
+            update(Assessment)
+            .where(self._still_waiting(assessment_id, cutoff))
+            .values(queued_at=queued_at)
+            .returning(Assessment.organization_id)
+            .execution_options(synchronize_session=False))
+        organization_id = result.scalar_one_or_none()
+        if organization_id is None:
+            return False
+        if self.cache is not None:
+            changed_on_commit(self.session, self.cache, organization_id)
+        return True
 
     async def count_queued(self) -> int:
         total = await self.session.scalar(select(func.count()).select_from(Assessment)
@@ -499,5 +509,12 @@ class RunRepository:
 
 
 def _silent_since(cutoff: datetime) -> Any:
+    """A running assessment with no heartbeat since ``cutoff`` (none at all: started
+    before it)."""
     return or_(Assessment.heartbeat_at < cutoff,
                and_(Assessment.heartbeat_at.is_(None), Assessment.started_at < cutoff))
+
+
+def _waiting_since(cutoff: datetime) -> Any:
+    """A queued assessment queued before ``cutoff``, or with no time of queueing."""
+    return or_(Assessment.queued_at < cutoff, Assessment.queued_at.is_(None))

@@ -25,7 +25,7 @@ from infra_mind.kit.presence import seen_processes
 from infra_mind.models import STATUSES, AuditEvent, utcnow
 from infra_mind.repositories import admin as queries
 from infra_mind.repositories.admin import RunRow
-from infra_mind.repositories.secrets import ENCRYPTED_COLUMNS, count_by_key
+from infra_mind.repositories.encryption import ENCRYPTED_COLUMNS, count_by_key
 from infra_mind.services.throttle import LoginThrottle, account_digest
 
 #: Failed sign-ins read for one report; past this the report says it was cut.

@@ -60,8 +60,8 @@ from infra_mind.kit.security import (
 )
 from infra_mind.kit.slots import Slot
 from infra_mind.models import new_id, utcnow
-from infra_mind.repositories import users
-from infra_mind.repositories.users import OrganizationRole
+from infra_mind.repositories import auth as users
+from infra_mind.repositories.auth import OrganizationRole
 from infra_mind.services import audit
 from infra_mind.services.throttle import LoginThrottle, RegistrationThrottle, account_digest
 

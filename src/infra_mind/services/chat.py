@@ -37,7 +37,7 @@ from infra_mind.kit.slots import Slot
 from infra_mind.knowledge import KnowledgeBase, default_knowledge_base
 from infra_mind.models import ChatMessage, Conversation, utcnow
 from infra_mind.repositories.chat import ChatRepository
-from infra_mind.repositories.secrets import OrganizationSecretRepository
+from infra_mind.repositories.organizations import OrganizationSecretRepository
 from infra_mind.services import audit
 from infra_mind.services.assessments import Actor, AssessmentService
 

@@ -21,8 +21,8 @@ changed or not). Now (issue #14) a change is pushed:
   is a message it gets. (A message older than the read may arrive just after it; the
   newer one follows it from the same publisher.)
 - **A safety re-read.** A message can be lost (Redis restarted, a process died between
-  commit and publish, an administrator's ``fail-queued``, which announces nothing). The
-  feed reads the status of every followed assessment in one query every
+  commit and publish, a change made by hand in the database). The feed reads the status
+  of every followed assessment in one query every
   ``STREAM_REREAD_S``, at once when the subscription breaks or comes back, and every
   ``STREAM_POLL_S`` while the channel cannot reach this process: Redis unreachable, or
   several API processes without Redis (a run in another process announces in that

@@ -43,12 +43,13 @@ from infra_mind.kit.compute import engine_budget
 from infra_mind.kit.crypto import EncryptionUnavailable, keyring_of
 from infra_mind.kit.db import session_scope
 from infra_mind.kit.platform import Platform
-from infra_mind.kit.pubsub import channel_of
 from infra_mind.models import utcnow
 from infra_mind.observability.logging import event, is_database_error, log_context
 from infra_mind.observability.tracing import SERVICE_WORKER, configure_tracing, traced
-from infra_mind.repositories.assessments import STATUS_CHANNEL, RunRepository
-from infra_mind.repositories.secrets import secrets_of_assessment
+from infra_mind.repositories.admin import RunRow
+from infra_mind.repositories.assessments import RunRepository
+from infra_mind.repositories.organizations import secrets_of_assessment
+from infra_mind.repositories.stale_runs import Verdict, run_writer, sweep_stale_runs
 from infra_mind.worker.broker import broker, current_platform, stream_lost_its_data
 
 if TYPE_CHECKING:  # the agents' graph and runtime (LangGraph, LangChain) load on first run
@@ -179,7 +180,7 @@ def _runs(platform: Platform, session: AsyncSession) -> RunRepository:
     """The run queries, announcing each status change (and progress) once committed, so
     open event streams hear of it without reading the database (``services.events``),
     and keeping the cache's access entries and lists true (``assessment_cache``)."""
-    return RunRepository(session, channel_of(platform, STATUS_CHANNEL), platform.cache)
+    return run_writer(platform, session)
 
 
 def new_worker_id() -> str:
@@ -360,10 +361,16 @@ async def _while_connection_lost(platform: Platform, what: str,
 
 def _agent_progress(platform: Platform, assessment_id: str, worker_id: str):
     """A progress callback naming the agents at work; raises ``_Lost`` (which stops the
-    graph) when the run is no longer ours."""
+    graph) when the run is no longer ours.
+
+    The figure never goes back: agents run side by side, and when a later one (say the
+    cloud engineer, 70) finishes before an earlier one (compliance, 45), the run is no
+    less done than it was, though the agent still at work is the earlier one."""
     working: list[str] = []
+    reached = 0
 
     async def progress(agent: str, event: str) -> None:
+        nonlocal reached
         if event == "started":
             working.append(agent)
         elif agent in working:
@@ -371,8 +378,8 @@ def _agent_progress(platform: Platform, assessment_id: str, worker_id: str):
         if not working:
             return
         step = ("agent " if len(working) == 1 else "agents ") + ", ".join(working)
-        await _step(platform, assessment_id, worker_id,
-                    max(AGENT_PROGRESS.get(a, 50) for a in working), step)
+        reached = max(reached, *(AGENT_PROGRESS.get(a, 50) for a in working))
+        await _step(platform, assessment_id, worker_id, reached, step)
 
     return progress
 
@@ -469,39 +476,45 @@ def one_line_error(exc: BaseException, platform: Platform,
 async def requeue_stale(platform: Platform) -> int:
     """Put runs whose worker went silent back in the queue; returns how many.
 
-    ``running`` with no heartbeat for ``stale_after_s``: back to ``queued`` (``error``
-    says it is a retry) and sent again, or ``failed`` after ``MAX_ATTEMPTS`` claims.
-    ``queued`` for longer than ``job_timeout_s`` (its message was lost): sent again.
-    Messages are sent after the commit; a duplicate is harmless, as claims are atomic. A
-    send that fails is retried by ``resend_unsent`` within ``RESEND_S``.
+    The one sweeper (``repositories.stale_runs``) with the worker's rule: ``running`` with
+    no heartbeat for ``stale_after_s``: back to ``queued`` (``error`` says it is a retry)
+    and sent again, or ``failed`` after ``MAX_ATTEMPTS`` claims. ``queued`` for longer
+    than ``job_timeout_s`` (its message was lost): sent again. Messages are sent after the
+    commit; a duplicate is harmless, as claims are atomic. A send that fails is retried
+    by ``resend_unsent`` within ``RESEND_S``.
     """
     silent_s = stale_after_s(platform.settings)
     now = utcnow()
-    cutoff = now - timedelta(seconds=silent_s)
-    to_send: list[str] = []
+
+    def rule(run: RunRow) -> Verdict:
+        if run.status == "queued":
+            return Verdict("requeue")  # its message was lost: sent again
+        silent = f"worker {run.worker_id or '?'} sent no heartbeat for {silent_s:g} s"
+        if run.attempts >= MAX_ATTEMPTS:
+            return Verdict("fail", f"gave up after {run.attempts} attempts: {silent}")
+        return Verdict("requeue",
+                       f"retrying (attempt {run.attempts + 1} of {MAX_ATTEMPTS}): {silent}")
+
     async with session_scope(platform.sessions) as session:
-        repo = _runs(platform, session)
-        for assessment_id, attempts, worker_id in await repo.stale_running(cutoff):
-            silent = f"worker {worker_id or '?'} sent no heartbeat for {silent_s:g} s"
-            if attempts >= MAX_ATTEMPTS:
-                if await repo.give_up(assessment_id, cutoff, f"gave up after {attempts} "
-                                      f"attempts: {silent}", now):
-                    platform.metrics.assessments.labels(event="failed").inc()
-                    log.warning("assessment %s: given up after %d attempts", assessment_id,
-                                attempts)
-                continue
-            note = f"retrying (attempt {attempts + 1} of {MAX_ATTEMPTS}): {silent}"
-            if await repo.requeue(assessment_id, cutoff, note, now):
-                platform.metrics.assessments.labels(event="requeued").inc()
-                log.warning("assessment %s: %s", assessment_id, note)
-                to_send.append(assessment_id)
-        requeued = len(to_send)
-        lost_cutoff = now - timedelta(seconds=platform.settings.job_timeout_s)
-        to_send += await repo.touch_stuck_queued(lost_cutoff, now)
-        platform.metrics.queue_depth.set(await repo.count_queued())
-    for assessment_id in to_send:
-        if assessment_id not in _unsent:  # those are retried every RESEND_S already
-            await enqueue_run(assessment_id)  # a failure lands in the unsent set
+        swept = await sweep_stale_runs(
+            platform, session, silent_since=now - timedelta(seconds=silent_s),
+            waiting_since=now - timedelta(seconds=platform.settings.job_timeout_s), now=now,
+            rule=rule)
+        platform.metrics.queue_depth.set(await RunRepository(session).count_queued())
+    requeued = 0
+    for stale in swept:
+        if stale.run.status == "running" and stale.outcome == "failed":
+            platform.metrics.assessments.labels(event="failed").inc()
+            log.warning("assessment %s: given up after %d attempts", stale.run.id,
+                        stale.run.attempts)
+        elif stale.run.status == "running" and stale.outcome == "requeued":
+            platform.metrics.assessments.labels(event="requeued").inc()
+            log.warning("assessment %s: %s", stale.run.id, stale.note)
+            requeued += 1
+    for stale in swept:
+        if stale.outcome == "requeued" and stale.run.id not in _unsent:
+            # those unsent are retried every RESEND_S already; a failure lands among them
+            await enqueue_run(stale.run.id)
     return requeued
 
 

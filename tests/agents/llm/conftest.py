@@ -4,10 +4,11 @@ and retry policy that never really wait."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import pytest
 
-from infra_mind.agents.llm import RetryPolicy
+from infra_mind.kit.retry import RetryPolicy
 from tests.fake_llm import serve_fake
 
 
@@ -64,6 +65,6 @@ def retry(sleeps: SleepRecorder, clock: FakeClock) -> RetryPolicy:
         base_delay_s=0.5,
         max_delay_s=20.0,
         sleep=sleeps,
-        random=lambda: 1.0,
-        wall_clock=clock,
+        jitter=lambda: 1.0,
+        now=lambda: datetime.fromtimestamp(clock(), UTC),
     )

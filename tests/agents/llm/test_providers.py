@@ -17,9 +17,7 @@ from infra_mind.agents.llm import (
     ProviderChain,
     ResponseCache,
     RetryableLLMError,
-    RetryPolicy,
     Route,
-    parse_retry_after,
     price_tokens,
 )
 from infra_mind.agents.providers import keyed_provider
@@ -238,23 +236,6 @@ async def test_529_overloaded_is_retried(anthropic_server, retry, sleeps, clock)
 
     assert result.provider == "anthropic"
     assert sleeps.calls == [0.5]
-
-
-def test_full_jitter_draws_below_the_exponential_cap():
-    policy = RetryPolicy(base_delay_s=1.0, max_delay_s=5.0, max_attempts=10, random=lambda: 0.5)
-    error = RetryableLLMError("x")
-
-    assert [policy.delay_s(n, error) for n in range(1, 6)] == [0.5, 1.0, 2.0, 2.5, 2.5]
-    assert policy.delay_s(10, error) is None
-
-
-def test_parse_retry_after_forms():
-    now = 1_764_331_200.0
-    assert parse_retry_after("3", now) == 3.0
-    assert parse_retry_after(formatdate(now + 30, usegmt=True), now) == pytest.approx(30.0)
-    assert parse_retry_after(formatdate(now - 30, usegmt=True), now) == 0.0
-    assert parse_retry_after("soon", now) is None
-    assert parse_retry_after(None, now) is None
 
 
 async def test_401_is_not_retried_and_the_chain_error_has_no_key(

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import pytest
 
-from infra_mind.catalog.adapters.base import RetryPolicy
+from infra_mind.kit.retry import RetryPolicy
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GCP_TEST_KEY = "AIzaTEST-not-a-real-key-0123456789"

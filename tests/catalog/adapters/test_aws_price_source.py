@@ -7,8 +7,9 @@ from datetime import date
 import pytest
 
 from infra_mind.catalog.adapters.aws import SOURCE, AwsPriceSource
-from infra_mind.catalog.adapters.base import AdapterError, RateLimited, RetryPolicy
+from infra_mind.catalog.adapters.base import AdapterError, RateLimited
 from infra_mind.catalog.model import ProductFamily, PurchaseOption, Unit
+from infra_mind.kit.retry import RetryPolicy
 
 THROTTLED = {"__type": "ThrottlingException", "message": "Rate exceeded"}
 AMZ = {"Content-Type": "application/x-amz-json-1.1"}

@@ -9,8 +9,9 @@ from email.utils import format_datetime
 import pytest
 
 from infra_mind.catalog.adapters.azure import SOURCE, AzurePriceSource
-from infra_mind.catalog.adapters.base import AdapterError, RateLimited, RetryPolicy
+from infra_mind.catalog.adapters.base import AdapterError, RateLimited
 from infra_mind.catalog.model import ProductFamily, PurchaseOption, Unit
+from infra_mind.kit.retry import RetryPolicy
 
 SIZES = {
     "Standard_D2s_v5": {"vcpu": 2, "memory_gib": 8.0, "arch": "x86_64"},

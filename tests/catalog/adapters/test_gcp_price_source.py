@@ -6,10 +6,11 @@ from datetime import date
 
 import pytest
 
-from infra_mind.catalog.adapters.base import AdapterError, RetryPolicy
+from infra_mind.catalog.adapters.base import AdapterError
 from infra_mind.catalog.adapters.gcp import SOURCE, GcpPriceSource
 from infra_mind.catalog.gcp_machines import machine_shapes
 from infra_mind.catalog.model import ProductFamily, PurchaseOption, Unit
+from infra_mind.kit.retry import RetryPolicy
 
 REGIONS = ["us-central1", "europe-west1"]
 
@@ -82,18 +83,20 @@ def test_a_zero_rate_skips_the_family_option_and_says_why(gcp_server, policy, gc
     assert src.skipped == {"n2 reserved_3y: no positive RAM rate": shapes_of("n2")}
 
 
-def test_missing_key_is_refused_before_any_request(gcp_server, policy, monkeypatch):
-    monkeypatch.delenv("GCP_API_KEY", raising=False)
-
+def test_missing_key_is_refused_before_any_request(gcp_server, policy):
     with pytest.raises(AdapterError, match=r"^gcp: set GCP_API_KEY"):
-        GcpPriceSource(base_url=gcp_server.url, policy=policy).fetch(REGIONS)
+        GcpPriceSource(api_key="", base_url=gcp_server.url, policy=policy).fetch(REGIONS)
     assert gcp_server.requests == []
 
 
-def test_key_comes_from_the_environment(gcp_server, policy, monkeypatch, gcp_key):
+def test_the_adapter_reads_no_environment(gcp_server, policy, monkeypatch, gcp_key):
+    """The key is a setting (``CatalogSettings.gcp_api_key``, handed over by
+    ``catalog.refresh.default_source``): one in the environment alone is not used."""
     monkeypatch.setenv("GCP_API_KEY", gcp_key)
 
-    assert GcpPriceSource(base_url=gcp_server.url, policy=policy).fetch(["europe-west1"])
+    with pytest.raises(AdapterError, match=r"^gcp: set GCP_API_KEY"):
+        GcpPriceSource(api_key="", base_url=gcp_server.url, policy=policy).fetch(REGIONS)
+    assert gcp_server.requests == []
 
 
 def test_a_rejected_key_never_appears_in_the_error(gcp_server, policy, sleeps):

@@ -7,9 +7,7 @@ from infra_mind.agents.llm.base import (
     LLMError,
     LLMProvider,
     RetryableLLMError,
-    RetryPolicy,
     TokenPrices,
-    parse_retry_after,
     price_tokens,
 )
 from infra_mind.agents.llm.chain import (
@@ -40,10 +38,8 @@ __all__ = [
     "ProviderChain",
     "ProviderUsage",
     "ResponseCache",
-    "RetryPolicy",
     "RetryableLLMError",
     "Route",
     "TokenPrices",
-    "parse_retry_after",
     "price_tokens",
 ]

@@ -2,54 +2,49 @@
 
 from __future__ import annotations
 
-from infra_mind.agents.llm.base import (
-    Completion,
-    HttpProvider,
-    LLMError,
-)
+from typing import Any
+
+from infra_mind.agents.llm.base import HttpProvider, LLMError
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
 
 
 class AnthropicProvider(HttpProvider):
-    """``POST {base_url}/v1/messages``; one attempt per call. 529 overloaded is retryable."""
+    """``POST {base_url}/v1/messages``; one attempt per call. 529 overloaded is retryable
+    (a 5xx: ``kit.retry``)."""
 
     name = "anthropic"
 
     DEFAULT_BASE_URL = DEFAULT_BASE_URL
-    KEY_ENV = "ANTHROPIC_API_KEY"
-    URL_ENV = "ANTHROPIC_BASE_URL"
+    PATH = "/v1/messages"
+    USAGE_KEYS = ("input_tokens", "output_tokens")
 
-    async def complete(
-        self,
-        system: str,
-        prompt: str,
-        *,
-        model: str,
-        max_tokens: int,
-        temperature: float,
-        timeout_s: float,
-    ) -> Completion:
+    def _headers(self) -> dict[str, str]:
         headers = {"content-type": "application/json", "anthropic-version": API_VERSION}
         if self._api_key:
             headers["x-api-key"] = self._api_key
-        body = {
+        return headers
+
+    def _body(
+        self, system: str, prompt: str, model: str, max_tokens: int, temperature: float
+    ) -> dict[str, Any]:
+        return {
             "model": model,
             "system": system,
             "messages": [{"role": "user", "content": prompt}],
             "max_tokens": max_tokens,
             "temperature": temperature,
         }
-        data, latency_s = await self._post("/v1/messages", headers, body, timeout_s)
+
+    def _text(self, data: dict[str, Any]) -> str:
         content = data.get("content")
         if not isinstance(content, list):
             raise LLMError(f"{self.name}: answer had no content list")
-        text = "".join(
+        return "".join(
             block["text"]
             for block in content
             if isinstance(block, dict)
             and block.get("type") == "text"
             and isinstance(block.get("text"), str)
         )
-        return self._completion(text, data, model, "input_tokens", "output_tokens", latency_s)

@@ -1,32 +1,32 @@
-"""What every LLM provider shares: the result type, errors, retries, a circuit breaker, prices.
+"""What every LLM provider shares: the result type, errors, a circuit breaker, prices, and
+the one HTTP call each vendor's wire format fills in.
 
-Providers make exactly one HTTP attempt per call and classify its failure; the
-:class:`~infra_mind.agents.llm.chain.ProviderChain` decides whether to retry, wait or move
-on. Clocks, sleep and randomness are injectable so tests never really wait.
+Providers make exactly one HTTP attempt per call and classify its failure (which answers
+are worth another try: ``kit.retry``); the
+:class:`~infra_mind.agents.llm.chain.ProviderChain` decides, under the one retry policy
+(``kit.retry.RetryPolicy``), whether to retry, wait or move on. Clocks are injectable so
+tests never really wait.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import random as _random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
-from infra_mind.kit.http import parse_retry_after as parse_http_retry_after
-from infra_mind.kit.http import record_api_call
+from infra_mind.kit.http import parse_retry_after, record_api_call
+from infra_mind.kit.retry import LLM_API_RETRYABLE, retryable_status
 from infra_mind.observability.metrics import ExternalOutcome, record_external_call
 
 #: {model: (usd_per_1m_input_tokens, usd_per_1m_output_tokens)}
 TokenPrices = Mapping[str, tuple[float, float]]
 
 Clock = Callable[[], float]
-Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -148,45 +148,7 @@ class CircuitBreaker:
             self._opened_at = self._clock()
 
 
-# --- retries --------------------------------------------------------------------------------
-
-
-def parse_retry_after(value: str | None, now_epoch_s: float) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta seconds or an HTTP date)."""
-    return parse_http_retry_after(value, datetime.fromtimestamp(now_epoch_s, UTC))
-
-
-@dataclass
-class RetryPolicy:
-    """Exponential backoff with full jitter; a server's ``Retry-After`` wins over backoff.
-
-    ``max_attempts`` counts the first try. A ``Retry-After`` longer than ``max_delay_s``
-    is not waited for: the caller moves on to the next provider instead.
-    """
-
-    max_attempts: int = 3
-    base_delay_s: float = 0.5
-    max_delay_s: float = 20.0
-    sleep: Sleep = asyncio.sleep
-    #: uniform in [0, 1); full jitter draws the delay from [0, cap)
-    random: Callable[[], float] = _random.random
-    wall_clock: Clock = time.time
-
-    def delay_s(self, attempt: int, error: RetryableLLMError) -> float | None:
-        """Delay before retry number ``attempt`` (1-based), or None to stop retrying."""
-        if attempt >= self.max_attempts:
-            return None
-        retry_after = parse_retry_after(error.retry_after, self.wall_clock())
-        if retry_after is not None:
-            return retry_after if retry_after <= self.max_delay_s else None
-        cap = min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1))
-        return cap * self.random()
-
-
 # --- HTTP -----------------------------------------------------------------------------------
-
-_RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 529})
-
 
 def _error_detail(response: httpx.Response) -> str:
     """The server's own error type and message, short, for a one-line error."""
@@ -246,8 +208,8 @@ async def post_json(
 
     status = response.status_code
     if status == 429:
-        count("rate_limited", parse_http_retry_after(response.headers.get("retry-after"),
-                                                     datetime.now(UTC)))
+        count("rate_limited", parse_retry_after(response.headers.get("retry-after"),
+                                                datetime.now(UTC)))
     else:
         count("ok" if status < 400 else "error")
     if status in (401, 403):
@@ -255,7 +217,7 @@ async def post_json(
     if status >= 400:
         detail = scrub(_error_detail(response))
         message = f"{provider}: HTTP {status}" + (f" {detail}" if detail else "")
-        if status in _RETRYABLE_STATUS or status >= 500:
+        if retryable_status(status, LLM_API_RETRYABLE):
             raise RetryableLLMError(message, retry_after=response.headers.get("retry-after"))
         raise LLMError(message)
     try:
@@ -276,17 +238,20 @@ def usage_int(usage: Any, key: str) -> int:
 
 
 class HttpProvider:
-    """What every HTTP provider shares: key, endpoint, prices, client; key never shown.
+    """What every HTTP provider shares: key, endpoint, prices, client, and the call itself;
+    the key is never shown.
 
-    Subclasses set ``name``, ``DEFAULT_BASE_URL``, ``KEY_ENV`` (the setting holding the
-    server's key) and ``URL_ENV`` (the variable that points it elsewhere). Built by
-    ``agents.providers.keyed_provider`` with the key of a setting or of an organization.
+    Subclasses set ``name``, ``DEFAULT_BASE_URL``, ``PATH`` (the endpoint under the base
+    URL) and ``USAGE_KEYS`` (the usage fields counting input and output tokens), and say
+    how their wire format asks (``_headers``, ``_body``) and answers (``_text``). Built by
+    ``agents.providers.keyed_provider`` with the key and endpoint of the settings
+    (``<VENDOR>_API_KEY``, ``<VENDOR>_BASE_URL``) or an organization's key.
     """
 
     name = ""
     DEFAULT_BASE_URL = ""
-    KEY_ENV = ""
-    URL_ENV = ""
+    PATH = ""
+    USAGE_KEYS = ("", "")
 
     def __init__(
         self,
@@ -306,23 +271,33 @@ class HttpProvider:
     def __repr__(self) -> str:  # never show the key
         return f"{type(self).__name__}(base_url={self.base_url!r})"
 
-    async def _post(self, path: str, headers: dict[str, str], body: dict[str, Any],
-                    timeout_s: float) -> tuple[dict[str, Any], float]:
-        """POST ``body`` to ``{base_url}{path}``: the JSON answer and the latency in s."""
+    async def complete(self, system: str, prompt: str, *, model: str, max_tokens: int,
+                       temperature: float, timeout_s: float) -> Completion:
+        """One POST in the vendor's format; the answer's text, usage, cost and latency."""
         started = self._clock()
-        data = await post_json(self._client, self.name, f"{self.base_url}{path}",
-                               headers=headers, body=body, timeout_s=timeout_s,
-                               secret=self._api_key)
-        return data, self._clock() - started
-
-    def _completion(self, text: str, data: dict[str, Any], model: str, input_key: str,
-                    output_key: str, latency_s: float) -> Completion:
-        """A ``Completion`` priced from the answer's usage fields (named per vendor)."""
+        data = await post_json(self._client, self.name, f"{self.base_url}{self.PATH}",
+                               headers=self._headers(),
+                               body=self._body(system, prompt, model, max_tokens, temperature),
+                               timeout_s=timeout_s, secret=self._api_key)
+        latency_s = self._clock() - started
+        text = self._text(data)
         usage = data.get("usage")
-        input_tokens = usage_int(usage, input_key)
-        output_tokens = usage_int(usage, output_key)
+        input_tokens, output_tokens = (usage_int(usage, key) for key in self.USAGE_KEYS)
         cost_usd, priced = price_tokens(self.prices, model, input_tokens, output_tokens)
         return Completion(text=text, model=str(data.get("model") or model),
                           provider=self.name, input_tokens=input_tokens,
                           output_tokens=output_tokens, cost_usd=cost_usd,
                           latency_s=latency_s, priced=priced)
+
+    def _headers(self) -> dict[str, str]:
+        """The request's headers, the key among them when there is one."""
+        raise NotImplementedError
+
+    def _body(self, system: str, prompt: str, model: str, max_tokens: int,
+              temperature: float) -> dict[str, Any]:
+        """The request's JSON body."""
+        raise NotImplementedError
+
+    def _text(self, data: dict[str, Any]) -> str:
+        """The answer's text; ``LLMError`` when the answer has none."""
+        raise NotImplementedError

@@ -9,6 +9,7 @@ settled after, and a refused reservation stops the chain (:class:`CallRefused`).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import time
 from collections import OrderedDict
@@ -23,9 +24,13 @@ from infra_mind.agents.llm.base import (
     LLMError,
     LLMProvider,
     RetryableLLMError,
-    RetryPolicy,
 )
+from infra_mind.kit.http import parse_retry_after
+from infra_mind.kit.retry import RetryPolicy
 from infra_mind.observability.tracing import end_llm_span, start_llm_span
+
+#: The chain's retries when none are given: ``agents.yaml``'s defaults (``RetrySettings``).
+DEFAULT_RETRY = RetryPolicy(max_attempts=3, base_delay_s=0.5, max_delay_s=20.0)
 
 
 class AllProvidersFailed(LLMError):
@@ -151,8 +156,9 @@ class ResponseCache:
 class ProviderChain:
     """Ask each route in turn until one answers.
 
-    Per provider: retryable failures are retried under ``retry``; every failed attempt
-    counts toward that provider's circuit breaker, and an open breaker skips it.
+    Per provider: retryable failures are retried under ``retry`` (a ``Retry-After`` longer
+    than its ``max_delay_s`` moves on at once); every failed attempt counts toward that
+    provider's circuit breaker, and an open breaker skips it or stops its retries.
     """
 
     def __init__(
@@ -171,7 +177,7 @@ class ProviderChain:
         if len(set(names)) != len(names):
             raise ValueError(f"a provider appears twice with the same key: {names}")
         self.routes = list(routes)
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or DEFAULT_RETRY
         self.cache = cache
         #: Prefixed to every cache key: answers are shared within a scope only (the
         #: runtime scopes them by organization).
@@ -210,13 +216,12 @@ class ProviderChain:
                 self.cache_hits += 1
                 return replace(hit, cached=True, latency_s=0.0)
 
+        call = _Call(system, prompt, max_tokens, temperature, timeout_s,
+                     on_attempt or _ignore, gate)
         failures: list[str] = []
         for route in self.routes:
             try:
-                completion = await self._try_route(
-                    route, system, prompt, max_tokens, temperature, timeout_s,
-                    on_attempt or _ignore, gate,
-                )
+                completion = await self._try_route(route, call)
             except CallRefused:
                 raise
             except LLMError as exc:
@@ -227,76 +232,84 @@ class ProviderChain:
             return completion
         raise AllProvidersFailed(failures)
 
-    async def _try_route(
-        self,
-        route: Route,
-        system: str,
-        prompt: str,
-        max_tokens: int,
-        temperature: float,
-        timeout_s: float,
-        on_attempt: AttemptListener,
-        gate: CallGate | None,
-    ) -> Completion:
+    async def _try_route(self, route: Route, call: _Call) -> Completion:
+        """The route's provider, retried per ``self.retry`` while its breaker allows."""
+        breaker = self.breakers[route.breaker_key]
+        numbers = itertools.count(1)
+
+        async def attempt() -> Completion:
+            return await self._attempt(route, next(numbers), call)
+
+        def retry_after_s(exc: RetryableLLMError) -> float | None:
+            return parse_retry_after(exc.retry_after, self.retry.now())
+
+        retrying = self.retry.async_retrying(RetryableLLMError, retry_after_s,
+                                             stop_also=lambda: not breaker.allow())
+        completion: Completion = await retrying(attempt)
+        return completion
+
+    async def _attempt(self, route: Route, number: int, call: _Call) -> Completion:
+        """One call to the route's provider (``number`` counts from 1), with its breaker,
+        gate, span, usage and listener."""
         provider = route.provider
         source = route.key_source
         breaker = self.breakers[route.breaker_key]
         totals = self._usage[provider.name]
-        attempt = 0
-        while True:
-            if not breaker.allow():
-                on_attempt(Attempt(provider.name, route.model, "skipped",
-                                   error="circuit open", key_source=source))
-                raise LLMError(f"{provider.name}: skipped, circuit open")
-            # reserved before it is sent, so concurrent attempts never overrun a limit
-            ticket = gate.reserve(route, system, prompt, max_tokens) if gate else None
-            attempt += 1
-            totals.requests += 1
-            span = start_llm_span(provider.name, route.model, attempt)
-            try:
-                completion = await provider.complete(
-                    system,
-                    prompt,
-                    model=route.model,
-                    max_tokens=max_tokens,
-                    temperature=temperature,
-                    timeout_s=timeout_s,
-                )
-            except RetryableLLMError as exc:
-                _settle(gate, ticket, None)
-                end_llm_span(span, "retryable_error", exc)
-                totals.failures += 1
-                breaker.record_failure()
-                on_attempt(Attempt(provider.name, route.model, "retryable_error",
-                                   error=exc.message, key_source=source))
-                delay_s = self.retry.delay_s(attempt, exc)
-                if delay_s is None or not breaker.allow():
-                    raise
-                await self.retry.sleep(delay_s)
-                continue
-            except LLMError as exc:
-                _settle(gate, ticket, None)
-                end_llm_span(span, "error", exc)
-                totals.failures += 1
-                breaker.record_failure()
-                on_attempt(Attempt(provider.name, route.model, "error", error=exc.message,
-                                   key_source=source))
-                raise
-            except BaseException as exc:  # cancelled (the agent's time limit), or a bug
-                _settle(gate, ticket, None)
-                end_llm_span(span, "error", exc)
-                raise
-            _settle(gate, ticket, completion)
-            end_llm_span(span, "ok", model=completion.model,
-                         input_tokens=completion.input_tokens,
-                         output_tokens=completion.output_tokens, cost_usd=completion.cost_usd)
-            breaker.record_success()
-            totals.input_tokens += completion.input_tokens
-            totals.output_tokens += completion.output_tokens
-            totals.cost_usd += completion.cost_usd
-            on_attempt(Attempt(provider.name, route.model, "ok", completion=completion,
+        on_attempt, gate = call.on_attempt, call.gate
+        if not breaker.allow():
+            on_attempt(Attempt(provider.name, route.model, "skipped",
+                               error="circuit open", key_source=source))
+            raise LLMError(f"{provider.name}: skipped, circuit open")
+        # reserved before it is sent, so concurrent attempts never overrun a limit
+        ticket = gate.reserve(route, call.system, call.prompt, call.max_tokens) if gate else None
+        totals.requests += 1
+        span = start_llm_span(provider.name, route.model, number)
+        try:
+            completion = await provider.complete(
+                call.system,
+                call.prompt,
+                model=route.model,
+                max_tokens=call.max_tokens,
+                temperature=call.temperature,
+                timeout_s=call.timeout_s,
+            )
+        except LLMError as exc:  # whether it is tried again is for ``_try_route`` to say
+            status = "retryable_error" if isinstance(exc, RetryableLLMError) else "error"
+            _settle(gate, ticket, None)
+            end_llm_span(span, status, exc)
+            totals.failures += 1
+            breaker.record_failure()
+            on_attempt(Attempt(provider.name, route.model, status, error=exc.message,
                                key_source=source))
-            return completion
+            raise
+        except BaseException as exc:  # cancelled (the agent's time limit), or a bug
+            _settle(gate, ticket, None)
+            end_llm_span(span, "error", exc)
+            raise
+        _settle(gate, ticket, completion)
+        end_llm_span(span, "ok", model=completion.model,
+                     input_tokens=completion.input_tokens,
+                     output_tokens=completion.output_tokens, cost_usd=completion.cost_usd)
+        breaker.record_success()
+        totals.input_tokens += completion.input_tokens
+        totals.output_tokens += completion.output_tokens
+        totals.cost_usd += completion.cost_usd
+        on_attempt(Attempt(provider.name, route.model, "ok", completion=completion,
+                           key_source=source))
+        return completion
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One ``complete`` call's question and limits, the same for every route and attempt."""
+
+    system: str
+    prompt: str
+    max_tokens: int
+    temperature: float
+    timeout_s: float
+    on_attempt: AttemptListener
+    gate: CallGate | None
 
 
 def _settle(gate: CallGate | None, ticket: object, completion: Completion | None) -> None:

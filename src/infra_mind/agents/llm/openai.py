@@ -6,11 +6,9 @@ Any server speaking the same wire format works (vLLM, Ollama, LM Studio): point
 
 from __future__ import annotations
 
-from infra_mind.agents.llm.base import (
-    Completion,
-    HttpProvider,
-    LLMError,
-)
+from typing import Any
+
+from infra_mind.agents.llm.base import HttpProvider, LLMError
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -21,23 +19,19 @@ class OpenAIProvider(HttpProvider):
     name = "openai"
 
     DEFAULT_BASE_URL = DEFAULT_BASE_URL
-    KEY_ENV = "OPENAI_API_KEY"
-    URL_ENV = "OPENAI_BASE_URL"
+    PATH = "/chat/completions"
+    USAGE_KEYS = ("prompt_tokens", "completion_tokens")
 
-    async def complete(
-        self,
-        system: str,
-        prompt: str,
-        *,
-        model: str,
-        max_tokens: int,
-        temperature: float,
-        timeout_s: float,
-    ) -> Completion:
+    def _headers(self) -> dict[str, str]:
         headers = {"content-type": "application/json"}
         if self._api_key:
             headers["authorization"] = f"Bearer {self._api_key}"
-        body = {
+        return headers
+
+    def _body(
+        self, system: str, prompt: str, model: str, max_tokens: int, temperature: float
+    ) -> dict[str, Any]:
+        return {
             "model": model,
             "messages": [
                 {"role": "system", "content": system},
@@ -46,11 +40,12 @@ class OpenAIProvider(HttpProvider):
             "max_tokens": max_tokens,
             "temperature": temperature,
         }
-        data, latency_s = await self._post("/chat/completions", headers, body, timeout_s)
+
+    def _text(self, data: dict[str, Any]) -> str:
         try:
             text = data["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError) as exc:
             raise LLMError(f"{self.name}: answer had no choices[0].message.content") from exc
         if not isinstance(text, str):
             raise LLMError(f"{self.name}: answer content was not text")
-        return self._completion(text, data, model, "prompt_tokens", "completion_tokens", latency_s)
+        return text

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from infra_mind.api.schemas.assessments import UTCDateTime
-from infra_mind.services.org_secrets import MAX_SECRET_CHARS, MIN_SECRET_CHARS, SecretName
+from infra_mind.services.organizations import MAX_SECRET_CHARS, MIN_SECRET_CHARS, SecretName
 
 #: Printable ASCII, no spaces (API keys); surrounding whitespace (a pasted newline) is cut.
 SecretValue = Annotated[str, StringConstraints(strip_whitespace=True,

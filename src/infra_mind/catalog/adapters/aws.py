@@ -31,14 +31,7 @@ import boto3
 import botocore.exceptions as bce
 from botocore.config import Config
 
-from infra_mind.catalog.adapters.base import (
-    AdapterError,
-    RetryableError,
-    RetryPolicy,
-    host_of,
-    parse_retry_after,
-    with_retries,
-)
+from infra_mind.catalog.adapters.base import AdapterError, RetryableError, host_of, with_retries
 from infra_mind.catalog.model import (
     CatalogError,
     PriceRow,
@@ -47,6 +40,8 @@ from infra_mind.catalog.model import (
     PurchaseOption,
     Unit,
 )
+from infra_mind.kit.http import parse_retry_after
+from infra_mind.kit.retry import RetryPolicy
 
 SOURCE = "https://api.pricing.us-east-1.amazonaws.com (AWS Price List Query API, GetProducts)"
 SERVICE = "AmazonEC2"

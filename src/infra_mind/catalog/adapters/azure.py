@@ -28,12 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from infra_mind.catalog.adapters.base import (
-    AdapterError,
-    RetryPolicy,
-    get_json,
-    http_client,
-)
+from infra_mind.catalog.adapters.base import AdapterError, get_json, http_client
 from infra_mind.catalog.model import (
     COMPUTE_ATTRIBUTES,
     GPU_ATTRIBUTES,
@@ -45,6 +40,7 @@ from infra_mind.catalog.model import (
     Unit,
 )
 from infra_mind.catalog.store import normalize_sku
+from infra_mind.kit.retry import RetryPolicy
 
 DEFAULT_URL = "https://prices.azure.com/api/retail/prices"
 API_VERSION = "2023-01-01-preview"

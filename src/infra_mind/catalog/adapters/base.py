@@ -1,14 +1,12 @@
 """What every live price adapter shares: the ``PriceSource`` protocol, its errors, and
-one retry policy for every call to a price API.
+the calls to a price API under the one retry policy (``kit.retry``).
 
 A price API fails in three ways that are worth another try: it says "too many
 requests" (HTTP 429, AWS's ``ThrottlingException``), it fails on its side
-(HTTP 5xx), or the network does (a timeout, a refused or dropped connection).
-``with_retries`` retries those with exponential backoff and full jitter
-(delay = random(0, min(max_delay, base * 2**n)), the variant that spreads
-clients best; see the AWS Architecture Blog, "Exponential Backoff And
-Jitter"), and waits exactly as long as a ``Retry-After`` header asks. Anything
-else (a 4xx, a body that is not JSON) fails at once: asking again would get
+(HTTP 5xx, 408), or the network does (a timeout, a refused or dropped connection).
+Each raises ``RetryableError``; ``with_retries`` retries those per a ``RetryPolicy``
+(exponential backoff with full jitter, or exactly as long as a ``Retry-After`` asks).
+Anything else (a 4xx, a body that is not JSON) fails at once: asking again would get
 the same answer.
 
 Errors are one line, name the provider and the host, and never carry a secret:
@@ -18,20 +16,20 @@ adapter names.
 
 from __future__ import annotations
 
-import random
 import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from datetime import datetime
+from typing import Any, NoReturn, Protocol, TypeVar, runtime_checkable
 from urllib.parse import urlsplit
 
 import httpx
+from tenacity import RetryCallState
 
 from infra_mind.catalog.model import PriceRow, Provider
 from infra_mind.kit.http import parse_retry_after, record_api_call
+from infra_mind.kit.retry import PRICE_API_RETRYABLE, RetryPolicy, retryable_status
 from infra_mind.observability.metrics import ExternalOutcome, record_external_call
 
 T = TypeVar("T")
@@ -115,35 +113,6 @@ class PriceSource(Protocol):
     def covers(self, sku: str) -> bool: ...
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How often and how long to retry. ``sleep``, ``jitter`` and ``now`` are injectable
-    so tests run without waiting and with known delays."""
-
-    max_attempts: int = 5
-    base_delay_s: float = 1.0
-    max_delay_s: float = 60.0
-    sleep: Callable[[float], None] = time.sleep
-    #: A number in [0, 1): the fraction of the backoff window to wait (full jitter).
-    jitter: Callable[[], float] = random.random
-    now: Callable[[], datetime] = field(default=_utc_now)
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        if self.base_delay_s < 0 or self.max_delay_s < 0:
-            raise ValueError("delays must not be negative")
-
-    def backoff_s(self, failures: int) -> float:
-        """The wait after the ``failures``-th failed attempt (1-based), jitter applied."""
-        window = min(self.max_delay_s, self.base_delay_s * 2 ** (failures - 1))
-        return self.jitter() * window
-
-
 def _count(api: str, outcome: ExternalOutcome, started: float,
            retry_after_s: float | None = None) -> None:
     """One attempt, for ``check-api-rates`` (``kit.http``) and for Prometheus (its outcome
@@ -161,45 +130,44 @@ def with_retries(attempt: Callable[[], T], policy: RetryPolicy, provider: str,
     """
     secrets = tuple(secrets)
     api = f"{provider}-pricing"
-    last: RetryableError | None = None
-    for n in range(1, policy.max_attempts + 1):
+
+    def counted() -> T:
         started = time.perf_counter()
         try:
             result = attempt()
         except RetryableError as exc:
-            last = exc
             _count(api, "rate_limited" if exc.rate_limited else "error", started,
                    exc.retry_after_s)
+            raise
         except AdapterError:
             _count(api, "error", started)
             raise
-        else:
-            _count(api, "ok", started)
-            return result
-        if n == policy.max_attempts:
-            break
-        if last.retry_after_s is not None:
-            if last.retry_after_s > policy.max_delay_s:
-                # Waiting less than asked would only earn another refusal.
-                raise RateLimited(
-                    f"{provider}: {last.message}; asked to wait {last.retry_after_s:g} s, "
-                    f"more than the {policy.max_delay_s:g} s limit", last.retry_after_s, secrets)
-            delay = last.retry_after_s
-        else:
-            delay = policy.backoff_s(n)
-        policy.sleep(delay)
-    assert last is not None
-    attempts = f"gave up after {policy.max_attempts} attempt" + (
-        "s" if policy.max_attempts > 1 else "")
-    if last.rate_limited:
-        raise RateLimited(f"{provider}: {last.message} ({attempts})", last.retry_after_s, secrets)
-    raise AdapterError(f"{provider}: {last.message} ({attempts})", secrets)
+        _count(api, "ok", started)
+        return result
+
+    def give_up(state: RetryCallState) -> NoReturn:
+        assert state.outcome is not None
+        last = state.outcome.exception()
+        assert isinstance(last, RetryableError)  # the only failure retried
+        if state.attempt_number < policy.max_attempts:  # stopped early: a long Retry-After
+            raise RateLimited(
+                f"{provider}: {last.message}; asked to wait {last.retry_after_s:g} s, "
+                f"more than the {policy.max_delay_s:g} s limit", last.retry_after_s, secrets)
+        attempts = f"gave up after {policy.max_attempts} attempt" + (
+            "s" if policy.max_attempts > 1 else "")
+        if last.rate_limited:
+            raise RateLimited(f"{provider}: {last.message} ({attempts})", last.retry_after_s,
+                              secrets)
+        raise AdapterError(f"{provider}: {last.message} ({attempts})", secrets)
+
+    retrying = policy.retrying(RetryableError, lambda exc: exc.retry_after_s, give_up=give_up)
+    return retrying(counted)
 
 
 def classify_response(response: httpx.Response, provider: str, now: datetime,
                       secrets: Iterable[str] = ()) -> None:
-    """Raise ``RetryableError`` for a 408/429/5xx answer, ``AdapterError`` for another
-    non-2xx one; return for success."""
+    """Raise ``RetryableError`` for an answer worth another try (``kit.retry``: 408, 429,
+    5xx), ``AdapterError`` for another non-2xx one; return for success."""
     status = response.status_code
     host = host_of(str(response.request.url))
     if status == 429:
@@ -207,7 +175,7 @@ def classify_response(response: httpx.Response, provider: str, now: datetime,
             f"rate limited by {host} (HTTP 429)",
             retry_after_s=parse_retry_after(response.headers.get("Retry-After"), now),
             rate_limited=True)
-    if status >= 500 or status == 408:
+    if retryable_status(status, PRICE_API_RETRYABLE):
         raise RetryableError(
             f"{host} answered HTTP {status}",
             retry_after_s=parse_retry_after(response.headers.get("Retry-After"), now))

@@ -14,14 +14,14 @@ Usage types: OnDemand -> on_demand, Preemptible -> spot, Commit1Yr ->
 reserved_1y, Commit3Yr -> reserved_3y. Custom, sole-tenant and extended-memory
 SKUs are not predefined-machine rates and are ignored.
 
-Auth is an API key (``GCP_API_KEY``). It travels in the ``X-goog-api-key``
+Auth is an API key (the ``GCP_API_KEY`` setting, passed in by ``catalog.refresh``; the
+adapter reads no environment). It travels in the ``X-goog-api-key``
 header, which Google APIs accept in place of the ``key=`` query parameter, so it
 never appears in a URL, a log line or an error.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections import Counter
 from collections.abc import Mapping
@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from infra_mind.catalog.adapters.base import AdapterError, RetryPolicy, get_json, http_client
+from infra_mind.catalog.adapters.base import AdapterError, get_json, http_client
 from infra_mind.catalog.gcp_machines import machine_price, machine_shapes
 from infra_mind.catalog.model import (
     CatalogError,
@@ -40,6 +40,7 @@ from infra_mind.catalog.model import (
     PurchaseOption,
     Unit,
 )
+from infra_mind.kit.retry import RetryPolicy
 
 SERVICE_ID = "6F81-5844-456A"
 DEFAULT_URL = "https://cloudbilling.googleapis.com"
@@ -68,13 +69,14 @@ class GcpPriceSource:
 
     provider = Provider.GCP
 
-    def __init__(self, *, api_key: str | None = None, base_url: str = DEFAULT_URL,
+    def __init__(self, *, api_key: str, base_url: str = DEFAULT_URL,
                  policy: RetryPolicy | None = None, timeout_s: float = 30.0,
                  client: httpx.Client | None = None,
                  families: tuple[str, ...] = FAMILIES) -> None:
-        """``api_key`` defaults to ``$GCP_API_KEY``; ``base_url`` overrides the API's address
-        (scheme and host; the ``/v1/services/...`` path is appended)."""
-        self.api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV, "")
+        """``api_key``: the ``GCP_API_KEY`` setting ("" when unset: ``fetch`` refuses);
+        ``base_url`` overrides the API's address (scheme and host; the
+        ``/v1/services/...`` path is appended)."""
+        self.api_key = api_key
         self.base_url = base_url.rstrip("/")
         self.policy = policy or RetryPolicy()
         self.timeout_s = timeout_s
@@ -87,7 +89,7 @@ class GcpPriceSource:
         self.skipped = Counter()
         if not self.api_key:
             raise AdapterError(f"gcp: set {API_KEY_ENV} (an API key allowed to call the Cloud "
-                               "Billing API) or pass api_key")
+                               "Billing API)")
         client = self.client or http_client(self.timeout_s)
         try:
             skus = self._skus(client)

@@ -1,11 +1,15 @@
-"""Organizations' own secrets (their LLM API keys): set, list (masked), delete.
+"""An organization's members, and its own secrets (its LLM API keys).
 
-Rules live here. Only an owner or an admin of the organization manages its secrets;
-anyone else, members and viewers included, gets "organization not found", so which
-secrets an organization holds does not leak. A value is encrypted before it reaches the
-session (``kit.crypto``, the first key of ``ENCRYPTION_KEY``) and never leaves this
-module in clear except through ``secret_value``, for the code that uses it: no
-response, log line or audit event carries it; listings show a masked hint.
+Members: any member of the organization may list them (viewers included: knowing who
+shares an organization is part of working in it); anyone else gets "organization not
+found", as for every other object of an organization they do not belong to.
+
+Secrets: set, list (masked), delete. Only an owner or an admin of the organization
+manages its secrets; anyone else, members and viewers included, gets "organization not
+found", so which secrets an organization holds does not leak. A value is encrypted
+before it reaches the session (``kit.crypto``, the first key of ``ENCRYPTION_KEY``) and
+never leaves this module in clear except through ``secret_value``, for the code that uses
+it: no response, log line or audit event carries it; listings show a masked hint.
 
 The organization's runs use them (``agents.providers``): a run's worker reads and
 decrypts its organization's keys when the run starts, and asks each provider with the
@@ -26,7 +30,11 @@ from infra_mind.kit.crypto import Keyring, keyring_of
 from infra_mind.kit.errors import Invalid, NotFound
 from infra_mind.kit.platform import Platform
 from infra_mind.models import OrganizationSecret, utcnow
-from infra_mind.repositories.secrets import OrganizationSecretRepository
+from infra_mind.repositories import organizations
+from infra_mind.repositories.organizations import (
+    OrganizationMember,
+    OrganizationSecretRepository,
+)
 from infra_mind.services import audit
 from infra_mind.services.assessments import MANAGERS, Actor, AssessmentService
 
@@ -44,6 +52,20 @@ def masked(value: str) -> str:
     if len(value) >= 24:
         return f"{value[:3]}…{value[-4:]}"
     return f"…{value[-min(4, len(value) // 4):]}" if len(value) >= 4 else "…"
+
+
+class OrganizationMembersService:
+    """Use cases for one actor, in the caller's session (transaction)."""
+
+    def __init__(self, session: AsyncSession, actor: Actor) -> None:
+        self.session = session
+        self.actor = actor
+
+    async def list(self, organization_id: str) -> list[OrganizationMember]:
+        """The members of an organization the actor belongs to (404 otherwise)."""
+        if organization_id not in self.actor.roles:
+            raise NotFound(NOT_FOUND)
+        return await organizations.members_of(self.session, organization_id)
 
 
 class OrganizationSecretsService:

@@ -1,4 +1,5 @@
-"""Queries for users, their organizations and their refresh tokens.
+"""Queries for users, their organizations and their refresh tokens (sign-in, sessions,
+roles). The member list of one organization is ``repositories.organizations``.
 
 Emails are stored lowercased (the API normalizes them), so an equality match on the
 unique ``users.email`` index is a case-insensitive match.
@@ -104,25 +105,6 @@ async def organizations_of(db: AsyncSession, user_id: str) -> list[OrganizationR
         .where(Membership.user_id == user_id)
         .order_by(Membership.created_at, Organization.name))
     return [OrganizationRole(id=i, name=n, role=r) for i, n, r in rows.all()]
-
-
-@dataclass(frozen=True)
-class OrganizationMember:
-    user_id: str
-    email: str
-    full_name: str
-    role: str
-
-
-async def members_of(db: AsyncSession, organization_id: str) -> list[OrganizationMember]:
-    """The organization's members, in the order they joined."""
-    rows = await db.execute(
-        select(User.id, User.email, User.full_name, Membership.role)
-        .join(Membership, Membership.user_id == User.id)
-        .where(Membership.organization_id == organization_id)
-        .order_by(Membership.created_at, User.email))
-    return [OrganizationMember(user_id=i, email=e, full_name=n, role=r)
-            for i, e, n, r in rows.all()]
 
 
 async def add_refresh_token(db: AsyncSession, *, token_id: str, user_id: str, family_id: str,

@@ -1,14 +1,13 @@
-"""Every query on encrypted values: organizations' secrets, and the key rotation's scan.
+"""Every query of an organization's own objects: its members, its secrets.
 
-Three doors, by who is asking:
+Two doors to the secrets, by who is asking:
 
 - ``OrganizationSecretRepository`` answers for one organization: every statement it runs
   carries that filter, so another organization's secret is simply not there.
 - ``secrets_of_assessment`` answers a run: the secrets of the organization the assessment
   belongs to, and only of that one (the join is on the assessment's own organization).
-- The rotation functions answer for ``infra-mind rotate-encryption-key``: they walk every
-  encrypted column in ``ENCRYPTED_COLUMNS`` by primary key, and each write is guarded by
-  the ciphertext it replaces, so a value changed meanwhile (a new PUT) is left as written.
+
+The key rotation's scan over every encrypted column is ``repositories.encryption``.
 """
 
 from __future__ import annotations
@@ -18,13 +17,31 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
-from infra_mind.models import Assessment, OrganizationSecret
+from infra_mind.models import Assessment, Membership, OrganizationSecret, User
+
+
+@dataclass(frozen=True)
+class OrganizationMember:
+    user_id: str
+    email: str
+    full_name: str
+    role: str
+
+
+async def members_of(db: AsyncSession, organization_id: str) -> list[OrganizationMember]:
+    """The organization's members, in the order they joined."""
+    rows = await db.execute(
+        select(User.id, User.email, User.full_name, Membership.role)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.organization_id == organization_id)
+        .order_by(Membership.created_at, User.email))
+    return [OrganizationMember(user_id=i, email=e, full_name=n, role=r)
+            for i, e, n, r in rows.all()]
 
 
 class OrganizationSecretRepository:
@@ -61,10 +78,7 @@ class OrganizationSecretRepository:
         values = {"ciphertext": ciphertext, "key_fingerprint": key_fingerprint, "hint": hint,
                   "updated_by": user_id, "updated_at": now}
         if await self._replace(name, values):
-            found = await self.get(name)
-            assert found is not None
-            await self.session.refresh(found)
-            return found, True
+            return await self._reread(name), True
         row = OrganizationSecret(organization_id=self.organization_id, name=name,
                                  created_at=now, **values)
         try:
@@ -73,11 +87,15 @@ class OrganizationSecretRepository:
         except IntegrityError:
             self.session.expunge(row)
             await self._replace(name, values)
-            found = await self.get(name)
-            assert found is not None
-            await self.session.refresh(found)
-            return found, True
+            return await self._reread(name), True
         return row, False
+
+    async def _reread(self, name: str) -> OrganizationSecret:
+        """The row as an UPDATE left it (the session's copy, refreshed from the database)."""
+        found = await self.get(name)
+        assert found is not None
+        await self.session.refresh(found)
+        return found
 
     async def _replace(self, name: str, values: dict[str, Any]) -> bool:
         result = await self.session.execute(
@@ -106,57 +124,3 @@ async def secrets_of_assessment(session: AsyncSession, assessment_id: str
     if not rows:
         return None, {}
     return rows[0][0], {name: ciphertext for _, name, ciphertext in rows if name is not None}
-
-
-# -- the key rotation ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EncryptedColumn:
-    """A column holding ciphertexts, with the column naming the key that wrote each."""
-
-    label: str
-    id: InstrumentedAttribute[str]
-    ciphertext: InstrumentedAttribute[str]
-    key_fingerprint: InstrumentedAttribute[str]
-    #: set to itself on rotation: re-encrypting does not change the value
-    updated_at: InstrumentedAttribute[datetime] | None = None
-
-
-#: Every encrypted column: ``infra-mind rotate-encryption-key`` re-encrypts them all.
-ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
-    EncryptedColumn("organization_secrets.ciphertext", OrganizationSecret.id,
-                    OrganizationSecret.ciphertext, OrganizationSecret.key_fingerprint,
-                    OrganizationSecret.updated_at),
-)
-
-
-async def count_by_key(session: AsyncSession, column: EncryptedColumn) -> dict[str, int]:
-    """Rows per key fingerprint."""
-    rows = await session.execute(select(column.key_fingerprint, func.count())
-                                 .group_by(column.key_fingerprint))
-    return {fp: int(n) for fp, n in rows.all()}
-
-
-async def not_under_key(session: AsyncSession, column: EncryptedColumn, key_fingerprint: str,
-                        *, after_id: str, limit: int) -> list[tuple[str, str]]:
-    """(id, ciphertext) of rows not written by ``key_fingerprint``, by id past
-    ``after_id`` (a keyset walk: each batch starts where the last one ended)."""
-    rows = await session.execute(
-        select(column.id, column.ciphertext)
-        .where(column.key_fingerprint != key_fingerprint, column.id > after_id)
-        .order_by(column.id).limit(limit))
-    return [(i, c) for i, c in rows.all()]
-
-
-async def replace_ciphertext(session: AsyncSession, column: EncryptedColumn, row_id: str, *,
-                             old: str, new: str, key_fingerprint: str) -> bool:
-    """``old`` -> ``new``; False when the row changed (or went) since it was read."""
-    values: dict[Any, Any] = {column.ciphertext: new, column.key_fingerprint: key_fingerprint}
-    if column.updated_at is not None:
-        values[column.updated_at] = column.updated_at
-    table = column.id.class_
-    result = await session.execute(
-        update(table).where(column.id == row_id, column.ciphertext == old).values(values)
-        .execution_options(synchronize_session=False))
-    return cast(CursorResult, result).rowcount == 1
