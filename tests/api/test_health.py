@@ -142,3 +142,26 @@ def test_nul_escape_detection():
     assert not has_nul_escape(b'{"a": "\\\\u0000"}')  # a backslash and the text u0000
     assert not has_nul_escape(b'{"a": "u0000"}')
     assert has_nul_escape(b'{"a": "x\x00"}')
+
+
+async def test_start_up_objects_are_frozen_while_the_app_serves(tmp_path):
+    """What start-up made is kept out of the collector's full passes while the app runs
+    (tail latency), and handed back at shutdown (tests build many apps in one process)."""
+    import asyncio
+    import gc
+
+    import httpx
+
+    from infra_mind.kit.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/f.db"
+    await asyncio.to_thread(upgrade, url)
+    app = create_app(load_settings(environment="test", database_url=url,
+                                   jwt_secret_key="k" * 48))
+    before = gc.get_freeze_count()
+    async with app.router.lifespan_context(app):
+        assert gc.get_freeze_count() > before
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            assert (await c.get("/health")).status_code == 200
+    assert gc.get_freeze_count() == 0
