@@ -262,7 +262,9 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
         # out of the collector's way, a full collection no longer walks it, and requests
         # stop waiting on one now and then (cached-result p99 at 50 clients: 137 -> ~50
         # ms, bench/api_load.py). Unfrozen at shutdown, so what it held can be collected.
-        gc.collect()
+        # No gc.collect() first: a full pass per start cost the test suite (hundreds of
+        # apps per process) about a minute, and the little garbage frozen with the rest
+        # is handed back at shutdown.
         gc.freeze()
         try:
             yield

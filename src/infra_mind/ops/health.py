@@ -225,9 +225,11 @@ def check_catalog(max_age_days: int, today: date | None = None,
     renews machine prices only, and a total is as old as the oldest price in it.
     ``snapshot``: the ``INFRA_MIND_CATALOG`` setting (``catalog.store.active_snapshot_path``)."""
     from infra_mind.catalog.coverage import describe, staleness
-    from infra_mind.catalog.store import Catalog
+    from infra_mind.catalog.store import default_catalog
 
-    catalog = Catalog.load(snapshot)
+    # loaded once per process and file: a second check (a loop, a test) does not pay the
+    # load again, which under load can outlast a short --timeout
+    catalog = default_catalog(snapshot)
     today = today or date.today()
     stale = staleness(catalog, max_age_days, today)
     newest = catalog.stats().newest_as_of
