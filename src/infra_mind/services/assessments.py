@@ -261,10 +261,7 @@ class AssessmentService:
                 return RunRequested(assessment, enqueue=False)
             raise Conflict(f"a run is already {assessment.status} and silent for longer than "
                            f"{self.platform.settings.dedupe_window_s} s; cancel it first")
-        await self.repo.refresh(assessment)
-        self._changed(assessment)
-        self._audit("assessment.run_requested", assessment)
-        self.platform.metrics.assessments.labels(event="queued").inc()
+        await self._moved(assessment, "assessment.run_requested", "queued")
         return RunRequested(assessment, enqueue=True)
 
     async def _replay(self, assessment: Assessment, key: str) -> RunRequested | None:
@@ -279,6 +276,14 @@ class AssessmentService:
             raise Conflict("this Idempotency-Key was already used for another request")
         await self.repo.refresh(assessment)
         return RunRequested(assessment, enqueue=False, replayed=True)
+
+    async def _moved(self, assessment: Assessment, action: str, event: str) -> None:
+        """A request moved the run to a new status: read the row back, tell the cache and
+        the streams once committed, audit ``action`` and count ``event``."""
+        await self.repo.refresh(assessment)
+        self._changed(assessment)
+        self._audit(action, assessment)
+        self.platform.metrics.assessments.labels(event=event).inc()
 
     def _changed(self, assessment: Assessment, *, gone: bool = False,
                  announce: bool = True) -> None:
@@ -310,10 +315,7 @@ class AssessmentService:
             await self.repo.refresh(assessment)
             raise Conflict(f"only a queued or running assessment can be cancelled "
                            f"(it is {assessment.status})")
-        await self.repo.refresh(assessment)
-        self._changed(assessment)
-        self._audit("assessment.cancelled", assessment)
-        self.platform.metrics.assessments.labels(event="cancelled").inc()
+        await self._moved(assessment, "assessment.cancelled", "cancelled")
         return assessment
 
     async def latest_result(self, assessment_id: str) -> dict[str, Any]:
