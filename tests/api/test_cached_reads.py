@@ -18,6 +18,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
@@ -28,6 +29,7 @@ from infra_mind.api.deps import Principal
 from infra_mind.config import load_settings
 from infra_mind.kit.cache import RedisCache
 from infra_mind.kit.db import session_scope
+from infra_mind.kit.platform import Platform
 from infra_mind.kit.pubsub import CHANNELS, MemoryChannel, channel_of, committed
 from infra_mind.repositories import assessment_cache
 from infra_mind.repositories.assessments import STATUS_CHANNEL, AssessmentRepository
@@ -260,25 +262,43 @@ async def shared_redis(prefix: str) -> RedisCache:
     return cache
 
 
+@contextlib.asynccontextmanager
+async def another_process_on_redis(platform: Platform, **fields: Any
+                                   ) -> AsyncIterator[Platform]:
+    """This app's platform on a Redis namespace of its own, as one of several processes
+    (``server_workers`` 2), and another process's platform on the same namespace: its own
+    cache client and in-memory channels, ``fields`` replaced. On exit the app's own cache
+    and settings come back and the namespace's keys are deleted."""
+    channel_of(platform, STATUS_CHANNEL)  # made now: stays in memory when settings change
+    prefix = f"test:{uuid.uuid4().hex}:"
+    serving, other_cache = await shared_redis(prefix), await shared_redis(prefix)
+    own_cache, own_settings = platform.cache, platform.settings
+    platform.cache = serving
+    platform.settings = own_settings.model_copy(update={"redis_url": REDIS_URL,
+                                                        "server_workers": 2})
+    other = dataclasses.replace(platform, cache=other_cache, _slots={}, **fields)
+    other[CHANNELS] = {STATUS_CHANNEL: MemoryChannel()}
+    try:
+        yield other
+    finally:
+        platform.cache, platform.settings = own_cache, own_settings
+        for key in await serving.items(""):
+            await serving.delete(key)
+        for cache in (serving, other_cache):
+            await cache.close()
+
+
 async def test_on_redis_another_process_write_is_seen_by_the_next_read(app, client, held):
     """Two processes on one Redis: this app reads; ``elsewhere`` (a worker, another API
     process) stores a new result, adds an assessment and deletes one."""
     platform = app.state.platform
     owner = await create_member(app)
     aid = await completed(client, owner)
-    channel_of(platform, STATUS_CHANNEL)  # made now: stays in memory when settings change
-    prefix = f"test:{uuid.uuid4().hex}:"
-    serving, other_cache = await shared_redis(prefix), await shared_redis(prefix)
-    own_cache, own_settings = platform.cache, platform.settings
-    on_redis = own_settings.model_copy(update={"redis_url": REDIS_URL, "server_workers": 2})
-    platform.cache, platform.settings = serving, on_redis
-    # another process: its own cache client and channels, the same agents
-    elsewhere = dataclasses.replace(platform, cache=other_cache, agents=tasks.agents_of(platform),
-                                    _slots={})
-    elsewhere[CHANNELS] = {STATUS_CHANNEL: MemoryChannel()}
     actor = Principal(id=owner.user_id, roles={owner.organization_id: "owner"},
                       client_address=None)
-    try:
+    # another process: its own cache client and channels, the same agents
+    async with another_process_on_redis(platform,
+                                        agents=tasks.agents_of(platform)) as elsewhere:
         for path in (f"{BASE}/{aid}/result", BASE):
             assert (await client.get(path, headers=owner.headers)).status_code == 200
             with database_use(app) as use:
@@ -310,12 +330,6 @@ async def test_on_redis_another_process_write_is_seen_by_the_next_read(app, clie
         assert use.none, use
         listed = (await client.get(BASE, headers=owner.headers)).json()
         assert [item["id"] for item in listed["items"]] == [added.id]
-    finally:
-        platform.cache, platform.settings = own_cache, own_settings
-        for key in await serving.items(""):
-            await serving.delete(key)
-        for cache in (serving, other_cache):
-            await cache.close()
 
 
 async def test_while_redis_is_unreachable_reads_use_the_database(app, client, held):

@@ -7,9 +7,7 @@ reads."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
-import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -20,7 +18,7 @@ from infra_mind.cli.main import main
 from infra_mind.config import load_settings
 from infra_mind.kit.db import session_scope
 from infra_mind.kit.platform import Platform
-from infra_mind.kit.pubsub import CHANNELS, MemoryChannel, channel_of
+from infra_mind.kit.pubsub import channel_of
 from infra_mind.models import (
     Assessment,
     AssessmentResultRow,
@@ -40,7 +38,7 @@ from infra_mind.ops.workflows import agent_states, clear_stuck
 from infra_mind.repositories.assessments import STATUS_CHANNEL, RunRepository
 from infra_mind.worker import tasks
 from tests.api.helpers import REQUIREMENTS, Member, create_assessment, create_member
-from tests.api.test_cached_reads import REDIS_URL, database_use, shared_redis
+from tests.api.test_cached_reads import another_process_on_redis, database_use
 
 JWT = "j" * 48
 TABLES = (AssessmentResultRow, AuditEvent, RefreshToken, IdempotencyKey, Conversation,
@@ -273,16 +271,7 @@ async def test_on_redis_the_commands_change_reaches_the_apis_cached_lists(app, c
     platform = app.state.platform
     owner = await create_member(app)
     ids = await _plant_stuck(app, client, platform, owner)
-    channel_of(platform, STATUS_CHANNEL)  # made now: stays in memory when settings change
-    prefix = f"test:{uuid.uuid4().hex}:"
-    serving, other_cache = await shared_redis(prefix), await shared_redis(prefix)
-    own_cache, own_settings = platform.cache, platform.settings
-    platform.cache = serving
-    platform.settings = own_settings.model_copy(update={"redis_url": REDIS_URL,
-                                                        "server_workers": 2})
-    command = dataclasses.replace(platform, cache=other_cache, _slots={})
-    command[CHANNELS] = {STATUS_CHANNEL: MemoryChannel()}
-    try:
+    async with another_process_on_redis(platform) as command:
         before = (await client.get("/api/v1/assessments", headers=owner.headers)).json()
         with database_use(app) as use:
             cached = (await client.get("/api/v1/assessments", headers=owner.headers)).json()
@@ -294,12 +283,6 @@ async def test_on_redis_the_commands_change_reaches_the_apis_cached_lists(app, c
             "/api/v1/assessments", headers=owner.headers)).json()["items"]}
         assert listed == {ids["stale"]: "failed", ids["waiting"]: "failed",
                           ids["live"]: "running"}
-    finally:
-        platform.cache, platform.settings = own_cache, own_settings
-        for key in await serving.items(""):
-            await serving.delete(key)
-        for cache in (serving, other_cache):
-            await cache.close()
 
 
 # -- agents and checkpoints ------------------------------------------------------------------
