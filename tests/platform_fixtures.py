@@ -20,10 +20,13 @@ import pytest
 
 from infra_mind.api.app import create_app
 from infra_mind.config import load_settings
+from infra_mind.kit.cache import RedisCache
 from infra_mind.kit.migrate import upgrade
 
 PG_ADMIN = os.environ.get("INFRA_MIND_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE = os.environ.get("INFRA_MIND_REQUIRE_SERVICES") == "1"
+#: The Redis the cache tests use, each under a key prefix of its own.
+REDIS_URL = os.environ.get("INFRA_MIND_TEST_REDIS", "redis://127.0.0.1:6379/15")
 TABLES = ["chat_messages", "conversations", "assessment_results", "idempotency_keys",
           "assessments", "audit_events", "refresh_tokens", "memberships",
           "organization_secrets", "organizations", "users"]
@@ -34,6 +37,19 @@ def _unavailable(what: str, exc: BaseException) -> None:
     if REQUIRE:
         pytest.fail(f"{message}; INFRA_MIND_REQUIRE_SERVICES=1 makes this a failure")
     pytest.skip(message)
+
+
+async def redis_cache_or_skip(prefix: str | None = None, url: str = REDIS_URL) -> RedisCache:
+    """A ``RedisCache`` under ``prefix`` (a fresh one by default); the test skips with the
+    reason when Redis does not answer, or fails under INFRA_MIND_REQUIRE_SERVICES=1."""
+    cache = RedisCache(url, prefix=prefix or f"test:{uuid.uuid4().hex}:")
+    if not await cache.ping():
+        await cache.close()
+        message = f"Redis unreachable at {url}"
+        if REQUIRE:
+            pytest.fail(f"{message}; INFRA_MIND_REQUIRE_SERVICES=1 makes this a failure")
+        pytest.skip(message)
+    return cache
 
 
 @pytest.fixture(scope="session")

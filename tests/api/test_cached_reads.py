@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
-import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -21,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import event
 
 from infra_mind.api.app import create_app
@@ -37,10 +35,9 @@ from infra_mind.services.assessments import AssessmentService
 from infra_mind.services.auth import remove_membership
 from infra_mind.worker import tasks
 from tests.api.helpers import REQUIREMENTS, create_assessment, create_member
+from tests.platform_fixtures import REDIS_URL, redis_cache_or_skip
 
 BASE = "/api/v1/assessments"
-REDIS_URL = os.environ.get("INFRA_MIND_TEST_REDIS", "redis://127.0.0.1:6379/15")
-REQUIRE = os.environ.get("INFRA_MIND_REQUIRE_SERVICES") == "1"
 
 
 @dataclass
@@ -251,16 +248,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def shared_redis(prefix: str) -> RedisCache:
-    cache = RedisCache(REDIS_URL, prefix=prefix)
-    if not await cache.ping():
-        await cache.close()
-        message = f"Redis unreachable at {REDIS_URL}"
-        if REQUIRE:
-            pytest.fail(f"{message}; INFRA_MIND_REQUIRE_SERVICES=1 makes this a failure")
-        pytest.skip(message)
-    return cache
-
 
 @contextlib.asynccontextmanager
 async def another_process_on_redis(platform: Platform, **fields: Any
@@ -271,7 +258,7 @@ async def another_process_on_redis(platform: Platform, **fields: Any
     and settings come back and the namespace's keys are deleted."""
     channel_of(platform, STATUS_CHANNEL)  # made now: stays in memory when settings change
     prefix = f"test:{uuid.uuid4().hex}:"
-    serving, other_cache = await shared_redis(prefix), await shared_redis(prefix)
+    serving, other_cache = await redis_cache_or_skip(prefix), await redis_cache_or_skip(prefix)
     own_cache, own_settings = platform.cache, platform.settings
     platform.cache = serving
     platform.settings = own_settings.model_copy(update={"redis_url": REDIS_URL,

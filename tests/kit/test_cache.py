@@ -1,14 +1,10 @@
 """The cache and counter store: the same behaviour in memory and on Redis."""
 
-import os
-import uuid
 
 import pytest
 
-from infra_mind.kit.cache import MemoryCache, RedisCache
-
-REDIS_URL = os.environ.get("INFRA_MIND_TEST_REDIS", "redis://127.0.0.1:6379/15")
-REQUIRE = os.environ.get("INFRA_MIND_REQUIRE_SERVICES") == "1"
+from infra_mind.kit.cache import MemoryCache
+from tests.platform_fixtures import redis_cache_or_skip
 
 
 class Clock:
@@ -24,13 +20,7 @@ async def cache(request):
     if request.param == "memory":
         yield MemoryCache()
         return
-    c = RedisCache(REDIS_URL, prefix=f"test:{uuid.uuid4().hex}:")
-    if not await c.ping():
-        await c.close()
-        message = f"Redis unreachable at {REDIS_URL}"
-        if REQUIRE:
-            pytest.fail(f"{message}; INFRA_MIND_REQUIRE_SERVICES=1 makes this a failure")
-        pytest.skip(message)
+    c = await redis_cache_or_skip()
     yield c
     await c.close()
 

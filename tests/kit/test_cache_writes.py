@@ -10,26 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import uuid
 
 import pytest
 
 from infra_mind.kit.cache import MemoryCache, RedisCache
-
-REDIS_URL = os.environ.get("INFRA_MIND_TEST_REDIS", "redis://127.0.0.1:6379/15")
-REQUIRE = os.environ.get("INFRA_MIND_REQUIRE_SERVICES") == "1"
-
-
-async def redis_or_skip(url: str = REDIS_URL, prefix: str | None = None) -> RedisCache:
-    cache = RedisCache(url, prefix=prefix or f"test:{uuid.uuid4().hex}:")
-    if not await cache.ping():
-        await cache.close()
-        message = f"Redis unreachable at {url}"
-        if REQUIRE:
-            pytest.fail(f"{message}; INFRA_MIND_REQUIRE_SERVICES=1 makes this a failure")
-        pytest.skip(message)
-    return cache
+from tests.platform_fixtures import redis_cache_or_skip
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -37,7 +23,7 @@ async def cache(request):
     if request.param == "memory":
         yield MemoryCache()
         return
-    c = await redis_or_skip()
+    c = await redis_cache_or_skip()
     yield c
     for key in await c.items(""):
         await c.delete(key)
@@ -120,7 +106,7 @@ class Relay:
 
 async def test_writes_owed_during_an_outage_reach_redis_when_it_answers():
     prefix = f"test:{uuid.uuid4().hex}:"
-    direct = await redis_or_skip(prefix=prefix)  # another process, which reaches Redis
+    direct = await redis_cache_or_skip(prefix=prefix)  # another process, which reaches Redis
     host, port = direct._redis.connection_pool.connection_kwargs["host"], \
         direct._redis.connection_pool.connection_kwargs["port"]
     database = direct._redis.connection_pool.connection_kwargs.get("db", 0)

@@ -6,7 +6,6 @@ changes made around the services (``ACCESS_STATE_TTL_S``), and the verified-toke
 from __future__ import annotations
 
 import dataclasses
-import os
 import uuid
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -15,15 +14,14 @@ import pytest
 from sqlalchemy import update
 
 from infra_mind.kit import security
-from infra_mind.kit.cache import MemoryCache, RedisCache
+from infra_mind.kit.cache import MemoryCache
 from infra_mind.kit.db import session_scope
 from infra_mind.kit.security import TokenError, decode_token, issue_token
 from infra_mind.models import User
 from infra_mind.services.auth import ACCESS_STATE_TTL_S, set_user_active
 from tests.api.helpers import create_member
+from tests.platform_fixtures import redis_cache_or_skip
 
-REDIS_URL = os.environ.get("INFRA_MIND_TEST_REDIS", "redis://127.0.0.1:6379/15")
-REQUIRE = os.environ.get("INFRA_MIND_REQUIRE_SERVICES") == "1"
 BASE = "/api/v1/assessments"
 
 
@@ -35,21 +33,11 @@ class Clock:
         return self.now
 
 
-async def redis_cache(prefix: str) -> RedisCache:
-    cache = RedisCache(REDIS_URL, prefix=prefix)
-    if not await cache.ping():
-        await cache.close()
-        message = f"Redis unreachable at {REDIS_URL}"
-        if REQUIRE:
-            pytest.fail(f"{message}; INFRA_MIND_REQUIRE_SERVICES=1 makes this a failure")
-        pytest.skip(message)
-    return cache
-
 
 @pytest.mark.parametrize("backend", ["memory", "redis"])
 async def test_get_many_answers_in_order_with_none_for_absent_keys(backend):
     cache = MemoryCache() if backend == "memory" \
-        else await redis_cache(f"test:{uuid.uuid4().hex}:")
+        else await redis_cache_or_skip(f"test:{uuid.uuid4().hex}:")
     try:
         await cache.set("a", "1", 60)
         await cache.set("c", "3", 60)
@@ -65,7 +53,7 @@ async def test_a_deactivation_is_seen_at_once_by_every_process_sharing_redis(app
     """Two API processes on one Redis: the one that deactivates and the one asked next."""
     prefix = f"test:{uuid.uuid4().hex}:"
     platform = app.state.platform
-    serving, elsewhere = await redis_cache(prefix), await redis_cache(prefix)
+    serving, elsewhere = await redis_cache_or_skip(prefix), await redis_cache_or_skip(prefix)
     own_cache, platform.cache = platform.cache, serving
     try:
         owner = await create_member(app)
