@@ -9,10 +9,9 @@ import json
 import logging
 import os
 import time
-import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -41,7 +40,6 @@ from infra_mind.observability.tracing import (
 
 if TYPE_CHECKING:
     from infra_mind.chat.answer import Completer
-    from infra_mind.observability.metrics import Metrics
 
 log = logging.getLogger("infra_mind.access")
 
@@ -158,7 +156,7 @@ class PlatformMiddleware:
         platform: Platform | None = getattr(scope["app"].state, "platform", None) \
             if "app" in scope else None
         if platform is not None:
-            count, latency = _request_series(platform.metrics, scope["method"], path, status)
+            count, latency = platform.metrics.request_series(scope["method"], path, status)
             count.inc()
             latency.observe(elapsed)
         if log.isEnabledFor(logging.INFO):  # LOG_LEVEL=WARNING: no line is built
@@ -168,28 +166,6 @@ class PlatformMiddleware:
                                  "duration_ms": round(elapsed * 1000, 2),
                                  "user_id": state.get("user_id")}))
         return path
-
-
-def _request_series(metrics: Metrics, method: str, route: str, status: int
-                    ) -> tuple[Any, Any]:
-    """The request counter's and latency histogram's series for these labels, looked up
-    once per process: ``labels()`` takes a lock and builds its key on every call. The
-    labels are bounded (route templates, "unmatched", methods, statuses), and so is this."""
-    known = _series.get(metrics)
-    if known is None:
-        known = _series[metrics] = {}
-    key = (method, route, status)
-    series = known.get(key)
-    if series is None:
-        labels = (method, route, str(status))
-        series = known[key] = (metrics.requests.labels(*labels),
-                               metrics.latency.labels(*labels))
-    return series
-
-
-#: Each registry's request series (tests build many apps, each with its own registry).
-_series: weakref.WeakKeyDictionary[Metrics, dict[tuple[str, str, int], tuple[Any, Any]]] = \
-    weakref.WeakKeyDictionary()
 
 
 #: PostgreSQL cannot store U+0000 in text or jsonb, and no field of ours needs it.

@@ -70,8 +70,9 @@ if TYPE_CHECKING:
 HEARTBEAT_S = 15.0
 #: Far past any real list, and inside the 64-bit integers both databases take.
 MAX_OFFSET = 1_000_000_000
-#: A page's length when the request names none.
+#: A page's length when the request names none, and the longest it may ask for.
 PAGE_LIMIT = 20
+PAGE_LIMIT_MAX = 100
 
 #: A result is per user (authenticated): a browser may keep it, a shared cache may not, and
 #: either asks again each time (a 304 when it has not changed).
@@ -113,7 +114,7 @@ def _page_query(request: Request) -> tuple[str | None, int, int] | None:
     if status_filter is not None and status_filter not in _STATUSES:
         return None
     numbers = []
-    for name, default, low, high in (("limit", PAGE_LIMIT, 1, 100),
+    for name, default, low, high in (("limit", PAGE_LIMIT, 1, PAGE_LIMIT_MAX),
                                      ("offset", 0, 0, MAX_OFFSET)):
         text = query.get(name)
         if text is None:
@@ -159,7 +160,7 @@ async def _result_directly(request: Request) -> Response:
 @direct(_list_directly)
 async def list_assessments(service: Reader,
                            status_filter: Annotated[Status | None, Query(alias="status")] = None,
-                           limit: Annotated[int, Query(ge=1, le=100)] = PAGE_LIMIT,
+                           limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = PAGE_LIMIT,
                            offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
                            ) -> Response:
     """Assessments of your organizations, newest first."""

@@ -40,7 +40,8 @@ class CatalogReadiness:
     snapshot, another limit or a new day is asked again, anything else is not."""
 
     def __init__(self) -> None:
-        self._answers: dict[tuple[str, int, int, date], str] = {}
+        #: (what it was asked about, the answer): only the newest is kept
+        self._answer: tuple[tuple[str, int, int, date], str] | None = None
         self._lock = asyncio.Lock()
 
     async def line(self, snapshot: Path, max_age_days: int) -> str:
@@ -50,10 +51,9 @@ class CatalogReadiness:
             return UNREADABLE
         key = (str(snapshot.resolve()), stat.st_mtime_ns, max_age_days, date.today())
         async with self._lock:  # probes arriving together start one child
-            if key not in self._answers:
-                self._answers.clear()  # only the newest answer is kept
-                self._answers[key] = await _ask_child(snapshot, max_age_days)
-            return self._answers[key]
+            if self._answer is None or self._answer[0] != key:
+                self._answer = key, await _ask_child(snapshot, max_age_days)
+            return self._answer[1]
 
 
 async def _ask_child(snapshot: Path, max_age_days: int) -> str:

@@ -8,7 +8,7 @@ ever carries an email, an address, a host or a URL someone configured.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -95,6 +95,20 @@ class Metrics:
         self.external_latency = EXTERNAL_LATENCY
         r.register(EXTERNAL_REQUESTS)
         r.register(EXTERNAL_LATENCY)
+        self._request_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def request_series(self, method: str, route: str, status: int) -> tuple[Any, Any]:
+        """The request counter's and latency histogram's series for these labels, looked
+        up once: ``labels()`` takes a lock and builds its key on every call, a cost on
+        every request. The labels are bounded (route templates, "unmatched", methods,
+        statuses), and so is this."""
+        key = (method, route, status)
+        series = self._request_series.get(key)
+        if series is None:
+            labels = (method, route, str(status))
+            series = self._request_series[key] = (self.requests.labels(*labels),
+                                                  self.latency.labels(*labels))
+        return series
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -187,11 +187,11 @@ class AssessmentService:
             return render(*await self.page(status=status, limit=limit, offset=offset))
         cache, organization_ids = self.platform.cache, self.repo.organization_ids
         query = (status, limit, offset)
-        key = assessment_cache.list_key(self.actor.roles, query)
         body, generations = await assessment_cache.cached_list(
             self.platform, self.actor.roles, query, self.read_ahead)
         if body is not None:
             return body
+        key = assessment_cache.list_key(self.actor.roles, query)
         # tagged with the generations read before the database: a change committed after
         # this read replaces one of them, and this page is never served
         tags = await assessment_cache.current_generations(cache, organization_ids, generations)
