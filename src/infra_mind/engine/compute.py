@@ -14,6 +14,7 @@ from infra_mind.engine.ml import choose_gpu_worker, choose_inference, choose_tra
 from infra_mind.engine.network import per_vm_hour_usd
 from infra_mind.engine.option import COMMITMENT_OPTION, OptionDesign, committed, counterpart
 from infra_mind.engine.pricing import (
+    Candidate,
     ScalingChoice,
     choose_autoscaled,
     choose_machines,
@@ -91,10 +92,18 @@ def web(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDe
     commit = COMMITMENT_OPTION.get(req.preferences.commitment)
     candidates = machine_candidates(catalog, p, r, PurchaseOption.ON_DEMAND,
                                     allow_arm=req.preferences.allow_arm, prefer=commit)
+    def peak_price(c: Candidate) -> float:
+        # the peak runs on demand (``_autoscaled_lines``), whatever the floor is bought as
+        if c.row.purchase_option is PurchaseOption.ON_DEMAND:
+            return c.price_per_hour
+        on_demand = counterpart(catalog, c.row, PurchaseOption.ON_DEMAND)
+        return c.price_per_hour if on_demand is None else on_demand.price_usd
+
     choice = choose_autoscaled(candidates, vcpu_peak=vcpu, vcpu_avg=vcpu_avg,
                                memory_per_instance_gib=float(res["memory_gib_per_instance"]),
                                min_count=n_min, peak_hours_per_month=peak_hours,
-                               per_instance_hour_usd=per_vm_hour_usd(catalog, design, req))
+                               per_instance_hour_usd=per_vm_hour_usd(catalog, design, req),
+                               peak_price_per_hour=peak_price)
     if choice is None:
         need = f">= {float(res['memory_gib_per_instance']):g} GiB memory"
         design.violations.append(f"{d.workload}: no machine in {p} {r} has {need}")

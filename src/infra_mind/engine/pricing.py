@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
@@ -245,13 +246,18 @@ class ScalingChoice:
 def choose_autoscaled(candidates: list[Candidate], *, vcpu_peak: float, vcpu_avg: float,
                       memory_per_instance_gib: float, min_count: int,
                       peak_hours_per_month: float, per_instance_hour_usd: float = 0.0,
+                      peak_price_per_hour: Callable[[Candidate], float] | None = None,
                       ) -> ScalingChoice | None:
     """The machine whose autoscaled fleet costs least for the month.
 
-    Cost = price x (floor x 730 + (peak - floor) x peak hours); see ``autoscaled_counts``.
-    Burstable machines only when the average is a small load (``burstable.small_load``).
-    Ties go to fewer peak instances, then the SKU name. ``per_instance_hour_usd`` is what
-    each instance-hour adds beside the machine's price (as in ``choose_machines``).
+    Cost = price x floor x 730 + peak price x (peak - floor) x peak hours; see
+    ``autoscaled_counts``. The peak price is the candidate's own unless
+    ``peak_price_per_hour`` says otherwise: a committed candidate's peak instances are
+    billed on demand (a commitment bills every hour), and ranking them at the committed
+    price chose a fleet that was not the cheapest bill. Burstable machines only when the
+    average is a small load (``burstable.small_load``). Ties go to fewer peak instances,
+    then the SKU name. ``per_instance_hour_usd`` is what each instance-hour adds beside the
+    machine's price (as in ``choose_machines``).
     """
     best: tuple[float, int, str, ScalingChoice] | None = None
     floor_min = max(min_count, 1)
@@ -265,7 +271,11 @@ def choose_autoscaled(candidates: list[Candidate], *, vcpu_peak: float, vcpu_avg
         floor, peak = autoscaled_counts(c, vcpu_peak=vcpu_peak, vcpu_avg=vcpu_avg,
                                         min_count=min_count)
         hours = scaled_instance_hours(floor, peak, peak_hours_per_month)
-        key = (hours * hourly, peak, c.row.sku)
+        peak_hourly = hourly if peak_price_per_hour is None else \
+            peak_price_per_hour(c) + per_instance_hour_usd
+        cost = floor * HOURS_PER_MONTH * hourly + \
+            (peak - floor) * peak_hours_per_month * peak_hourly
+        key = (cost, peak, c.row.sku)
         if best is None or key < best[:3]:
             best = (*key, ScalingChoice(c, floor, peak, hours))
     return best[3] if best else None
