@@ -9,7 +9,6 @@ enqueued, so a worker never looks for a ``queued`` row that is not there yet.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, get_args
@@ -49,6 +48,7 @@ from infra_mind.api.schemas.assessments import (
     WhatIfRead,
     json_type_problems,
 )
+from infra_mind.api.sse import event, event_stream, event_stream_responses
 from infra_mind.kit.errors import Invalid
 from infra_mind.reports.render import (
     MEDIA_TYPES,
@@ -297,14 +297,13 @@ async def assessment_report(
 
 
 @router.get("/{assessment_id}/events", response_class=StreamingResponse,
-            responses={200: {"content": {"text/event-stream": {}},
-                             "description": "`event: status` with JSON {status, progress, "
-                                            "current_step, error}: now, then on each "
-                                            "change while a run is queued or running; "
-                                            "ends with the run (at once if there is none)"},
-                       **_errors(401, 404),
-                       429: {"model": ErrorBody, "description": "Too many open event "
-                             "streams for this user; see Retry-After"}})
+            responses=event_stream_responses(
+                "`event: status` with JSON {status, progress, current_step, error}: now, "
+                "then on each change while a run is queued or running; ends with the run "
+                "(at once if there is none)",
+                {**_errors(401, 404),
+                 429: {"model": ErrorBody, "description": "Too many open event streams for "
+                       "this user; see Retry-After"}}))
 async def assessment_events(assessment_id: str, service: Reader,
                             db: SessionDep) -> StreamingResponse:
     """Server-sent events of the assessment's status. A user has at most
@@ -314,9 +313,7 @@ async def assessment_events(assessment_id: str, service: Reader,
     # the request's connection back now rather than hold it (and, on SQLite, a read
     # snapshot) for the stream's life
     await db.close()
-    return StreamingResponse(_sse(changes), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache",
-                                      "X-Accel-Buffering": "no"})
+    return event_stream(_sse(changes))
 
 
 async def _sse(changes: AsyncIterator[dict[str, Any] | None]) -> AsyncIterator[str]:
@@ -325,7 +322,7 @@ async def _sse(changes: AsyncIterator[dict[str, Any] | None]) -> AsyncIterator[s
         now = time.monotonic()
         if change is not None:
             last_sent = now
-            yield f"event: status\ndata: {json.dumps(change)}\n\n"
+            yield event("status", change)
         elif now - last_sent >= HEARTBEAT_S:
             last_sent = now
             yield ": heartbeat\n\n"

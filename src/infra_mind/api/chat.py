@@ -7,7 +7,6 @@ before the response starts (see ``api.deps``), so a stream replays stored messag
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -26,6 +25,7 @@ from infra_mind.api.schemas.chat import (
     MessageCreate,
     MessageRead,
 )
+from infra_mind.api.sse import event, event_stream, event_stream_responses
 from infra_mind.services.chat import ChatService, Exchange
 
 #: Words per ``delta`` event of a streamed answer.
@@ -90,12 +90,11 @@ async def post_message(conversation_id: str, body: MessageCreate,
 
 
 @router.post("/conversations/{conversation_id}/messages/stream", response_class=StreamingResponse,
-             responses={200: {"content": {"text/event-stream": {}},
-                              "description": "`event: message` (the stored question), "
-                                             "`event: delta` {text} chunks of the answer, "
-                                             "`event: done` (the stored answer, citations "
-                                             "included); `event: error` {detail} on failure"},
-                        **_errors(401, 404, 409, 422, 429)})
+             responses=event_stream_responses(
+                 "`event: message` (the stored question), `event: delta` {text} chunks of "
+                 "the answer, `event: done` (the stored answer, citations included); "
+                 "`event: error` {detail} on failure",
+                 _errors(401, 404, 409, 422, 429)))
 async def stream_message(conversation_id: str, body: MessageCreate,
                          service: Writer) -> StreamingResponse:
     """Ask a question; the answer comes as server-sent events.
@@ -107,8 +106,7 @@ async def stream_message(conversation_id: str, body: MessageCreate,
     errors.
     """
     exchange = _exchange(await service.ask(conversation_id, body.content))
-    return StreamingResponse(_sse(exchange), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return event_stream(_sse(exchange))
 
 
 def _exchange(exchange: Exchange) -> ExchangeRead:
@@ -122,16 +120,12 @@ def word_groups(text: str, size: int = WORDS_PER_DELTA) -> list[str]:
     return ["".join(words[i:i + size]) for i in range(0, len(words), size)]
 
 
-def _event(name: str, data: Any) -> str:
-    return f"event: {name}\ndata: {json.dumps(data)}\n\n"
-
-
 async def _sse(exchange: ExchangeRead) -> AsyncIterator[str]:
     try:
-        yield _event("message", exchange.user_message.model_dump(mode="json"))
+        yield event("message", exchange.user_message.model_dump(mode="json"))
         for chunk in word_groups(exchange.assistant_message.content):
-            yield _event("delta", {"text": chunk})
-        yield _event("done", exchange.assistant_message.model_dump(mode="json"))
+            yield event("delta", {"text": chunk})
+        yield event("done", exchange.assistant_message.model_dump(mode="json"))
     except Exception:  # the stream has started: the status can no longer say it
-        yield _event("error", {"detail": "the answer could not be sent; it is stored in "
-                                         "the conversation"})
+        yield event("error", {"detail": "the answer could not be sent; it is stored in "
+                                        "the conversation"})

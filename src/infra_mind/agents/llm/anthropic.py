@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 from infra_mind.agents.llm.base import HttpProvider, LLMError
@@ -19,23 +20,13 @@ class AnthropicProvider(HttpProvider):
     DEFAULT_BASE_URL = DEFAULT_BASE_URL
     PATH = "/v1/messages"
     USAGE_KEYS = ("input_tokens", "output_tokens")
+    HEADERS = MappingProxyType({"anthropic-version": API_VERSION})
 
-    def _headers(self) -> dict[str, str]:
-        headers = {"content-type": "application/json", "anthropic-version": API_VERSION}
-        if self._api_key:
-            headers["x-api-key"] = self._api_key
-        return headers
+    def _key_headers(self, api_key: str) -> dict[str, str]:
+        return {"x-api-key": api_key}
 
-    def _body(
-        self, system: str, prompt: str, model: str, max_tokens: int, temperature: float
-    ) -> dict[str, Any]:
-        return {
-            "model": model,
-            "system": system,
-            "messages": [{"role": "user", "content": prompt}],
-            "max_tokens": max_tokens,
-            "temperature": temperature,
-        }
+    def _prompt(self, system: str, prompt: str) -> dict[str, Any]:
+        return {"system": system, "messages": [{"role": "user", "content": prompt}]}
 
     def _text(self, data: dict[str, Any]) -> str:
         content = data.get("content")

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
 import httpx
@@ -242,8 +243,10 @@ class HttpProvider:
     the key is never shown.
 
     Subclasses set ``name``, ``DEFAULT_BASE_URL``, ``PATH`` (the endpoint under the base
-    URL) and ``USAGE_KEYS`` (the usage fields counting input and output tokens), and say
-    how their wire format asks (``_headers``, ``_body``) and answers (``_text``). Built by
+    URL), ``USAGE_KEYS`` (the usage fields counting input and output tokens) and
+    ``HEADERS`` (sent with every request, besides the JSON content type), and say how
+    their wire format asks (``_key_headers``: where the key goes; ``_prompt``: how the
+    system prompt and the user's prompt are sent) and answers (``_text``). Built by
     ``agents.providers.keyed_provider`` with the key and endpoint of the settings
     (``<VENDOR>_API_KEY``, ``<VENDOR>_BASE_URL``) or an organization's key.
     """
@@ -252,6 +255,7 @@ class HttpProvider:
     DEFAULT_BASE_URL = ""
     PATH = ""
     USAGE_KEYS = ("", "")
+    HEADERS: Mapping[str, str] = MappingProxyType({})
 
     def __init__(
         self,
@@ -291,11 +295,23 @@ class HttpProvider:
 
     def _headers(self) -> dict[str, str]:
         """The request's headers, the key among them when there is one."""
+        headers = {"content-type": "application/json", **self.HEADERS}
+        if self._api_key:
+            headers.update(self._key_headers(self._api_key))
+        return headers
+
+    def _key_headers(self, api_key: str) -> dict[str, str]:
+        """The header(s) that carry the key."""
         raise NotImplementedError
 
     def _body(self, system: str, prompt: str, model: str, max_tokens: int,
               temperature: float) -> dict[str, Any]:
         """The request's JSON body."""
+        return {"model": model, **self._prompt(system, prompt), "max_tokens": max_tokens,
+                "temperature": temperature}
+
+    def _prompt(self, system: str, prompt: str) -> dict[str, Any]:
+        """The body's fields that carry the system prompt and the user's prompt."""
         raise NotImplementedError
 
     def _text(self, data: dict[str, Any]) -> str:

@@ -22,24 +22,12 @@ class OpenAIProvider(HttpProvider):
     PATH = "/chat/completions"
     USAGE_KEYS = ("prompt_tokens", "completion_tokens")
 
-    def _headers(self) -> dict[str, str]:
-        headers = {"content-type": "application/json"}
-        if self._api_key:
-            headers["authorization"] = f"Bearer {self._api_key}"
-        return headers
+    def _key_headers(self, api_key: str) -> dict[str, str]:
+        return {"authorization": f"Bearer {api_key}"}
 
-    def _body(
-        self, system: str, prompt: str, model: str, max_tokens: int, temperature: float
-    ) -> dict[str, Any]:
-        return {
-            "model": model,
-            "messages": [
-                {"role": "system", "content": system},
-                {"role": "user", "content": prompt},
-            ],
-            "max_tokens": max_tokens,
-            "temperature": temperature,
-        }
+    def _prompt(self, system: str, prompt: str) -> dict[str, Any]:
+        return {"messages": [{"role": "system", "content": system},
+                             {"role": "user", "content": prompt}]}
 
     def _text(self, data: dict[str, Any]) -> str:
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from itertools import pairwise
@@ -59,28 +59,16 @@ def off_family_rate(rows: Iterable[PriceRow], size_factors: dict[str, float],
     pass unchecked.
     """
     skip = set(skip_families)
-    groups: dict[tuple[str, str, str], list[PriceRow]] = defaultdict(list)
-    kept: list[PriceRow] = []
-    for row in rows:
+
+    def family_group(row: PriceRow) -> tuple[str, str, str] | None:
         family = str(row.attributes.get("family", ""))
         if family in skip or row.is_gpu or row.sku not in size_factors:
-            kept.append(row)
-        else:
-            groups[(family, row.region, row.purchase_option.value)].append(row)
-    dropped: list[Dropped] = []
-    for group in groups.values():
-        rate = min(r.price_usd / size_factors[r.sku] for r in group)
-        for row in group:
-            expected = rate * size_factors[row.sku]
-            off = (row.price_usd - expected) / expected
-            if abs(off) > LINEARITY_TOLERANCE and abs(row.price_usd - expected) > 0.00006:
-                dropped.append(Dropped(
-                    row.provider.value, row.sku, row.region, row.price_usd,
-                    f"{off * 100:+.1f}% off its family's per-size rate in this region "
-                    f"(expected {expected:.4f}): a wrongly scraped variant", row.source))
-            else:
-                kept.append(row)
-    return kept, dropped
+            return None
+        return (family, row.region, row.purchase_option.value)
+
+    return _off_lowest_rate(rows, family_group, size_factors,
+                            "off its family's per-size rate in this region",
+                            min_gap_usd=0.00006)
 
 
 def off_regional_ratio(rows: Iterable[PriceRow], anchors: dict[str, float],
@@ -95,26 +83,46 @@ def off_regional_ratio(rows: Iterable[PriceRow], anchors: dict[str, float],
     group's lowest ratio is another wrongly scraped variant (upward, as in
     ``off_family_rate``). Rows without an anchor, or alone in their group, pass.
     """
+
+    def regional_group(row: PriceRow) -> tuple[str, str, str] | None:
+        if not row.is_gpu or row.sku not in anchors or row.region == anchor_region:
+            return None
+        return (str(row.attributes.get("family", "")), row.region, row.purchase_option.value)
+
+    return _off_lowest_rate(rows, regional_group, anchors,
+                            f"off its family's regional price ratio to {anchor_region}")
+
+
+def _off_lowest_rate(rows: Iterable[PriceRow],
+                     group_of: Callable[[PriceRow], tuple[str, str, str] | None],
+                     factors: dict[str, float], off_what: str,
+                     min_gap_usd: float = 0.0) -> tuple[list[PriceRow], list[Dropped]]:
+    """Split ``rows`` into those on their group's lowest rate and those above it.
+
+    ``group_of`` names a row's group (None: the row passes unchecked); a row's expected
+    price is the group's lowest ``price / factors[sku]`` times its own factor. A row more
+    than ``LINEARITY_TOLERANCE`` and more than ``min_gap_usd`` away from it is dropped as
+    a wrongly scraped variant, ``off_what`` saying from what. The rows that pass
+    unchecked come first, in their order, then each group's kept rows."""
     groups: dict[tuple[str, str, str], list[PriceRow]] = defaultdict(list)
     kept: list[PriceRow] = []
     for row in rows:
-        if not row.is_gpu or row.sku not in anchors or row.region == anchor_region:
+        key = group_of(row)
+        if key is None:
             kept.append(row)
         else:
-            groups[(str(row.attributes.get("family", "")), row.region,
-                    row.purchase_option.value)].append(row)
+            groups[key].append(row)
     dropped: list[Dropped] = []
     for group in groups.values():
-        ratio = min(r.price_usd / anchors[r.sku] for r in group)
+        rate = min(r.price_usd / factors[r.sku] for r in group)
         for row in group:
-            expected = ratio * anchors[row.sku]
+            expected = rate * factors[row.sku]
             off = (row.price_usd - expected) / expected
-            if abs(off) > LINEARITY_TOLERANCE:
+            if abs(off) > LINEARITY_TOLERANCE and abs(row.price_usd - expected) > min_gap_usd:
                 dropped.append(Dropped(
                     row.provider.value, row.sku, row.region, row.price_usd,
-                    f"{off * 100:+.1f}% off its family's regional price ratio to "
-                    f"{anchor_region} (expected {expected:.4f}): a wrongly scraped variant",
-                    row.source))
+                    f"{off * 100:+.1f}% {off_what} (expected {expected:.4f}): a wrongly "
+                    "scraped variant", row.source))
             else:
                 kept.append(row)
     return kept, dropped
