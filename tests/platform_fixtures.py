@@ -27,6 +27,13 @@ PG_ADMIN = os.environ.get("INFRA_MIND_TEST_PG", "postgresql://postgres@127.0.0.1
 REQUIRE = os.environ.get("INFRA_MIND_REQUIRE_SERVICES") == "1"
 #: The Redis the cache tests use, each under a key prefix of its own.
 REDIS_URL = os.environ.get("INFRA_MIND_TEST_REDIS", "redis://127.0.0.1:6379/15")
+#: argon2id at its cheapest (one pass, 8 KiB, one lane), for the suite's thousands of
+#: sign-ups: production's cost (``config.settings``: 3 passes, 64 MiB, 4 lanes) is some
+#: 0.15 s of CPU a hash, which made sign-ups a fifth of the suite's CPU time. Tests about
+#: hashing itself (tests/api/test_auth_hardening.py, the integration tests' production
+#: processes) keep the production cost.
+CHEAP_HASHING = {"password_hash_time_cost": 1, "password_hash_memory_kib": 8,
+                 "password_hash_parallelism": 1}
 TABLES = ["chat_messages", "conversations", "assessment_results", "idempotency_keys",
           "assessments", "audit_events", "refresh_tokens", "memberships",
           "organization_secrets", "organizations", "users"]
@@ -122,7 +129,7 @@ def fresh_pg_database(prefix: str = "im_test") -> Iterator[str]:
 @pytest.fixture()
 def settings(database_url):
     return load_settings(environment="test", database_url=database_url, redis_url=None,
-                         jwt_secret_key="t" * 48)
+                         jwt_secret_key="t" * 48, **CHEAP_HASHING)
 
 
 @pytest.fixture()

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from infra_mind.config import load_settings
 from infra_mind.kit.security import issue_token
 from infra_mind.models import AuditEvent, RefreshToken
+from tests.platform_fixtures import CHEAP_HASHING
 
 LOGIN_ATTEMPTS = 3
 ADDRESS_ATTEMPTS = 5
@@ -27,7 +28,8 @@ def settings(database_url):
     """The suite's settings with a small login throttle, so a delay takes a few requests."""
     return load_settings(environment="test", database_url=database_url, redis_url=None,
                          jwt_secret_key="t" * 48, login_attempts=LOGIN_ATTEMPTS,
-                         login_address_attempts=ADDRESS_ATTEMPTS, login_window_s=60)
+                         login_address_attempts=ADDRESS_ATTEMPTS, login_window_s=60,
+                         **CHEAP_HASHING)
 
 
 def client_at(app, address: str) -> httpx.AsyncClient:

@@ -18,9 +18,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from infra_mind.config import load_settings
-from infra_mind.kit import security
 from infra_mind.kit.db import session_scope
-from infra_mind.kit.security import hash_password
 from infra_mind.models import User
 from infra_mind.services.auth import password_hashing
 
@@ -33,12 +31,15 @@ LOGIN = "/api/v1/auth/login"
 
 @pytest.fixture()
 def settings(database_url):
-    """Small budgets, so each limit is reached in a few requests."""
+    """Small budgets, so each limit is reached in a few requests; the production hash
+    cost (the suite's is cheaper, tests/conftest.py), as these tests are about its work."""
     return load_settings(environment="test", database_url=database_url, redis_url=None,
                          jwt_secret_key="t" * 48, login_attempts=LOGIN_ATTEMPTS,
                          login_address_attempts=100, login_window_s=60,
                          register_attempts=REGISTER_ATTEMPTS, register_window_s=600,
-                         password_hash_concurrency=2, password_hash_wait_s=0.5)
+                         password_hash_concurrency=2, password_hash_wait_s=0.5,
+                         password_hash_time_cost=3, password_hash_memory_kib=65_536,
+                         password_hash_parallelism=4)
 
 
 def client_at(app, address: str) -> httpx.AsyncClient:
@@ -103,9 +104,10 @@ class Argon2Work:
 
 
 @pytest.fixture()
-def argon2_work(monkeypatch) -> Argon2Work:
-    work = Argon2Work(security._hasher)
-    monkeypatch.setattr(security, "_hasher", work)
+def argon2_work(app, monkeypatch) -> Argon2Work:
+    hashing = password_hashing(app.state.platform)
+    work = Argon2Work(hashing._hasher)
+    monkeypatch.setattr(hashing, "_hasher", work)
     return work
 
 
@@ -113,7 +115,8 @@ async def account(app, email: str = "ada@example.com", password: str = PASSWORD)
     """A user written straight to the database (the sign-in tests do not depend on how
     registration answers)."""
     async with session_scope(app.state.platform.sessions) as session:
-        session.add(User(email=email, password_hash=hash_password(password),
+        hashing = password_hashing(app.state.platform)
+        session.add(User(email=email, password_hash=hashing.hash(password),
                          full_name="Ada Lovelace"))
 
 

@@ -35,7 +35,7 @@ from infra_mind.services.assessments import AssessmentService
 from infra_mind.services.auth import remove_membership
 from infra_mind.worker import tasks
 from tests.api.helpers import REQUIREMENTS, create_assessment, create_member
-from tests.platform_fixtures import REDIS_URL, redis_cache_or_skip
+from tests.platform_fixtures import CHEAP_HASHING, REDIS_URL, redis_cache_or_skip
 
 BASE = "/api/v1/assessments"
 
@@ -220,7 +220,7 @@ async def app_with(database_url: str, **settings: object
                    ) -> AsyncIterator[tuple[object, httpx.AsyncClient]]:
     application = create_app(load_settings(environment="test", database_url=database_url,
                                            redis_url=None, jwt_secret_key="t" * 48,
-                                           **settings))
+                                           **CHEAP_HASHING, **settings))
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application, client=("127.0.0.1", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:

@@ -37,6 +37,7 @@ from infra_mind.api.app import create_app
 from infra_mind.config import load_settings
 from infra_mind.kit.migrate import upgrade
 from tests.api.helpers import create_member
+from tests.platform_fixtures import CHEAP_HASHING
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 STATIC_SITE: dict[str, Any] = yaml.safe_load((EXAMPLES / "static-site.yaml").read_text())
@@ -232,7 +233,7 @@ def api(tmp_path_factory) -> Iterator[Api]:
     cfg = load_settings(environment="test", database_url=url, redis_url=None,
                         jwt_secret_key="s" * 48, write_rate_per_minute=100_000,
                         login_attempts=100_000, login_address_attempts=100_000,
-                        register_attempts=100_000)
+                        register_attempts=100_000, **CHEAP_HASHING)
     api = Api(app=create_app(cfg), headers={})
     try:
         email = f"fuzz-{uuid.uuid4().hex[:8]}@example.com"

@@ -13,6 +13,7 @@ from infra_mind.config import load_settings
 from infra_mind.kit.db import session_scope
 from infra_mind.models import User
 from tests.api.helpers import REQUIREMENTS, create_assessment, create_member
+from tests.platform_fixtures import CHEAP_HASHING
 
 PASSWORD = "correct horse battery"
 EMAIL = "grace@example.com"
@@ -32,6 +33,7 @@ def settings(database_url):
         login_address_attempts=100,
         register_attempts=2,
         register_window_s=600,
+        **CHEAP_HASHING,
     )
 
 

@@ -38,7 +38,7 @@ from infra_mind.models import AuditEvent, Base
 from infra_mind.ops.backup import BACKUP_ID, manifest_digest
 from infra_mind.ops.tables import decode, encode, row_line, snapshot, table_digests
 from tests.api.helpers import REQUIREMENTS, Member, wait_for_status
-from tests.platform_fixtures import PG_ADMIN, fresh_pg_database
+from tests.platform_fixtures import CHEAP_HASHING, PG_ADMIN, fresh_pg_database
 
 PASSWORD = "correct horse battery staple"
 ASSESSMENTS = "/api/v1/assessments"
@@ -72,7 +72,7 @@ def _plain_environment(monkeypatch):
 
 def _settings(url: str):
     return load_settings(environment="test", database_url=url, redis_url=None,
-                         jwt_secret_key="t" * 48)
+                         jwt_secret_key="t" * 48, **CHEAP_HASHING)
 
 
 @contextlib.asynccontextmanager

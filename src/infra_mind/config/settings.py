@@ -40,6 +40,10 @@ from infra_mind.config.values import HttpUrlText, SettingsError
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "your-secret-key", "jwt-secret",
                        "please-change-me", "insecure", "development", "test", "${jwt_secret_key}"}
 MIN_SECRET_LENGTH = 32
+#: The least argon2id cost accepted outside development and test: OWASP's Password
+#: Storage Cheat Sheet's minimum (19 MiB of memory, two passes).
+MIN_HASH_MEMORY_KIB = 19_456
+MIN_HASH_TIME_COST = 2
 
 
 #: Where development keeps its generated JWT secret when the database is not a SQLite
@@ -249,6 +253,13 @@ class Settings(LLMSettings, CatalogSettings, TracingSettings, QueueSettings):
     #: the rest wait up to ``password_hash_wait_s`` and then get 503 with Retry-After.
     password_hash_concurrency: int = Field(2, ge=1, le=64)
     password_hash_wait_s: float = Field(10.0, gt=0, le=120)
+    #: argon2id's cost: passes, memory (KiB) and lanes. The defaults are argon2-cffi's
+    #: (RFC 9106's second recommended option: t=3, 64 MiB, p=4). Outside development and
+    #: test, less than OWASP's minimum (19 MiB and two passes) is refused. A stored hash
+    #: carries its own parameters, so changing these never locks anyone out.
+    password_hash_time_cost: int = Field(3, ge=1, le=10)
+    password_hash_memory_kib: int = Field(65_536, ge=8, le=4_194_304)
+    password_hash_parallelism: int = Field(4, ge=1, le=16)
     #: Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (the reverse proxy or
     #: ingress controller in front of the API): addresses or CIDR networks, comma-separated.
     #: The client is the right-most X-Forwarded-For entry that is not one of these, the one
@@ -371,6 +382,19 @@ class Settings(LLMSettings, CatalogSettings, TracingSettings, QueueSettings):
                 f"TRUSTED_PROXIES: '*' believes any client's X-Forwarded-For (the address "
                 f"it writes first) when ENVIRONMENT={self.environment}: list the proxy's "
                 "addresses or networks")
+        return self
+
+    @model_validator(mode="after")
+    def _hash_cost_outside_development(self) -> Settings:
+        if self.environment in ("development", "test"):
+            return self
+        if (self.password_hash_memory_kib < MIN_HASH_MEMORY_KIB
+                or self.password_hash_time_cost < MIN_HASH_TIME_COST):
+            raise ValueError(
+                f"PASSWORD_HASH_MEMORY_KIB={self.password_hash_memory_kib} and "
+                f"PASSWORD_HASH_TIME_COST={self.password_hash_time_cost} are below the "
+                f"minimum ({MIN_HASH_MEMORY_KIB} KiB and {MIN_HASH_TIME_COST} passes) "
+                f"when ENVIRONMENT={self.environment}")
         return self
 
     @model_validator(mode="after")

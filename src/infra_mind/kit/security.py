@@ -16,48 +16,44 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-_hasher = PasswordHasher()
 ALGORITHM = "HS256"
-
-
-@functools.cache
-def _dummy_hash() -> str:
-    """A hash computed once, verified against when an email is unknown, so a login for a
-    missing account takes as long as one for an existing account. Computed at the first
-    sign-in, not at import: an argon2 hash costs tens of milliseconds and 64 MiB, which
-    every process importing this module (the CLI, workers) would otherwise pay."""
-    return _hasher.hash("not-a-real-password-used-for-timing")
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str | None, password: str) -> bool:
-    try:
-        return (_hasher.verify(password_hash or _dummy_hash(), password)
-                and password_hash is not None)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+#: What a missing account's sign-in verifies against, so it takes as long as a real one.
+_DUMMY_PASSWORD = "not-a-real-password-used-for-timing"
 
 
 class HashingBusy(Exception):
     """Every hashing slot stayed taken for the whole wait."""
 
 
-class PasswordHashing:
-    """Slots for argon2id work: at most ``concurrency`` hashes at once in this process.
+@dataclass(frozen=True)
+class HashCost:
+    """argon2id's parameters; the defaults are argon2-cffi's (RFC 9106's second
+    recommended option). ``config.settings`` refuses less than OWASP's minimum in
+    production; a stored hash carries its own, so a change never locks anyone out."""
 
-    Each hash holds 64 MiB (argon2-cffi's default memory cost) and four lanes of CPU for
-    tens of milliseconds: unbounded, 40 concurrent registrations took 2.5 GiB and starved
-    ``/health`` for seconds. Waiting is bounded too: a request that gets no slot within
-    ``wait_s`` fails with ``HashingBusy`` (the API answers 503 and Retry-After) instead of
-    queueing behind a flood. One per process and event loop (``services.auth``).
+    time_cost: int = 3
+    memory_kib: int = 65_536
+    parallelism: int = 4
+
+
+class PasswordHashing:
+    """This process's argon2id hasher, and slots for its work: at most ``concurrency``
+    hashes at once.
+
+    Each hash holds ``cost.memory_kib`` (64 MiB by default) and ``cost.parallelism`` lanes
+    of CPU for tens of milliseconds: unbounded, 40 concurrent registrations took 2.5 GiB
+    and starved ``/health`` for seconds. Waiting is bounded too: a request that gets no
+    slot within ``wait_s`` fails with ``HashingBusy`` (the API answers 503 and
+    Retry-After) instead of queueing behind a flood. One per process and event loop
+    (``services.auth``).
     """
 
-    def __init__(self, concurrency: int, wait_s: float) -> None:
+    def __init__(self, concurrency: int, wait_s: float, cost: HashCost = HashCost()) -> None:
         self._slots = asyncio.Semaphore(concurrency)
         self.wait_s = wait_s
+        self._hasher = PasswordHasher(time_cost=cost.time_cost, memory_cost=cost.memory_kib,
+                                      parallelism=cost.parallelism)
+        self._dummy: str | None = None
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
@@ -70,6 +66,26 @@ class PasswordHashing:
             yield
         finally:
             self._slots.release()
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        """Whether ``password`` matches; with no hash (an unknown email), a dummy one is
+        verified, so the answer takes as long and is False."""
+        try:
+            return (self._hasher.verify(password_hash or self._dummy_hash(), password)
+                    and password_hash is not None)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    def _dummy_hash(self) -> str:
+        """Computed at the first sign-in of an unknown email, not at start: a hash costs
+        tens of milliseconds and 64 MiB that a process which never signs anyone in (the
+        CLI, workers) should not pay."""
+        if self._dummy is None:
+            self._dummy = self._hasher.hash(_DUMMY_PASSWORD)
+        return self._dummy
 
 
 class TokenError(Exception):

@@ -49,14 +49,13 @@ from infra_mind.kit.errors import DomainError, Invalid, NotAuthenticated, TooMan
 from infra_mind.kit.passwords import password_problem
 from infra_mind.kit.platform import Platform
 from infra_mind.kit.security import (
+    HashCost,
     HashingBusy,
     PasswordHashing,
     TokenClaims,
     TokenError,
     decode_token,
-    hash_password,
     issue_token,
-    verify_password,
 )
 from infra_mind.kit.slots import Slot
 from infra_mind.models import new_id, utcnow
@@ -123,7 +122,10 @@ def password_hashing(platform: Platform) -> PasswordHashing:
     hashing = platform.get(PASSWORD_HASHING)
     if hashing is None:
         cfg = platform.settings
-        hashing = PasswordHashing(cfg.password_hash_concurrency, cfg.password_hash_wait_s)
+        hashing = PasswordHashing(cfg.password_hash_concurrency, cfg.password_hash_wait_s,
+                                  HashCost(cfg.password_hash_time_cost,
+                                           cfg.password_hash_memory_kib,
+                                           cfg.password_hash_parallelism))
         platform[PASSWORD_HASHING] = hashing
     return hashing
 
@@ -179,7 +181,7 @@ class AuthService:
         # hashed in both cases, so a taken email does not answer faster than a new one; and
         # first, so no database connection is held while waiting for a hashing slot
         async with _hashing_slot(self.hashing):
-            password_hash = await asyncio.to_thread(hash_password, password)
+            password_hash = await asyncio.to_thread(self.hashing.hash, password)
         existing = await users.get_user_by_email(self.db, email)
         if existing is None:
             try:
@@ -213,7 +215,7 @@ class AuthService:
             # read in the slot: no database connection is held while waiting for one
             user = await users.get_user_by_email(self.db, email)
             # an unknown email still verifies (against a dummy hash): same answer, same time
-            matches = await asyncio.to_thread(verify_password,
+            matches = await asyncio.to_thread(self.hashing.verify,
                                               user.password_hash if user else None, password)
         if user is None or not matches or not user.is_active:
             await self.throttle.failed(client_address)
