@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
 from infra_mind.catalog.burstable import Burst, burst_of, is_burstable_family
-from infra_mind.catalog.model import PriceRow, ProductFamily, PurchaseOption
-from infra_mind.catalog.store import Catalog
+from infra_mind.catalog.model import PriceRow, ProductFamily, Provider, PurchaseOption
+from infra_mind.catalog.store import Catalog, normalize_sku
 from infra_mind.engine.burstable import small_load
 from infra_mind.engine.result import LineItem
 from infra_mind.engine.sizing import HOURS_PER_MONTH
@@ -146,14 +146,22 @@ def machine_candidates(catalog: Catalog, provider: str, region: str,
     if key in cache:
         return cache[key]
     rows = []
+    # the machines with a committed price here, read in one pass: the catalog builds a
+    # family's rows together, where a lookup for each machine built its rows one by one
+    p = Provider(provider)
+    committable = set() if prefer is None else {
+        normalize_sku(p, r.sku)
+        for r in catalog.family_rows(p, region, ProductFamily.COMPUTE, prefer)}
     for row in catalog.search(provider, region, gpu=False, purchase_option=purchase_option):
         if not allow_arm and row.attributes["arch"] == "arm64":
             continue
-        burst = burst_of(row) if is_burstable(row) else None
-        if is_burstable(row) and burst is None:
-            continue  # no sourced baseline: its sustained capacity is unknown
-        if prefer is not None:
-            committed = [c for c in catalog.lookup(provider, row.sku, region, prefer)
+        burst = None
+        if is_burstable(row):
+            burst = burst_of(row)
+            if burst is None:
+                continue  # no sourced baseline: its sustained capacity is unknown
+        if committable and normalize_sku(p, row.sku) in committable:
+            committed = [c for c in catalog.lookup(p, row.sku, region, prefer)
                          if c.product_family is ProductFamily.COMPUTE]
             row = committed[0] if committed else row
         vcpu = float(row.attributes["vcpu"])
@@ -163,10 +171,17 @@ def machine_candidates(catalog: Catalog, provider: str, region: str,
     rows.sort(key=lambda c: (c.price_per_hour, -c.vcpu, -c.peak_vcpu, -c.memory_gib,
                              c.row.sku))
     kept: list[Candidate] = []
+    # the most of each measure among the kept: a machine above one of them has no
+    # machine in kept that beats it, and is kept without comparing it with each
+    top_vcpu = top_peak = top_memory = -math.inf
     for c in rows:  # cheapest first: anything dominating c is already in kept
-        if not any(k.vcpu >= c.vcpu and k.peak_vcpu >= c.peak_vcpu
-                   and k.memory_gib >= c.memory_gib for k in kept):
+        if (c.vcpu > top_vcpu or c.peak_vcpu > top_peak or c.memory_gib > top_memory
+                # newest first: the dearer kept are the likelier to beat c
+                or not any(k.vcpu >= c.vcpu and k.peak_vcpu >= c.peak_vcpu
+                           and k.memory_gib >= c.memory_gib for k in reversed(kept))):
             kept.append(c)
+            top_vcpu, top_peak = max(top_vcpu, c.vcpu), max(top_peak, c.peak_vcpu)
+            top_memory = max(top_memory, c.memory_gib)
     cache[key] = kept
     return kept
 
