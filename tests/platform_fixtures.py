@@ -20,6 +20,7 @@ import pytest
 
 from infra_mind.api.app import create_app
 from infra_mind.config import load_settings
+from infra_mind.kit import compute
 from infra_mind.kit.cache import RedisCache
 from infra_mind.kit.migrate import upgrade
 
@@ -57,6 +58,27 @@ async def redis_cache_or_skip(prefix: str | None = None, url: str = REDIS_URL) -
             pytest.fail(f"{message}; INFRA_MIND_REQUIRE_SERVICES=1 makes this a failure")
         pytest.skip(message)
     return cache
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _engine_processes_outlive_each_app() -> Iterator[None]:
+    """One engine process pool (``kit.compute``) for the whole test process.
+
+    An app's shutdown stops the process's engine processes, because in production the
+    process exits next, by a signal that runs no exit handlers. Here a test process starts
+    and stops hundreds of apps, and each app's first run or what-if started the pool
+    again: a spawned Python that imports the engine and loads the catalog, about 0.3 s of
+    CPU each time (some 60 s of the suite's CPU). So the suite stops them once, at its
+    end; the stop itself runs in every test that starts a real ``serve`` or ``worker``
+    (tests/integration), and a broken pool is still replaced (tests/worker/test_offload.py).
+    """
+    patch = pytest.MonkeyPatch()
+    patch.setattr(compute, "stop_engine_processes", lambda: None)
+    try:
+        yield
+    finally:
+        patch.undo()
+        compute.stop_engine_processes()
 
 
 @pytest.fixture(scope="session")
