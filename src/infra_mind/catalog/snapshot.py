@@ -24,6 +24,7 @@ every tier ascending, every index in range, every product sound) and keeps the
 checked columns (``PriceTable``); a row is built, without validating it again,
 the first time it is asked for. An assessment reads a few thousand of the tens
 of thousands of rows, so loading costs the parse and the checks, not the rows.
+``Catalog.load`` keeps what they produce between runs (``snapshot_cache``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import gc
 import json
 import math
 import os
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -60,6 +62,13 @@ BUNDLED_PATH = Path(__file__).parent / "data" / "snapshot.json"
 
 #: A purchase option by the text a snapshot stores.
 OPTIONS = {o.value: o for o in PurchaseOption}
+_PROVIDERS = {p.value: p for p in Provider}
+_FAMILIES = {f.value: f for f in ProductFamily}
+_UNITS = {u.value: u for u in Unit}
+
+#: (provider, family) pairs numbered in the order of their first rows, and the row numbers
+#: of each (pair number, region, purchase option), ascending (``PriceTable.family_groups``).
+FamilyGroups = tuple[list[tuple[Provider, ProductFamily]], dict[tuple[int, str, str], list[int]]]
 
 
 class PriceTable:
@@ -71,9 +80,9 @@ class PriceTable:
     validates) would make from the same values: the loader has checked them all.
     """
 
-    __slots__ = ("_built", "_complete", "_derived", "_prices", "_rule_of", "_source_of",
-                 "_sources", "_tier_ends", "_tier_starts", "options", "product_of", "products",
-                 "regions")
+    __slots__ = ("_built", "_complete", "_derived", "_groups", "_prices", "_rule_of",
+                 "_source_of", "_sources", "_tier_ends", "_tier_starts", "options",
+                 "product_of", "products", "regions")
 
     def __init__(self, products: list[tuple[Any, ...]], product_of: Sequence[int],
                  regions: Sequence[str], options: Sequence[str],
@@ -91,6 +100,7 @@ class PriceTable:
             columns or ((),) * 5)
         self._sources = sources
         self._derived = [(Basis.LIST, "")] + [(Basis.DERIVED, r) for r in rules]
+        self._groups: FamilyGroups | None = None
 
     @classmethod
     def of_rows(cls, rows: Iterable[PriceRow]) -> PriceTable:
@@ -102,6 +112,71 @@ class PriceTable:
 
     def __len__(self) -> int:
         return len(self._built)
+
+    def family_groups(self) -> FamilyGroups:
+        """Which rows share a provider, a product family, a region and a purchase option:
+        what a catalog's index is made of. Made once from the columns (one pass over the
+        rows, none built), or kept with the table by ``plain``."""
+        if self._groups is None:
+            families: list[tuple[Provider, ProductFamily]] = []
+            family_ids: dict[tuple[Provider, ProductFamily], int] = {}
+            family_of_product: dict[int, int] = {}
+            for pid in dict.fromkeys(self.product_of):  # products in the order of their rows
+                provider, _service, family, _sku, _unit, _attributes = self.products[pid]
+                fid = family_ids.get((provider, family))
+                if fid is None:
+                    fid = family_ids[(provider, family)] = len(families)
+                    families.append((provider, family))
+                family_of_product[pid] = fid
+            groups: dict[tuple[int, str, str], list[int]] = {}
+            keys = zip(map(family_of_product.__getitem__, self.product_of), self.regions,
+                       self.options, strict=True)
+            for i, key in enumerate(keys):
+                found = groups.get(key)
+                if found is None:
+                    groups[key] = [i]
+                else:
+                    found.append(i)
+            self._groups = (families, groups)
+        return self._groups
+
+    def plain(self) -> tuple[Any, ...]:
+        """The table as plain values (text, numbers, None, lists, tuples, dicts) that
+        ``marshal`` stores, its groups included (made now if they were not): ``from_plain``
+        makes the same table again, with the same rows built. Each region's and option's
+        text is made one object, so that ``marshal`` stores it once."""
+        intern = sys.intern
+        families, groups = self.family_groups()
+        return (
+            [(p.value, svc, fam.value, sku, unit.value, dict(attrs))
+             for p, svc, fam, sku, unit, attrs in self.products],
+            (self.product_of, tuple(map(intern, self.regions)),
+             tuple(map(intern, self.options)), self._prices, self._source_of,
+             self._tier_starts, self._tier_ends, self._rule_of),
+            [(source, as_of.isoformat()) for source, as_of in self._sources],
+            [rule for _basis, rule in self._derived[1:]],
+            [i for i, row in enumerate(self._built) if row is not None],
+            [(p.value, fam.value) for p, fam in families],
+            {(fid, intern(region), intern(option)): rows
+             for (fid, region, option), rows in groups.items()})
+
+    @classmethod
+    def from_plain(cls, plain: tuple[Any, ...]) -> PriceTable:
+        """The table ``plain`` was made of (its values were checked when it was loaded)."""
+        products, columns, sources, rules, built, families, groups = plain
+        products = [(_PROVIDERS[p], svc, _FAMILIES[fam], sku, _UNITS[unit],
+                     MappingProxyType(attrs)) for p, svc, fam, sku, unit, attrs in products]
+        product_of, regions, options, *rest = columns
+        if not product_of:  # as the loader makes a table of no prices
+            table = cls(products, (), (), (), [])
+        else:
+            table = cls(products, product_of, regions, options, [None] * len(product_of),
+                        (rest[0], rest[1], rest[2], rest[3], rest[4]),
+                        [(source, date.fromisoformat(as_of)) for source, as_of in sources],
+                        rules)
+            table.rows_at(built)
+        table._groups = ([(_PROVIDERS[p], _FAMILIES[fam]) for p, fam in families], groups)
+        return table
 
     def row(self, i: int) -> PriceRow:
         found = self._built[i]
@@ -179,16 +254,30 @@ def gc_paused() -> Iterator[None]:
 
 def read_snapshot(path: Path | str = BUNDLED_PATH) -> Snapshot:
     """Load a snapshot file; raises ``CatalogError`` with one line on any defect."""
-    with gc_paused():
-        return _read(Path(path))
+    path = Path(path)
+    return parse_snapshot(snapshot_bytes(path), path)
 
 
-def _read(path: Path) -> Snapshot:
+def snapshot_bytes(path: Path) -> bytes:
+    """The bytes of a snapshot file; ``CatalogError`` when it cannot be read."""
     try:
-        raw = json.loads(path.read_bytes())
+        return path.read_bytes()
     except FileNotFoundError:
         raise CatalogError(f"no catalog snapshot at {path}") from None
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        raise CatalogError(f"catalog snapshot {path} is unreadable: {exc}") from None
+
+
+def parse_snapshot(data: bytes, path: Path) -> Snapshot:
+    """The snapshot in ``data``, read from ``path`` (named in errors), checked."""
+    with gc_paused():
+        return _read(data, path)
+
+
+def _read(data: bytes, path: Path) -> Snapshot:
+    try:
+        raw = json.loads(data)
+    except ValueError as exc:
         raise CatalogError(f"catalog snapshot {path} is unreadable: {exc}") from None
     if not isinstance(raw, dict) or raw.get("format") not in READABLE_FORMATS:
         raise CatalogError(f"catalog snapshot {path} is not format {FORMAT}")
@@ -208,12 +297,7 @@ def _table(raw: dict[str, Any]) -> PriceTable:
     rules = [str(r) for r in raw.get("rules", [])]
     if any(not r.strip() for r in rules):
         raise CatalogError("an empty derivation rule")
-    products = []
-    for p, svc, fam, sku, unit, attrs in raw["products"]:
-        if not isinstance(attrs, dict):
-            raise TypeError(f"attributes of {sku!r} are not an object")
-        products.append((Provider(p), str(svc), ProductFamily(fam), str(sku), Unit(unit),
-                         MappingProxyType(attrs)))
+    products = _products(raw["products"])
     prices = raw["prices"]
     if not prices:
         return PriceTable(products, (), (), (), [])
@@ -238,6 +322,34 @@ def _table(raw: dict[str, Any]) -> PriceTable:
         if problems:
             raise CatalogError(f"{row.provider}/{row.sku}/{row.region}: {'; '.join(problems)}")
     return table
+
+
+def _products(raw: list[Any]) -> list[tuple[Any, ...]]:
+    """The products of a snapshot, their provider, family and unit as members.
+
+    Looked up in dictionaries: calling the enums cost ten times more. Any product they
+    do not take (an unknown name, attributes that are not an object, a short entry) sends
+    every product through the checked loop below, which refuses the first bad one as it
+    always has.
+    """
+    try:
+        return [(_PROVIDERS[p], str(svc), _FAMILIES[fam], str(sku), _UNITS[unit],
+                 _read_only(attrs)) for p, svc, fam, sku, unit, attrs in raw]
+    except (KeyError, TypeError, ValueError):
+        pass
+    products = []
+    for p, svc, fam, sku, unit, attrs in raw:
+        if not isinstance(attrs, dict):
+            raise TypeError(f"attributes of {sku!r} are not an object")
+        products.append((Provider(p), str(svc), ProductFamily(fam), str(sku), Unit(unit),
+                         MappingProxyType(attrs)))
+    return products
+
+
+def _read_only(attributes: Any) -> MappingProxyType[str, Any]:
+    if not isinstance(attributes, dict):  # MappingProxyType alone would take a text
+        raise TypeError("attributes that are not an object")
+    return MappingProxyType(attributes)
 
 
 def _check_columns(columns: list[tuple[Any, ...]], n_products: int, n_sources: int,

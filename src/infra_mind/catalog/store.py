@@ -24,7 +24,8 @@ from infra_mind.catalog.model import (
     Provider,
     PurchaseOption,
 )
-from infra_mind.catalog.snapshot import BUNDLED_PATH, PriceTable, gc_paused, read_snapshot
+from infra_mind.catalog.snapshot import BUNDLED_PATH, PriceTable, gc_paused
+from infra_mind.catalog.snapshot_cache import default_cache_dir, load_snapshot
 
 #: Where ``infra-mind catalog refresh`` writes a refreshed snapshot by default;
 #: when it exists it is used in preference to the bundled one.
@@ -76,8 +77,9 @@ class CatalogStats:
 class _Index:
     """Where each row is, by (family, region, purchase option), built from the columns.
 
-    Families and SKUs are numbered once per product (a few thousand), not per row: the
-    one pass over every row groups row numbers, and builds no row.
+    The rows of each (family, region, option) come from ``PriceTable.family_groups`` (one
+    pass over every row, building none, or read from the snapshot cache); SKUs are
+    numbered once per product (a few thousand), not per row.
     """
 
     #: (provider, family) of each family number, and the number of each.
@@ -95,38 +97,23 @@ class _Index:
 
     @classmethod
     def build(cls, table: PriceTable) -> _Index:
-        families: list[tuple[Provider, ProductFamily]] = []
-        family_ids: dict[tuple[Provider, ProductFamily], int] = {}
+        families, groups = table.family_groups()
+        family_ids = {pair: fid for fid, pair in enumerate(families)}
         sku_ids: dict[tuple[Provider, str], int] = {}
         families_of_sku: list[set[int]] = []
         sku_names: dict[Provider, dict[str, str]] = defaultdict(dict)
-        family_of_product: dict[int, int] = {}
         sku_of_product: dict[int, int] = {}
         # products in the order of their first row, so a SKU is spelt as its first row is
         for pid in dict.fromkeys(table.product_of):
             provider, _service, family, sku, _unit, _attributes = table.products[pid]
-            fid = family_ids.get((provider, family))
-            if fid is None:
-                fid = family_ids[(provider, family)] = len(families)
-                families.append((provider, family))
             skey = normalize_sku(provider, sku)
             sid = sku_ids.get((provider, skey))
             if sid is None:
                 sid = sku_ids[(provider, skey)] = len(families_of_sku)
                 families_of_sku.append(set())
                 sku_names[provider][skey] = sku
-            families_of_sku[sid].add(fid)
-            family_of_product[pid] = fid
+            families_of_sku[sid].add(family_ids[(provider, family)])
             sku_of_product[pid] = sid
-        groups: dict[tuple[int, str, str], list[int]] = {}
-        keys = zip(map(family_of_product.__getitem__, table.product_of), table.regions,
-                   table.options, strict=True)
-        for i, key in enumerate(keys):
-            found = groups.get(key)
-            if found is None:
-                groups[key] = [i]
-            else:
-                found.append(i)
         return cls(families, family_ids, sku_ids,
                    list(map(sku_of_product.__getitem__, table.product_of)), families_of_sku,
                    sku_names, groups)
@@ -200,10 +187,11 @@ class Catalog:
     # -- loading -----------------------------------------------------------------
 
     @classmethod
-    def load(cls, path: Path | str | None = None) -> Catalog:
-        """Load the snapshot ``active_snapshot_path(path)`` names."""
+    def load(cls, path: Path | str | None = None, *, cache: bool = True) -> Catalog:
+        """Load the snapshot ``active_snapshot_path(path)`` names; through the cache of
+        parsed snapshots (``snapshot_cache``) unless ``cache`` is False."""
         chosen = active_snapshot_path(path)
-        snap = read_snapshot(chosen)
+        snap = load_snapshot(chosen, default_cache_dir() if cache else None)
         return cls(snap.table, snap.generated_at, snap.notes, chosen)
 
     # -- access ------------------------------------------------------------------
