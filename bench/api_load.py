@@ -19,7 +19,12 @@ memory when idle (after start-up and the seeding, before the load).
 
 Part 2, runs (PostgreSQL + Redis): 40 assessments are created and queued at once, and the
 time until all have completed is taken with one ``infra-mind worker`` process, then with
-two, each on a fresh database and task stream; printed with the ratio (two / one).
+two, each on a fresh database and task stream; printed with the ratio (two / one), and
+where the CPU went meanwhile (from /proc, Linux): the worker processes (their event loop),
+their engine processes (``kit.compute``), the API process, and the rest of the machine
+(PostgreSQL, Redis, and anything else running), in CPU-milliseconds per run and as cores
+busy on average. On a machine with C cores the two-worker run cannot take less than
+(CPU of all its processes) / C, which bounds the ratio; the bound is printed with it.
 
 PostgreSQL: $INFRA_MIND_TEST_PG (default postgresql://postgres@127.0.0.1:5432/postgres);
 Redis: $INFRA_MIND_TEST_REDIS_BROKER (default redis://127.0.0.1:6379/14), under a key
@@ -341,7 +346,73 @@ async def drain(url: str, runs: int) -> float:
             await asyncio.sleep(0.1)
 
 
-def runs_with(workers: int, args: argparse.Namespace, tmp: Path) -> float:
+#: Clock ticks per second of /proc's CPU times.
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def machine_busy_s() -> float:
+    """CPU-seconds all cores have been busy since boot (/proc/stat: all but idle, iowait)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / TICKS
+
+
+def group_cpu_s(pgid: int) -> tuple[float, float]:
+    """CPU-seconds (user + system) of a process group, as /proc says now: of its
+    processes that multiprocessing started (a worker's engine processes, its resource
+    tracker) and of the others (``infra-mind worker`` and taskiq's worker processes)."""
+    own = spawned = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:  # gone meanwhile
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # after "(comm)", which may hold spaces
+        if int(fields[2]) != pgid:  # field 5 of stat: the process group
+            continue
+        cpu = (int(fields[11]) + int(fields[12])) / TICKS  # fields 14, 15: utime, stime
+        if b"multiprocessing" in cmdline:
+            spawned += cpu
+        else:
+            own += cpu
+    return own, spawned
+
+
+@dataclass
+class RunCpu:
+    """CPU-seconds spent while the runs drained, by where."""
+
+    wall_s: float
+    workers_s: float
+    engines_s: float
+    api_s: float
+    machine_s: float
+
+    @property
+    def rest_s(self) -> float:
+        return max(0.0, self.machine_s - self.workers_s - self.engines_s - self.api_s)
+
+    def line(self, runs: int) -> str:
+        per = 1000 / runs
+        return (f"    CPU per run: workers {self.workers_s * per:.0f} ms, engine processes "
+                f"{self.engines_s * per:.0f} ms, API {self.api_s * per:.0f} ms, rest of the "
+                f"machine (PostgreSQL, Redis, other) {self.rest_s * per:.0f} ms; "
+                f"{self.machine_s / self.wall_s:.2f} cores busy on average")
+
+
+def cpu_now(api: Proc, workers: list[Proc]) -> tuple[float, float, float, float]:
+    api_s = sum(group_cpu_s(api.pgid))
+    worker_s = engine_s = 0.0
+    for proc in workers:
+        leader, others = group_cpu_s(proc.pgid)
+        worker_s += leader
+        engine_s += others
+    return worker_s, engine_s, api_s, machine_busy_s()
+
+
+def runs_with(workers: int, args: argparse.Namespace, tmp: Path) -> RunCpu:
     with pg_database() as database_url, redis_db() as redis:
         env = bench_env(database_url, redis)
         procs: list[Proc] = []
@@ -350,11 +421,15 @@ def runs_with(workers: int, args: argparse.Namespace, tmp: Path) -> float:
             procs.extend(start(f"runs{workers}-worker{i}", ["worker", "--workers", "1"], env,
                                tmp) for i in range(workers))
 
-            async def go() -> float:
+            async def go() -> RunCpu:
                 async with httpx.AsyncClient(timeout=2) as http:
                     await wait_ready(http, procs[:1], procs, timeout_s=60,
                                      redis_url=redis.url, readers=workers)
-                return await drain(procs[0].url, args.runs)
+                before = cpu_now(procs[0], procs[1:])
+                wall = await drain(procs[0].url, args.runs)
+                after = cpu_now(procs[0], procs[1:])
+                spent = [b - a for a, b in zip(before, after, strict=True)]
+                return RunCpu(wall, *spent)
 
             return asyncio.run(go())
         except Exception:
@@ -370,13 +445,18 @@ def runs(args: argparse.Namespace, tmp: Path) -> list[str]:
     lines = [f"\nRuns (PostgreSQL + Redis): {args.runs} queued at once, until all completed"]
     print(lines[0], flush=True)
     try:
+        cores = os.cpu_count() or 1
         one = runs_with(1, args, tmp)
-        lines.append(f"  1 worker process:  {one:6.1f} s ({args.runs / one:.2f} runs/s)")
-        print(lines[-1], flush=True)
+        lines += [f"  1 worker process:  {one.wall_s:6.1f} s "
+                  f"({args.runs / one.wall_s:.2f} runs/s)", one.line(args.runs)]
+        print("\n".join(lines[-2:]), flush=True)
         two = runs_with(2, args, tmp)
-        lines.append(f"  2 worker processes: {two:6.1f} s ({args.runs / two:.2f} runs/s); "
-                     f"time ratio two/one {two / one:.2f}")
-        print(lines[-1], flush=True)
+        bound = two.machine_s / cores / one.wall_s
+        lines += [f"  2 worker processes: {two.wall_s:6.1f} s "
+                  f"({args.runs / two.wall_s:.2f} runs/s); time ratio two/one "
+                  f"{two.wall_s / one.wall_s:.2f} (on {cores} cores the CPU it used allows "
+                  f"no less than {bound:.2f})", two.line(args.runs)]
+        print("\n".join(lines[-2:]), flush=True)
     except Exception as exc:
         lines.append(f"  failed: {type(exc).__name__}: {exc}")
         print(lines[-1])

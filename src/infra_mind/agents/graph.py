@@ -30,6 +30,7 @@ from typing import Annotated, Any, TypedDict
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 from langgraph.types import RetryPolicy as NodeRetryPolicy
 
 from infra_mind.agents import compute
@@ -123,10 +124,10 @@ async def _write_agent(ctx: RunContext, agent: str, state: AdviceState,
     return {"narrative": {agent: sections}, "calls": calls}
 
 
-def _node(ctx: RunContext, agent: str,
-          body: Callable[[AdviceState], Awaitable[dict[str, Any]]]
-          ) -> Callable[[AdviceState], Awaitable[dict[str, Any]]]:
-    async def run(state: AdviceState) -> dict[str, Any]:
+def _node(agent: str, body: Callable[[RunContext, AdviceState], Awaitable[dict[str, Any]]]
+          ) -> Callable[[AdviceState, Runtime[RunContext]], Awaitable[dict[str, Any]]]:
+    async def run(state: AdviceState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        ctx = runtime.context
         if ctx.progress is not None:
             await ctx.progress(agent, "started")
         started = time.perf_counter()
@@ -137,7 +138,7 @@ def _node(ctx: RunContext, agent: str,
         written: dict[str, Any] = {"provider": planned[0]}
         with traced(f"agent {agent}", {"gen_ai.agent.name": agent}) as span:
             try:
-                update = await body(state)
+                update = await body(ctx, state)
                 status = "ok"
                 written = written_by(update["narrative"][agent])
             except BaseException as exc:
@@ -160,42 +161,47 @@ def _node(ctx: RunContext, agent: str,
     return run
 
 
-def build_graph(ctx: RunContext, checkpointer: BaseCheckpointSaver | None):
-    async def research(state: AdviceState) -> dict[str, Any]:
-        result_json = state.get("result")
-        if result_json is None:
-            try:
-                result_json, figures = await ctx.offload(
-                    compute.assessed, state["requirements"], ctx.catalog,
-                    bool(ctx.writer.chains))
-            except BrokenExecutor:
-                raise  # its engine process died (killed, out of memory): worth a retry
-            except Exception as exc:
-                exc.infra_mind_final = True  # type: ignore[attr-defined]  # pure: no retry
-                raise
-            if figures is not None:
-                ctx.figures = figures
-        update = await _write_agent(ctx, "research", state, result_json)
-        return {**update, "result": result_json}
+async def _research(ctx: RunContext, state: AdviceState) -> dict[str, Any]:
+    result_json = state.get("result")
+    if result_json is None:
+        try:
+            result_json, figures = await ctx.offload(
+                compute.assessed, state["requirements"], ctx.catalog, bool(ctx.writer.chains))
+        except BrokenExecutor:
+            raise  # its engine process died (killed, out of memory): worth a retry
+        except Exception as exc:
+            exc.infra_mind_final = True  # type: ignore[attr-defined]  # pure: no retry
+            raise
+        if figures is not None:
+            ctx.figures = figures
+    update = await _write_agent(ctx, "research", state, result_json)
+    return {**update, "result": result_json}
 
-    def specialist(agent: str) -> Callable[[AdviceState], Awaitable[dict[str, Any]]]:
-        async def body(state: AdviceState) -> dict[str, Any]:
-            return await _write_agent(ctx, agent, state, state["result"])
-        return body
 
-    def after_research(state: AdviceState) -> list[str]:
-        result = AssessmentResult.model_validate(state["result"])
-        return ["cloud_engineer", "compliance"] + (["mlops"] if has_ml(result) else [])
+def _specialist(agent: str) -> Callable[[RunContext, AdviceState], Awaitable[dict[str, Any]]]:
+    async def body(ctx: RunContext, state: AdviceState) -> dict[str, Any]:
+        return await _write_agent(ctx, agent, state, state["result"])
+    return body
 
-    graph = StateGraph(AdviceState)
+
+def _after_research(state: AdviceState) -> list[str]:
+    result = AssessmentResult.model_validate(state["result"])
+    return ["cloud_engineer", "compliance"] + (["mlops"] if has_ml(result) else [])
+
+
+def build_graph(config: AgentsConfig, checkpointer: BaseCheckpointSaver | None):
+    """The graph, compiled once per runtime (``config`` gives each node's retries): each
+    run passes its own ``RunContext`` as the graph's context (``run_graph``), which is not
+    checkpointed. Compiling costs more CPU than an offline run's writing."""
+    graph = StateGraph(AdviceState, context_schema=RunContext)
     for agent in AGENTS:
-        body = research if agent == "research" else specialist(agent)
-        retries = ctx.config.agent(agent).node_retries
-        graph.add_node(agent, _node(ctx, agent, body),
+        body = _research if agent == "research" else _specialist(agent)
+        retries = config.agent(agent).node_retries
+        graph.add_node(agent, _node(agent, body),
                        retry_policy=NodeRetryPolicy(max_attempts=1 + retries,
                                                     initial_interval=0.5, retry_on=_retryable))
     graph.add_edge(START, "research")
-    graph.add_conditional_edges("research", after_research,
+    graph.add_conditional_edges("research", _after_research,
                                 ["cloud_engineer", "compliance", "mlops"])
     for agent in ("cloud_engineer", "compliance", "mlops"):
         graph.add_edge(agent, "cto")
@@ -212,12 +218,14 @@ def _retryable(exc: Exception) -> bool:
     return not isinstance(exc, StopRun | RequirementsError | ValueError | TypeError | KeyError)
 
 
-async def run_graph(graph, requirements: dict[str, Any], thread_id: str) -> AdviceState:
+async def run_graph(graph, ctx: RunContext, requirements: dict[str, Any], thread_id: str
+                    ) -> AdviceState:
     """Run (or resume, or return the finished state of) the thread ``thread_id``."""
     config = {"configurable": {"thread_id": thread_id}}
     snapshot = await graph.aget_state(config)
     if snapshot.next:  # an earlier process stopped mid-run: carry on from its checkpoint
-        return await graph.ainvoke(None, config, durability="sync")
+        return await graph.ainvoke(None, config, context=ctx, durability="sync")
     if snapshot.values.get("narrative", {}).get("report_writer"):
         return snapshot.values  # finished, but its result was not stored: do not run again
-    return await graph.ainvoke({"requirements": requirements}, config, durability="sync")
+    return await graph.ainvoke({"requirements": requirements}, config, context=ctx,
+                               durability="sync")

@@ -104,6 +104,8 @@ class AgentRuntime:
             if self.providers else {}
         self.writer = SectionWriter(self.config, self.chains, metrics)
         self._saver: BaseCheckpointSaver | None = None
+        #: (the checkpointer it was compiled on, the compiled graph)
+        self._graph: tuple[BaseCheckpointSaver, Any] | None = None
         self._saver_stack = contextlib.AsyncExitStack()
         self._saver_lock = asyncio.Lock()
 
@@ -176,6 +178,13 @@ class AgentRuntime:
                 self._saver = await open_checkpointer(self.checkpoint_url, self._saver_stack)
             return self._saver
 
+    async def graph(self) -> Any:
+        """The agents' graph on this runtime's checkpointer, compiled on first use."""
+        saver = await self.checkpointer()
+        if self._graph is None or self._graph[0] is not saver:
+            self._graph = (saver, build_graph(self.config, saver))
+        return self._graph[1]
+
     async def forget(self, thread_id: str) -> None:
         """Drop a finished run's checkpoints (its result is stored elsewhere)."""
         saver = await self.checkpointer()
@@ -198,8 +207,7 @@ class AgentRuntime:
         ctx = RunContext(writer=writer, config=self.config, catalog=self.catalog,
                          metrics=self.metrics, progress=progress, offload=self.offload)
         with log_context(run_id=thread_id):  # on every line of its steps
-            graph = build_graph(ctx, await self.checkpointer())
-            state = await run_graph(graph, req, thread_id)
+            state = await run_graph(await self.graph(), ctx, req, thread_id)
         return advice_of(state)
 
     def chat_completer(self, organization: OrganizationKeys | None = None):
@@ -225,7 +233,7 @@ class AgentRuntime:
 
     async def aclose(self) -> None:
         await self._saver_stack.aclose()
-        self._saver = None
+        self._saver = self._graph = None
         await self._http.aclose()
 
 
