@@ -200,3 +200,30 @@ async def test_a_database_error_reads_as_one_plain_line_and_logs_no_data(app, cl
     # and no data: neither the statement's parameters nor the requirements they carry
     assert marker not in stream.getvalue()
     assert "[parameters:" not in stream.getvalue()
+
+
+async def test_a_connection_terminated_before_its_first_use_counts_as_lost(pg_database):
+    """A backend terminated while the pool was still setting its new connection up (the
+    JSON codec SQLAlchemy installs on connect) failed a run's claim as an error, and the
+    run stayed queued: nothing marks a connection invalidated before it is handed out.
+    asyncpg says so in its own words, which now count as a lost connection."""
+    url = pg_database.replace("+asyncpg", "")
+    conn = await asyncpg.connect(url)
+    try:
+        admin = await asyncpg.connect(url)
+        try:
+            await admin.execute("SELECT pg_terminate_backend($1)", conn.get_server_pid())
+        finally:
+            await admin.close()
+        for _ in range(100):  # until the client has read the server's goodbye
+            if conn.is_closed():
+                break
+            await asyncio.sleep(0.05)
+        with pytest.raises(asyncpg.InterfaceError) as caught:
+            await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads,
+                                      schema="pg_catalog")
+        assert tasks.connection_lost(caught.value)
+    finally:
+        conn.terminate()
+    other = asyncpg.InterfaceError("cannot perform operation: another operation is in progress")
+    assert not tasks.connection_lost(other)  # a misuse, not a lost connection

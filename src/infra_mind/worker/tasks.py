@@ -427,6 +427,7 @@ async def _with_heartbeat(platform: Platform, assessment_id: str, worker_id: str
 def connection_lost(exc: BaseException) -> bool:
     """Whether ``exc``, or an error that caused it, is a lost database connection (server
     restart, failover, pg_terminate_backend) rather than a failure of the run."""
+    from asyncpg.exceptions import InterfaceError as AsyncpgInterfaceError
     from psycopg import OperationalError as PsycopgOperationalError  # the checkpointer
     from sqlalchemy.exc import DBAPIError
 
@@ -435,10 +436,18 @@ def connection_lost(exc: BaseException) -> bool:
         if error is None:
             return False
         if ((isinstance(error, DBAPIError) and error.connection_invalidated)
-                or isinstance(error, PsycopgOperationalError | ConnectionError)):
+                or isinstance(error, PsycopgOperationalError | ConnectionError)
+                # terminated while the pool was still setting a new connection up (its
+                # JSON codec): nothing marks that one invalidated, it was never handed out
+                or (isinstance(error, AsyncpgInterfaceError)
+                    and str(error) == ASYNCPG_CLOSED)):
             return True
         error = error.__cause__ or error.__context__
     return False
+
+
+#: asyncpg's word for a connection the server closed before it was used.
+ASYNCPG_CLOSED = "connection is closed"
 
 
 def _causes(exc: BaseException) -> list[BaseException]:
