@@ -23,7 +23,9 @@ def test_the_default_cost_is_rfc_9106s_and_production_accepts_it():
     cfg = load_settings(environment="production", jwt_secret_key=JWT)
     assert (cfg.password_hash_time_cost, cfg.password_hash_memory_kib,
             cfg.password_hash_parallelism) == (3, 65_536, 4)
-    hashing = PasswordHashing(1, 1.0, HashCost())
+    hashing = PasswordHashing(1, 1.0, HashCost(cfg.password_hash_time_cost,
+                                               cfg.password_hash_memory_kib,
+                                               cfg.password_hash_parallelism))
     assert params(hashing.hash("correct horse battery")) == "m=65536,t=3,p=4"
 
 

@@ -27,13 +27,13 @@ class HashingBusy(Exception):
 
 @dataclass(frozen=True)
 class HashCost:
-    """argon2id's parameters; the defaults are argon2-cffi's (RFC 9106's second
-    recommended option). ``config.settings`` refuses less than OWASP's minimum in
-    production; a stored hash carries its own, so a change never locks anyone out."""
+    """argon2id's parameters, from the settings (``PASSWORD_HASH_*``, where the defaults
+    and the least accepted in production are); a stored hash carries its own, so a change
+    never locks anyone out."""
 
-    time_cost: int = 3
-    memory_kib: int = 65_536
-    parallelism: int = 4
+    time_cost: int
+    memory_kib: int
+    parallelism: int
 
 
 class PasswordHashing:
@@ -48,7 +48,7 @@ class PasswordHashing:
     (``services.auth``).
     """
 
-    def __init__(self, concurrency: int, wait_s: float, cost: HashCost = HashCost()) -> None:
+    def __init__(self, concurrency: int, wait_s: float, cost: HashCost) -> None:
         self._slots = asyncio.Semaphore(concurrency)
         self.wait_s = wait_s
         self._hasher = PasswordHasher(time_cost=cost.time_cost, memory_cost=cost.memory_kib,
