@@ -6,7 +6,6 @@ Every test that builds the ``app`` fixture runs on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
-import asyncio
 import socket
 
 import httpx
@@ -69,11 +68,8 @@ async def test_forwarded_for_from_an_untrusted_peer_is_ignored(app):
     assert await failed_login_addresses(app) == ["192.0.2.50", REAL_CLIENT]
 
 
-async def test_no_trusted_proxy_means_the_peer_is_the_client(tmp_path):
-    from infra_mind.kit.migrate import upgrade
-
-    url = f"sqlite+aiosqlite:///{tmp_path}/np.db"
-    await asyncio.to_thread(upgrade, url)
+async def test_no_trusted_proxy_means_the_peer_is_the_client(tmp_path, migrated_sqlite):
+    url = migrated_sqlite(tmp_path / "np.db")
     app = create_app(load_settings(environment="test", database_url=url, redis_url=None,
                                    jwt_secret_key="k" * 48, trusted_proxies=""))
     async with app.router.lifespan_context(app), client_at(app, "127.0.0.1") as peer:
@@ -176,11 +172,8 @@ async def test_metrics_are_not_on_the_api_port(client):
     assert "http_requests_total" not in response.text
 
 
-async def test_metrics_are_served_on_their_own_port(tmp_path):
-    from infra_mind.kit.migrate import upgrade
-
-    url = f"sqlite+aiosqlite:///{tmp_path}/m.db"
-    await asyncio.to_thread(upgrade, url)
+async def test_metrics_are_served_on_their_own_port(tmp_path, migrated_sqlite):
+    url = migrated_sqlite(tmp_path / "m.db")
     port = free_port()
     app = create_app(load_settings(environment="production", database_url=url,
                                    redis_url=None, jwt_secret_key="k" * 48,
@@ -199,11 +192,9 @@ async def test_metrics_are_served_on_their_own_port(tmp_path):
         s.bind(("0.0.0.0", port))
 
 
-async def test_development_without_a_port_keeps_metrics_on_the_api_port(tmp_path):
-    from infra_mind.kit.migrate import upgrade
-
-    url = f"sqlite+aiosqlite:///{tmp_path}/d.db"
-    await asyncio.to_thread(upgrade, url)
+async def test_development_without_a_port_keeps_metrics_on_the_api_port(tmp_path,
+                                                                         migrated_sqlite):
+    url = migrated_sqlite(tmp_path / "d.db")
     app = create_app(load_settings(environment="development", database_url=url,
                                    redis_url=None))
     async with app.router.lifespan_context(app), client_at(app, "127.0.0.1") as c:

@@ -40,15 +40,9 @@ async def test_readiness_leaves_the_catalog_out_of_this_process(app, client, mon
         "infra_mind.catalog.coverage" not in sys.modules
 
 
-async def _ready(tmp_path, **overrides):
-    import asyncio
-
+async def _ready(url: str, **overrides):
     import httpx
 
-    from infra_mind.kit.migrate import upgrade
-
-    url = f"sqlite+aiosqlite:///{tmp_path}/r.db"
-    await asyncio.to_thread(upgrade, url)
     app = create_app(load_settings(environment="test", database_url=url,
                                    jwt_secret_key="k" * 48, **overrides))
     async with app.router.lifespan_context(app):
@@ -57,26 +51,29 @@ async def _ready(tmp_path, **overrides):
             return await c.get("/health/ready")
 
 
-async def test_a_stale_catalog_is_a_warning_and_the_instance_stays_ready(tmp_path):
+async def test_a_stale_catalog_is_a_warning_and_the_instance_stays_ready(tmp_path,
+                                                                          migrated_sqlite):
     from infra_mind.catalog.coverage import staleness
     from infra_mind.catalog.store import default_catalog
 
-    r = await _ready(tmp_path, catalog_max_age_days=1)
+    url = migrated_sqlite(tmp_path / "r.db")
+    r = await _ready(url, catalog_max_age_days=1)
     age = staleness(default_catalog(), 1).age_days
     assert age is not None and age > 1
     assert r.status_code == 200
     assert r.json() == {"status": "ready", "checks": {
         "database": "ok", "cache (memory)": "ok", "broker": "ok",
         "catalog": f"stale: oldest price {age} days (limit 1)"}}
-    r = await _ready(tmp_path, catalog_max_age_days=36_500)
+    r = await _ready(url, catalog_max_age_days=36_500)
     assert r.status_code == 200 and r.json()["checks"]["catalog"] == "ok"
 
 
-async def test_an_unreadable_catalog_is_said_without_its_path(tmp_path, monkeypatch):
+async def test_an_unreadable_catalog_is_said_without_its_path(tmp_path, monkeypatch,
+                                                              migrated_sqlite):
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
     monkeypatch.setenv("INFRA_MIND_CATALOG", str(broken))  # the setting: no cache to clear
-    r = await _ready(tmp_path)
+    r = await _ready(migrated_sqlite(tmp_path / "r.db"))
     assert r.status_code == 200 and r.json()["status"] == "ready"
     assert r.json()["checks"]["catalog"] == "unreadable: `infra-mind catalog stats` says why"
     assert str(tmp_path) not in r.text
@@ -101,13 +98,8 @@ async def test_metrics_count_requests_by_route_and_status(app, client):
     assert "http_request_duration_seconds_bucket" in text
 
 
-async def test_body_over_the_limit_is_413(tmp_path):
-    import asyncio
-
-    from infra_mind.kit.migrate import upgrade
-
-    url = f"sqlite+aiosqlite:///{tmp_path}/b.db"
-    await asyncio.to_thread(upgrade, url)  # alembic runs its own event loop
+async def test_body_over_the_limit_is_413(tmp_path, migrated_sqlite):
+    url = migrated_sqlite(tmp_path / "b.db")
     app = create_app(load_settings(environment="test", database_url=url, max_body_bytes=2048,
                                    jwt_secret_key="k" * 48))
     import httpx
@@ -144,18 +136,14 @@ def test_nul_escape_detection():
     assert has_nul_escape(b'{"a": "x\x00"}')
 
 
-async def test_start_up_objects_are_frozen_while_the_app_serves(tmp_path):
+async def test_start_up_objects_are_frozen_while_the_app_serves(tmp_path, migrated_sqlite):
     """What start-up made is kept out of the collector's full passes while the app runs
     (tail latency), and handed back at shutdown (tests build many apps in one process)."""
-    import asyncio
     import gc
 
     import httpx
 
-    from infra_mind.kit.migrate import upgrade
-
-    url = f"sqlite+aiosqlite:///{tmp_path}/f.db"
-    await asyncio.to_thread(upgrade, url)
+    url = migrated_sqlite(tmp_path / "f.db")
     app = create_app(load_settings(environment="test", database_url=url,
                                    jwt_secret_key="k" * 48))
     before = gc.get_freeze_count()

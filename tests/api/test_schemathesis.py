@@ -35,7 +35,6 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from infra_mind.api.app import create_app
 from infra_mind.config import load_settings
-from infra_mind.kit.migrate import upgrade
 from tests.api.helpers import create_member
 from tests.platform_fixtures import CHEAP_HASHING
 
@@ -220,15 +219,14 @@ class Api:
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory) -> Iterator[Api]:
+def api(tmp_path_factory, migrated_sqlite) -> Iterator[Api]:
     """The app on a fresh SQLite database, a registered user's token, an assessment.
 
     Its first request starts the app's lifespan (schemathesis runs it on its own event
     loop); the end of the module waits for the runs the fuzzing queued, checks that none
     failed, and ends the lifespan.
     """
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('fuzz')}/fuzz.db"
-    upgrade(url)
+    url = migrated_sqlite(tmp_path_factory.mktemp("fuzz") / "fuzz.db")
     # generous limits: a 429 would hide what the operation does with the input
     cfg = load_settings(environment="test", database_url=url, redis_url=None,
                         jwt_secret_key="s" * 48, write_rate_per_minute=100_000,

@@ -53,13 +53,9 @@ def spans(exporter: InMemorySpanExporter) -> InMemorySpanExporter:
 
 
 @pytest.fixture()
-def database_url(tmp_path) -> str:
+def database_url(tmp_path, migrated_sqlite) -> str:
     """SQLite only: tracing does not depend on the database (the platform tests run both)."""
-    from infra_mind.kit.migrate import upgrade
-
-    url = f"sqlite+aiosqlite:///{tmp_path}/test.db"
-    upgrade(url)
-    return url
+    return migrated_sqlite(tmp_path / "test.db")
 
 
 def named(spans: InMemorySpanExporter, prefix: str) -> list[ReadableSpan]:

@@ -237,10 +237,9 @@ def test_an_unreachable_database_is_one_line(capsys, monkeypatch):
 
 # -- SQLite ---------------------------------------------------------------------------------
 
-def test_sqlite_status_and_maintenance(tmp_path, capsys, monkeypatch):
+def test_sqlite_status_and_maintenance(tmp_path, capsys, monkeypatch, migrated_sqlite):
     database = tmp_path / "shop.db"
-    url = f"sqlite+aiosqlite:///{database}"
-    upgrade(url)
+    url = migrated_sqlite(database)
     with sqlite3.connect(database) as conn:
         conn.executemany("INSERT INTO audit_events (id, action, detail, created_at) "
                          "VALUES (?, 'user.login', '{}', '2026-01-01 00:00:00')",
