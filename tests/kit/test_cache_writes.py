@@ -8,13 +8,13 @@ delete their keys; the outage is a TCP relay to that Redis, cut and restored.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 
 import pytest
 
 from infra_mind.kit.cache import MemoryCache, RedisCache
+from tests.kit.relay import Relay
 from tests.platform_fixtures import redis_cache_or_skip
 
 
@@ -66,42 +66,6 @@ async def test_memory_holds_a_bounded_number_of_characters():
     await cache.set("k4", "y", 60)  # replacing a value gives its characters back
     await cache.set("k5", "z" * 60, 60)
     assert await cache.get("k2") is None and await cache.get("k3") == "x" * 30
-
-
-class Relay:
-    """A TCP relay to Redis that can be cut (every connection closed, none accepted) and
-    restored on the same port: an outage as the cache's client sees it."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.target = (host, port)
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def cut(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for writer in list(self._writers):
-            writer.close()
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(*self.target)
-        self._writers |= {writer, up_writer}
-
-        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(ConnectionError, OSError):
-                while data := await source.read(65536):
-                    sink.write(data)
-                    await sink.drain()
-            sink.close()
-
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-        self._writers -= {writer, up_writer}
 
 
 async def test_writes_owed_during_an_outage_reach_redis_when_it_answers():

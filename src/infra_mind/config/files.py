@@ -103,7 +103,7 @@ PRODUCTION_KEYS = (
     "write_rate_per_minute", "login_attempts", "login_window_s", "max_body_bytes",
     "cors_origins", "log_level",
     "retention_days", "backup_dir", "backup_keep",
-    "result_cache_ttl_s",
+    "result_cache_ttl_s", "cache_near_ttl_s",
 )
 
 

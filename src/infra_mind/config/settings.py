@@ -285,6 +285,10 @@ class Settings(LLMSettings, CatalogSettings, TracingSettings, QueueSettings):
     web_dist_dir: Path = Path(__file__).resolve().parents[3] / "web" / "dist"
     #: A finished assessment's result stays in the cache this long.
     result_cache_ttl_s: int = Field(3600, ge=0, le=7 * 86_400)
+    #: With Redis: a value read from the cache is also kept in the reading process, at
+    #: most this long, and dropped as soon as Redis says it changed (client-side caching,
+    #: ``kit.near_cache``). 0: every read asks Redis.
+    cache_near_ttl_s: float = Field(10.0, ge=0, le=300)
     #: Data older than this is removed by the cleanup job.
     retention_days: int = Field(90, ge=1, le=3_650)
     backup_dir: Path = Path("data/backups")

@@ -13,6 +13,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, TypeVar
 
+from infra_mind.kit.near_cache import MISS, NearCache
+
 log = logging.getLogger("infra_mind.cache")
 _T = TypeVar("_T")
 
@@ -84,53 +86,59 @@ class MemoryCache:
         self._counters[key] = (count, ends)
         return count, max(1, int(ends - now + 0.999))
 
-    def _live(self, key: str) -> str | None:
+    def live(self, key: str) -> str | None:
+        """The value kept for ``key`` (None: none, or its time is up)."""
         item = self._values.get(key)
         if item is None:
             return None
         if item[1] <= self._clock():
-            self._drop(key)
+            self.drop(key)
             return None
         return item[0]
 
-    def _drop(self, key: str) -> None:
+    def drop(self, key: str) -> None:
         item = self._values.pop(key, None)
         if item is not None:
             self._chars -= len(item[0])
 
-    def _put(self, key: str, value: str, ttl_s: int) -> None:
-        self._drop(key)  # re-inserted last: dicts keep insertion order
+    def put(self, key: str, value: str, ttl_s: float) -> None:
+        self.drop(key)  # re-inserted last: dicts keep insertion order
         self._values[key] = (value, self._clock() + ttl_s)
         self._chars += len(value)
         while len(self._values) > self.max_entries or (
                 self._chars > self.max_chars and len(self._values) > 1):
-            self._drop(next(iter(self._values)))
+            self.drop(next(iter(self._values)))
+
+    def clear(self) -> None:
+        """Forget every value (the counters stay)."""
+        self._values.clear()
+        self._chars = 0
 
     async def get(self, key: str) -> str | None:
-        return self._live(key)
+        return self.live(key)
 
     async def get_many(self, keys: Sequence[str]) -> list[str | None]:
-        return [self._live(key) for key in keys]
+        return [self.live(key) for key in keys]
 
     async def set(self, key: str, value: str, ttl_s: int) -> None:
-        self._put(key, value, ttl_s)
+        self.put(key, value, ttl_s)
 
     async def add(self, key: str, value: str, ttl_s: int) -> bool:
-        if self._live(key) is not None:
+        if self.live(key) is not None:
             return False
-        self._put(key, value, ttl_s)
+        self.put(key, value, ttl_s)
         return True
 
     async def set_if_higher(self, key: str, value: str, ttl_s: int) -> bool:
         rank = rank_of(value)
-        current = self._live(key)
+        current = self.live(key)
         if current is not None and rank_of(current) >= rank:
             return False
-        self._put(key, value, ttl_s)
+        self.put(key, value, ttl_s)
         return True
 
     async def delete(self, key: str) -> None:
-        self._drop(key)
+        self.drop(key)
         self._counters.pop(key, None)
 
     async def items(self, prefix: str) -> dict[str, str]:
@@ -161,6 +169,11 @@ class RedisCache:
     lasts): a change made during an outage is not lost on the processes that cached the
     old value in Redis before it. A write that succeeds cancels what this process owed
     for its key. Writes that only fill the cache (``set``, ``add``) are not owed.
+
+    With ``near_ttl_s`` > 0, what ``get`` and ``get_many`` read is also kept in this
+    process and answered from there while Redis has not said it changed
+    (``kit.near_cache``): a hot read (a request's token state, an assessment's access
+    entry) then costs no round trip.
     """
 
     name = "redis"
@@ -178,10 +191,13 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
 return 1
 """
 
-    def __init__(self, url: str, prefix: str = "im:") -> None:
+    def __init__(self, url: str, prefix: str = "im:", near_ttl_s: float = 0) -> None:
         from redis.asyncio import Redis
 
         self._redis = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        #: values read kept in this process while Redis says they have not changed
+        #: (``kit.near_cache``); None: every read asks Redis
+        self._near = NearCache(url, prefix, near_ttl_s) if near_ttl_s > 0 else None
         self._prefix = prefix
         self._fallback = MemoryCache()
         self._down_until: float | None = None  # None: Redis answered last time
@@ -195,7 +211,17 @@ return 1
 
     async def _call(self, redis_op: Callable[[], Awaitable[_T]],
                     fallback_op: Callable[[], Awaitable[_T]],
-                    owed: tuple[str, Callable[[], Awaitable[object]]] | None = None) -> _T:
+                    owed: tuple[str, Callable[[], Awaitable[object]]] | None = None,
+                    changes: str | None = None) -> _T:
+        """``redis_op``, or ``fallback_op`` while Redis does not answer. ``changes``: the
+        key the call writes, dropped from the near cache before and after it (a read
+        that raced the write keeps nothing)."""
+        if changes is not None and self._near is not None:
+            self._near.forget(changes)
+            try:
+                return await self._call(redis_op, fallback_op, owed)
+            finally:
+                self._near.forget(changes)
         from redis.exceptions import RedisError
 
         if self._down_until is not None and time.monotonic() < self._down_until:
@@ -267,6 +293,9 @@ return 1
         return await self._call(shared, lambda: self._fallback.incr(key, window_s))
 
     async def get(self, key: str) -> str | None:
+        if self._near is not None:
+            return (await self.get_many([key]))[0]
+
         async def shared() -> str | None:
             value = await self._redis.get(self._prefix + key)
             return value.decode() if value is not None else None
@@ -276,7 +305,28 @@ return 1
     async def get_many(self, keys: Sequence[str]) -> list[str | None]:
         if not keys:
             return []
+        near = self._near
+        if near is None:
+            return await self._read(keys)
+        near.start()
+        if not near.ready or self._down_until is not None:
+            return await self._read(keys)
+        found = near.lookup(keys)
+        missing = [key for key, value in zip(keys, found, strict=True) if value is MISS]
+        if missing:
+            token = near.begin(missing)
+            answered = None
+            try:
+                values = await self._read(missing)
+                if self._down_until is None:  # Redis's answer, not this process's memory
+                    answered = values
+            finally:
+                near.end(token, missing, answered)
+            fresh = iter(values)
+            found = [next(fresh) if value is MISS else value for value in found]
+        return found  # type: ignore[return-value]
 
+    async def _read(self, keys: Sequence[str]) -> list[str | None]:
         async def shared() -> list[str | None]:
             values = await self._redis.mget([self._prefix + key for key in keys])
             return [v.decode() if v is not None else None for v in values]
@@ -285,13 +335,14 @@ return 1
 
     async def set(self, key: str, value: str, ttl_s: int) -> None:
         await self._call(lambda: self._redis.set(self._prefix + key, value, ex=ttl_s),
-                         lambda: self._fallback.set(key, value, ttl_s))
+                         lambda: self._fallback.set(key, value, ttl_s), changes=key)
 
     async def add(self, key: str, value: str, ttl_s: int) -> bool:
         async def shared() -> bool:
             return bool(await self._redis.set(self._prefix + key, value, ex=ttl_s, nx=True))
 
-        return await self._call(shared, lambda: self._fallback.add(key, value, ttl_s))
+        return await self._call(shared, lambda: self._fallback.add(key, value, ttl_s),
+                                changes=key)
 
     async def set_if_higher(self, key: str, value: str, ttl_s: int) -> bool:
         rank = rank_of(value)  # a value without a rank fails here, not in the script
@@ -301,14 +352,14 @@ return 1
                                                   args=[value, rank, seconds]))
 
         return await self._call(shared, lambda: self._fallback.set_if_higher(key, value, ttl_s),
-                                owed=self._owed_write(key, ttl_s, shared))
+                                owed=self._owed_write(key, ttl_s, shared), changes=key)
 
     async def delete(self, key: str) -> None:
         async def shared(_seconds: int = 0) -> object:
             return await self._redis.delete(self._prefix + key)
 
         await self._call(shared, lambda: self._fallback.delete(key),
-                         owed=self._owed_write(key, None, shared))
+                         owed=self._owed_write(key, None, shared), changes=key)
 
     async def items(self, prefix: str) -> dict[str, str]:
         async def shared() -> dict[str, str]:
@@ -328,9 +379,14 @@ return 1
             return False
 
     async def close(self) -> None:
+        if self._near is not None:
+            await self._near.close()
         await self._redis.aclose()
 
 
-def make_cache(redis_url: str | None, namespace: str = "") -> Cache:
-    """Redis with a URL (keys under ``namespace`` + ``im:``), else memory."""
-    return RedisCache(redis_url, prefix=f"{namespace}im:") if redis_url else MemoryCache()
+def make_cache(redis_url: str | None, namespace: str = "", near_ttl_s: float = 0) -> Cache:
+    """Redis with a URL (keys under ``namespace`` + ``im:``; ``near_ttl_s`` > 0: values
+    read also kept in this process, ``kit.near_cache``), else memory."""
+    if not redis_url:
+        return MemoryCache()
+    return RedisCache(redis_url, prefix=f"{namespace}im:", near_ttl_s=near_ttl_s)

@@ -61,7 +61,8 @@ class Platform:
         engine = make_engine(settings.database_url, settings.db_pool_size,
                              settings.db_max_overflow)
         return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine),
-                   cache=make_cache(settings.redis_url, settings.redis_namespace))
+                   cache=make_cache(settings.redis_url, settings.redis_namespace,
+                                    settings.cache_near_ttl_s))
 
     def __contains__(self, slot: Slot[T]) -> bool:
         return slot in self._slots
