@@ -300,8 +300,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted)
     from infra_mind.api import routers
 
-    for router in routers.all_routers():
-        app.include_router(router)
+    routers.mount(app, routers.all_routers())
     from infra_mind.api import docs_page, openapi, spa
 
     openapi.install(app)
