@@ -216,3 +216,33 @@ def test_a_kept_value_lives_at_most_ttl_s():
     assert near.lookup(["a"]) == ["1"]
     near._store._clock = lambda: 60.5
     assert near.lookup(["a"]) == [MISS]
+
+
+async def test_a_redis_that_refuses_tracking_is_said_once_and_reads_go_to_it(caplog):
+    """An old Redis or one whose ACL forbids CLIENT: nothing is kept, one warning says why
+    and how to turn the near cache off, and the listener keeps trying, ever less often."""
+    async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.read(65536):
+            writer.write(b"-ERR unknown command 'CLIENT'\r\n")
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(refuse, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    near = NearCache(f"redis://127.0.0.1:{port}/0", PREFIX, ttl_s=60)
+    near.retry_after_s = 0.01
+    near.retry_max_s = 0.04
+    try:
+        with caplog.at_level("WARNING", logger="infra_mind.cache"):
+            near.start()
+            await asyncio.sleep(0.3)  # several tries
+        assert not near.ready
+        near.end(near.begin(["a"]), ["a"], ["1"])
+        assert near.lookup(["a"]) == [MISS]
+        said = [r.getMessage() for r in caplog.records if "near cache" in r.getMessage()]
+        assert len(said) == 1, said
+        assert "CACHE_NEAR_TTL_S=0" in said[0] and "unknown command" in said[0]
+    finally:
+        await near.close()
+        server.close()
+        await server.wait_closed()

@@ -51,7 +51,9 @@ class NearCache:
     max_entries = 10_000
     max_chars = 16 * 1024 * 1024
     ping_every_s = 5.0
+    #: the wait before listening again, doubled after each failure up to ``retry_max_s``
     retry_after_s = 1.0
+    retry_max_s = 30.0
     connect_timeout_s = 2.0
 
     def __init__(self, url: str, prefix: str, ttl_s: float) -> None:
@@ -172,6 +174,7 @@ class NearCache:
     async def _listen(self) -> None:
         loop = asyncio.get_running_loop()
         failed = False
+        wait_s = self.retry_after_s
         while True:
             protocol = _Listener(self, self._address.get("username"),
                                  self._address.get("password"))
@@ -183,6 +186,7 @@ class NearCache:
                 if failed:
                     log.warning("near cache: listening to Redis again")
                     failed = False
+                wait_s = self.retry_after_s
                 while True:  # a PING every ping_every_s; no answer by the next: lost
                     await asyncio.wait([protocol.lost], timeout=self.ping_every_s)
                     if protocol.lost.done():
@@ -203,7 +207,8 @@ class NearCache:
                 protocol.detach()
                 if transport is not None:
                     transport.abort()
-            await asyncio.sleep(self.retry_after_s)
+            await asyncio.sleep(wait_s)
+            wait_s = min(wait_s * 2, self.retry_max_s)
 
     async def _connect(self, loop: asyncio.AbstractEventLoop, protocol: _Listener
                        ) -> tuple[asyncio.BaseTransport, asyncio.BaseProtocol]:
@@ -279,8 +284,10 @@ class _Listener(asyncio.Protocol):
         self._reader.feed(data)
         while (reply := self._reader.gets()) is not False:
             if isinstance(reply, Exception):
-                self._fail(ListenerError(f"{self._steps[0] if self._steps else 'reply'}: "
-                                         f"{reply}"))
+                step = self._steps[0] if self._steps else "reply"
+                self._fail(ListenerError(f"{step}: {reply} (client-side caching needs Redis "
+                                         "6 or later and the CLIENT command; "
+                                         "CACHE_NEAR_TTL_S=0 turns it off)"))
                 return
             if self._steps:
                 self._step(self._steps.pop(0), reply)
