@@ -33,6 +33,7 @@ show the change within ``LIST_TTL_S``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
@@ -79,9 +80,14 @@ def generation_key(organization_id: str) -> str:
 def list_key(roles: Mapping[str, str], query: Sequence[object]) -> str:
     """The key of a list for these roles and query parameters (hashed: a user may
     belong to many organizations). Organization ids and roles hold no ``=``, ``;`` or
-    ``|``, nor do the query's values (a status, numbers)."""
-    named = ";".join(f"{o}={r}" for o, r in sorted(roles.items())) + "|" + \
-        "|".join(map(str, query))
+    ``|``, nor do the query's values (a status, numbers). A list read names its keys
+    twice (read along with the user's state, then to read them): remembered."""
+    return _list_key(tuple(roles.items()), tuple(query))
+
+
+@functools.lru_cache(maxsize=4096)
+def _list_key(roles: tuple[tuple[str, str], ...], query: tuple[object, ...]) -> str:
+    named = ";".join(f"{o}={r}" for o, r in sorted(roles)) + "|" + "|".join(map(str, query))
     return f"assessment-list:{hashlib.sha256(named.encode()).hexdigest()[:40]}"
 
 
