@@ -71,7 +71,9 @@ def product_metrics() -> dict[str, frozenset[str]]:
               if isinstance(m, MetricWrapperBase)}
     exposed: dict[str, frozenset[str]] = {}
     for family in metrics.registry.collect():
-        own = labels[family.name]
+        # a custom collector's families (the near cache's): their samples' labels
+        own = labels[family.name] if family.name in labels else frozenset(
+            name for sample in family.samples for name in sample.labels)
         if family.type == "counter":
             exposed[f"{family.name}_total"] = own
         elif family.type == "histogram":

@@ -18,8 +18,10 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from infra_mind.config import load_settings
 from infra_mind.kit.cache import RedisCache
 from infra_mind.kit.near_cache import INVALIDATE_CHANNEL, MISS, NearCache
+from infra_mind.kit.platform import Platform
 from tests.kit.relay import Relay
 from tests.platform_fixtures import REDIS_URL, redis_cache_or_skip
 
@@ -140,6 +142,36 @@ async def test_a_listener_that_gets_no_answer_gives_up():
         await plain.delete("k")
         await reader.close()
         await plain.close()
+
+
+async def test_the_platform_exposes_its_near_cache_to_prometheus(tmp_path):
+    """Hits, misses and whether it listens, read off the near cache when scraped."""
+    plain = await redis_cache_or_skip()  # skips (or fails in CI) without Redis
+    settings = load_settings(environment="test",
+                             database_url=f"sqlite+aiosqlite:///{tmp_path}/m.db",
+                             redis_url=REDIS_URL, redis_namespace=plain._prefix,
+                             jwt_secret_key="n" * 48, cache_near_ttl_s=60)
+    platform = Platform.build(settings)
+    try:
+        assert _series(platform) == {'near_cache_lookups_total{result="hit"}': 0.0,
+                                     'near_cache_lookups_total{result="miss"}': 0.0,
+                                     "near_cache_listening": 0.0}
+        await _listening(platform.cache)
+        await platform.cache.get_many(["a", "b"])  # kept, then read from the copy
+        await platform.cache.get_many(["a", "b"])
+        series = _series(platform)
+        assert series["near_cache_listening"] == 1.0
+        assert series['near_cache_lookups_total{result="hit"}'] == 2.0
+        assert series['near_cache_lookups_total{result="miss"}'] >= 2.0  # and the warm-up
+    finally:
+        await platform.close()
+        await plain.close()
+
+
+def _series(platform: Platform) -> dict[str, float]:
+    lines = platform.metrics.render().decode().splitlines()
+    return {name: float(value) for name, _, value in (
+        line.rpartition(" ") for line in lines if line.startswith("near_cache_"))}
 
 
 # -- reads in flight and invalidations, on the near cache alone (no Redis) ----------------

@@ -209,6 +209,11 @@ return 1
     def shared(self) -> bool:
         return self._down_until is None
 
+    @property
+    def near(self) -> NearCache | None:
+        """The values kept in this process (``kit.near_cache``), if any."""
+        return self._near
+
     async def _call(self, redis_op: Callable[[], Awaitable[_T]],
                     fallback_op: Callable[[], Awaitable[_T]],
                     owed: tuple[str, Callable[[], Awaitable[object]]] | None = None,

@@ -81,6 +81,10 @@ class NearCache:
         self.hits = 0
         self.misses = 0
 
+    def stats(self) -> tuple[int, int, bool]:
+        """(reads answered here, reads sent to Redis, listening now), for the metrics."""
+        return self.hits, self.misses, self._listening
+
     # -- the readers' side ---------------------------------------------------------------
 
     @property

@@ -60,9 +60,13 @@ class Platform:
     def build(cls, settings: Settings) -> Platform:
         engine = make_engine(settings.database_url, settings.db_pool_size,
                              settings.db_max_overflow)
-        return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine),
-                   cache=make_cache(settings.redis_url, settings.redis_namespace,
-                                    settings.cache_near_ttl_s))
+        platform = cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine),
+                       cache=make_cache(settings.redis_url, settings.redis_namespace,
+                                        settings.cache_near_ttl_s))
+        near = getattr(platform.cache, "near", None)
+        if near is not None:
+            platform.metrics.near_cache.source = near.stats
+        return platform
 
     def __contains__(self, slot: Slot[T]) -> bool:
         return slot in self._slots

@@ -8,9 +8,11 @@ ever carries an email, an address, a host or a URL someone configured.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10)
 
@@ -36,6 +38,35 @@ def record_external_call(target: str, outcome: ExternalOutcome, duration_s: floa
     label = target if target in EXTERNAL_TARGETS else "other"
     EXTERNAL_REQUESTS.labels(target=label, outcome=outcome).inc()
     EXTERNAL_LATENCY.labels(target=label, outcome=outcome).observe(max(duration_s, 0.0))
+
+
+#: (reads answered in the process, reads sent to Redis, listening now), read when scraped
+NearCacheStats = Callable[[], tuple[int, int, bool]]
+
+
+class NearCacheCollector:
+    """The near cache's figures (``kit.near_cache``), read off it when Prometheus scrapes:
+    counting each read as it happens would cost the hot path a lock. Zero, and not
+    listening, in a process without one (no Redis, or ``CACHE_NEAR_TTL_S=0``)."""
+
+    def __init__(self) -> None:
+        self.source: NearCacheStats | None = None
+
+    def _families(self, hits: int, misses: int, listening: bool) -> list[Metric]:
+        lookups = CounterMetricFamily(
+            "near_cache_lookups", "Reads of the Redis cache answered from this process's "
+            "copy (hit) or sent to Redis (miss)", labels=["result"])
+        lookups.add_metric(["hit"], hits)
+        lookups.add_metric(["miss"], misses)
+        return [lookups, GaugeMetricFamily(
+            "near_cache_listening", "1 while this process hears Redis's reports of changed "
+            "keys and may answer from its copy; 0 otherwise", value=float(listening))]
+
+    def describe(self) -> list[Metric]:
+        return self._families(0, 0, False)
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._families(*(self.source() if self.source else (0, 0, False)))
 
 
 class Metrics:
@@ -95,6 +126,8 @@ class Metrics:
         self.external_latency = EXTERNAL_LATENCY
         r.register(EXTERNAL_REQUESTS)
         r.register(EXTERNAL_LATENCY)
+        self.near_cache = NearCacheCollector()
+        r.register(self.near_cache)
         self._request_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def request_series(self, method: str, route: str, status: int) -> tuple[Any, Any]:
