@@ -10,57 +10,25 @@ organization's key is tried first, the server's next, then the next provider, an
 offline writer last.
 
 Apart from the runtime (which loads LangGraph) so that checks such as ``infra-mind
-health-check`` and ``serve``'s start-up can ask without that import's cost.
+health-check`` can ask without that import's cost. Which providers are configured, and
+the keys, are decided in ``agents.provider_keys`` (no httpx), which an API process asks at
+start-up; this module builds the providers' clients from them.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
 import httpx
 
 from infra_mind.agents.config import AgentsConfig, ProviderName
 from infra_mind.agents.llm import AnthropicProvider, LLMProvider, OpenAIProvider
+from infra_mind.agents.provider_keys import OrganizationKeys as OrganizationKeys
+from infra_mind.agents.provider_keys import configured_names, endpoint_of, server_keys
 from infra_mind.config import LLMSettings
-from infra_mind.kit.crypto import CryptoError
-
-if TYPE_CHECKING:
-    from infra_mind.kit.crypto import Keyring
-
-log = logging.getLogger("infra_mind.agents")
 
 _PROVIDERS: dict[str, type[OpenAIProvider] | type[AnthropicProvider]] = {
     "openai": OpenAIProvider, "anthropic": AnthropicProvider}
-#: The organization secret (``services.organizations``) holding each provider's key.
-PROVIDER_SECRETS: dict[ProviderName, str] = {"openai": "openai_api_key",
-                                             "anthropic": "anthropic_api_key"}
-
-
-def server_keys(settings: LLMSettings | None = None) -> dict[ProviderName, str]:
-    """The server's own key per provider, from ``settings`` (a ``Settings``; None: the
-    process's, read now through ``LLMSettings`` alone, so a process with no other
-    settings, ``infra-mind advise``, needs none of them)."""
-    if settings is None:
-        settings = LLMSettings()
-    keys: dict[ProviderName, str] = {}
-    for name, secret in (("openai", settings.openai_api_key),
-                         ("anthropic", settings.anthropic_api_key)):
-        if secret is not None and secret.get_secret_value().strip():
-            keys[name] = secret.get_secret_value()
-    return keys
-
-
-def endpoint_of(config: AgentsConfig, name: ProviderName,
-                settings: LLMSettings | None = None) -> str | None:
-    """Where ``name`` is asked: the setting ``<VENDOR>_BASE_URL``, else the file's
-    ``base_url`` (None: the vendor's public endpoint). ``settings``: the process's, read
-    now, when not given."""
-    settings = settings or LLMSettings()
-    override = {"openai": settings.openai_base_url,
-                "anthropic": settings.anthropic_base_url}[name]
-    return override or config.providers[name].base_url
 
 
 def keyed_provider(config: AgentsConfig, name: ProviderName, *, api_key: str | None,
@@ -75,7 +43,8 @@ def configured_providers(config: AgentsConfig, settings: LLMSettings | None = No
                          client: httpx.AsyncClient | None = None, *,
                          keys: Mapping[ProviderName, str] | None = None
                          ) -> dict[ProviderName, LLMProvider]:
-    """The server's providers, in fallback order: those with a key or an explicit endpoint.
+    """The server's providers, in fallback order: those with a key or an explicit endpoint
+    (``provider_keys.configured_names``).
 
     ``settings``: the process's, read now, when not given (a probe or a test gives its
     own, ``LLMSettings.from_env``). ``keys``: the server's key per provider; None: those
@@ -85,58 +54,6 @@ def configured_providers(config: AgentsConfig, settings: LLMSettings | None = No
     settings = settings or LLMSettings()
     if keys is None:
         keys = server_keys(settings)
-    found: dict[ProviderName, LLMProvider] = {}
-    for name in config.provider_order(settings.llm_provider_order):
-        key = keys.get(name) or None
-        if key or endpoint_of(config, name, settings):
-            found[name] = keyed_provider(config, name, api_key=key, settings=settings,
-                                         client=client)
-    return found
-
-
-class OrganizationKeys:
-    """An organization's own keys for one run or one chat question, by provider.
-
-    Held in memory by the process making the calls, for as long as they take: never
-    logged, never put in a checkpoint, a result or ``llm_usage``; it prints as the
-    organization and the providers it has keys for, never the keys."""
-
-    def __init__(self, organization_id: str, keys: Mapping[ProviderName, str]) -> None:
-        self.organization_id = organization_id
-        self._keys = {name: key for name, key in keys.items() if key}
-
-    def get(self, name: ProviderName) -> str | None:
-        return self._keys.get(name)
-
-    def __iter__(self) -> Iterator[ProviderName]:
-        return iter(self._keys)
-
-    def __bool__(self) -> bool:
-        return bool(self._keys)
-
-    def __repr__(self) -> str:
-        return (f"OrganizationKeys(organization_id={self.organization_id!r}, "
-                f"providers={sorted(self._keys)!r})")
-
-    __str__ = __repr__
-
-
-def organization_keys(organization_id: str, ciphertexts: Mapping[str, str],
-                      keyring: Keyring) -> OrganizationKeys:
-    """The organization's keys from its stored secrets (``{secret name: ciphertext}``).
-
-    A secret no key of ``ENCRYPTION_KEY`` decrypts (its key was dropped too early) is left
-    out with a warning naming the organization and the secret, never a value: the server's
-    key is asked next, as when the organization has none."""
-    keys: dict[ProviderName, str] = {}
-    for name, secret in PROVIDER_SECRETS.items():
-        ciphertext = ciphertexts.get(secret)
-        if ciphertext is None:
-            continue
-        try:
-            keys[name] = keyring.decrypt(ciphertext)
-        except CryptoError:
-            log.warning("organization %s: its %s cannot be decrypted with the keys of "
-                        "ENCRYPTION_KEY; the server's key is used instead", organization_id,
-                        secret)
-    return OrganizationKeys(organization_id, keys)
+    return {name: keyed_provider(config, name, api_key=keys.get(name) or None,
+                                 settings=settings, client=client)
+            for name in configured_names(config, settings, keys=keys)}

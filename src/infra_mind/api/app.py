@@ -318,7 +318,7 @@ def _prepare_chat(platform: Platform) -> None:
     answering offline, or queueing runs for workers, never loads it.
     """
     from infra_mind.agents.config import load_agents_config
-    from infra_mind.agents.providers import OrganizationKeys, configured_providers
+    from infra_mind.agents.provider_keys import OrganizationKeys, configured_names
     from infra_mind.services.chat import (
         COMPLETER_FACTORY_KEY,
         COMPLETER_KEY,
@@ -333,7 +333,8 @@ def _prepare_chat(platform: Platform) -> None:
     # a question about an organization's assessment: its own keys first (services.chat)
     platform[KEYED_COMPLETER_FACTORY_KEY] = keyed
     settings = platform.settings
-    if not configured_providers(load_agents_config(settings=settings), settings):
+    # the names alone: the providers' clients (httpx) load with the first model call
+    if not configured_names(load_agents_config(settings=settings), settings):
         platform[COMPLETER_KEY] = None  # offline, unless an organization has a key
         return
 

@@ -50,14 +50,7 @@ from infra_mind.api.schemas.assessments import (
 )
 from infra_mind.api.sse import event, event_stream, event_stream_responses
 from infra_mind.kit.errors import Invalid
-from infra_mind.reports.render import (
-    MEDIA_TYPES,
-    ReportFormat,
-    ReportKind,
-    render_report,
-    report_filename,
-)
-from infra_mind.reports.render_html import CSP as HTML_REPORT_CSP
+from infra_mind.reports.formats import HTML_CSP, MEDIA_TYPES, ReportFormat, ReportKind
 from infra_mind.services.assessments import AssessmentService, page_keys, result_keys
 from infra_mind.worker.tasks import enqueue_run
 
@@ -281,6 +274,9 @@ async def assessment_report(
 ) -> Response:
     """The executive, technical or compliance report of the latest result (404 "no result
     yet" before the first run completes). Every figure is the result's."""
+    # here, not at module level: the renderers (markdown-it) load with the first report
+    from infra_mind.reports.render import render_report, report_filename
+
     latest = await service.latest_result(assessment_id)
     counter = platform.metrics.reports
     try:
@@ -292,7 +288,7 @@ async def assessment_report(
     filename = report_filename(latest["result"], kind, report_format)
     headers = {"Content-Disposition": f'inline; filename="{filename}"'}
     if report_format is ReportFormat.HTML:
-        headers["Content-Security-Policy"] = HTML_REPORT_CSP  # a served report loads nothing
+        headers["Content-Security-Policy"] = HTML_CSP  # a served report loads nothing
     return Response(text, media_type=MEDIA_TYPES[report_format], headers=headers)
 
 

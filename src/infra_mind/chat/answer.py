@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from infra_mind.agents.llm import LLMError
 from infra_mind.agents.numbers import figures_of, unmatched_numbers
 from infra_mind.chat.grounding import Retrieved, retrieve
 from infra_mind.knowledge import Hit, KnowledgeBase, tokenize
@@ -239,6 +238,9 @@ async def answer(question: str, *, result: Mapping[str, Any] | None, kb: Knowled
     retrieved = retrieve(question, result, kb)
     if completer is None:
         return compose_offline(question, retrieved, notice=notice)
+    # here, not at module level: the model clients (httpx) load when a model is first asked
+    from infra_mind.agents.llm import LLMError
+
     try:
         text, author = await completer(SYSTEM_PROMPT,
                                        build_prompt(question, retrieved, history, notice))

@@ -50,10 +50,11 @@ def _agents_mode() -> str:
     """What the agents will use, from config/agents.yaml and the environment; a broken
     configuration stops the command here with one line, not a traceback at startup."""
     from infra_mind.agents.config import AgentsConfigError, load_agents_config
-    from infra_mind.agents.providers import configured_providers
+    from infra_mind.agents.provider_keys import configured_names
 
     try:
-        providers = configured_providers(load_agents_config())
+        # the names alone: a served app (one worker: this process) loads httpx on first use
+        providers = configured_names(load_agents_config())
     except AgentsConfigError as exc:
         raise CliError(str(exc), ExitCode.USAGE) from None
     return ", ".join(providers) + " then offline writer" if providers else "offline writer"

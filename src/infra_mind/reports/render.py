@@ -13,27 +13,12 @@ from typing import Any, TypeVar
 from infra_mind.reports import compliance, executive, technical
 from infra_mind.reports.advice import Advice, read_advice
 from infra_mind.reports.document import Report, Section
+from infra_mind.reports.formats import ReportFormat, ReportKind
 from infra_mind.reports.render_html import to_html
 from infra_mind.reports.render_md import escape, to_markdown
 
 _E = TypeVar("_E", bound=StrEnum)
 
-
-class ReportKind(StrEnum):
-    EXECUTIVE = "executive"
-    TECHNICAL = "technical"
-    COMPLIANCE = "compliance"
-
-
-class ReportFormat(StrEnum):
-    MD = "md"
-    HTML = "html"
-    JSON = "json"
-
-
-MEDIA_TYPES = {ReportFormat.MD: "text/markdown; charset=utf-8",
-               ReportFormat.HTML: "text/html; charset=utf-8",
-               ReportFormat.JSON: "application/json"}
 
 BUILDERS: dict[ReportKind, Callable[[Advice], Report]] = {
     ReportKind.EXECUTIVE: executive.build,

@@ -15,14 +15,12 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from infra_mind.reports.document import Report, Section, Table, cell_text
+from infra_mind.reports.formats import HTML_CSP
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table").disable("image")
 
 #: Headings inside an agent's section start below the section's own ``<h2>``.
 HEADING_SHIFT = 2
-
-CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
-       "form-action 'none'")
 
 STYLE = """
 :root { color-scheme: light; }
@@ -57,7 +55,7 @@ footer { margin-top: 2.5rem; border-top: 1px solid #d0d7de; color: #57606a;
 
 def to_html(report: Report) -> str:
     parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+             f'<meta http-equiv="Content-Security-Policy" content="{HTML_CSP}">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
              f"<title>{escape(report.title)}</title>", f"<style>{STYLE}</style>", "</head>",
              f'<body class="report report-{escape(report.kind)}">', "<header>",

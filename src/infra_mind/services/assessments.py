@@ -22,7 +22,6 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import infra_mind.engine.assess as engine_assess
 from infra_mind.engine.load import RequirementsError, parse_requirements
 from infra_mind.engine.requirements import Requirements
 from infra_mind.kit.compute import EngineBusy, engine_budget
@@ -392,6 +391,9 @@ class AssessmentService:
             # nothing more to read or write: hand the request's connection back before the
             # engine, which may wait for a slot
             await self.session.close()
+            # here, not at module level: an API process loads the engine with its first what-if
+            import infra_mind.engine.assess as engine_assess
+
             settings = self.platform.settings
             budget = engine_budget(settings.engine_processes, settings.engine_queue)
             snapshot = settings.infra_mind_catalog  # loaded by the engine process, once

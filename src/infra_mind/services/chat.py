@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from infra_mind.agents.providers import OrganizationKeys, organization_keys
+from infra_mind.agents.provider_keys import OrganizationKeys, organization_keys
 from infra_mind.chat.answer import Answer, Completer, answer
 from infra_mind.kit.crypto import EncryptionUnavailable, keyring_of
 from infra_mind.kit.errors import Conflict, NotFound

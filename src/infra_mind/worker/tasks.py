@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from infra_mind.agents.providers import OrganizationKeys, organization_keys
+from infra_mind.agents.provider_keys import OrganizationKeys, organization_keys
 from infra_mind.agents.stop import StopRun
 from infra_mind.config import Settings
 from infra_mind.engine.load import RequirementsError, parse_requirements
