@@ -329,6 +329,8 @@ class _Listener(asyncio.Protocol):
         for future in (self.subscribed, self.lost):
             if not future.done():
                 future.cancel()
+            elif not future.cancelled():
+                future.exception()  # seen (the listener logged it): asyncio says nothing
 
     def eof_received(self) -> bool:
         if not self._detached:
