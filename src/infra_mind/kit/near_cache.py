@@ -30,6 +30,8 @@ import logging
 import ssl
 from collections.abc import Sequence
 
+import hiredis
+
 log = logging.getLogger("infra_mind.cache")
 
 #: The channel Redis sends invalidations on to a RESP2 connection.
@@ -152,7 +154,7 @@ class NearCache:
 
     def apply(self, message: object) -> None:
         """One message of the listening connection: an invalidation (a list of keys, or
-        None when the database was flushed), or the answer to a PING."""
+        None when the database was flushed); anything else is ignored."""
         if not isinstance(message, list) or len(message) != 3 or message[0] != b"message" \
                 or message[1] != INVALIDATE_CHANNEL:
             return
@@ -251,8 +253,6 @@ class _Listener(asyncio.Protocol):
     the same turn woke (a writer's acknowledgement, an HTTP request) runs."""
 
     def __init__(self, near: NearCache, username: str | None, password: str | None) -> None:
-        import hiredis
-
         self._near = near
         self._reader = hiredis.Reader()
         self._auth = (username, password) if password else None
@@ -265,13 +265,9 @@ class _Listener(asyncio.Protocol):
         self.awaiting_pong = False
         self._detached = False
 
-    def _send(self, *parts: str | bytes | int) -> None:
-        encoded = [p if isinstance(p, bytes) else str(p).encode() for p in parts]
-        chunks = [b"*%d\r\n" % len(encoded)]
-        for part in encoded:
-            chunks.append(b"$%d\r\n%s\r\n" % (len(part), part))
+    def _send(self, *parts: str | bytes) -> None:
         assert self._transport is not None
-        self._transport.write(b"".join(chunks))
+        self._transport.write(hiredis.pack_command(parts))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
