@@ -135,14 +135,14 @@ def database_url(request, tmp_path) -> str:
 def held(monkeypatch) -> list[str]:
     """Ids sent to ``assessment.run``, recorded and not delivered: runs stay queued, and a
     test runs them by hand when it wants them run."""
-    from infra_mind.worker import tasks
+    from infra_mind.worker import queue
 
     sent: list[str] = []
 
     async def hold(assessment_id: str) -> None:
         sent.append(assessment_id)
 
-    monkeypatch.setattr(tasks.run_assessment, "kiq", hold)
+    monkeypatch.setattr(queue.runs, "send", hold)
     return sent
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from infra_mind.models import Assessment, AuditEvent, IdempotencyKey
-from infra_mind.worker import tasks
+from infra_mind.worker import queue, tasks
 from tests.api.helpers import (
     REQUIREMENTS,
     add_membership,
@@ -25,13 +25,13 @@ BASE = "/api/v1/assessments"
 def enqueued(monkeypatch) -> list[str]:
     """Ids sent to ``assessment.run``; the jobs still run."""
     sent: list[str] = []
-    real = tasks.run_assessment.kiq
+    real = queue.runs.send
 
     async def spy(assessment_id: str):
         sent.append(assessment_id)
         return await real(assessment_id)
 
-    monkeypatch.setattr(tasks.run_assessment, "kiq", spy)
+    monkeypatch.setattr(queue.runs, "send", spy)
     return sent
 
 
@@ -412,7 +412,7 @@ async def test_run_is_enqueued_only_after_commit(app, client, monkeypatch):
             seen.append(await session.scalar(select(Assessment.status)
                                               .where(Assessment.id == assessment_id)))
 
-    monkeypatch.setattr(tasks.run_assessment, "kiq", look)
+    monkeypatch.setattr(queue.runs, "send", look)
     owner = await create_member(app)
     aid = (await create_assessment(client, owner))["id"]
     assert (await client.post(f"{BASE}/{aid}/run", headers=owner.headers)).status_code == 202

@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from infra_mind.worker.broker import CONSUMER_GROUP, task_stream
+from infra_mind.worker.queue import CONSUMER_GROUP, task_stream
 
 PG_ADMIN = os.environ.get("INFRA_MIND_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("INFRA_MIND_TEST_REDIS_BROKER", "redis://127.0.0.1:6379/14")

@@ -42,7 +42,7 @@ import asyncpg
 import httpx
 import pytest
 
-from infra_mind.worker.broker import MAX_CONCURRENT_RUNS
+from infra_mind.worker.queue import MAX_CONCURRENT_RUNS
 from tests.fake_llm import FakeLLMServer, echo_facts, serve_fake
 from tests.integration.procs import (
     GROUP,

@@ -21,7 +21,7 @@ from infra_mind.kit.platform import Platform
 from infra_mind.kit.pubsub import channel_of, close_channels
 from infra_mind.ops.health import check_broker
 from infra_mind.services.events import leases_of
-from infra_mind.worker.broker import task_stream
+from infra_mind.worker.queue import task_stream
 from tests.integration.procs import RedisSpace, redis_namespace
 
 REDIS_URL = os.environ.get("INFRA_MIND_TEST_REDIS", "redis://127.0.0.1:6379/15")

@@ -419,3 +419,34 @@ def test_commands_need_a_migrated_database(tmp_path, monkeypatch, capsys):
     _environment(monkeypatch, f"sqlite+aiosqlite:///{tmp_path}/empty.db")
     code, _, err = _cli(capsys, "check-agent-state")
     assert code == 1 and "run `infra-mind migrate` first" in err
+
+
+def test_requeue_command_sends_to_the_workers_stream(database_url, monkeypatch, capsys):
+    """With REDIS_URL, ``--requeue`` sends each run to the task stream the workers read,
+    as the API does (``worker.queue``), in the deployment's namespace."""
+    from infra_mind.worker.broker import broker
+    from tests.integration.procs import redis_namespace
+
+    platform = _environment(monkeypatch, database_url)
+
+    async def plant() -> str:
+        try:
+            async with session_scope(platform.sessions) as session:
+                org, user = await _org_and_user(session)
+                run = _assessment(org, user, "running")
+                run.worker_id, run.attempts = "gone:1:dead", 1
+                run.started_at = run.heartbeat_at = utcnow() - timedelta(hours=1)
+                session.add(run)
+            return run.id
+        finally:
+            await platform.close()
+
+    aid = asyncio.run(plant())
+    with redis_namespace() as space:
+        monkeypatch.setenv("REDIS_URL", space.url)
+        monkeypatch.setenv("REDIS_NAMESPACE", space.prefix)
+        code, out, _ = _cli(capsys, "clear-stuck-workflows", "--requeue")
+        assert code == 0 and "-> requeued" in out, out
+        with space.client(socket_timeout=5) as client:
+            entries = client.xrange(space.stream)
+    assert [broker.formatter.loads(fields[b"data"]).args for _, fields in entries] == [[aid]]

@@ -1,7 +1,7 @@
 """``assessment.run`` and ``requeue_stale`` on SQLite and PostgreSQL.
 
-The app (from the API fixtures) starts the in-process broker and the platform the task
-uses; jobs sent with ``.kiq()`` run in this event loop.
+The app (from the API fixtures) starts the in-process queue and the platform the task
+uses; runs sent (``queue.runs.send``) run in this event loop.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from infra_mind.config import load_settings
 from infra_mind.kit.db import session_scope
 from infra_mind.models import Assessment, AssessmentResultRow, utcnow
 from infra_mind.repositories.assessments import RunRepository
-from infra_mind.worker import tasks
+from infra_mind.worker import queue, tasks
 from tests.api.helpers import create_assessment, create_member, wait_for_status
 
 BASE = "/api/v1/assessments"
@@ -192,7 +192,7 @@ async def test_a_run_the_broker_refused_is_sent_as_soon_as_it_is_back(app, clien
     async def broker_down(assessment_id: str):
         raise ConnectionError("redis: connection refused")
 
-    monkeypatch.setattr(tasks.run_assessment, "kiq", broker_down)
+    monkeypatch.setattr(queue.runs, "send", broker_down)
     response = await client.post(f"{BASE}/{aid}/run", headers=owner.headers)
     assert response.json()["assessment"]["status"] == "queued"
     assert await tasks.resend_unsent() == 0  # still down: kept for the next tick

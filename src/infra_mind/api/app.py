@@ -215,19 +215,11 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
         app.state.platform = platform
         from infra_mind.api.metrics_port import serve_metrics
         from infra_mind.kit.presence import start_presence
-        from infra_mind.worker.broker import (
-            SERVES_METRICS,
-            runs_tasks_in_process,
-            start_broker,
-            stop_broker,
-        )
-
-        metrics_server = serve_metrics(platform.metrics.registry, cfg.metrics_port)
-        if metrics_server is not None:  # the in-process broker's worker hook serves no copy
-            platform[SERVES_METRICS] = True
+        from infra_mind.worker.queue import runs_tasks_in_process, start_queue, stop_queue
         from infra_mind.worker.tasks import sweep_forever
 
-        await start_broker(platform)
+        metrics_server = serve_metrics(platform.metrics.registry, cfg.metrics_port)
+        await start_queue(platform)
         _prepare_chat(platform)
         # every API process sweeps: a run whose worker died goes back to the queue (the
         # sweep's updates are atomic, so several sweepers never requeue one run twice)
@@ -252,7 +244,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
             await presence.stop()
             if metrics_server is not None:
                 await asyncio.to_thread(metrics_server.close)
-            await stop_broker(platform)
+            await stop_queue(platform)
             await platform.close()
             await asyncio.to_thread(flush_tracing)
 

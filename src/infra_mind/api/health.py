@@ -59,9 +59,9 @@ async def ready(platform: PlatformDep) -> JSONResponse:
     except Exception as exc:  # any failure is "down", with its one-line reason
         checks["database"] = f"down: {type(exc).__name__}"
     checks[f"cache ({platform.cache.name})"] = "ok" if await platform.cache.ping() else "down"
-    from infra_mind.worker.broker import broker_ready
+    from infra_mind.worker.queue import runs
 
-    checks["broker"] = await broker_ready(platform)
+    checks["broker"] = await runs.ready()
     ok = all(v == "ok" for v in checks.values())
     status = ("ready" if ok else "degraded" if checks["database"] == "ok" else "not ready")
     checks["catalog"] = await _catalog_age(platform)

@@ -206,18 +206,15 @@ def clear_stuck_workflows(
         if action != "requeue" or dry_run or not cfg.redis_url:
             return await clear_stuck(platform, older_than_s=older_than_s, action=action,
                                      dry_run=dry_run)
-        from infra_mind.worker.broker import broker
-        from infra_mind.worker.tasks import run_assessment
+        from infra_mind.worker.queue import StreamQueue
 
-        async def send(assessment_id: str) -> None:
-            await run_assessment.kiq(assessment_id)
-
-        await broker.startup()
+        stream = StreamQueue(cfg.redis_url)
+        await stream.start(platform)
         try:
             return await clear_stuck(platform, older_than_s=older_than_s, action=action,
-                                     send=send)
+                                     send=stream.send)
         finally:
-            await broker.shutdown()
+            await stream.stop()
 
     report = on_platform(work, cfg)
     typer.echo(f"{len(report.runs)} stuck for more than {older_than_s} s"

@@ -127,7 +127,7 @@ def worker(
     if not cfg.redis_url:
         raise CliError("infra-mind worker needs REDIS_URL; without it `infra-mind serve` runs "
                        "tasks in-process", ExitCode.USAGE)
-    from infra_mind.worker.broker import MAX_CONCURRENT_RUNS
+    from infra_mind.worker.queue import MAX_CONCURRENT_RUNS
 
     # --max-prefetch 0: taskiq asks the broker for a message only when one of the
     # MAX_CONCURRENT_RUNS slots is free, and the broker then reads one (worker.broker), so

@@ -203,8 +203,9 @@ class TracingSettings(SettingsPart):
 
 
 class QueueSettings(SettingsPart):
-    """Where runs are queued and checkpointed. Loadable alone: the task broker is built when
-    ``worker.broker`` is imported (taskiq's worker command imports the broker it runs)."""
+    """Where runs are queued and checkpointed. Loadable alone: the queue is chosen when
+    ``worker.queue`` is imported, and the workers' broker when ``worker.broker`` is
+    (taskiq's worker command imports the broker it runs)."""
 
     redis_url: str | None = None
     #: Where agent runs are checkpointed (sqlite:///PATH, postgresql://..., or memory).

@@ -15,7 +15,7 @@ Runs use the same pool (``EngineBudget.run``): a run's engine call and number-gu
 figures (``agents.compute``) are computed there, so a process running runs (a worker, or
 the API process without ``REDIS_URL``) keeps its event loop for I/O, and N worker
 processes use N cores rather than sharing one GIL each. Runs wait for a slot rather than
-being refused: their concurrency is bounded already (``worker.broker.MAX_CONCURRENT_RUNS``
+being refused: their concurrency is bounded already (``worker.queue.MAX_CONCURRENT_RUNS``
 per process), and a what-if queues behind at most that many of their computations.
 
 One budget per OS process (``engine_budget``): the pool is started on first use with

@@ -115,7 +115,7 @@ async def start_presence(platform: Platform, role: str, *, runs_tasks: bool = Fa
     """Write this process's record now, then every ``interval_s`` until ``stop``.
 
     A worker runs tasks; an API process does when its broker runs them in-process
-    (``runs_tasks``: ``worker.broker.runs_tasks_in_process()``, asked by the caller, as
+    (``runs_tasks``: ``worker.queue.runs_tasks_in_process()``, asked by the caller, as
     this module sits below the worker)."""
     presence = Presence(platform, role, role == "worker" or runs_tasks,
                         interval_s=interval_s, ttl_s=ttl_s)

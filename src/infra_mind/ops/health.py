@@ -40,7 +40,7 @@ from infra_mind.kit.presence import (
     seen_processes,
     summarize_api_calls,
 )
-from infra_mind.worker.broker import CONSUMER_GROUP, task_stream
+from infra_mind.worker.queue import CONSUMER_GROUP, task_stream
 
 Status = Literal["ok", "warn", "degraded", "down"]
 

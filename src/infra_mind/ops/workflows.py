@@ -37,7 +37,7 @@ from infra_mind.services import audit
 from infra_mind.services.admin import seconds_since
 
 Action = Literal["list", "requeue", "fail"]
-#: Sends ``assessment.run`` for an id (``worker.tasks.enqueue_run`` with a started broker).
+#: Sends ``assessment.run`` for an id (``worker.tasks.enqueue_run`` with a started queue).
 Sender = Callable[[str], Awaitable[None]]
 
 

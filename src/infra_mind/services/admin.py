@@ -110,7 +110,7 @@ class AdminService:
 
     async def status(self) -> dict[str, Any]:
         """Version, database, cache, broker, encryption, and assessments by status."""
-        from infra_mind.worker.broker import broker, broker_ready
+        from infra_mind.worker.queue import runs
 
         settings = self.platform.settings
         revision = await queries.migration_revision(self.session)
@@ -123,8 +123,7 @@ class AdminService:
                          "head": head, "up_to_date": revision == head},
             "cache": {"backend": self.platform.cache.name,
                       "status": "ok" if await self.platform.cache.ping() else "down"},
-            "broker": {"kind": type(broker).__name__,
-                       "status": await broker_ready(self.platform)},
+            "broker": {"kind": runs.kind, "status": await runs.ready()},
             "queue_depth": by_status.get("queued", 0),
             "assessments": {status: by_status.get(status, 0) for status in STATUSES},
             "job_timeout_s": settings.job_timeout_s,

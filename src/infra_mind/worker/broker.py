@@ -1,10 +1,13 @@
-"""The task broker: taskiq's in-process broker by default, its Redis stream broker with
-``REDIS_URL``. The API enqueues; ``infra-mind worker`` processes (or, embedded, the API
-process itself) run the tasks.
+"""The workers' task broker: taskiq's Redis stream broker, read by ``infra-mind worker``
+processes. API processes send to the same stream without taskiq (``worker.queue``), and
+run their runs themselves when there is no ``REDIS_URL``; only a worker imports this.
 
 taskiq's worker command imports ``broker`` from this module, so it is built at import,
 from the ``REDIS_URL`` setting (``QueueSettings``: that part alone, so importing this
-module needs no other setting). The process's ``Platform`` is attached by ``start_broker``.
+module needs no other setting). Without one (``infra-mind worker`` refuses to start
+then) it is taskiq's in-process broker, for tests that import this module. The task it
+runs, ``assessment.run``, is ``worker.tasks.run_assessment``; the process's ``Platform``
+is built when the worker starts.
 """
 
 from __future__ import annotations
@@ -23,34 +26,31 @@ from taskiq import AckableMessage, AsyncBroker, InMemoryBroker, TaskiqEvents, Ta
 from infra_mind.config import QueueSettings
 from infra_mind.kit.platform import Platform
 from infra_mind.kit.presence import start_presence
-from infra_mind.kit.slots import Slot
+from infra_mind.worker.queue import (
+    CONSUMER_GROUP,
+    MAX_CONCURRENT_RUNS,
+    RUN_TASK,
+    STREAM_MAXLEN,
+    TASK_STREAM,
+    forget_platform,
+    set_platform,
+    task_stream,
+)
+from infra_mind.worker.tasks import run_assessment
 
-#: Runs one process executes at once. Each run holds a database connection at times;
-#: with the pool's 30 connections shared with requests, 30 concurrent runs starved
-#: requests and runs alike under load (QueuePool timeouts), so a process runs a few.
-MAX_CONCURRENT_RUNS = 4
-#: The task stream is trimmed (approximately) to this many messages, so Redis memory
-#: stays bounded; acknowledged messages are not needed again.
-STREAM_MAXLEN = 100_000
-#: The Redis stream tasks go through (after ``REDIS_NAMESPACE``: ``task_stream``), and the
-#: consumer group of the workers reading it.
-TASK_STREAM = "infra-mind:tasks"
-CONSUMER_GROUP = "infra-mind-workers"
 #: While Redis is away a worker tries again after this long, doubling up to the maximum.
 RECONNECT_S = 0.5
 RECONNECT_MAX_S = 5.0
 #: Consumers idle this long with nothing pending (their process is gone) are deleted.
 CONSUMER_FORGET_S = 3600.0
-#: Set in the broker's Redis once (after the stream's name: ``<stream>:epoch``); its
-#: absence means Redis lost its data (restarted without persistence, flushed) and the
-#: messages in the stream with it.
-STREAM_EPOCH_SUFFIX = ":epoch"
 
 log = logging.getLogger("infra_mind.worker")
 
 
 def _build(url: str | None) -> AsyncBroker:
-    """The stream broker on Redis at ``url``; without one, the in-process broker."""
+    """The stream broker on Redis at ``url``; without one, taskiq's in-process broker
+    (nothing runs on it: ``infra-mind worker`` needs REDIS_URL, and an API process runs
+    its runs on ``worker.queue.InProcessQueue``)."""
     if url:
         # consumer_id "0": a consumer group created after messages were added (Redis
         # restarted empty and the API sent first) still gets them; a duplicate is harmless,
@@ -58,7 +58,6 @@ def _build(url: str | None) -> AsyncBroker:
         return _stream_broker()(url=url, queue_name=TASK_STREAM,
                                 consumer_group_name=CONSUMER_GROUP, consumer_id="0",
                                 maxlen=STREAM_MAXLEN, approximate=True)
-    # await_inplace=False: .kiq() returns at once and the task runs in the background
     return InMemoryBroker(await_inplace=False, max_async_tasks=MAX_CONCURRENT_RUNS)
 
 
@@ -205,11 +204,6 @@ def _stream_broker() -> type[AsyncBroker]:
     return ReconnectingStreamBroker
 
 
-def task_stream(namespace: str = "") -> str:
-    """The task stream's name in a deployment's Redis namespace (``REDIS_NAMESPACE``)."""
-    return namespace + TASK_STREAM
-
-
 def _name_stream(platform: Platform) -> None:
     """Name the stream after the process's settings, before the broker first uses it:
     the broker is built at import, its settings are known once the platform is."""
@@ -234,40 +228,7 @@ def _text(value: bytes | str) -> str:
 
 
 broker: AsyncBroker = _build(QueueSettings().redis_url)
-
-
-def runs_tasks_in_process() -> bool:
-    """Whether this process's broker runs tasks itself (no ``REDIS_URL``)."""
-    return isinstance(broker, InMemoryBroker)
-
-_state: dict[str, Platform] = {}
-
-
-def current_platform() -> Platform:
-    """The platform of this process (set when the broker started)."""
-    try:
-        return _state["platform"]
-    except KeyError:
-        raise RuntimeError("the broker was not started in this process") from None
-
-
-async def start_broker(platform: Platform) -> None:
-    _state["platform"] = platform
-    _name_stream(platform)
-    await broker.startup()
-
-
-async def stop_broker(platform: Platform) -> None:
-    if isinstance(broker, InMemoryBroker):
-        await broker.wait_all()  # let in-process runs finish writing before we close
-    await broker.shutdown()
-    from infra_mind.kit.compute import stop_engine_processes
-    from infra_mind.kit.pubsub import close_channels
-
-    await close_channels(platform)  # what the runs announced has been sent
-    await asyncio.to_thread(stop_engine_processes)  # the runs' and what-ifs' are done
-    if _state.get("platform") is platform:
-        _state.pop("platform")
+broker.register_task(run_assessment, task_name=RUN_TASK)
 
 
 @broker.on_event(TaskiqEvents.WORKER_STARTUP)
@@ -277,16 +238,14 @@ async def _worker_startup(state: TaskiqState) -> None:
     from infra_mind.observability.logging import configure_logging
 
     configure_logging(settings().log_level)
-    if "platform" not in _state:
-        _state["platform"] = Platform.build(settings())
-    _name_stream(_state["platform"])  # taskiq-redis declares the group once this returns
-    state.presence = await start_presence(_state["platform"], "worker")
-    serve_worker_metrics(_state["platform"])
+    platform = Platform.build(settings())
+    state.platform = platform
+    set_platform(platform)
+    _name_stream(platform)  # taskiq-redis declares the group once this returns
+    state.presence = await start_presence(platform, "worker")
+    serve_worker_metrics(platform)
 
 
-#: Set on an API process's platform when it serves its metrics on METRICS_PORT (``api.app``):
-#: the in-process broker's worker then serves none of its own.
-SERVES_METRICS: Slot[bool] = Slot("serves_metrics")
 #: Ports tried after METRICS_PORT when it is taken (by a sibling worker process).
 METRICS_PORT_TRIES = 16
 
@@ -295,8 +254,8 @@ def serve_worker_metrics(platform: Platform) -> int | None:
     """Serve this worker process's metrics over HTTP on ``METRICS_PORT`` (or the next free
     port, for the second, third... process of ``--workers N``); the port, or None."""
     port = platform.settings.metrics_port
-    if port is None or SERVES_METRICS in platform:
-        return None  # an API process (in-process broker) already serves them (api.app)
+    if port is None:
+        return None
     from prometheus_client import start_http_server
 
     for candidate in range(port, min(port + METRICS_PORT_TRIES, 65536)):
@@ -316,7 +275,7 @@ async def _worker_shutdown(state: TaskiqState) -> None:
     presence = getattr(state, "presence", None)
     if presence is not None:
         await presence.stop()
-    platform = _state.pop("platform", None)
+    platform = getattr(state, "platform", None)
     from infra_mind.kit.compute import stop_engine_processes
 
     await asyncio.to_thread(stop_engine_processes)  # taskiq has finished its runs
@@ -325,39 +284,4 @@ async def _worker_shutdown(state: TaskiqState) -> None:
 
         await close_channels(platform)
         await platform.close()
-
-
-async def stream_lost_its_data() -> bool:
-    """Whether the broker's Redis lost its data since any process last asked (restarted
-    without persistence, flushed), taking the messages in the stream with it; also True
-    the first time ever. False while Redis is unreachable and with the in-process broker.
-
-    Several API processes ask; one of them gets True (``SET NX``) and re-sends every
-    queued run, so runs sent before such a restart wait seconds, not ``job_timeout_s``.
-    """
-    if isinstance(broker, InMemoryBroker):
-        return False
-    from redis.asyncio import Redis
-    from redis.exceptions import RedisError
-
-    try:
-        async with Redis(connection_pool=broker.connection_pool) as conn:  # type: ignore[attr-defined]
-            epoch = broker.queue_name + STREAM_EPOCH_SUFFIX  # type: ignore[attr-defined]
-            return bool(await conn.set(epoch, "1", nx=True))
-    except (RedisError, OSError):
-        return False
-
-
-async def broker_ready(platform: Platform) -> str:
-    """'ok', or why the broker cannot take work."""
-    if isinstance(broker, InMemoryBroker):
-        return "ok"
-    try:
-        redis = broker.connection_pool  # type: ignore[attr-defined]
-        from redis.asyncio import Redis
-
-        async with Redis(connection_pool=redis) as conn:
-            await conn.ping()
-        return "ok"
-    except Exception as exc:
-        return f"down: {type(exc).__name__}"
+        forget_platform(platform)

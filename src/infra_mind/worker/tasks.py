@@ -50,7 +50,8 @@ from infra_mind.repositories.admin import RunRow
 from infra_mind.repositories.assessments import RunRepository
 from infra_mind.repositories.organizations import secrets_of_assessment
 from infra_mind.repositories.stale_runs import Verdict, run_writer, sweep_stale_runs
-from infra_mind.worker.broker import broker, current_platform, stream_lost_its_data
+from infra_mind.worker import queue
+from infra_mind.worker.queue import current_platform
 
 if TYPE_CHECKING:  # the agents' graph and runtime (LangGraph, LangChain) load on first run
     from infra_mind.agents.graph import Offload
@@ -113,9 +114,10 @@ def agents_of(platform: Platform) -> AgentRuntime:
     return cast("AgentRuntime", platform.agents)  # the platform knows it as a protocol
 
 
-@broker.task(task_name="assessment.run")
 async def run_assessment(assessment_id: str) -> str:
-    """Run one assessment; returns what happened (for logs and tests)."""
+    """``assessment.run``: run one assessment; returns what happened (for logs and tests).
+    A worker's broker runs it as a taskiq task (``worker.broker``); an API process without
+    REDIS_URL runs it itself (``worker.queue.InProcessQueue``)."""
     configure_tracing(SERVICE_WORKER)  # once per process; an API process keeps its own name
     await load_agents()
     return await execute_run(current_platform(), assessment_id)
@@ -143,7 +145,7 @@ async def enqueue_run(assessment_id: str) -> bool:
     (``resend_unsent``); ``requeue_stale`` is the backstop. Returns whether it went out.
     """
     try:
-        await run_assessment.kiq(assessment_id)
+        await queue.runs.send(assessment_id)
     except Exception as exc:  # the broker is down: one line, the sweeper retries
         log.warning("could not enqueue assessment.run for %s (%s: %s); the sweeper will "
                     "retry", assessment_id, type(exc).__name__, exc)
@@ -161,7 +163,7 @@ async def resend_unsent() -> int:
     sent = 0
     for assessment_id in sorted(_unsent):
         try:
-            await run_assessment.kiq(assessment_id)
+            await queue.runs.send(assessment_id)
         except Exception:
             break  # enqueue_run logged it once; no line per run per tick
         _unsent.discard(assessment_id)
@@ -551,7 +553,7 @@ async def sweep_forever(platform: Platform) -> None:
     next_sweep = 0.0
     while True:
         try:
-            if await stream_lost_its_data():
+            if await queue.runs.lost_its_data():
                 await send_all_queued(platform)
             await resend_unsent()
             if time.monotonic() >= next_sweep:
