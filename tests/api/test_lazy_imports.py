@@ -55,6 +55,10 @@ async def start():
         found["factory"] = COMPLETER_FACTORY_KEY in platform
         found["modules"] = sorted(sys.modules)
         found["queue"] = type(sys.modules["infra_mind.worker.queue"].runs).__name__
+        if os.environ.get("PROBE_ASK"):  # a chat question that goes to the model
+            complete = platform[COMPLETER_FACTORY_KEY]()
+            found["answer"] = await complete("You answer.", "Which instance?")
+            found["after_question"] = sorted(sys.modules)
 
 asyncio.run(start())
 print(json.dumps(found))
@@ -86,6 +90,23 @@ def test_start_up_imports_nothing_only_some_requests_need(key):
     assert found["queue"] == "InProcessQueue"
     # (a submodule loads its package first: the packages are enough to name)
     assert sorted(set(NOT_AT_START) & modules) == []
+
+
+def test_a_question_to_a_model_does_not_load_the_agents_graph():
+    """The chat asks the chatbot's provider chain; the runtime it builds for that loads
+    the providers' clients, and LangGraph, LangChain and LangSmith (some 36 MiB) only
+    with the first run. Asked through the fake OpenAI server on loopback."""
+    from tests.fake_llm import serve_fake
+
+    with serve_fake(answer_text="Two m7i.large.") as fake:
+        found = probe(OPENAI_API_KEY="sk-test-not-a-real-key",
+                      OPENAI_BASE_URL=fake.base_url_openai, PROBE_ASK="1")
+    assert found["answer"][0] == "Two m7i.large."
+    assert found["answer"][1].startswith("openai/")
+    loaded = set(found["after_question"])
+    assert "infra_mind.agents.runtime" in loaded and "httpx" in loaded
+    assert sorted({"langgraph", "langchain_core", "langsmith",
+                   "infra_mind.agents.graph"} & loaded) == []
 
 
 def test_with_redis_the_api_sends_runs_without_taskiq():

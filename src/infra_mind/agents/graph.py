@@ -38,6 +38,7 @@ from infra_mind.agents.budget import RunBudget
 from infra_mind.agents.config import AgentsConfig
 from infra_mind.agents.narrative import AGENTS
 from infra_mind.agents.numbers import Figures
+from infra_mind.agents.offload import Offload, Progress, in_thread
 from infra_mind.agents.sections import has_ml, sections_of
 from infra_mind.agents.stop import StopRun
 from infra_mind.agents.writer import SectionWriter, written_by
@@ -49,19 +50,6 @@ from infra_mind.observability.metrics import Metrics
 from infra_mind.observability.tracing import traced
 
 log = logging.getLogger("infra_mind.agents")
-
-#: Called with (agent, "started" | "finished") as agents start and finish.
-Progress = Callable[[str, str], Awaitable[None]]
-#: ``offload(fn, *args)``: ``fn(*args)`` computed away from the event loop (a pure
-#: function; arguments and result pickle). ``kit.compute.EngineBudget.run`` is one.
-Offload = Callable[..., Awaitable[Any]]
-
-
-async def in_thread(fn: Callable[..., Any], *args: Any) -> Any:
-    """The default offload: a thread of this process (the CLI and library callers; it
-    shares the GIL, so a process serving requests uses engine processes instead)."""
-    return await asyncio.to_thread(fn, *args)
-
 
 def _merge(left: dict | None, right: dict | None) -> dict:
     return {**(left or {}), **(right or {})}

@@ -21,21 +21,11 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.memory import InMemorySaver
 
 from infra_mind.agents.config import AgentsConfig, ProviderName, load_agents_config
-from infra_mind.agents.graph import (
-    Offload,
-    Progress,
-    RunContext,
-    build_graph,
-    in_thread,
-    run_graph,
-)
 from infra_mind.agents.llm import (
     CircuitBreaker,
     LLMError,
@@ -45,6 +35,7 @@ from infra_mind.agents.llm import (
     Route,
 )
 from infra_mind.agents.narrative import AGENTS
+from infra_mind.agents.offload import Offload, Progress, in_thread
 from infra_mind.agents.providers import (
     OrganizationKeys,
     configured_providers,
@@ -57,6 +48,9 @@ from infra_mind.engine.requirements import Requirements
 from infra_mind.kit.retry import RetryPolicy
 from infra_mind.observability.logging import log_context
 from infra_mind.observability.metrics import Metrics
+
+if TYPE_CHECKING:  # the graph (LangGraph, LangChain) loads with the first run, not for chat
+    from langgraph.checkpoint.base import BaseCheckpointSaver
 
 #: PostgreSQL advisory lock key taken while the checkpoint tables are created.
 SETUP_LOCK = 727_274
@@ -180,6 +174,8 @@ class AgentRuntime:
 
     async def graph(self) -> Any:
         """The agents' graph on this runtime's checkpointer, compiled on first use."""
+        from infra_mind.agents.graph import build_graph
+
         saver = await self.checkpointer()
         if self._graph is None or self._graph[0] is not saver:
             self._graph = (saver, build_graph(self.config, saver))
@@ -199,6 +195,8 @@ class AgentRuntime:
 
         ``organization``: the run's organization and its own keys, asked before the
         server's (held by the run's context only: never in its checkpointed state)."""
+        from infra_mind.agents.graph import RunContext, run_graph
+
         req = requirements.model_dump(mode="json") if isinstance(requirements, Requirements) \
             else requirements
         chains = self.chains_for(organization)
@@ -289,6 +287,8 @@ def checkpoint_url_for(database_url: str) -> str:
 async def open_checkpointer(url: str | None, stack: contextlib.AsyncExitStack
                             ) -> BaseCheckpointSaver:
     if url is None or url == "memory":
+        from langgraph.checkpoint.memory import InMemorySaver
+
         return InMemorySaver()
     if url.startswith("sqlite:///"):
         import aiosqlite

@@ -305,9 +305,10 @@ def _prepare_chat(platform: Platform) -> None:
     """How the chat will answer: through the same providers as the agents, or offline.
 
     The agents' configuration is read (and a broken one stops the start) now, but their
-    runtime, which loads LangGraph and LangChain (some 40 MiB), is built by the first
-    question that goes to a model, or by the first run this process executes: an API
-    answering offline, or queueing runs for workers, never loads it.
+    runtime (the providers' clients: httpx) is built by the first question that goes to
+    a model, or by the first run this process executes: an API answering offline, or
+    queueing runs for workers, never loads it. Their graph (LangGraph and LangChain, some
+    36 MiB) loads with the first run only: a question to a model does not need it.
     """
     from infra_mind.agents.config import load_agents_config
     from infra_mind.agents.provider_keys import OrganizationKeys, configured_names

@@ -54,8 +54,8 @@ from infra_mind.repositories.stale_runs import Verdict, run_writer, sweep_stale_
 from infra_mind.worker import queue
 from infra_mind.worker.queue import current_platform
 
-if TYPE_CHECKING:  # the agents' graph and runtime (LangGraph, LangChain) load on first run
-    from infra_mind.agents.graph import Offload
+if TYPE_CHECKING:  # the agents' runtime loads on first use, their graph on the first run
+    from infra_mind.agents.offload import Offload
     from infra_mind.agents.runtime import AgentRuntime
 
 log = logging.getLogger("infra_mind.worker")
@@ -100,8 +100,9 @@ def agents_of(platform: Platform) -> AgentRuntime:
     """This process's agent runtime, built on first use (closed with the platform).
 
     Its modules are imported here, not with this module: every API process imports this
-    one to queue runs, and LangGraph with LangChain is some 40 MiB it needs only once it
-    runs one (in-process mode) or a chat question goes to a model."""
+    one to queue runs, and needs the runtime only once it runs one (in-process mode) or
+    a chat question goes to a model. The graph's (LangGraph with LangChain, some 36 MiB)
+    load with the first run only (``load_agents``): a chat question does not need them."""
     if platform.agents is None:
         from infra_mind.agents.runtime import AgentRuntime, checkpoint_url_for
 
@@ -125,12 +126,14 @@ async def run_assessment(assessment_id: str) -> str:
 
 
 async def load_agents() -> None:
-    """Import the agents' stack on this process's first run, in a thread: some 0.8 s of
-    CPU that, on the event loop, would stall an API process running runs in-process
-    (here the worst stall was 95 ms in a thread, 1 s inline). ``agents_of`` then finds
-    it imported."""
-    if "infra_mind.agents.runtime" not in sys.modules:
-        await asyncio.to_thread(importlib.import_module, "infra_mind.agents.runtime")
+    """Import the agents' graph and runtime on this process's first run, in a thread:
+    some 0.8 s of CPU that, on the event loop, would stall an API process running runs
+    in-process (here the worst stall was 95 ms in a thread, 1 s inline). ``agents_of``
+    and the runtime then find them imported. (A chat question may have loaded the
+    runtime already: the graph is what is asked.)"""
+    if "infra_mind.agents.graph" not in sys.modules:
+        for module in ("infra_mind.agents.graph", "infra_mind.agents.runtime"):
+            await asyncio.to_thread(importlib.import_module, module)
         # kept for the process's life, like what start-up made (``api.app`` freezes that):
         # out of the collector's way, a full collection no longer walks some 800 modules'
         # objects while requests wait
