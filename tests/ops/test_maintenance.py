@@ -375,9 +375,8 @@ def test_cleanup_command(database_url, monkeypatch, capsys):
     assert code == 2 and len(err.strip().splitlines()) == 1
 
 
-def test_stuck_and_agent_state_commands(database_url, monkeypatch, capsys):
-    platform = _environment(monkeypatch, database_url)
-
+def _plant_silent_run(platform: Platform) -> str:
+    """A run whose worker went silent an hour ago, at "agent cto"; the platform closed."""
     async def plant() -> str:
         try:
             async with session_scope(platform.sessions) as session:
@@ -390,7 +389,11 @@ def test_stuck_and_agent_state_commands(database_url, monkeypatch, capsys):
         finally:
             await platform.close()
 
-    aid = asyncio.run(plant())
+    return asyncio.run(plant())
+
+
+def test_stuck_and_agent_state_commands(database_url, monkeypatch, capsys):
+    aid = _plant_silent_run(_environment(monkeypatch, database_url))
     code, out, _ = _cli(capsys, "check-agent-state", "--json")
     doc = json.loads(out)
     assert code == 1  # a run silent past JOB_TIMEOUT_S: stuck
@@ -427,21 +430,7 @@ def test_requeue_command_sends_to_the_workers_stream(database_url, monkeypatch, 
     from infra_mind.worker.broker import broker
     from tests.integration.procs import redis_namespace
 
-    platform = _environment(monkeypatch, database_url)
-
-    async def plant() -> str:
-        try:
-            async with session_scope(platform.sessions) as session:
-                org, user = await _org_and_user(session)
-                run = _assessment(org, user, "running")
-                run.worker_id, run.attempts = "gone:1:dead", 1
-                run.started_at = run.heartbeat_at = utcnow() - timedelta(hours=1)
-                session.add(run)
-            return run.id
-        finally:
-            await platform.close()
-
-    aid = asyncio.run(plant())
+    aid = _plant_silent_run(_environment(monkeypatch, database_url))
     with redis_namespace() as space:
         monkeypatch.setenv("REDIS_URL", space.url)
         monkeypatch.setenv("REDIS_NAMESPACE", space.prefix)
