@@ -26,6 +26,12 @@ their engine processes (``kit.compute``), the API process, and the rest of the m
 busy on average. On a machine with C cores the two-worker run cannot take less than
 (CPU of all its processes) / C, which bounds the ratio; the bound is printed with it.
 
+Part 3, runs in the API process (SQLite, no worker, as ``infra-mind serve`` runs them by
+default): one client reads a cached result every 5 ms, for 3 s with nothing else going
+on, then while 40 assessments are created and queued and the API process runs them.
+Printed: how long queueing took, when all had completed, and the reads' p50, p99 and
+worst latency before and during: how much the runs hold the API's event loop back.
+
 PostgreSQL: $INFRA_MIND_TEST_PG (default postgresql://postgres@127.0.0.1:5432/postgres);
 Redis: $INFRA_MIND_TEST_REDIS_BROKER (default redis://127.0.0.1:6379/14), under a key
 namespace of the bench's own (``REDIS_NAMESPACE``). Everything started is stopped, each
@@ -463,18 +469,107 @@ def runs(args: argparse.Namespace, tmp: Path) -> list[str]:
     return lines
 
 
+# -- part 3: runs in the API process ----------------------------------------------------
+
+
+@dataclass
+class Latency:
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    reads: int
+
+    @classmethod
+    def of(cls, seconds: list[float]) -> Latency:
+        ordered = sorted(seconds)
+
+        def at(q: float) -> float:
+            return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+        return cls(at(0.5), at(0.99), ordered[-1] * 1000, len(ordered))
+
+    def __str__(self) -> str:
+        return (f"p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms, max {self.max_ms:.1f} ms "
+                f"({self.reads} reads)")
+
+
+async def read_while(url: str, runs: int) -> tuple[Latency, Latency, float, float]:
+    """One client reads a cached result every 5 ms: for 3 s idle, then while ``runs``
+    runs are created, queued and executed by the API process itself. (idle, during,
+    seconds to queue them all, seconds until all completed)."""
+    headers, ids = await seed(url)
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60) as http:
+        async def reads(until: asyncio.Event, into: list[float]) -> None:
+            while not until.is_set():
+                begun = time.perf_counter()
+                (await http.get(f"/api/v1/assessments/{ids[0]}/result")).raise_for_status()
+                into.append(time.perf_counter() - begun)
+                await asyncio.sleep(0.005)
+
+        idle: list[float] = []
+        stop = asyncio.Event()
+        reader = asyncio.create_task(reads(stop, idle))
+        await asyncio.sleep(3)
+        stop.set()
+        await reader
+        during: list[float] = []
+        stop = asyncio.Event()
+        reader = asyncio.create_task(reads(stop, during))
+        begun = time.monotonic()
+        for i in range(runs):
+            created = await http.post("/api/v1/assessments", json={
+                "title": f"In-process {i}", "requirements": WEB_SERVICE})
+            created.raise_for_status()
+            (await http.post(f"/api/v1/assessments/{created.json()['id']}/run")
+             ).raise_for_status()
+        queued_s = time.monotonic() - begun
+        while True:
+            page = await http.get("/api/v1/assessments",
+                                  params={"status": "completed", "limit": 1})
+            if page.json()["total"] >= SEEDED + runs:
+                break
+            if time.monotonic() - begun > 600:
+                raise RuntimeError(f"the {runs} runs did not complete in 600 s")
+            await asyncio.sleep(0.1)
+        done_s = time.monotonic() - begun
+        stop.set()
+        await reader
+    return Latency.of(idle), Latency.of(during), queued_s, done_s
+
+
+def in_process(args: argparse.Namespace, tmp: Path) -> list[str]:
+    lines = [f"\nRuns in the API process (SQLite, no worker): {args.runs} queued at once, "
+             "a cached result read every 5 ms meanwhile"]
+    print(lines[0], flush=True)
+    with sqlite_database() as url:
+        proc = serve("inproc-serve", bench_env(url, None), tmp, extra=["--workers", "1"])
+        try:
+            asyncio.run(wait_answering(proc.url + "/health"))
+            idle, during, queued_s, done_s = asyncio.run(read_while(proc.url, args.runs))
+            lines += [f"  queued in {queued_s:.1f} s, all completed {done_s:.1f} s after the "
+                      "first was created",
+                      f"  reads before: {idle}", f"  reads during: {during}"]
+            print("\n".join(lines[-3:]), flush=True)
+        except Exception as exc:
+            lines.append(f"  failed: {type(exc).__name__}: {exc}")
+            print(f"{lines[-1]}\n{proc.tail()}")
+        finally:
+            proc.stop(STOP_GRACE_S)
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration-s", type=int, default=20, help="per endpoint and server")
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--runs", type=int, default=40, help="runs queued in part 2")
+    parser.add_argument("--runs", type=int, default=40, help="runs queued in parts 2 and 3")
     parser.add_argument("--client", choices=["wrk", "httpx"],
                         default="wrk" if shutil.which("wrk") else "httpx")
-    parser.add_argument("--only", choices=["sqlite", "postgresql+redis", "runs"],
+    parser.add_argument("--only", choices=["sqlite", "postgresql+redis", "runs", "in-process"],
                         action="append", help="run only these parts (repeatable)")
     args = parser.parse_args()
-    only = set(args.only or ["sqlite", "postgresql+redis", "runs"])
+    only = set(args.only or ["sqlite", "postgresql+redis", "runs", "in-process"])
     if args.client == "httpx":
         print("wrk not found (apt-get install wrk): the load comes from httpx in this "
               "process, which then limits both servers; the ratios read closer to 1")
@@ -495,6 +590,8 @@ def main() -> None:
                                  redis, args, tmp)
             if "runs" in only:
                 out += runs(args, tmp)
+        if "in-process" in only:
+            out += in_process(args, tmp)
     print("\nSummary" + "\n".join(out))
 
 
