@@ -61,12 +61,15 @@ def selectors(expr: str) -> list[Selector]:
 
 @lru_cache(maxsize=1)
 def product_metrics() -> dict[str, frozenset[str]]:
-    """{exposed series name: its label names}, read off a fresh ``Metrics()`` registry."""
+    """{exposed series name: its label names}, read off a fresh ``Metrics()`` registry, as
+    a process with a near cache exposes it (without one, ``near_cache_listening`` is
+    absent)."""
     from prometheus_client.metrics import MetricWrapperBase
 
     from infra_mind.observability.metrics import Metrics
 
     metrics = Metrics()
+    metrics.near_cache.source = lambda: (0, 0, False)
     labels = {m._name: frozenset(m._labelnames) for m in vars(metrics).values()
               if isinstance(m, MetricWrapperBase)}
     exposed: dict[str, frozenset[str]] = {}

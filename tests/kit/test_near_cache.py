@@ -169,6 +169,21 @@ async def test_the_platform_exposes_its_near_cache_to_prometheus(tmp_path):
         await plain.close()
 
 
+async def test_without_a_near_cache_nothing_says_it_does_not_listen(tmp_path):
+    """No Redis (or CACHE_NEAR_TTL_S=0): no ``near_cache_listening`` series, so the alert
+    on its 0 (deploy/prometheus/alerts.yml) names only processes whose near cache is
+    down."""
+    settings = load_settings(environment="test",
+                             database_url=f"sqlite+aiosqlite:///{tmp_path}/m.db",
+                             redis_url=None, jwt_secret_key="n" * 48)
+    platform = Platform.build(settings)
+    try:
+        assert _series(platform) == {'near_cache_lookups_total{result="hit"}': 0.0,
+                                     'near_cache_lookups_total{result="miss"}': 0.0}
+    finally:
+        await platform.close()
+
+
 def _series(platform: Platform) -> dict[str, float]:
     lines = platform.metrics.render().decode().splitlines()
     return {name: float(value) for name, _, value in (

@@ -46,27 +46,32 @@ NearCacheStats = Callable[[], tuple[int, int, bool]]
 
 class NearCacheCollector:
     """The near cache's figures (``kit.near_cache``), read off it when Prometheus scrapes:
-    counting each read as it happens would cost the hot path a lock. Zero, and not
-    listening, in a process without one (no Redis, or ``CACHE_NEAR_TTL_S=0``)."""
+    counting each read as it happens would cost the hot path a lock. In a process without
+    one (no Redis, or ``CACHE_NEAR_TTL_S=0``) the lookups read zero and
+    ``near_cache_listening`` is absent, so that its 0 means a near cache that does not
+    listen (the ``InfraMindNearCacheNotListening`` alert)."""
 
     def __init__(self) -> None:
         self.source: NearCacheStats | None = None
 
-    def _families(self, hits: int, misses: int, listening: bool) -> list[Metric]:
+    def _families(self, hits: int, misses: int, listening: bool | None) -> list[Metric]:
         lookups = CounterMetricFamily(
             "near_cache_lookups", "Reads of the Redis cache answered from this process's "
             "copy (hit) or sent to Redis (miss)", labels=["result"])
         lookups.add_metric(["hit"], hits)
         lookups.add_metric(["miss"], misses)
+        if listening is None:
+            return [lookups]
         return [lookups, GaugeMetricFamily(
             "near_cache_listening", "1 while this process hears Redis's reports of changed "
-            "keys and may answer from its copy; 0 otherwise", value=float(listening))]
+            "keys and may answer from its copy; 0 while it does not (every read goes to "
+            "Redis); absent without a near cache", value=float(listening))]
 
     def describe(self) -> list[Metric]:
         return self._families(0, 0, False)
 
     def collect(self) -> Iterator[Metric]:
-        yield from self._families(*(self.source() if self.source else (0, 0, False)))
+        yield from self._families(*(self.source() if self.source else (0, 0, None)))
 
 
 class Metrics:
