@@ -101,8 +101,8 @@ def agents_of(platform: Platform) -> AgentRuntime:
 
     Its modules are imported here, not with this module: every API process imports this
     one to queue runs, and needs the runtime only once it runs one (in-process mode) or
-    a chat question goes to a model. The graph's (LangGraph with LangChain, some 36 MiB)
-    load with the first run only (``load_agents``): a chat question does not need them."""
+    a chat question goes to a model. The graph's modules (LangGraph with LangChain, some
+    36 MiB) load with the first run only (``load_agents``): a chat question needs none."""
     if platform.agents is None:
         from infra_mind.agents.runtime import AgentRuntime, checkpoint_url_for
 
