@@ -92,6 +92,9 @@ class Metrics:
         self.queue_depth = Gauge("assessment_queue_depth", "Assessments queued, not yet running",
                                  registry=r)
         self.cache = Counter("cache_requests_total", "Cache lookups", ["result"], registry=r)
+        #: its two series, looked up once (a result read counts one: see request_series)
+        self.cache_hit = self.cache.labels(result="hit")
+        self.cache_miss = self.cache.labels(result="miss")
         # agents (#5): executions, LLM calls, tokens, cost, fallbacks, number-guard rejections
         self.agent_runs = Counter("agent_executions_total", "Agent node executions",
                                   ["agent", "status"], registry=r)  # ok | error

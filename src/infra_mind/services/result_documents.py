@@ -97,7 +97,8 @@ async def cached(platform: Platform, assessment_id: str, version: int
             etag, _, body = kept.partition("\n")
             document = ResultDocument(etag=etag, body=body.encode())
             copies.put(key, document)
-    platform.metrics.cache.labels(result="miss" if document is None else "hit").inc()
+    metrics = platform.metrics
+    (metrics.cache_miss if document is None else metrics.cache_hit).inc()
     return document
 
 
