@@ -154,3 +154,44 @@ async def test_the_in_process_queue_runs_a_few_at_once_in_order_and_waits_for_al
     assert [r.getMessage() for r in caplog.records] == [f"{RUN_TASK} r-1 raised"]
     assert await in_process.ready() == "ok" and not await in_process.lost_its_data()
 
+
+
+#: In a fresh interpreter with a worker's environment: its start-up, one run handed back
+#: to the queue (as a run does when the database goes away), its shutdown.
+WORKER_HANDS_BACK = """
+import asyncio
+from taskiq import TaskiqState
+from infra_mind.worker import broker, tasks
+
+async def main():
+    state = TaskiqState()
+    await broker._worker_startup(state)
+    try:
+        assert await tasks.enqueue_run("handed-back")
+    finally:
+        await broker._worker_shutdown(state)
+
+asyncio.run(main())
+"""
+
+
+def test_a_worker_sends_a_run_back_to_its_deployments_stream(space, tmp_path):
+    """A worker hands a run back to the queue when the database goes away under it; the
+    message must reach the stream of its own namespace (REDIS_NAMESPACE), which its
+    start-up names, as an API's does. Unnamed, it went to the namespace-less stream, where
+    no worker of the deployment reads."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("REDIS_", "DATABASE_URL", "METRICS_PORT", "ENVIRONMENT"))}
+    env.update(ENVIRONMENT="test", JWT_SECRET_KEY="w" * 48, LOG_LEVEL="WARNING",
+               DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/w.db",
+               REDIS_URL=space.url, REDIS_NAMESPACE=space.prefix)
+    done = subprocess.run([sys.executable, "-c", WORKER_HANDS_BACK], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    with space.client(socket_timeout=5) as client:
+        entries = client.xrange(space.stream)
+    assert [broker.formatter.loads(fields[b"data"]).args for _, fields in entries] == [
+        ["handed-back"]]

@@ -32,8 +32,8 @@ from infra_mind.worker.queue import (
     RUN_TASK,
     STREAM_MAXLEN,
     TASK_STREAM,
-    forget_platform,
-    set_platform,
+    start_queue,
+    stop_queue,
     task_stream,
 )
 from infra_mind.worker.tasks import run_assessment
@@ -233,15 +233,17 @@ broker.register_task(run_assessment, task_name=RUN_TASK)
 
 @broker.on_event(TaskiqEvents.WORKER_STARTUP)
 async def _worker_startup(state: TaskiqState) -> None:
-    """In an ``infra-mind worker`` process: build this process's platform."""
+    """In an ``infra-mind worker`` process: build this process's platform, and start the
+    queue its runs send to when they hand a run back (``worker.queue``: the same stream,
+    in this deployment's namespace)."""
     from infra_mind.config import settings
     from infra_mind.observability.logging import configure_logging
 
     configure_logging(settings().log_level)
     platform = Platform.build(settings())
     state.platform = platform
-    set_platform(platform)
     _name_stream(platform)  # taskiq-redis declares the group once this returns
+    await start_queue(platform)
     state.presence = await start_presence(platform, "worker")
     serve_worker_metrics(platform)
 
@@ -276,12 +278,6 @@ async def _worker_shutdown(state: TaskiqState) -> None:
     if presence is not None:
         await presence.stop()
     platform = getattr(state, "platform", None)
-    from infra_mind.kit.compute import stop_engine_processes
-
-    await asyncio.to_thread(stop_engine_processes)  # taskiq has finished its runs
-    if platform is not None:
-        from infra_mind.kit.pubsub import close_channels
-
-        await close_channels(platform)
+    if platform is not None:  # taskiq has finished its runs
+        await stop_queue(platform)  # their announcements sent, their engine processes gone
         await platform.close()
-        forget_platform(platform)
