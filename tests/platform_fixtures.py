@@ -51,7 +51,9 @@ def _unavailable(what: str, exc: BaseException) -> None:
 
 async def redis_cache_or_skip(prefix: str | None = None, url: str = REDIS_URL) -> RedisCache:
     """A ``RedisCache`` under ``prefix`` (a fresh one by default); the test skips with the
-    reason when Redis does not answer, or fails under INFRA_MIND_REQUIRE_SERVICES=1."""
+    reason when Redis does not answer, or fails under INFRA_MIND_REQUIRE_SERVICES=1.
+    Every key under the prefix is deleted when the test ends (``_redis_keys_deleted``):
+    what the test wrote, and what platforms it built on that prefix wrote."""
     cache = RedisCache(url, prefix=prefix or f"test:{uuid.uuid4().hex}:")
     if not await cache.ping():
         await cache.close()
@@ -59,7 +61,31 @@ async def redis_cache_or_skip(prefix: str | None = None, url: str = REDIS_URL) -
         if REQUIRE:
             pytest.fail(f"{message}; INFRA_MIND_REQUIRE_SERVICES=1 makes this a failure")
         pytest.skip(message)
+    _REDIS_PREFIXES.add((url, cache._prefix))
     return cache
+
+
+#: (Redis URL, key prefix) handed out by ``redis_cache_or_skip`` during the running test.
+_REDIS_PREFIXES: set[tuple[str, str]] = set()
+
+
+@pytest.fixture(autouse=True)
+def _redis_keys_deleted() -> Iterator[None]:
+    """After each test (and its fixtures' teardown: an app's shutdown writes too), delete
+    the keys under the prefixes it was handed. They expired on their own, up to a day
+    later (a list's generation), and a test leaves nothing behind."""
+    yield
+    if not _REDIS_PREFIXES:
+        return
+    import redis
+
+    for url, prefix in sorted(_REDIS_PREFIXES):
+        with contextlib.closing(redis.Redis.from_url(url, socket_connect_timeout=2,
+                                                     socket_timeout=5)) as client:
+            keys = list(client.scan_iter(match=f"{prefix}*", count=500))
+            for start in range(0, len(keys), 500):
+                client.delete(*keys[start:start + 500])
+    _REDIS_PREFIXES.clear()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from datetime import date, timedelta
 from types import SimpleNamespace
 
@@ -19,12 +18,11 @@ import pytest
 from alembic import command
 
 from infra_mind.cli.main import main
-from infra_mind.kit.cache import MemoryCache, RedisCache
+from infra_mind.kit.cache import MemoryCache
 from infra_mind.kit.migrate import alembic_config, upgrade
 from infra_mind.kit.presence import Presence, process_id, seen_processes, start_presence
 from infra_mind.ops.health import check_catalog, check_database, check_workers
 from tests.integration.procs import (
-    REDIS_URL,
     base_env,
     free_port,
     group_name,
@@ -33,10 +31,9 @@ from tests.integration.procs import (
     redis_namespace,
     serve,
     start,
-    unavailable,
     wait_ready,
 )
-from tests.platform_fixtures import fresh_pg_database
+from tests.platform_fixtures import fresh_pg_database, redis_cache_or_skip
 
 CHECKS = ["api", "api-ready", "database", "redis", "broker", "workers", "llm", "catalog"]
 #: The bundled catalog's prices age with the calendar: not what most of these tests check
@@ -310,10 +307,8 @@ async def test_the_heartbeat_repeats_and_publishes_circuits():
 
 
 async def test_records_expire_on_redis():
-    cache = RedisCache(REDIS_URL.rsplit("/", 1)[0] + "/15", prefix=f"test:{uuid.uuid4().hex}:")
+    cache = await redis_cache_or_skip()  # its keys are deleted after the test
     try:
-        if not await cache.ping():
-            unavailable("Redis", ConnectionError("no PONG"))
         presence = Presence(SimpleNamespace(cache=cache, agents=None), "worker",  # type: ignore[arg-type]
                             runs_tasks=True, ttl_s=1)
         await presence.beat()
