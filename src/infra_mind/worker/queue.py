@@ -75,21 +75,12 @@ _state: dict[str, Platform] = {}
 
 
 def current_platform() -> Platform:
-    """The platform of this process: the API's (set by ``start_queue``) or, in an
+    """The platform of this process, given to ``start_queue``: the API's or, in an
     ``infra-mind worker`` process, the one its start-up built (``worker.broker``)."""
     try:
         return _state["platform"]
     except KeyError:
         raise RuntimeError("the broker was not started in this process") from None
-
-
-def set_platform(platform: Platform) -> None:
-    _state["platform"] = platform
-
-
-def forget_platform(platform: Platform) -> None:
-    if _state.get("platform") is platform:
-        _state.pop("platform")
 
 
 class InProcessQueue:
@@ -210,7 +201,7 @@ def runs_tasks_in_process() -> bool:
 
 
 async def start_queue(platform: Platform) -> None:
-    set_platform(platform)
+    _state["platform"] = platform
     await runs.start(platform)
 
 
@@ -222,4 +213,5 @@ async def stop_queue(platform: Platform) -> None:
 
     await close_channels(platform)  # what the runs announced has been sent
     await asyncio.to_thread(stop_engine_processes)  # the runs' and what-ifs' are done
-    forget_platform(platform)
+    if _state.get("platform") is platform:
+        del _state["platform"]
