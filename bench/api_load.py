@@ -326,8 +326,9 @@ def reads(label: str, database_url: str, redis: RedisSpace | None, args: argpars
 # -- part 2: runs ----------------------------------------------------------------------
 
 
-async def drain(url: str, runs: int) -> float:
-    """Create and queue ``runs`` assessments; seconds until all have completed."""
+async def drain(url: str, runs: int) -> tuple[float, float]:
+    """Create and queue ``runs`` assessments (for a user of their own): seconds until all
+    were queued, and until all had completed."""
     async with httpx.AsyncClient(base_url=url, timeout=60) as http:
         http.headers.update(await sign_up(http, url))
         begun = time.monotonic()
@@ -337,6 +338,7 @@ async def drain(url: str, runs: int) -> float:
             created.raise_for_status()
             run = await http.post(f"/api/v1/assessments/{created.json()['id']}/run")
             run.raise_for_status()
+        queued_s = time.monotonic() - begun
         while True:
             counts = {}
             for status in ("completed", "failed"):
@@ -346,7 +348,7 @@ async def drain(url: str, runs: int) -> float:
             if counts["failed"]:
                 raise RuntimeError(f"{counts['failed']} runs failed")
             if counts["completed"] >= runs:
-                return time.monotonic() - begun
+                return queued_s, time.monotonic() - begun
             if time.monotonic() - begun > 600:
                 raise RuntimeError(f"{counts['completed']} of {runs} done after 600 s")
             await asyncio.sleep(0.1)
@@ -432,7 +434,7 @@ def runs_with(workers: int, args: argparse.Namespace, tmp: Path) -> RunCpu:
                     await wait_ready(http, procs[:1], procs, timeout_s=60,
                                      redis_url=redis.url, readers=workers)
                 before = cpu_now(procs[0], procs[1:])
-                wall = await drain(procs[0].url, args.runs)
+                _, wall = await drain(procs[0].url, args.runs)
                 after = cpu_now(procs[0], procs[1:])
                 spent = [b - a for a, b in zip(before, after, strict=True)]
                 return RunCpu(wall, *spent)
@@ -515,25 +517,11 @@ async def read_while(url: str, runs: int) -> tuple[Latency, Latency, float, floa
         during: list[float] = []
         stop = asyncio.Event()
         reader = asyncio.create_task(reads(stop, during))
-        begun = time.monotonic()
-        for i in range(runs):
-            created = await http.post("/api/v1/assessments", json={
-                "title": f"In-process {i}", "requirements": WEB_SERVICE})
-            created.raise_for_status()
-            (await http.post(f"/api/v1/assessments/{created.json()['id']}/run")
-             ).raise_for_status()
-        queued_s = time.monotonic() - begun
-        while True:
-            page = await http.get("/api/v1/assessments",
-                                  params={"status": "completed", "limit": 1})
-            if page.json()["total"] >= SEEDED + runs:
-                break
-            if time.monotonic() - begun > 600:
-                raise RuntimeError(f"the {runs} runs did not complete in 600 s")
-            await asyncio.sleep(0.1)
-        done_s = time.monotonic() - begun
-        stop.set()
-        await reader
+        try:
+            queued_s, done_s = await drain(url, runs)
+        finally:
+            stop.set()
+            await reader
     return Latency.of(idle), Latency.of(during), queued_s, done_s
 
 
