@@ -114,6 +114,7 @@ def status_reads(monkeypatch) -> list[list[str]]:
 async def test_a_run_reaches_its_stream_step_by_step_with_no_status_read(
         app, client, held, status_reads):
     platform = app.state.platform
+    platform.settings.run_progress_every_s = 0  # every step written at once
     owner = await create_member(app)
     aid = await queued(app, client, owner)
     stream = await watch(app, owner, aid)

@@ -107,6 +107,7 @@ async def test_a_run_whose_connection_is_lost_is_handed_back_at_once(app, client
     """The database goes away under a run for longer than the agent graph's own retries:
     the run used to stay ``running`` and silent until the sweeper's job_timeout_s (10
     minutes by default). Now the worker hands it back as soon as the database answers."""
+    app.state.platform.settings.run_progress_every_s = 0  # its progress written at once
     pg = _pg(app)
     aid = await _queued(app, client)
     started, release = threading.Event(), threading.Event()

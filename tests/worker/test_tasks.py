@@ -11,6 +11,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, update
 
 import infra_mind.engine.assess as engine_assess
@@ -160,6 +161,7 @@ async def test_engine_timeout_fails_the_run(app, client, held, monkeypatch,
 
 async def test_cancel_while_running_wins(app, client, held, monkeypatch,
                                          engine_in_this_process):
+    app.state.platform.settings.run_progress_every_s = 0  # research's 20 written at once
     owner, aid = await queued(app, client)
     started, release = threading.Event(), threading.Event()
     real = engine_assess.assess
@@ -261,16 +263,93 @@ async def test_a_run_handed_back_is_queued_or_given_up_and_only_by_its_worker(ap
     assert (await row(app, taken)).status == "running"
 
 
-async def test_agent_progress_never_goes_back(monkeypatch):
+async def test_an_offline_run_writes_its_start_and_its_end_not_each_step(app, client, held):
+    """Over well inside the interval, an offline run writes none of its dozen steps: its
+    claim and its completion are its only status writes (each one a commit, an
+    announcement and a stale cached list)."""
+    platform = app.state.platform
+    updates: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith("UPDATE ASSESSMENTS"):
+            updates.append(statement)
+
+    engine = platform.engine.sync_engine
+    for every_s, expected in ((60.0, 2), (0.0, None)):
+        platform.settings.run_progress_every_s = every_s
+        _, aid = await queued(app, client)
+        updates.clear()
+        sa_event.listen(engine, "before_cursor_execute", record)
+        try:
+            assert await tasks.run_assessment(aid) == "completed"
+        finally:
+            sa_event.remove(engine, "before_cursor_execute", record)
+        done = await row(app, aid)
+        assert (done.status, done.progress, done.current_step) == ("completed", 100, None)
+        if expected is not None:
+            assert len(updates) == expected, updates
+        else:  # every step written: the claim, 10, the agents, 95 and the completion
+            assert len(updates) >= 8, updates
+
+
+async def claimed(app, client, worker_id: str = "host:1:w") -> str:
+    _, aid = await queued(app, client)
+    async with session_scope(app.state.platform.sessions) as session:
+        assert await RunRepository(session).claim(aid, worker_id, utcnow())
+    return aid
+
+
+async def shown(app, aid: str) -> tuple[int, str | None]:
+    run = await row(app, aid)
+    return run.progress, run.current_step
+
+
+async def test_a_held_step_is_written_when_the_interval_ends(app, client, held):
+    platform = app.state.platform
+    platform.settings.run_progress_every_s = 0.2
+    aid = await claimed(app, client)
+    progress = tasks.RunProgress(platform, aid, "host:1:w")
+    await progress.step(10, "validating requirements")
+    await progress.step(20, "agent research")
+    assert await shown(app, aid) == (0, "starting")  # held: the claim wrote just now
+    await asyncio.sleep(0.4)
+    assert await shown(app, aid) == (20, "agent research")  # the latest, once
+    await progress.step(45, "agent compliance")  # the interval has passed: at once
+    assert await shown(app, aid) == (45, "agent compliance")
+    await progress.step(70, "agent cto")  # held
+    async with session_scope(platform.sessions) as session:  # cancelled meanwhile
+        await session.execute(update(Assessment).where(Assessment.id == aid)
+                              .values(status="cancelled"))
+    await asyncio.sleep(0.4)  # the held write finds the run is no longer ours
+    with pytest.raises(tasks._Lost):
+        await progress.step(85, "agent report_writer")
+    await progress.close()
+    after = await row(app, aid)
+    assert (after.status, after.progress, after.current_step) == (
+        "cancelled", 45, "agent compliance")
+
+
+async def test_a_step_still_held_when_the_run_ends_is_dropped(app, client, held):
+    platform = app.state.platform
+    platform.settings.run_progress_every_s = 0.2
+    aid = await claimed(app, client)
+    progress = tasks.RunProgress(platform, aid, "host:1:w")
+    await progress.step(95, "saving result")
+    await progress.close()
+    await asyncio.sleep(0.4)
+    assert await shown(app, aid) == (0, "starting")
+
+
+async def test_agent_progress_never_goes_back():
     """The CTO (70) may finish while compliance (45) is still at work: the step then names
     compliance, and the figure stays at 70 (seen as 70 then 45 on a run's event stream)."""
     recorded: list[tuple[int, str]] = []
 
-    async def step(platform, assessment_id, worker_id, progress, current_step):
-        recorded.append((progress, current_step))
+    class Recorded:
+        async def step(self, progress: int, current_step: str) -> None:
+            recorded.append((progress, current_step))
 
-    monkeypatch.setattr(tasks, "_step", step)
-    progress = tasks._agent_progress(None, "a1", "w1")
+    progress = tasks._agent_progress(Recorded())
     for agent, event in [("research", "started"), ("research", "finished"),
                          ("compliance", "started"), ("cloud_engineer", "started"),
                          ("cloud_engineer", "finished"), ("cto", "started"),

@@ -311,6 +311,10 @@ class Settings(LLMSettings, CatalogSettings, TracingSettings, QueueSettings):
     #: A running assessment whose worker sent no heartbeat for this long (or for
     #: ``job_timeout_s``, if shorter) is put back in the queue; heartbeats go every quarter.
     run_stale_after_s: int = Field(60, ge=4, le=86_400)
+    #: A run's progress (its step, the agents at work) is written, and announced to event
+    #: streams, at most this often; the latest step is written when the wait ends. Status
+    #: changes (running, completed, failed) are written at once. 0: every step at once.
+    run_progress_every_s: float = Field(0.5, ge=0, le=60)
     #: Open ``/events`` streams per user (across all API processes with ``REDIS_URL``).
     event_streams_per_user: int = Field(10, ge=1, le=1_000)
     #: Engine processes per API or worker process, for what-ifs and the CPU-bound steps of

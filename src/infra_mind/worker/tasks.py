@@ -55,7 +55,7 @@ from infra_mind.worker import queue
 from infra_mind.worker.queue import current_platform
 
 if TYPE_CHECKING:  # the agents' runtime loads on first use, their graph on the first run
-    from infra_mind.agents.offload import Offload
+    from infra_mind.agents.offload import Offload, Progress
     from infra_mind.agents.runtime import AgentRuntime
 
 log = logging.getLogger("infra_mind.worker")
@@ -233,19 +233,22 @@ async def _execute_run(platform: Platform, assessment_id: str) -> str:
     requirements, run_key = claimed
     started = time.perf_counter()
     metrics = platform.metrics.assessments
+    progress = RunProgress(platform, assessment_id, worker_id)
     try:
-        await _step(platform, assessment_id, worker_id, 10, "validating requirements")
-        parsed = parse_requirements(requirements)
-        runtime = agents_of(platform)
-        organization = await _organization_keys(platform, assessment_id)
-        advice = await _with_heartbeat(
-            platform, assessment_id, worker_id,
-            asyncio.wait_for(runtime.advise(parsed, thread_id=run_key,
-                                            organization=organization,
-                                            progress=_agent_progress(platform, assessment_id,
-                                                                     worker_id)),
-                             timeout=platform.settings.job_timeout_s))
-        await _step(platform, assessment_id, worker_id, 95, "saving result")
+        try:
+            await progress.step(10, "validating requirements")
+            parsed = parse_requirements(requirements)
+            runtime = agents_of(platform)
+            organization = await _organization_keys(platform, assessment_id)
+            advice = await _with_heartbeat(
+                platform, assessment_id, worker_id,
+                asyncio.wait_for(runtime.advise(parsed, thread_id=run_key,
+                                                organization=organization,
+                                                progress=_agent_progress(progress)),
+                                 timeout=platform.settings.job_timeout_s))
+            await progress.step(95, "saving result")
+        finally:
+            await progress.close()
         async with session_scope(platform.sessions) as session:
             repo = _runs(platform, session)
             # completion first: if it is no longer ours, no result row is written either
@@ -369,7 +372,7 @@ async def _while_connection_lost(platform: Platform, what: str,
         delay_s = min(2 * delay_s, DB_RETRY_MAX_S)
 
 
-def _agent_progress(platform: Platform, assessment_id: str, worker_id: str):
+def _agent_progress(run: RunProgress) -> Progress:
     """A progress callback naming the agents at work; raises ``_Lost`` (which stops the
     graph) when the run is no longer ours.
 
@@ -389,9 +392,94 @@ def _agent_progress(platform: Platform, assessment_id: str, worker_id: str):
             return
         step = ("agent " if len(working) == 1 else "agents ") + ", ".join(working)
         reached = max(reached, *(AGENT_PROGRESS.get(a, 50) for a in working))
-        await _step(platform, assessment_id, worker_id, reached, step)
+        await run.step(reached, step)
 
     return progress
+
+
+class RunProgress:
+    """A run's progress as its watchers read it (``progress``, ``current_step``, with a
+    heartbeat), written at most every ``run_progress_every_s``. A step that comes sooner
+    is held, and the latest one held is written when the wait ends.
+
+    Why: an offline run is over in a tenth of a second, and each of its dozen steps was an
+    UPDATE, a commit, an announcement to event streams and a stale cached list: most of a
+    worker's CPU per run (``bench/api_load.py``), for steps no one could read. A run that
+    calls a model takes its time, and each agent it reaches is shown within the interval.
+
+    ``step`` raises ``_Lost`` once a write finds the run no longer ours (cancelled, taken
+    over); a held write that finds it so makes the next ``step`` raise. ``close`` drops a
+    step still held (what follows, the result or the failure, is written at once) and
+    waits for a write under way."""
+
+    def __init__(self, platform: Platform, assessment_id: str, worker_id: str) -> None:
+        self._platform = platform
+        self._assessment_id = assessment_id
+        self._worker_id = worker_id
+        self._every_s = platform.settings.run_progress_every_s
+        self._latest: tuple[int, str] = (0, "starting")
+        self._written = self._latest  # by the claim, just now
+        self._written_at = time.monotonic()
+        self._writer: asyncio.Task[None] | None = None
+        self._holding = False  # the writer waits for the interval to end
+        self._lock = asyncio.Lock()
+        self._lost = False
+        self._closed = False
+
+    async def step(self, progress: int, current_step: str) -> None:
+        if self._lost:
+            raise _Lost
+        self._latest = (progress, current_step)
+        if self._writer is not None:
+            return  # the writer under way writes the latest when its turn comes
+        wait_s = self._written_at + self._every_s - time.monotonic()
+        if wait_s <= 0:
+            await self._write()
+        else:
+            self._writer = asyncio.create_task(self._write_after(wait_s))
+
+    async def close(self) -> None:
+        self._closed = True
+        writer = self._writer
+        if writer is None:
+            return
+        if self._holding:
+            writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+
+    async def _write_after(self, wait_s: float) -> None:
+        try:
+            while not self._closed:
+                self._holding = True
+                await asyncio.sleep(wait_s)
+                self._holding = False
+                await self._write()
+                if self._written == self._latest:
+                    return
+                wait_s = self._every_s  # a step came while this one was written
+        except _Lost:
+            self._lost = True
+        except Exception:  # the run's next write meets the same trouble, and handles it
+            log.warning("assessment %s: progress not written", self._assessment_id,
+                        exc_info=True)
+        finally:
+            self._holding = False
+            self._writer = None
+
+    async def _write(self) -> None:
+        async with self._lock:
+            latest = self._latest
+            if latest == self._written:
+                return
+            self._written_at = time.monotonic()
+            progress, current_step = latest
+            async with session_scope(self._platform.sessions) as session:
+                if not await _runs(self._platform, session).step(
+                        self._assessment_id, self._worker_id, progress=progress,
+                        current_step=current_step, now=utcnow()):
+                    raise _Lost
+            self._written = latest
 
 
 async def _forget(runtime: AgentRuntime, run_key: str) -> None:
@@ -400,15 +488,6 @@ async def _forget(runtime: AgentRuntime, run_key: str) -> None:
         await runtime.forget(run_key)
     except Exception:
         log.warning("could not delete checkpoints of %s", run_key, exc_info=True)
-
-
-async def _step(platform: Platform, assessment_id: str, worker_id: str, progress: int,
-                current_step: str) -> None:
-    async with session_scope(platform.sessions) as session:
-        if not await _runs(platform, session).step(
-                assessment_id, worker_id, progress=progress, current_step=current_step,
-                now=utcnow()):
-            raise _Lost
 
 
 async def _with_heartbeat(platform: Platform, assessment_id: str, worker_id: str,
