@@ -1,14 +1,14 @@
 """Two processes opening the agents' PostgreSQL checkpointer at once on a fresh database.
 
-Every worker opens it on its first run (``AgentRuntime.checkpointer`` ->
-``open_checkpointer``), which creates langgraph's tables under an advisory lock
-(``SETUP_LOCK``). The test holds that lock while two processes start opening, and releases
-it once both are connected and asking for it: whichever gets it runs langgraph's
-migrations, including ``CREATE INDEX CONCURRENTLY``, which waits for every transaction with
-an older snapshot. A process blocked in ``SELECT pg_advisory_lock(...)`` is such a
-transaction, and it waits for the lock held by the first process's other pool connection:
-both hung for ever (PostgreSQL cannot see a cycle that goes through the client). Both must
-open within ``OPEN_TIMEOUT_S``.
+Every worker opens it as it starts (``worker.tasks.warm_up``; an API process running runs
+itself, on its first run), through ``AgentRuntime.checkpointer`` -> ``open_checkpointer``,
+which creates langgraph's tables under an advisory lock (``SETUP_LOCK``). The test holds
+that lock while two processes start opening, and releases it once both are connected and
+asking for it: whichever gets it runs langgraph's migrations, including ``CREATE INDEX
+CONCURRENTLY``, which waits for every transaction with an older snapshot. A process blocked
+in ``SELECT pg_advisory_lock(...)`` is such a transaction, and it waits for the lock held
+by the first process's other pool connection: both hung for ever (PostgreSQL cannot see a
+cycle that goes through the client). Both must open within ``OPEN_TIMEOUT_S``.
 
 Skips when PostgreSQL ($INFRA_MIND_TEST_PG) is unreachable, unless
 INFRA_MIND_REQUIRE_SERVICES=1 (CI).

@@ -195,3 +195,57 @@ def test_a_worker_sends_a_run_back_to_its_deployments_stream(space, tmp_path):
         entries = client.xrange(space.stream)
     assert [broker.formatter.loads(fields[b"data"]).args for _, fields in entries] == [
         ["handed-back"]]
+
+
+#: In a fresh interpreter with a worker's environment: what its start-up loaded.
+WORKER_WARMS = """
+import asyncio, sys
+from taskiq import TaskiqState
+from infra_mind.kit import compute
+from infra_mind.worker import broker
+
+async def main():
+    state = TaskiqState()
+    await broker._worker_startup(state)
+    try:
+        pool = compute._budget._pool if compute._budget is not None else None
+        print("graph", "infra_mind.agents.graph" in sys.modules,
+              "compiled", state.platform.agents is not None
+              and state.platform.agents._graph is not None,
+              "engine processes", 0 if pool is None else len(pool._processes))
+    finally:
+        await broker._worker_shutdown(state)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("checkpoints", ["own", "unwritable"])
+def test_a_worker_loads_what_its_first_run_needs_before_it_reads_the_queue(tmp_path,
+                                                                           checkpoints):
+    """Loaded on the first run instead, the agents' graph, the checkpointer and an engine
+    process with the catalog (1.1 s here) made that run's user wait, and each new worker
+    spent it while its siblings had runs queued. When a part cannot load (here the
+    checkpoints' folder cannot be made), the worker starts all the same, says so in one
+    line, and its first run tries again."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("REDIS_", "DATABASE_URL", "CHECKPOINT_URL", "METRICS_PORT",
+                                "ENVIRONMENT", "LOG_"))}
+    env.update(ENVIRONMENT="test", JWT_SECRET_KEY="w" * 48, LOG_LEVEL="INFO",
+               DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/w.db")
+    if checkpoints == "unwritable":  # its folder cannot be made
+        env["CHECKPOINT_URL"] = f"sqlite:///{os.devnull}/checkpoints/agents.db"
+    done = subprocess.run([sys.executable, "-c", WORKER_WARMS], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    if checkpoints == "own":
+        assert done.stdout.split() == ["graph", "True", "compiled", "True",
+                                       "engine", "processes", "1"], done.stdout
+        assert '"worker.warm"' in done.stderr, done.stderr
+    else:
+        assert "graph True compiled False engine processes 0" in done.stdout, done.stdout
+        assert "worker warm-up incomplete (" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr, done.stderr

@@ -21,7 +21,7 @@ from typing import Any
 
 import infra_mind.engine.assess as engine_assess
 from infra_mind.agents.numbers import Figures, figures_of
-from infra_mind.catalog.store import Catalog
+from infra_mind.catalog.store import Catalog, default_catalog
 
 
 def assessed(requirements: dict[str, Any], catalog: Catalog | Path | None, with_figures: bool
@@ -37,3 +37,10 @@ def assessed(requirements: dict[str, Any], catalog: Catalog | Path | None, with_
 def result_figures(result_json: dict[str, Any]) -> Figures:
     """The figures of a result computed earlier (a run resumed from its checkpoint)."""
     return figures_of(result_json)
+
+
+def loaded(catalog: Path | None) -> int:
+    """Load the catalog runs will be assessed against (``catalog``: the snapshot, None for
+    the default) in this engine process, with the engine's modules, before a run needs
+    them; its number of prices."""
+    return default_catalog(catalog).stats().rows

@@ -36,7 +36,7 @@ from infra_mind.worker.queue import (
     stop_queue,
     task_stream,
 )
-from infra_mind.worker.tasks import run_assessment
+from infra_mind.worker.tasks import run_assessment, warm_up
 
 #: While Redis is away a worker tries again after this long, doubling up to the maximum.
 RECONNECT_S = 0.5
@@ -244,6 +244,7 @@ async def _worker_startup(state: TaskiqState) -> None:
     state.platform = platform
     _name_stream(platform)  # taskiq-redis declares the group once this returns
     await start_queue(platform)
+    await warm_up(platform)  # taskiq reads the queue once start-up returns
     state.presence = await start_presence(platform, "worker")
     serve_worker_metrics(platform)
 
