@@ -393,6 +393,8 @@ class RunCpu:
     """CPU-seconds spent while the runs drained, by where."""
 
     wall_s: float
+    #: Of ``wall_s``: until the last run was queued (the API's 2 requests a run, in turn).
+    queued_s: float
     workers_s: float
     engines_s: float
     api_s: float
@@ -434,10 +436,10 @@ def runs_with(workers: int, args: argparse.Namespace, tmp: Path) -> RunCpu:
                     await wait_ready(http, procs[:1], procs, timeout_s=60,
                                      redis_url=redis.url, readers=workers)
                 before = cpu_now(procs[0], procs[1:])
-                _, wall = await drain(procs[0].url, args.runs)
+                queued, wall = await drain(procs[0].url, args.runs)
                 after = cpu_now(procs[0], procs[1:])
                 spent = [b - a for a, b in zip(before, after, strict=True)]
-                return RunCpu(wall, *spent)
+                return RunCpu(wall, queued, *spent)
 
             return asyncio.run(go())
         except Exception:
@@ -456,12 +458,14 @@ def runs(args: argparse.Namespace, tmp: Path) -> list[str]:
         cores = os.cpu_count() or 1
         one = runs_with(1, args, tmp)
         lines += [f"  1 worker process:  {one.wall_s:6.1f} s "
-                  f"({args.runs / one.wall_s:.2f} runs/s)", one.line(args.runs)]
+                  f"({args.runs / one.wall_s:.2f} runs/s; all queued after "
+                  f"{one.queued_s:.1f} s)", one.line(args.runs)]
         print("\n".join(lines[-2:]), flush=True)
         two = runs_with(2, args, tmp)
         bound = two.machine_s / cores / one.wall_s
         lines += [f"  2 worker processes: {two.wall_s:6.1f} s "
-                  f"({args.runs / two.wall_s:.2f} runs/s); time ratio two/one "
+                  f"({args.runs / two.wall_s:.2f} runs/s; all queued after "
+                  f"{two.queued_s:.1f} s); time ratio two/one "
                   f"{two.wall_s / one.wall_s:.2f} (on {cores} cores the CPU it used allows "
                   f"no less than {bound:.2f})", two.line(args.runs)]
         print("\n".join(lines[-2:]), flush=True)
