@@ -368,20 +368,22 @@ class RunRepository:
                     started_at=now, heartbeat_at=now, updated_at=now, progress=0,
                     current_step="starting", finished_at=None))
 
-    async def requirements_of(self, assessment_id: str) -> dict[str, Any] | None:
-        return await self.session.scalar(select(Assessment.requirements)
-                                         .where(Assessment.id == assessment_id))
+    async def run_inputs(self, assessment_id: str) -> tuple[dict[str, Any] | None, str]:
+        """The requirements a run assesses, and its key (``run_key``), in one query."""
+        row = (await self.session.execute(
+            select(Assessment.requirements, Assessment.requirements_hash,
+                   select(func.max(AssessmentResultRow.version))
+                   .where(AssessmentResultRow.assessment_id == assessment_id)
+                   .scalar_subquery())
+            .where(Assessment.id == assessment_id))).one_or_none()
+        requirements, digest, latest = row if row is not None else (None, None, None)
+        return requirements, f"{assessment_id}:v{(latest or 0) + 1}:{(digest or '')[:16]}"
 
     async def run_key(self, assessment_id: str) -> str:
         """Names this run's agent checkpoints: the result version it will write and the
         requirements' hash. Retries of one run share it; a new run or changed requirements
         get a new one (so a stale checkpoint is never resumed)."""
-        latest = await self.session.scalar(
-            select(func.max(AssessmentResultRow.version))
-            .where(AssessmentResultRow.assessment_id == assessment_id))
-        digest = await self.session.scalar(select(Assessment.requirements_hash)
-                                           .where(Assessment.id == assessment_id))
-        return f"{assessment_id}:v{(latest or 0) + 1}:{(digest or '')[:16]}"
+        return (await self.run_inputs(assessment_id))[1]
 
     async def step(self, assessment_id: str, worker_id: str, *, progress: int,
                    current_step: str, now: datetime) -> bool:

@@ -31,6 +31,7 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -252,19 +253,19 @@ async def _execute_run(platform: Platform, assessment_id: str) -> str:
         return "interrupted"
     if claimed is None:
         return "skipped"
-    requirements, run_key = claimed
     started = time.perf_counter()
     metrics = platform.metrics.assessments
     progress = RunProgress(platform, assessment_id, worker_id)
     try:
         try:
             await progress.step(10, "validating requirements")
-            parsed = parse_requirements(requirements)
+            parsed = parse_requirements(claimed.requirements)
             runtime = agents_of(platform)
-            organization = await _organization_keys(platform, assessment_id)
+            organization = _organization_keys(platform, claimed.organization_id,
+                                              claimed.ciphertexts)
             advice = await _with_heartbeat(
                 platform, assessment_id, worker_id,
-                asyncio.wait_for(runtime.advise(parsed, thread_id=run_key,
+                asyncio.wait_for(runtime.advise(parsed, thread_id=claimed.run_key,
                                                 organization=organization,
                                                 progress=_agent_progress(progress)),
                                  timeout=platform.settings.job_timeout_s))
@@ -280,7 +281,7 @@ async def _execute_run(platform: Platform, assessment_id: str) -> str:
                                   date.fromisoformat(advice["catalog_as_of"]))
         # the result is served from the cache once this returns, and announced after that
         await repo.settled()
-        await _forget(runtime, run_key)
+        await _forget(runtime, claimed.run_key)
     except _Lost:
         log.info("assessment %s: no longer ours (cancelled or taken over); stopped",
                  assessment_id)
@@ -307,13 +308,11 @@ async def _execute_run(platform: Platform, assessment_id: str) -> str:
     return "completed"
 
 
-async def _organization_keys(platform: Platform, assessment_id: str
-                             ) -> OrganizationKeys | None:
-    """The run's organization and its own LLM keys, read and decrypted at the start of
-    each run (a key rotated or deleted since is in force for the next run), here, in the
-    process that makes the calls, and held in memory for this run only."""
-    async with session_scope(platform.sessions) as session:
-        organization_id, ciphertexts = await secrets_of_assessment(session, assessment_id)
+def _organization_keys(platform: Platform, organization_id: str | None,
+                       ciphertexts: dict[str, str]) -> OrganizationKeys | None:
+    """The run's organization and its own LLM keys, read with the claim and decrypted at
+    the start of each run (a key rotated or deleted since is in force for the next run),
+    here, in the process that makes the calls, and held in memory for this run only."""
     if organization_id is None:
         return None
     if not ciphertexts:
@@ -327,11 +326,20 @@ async def _organization_keys(platform: Platform, assessment_id: str
     return organization_keys(organization_id, ciphertexts, keyring)
 
 
-async def _claim(platform: Platform, assessment_id: str, worker_id: str
-                 ) -> tuple[Any, str] | None:
-    """Claim the run: (requirements, run key), or None when it is not ours to run."""
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    requirements: Any
+    run_key: str
+    organization_id: str | None
+    ciphertexts: dict[str, str]
 
-    async def claim(first_try: bool) -> tuple[Any, str] | None:
+
+async def _claim(platform: Platform, assessment_id: str, worker_id: str
+                 ) -> _Claimed | None:
+    """Claim the run, and read what it needs in the same transaction: its requirements,
+    its run key, its organization's secrets. None when it is not ours to run."""
+
+    async def claim(first_try: bool) -> _Claimed | None:
         async with session_scope(platform.sessions) as session:
             repo = _runs(platform, session)
             # a claim whose connection was lost at COMMIT may have won unseen: a retry
@@ -339,7 +347,9 @@ async def _claim(platform: Platform, assessment_id: str, worker_id: str
             if not await repo.claim(assessment_id, worker_id, utcnow()) and (
                     first_try or await repo.holder(assessment_id) != ("running", worker_id)):
                 return None
-            return await repo.requirements_of(assessment_id), await repo.run_key(assessment_id)
+            requirements, run_key = await repo.run_inputs(assessment_id)
+            organization_id, ciphertexts = await secrets_of_assessment(session, assessment_id)
+            return _Claimed(requirements, run_key, organization_id, ciphertexts)
 
     return await _while_connection_lost(platform, f"assessment {assessment_id}: claim",
                                         claim)
