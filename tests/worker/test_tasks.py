@@ -292,11 +292,14 @@ async def test_an_offline_run_writes_its_start_and_its_end_not_each_step(app, cl
             assert len(updates) >= 8, updates
 
 
-async def claimed(app, client, worker_id: str = "host:1:w") -> str:
+async def progress_of_a_claimed_run(app, client, every_s: float
+                                    ) -> tuple[str, tasks.RunProgress]:
+    platform = app.state.platform
+    platform.settings.run_progress_every_s = every_s
     _, aid = await queued(app, client)
-    async with session_scope(app.state.platform.sessions) as session:
-        assert await RunRepository(session).claim(aid, worker_id, utcnow())
-    return aid
+    async with session_scope(platform.sessions) as session:
+        assert await RunRepository(session).claim(aid, "host:1:w", utcnow())
+    return aid, tasks.RunProgress(platform, aid, "host:1:w")
 
 
 async def shown(app, aid: str) -> tuple[int, str | None]:
@@ -304,23 +307,30 @@ async def shown(app, aid: str) -> tuple[int, str | None]:
     return run.progress, run.current_step
 
 
+async def held_write_done(progress: tasks.RunProgress) -> None:
+    for _ in range(100):
+        if progress._writer is None:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the held step was not written within 5 s")
+
+
 async def test_a_held_step_is_written_when_the_interval_ends(app, client, held):
-    platform = app.state.platform
-    platform.settings.run_progress_every_s = 0.2
-    aid = await claimed(app, client)
-    progress = tasks.RunProgress(platform, aid, "host:1:w")
+    aid, progress = await progress_of_a_claimed_run(app, client, every_s=0.5)
     await progress.step(10, "validating requirements")
     await progress.step(20, "agent research")
     assert await shown(app, aid) == (0, "starting")  # held: the claim wrote just now
-    await asyncio.sleep(0.4)
+    await held_write_done(progress)
     assert await shown(app, aid) == (20, "agent research")  # the latest, once
+    await asyncio.sleep(0.5)
     await progress.step(45, "agent compliance")  # the interval has passed: at once
+    assert progress._writer is None
     assert await shown(app, aid) == (45, "agent compliance")
     await progress.step(70, "agent cto")  # held
-    async with session_scope(platform.sessions) as session:  # cancelled meanwhile
+    async with session_scope(app.state.platform.sessions) as session:  # cancelled now
         await session.execute(update(Assessment).where(Assessment.id == aid)
                               .values(status="cancelled"))
-    await asyncio.sleep(0.4)  # the held write finds the run is no longer ours
+    await held_write_done(progress)  # it found the run no longer ours
     with pytest.raises(tasks._Lost):
         await progress.step(85, "agent report_writer")
     await progress.close()
@@ -330,13 +340,11 @@ async def test_a_held_step_is_written_when_the_interval_ends(app, client, held):
 
 
 async def test_a_step_still_held_when_the_run_ends_is_dropped(app, client, held):
-    platform = app.state.platform
-    platform.settings.run_progress_every_s = 0.2
-    aid = await claimed(app, client)
-    progress = tasks.RunProgress(platform, aid, "host:1:w")
+    aid, progress = await progress_of_a_claimed_run(app, client, every_s=0.5)
     await progress.step(95, "saving result")
     await progress.close()
-    await asyncio.sleep(0.4)
+    assert progress._writer is None
+    await asyncio.sleep(0.7)
     assert await shown(app, aid) == (0, "starting")
 
 
