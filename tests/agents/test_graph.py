@@ -325,7 +325,7 @@ async def test_a_hung_checkpoint_write_becomes_a_lost_connection(monkeypatch):
     """A PostgreSQL connection killed mid-pipeline once hung a checkpoint write for good;
     bounded, it surfaces as a lost connection, which the worker leaves to the sweeper."""
     from infra_mind.agents import runtime as rt
-    from infra_mind.worker.tasks import connection_lost
+    from infra_mind.kit.db import connection_lost
 
     class Hangs:
         def __init__(self, conn: object) -> None:

@@ -6,11 +6,13 @@ block ends and rolls back on any error; services never commit.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -56,3 +58,31 @@ async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncItera
         except BaseException:
             await session.rollback()
             raise
+
+
+#: asyncpg's word for a connection the server closed before it was used.
+ASYNCPG_CLOSED = "connection is closed"
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc``, or an error that caused it, is a lost database connection (server
+    restart, failover, pg_terminate_backend) rather than a failure of the statement: a
+    run hands itself back, a request answers 503."""
+    # a driver's error can be raised only once the driver is imported: not imported here
+    psycopg = sys.modules.get("psycopg")  # the agents' checkpointer
+    asyncpg_errors = sys.modules.get("asyncpg.exceptions")
+    error: BaseException | None = exc
+    for _ in range(10):  # the chain of causes, bounded
+        if error is None:
+            return False
+        if ((isinstance(error, DBAPIError) and error.connection_invalidated)
+                or isinstance(error, ConnectionError)
+                or (psycopg is not None and isinstance(error, psycopg.OperationalError))
+                # terminated while the pool was still setting a new connection up (its
+                # JSON codec): nothing marks that one invalidated, it was never handed out
+                or (asyncpg_errors is not None
+                    and isinstance(error, asyncpg_errors.InterfaceError)
+                    and str(error) == ASYNCPG_CLOSED)):
+            return True
+        error = error.__cause__ or error.__context__
+    return False

@@ -43,7 +43,7 @@ from infra_mind.config import Settings
 from infra_mind.engine.load import RequirementsError, parse_requirements
 from infra_mind.kit.compute import engine_budget
 from infra_mind.kit.crypto import EncryptionUnavailable, keyring_of
-from infra_mind.kit.db import session_scope
+from infra_mind.kit.db import connection_lost, session_scope
 from infra_mind.kit.platform import Platform
 from infra_mind.models import utcnow
 from infra_mind.observability.logging import event, is_database_error, log_context
@@ -543,32 +543,6 @@ async def _with_heartbeat(platform: Platform, assessment_id: str, worker_id: str
         beating.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await beating
-
-
-def connection_lost(exc: BaseException) -> bool:
-    """Whether ``exc``, or an error that caused it, is a lost database connection (server
-    restart, failover, pg_terminate_backend) rather than a failure of the run."""
-    from asyncpg.exceptions import InterfaceError as AsyncpgInterfaceError
-    from psycopg import OperationalError as PsycopgOperationalError  # the checkpointer
-    from sqlalchemy.exc import DBAPIError
-
-    error: BaseException | None = exc
-    for _ in range(10):  # the chain of causes, bounded
-        if error is None:
-            return False
-        if ((isinstance(error, DBAPIError) and error.connection_invalidated)
-                or isinstance(error, PsycopgOperationalError | ConnectionError)
-                # terminated while the pool was still setting a new connection up (its
-                # JSON codec): nothing marks that one invalidated, it was never handed out
-                or (isinstance(error, AsyncpgInterfaceError)
-                    and str(error) == ASYNCPG_CLOSED)):
-            return True
-        error = error.__cause__ or error.__context__
-    return False
-
-
-#: asyncpg's word for a connection the server closed before it was used.
-ASYNCPG_CLOSED = "connection is closed"
 
 
 def _causes(exc: BaseException) -> list[BaseException]:
