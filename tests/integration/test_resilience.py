@@ -453,16 +453,11 @@ async def _pg_killed(stage: Stage) -> None:
           f"all {len(ids)} runs finished {finished - last_kill:.1f} s after the last kill: "
           f"{dict(runs)}, attempts {dict(Counter(r['attempts'] for r in rows.values()))}")
     assert all(n > 0 for n in killed), killed
-    # a request in flight at a kill may fail (500); none after the kills
+    # a request in flight at a kill may be told to try again (503); none after the kills.
+    # Never a 500, nor a transport error: a 500 (the lost connection unhandled) made
+    # uvicorn close the HTTP connection, and the client's next request on it failed too
     assert all(o.status in (200, 201, 202) for o in after), after
-    for i, outcome in failed:
-        if isinstance(outcome.status, int):
-            assert outcome.status == 500, outcome
-        else:
-            # uvicorn closes the HTTP connection after an unhandled exception (the 500
-            # before): a client reusing it fails once; never a timeout
-            assert i > 0 and outcomes[i - 1].status == 500, (outcome, outcomes[i - 1])
-            assert "Timeout" not in outcome.status, outcome
+    assert all(o.status == 503 for _, o in failed), failed
     # every confirmed assessment is stored; any other is a create whose answer was lost
     extra = {i: r for i, r in rows.items() if i not in ids}
     assert all(r["status"] == "draft" for r in extra.values()), extra

@@ -24,19 +24,14 @@ import pytest
 from sqlalchemy import select
 
 import infra_mind.engine.assess as engine_assess
+from infra_mind.kit.db import connection_lost
 from infra_mind.models import Assessment
 from infra_mind.observability.logging import JsonFormatter
 from infra_mind.worker import tasks
 from tests.api.helpers import REQUIREMENTS, create_assessment, create_member
+from tests.pg_failures import kill_backend_waiting_on_a_lock, lock_row, pg_url_of
 
 BASE = "/api/v1/assessments"
-
-
-def _pg(app) -> str:
-    settings = app.state.platform.settings
-    if settings.is_sqlite:
-        pytest.skip("a PostgreSQL failure")
-    return settings.database_url.replace("+asyncpg", "")
 
 
 async def _queued(app, client, requirements=None) -> str:
@@ -51,31 +46,6 @@ async def _row(app, aid: str) -> Assessment:
     async with app.state.platform.sessions() as session:
         return (await session.execute(select(Assessment).where(Assessment.id == aid))
                 ).scalar_one()
-
-
-async def _kill_backend_waiting_on_a_lock(pg: str, timeout_s: float = 10.0) -> int:
-    """Terminate the backend of our database that waits on a row lock; its pid."""
-    admin = await asyncpg.connect(pg, timeout=5)
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            pid = await admin.fetchval(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid() LIMIT 1")
-            if pid is not None:
-                assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
-                return pid
-            assert time.monotonic() < deadline, "no statement came to wait on the lock"
-            await asyncio.sleep(0.02)
-    finally:
-        await admin.close()
-
-
-async def _lock_row(pg: str, aid: str) -> asyncpg.Connection:
-    locker = await asyncpg.connect(pg, timeout=5)
-    await locker.execute("BEGIN")
-    await locker.execute("SELECT 1 FROM assessments WHERE id = $1 FOR UPDATE", aid)
-    return locker
 
 
 async def _kill_until_handed_back(pg: str, timeout_s: float = 30.0) -> list[str]:
@@ -108,7 +78,7 @@ async def test_a_run_whose_connection_is_lost_is_handed_back_at_once(app, client
     the run used to stay ``running`` and silent until the sweeper's job_timeout_s (10
     minutes by default). Now the worker hands it back as soon as the database answers."""
     app.state.platform.settings.run_progress_every_s = 0  # its progress written at once
-    pg = _pg(app)
+    pg = pg_url_of(app)
     aid = await _queued(app, client)
     started, release = threading.Event(), threading.Event()
     real = engine_assess.assess
@@ -122,7 +92,7 @@ async def test_a_run_whose_connection_is_lost_is_handed_back_at_once(app, client
     held.clear()
     job = asyncio.create_task(tasks.run_assessment(aid))
     assert await asyncio.to_thread(started.wait, 10)
-    locker = await _lock_row(pg, aid)
+    locker = await lock_row(pg, aid)
     try:
         release.set()  # the run goes on to write its progress, and waits on the lock
         killed = await _kill_until_handed_back(pg)
@@ -145,12 +115,12 @@ async def test_a_run_whose_connection_is_lost_is_handed_back_at_once(app, client
 async def test_a_claim_whose_connection_is_lost_is_tried_again(app, client, held):
     """The claim's statement died with its connection: the worker tries again when the
     database answers, instead of raising and leaving the run queued with no message."""
-    pg = _pg(app)
+    pg = pg_url_of(app)
     aid = await _queued(app, client)
-    locker = await _lock_row(pg, aid)
+    locker = await lock_row(pg, aid)
     try:
         job = asyncio.create_task(tasks.run_assessment(aid))
-        await _kill_backend_waiting_on_a_lock(pg)
+        await kill_backend_waiting_on_a_lock(pg)
         await asyncio.sleep(0.3)
     finally:
         await locker.execute("ROLLBACK")
@@ -165,7 +135,7 @@ async def test_a_database_error_reads_as_one_plain_line_and_logs_no_data(app, cl
     ``IntegrityError: (sqlalchemy.dialects.postgresql.asyncpg.IntegrityError) <class
     'asyncpg...'>: new row for relation ...`` in ``error``, and the log's traceback
     carried the statement's parameters: the whole result, the user's requirements."""
-    pg = _pg(app)
+    pg = pg_url_of(app)
     marker = f"Marker-{uuid.uuid4().hex}"
     aid = await _queued(app, client, requirements={**REQUIREMENTS, "name": marker})
     constraint = f"im_test_reject_{uuid.uuid4().hex[:8]}"
@@ -223,8 +193,8 @@ async def test_a_connection_terminated_before_its_first_use_counts_as_lost(pg_da
         with pytest.raises(asyncpg.InterfaceError) as caught:
             await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads,
                                       schema="pg_catalog")
-        assert tasks.connection_lost(caught.value)
+        assert connection_lost(caught.value)
     finally:
         conn.terminate()
     other = asyncpg.InterfaceError("cannot perform operation: another operation is in progress")
-    assert not tasks.connection_lost(other)  # a misuse, not a lost connection
+    assert not connection_lost(other)  # a misuse, not a lost connection

@@ -18,6 +18,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,6 +28,7 @@ from infra_mind import __version__
 from infra_mind.config import Settings
 from infra_mind.config import settings as default_settings
 from infra_mind.engine.load import field_path
+from infra_mind.kit.db import connection_lost
 from infra_mind.kit.errors import DomainError
 from infra_mind.kit.platform import Platform
 from infra_mind.observability.logging import request_id as request_id_var
@@ -261,6 +263,20 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
         if problems and problems != [exc.message]:
             body["problems"] = problems
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        """The database dropped the request's connection (a restart, a failover, a killed
+        backend): 503 with Retry-After, a retry being all the client needs. Unhandled, it
+        was a 500, and uvicorn closed the HTTP connection after it, so the client's next
+        request on that connection failed too. Any other database error stays a 500."""
+        if not connection_lost(exc):
+            raise exc
+        route = getattr(request.scope.get("route"), "path", None)
+        log.warning("database connection lost under %s %s: answered 503", request.method,
+                    route or "(no route)")
+        return JSONResponse({"detail": "the database connection was lost; try again"},
+                            status_code=503, headers={"Retry-After": "1"})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
