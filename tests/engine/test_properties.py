@@ -255,7 +255,18 @@ def _longer_peaks(req: Requirements, hours: float) -> Requirements:
     return _with(req, workloads=workloads)
 
 
+#: Found by this test in CI (2026-12-06): two E4as_v5 at peak and a load balancer (210.85 a
+#: month) for 4-hour peaks, one D8ps_v6 alone (205.13) for 6-hour ones.
+SMALL_WEB_SERVICE = Requirements.model_validate({
+    "name": "property test", "business": {"horizon_months": 1}, "availability_target": 99.0,
+    "preferences": {"providers": ["azure"], "regions": ["eastus"],
+                    "managed_services": False},
+    "workloads": [{"name": "0", "type": "web_service", "peak_rps": 28.0,
+                   "cpu_ms_per_request": 86.0, "memory_gb": 17.0}]})
+
+
 @SETTINGS
+@example(req=SMALL_WEB_SERVICE, hours=6.0)
 @given(req=requirements(), hours=_f(0.5, 24))
 def test_cost_never_falls_when_peaks_last_longer(req, hours):
     """Autoscaled capacity runs for the peak hours: longer peaks never cost less."""

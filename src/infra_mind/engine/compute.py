@@ -82,8 +82,10 @@ def machines(catalog: Catalog, design: OptionDesign, req: Requirements, d: Workl
     return True
 
 
-def web(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDemand) -> None:
-    """An autoscaled stateless service: a floor all month, peak instances for peak hours."""
+def web(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDemand,
+        alone: bool = False) -> None:
+    """An autoscaled stateless service: a floor all month, peak instances for peak hours;
+    ``alone``: one machine that carries the peak by itself (``design.design_option``)."""
     res = d.resources
     p, r = design.provider, design.region.code
     n_min = int(res["instances_min"])
@@ -103,7 +105,8 @@ def web(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDe
                                memory_per_instance_gib=float(res["memory_gib_per_instance"]),
                                min_count=n_min, peak_hours_per_month=peak_hours,
                                per_instance_hour_usd=per_vm_hour_usd(catalog, design, req),
-                               peak_price_per_hour=peak_price)
+                               peak_price_per_hour=peak_price,
+                               max_peak=1 if alone else None)
     if choice is None:
         need = f">= {float(res['memory_gib_per_instance']):g} GiB memory"
         design.violations.append(f"{d.workload}: no machine in {p} {r} has {need}")

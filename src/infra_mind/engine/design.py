@@ -217,7 +217,27 @@ def _object_storage(catalog: Catalog, design: OptionDesign, d: WorkloadDemand,
 
 def design_option(catalog: Catalog, req: Requirements, demands: list[WorkloadDemand],
                   region: Region) -> OptionDesign:
-    """Price every demand in one provider region at least cost."""
+    """Price every demand in one provider region at least cost.
+
+    A load balancer that only a web fleet's second instance at peak calls for is part of
+    that fleet's cost: a design where each web service runs on one machine that carries
+    its peak alone, with no load balancer, is priced too, and the cheaper one is kept.
+    Choosing each fleet by its machines alone picked two machines and a load balancer
+    (210.85 a month) over one larger machine (205.13) for a small service whose peak
+    lasted 4 hours, and the larger machine once the peak lasted 6: longer peaks cost less.
+    """
+    design = _priced(catalog, req, demands, region, web_alone=False)
+    if design.load_balancer and not network.standing_load_balancer_reasons(design, req):
+        alone = _priced(catalog, req, demands, region, web_alone=True)
+        if (not alone.load_balancer and len(alone.violations) <= len(design.violations)
+                and len(alone.unpriced) <= len(design.unpriced)
+                and alone.monthly_usd < design.monthly_usd):
+            return alone
+    return design
+
+
+def _priced(catalog: Catalog, req: Requirements, demands: list[WorkloadDemand],
+            region: Region, web_alone: bool) -> OptionDesign:
     design = OptionDesign(region=region)
     design.zones_used = min(region.zones, max(
         [int(d.resources.get("instances_min", 1)) for d in demands]
@@ -225,7 +245,7 @@ def design_option(catalog: Catalog, req: Requirements, demands: list[WorkloadDem
     for d in demands:
         match d.type:
             case WorkloadKind.WEB_SERVICE:
-                compute.web(catalog, design, req, d)
+                compute.web(catalog, design, req, d, alone=web_alone)
             case WorkloadKind.WORKER:
                 compute.worker(catalog, design, req, d)
             case WorkloadKind.DATABASE:

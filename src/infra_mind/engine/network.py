@@ -97,6 +97,15 @@ def shared(catalog: Catalog, design: OptionDesign, req: Requirements,
 
 def load_balancer_reasons(design: OptionDesign, req: Requirements) -> list[str]:
     """Why the public services need a load balancer; empty when one instance will do."""
+    reasons = standing_load_balancer_reasons(design, req)
+    busy = [w for w, peak, _ in design.public_services if peak > 1]
+    if busy:
+        reasons.append(f"more than one instance at peak ({', '.join(busy)})")
+    return reasons
+
+
+def standing_load_balancer_reasons(design: OptionDesign, req: Requirements) -> list[str]:
+    """Why the public services need a load balancer however many instances they run."""
     reasons = []
     if float(req.availability_target) >= SINGLE_INSTANCE_MAX_AVAILABILITY:
         reasons.append(f"availability {req.availability_target}% needs instances in two zones")
@@ -104,9 +113,6 @@ def load_balancer_reasons(design: OptionDesign, req: Requirements) -> list[str]:
         reasons.append("compliance puts instances in private subnets")
     if design.kubernetes:
         reasons.append("Kubernetes ingress")
-    busy = [w for w, peak, _ in design.public_services if peak > 1]
-    if busy:
-        reasons.append(f"more than one instance at peak ({', '.join(busy)})")
     return reasons
 
 

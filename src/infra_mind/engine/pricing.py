@@ -262,7 +262,7 @@ def choose_autoscaled(candidates: list[Candidate], *, vcpu_peak: float, vcpu_avg
                       memory_per_instance_gib: float, min_count: int,
                       peak_hours_per_month: float, per_instance_hour_usd: float = 0.0,
                       peak_price_per_hour: Callable[[Candidate], float] | None = None,
-                      ) -> ScalingChoice | None:
+                      max_peak: int | None = None) -> ScalingChoice | None:
     """The machine whose autoscaled fleet costs least for the month.
 
     Cost = price x floor x 730 + peak price x (peak - floor) x peak hours; see
@@ -272,7 +272,8 @@ def choose_autoscaled(candidates: list[Candidate], *, vcpu_peak: float, vcpu_avg
     price chose a fleet that was not the cheapest bill. Burstable machines only when the
     average is a small load (``burstable.small_load``). Ties go to fewer peak instances,
     then the SKU name. ``per_instance_hour_usd`` is what each instance-hour adds beside the
-    machine's price (as in ``choose_machines``).
+    machine's price (as in ``choose_machines``). ``max_peak``: only fleets of at most that
+    many instances at peak (one: a machine that carries the peak alone).
     """
     best: tuple[float, int, str, ScalingChoice] | None = None
     floor_min = max(min_count, 1)
@@ -285,11 +286,13 @@ def choose_autoscaled(candidates: list[Candidate], *, vcpu_peak: float, vcpu_avg
             continue
         floor, peak = autoscaled_counts(c, vcpu_peak=vcpu_peak, vcpu_avg=vcpu_avg,
                                         min_count=min_count)
-        hours = scaled_instance_hours(floor, peak, peak_hours_per_month)
+        if max_peak is not None and peak > max_peak:
+            continue
         peak_hourly = hourly if peak_price_per_hour is None else \
             peak_price_per_hour(c) + per_instance_hour_usd
         cost = floor * HOURS_PER_MONTH * hourly + \
             (peak - floor) * peak_hours_per_month * peak_hourly
+        hours = scaled_instance_hours(floor, peak, peak_hours_per_month)
         key = (cost, peak, c.row.sku)
         if best is None or key < best[:3]:
             best = (*key, ScalingChoice(c, floor, peak, hours))
