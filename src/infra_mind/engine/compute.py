@@ -138,6 +138,10 @@ def _autoscaled_lines(catalog: Catalog, design: OptionDesign, req: Requirements,
         how = (f"burstable, {c.burst.basis}; count = max({res['instances_min']}, "
                f"ceil({float(res['vcpu_avg']):.2f} vCPU avg / {c.vcpu:g} baseline), "
                f"ceil({float(res['vcpu']):.2f} vCPU peak / {c.peak_vcpu:g})), held all month")
+    elif choice.held:
+        how = (f"peak = ceil({float(res['vcpu']):.2f} vCPU / {c.vcpu:g}) = {peak}, held all "
+               f"month: committed, that costs less than the instances above the floor on "
+               f"demand for {hours_a_day:g} h a day")
     else:
         how = (f"floor = max({res['instances_min']}, ceil({float(res['vcpu_avg']):.2f} vCPU avg "
                f"/ {c.vcpu:g})) = {floor}; peak = ceil({float(res['vcpu']):.2f} vCPU / "
@@ -146,7 +150,7 @@ def _autoscaled_lines(catalog: Catalog, design: OptionDesign, req: Requirements,
     instances = (floor, peak, peak_hours)
     args = dict(machine=c, vcpu_peak_need=float(res["vcpu"]),
                 vcpu_avg_need=float(res["vcpu_avg"]), min_count=int(res["instances_min"]),
-                peak_hours_per_month=peak_hours)
+                peak_hours_per_month=peak_hours, hold_peak=choice.held)
     committed = c.row.purchase_option is not PurchaseOption.ON_DEMAND
     on_demand = c.row if not committed else counterpart(catalog, c.row, PurchaseOption.ON_DEMAND)
     option = COMMITMENT_OPTION.get(req.preferences.commitment)

@@ -103,11 +103,15 @@ class AutoscaledMachines(HourlyPart):
     min_count: int
     peak_hours_per_month: float
     portion: Portion = "all"
+    #: The peak count held all month (``pricing.ScalingChoice.held``), at any traffic.
+    hold_peak: bool = False
 
     def counts(self, traffic: float) -> tuple[int, int]:
-        return autoscaled_counts(self.machine, vcpu_peak=self.vcpu_peak_need * traffic,
-                                 vcpu_avg=self.vcpu_avg_need * traffic,
-                                 min_count=self.min_count)
+        floor, peak = autoscaled_counts(self.machine,
+                                        vcpu_peak=self.vcpu_peak_need * traffic,
+                                        vcpu_avg=self.vcpu_avg_need * traffic,
+                                        min_count=self.min_count)
+        return (peak, peak) if self.hold_peak else (floor, peak)
 
     def hours(self, traffic: float) -> float:
         floor, peak = self.counts(traffic)

@@ -252,6 +252,8 @@ class ScalingChoice:
     floor: int
     peak: int
     instance_hours: float
+    #: The peak count is held all month (the floor raised to it): see ``choose_autoscaled``.
+    held: bool = False
 
     @property
     def row(self) -> PriceRow:
@@ -274,6 +276,11 @@ def choose_autoscaled(candidates: list[Candidate], *, vcpu_peak: float, vcpu_avg
     then the SKU name. ``per_instance_hour_usd`` is what each instance-hour adds beside the
     machine's price (as in ``choose_machines``). ``max_peak``: only fleets of at most that
     many instances at peak (one: a machine that carries the peak alone).
+
+    When the floor is committed and the peak is billed on demand, a long peak can cost
+    more than holding the peak count all month at the committed price; the floor is then
+    raised to the peak (``held``). Cost being linear in the floor, one end or the other is
+    the cheapest: without it, a higher availability target (a higher floor) cost less.
     """
     best: tuple[float, int, str, ScalingChoice] | None = None
     floor_min = max(min_count, 1)
@@ -292,10 +299,13 @@ def choose_autoscaled(candidates: list[Candidate], *, vcpu_peak: float, vcpu_avg
             peak_price_per_hour(c) + per_instance_hour_usd
         cost = floor * HOURS_PER_MONTH * hourly + \
             (peak - floor) * peak_hours_per_month * peak_hourly
+        held = peak > floor and peak * HOURS_PER_MONTH * hourly < cost
+        if held:
+            floor, cost = peak, peak * HOURS_PER_MONTH * hourly
         hours = scaled_instance_hours(floor, peak, peak_hours_per_month)
         key = (cost, peak, c.row.sku)
         if best is None or key < best[:3]:
-            best = (*key, ScalingChoice(c, floor, peak, hours))
+            best = (*key, ScalingChoice(c, floor, peak, hours, held))
     return best[3] if best else None
 
 
