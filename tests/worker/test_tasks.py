@@ -390,3 +390,58 @@ def test_the_agents_stack_is_out_of_the_collectors_way_once_loaded():
     assert done.returncode == 0, done.stderr
     before, after, loaded = json.loads(done.stdout)
     assert loaded and after - before > 50_000, (before, after)
+
+
+async def test_shutdown_lets_the_sweepers_pass_under_way_finish(settings, monkeypatch):
+    """Cancelled in the middle of a query at shutdown, a sweep's SQLite query went on in
+    aiosqlite's thread, which then handed its result to a closed event loop (a thread
+    exception in the suite, now and then). The app's first sweep starts with it; a
+    lifespan that ends at once now waits for that pass to end."""
+    from infra_mind.api.app import create_app
+
+    seen: list[str] = []
+
+    async def slow_sweep(platform) -> int:
+        seen.append("started")
+        try:
+            await asyncio.sleep(0.3)  # a query under way
+        except asyncio.CancelledError:
+            seen.append("cancelled")
+            raise
+        seen.append("finished")
+        return 0
+
+    monkeypatch.setattr(tasks, "requeue_stale", slow_sweep)
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+    assert seen == ["started", "finished"]
+
+
+async def test_shutdown_cancels_a_sweep_stuck_past_its_limit(settings, monkeypatch):
+    """A pass stuck on a database that does not answer does not hold shutdown for ever."""
+    import infra_mind.api.app as app_module
+
+    seen: list[str] = []
+
+    async def stuck_sweep(platform) -> int:
+        seen.append("started")
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            seen.append("cancelled")
+            raise
+        return 0
+
+    monkeypatch.setattr(tasks, "requeue_stale", stuck_sweep)
+    monkeypatch.setattr(app_module, "SWEEPER_STOP_S", 0.2)
+    application = app_module.create_app(settings)
+    async with application.router.lifespan_context(application):
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+    assert seen == ["started", "cancelled"]

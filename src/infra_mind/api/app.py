@@ -45,6 +45,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("infra_mind.access")
 
+#: At shutdown, how long the stale-run sweeper may take to finish the pass under way.
+SWEEPER_STOP_S = 10.0
+
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -225,7 +228,8 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
         _prepare_chat(platform)
         # every API process sweeps: a run whose worker died goes back to the queue (the
         # sweep's updates are atomic, so several sweepers never requeue one run twice)
-        sweeper = asyncio.create_task(sweep_forever(platform))
+        stop_sweeping = asyncio.Event()
+        sweeper = asyncio.create_task(sweep_forever(platform, stop_sweeping))
         # for `infra-mind health-check`
         presence = await start_presence(platform, "api", runs_tasks=runs_tasks_in_process())
         # What start-up made (modules, the app, the platform) lives as long as the process:
@@ -240,9 +244,13 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
             yield
         finally:
             gc.unfreeze()
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            stop_sweeping.set()  # after the pass under way (``sweep_forever``)
+            try:
+                await asyncio.wait_for(asyncio.shield(sweeper), SWEEPER_STOP_S)
+            except TimeoutError:  # a pass stuck on an unreachable database
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
             await presence.stop()
             if metrics_server is not None:
                 await asyncio.to_thread(metrics_server.close)

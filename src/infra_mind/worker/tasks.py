@@ -639,12 +639,18 @@ def sweep_interval_s(settings: Settings) -> float:
     return max(1.0, min(SWEEP_MAX_S, stale_after_s(settings) / 4))
 
 
-async def sweep_forever(platform: Platform) -> None:
-    """Until cancelled: every ``RESEND_S`` send what this process could not send and, if
-    the broker lost its messages, every queued run; every ``sweep_interval_s`` run
-    ``requeue_stale``. Each API process runs one; a failure is logged and retried."""
+async def sweep_forever(platform: Platform, stop: asyncio.Event | None = None) -> None:
+    """Until ``stop`` is set: every ``RESEND_S`` send what this process could not send and,
+    if the broker lost its messages, every queued run; every ``sweep_interval_s`` run
+    ``requeue_stale``. Each API process runs one; a failure is logged and retried.
+
+    ``stop`` ends it between passes, never in the middle of a query: cancelled in one at
+    shutdown, a SQLite query went on in aiosqlite's thread, which then handed its result
+    to an event loop already closed (a thread exception in the test suite, now and then,
+    from an app whose lifespan ended right after its first sweep began)."""
     next_sweep = 0.0
-    while True:
+    stop = stop or asyncio.Event()
+    while not stop.is_set():
         try:
             if await queue.runs.lost_its_data():
                 await send_all_queued(platform)
@@ -656,4 +662,5 @@ async def sweep_forever(platform: Platform) -> None:
             raise
         except Exception:  # a database hiccup must not stop future sweeps
             log.exception("stale-run sweep failed")
-        await asyncio.sleep(RESEND_S)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), RESEND_S)
