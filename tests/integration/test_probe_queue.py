@@ -226,9 +226,18 @@ async def _probe(stage: Stage) -> None:
                    for c in broker.xpending(stream, GROUP)["consumers"] or ()}
         held_by_worker1 = sum(n for name, n in pending.items()
                               if _proc_of(name, stage.procs) == "worker1")
-        done_before = {r["id"] for r in rows if r["status"] == "completed"}
+        worker1_pids = {pid_of_worker_id(r["worker_id"]) for r in on_worker1}
         worker1.kill()
         killed = time.monotonic()
+        # what worker 1 finished, and what it was running, when it died: read after the
+        # kill (a commit it had sent may land a moment later), while worker 2 is still
+        # stopped. Read before the kill, a run that ended in between (an offline run
+        # takes tens of milliseconds) counted as one worker 2 should have run.
+        await asyncio.sleep(0.5)
+        rows = await _rows(stage.pg, killed_ids)
+        done_before = {r["id"] for r in rows if r["status"] == "completed"}
+        on_worker1 = [r for r in rows if r["status"] == "running"
+                      and pid_of_worker_id(r["worker_id"]) in worker1_pids]
         os.killpg(worker2.pgid, signal.SIGCONT)
         rows = await _wait_completed(stage, killed_ids, [api, worker2])
         recovered_s = time.monotonic() - killed
