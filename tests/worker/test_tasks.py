@@ -392,6 +392,31 @@ def test_the_agents_stack_is_out_of_the_collectors_way_once_loaded():
     assert loaded and after - before > 50_000, (before, after)
 
 
+def sweep_taking(seconds: float, seen: list[str]):
+    """A stand-in for ``requeue_stale`` that takes ``seconds`` (a query under way), noting
+    whether it started, finished or was cancelled."""
+
+    async def sweep(platform) -> int:
+        seen.append("started")
+        try:
+            await asyncio.sleep(seconds)
+        except asyncio.CancelledError:
+            seen.append("cancelled")
+            raise
+        seen.append("finished")
+        return 0
+
+    return sweep
+
+
+async def lifespan_through_first_sweep(application, seen: list[str]) -> None:
+    async with application.router.lifespan_context(application):
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+
+
 async def test_shutdown_lets_the_sweepers_pass_under_way_finish(settings, monkeypatch):
     """Cancelled in the middle of a query at shutdown, a sweep's SQLite query went on in
     aiosqlite's thread, which then handed its result to a closed event loop (a thread
@@ -400,24 +425,8 @@ async def test_shutdown_lets_the_sweepers_pass_under_way_finish(settings, monkey
     from infra_mind.api.app import create_app
 
     seen: list[str] = []
-
-    async def slow_sweep(platform) -> int:
-        seen.append("started")
-        try:
-            await asyncio.sleep(0.3)  # a query under way
-        except asyncio.CancelledError:
-            seen.append("cancelled")
-            raise
-        seen.append("finished")
-        return 0
-
-    monkeypatch.setattr(tasks, "requeue_stale", slow_sweep)
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
-        for _ in range(100):
-            if seen:
-                break
-            await asyncio.sleep(0.01)
+    monkeypatch.setattr(tasks, "requeue_stale", sweep_taking(0.3, seen))
+    await lifespan_through_first_sweep(create_app(settings), seen)
     assert seen == ["started", "finished"]
 
 
@@ -426,22 +435,7 @@ async def test_shutdown_cancels_a_sweep_stuck_past_its_limit(settings, monkeypat
     import infra_mind.api.app as app_module
 
     seen: list[str] = []
-
-    async def stuck_sweep(platform) -> int:
-        seen.append("started")
-        try:
-            await asyncio.sleep(60)
-        except asyncio.CancelledError:
-            seen.append("cancelled")
-            raise
-        return 0
-
-    monkeypatch.setattr(tasks, "requeue_stale", stuck_sweep)
+    monkeypatch.setattr(tasks, "requeue_stale", sweep_taking(60, seen))
     monkeypatch.setattr(app_module, "SWEEPER_STOP_S", 0.2)
-    application = app_module.create_app(settings)
-    async with application.router.lifespan_context(application):
-        for _ in range(100):
-            if seen:
-                break
-            await asyncio.sleep(0.01)
+    await lifespan_through_first_sweep(app_module.create_app(settings), seen)
     assert seen == ["started", "cancelled"]
