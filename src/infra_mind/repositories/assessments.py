@@ -308,6 +308,11 @@ async def first_writable_organization(session: AsyncSession, user_id: str,
     return row.scalar_one_or_none()
 
 
+def _run_key(assessment_id: str, digest: str | None = None, latest: int | None = None
+             ) -> str:
+    return f"{assessment_id}:v{(latest or 0) + 1}:{(digest or '')[:16]}"
+
+
 class RunRepository:
     """A worker's queries, by assessment id; every write is guarded by the expected state.
 
@@ -370,20 +375,25 @@ class RunRepository:
 
     async def run_inputs(self, assessment_id: str) -> tuple[dict[str, Any] | None, str]:
         """The requirements a run assesses, and its key (``run_key``), in one query."""
-        row = (await self.session.execute(
-            select(Assessment.requirements, Assessment.requirements_hash,
-                   select(func.max(AssessmentResultRow.version))
-                   .where(AssessmentResultRow.assessment_id == assessment_id)
-                   .scalar_subquery())
-            .where(Assessment.id == assessment_id))).one_or_none()
-        requirements, digest, latest = row if row is not None else (None, None, None)
-        return requirements, f"{assessment_id}:v{(latest or 0) + 1}:{(digest or '')[:16]}"
+        row = await self._with_key(assessment_id, Assessment.requirements)
+        return (row[0] if row else None), _run_key(assessment_id, *(row[1:] if row else ()))
 
     async def run_key(self, assessment_id: str) -> str:
         """Names this run's agent checkpoints: the result version it will write and the
         requirements' hash. Retries of one run share it; a new run or changed requirements
         get a new one (so a stale checkpoint is never resumed)."""
-        return (await self.run_inputs(assessment_id))[1]
+        row = await self._with_key(assessment_id)
+        return _run_key(assessment_id, *(row or ()))
+
+    async def _with_key(self, assessment_id: str, *columns: Any) -> Any:
+        """``columns`` of the assessment, then its requirements' hash and its latest result
+        version (what ``_run_key`` is made of); None when it is gone."""
+        return (await self.session.execute(
+            select(*columns, Assessment.requirements_hash,
+                   select(func.max(AssessmentResultRow.version))
+                   .where(AssessmentResultRow.assessment_id == assessment_id)
+                   .scalar_subquery())
+            .where(Assessment.id == assessment_id))).one_or_none()
 
     async def step(self, assessment_id: str, worker_id: str, *, progress: int,
                    current_step: str, now: datetime) -> bool:
