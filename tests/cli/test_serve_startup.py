@@ -3,13 +3,15 @@ first use.
 
 Issue #14: one API process idled at 163-207 MiB, about 60 MiB of it stacks no request of
 an idle API touches: LangGraph with LangChain (the agents' graph and runtime), numpy under
-rank_bm25 (the chat's search), Alembic with Mako and Pygments (migrations, which ``serve``
-now runs in a child process). This starts the real command on loopback, with SQLite and
+rank_bm25 (the chat's search, now ``knowledge.bm25`` in plain Python: numpy is never
+imported), Alembic with Mako and Pygments (migrations, which ``serve`` now runs in a child
+process). This starts the real command on loopback, with SQLite and
 tasks in-process, and records every module its process imports (an audit hook installed
 before the command runs: the engine processes and the migration's child are other
 interpreters and record nothing). None of those may be imported by start-up, ``/health``
-or an authenticated read; the agents' stack must come with the first run and the chat's
-search with the first question, so the test cannot pass by a path that did not work.
+or an authenticated read; the agents' stack must come with the first run, and a question
+answered from both searches (a fact and an article cited) must not bring numpy, so the
+test cannot pass by a path that did not work.
 A migration that fails in its child process is still one line.
 """
 
@@ -29,9 +31,10 @@ from tests.integration.procs import STATIC_SITE, Proc, base_env, free_port, ok, 
 #: Imported by nothing an idle API does (top-level packages).
 NOT_AT_START = ("langgraph", "langchain_core", "langsmith", "numpy", "rank_bm25", "alembic",
                 "mako")
-#: What the first run (in-process) and the first chat question load.
+#: What the first run (in-process) loads.
 FOR_A_RUN = ("langgraph", "langchain_core")
-FOR_A_QUESTION = ("rank_bm25", "numpy")
+#: Not loaded by a chat question either (BM25 is ``knowledge.bm25``).
+NEVER = ("numpy", "rank_bm25")
 RUN_TIMEOUT_S = 120
 
 #: ``infra-mind serve`` as the console script runs it, after an audit hook that writes the
@@ -77,7 +80,7 @@ async def _completed(http: httpx.AsyncClient, api: Proc, headers: dict[str, str]
         await asyncio.sleep(0.2)
 
 
-async def test_serve_loads_the_agents_and_the_search_on_first_use(tmp_path):
+async def test_serve_loads_the_agents_on_first_use_and_never_numpy(tmp_path):
     record = tmp_path / "imported.txt"
     record.touch()
     env = base_env(f"sqlite+aiosqlite:///{tmp_path}/serve.db", ENVIRONMENT="development",
@@ -115,7 +118,9 @@ async def test_serve_loads_the_agents_and_the_search_on_first_use(tmp_path):
                 f"{api.url}/api/v1/chat/conversations/{chat['id']}/messages", headers=headers,
                 json={"content": "What does the recommended option cost per month?"}), 201)
             assert answer["assistant_message"]["content"]
-            assert set(FOR_A_QUESTION) <= imported(record)
+            cited = {c["kind"] for c in answer["assistant_message"]["citations"]}
+            assert cited == {"fact", "article"}, answer  # both searches ranked something
+            assert sorted(imported(record).intersection(NEVER)) == []
     finally:
         api.stop()
 

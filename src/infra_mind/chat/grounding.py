@@ -18,6 +18,7 @@ from typing import Any
 
 from infra_mind.engine.money import unit_price, usd, usd_change
 from infra_mind.knowledge import Hit, KnowledgeBase, tokenize
+from infra_mind.knowledge.bm25 import Okapi
 
 #: How each provider is named in a fact: its id and its common names, so a question
 #: that says "Microsoft" or "Google Cloud" finds the option.
@@ -339,15 +340,13 @@ def rank_facts(question: str, facts: Sequence[FactDoc], k: int) -> list[FactHit]
     query = list(dict.fromkeys(tokenize(question)))  # as the knowledge base does
     if not facts or not query or k <= 0:
         return []
-    from rank_bm25 import BM25Okapi  # with numpy: loaded by the first question (search.py)
-
     corpus = [tokenize(f"{f.title} {f.text}") for f in facts]
-    scores = BM25Okapi(corpus).get_scores(query)
+    scores = Okapi(corpus).scores(query)
     terms = set(query)
     matched = [len(terms.intersection(tokens)) for tokens in corpus]
     ranked = sorted((i for i in range(len(facts)) if matched[i] and scores[i] > 0),
                     key=lambda i: (-matched[i], -scores[i], i))
-    return [FactHit(facts[i], float(scores[i])) for i in ranked[:k]]
+    return [FactHit(facts[i], scores[i]) for i in ranked[:k]]
 
 
 def retrieve(question: str, result: Mapping[str, Any] | None, kb: KnowledgeBase,

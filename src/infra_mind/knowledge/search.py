@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from infra_mind.knowledge.bm25 import Okapi
 from infra_mind.knowledge.loader import Article, load_articles
 
 #: How many times the title and each tag count against the body, so a question that
@@ -159,12 +160,7 @@ class KnowledgeBase:
         self.articles: tuple[Article, ...] = tuple(articles)
         self._by_id = {article.id: article for article in self.articles}
         corpus = [_document_tokens(article) for article in self.articles]
-        # imported here, with the first index: it brings numpy (some 10 MiB), which an
-        # API process needs only once a chat question is asked
-        from rank_bm25 import BM25Okapi
-
-        # BM25Okapi divides by the corpus size, so an empty knowledge base has no index.
-        self._bm25 = BM25Okapi(corpus) if corpus else None
+        self._bm25 = Okapi(corpus) if corpus else None  # an empty base has no index
 
     def __len__(self) -> int:
         return len(self.articles)
@@ -178,10 +174,10 @@ class KnowledgeBase:
         terms = list(dict.fromkeys(tokenize(query)))  # a repeated word is not a stronger hint
         if self._bm25 is None or not terms or k <= 0:
             return []
-        scores = self._bm25.get_scores(terms)
+        scores = self._bm25.scores(terms)
         ranked = sorted(zip(self.articles, scores, strict=True),
                         key=lambda pair: (-pair[1], pair[0].id))
-        return [Hit(article, float(score)) for article, score in ranked[:k] if score > 0]
+        return [Hit(article, score) for article, score in ranked[:k] if score > 0]
 
 
 def _document_tokens(article: Article) -> list[str]:
