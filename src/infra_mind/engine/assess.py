@@ -15,16 +15,16 @@ from pathlib import Path
 from infra_mind.catalog.model import ProductFamily, Provider
 from infra_mind.catalog.regions import Region, regions_of
 from infra_mind.catalog.store import Catalog, default_catalog
-from infra_mind.engine import commitment, latency, projection, ranking, reasons
+from infra_mind.engine import commitment, latency, network, projection, ranking, reasons
 from infra_mind.engine.compliance import count_gaps, evaluate, gap_count
 from infra_mind.engine.compliance.evaluate import RemediationPrice
 from infra_mind.engine.compliance.evidence import design_evidence
 from infra_mind.engine.design import OptionDesign, design_option
-from infra_mind.engine.facts import ArchitectureFacts
+from infra_mind.engine.facts import ArchitectureFacts, CdnAlternative
 from infra_mind.engine.money import usd
 from infra_mind.engine.pricing import first_row, money, tier_group, tiered_cost
 from infra_mind.engine.ranking import Candidate
-from infra_mind.engine.requirements import Requirements
+from infra_mind.engine.requirements import ObjectStorage, Requirements
 from infra_mind.engine.result import AssessmentResult, Budget, Option, PriceDates, RegionChoice
 from infra_mind.engine.review import review
 from infra_mind.engine.sizing import HOURS_PER_MONTH, WorkloadDemand, size_all
@@ -32,6 +32,10 @@ from infra_mind.engine.workloads import USER_FACING, WorkloadKind, kinds_where
 
 #: Kept here for callers that read it from ``assess``; the rule lives in ``ranking``.
 EXISTING_PROVIDER_TOLERANCE = ranking.EXISTING_PROVIDER_TOLERANCE
+#: The review suggests serving buckets through the CDN when that saves at least this much
+#: a month and this share of the option's cost: less is not worth a new component.
+CDN_SUGGESTION_MIN_USD = 20.0
+CDN_SUGGESTION_MIN_SHARE = 0.02
 
 USERS_UNKNOWN = ("where the users are is not stated (users, data_residency or "
                  "preferences.regions): regions were compared on cost alone, whatever their "
@@ -88,7 +92,8 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
     saving = max((c.savings_usd for c in options[0].commitment
                   if c.purchase_option != "spot"), default=0.0)
     facts = replace(chosen.facts, commitment_saving_usd=saving,
-                    budget_exceeded_month=budget_month)
+                    budget_exceeded_month=budget_month,
+                    cdn=_through_the_cdn(catalog, req, chosen))
     pillars = review(facts, chosen.controls)
     warnings += chosen.design.warnings
     warnings += commitment.comparison_terms([c.design for c in ranked])
@@ -109,6 +114,42 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
         warnings=warnings,
         region_choice=region_choice,
     )
+
+
+def _through_the_cdn(catalog: Catalog, req: Requirements, chosen: Candidate
+                     ) -> CdnAlternative | None:
+    """The recommended option with the buckets it serves to the internet itself (not
+    ``public``, frequently read, egress stated) behind the CDN instead, if that saves at
+    least ``CDN_SUGGESTION_MIN_USD`` and ``CDN_SUGGESTION_MIN_SHARE`` of its monthly cost,
+    with no more violations, unpriced parts or compliance gaps; else None.
+
+    Files read often and downloaded from a bucket are what a CDN is for: its transfer is
+    billed at or below internet egress in many regions, and repeated downloads are served
+    from the edge. Whether it costs less depends on the provider's CDN request and
+    cache-fill prices and on the object sizes, so the same design is priced both ways.
+    Infrequently read buckets (archives, data lakes read in bulk) would not stay in the
+    edge caches, and are left out."""
+    private = [w for w in req.workloads if isinstance(w, ObjectStorage) and not w.public
+               and w.access == "frequent" and w.egress_gb_per_month > 0]
+    if not private:
+        return None
+    names = {w.name for w in private}
+    changed = req.model_copy(update={"workloads": [
+        w.model_copy(update={"public": True}) if w.name in names else w
+        for w in req.workloads]})
+    design = design_option(catalog, changed, size_all(changed), chosen.design.region)
+    saving = money(chosen.design.monthly_usd - design.monthly_usd)
+    if (saving < max(CDN_SUGGESTION_MIN_USD,
+                     CDN_SUGGESTION_MIN_SHARE * chosen.design.monthly_usd)
+            or len(design.violations) > len(chosen.design.violations)
+            or len(design.unpriced) > len(chosen.design.unpriced)
+            or count_gaps(_facts(changed, design), [f.value for f in req.compliance])
+            > chosen.gaps):
+        return None
+    return CdnAlternative(cdn=network.CDN_NAMES[design.provider],
+                          workloads=tuple(w.name for w in private),
+                          egress_gb_per_month=sum(w.egress_gb_per_month for w in private),
+                          monthly_cost_usd=design.monthly_usd, saving_usd=saving)
 
 
 def _region_choice(choice: latency.Choice) -> RegionChoice:

@@ -40,6 +40,18 @@ class Component:
 
 
 @dataclass(frozen=True, slots=True)
+class CdnAlternative:
+    """Object storage whose internet egress the design sends straight from the bucket,
+    and what the same option costs with those buckets behind the provider's CDN."""
+
+    cdn: str  # the provider's CDN, e.g. "CloudFront"
+    workloads: tuple[str, ...]
+    egress_gb_per_month: float
+    monthly_cost_usd: float  # the option's, with the CDN
+    saving_usd: float  # per month, against the option as designed
+
+
+@dataclass(frozen=True, slots=True)
 class ArchitectureFacts:
     provider: str  # aws | azure | gcp
     region: str
@@ -81,6 +93,9 @@ class ArchitectureFacts:
     horizon_months: int = 12
     #: Months until the projected cost passes the budget (None: never within the horizon).
     budget_exceeded_month: int | None = None
+    #: The same option with its private buckets that send data to the internet served
+    #: through the provider's CDN instead, where that costs less (None: none would).
+    cdn: CdnAlternative | None = None
 
     @property
     def over_budget(self) -> bool:

@@ -73,6 +73,8 @@ CDN_CACHE_FILL_BILLED = frozenset({"gcp"})
 #: lookups) do; Azure CDN Standard from Microsoft bills data only (Azure Front Door bills
 #: requests: its request rows are priced when the catalog has them).
 CDN_REQUESTS_BILLED = frozenset({"aws", "gcp"})
+#: Each provider's CDN, as review findings name it.
+CDN_NAMES = {"aws": "CloudFront", "azure": "Azure CDN", "gcp": "Cloud CDN"}
 
 
 def shared(catalog: Catalog, design: OptionDesign, req: Requirements,

@@ -1,0 +1,100 @@
+"""The review prices a CDN in front of buckets the design serves to the internet itself.
+
+Found on a made-up grocery-delivery app in São Paulo (2026-12-06): 6,000 GB a month of
+product images read by shoppers were sent straight from Cloud Storage as internet egress,
+$1,000 a month of it, while the same option with the images behind Cloud CDN cost $387.59
+less. The requirement had not marked the bucket ``public``; an architect would still say
+so. The finding is priced by designing the option again with those buckets behind the
+CDN, and made only where that saves a material amount (``CDN_SUGGESTION_MIN_USD`` and
+``CDN_SUGGESTION_MIN_SHARE``) on frequently read buckets. Real catalog.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import yaml
+
+from infra_mind.engine.assess import assess
+from infra_mind.engine.money import usd
+from infra_mind.engine.network import CDN_NAMES
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+GROCERY = {
+    "name": "Grocery delivery (Brazil)",
+    "business": {"industry": "retail", "company_size": "small", "monthly_budget_usd": 4000},
+    "compliance": ["pci_dss"],
+    "users": ["sa"],
+    "availability_target": 99.9,
+    "preferences": {"managed_services": True},
+    "workloads": [
+        {"name": "storefront", "type": "static_site", "storage_gb": 20,
+         "egress_gb_per_month": 3000},
+        {"name": "orders-api", "type": "web_service", "peak_rps": 400, "avg_rps": 60,
+         "cpu_ms_per_request": 15, "memory_gb": 1, "peak_hours_per_day": 4,
+         "egress_gb_per_month": 500},
+        {"name": "orders-db", "type": "database", "engine": "postgres", "storage_gb": 200},
+        {"name": "product-images", "type": "object_storage", "storage_gb": 800,
+         "access": "frequent", "egress_gb_per_month": 6000},
+    ],
+}
+
+
+def _changed(req: dict, images: dict | None = None, **top: object) -> dict:
+    out = copy.deepcopy(req)
+    out.update(top)
+    if images is not None:
+        out["workloads"][-1].update(images)
+    return out
+
+
+def _cdn_findings(result) -> list[str]:
+    (cost,) = [p for p in result.review if p.pillar == "cost_optimization"]
+    return [f for f in cost.findings if "straight from object storage" in f]
+
+
+def test_a_bucket_served_to_the_internet_gets_the_cdn_priced_when_it_saves_money():
+    result = assess(GROCERY)
+    chosen = result.options[0]
+    # the same region, the images marked public: the design the finding describes
+    behind = assess(_changed(GROCERY, {"public": True},
+                             preferences={"managed_services": True,
+                                          "regions": [chosen.region]})).options[0]
+    assert (behind.provider, behind.region) == (chosen.provider, chosen.region)
+    saving = round(chosen.monthly_cost_usd - behind.monthly_cost_usd, 2)
+    assert saving >= 0.02 * chosen.monthly_cost_usd  # material: 13% here
+    (finding,) = _cdn_findings(result)
+    assert finding.startswith("product-images sends 6,000 GB a month to the internet")
+    assert f"Through {CDN_NAMES[chosen.provider]}," in finding
+    assert (f"would cost {usd(behind.monthly_cost_usd)} a month instead of "
+            f"{usd(chosen.monthly_cost_usd)}: {usd(saving)} less") in finding
+    # the option as recommended is unchanged: the images still leave as internet egress
+    assert not any(li.component.startswith("CDN") and li.workload == "product-images"
+                   for li in chosen.line_items)
+
+
+def test_no_cdn_finding_for_a_public_or_infrequently_read_bucket():
+    assert _cdn_findings(assess(_changed(GROCERY, {"public": True}))) == []
+    assert _cdn_findings(assess(_changed(GROCERY, {"access": "infrequent"}))) == []
+
+
+def test_no_cdn_finding_where_the_cdn_costs_more():
+    # CloudFront's HTTPS requests in South America cost more than it saves on transfer
+    aws = _changed(GROCERY, preferences={"managed_services": True, "providers": ["aws"]})
+    result = assess(aws)
+    behind = assess(_changed(aws, {"public": True})).options[0]
+    assert behind.monthly_cost_usd > result.options[0].monthly_cost_usd
+    assert _cdn_findings(result) == []
+
+
+def test_no_cdn_finding_for_a_saving_too_small_to_be_worth_a_component():
+    # user uploads: 200 GB a month of egress; Cloud CDN would save $2.80 of $655.63
+    req = yaml.safe_load((EXAMPLES / "saas-startup.yaml").read_text())
+    result = assess(req)
+    uploads = next(w for w in req["workloads"] if w["name"] == "user-uploads")
+    uploads["public"] = True
+    behind = assess(req).options[0]
+    assert 0 < result.options[0].monthly_cost_usd - behind.monthly_cost_usd < 20
+    assert _cdn_findings(result) == []
