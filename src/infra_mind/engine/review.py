@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from infra_mind.engine.facts import ArchitectureFacts
+from infra_mind.engine.facts import ArchitectureFacts, CdnAlternative
 from infra_mind.engine.money import budget_position, per_month, usd
 from infra_mind.engine.result import ControlResult, ReviewPillar
 
@@ -104,7 +104,7 @@ def _cost(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
         out.append(("medium", "Interruptible work on on-demand capacity (spot not allowed): "
                               f"{', '.join(f.interruptible_on_demand)}."))
     if f.cdn is not None:
-        out.append(("medium", _cdn_finding(f)))
+        out.append(("medium", _cdn_finding(f.cdn, f.monthly_cost_usd)))
     if f.autoscaling_saving_usd > 0:
         out.append(("medium", f"Scaling web capacity with load instead of holding peak capacity "
                               f"could save up to {per_month(f.autoscaling_saving_usd)}."))
@@ -113,15 +113,13 @@ def _cost(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
     return out
 
 
-def _cdn_finding(f: ArchitectureFacts) -> str:
-    cdn = f.cdn
-    assert cdn is not None
+def _cdn_finding(cdn: CdnAlternative, monthly_cost_usd: float) -> str:
     what = ", ".join(cdn.workloads)
     return (f"{what} {'sends' if len(cdn.workloads) == 1 else 'send'} "
             f"{cdn.egress_gb_per_month:,.0f} GB a month to the internet straight from object "
             f"storage. Through {cdn.cdn}, with the bucket as its origin (the workload's "
             f"public: true; signed URLs where objects are private), this option would cost "
-            f"{usd(cdn.monthly_cost_usd)} a month instead of {usd(f.monthly_cost_usd)}: "
+            f"{usd(cdn.monthly_cost_usd)} a month instead of {usd(monthly_cost_usd)}: "
             f"{usd(cdn.saving_usd)} less, and repeated downloads served from the edge.")
 
 

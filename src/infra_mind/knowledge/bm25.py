@@ -46,9 +46,6 @@ class Okapi:
             if idf < 0:
                 self.idf[term] = floor
 
-    def __len__(self) -> int:
-        return len(self._frequencies)
-
     def scores(self, query: Iterable[str]) -> list[float]:
         """Each document's score for ``query`` (its terms, repeats counting again), in
         the corpus's order."""
