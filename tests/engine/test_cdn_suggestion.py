@@ -17,8 +17,10 @@ from pathlib import Path
 import yaml
 
 from infra_mind.engine.assess import assess
+from infra_mind.engine.facts import CdnAlternative
 from infra_mind.engine.money import usd
 from infra_mind.engine.network import CDN_NAMES
+from infra_mind.engine.review import _cdn_finding
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -52,7 +54,7 @@ def _changed(req: dict, images: dict | None = None, **top: object) -> dict:
 
 def _cdn_findings(result) -> list[str]:
     (cost,) = [p for p in result.review if p.pillar == "cost_optimization"]
-    return [f for f in cost.findings if "straight from object storage" in f]
+    return [f for f in cost.findings if "to the internet itself" in f]
 
 
 def test_a_bucket_served_to_the_internet_gets_the_cdn_priced_when_it_saves_money():
@@ -66,10 +68,10 @@ def test_a_bucket_served_to_the_internet_gets_the_cdn_priced_when_it_saves_money
     saving = round(chosen.monthly_cost_usd - behind.monthly_cost_usd, 2)
     assert saving >= 0.02 * chosen.monthly_cost_usd  # material: 13% here
     (finding,) = _cdn_findings(result)
-    assert finding.startswith("product-images sends 6,000 GB a month to the internet")
-    assert f"Through {CDN_NAMES[chosen.provider]}," in finding
+    assert finding.startswith("Bucket product-images sends 6,000 GB a month to the internet")
+    assert f"Behind {CDN_NAMES[chosen.provider]}," in finding
     assert (f"would cost {usd(behind.monthly_cost_usd)} a month instead of "
-            f"{usd(chosen.monthly_cost_usd)}: {usd(saving)} less") in finding
+            f"{usd(chosen.monthly_cost_usd)} ({usd(saving)} less)") in finding
     # the option as recommended is unchanged: the images still leave as internet egress
     assert not any(li.component.startswith("CDN") and li.workload == "product-images"
                    for li in chosen.line_items)
@@ -98,3 +100,13 @@ def test_no_cdn_finding_for_a_saving_too_small_to_be_worth_a_component():
     behind = assess(req).options[0]
     assert 0 < result.options[0].monthly_cost_usd - behind.monthly_cost_usd < 20
     assert _cdn_findings(result) == []
+
+
+def test_two_buckets_are_named_together():
+    text = _cdn_finding(CdnAlternative("CloudFront", ("images", "downloads"), 7000.0,
+                                       900.0, 150.0), 1050.0)
+    assert text == ("Buckets images, downloads send 7,000 GB a month to the internet itself. "
+                    "Behind CloudFront, with the buckets as its origins (set public: true; "
+                    "signed URLs keep private objects private), this option would cost $900.00 "
+                    "a month instead of $1,050.00 ($150.00 less), and repeated downloads would "
+                    "be served from the edge.")

@@ -114,13 +114,15 @@ def _cost(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
 
 
 def _cdn_finding(cdn: CdnAlternative, monthly_cost_usd: float) -> str:
-    what = ", ".join(cdn.workloads)
-    return (f"{what} {'sends' if len(cdn.workloads) == 1 else 'send'} "
-            f"{cdn.egress_gb_per_month:,.0f} GB a month to the internet straight from object "
-            f"storage. Through {cdn.cdn}, with the bucket as its origin (the workload's "
-            f"public: true; signed URLs where objects are private), this option would cost "
-            f"{usd(cdn.monthly_cost_usd)} a month instead of {usd(monthly_cost_usd)}: "
-            f"{usd(cdn.saving_usd)} less, and repeated downloads served from the edge.")
+    one = len(cdn.workloads) == 1
+    return (f"{'Bucket' if one else 'Buckets'} {', '.join(cdn.workloads)} "
+            f"{'sends' if one else 'send'} {cdn.egress_gb_per_month:,.0f} GB a month to the "
+            f"internet itself. Behind {cdn.cdn}, with "
+            f"{'the bucket as its origin' if one else 'the buckets as its origins'} (set "
+            f"public: true; signed URLs keep private objects private), this option would cost "
+            f"{usd(cdn.monthly_cost_usd)} a month instead of {usd(monthly_cost_usd)} "
+            f"({usd(cdn.saving_usd)} less), and repeated downloads would be served from the "
+            f"edge.")
 
 
 def _sustainability(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
