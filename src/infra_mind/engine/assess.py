@@ -15,7 +15,15 @@ from pathlib import Path
 from infra_mind.catalog.model import ProductFamily, Provider
 from infra_mind.catalog.regions import Region, regions_of
 from infra_mind.catalog.store import Catalog, default_catalog
-from infra_mind.engine import commitment, latency, network, projection, ranking, reasons
+from infra_mind.engine import (
+    commitment,
+    latency,
+    network,
+    projection,
+    ranking,
+    reasons,
+    sla,
+)
 from infra_mind.engine.compliance import count_gaps, evaluate, gap_count
 from infra_mind.engine.compliance.evaluate import RemediationPrice
 from infra_mind.engine.compliance.evidence import design_evidence
@@ -24,7 +32,7 @@ from infra_mind.engine.facts import ArchitectureFacts, CdnAlternative
 from infra_mind.engine.money import usd
 from infra_mind.engine.pricing import first_row, money, tier_group, tiered_cost
 from infra_mind.engine.ranking import Candidate
-from infra_mind.engine.requirements import ObjectStorage, Requirements
+from infra_mind.engine.requirements import Database, ObjectStorage, Requirements
 from infra_mind.engine.result import AssessmentResult, Budget, Option, PriceDates, RegionChoice
 from infra_mind.engine.review import review
 from infra_mind.engine.sizing import HOURS_PER_MONTH, WorkloadDemand, size_all
@@ -36,6 +44,8 @@ EXISTING_PROVIDER_TOLERANCE = ranking.EXISTING_PROVIDER_TOLERANCE
 #: a month and this share of the option's cost: less is not worth a new component.
 CDN_SUGGESTION_MIN_USD = 20.0
 CDN_SUGGESTION_MIN_SHARE = 0.02
+#: Targets from which the review compares the SLAs on a request's path with the target.
+SLA_CHECKED_FROM = 99.9
 
 USERS_UNKNOWN = ("where the users are is not stated (users, data_residency or "
                  "preferences.regions): regions were compared on cost alone, whatever their "
@@ -93,7 +103,8 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
                   if c.purchase_option != "spot"), default=0.0)
     facts = replace(chosen.facts, commitment_saving_usd=saving,
                     budget_exceeded_month=budget_month,
-                    cdn=_through_the_cdn(catalog, req, chosen))
+                    cdn=_through_the_cdn(catalog, req, chosen),
+                    **_request_path(req, chosen.design))
     pillars = review(facts, chosen.controls)
     warnings += chosen.design.warnings
     warnings += commitment.comparison_terms([c.design for c in ranked])
@@ -150,6 +161,34 @@ def _through_the_cdn(catalog: Catalog, req: Requirements, chosen: Candidate
                           workloads=tuple(w.name for w in private),
                           egress_gb_per_month=sum(w.egress_gb_per_month for w in private),
                           monthly_cost_usd=design.monthly_usd, saving_usd=saving)
+
+
+def _request_path(req: Requirements, design: OptionDesign) -> dict[str, tuple]:
+    """The SLAs a request to the design's public services depends on (``engine.sla``):
+    the load balancer, the machines (in several zones or one), and each managed database,
+    from a 99.9% target up, where designs span zones with a standby for every database."""
+    if float(req.availability_target) < SLA_CHECKED_FROM or not design.public_services:
+        return {}
+    p = design.provider
+    parts = [sla.part(p, "load_balancer")] if design.load_balancer else []
+    # the web fleets' smallest floor (0: only inference replicas, placed one per zone)
+    spread = design.zones_used >= 2 and design.compute_instances_min != 1
+    parts.append(sla.part(p, "machines_in_zones" if spread else "machine"))
+    managed = {workload: is_managed for _, kind, workload, is_managed in design.components
+               if kind == "database"}
+    left_out = []
+    for w in req.workloads:
+        if not isinstance(w, Database) or w.name not in managed:
+            continue
+        found = sla.part(p, f"database_ha:{w.engine}", w.name) if managed[w.name] else None
+        if found is not None:
+            parts.append(found)
+        elif managed[w.name]:
+            left_out.append(f"{w.name} (no SLA recorded here for managed {w.engine} on {p})")
+        else:
+            left_out.append(f"{w.name} (self-managed: its failover is the team's)")
+    return {"sla_path": tuple(x for x in parts if x is not None),
+            "sla_left_out": tuple(left_out)}
 
 
 def _region_choice(choice: latency.Choice) -> RegionChoice:

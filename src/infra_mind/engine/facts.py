@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from infra_mind.engine.sla import Part
+
 #: Capabilities a design can provide. The optimiser sets those its design includes.
 CAPABILITIES = {
     "encryption_at_rest": "data stores and disks encrypted with provider-managed keys",
@@ -96,6 +98,11 @@ class ArchitectureFacts:
     #: The same option with its private buckets that send data to the internet served
     #: through the provider's CDN instead, where that costs less (None: none would).
     cdn: CdnAlternative | None = None
+    #: The parts a request to a public service crosses, each with its provider's SLA
+    #: (``engine.sla``), from a 99.9% target up (none below, nor without a public service);
+    #: and the databases on the path whose SLA is not counted, with why.
+    sla_path: tuple[Part, ...] = ()
+    sla_left_out: tuple[str, ...] = ()
 
     @property
     def over_budget(self) -> bool:

@@ -7,11 +7,13 @@ rules are listed in the order they run, one function per pillar.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from infra_mind.engine.facts import ArchitectureFacts, CdnAlternative
 from infra_mind.engine.money import budget_position, per_month, usd
 from infra_mind.engine.result import ControlResult, ReviewPillar
+from infra_mind.engine.sla import product
 
 PILLARS = ("operational_excellence", "security", "reliability", "performance_efficiency",
            "cost_optimization", "sustainability")
@@ -67,9 +69,32 @@ def _reliability(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
         out.append(("high", "No automated database backups in the design."))
     if not f.provides("disaster_recovery"):
         out.append(("medium", "No copy of data in a second region (regional outage recovery)."))
+    if f.sla_path:
+        out.append(_sla_finding(f))
     if f.zones_used >= 2:
         out.append(("none", f"Spans {f.zones_used} availability zones in {f.region}."))
     return out
+
+
+def _sla_finding(f: ArchitectureFacts) -> Finding:
+    exact = product(f.sla_path)
+    total = math.floor(exact * 100) / 100  # never shown above what it is
+    chain = " x ".join(f"{p.name} {p.percent:g}%" for p in f.sla_path)
+    target = f.availability_target
+    not_counted = "; ".join(f.sla_left_out)
+    if exact < target:  # the parts not counted can only lower it further
+        return ("medium", f"The providers' SLAs on a request's path multiply to {total:.2f}%, "
+                          f"under the {target:g}% target: {chain}"
+                          + (f" (not counted: {not_counted})" if not_counted else "")
+                          + ". An SLA is what the provider credits when it misses, not a "
+                          "forecast; backing the target takes a second region serving at the "
+                          "same time, or parts with higher SLAs.")
+    if not_counted:
+        return ("none", f"The providers' SLAs counted on a request's path multiply to "
+                        f"{total:.2f}%: {chain}. Not counted: {not_counted}; whether the whole "
+                        f"path's back the {target:g}% target depends on them.")
+    return ("none", f"The providers' SLAs on a request's path multiply to {total:.2f}%, at or "
+                    f"above the {target:g}% target: {chain}.")
 
 
 def _performance(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
