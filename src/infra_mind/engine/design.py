@@ -239,8 +239,11 @@ def design_option(catalog: Catalog, req: Requirements, demands: list[WorkloadDem
 def _priced(catalog: Catalog, req: Requirements, demands: list[WorkloadDemand],
             region: Region, web_alone: bool) -> OptionDesign:
     design = OptionDesign(region=region)
+    # one zone per instance an availability floor asks for: a web fleet's instances, a
+    # model's serving replicas, a database's standby
     design.zones_used = min(region.zones, max(
-        [int(d.resources.get("instances_min", 1)) for d in demands]
+        [int(d.resources.get("instances_min", d.resources.get("replicas_min", 1)))
+         for d in demands]
         + [2 if d.resources.get("ha") else 1 for d in demands]))
     for d in demands:
         match d.type:
