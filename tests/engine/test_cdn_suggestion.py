@@ -110,3 +110,37 @@ def test_two_buckets_are_named_together():
                     "signed URLs keep private objects private), this option would cost $900.00 "
                     "a month instead of $1,050.00 ($150.00 less), and repeated downloads would "
                     "be served from the edge.")
+
+
+VIDEO = {"name": "Lessons", "users": ["us"], "availability_target": 99.5,
+         "preferences": {"providers": ["aws"]},
+         "workloads": [{"name": "lessons", "type": "object_storage", "storage_gb": 2000,
+                        "public": True, "egress_gb_per_month": 6000}]}
+
+
+def _request_warnings(req: dict) -> list[str]:
+    return [w for w in assess(req).warnings if "CDN requests not stated" in w]
+
+
+def test_an_assumed_request_count_that_weighs_on_the_price_is_named():
+    # 6,000 GB / 30 KB = 200 million requests; CloudFront bills HTTPS requests
+    result = assess(VIDEO)
+    (requests,) = [li for li in result.options[0].line_items if li.component == "CDN requests"]
+    (warning,) = _request_warnings(VIDEO)
+    assert warning == (f"lessons: CDN requests not stated; priced as 200,000,000 a month "
+                       f"(egress / 30 KB a response, the size of web assets), "
+                       f"{usd(requests.monthly_usd)} a month on aws. Files of megabytes "
+                       f"(video segments, downloads) make far fewer requests: state "
+                       f"requests_per_month.")
+    stated = copy.deepcopy(VIDEO)  # the same count, stated: the user's figure, no warning
+    stated["workloads"][0]["requests_per_month"] = 200_000_000
+    assert _request_warnings(stated) == []
+
+
+def test_no_warning_where_the_assumed_requests_cost_little_or_nothing():
+    small = copy.deepcopy(VIDEO)
+    small["workloads"][0]["egress_gb_per_month"] = 300  # 10 million requests: $10 on aws
+    assert _request_warnings(small) == []
+    azure = copy.deepcopy(VIDEO)
+    azure["preferences"]["providers"] = ["azure"]  # Azure CDN Standard bills no requests
+    assert _request_warnings(azure) == []

@@ -35,7 +35,7 @@ from infra_mind.engine.ranking import Candidate
 from infra_mind.engine.requirements import Database, ObjectStorage, Requirements
 from infra_mind.engine.result import AssessmentResult, Budget, Option, PriceDates, RegionChoice
 from infra_mind.engine.review import review
-from infra_mind.engine.sizing import HOURS_PER_MONTH, WorkloadDemand, size_all
+from infra_mind.engine.sizing import AVG_RESPONSE_KB, HOURS_PER_MONTH, WorkloadDemand, size_all
 from infra_mind.engine.workloads import USER_FACING, WorkloadKind, kinds_where
 
 #: Kept here for callers that read it from ``assess``; the rule lives in ``ranking``.
@@ -46,6 +46,9 @@ CDN_SUGGESTION_MIN_USD = 20.0
 CDN_SUGGESTION_MIN_SHARE = 0.02
 #: Targets from which the review compares the SLAs on a request's path with the target.
 SLA_CHECKED_FROM = 99.9
+#: Public buckets' CDN requests priced from egress / AVG_RESPONSE_KB are named in a warning
+#: when they cost at least this much a month in some option.
+ASSUMED_REQUESTS_WARN_USD = 20.0
 
 USERS_UNKNOWN = ("where the users are is not stated (users, data_residency or "
                  "preferences.regions): regions were compared on cost alone, whatever their "
@@ -108,6 +111,7 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
     pillars = review(facts, chosen.controls)
     warnings += chosen.design.warnings
     warnings += commitment.comparison_terms([c.design for c in ranked])
+    warnings += _assumed_cdn_requests(demands, [c.design for c in ranked])
     warnings += [f"not priced (no catalog price): {u}" for u in chosen.design.unpriced]
     frameworks = [f.value for f in req.compliance]
     return AssessmentResult(
@@ -161,6 +165,34 @@ def _through_the_cdn(catalog: Catalog, req: Requirements, chosen: Candidate
                           workloads=tuple(w.name for w in private),
                           egress_gb_per_month=sum(w.egress_gb_per_month for w in private),
                           monthly_cost_usd=design.monthly_usd, saving_usd=saving)
+
+
+def _assumed_cdn_requests(demands: list[WorkloadDemand], designs: list[OptionDesign]
+                          ) -> list[str]:
+    """A warning when public buckets' request counts were not stated and the count assumed
+    for them (egress / ``AVG_RESPONSE_KB``, the size of web assets) costs at least
+    ``ASSUMED_REQUESTS_WARN_USD`` a month in some option: a video library's segments or a
+    download site's files are megabytes, and make a hundredth of the requests or fewer.
+    CloudFront and Cloud CDN bill requests and Azure's CDN does not, so the assumption can
+    decide the ranking; the warning names the dearest option's share."""
+    assumed = [d for d in demands if d.resources.get("cdn_requests_assumed")]
+    if not assumed:
+        return []
+    count = sum(float(d.resources["cdn_requests_per_month"]) for d in assumed)
+    total = sum(float(d.resources.get("cdn_requests_per_month", 0)) for d in demands
+                if d.resources.get("public"))
+    share = count / total if total else 0.0
+    costs = [(sum(pl.item.monthly_usd for pl in design.lines
+                  if pl.item.component == "CDN requests") * share, design.provider)
+             for design in designs]
+    cost, provider = max(costs, default=(0.0, ""))
+    if cost < ASSUMED_REQUESTS_WARN_USD:
+        return []
+    names = ", ".join(d.workload for d in assumed)
+    return [f"{names}: CDN requests not stated; priced as {count:,.0f} a month (egress / "
+            f"{AVG_RESPONSE_KB:g} KB a response, the size of web assets), {usd(cost)} a month "
+            f"on {provider}. Files of megabytes (video segments, downloads) make far fewer "
+            f"requests: state requests_per_month."]
 
 
 def _request_path(req: Requirements, design: OptionDesign) -> dict[str, tuple]:

@@ -230,6 +230,9 @@ def size_object_storage(w: ObjectStorage, horizon_months: int) -> WorkloadDemand
     if w.public:
         requests, how = cdn_requests(w.egress_gb_per_month, w.requests_per_month)
         resources["cdn_requests_per_month"] = round(requests, 2)
+        # a bucket's files may be megabytes (media, downloads): ``assess`` warns when the
+        # web-asset size assumed here weighs on the price
+        resources["cdn_requests_assumed"] = w.requests_per_month is None
         trace.append(f"public: served through the CDN with the bucket as origin; egress "
                      f"{_fmt(w.egress_gb_per_month)} GB a month is CDN egress; {how}")
     return WorkloadDemand(w.name, WorkloadKind(w.type), resources, trace,
