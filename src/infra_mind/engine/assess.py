@@ -212,13 +212,14 @@ def _request_path(req: Requirements, design: OptionDesign) -> dict[str, tuple]:
     for w in req.workloads:
         if not isinstance(w, Database) or w.name not in managed:
             continue
-        found = sla.part(p, f"database_ha:{w.engine}", w.name) if managed[w.name] else None
-        if found is not None:
-            parts.append(found)
-        elif managed[w.name]:
+        if not managed[w.name]:
+            left_out.append(f"{w.name} (self-managed: its failover is the team's)")
+            continue
+        found = sla.part(p, f"database_ha:{w.engine}", w.name)
+        if found is None:
             left_out.append(f"{w.name} (no SLA recorded here for managed {w.engine} on {p})")
         else:
-            left_out.append(f"{w.name} (self-managed: its failover is the team's)")
+            parts.append(found)
     return {"sla_path": tuple(x for x in parts if x is not None),
             "sla_left_out": tuple(left_out)}
 
