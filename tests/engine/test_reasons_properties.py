@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 from infra_mind.catalog.regions import GROUPS, region
 from infra_mind.engine.assess import assess
 from infra_mind.engine.latency import NEAR_RTT_MS, rtt_ms
+from infra_mind.engine.places import place_name
 from infra_mind.engine.ranking import EXISTING_PROVIDER_TOLERANCE, RANKING_RULE
-from infra_mind.engine.requirements import Requirements
+from infra_mind.engine.requirements import USER_PLACES, Requirements
 from infra_mind.engine.result import AssessmentResult, Option
 from tests.engine.test_properties import catalog, requirements
 
@@ -249,35 +250,46 @@ def check_unpriced(result, reason):
 
 def check_users(result, reason):
     first, choice = result.options[0], result.region_choice
-    group = region(first.provider, first.region).group
+    where = region(first.provider, first.region)
     users = choice.users
+    names = [place_name(p) for p in users]
+    by_name = dict(zip(names, users, strict=True))
+
+    def rtt(o, places):
+        return rtt_ms(region(o.provider, o.region), places)
+
     if m := re.fullmatch(r"Users in (.+): (\S+) is in their region group", reason):
-        assert listing(m[1]) == users == [group] and m[2] == first.region
-    elif m := re.fullmatch(r"Users in (.+): (\S+) \((\w+)\) is within ~(\d+) ms round trip of "
+        assert listing(m[1]) == users == [where.group] and m[2] == first.region
+    elif m := re.fullmatch(r"Users in (.+): (\S+) \((.+)\) is where they are", reason):
+        assert listing(m[1]) == names and (m[2], m[3]) == (first.region, where.city)
+        assert rtt(first, users) == first.user_rtt_ms == 0 and users != [where.group]
+    elif m := re.fullmatch(r"Users in (.+): (\S+) \((.+)\) is within ~(\d+) ms round trip of "
                            r"all of them", reason):
-        assert listing(m[1]) == users and (m[2], m[3]) == (first.region, group)
-        assert int(m[4]) == rtt_ms(group, users) == first.user_rtt_ms <= NEAR_RTT_MS
+        assert listing(m[1]) == names and (m[2], m[3]) == (first.region, where.city)
+        assert int(m[4]) == rtt(first, users) == first.user_rtt_ms <= NEAR_RTT_MS
+        assert int(m[4]) > 0
     elif m := re.fullmatch(r"Users in (.+): no region is within 60 ms round trip of all of "
-                           r"them; (\S+) \((\w+)\) is near users in (.+) and serves users in "
+                           r"them; (\S+) \((.+)\) is near users in (.+) and serves users in "
                            r"(.+)", reason):
-        assert listing(m[1]) == users and (m[2], m[3]) == (first.region, group)
-        assert all(rtt_ms(group, (g,)) <= NEAR_RTT_MS for g in listing(m[4]))
+        assert listing(m[1]) == names and (m[2], m[3]) == (first.region, where.city)
+        assert all(rtt(first, (by_name[n],)) <= NEAR_RTT_MS for n in listing(m[4]))
         for far in listing(m[5]):
-            g, _, ms = far.partition(" at ~")
-            assert int(ms.removesuffix(" ms")) == rtt_ms(group, (g,)) > NEAR_RTT_MS
-        assert all(rtt_ms(region(o.provider, o.region).group, users) > NEAR_RTT_MS
-                   for o in result.options)
+            n, _, ms = far.partition(" at ~")
+            assert int(ms.removesuffix(" ms")) == rtt(first, (by_name[n],)) > NEAR_RTT_MS
+        assert all(rtt(o, users) > NEAR_RTT_MS for o in result.options)
     elif m := re.fullmatch(r"No allowed region is within 60 ms round trip of users in (.+); "
-                           r"(\S+) \((\w+)\) is among the nearest allowed, ~(\d+) ms", reason):
-        assert listing(m[1]) == users and (m[2], m[3]) == (first.region, group)
-        assert int(m[4]) == rtt_ms(group, users) > NEAR_RTT_MS
-        assert all(min(rtt_ms(region(o.provider, o.region).group, (g,)) for g in users)
-                   > NEAR_RTT_MS for o in result.options)
+                           r"(\S+) \((.+)\) is among the nearest allowed, ~(\d+) ms", reason):
+        assert listing(m[1]) == names and (m[2], m[3]) == (first.region, where.city)
+        assert int(m[4]) == rtt(first, users) > NEAR_RTT_MS
+        assert all(min(rtt(o, (p,)) for p in users) > NEAR_RTT_MS for o in result.options)
     elif m := re.fullmatch(r"Regions in (.+) were not designed: over 60 ms round trip "
-                           r"(from every user group|from users in .+) \((.+)\)", reason):
-        groups = listing(m[1])
-        assert not {region(o.provider, o.region).group for o in result.options} & set(groups)
-        for part, g in zip(m[3].split(", "), groups, strict=True):
+                           r"(from every place the users are|from users in .+) \((.+)\)",
+                           reason):
+        left_out = listing(m[1])
+        designed = {region(o.provider, o.region) for o in result.options}
+        assert not {r.group for r in designed} & set(left_out)
+        assert not {n for r in designed for n in (r.city, r.code)} & set(left_out)
+        for part, g in zip(m[3].split(", "), left_out, strict=True):
             name, _, ms = part.partition(" ~")
             assert name == g and int(ms.removesuffix(" ms")) > NEAR_RTT_MS
             assert f"{g}: ~{ms} round trip" in choice.excluded
@@ -333,7 +345,7 @@ def check_alternatives(result: AssessmentResult) -> None:
 def with_users(draw) -> Requirements:
     req = draw(requirements(pinned=False))
     users = draw(st.one_of(st.just([]),
-                           st.lists(st.sampled_from(GROUPS), min_size=1, max_size=2,
+                           st.lists(st.sampled_from(USER_PLACES), min_size=1, max_size=2,
                                     unique=True)))
     return Requirements.model_validate({**req.model_dump(mode="json"), "users": users})
 
@@ -345,8 +357,9 @@ def contested(draw) -> Requirements:
     req = draw(requirements(pinned=False))
     data = req.model_dump(mode="json")
     data["preferences"] |= {"providers": ["aws", "azure", "gcp"], "regions": []}
-    data["users"] = [draw(st.sampled_from(GROUPS))]
-    data["data_residency"] = draw(st.sampled_from([[], data["users"]]))
+    data["users"] = [draw(st.sampled_from(USER_PLACES))]
+    data["data_residency"] = draw(st.sampled_from(
+        [[], [data["users"][0]] if data["users"][0] in GROUPS else []]))
     data["compliance"] = draw(st.lists(st.sampled_from(["soc2", "hipaa", "pci_dss", "gdpr",
                                                          "iso27001", "ccpa"]),
                                        min_size=1, max_size=3, unique=True))

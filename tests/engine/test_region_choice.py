@@ -24,7 +24,7 @@ from infra_mind.engine.latency import (
     rtt_ms,
     user_groups,
 )
-from infra_mind.engine.requirements import Requirements
+from infra_mind.engine.requirements import USER_PLACES, Requirements
 from tests.engine.test_properties import catalog
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -111,11 +111,11 @@ def test_users_in_two_continents_keep_regions_near_either_and_say_the_far_round_
     result = assess(saas(users=["us", "eu"]), catalog())
     assert groups_of(result) <= {"us", "ca", "eu", "uk"}
     assert result.region_choice.rule == "near at least one user group"
-    first = result.options[0]
-    group = region(first.provider, first.region).group
-    far = "eu" if group in ("us", "ca") else "us"
+    first = region(result.options[0].provider, result.options[0].region)
+    far = "eu" if first.group in ("us", "ca") else "us"
     reason = next(r for r in result.recommended.reasons if r.startswith("Users in us and eu"))
-    assert f"serves users in {far} at ~{rtt_ms(group, (far,))} ms" in reason
+    assert f"serves users in {far} at ~{rtt_ms(first, (far,))} ms" in reason
+    assert rtt_ms(first, (far,)) == group_rtt_ms(first.group, far)
 
 
 def test_residency_wins_over_latency_and_the_nearest_allowed_region_is_kept():
@@ -142,21 +142,21 @@ def test_a_batch_job_has_no_users_to_be_near():
 
 
 @settings(max_examples=30, deadline=None)
-@given(users=st.lists(st.sampled_from(GROUPS), min_size=1, max_size=3, unique=True),
+@given(users=st.lists(st.sampled_from(USER_PLACES), min_size=1, max_size=3, unique=True),
        residency=st.one_of(st.just([]), st.lists(st.sampled_from(GROUPS), min_size=1,
                                                  max_size=2, unique=True)))
 def test_no_designed_region_is_farther_than_it_has_to_be(users, residency):
     result = assess(saas(users=users, data_residency=residency), catalog())
     allowed = [r for r in REGIONS.values() if not residency or r.group in residency]
     for o in result.options:
-        g = region(o.provider, o.region).group
-        assert o.user_rtt_ms == rtt_ms(g, users)
-        if any(rtt_ms(r.group, users) <= NEAR_RTT_MS for r in allowed):
-            assert rtt_ms(g, users) <= NEAR_RTT_MS  # near every user group when one can be
-        elif any(min(rtt_ms(r.group, (u,)) for u in users) <= NEAR_RTT_MS for r in allowed):
-            assert min(rtt_ms(g, (u,)) for u in users) <= NEAR_RTT_MS
+        r = region(o.provider, o.region)
+        assert o.user_rtt_ms == rtt_ms(r, users)
+        if any(rtt_ms(a, users) <= NEAR_RTT_MS for a in allowed):
+            assert rtt_ms(r, users) <= NEAR_RTT_MS  # near every user place when one can be
+        elif any(min(rtt_ms(a, (u,)) for u in users) <= NEAR_RTT_MS for a in allowed):
+            assert min(rtt_ms(r, (u,)) for u in users) <= NEAR_RTT_MS
         else:
-            assert rtt_ms(g, users) == min(rtt_ms(r.group, users) for r in allowed)
+            assert rtt_ms(r, users) == min(rtt_ms(a, users) for a in allowed)
 
 
 def test_a_provider_with_only_far_regions_is_left_out_and_said_so():

@@ -20,6 +20,7 @@ from pydantic.json_schema import models_json_schema
 from infra_mind.api.app import create_app
 from infra_mind.catalog.regions import REGIONS
 from infra_mind.config import load_settings
+from infra_mind.engine.places import COUNTRIES
 from infra_mind.engine.requirements import Requirements
 from infra_mind.engine.result import AssessmentResult
 
@@ -38,17 +39,19 @@ def openapi_document() -> str:
 
 
 def engine_document() -> str:
-    """Requirements and AssessmentResult as OpenAPI components, plus ``x-regions``."""
+    """Requirements and AssessmentResult as OpenAPI components, plus ``x-regions`` and
+    ``x-countries`` (the countries ``users`` may name, engine.places)."""
     _, top = models_json_schema([(Requirements, "validation"),
                                  (AssessmentResult, "serialization")],
                                 ref_template="#/components/schemas/{model}")
     regions = [{"provider": r.provider.value, "code": r.code, "name": r.name,
                 "group": r.group} for r in REGIONS.values()]
+    countries = [{"code": c.code, "name": c.name} for c in COUNTRIES.values()]
     # the models' own field order is kept: the form shows the fields in that order
     return _dump({"openapi": "3.1.0",
                   "info": {"title": "Infra Mind engine documents", "version": "1"},
                   "paths": {}, "components": {"schemas": top["$defs"]},
-                  "x-regions": regions}, sort_keys=False)
+                  "x-regions": regions, "x-countries": countries}, sort_keys=False)
 
 
 def main(argv: list[str]) -> int:

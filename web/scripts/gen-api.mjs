@@ -42,7 +42,9 @@ async function engineMeta() {
     "/** The JSON Schemas of the requirements document, by name (OpenAPI components). */\n" +
     `export const REQUIREMENTS_SCHEMAS = ${JSON.stringify(sorted, null, 1)} as const;\n\n` +
     "/** The regions the catalog covers. */\n" +
-    `export const REGIONS = ${JSON.stringify(doc["x-regions"], null, 1)} as const;\n`
+    `export const REGIONS = ${JSON.stringify(doc["x-regions"], null, 1)} as const;\n\n` +
+    "/** The countries `users` may name (besides region groups). */\n" +
+    `export const COUNTRIES = ${JSON.stringify(doc["x-countries"], null, 1)} as const;\n`
   );
 }
 

@@ -3,6 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parse } from "yaml";
 import { api, ok } from "../src/api/client";
+import { COUNTRIES } from "../src/api/engine-meta.gen";
 import { asRequirementsBody } from "../src/api/types";
 import { fromDocument, toDocument } from "../src/features/requirements/convert";
 import { RequirementsForm } from "../src/features/requirements/RequirementsForm";
@@ -131,6 +132,29 @@ describe("the requirements form", () => {
     await waitFor(() => expect(created).toHaveLength(1));
     // what was sent is the pasted document itself
     expect(sent[0]).toEqual(doc);
+  });
+
+  test("users are placed by region group or, to be precise, by country named in full", async () => {
+    const user = userEvent.setup();
+    const { text } = example("saas-startup");
+    const { created, sent } = renderForm();
+    fireEvent.change(screen.getByLabelText("Requirements (YAML or JSON)"), { target: { value: text } });
+    await waitFor(() => expect(workloadGroups()).toHaveLength(5));
+    const users = within(screen.getByRole("group", { name: "Where the users are" }));
+    // the groups first, as before, then each country the latency table covers, by name
+    const labels = users.getAllByRole("checkbox").map((b) => b.parentElement?.textContent ?? "");
+    expect(labels.slice(0, 8)).toEqual([
+      "United States (us)", "Canada (ca)", "European Union (eu)", "United Kingdom (uk)", "Asia Pacific (apac)", "South America (sa)", "Australia (AU)", "Austria (AT)",
+    ]);
+    expect(labels).toHaveLength(6 + COUNTRIES.length);
+    await user.click(users.getByLabelText("United States (us)"));
+    await user.click(users.getByLabelText("Japan (JP)"));
+    await user.click(users.getByLabelText("Australia (AU)"));
+    await user.click(screen.getByRole("button", { name: "Create assessment" }));
+    await waitFor(() => expect(created).toHaveLength(1));
+    expect(sent[0]?.users).toEqual(["AU", "JP"]);
+    const stored = await ok(api().GET("/api/v1/assessments/{assessment_id}", { params: { path: { assessment_id: created[0] ?? "" } } }));
+    expect((stored.requirements as { users: string[] }).users).toEqual(["AU", "JP"]);
   });
 
   test("pasted text that is not YAML says why in one sentence, and leaves the form alone", async () => {

@@ -133,7 +133,7 @@ def _table(result) -> None:
             row.append(usd(o.compared_cost_usd) if o.compared_cost_usd is not None else "")
         row += [usd(o.monthly_cost_usd), str(len(o.unpriced)),
                 "" if o.user_rtt_ms is None else
-                "users' group" if o.user_rtt_ms == 0 else f"~{o.user_rtt_ms:g} ms"]
+                "with the users" if o.user_rtt_ms == 0 else f"~{o.user_rtt_ms:g} ms"]
         row.append(_price_dates(o))
         options.add_row(*row)
     console.print(options)

@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from infra_mind.catalog.model import ProductFamily, Provider
-from infra_mind.catalog.regions import Region, regions_of
+from infra_mind.catalog.regions import REGIONS, Region, regions_of
 from infra_mind.catalog.store import Catalog, default_catalog
 from infra_mind.engine import (
     commitment,
@@ -87,6 +87,7 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
     if not choice.applies and not choice.users and any(
             w.type in USER_FACING for w in req.workloads):
         warnings.append(USERS_UNKNOWN)
+    warnings += _wide_groups(choice)
     region_choice = _region_choice(choice)
     if not evaluated:
         return _empty_result(req, demands, catalog, warnings, region_choice)
@@ -222,6 +223,24 @@ def _request_path(req: Requirements, design: OptionDesign) -> dict[str, tuple]:
             parts.append(found)
     return {"sla_path": tuple(x for x in parts if x is not None),
             "sla_left_out": tuple(left_out)}
+
+
+def _wide_groups(choice: latency.Choice) -> list[str]:
+    """A warning for each region group the users are given as whose regions are too far
+    apart for "in the group" to mean near (apac): the design took any of them as near."""
+    if not choice.applies:
+        return []
+    out = []
+    for group, ms, a, b in latency.wide_groups(choice.users):
+        if not any(r.group == group for r in choice.regions):
+            continue
+        countries = sorted({r.country for r in REGIONS.values() if r.group == group})
+        out.append(f"Where the users are is given as the region group {group} "
+                   f"({choice.users_from}), whose regions are up to {ms} ms round trip apart "
+                   f"({a.city} to {b.city}), so any of them counted as near. List the "
+                   f"users' countries in users ({', '.join(countries)} or others) to have "
+                   "regions chosen near them.")
+    return out
 
 
 def _region_choice(choice: latency.Choice) -> RegionChoice:

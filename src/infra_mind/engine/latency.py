@@ -1,27 +1,34 @@
 """Where the users are, and which regions are near enough to serve them.
 
 A region far from its users costs every request a long round trip, so price alone must not
-send a US business to Belgium. The model is coarse on purpose: the requirements say where
-users are by region group (``us``, ``ca``, ``eu``, ``uk``, ``apac``, ``sa``), and the round
-trip between two groups is the shortest published round trip between a city of one and a
-city of the other (``CITY_RTT_MS``). A region in the users' own group counts as 0 ms.
+send a US business to Belgium. The requirements say where users are by region group (``us``,
+``ca``, ``eu``, ``uk``, ``apac``, ``sa``) or by country (``JP``, ``AE``: ``engine.places``).
+The round trip between two groups is the shortest published round trip between a city of one
+and a city of the other (``CITY_RTT_MS``); a region in the users' own group counts as 0 ms.
+A country's round trip to a region is read from Azure's published inter-region table
+(``engine.places``); a region in the users' own country counts as 0 ms.
 
-The rule (``choose``): keep the regions within ``NEAR_RTT_MS`` of every user group. When
-users are in groups no single region is near to all of (us and eu, say), keep the regions
-near at least one group; each option then serves the far group at the round trip it states.
-When no allowed region is near any user group (data residency or region preferences rule
-them out), keep the nearest allowed ones. It applies when the requirements have a
-user-facing workload (a web service, a static site, an inference endpoint), or when
-``users`` is stated; a batch job has no users waiting on it.
+The rule (``choose``): keep the regions within ``NEAR_RTT_MS`` of every place the users are.
+When users are in places no single region is near to all of (us and eu, say), keep the
+regions near at least one; each option then serves the far users at the round trip it states.
+When no allowed region is near any of them (data residency or region preferences rule them
+out), keep the nearest allowed ones. It applies when the requirements have a user-facing
+workload (a web service, a static site, an inference endpoint), or when ``users`` is stated;
+a batch job has no users waiting on it.
+
+A group is coarse: every ``apac`` region is 0 ms from users in ``apac``, though Mumbai and
+Sydney are 145 ms apart. ``wide_groups`` names such groups so the result can ask for
+countries.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
 from infra_mind.catalog.regions import Region
+from infra_mind.engine.places import COUNTRIES, country_rtt_ms, group_spread
 from infra_mind.engine.requirements import Requirements
 from infra_mind.engine.workloads import USER_FACING
 
@@ -89,10 +96,27 @@ GROUP_RTT_MS: dict[frozenset[str], int] = {
     frozenset((a, b)): group_rtt_ms(a, b) for a, b in combinations(GROUP_CITIES, 2)}
 
 
-def rtt_ms(region_group: str, users: Iterable[str]) -> int:
-    """The round trip from the farthest of ``users`` to a region of ``region_group``."""
-    return max((0 if g == region_group else GROUP_RTT_MS[frozenset((g, region_group))]
-                for g in users), default=0)
+def place_rtt_ms(place: str, region: Region) -> int:
+    """The round trip from users at ``place`` (a region group or a country) to ``region``."""
+    if place in COUNTRIES:
+        return country_rtt_ms(place, region)
+    return 0 if place == region.group else GROUP_RTT_MS[frozenset((place, region.group))]
+
+
+def rtt_ms(region: Region, users: Iterable[str]) -> int:
+    """The round trip from the farthest of ``users`` to ``region``."""
+    return max((place_rtt_ms(place, region) for place in users), default=0)
+
+
+def wide_groups(users: Iterable[str]) -> list[tuple[str, int, Region, Region]]:
+    """The region groups among ``users`` whose regions in different countries are more than
+    ``NEAR_RTT_MS`` apart, each with that round trip and the two regions (``apac``)."""
+    out = []
+    for place in users:
+        spread = None if place in COUNTRIES else group_spread(place)
+        if spread and spread[0] > NEAR_RTT_MS:
+            out.append((place, *spread))
+    return out
 
 
 def user_groups(req: Requirements) -> tuple[tuple[str, ...], str]:
@@ -126,8 +150,8 @@ class Choice:
     applies: bool
 
     def rtt_ms(self, region: Region) -> float | None:
-        """The round trip from the farthest user group to ``region``; None when unknown."""
-        return float(rtt_ms(region.group, self.users)) if self.users else None
+        """The round trip from the farthest user place to ``region``; None when unknown."""
+        return float(rtt_ms(region, self.users)) if self.users else None
 
 
 def choose(req: Requirements, allowed: Sequence[Region]) -> Choice:
@@ -140,22 +164,37 @@ def choose(req: Requirements, allowed: Sequence[Region]) -> Choice:
     if not user_facing and source != "users":
         return Choice(list(allowed), users, source, "not applied: no user-facing workload",
                       {}, applies=False)
-    def farthest(group: str) -> int:
-        return rtt_ms(group, users)
+    def farthest(region: Region) -> int:
+        return rtt_ms(region, users)
 
-    def nearest_user(group: str) -> int:
-        return min(rtt_ms(group, (g,)) for g in users)
+    def nearest_user(region: Region) -> int:
+        return min(rtt_ms(region, (place,)) for place in users)
 
     distance, rule = farthest, "near every user group"
-    kept = [r for r in allowed if farthest(r.group) <= NEAR_RTT_MS]
+    kept = [r for r in allowed if farthest(r) <= NEAR_RTT_MS]
     if not kept:
         distance, rule = nearest_user, "near at least one user group"
-        kept = [r for r in allowed if nearest_user(r.group) <= NEAR_RTT_MS]
+        kept = [r for r in allowed if nearest_user(r) <= NEAR_RTT_MS]
     if not kept:
         distance, rule = farthest, "nearest allowed"
-        best = min((farthest(r.group) for r in allowed), default=0)
-        kept = [r for r in allowed if farthest(r.group) == best]
+        best = min((farthest(r) for r in allowed), default=0)
+        kept = [r for r in allowed if farthest(r) == best]
+    return Choice(kept, users, source, rule, _excluded(allowed, kept, distance), applies=True)
+
+
+def _excluded(allowed: Sequence[Region], kept: Sequence[Region],
+              distance: Callable[[Region], int]) -> dict[str, int]:
+    """The regions left out, each with the round trip that ruled it out (the nearest of them
+    where several share a name): named by group where no region of the group was kept, else
+    by city where no region of the city was, else by code."""
+    kept_codes = {(r.provider, r.code) for r in kept}
     kept_groups = {r.group for r in kept}
-    # each left-out group with the round trip that ruled it out
-    excluded = {r.group: distance(r.group) for r in allowed if r.group not in kept_groups}
-    return Choice(kept, users, source, rule, dict(sorted(excluded.items())), applies=True)
+    kept_cities = {r.city for r in kept}
+    out: dict[str, int] = {}
+    for r in allowed:
+        if (r.provider, r.code) in kept_codes:
+            continue
+        name = (r.group if r.group not in kept_groups
+                else r.city if r.city not in kept_cities else r.code)
+        out[name] = min(out.get(name, distance(r)), distance(r))
+    return dict(sorted(out.items()))

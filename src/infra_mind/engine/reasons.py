@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from infra_mind.engine.latency import NEAR_RTT_MS, Choice, rtt_ms
 from infra_mind.engine.money import usd, usd_change
+from infra_mind.engine.places import place_name
 from infra_mind.engine.ranking import (
     EXISTING_PROVIDER_TOLERANCE,
     RANKING_RULE,
@@ -185,27 +186,33 @@ def _users(chosen: Candidate, choice: Choice) -> list[str]:
     if not choice.applies:
         return []
     region = chosen.design.region
-    users = _listing(list(choice.users))
+    where = f"{region.code} ({region.city})"
+    users = _listing([place_name(p) for p in choice.users])
     out = []
     if choice.rule == "near every user group":
-        if set(choice.users) == {region.group}:
+        ms = rtt_ms(region, choice.users)
+        if list(choice.users) == [region.group]:
             out.append(f"Users in {users}: {region.code} is in their region group")
+        elif ms == 0:
+            out.append(f"Users in {users}: {where} is where they are")
         else:
-            out.append(f"Users in {users}: {region.code} ({region.group}) is within "
-                       f"~{rtt_ms(region.group, choice.users)} ms round trip of all of them")
+            out.append(f"Users in {users}: {where} is within ~{ms} ms round trip of all of "
+                       "them")
     elif choice.rule == "near at least one user group":
-        near = [g for g in choice.users if rtt_ms(region.group, (g,)) <= NEAR_RTT_MS]
-        far = [f"{g} at ~{rtt_ms(region.group, (g,))} ms" for g in choice.users
-               if g not in near]
+        near = [p for p in choice.users if rtt_ms(region, (p,)) <= NEAR_RTT_MS]
+        far = [f"{place_name(p)} at ~{rtt_ms(region, (p,))} ms" for p in choice.users
+               if p not in near]
         out.append(f"Users in {users}: no region is within {NEAR_RTT_MS} ms round trip of all "
-                   f"of them; {region.code} ({region.group}) is near users in "
-                   f"{_listing(near)} and serves users in {_listing(far)}")
+                   f"of them; {where} is near users in "
+                   f"{_listing([place_name(p) for p in near])} and serves users in "
+                   f"{_listing(far)}")
     else:
         out.append(f"No allowed region is within {NEAR_RTT_MS} ms round trip of users in "
-                   f"{users}; {region.code} ({region.group}) is among the nearest allowed, "
-                   f"~{rtt_ms(region.group, choice.users)} ms")
+                   f"{users}; {where} is among the nearest allowed, "
+                   f"~{rtt_ms(region, choice.users)} ms")
     if choice.excluded:
-        far_from = ("from every user group" if choice.rule == "near at least one user group"
+        far_from = ("from every place the users are"
+                    if choice.rule == "near at least one user group"
                     else f"from users in {users}")
         out.append(f"Regions in {_listing(list(choice.excluded))} were not designed: over "
                    f"{NEAR_RTT_MS} ms round trip {far_from} ("

@@ -22,6 +22,7 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -31,6 +32,7 @@ from pydantic_core import PydanticCustomError
 
 from infra_mind.catalog.model import Provider
 from infra_mind.catalog.regions import GROUPS, REGIONS
+from infra_mind.engine.places import COUNTRIES, GROUP_ALIASES
 
 _H = TypeVar("_H", bound=Hashable)
 
@@ -163,6 +165,39 @@ Frameworks = Annotated[list[Framework], Field(max_length=len(Framework),
 ResidencyGroups = Annotated[list[ResidencyGroup], Field(max_length=len(GROUPS),
                                                         json_schema_extra=_UNIQUE),
                             AfterValidator(no_repeats)]
+
+#: Where users may be: a region group, or a country the latency table covers (engine.places).
+USER_PLACES = (*GROUPS, *sorted(COUNTRIES))
+
+
+def user_place(value: object) -> object:
+    """Read a place whatever its case: a group's name (US, CA, GB and UK name groups too),
+    else a covered country's code; anything else is refused, naming what is accepted."""
+    if isinstance(value, bool):
+        # YAML 1.1 reads an unquoted NO (Norway) as false
+        raise PydanticCustomError("user_place", "{value} is not a place; YAML reads an "
+                                  "unquoted NO (Norway) as false: write \"NO\"",
+                                  {"value": str(value).lower()})
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.lower() in GROUPS:
+        return text.lower()
+    if text.upper() in GROUP_ALIASES:
+        return GROUP_ALIASES[text.upper()]
+    if text.upper() in COUNTRIES:
+        return text.upper()
+    raise PydanticCustomError(
+        "user_place", "{value} is neither a region group ({groups}) nor a country code the "
+        "latency table covers ({countries})",
+        {"value": repr(text[:20]), "groups": ", ".join(GROUPS),
+         "countries": ", ".join(sorted(COUNTRIES))})
+
+
+UserPlace = Annotated[Literal[USER_PLACES], BeforeValidator(user_place)]
+UserPlaces = Annotated[list[UserPlace], Field(max_length=len(USER_PLACES),
+                                              json_schema_extra=_UNIQUE),
+                       AfterValidator(no_repeats)]
 
 
 class Business(_Strict):
@@ -354,11 +389,12 @@ class Requirements(_Strict):
     data_residency: ResidencyGroups = Field(
         default_factory=list, description=f"Allowed region groups ({', '.join(GROUPS)}); "
         "empty = anywhere. A hard constraint.")
-    users: ResidencyGroups = Field(
-        default_factory=list, description=f"Region groups where the users are "
-        f"({', '.join(GROUPS)}); empty = the data_residency groups, else the groups of "
-        "preferences.regions. Regions more than 60 ms round trip from them are not designed "
-        "(see docs/engine.md, region choice).")
+    users: UserPlaces = Field(
+        default_factory=list, description=f"Where the users are: region groups "
+        f"({', '.join(GROUPS)}) or, to be precise, country codes (JP, AU, AE, ...); empty = "
+        "the data_residency groups, else the groups of preferences.regions. Regions more "
+        "than 60 ms round trip from them are not designed (see docs/engine.md, region "
+        "choice).")
     availability_target: AvailabilityTarget = 99.9
     preferences: Preferences = Field(default_factory=Preferences)
     workloads: list[Workload] = Field(min_length=1, max_length=50)

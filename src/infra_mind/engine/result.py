@@ -177,15 +177,17 @@ class RegionChoice(_Out):
     """Where the users are, and which regions were near enough to them to be designed."""
 
     users: list[str] = Field(default_factory=list,
-                             description="Region groups where the users are")
+                             description="Where the users are: region groups and countries")
     users_from: str = Field("", description="Where that came from: users, data_residency, "
                                             "preferences.regions, or empty when unknown")
     rule: str = Field("", description="Which regions were kept, in words")
-    max_rtt_ms: float | None = Field(None, description="A region is near when every user "
-                                                       "group is within this round trip")
+    max_rtt_ms: float | None = Field(None, description="A region is near when every place "
+                                                       "the users are is within this round "
+                                                       "trip")
     excluded: list[str] = Field(default_factory=list,
-                                description="Region groups left out for latency, with the "
-                                            "round trip from the users")
+                                description="Regions left out for latency, by group (or by "
+                                            "city, where others of the group were kept), "
+                                            "with the round trip from the users")
 
 
 class AssessmentResult(_Out):

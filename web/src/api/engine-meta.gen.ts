@@ -625,7 +625,7 @@ export const REQUIREMENTS_SCHEMAS = {
     "uniqueItems": true
    },
    "users": {
-    "description": "Region groups where the users are (us, ca, eu, uk, apac, sa); empty = the data_residency groups, else the groups of preferences.regions. Regions more than 60 ms round trip from them are not designed (see docs/engine.md, region choice).",
+    "description": "Where the users are: region groups (us, ca, eu, uk, apac, sa) or, to be precise, country codes (JP, AU, AE, ...); empty = the data_residency groups, else the groups of preferences.regions. Regions more than 60 ms round trip from them are not designed (see docs/engine.md, region choice).",
     "items": {
      "enum": [
       "us",
@@ -633,11 +633,40 @@ export const REQUIREMENTS_SCHEMAS = {
       "eu",
       "uk",
       "apac",
-      "sa"
+      "sa",
+      "AE",
+      "AT",
+      "AU",
+      "BE",
+      "BR",
+      "CH",
+      "DE",
+      "DK",
+      "ES",
+      "FI",
+      "FR",
+      "HK",
+      "ID",
+      "IE",
+      "IL",
+      "IN",
+      "IT",
+      "JP",
+      "KR",
+      "MX",
+      "MY",
+      "NL",
+      "NO",
+      "NZ",
+      "PL",
+      "QA",
+      "SE",
+      "SG",
+      "ZA"
      ],
      "type": "string"
     },
-    "maxItems": 6,
+    "maxItems": 35,
     "title": "Users",
     "type": "array",
     "uniqueItems": true
@@ -1201,5 +1230,125 @@ export const REGIONS = [
   "code": "southamerica-east1",
   "name": "São Paulo",
   "group": "sa"
+ }
+] as const;
+
+/** The countries `users` may name (besides region groups). */
+export const COUNTRIES = [
+ {
+  "code": "AE",
+  "name": "United Arab Emirates"
+ },
+ {
+  "code": "AT",
+  "name": "Austria"
+ },
+ {
+  "code": "AU",
+  "name": "Australia"
+ },
+ {
+  "code": "BE",
+  "name": "Belgium"
+ },
+ {
+  "code": "BR",
+  "name": "Brazil"
+ },
+ {
+  "code": "CH",
+  "name": "Switzerland"
+ },
+ {
+  "code": "DE",
+  "name": "Germany"
+ },
+ {
+  "code": "DK",
+  "name": "Denmark"
+ },
+ {
+  "code": "ES",
+  "name": "Spain"
+ },
+ {
+  "code": "FI",
+  "name": "Finland"
+ },
+ {
+  "code": "FR",
+  "name": "France"
+ },
+ {
+  "code": "HK",
+  "name": "Hong Kong"
+ },
+ {
+  "code": "ID",
+  "name": "Indonesia"
+ },
+ {
+  "code": "IE",
+  "name": "Ireland"
+ },
+ {
+  "code": "IL",
+  "name": "Israel"
+ },
+ {
+  "code": "IN",
+  "name": "India"
+ },
+ {
+  "code": "IT",
+  "name": "Italy"
+ },
+ {
+  "code": "JP",
+  "name": "Japan"
+ },
+ {
+  "code": "KR",
+  "name": "South Korea"
+ },
+ {
+  "code": "MX",
+  "name": "Mexico"
+ },
+ {
+  "code": "MY",
+  "name": "Malaysia"
+ },
+ {
+  "code": "NL",
+  "name": "Netherlands"
+ },
+ {
+  "code": "NO",
+  "name": "Norway"
+ },
+ {
+  "code": "NZ",
+  "name": "New Zealand"
+ },
+ {
+  "code": "PL",
+  "name": "Poland"
+ },
+ {
+  "code": "QA",
+  "name": "Qatar"
+ },
+ {
+  "code": "SE",
+  "name": "Sweden"
+ },
+ {
+  "code": "SG",
+  "name": "Singapore"
+ },
+ {
+  "code": "ZA",
+  "name": "South Africa"
  }
 ] as const;

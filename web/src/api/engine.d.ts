@@ -655,12 +655,12 @@ export interface components {
         RegionChoice: {
             /**
              * Excluded
-             * @description Region groups left out for latency, with the round trip from the users
+             * @description Regions left out for latency, by group (or by city, where others of the group were kept), with the round trip from the users
              */
             excluded?: string[];
             /**
              * Max Rtt Ms
-             * @description A region is near when every user group is within this round trip
+             * @description A region is near when every place the users are is within this round trip
              * @default null
              */
             max_rtt_ms?: number | null;
@@ -672,7 +672,7 @@ export interface components {
             rule?: string;
             /**
              * Users
-             * @description Region groups where the users are
+             * @description Where the users are: region groups and countries
              */
             users?: string[];
             /**
@@ -706,9 +706,9 @@ export interface components {
             preferences?: components["schemas"]["Preferences"];
             /**
              * Users
-             * @description Region groups where the users are (us, ca, eu, uk, apac, sa); empty = the data_residency groups, else the groups of preferences.regions. Regions more than 60 ms round trip from them are not designed (see docs/engine.md, region choice).
+             * @description Where the users are: region groups (us, ca, eu, uk, apac, sa) or, to be precise, country codes (JP, AU, AE, ...); empty = the data_residency groups, else the groups of preferences.regions. Regions more than 60 ms round trip from them are not designed (see docs/engine.md, region choice).
              */
-            users?: ("us" | "ca" | "eu" | "uk" | "apac" | "sa")[];
+            users?: ("us" | "ca" | "eu" | "uk" | "apac" | "sa" | "AE" | "AT" | "AU" | "BE" | "BR" | "CH" | "DE" | "DK" | "ES" | "FI" | "FR" | "HK" | "ID" | "IE" | "IL" | "IN" | "IT" | "JP" | "KR" | "MX" | "MY" | "NL" | "NO" | "NZ" | "PL" | "QA" | "SE" | "SG" | "ZA")[];
             /** Workloads */
             workloads: (components["schemas"]["WebService"] | components["schemas"]["Worker"] | components["schemas"]["Database"] | components["schemas"]["ObjectStorage"] | components["schemas"]["Cache"] | components["schemas"]["StaticSite"] | components["schemas"]["MlTraining"] | components["schemas"]["MlInference"])[];
         };

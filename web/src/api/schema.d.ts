@@ -1826,9 +1826,9 @@ export interface components {
             preferences?: components["schemas"]["Preferences"];
             /**
              * Users
-             * @description Region groups where the users are (us, ca, eu, uk, apac, sa); empty = the data_residency groups, else the groups of preferences.regions. Regions more than 60 ms round trip from them are not designed (see docs/engine.md, region choice).
+             * @description Where the users are: region groups (us, ca, eu, uk, apac, sa) or, to be precise, country codes (JP, AU, AE, ...); empty = the data_residency groups, else the groups of preferences.regions. Regions more than 60 ms round trip from them are not designed (see docs/engine.md, region choice).
              */
-            users?: ("us" | "ca" | "eu" | "uk" | "apac" | "sa")[];
+            users?: ("us" | "ca" | "eu" | "uk" | "apac" | "sa" | "AE" | "AT" | "AU" | "BE" | "BR" | "CH" | "DE" | "DK" | "ES" | "FI" | "FR" | "HK" | "ID" | "IE" | "IL" | "IN" | "IT" | "JP" | "KR" | "MX" | "MY" | "NL" | "NO" | "NZ" | "PL" | "QA" | "SE" | "SG" | "ZA")[];
             /** Workloads */
             workloads: (components["schemas"]["WebService"] | components["schemas"]["Worker"] | components["schemas"]["Database"] | components["schemas"]["ObjectStorage"] | components["schemas"]["Cache"] | components["schemas"]["StaticSite"] | components["schemas"]["MlTraining"] | components["schemas"]["MlInference"])[];
         };

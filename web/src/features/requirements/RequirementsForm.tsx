@@ -5,13 +5,13 @@
  */
 import { useCallback, useId, useMemo, useRef, useState, type FormEvent, type Ref } from "react";
 import { FormProvider, useFieldArray, useForm, useFormContext, useWatch, type FieldValues } from "react-hook-form";
-import { REGIONS } from "../../api/engine-meta.gen";
+import { COUNTRIES, REGIONS } from "../../api/engine-meta.gen";
 import { ApiError, normalizePath } from "../../api/errors";
 import { saveBlob } from "../../api/stream";
 import { ErrorText } from "../../components/Feedback";
 import { providerName } from "../../lib/format";
 import { emptyForm, fromDocument, newWorkload, toDocument, type FormValues, type ModelValues } from "./convert";
-import { ChoiceList, fieldId, SchemaField, ServerErrorsContext, useFieldError } from "./fields";
+import { ChoiceList, fieldId, optionLabel, SchemaField, ServerErrorsContext, useFieldError } from "./fields";
 import { PastePanel, type PastePanelHandle } from "./PastePanel";
 import { pathLabel } from "./paths";
 import { fieldsOf, KIND_LABELS, MAX_WORKLOADS, requirementsField, workloadKinds } from "./schema";
@@ -121,7 +121,7 @@ export function RequirementsForm({ initial, submitLabel, onSubmit }: Props) {
             <h2 id={`${formId}-where`}>Compliance, residency and users</h2>
             <ChoiceList field={requirementsField("compliance")} path="compliance" label="Compliance frameworks" />
             <ChoiceList field={requirementsField("data_residency")} path="data_residency" label="Data residency (where data may be stored)" />
-            <ChoiceList field={requirementsField("users")} path="users" label="Where the users are" />
+            <ChoiceList field={requirementsField("users")} path="users" label="Where the users are" options={userPlaces()} />
             <SchemaField field={requirementsField("availability_target")} path="availability_target" label="Availability target" />
           </section>
           <Preferences />
@@ -142,6 +142,19 @@ export function RequirementsForm({ initial, submitLabel, onSubmit }: Props) {
 }
 
 /** An error the server gave for a whole part (a workload, the business), not one field. */
+const COUNTRY_NAMES: Record<string, string> = Object.fromEntries(COUNTRIES.map((c) => [c.code, c.name]));
+
+/** Where the users may be: the region groups in the schema's order, then the countries by name. */
+function userPlaces(): { value: string; label: string }[] {
+  const values = (requirementsField("users").options ?? []).map(String);
+  const groups = values.filter((v) => !COUNTRY_NAMES[v]).map((value) => ({ value, label: optionLabel(value) }));
+  const countries = values
+    .filter((v) => COUNTRY_NAMES[v])
+    .map((value) => ({ value, label: `${COUNTRY_NAMES[value]} (${value})` }))
+    .sort((a, b) => a.label.localeCompare(b.label));
+  return [...groups, ...countries];
+}
+
 function Problem({ path }: { path: string }) {
   const error = useFieldError(path);
   return error ? <p className="field-error">{error}</p> : null;
