@@ -17,6 +17,7 @@ from infra_mind.catalog.regions import GROUPS, REGIONS, region
 from infra_mind.engine import places
 from infra_mind.engine.assess import assess
 from infra_mind.engine.latency import NEAR_RTT_MS, rtt_ms
+from infra_mind.engine.load import RequirementsError, load_requirements
 from infra_mind.engine.requirements import USER_PLACES, Requirements
 from tests.engine.test_properties import catalog
 
@@ -154,7 +155,8 @@ def test_places_are_read_in_any_case_and_us_ca_gb_name_their_groups():
 @pytest.mark.parametrize(("users", "message"), [
     (["XX"], "'XX' is neither a region group (us, ca, eu, uk, apac, sa) nor a country code "
              "the latency table covers (AE, AT, AU, "),
-    ([False], 'false is not a place; YAML reads an unquoted NO (Norway) as false: write "NO"'),
+    ([False], "false is not a place; a YAML 1.1 parser reads an unquoted NO (Norway) as "
+              'false: write "NO"'),
     (["JP", "jp"], "each value at most once; repeated: JP"),
     (["us", "US"], "each value at most once; repeated: us"),
 ])
@@ -164,3 +166,22 @@ def test_an_unknown_or_repeated_place_is_refused_in_one_line(users, message):
     (error,) = caught.value.errors()
     assert error["loc"][0] == "users" and error["msg"].startswith(message)
     assert "\n" not in error["msg"]
+
+
+def test_a_file_reads_no_as_norway_and_yes_still_means_true(tmp_path):
+    """YAML 1.2's booleans, as the web app reads YAML: NO is Norway, not false."""
+    path = tmp_path / "nordic.yaml"
+    path.write_text("name: nordic\nusers: [NO, SE, dk]\npreferences: {spot_ok: yes, "
+                    "managed_services: off, allow_arm: True}\nworkloads:\n"
+                    "  - {name: api, type: web_service, peak_rps: 5}\n", encoding="utf-8")
+    req = load_requirements(path)
+    assert req.users == ["NO", "SE", "DK"]
+    assert (req.preferences.spot_ok, req.preferences.managed_services,
+            req.preferences.allow_arm) == (True, False, True)
+    # a false that is a false is still refused in one line
+    path.write_text("name: x\nusers: [false]\nworkloads:\n"
+                    "  - {name: api, type: web_service, peak_rps: 5}\n", encoding="utf-8")
+    with pytest.raises(RequirementsError) as caught:
+        load_requirements(path)
+    assert caught.value.problems == ["users[0]: false is not a place; a YAML 1.1 parser reads "
+                                     'an unquoted NO (Norway) as false: write "NO"']

@@ -7,6 +7,7 @@ Every problem becomes one line naming the field path as a user writes it
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,20 @@ from infra_mind.engine.workloads import WorkloadKind
 
 MAX_FILE_BYTES = 1_000_000
 _WORKLOAD_TYPES = frozenset(kind.value for kind in WorkloadKind)
+
+
+class _Yaml12Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2's booleans: only true and false. YAML 1.1 also
+    reads yes, no, on and off as booleans, so a country list ``[NO, SE]`` (Norway) became
+    ``[false, "SE"]``; the web app's parser (the ``yaml`` package) already reads 1.2."""
+
+
+_BOOL = "tag:yaml.org,2002:bool"
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Yaml12Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                    list("tTfF"))
 
 
 class RequirementsError(Exception):
@@ -82,7 +97,8 @@ def load_requirements(path: Path | str) -> Requirements:
     except (OSError, UnicodeDecodeError) as exc:
         raise RequirementsError([f"{path}: cannot read: {exc}"]) from None
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        data = (json.loads(text) if path.suffix.lower() == ".json"
+                else yaml.load(text, Loader=_Yaml12Loader))
     except json.JSONDecodeError as exc:
         raise RequirementsError([f"{path}: not valid JSON: line {exc.lineno}: {exc.msg}"]) \
             from None

@@ -174,9 +174,9 @@ def user_place(value: object) -> object:
     """Read a place whatever its case: a group's name (US, CA, GB and UK name groups too),
     else a covered country's code; anything else is refused, naming what is accepted."""
     if isinstance(value, bool):
-        # YAML 1.1 reads an unquoted NO (Norway) as false
-        raise PydanticCustomError("user_place", "{value} is not a place; YAML reads an "
-                                  "unquoted NO (Norway) as false: write \"NO\"",
+        # a YAML 1.1 parser reads an unquoted NO (Norway) as false (engine.load reads 1.2)
+        raise PydanticCustomError("user_place", "{value} is not a place; a YAML 1.1 parser "
+                                  "reads an unquoted NO (Norway) as false: write \"NO\"",
                                   {"value": str(value).lower()})
     if not isinstance(value, str):
         return value
