@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from infra_mind.engine.requirements import MAX_RPS
+from infra_mind.engine.requirements import MAX_RPS, RESIDENCY_PLACES
 from infra_mind.models import Assessment, IdempotencyKey
 from tests.api.helpers import REQUIREMENTS, Member, create_assessment, create_member
 
@@ -94,7 +94,8 @@ async def test_what_if_lists_are_bounded_and_name_each_value_once(app, client):
         ({"data_residency": ["eu", "us", "eu"]},
          "body.data_residency: each value at most once; repeated: eu"),
         ({"data_residency": ["eu"] * 1000},
-         "body.data_residency: List should have at most 6 items after validation, not 1000"),
+         f"body.data_residency: List should have at most {len(RESIDENCY_PLACES)} items after "
+         "validation, not 1000"),
     ]
     for body, problem in cases:
         response = await client.post(f"{BASE}/{aid}/what-if", headers=owner.headers, json=body)

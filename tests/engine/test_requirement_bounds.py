@@ -22,7 +22,13 @@ from infra_mind.catalog.model import Provider
 from infra_mind.catalog.regions import GROUPS, REGIONS
 from infra_mind.engine import requirements as r
 from infra_mind.engine.load import RequirementsError, load_requirements, parse_requirements
-from infra_mind.engine.requirements import Framework, Requirements, Workload
+from infra_mind.engine.requirements import (
+    RESIDENCY_PLACES,
+    USER_PLACES,
+    Framework,
+    Requirements,
+    Workload,
+)
 
 #: One workload of each type with every number given, at ordinary values.
 WORKLOADS: dict[str, dict[str, Any]] = {
@@ -214,15 +220,18 @@ def test_lists_are_no_longer_than_the_values_there_are():
     data = _requirements("web_service")
     data["preferences"] = {"providers": ["aws"] * 3000, "regions": [*codes, "us-east-1"]}
     data["compliance"] = [f.value for f in Framework] * 2
-    data["data_residency"] = list(GROUPS) * 2
+    data["data_residency"] = list(RESIDENCY_PLACES) * 2
+    data["users"] = list(USER_PLACES) * 2
     assert sorted(_problems(data)) == [
         f"compliance: List should have at most {len(Framework)} items after validation, "
         f"not {2 * len(Framework)}",
-        f"data_residency: List should have at most {len(GROUPS)} items after validation, "
-        f"not {2 * len(GROUPS)}",
+        f"data_residency: List should have at most {len(RESIDENCY_PLACES)} items after "
+        f"validation, not {2 * len(RESIDENCY_PLACES)}",
         "preferences.providers: List should have at most 3 items after validation, not 3000",
         f"preferences.regions: List should have at most {len(codes)} items after validation, "
-        f"not {len(codes) + 1}"]
+        f"not {len(codes) + 1}",
+        f"users: List should have at most {len(USER_PLACES)} items after validation, "
+        f"not {2 * len(USER_PLACES)}"]
     # every covered region, each once, is fine
     data = _requirements("web_service")
     data["preferences"] = {"regions": codes}

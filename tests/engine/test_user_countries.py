@@ -18,7 +18,7 @@ from infra_mind.engine import places
 from infra_mind.engine.assess import assess
 from infra_mind.engine.latency import NEAR_RTT_MS, rtt_ms
 from infra_mind.engine.load import RequirementsError, load_requirements
-from infra_mind.engine.requirements import USER_PLACES, Requirements
+from infra_mind.engine.requirements import RESIDENCY_COUNTRIES, USER_PLACES, Requirements
 from tests.engine.test_properties import catalog
 
 WEB = {"name": "web", "type": "web_service", "peak_rps": 120, "cpu_ms_per_request": 30,
@@ -185,3 +185,37 @@ def test_a_file_reads_no_as_norway_and_yes_still_means_true(tmp_path):
         load_requirements(path)
     assert caught.value.problems == ["users[0]: false is not a place; a YAML 1.1 parser reads "
                                      'an unquoted NO (Norway) as false: write "NO"']
+
+
+# -- data kept in a country ----------------------------------------------------------------
+
+
+def test_data_kept_in_one_country_designs_only_its_regions_and_says_so():
+    # an Australian agency: apac would allow Singapore, Tokyo and Mumbai
+    result = assess(business(data_residency=["au"], compliance=["gdpr"]), catalog())
+    assert result.requirements.data_residency == ["AU"]
+    assert {region(o.provider, o.region).country for o in result.options} == {"AU"}
+    # where the users are is read from the residency, so no apac warning is given
+    assert result.region_choice.users == ["AU"] and not result.warnings
+    # GDPR's transfer control: Australia is outside the EU and the UK
+    (transfer,) = [c for c in result.compliance if c.control_id == "GDPR-TR-01"]
+    assert transfer.status == "gap"
+
+
+def test_a_country_inside_a_group_satisfies_what_the_group_does():
+    result = assess(business(data_residency=["DE", "fr"], compliance=["gdpr"]), catalog())
+    assert {region(o.provider, o.region).country for o in result.options} <= {"DE", "FR"}
+    (transfer,) = [c for c in result.compliance if c.control_id == "GDPR-TR-01"]
+    assert transfer.status == "met"
+    assert places.COUNTRIES.keys() >= set(RESIDENCY_COUNTRIES)  # users fall back to them
+
+
+def test_residency_names_only_countries_with_a_covered_region():
+    with pytest.raises(ValidationError) as caught:
+        Requirements.model_validate(business(data_residency=["AT"]))
+    (error,) = caught.value.errors()
+    assert error["msg"] == (
+        "'AT' is neither a region group (us, ca, eu, uk, apac, sa) nor a country code with a "
+        "covered region (AU, BE, BR, DE, FI, FR, IE, IN, JP, NL, SE, SG)")
+    assert Requirements.model_validate(business(data_residency=["US", "gb"])).data_residency \
+        == ["us", "uk"]

@@ -40,7 +40,7 @@ def openapi_document() -> str:
 
 def engine_document() -> str:
     """Requirements and AssessmentResult as OpenAPI components, plus ``x-regions`` and
-    ``x-countries`` (the countries ``users`` may name, engine.places)."""
+    ``x-countries`` (the countries ``users`` and ``data_residency`` may name, with names)."""
     _, top = models_json_schema([(Requirements, "validation"),
                                  (AssessmentResult, "serialization")],
                                 ref_template="#/components/schemas/{model}")

@@ -134,7 +134,7 @@ describe("the requirements form", () => {
     expect(sent[0]).toEqual(doc);
   });
 
-  test("users are placed by region group or, to be precise, by country named in full", async () => {
+  test("users and data residency take region groups or, to be precise, countries named in full", async () => {
     const user = userEvent.setup();
     const { text } = example("saas-startup");
     const { created, sent } = renderForm();
@@ -147,12 +147,18 @@ describe("the requirements form", () => {
       "United States (us)", "Canada (ca)", "European Union (eu)", "United Kingdom (uk)", "Asia Pacific (apac)", "South America (sa)", "Australia (AU)", "Austria (AT)",
     ]);
     expect(labels).toHaveLength(6 + COUNTRIES.length);
+    // data may be kept only where a covered region is: Australia, not Austria
+    const residency = within(screen.getByRole("group", { name: "Data residency (where data may be stored)" }));
+    expect(residency.getByLabelText("Australia (AU)")).not.toBeChecked();
+    expect(residency.queryByLabelText("Austria (AT)")).toBeNull();
+    await user.click(residency.getByLabelText("Australia (AU)"));
     await user.click(users.getByLabelText("United States (us)"));
     await user.click(users.getByLabelText("Japan (JP)"));
     await user.click(users.getByLabelText("Australia (AU)"));
     await user.click(screen.getByRole("button", { name: "Create assessment" }));
     await waitFor(() => expect(created).toHaveLength(1));
     expect(sent[0]?.users).toEqual(["AU", "JP"]);
+    expect(sent[0]?.data_residency).toEqual(["AU"]);
     const stored = await ok(api().GET("/api/v1/assessments/{assessment_id}", { params: { path: { assessment_id: created[0] ?? "" } } }));
     expect((stored.requirements as { users: string[] }).users).toEqual(["AU", "JP"]);
   });

@@ -60,6 +60,19 @@ describe("what-if", () => {
     expect(within(differences).getByRole("heading", { level: 3, name: "Recommendation" })).toBeInTheDocument();
   });
 
+  test("data kept in one country: Australia only puts the recommendation in Sydney", async () => {
+    const user = userEvent.setup();
+    renderWithQueries(<WhatIfPanel assessmentId={assessment.id} current={current} />);
+    const residency = within(screen.getByRole("group", { name: "Data residency" }));
+    // the groups, then each country with a covered region
+    expect(residency.getAllByRole("checkbox").map((b) => b.parentElement?.textContent).slice(5, 8)).toEqual(["South America", "Australia (AU)", "Belgium (BE)"]);
+    await user.click(residency.getByLabelText("Australia (AU)"));
+    await user.click(screen.getByRole("button", { name: "Try it" }));
+    const differences = await screen.findByRole("region", { name: "Differences" }, { timeout: 20_000 });
+    const placement = (within(differences).getByRole("row", { name: /^Recommended/ }) as HTMLTableRowElement).cells[2]?.textContent ?? "";
+    expect(placement).toMatch(/(ap-southeast-2|australiaeast|australia-southeast1)/);
+  });
+
   test("nothing changed, or no cloud left, is said in one sentence without asking the server", async () => {
     const user = userEvent.setup();
     renderWithQueries(<WhatIfPanel assessmentId={assessment.id} current={current} />);

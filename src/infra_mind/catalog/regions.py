@@ -111,3 +111,14 @@ def regions_in_groups(groups: list[str] | tuple[str, ...]) -> list[Region]:
     """Every covered region inside the given residency groups."""
     wanted = set(groups)
     return [r for r in REGIONS.values() if r.group in wanted]
+
+
+def within(region: Region, places: list[str] | tuple[str, ...]) -> bool:
+    """Whether ``region`` lies in one of ``places``: region groups and country codes."""
+    return region.group in places or region.country in places
+
+
+def residency_groups(places: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The region groups ``places`` (groups and countries) lie in, once each, in order."""
+    country_group = {r.country: r.group for r in REGIONS.values()}
+    return tuple(dict.fromkeys(country_group.get(p, p) for p in places))

@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from infra_mind.catalog.model import ProductFamily, Provider
-from infra_mind.catalog.regions import REGIONS, Region, regions_of
+from infra_mind.catalog.regions import REGIONS, Region, regions_of, residency_groups, within
 from infra_mind.catalog.store import Catalog, default_catalog
 from infra_mind.engine import (
     commitment,
@@ -254,8 +254,7 @@ def _region_choice(choice: latency.Choice) -> RegionChoice:
 def _allowed_regions(req: Requirements, provider: Provider) -> list[Region]:
     regions = regions_of(provider)
     if req.data_residency:
-        groups = set(req.data_residency)
-        regions = [r for r in regions if r.group in groups]
+        regions = [r for r in regions if within(r, req.data_residency)]
     if req.preferences.regions:
         codes = set(req.preferences.regions)
         regions = [r for r in regions if r.code in codes]
@@ -290,7 +289,8 @@ def _facts(req: Requirements, design: OptionDesign) -> ArchitectureFacts:
     return ArchitectureFacts(
         provider=p, region=region.code, region_group=region.group, country=region.country,
         zones_used=design.zones_used, availability_target=float(req.availability_target),
-        frameworks=frameworks, residency_groups=tuple(req.data_residency),
+        frameworks=frameworks, residency=tuple(req.data_residency),
+        residency_groups=residency_groups(req.data_residency),
         components=evidence.components, capabilities=evidence.capabilities,
         shortfalls=evidence.shortfalls,
         managed_database=design.managed_database, database_ha=design.database_ha,

@@ -62,7 +62,9 @@ class ArchitectureFacts:
     zones_used: int  # availability zones the compute and databases span
     availability_target: float
     frameworks: tuple[str, ...]  # requested compliance frameworks
-    residency_groups: tuple[str, ...]  # allowed groups; empty = anywhere
+    residency_groups: tuple[str, ...]  # the groups data may be kept in; empty = anywhere
+    #: data_residency as stated: groups and countries; empty = anywhere
+    residency: tuple[str, ...] = ()
     components: tuple[Component, ...] = ()
     #: Capabilities the design provides, each mapped to the component that provides it,
     #: e.g. {"encryption_at_rest": "Amazon RDS storage encryption (AWS KMS)"}. The

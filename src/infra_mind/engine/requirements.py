@@ -15,7 +15,7 @@ can overflow a float.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from enum import StrEnum
 from typing import Annotated, Literal, TypeVar
 
@@ -146,7 +146,6 @@ class Commitment(StrEnum):
     THREE_YEARS = "3y"
 
 
-ResidencyGroup = Literal["us", "ca", "eu", "uk", "apac", "sa"]
 AvailabilityTarget = Literal[99.0, 99.5, 99.9, 99.95, 99.99]
 RegionCode = Annotated[str, StringConstraints(strip_whitespace=True,
                                               max_length=MAX_REGION_CODE_CHARS)]
@@ -162,42 +161,51 @@ RegionCodes = Annotated[list[RegionCode], Field(max_length=len(REGION_CODES),
 Frameworks = Annotated[list[Framework], Field(max_length=len(Framework),
                                               json_schema_extra=_UNIQUE),
                        AfterValidator(no_repeats)]
-ResidencyGroups = Annotated[list[ResidencyGroup], Field(max_length=len(GROUPS),
-                                                        json_schema_extra=_UNIQUE),
-                            AfterValidator(no_repeats)]
-
 #: Where users may be: a region group, or a country the latency table covers (engine.places).
 USER_PLACES = (*GROUPS, *sorted(COUNTRIES))
+#: Where data may be kept: a region group, or a country with a covered region (US, CA and GB
+#: are their groups).
+RESIDENCY_COUNTRIES = tuple(sorted({r.country for r in REGIONS.values()} - set(GROUP_ALIASES)))
+RESIDENCY_PLACES = (*GROUPS, *RESIDENCY_COUNTRIES)
 
 
-def user_place(value: object) -> object:
-    """Read a place whatever its case: a group's name (US, CA, GB and UK name groups too),
-    else a covered country's code; anything else is refused, naming what is accepted."""
-    if isinstance(value, bool):
-        # a YAML 1.1 parser reads an unquoted NO (Norway) as false (engine.load reads 1.2)
-        raise PydanticCustomError("user_place", "{value} is not a place; a YAML 1.1 parser "
-                                  "reads an unquoted NO (Norway) as false: write \"NO\"",
-                                  {"value": str(value).lower()})
-    if not isinstance(value, str):
-        return value
-    text = value.strip()
-    if text.lower() in GROUPS:
-        return text.lower()
-    if text.upper() in GROUP_ALIASES:
-        return GROUP_ALIASES[text.upper()]
-    if text.upper() in COUNTRIES:
-        return text.upper()
-    raise PydanticCustomError(
-        "user_place", "{value} is neither a region group ({groups}) nor a country code the "
-        "latency table covers ({countries})",
-        {"value": repr(text[:20]), "groups": ", ".join(GROUPS),
-         "countries": ", ".join(sorted(COUNTRIES))})
+def _place_reader(countries: tuple[str, ...], which: str) -> Callable[[object], object]:
+    """A reader of places whatever their case: a group's name (US, CA, GB and UK name groups
+    too), else one of ``countries``; anything else is refused, naming what is accepted."""
+
+    def read(value: object) -> object:
+        if isinstance(value, bool):
+            # a YAML 1.1 parser reads an unquoted NO (Norway) as false (engine.load reads 1.2)
+            raise PydanticCustomError("place", "{value} is not a place; a YAML 1.1 parser "
+                                      "reads an unquoted NO (Norway) as false: write \"NO\"",
+                                      {"value": str(value).lower()})
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.lower() in GROUPS:
+            return text.lower()
+        if text.upper() in GROUP_ALIASES:
+            return GROUP_ALIASES[text.upper()]
+        if text.upper() in countries:
+            return text.upper()
+        raise PydanticCustomError(
+            "place", "{value} is neither a region group ({groups}) nor a country code "
+            f"{which} ({{countries}})",
+            {"value": repr(text[:20]), "groups": ", ".join(GROUPS),
+             "countries": ", ".join(countries)})
+
+    return read
 
 
-UserPlace = Annotated[Literal[USER_PLACES], BeforeValidator(user_place)]
-UserPlaces = Annotated[list[UserPlace], Field(max_length=len(USER_PLACES),
-                                              json_schema_extra=_UNIQUE),
-                       AfterValidator(no_repeats)]
+def _places(values: tuple[str, ...], which: str) -> object:
+    place = Annotated[Literal[values], BeforeValidator(_place_reader(values[len(GROUPS):],
+                                                                     which))]
+    return Annotated[list[place], Field(max_length=len(values), json_schema_extra=_UNIQUE),
+                     AfterValidator(no_repeats)]
+
+
+UserPlaces = _places(USER_PLACES, "the latency table covers")
+ResidencyPlaces = _places(RESIDENCY_PLACES, "with a covered region")
 
 
 class Business(_Strict):
@@ -386,9 +394,10 @@ class Requirements(_Strict):
     name: str = Field(min_length=1, max_length=200)
     business: Business = Field(default_factory=Business)
     compliance: Frameworks = Field(default_factory=list)
-    data_residency: ResidencyGroups = Field(
-        default_factory=list, description=f"Allowed region groups ({', '.join(GROUPS)}); "
-        "empty = anywhere. A hard constraint.")
+    data_residency: ResidencyPlaces = Field(
+        default_factory=list, description=f"Where data may be kept: region groups "
+        f"({', '.join(GROUPS)}) or countries ({', '.join(RESIDENCY_COUNTRIES)}); empty = "
+        "anywhere. A hard constraint.")
     users: UserPlaces = Field(
         default_factory=list, description=f"Where the users are: region groups "
         f"({', '.join(GROUPS)}) or, to be precise, country codes (JP, AU, AE, ...); empty = "

@@ -607,7 +607,7 @@ export const REQUIREMENTS_SCHEMAS = {
     "uniqueItems": true
    },
    "data_residency": {
-    "description": "Allowed region groups (us, ca, eu, uk, apac, sa); empty = anywhere. A hard constraint.",
+    "description": "Where data may be kept: region groups (us, ca, eu, uk, apac, sa) or countries (AU, BE, BR, DE, FI, FR, IE, IN, JP, NL, SE, SG); empty = anywhere. A hard constraint.",
     "items": {
      "enum": [
       "us",
@@ -615,11 +615,23 @@ export const REQUIREMENTS_SCHEMAS = {
       "eu",
       "uk",
       "apac",
-      "sa"
+      "sa",
+      "AU",
+      "BE",
+      "BR",
+      "DE",
+      "FI",
+      "FR",
+      "IE",
+      "IN",
+      "JP",
+      "NL",
+      "SE",
+      "SG"
      ],
      "type": "string"
     },
-    "maxItems": 6,
+    "maxItems": 18,
     "title": "Data Residency",
     "type": "array",
     "uniqueItems": true

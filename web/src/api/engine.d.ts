@@ -698,9 +698,9 @@ export interface components {
             compliance?: components["schemas"]["Framework"][];
             /**
              * Data Residency
-             * @description Allowed region groups (us, ca, eu, uk, apac, sa); empty = anywhere. A hard constraint.
+             * @description Where data may be kept: region groups (us, ca, eu, uk, apac, sa) or countries (AU, BE, BR, DE, FI, FR, IE, IN, JP, NL, SE, SG); empty = anywhere. A hard constraint.
              */
-            data_residency?: ("us" | "ca" | "eu" | "uk" | "apac" | "sa")[];
+            data_residency?: ("us" | "ca" | "eu" | "uk" | "apac" | "sa" | "AU" | "BE" | "BR" | "DE" | "FI" | "FR" | "IE" | "IN" | "JP" | "NL" | "SE" | "SG")[];
             /** Name */
             name: string;
             preferences?: components["schemas"]["Preferences"];

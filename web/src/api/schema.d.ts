@@ -1818,9 +1818,9 @@ export interface components {
             compliance?: components["schemas"]["Framework"][];
             /**
              * Data Residency
-             * @description Allowed region groups (us, ca, eu, uk, apac, sa); empty = anywhere. A hard constraint.
+             * @description Where data may be kept: region groups (us, ca, eu, uk, apac, sa) or countries (AU, BE, BR, DE, FI, FR, IE, IN, JP, NL, SE, SG); empty = anywhere. A hard constraint.
              */
-            data_residency?: ("us" | "ca" | "eu" | "uk" | "apac" | "sa")[];
+            data_residency?: ("us" | "ca" | "eu" | "uk" | "apac" | "sa" | "AU" | "BE" | "BR" | "DE" | "FI" | "FR" | "IE" | "IN" | "JP" | "NL" | "SE" | "SG")[];
             /** Name */
             name: string;
             preferences?: components["schemas"]["Preferences"];
@@ -2092,7 +2092,7 @@ export interface components {
             availability_target?: (99 | 99.5 | 99.9 | 99.95 | 99.99) | null;
             commitment?: components["schemas"]["Commitment"] | null;
             /** Data Residency */
-            data_residency?: ("us" | "ca" | "eu" | "uk" | "apac" | "sa")[] | null;
+            data_residency?: ("us" | "ca" | "eu" | "uk" | "apac" | "sa" | "AU" | "BE" | "BR" | "DE" | "FI" | "FR" | "IE" | "IN" | "JP" | "NL" | "SE" | "SG")[] | null;
             /** Providers */
             providers?: components["schemas"]["Provider"][] | null;
             /**

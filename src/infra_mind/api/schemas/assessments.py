@@ -24,7 +24,7 @@ from infra_mind.engine.requirements import (
     Commitment,
     Providers,
     Requirements,
-    ResidencyGroups,
+    ResidencyPlaces,
 )
 
 Status = Literal["draft", "queued", "running", "completed", "failed", "cancelled"]
@@ -184,7 +184,7 @@ class WhatIf(BaseModel):
     providers: Providers | None = None
     commitment: Commitment | None = None
     availability_target: AvailabilityTarget | None = None
-    data_residency: ResidencyGroups | None = None
+    data_residency: ResidencyPlaces | None = None
 
 
 class CostDifference(BaseModel):

@@ -165,6 +165,7 @@ def _residency(control: Control, facts: ArchitectureFacts) -> tuple[bool, str]:
     provider = facts.provides("data_residency")
     if provider and facts.residency_groups and set(facts.residency_groups) <= set(allowed):
         return True, _with_note(f"{provider}; residency restricted to "
-                                f"{', '.join(facts.residency_groups)}", control)
+                                f"{', '.join(facts.residency or facts.residency_groups)}",
+                                control)
     return False, (f"Components in {where}, outside {', '.join(allowed)}; personal data "
                    f"would be transferred there")

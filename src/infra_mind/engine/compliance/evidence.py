@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from infra_mind.catalog.regions import within
 from infra_mind.engine.facts import Component
 from infra_mind.engine.requirements import Requirements
 from infra_mind.engine.workloads import kinds_where
@@ -188,7 +189,7 @@ def design_evidence(req: Requirements, design) -> Evidence:
 
     frameworks = {f.value for f in req.compliance}
     if req.data_residency:
-        if region.group in req.data_residency:
+        if within(region, req.data_residency):
             caps["data_residency"] = (f"{region.name} ({region.country}), within "
                                       f"{', '.join(req.data_residency)}")
     elif "gdpr" not in frameworks or region.group in ("eu", "uk"):

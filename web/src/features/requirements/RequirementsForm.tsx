@@ -120,8 +120,8 @@ export function RequirementsForm({ initial, submitLabel, onSubmit }: Props) {
           <section className="panel" aria-labelledby={`${formId}-where`}>
             <h2 id={`${formId}-where`}>Compliance, residency and users</h2>
             <ChoiceList field={requirementsField("compliance")} path="compliance" label="Compliance frameworks" />
-            <ChoiceList field={requirementsField("data_residency")} path="data_residency" label="Data residency (where data may be stored)" />
-            <ChoiceList field={requirementsField("users")} path="users" label="Where the users are" options={userPlaces()} />
+            <ChoiceList field={requirementsField("data_residency")} path="data_residency" label="Data residency (where data may be stored)" options={places("data_residency")} />
+            <ChoiceList field={requirementsField("users")} path="users" label="Where the users are" options={places("users")} />
             <SchemaField field={requirementsField("availability_target")} path="availability_target" label="Availability target" />
           </section>
           <Preferences />
@@ -144,9 +144,9 @@ export function RequirementsForm({ initial, submitLabel, onSubmit }: Props) {
 /** An error the server gave for a whole part (a workload, the business), not one field. */
 const COUNTRY_NAMES: Record<string, string> = Object.fromEntries(COUNTRIES.map((c) => [c.code, c.name]));
 
-/** Where the users may be: the region groups in the schema's order, then the countries by name. */
-function userPlaces(): { value: string; label: string }[] {
-  const values = (requirementsField("users").options ?? []).map(String);
+/** The places a field takes (users, data_residency): its region groups in the schema's order, then its countries by name. */
+function places(field: string): { value: string; label: string }[] {
+  const values = (requirementsField(field).options ?? []).map(String);
   const groups = values.filter((v) => !COUNTRY_NAMES[v]).map((value) => ({ value, label: optionLabel(value) }));
   const countries = values
     .filter((v) => COUNTRY_NAMES[v])

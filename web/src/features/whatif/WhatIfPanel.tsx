@@ -4,16 +4,25 @@ import { useId, useState, type FormEvent } from "react";
 import { api, ok } from "../../api/client";
 import { asResult, type AssessmentResult, type WhatIf, type WhatIfRead } from "../../api/types";
 import { ErrorText } from "../../components/Feedback";
+import { COUNTRIES } from "../../api/engine-meta.gen";
 import { GROUP_LABELS, money, moneyDelta, percent, providerName } from "../../lib/format";
+import { requirementsField } from "../requirements/schema";
 import { optionLabel } from "../results/charts";
 import { ResultsView } from "../results/ResultsView";
 
 const PROVIDERS = ["aws", "azure", "gcp"] as const;
-const GROUPS = ["us", "ca", "eu", "uk", "apac", "sa"] as const;
 const AVAILABILITY = [99, 99.5, 99.9, 99.95, 99.99] as const;
+const COUNTRY_NAMES: Record<string, string> = Object.fromEntries(COUNTRIES.map((c) => [c.code, c.name]));
+/** Where data may be kept: the region groups, then the countries with a covered region, by name. */
+const RESIDENCY_VALUES = (requirementsField("data_residency").options ?? []).map(String);
+const RESIDENCY = [
+  ...RESIDENCY_VALUES.filter((v) => !COUNTRY_NAMES[v]).map((value) => ({ value, label: GROUP_LABELS[value] ?? value })),
+  ...RESIDENCY_VALUES.filter((v) => COUNTRY_NAMES[v])
+    .map((value) => ({ value, label: `${COUNTRY_NAMES[value]} (${value})` }))
+    .sort((a, b) => a.label.localeCompare(b.label)),
+];
 
 type Provider = (typeof PROVIDERS)[number];
-type Group = (typeof GROUPS)[number];
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
@@ -29,7 +38,7 @@ export function whatIfBody(
   if (!sameSet(chosen.providers, current.providers)) body.providers = chosen.providers as Provider[];
   if (chosen.commitment) body.commitment = chosen.commitment as WhatIf["commitment"];
   if (chosen.availability) body.availability_target = Number(chosen.availability) as WhatIf["availability_target"];
-  if (!sameSet(chosen.residency, current.residency)) body.data_residency = chosen.residency as Group[];
+  if (!sameSet(chosen.residency, current.residency)) body.data_residency = chosen.residency as NonNullable<WhatIf["data_residency"]>;
   return body;
 }
 
@@ -126,10 +135,10 @@ export function WhatIfPanel({ assessmentId, current }: { assessmentId: string; c
           <legend>Data residency</legend>
           <p className="hint">None ticked: anywhere.</p>
           <div className="choice-grid">
-            {GROUPS.map((g) => (
-              <label key={g} className="choice">
-                <input type="checkbox" checked={residency.includes(g)} onChange={(e) => setResidency(toggle(residency, g, e.target.checked))} />
-                {GROUP_LABELS[g]}
+            {RESIDENCY.map((p) => (
+              <label key={p.value} className="choice">
+                <input type="checkbox" checked={residency.includes(p.value)} onChange={(e) => setResidency(toggle(residency, p.value, e.target.checked))} />
+                {p.label}
               </label>
             ))}
           </div>
