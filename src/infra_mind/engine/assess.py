@@ -35,7 +35,15 @@ from infra_mind.engine.ranking import Candidate
 from infra_mind.engine.requirements import Database, ObjectStorage, Requirements
 from infra_mind.engine.result import AssessmentResult, Budget, Option, PriceDates, RegionChoice
 from infra_mind.engine.review import review
-from infra_mind.engine.sizing import AVG_RESPONSE_KB, HOURS_PER_MONTH, WorkloadDemand, size_all
+from infra_mind.engine.sizing import (
+    AVG_RESPONSE_KB,
+    DB_GIB_PER_VCPU,
+    DB_MEMORY_FRACTION_OF_DATA,
+    DB_MIN_MEMORY_GIB,
+    HOURS_PER_MONTH,
+    WorkloadDemand,
+    size_all,
+)
 from infra_mind.engine.workloads import USER_FACING, WorkloadKind, kinds_where
 
 #: Kept here for callers that read it from ``assess``; the rule lives in ``ranking``.
@@ -49,6 +57,11 @@ SLA_CHECKED_FROM = 99.9
 #: Public buckets' CDN requests priced from egress / AVG_RESPONSE_KB are named in a warning
 #: when they cost at least this much a month in some option.
 ASSUMED_REQUESTS_WARN_USD = 20.0
+#: A database sized from its data (no memory_gb) is named in a warning when its machines
+#: cost at least this much a month and this share of an option: there the assumption, not
+#: the business, sets the bill.
+ASSUMED_DATABASE_WARN_USD = 500.0
+ASSUMED_DATABASE_WARN_SHARE = 0.4
 
 USERS_UNKNOWN = ("where the users are is not stated (users, data_residency or "
                  "preferences.regions): regions were compared on cost alone, whatever their "
@@ -113,6 +126,7 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
     warnings += chosen.design.warnings
     warnings += commitment.comparison_terms([c.design for c in ranked])
     warnings += _assumed_cdn_requests(demands, [c.design for c in ranked])
+    warnings += _assumed_database_sizes(req, [c.design for c in ranked])
     warnings += [f"not priced (no catalog price): {u}" for u in chosen.design.unpriced]
     frameworks = [f.value for f in req.compliance]
     return AssessmentResult(
@@ -194,6 +208,33 @@ def _assumed_cdn_requests(demands: list[WorkloadDemand], designs: list[OptionDes
             f"{AVG_RESPONSE_KB:g} KB a response, the size of web assets), {usd(cost)} a month "
             f"on {provider}. Files of megabytes (video segments, downloads) make far fewer "
             f"requests: state requests_per_month."]
+
+
+def _assumed_database_sizes(req: Requirements, designs: list[OptionDesign]) -> list[str]:
+    """A warning for each database whose memory was not stated when the machines that
+    assumption sizes (a tenth of its data in memory, ``sizing.size_database``) cost at least
+    ``ASSUMED_DATABASE_WARN_USD`` a month and ``ASSUMED_DATABASE_WARN_SHARE`` of the option
+    where they cost most: a ledger or an archive keeps far less than a tenth in memory."""
+    out = []
+    for w in req.workloads:
+        if not isinstance(w, Database) or w.memory_gb is not None:
+            continue
+        memory = w.storage_gb * DB_MEMORY_FRACTION_OF_DATA
+        costs = [(sum(pl.item.monthly_usd for pl in design.lines
+                      if pl.kind == "database" and pl.item.workload == w.name), design)
+                 for design in designs]
+        cost, design = max(costs, key=lambda c: c[0], default=(0.0, None))
+        if (design is None or memory <= DB_MIN_MEMORY_GIB or cost < ASSUMED_DATABASE_WARN_USD
+                or cost < ASSUMED_DATABASE_WARN_SHARE * design.monthly_usd):
+            continue
+        cpu = "" if w.vcpu is not None else f" and {memory / DB_GIB_PER_VCPU:g} vCPUs"
+        out.append(f"{w.name}: memory_gb not stated, so {memory:g} GiB{cpu} were assumed (a "
+                   f"tenth of its {w.storage_gb:,g} GB of data in memory); its database "
+                   f"machines cost {usd(cost)} a month on {design.provider} "
+                   f"{design.region.code}, {cost / design.monthly_usd:.0%} of that option. "
+                   "State memory_gb (the working set to keep in memory) and vcpu if they "
+                   "are smaller.")
+    return out
 
 
 def _request_path(req: Requirements, design: OptionDesign) -> dict[str, tuple]:
