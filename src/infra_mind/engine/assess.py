@@ -30,6 +30,7 @@ from infra_mind.engine.compliance.evidence import design_evidence
 from infra_mind.engine.design import OptionDesign, design_option
 from infra_mind.engine.facts import ArchitectureFacts, CdnAlternative
 from infra_mind.engine.money import usd
+from infra_mind.engine.places import place_name
 from infra_mind.engine.pricing import first_row, money, tier_group, tiered_cost
 from infra_mind.engine.ranking import Candidate
 from infra_mind.engine.requirements import Database, ObjectStorage, Requirements
@@ -121,7 +122,8 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
     facts = replace(chosen.facts, commitment_saving_usd=saving,
                     budget_exceeded_month=budget_month,
                     cdn=_through_the_cdn(catalog, req, chosen),
-                    **_request_path(req, chosen.design))
+                    **_request_path(req, chosen.design),
+                    **_far_users(choice, allowed[chosen.design.provider], chosen.design))
     pillars = review(facts, chosen.controls)
     warnings += chosen.design.warnings
     warnings += commitment.comparison_terms([c.design for c in ranked])
@@ -284,6 +286,26 @@ def _wide_groups(choice: latency.Choice) -> list[str]:
     return out
 
 
+def _far_users(choice: latency.Choice, allowed: list[Region], design: OptionDesign
+               ) -> dict[str, object]:
+    """The users the design's region is far from (``ArchitectureFacts.far_users``), each
+    with the provider's nearest allowed region that would be near them, and whether the
+    design has a CDN: what the review's latency finding is written from."""
+    if not choice.applies:
+        return {}
+    region = design.region
+    far = []
+    for place in choice.users:
+        ms = latency.rtt_ms(region, (place,))
+        if ms <= latency.NEAR_RTT_MS:
+            continue
+        near = [r for r in allowed if latency.rtt_ms(r, (place,)) <= latency.NEAR_RTT_MS]
+        best = min(near, key=lambda r: (latency.rtt_ms(r, (place,)), r.code), default=None)
+        far.append((place_name(place), ms, f"{best.code} ({best.city})" if best else ""))
+    return {"far_users": tuple(far),
+            "has_cdn": any(pl.item.component.startswith("CDN") for pl in design.lines)}
+
+
 def _region_choice(choice: latency.Choice) -> RegionChoice:
     return RegionChoice(users=list(choice.users), users_from=choice.users_from,
                         rule=choice.rule,
@@ -329,6 +351,7 @@ def _facts(req: Requirements, design: OptionDesign) -> ArchitectureFacts:
     frameworks = tuple(f.value for f in req.compliance)
     return ArchitectureFacts(
         provider=p, region=region.code, region_group=region.group, country=region.country,
+        region_city=region.city,
         zones_used=design.zones_used, availability_target=float(req.availability_target),
         frameworks=frameworks, residency=tuple(req.data_residency),
         residency_groups=residency_groups(req.data_residency),

@@ -105,6 +105,14 @@ class ArchitectureFacts:
     #: and the databases on the path whose SLA is not counted, with why.
     sla_path: tuple[Part, ...] = ()
     sla_left_out: tuple[str, ...] = ()
+    #: Where users are that the region is more than ``latency.NEAR_RTT_MS`` from: (place,
+    #: round trip ms, the provider's nearest allowed region within that bound as "code
+    #: (city)", or "" when residency or region preferences allow none).
+    far_users: tuple[tuple[str, int, str], ...] = ()
+    #: The design serves content through the provider's CDN.
+    has_cdn: bool = False
+    #: Where the region is, as a reader knows it (``Region.city``).
+    region_city: str = ""
 
     @property
     def over_budget(self) -> bool:

@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 
 from infra_mind.engine.facts import ArchitectureFacts, CdnAlternative
+from infra_mind.engine.latency import NEAR_RTT_MS
 from infra_mind.engine.money import budget_position, per_month, usd
 from infra_mind.engine.result import ControlResult, ReviewPillar
 from infra_mind.engine.sla import product
@@ -108,9 +109,39 @@ def _performance(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
     if f.underutilised:
         out.append(("medium", "At average load these services use under 30% of their "
                               f"capacity: {', '.join(f.underutilised)}."))
+    out += _far_users_finding(f)
     if not out:
         out.append(("none", "Machines sized to peak load at 60% CPU utilisation."))
     return out
+
+
+def _listing(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _far_users_finding(f: ArchitectureFacts) -> list[Finding]:
+    """Users the region is far from: what each request costs them, and what would bring
+    them near (a second region serving them, where one is allowed)."""
+    if not f.far_users:
+        return []
+    who = _listing([f"{place} (~{ms} ms)" for place, ms, _ in f.far_users])
+    worst = max(ms for _, ms, _ in f.far_users)
+    where = f"{f.region} ({f.region_city})" if f.region_city else f.region
+    text = (f"Users in {who} are over {NEAR_RTT_MS} ms round trip from {where}: a new "
+            f"HTTPS connection costs them three round trips (~{3 * worst} ms) before its "
+            "first byte.")
+    second = [(place, near) for place, _, near in f.far_users if near]
+    if second:
+        text += (" A second region serving them at the same time, with the data replicated "
+                 f"to it, would bring them within {NEAR_RTT_MS} ms: "
+                 + "; ".join(f"{near} for {place}" for place, near in second) + ".")
+    if len(second) < len(f.far_users):
+        text += (" For " + _listing([p for p, _, near in f.far_users if not near])
+                 + ", data residency or the region preferences allow no region within "
+                 f"{NEAR_RTT_MS} ms.")
+    if f.has_cdn:
+        text += " The CDN already serves static content to them from its edge."
+    return [("medium", text)]
 
 
 def _cost(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
