@@ -46,6 +46,8 @@ QUESTIONS = [
     ("is multi-cloud worth it", "multi-cloud-trade-offs"),
     ("shared responsibility model", "shared-responsibility-model"),
     ("keep data in the EU data residency", "data-residency"),
+    ("which region is near enough to users in Japan", "latency-and-region-choice"),
+    ("round trip time from users to the region", "latency-and-region-choice"),
 ]
 
 
