@@ -74,11 +74,6 @@ def _database_storage(engine: str) -> Callable[[PriceRow], bool]:
                         and row.attributes.get("dimension") != "backup")
 
 
-def _single_cache(row: PriceRow) -> bool:
-    # design._cache prices single nodes (two for HA): an HA row is not what it looks up
-    return row.attributes.get("deployment", "single") == "single"
-
-
 @dataclass(frozen=True, slots=True)
 class Kind:
     """One price the engine looks up, and who bills it."""
@@ -133,7 +128,8 @@ KINDS: tuple[Kind, ...] = (
     Kind("database_backup", "database backups", F.DATABASE_STORAGE,
          _attr("dimension", "backup"), providers=("gcp",),
          used_for="Cloud SQL backups (RDS and Azure include them up to the data's size)"),
-    Kind("cache", "managed cache", F.CACHE, _single_cache, used_for="managed Redis nodes"),
+    Kind("cache", "managed cache", F.CACHE,
+         used_for="managed Redis: a node, or for HA two nodes or a replicated tier sold as one"),
     Kind("block_storage", "block storage", F.BLOCK_STORAGE, core=False,
          used_for="disks of self-managed databases (managed_services: false, or no managed "
                   "size fits); no example needs it"),

@@ -178,13 +178,13 @@ def _cache(catalog: Catalog, design: OptionDesign, req: Requirements, d: Workloa
     ha, memory = bool(res["ha"]), float(res["memory_gib"])
     p, r = design.provider, design.region.code
     nodes = 2 if ha else 1
-    managed = [row for row in catalog.family_rows(p, r, ProductFamily.CACHE)
-               if row.attributes.get("memory_gib", 0) >= memory
-               and row.attributes.get("deployment", "single") == "single"]
+    managed = _cache_choices(catalog.family_rows(p, r, ProductFamily.CACHE), memory, ha)
     if req.preferences.managed_services and managed:
-        row = committed(catalog, managed[0], req, design, d.workload)
-        item = hourly_line(row, nodes, workload=d.workload, component="managed cache nodes",
-                           note="primary + replica" if ha else "")
+        units, row = managed[0]
+        row = committed(catalog, row, req, design, d.workload)
+        item = hourly_line(row, units, workload=d.workload, component="managed cache nodes",
+                           note=("primary + replica, sold as one" if ha and units == 1
+                                 else "primary + replica" if ha else ""))
         design.add(item, "cache", growth.Fixed(item.monthly_usd), row=row,
                    always_on_hours=nodes * HOURS_PER_MONTH)
         design.term(d.workload, row.purchase_option.value)
@@ -196,6 +196,26 @@ def _cache(catalog: Catalog, design: OptionDesign, req: Requirements, d: Workloa
                  vcpu=1.0 * nodes, memory_per_instance=memory, total_memory=0.0,
                  min_count=nodes, spot=False, scales=False, vcpu_per_instance=1.0):
         design.lines[-1].kind = "cache"
+
+
+def _cache_choices(rows: list[PriceRow], memory: float, ha: bool
+                   ) -> list[tuple[int, PriceRow]]:
+    """The managed caches that hold ``memory`` GiB, as (units, row), cheapest first: one
+    node (deployment ``single``); with HA, two nodes, or a Standard-tier cache sold as one
+    (deployment ``ha``, tier ``standard``: a primary and a replica) where that costs no
+    more (on a tie, the one that replicates). Memorystore's Standard tier is what
+    replicates, and costs less than two Basic instances below 5 GB and from 36 GB. Premium
+    tiers (persistence, clustering) are another product, not chosen for a replica alone;
+    so Azure, whose catalog has one Standard size (C3, 6 GB, dearer than two Basic C4),
+    keeps the two nodes' price."""
+    big = [row for row in rows if row.attributes.get("memory_gib", 0) >= memory]
+    choices = [(2 if ha else 1, row) for row in big
+               if row.attributes.get("deployment", "single") == "single"]
+    if ha:
+        choices += [(1, row) for row in big if row.attributes.get("deployment") == "ha"
+                    and row.attributes.get("tier") == "standard"]
+    # on a tie the tier that replicates wins (Memorystore M2 and M3: Standard = 2 x Basic)
+    return sorted(choices, key=lambda c: (round(c[0] * float(c[1].price_usd), 6), c[0]))
 
 
 def _object_storage(catalog: Catalog, design: OptionDesign, d: WorkloadDemand,

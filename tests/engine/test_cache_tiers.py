@@ -1,0 +1,48 @@
+"""A replicated cache is priced as the tier that replicates, where the catalog has it.
+
+Memorystore's Basic tier has no replica; its Standard tier is a primary and a replica sold
+as one. The design priced an HA cache as two Basic instances labelled "primary + replica":
+a configuration Memorystore does not offer, dearer than Standard below 5 GB and from 36 GB.
+Real catalog.
+"""
+
+from __future__ import annotations
+
+from infra_mind.engine.assess import assess
+from tests.engine.test_properties import catalog
+
+
+def cache_line(provider: str, region: str, memory_gb: float, target: float = 99.9):
+    req = {"name": "cache", "availability_target": target,
+           "preferences": {"providers": [provider], "regions": [region],
+                           "managed_services": True},
+           "workloads": [{"name": "sessions", "type": "cache", "memory_gb": memory_gb}]}
+    result = assess(req, catalog())
+    (option,) = result.options
+    lines = [i for i in option.line_items if i.workload == "sessions"]
+    return lines, result
+
+
+def test_memorystore_ha_is_the_standard_tier_sold_as_one():
+    # 0.8 GB x 1.25 = 1 GiB: Standard M1 (46.72 a GB-month) against two Basic (35.77 each)
+    (line,), _ = cache_line("gcp", "us-central1", 0.8)
+    assert (line.sku, line.quantity) == ("redis-standard-1gb", 730.0)
+    assert "primary + replica, sold as one" in line.note
+    # M3: Standard is exactly two Basic; the tier that replicates is named
+    (line,), _ = cache_line("gcp", "us-central1", 16)
+    assert line.sku.startswith("redis-standard-") and line.quantity == 730.0
+
+
+def test_one_node_without_ha_and_two_where_a_node_takes_a_replica():
+    (line,), _ = cache_line("gcp", "us-central1", 0.8, target=99.5)
+    assert (line.sku, line.quantity) == ("redis-basic-1gb", 730.0)
+    (line,), _ = cache_line("aws", "us-east-1", 4)
+    assert line.quantity == 1460.0 and line.note.startswith("2 x 730 h; primary + replica")
+
+
+def test_premium_is_not_taken_for_a_replica_alone():
+    # 20 GiB on Azure: no Basic or Standard cache that large in the catalog, only Premium
+    # P3 (26 GB); the design runs Redis on machines and says so, as before
+    lines, result = cache_line("azure", "eastus", 16)
+    assert not any(i.sku.startswith("Premium") for i in lines)
+    assert any("no managed cache node" in w for w in result.warnings)
