@@ -32,7 +32,8 @@ def _pct(part: float, whole: float) -> float:
     return round(part / whole * 100, 1) if whole else 0.0
 
 
-def _listing(items: list[str]) -> str:
+def listing(items: list[str]) -> str:
+    """["a", "b", "c"] -> "a, b and c"."""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
@@ -130,7 +131,7 @@ def _gaps(ranked: list[Candidate]) -> str:
     else:
         text = f"Fewest compliance gaps of the options with as few violations: {chosen.gaps}"
     if others:
-        text += " (against " + _listing([f"{c.gaps} on {c.where}" for c in others]) + ")"
+        text += " (against " + listing([f"{c.gaps} on {c.where}" for c in others]) + ")"
     return text
 
 
@@ -187,7 +188,7 @@ def _users(chosen: Candidate, choice: Choice) -> list[str]:
         return []
     region = chosen.design.region
     where = f"{region.code} ({region.city})"
-    users = _listing([place_name(p) for p in choice.users])
+    users = listing([place_name(p) for p in choice.users])
     out = []
     if choice.rule == "near every user group":
         ms = rtt_ms(region, choice.users)
@@ -204,8 +205,8 @@ def _users(chosen: Candidate, choice: Choice) -> list[str]:
                if p not in near]
         out.append(f"Users in {users}: no region is within {NEAR_RTT_MS} ms round trip of all "
                    f"of them; {where} is near users in "
-                   f"{_listing([place_name(p) for p in near])} and serves users in "
-                   f"{_listing(far)}")
+                   f"{listing([place_name(p) for p in near])} and serves users in "
+                   f"{listing(far)}")
     else:
         out.append(f"No allowed region is within {NEAR_RTT_MS} ms round trip of users in "
                    f"{users}; {where} is among the nearest allowed, "
@@ -214,7 +215,7 @@ def _users(chosen: Candidate, choice: Choice) -> list[str]:
         far_from = ("from every place the users are"
                     if choice.rule == "near at least one user group"
                     else f"from users in {users}")
-        out.append(f"Regions in {_listing(list(choice.excluded))} were not designed: over "
+        out.append(f"Regions in {listing(list(choice.excluded))} were not designed: over "
                    f"{NEAR_RTT_MS} ms round trip {far_from} ("
                    + ", ".join(f"{g} ~{ms} ms" for g, ms in choice.excluded.items()) + ")")
     return out

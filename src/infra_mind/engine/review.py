@@ -13,6 +13,7 @@ from collections.abc import Callable
 from infra_mind.engine.facts import ArchitectureFacts, CdnAlternative
 from infra_mind.engine.latency import NEAR_RTT_MS
 from infra_mind.engine.money import budget_position, per_month, usd
+from infra_mind.engine.reasons import listing
 from infra_mind.engine.result import ControlResult, ReviewPillar
 from infra_mind.engine.sla import product
 
@@ -115,16 +116,12 @@ def _performance(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
     return out
 
 
-def _listing(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def _far_users_finding(f: ArchitectureFacts) -> list[Finding]:
     """Users the region is far from: what each request costs them, and what would bring
     them near (a second region serving them, where one is allowed)."""
     if not f.far_users:
         return []
-    who = _listing([f"{place} (~{ms} ms)" for place, ms, _ in f.far_users])
+    who = listing([f"{place} (~{ms} ms)" for place, ms, _ in f.far_users])
     worst = max(ms for _, ms, _ in f.far_users)
     where = f"{f.region} ({f.region_city})" if f.region_city else f.region
     text = (f"Users in {who} are over {NEAR_RTT_MS} ms round trip from {where}: a new "
@@ -136,7 +133,7 @@ def _far_users_finding(f: ArchitectureFacts) -> list[Finding]:
                  f"to it, would bring them within {NEAR_RTT_MS} ms: "
                  + "; ".join(f"{near} for {place}" for place, near in second) + ".")
     if len(second) < len(f.far_users):
-        text += (" For " + _listing([p for p, _, near in f.far_users if not near])
+        text += (" For " + listing([p for p, _, near in f.far_users if not near])
                  + ", data residency or the region preferences allow no region within "
                  f"{NEAR_RTT_MS} ms.")
     if f.has_cdn:
