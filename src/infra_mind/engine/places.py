@@ -35,8 +35,6 @@ from pathlib import Path
 from infra_mind.catalog.regions import REGIONS, Region
 
 DATA = Path(__file__).with_name("data") / "azure-rtt-2026-07-30.csv"
-#: The last day of the 30 days the table covers.
-MEASURED_TO = "2026-07-30"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +106,7 @@ def country_rtt_ms(country: str, region: Region) -> int:
     return min(between(at, region.measured_at) for at in COUNTRIES[country].measured_at)
 
 
+@cache
 def group_spread(group: str) -> tuple[int, Region, Region] | None:
     """The longest round trip between two of a group's regions in different countries, and
     the two; None when the group's regions are all in one country."""
