@@ -118,7 +118,10 @@ def within(region: Region, places: list[str] | tuple[str, ...]) -> bool:
     return region.group in places or region.country in places
 
 
+#: Each covered country's region group.
+COUNTRY_GROUP = {r.country: r.group for r in REGIONS.values()}
+
+
 def residency_groups(places: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """The region groups ``places`` (groups and countries) lie in, once each, in order."""
-    country_group = {r.country: r.group for r in REGIONS.values()}
-    return tuple(dict.fromkeys(country_group.get(p, p) for p in places))
+    return tuple(dict.fromkeys(COUNTRY_GROUP.get(p, p) for p in places))

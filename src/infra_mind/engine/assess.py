@@ -38,8 +38,6 @@ from infra_mind.engine.result import AssessmentResult, Budget, Option, PriceDate
 from infra_mind.engine.review import review
 from infra_mind.engine.sizing import (
     AVG_RESPONSE_KB,
-    DB_GIB_PER_VCPU,
-    DB_MEMORY_FRACTION_OF_DATA,
     DB_MIN_MEMORY_GIB,
     HOURS_PER_MONTH,
     WorkloadDemand,
@@ -128,7 +126,7 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
     warnings += chosen.design.warnings
     warnings += commitment.comparison_terms([c.design for c in ranked])
     warnings += _assumed_cdn_requests(demands, [c.design for c in ranked])
-    warnings += _assumed_database_sizes(req, [c.design for c in ranked])
+    warnings += _assumed_database_sizes(req, demands, [c.design for c in ranked])
     warnings += [f"not priced (no catalog price): {u}" for u in chosen.design.unpriced]
     frameworks = [f.value for f in req.compliance]
     return AssessmentResult(
@@ -212,16 +210,18 @@ def _assumed_cdn_requests(demands: list[WorkloadDemand], designs: list[OptionDes
             f"requests: state requests_per_month."]
 
 
-def _assumed_database_sizes(req: Requirements, designs: list[OptionDesign]) -> list[str]:
+def _assumed_database_sizes(req: Requirements, demands: list[WorkloadDemand],
+                            designs: list[OptionDesign]) -> list[str]:
     """A warning for each database whose memory was not stated when the machines that
     assumption sizes (a tenth of its data in memory, ``sizing.size_database``) cost at least
     ``ASSUMED_DATABASE_WARN_USD`` a month and ``ASSUMED_DATABASE_WARN_SHARE`` of the option
     where they cost most: a ledger or an archive keeps far less than a tenth in memory."""
+    sized = {d.workload: d.resources for d in demands}
     out = []
     for w in req.workloads:
         if not isinstance(w, Database) or w.memory_gb is not None:
             continue
-        memory = w.storage_gb * DB_MEMORY_FRACTION_OF_DATA
+        memory = float(sized[w.name]["memory_gib"])
         costs = [(sum(pl.item.monthly_usd for pl in design.lines
                       if pl.kind == "database" and pl.item.workload == w.name), design)
                  for design in designs]
@@ -229,7 +229,7 @@ def _assumed_database_sizes(req: Requirements, designs: list[OptionDesign]) -> l
         if (design is None or memory <= DB_MIN_MEMORY_GIB or cost < ASSUMED_DATABASE_WARN_USD
                 or cost < ASSUMED_DATABASE_WARN_SHARE * design.monthly_usd):
             continue
-        cpu = "" if w.vcpu is not None else f" and {memory / DB_GIB_PER_VCPU:g} vCPUs"
+        cpu = "" if w.vcpu is not None else f" and {float(sized[w.name]['vcpu']):g} vCPUs"
         out.append(f"{w.name}: memory_gb not stated, so {memory:g} GiB{cpu} were assumed (a "
                    f"tenth of its {w.storage_gb:,g} GB of data in memory); its database "
                    f"machines cost {usd(cost)} a month on {design.provider} "
@@ -303,7 +303,7 @@ def _far_users(choice: latency.Choice, allowed: list[Region], design: OptionDesi
         best = min(near, key=lambda r: (latency.rtt_ms(r, (place,)), r.code), default=None)
         far.append((place_name(place), ms, f"{best.code} ({best.city})" if best else ""))
     return {"far_users": tuple(far),
-            "has_cdn": any(pl.item.component.startswith("CDN") for pl in design.lines)}
+            "has_cdn": design.has_cdn}
 
 
 def _region_choice(choice: latency.Choice) -> RegionChoice:

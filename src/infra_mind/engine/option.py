@@ -73,6 +73,11 @@ class OptionDesign:
     def monthly_usd(self) -> float:
         return round(sum(p.item.monthly_usd for p in self.lines), 2)
 
+    @property
+    def has_cdn(self) -> bool:
+        """Whether the design serves content through the provider's CDN."""
+        return any(p.item.component.startswith("CDN") for p in self.lines)
+
     def add(self, item: LineItem, kind: str, part: growth.Part, interruptible: bool = False,
             *, row: PriceRow | None = None, always_on_hours: float = 0.0,
             vm: bool = False) -> None:

@@ -152,13 +152,12 @@ def design_evidence(req: Requirements, design) -> Evidence:
     hops = []
     behind_lb = getattr(design, "load_balancer", design.has_public_endpoint)
     own_endpoint = bool(getattr(design, "public_services", ())) and not behind_lb
-    cdn = any(pl.item.component.startswith("CDN") for pl in lines)
     if behind_lb:
         app_gateway = any("Application Gateway" in pl.item.service for pl in lines)
         hops.append(_APP_GATEWAY_TLS if app_gateway else words.lb_tls)
     if own_endpoint:
         hops.append("TLS terminated on the app instance's own public endpoint")
-    if cdn:
+    if design.has_cdn:
         hops.append("TLS at the CDN edge, HTTPS from it to the object storage origin")
     if design.has_public_endpoint and not hops:
         hops.append(words.lb_tls)
