@@ -45,6 +45,8 @@ def test_units_are_consistent_per_family(bundled):
         ProductFamily.NAT_GATEWAY: {Unit.HOUR, Unit.GB},
         ProductFamily.CDN: {Unit.GB, Unit.REQUESTS_10K},
         ProductFamily.INTER_REGION_TRANSFER: {Unit.GB},
+        ProductFamily.WAF: {Unit.MONTH, Unit.REQUESTS_1M, Unit.HOUR},
+        ProductFamily.KEY_MANAGEMENT: {Unit.MONTH, Unit.REQUESTS_10K},
     }
     for row in bundled:
         assert row.unit in allowed[row.product_family], row

@@ -64,6 +64,8 @@ class ProductFamily(StrEnum):
     CACHE = "cache"  # managed Redis/Memcached node hours
     CDN = "cdn"  # content delivery: data out of the edge and requests
     INTER_REGION_TRANSFER = "inter_region_transfer"  # data between two of a provider's regions
+    WAF = "waf"  # web application firewall: policy, rules, requests (or gateway hours)
+    KEY_MANAGEMENT = "key_management"  # customer-managed keys: key-months, key requests
 
 
 class Unit(StrEnum):
@@ -73,6 +75,7 @@ class Unit(StrEnum):
     GB = "GB"
     REQUESTS_1K = "1K-requests"
     REQUESTS_10K = "10K-requests"
+    REQUESTS_1M = "1M-requests"
     LCU_HOUR = "LCU-hour"
 
 

@@ -1726,7 +1726,7 @@ export interface components {
          * @description What a row prices, in the engine's vocabulary.
          * @enum {string}
          */
-        ProductFamily: "compute" | "object_storage" | "block_storage" | "database" | "database_storage" | "kubernetes" | "load_balancer" | "nat_gateway" | "egress" | "cache" | "cdn" | "inter_region_transfer";
+        ProductFamily: "compute" | "object_storage" | "block_storage" | "database" | "database_storage" | "kubernetes" | "load_balancer" | "nat_gateway" | "egress" | "cache" | "cdn" | "inter_region_transfer" | "waf" | "key_management";
         /**
          * Provider
          * @enum {string}

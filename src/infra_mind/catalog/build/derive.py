@@ -56,7 +56,7 @@ POOR_P90_PCT = 15.0
 #: transfer) a poor fallback is not applied.
 ENGINE_FAMILIES = frozenset({F.DATABASE, F.DATABASE_STORAGE, F.CACHE, F.LOAD_BALANCER,
                              F.NAT_GATEWAY, F.BLOCK_STORAGE, F.OBJECT_STORAGE, F.EGRESS,
-                             F.KUBERNETES, F.COMPUTE})
+                             F.KUBERNETES, F.COMPUTE, F.WAF, F.KEY_MANAGEMENT})
 
 #: Which cells R1 fills: (provider, product family) -> "all" (every covered region) or
 #: "holes" (a region where the same SKU is priced for another variant, or was refused:
@@ -74,6 +74,8 @@ DERIVE: dict[tuple[Provider, ProductFamily], str] = {
     (Provider.AZURE, F.EGRESS): "all", (Provider.GCP, F.EGRESS): "all",
     (Provider.AZURE, F.LOAD_BALANCER): "all", (Provider.GCP, F.LOAD_BALANCER): "all",
     (Provider.AZURE, F.KUBERNETES): "all",
+    # Application Gateway WAF_v2 and Key Vault operations are recorded for eastus only
+    (Provider.AZURE, F.WAF): "all", (Provider.AZURE, F.KEY_MANAGEMENT): "all",
     # No (AZURE, CDN): Azure CDN is listed in every covered region (by billing zone), and a
     # tier the pricing page leaves to "contact us" (Zone 5 above 500 TB) stays unpriced.
     # Cloud CDN cache fill is listed for North America and Europe only; other regions take
