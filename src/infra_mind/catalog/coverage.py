@@ -160,6 +160,23 @@ KINDS: tuple[Kind, ...] = (
          providers=("gcp",), used_for="Cloud CDN origin-to-edge transfer"),
     Kind("kubernetes", "Kubernetes fee", F.KUBERNETES,
          used_for="kubernetes: required, or auto with three services or more"),
+    Kind("waf.policy", "WAF policy", F.WAF, _attr("dimension", "policy"),
+         providers=("aws", "gcp"),
+         used_for="a WAF on the load balancer where a framework asks for one (PCI DSS)"),
+    Kind("waf.rule", "WAF rules", F.WAF, _attr("dimension", "rule"), providers=("aws", "gcp"),
+         used_for="the WAF's managed rule groups"),
+    Kind("waf.requests", "WAF requests", F.WAF, _attr("dimension", "requests"),
+         providers=("aws", "gcp"), used_for="the requests the WAF inspects"),
+    Kind("waf.gateway", "WAF gateway (hour)", F.WAF, _attr("dimension", "hourly"),
+         providers=("azure",), used_for="Application Gateway WAF_v2 where a framework asks "
+                                        "for a WAF (it replaces the layer-4 load balancer)"),
+    Kind("waf.capacity", "WAF gateway capacity", F.WAF, _attr("dimension", "capacity"),
+         providers=("azure",), used_for="Application Gateway WAF_v2 capacity units"),
+    Kind("keys.key", "customer-managed key", F.KEY_MANAGEMENT, _attr("dimension", "key"),
+         providers=("aws", "gcp"),
+         used_for="a key for each store where a framework asks for them (PCI DSS)"),
+    Kind("keys.requests", "key requests", F.KEY_MANAGEMENT, _attr("dimension", "requests"),
+         used_for="key service requests (Azure Key Vault bills software keys by them only)"),
 )
 KIND_BY_KEY = {k.key: k for k in KINDS}
 

@@ -5,7 +5,8 @@ under the requirements' constraints, and records the facts compliance and
 review rules read, what it could not price, the purchase terms each workload got,
 and how each line grows over the projection (``parts``). Machines are in
 ``compute``, the shared network (load balancer, CDN, NAT, egress, Kubernetes) in
-``network``; the data stores are here.
+``network``, the WAF and customer-managed keys a framework asks for in ``protection``;
+the data stores are here.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from infra_mind.catalog.burstable import burst_of, is_burstable_family
 from infra_mind.catalog.model import PriceRow, ProductFamily
 from infra_mind.catalog.regions import Region
 from infra_mind.catalog.store import Catalog
-from infra_mind.engine import compute, growth, network
+from infra_mind.engine import compute, growth, network, protection
 from infra_mind.engine.burstable import small_load
 from infra_mind.engine.option import (
     COMMITMENT_OPTION,
@@ -288,4 +289,5 @@ def _priced(catalog: Catalog, req: Requirements, demands: list[WorkloadDemand],
             case _:
                 assert_never(d.type)
     network.shared(catalog, design, req, demands)
+    protection.protect(catalog, design, req, demands)
     return design

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from infra_mind.engine.network import KUBERNETES_AUTO_MIN_SERVICES
+from infra_mind.engine.protection import asked_for
 from infra_mind.engine.requirements import Requirements
 from infra_mind.engine.sizing import WorkloadDemand
 
@@ -69,6 +70,12 @@ def kinds_needed(req: Requirements, demands: Iterable[WorkloadDemand]) -> set[st
         needed.add(commitment)
     if req.compliance:
         needed |= {"nat.hourly", "nat.vm_hour", "nat.data"}
+    asked = asked_for(req) if req.compliance else set()
+    if "web_application_firewall" in asked and any(
+            d.type in ("web_service", "ml_inference") for d in demands):
+        needed |= {"waf.policy", "waf.rule", "waf.requests", "waf.gateway", "waf.capacity"}
+    if "customer_managed_keys" in asked:
+        needed |= {"keys.key", "keys.requests"}
     services = sum(d.type in ("web_service", "worker", "ml_inference") for d in demands)
     kubernetes = str(req.preferences.kubernetes)
     if kubernetes == "required" or (kubernetes == "auto"

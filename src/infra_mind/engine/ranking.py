@@ -9,8 +9,8 @@ of every option's compared cost, so a catalog hole can neither sink an option (r
 Nothing is estimated: the reasons say what was left out and, where it could change the
 order, how much it would have to cost to do so.
 
-Why gaps before cost: a gap is a control an auditor will flag, and most remediations have
-a running cost the catalog cannot price (a WAF, log retention, customer-managed keys), so
+Why gaps before cost: a gap is a control an auditor will flag, and some remediations have
+a running cost the catalog cannot price (log retention sized by unstated volumes), so
 "cost plus priced remediation" would favour the option whose gaps happen to be unpriced.
 Counting gaps treats every option alike; the priced remediations are in each control.
 
@@ -52,7 +52,10 @@ _SHARED_PARTS = (("load balancer", re.compile(r"load balancer", re.I)),
                  ("CDN", re.compile(r"\bCDN\b", re.I)),
                  ("NAT gateway", re.compile(r"\bNAT\b", re.I)),
                  ("internet egress", re.compile(r"egress", re.I)),
-                 ("Kubernetes control plane", re.compile(r"kubernetes", re.I)))
+                 ("Kubernetes control plane", re.compile(r"kubernetes", re.I)),
+                 ("WAF", re.compile(r"\bWAF\b")),
+                 ("customer-managed keys", re.compile(r"customer-managed keys")),
+                 ("key requests", re.compile(r"\bkey requests\b")))
 #: Where a piece's name ends in an unpriced text: its quantity or its place.
 _PIECE = re.compile(r" \(| in (?:aws|azure|gcp) ")
 _STORAGE = re.compile(r"\b(database|block|postgres|mysql) storage\b", re.I)

@@ -49,6 +49,8 @@ class _Words:
     database: str
     objects: str
     cache: str
+    #: object storage encrypted with the customer-managed key, where that is a setting
+    objects_with_keys: str
     database_tls: str  # the managed database's TLS-only setting
     lb_tls: str  # TLS at the provider's load balancer and on to the backends
 
@@ -58,6 +60,7 @@ _WORDS = {
                   disks="EBS volumes (EBS encryption by default)",
                   database="Amazon RDS storage encryption",
                   objects="Amazon S3 (SSE-S3, on by default)",
+                  objects_with_keys="Amazon S3 (SSE-KMS with S3 Bucket Keys)",
                   cache="ElastiCache encryption at rest",
                   database_tls="rds.force_ssl / require_secure_transport",
                   lb_tls="TLS at the Application Load Balancer, re-encrypted to the "
@@ -66,6 +69,7 @@ _WORDS = {
                     disks="managed disks (server-side encryption)",
                     database="Azure Database storage encryption",
                     objects="Azure Storage service encryption",
+                    objects_with_keys="Azure Storage service encryption",
                     cache="Azure Cache for Redis disk encryption",
                     database_tls="require_secure_transport=ON",
                     lb_tls="TLS passed through the layer-4 Azure Load Balancer and "
@@ -74,6 +78,7 @@ _WORDS = {
                   disks="persistent disks",
                   database="Cloud SQL storage",
                   objects="Cloud Storage",
+                  objects_with_keys="Cloud Storage (CMEK)",
                   cache="Memorystore",
                   database_tls="SSL mode ENCRYPTED_ONLY",
                   lb_tls="TLS at the Cloud Load Balancing HTTPS proxy, HTTPS to the "
@@ -140,13 +145,17 @@ def design_evidence(req: Requirements, design) -> Evidence:
         stored.append(f"{words.disks} of {_names(machines)}")
     if managed_db:
         stored.append(f"{words.database} ({_names([c.workload for c in managed_db])})")
+    keys = design.capabilities.get("customer_managed_keys")
     if object_workloads:
-        stored.append(f"{words.objects} ({_names(object_workloads)})")
+        objects = words.objects_with_keys if keys else words.objects
+        stored.append(f"{objects} ({_names(object_workloads)})")
     managed_caches = [pl.item.workload for pl in caches if "self-managed" not in pl.item.component]
     if managed_caches:
         stored.append(f"{words.cache} ({_names(managed_caches)})")
     if stored:
-        caps["encryption_at_rest"] = f"{'; '.join(stored)}: {words.at_rest}"
+        at_rest = (f"encrypted at rest with customer-managed keys ({keys.split(' customer')[0]})"
+                   if keys else words.at_rest)
+        caps["encryption_at_rest"] = f"{'; '.join(stored)}: {at_rest}"
 
     # encryption in transit: every hop, or the gap named
     hops = []

@@ -1,0 +1,194 @@
+"""Protection a requested framework asks the design itself to carry, priced like any part.
+
+A control whose capability the design can provide with a priced service is met in the
+design rather than left as a gap with a remediation: an auditor (and an architect
+signing the design) expects a PCI DSS payments service to sit behind a web application
+firewall, and its stored account data to be encrypted with keys the customer controls.
+Two parts are designed this way, each only where a requested framework has a technical
+control that asks for it (``compliance.catalog``):
+
+* **A web application firewall** (``web_application_firewall``) on the load balancer that
+  serves the public services: the provider's WAF policy, its managed rule groups and the
+  requests it inspects (AWS WAF, Azure Web Application Firewall, Google Cloud Armor).
+* **Customer-managed keys** (``customer_managed_keys``) in the provider's key service,
+  one key for each store the design has: each database, cache and bucket, and the
+  machines' disks. The key service's per-request charge is not sized (its price is given in
+  the line's note): the services cache the data keys, and how often they ask for one is not
+  something the requirements state. Azure Key Vault bills a software-protected key by its
+  operations only, so there it adds no line.
+
+Where the catalog has no price for a part here, the part is still designed (the control
+is met) and the price is listed as unpriced, so ranking treats the hole as it treats any
+other (``ranking``).
+"""
+
+from __future__ import annotations
+
+from infra_mind.catalog.model import PriceRow, ProductFamily, Unit
+from infra_mind.catalog.store import Catalog
+from infra_mind.engine import growth
+from infra_mind.engine.compliance.catalog import load_controls
+from infra_mind.engine.network import (
+    AVG_REQUEST_BYTES,
+    CONNECTION_SECONDS,
+    REQUESTS_PER_CONNECTION,
+    SECONDS_PER_MONTH,
+)
+from infra_mind.engine.option import OptionDesign
+from infra_mind.engine.pricing import first_row, hourly_line, line
+from infra_mind.engine.requirements import Requirements
+from infra_mind.engine.sizing import HOURS_PER_MONTH, WorkloadDemand
+from infra_mind.engine.workloads import kinds_where
+
+#: Managed rule groups (rules) a WAF policy is given: the provider's core rule set (OWASP
+#: top ten), known bad inputs, SQL injection and IP reputation. AWS WAF bills a managed
+#: rule group as one rule; Cloud Armor's preconfigured WAF rules (sqli, xss, lfi, rce)
+#: are one rule each.
+WAF_RULES = 4
+# -- Application Gateway WAF_v2 capacity units (learn.microsoft.com/azure/application-gateway/
+# understanding-pricing): a capacity unit is at most 1 compute unit, 2,500 persistent
+# connections or 2.22 Mbps of throughput, and is billed on the largest; a WAF_v2 compute
+# unit handles "approximately 10 concurrent requests per second".
+WAF_V2_RPS_PER_COMPUTE_UNIT = 10.0
+PERSISTENT_CONNECTIONS_PER_CU = 2500
+MBPS_PER_CU = 2.22
+#: Each provider's WAF and key service, as evidence and lines name them.
+WAF_NAMES = {"aws": "AWS WAF web ACL", "azure": "Application Gateway WAF_v2 policy",
+             "gcp": "Google Cloud Armor security policy"}
+WAF_RULE_WORDS = {"aws": f"{WAF_RULES} managed rule groups",
+                  "azure": "the managed Default Rule Set",
+                  "gcp": f"{WAF_RULES} preconfigured WAF rules"}
+KEY_SERVICES = {"aws": "AWS KMS", "azure": "Azure Key Vault", "gcp": "Cloud KMS"}
+#: Workload kinds whose data the provider's object storage holds.
+_IN_OBJECT_STORAGE = kinds_where(lambda f: f.in_object_storage)
+_LOAD_BALANCED = kinds_where(lambda f: f.load_balanced)
+
+
+def asked_for(req: Requirements) -> set[str]:
+    """The capabilities the requested frameworks' technical controls ask for."""
+    return {c.capability for f in req.compliance for c in load_controls(f)
+            if c.kind == "technical" and c.capability}
+
+
+def protect(catalog: Catalog, design: OptionDesign, req: Requirements,
+            demands: list[WorkloadDemand]) -> None:
+    """Add the WAF and the customer-managed keys the requested frameworks ask for."""
+    wanted = asked_for(req) if req.compliance else set()
+    if "web_application_firewall" in wanted and design.load_balancer:
+        _waf(catalog, design, demands)
+    if "customer_managed_keys" in wanted:
+        _keys(catalog, design, req)
+
+
+def _waf(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand]) -> None:
+    p, r = design.provider, design.region.code
+    name = WAF_NAMES[p]
+    services = [d.workload for d in demands if d.type in _LOAD_BALANCED]
+    design.capabilities["web_application_firewall"] = (
+        f"{name} with {WAF_RULE_WORDS[p]} in blocking mode on the load balancer of "
+        f"{', '.join(services)}")
+    rows = {dim: first_row(catalog, p, r, ProductFamily.WAF, dimension=dim)
+            for dim in ("policy", "rule", "requests", "hourly", "capacity")}
+    if not any(rows.values()):
+        design.unpriced.append(f"(shared): WAF in {p} {r}")
+        return
+    policy, rule, requests = rows["policy"], rows["rule"], rows["requests"]
+    if policy is not None:
+        _fixed(design, policy, 1, "WAF policy", "one policy on the load balancer")
+    if rule is not None:
+        _fixed(design, rule, WAF_RULES, "WAF rules",
+               f"{WAF_RULES} managed rule groups (core rule set, known bad inputs, "
+               "SQL injection, IP reputation)")
+    if rows["hourly"] is not None:
+        _gateway(design, rows["hourly"], rows["capacity"], demands)
+    if requests is not None:
+        avg_rps = sum(float(d.resources.get("avg_rps", 0)) for d in demands
+                      if d.type in _LOAD_BALANCED)
+        count = avg_rps * SECONDS_PER_MONTH
+        if count > 0:
+            per = 1_000_000 if requests.unit is Unit.REQUESTS_1M else 10_000
+            item = line(requests, workload="(shared)", component="WAF requests",
+                        quantity=count / per,
+                        note=f"{avg_rps:g} rps x {SECONDS_PER_MONTH:,} s = {count:,.0f} "
+                             f"requests inspected / {per:,}")
+            design.add(item, "network", growth.ScaledLinear(item.monthly_usd))
+    for dim in ("policy", "rule", "requests"):
+        if rows[dim] is None and not rows["hourly"]:
+            design.unpriced.append(f"(shared): WAF {dim} charge in {p} {r}")
+
+
+def _gateway(design: OptionDesign, hourly: PriceRow, capacity: PriceRow | None,
+             demands: list[WorkloadDemand]) -> None:
+    """A WAF that is itself the load balancer (Azure Application Gateway WAF_v2): it
+    takes the place of the layer-4 load balancer, billed by the hour and by the capacity
+    units the average load uses (autoscaling, no reserved instances)."""
+    design.lines = [pl for pl in design.lines if not (
+        pl.item.workload == "(shared)" and pl.item.component.startswith("load balancer"))]
+    item = hourly_line(hourly, 1, workload="(shared)", component="WAF gateway",
+                       note="Application Gateway WAF_v2, the load balancer of the public "
+                            "services in place of the layer-4 one")
+    design.add(item, "network", growth.Fixed(item.monthly_usd))
+    if capacity is None:
+        design.unpriced.append(f"(shared): WAF gateway capacity units in {design.provider} "
+                               f"{design.region.code}")
+        return
+    avg_rps = sum(float(d.resources.get("avg_rps", 0)) for d in demands
+                  if d.type in _LOAD_BALANCED)
+    egress = sum(d.egress_gb_per_month for d in demands if d.type in _LOAD_BALANCED)
+    by_compute = avg_rps / WAF_V2_RPS_PER_COMPUTE_UNIT
+    connections = avg_rps / REQUESTS_PER_CONNECTION * CONNECTION_SECONDS
+    by_connections = connections / PERSISTENT_CONNECTIONS_PER_CU
+    inbound = avg_rps * SECONDS_PER_MONTH * AVG_REQUEST_BYTES / 1e9
+    mbps = (inbound + egress) * 8000 / SECONDS_PER_MONTH
+    by_throughput = mbps / MBPS_PER_CU
+    units = max(by_compute, by_connections, by_throughput)
+    if units <= 0:
+        return
+    item = line(capacity, workload="(shared)", component="WAF gateway capacity units",
+                quantity=units * HOURS_PER_MONTH,
+                note=f"{units:.2f} capacity units = max(compute {avg_rps:g} rps / "
+                     f"{WAF_V2_RPS_PER_COMPUTE_UNIT:g} = {by_compute:.2f}, connections "
+                     f"{connections:,.0f} / {PERSISTENT_CONNECTIONS_PER_CU:,} = "
+                     f"{by_connections:.2f}, throughput {mbps:.2f} Mbps / {MBPS_PER_CU:g} = "
+                     f"{by_throughput:.2f}) x {HOURS_PER_MONTH} h")
+    design.add(item, "network", growth.ScaledLinear(item.monthly_usd))
+
+
+def _fixed(design: OptionDesign, row: PriceRow, count: int, component: str, note: str
+           ) -> None:
+    quantity = count * HOURS_PER_MONTH if row.unit is Unit.HOUR else count
+    item = line(row, workload="(shared)", component=component, quantity=quantity, note=note)
+    design.add(item, "network", growth.Fixed(item.monthly_usd))
+
+
+def key_stores(design: OptionDesign, req: Requirements) -> list[str]:
+    """The stores a customer-managed key each: every database, cache and bucket the
+    design has, by workload, and the machines' disks."""
+    stores = list(dict.fromkeys(pl.item.workload for pl in design.lines
+                                if pl.kind in ("database", "cache")))
+    stores += [w.name for w in req.workloads
+               if w.type in _IN_OBJECT_STORAGE and w.name not in stores]
+    if any(pl.vm for pl in design.lines):
+        stores.append("the machines' disks")
+    return stores
+
+
+def _keys(catalog: Catalog, design: OptionDesign, req: Requirements) -> None:
+    p, r = design.provider, design.region.code
+    stores = key_stores(design, req)
+    if not stores:
+        return
+    service = KEY_SERVICES[p]
+    design.capabilities["customer_managed_keys"] = (
+        f"{service} customer-managed keys, one for each of {', '.join(stores)}")
+    key = first_row(catalog, p, r, ProductFamily.KEY_MANAGEMENT, dimension="key")
+    requests = first_row(catalog, p, r, ProductFamily.KEY_MANAGEMENT, dimension="requests")
+    if key is None:
+        if requests is None:  # neither a key-month nor a per-request price: a hole
+            design.unpriced.append(f"(shared): customer-managed keys in {p} {r}")
+        return  # billed per request only (Azure Key Vault software-protected keys)
+    note = f"one key each: {', '.join(stores)}"
+    if requests is not None:
+        note += (f"; key requests billed on top at ${requests.price_usd:g} per "
+                 f"{requests.unit.value}, not sized: the services cache the data keys")
+    _fixed(design, key, len(stores), "customer-managed keys", note)

@@ -1,0 +1,137 @@
+"""A framework that asks for a WAF or customer-managed keys gets them in the design, priced.
+
+Before: every PCI DSS design, on every provider, carried the same two gaps (Req. 6.4.2, a
+WAF in front of public web applications; Req. 3.6.1, keys the customer controls), each
+with an unpriced remediation: a payments design no architect would sign as it stood.
+"""
+
+import pytest
+
+from infra_mind.catalog.model import ProductFamily, Unit
+from infra_mind.engine.compliance.evaluate import evaluate
+from infra_mind.engine.compliance.evidence import design_evidence
+from infra_mind.engine.network import SECONDS_PER_MONTH
+from infra_mind.engine.protection import WAF_RULES
+from tests.engine.rows import catalog, design, lines, network, requirements, row, vm
+
+WAF = [row(ProductFamily.WAF, "waf-web-acl", 5.0, Unit.MONTH, dimension="policy"),
+       row(ProductFamily.WAF, "waf-rule", 1.0, Unit.MONTH, dimension="rule"),
+       row(ProductFamily.WAF, "waf-requests", 0.6, Unit.REQUESTS_1M, dimension="requests")]
+KEYS = [row(ProductFamily.KEY_MANAGEMENT, "kms-key", 1.0, Unit.MONTH, dimension="key"),
+        row(ProductFamily.KEY_MANAGEMENT, "kms-requests", 0.03, Unit.REQUESTS_10K,
+            dimension="requests")]
+MACHINES = [vm("c.large", 2, 4, 0.1), vm("c.xlarge", 4, 8, 0.2)]
+DB = [row(ProductFamily.DATABASE, "db.m.large", 0.2, engine="postgres", deployment="single",
+          vcpu=2, memory_gib=8),
+      row(ProductFamily.DATABASE_STORAGE, "db-storage", 0.1, Unit.GB_MONTH, engine="postgres")]
+API = {"type": "web_service", "peak_rps": 100, "avg_rps": 40, "cpu_ms_per_request": 10,
+       "name": "api"}
+LEDGER = {"type": "database", "engine": "postgres", "storage_gb": 50, "name": "ledger"}
+RECEIPTS = {"type": "object_storage", "storage_gb": 100, "name": "receipts"}
+
+
+def _pci(*workloads, compliance=("pci_dss",)):
+    named = [{k: v for k, v in w.items() if k != "name"} for w in workloads]
+    req = requirements(*named, compliance=list(compliance))
+    return req.model_copy(update={"workloads": [
+        w.model_copy(update={"name": src["name"]}) for w, src in zip(req.workloads, workloads,
+                                                                     strict=True)]})
+
+
+def test_pci_puts_a_priced_waf_on_the_load_balancer():
+    d = design(catalog(network(), MACHINES, DB, WAF, KEYS), _pci(API, LEDGER))
+    (policy,) = lines(d, "WAF policy")
+    (rules,) = lines(d, "WAF rules")
+    (inspected,) = lines(d, "WAF requests")
+    assert (policy.quantity, policy.monthly_usd) == (1, 5.0)
+    assert (rules.quantity, rules.monthly_usd) == (WAF_RULES, 4.0)
+    assert inspected.quantity == pytest.approx(40 * SECONDS_PER_MONTH / 1e6)
+    assert inspected.monthly_usd == pytest.approx(40 * SECONDS_PER_MONTH / 1e6 * 0.6, abs=0.01)
+    assert d.load_balancer
+    assert "on the load balancer of api" in d.capabilities["web_application_firewall"]
+
+
+def test_pci_keys_one_for_each_store_with_the_request_price_said():
+    d = design(catalog(network(), MACHINES, DB, WAF, KEYS,
+                       row(ProductFamily.OBJECT_STORAGE, "s3", 0.02, Unit.GB_MONTH,
+                           storage_class="standard")), _pci(API, LEDGER, RECEIPTS))
+    (keys,) = lines(d, "customer-managed keys")
+    assert keys.quantity == 3 and keys.monthly_usd == 3.0
+    assert keys.note == ("one key each: ledger, receipts, the machines' disks; key requests "
+                         "billed on top at $0.03 per 10K-requests, not sized: the services "
+                         "cache the data keys")
+    assert not d.unpriced
+
+
+def test_the_controls_are_met_and_the_evidence_names_the_keys():
+    req = _pci(API, LEDGER)
+    d = design(catalog(network(), MACHINES, DB, WAF, KEYS), req)
+    ev = design_evidence(req, d)
+    assert "customer-managed keys (AWS KMS)" in ev.capabilities["encryption_at_rest"]
+    assert "AWS KMS-managed keys" not in ev.capabilities["encryption_at_rest"]
+
+
+def test_without_a_framework_that_asks_there_is_no_waf_and_no_keys():
+    d = design(catalog(network(), MACHINES, DB, WAF, KEYS), _pci(API, LEDGER,
+                                                                 compliance=("soc2",)))
+    components = {li.component for li in lines(d)}
+    assert not {c for c in components if "WAF" in c or "keys" in c}
+    assert "web_application_firewall" not in d.capabilities
+    assert not [u for u in d.unpriced if "key" in u]
+
+
+def test_a_waf_the_catalog_cannot_price_is_designed_and_listed_unpriced():
+    d = design(catalog(network(), MACHINES, DB, KEYS), _pci(API, LEDGER))
+    assert not [li for li in lines(d) if "WAF" in li.component]
+    assert "(shared): WAF in aws us-east-1" in d.unpriced
+    assert "web_application_firewall" in d.capabilities
+
+
+def test_pci_gaps_close_in_the_evaluation():
+    from infra_mind.engine.assess import _facts
+
+    req = _pci(API, LEDGER)
+    d = design(catalog(network(), MACHINES, DB, WAF, KEYS), req)
+    status = {c.control_id: c.status for c in evaluate(_facts(req, d), ["pci_dss"])}
+    assert status["PCI-APP-01"] == "met" and status["PCI-DATA-02"] == "met"
+
+
+def test_on_azure_the_waf_is_an_application_gateway_in_place_of_the_layer_4_balancer():
+    from infra_mind.catalog.model import Provider
+
+    az = Provider.AZURE
+    rows = [row(ProductFamily.LOAD_BALANCER, "lb", 0.025, provider=az, dimension="hourly"),
+            row(ProductFamily.LOAD_BALANCER, "lb-data", 0.005, Unit.GB, provider=az,
+                dimension="data"),
+            row(ProductFamily.WAF, "appgw-waf-v2", 0.36, provider=az, dimension="hourly"),
+            row(ProductFamily.WAF, "appgw-waf-v2-cu", 0.0144, provider=az,
+                dimension="capacity"),
+            row(ProductFamily.NAT_GATEWAY, "nat", 0.045, provider=az, dimension="hourly"),
+            vm("D2", 2, 4, 0.1, provider=az, arch="x86_64")]
+    api = {k: v for k, v in API.items() if k != "name"}
+    d = design(catalog(rows), requirements(api, provider="azure", compliance=["pci_dss"]))
+    components = [li.component for li in lines(d)]
+    assert not [c for c in components if c.startswith("load balancer")]
+    (gateway,) = lines(d, "WAF gateway")
+    (units,) = lines(d, "WAF gateway capacity units")
+    assert gateway.quantity == 730 and gateway.monthly_usd == pytest.approx(262.80)
+    # 40 rps at about 10 requests a second per compute unit: 4 capacity units all month
+    assert units.quantity == pytest.approx(4 * 730)
+    assert d.capabilities["web_application_firewall"].startswith(
+        "Application Gateway WAF_v2 policy with the managed Default Rule Set")
+
+
+def test_the_pci_example_closes_its_waf_and_key_gaps_on_every_provider():
+    from pathlib import Path
+
+    import yaml
+
+    from infra_mind.engine.assess import assess
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "eu-fintech.yaml"
+    result = assess(yaml.safe_load(path.read_text()))
+    gaps = {c.control_id for c in result.compliance if c.status == "gap"}
+    assert not gaps & {"PCI-APP-01", "PCI-DATA-02"}
+    chosen = result.options[0]
+    components = {li.component for li in chosen.line_items}
+    assert {"WAF policy", "WAF rules", "WAF requests", "customer-managed keys"} <= components
