@@ -55,9 +55,9 @@ MBPS_PER_CU = 2.22
 #: Each provider's WAF and key service, as evidence and lines name them.
 WAF_NAMES = {"aws": "AWS WAF web ACL", "azure": "Application Gateway WAF_v2 policy",
              "gcp": "Google Cloud Armor security policy"}
-WAF_RULE_WORDS = {"aws": f"{WAF_RULES} managed rule groups",
-                  "azure": "the managed Default Rule Set",
-                  "gcp": f"{WAF_RULES} preconfigured WAF rules"}
+WAF_RULE_WORDS = {"aws": f"{WAF_RULES} managed rule groups in blocking mode",
+                  "azure": "the managed Default Rule Set in prevention mode",
+                  "gcp": f"{WAF_RULES} preconfigured WAF rules in blocking mode"}
 KEY_SERVICES = {"aws": "AWS KMS", "azure": "Azure Key Vault", "gcp": "Cloud KMS"}
 #: Workload kinds whose data the provider's object storage holds.
 _IN_OBJECT_STORAGE = kinds_where(lambda f: f.in_object_storage)
@@ -85,7 +85,7 @@ def _waf(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand]) 
     name = WAF_NAMES[p]
     services = [d.workload for d in demands if d.type in _LOAD_BALANCED]
     design.capabilities["web_application_firewall"] = (
-        f"{name} with {WAF_RULE_WORDS[p]} in blocking mode on the load balancer of "
+        f"{name} with {WAF_RULE_WORDS[p]} on the load balancer of "
         f"{', '.join(services)}")
     rows = {dim: first_row(catalog, p, r, ProductFamily.WAF, dimension=dim)
             for dim in ("policy", "rule", "requests", "hourly", "capacity")}
