@@ -167,3 +167,26 @@ def test_an_unpriced_piece_of_a_priced_part_empties_only_its_own_slot(text, slot
 ])
 def test_a_priced_line_has_the_slot_its_hole_would_have(workload, component, slot):
     assert slot in line_slots(workload, component)
+
+
+def test_a_self_managed_fallback_where_managed_was_asked_is_not_compared():
+    """Managed services asked; Azure prices no managed cache that fits, so its cache is Redis
+    on a machine ($43.80) where AWS prices a managed node ($146): comparing them let the
+    catalog's hole win (the marketplace example went to Azure this way). The cache is left
+    out of both compared costs, and the rest decides: AWS's worker is the cheaper."""
+    aws, azure = Provider.AWS, Provider.AZURE
+    catalog = Catalog([
+        machine(aws, 0.05), machine(azure, 0.06), egress(aws, 0.01), egress(azure, 0.01),
+        _row(aws, ProductFamily.CACHE, "cache.m9", 0.20, memory_gib=8, engine="redis",
+             deployment="single")], generated_at=AS_OF)
+    req = worker_requirements(managed_services=True)
+    req["workloads"].append({"name": "sessions", "type": "cache", "memory_gb": 4})
+    result = assess(req, catalog)
+    opts = by_provider(result)
+    assert opts["azure"].monthly_cost_usd < opts["aws"].monthly_cost_usd  # in total
+    # compared without the cache: each worker and its egress
+    assert opts["aws"].compared_cost_usd == pytest.approx(36.5 + 10)
+    assert opts["azure"].compared_cost_usd == pytest.approx(43.8 + 10)
+    assert result.options[0].provider == "aws"
+    assert any("sessions (self-managed where no managed size is priced)" in r
+               for r in result.recommended.reasons)

@@ -128,6 +128,7 @@ def _database(catalog: Catalog, design: OptionDesign, req: Requirements, d: Work
         design.warnings.append(
             f"{d.workload}: no managed {engine} {deployment} size with >= {vcpu:g} vCPU and "
             f">= {memory:g} GiB is priced for {p} {r}; priced self-managed on machines")
+        design.not_as_asked.append(d.workload)
     nodes = 2 if ha else 1
     if compute.machines(catalog, design, req, d,
                  component=f"{engine} servers (self-managed{', primary + standby' if ha else ''})",
@@ -193,6 +194,7 @@ def _cache(catalog: Catalog, design: OptionDesign, req: Requirements, d: Workloa
     if req.preferences.managed_services:
         design.warnings.append(f"{d.workload}: no managed cache node with >= {memory:g} GiB is "
                                f"priced for {p} {r}; priced self-managed Redis on machines")
+        design.not_as_asked.append(d.workload)
     if compute.machines(catalog, design, req, d, component="Redis nodes (self-managed)",
                  vcpu=1.0 * nodes, memory_per_instance=memory, total_memory=0.0,
                  min_count=nodes, spot=False, scales=False, vcpu_per_instance=1.0):

@@ -6,6 +6,9 @@ prices. A part the catalog cannot price in one option (its load balancer, say) i
 of every option's compared cost, so a catalog hole can neither sink an option (ranking
 "fully priced first" would let an unpriced NAT gateway beat a cheaper design) nor lift one
 (ranking on the priced total would make the region with the most holes look cheapest).
+A workload one of them designs self-managed where managed services were asked (no managed
+size that fits is priced there) is left out the same way: a Redis on machines is not the
+managed cache the others price, and comparing them rewarded the catalog's hole.
 Nothing is estimated: the reasons say what was left out and, where it could change the
 order, how much it would have to cost to do so.
 
@@ -149,6 +152,9 @@ def compare(candidates: list[Candidate], workloads: Iterable[str]) -> set[Slot]:
     missing = {unpriced_slot(u, names, [pl.item.component for pl in c.design.lines
                                         if pl.item.workload == SHARED])
                for c in basis for u in c.design.unpriced}
+    # a workload one contender designs self-managed where managed services were asked is
+    # not the same part as the others' managed service: none of them is compared on it
+    missing |= {(w, ALL) for c in basis for w in c.design.not_as_asked}
     for c in candidates:
         c.compared = round(sum(pl.item.monthly_usd for pl in c.design.lines
                                if not _left_out(line_slots(pl.item.workload,
@@ -156,12 +162,16 @@ def compare(candidates: list[Candidate], workloads: Iterable[str]) -> set[Slot]:
     return missing
 
 
-def slot_names(missing: set[Slot]) -> list[str]:
-    """The slots left out, in words, sorted."""
+def slot_names(missing: set[Slot], self_managed: Iterable[str] = ()) -> list[str]:
+    """The slots left out, in words, sorted; ``self_managed`` names the workloads a
+    contender designs self-managed where managed services were asked."""
+    fallback = set(self_managed)
     out = []
     for workload, part in sorted(missing):
         if workload == ALL:
             out.append("every part")
+        elif part == ALL and workload in fallback:
+            out.append(f"{workload} (self-managed where no managed size is priced)")
         elif part == ALL:
             out.append(f"{workload} (all of it)")
         elif workload == SHARED:
@@ -197,7 +207,8 @@ def best_per_provider(candidates: list[Candidate], workloads: Iterable[str]
 
 def rank(best: list[Candidate], existing: str | None, workloads: Iterable[str]) -> Ranking:
     """The providers' best options compared with one another and put in rank order."""
-    left_out = slot_names(compare(best, workloads))
+    missing = compare(best, workloads)
+    left_out = slot_names(missing, [w for c in best for w in c.design.not_as_asked])
     ordered = sorted(best, key=Candidate.rank_key)
     top = ordered[0]
     mine = next((c for c in ordered if c.design.provider == existing), None)
