@@ -101,7 +101,8 @@ def test_derived_rows_are_labelled_and_never_shadow_a_list_price(bundled):
     cells = Counter()
     for row in bundled:
         if row.basis is Basis.DERIVED:
-            assert row.rule.startswith(("region ratio", "commitment ratio")), row
+            assert row.rule.startswith(("region ratio", "commitment ratio", "vCore scaling")), \
+                row
             assert row.source.startswith("derived from: "), row
         else:
             assert row.rule == "", row

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -31,12 +32,13 @@ def vm(sku, region, price, family="Dsv5", vcpu=2, as_of=date(2026, 6, 18), sourc
                                 "family": family})
 
 
-def pg(sku, region, price, as_of=date(2025, 7, 7)):
+def pg(sku, region, price, as_of=date(2025, 7, 7), vcpu=None):
+    vcpu = vcpu or int(re.search(r"_[A-Z](\d+)", sku).group(1))
     return make_row(provider=AZ, service="Azure Database for PostgreSQL", sku=sku,
                     region=region, price_usd=price, as_of=as_of, source="golden",
                     product_family=ProductFamily.DATABASE, unit=Unit.HOUR,
-                    attributes={"engine": "postgres", "deployment": "single", "vcpu": 2,
-                                "memory_gib": 8})
+                    attributes={"engine": "postgres", "deployment": "single", "vcpu": vcpu,
+                                "memory_gib": vcpu * 4})
 
 
 def dsv5(region, ratio):
@@ -49,7 +51,7 @@ def test_a_missing_service_price_takes_the_compute_ratio_and_says_so():
     rows = [*dsv5("eastus", 1.0), *dsv5("westeurope", 1.2), pg("Standard_D2ds_v5", "eastus", 0.2)]
     out = derive(rows)
     (row,) = [r for r in out.rows if r.region == "westeurope"
-              and r.product_family is ProductFamily.DATABASE]
+              and r.product_family is ProductFamily.DATABASE and r.sku == "Standard_D2ds_v5"]
     assert row.price_usd == pytest.approx(0.24)
     assert row.basis is Basis.DERIVED
     assert row.rule.startswith("region ratio, compute fallback: eastus price 0.2 x "
@@ -65,7 +67,7 @@ def test_a_list_price_always_wins_over_a_derived_one():
             pg("Standard_D2ds_v5", "eastus", 0.2), pg("Standard_D2ds_v5", "westeurope", 0.31)]
     out = derive(rows)
     assert not [r for r in out.rows if r.region == "westeurope"
-                and r.product_family is ProductFamily.DATABASE]
+                and r.product_family is ProductFamily.DATABASE and r.sku == "Standard_D2ds_v5"]
 
 
 def test_the_service_ratio_is_preferred_to_the_compute_ratio():
@@ -214,3 +216,38 @@ def test_the_family_fallback_is_measured_with_each_point_s_own_family_left_out()
     assert applied.group == fallback.group == "azure Virtual Machines reserved_1y"
     assert sorted(round(e, 1) for e in applied.errors_pct) == [4.6, 4.6, 5.1, 5.1]
     assert sorted(round(e, 1) for e in fallback.errors_pct) == [9.2, 9.2, 10.2, 10.2]
+
+
+def test_r3_prices_a_flexible_server_size_by_its_series_vcore_price():
+    # D2ds_v5 listed in eastus, derived by R1 in westeurope: every other Ddsv5 size follows
+    rows = [*dsv5("eastus", 1.0), *dsv5("westeurope", 1.2), pg("Standard_D2ds_v5", "eastus", 0.2)]
+    out = derive(rows)
+    sizes = {(r.sku, r.region): r for r in out.rows if r.rule.startswith("vCore scaling")}
+    d16 = sizes[("Standard_D16ds_v5", "eastus")]
+    assert d16.price_usd == pytest.approx(1.6)  # 0.2 / 2 vCores x 16
+    assert (d16.attributes["vcpu"], d16.attributes["memory_gib"]) == (16, 64)
+    assert d16.basis is Basis.DERIVED and d16.source == "derived from: golden"
+    assert d16.rule == ("vCore scaling: Standard_D2ds_v5 eastus price 0.2 (list) / 2 vCores x 16")
+    away = sizes[("Standard_D16ds_v5", "westeurope")]
+    assert away.price_usd == pytest.approx(1.92)  # from R1's 0.24, and it says so
+    assert "that price by region ratio, compute fallback" in away.rule
+    assert ("Standard_D2ds_v5", "eastus") not in sizes  # listed: never derived
+
+
+def test_r3_never_replaces_a_listed_size_and_prefers_a_listed_base():
+    rows = [*dsv5("eastus", 1.0), pg("Standard_D2ds_v5", "eastus", 0.2),
+            pg("Standard_D16ds_v5", "eastus", 1.5)]
+    out = derive(rows)
+    derived = {r.sku: r for r in out.rows if r.rule.startswith("vCore scaling")}
+    assert "Standard_D16ds_v5" not in derived
+    # the base is the listed size with the most vCores: 1.5 / 16 x 32
+    assert derived["Standard_D32ds_v5"].price_usd == pytest.approx(3.0)
+
+
+def test_r3_is_measured_leave_one_out_over_listed_sizes():
+    from infra_mind.catalog.build.derive import measure_vcore_scaling
+
+    listed = [pg("Standard_D2ds_v5", "eastus", 0.2), pg("Standard_D16ds_v5", "eastus", 1.8)]
+    (accuracy,) = measure_vcore_scaling(listed)
+    # 0.2/2x16 = 1.6 against 1.8 (11.1%); 1.8/16x2 = 0.225 against 0.2 (12.5%)
+    assert sorted(round(e, 1) for e in accuracy.errors_pct) == [11.1, 12.5]

@@ -1,7 +1,7 @@
 """Derived prices: where no list price exists, one stated rule computes one from list prices.
 
-Two rules, each applied only to the cells ``DERIVE`` names, and only where no
-list price exists (a list price always wins):
+Three rules, each applied only where no list price exists (a list price always
+wins); R1 only to the cells ``DERIVE`` names, R3 only to the sizes it names:
 
 * **R1, region ratio.** A price missing in region ``r`` is its list price in a
   reference region times the median ratio ``r / reference`` over the prices of
@@ -11,6 +11,9 @@ list price exists (a list price always wins):
   database/cache engine). Where that service has no list price in ``r`` at all,
   the provider's general-purpose compute ratio for ``r`` is used instead
   (``GENERAL_PURPOSE``), and the rule says so.
+* **R3, vCore scaling** (``vcores``): an Azure flexible-server database size missing in a
+  region is the price of a size of its series there (listed, or derived by R1) per vCore
+  times its vCores, as Azure bills those servers.
 * **R2, commitment ratio** (``commitments``): a 1- or 3-year commitment price
   missing for an AWS or Azure machine is its on-demand list price times the median
   committed/on-demand ratio of the same provider's listed points, its own family's
@@ -31,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra_mind.catalog.build import commitments
+from infra_mind.catalog.build import commitments, vcores
 from infra_mind.catalog.build.recorded import REFERENCE_ONLY_REGIONS
 from infra_mind.catalog.model import (
     Basis,
@@ -212,6 +215,9 @@ def derive(rows: list[PriceRow], refused: Iterable[tuple[Any, ...]] = (),
     r2_fallback = {a.group: (a.median_pct, a.p90_pct) for a in accuracy
                    if a.rule == "R2 family fallback"}
     derived += commitments.derive_commitments(rows, reference, listed, r2_fallback)
+    # R3 after R1: a series priced in a region (listed or by R1) gives its other sizes there
+    derived += vcores.derive_sizes([*rows, *derived])
+    accuracy += measure_vcore_scaling([*rows, *reference])
     return Derivation(derived, accuracy, withheld)
 
 
@@ -298,6 +304,13 @@ def measure_region_ratio(index: _Index) -> list[Accuracy]:
 def measure_commitment_ratio(rows: Iterable[PriceRow]) -> list[Accuracy]:
     """R2 leave-one-out per (provider, service, option): as applied, and its family fallback."""
     return [Accuracy(rule, group, errors) for rule, group, errors in commitments.measure(rows)]
+
+
+def measure_vcore_scaling(rows: Iterable[PriceRow]) -> list[Accuracy]:
+    """R3 leave-one-out over the listed sizes of each flexible-server series."""
+    accuracy = Accuracy(vcores.RULE, ProductFamily.DATABASE.value,
+                        [_err(p, a) for p, a in vcores.predictions(rows)])
+    return [accuracy] if accuracy.n else []
 
 
 def _err(predicted: float, actual: float) -> float:
