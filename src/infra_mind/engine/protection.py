@@ -40,10 +40,9 @@ from infra_mind.engine.requirements import Requirements
 from infra_mind.engine.sizing import HOURS_PER_MONTH, WorkloadDemand
 from infra_mind.engine.workloads import kinds_where
 
-#: Managed rule groups (rules) a WAF policy is given: the provider's core rule set (OWASP
-#: top ten), known bad inputs, SQL injection and IP reputation. AWS WAF bills a managed
-#: rule group as one rule; Cloud Armor's preconfigured WAF rules (sqli, xss, lfi, rce)
-#: are one rule each.
+#: Rules a WAF policy is given. AWS WAF: four AWS managed rule groups (core rule set,
+#: known bad inputs, SQL database, Amazon IP reputation list), each billed as one rule;
+#: Cloud Armor: four preconfigured WAF rules (sqli, xss, lfi, rce), one rule each.
 WAF_RULES = 4
 # -- Application Gateway WAF_v2 capacity units (learn.microsoft.com/azure/application-gateway/
 # understanding-pricing): a capacity unit is at most 1 compute unit, 2,500 persistent
@@ -58,6 +57,11 @@ WAF_NAMES = {"aws": "AWS WAF web ACL", "azure": "Application Gateway WAF_v2 poli
 WAF_RULE_WORDS = {"aws": f"{WAF_RULES} managed rule groups in blocking mode",
                   "azure": "the managed Default Rule Set in prevention mode",
                   "gcp": f"{WAF_RULES} preconfigured WAF rules in blocking mode"}
+WAF_RULE_NOTES = {
+    "aws": f"{WAF_RULES} AWS managed rule groups (core rule set, known bad inputs, SQL "
+           "database, Amazon IP reputation list)",
+    "gcp": f"{WAF_RULES} preconfigured WAF rules (SQL injection, cross-site scripting, local "
+           "file inclusion, remote code execution)"}
 KEY_SERVICES = {"aws": "AWS KMS", "azure": "Azure Key Vault", "gcp": "Cloud KMS"}
 #: Workload kinds whose data the provider's object storage holds.
 _IN_OBJECT_STORAGE = kinds_where(lambda f: f.in_object_storage)
@@ -96,9 +100,7 @@ def _waf(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand]) 
     if policy is not None:
         _fixed(design, policy, 1, "WAF policy", "one policy on the load balancer")
     if rule is not None:
-        _fixed(design, rule, WAF_RULES, "WAF rules",
-               f"{WAF_RULES} managed rule groups (core rule set, known bad inputs, "
-               "SQL injection, IP reputation)")
+        _fixed(design, rule, WAF_RULES, "WAF rules", WAF_RULE_NOTES.get(p, ""))
     if rows["hourly"] is not None:
         _gateway(design, rows["hourly"], rows["capacity"], demands)
     if requests is not None:
