@@ -166,7 +166,7 @@ def _load_balancer(catalog: Catalog, design: OptionDesign, demands: list[Workloa
     data = first_row(catalog, p, r, ProductFamily.LOAD_BALANCER, dimension="data")
     if data is not None:
         direction = str(data.attributes.get("direction") or LB_DATA_DIRECTION.get(p, "both"))
-        inbound = avg_rps * SECONDS_PER_MONTH * AVG_REQUEST_BYTES / 1e9
+        inbound = received_gb(avg_rps)
         received = (f"{avg_rps:g} rps x {SECONDS_PER_MONTH:,} s x {AVG_REQUEST_BYTES:g} bytes "
                     f"= {inbound:,.1f} GB received")
         if direction == "inbound":
@@ -181,11 +181,22 @@ def _load_balancer(catalog: Catalog, design: OptionDesign, demands: list[Workloa
             design.add(item, "network", growth.ScaledLinear(item.monthly_usd))
 
 
+def received_gb(avg_rps: float) -> float:
+    """GB a month a load balancer receives at ``avg_rps``: requests x their bytes."""
+    return avg_rps * SECONDS_PER_MONTH * AVG_REQUEST_BYTES / 1e9
+
+
+def open_connections(avg_rps: float) -> float:
+    """Client connections open at ``avg_rps``: new ones a second (kept alive for
+    ``REQUESTS_PER_CONNECTION`` requests) x the seconds each stays open."""
+    return avg_rps / REQUESTS_PER_CONNECTION * CONNECTION_SECONDS
+
+
 def _capacity_units(design: OptionDesign, row: PriceRow, avg_rps: float, egress: float
                     ) -> None:
     """AWS LCU-hours: the largest of the LCU dimensions at average load."""
     new_per_s = avg_rps / REQUESTS_PER_CONNECTION
-    active = new_per_s * CONNECTION_SECONDS
+    active = open_connections(avg_rps)
     by_new = new_per_s / NEW_CONNECTIONS_PER_LCU
     by_active = active / ACTIVE_CONNECTIONS_PER_LCU
     by_bytes = egress / HOURS_PER_MONTH / GB_PER_HOUR_PER_LCU

@@ -9,7 +9,8 @@ control that asks for it (``compliance.catalog``):
 
 * **A web application firewall** (``web_application_firewall``) on the load balancer that
   serves the public services: the provider's WAF policy, its managed rule groups and the
-  requests it inspects (AWS WAF, Azure Web Application Firewall, Google Cloud Armor).
+  requests it inspects (AWS WAF, Google Cloud Armor), or on Azure an Application Gateway
+  WAF_v2 in place of the layer-4 load balancer.
 * **Customer-managed keys** (``customer_managed_keys``) in the provider's key service,
   one key for each store the design has: each database, cache and bucket, and the
   machines' disks. The key service's per-request charge is not sized (its price is given in
@@ -28,12 +29,7 @@ from infra_mind.catalog.model import PriceRow, ProductFamily, Unit
 from infra_mind.catalog.store import Catalog
 from infra_mind.engine import growth
 from infra_mind.engine.compliance.catalog import load_controls
-from infra_mind.engine.network import (
-    AVG_REQUEST_BYTES,
-    CONNECTION_SECONDS,
-    REQUESTS_PER_CONNECTION,
-    SECONDS_PER_MONTH,
-)
+from infra_mind.engine.network import SECONDS_PER_MONTH, open_connections, received_gb
 from infra_mind.engine.option import OptionDesign
 from infra_mind.engine.pricing import first_row, hourly_line, line
 from infra_mind.engine.requirements import Requirements
@@ -66,6 +62,12 @@ KEY_SERVICES = {"aws": "AWS KMS", "azure": "Azure Key Vault", "gcp": "Cloud KMS"
 #: Workload kinds whose data the provider's object storage holds.
 _IN_OBJECT_STORAGE = kinds_where(lambda f: f.in_object_storage)
 _LOAD_BALANCED = kinds_where(lambda f: f.load_balanced)
+
+
+def _avg_rps(demands: list[WorkloadDemand]) -> float:
+    """Requests a second through the load balancer, on average."""
+    return sum(float(d.resources.get("avg_rps", 0)) for d in demands
+               if d.type in _LOAD_BALANCED)
 
 
 def asked_for(req: Requirements) -> set[str]:
@@ -104,8 +106,7 @@ def _waf(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand]) 
     if rows["hourly"] is not None:
         _gateway(design, rows["hourly"], rows["capacity"], demands)
     if requests is not None:
-        avg_rps = sum(float(d.resources.get("avg_rps", 0)) for d in demands
-                      if d.type in _LOAD_BALANCED)
+        avg_rps = _avg_rps(demands)
         count = avg_rps * SECONDS_PER_MONTH
         if count > 0:
             per = 1_000_000 if requests.unit is Unit.REQUESTS_1M else 10_000
@@ -134,14 +135,12 @@ def _gateway(design: OptionDesign, hourly: PriceRow, capacity: PriceRow | None,
         design.unpriced.append(f"(shared): WAF gateway capacity units in {design.provider} "
                                f"{design.region.code}")
         return
-    avg_rps = sum(float(d.resources.get("avg_rps", 0)) for d in demands
-                  if d.type in _LOAD_BALANCED)
+    avg_rps = _avg_rps(demands)
     egress = sum(d.egress_gb_per_month for d in demands if d.type in _LOAD_BALANCED)
     by_compute = avg_rps / WAF_V2_RPS_PER_COMPUTE_UNIT
-    connections = avg_rps / REQUESTS_PER_CONNECTION * CONNECTION_SECONDS
+    connections = open_connections(avg_rps)
     by_connections = connections / PERSISTENT_CONNECTIONS_PER_CU
-    inbound = avg_rps * SECONDS_PER_MONTH * AVG_REQUEST_BYTES / 1e9
-    mbps = (inbound + egress) * 8000 / SECONDS_PER_MONTH
+    mbps = (received_gb(avg_rps) + egress) * 8000 / SECONDS_PER_MONTH
     by_throughput = mbps / MBPS_PER_CU
     units = max(by_compute, by_connections, by_throughput)
     if units <= 0:
