@@ -7,9 +7,11 @@ block ends and rolls back on any error; services never commit.
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import cache, partial
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
@@ -29,7 +31,8 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20) -> AsyncE
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+        engine = create_async_engine(url, async_creator=_sqlite_connector(url),
+                                     hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -42,6 +45,48 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20) -> AsyncE
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow,
                                pool_pre_ping=True, hide_parameters=True)
+
+
+def _sqlite_connector(url: str) -> Callable[[], Awaitable[Any]]:
+    """How the engine opens a SQLite connection: as SQLAlchemy's aiosqlite dialect does
+    (its connect arguments for ``url``, a 30-s busy timeout, a daemon thread), with a
+    connection that stops its thread once (``_StopsOnce``)."""
+    import sqlite3
+
+    from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
+    from sqlalchemy.engine import make_url
+
+    args, params = SQLiteDialect_aiosqlite().create_connect_args(make_url(url))
+    params = {**params, "timeout": 30}
+
+    async def connect() -> Any:
+        connection = _stops_once()(partial(sqlite3.connect, *args, **params), 64)
+        connection._thread.daemon = True  # as the dialect does: never holds the exit up
+        return await connection
+
+    return connect
+
+
+@cache
+def _stops_once() -> type:
+    """aiosqlite's connection, stopped at most once.
+
+    aiosqlite 0.22's ``stop`` queues a request its thread ends on; ``close`` calls
+    ``stop`` again in its ``finally``. When SQLAlchemy force-closes a connection
+    (``stop``) while a graceful close of it is under way, which it does when the task
+    closing it is cancelled, the second request is queued behind the first, the thread
+    ends on the first, and ``close`` waits for ever on the second: a test's event loop
+    hung that way in CI, tearing down. A second ``stop`` here asks nothing more of a
+    thread that is already ending."""
+    import aiosqlite
+
+    class StopsOnce(aiosqlite.Connection):
+        def stop(self) -> Any:
+            if not self._running:  # stopping already: the thread ends on that request
+                return None
+            return super().stop()
+
+    return StopsOnce
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
