@@ -157,8 +157,8 @@ def _gateway(design: OptionDesign, hourly: PriceRow, capacity: PriceRow | None,
 
 def _fixed(design: OptionDesign, row: PriceRow, count: int, component: str, note: str
            ) -> None:
-    quantity = count * HOURS_PER_MONTH if row.unit is Unit.HOUR else count
-    item = line(row, workload="(shared)", component=component, quantity=quantity, note=note)
+    """``count`` of a monthly charge (a policy, a rule, a key)."""
+    item = line(row, workload="(shared)", component=component, quantity=count, note=note)
     design.add(item, "network", growth.Fixed(item.monthly_usd))
 
 

@@ -62,6 +62,12 @@ def _group(row: PriceRow) -> tuple[str, str, str, str]:
             str(row.attributes.get("deployment", "")), row.region)
 
 
+def _base_rank(row: PriceRow) -> tuple[bool, float, str]:
+    """Which priced size a series' others are derived from: a list price before a derived
+    one, then the most vCores, then the SKU (stable)."""
+    return row.basis is Basis.LIST, float(row.attributes.get("vcpu", 0)), row.sku
+
+
 def derive_sizes(rows: Iterable[PriceRow]) -> list[PriceRow]:
     """The sizes of ``SIZES`` missing where a size of their series is priced."""
     bases: dict[tuple[tuple[str, str, str, str], str], PriceRow] = {}
@@ -73,10 +79,7 @@ def derive_sizes(rows: Iterable[PriceRow]) -> list[PriceRow]:
         key = (_group(row), series)
         present.add((_group(row), row.sku))
         best = bases.get(key)
-        # a list price before a derived one; then the most vCores, then the SKU (stable)
-        rank = (row.basis is Basis.LIST, float(row.attributes.get("vcpu", 0)), row.sku)
-        if best is None or rank > (best.basis is Basis.LIST,
-                                   float(best.attributes.get("vcpu", 0)), best.sku):
+        if best is None or _base_rank(row) > _base_rank(best):
             bases[key] = row
     out: list[PriceRow] = []
     for (group, series), base in sorted(bases.items(), key=lambda kv: repr(kv[0])):

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from infra_mind.catalog.regions import within
 from infra_mind.engine.facts import Component
+from infra_mind.engine.protection import KEY_SERVICES
 from infra_mind.engine.requirements import Requirements
 from infra_mind.engine.workloads import kinds_where
 
@@ -153,7 +154,7 @@ def design_evidence(req: Requirements, design) -> Evidence:
     if managed_caches:
         stored.append(f"{words.cache} ({_names(managed_caches)})")
     if stored:
-        at_rest = (f"encrypted at rest with customer-managed keys ({keys.split(' customer')[0]})"
+        at_rest = (f"encrypted at rest with customer-managed keys ({KEY_SERVICES[p]})"
                    if keys else words.at_rest)
         caps["encryption_at_rest"] = f"{'; '.join(stored)}: {at_rest}"
 
