@@ -282,6 +282,20 @@ def check_users(result, reason):
         assert listing(m[1]) == names and (m[2], m[3]) == (first.region, where.city)
         assert int(m[4]) == rtt(first, users) > NEAR_RTT_MS
         assert all(min(rtt(o, (p,)) for p in users) > NEAR_RTT_MS for o in result.options)
+    elif m := re.fullmatch(r"Regions in (.+) were not designed: near fewer of the users' "
+                           r"(\d+) places than the (\d+) the designed regions are near "
+                           r"\((.+)\)", reason):
+        assert choice.rule == "near the most user groups" and int(m[2]) == len(users)
+        designed = {region(o.provider, o.region) for o in result.options}
+        assert all(sum(rtt(o, (p,)) <= NEAR_RTT_MS for p in users) == int(m[3])
+                   for o in result.options)
+        left_out = listing(m[1])
+        assert not {n for r in designed for n in (r.group, r.city, r.code)} & set(left_out)
+        for part, g in zip(m[4].split(", "), left_out, strict=True):
+            name, _, n = part.rpartition(" ")
+            assert name == g and 0 < int(n) < int(m[3])
+            assert f"{g}: near {n} of the {len(users)} user places, against {m[3]}" in (
+                choice.excluded)
     elif m := re.fullmatch(r"Regions in (.+) were not designed: over 60 ms round trip "
                            r"(from every place the users are|from users in .+) \((.+)\)",
                            reason):
@@ -345,7 +359,7 @@ def check_alternatives(result: AssessmentResult) -> None:
 def with_users(draw) -> Requirements:
     req = draw(requirements(pinned=False))
     users = draw(st.one_of(st.just([]),
-                           st.lists(st.sampled_from(USER_PLACES), min_size=1, max_size=2,
+                           st.lists(st.sampled_from(USER_PLACES), min_size=1, max_size=4,
                                     unique=True)))
     return Requirements.model_validate({**req.model_dump(mode="json"), "users": users})
 

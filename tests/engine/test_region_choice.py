@@ -110,7 +110,7 @@ def test_the_us_examples_stay_in_north_america(example):
 def test_users_in_two_continents_keep_regions_near_either_and_say_the_far_round_trip():
     result = assess(saas(users=["us", "eu"]), catalog())
     assert groups_of(result) <= {"us", "ca", "eu", "uk"}
-    assert result.region_choice.rule == "near at least one user group"
+    assert result.region_choice.rule == "near the most user groups"
     first = region(result.options[0].provider, result.options[0].region)
     far = "eu" if first.group in ("us", "ca") else "us"
     reason = next(r for r in result.recommended.reasons if r.startswith("Users in us and eu"))

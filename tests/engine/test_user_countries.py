@@ -112,7 +112,7 @@ def test_a_group_too_wide_to_mean_near_is_warned_about():
 
 def test_users_in_two_far_countries_are_served_from_near_one_and_told_the_other():
     result = assess(business(users=["JP", "AU"]), catalog())
-    assert result.region_choice.rule == "near at least one user group"
+    assert result.region_choice.rule == "near the most user groups"
     assert cities(result) <= {"Tokyo", "Sydney"}
     first = region(result.options[0].provider, result.options[0].region)
     near, far = ("Japan", "Australia") if first.city == "Tokyo" else ("Australia", "Japan")
@@ -120,6 +120,27 @@ def test_users_in_two_far_countries_are_served_from_near_one_and_told_the_other(
     assert (f"{first.code} ({first.city}) is near users in {near} and serves users in {far} "
             f"at ~104 ms") in reason
     assert all(o.user_rtt_ms == 104 for o in result.options)
+
+
+def test_users_split_across_places_are_served_where_most_of_them_are():
+    # players in three South-East Asian countries and the US: no region is near all four,
+    # and a Virginia region (near one) must not win on price over Singapore (near three)
+    users = ["SG", "MY", "ID", "us"]
+    result = assess(business(users=users), catalog())
+    choice = result.region_choice
+    assert choice.rule == "near the most user groups"
+    for o in result.options:
+        r = region(o.provider, o.region)
+        assert [p for p in users if rtt_ms(r, (p,)) <= NEAR_RTT_MS] == ["SG", "MY", "ID"]
+    assert "us: near 1 of the 4 user places, against 3" in choice.excluded
+    first = region(result.options[0].provider, result.options[0].region)
+    reason = next(r for r in result.recommended.reasons
+                  if r.startswith("Regions in") and "near fewer" in r)
+    assert reason.startswith("Regions in ")
+    assert "near fewer of the users' 4 places than the 3 the designed regions are near" in reason
+    assert "us 1" in reason
+    assert any(f"{first.code} ({first.city}) is near users in Singapore, Malaysia and "
+               "Indonesia and serves users in us at" in r for r in result.recommended.reasons)
 
 
 def test_users_in_a_country_without_a_covered_region_get_the_nearest_measured():

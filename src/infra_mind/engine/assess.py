@@ -310,8 +310,10 @@ def _region_choice(choice: latency.Choice) -> RegionChoice:
     return RegionChoice(users=list(choice.users), users_from=choice.users_from,
                         rule=choice.rule,
                         max_rtt_ms=float(latency.NEAR_RTT_MS) if choice.applies else None,
-                        excluded=[f"{g}: ~{ms} ms round trip" for g, ms
-                                  in choice.excluded.items()])
+                        excluded=[f"{g}: near {n} of the {len(choice.users)} user "
+                                  f"places, against {choice.near_count}" for g, n
+                                  in choice.fewer.items()]
+                        + [f"{g}: ~{ms} ms round trip" for g, ms in choice.excluded.items()])
 
 
 def _allowed_regions(req: Requirements, provider: Provider) -> list[Region]:

@@ -10,7 +10,10 @@ A country's round trip to a region is read from Azure's published inter-region t
 
 The rule (``choose``): keep the regions within ``NEAR_RTT_MS`` of every place the users are.
 When users are in places no single region is near to all of (us and eu, say), keep the
-regions near at least one; each option then serves the far users at the round trip it states.
+regions near the most of those places (a business with players in Singapore, Malaysia,
+Indonesia and the US is designed in South-East Asia, not in Virginia because it is cheaper);
+where several regions tie (us and eu: each near one), price decides among them. Each option
+then serves the far users at the round trip it states.
 When no allowed region is near any of them (data residency or region preferences rule them
 out), keep the nearest allowed ones. It applies when the requirements have a user-facing
 workload (a web service, a static site, an inference endpoint), or when ``users`` is stated;
@@ -24,7 +27,7 @@ countries.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 
 from infra_mind.catalog.regions import Region
@@ -142,12 +145,18 @@ class Choice:
     regions: list[Region]
     users: tuple[str, ...]
     users_from: str
-    #: "near every user group" | "near at least one user group" | "nearest allowed" |
+    #: "near every user group" | "near the most user groups" | "nearest allowed" |
     #: "not applied: ..." (why latency played no part)
     rule: str
     #: region groups left out, each with its round trip from the farthest user group
+    #: (from the nearest, under "near the most user groups")
     excluded: dict[str, int]
     applies: bool
+    #: Under "near the most user groups": how many of the user places each kept region is
+    #: near, and the regions left out although near some (by name, as ``excluded``), each
+    #: with how many places its best region is near.
+    near_count: int = 0
+    fewer: dict[str, int] = field(default_factory=dict)
 
     def rtt_ms(self, region: Region) -> float | None:
         """The round trip from the farthest user place to ``region``; None when unknown."""
@@ -170,23 +179,35 @@ def choose(req: Requirements, allowed: Sequence[Region]) -> Choice:
     def nearest_user(region: Region) -> int:
         return min(rtt_ms(region, (place,)) for place in users)
 
-    distance, rule = farthest, "near every user group"
+    def near_places(region: Region) -> int:
+        return sum(1 for place in users if rtt_ms(region, (place,)) <= NEAR_RTT_MS)
+
     kept = [r for r in allowed if farthest(r) <= NEAR_RTT_MS]
-    if not kept:
-        distance, rule = nearest_user, "near at least one user group"
-        kept = [r for r in allowed if nearest_user(r) <= NEAR_RTT_MS]
-    if not kept:
-        distance, rule = farthest, "nearest allowed"
-        best = min((farthest(r) for r in allowed), default=0)
-        kept = [r for r in allowed if farthest(r) == best]
-    return Choice(kept, users, source, rule, _excluded(allowed, kept, distance), applies=True)
+    if kept:
+        return Choice(kept, users, source, "near every user group",
+                      _excluded(allowed, kept, farthest), applies=True)
+    most = max((near_places(r) for r in allowed), default=0)
+    if most:
+        kept = [r for r in allowed if near_places(r) == most]
+        some = [r for r in allowed if near_places(r)]
+        fewer = {name: -n for name, n in
+                 _excluded(some, kept, lambda r: -near_places(r)).items()}
+        far = _excluded([r for r in allowed if not near_places(r)], kept, nearest_user)
+        return Choice(kept, users, source, "near the most user groups",
+                      {name: ms for name, ms in far.items() if name not in fewer},
+                      applies=True, near_count=most, fewer=fewer)
+    best = min((farthest(r) for r in allowed), default=0)
+    kept = [r for r in allowed if farthest(r) == best]
+    return Choice(kept, users, source, "nearest allowed", _excluded(allowed, kept, farthest),
+                  applies=True)
 
 
 def _excluded(allowed: Sequence[Region], kept: Sequence[Region],
               distance: Callable[[Region], int]) -> dict[str, int]:
-    """The regions left out, each with the round trip that ruled it out (the nearest of them
-    where several share a name): named by group where no region of the group was kept, else
-    by city where no region of the city was, else by code."""
+    """The regions of ``allowed`` not ``kept``, each with the ``distance`` that ruled it out
+    (the least of them where several share a name: the round trip, or minus the places a
+    region is near): named by group where no region of the group was kept, else by city
+    where no region of the city was, else by code."""
     kept_codes = {(r.provider, r.code) for r in kept}
     kept_groups = {r.group for r in kept}
     kept_cities = {r.city for r in kept}

@@ -199,7 +199,7 @@ def _users(chosen: Candidate, choice: Choice) -> list[str]:
         else:
             out.append(f"Users in {users}: {where} is within ~{ms} ms round trip of all of "
                        "them")
-    elif choice.rule == "near at least one user group":
+    elif choice.rule == "near the most user groups":
         near = [p for p in choice.users if rtt_ms(region, (p,)) <= NEAR_RTT_MS]
         far = [f"{place_name(p)} at ~{rtt_ms(region, (p,))} ms" for p in choice.users
                if p not in near]
@@ -211,9 +211,15 @@ def _users(chosen: Candidate, choice: Choice) -> list[str]:
         out.append(f"No allowed region is within {NEAR_RTT_MS} ms round trip of users in "
                    f"{users}; {where} is among the nearest allowed, "
                    f"~{rtt_ms(region, choice.users)} ms")
+    if choice.fewer:
+        places = len(choice.users)
+        out.append(f"Regions in {listing(list(choice.fewer))} were not designed: near fewer "
+                   f"of the users' {places} places than the {choice.near_count} the designed "
+                   "regions are near ("
+                   + ", ".join(f"{g} {n}" for g, n in choice.fewer.items()) + ")")
     if choice.excluded:
         far_from = ("from every place the users are"
-                    if choice.rule == "near at least one user group"
+                    if choice.rule == "near the most user groups"
                     else f"from users in {users}")
         out.append(f"Regions in {listing(list(choice.excluded))} were not designed: over "
                    f"{NEAR_RTT_MS} ms round trip {far_from} ("
