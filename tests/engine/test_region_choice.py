@@ -118,6 +118,25 @@ def test_users_in_two_continents_keep_regions_near_either_and_say_the_far_round_
     assert rtt_ms(first, (far,)) == group_rtt_ms(first.group, far)
 
 
+def test_places_read_from_the_allowed_regions_keep_every_region_near_any_of_them():
+    # the allowed regions say where users may be (apac, ca, us), not where most are: Azure's
+    # only allowed region (Sydney, near apac alone) is designed beside AWS Montreal (near ca
+    # and us); stated as users, the same places keep only the regions near the most
+    regions = ["australiaeast", "ca-central-1", "us-central1"]
+    inferred = assess(saas(preferences={"providers": ["aws", "azure"], "regions": regions}),
+                      catalog())
+    assert inferred.region_choice.users_from == "preferences.regions"
+    assert inferred.region_choice.rule == "near at least one user group"
+    assert {(o.provider, o.region) for o in inferred.options} == {
+        ("aws", "ca-central-1"), ("azure", "australiaeast")}
+    stated = assess(saas(users=["apac", "ca", "us"],
+                         preferences={"providers": ["aws", "azure"], "regions": regions}),
+                    catalog())
+    assert stated.region_choice.rule == "near the most user groups"
+    assert [(o.provider, o.region) for o in stated.options] == [("aws", "ca-central-1")]
+    assert stated.region_choice.excluded == ["apac: near 1 of the 3 user places, against 2"]
+
+
 def test_residency_wins_over_latency_and_the_nearest_allowed_region_is_kept():
     result = assess(saas(users=["apac"], data_residency=["us"]), catalog())
     assert groups_of(result) == {"us"}

@@ -12,8 +12,10 @@ The rule (``choose``): keep the regions within ``NEAR_RTT_MS`` of every place th
 When users are in places no single region is near to all of (us and eu, say), keep the
 regions near the most of those places (a business with players in Singapore, Malaysia,
 Indonesia and the US is designed in South-East Asia, not in Virginia because it is cheaper);
-where several regions tie (us and eu: each near one), price decides among them. Each option
-then serves the far users at the round trip it states.
+where several regions tie (us and eu: each near one), price decides among them. Where the
+places were not stated as ``users`` but read from the residency or the allowed regions, they
+say where users may be, not where most are, and every region near any of them is kept. Each
+option then serves the far users at the round trip it states.
 When no allowed region is near any of them (data residency or region preferences rule them
 out), keep the nearest allowed ones. It applies when the requirements have a user-facing
 workload (a web service, a static site, an inference endpoint), or when ``users`` is stated;
@@ -145,11 +147,12 @@ class Choice:
     regions: list[Region]
     users: tuple[str, ...]
     users_from: str
-    #: "near every user group" | "near the most user groups" | "nearest allowed" |
+    #: "near every user group" | "near the most user groups" (users stated) | "near at
+    #: least one user group" (read from residency or regions) | "nearest allowed" |
     #: "not applied: ..." (why latency played no part)
     rule: str
     #: region groups left out, each with its round trip from the farthest user group
-    #: (from the nearest, under "near the most user groups")
+    #: (from the nearest, under the two "near ..." rules for users in several places)
     excluded: dict[str, int]
     applies: bool
     #: Under "near the most user groups": how many of the user places each kept region is
@@ -187,6 +190,12 @@ def choose(req: Requirements, allowed: Sequence[Region]) -> Choice:
         return Choice(kept, users, source, "near every user group",
                       _excluded(allowed, kept, farthest), applies=True)
     most = max((near_places(r) for r in allowed), default=0)
+    if most and source != "users":
+        # places read from residency or the allowed regions say where users may be, not
+        # where most of them are: every region near any of them stays
+        kept = [r for r in allowed if near_places(r)]
+        return Choice(kept, users, source, "near at least one user group",
+                      _excluded(allowed, kept, nearest_user), applies=True)
     if most:
         kept = [r for r in allowed if near_places(r) == most]
         some = [r for r in allowed if near_places(r)]

@@ -199,7 +199,7 @@ def _users(chosen: Candidate, choice: Choice) -> list[str]:
         else:
             out.append(f"Users in {users}: {where} is within ~{ms} ms round trip of all of "
                        "them")
-    elif choice.rule == "near the most user groups":
+    elif choice.rule in ("near the most user groups", "near at least one user group"):
         near = [p for p in choice.users if rtt_ms(region, (p,)) <= NEAR_RTT_MS]
         far = [f"{place_name(p)} at ~{rtt_ms(region, (p,))} ms" for p in choice.users
                if p not in near]
@@ -219,7 +219,8 @@ def _users(chosen: Candidate, choice: Choice) -> list[str]:
                    + ", ".join(f"{g} {n}" for g, n in choice.fewer.items()) + ")")
     if choice.excluded:
         far_from = ("from every place the users are"
-                    if choice.rule == "near the most user groups"
+                    if choice.rule in ("near the most user groups",
+                                       "near at least one user group")
                     else f"from users in {users}")
         out.append(f"Regions in {listing(list(choice.excluded))} were not designed: over "
                    f"{NEAR_RTT_MS} ms round trip {far_from} ("
