@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from infra_mind.agents.numbers import figures_of, unmatched_numbers
 from infra_mind.chat.grounding import fact_documents, quantity, rank_facts, retrieve
+from infra_mind.engine.assess import assess
 from infra_mind.engine.money import unit_price, usd
 from infra_mind.knowledge import default_knowledge_base
 from tests.chat.helpers import EXAMPLES, option, result_of
@@ -129,3 +131,20 @@ def test_an_engine_only_result_and_an_advice_give_the_same_facts():
               "llm_usage": {"requests": 3}}
     assert fact_documents(advice) == fact_documents(result)
     assert fact_documents({}) == []
+
+
+def test_over_budget_the_levers_are_a_fact_with_only_the_results_figures():
+    requirements = yaml.safe_load((EXAMPLES / "saas-startup.yaml").read_text())
+    requirements["business"]["monthly_budget_usd"] = 150
+    result = assess(requirements).model_dump(mode="json")
+    facts = {f.id: f for f in fact_documents(result)}
+    levers = result["budget"]["levers"]
+    text = facts["budget-levers"].text
+    for lever in levers:
+        assert f"{lever['change']}: {usd(lever['monthly_cost_usd'])} a month" in text
+    assert unmatched_numbers(text, figures_of(result)) == []
+    hits = rank_facts("How could we lower the cost to fit the budget?",
+                      list(facts.values()), 4)
+    assert "budget-levers" in [h.fact.id for h in hits[:2]]
+    # within budget, no such fact
+    assert "budget-levers" not in {f.id for f in fact_documents(result_of("saas-startup"))}

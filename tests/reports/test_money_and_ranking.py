@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra_mind.engine.money import budget_position
+from infra_mind.engine.money import budget_position, usd
 from infra_mind.engine.result import AssessmentResult
 from infra_mind.reports.brief import markdown_brief
 from infra_mind.reports.render import render_report
@@ -98,3 +98,24 @@ def test_the_technical_report_marks_each_derived_price(results):
     doc = json.loads(render_report(result, "technical", "json"))
     cells = json.dumps(doc, ensure_ascii=False)
     assert cells.count(DERIVED_BASIS) >= len(derived)
+
+
+def test_over_budget_the_executive_report_lists_the_levers():
+    req = requirements("saas-startup")
+    req["business"] = {**req["business"], "monthly_budget_usd": 150}
+    result = result_json(req)
+    levers = result["budget"]["levers"]
+    assert len(levers) > 1
+    for fmt in ("md", "html"):
+        assert not [s for s in SIGNED if s in render_report(advise(result), "executive", fmt)]
+    budget = md_sections(render_report(advise(result), "executive", "md"))["Budget"]
+    rows = md_table(budget)
+    assert [r["change"] for r in rows] == [lv["change"] for lv in levers]
+    for row, lever in zip(rows, levers, strict=True):
+        assert row["monthly"] == usd(lever["monthly_cost_usd"])
+        assert row["saving"] == usd(lever["saving_usd"])
+        assert row["gives up"] == lever["gives_up"]
+    together = result["budget"]["levers_together_usd"]
+    assert f"All of them at once (not a 1-year commitment on the machines that run all " \
+           f"month): {usd(together)} a month" in " ".join(budget)
+    assert [r["budget"] for r in rows] == ["over budget now"] * len(rows)

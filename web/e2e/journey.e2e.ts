@@ -221,6 +221,19 @@ describe.sequential("the journey", () => {
     await accessible("what-if result");
     await outcome.scrollIntoViewIfNeeded();
     await outcome.screenshot({ path: join(OUTPUT_DIR, "07-what-if.png") });
+
+    // at three times the traffic the projection passes the budget: the full result says
+    // what would lower the cost, each change priced by the engine
+    await outcome.getByRole("button", { name: "Show the what-if result in full" }).click();
+    const levers = outcome.getByRole("region", { name: "What would lower the cost" });
+    await levers.getByText("With growth the cost passes the budget").waitFor();
+    const rows = levers.getByRole("table").getByRole("row");
+    expect(await rows.count(), "budget levers (with the header row)").toBeGreaterThan(2);
+    await levers.getByRole("rowheader", { name: /availability target 99.5% instead of 99.9%/ }).waitFor();
+    await accessible("what-if result in full, with budget levers");
+    await levers.scrollIntoViewIfNeeded();
+    await levers.screenshot({ path: join(OUTPUT_DIR, "07b-budget-levers.png") });
+    await outcome.getByRole("button", { name: "Hide the what-if result" }).click();
   });
 
   step("the chat answers a question with its sources", async () => {

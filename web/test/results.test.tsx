@@ -141,3 +141,29 @@ describe("the results view", () => {
     for (const w of result.warnings) expect(within(warnings).getByText(w)).toBeInTheDocument();
   });
 });
+
+describe("over budget", () => {
+  test("the levers say what each change would cost, what it gives up, and all of them at once", async () => {
+    // saas-startup with a tenth of its budget: over budget now
+    const doc = example("saas-startup").doc;
+    const business = { ...(doc.business as Record<string, unknown>), monthly_budget_usd: 150 };
+    const { result: stored } = await completedAssessment({ ...doc, name: "SaaS startup on a shoestring", business });
+    const tight = asResult(stored.result);
+    const levers = tight.budget.levers ?? [];
+    expect(levers.length).toBeGreaterThan(1);
+    render(<ResultsView result={tight} />);
+    const section = screen.getByRole("region", { name: "What would lower the cost" });
+    expect(section).toHaveTextContent("The recommendation is over budget");
+    const rows = rowsOf(within(section).getByRole("table"));
+    expect(rows).toHaveLength(levers.length);
+    levers.forEach((lever, i) => {
+      const cells = within(rows[i]!).getAllByRole("cell");
+      expect(within(rows[i]!).getByRole("rowheader")).toHaveTextContent(lever.change);
+      expect(cells[0]).toHaveTextContent(`$${lever.monthly_cost_usd.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`);
+      expect(cells[4]).toHaveTextContent(lever.gives_up);
+    });
+    const commitment = levers.filter((l) => l.setting === "preferences.commitment");
+    expect(commitment.map((l) => l.together)).toEqual([true, false]);
+    expect(section).toHaveTextContent(`All of them at once (not ${commitment[1]!.change})`);
+  });
+});

@@ -218,7 +218,22 @@ def _budget(result: Mapping[str, Any]) -> list[FactDoc]:
     if cheapest:
         text += (f" Cheapest option meeting every constraint: the {_where(cheapest)} at "
                  f"{usd(cheapest['monthly_cost_usd'])}.")
-    return [FactDoc("budget", "Budget", text)]
+    docs = [FactDoc("budget", "Budget", text)]
+    levers = budget.get("levers") or []
+    if levers:
+        lines = [f"{lv['change']}: {usd(lv['monthly_cost_usd'])} a month, saving "
+                 f"{usd(lv['saving_usd'])}"
+                 + (f", {lv['compliance_gaps_added']} more compliance gaps"
+                    if lv.get("compliance_gaps_added") else "")
+                 + f"; gives up: {lv['gives_up']}" for lv in levers]
+        together = budget.get("levers_together_usd")
+        left = [lv["change"] for lv in levers if lv.get("together") is False]
+        text = ("Ways to lower the cost of the recommended option (budget levers), each one "
+                "requirement changed: " + "; ".join(lines) + "."
+                + (f" All of them at once{' (not ' + ', '.join(left) + ')' if left else ''}: "
+                   f"{usd(together)} a month." if together else ""))
+        docs.append(FactDoc("budget-levers", "Budget levers", text))
+    return docs
 
 
 def _projection(result: Mapping[str, Any]) -> list[FactDoc]:

@@ -107,7 +107,13 @@ def _table(result) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from infra_mind.engine.money import budget_position, marked_unit_price, usd
+    from infra_mind.engine.money import (
+        budget_position,
+        marked_unit_price,
+        outlook,
+        together_note,
+        usd,
+    )
 
     console = Console(highlight=False)
     if not console.is_terminal:
@@ -163,6 +169,21 @@ def _table(result) -> None:
         position = (f": {budget_position(rec.monthly_cost_usd, b.monthly_budget_usd)}"
                     if rec is not None else "")
         console.print(f"Budget {usd(b.monthly_budget_usd)} a month{position}")
+    if b.levers:
+        levers = Table(title="What would lower the cost (one requirement changed each)")
+        horizon = result.requirements.business.horizon_months
+        for col in ("change", "monthly", "saving", "budget", "gaps added", "gives up"):
+            levers.add_column(col, justify="right" if col in ("monthly", "saving",
+                                                              "gaps added") else "left")
+        for lv in b.levers:
+            levers.add_row(lv.change, usd(lv.monthly_cost_usd), usd(lv.saving_usd),
+                           outlook(lv.over_budget_from_month, horizon),
+                           str(lv.compliance_gaps_added), lv.gives_up)
+        console.print(levers)
+        if b.levers_together_usd is not None:
+            console.print(f"All of them at once{together_note(b.levers)}: "
+                          f"{usd(b.levers_together_usd)} a month, "
+                          f"{outlook(b.levers_together_over_budget_from_month, horizon)}")
     if result.projection:
         last = result.projection[-1]
         console.print(f"Projection: month {last.month} {usd(last.monthly_cost_usd)} "

@@ -18,6 +18,7 @@ from infra_mind.catalog.store import Catalog, default_catalog
 from infra_mind.engine import (
     commitment,
     latency,
+    levers,
     network,
     projection,
     ranking,
@@ -136,7 +137,7 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
         recommended=reasons.recommendation(order, choice, float(req.availability_target),
                                            frameworks),
         projection=proj,
-        budget=_budget(req, ranked, evaluated, promoted),
+        budget=_budget(catalog, req, ranked, evaluated, promoted, budget_month),
         compliance=chosen.controls,
         review=pillars,
         catalog_as_of=(min(pl.item.as_of for pl in chosen.design.lines)
@@ -449,8 +450,9 @@ def _option(catalog: Catalog, c: Candidate, rank: int, promoted: bool,
         price_dates=PriceDates(oldest=min(dates), newest=max(dates)) if dates else None)
 
 
-def _budget(req: Requirements, ranked: list[Candidate], evaluated: list[Candidate],
-            promoted: bool) -> Budget:
+def _budget(catalog: Catalog, req: Requirements, ranked: list[Candidate],
+            evaluated: list[Candidate], promoted: bool, exceeded_month: int | None
+            ) -> Budget:
     limit = req.business.monthly_budget_usd
     if limit is None:
         return Budget(monthly_budget_usd=None, within_budget=None, gap_usd=None)
@@ -461,8 +463,13 @@ def _budget(req: Requirements, ranked: list[Candidate], evaluated: list[Candidat
     cheapest = min((c for c in compliant if c.gaps == fewest),
                    key=lambda c: (c.cost, c.design.provider, c.design.region.code),
                    default=None)
+    found, together, together_over = (
+        levers.budget_levers(catalog, req, chosen.design, chosen.gaps, _facts)
+        if chosen.cost > limit or exceeded_month is not None else ([], None, None))
     return Budget(monthly_budget_usd=limit, within_budget=chosen.cost <= limit,
-                  gap_usd=round(chosen.cost - limit, 2),
+                  gap_usd=round(chosen.cost - limit, 2), levers=found,
+                  levers_together_usd=together,
+                  levers_together_over_budget_from_month=together_over,
                   cheapest_compliant=(reasons.alternative(
                       chosen, cheapest, promoted,
                       ranked=any(c.design is cheapest.design for c in ranked))

@@ -10,6 +10,11 @@ way it goes in words (``$988.49 under budget``, ``$46.38 more``), because "-$5.0
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from infra_mind.engine.result import BudgetLever
 
 
 def usd(amount: float) -> str:
@@ -61,6 +66,21 @@ def budget_position(cost_usd: float, budget_usd: float) -> str:
     """``$988.49 under budget``, ``$12.00 over budget`` or ``exactly on budget``."""
     return usd_change(cost_usd - budget_usd, "over budget", "under budget",
                       "exactly on budget")
+
+
+def outlook(month: int | None, horizon: int) -> str:
+    """``over_budget_from_month`` in words: "over budget now", "over budget from month 11",
+    "within budget for 12 months"."""
+    if month is None:
+        return f"within budget for {horizon} month{'' if horizon == 1 else 's'}"
+    return "over budget now" if month == 1 else f"over budget from month {month}"
+
+
+def together_note(levers: Sequence[BudgetLever]) -> str:
+    """Which levers "all of them at once" leaves out, where two set the same setting:
+    " (not a 1-year commitment on ...)", or ""."""
+    left = [lv.change for lv in levers if not lv.together]
+    return f" (not {', '.join(left)})" if left else ""
 
 
 def per_month(amount: float) -> str:

@@ -142,11 +142,43 @@ class ProjectionMonth(_Out):
     p90: float
 
 
+class BudgetLever(_Out):
+    """One setting of the requirements changed, the recommended provider and region designed
+    again with it: what it would cost and what it gives up."""
+
+    setting: str = Field(description="The requirement changed: availability_target or "
+                                     "preferences.<name>")
+    value: bool | float | str = Field(description="Its new value")
+    change: str = Field(description="The change, in words")
+    monthly_cost_usd: float = Field(description="The recommended option's monthly cost with "
+                                                "the change")
+    saving_usd: float = Field(description="Against the recommendation, per month")
+    within_budget: bool = Field(description="Its monthly cost is within the budget now")
+    over_budget_from_month: int | None = Field(
+        None, description="The first month its cost projection passes the budget (1: now); "
+                          "None when it stays within the budget over the horizon")
+    compliance_gaps_added: int = Field(0, description="Compliance gaps the change opens")
+    gives_up: str = Field(description="What the change gives up, in words")
+    together: bool = Field(True, description="Counted in levers_together_usd (of two levers "
+                                             "on one setting, the one saving more)")
+
+
 class Budget(_Out):
     monthly_budget_usd: float | None
     within_budget: bool | None
     gap_usd: float | None = Field(description="Cost minus budget; positive means over budget")
     cheapest_compliant: Alternative | None = None
+    levers: list[BudgetLever] = Field(
+        default_factory=list,
+        description="When the recommendation is over budget, or passes it within the "
+                    "horizon: single changes to the requirements that lower its cost, "
+                    "largest saving first")
+    levers_together_usd: float | None = Field(
+        None, description="The recommended option's monthly cost with every lever marked "
+                          "together at once")
+    levers_together_over_budget_from_month: int | None = Field(
+        None, description="The first month that cost's projection passes the budget (1: now); "
+                          "None when it stays within it")
 
 
 class ControlResult(_Out):

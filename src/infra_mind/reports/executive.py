@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra_mind.engine.money import budget_position, usd
+from infra_mind.engine.money import budget_position, outlook, together_note, usd
 from infra_mind.engine.result import AssessmentResult, Option
 from infra_mind.reports.advice import Advice, Narrative, assemble
 from infra_mind.reports.document import Column, Report, Section, Table
@@ -84,7 +84,24 @@ def budget(result: AssessmentResult) -> Section:
         lines.append("Cheapest option that meets every constraint, is fully priced and has "
                      f"the fewest compliance gaps: {cheapest.provider.upper()} "
                      f"{cheapest.region}, {usd(cheapest.monthly_cost_usd)} a month.")
-    return Section("budget", "Budget", paragraphs=(" ".join(lines),))
+    if not b.levers:
+        return Section("budget", "Budget", paragraphs=(" ".join(lines),))
+    horizon = result.requirements.business.horizon_months
+    together = ("" if b.levers_together_usd is None else
+                f" All of them at once{together_note(b.levers)}: "
+                f"{usd(b.levers_together_usd)} a month, "
+                f"{outlook(b.levers_together_over_budget_from_month, horizon)}.")
+    columns = (Column("change"), Column("monthly", "money"), Column("saving", "money"),
+               Column("budget"), Column("compliance gaps added", "count"),
+               Column("gives up"))
+    rows = tuple((lv.change, lv.monthly_cost_usd, lv.saving_usd,
+                  outlook(lv.over_budget_from_month, horizon), lv.compliance_gaps_added,
+                  lv.gives_up) for lv in b.levers)
+    return Section("budget", "Budget",
+                   paragraphs=(" ".join(lines), "What would lower the cost: each change "
+                               "below designs the recommended option again with one setting "
+                               "of the requirements changed." + together),
+                   table=Table(columns, rows))
 
 
 def projection(result: AssessmentResult) -> Section | None:

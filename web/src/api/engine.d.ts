@@ -54,10 +54,87 @@ export interface components {
              * @description Cost minus budget; positive means over budget
              */
             gap_usd: number | null;
+            /**
+             * Levers
+             * @description When the recommendation is over budget, or passes it within the horizon: single changes to the requirements that lower its cost, largest saving first
+             */
+            levers?: components["schemas"]["BudgetLever"][];
+            /**
+             * Levers Together Over Budget From Month
+             * @description The first month that cost's projection passes the budget (1: now); None when it stays within it
+             * @default null
+             */
+            levers_together_over_budget_from_month?: number | null;
+            /**
+             * Levers Together Usd
+             * @description The recommended option's monthly cost with every lever marked together at once
+             * @default null
+             */
+            levers_together_usd?: number | null;
             /** Monthly Budget Usd */
             monthly_budget_usd: number | null;
             /** Within Budget */
             within_budget: boolean | null;
+        };
+        /**
+         * BudgetLever
+         * @description One setting of the requirements changed, the recommended provider and region designed
+         *     again with it: what it would cost and what it gives up.
+         */
+        BudgetLever: {
+            /**
+             * Change
+             * @description The change, in words
+             */
+            change: string;
+            /**
+             * Compliance Gaps Added
+             * @description Compliance gaps the change opens
+             * @default 0
+             */
+            compliance_gaps_added?: number;
+            /**
+             * Gives Up
+             * @description What the change gives up, in words
+             */
+            gives_up: string;
+            /**
+             * Monthly Cost Usd
+             * @description The recommended option's monthly cost with the change
+             */
+            monthly_cost_usd: number;
+            /**
+             * Over Budget From Month
+             * @description The first month its cost projection passes the budget (1: now); None when it stays within the budget over the horizon
+             * @default null
+             */
+            over_budget_from_month?: number | null;
+            /**
+             * Saving Usd
+             * @description Against the recommendation, per month
+             */
+            saving_usd: number;
+            /**
+             * Setting
+             * @description The requirement changed: availability_target or preferences.<name>
+             */
+            setting: string;
+            /**
+             * Together
+             * @description Counted in levers_together_usd (of two levers on one setting, the one saving more)
+             * @default true
+             */
+            together?: boolean;
+            /**
+             * Value
+             * @description Its new value
+             */
+            value: boolean | number | string;
+            /**
+             * Within Budget
+             * @description Its monthly cost is within the budget now
+             */
+            within_budget: boolean;
         };
         /** Business */
         Business: {

@@ -17,8 +17,8 @@ from infra_mind.agents.sections.words import (
     where,
     why_not,
 )
-from infra_mind.engine.money import budget_position, usd
-from infra_mind.engine.result import AssessmentResult
+from infra_mind.engine.money import budget_position, outlook, together_note, usd
+from infra_mind.engine.result import AssessmentResult, BudgetLever
 from infra_mind.engine.workloads import KindGroup, facts_of
 
 
@@ -104,8 +104,29 @@ def _strategy_facts(r: AssessmentResult) -> list[str]:
                   f"{c.break_even_month}; {c.note}" for c in chosen.commitment]
     facts += [f"review {p.pillar}: {f}" for p in r.review
               if p.pillar == "cost_optimization" for f in p.findings]
+    horizon = r.requirements.business.horizon_months
+    facts += [f"budget lever: {lever_line(lv, horizon)}" for lv in r.budget.levers]
+    if r.budget.levers_together_usd is not None:
+        facts.append(f"all budget levers at once{_together(r)}")
     facts += [f"warning: {w}" for w in r.warnings]
     return facts
+
+
+def lever_line(lever: BudgetLever, horizon: int) -> str:
+    """One budget lever as a sentence's worth of facts."""
+    gaps = (f", {plural(lever.compliance_gaps_added, 'more compliance gap')}"
+            if lever.compliance_gaps_added else "")
+    return (f"{lever.change}: {usd(lever.monthly_cost_usd)} a month ({usd(lever.saving_usd)} "
+            f"less, {outlook(lever.over_budget_from_month, horizon)}{gaps}); gives up: "
+            f"{lever.gives_up}")
+
+
+def _together(r: AssessmentResult) -> str:
+    """" (not ...): $278.14 a month, over budget from month 2": to follow "at once"."""
+    b = r.budget
+    horizon = r.requirements.business.horizon_months
+    return (f"{together_note(b.levers)}: {usd(b.levers_together_usd or 0.0)} a month, "
+            f"{outlook(b.levers_together_over_budget_from_month, horizon)}")
 
 
 def _strategy_offline(r: AssessmentResult) -> str:
@@ -127,6 +148,16 @@ def _strategy_offline(r: AssessmentResult) -> str:
     cost = next((p for p in r.review if p.pillar == "cost_optimization"), None)
     if cost is not None and cost.findings:
         out.append("**Cost levers the review found**: " + " ".join(cost.findings))
+    if r.budget.levers:
+        horizon = r.requirements.business.horizon_months
+        head = ("**To come within budget**" if r.budget.within_budget is False else
+                "**To stay within budget as the business grows**")
+        first = r.budget.levers[0]
+        text = (f"{head}: the largest single saving is {first.change}, "
+                f"{lever_line(first, horizon).removeprefix(first.change + ': ')}.")
+        if r.budget.levers_together_usd is not None:
+            text += f" All of them at once{_together(r)}."
+        out.append(text + " The budget section lists each change.")
     if prefs.existing_provider:
         out.append(f"**Existing provider**: {prefs.existing_provider} is preferred when within "
                    "the engine's tolerance of the cheapest option, since a migration has costs "

@@ -132,6 +132,8 @@ export function ResultsView({ result, createdAt, level = 2 }: Props) {
         <ProjectionChart projection={result.projection} budgetUsd={budget.monthly_budget_usd} />
       </section>
 
+      {budget.levers?.length ? <BudgetLevers result={result} level={level} id={`${id}-levers`} /> : null}
+
       <section className="panel" aria-labelledby={`${id}-items`}>
         <H id={`${id}-items`}>Line items</H>
         {options.length > 1 ? (
@@ -220,6 +222,64 @@ export function ResultsView({ result, createdAt, level = 2 }: Props) {
 
       <Warnings result={result} level={level} id={`${id}-warn`} />
     </div>
+  );
+}
+
+/** When the first month over budget is, in words (the engine's `levers.outlook`). */
+export function budgetOutlook(month: number | null | undefined, horizon: number): string {
+  if (month === null || month === undefined) return `within budget for ${horizon} month${horizon === 1 ? "" : "s"}`;
+  return month === 1 ? "over budget now" : `over budget from month ${month}`;
+}
+
+/** Over budget now or with growth: what one changed setting would save, priced by the engine. */
+function BudgetLevers({ result, level, id }: { result: AssessmentResult; level: 2 | 3; id: string }) {
+  const H = `h${level}` as const;
+  const budget = result.budget;
+  const levers = budget.levers ?? [];
+  const horizon = result.requirements.business?.horizon_months ?? 12;
+  const left = levers.filter((l) => l.together === false).map((l) => l.change);
+  const limit = budget.monthly_budget_usd ?? Infinity;
+  const passes = result.projection.find((m) => m.monthly_cost_usd > limit)?.month;
+  return (
+    <section className="panel" aria-labelledby={id}>
+      <H id={id}>What would lower the cost</H>
+      <p className="hint">
+        {budget.within_budget ? `With growth the cost passes the budget${passes ? ` in month ${passes}` : ""}` : "The recommendation is over budget"}. Each change below is one setting of the requirements; the
+        engine designed {result.recommended ? `${providerName(result.recommended.provider)} ${result.recommended.region}` : "the recommended option"} again with it.
+      </p>
+      <div className="table-wrap" role="region" aria-label="Budget levers" tabIndex={0}>
+        <table className="table">
+          <thead>
+            <tr>
+              <th scope="col">Change</th>
+              <th scope="col" className="num">Monthly</th>
+              <th scope="col" className="num">Saving</th>
+              <th scope="col">Budget</th>
+              <th scope="col" className="num">Compliance gaps added</th>
+              <th scope="col">Gives up</th>
+            </tr>
+          </thead>
+          <tbody>
+            {levers.map((l) => (
+              <tr key={`${l.setting}=${String(l.value)}`}>
+                <th scope="row">{l.change}</th>
+                <td className="num">{money(l.monthly_cost_usd)}</td>
+                <td className="num">{money(l.saving_usd)}</td>
+                <td className={l.over_budget_from_month === 1 ? "warn" : undefined}>{budgetOutlook(l.over_budget_from_month, horizon)}</td>
+                <td className="num">{l.compliance_gaps_added ?? 0}</td>
+                <td>{l.gives_up}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {budget.levers_together_usd !== null && budget.levers_together_usd !== undefined ? (
+        <p>
+          All of them at once{left.length ? ` (not ${left.join(", ")})` : ""}: {money(budget.levers_together_usd)} a month,{" "}
+          {budgetOutlook(budget.levers_together_over_budget_from_month, horizon)}.
+        </p>
+      ) : null}
+    </section>
   );
 }
 

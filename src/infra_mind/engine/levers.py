@@ -1,0 +1,202 @@
+"""Budget levers: what the business could change to bring the recommendation within budget.
+
+When the recommended option costs more than the budget, or will with growth before the
+horizon, an architect does not stop at "over budget": they say what could be given up and
+what each would save. Each lever here is one setting of the requirements changed, the same
+provider and region designed again by the engine (so every figure comes from the catalog),
+and what that gives up, in words written from the two designs:
+
+- the availability target one step down, to the first step that costs less (fewer zones,
+  databases without a standby);
+- a 1-year or 3-year commitment on the machines that run all month;
+- spot capacity for work marked interruptible;
+- self-managed databases and caches where managed services were asked for (with the
+  compliance gaps that adds);
+- machines behind the load balancer instead of a Kubernetes cluster, where Kubernetes was
+  not required;
+- arm64 machines, where they were ruled out.
+
+A lever is offered only when it costs less, violates no more constraints and leaves no
+more parts unpriced than the recommendation. ``together`` prices every lever at once
+(where two set the same setting, the one saving more), to say whether even all of them
+bring the design within budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, get_args
+
+from infra_mind.catalog.store import Catalog
+from infra_mind.engine import projection
+from infra_mind.engine.compliance import count_gaps
+from infra_mind.engine.design import OptionDesign, design_option
+from infra_mind.engine.facts import ArchitectureFacts
+from infra_mind.engine.pricing import money
+from infra_mind.engine.requirements import (
+    AvailabilityTarget,
+    Commitment,
+    KubernetesPreference,
+    Requirements,
+)
+from infra_mind.engine.result import BudgetLever
+from infra_mind.engine.sizing import size_all
+
+#: A lever must save at least this much a month to be offered.
+MIN_SAVING_USD = 1.0
+
+Facts = Callable[[Requirements, OptionDesign], ArchitectureFacts]
+
+
+@dataclass(frozen=True)
+class _Change:
+    setting: str  # "availability_target" or "preferences.<name>"
+    value: Any
+    change: str  # the change in words
+
+    def applied(self, req: Requirements) -> Requirements:
+        if self.setting.startswith("preferences."):
+            name = self.setting.removeprefix("preferences.")
+            prefs = req.preferences.model_copy(update={name: self.value})
+            return req.model_copy(update={"preferences": prefs})
+        return req.model_copy(update={self.setting: self.value})
+
+
+def over_budget_from(req: Requirements, design: OptionDesign) -> int | None:
+    """The first month the projection of ``design`` costs more than the budget (1: now),
+    or None when it stays within it over the horizon (or there is no budget)."""
+    budget = req.business.monthly_budget_usd
+    if budget is None:
+        return None
+    months = projection.project(design, req.business.growth_rate_monthly,
+                                req.business.horizon_months, req.model_dump_json())
+    return next((m.month for m in months if m.monthly_cost_usd > budget), None)
+
+
+def budget_levers(catalog: Catalog, req: Requirements, design: OptionDesign, gaps: int,
+                  facts: Facts) -> tuple[list[BudgetLever], float | None, int | None]:
+    """The levers for the recommended ``design`` (with its ``gaps``), largest saving first,
+    the monthly cost with all of them at once and the month that passes the budget (None,
+    None without levers)."""
+    frameworks = [f.value for f in req.compliance]
+    budget = req.business.monthly_budget_usd
+
+    def designed(changed: Requirements) -> OptionDesign:
+        return design_option(catalog, changed, size_all(changed), design.region)
+
+    def acceptable(new: OptionDesign) -> bool:
+        return (money(design.monthly_usd - new.monthly_usd) >= MIN_SAVING_USD
+                and len(new.violations) <= len(design.violations)
+                and len(new.unpriced) <= len(design.unpriced))
+
+    found: list[tuple[_Change, OptionDesign, Requirements]] = []
+    for change in _changes(req, design):
+        changed = change.applied(req)
+        new = designed(changed)
+        if acceptable(new):
+            found.append((change, new, changed))
+    found = _first_availability_step(found)
+    levers = []
+    for change, new, changed in found:
+        added = count_gaps(facts(changed, new), frameworks) - gaps
+        levers.append(BudgetLever(
+            setting=change.setting, value=change.value, change=change.change,
+            monthly_cost_usd=new.monthly_usd,
+            saving_usd=money(design.monthly_usd - new.monthly_usd),
+            within_budget=budget is not None and new.monthly_usd <= budget,
+            over_budget_from_month=over_budget_from(changed, new),
+            compliance_gaps_added=max(0, added),
+            gives_up=_gives_up(change, design, new)))
+    levers.sort(key=lambda lever: (-lever.saving_usd, lever.setting, str(lever.value)))
+    if not levers:
+        return [], None, None
+    best: dict[str, BudgetLever] = {}
+    for lever in levers:  # largest saving first: the first of each setting is kept
+        best.setdefault(lever.setting, lever)
+        lever.together = best[lever.setting] is lever
+    changed = req
+    for change, _, _ in found:
+        if best[change.setting].value == change.value:
+            changed = change.applied(changed)
+    together = designed(changed)
+    if not acceptable(together):
+        return levers, None, None
+    return levers, together.monthly_usd, over_budget_from(changed, together)
+
+
+def _first_availability_step(found: list[tuple[_Change, OptionDesign, Requirements]]
+                             ) -> list[tuple[_Change, OptionDesign, Requirements]]:
+    """Only the highest lower availability target that saves anything (the smallest step
+    down), not every lower one."""
+    steps = [f for f in found if f[0].setting == "availability_target"]
+    if not steps:
+        return found
+    keep = max(steps, key=lambda f: f[0].value)
+    return [f for f in found if f[0].setting != "availability_target" or f is keep]
+
+
+def _changes(req: Requirements, design: OptionDesign) -> list[_Change]:
+    prefs = req.preferences
+    target = float(req.availability_target)
+    out = [_Change("availability_target", lower, f"availability target {lower:g}% instead "
+                   f"of {target:g}%")
+           for lower in get_args(AvailabilityTarget) if lower < target]
+    if prefs.commitment is Commitment.NONE:
+        out += [_Change("preferences.commitment", term,
+                        f"a {term.value.removesuffix('y')}-year commitment on the machines "
+                        "that run all month")
+                for term in (Commitment.ONE_YEAR, Commitment.THREE_YEARS)]
+    if not prefs.spot_ok and design.interruptible_on_demand:
+        out.append(_Change("preferences.spot_ok", True, "spot capacity for "
+                           + ", ".join(design.interruptible_on_demand)))
+    managed = _managed_stores(req, design)
+    if prefs.managed_services and managed:
+        out.append(_Change("preferences.managed_services", False,
+                           f"self-managed {', '.join(managed)} on machines"))
+    if design.kubernetes and prefs.kubernetes is not KubernetesPreference.REQUIRED:
+        out.append(_Change("preferences.kubernetes", KubernetesPreference.AVOID,
+                           "machines behind the load balancer instead of Kubernetes"))
+    if not prefs.allow_arm:
+        out.append(_Change("preferences.allow_arm", True, "arm64 machines allowed"))
+    return out
+
+
+def _managed_stores(req: Requirements, design: OptionDesign) -> list[str]:
+    """The databases and caches ``design`` runs on a managed service."""
+    self_managed = {pl.item.workload for pl in design.lines
+                    if "self-managed" in pl.item.component}
+    return [w.name for w in req.workloads
+            if w.type in ("database", "cache") and w.name not in self_managed]
+
+
+def _gives_up(change: _Change, old: OptionDesign, new: OptionDesign) -> str:
+    """What the lever gives up, from the two designs."""
+    if change.setting == "availability_target":
+        parts = []
+        if new.zones_used < old.zones_used:
+            parts.append(f"{_zones(new.zones_used)} instead of {old.zones_used}")
+        if old.database_ha and not new.database_ha:
+            parts.append("databases without a standby in another zone")
+        if 0 < new.compute_instances_min < old.compute_instances_min:
+            parts.append(f"{new.compute_instances_min} app server"
+                         f"{'' if new.compute_instances_min == 1 else 's'} at the least "
+                         f"instead of {old.compute_instances_min}")
+        what = "; ".join(parts) if parts else "less redundancy"
+        return (f"{what}: a zone or machine failure can stop the service until it is "
+                "restored")
+    if change.setting == "preferences.commitment":
+        years = change.value.value.removesuffix("y")
+        return f"a {years}-year term, paid whether the machines run or not"
+    if change.setting == "preferences.spot_ok":
+        return ("the provider may reclaim spot machines at short notice: the work must "
+                "stop cleanly and resume where it left off")
+    if change.setting == "preferences.managed_services":
+        return "your team patches, backs up, monitors and fails over them itself"
+    if change.setting == "preferences.kubernetes":
+        return "no cluster: deployments go to machine images or instance groups"
+    return "the software and its images must be built for arm64 as well"
+
+
+def _zones(n: int) -> str:
+    return f"{n} availability zone{'' if n == 1 else 's'}"
