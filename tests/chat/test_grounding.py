@@ -133,18 +133,31 @@ def test_an_engine_only_result_and_an_advice_give_the_same_facts():
     assert fact_documents({}) == []
 
 
-def test_over_budget_the_levers_are_a_fact_with_only_the_results_figures():
+def test_over_budget_each_lever_is_a_fact_with_only_the_results_figures():
     requirements = yaml.safe_load((EXAMPLES / "saas-startup.yaml").read_text())
     requirements["business"]["monthly_budget_usd"] = 150
     result = assess(requirements).model_dump(mode="json")
     facts = {f.id: f for f in fact_documents(result)}
     levers = result["budget"]["levers"]
-    text = facts["budget-levers"].text
     for lever in levers:
-        assert f"{lever['change']}: {usd(lever['monthly_cost_usd'])} a month" in text
-    assert unmatched_numbers(text, figures_of(result)) == []
-    hits = rank_facts("How could we lower the cost to fit the budget?",
-                      list(facts.values()), 4)
-    assert "budget-levers" in [h.fact.id for h in hits[:2]]
+        fact = facts[f"budget-lever:{lever['setting']}:{lever['value']}"]
+        assert fact.title == f"Budget lever: {lever['change']}"
+        assert (f"would cost {usd(lever['monthly_cost_usd'])} a month instead of "
+                f"{usd(result['recommended']['monthly_cost_usd'])}") in fact.text
+        assert f"It gives up: {lever['gives_up']}." in fact.text
+        assert f"{lever['change']} ({usd(lever['saving_usd'])} less)" in (
+            facts["budget-levers"].text)
+    for fact in facts.values():
+        assert unmatched_numbers(fact.text, figures_of(result)) == [], fact.id
+    # the asker's words reach the lever they mean
+    for question, wanted in [
+            ("How could we lower the cost to fit the budget?", "budget-lever"),
+            ("What if we drop high availability?", "budget-lever:availability_target:99.5"),
+            ("What if we run the database ourselves?",
+             "budget-lever:preferences.managed_services:False"),
+            ("We can't afford this, what can we cut?", "budget-lever:")]:
+        hits = [h.fact.id for h in rank_facts(question, list(facts.values()), 4)]
+        assert any(h.startswith(wanted) for h in hits[:2]), (question, hits)
     # within budget, no such fact
-    assert "budget-levers" not in {f.id for f in fact_documents(result_of("saas-startup"))}
+    assert not [f.id for f in fact_documents(result_of("saas-startup"))
+                if f.id.startswith("budget-lever")]

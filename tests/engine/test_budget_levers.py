@@ -95,7 +95,8 @@ def test_the_availability_lever_is_the_smallest_step_down_that_saves(over):
 def test_self_managed_stores_name_the_stores_and_count_the_gaps_they_open(over):
     lever = next(lv for lv in over.budget.levers
                  if lv.setting == "preferences.managed_services")
-    assert lever.change == "self-managed db on machines" and lever.value is False
+    assert lever.change == "self-managed db (database), run by your team on machines"
+    assert lever.value is False
     assert lever.compliance_gaps_added > 0  # SOC 2: point-in-time backups, TLS-only
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from infra_mind.engine.money import unit_price, usd, usd_change
+from infra_mind.engine.money import outlook, unit_price, usd, usd_change
 from infra_mind.knowledge import Hit, KnowledgeBase, tokenize
 from infra_mind.knowledge.bm25 import Okapi
 
@@ -220,19 +220,32 @@ def _budget(result: Mapping[str, Any]) -> list[FactDoc]:
                  f"{usd(cheapest['monthly_cost_usd'])}.")
     docs = [FactDoc("budget", "Budget", text)]
     levers = budget.get("levers") or []
-    if levers:
-        lines = [f"{lv['change']}: {usd(lv['monthly_cost_usd'])} a month, saving "
-                 f"{usd(lv['saving_usd'])}"
-                 + (f", {lv['compliance_gaps_added']} more compliance gaps"
-                    if lv.get("compliance_gaps_added") else "")
-                 + f"; gives up: {lv['gives_up']}" for lv in levers]
-        together = budget.get("levers_together_usd")
-        left = [lv["change"] for lv in levers if lv.get("together") is False]
-        text = ("Ways to lower the cost of the recommended option (budget levers), each one "
-                "requirement changed: " + "; ".join(lines) + "."
-                + (f" All of them at once{' (not ' + ', '.join(left) + ')' if left else ''}: "
-                   f"{usd(together)} a month." if together else ""))
-        docs.append(FactDoc("budget-levers", "Budget levers", text))
+    if not levers:
+        return docs
+    horizon = (result.get("requirements") or {}).get("business", {}).get("horizon_months", 12)
+    recommended = (result.get("recommended") or {}).get("monthly_cost_usd")
+    for lv in levers:
+        gaps = lv.get("compliance_gaps_added") or 0
+        text = (f"Budget lever (a way to lower the cost): {lv['change']}. The recommended "
+                f"option would cost {usd(lv['monthly_cost_usd'])} a month"
+                + (f" instead of {usd(recommended)}" if recommended is not None else "")
+                + f", {usd(lv['saving_usd'])} less; "
+                f"{outlook(lv.get('over_budget_from_month'), horizon)}"
+                + (f"; {gaps} more compliance gap{'' if gaps == 1 else 's'}" if gaps else "")
+                + f". It gives up: {lv['gives_up']}.")
+        docs.append(FactDoc(_slug("budget-lever", lv["setting"], str(lv["value"])),
+                            f"Budget lever: {lv['change']}", text))
+    together = budget.get("levers_together_usd")
+    left = [lv["change"] for lv in levers if lv.get("together") is False]
+    text = ("Ways to lower the cost of the recommended option within budget (budget "
+            "levers), each one requirement changed: "
+            + "; ".join(f"{lv['change']} ({usd(lv['saving_usd'])} less)" for lv in levers)
+            + ".")
+    if together is not None:
+        text += (f" All of them at once{' (not ' + ', '.join(left) + ')' if left else ''}: "
+                 f"{usd(together)} a month, "
+                 f"{outlook(budget.get('levers_together_over_budget_from_month'), horizon)}.")
+    docs.append(FactDoc("budget-levers", "Budget levers", text))
     return docs
 
 

@@ -34,6 +34,7 @@ from infra_mind.engine.compliance import count_gaps
 from infra_mind.engine.design import OptionDesign, design_option
 from infra_mind.engine.facts import ArchitectureFacts
 from infra_mind.engine.pricing import money
+from infra_mind.engine.reasons import listing
 from infra_mind.engine.requirements import (
     AvailabilityTarget,
     Commitment,
@@ -153,7 +154,7 @@ def _changes(req: Requirements, design: OptionDesign) -> list[_Change]:
     managed = _managed_stores(req, design)
     if prefs.managed_services and managed:
         out.append(_Change("preferences.managed_services", False,
-                           f"self-managed {', '.join(managed)} on machines"))
+                           f"self-managed {listing(managed)}, run by your team on machines"))
     if design.kubernetes and prefs.kubernetes is not KubernetesPreference.REQUIRED:
         out.append(_Change("preferences.kubernetes", KubernetesPreference.AVOID,
                            "machines behind the load balancer instead of Kubernetes"))
@@ -166,7 +167,7 @@ def _managed_stores(req: Requirements, design: OptionDesign) -> list[str]:
     """The databases and caches ``design`` runs on a managed service."""
     self_managed = {pl.item.workload for pl in design.lines
                     if "self-managed" in pl.item.component}
-    return [w.name for w in req.workloads
+    return [f"{w.name} ({w.type})" for w in req.workloads
             if w.type in ("database", "cache") and w.name not in self_managed]
 
 
@@ -177,7 +178,8 @@ def _gives_up(change: _Change, old: OptionDesign, new: OptionDesign) -> str:
         if new.zones_used < old.zones_used:
             parts.append(f"{_zones(new.zones_used)} instead of {old.zones_used}")
         if old.database_ha and not new.database_ha:
-            parts.append("databases without a standby in another zone")
+            parts.append("databases without a standby in another zone (no high "
+                         "availability)")
         if 0 < new.compute_instances_min < old.compute_instances_min:
             parts.append(f"{new.compute_instances_min} app server"
                          f"{'' if new.compute_instances_min == 1 else 's'} at the least "

@@ -103,6 +103,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "rightsiz": ("right", "sizing"),
     "ondemand": ("on", "demand"),
     "multicloud": ("multi", "cloud"),
+    # money in the asker's words, onto the budget facts' own
+    "afford": ("afford", "budget"),
+    "cheaper": ("cheaper", "lower", "cost"),
+    "cut": ("cut", "lower", "cost"),
 }
 
 
