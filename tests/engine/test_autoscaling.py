@@ -83,3 +83,42 @@ def test_a_commitment_covers_the_floor_and_the_peak_stays_on_demand():
     assert floor[0].quantity == 2 * 730 and floor[0].unit_price_usd == 0.06
     assert peak[0].quantity == pytest.approx(3 * 4 * 730 / 24)
     assert d.purchase_terms["w0"] == "reserved_1y + on_demand"
+
+
+def test_a_peak_far_above_what_the_floor_carries_is_named_with_the_price_of_holding_it():
+    # peak 200 rps x 60 ms / 0.6 = 20 vCPU (10 machines); average 5 rps: the floor is the
+    # 2 machines of 99.9%, which carry 2 x 2 vCPU / 0.06 vCPU-s = 66.7 requests/s flat out
+    burst = requirements(api(peak_rps=200, avg_rps=5, peak_hours_per_day=1),
+                         availability_target=99.9)
+    d = design(CAT, burst)
+    (app,) = lines(d, "app servers")
+    assert (app.instances_min, app.instances_max) == (2, 10)
+    (sudden,) = d.sudden_peaks
+    assert (sudden.workload, sudden.floor, sudden.peak) == (app.workload, 2, 10)
+    assert (sudden.floor_rps, sudden.peak_rps) == (67, 200)
+    # the 8 machines above the floor for the hours they are not already running
+    assert sudden.hold_peak_usd == pytest.approx(8 * (730 - 730 / 24) * 0.10, abs=0.01)
+    # a ramp the floor carries half of at full CPU (100 against 66.7 x 2) is not named
+    assert design(CAT, requirements(api(peak_hours_per_day=6), availability_target=99.9)
+                  ).sudden_peaks == []
+    # nor a peak held all month
+    assert design(CAT, requirements(api(peak_rps=200, avg_rps=5, peak_hours_per_day=24),
+                                    availability_target=99.9)).sudden_peaks == []
+
+
+def test_the_review_names_a_sudden_peak_and_what_each_answer_costs():
+    from infra_mind.engine.assess import assess
+    from tests.engine.test_properties import catalog as real_catalog
+
+    result = assess({"name": "news", "users": ["us"], "preferences": {"providers": ["aws"]},
+                     "workloads": [{"name": "news-api", "type": "web_service",
+                                    "peak_rps": 4000, "avg_rps": 150,
+                                    "cpu_ms_per_request": 8, "peak_hours_per_day": 1}]},
+                    real_catalog())
+    performance = next(p for p in result.review if p.pillar == "performance_efficiency")
+    assert performance.risk == "medium"
+    (text,) = [f for f in performance.findings if f.startswith("news-api: its floor of ")]
+    (app,) = [li for li in result.options[0].line_items if li.component == "app servers"]
+    assert f"its floor of {app.instances_min} machines" in text
+    assert f"hold the {app.instances_max} peak machines all month" in text
+    assert "against a peak of 4,000" in text and "Scale out on a schedule" in text

@@ -370,6 +370,7 @@ def _facts(req: Requirements, design: OptionDesign) -> ArchitectureFacts:
         interruptible_on_demand=tuple(design.interruptible_on_demand),
         autoscaling_saving_usd=round(design.autoscaling_saving_usd, 2),
         underutilised=tuple(design.underutilised),
+        sudden_peaks=tuple(design.sudden_peaks),
         growth_rate_monthly=req.business.growth_rate_monthly,
         horizon_months=req.business.horizon_months)
 

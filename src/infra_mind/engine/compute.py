@@ -10,6 +10,7 @@ from __future__ import annotations
 from infra_mind.catalog.model import PurchaseOption
 from infra_mind.catalog.store import Catalog
 from infra_mind.engine import growth
+from infra_mind.engine.facts import SuddenPeak
 from infra_mind.engine.ml import choose_gpu_worker, choose_inference, choose_training
 from infra_mind.engine.network import per_vm_hour_usd
 from infra_mind.engine.option import COMMITMENT_OPTION, OptionDesign, committed, counterpart
@@ -21,9 +22,10 @@ from infra_mind.engine.pricing import (
     hourly_line,
     line,
     machine_candidates,
+    money,
 )
 from infra_mind.engine.requirements import Requirements
-from infra_mind.engine.sizing import HOURS_PER_MONTH, WorkloadDemand
+from infra_mind.engine.sizing import HOURS_PER_MONTH, TARGET_CPU_UTILISATION, WorkloadDemand
 from infra_mind.engine.workloads import WorkloadKind
 
 
@@ -115,6 +117,10 @@ def web(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDe
     first_line = len(design.lines)
     _autoscaled_lines(catalog, design, req, d, choice, peak_hours)
     c, floor = choice.candidate, choice.floor
+    sudden = _sudden_peak(d, choice, peak_price(c) + per_vm_hour_usd(catalog, design, req),
+                          peak_hours)
+    if sudden is not None:
+        design.sudden_peaks.append(sudden)
     design.compute_instances_min = (floor if not design.compute_instances_min
                                     else min(design.compute_instances_min, floor))
     design.arm64 |= c.row.attributes["arch"] == "arm64"
@@ -122,6 +128,34 @@ def web(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDe
         design.underutilised.append(d.workload)
     design.public_services.append((d.workload, choice.peak, first_line))
     design.has_public_endpoint = True
+
+
+#: The review warns of a sudden peak where the peak is more than this many times what the
+#: fleet's floor carries at full CPU: then most of a peak that arrives at once waits on
+#: machines still starting. Below it (a floor at full CPU carries half the peak or more) a
+#: daily ramp, which autoscaling follows, is the usual shape, and the floor rides out the
+#: minutes a scale-out takes running hot.
+SUDDEN_PEAK_RATIO = 2.0
+
+
+def _sudden_peak(d: WorkloadDemand, choice: ScalingChoice, peak_hour_usd: float,
+                 peak_hours: float) -> SuddenPeak | None:
+    """The fleet's floor against its peak, where the peak is more than
+    ``SUDDEN_PEAK_RATIO`` times what the floor carries at full CPU (machines sized at
+    ``TARGET_CPU_UTILISATION`` carry 1 / that much more at 100%)."""
+    c, floor, peak = choice.candidate, choice.floor, choice.peak
+    if choice.held or peak <= floor or peak_hours >= HOURS_PER_MONTH:
+        return None  # the peak machines run all month already
+    res = d.resources
+    peak_rps = float(res["peak_rps"])
+    # vCPU-seconds a request takes, from the peak's sizing (vCPU at the target utilisation)
+    cpu_s = float(res["vcpu"]) * TARGET_CPU_UTILISATION / peak_rps
+    floor_rps = floor * c.vcpu / cpu_s
+    if peak_rps <= SUDDEN_PEAK_RATIO * floor_rps:
+        return None
+    held_hours = (peak - floor) * (HOURS_PER_MONTH - peak_hours)
+    return SuddenPeak(d.workload, floor, peak, round(floor_rps), peak_rps,
+                      money(held_hours * peak_hour_usd))
 
 
 def _autoscaled_lines(catalog: Catalog, design: OptionDesign, req: Requirements,

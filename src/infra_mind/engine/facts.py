@@ -54,6 +54,19 @@ class CdnAlternative:
 
 
 @dataclass(frozen=True, slots=True)
+class SuddenPeak:
+    """An autoscaled service whose floor cannot carry its peak even at full CPU: a peak
+    that comes at once waits on new machines, which take minutes to join."""
+
+    workload: str
+    floor: int  # machines held all month
+    peak: int  # machines at peak (sized at the target utilisation)
+    floor_rps: float  # requests a second the floor carries at full CPU
+    peak_rps: float
+    hold_peak_usd: float  # a month more, to hold the peak machines all month
+
+
+@dataclass(frozen=True, slots=True)
 class ArchitectureFacts:
     provider: str  # aws | azure | gcp
     region: str
@@ -113,6 +126,8 @@ class ArchitectureFacts:
     has_cdn: bool = False
     #: Where the region is, as a reader knows it (``Region.city``).
     region_city: str = ""
+    #: Autoscaled services whose floor cannot carry their peak (``SuddenPeak``).
+    sudden_peaks: tuple[SuddenPeak, ...] = ()
 
     @property
     def over_budget(self) -> bool:

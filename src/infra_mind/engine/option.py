@@ -14,6 +14,7 @@ from infra_mind.catalog.model import PriceRow, PurchaseOption
 from infra_mind.catalog.regions import Region
 from infra_mind.catalog.store import Catalog
 from infra_mind.engine import growth
+from infra_mind.engine.facts import SuddenPeak
 from infra_mind.engine.requirements import Commitment, Requirements
 from infra_mind.engine.result import LineItem
 
@@ -59,6 +60,9 @@ class OptionDesign:
     underutilised: list[str] = field(default_factory=list)
     #: Public services on machines: (workload, instances at peak, index of its first line).
     public_services: list[tuple[str, int, int]] = field(default_factory=list)
+    #: Autoscaled services whose floor cannot carry their peak even at full CPU (a peak
+    #: that comes at once waits on new machines).
+    sudden_peaks: list[SuddenPeak] = field(default_factory=list)
     #: Per workload with machines: the purchase option(s) its lines use.
     purchase_terms: dict[str, str] = field(default_factory=dict)
     #: Requested terms the catalog could not price here (those lines are on demand).

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from infra_mind.engine.facts import ArchitectureFacts, CdnAlternative
+from infra_mind.engine.facts import ArchitectureFacts, CdnAlternative, SuddenPeak
 from infra_mind.engine.latency import NEAR_RTT_MS
 from infra_mind.engine.money import budget_position, per_month, usd
 from infra_mind.engine.reasons import listing
@@ -110,10 +110,21 @@ def _performance(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
     if f.underutilised:
         out.append(("medium", "At average load these services use under 30% of their "
                               f"capacity: {', '.join(f.underutilised)}."))
+    out += [("medium", _sudden_peak_text(s)) for s in f.sudden_peaks]
     out += _far_users_finding(f)
     if not out:
         out.append(("none", "Machines sized to peak load at 60% CPU utilisation."))
     return out
+
+
+def _sudden_peak_text(s: SuddenPeak) -> str:
+    return (f"{s.workload}: its floor of {s.floor} machines carries about "
+            f"{s.floor_rps:,.0f} requests/s at full CPU, against a peak of {s.peak_rps:,.0f}. "
+            "Autoscaling adds machines over minutes (the load must show in the metrics, then "
+            "each machine starts and warms up), so a peak that arrives at once (a breaking "
+            "story, a sale opening) overloads the floor first. Scale out on a schedule ahead "
+            "of known peaks, serve cacheable responses from a CDN, or hold the "
+            f"{s.peak} peak machines all month: {usd(s.hold_peak_usd)} more a month.")
 
 
 def _far_users_finding(f: ArchitectureFacts) -> list[Finding]:
