@@ -359,8 +359,16 @@ async def test_what_if_reports_differences(app, client):
     only_gcp = await client.post(f"{BASE}/{aid}/what-if", headers=owner.headers,
                                  json={"providers": ["gcp"], "commitment": "1y"})
     assert only_gcp.json()["differences"]["recommended"]["after"]["provider"] == "gcp"
+    # the settings a budget lever changes
+    levers = {"managed_services": False, "spot_ok": True, "kubernetes": "avoid",
+              "allow_arm": True}
+    changed = await client.post(f"{BASE}/{aid}/what-if", headers=owner.headers, json=levers)
+    assert changed.status_code == 200, changed.text
+    preferences = changed.json()["result"]["requirements"]["preferences"]
+    assert {k: preferences[k] for k in levers} == levers
     for bad in ({"traffic_multiplier": 0}, {"traffic_multiplier": 101},
-                {"availability_target": 42}, {"providers": []}, {"colour": "red"}):
+                {"availability_target": 42}, {"providers": []}, {"colour": "red"},
+                {"managed_services": "no"}, {"spot_ok": 1}, {"kubernetes": "maybe"}):
         response = await client.post(f"{BASE}/{aid}/what-if", headers=owner.headers,
                                       json=bad)
         assert response.status_code == 422, bad

@@ -2,9 +2,9 @@ import { fireEvent, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { asResult, type AssessmentRead, type AssessmentResult } from "../src/api/types";
-import { whatIfBody, WhatIfPanel } from "../src/features/whatif/WhatIfPanel";
+import { leverPreset, whatIfBody, WhatIfPanel } from "../src/features/whatif/WhatIfPanel";
 import { money } from "../src/lib/format";
-import { completedAssessment, example, renderWithQueries, signedInUser, signedOut } from "./helpers";
+import { completedAssessment, example, renderApp, renderWithQueries, signedInUser, signedOut } from "./helpers";
 
 let assessment: AssessmentRead;
 let current: AssessmentResult;
@@ -27,6 +27,12 @@ describe("what-if", () => {
       commitment: "1y",
       availability_target: 99.95,
       data_residency: ["eu"],
+    });
+    // the settings a budget lever changes, only where picked
+    expect(whatIfBody(base, { traffic: 1, providers: base.providers, commitment: "", availability: "", residency: [], managed: "false", spot: "true", kubernetes: "avoid", arm: "" })).toEqual({
+      managed_services: false,
+      spot_ok: true,
+      kubernetes: "avoid",
     });
   });
 
@@ -81,5 +87,31 @@ describe("what-if", () => {
     for (const name of ["AWS", "Azure", "Google Cloud"]) await user.click(screen.getByLabelText(name));
     await user.click(screen.getByRole("button", { name: "Try it" }));
     expect(screen.getByRole("alert")).toHaveTextContent(/^Choose at least one cloud\.$/);
+  });
+
+  test("a budget lever tried from the results runs as a what-if with its setting picked", async () => {
+    const user = userEvent.setup();
+    // saas-startup on a tenth of its budget: its results list levers, each with "Try it"
+    const doc = example("saas-startup").doc;
+    const business = { ...(doc.business as Record<string, unknown>), monthly_budget_usd: 150 };
+    const tight = await completedAssessment({ ...doc, name: "SaaS startup, tight budget", business });
+    const levers = asResult(tight.result.result).budget.levers ?? [];
+    const managed = levers.find((l) => l.setting === "preferences.managed_services")!;
+    expect(leverPreset(managed)).toEqual({ managed: "false" });
+    expect(levers.map((l) => Object.keys(leverPreset(l)).length)).toEqual(levers.map(() => 1));
+
+    renderApp(`/assessments/${tight.assessment.id}`);
+    const section = await screen.findByRole("region", { name: "What would lower the cost" }, { timeout: 20_000 });
+    await user.click(within(section).getByRole("button", { name: `Try as a what-if: ${managed.change}` }));
+    const panel = screen.getByRole("region", { name: "What-if" });
+    expect(panel).toHaveFocus();
+    expect(panel).toHaveTextContent(`Trying a budget lever: ${managed.change}.`);
+    expect(within(panel).getByLabelText("Managed databases and caches")).toHaveValue("false");
+    const differences = await within(panel).findByRole("region", { name: "Differences" }, { timeout: 20_000 });
+    const before = asResult(tight.result.result).recommended!.monthly_cost_usd;
+    expect(within(differences).getAllByRole("status")[0]!.textContent).toContain(`Monthly cost: ${money(before)} → `);
+    await user.click(within(differences).getByRole("button", { name: "Show the what-if result in full" }));
+    // the what-if result's database is self-managed
+    expect(within(differences).getAllByText(/self-managed/).length).toBeGreaterThan(0);
   });
 });

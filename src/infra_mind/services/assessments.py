@@ -433,7 +433,8 @@ def apply_what_if(requirements: Requirements, changes: Mapping[str, Any]) -> dic
             for name in ("peak_rps", "avg_rps", "peak_tokens_per_sec", "egress_gb_per_month"):
                 if workload.get(name) is not None:
                     workload[name] = workload[name] * multiplier
-    for name in ("providers", "commitment"):
+    for name in ("providers", "commitment", "managed_services", "spot_ok", "kubernetes",
+                 "allow_arm"):
         if changes.get(name) is not None:
             data["preferences"][name] = changes[name]
     for name in ("availability_target", "data_residency"):

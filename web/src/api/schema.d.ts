@@ -2088,13 +2088,20 @@ export interface components {
          *     so a multiplier that takes a rate past its bound is a 422 naming the field.
          */
         WhatIf: {
+            /** Allow Arm */
+            allow_arm?: boolean | null;
             /** Availability Target */
             availability_target?: (99 | 99.5 | 99.9 | 99.95 | 99.99) | null;
             commitment?: components["schemas"]["Commitment"] | null;
             /** Data Residency */
             data_residency?: ("us" | "ca" | "eu" | "uk" | "apac" | "sa" | "AU" | "BE" | "BR" | "DE" | "FI" | "FR" | "IE" | "IN" | "JP" | "NL" | "SE" | "SG")[] | null;
+            kubernetes?: components["schemas"]["KubernetesPreference"] | null;
+            /** Managed Services */
+            managed_services?: boolean | null;
             /** Providers */
             providers?: components["schemas"]["Provider"][] | null;
+            /** Spot Ok */
+            spot_ok?: boolean | null;
             /**
              * Traffic Multiplier
              * @description Scales request rates, token rates and egress

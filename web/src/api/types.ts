@@ -16,6 +16,7 @@ export type ControlResult = E["ControlResult"];
 export type ReviewPillar = E["ReviewPillar"];
 export type ProjectionMonth = E["ProjectionMonth"];
 export type Recommendation = E["Recommendation"];
+export type BudgetLever = E["BudgetLever"];
 
 export type AssessmentSummary = A["AssessmentSummary"];
 export type AssessmentRead = A["AssessmentRead"];

@@ -4,7 +4,7 @@ import { useState } from "react";
 import { Link, useParams } from "react-router";
 import { ApiError } from "../api/errors";
 import { saveBlob } from "../api/stream";
-import { ACTIVE, asResult } from "../api/types";
+import { ACTIVE, asResult, type BudgetLever } from "../api/types";
 import { Busy, ErrorText } from "../components/Feedback";
 import { ChatPanel } from "../features/chat/ChatPanel";
 import { ReportsPanel } from "../features/reports/ReportsPanel";
@@ -24,6 +24,8 @@ export default function AssessmentPage() {
   // a result exists once a run has completed (a later run may be under way meanwhile)
   const result = useQuery({ ...resultQuery(id), enabled: Boolean(status && status !== "draft") });
   const [yamlError, setYamlError] = useState<string | null>(null);
+  // a budget lever tried from the results: the what-if panel starts afresh with it
+  const [lever, setLever] = useState<{ lever: BudgetLever; n: number; version: number } | null>(null);
   usePageTitle(assessment.data?.title ?? "Assessment");
 
   if (assessment.isPending) {
@@ -97,11 +99,23 @@ export default function AssessmentPage() {
             {stored && result.data ? (
               <>
                 {ACTIVE.includes(a.status) ? <p className="note">Showing the result of the previous run until this one completes.</p> : null}
-                <ResultsView key={result.data.version} result={stored} createdAt={result.data.created_at} />
+                <ResultsView
+                  key={result.data.version}
+                  result={stored}
+                  createdAt={result.data.created_at}
+                  onTryLever={(l) => setLever({ lever: l, n: (lever?.n ?? 0) + 1, version: result.data.version })}
+                />
               </>
             ) : null}
           </div>
-          {stored && result.data ? <WhatIfPanel key={`w${result.data.version}`} assessmentId={a.id} current={stored} /> : null}
+          {stored && result.data ? (
+            <WhatIfPanel
+              key={`w${result.data.version}:${lever?.n ?? 0}`}
+              assessmentId={a.id}
+              current={stored}
+              lever={lever?.version === result.data.version ? lever.lever : null}
+            />
+          ) : null}
           {stored && result.data ? <ReportsPanel assessmentId={a.id} resultVersion={result.data.version} /> : null}
         </div>
         <aside className="assessment-side">

@@ -22,6 +22,7 @@ from infra_mind.engine.load import field_path
 from infra_mind.engine.requirements import (
     AvailabilityTarget,
     Commitment,
+    KubernetesPreference,
     Providers,
     Requirements,
     ResidencyPlaces,
@@ -185,6 +186,11 @@ class WhatIf(BaseModel):
     commitment: Commitment | None = None
     availability_target: AvailabilityTarget | None = None
     data_residency: ResidencyPlaces | None = None
+    # the other settings a budget lever changes (``engine.levers``); strict booleans
+    managed_services: bool | None = Field(None, strict=True)
+    spot_ok: bool | None = Field(None, strict=True)
+    kubernetes: KubernetesPreference | None = None
+    allow_arm: bool | None = Field(None, strict=True)
 
 
 class CostDifference(BaseModel):

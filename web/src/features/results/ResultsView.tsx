@@ -4,7 +4,7 @@
  * Well-Architected review, and what could not be priced.
  */
 import { useId, useState } from "react";
-import type { AssessmentResult, Option } from "../../api/types";
+import type { AssessmentResult, BudgetLever, Option } from "../../api/types";
 import { dateTime, money, moneyDelta, num, percent, providerName, words } from "../../lib/format";
 import { CostBreakdownChart, optionLabel, ProjectionChart } from "./charts";
 import { ComplianceControls } from "./Compliance";
@@ -16,13 +16,15 @@ interface Props {
   createdAt?: string;
   /** 2 on the assessment's page; 3 inside another section */
   level?: 2 | 3;
+  /** Given, each budget lever gets a button that tries it as a what-if. */
+  onTryLever?: (lever: BudgetLever) => void;
 }
 
 function optionKey(o: Option): string {
   return `${o.provider}:${o.region}`;
 }
 
-export function ResultsView({ result, createdAt, level = 2 }: Props) {
+export function ResultsView({ result, createdAt, level = 2, onTryLever }: Props) {
   const id = useId();
   const H = `h${level}` as const;
   const H3 = `h${level + 1}` as "h3" | "h4";
@@ -132,7 +134,7 @@ export function ResultsView({ result, createdAt, level = 2 }: Props) {
         <ProjectionChart projection={result.projection} budgetUsd={budget.monthly_budget_usd} />
       </section>
 
-      {budget.levers?.length ? <BudgetLevers result={result} level={level} id={`${id}-levers`} /> : null}
+      {budget.levers?.length ? <BudgetLevers result={result} level={level} id={`${id}-levers`} onTry={onTryLever} /> : null}
 
       <section className="panel" aria-labelledby={`${id}-items`}>
         <H id={`${id}-items`}>Line items</H>
@@ -232,7 +234,7 @@ export function budgetOutlook(month: number | null | undefined, horizon: number)
 }
 
 /** Over budget now or with growth: what one changed setting would save, priced by the engine. */
-function BudgetLevers({ result, level, id }: { result: AssessmentResult; level: 2 | 3; id: string }) {
+function BudgetLevers({ result, level, id, onTry }: { result: AssessmentResult; level: 2 | 3; id: string; onTry?: (lever: BudgetLever) => void }) {
   const H = `h${level}` as const;
   const budget = result.budget;
   const levers = budget.levers ?? [];
@@ -257,6 +259,11 @@ function BudgetLevers({ result, level, id }: { result: AssessmentResult; level: 
               <th scope="col">Budget</th>
               <th scope="col" className="num">Compliance gaps added</th>
               <th scope="col">Gives up</th>
+              {onTry ? (
+                <th scope="col">
+                  <span className="visually-hidden">What-if</span>
+                </th>
+              ) : null}
             </tr>
           </thead>
           <tbody>
@@ -268,6 +275,13 @@ function BudgetLevers({ result, level, id }: { result: AssessmentResult; level: 
                 <td className={l.over_budget_from_month === 1 ? "warn" : undefined}>{budgetOutlook(l.over_budget_from_month, horizon)}</td>
                 <td className="num">{l.compliance_gaps_added ?? 0}</td>
                 <td>{l.gives_up}</td>
+                {onTry ? (
+                  <td>
+                    <button type="button" onClick={() => onTry(l)} aria-label={`Try as a what-if: ${l.change}`}>
+                      Try it
+                    </button>
+                  </td>
+                ) : null}
               </tr>
             ))}
           </tbody>

@@ -1,8 +1,8 @@
-/** What-if: change traffic, clouds, commitment, availability or residency; see the new result beside the current one. */
+/** What-if: change traffic, clouds, commitment, availability, residency or the settings a budget lever changes (managed services, spot, Kubernetes, arm64); see the new result beside the current one. */
 import { useMutation } from "@tanstack/react-query";
-import { useId, useState, type FormEvent } from "react";
+import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { api, ok } from "../../api/client";
-import { asResult, type AssessmentResult, type WhatIf, type WhatIfRead } from "../../api/types";
+import { asResult, type AssessmentResult, type BudgetLever, type WhatIf, type WhatIfRead } from "../../api/types";
 import { ErrorText } from "../../components/Feedback";
 import { COUNTRIES } from "../../api/engine-meta.gen";
 import { GROUP_LABELS, money, moneyDelta, percent, providerName } from "../../lib/format";
@@ -28,10 +28,20 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
 }
 
+/** The yes/no settings a budget lever may change, each "" (as the requirements have it), "true" or "false". */
+export interface Switches {
+  managed: string;
+  spot: string;
+  kubernetes: string;
+  arm: string;
+}
+
+const NO_SWITCHES: Switches = { managed: "", spot: "", kubernetes: "", arm: "" };
+
 /** The request body: only what differs from the stored requirements. */
 export function whatIfBody(
   current: { providers: string[]; residency: string[] },
-  chosen: { traffic: number; providers: string[]; commitment: string; availability: string; residency: string[] },
+  chosen: { traffic: number; providers: string[]; commitment: string; availability: string; residency: string[] } & Partial<Switches>,
 ): WhatIf {
   const body: WhatIf = {};
   if (chosen.traffic !== 1) body.traffic_multiplier = chosen.traffic;
@@ -39,24 +49,70 @@ export function whatIfBody(
   if (chosen.commitment) body.commitment = chosen.commitment as WhatIf["commitment"];
   if (chosen.availability) body.availability_target = Number(chosen.availability) as WhatIf["availability_target"];
   if (!sameSet(chosen.residency, current.residency)) body.data_residency = chosen.residency as NonNullable<WhatIf["data_residency"]>;
+  if (chosen.managed) body.managed_services = chosen.managed === "true";
+  if (chosen.spot) body.spot_ok = chosen.spot === "true";
+  if (chosen.kubernetes) body.kubernetes = chosen.kubernetes as WhatIf["kubernetes"];
+  if (chosen.arm) body.allow_arm = chosen.arm === "true";
   return body;
 }
 
-export function WhatIfPanel({ assessmentId, current }: { assessmentId: string; current: AssessmentResult }) {
+/** A budget lever as the what-if form's settings: its one setting changed. */
+export function leverPreset(lever: BudgetLever): { commitment?: string; availability?: string } & Partial<Switches> {
+  const value = String(lever.value);
+  switch (lever.setting) {
+    case "availability_target":
+      return { availability: value };
+    case "preferences.commitment":
+      return { commitment: value };
+    case "preferences.managed_services":
+      return { managed: value };
+    case "preferences.spot_ok":
+      return { spot: value };
+    case "preferences.kubernetes":
+      return { kubernetes: value };
+    case "preferences.allow_arm":
+      return { arm: value };
+    default:
+      return {};
+  }
+}
+
+interface PanelProps {
+  assessmentId: string;
+  current: AssessmentResult;
+  /** A budget lever to try at once: the form starts with its setting changed and is sent (remount with a new key for another). */
+  lever?: BudgetLever | null;
+}
+
+export function WhatIfPanel({ assessmentId, current, lever }: PanelProps) {
   const id = useId();
   const requirements = current.requirements;
-  const currentProviders = requirements.preferences?.providers ?? [...PROVIDERS];
+  const prefs = requirements.preferences;
+  const currentProviders = prefs?.providers ?? [...PROVIDERS];
   const currentResidency = requirements.data_residency ?? [];
+  const preset = lever ? leverPreset(lever) : {};
   const [traffic, setTraffic] = useState(1);
   const [providers, setProviders] = useState<string[]>([...currentProviders]);
-  const [commitment, setCommitment] = useState("");
-  const [availability, setAvailability] = useState("");
+  const [commitment, setCommitment] = useState(preset.commitment ?? "");
+  const [availability, setAvailability] = useState(preset.availability ?? "");
   const [residency, setResidency] = useState<string[]>([...currentResidency]);
+  const [switches, setSwitches] = useState<Switches>({ ...NO_SWITCHES, ...preset });
   const [problem, setProblem] = useState<string | null>(null);
   const [full, setFull] = useState(false);
 
   const tryIt = useMutation({
     mutationFn: (body: WhatIf) => ok(api().POST("/api/v1/assessments/{assessment_id}/what-if", { params: { path: { assessment_id: assessmentId } }, body })),
+  });
+  const sent = useRef(false);
+  const section = useRef<HTMLElement>(null);
+  useEffect(() => {
+    // a lever chosen in the results: try it once, as if its setting had been picked here,
+    // with the focus (and so the view) moved to this panel
+    if (!lever || sent.current) return;
+    sent.current = true;
+    section.current?.focus();
+    const body = whatIfBody({ providers: currentProviders, residency: currentResidency }, { traffic: 1, providers: currentProviders, commitment, availability, residency: currentResidency, ...switches });
+    tryIt.mutate(body);
   });
 
   const onSubmit = (event: FormEvent) => {
@@ -66,7 +122,7 @@ export function WhatIfPanel({ assessmentId, current }: { assessmentId: string; c
       setProblem("Choose at least one cloud.");
       return;
     }
-    const body = whatIfBody({ providers: currentProviders, residency: currentResidency }, { traffic, providers, commitment, availability, residency });
+    const body = whatIfBody({ providers: currentProviders, residency: currentResidency }, { traffic, providers, commitment, availability, residency, ...switches });
     if (!Object.keys(body).length) {
       setProblem("Change something first: every setting is as the requirements have it.");
       return;
@@ -78,9 +134,15 @@ export function WhatIfPanel({ assessmentId, current }: { assessmentId: string; c
   const toggle = (list: string[], value: string, on: boolean) => (on ? [...list, value] : list.filter((v) => v !== value));
 
   return (
-    <section className="panel" aria-labelledby={`${id}-h`} id="what-if">
+    <section className="panel" aria-labelledby={`${id}-h`} id="what-if" ref={section} tabIndex={-1}>
       <h2 id={`${id}-h`}>What-if</h2>
       <p className="hint">Assess the stored requirements with a change, now; nothing is saved.</p>
+      {lever ? (
+        <p className="note">
+          Trying a budget lever: {lever.change}. The results priced it at {money(lever.monthly_cost_usd)} a month for the recommended option alone; here every
+          option is assessed with it.
+        </p>
+      ) : null}
       <form onSubmit={onSubmit} className="what-if-form" aria-busy={tryIt.isPending}>
         <div className="field">
           <label htmlFor={`${id}-traffic`}>Traffic multiplier</label>
@@ -113,16 +175,28 @@ export function WhatIfPanel({ assessmentId, current }: { assessmentId: string; c
           <div className="field">
             <label htmlFor={`${id}-commit`}>Commitment</label>
             <select id={`${id}-commit`} value={commitment} onChange={(e) => setCommitment(e.target.value)}>
-              <option value="">As in the requirements ({requirements.preferences?.commitment ?? "none"})</option>
+              <option value="">Unchanged ({requirements.preferences?.commitment ?? "none"})</option>
               <option value="none">None (on demand)</option>
               <option value="1y">1 year</option>
               <option value="3y">3 years</option>
             </select>
           </div>
+          <YesNo id={`${id}-managed`} label="Managed databases and caches" current={prefs?.managed_services ?? true} value={switches.managed} onChange={(managed) => setSwitches({ ...switches, managed })} />
+          <YesNo id={`${id}-spot`} label="Spot for interruptible work" current={prefs?.spot_ok ?? false} value={switches.spot} onChange={(spot) => setSwitches({ ...switches, spot })} />
+          <div className="field">
+            <label htmlFor={`${id}-k8s`}>Kubernetes</label>
+            <select id={`${id}-k8s`} value={switches.kubernetes} onChange={(e) => setSwitches({ ...switches, kubernetes: e.target.value })}>
+              <option value="">Unchanged ({prefs?.kubernetes ?? "auto"})</option>
+              <option value="auto">Auto (where it costs less)</option>
+              <option value="required">Required</option>
+              <option value="avoid">Avoid</option>
+            </select>
+          </div>
+          <YesNo id={`${id}-arm`} label="arm64 machines" current={prefs?.allow_arm ?? true} value={switches.arm} onChange={(arm) => setSwitches({ ...switches, arm })} />
           <div className="field">
             <label htmlFor={`${id}-avail`}>Availability target</label>
             <select id={`${id}-avail`} value={availability} onChange={(e) => setAvailability(e.target.value)}>
-              <option value="">As in the requirements ({requirements.availability_target ?? 99.9}%)</option>
+              <option value="">Unchanged ({requirements.availability_target ?? 99.9}%)</option>
               {AVAILABILITY.map((a) => (
                 <option key={a} value={String(a)}>
                   {a}%
@@ -245,6 +319,20 @@ export function WhatIfOutcome({ current, outcome, full, onFull }: { current: Ass
         {full ? "Hide the what-if result" : "Show the what-if result in full"}
       </button>
       {full ? <ResultsView result={next} level={3} /> : null}
+    </div>
+  );
+}
+
+/** A yes/no setting: "" keeps the requirements' own ("Unchanged", naming it). */
+function YesNo({ id, label, current, value, onChange }: { id: string; label: string; current: boolean; value: string; onChange: (v: string) => void }) {
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
+        <option value="">Unchanged ({current ? "yes" : "no"})</option>
+        <option value="true">Yes</option>
+        <option value="false">No</option>
+      </select>
     </div>
   );
 }
