@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from infra_mind.agents.sections import SPECS
+from infra_mind.catalog.regions import region
 from infra_mind.engine.assess import assess
 from infra_mind.engine.compliance.catalog import load_controls
 from infra_mind.engine.compliance.evaluate import NO_RUNNING_COST
@@ -104,6 +105,21 @@ def test_backup_and_recovery_remediations_carry_their_running_cost():
     plan = SPECS[("compliance", "remediation_plan")].offline(result)
     free = plan.split("**Then")[0].split("**And")[0]
     assert "164.308(a)(7)(ii)(A)" not in free and "164.308(a)(7)(ii)(B)" not in free
+
+
+def test_recovery_copies_stay_within_residency_named_by_country_or_group():
+    # data kept in India: the catalog covers one region there per provider, so there is
+    # no second region to copy to, and the note says so (it said no price was found)
+    india = run("aws", "ap-south-1", [API, DB], frameworks=("hipaa",), data_residency=["IN"])
+    dr = control(india, "HIPAA-CP-02")
+    assert dr.status == "gap" and dr.remediation_cost_basis == "unpriced"
+    assert dr.remediation_cost_note == ("the catalog covers no second aws region within the "
+                                        "data residency (IN)")
+    # named by group, the copy goes to another region of the group
+    eu = run("aws", "eu-central-1", [API, DB], frameworks=("hipaa",), data_residency=["eu"])
+    note = control(eu, "HIPAA-CP-02").remediation_cost_note
+    copy_region = note.split(" in infrequent-access object storage in ")[1].split(" ")[0]
+    assert copy_region != "eu-central-1" and region("aws", copy_region).group == "eu"
 
 
 def test_backups_and_recovery_do_not_apply_to_a_design_that_stores_nothing():

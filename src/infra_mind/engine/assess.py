@@ -421,7 +421,11 @@ def _remediation_cost(catalog: Catalog, req: Requirements, demands: list[Workloa
             # a second region in the same group (the same legal area, near enough to
             # restore from), else any other allowed one
             others = [x for x in regions_of(p) if x.code != r.code and (
-                not req.data_residency or x.group in req.data_residency)]
+                not req.data_residency or within(x, req.data_residency))]
+            if not others:
+                return RemediationPrice(None, f"the catalog covers no second {p} region "
+                                              "within the data residency ("
+                                              f"{', '.join(req.data_residency)})")
             found = (_copy_cost(catalog, p, [x for x in others if x.group == r.group], gb)
                      or _copy_cost(catalog, p, others, gb))
             where = "a second region"
