@@ -153,6 +153,9 @@ describe("over budget", () => {
     expect(levers.length).toBeGreaterThan(1);
     render(<ResultsView result={tight} />);
     const section = screen.getByRole("region", { name: "What would lower the cost" });
+    // the recommendation's over-budget line links to it
+    const link = within(screen.getByRole("region", { name: "Recommendation" })).getByRole("link", { name: "What would lower the cost" });
+    expect(link.getAttribute("href")).toBe(`#${section.id}`);
     expect(section).toHaveTextContent("The recommendation is over budget");
     const rows = rowsOf(within(section).getByRole("table"));
     expect(rows).toHaveLength(levers.length);

@@ -56,6 +56,12 @@ export function ResultsView({ result, createdAt, level = 2, onTryLever }: Props)
                 {budget.within_budget
                   ? `Within the budget of ${money(budget.monthly_budget_usd)} a month (${money(Math.abs(budget.gap_usd ?? 0))} to spare).`
                   : `Over the budget of ${money(budget.monthly_budget_usd)} a month by ${money(budget.gap_usd)}.`}
+                {budget.levers?.length ? (
+                  <>
+                    {" "}
+                    <a href={`#${id}-levers`}>What would lower the cost</a>
+                  </>
+                ) : null}
               </p>
             ) : null}
             <H3>Why</H3>
@@ -243,8 +249,8 @@ function BudgetLevers({ result, level, id, onTry }: { result: AssessmentResult; 
   const limit = budget.monthly_budget_usd ?? Infinity;
   const passes = result.projection.find((m) => m.monthly_cost_usd > limit)?.month;
   return (
-    <section className="panel" aria-labelledby={id}>
-      <H id={id}>What would lower the cost</H>
+    <section className="panel" aria-labelledby={`${id}-h`} id={id}>
+      <H id={`${id}-h`}>What would lower the cost</H>
       <p className="hint">
         {budget.within_budget ? `With growth the cost passes the budget${passes ? ` in month ${passes}` : ""}` : "The recommendation is over budget"}. Each change below is one setting of the requirements; the
         engine designed {result.recommended ? `${providerName(result.recommended.provider)} ${result.recommended.region}` : "the recommended option"} again with it.
