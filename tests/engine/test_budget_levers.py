@@ -159,3 +159,12 @@ def test_a_setting_already_at_its_cheapest_offers_no_lever():
     (7, "over budget from month 7")])
 def test_the_outlook_in_words(month, text):
     assert outlook(month, 12) == text
+
+
+def test_a_step_down_that_keeps_two_zones_does_not_claim_one_failure_stops_the_service():
+    result = assess(business(budget=300, availability_target=99.99), catalog())
+    lever = next(lv for lv in result.budget.levers if lv.setting == "availability_target")
+    assert lever.value == 99.95
+    assert lever.gives_up == ("2 availability zones instead of 3; 2 app servers at the "
+                              "least instead of 3: a zone failure leaves 1 zone carrying "
+                              "the service")

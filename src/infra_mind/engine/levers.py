@@ -185,8 +185,13 @@ def _gives_up(change: _Change, old: OptionDesign, new: OptionDesign) -> str:
                          f"{'' if new.compute_instances_min == 1 else 's'} at the least "
                          f"instead of {old.compute_instances_min}")
         what = "; ".join(parts) if parts else "less redundancy"
-        return (f"{what}: a zone or machine failure can stop the service until it is "
-                "restored")
+        single = (new.zones_used == 1 or (old.database_ha and not new.database_ha)
+                  or new.compute_instances_min == 1)
+        if single:
+            return (f"{what}: a zone or machine failure can stop the service until it is "
+                    "restored")
+        return (f"{what}: a zone failure leaves {new.zones_used - 1} "
+                f"zone{'' if new.zones_used == 2 else 's'} carrying the service")
     if change.setting == "preferences.commitment":
         years = change.value.value.removesuffix("y")
         return f"a {years}-year term, paid whether the machines run or not"
