@@ -144,16 +144,6 @@ def test_levers_appear_when_growth_passes_the_budget_and_not_otherwise():
     assert assess(no_budget, catalog()).budget.levers == []
 
 
-def test_a_setting_already_at_its_cheapest_offers_no_lever():
-    cheap = business(budget=50, availability_target=99.0,
-                     preferences={"commitment": "3y", "spot_ok": True,
-                                  "managed_services": False})
-    result = assess(cheap, catalog())
-    assert result.budget.within_budget is False
-    assert {lv.setting for lv in result.budget.levers} <= {"preferences.kubernetes",
-                                                          "preferences.allow_arm"}
-
-
 @pytest.mark.parametrize(("month", "text"), [
     (None, "within budget for 12 months"), (1, "over budget now"),
     (7, "over budget from month 7")])
@@ -168,3 +158,16 @@ def test_a_step_down_that_keeps_two_zones_does_not_claim_one_failure_stops_the_s
     assert lever.gives_up == ("2 availability zones instead of 3; 2 app servers at the "
                               "least instead of 3: a zone failure leaves 1 zone carrying "
                               "the service")
+
+
+def test_a_setting_already_at_its_cheapest_offers_no_lever_and_the_budget_says_so():
+    # every setting at its cheapest (arm64 is allowed by default): nothing to offer
+    cheap = business(budget=50, availability_target=99.0,
+                     preferences={"commitment": "3y", "spot_ok": True,
+                                  "managed_services": False, "kubernetes": "avoid"})
+    result = assess(cheap, catalog())
+    assert result.budget.within_budget is False and result.budget.levers == []
+    assert result.budget.levers_note.startswith("No single change of the availability target")
+    # with levers, or within budget, no note
+    assert assess(business(budget=300), catalog()).budget.levers_note == ""
+    assert assess(business(budget=5000), catalog()).budget.levers_note == ""

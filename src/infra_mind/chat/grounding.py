@@ -218,6 +218,8 @@ def _budget(result: Mapping[str, Any]) -> list[FactDoc]:
     if cheapest:
         text += (f" Cheapest option meeting every constraint: the {_where(cheapest)} at "
                  f"{usd(cheapest['monthly_cost_usd'])}.")
+    if budget.get("levers_note"):
+        text += f" Budget levers: {budget['levers_note']}."
     docs = [FactDoc("budget", "Budget", text)]
     levers = budget.get("levers") or []
     if not levers:

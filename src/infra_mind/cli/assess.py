@@ -169,6 +169,8 @@ def _table(result) -> None:
         position = (f": {budget_position(rec.monthly_cost_usd, b.monthly_budget_usd)}"
                     if rec is not None else "")
         console.print(f"Budget {usd(b.monthly_budget_usd)} a month{position}")
+    if b.levers_note:
+        console.print(b.levers_note)
     if b.levers:
         levers = Table(title="What would lower the cost (one requirement changed each)")
         horizon = result.requirements.business.horizon_months

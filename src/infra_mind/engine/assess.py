@@ -468,13 +468,15 @@ def _budget(catalog: Catalog, req: Requirements, ranked: list[Candidate],
     cheapest = min((c for c in compliant if c.gaps == fewest),
                    key=lambda c: (c.cost, c.design.provider, c.design.region.code),
                    default=None)
+    tried = chosen.cost > limit or exceeded_month is not None
     found, together, together_over = (
         levers.budget_levers(catalog, req, chosen.design, chosen.gaps, _facts)
-        if chosen.cost > limit or exceeded_month is not None else ([], None, None))
+        if tried else ([], None, None))
     return Budget(monthly_budget_usd=limit, within_budget=chosen.cost <= limit,
                   gap_usd=round(chosen.cost - limit, 2), levers=found,
                   levers_together_usd=together,
                   levers_together_over_budget_from_month=together_over,
+                  levers_note=levers.NONE_FOUND if tried and not found else "",
                   cheapest_compliant=(reasons.alternative(
                       chosen, cheapest, promoted,
                       ranked=any(c.design is cheapest.design for c in ranked))

@@ -46,6 +46,10 @@ from infra_mind.engine.sizing import size_all
 
 #: A lever must save at least this much a month to be offered.
 MIN_SAVING_USD = 1.0
+#: What the budget says when levers were tried and none lowers the cost.
+NONE_FOUND = ("No single change of the availability target, a commitment, spot capacity, "
+              "managed services, Kubernetes or arm64 lowers this option's cost: the catalog "
+              "has no cheaper way to run its parts under those settings")
 
 Facts = Callable[[Requirements, OptionDesign], ArchitectureFacts]
 

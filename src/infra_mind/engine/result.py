@@ -176,6 +176,8 @@ class Budget(_Out):
     levers_together_usd: float | None = Field(
         None, description="The recommended option's monthly cost with every lever marked "
                           "together at once")
+    levers_note: str = Field("", description="When levers were looked for and none lowers "
+                                             "the cost, that in words; else empty")
     levers_together_over_budget_from_month: int | None = Field(
         None, description="The first month that cost's projection passes the budget (1: now); "
                           "None when it stays within it")

@@ -84,6 +84,8 @@ def budget(result: AssessmentResult) -> Section:
         lines.append("Cheapest option that meets every constraint, is fully priced and has "
                      f"the fewest compliance gaps: {cheapest.provider.upper()} "
                      f"{cheapest.region}, {usd(cheapest.monthly_cost_usd)} a month.")
+    if b.levers_note:
+        lines.append(f"{b.levers_note}.")
     if not b.levers:
         return Section("budget", "Budget", paragraphs=(" ".join(lines),))
     horizon = result.requirements.business.horizon_months

@@ -60,6 +60,12 @@ export interface components {
              */
             levers?: components["schemas"]["BudgetLever"][];
             /**
+             * Levers Note
+             * @description When levers were looked for and none lowers the cost, that in words; else empty
+             * @default
+             */
+            levers_note?: string;
+            /**
              * Levers Together Over Budget From Month
              * @description The first month that cost's projection passes the budget (1: now); None when it stays within it
              * @default null

@@ -64,6 +64,9 @@ export function ResultsView({ result, createdAt, level = 2, onTryLever }: Props)
                 ) : null}
               </p>
             ) : null}
+            {budget.levers_note ? (
+              <p className="hint">{budget.levers_note}.</p>
+            ) : null}
             <H3>Why</H3>
             <ul className="reasons">
               {recommended.reasons.map((r) => (
