@@ -46,3 +46,20 @@ def test_premium_is_not_taken_for_a_replica_alone():
     lines, result = cache_line("azure", "eastus", 16)
     assert not any(i.sku.startswith("Premium") for i in lines)
     assert any("no managed cache node" in w for w in result.warnings)
+
+
+def test_azure_ha_is_never_two_basic_caches():
+    # Basic does not replicate: two Basic C4 were priced as an 8 GiB cache's "primary +
+    # replica". HA on Azure is its Standard tier (C3, 6 GB, the one size the catalog
+    # has), else Redis on machines, said in a warning and left out of the comparison
+    (line,), _ = cache_line("azure", "eastus", 4)
+    assert (line.sku, line.quantity) == ("Standard_C3", 730.0)
+    assert "primary + replica, sold as one" in line.note
+    lines, result = cache_line("azure", "eastus", 8)
+    assert not any(i.sku.startswith("Basic") for i in lines)
+    assert all(i.component == "Redis nodes (self-managed)" for i in lines)
+    assert any("sessions: no managed cache node with >= 10 GiB" in w for w in result.warnings)
+    assert result.options[0].compared_cost_usd == 0.0  # the cache, left out of it
+    # without HA one Basic cache is what is asked
+    (line,), _ = cache_line("azure", "eastus", 8, target=99.5)
+    assert (line.sku, line.quantity) == ("Basic_C4", 730.0)

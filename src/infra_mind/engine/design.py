@@ -204,17 +204,23 @@ def _cache(catalog: Catalog, design: OptionDesign, req: Requirements, d: Workloa
 def _cache_choices(rows: list[PriceRow], memory: float, ha: bool
                    ) -> list[tuple[int, PriceRow]]:
     """The managed caches that hold ``memory`` GiB, as (units, row), cheapest first: one
-    node (deployment ``single``); with HA, two nodes, or a Standard-tier cache sold as one
-    (deployment ``ha``, tier ``standard``: a primary and a replica) where that costs no
-    more (on a tie, the one that replicates). Memorystore's Standard tier is what
-    replicates, and costs less than two Basic instances below 5 GB and from 36 GB. Premium
-    tiers (persistence, clustering) are another product, not chosen for a replica alone;
-    so Azure, whose catalog has one Standard size (C3, 6 GB, dearer than two Basic C4),
-    keeps the two nodes' price."""
+    node (deployment ``single``); with HA, two nodes where the product prices nodes (an
+    ElastiCache replication group: a primary and a replica node, no tier), or a
+    Standard-tier cache sold as one (deployment ``ha``, tier ``standard``: a primary and a
+    replica), on a tie the one that replicates. Two Basic-tier caches (Memorystore, Azure
+    Cache for Redis) are not HA: Basic does not replicate, so a tiered product's HA is its
+    Standard tier or nothing (the caller designs Redis on machines). Premium tiers
+    (persistence, clustering) are another product, not chosen for a replica alone. Azure's
+    catalog has one Standard size (C3, 6 GB), so a larger Azure HA cache is self-managed:
+    two Basic C4 had been priced as its "primary + replica"."""
     big = [row for row in rows if row.attributes.get("memory_gib", 0) >= memory]
-    choices = [(2 if ha else 1, row) for row in big
-               if row.attributes.get("deployment", "single") == "single"]
-    if ha:
+    if not ha:
+        choices = [(1, row) for row in big
+                   if row.attributes.get("deployment", "single") == "single"]
+    else:
+        choices = [(2, row) for row in big
+                   if row.attributes.get("deployment", "single") == "single"
+                   and row.attributes.get("tier") is None]
         choices += [(1, row) for row in big if row.attributes.get("deployment") == "ha"
                     and row.attributes.get("tier") == "standard"]
     # on a tie the tier that replicates wins (Memorystore M2 and M3: Standard = 2 x Basic)
