@@ -111,3 +111,25 @@ def test_a_managed_database_is_billed_its_smallest_storage_allocation():
     (storage,) = lines(d, "database storage")
     assert storage.quantity == 20  # 5 GB stored; RDS allocates at least 20 GiB
     assert "billed at the 20 GB minimum allocation" in storage.note
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mysql"])
+def test_an_azure_database_with_a_standby_is_never_burstable(engine):
+    """Azure flexible servers offer no high availability on the Burstable tier; a small
+    database at 99.9% had two B1ms priced as primary and standby (real catalog)."""
+    from infra_mind.engine.assess import assess
+    from tests.engine.test_properties import catalog as real_catalog
+
+    def db_line(target: float):
+        req = {"name": "small", "availability_target": target,
+               "preferences": {"providers": ["azure"], "regions": ["eastus"]},
+               "workloads": [{"name": "db", "type": "database", "engine": engine,
+                              "storage_gb": 10}]}
+        (option,) = assess(req, real_catalog()).options
+        return next(li for li in option.line_items if li.component.startswith("managed"))
+
+    ha = db_line(99.9)
+    assert ha.component == f"managed {engine} (HA)"
+    assert not ha.sku.startswith("Standard_B") and "burstable" not in ha.note
+    single = db_line(99.5)  # without a standby the Burstable tier is the right size
+    assert single.sku.startswith("Standard_B") and "burstable" in single.note

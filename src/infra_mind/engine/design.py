@@ -38,6 +38,13 @@ __all__ = ["COMMITMENT_OPTION", "OptionDesign", "PricedLine", "counterpart", "de
 #: hold about as much as the data itself: backup GB = data GB.
 BACKUP_GB_PER_DATA_GB = 1.0
 FREE_BACKUP_SHARE = {"aws": 1.0, "azure": 1.0}
+#: Providers whose managed databases offer no high availability on burstable sizes: Azure
+#: flexible servers ("The Burstable tier doesn't support high availability. Only the
+#: General purpose and Memory optimized tiers support high availability":
+#: learn.microsoft.com/azure/postgresql/high-availability/how-to-configure-high-availability,
+#: limitations; the same for MySQL, .../mysql/flexible-server/concepts-high-availability).
+#: RDS Multi-AZ instances and Cloud SQL HA take the burstable sizes the catalog has.
+NO_HA_ON_BURSTABLE = frozenset({"azure"})
 #: The smallest storage a managed database allocates (and bills), GB: RDS gp3 20 GiB
 #: (docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Storage.html), Azure flexible
 #: server 20 GiB for MySQL and 32 GiB for PostgreSQL (learn.microsoft.com/azure/mysql/
@@ -97,7 +104,8 @@ def _database(catalog: Catalog, design: OptionDesign, req: Requirements, d: Work
             return [row for row in catalog.family_rows(p, r, ProductFamily.DATABASE)
                     if row.attributes.get("engine") == engine
                     and row.attributes.get("deployment") == deployment
-                    and _fits_database(row, vcpu, memory)]
+                    and _fits_database(row, vcpu, memory)
+                    and not (ha and p in NO_HA_ON_BURSTABLE and is_burstable_family(row))]
 
         sizes, standby_at_primary_rate = fitting(deployment), False
         if not sizes and ha:
