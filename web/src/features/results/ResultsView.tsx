@@ -266,7 +266,7 @@ function BudgetLevers({ result, level, id, onTry }: { result: AssessmentResult; 
               <th scope="col" className="num">Monthly</th>
               <th scope="col" className="num">Saving</th>
               <th scope="col">Budget</th>
-              <th scope="col" className="num">Compliance gaps added</th>
+              <th scope="col" className="num">Gaps added</th>
               <th scope="col">Gives up</th>
               {onTry ? (
                 <th scope="col">
@@ -286,7 +286,7 @@ function BudgetLevers({ result, level, id, onTry }: { result: AssessmentResult; 
                 <td>{l.gives_up}</td>
                 {onTry ? (
                   <td>
-                    <button type="button" onClick={() => onTry(l)} aria-label={`Try as a what-if: ${l.change}`}>
+                    <button type="button" className="nowrap" onClick={() => onTry(l)} aria-label={`Try as a what-if: ${l.change}`}>
                       Try it
                     </button>
                   </td>
