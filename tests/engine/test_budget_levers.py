@@ -171,3 +171,12 @@ def test_a_setting_already_at_its_cheapest_offers_no_lever_and_the_budget_says_s
     # with levers, or within budget, no note
     assert assess(business(budget=300), catalog()).budget.levers_note == ""
     assert assess(business(budget=5000), catalog()).budget.levers_note == ""
+
+
+def test_a_one_year_commitment_is_offered_three_years():
+    result = assess(business(budget=300, preferences={"commitment": "1y"}), catalog())
+    (term,) = [lv for lv in result.budget.levers if lv.setting == "preferences.commitment"]
+    assert (term.value, term.change) == ("3y", "a 3-year commitment instead of 1 year")
+    rec = result.options[0]
+    again = applied(result.requirements, [term], rec.provider, rec.region)
+    assert again.options[0].monthly_cost_usd == pytest.approx(term.monthly_cost_usd, abs=0.005)

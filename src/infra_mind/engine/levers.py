@@ -8,7 +8,8 @@ and what that gives up, in words written from the two designs:
 
 - the availability target one step down, to the first step that costs less (fewer zones,
   databases without a standby);
-- a 1-year or 3-year commitment on the machines that run all month;
+- a 1-year or 3-year commitment on the machines that run all month (3 years where 1 was
+  asked);
 - spot capacity for work marked interruptible;
 - self-managed databases and caches where managed services were asked for (with the
   compliance gaps that adds);
@@ -152,6 +153,9 @@ def _changes(req: Requirements, design: OptionDesign) -> list[_Change]:
                         f"a {term.value.removesuffix('y')}-year commitment on the machines "
                         "that run all month")
                 for term in (Commitment.ONE_YEAR, Commitment.THREE_YEARS)]
+    elif prefs.commitment is Commitment.ONE_YEAR:
+        out.append(_Change("preferences.commitment", Commitment.THREE_YEARS,
+                           "a 3-year commitment instead of 1 year"))
     if not prefs.spot_ok and design.interruptible_on_demand:
         out.append(_Change("preferences.spot_ok", True, "spot capacity for "
                            + ", ".join(design.interruptible_on_demand)))
