@@ -56,25 +56,20 @@ export function whatIfBody(
   return body;
 }
 
+/** Where each setting a budget lever changes sits in the what-if form. */
+const LEVER_FIELD: Record<string, "availability" | "commitment" | keyof Switches> = {
+  availability_target: "availability",
+  "preferences.commitment": "commitment",
+  "preferences.managed_services": "managed",
+  "preferences.spot_ok": "spot",
+  "preferences.kubernetes": "kubernetes",
+  "preferences.allow_arm": "arm",
+};
+
 /** A budget lever as the what-if form's settings: its one setting changed. */
 export function leverPreset(lever: BudgetLever): { commitment?: string; availability?: string } & Partial<Switches> {
-  const value = String(lever.value);
-  switch (lever.setting) {
-    case "availability_target":
-      return { availability: value };
-    case "preferences.commitment":
-      return { commitment: value };
-    case "preferences.managed_services":
-      return { managed: value };
-    case "preferences.spot_ok":
-      return { spot: value };
-    case "preferences.kubernetes":
-      return { kubernetes: value };
-    case "preferences.allow_arm":
-      return { arm: value };
-    default:
-      return {};
-  }
+  const field = LEVER_FIELD[lever.setting];
+  return field ? { [field]: String(lever.value) } : {};
 }
 
 interface PanelProps {
