@@ -485,9 +485,7 @@ def _budget(catalog: Catalog, req: Requirements, ranked: list[Candidate],
 
 def _budget_exceeded_month(req: Requirements, proj: list) -> int | None:
     limit = req.business.monthly_budget_usd
-    if limit is None:
-        return None
-    return next((m.month for m in proj if m.monthly_cost_usd > limit), None)
+    return None if limit is None else levers.first_month_over(proj, limit)
 
 
 def _empty_result(req: Requirements, demands: list[WorkloadDemand], catalog: Catalog,

@@ -182,26 +182,25 @@ def choose(req: Requirements, allowed: Sequence[Region]) -> Choice:
     def nearest_user(region: Region) -> int:
         return min(rtt_ms(region, (place,)) for place in users)
 
-    def near_places(region: Region) -> int:
-        return sum(1 for place in users if rtt_ms(region, (place,)) <= NEAR_RTT_MS)
-
     kept = [r for r in allowed if farthest(r) <= NEAR_RTT_MS]
     if kept:
         return Choice(kept, users, source, "near every user group",
                       _excluded(allowed, kept, farthest), applies=True)
-    most = max((near_places(r) for r in allowed), default=0)
+    # how many of the places each region is near
+    near = {r: sum(1 for place in users if rtt_ms(r, (place,)) <= NEAR_RTT_MS)
+            for r in allowed}
+    most = max(near.values(), default=0)
     if most and source != "users":
         # places read from residency or the allowed regions say where users may be, not
         # where most of them are: every region near any of them stays
-        kept = [r for r in allowed if near_places(r)]
+        kept = [r for r in allowed if near[r]]
         return Choice(kept, users, source, "near at least one user group",
                       _excluded(allowed, kept, nearest_user), applies=True)
     if most:
-        kept = [r for r in allowed if near_places(r) == most]
-        some = [r for r in allowed if near_places(r)]
-        fewer = {name: -n for name, n in
-                 _excluded(some, kept, lambda r: -near_places(r)).items()}
-        far = _excluded([r for r in allowed if not near_places(r)], kept, nearest_user)
+        kept = [r for r in allowed if near[r] == most]
+        some = [r for r in allowed if near[r]]
+        fewer = {name: -n for name, n in _excluded(some, kept, lambda r: -near[r]).items()}
+        far = _excluded([r for r in allowed if not near[r]], kept, nearest_user)
         return Choice(kept, users, source, "near the most user groups",
                       {name: ms for name, ms in far.items() if name not in fewer},
                       applies=True, near_count=most, fewer=fewer)

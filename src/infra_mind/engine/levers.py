@@ -42,7 +42,7 @@ from infra_mind.engine.requirements import (
     KubernetesPreference,
     Requirements,
 )
-from infra_mind.engine.result import BudgetLever
+from infra_mind.engine.result import BudgetLever, ProjectionMonth
 from infra_mind.engine.sizing import size_all
 
 #: A lever must save at least this much a month to be offered.
@@ -75,8 +75,13 @@ def over_budget_from(req: Requirements, design: OptionDesign) -> int | None:
     budget = req.business.monthly_budget_usd
     if budget is None:
         return None
-    months = projection.project(design, req.business.growth_rate_monthly,
-                                req.business.horizon_months, req.model_dump_json())
+    return first_month_over(projection.project(
+        design, req.business.growth_rate_monthly, req.business.horizon_months,
+        req.model_dump_json()), budget)
+
+
+def first_month_over(months: list[ProjectionMonth], budget: float) -> int | None:
+    """The first month of a projection that costs more than ``budget``, or None."""
     return next((m.month for m in months if m.monthly_cost_usd > budget), None)
 
 
