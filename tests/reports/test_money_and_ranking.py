@@ -119,3 +119,10 @@ def test_over_budget_the_executive_report_lists_the_levers():
     assert f"All of them at once (not a 1-year commitment on the machines that run all " \
            f"month): {usd(together)} a month" in " ".join(budget)
     assert [r["budget"] for r in rows] == ["over budget now"] * len(rows)
+    # the markdown brief (assess --format md) lists them too, one line each
+    brief = markdown_brief(AssessmentResult.model_validate(result))
+    for lever in levers:
+        assert (f"- {lever['change']}: {usd(lever['monthly_cost_usd'])} a month "
+                f"({usd(lever['saving_usd'])} less, over budget now") in brief
+    assert "All of them at once (not a 1-year commitment" in brief
+    assert not [s for s in SIGNED if s in brief]

@@ -83,6 +83,16 @@ def together_note(levers: Sequence[BudgetLever]) -> str:
     return f" (not {', '.join(left)})" if left else ""
 
 
+def lever_line(lever: BudgetLever, horizon: int) -> str:
+    """A budget lever in one line: "<change>: $428.87 a month ($143.73 less, over budget
+    now, 1 more compliance gap); gives up: <what>"."""
+    gaps = lever.compliance_gaps_added
+    more = (f", {gaps} more compliance gap{'' if gaps == 1 else 's'}" if gaps else "")
+    return (f"{lever.change}: {usd(lever.monthly_cost_usd)} a month ({usd(lever.saving_usd)} "
+            f"less, {outlook(lever.over_budget_from_month, horizon)}{more}); gives up: "
+            f"{lever.gives_up}")
+
+
 def per_month(amount: float) -> str:
     """``$1,234.56 a month``."""
     return f"{usd(amount)} a month"

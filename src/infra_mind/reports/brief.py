@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from infra_mind.agents.sections import saves
-from infra_mind.engine.money import budget_position, marked_unit_price, per_month, usd
+from infra_mind.engine.money import (
+    budget_position,
+    lever_line,
+    marked_unit_price,
+    outlook,
+    per_month,
+    together_note,
+    usd,
+)
 from infra_mind.engine.result import AssessmentResult
 from infra_mind.reports.compliance import remediation_cost
 
@@ -56,6 +64,17 @@ def markdown_brief(result: AssessmentResult) -> str:
         out += ["## Budget", "", f"{usd(b.monthly_budget_usd)} a month"
                 + (f": {budget_position(cost, b.monthly_budget_usd)}." if cost is not None
                    else "."), ""]
+        horizon = result.requirements.business.horizon_months
+        if b.levers:
+            out += ["What would lower the cost, one requirement changed each:", ""]
+            out += [f"- {lever_line(lv, horizon)}" for lv in b.levers]
+            if b.levers_together_usd is not None:
+                out += ["", f"All of them at once{together_note(b.levers)}: "
+                        f"{usd(b.levers_together_usd)} a month, "
+                        f"{outlook(b.levers_together_over_budget_from_month, horizon)}."]
+            out += [""]
+        elif b.levers_note:
+            out += [f"{b.levers_note}.", ""]
     if result.projection:
         last = result.projection[-1]
         out += ["## Projection", "", f"Month 1 {usd(result.projection[0].monthly_cost_usd)}; "

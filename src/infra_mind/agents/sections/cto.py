@@ -17,8 +17,8 @@ from infra_mind.agents.sections.words import (
     where,
     why_not,
 )
-from infra_mind.engine.money import budget_position, outlook, together_note, usd
-from infra_mind.engine.result import AssessmentResult, BudgetLever
+from infra_mind.engine.money import budget_position, lever_line, outlook, together_note, usd
+from infra_mind.engine.result import AssessmentResult
 from infra_mind.engine.workloads import KindGroup, facts_of
 
 
@@ -110,15 +110,6 @@ def _strategy_facts(r: AssessmentResult) -> list[str]:
         facts.append(f"all budget levers at once{_together(r)}")
     facts += [f"warning: {w}" for w in r.warnings]
     return facts
-
-
-def lever_line(lever: BudgetLever, horizon: int) -> str:
-    """One budget lever as a sentence's worth of facts."""
-    gaps = (f", {plural(lever.compliance_gaps_added, 'more compliance gap')}"
-            if lever.compliance_gaps_added else "")
-    return (f"{lever.change}: {usd(lever.monthly_cost_usd)} a month ({usd(lever.saving_usd)} "
-            f"less, {outlook(lever.over_budget_from_month, horizon)}{gaps}); gives up: "
-            f"{lever.gives_up}")
 
 
 def _together(r: AssessmentResult) -> str:
