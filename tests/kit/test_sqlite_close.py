@@ -44,6 +44,8 @@ async def _close_after_stop(connection, timeout_s: float = 5) -> None:
 async def test_the_engines_sqlite_connection_closes_after_a_force_close(tmp_path):
     connection = await _sqlite_connector(f"sqlite+aiosqlite:///{tmp_path}/t.db")()
     await _close_after_stop(connection)
+    # the thread answers the close, then returns: it ends just after, not before
+    await asyncio.to_thread(connection._thread.join, 5)
     assert not connection._thread.is_alive()
 
 
