@@ -108,10 +108,10 @@ def _table(result) -> None:
     from rich.table import Table
 
     from infra_mind.engine.money import (
+        all_at_once,
         budget_position,
         marked_unit_price,
         outlook,
-        together_note,
         usd,
     )
 
@@ -183,9 +183,7 @@ def _table(result) -> None:
                            str(lv.compliance_gaps_added), lv.gives_up)
         console.print(levers)
         if b.levers_together_usd is not None:
-            console.print(f"All of them at once{together_note(b.levers)}: "
-                          f"{usd(b.levers_together_usd)} a month, "
-                          f"{outlook(b.levers_together_over_budget_from_month, horizon)}")
+            console.print(f"All of them at once{all_at_once(b, horizon)}")
     if result.projection:
         last = result.projection[-1]
         console.print(f"Projection: month {last.month} {usd(last.monthly_cost_usd)} "

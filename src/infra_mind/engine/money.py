@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from infra_mind.engine.result import BudgetLever
+    from infra_mind.engine.result import Budget, BudgetLever
 
 
 def usd(amount: float) -> str:
@@ -81,6 +81,15 @@ def together_note(levers: Sequence[BudgetLever]) -> str:
     " (not a 1-year commitment on ...)", or ""."""
     left = [lv.change for lv in levers if not lv.together]
     return f" (not {', '.join(left)})" if left else ""
+
+
+def all_at_once(budget: Budget, horizon: int) -> str:
+    """The levers together, to follow "All of them at once": " (not ...): $278.14 a
+    month, over budget from month 2"; "" where they were not priced together."""
+    if budget.levers_together_usd is None:
+        return ""
+    return (f"{together_note(budget.levers)}: {usd(budget.levers_together_usd)} a month, "
+            f"{outlook(budget.levers_together_over_budget_from_month, horizon)}")
 
 
 def lever_line(lever: BudgetLever, horizon: int) -> str:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from infra_mind.agents.sections import saves
 from infra_mind.engine.money import (
+    all_at_once,
     budget_position,
     lever_line,
     marked_unit_price,
-    outlook,
     per_month,
-    together_note,
     usd,
 )
 from infra_mind.engine.result import AssessmentResult
@@ -69,9 +68,7 @@ def markdown_brief(result: AssessmentResult) -> str:
             out += ["What would lower the cost, one requirement changed each:", ""]
             out += [f"- {lever_line(lv, horizon)}" for lv in b.levers]
             if b.levers_together_usd is not None:
-                out += ["", f"All of them at once{together_note(b.levers)}: "
-                        f"{usd(b.levers_together_usd)} a month, "
-                        f"{outlook(b.levers_together_over_budget_from_month, horizon)}."]
+                out += ["", f"All of them at once{all_at_once(b, horizon)}."]
             out += [""]
         elif b.levers_note:
             out += [f"{b.levers_note}.", ""]

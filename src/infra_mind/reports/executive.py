@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra_mind.engine.money import budget_position, outlook, together_note, usd
+from infra_mind.engine.money import all_at_once, budget_position, outlook, usd
 from infra_mind.engine.result import AssessmentResult, Option
 from infra_mind.reports.advice import Advice, Narrative, assemble
 from infra_mind.reports.document import Column, Report, Section, Table
@@ -90,9 +90,7 @@ def budget(result: AssessmentResult) -> Section:
         return Section("budget", "Budget", paragraphs=(" ".join(lines),))
     horizon = result.requirements.business.horizon_months
     together = ("" if b.levers_together_usd is None else
-                f" All of them at once{together_note(b.levers)}: "
-                f"{usd(b.levers_together_usd)} a month, "
-                f"{outlook(b.levers_together_over_budget_from_month, horizon)}.")
+                f" All of them at once{all_at_once(b, horizon)}.")
     columns = (Column("change"), Column("monthly", "money"), Column("saving", "money"),
                Column("budget"), Column("compliance gaps added", "count"),
                Column("gives up"))

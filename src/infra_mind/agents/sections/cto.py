@@ -17,7 +17,7 @@ from infra_mind.agents.sections.words import (
     where,
     why_not,
 )
-from infra_mind.engine.money import budget_position, lever_line, outlook, together_note, usd
+from infra_mind.engine.money import all_at_once, budget_position, lever_line, usd
 from infra_mind.engine.result import AssessmentResult
 from infra_mind.engine.workloads import KindGroup, facts_of
 
@@ -107,17 +107,9 @@ def _strategy_facts(r: AssessmentResult) -> list[str]:
     horizon = r.requirements.business.horizon_months
     facts += [f"budget lever: {lever_line(lv, horizon)}" for lv in r.budget.levers]
     if r.budget.levers_together_usd is not None:
-        facts.append(f"all budget levers at once{_together(r)}")
+        facts.append(f"all budget levers at once{all_at_once(r.budget, horizon)}")
     facts += [f"warning: {w}" for w in r.warnings]
     return facts
-
-
-def _together(r: AssessmentResult) -> str:
-    """" (not ...): $278.14 a month, over budget from month 2": to follow "at once"."""
-    b = r.budget
-    horizon = r.requirements.business.horizon_months
-    return (f"{together_note(b.levers)}: {usd(b.levers_together_usd or 0.0)} a month, "
-            f"{outlook(b.levers_together_over_budget_from_month, horizon)}")
 
 
 def _strategy_offline(r: AssessmentResult) -> str:
@@ -147,7 +139,7 @@ def _strategy_offline(r: AssessmentResult) -> str:
         text = (f"{head}: the largest single saving is {first.change}, "
                 f"{lever_line(first, horizon).removeprefix(first.change + ': ')}.")
         if r.budget.levers_together_usd is not None:
-            text += f" All of them at once{_together(r)}."
+            text += f" All of them at once{all_at_once(r.budget, horizon)}."
         out.append(text + " The budget section lists each change.")
     if prefs.existing_provider:
         out.append(f"**Existing provider**: {prefs.existing_provider} is preferred when within "
