@@ -132,6 +132,12 @@ def check_constraints(result, reason):
         r = region(first.provider, first.region)
         assert first.constraints_met and (m[1], m[2]) == (r.name, r.group)
         assert float(m[4]) == float(result.requirements.availability_target)
+    elif m := re.fullmatch(r"Meets every constraint: (.+) \((\w+)\)", reason):
+        # object storage and the CDN alone: the storage service, not a zone count
+        r = region(first.provider, first.region)
+        assert first.constraints_met and (m[1], m[2]) == (r.name, r.group)
+        assert all(w.type in ("object_storage", "static_site")
+                   for w in result.requirements.workloads)
     elif m := re.fullmatch(r"No option meets every constraint; this one has the fewest "
                            r"violations \((\d+)\): (.+)", reason):
         assert not any(o.constraints_met for o in result.options)

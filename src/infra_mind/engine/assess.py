@@ -32,7 +32,7 @@ from infra_mind.engine.design import OptionDesign, design_option
 from infra_mind.engine.facts import ArchitectureFacts, CdnAlternative
 from infra_mind.engine.money import usd
 from infra_mind.engine.places import place_name
-from infra_mind.engine.pricing import first_row, money, tier_group, tiered_cost
+from infra_mind.engine.pricing import money, tier_group, tiered_cost
 from infra_mind.engine.ranking import Candidate
 from infra_mind.engine.requirements import Database, ObjectStorage, Requirements
 from infra_mind.engine.result import AssessmentResult, Budget, Option, PriceDates, RegionChoice
@@ -40,7 +40,6 @@ from infra_mind.engine.review import review
 from infra_mind.engine.sizing import (
     AVG_RESPONSE_KB,
     DB_MIN_MEMORY_GIB,
-    HOURS_PER_MONTH,
     WorkloadDemand,
     size_all,
 )
@@ -122,6 +121,7 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
                     budget_exceeded_month=budget_month,
                     cdn=_through_the_cdn(catalog, req, chosen),
                     **_request_path(req, chosen.design),
+                    **_private_subnets(catalog, demands, chosen),
                     **_far_users(choice, allowed[chosen.design.provider], chosen.design))
     pillars = review(facts, chosen.controls)
     warnings += chosen.design.warnings
@@ -145,6 +145,17 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
         warnings=warnings,
         region_choice=region_choice,
     )
+
+
+def _private_subnets(catalog: Catalog, demands: list[WorkloadDemand], chosen: Candidate
+                     ) -> dict[str, object]:
+    """What private subnets with NAT would add to the recommended option, where it has
+    machines, databases or caches and no private subnets (no compliance framework asked
+    for them): the review prices the finding it makes."""
+    if chosen.facts.storage_only or chosen.facts.provides("network_isolation"):
+        return {}
+    usd, note = network.nat_quote(catalog, chosen.design, demands)
+    return {"private_subnets_usd": usd, "private_subnets_note": note}
 
 
 def _through_the_cdn(catalog: Catalog, req: Requirements, chosen: Candidate
@@ -372,7 +383,8 @@ def _facts(req: Requirements, design: OptionDesign) -> ArchitectureFacts:
         underutilised=tuple(design.underutilised),
         sudden_peaks=tuple(design.sudden_peaks),
         growth_rate_monthly=req.business.growth_rate_monthly,
-        horizon_months=req.business.horizon_months)
+        horizon_months=req.business.horizon_months,
+        storage_only=not any(w.type in network.IN_PRIVATE_NETWORK for w in req.workloads))
 
 
 def _copy_cost(catalog: Catalog, provider: str, regions: list[Region], gb: float
@@ -390,6 +402,9 @@ def _remediation_cost(catalog: Catalog, req: Requirements, demands: list[Workloa
     figure covers; None with the reason when it cannot."""
     p, r = design.provider, design.region
     if key == "high_availability":
+        if not network.in_private_network(demands):
+            return RemediationPrice(None, f"the catalog prices no zone-redundant class of "
+                                          f"{p}'s object storage")
         target = max(float(req.availability_target), 99.9)
         if target == float(req.availability_target):
             return RemediationPrice(None, "the target is already 99.9% or more; the design "
@@ -401,12 +416,8 @@ def _remediation_cost(catalog: Catalog, req: Requirements, demands: list[Workloa
                                 f"the design priced again at {target:g}% availability "
                                 f"in {r.code}: the difference")
     if key == "network_isolation":
-        nat = first_row(catalog, p, r.code, ProductFamily.NAT_GATEWAY, dimension="hourly")
-        if nat is None:
-            return RemediationPrice(None, f"no NAT gateway price for {p} {r.code}")
-        return RemediationPrice(money(nat.price_usd * HOURS_PER_MONTH * design.zones_used),
-                                f"{design.zones_used} NAT gateway(s) at "
-                                f"{usd(nat.price_usd)} an hour; data processed not priced")
+        cost, note = network.nat_quote(catalog, design, demands)
+        return RemediationPrice(cost, note)
     if key in ("disaster_recovery", "backups"):
         types = (kinds_where(lambda f: f.holds_data) if key == "disaster_recovery"
                  else frozenset({WorkloadKind.DATABASE}))

@@ -128,6 +128,13 @@ class ArchitectureFacts:
     region_city: str = ""
     #: Autoscaled services whose floor cannot carry their peak (``SuddenPeak``).
     sudden_peaks: tuple[SuddenPeak, ...] = ()
+    #: Every part is the provider's object storage (and CDN): no machines, databases or
+    #: caches, so nothing to size, to place in private subnets or to spread over zones.
+    storage_only: bool = False
+    #: What private subnets with NAT would add a month where the design has none, and what
+    #: that covers (``network.nat_quote``); None where it was not or could not be priced.
+    private_subnets_usd: float | None = None
+    private_subnets_note: str = ""
 
     @property
     def over_budget(self) -> bool:

@@ -28,6 +28,8 @@ KUBERNETES_AUTO_MIN_SERVICES = 3
 _RUNS_SERVICE = kinds_where(lambda f: f.runs_service)
 _LOAD_BALANCED = kinds_where(lambda f: f.load_balanced)
 _EGRESS_THROUGH_NAT = kinds_where(lambda f: f.egress_through_nat)
+#: The kinds that run inside the customer's network, so private subnets (and NAT) apply.
+IN_PRIVATE_NETWORK = kinds_where(lambda f: f.in_private_network)
 #: Below this availability target one instance may serve a public service without a load
 #: balancer: the providers' single-instance SLAs are 99.5% (EC2, Compute Engine) to 99.9%
 #: (an Azure VM on premium SSD), and the platform restarts a failed instance on its
@@ -87,7 +89,7 @@ def shared(catalog: Catalog, design: OptionDesign, req: Requirements,
                              and len(services) >= KUBERNETES_AUTO_MIN_SERVICES))
     _entry(catalog, design, req, demands)
     _cdn(catalog, design, demands)
-    if req.compliance:
+    if req.compliance and in_private_network(demands):
         _nat(catalog, design, demands)
     if design.kubernetes:
         _kubernetes(catalog, design)
@@ -279,6 +281,13 @@ def _data_line(catalog: Catalog, design: OptionDesign, family: ProductFamily, di
 # -- NAT ---------------------------------------------------------------------------------
 
 
+def in_private_network(demands: list[WorkloadDemand]) -> bool:
+    """Whether any part runs inside the customer's network: a design of object storage
+    and the CDN alone (a static site, downloads) has nothing to put in private subnets,
+    so no NAT gateway, whatever the compliance framework."""
+    return any(d.type in IN_PRIVATE_NETWORK for d in demands)
+
+
 def nat_data_gb(demands: list[WorkloadDemand]) -> float:
     """Data through NAT: the outbound traffic private machines start themselves.
 
@@ -318,8 +327,9 @@ def _nat(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand]) 
 def nat_quote(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand]
               ) -> tuple[float | None, str]:
     """What private subnets with NAT would add to ``design`` a month, priced as ``_nat``
-    prices them, and what the figure covers; None (with what is missing) where the catalog
-    cannot price it. ``design`` is not changed."""
+    prices them, and the parts the figure covers ("NAT gateways", "Cloud NAT (per VM)");
+    None (with what is missing) where the catalog cannot price it. ``design`` is not
+    changed."""
     probe = OptionDesign(region=design.region, zones_used=design.zones_used,
                          lines=[pl for pl in design.lines if pl.vm])
     before = len(probe.lines)
@@ -328,7 +338,7 @@ def nat_quote(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDema
         return None, "; ".join(probe.unpriced)
     added = probe.lines[before:]
     return (round(sum(pl.item.monthly_usd for pl in added), 2),
-            "; ".join(f"{pl.item.component}: {pl.item.note}" for pl in added))
+            ", ".join(dict.fromkeys(pl.item.component for pl in added)))
 
 
 def per_vm_hour_usd(catalog: Catalog, design: OptionDesign, req: Requirements) -> float:

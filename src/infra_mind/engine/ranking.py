@@ -92,10 +92,12 @@ class Candidate:
 
     def rank_key(self) -> tuple:
         """Violations, gaps, compared cost; on a tie (the comparison cannot tell them
-        apart) the one with fewer unpriced components; provider and region only to make
-        the order deterministic."""
+        apart) the one with fewer unpriced components, then the one nearer the users (a
+        static site's origin costs the same to the cent in Montréal and Virginia: users in
+        the US get Virginia); provider and region only to make the order deterministic."""
+        nearness = self.user_rtt_ms if self.user_rtt_ms is not None else float("inf")
         return (self.violations, self.gaps, self.compared, len(self.design.unpriced),
-                self.design.provider, self.design.region.code)
+                nearness, self.design.provider, self.design.region.code)
 
 
 # -- the compared cost ----------------------------------------------------------------

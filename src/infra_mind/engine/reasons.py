@@ -115,6 +115,9 @@ def _ranking(r: Ranking) -> str:
 
 def _constraints(chosen: Candidate, availability: float) -> str:
     d = chosen.design
+    if not d.violations and chosen.facts.storage_only:
+        # no machines or databases: the storage service, not a zone count, places copies
+        return f"Meets every constraint: {d.region.name} ({d.region.group})"
     if not d.violations:
         return (f"Meets every constraint: {d.region.name} ({d.region.group}), "
                 f"{_n(d.zones_used, 'availability zone')} for {availability:g}% availability")

@@ -50,8 +50,12 @@ def _security(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
         out.append(("high", f"{len(gaps)} compliance control(s) not met by the design: {ids}."))
     if f.has_public_endpoint and not f.provides("web_application_firewall"):
         out.append(("medium", "Public endpoints without a web application firewall."))
-    if not f.provides("network_isolation"):
-        out.append(("medium", "Workloads are not placed in private subnets behind NAT."))
+    if not f.provides("network_isolation") and not f.storage_only:
+        text = "Workloads are not placed in private subnets behind NAT."
+        if f.private_subnets_usd is not None:
+            text += (f" Private subnets with NAT would add {per_month(f.private_subnets_usd)}"
+                     f": {f.private_subnets_note}.")
+        out.append(("medium", text))
     for cap in ("encryption_at_rest", "encryption_in_transit", "access_control"):
         if f.provides(cap):
             out.append(("none", f"{cap.replace('_', ' ').capitalize()}: {f.provides(cap)}."))
@@ -60,7 +64,14 @@ def _security(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
 
 def _reliability(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
     out = []
-    if f.availability_target >= 99.9 and f.zones_used < 2:
+    if f.storage_only:
+        # the storage service places the copies, not the design's zone count
+        if f.provides("high_availability"):
+            out.append(("none", f"{f.provides('high_availability')}."))
+        elif f.shortfalls.get("high_availability"):
+            out.append(("medium" if f.availability_target >= 99.9 else "none",
+                        f"{f.shortfalls['high_availability']}."))
+    elif f.availability_target >= 99.9 and f.zones_used < 2:
         out.append(("high", f"Target {f.availability_target}% but the design uses one zone."))
     if f.compute_instances_min == 1:
         out.append(("high" if f.availability_target >= 99.9 else "medium",
@@ -112,7 +123,11 @@ def _performance(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
                               f"capacity: {', '.join(f.underutilised)}."))
     out += [("medium", _sudden_peak_text(s)) for s in f.sudden_peaks]
     out += _far_users_finding(f)
-    if not out:
+    if not out and f.storage_only:
+        out.append(("none", "No machines to size: object storage"
+                            + (" and the CDN scale" if f.has_cdn else " scales")
+                            + " with the requests."))
+    elif not out:
         out.append(("none", "Machines sized to peak load at 60% CPU utilisation."))
     return out
 

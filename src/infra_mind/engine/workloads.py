@@ -74,6 +74,10 @@ class KindFacts:
     holds_data: bool
     #: Its files live in the provider's object storage.
     in_object_storage: bool
+    #: It runs inside the customer's virtual network (machines, managed databases and
+    #: caches), which a compliance framework puts in private subnets; object storage and
+    #: the CDN are the provider's own endpoints, outside it.
+    in_private_network: bool
 
 
 KINDS: Final = MappingProxyType(
@@ -88,6 +92,7 @@ KINDS: Final = MappingProxyType(
             egress_through_nat=False,
             holds_data=False,
             in_object_storage=False,
+            in_private_network=True,
         ),
         WorkloadKind.WORKER: KindFacts(
             model=Worker,
@@ -99,6 +104,7 @@ KINDS: Final = MappingProxyType(
             egress_through_nat=True,
             holds_data=False,
             in_object_storage=False,
+            in_private_network=True,
         ),
         WorkloadKind.DATABASE: KindFacts(
             model=Database,
@@ -110,6 +116,7 @@ KINDS: Final = MappingProxyType(
             egress_through_nat=False,
             holds_data=True,
             in_object_storage=False,
+            in_private_network=True,
         ),
         WorkloadKind.OBJECT_STORAGE: KindFacts(
             model=ObjectStorage,
@@ -121,6 +128,7 @@ KINDS: Final = MappingProxyType(
             egress_through_nat=False,
             holds_data=True,
             in_object_storage=True,
+            in_private_network=False,
         ),
         WorkloadKind.CACHE: KindFacts(
             model=Cache,
@@ -132,6 +140,7 @@ KINDS: Final = MappingProxyType(
             egress_through_nat=False,
             holds_data=False,
             in_object_storage=False,
+            in_private_network=True,
         ),
         # the site's files are built from source, so there is no data to recover
         WorkloadKind.STATIC_SITE: KindFacts(
@@ -144,6 +153,7 @@ KINDS: Final = MappingProxyType(
             egress_through_nat=False,
             holds_data=False,
             in_object_storage=True,
+            in_private_network=False,
         ),
         WorkloadKind.ML_TRAINING: KindFacts(
             model=MlTraining,
@@ -155,6 +165,7 @@ KINDS: Final = MappingProxyType(
             egress_through_nat=True,
             holds_data=False,
             in_object_storage=False,
+            in_private_network=True,
         ),
         WorkloadKind.ML_INFERENCE: KindFacts(
             model=MlInference,
@@ -166,6 +177,7 @@ KINDS: Final = MappingProxyType(
             egress_through_nat=False,
             holds_data=False,
             in_object_storage=False,
+            in_private_network=True,
         ),
     }
 )

@@ -88,6 +88,15 @@ def _unique(frameworks: Sequence[Framework | str]) -> list[str]:
     return list(dict.fromkeys(str(f) for f in frameworks))
 
 
+#: A gap's remediation where the design is object storage and the CDN alone: the
+#: control's own text speaks of databases and app servers the design does not have.
+_STORAGE_ONLY_REMEDIATION = {
+    "high_availability": "Keep the objects in a zone-redundant storage class (on Azure, "
+                         "ZRS instead of LRS), so losing one zone or datacenter does not "
+                         "stop the service.",
+}
+
+
 def _judge(control: Control, facts: ArchitectureFacts,
            remediation_cost: RemediationCost) -> ControlResult:
     base = dict(framework=control.framework, control_id=control.id,
@@ -107,8 +116,10 @@ def _judge(control: Control, facts: ArchitectureFacts,
                                              remediation_cost_basis="",
                                              remediation_cost_note="")
     cost, basis, note = _remediation(control, remediation_cost)
+    remediation = ((facts.storage_only and _STORAGE_ONLY_REMEDIATION.get(control.capability))
+                   or control.remediation)
     return ControlResult.model_construct(**base, status="gap", evidence=evidence,
-                                         remediation=control.remediation,
+                                         remediation=remediation,
                                          remediation_monthly_usd=cost,
                                          remediation_cost_basis=basis,
                                          remediation_cost_note=note)
@@ -144,6 +155,9 @@ def _technical(control: Control, facts: ArchitectureFacts) -> tuple[bool, str]:
         return True, "Not applicable: the design has no database"
     if capability == "disaster_recovery" and not kinds & {"database", "object_storage"}:
         return True, "Not applicable: the design stores no data (no database, no object storage)"
+    if capability == "network_isolation" and facts.storage_only:
+        return True, ("Not applicable: no machines, databases or caches to place in private "
+                      "subnets; object storage and the CDN are the provider's endpoints")
     provider = facts.provides(capability)
     if provider:
         return True, _with_note(f"{provider} in {facts.region}", control)

@@ -54,6 +54,10 @@ class _Words:
     objects_with_keys: str
     database_tls: str  # the managed database's TLS-only setting
     lb_tls: str  # TLS at the provider's load balancer and on to the backends
+    #: How the object storage class the catalog prices survives a zone's loss: a claim
+    #: where it keeps copies in several zones, else why not (``zones_short``).
+    objects_zones: str = ""
+    zones_short: str = ""
 
 
 _WORDS = {
@@ -65,7 +69,9 @@ _WORDS = {
                   cache="ElastiCache encryption at rest",
                   database_tls="rds.force_ssl / require_secure_transport",
                   lb_tls="TLS at the Application Load Balancer, re-encrypted to the "
-                         "targets (HTTPS target groups)"),
+                         "targets (HTTPS target groups)",
+                  objects_zones="Amazon S3 keeps every object in at least three "
+                                "availability zones (S3 Standard and Standard-IA)"),
     "azure": _Words(at_rest="encrypted at rest with platform-managed keys",
                     disks="managed disks (server-side encryption)",
                     database="Azure Database storage encryption",
@@ -74,7 +80,11 @@ _WORDS = {
                     cache="Azure Cache for Redis disk encryption",
                     database_tls="require_secure_transport=ON",
                     lb_tls="TLS passed through the layer-4 Azure Load Balancer and "
-                           "terminated on the backends"),
+                           "terminated on the backends",
+                    zones_short="Blob Storage as priced is locally redundant (LRS): its three "
+                                "copies stay in one datacenter, so losing that datacenter "
+                                "stops the service until it returns; zone-redundant storage "
+                                "(ZRS) keeps them in three zones"),
     "gcp": _Words(at_rest="encrypted at rest by Google's default encryption (AES-256)",
                   disks="persistent disks",
                   database="Cloud SQL storage",
@@ -83,7 +93,9 @@ _WORDS = {
                   cache="Memorystore",
                   database_tls="SSL mode ENCRYPTED_ONLY",
                   lb_tls="TLS at the Cloud Load Balancing HTTPS proxy, HTTPS to the "
-                         "backends (backend service protocol HTTPS)"),
+                         "backends (backend service protocol HTTPS)",
+                  objects_zones="Cloud Storage keeps every object of a regional bucket in "
+                                "at least two zones"),
 }
 _APP_GATEWAY_TLS = "TLS at Application Gateway, re-encrypted to the backends (end-to-end TLS)"
 
@@ -93,6 +105,8 @@ _DERIVED = frozenset({"encryption_at_rest", "encryption_in_transit"})
 _MACHINE_KINDS = ("compute", "gpu")
 #: Workload kinds whose files the provider's object storage holds.
 _IN_OBJECT_STORAGE = kinds_where(lambda f: f.in_object_storage)
+#: Workload kinds inside the customer's network (machines, databases, caches).
+_IN_PRIVATE_NETWORK = kinds_where(lambda f: f.in_private_network)
 
 
 @dataclass(frozen=True)
@@ -192,7 +206,14 @@ def design_evidence(req: Requirements, design) -> Evidence:
                                  "point-in-time backups in this design")
 
     has_db = bool(databases)
-    if (design.zones_used >= 2 and design.compute_instances_min != 1
+    if not any(t in _IN_PRIVATE_NETWORK for t in types.values()):
+        # object storage (and the CDN) alone: the storage service decides where the
+        # copies are, not the design's zone count
+        if words.objects_zones:
+            caps["high_availability"] = words.objects_zones
+        else:
+            shortfalls["high_availability"] = words.zones_short
+    elif (design.zones_used >= 2 and design.compute_instances_min != 1
             and (not has_db or design.database_ha)):
         caps["high_availability"] = f"{design.zones_used} availability zones in {region.code}"
 
