@@ -69,3 +69,18 @@ def test_a_model_too_big_for_any_machine_is_none():
     d = size_inference(MlInference(name="i", type="ml_inference", model_params_b=700,
                                    peak_tokens_per_sec=10), 99.0)
     assert choose_inference(CATALOG, "aws", "us-east-1", d, PurchaseOption.ON_DEMAND) is None
+
+
+def test_the_note_says_why_training_runs_on_several_machines():
+    """A 3B model on 600B tokens fits one 8-GPU node but needs more than a month of its
+    hours: the note said "2 machine(s) in parallel for memory (54 GiB)"."""
+    d = size_training(MlTraining(name="t", type="ml_training", model_params_b=3,
+                                 tokens_b_per_run=600, runs_per_month=1), spot_ok=False)
+    row, hours, note, _part = choose_training(CATALOG, "aws", "us-east-1", d,
+                                              PurchaseOption.ON_DEMAND)
+    assert hours > 730 and "machines in parallel to finish the month's runs" in note
+    assert "for memory" not in note
+    small = size_training(MlTraining(name="t", type="ml_training", model_params_b=3,
+                                     tokens_b_per_run=2, runs_per_month=1), spot_ok=False)
+    assert "; 1 machine (" in choose_training(CATALOG, "aws", "us-east-1", small,
+                                              PurchaseOption.ON_DEMAND)[2]

@@ -42,16 +42,22 @@ def choose_training(catalog: Catalog, provider: str, region: str, d: WorkloadDem
         count = int(a["gpu_count"])
         per_hour_flops = count * spec.dense_bf16_tflops * 1e12 * mfu * 3600
         hours = flops / per_hour_flops
-        machines = max(math.ceil(memory_gib / (count * float(a["gpu_memory_gib"])) - 1e-9),
-                       math.ceil(hours / HOURS_PER_MONTH - 1e-9), 1)
+        by_memory = math.ceil(memory_gib / (count * float(a["gpu_memory_gib"])) - 1e-9)
+        by_time = math.ceil(hours / HOURS_PER_MONTH - 1e-9)
+        machines = max(by_memory, by_time, 1)
         link = interconnect_of(row.sku)
         if machines > 1 and link is None:
             continue  # multi-node training on ordinary networking: see gpus.INTERCONNECT
         cost = hours * row.price_usd
         wall = hours / runs / machines
+        why = [f"for memory ({memory_gib:,.0f} GiB)"] if by_memory == machines > 1 else []
+        why += ["to finish the month's runs within the month"] if by_time == machines > 1 \
+            else []
         note = (f"{flops:.3e} FLOPs / ({count} x {spec.model} {spec.dense_bf16_tflops:g} TFLOPS "
-                f"x MFU {mfu}) = {hours:,.1f} instance-hours; {machines} machine(s) in "
-                f"parallel for memory ({memory_gib:,.0f} GiB), about {wall:,.1f} h per run"
+                f"x MFU {mfu}) = {hours:,.1f} instance-hours; "
+                + (f"{machines} machines in parallel {' and '.join(why)}" if machines > 1
+                   else "1 machine")
+                + f" ({memory_gib:,.0f} GiB to hold), about {wall:,.1f} h per run"
                 + (f"; nodes joined by {link.fabric}" if machines > 1 and link else ""))
         key = (cost, machines, row.sku)
         if best is None or key < best[:3]:
