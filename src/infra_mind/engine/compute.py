@@ -32,10 +32,11 @@ from infra_mind.engine.workloads import WorkloadKind
 def machines(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDemand,
               *, component: str, vcpu: float, memory_per_instance: float,
               total_memory: float, min_count: int, spot: bool, scales: bool,
-              vcpu_per_instance: float = 0.0) -> bool:
+              vcpu_per_instance: float = 0.0, on_cluster: bool = False) -> bool:
     """Price always-on machines for a steady demand; False when none fits.
 
     Burstable machines qualify when their baseline covers the sustained vCPUs.
+    ``on_cluster``: the machines are Kubernetes nodes, counted for what they leave for pods.
     """
     p, r = design.provider, design.region.code
     commit = None if spot else COMMITMENT_OPTION.get(req.preferences.commitment)
@@ -44,7 +45,7 @@ def machines(catalog: Catalog, design: OptionDesign, req: Requirements, d: Workl
     def pick(option: PurchaseOption):
         # with a commitment, choose on the committed price where the catalog has one
         candidates = machine_candidates(catalog, p, r, option, allow_arm=allow_arm,
-                                        prefer=commit)
+                                        prefer=commit, kubernetes=on_cluster)
         return choose_machines(candidates, vcpu=vcpu,
                                memory_per_instance_gib=memory_per_instance,
                                total_memory_gib=total_memory, min_count=min_count,
@@ -67,13 +68,14 @@ def machines(catalog: Catalog, design: OptionDesign, req: Requirements, d: Workl
         design.missing(f"{d.workload}: no {commit.value} price for {p} {row.sku} in {r}; "
                        "priced on demand")
     a = row.attributes
-    sustained = choice.burst.sustained_vcpu if choice.burst else float(a["vcpu"])
-    note = (f"{a['vcpu']:g} vCPU, {a['memory_gib']:g} GiB each; count = max({min_count}, "
-            f"ceil({vcpu:.2f} vCPU / {sustained:g})"
-            + (f", ceil({total_memory:g} GiB / {a['memory_gib']:g})" if total_memory else "")
+    sustained, memory = choice.vcpu, choice.memory_gib
+    note = (f"{a['vcpu']:g} vCPU, {a['memory_gib']:g} GiB each"
+            + (node_allocatable(sustained, memory) if on_cluster else "")
+            + f"; count = max({min_count}, ceil({vcpu:.2f} vCPU / {sustained:g})"
+            + (f", ceil({total_memory:g} GiB / {memory:g})" if total_memory else "")
             + ")" + (f"; burstable: {choice.burst.basis}" if choice.burst else ""))
     item = hourly_line(row, choice.count, workload=d.workload, component=component, note=note)
-    part = (growth.ScaledMachines(row.price_usd, sustained, float(a["memory_gib"]),
+    part = (growth.ScaledMachines(row.price_usd, sustained, memory,
                                   vcpu, total_memory, min_count)
             if scales else growth.Fixed(item.monthly_usd))
     design.add(item, "compute", part, interruptible=d.resources.get("interruptible") is True,
@@ -82,6 +84,11 @@ def machines(catalog: Catalog, design: OptionDesign, req: Requirements, d: Workl
     design.uses_spot |= spot
     design.arm64 |= a["arch"] == "arm64"
     return True
+
+
+def node_allocatable(vcpu: float, memory_gib: float) -> str:
+    """A line note's words for what a Kubernetes node leaves for pods."""
+    return f" ({vcpu:g} vCPU, {memory_gib:g} GiB allocatable as a Kubernetes node)"
 
 
 def web(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDemand,
@@ -95,7 +102,8 @@ def web(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDe
     peak_hours = float(res["peak_hours_per_month"])
     commit = COMMITMENT_OPTION.get(req.preferences.commitment)
     candidates = machine_candidates(catalog, p, r, PurchaseOption.ON_DEMAND,
-                                    allow_arm=req.preferences.allow_arm, prefer=commit)
+                                    allow_arm=req.preferences.allow_arm, prefer=commit,
+                                    kubernetes=design.kubernetes)
     def peak_price(c: Candidate) -> float:
         # the peak runs on demand (``_autoscaled_lines``), whatever the floor is bought as
         if c.row.purchase_option is PurchaseOption.ON_DEMAND:
@@ -180,7 +188,9 @@ def _autoscaled_lines(catalog: Catalog, design: OptionDesign, req: Requirements,
         how = (f"floor = max({res['instances_min']}, ceil({float(res['vcpu_avg']):.2f} vCPU avg "
                f"/ {c.vcpu:g})) = {floor}; peak = ceil({float(res['vcpu']):.2f} vCPU / "
                f"{c.vcpu:g}) = {peak} for {hours_a_day:g} h a day")
-    shape = f"{a['vcpu']:g} vCPU, {a['memory_gib']:g} GiB each; min {floor}, max {peak}"
+    shape = (f"{a['vcpu']:g} vCPU, {a['memory_gib']:g} GiB each"
+             + (node_allocatable(c.vcpu, c.memory_gib) if design.kubernetes else "")
+             + f"; min {floor}, max {peak}")
     instances = (floor, peak, peak_hours)
     args = dict(machine=c, vcpu_peak_need=float(res["vcpu"]),
                 vcpu_avg_need=float(res["vcpu_avg"]), min_count=int(res["instances_min"]),
@@ -233,7 +243,8 @@ def worker(catalog: Catalog, design: OptionDesign, req: Requirements, d: Workloa
         return
     machines(catalog, design, req, d, component="workers", vcpu=float(res["vcpu"]),
               memory_per_instance=0.0, total_memory=float(res["memory_gib"]), min_count=1,
-              spot=spot, scales=bool(res.get("follows_traffic")))
+              spot=spot, scales=bool(res.get("follows_traffic")),
+              on_cluster=design.kubernetes)
 
 
 def _gpu_worker(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDemand,

@@ -276,6 +276,7 @@ def design_option(catalog: Catalog, req: Requirements, demands: list[WorkloadDem
 def _priced(catalog: Catalog, req: Requirements, demands: list[WorkloadDemand],
             region: Region, web_alone: bool) -> OptionDesign:
     design = OptionDesign(region=region)
+    design.kubernetes = network.uses_kubernetes(req, demands)
     # one zone per instance an availability floor asks for: a web fleet's instances, a
     # model's serving replicas, a database's standby
     design.zones_used = min(region.zones, max(

@@ -79,14 +79,21 @@ CDN_REQUESTS_BILLED = frozenset({"aws", "gcp"})
 CDN_NAMES = {"aws": "CloudFront", "azure": "Azure CDN", "gcp": "Cloud CDN"}
 
 
+def uses_kubernetes(req: Requirements, demands: list[WorkloadDemand]) -> bool:
+    """Whether the services run on a Kubernetes cluster: when required, or on ``auto``
+    with ``KUBERNETES_AUTO_MIN_SERVICES`` always-on services or more. Decided before the
+    machines are chosen: a cluster's nodes are sized on what they leave for pods."""
+    k8s = req.preferences.kubernetes
+    services = [d for d in demands if d.type in _RUNS_SERVICE]
+    return (k8s is KubernetesPreference.REQUIRED
+            or (k8s is KubernetesPreference.AUTO
+                and len(services) >= KUBERNETES_AUTO_MIN_SERVICES))
+
+
 def shared(catalog: Catalog, design: OptionDesign, req: Requirements,
            demands: list[WorkloadDemand]) -> None:
     """Kubernetes, load balancer or single endpoint, CDN, NAT and internet egress."""
-    services = [d for d in demands if d.type in _RUNS_SERVICE]
-    k8s = req.preferences.kubernetes
-    design.kubernetes = (k8s is KubernetesPreference.REQUIRED
-                         or (k8s is KubernetesPreference.AUTO
-                             and len(services) >= KUBERNETES_AUTO_MIN_SERVICES))
+    design.kubernetes = uses_kubernetes(req, demands)
     _entry(catalog, design, req, demands)
     _cdn(catalog, design, demands)
     if req.compliance and in_private_network(demands):

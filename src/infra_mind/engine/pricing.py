@@ -11,6 +11,7 @@ from infra_mind.catalog.burstable import Burst, burst_of, is_burstable_family
 from infra_mind.catalog.model import PriceRow, ProductFamily, Provider, PurchaseOption
 from infra_mind.catalog.store import Catalog, normalize_sku
 from infra_mind.engine.burstable import small_load
+from infra_mind.engine.kubernetes import allocatable
 from infra_mind.engine.result import LineItem
 from infra_mind.engine.sizing import HOURS_PER_MONTH
 
@@ -106,6 +107,10 @@ class MachineChoice:
     count: int
     monthly_usd: float
     burst: Burst | None = None
+    #: What each machine is counted for: sustained vCPUs and memory (a cluster node's
+    #: allocatable, a burstable machine's baseline).
+    vcpu: float = 0.0
+    memory_gib: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +136,7 @@ _PREPARED: WeakKeyDictionary[Catalog, dict[tuple, list[Candidate]]] = WeakKeyDic
 def machine_candidates(catalog: Catalog, provider: str, region: str,
                        purchase_option: PurchaseOption = PurchaseOption.ON_DEMAND, *,
                        allow_arm: bool = True, prefer: PurchaseOption | None = None,
-                       ) -> list[Candidate]:
+                       kubernetes: bool = False) -> list[Candidate]:
     """The machines worth considering in one region, computed once per catalog.
 
     GPU machines are left out, and so are burstable machines without a sourced baseline;
@@ -139,9 +144,10 @@ def machine_candidates(catalog: Catalog, provider: str, region: str,
     ``burstable``). With ``prefer`` (a commitment), a machine is priced under it where
     the catalog has that price, on demand elsewhere. A machine another beats on
     sustained and peak vCPUs, memory and price at once can never be the cheapest choice
-    and is dropped.
+    and is dropped. With ``kubernetes`` the machines are a cluster's nodes, and count what
+    they leave for pods (``kubernetes.allocatable``).
     """
-    key = (provider, region, purchase_option, allow_arm, prefer)
+    key = (provider, region, purchase_option, allow_arm, prefer, kubernetes)
     cache = _PREPARED.setdefault(catalog, {})
     if key in cache:
         return cache[key]
@@ -164,10 +170,15 @@ def machine_candidates(catalog: Catalog, provider: str, region: str,
             committed = [c for c in catalog.lookup(p, row.sku, region, prefer)
                          if c.product_family is ProductFamily.COMPUTE]
             row = committed[0] if committed else row
-        vcpu = float(row.attributes["vcpu"])
-        rows.append(Candidate(burst.sustained_vcpu if burst else vcpu,
-                              float(row.attributes["memory_gib"]), row.price_usd, row,
-                              burst.peak_vcpu if burst else vcpu, burst))
+        vcpu, memory = float(row.attributes["vcpu"]), float(row.attributes["memory_gib"])
+        sustained, peak = (burst.sustained_vcpu, burst.peak_vcpu) if burst else (vcpu, vcpu)
+        if kubernetes:
+            node_vcpu, memory = allocatable(p, row.sku, vcpu, memory)
+            kept_back = vcpu - node_vcpu
+            sustained, peak = sustained - kept_back, peak - kept_back
+            if sustained <= 0 or memory <= 0:
+                continue  # the node's own reservations take all of it
+        rows.append(Candidate(sustained, memory, row.price_usd, row, peak, burst))
     rows.sort(key=lambda c: (c.price_per_hour, -c.vcpu, -c.peak_vcpu, -c.memory_gib,
                              c.row.sku))
     kept: list[Candidate] = []
@@ -218,7 +229,8 @@ def choose_machines(candidates: list[Candidate], *, vcpu: float,
     if best is None:
         return None
     c = best[3]
-    return MachineChoice(c.row, best[1], best[1] * c.price_per_hour * HOURS_PER_MONTH, c.burst)
+    return MachineChoice(c.row, best[1], best[1] * c.price_per_hour * HOURS_PER_MONTH, c.burst,
+                         c.vcpu, c.memory_gib)
 
 
 def autoscaled_counts(c: Candidate, *, vcpu_peak: float, vcpu_avg: float,

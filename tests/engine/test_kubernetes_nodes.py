@@ -1,0 +1,83 @@
+"""A Kubernetes cluster's nodes are sized on what they leave for pods.
+
+The examples' Kubernetes designs put 4 GiB pods on 4 GiB nodes (eu-fintech's payments API
+on m6g.medium, the marketplace's seller portal) and 2 GiB pods on 2 GiB nodes: EKS keeps
+674 MiB of an m6g.medium for itself, so those pods would never have been scheduled.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from infra_mind.engine import kubernetes
+from infra_mind.engine.assess import assess
+from tests.engine.test_properties import catalog
+
+GIB_MIB = 1024
+
+
+@pytest.mark.parametrize(("provider", "vcpu", "millicores"), [
+    # EKS and GKE: 6% of the first core, 1% of the second, 0.5% of the next two, 0.25% above
+    ("aws", 1, 60), ("aws", 2, 70), ("aws", 4, 80), ("aws", 8, 90), ("gcp", 16, 110),
+    # AKS's table, and the straight line between its sizes
+    ("azure", 1, 60), ("azure", 2, 100), ("azure", 8, 180), ("azure", 64, 740),
+    ("azure", 48, 580), ("azure", 96, 1060),
+])
+def test_reserved_cpu_is_each_providers_own(provider, vcpu, millicores):
+    assert kubernetes.reserved_vcpu(provider, vcpu) * 1000 == pytest.approx(millicores)
+
+
+@pytest.mark.parametrize(("provider", "sku", "memory_gib", "reserved_mib"), [
+    # EKS: 11 MiB x the type's pod limit + 255 MiB, and 100 MiB kept free for eviction
+    ("aws", "m6g.medium", 4, 11 * 8 + 255 + 100),
+    ("aws", "m5.large", 8, 11 * 29 + 255 + 100),
+    ("aws", "t4g.small", 2, 11 * 11 + 255 + 100),
+    ("aws", "not-a-listed.type", 8, 11 * 110 + 255 + 100),
+    # GKE's ladder: 150 GiB keeps 9.76 GiB, plus the 100 MiB (9.8577 GiB in all)
+    ("gcp", "n2-highmem-20", 150, (1 + 0.8 + 0.8 + 6.72 + 0.44) * GIB_MIB + 100),
+    ("gcp", "e2-micro", 0.5, 255 + 100),
+    # AKS: the lesser of 20 x 250 pods + 50 and a quarter of the memory
+    ("azure", "Standard_D2s_v5", 8, 2 * GIB_MIB + 100),
+    ("azure", "Standard_E16s_v5", 128, 20 * 250 + 50 + 100),
+])
+def test_reserved_memory_is_each_providers_own(provider, sku, memory_gib, reserved_mib):
+    got = kubernetes.reserved_memory_gib(provider, sku, memory_gib) * GIB_MIB
+    assert got == pytest.approx(reserved_mib)
+
+
+def test_every_aws_machine_the_catalog_prices_has_its_pod_limit():
+    """A catalog refresh that adds an instance type must add its row to the EKS table
+    (data/eks-max-pods-*.csv), or its nodes count the kubelet's default of 110 pods."""
+    skus = {r.sku for r in catalog().rows() if r.provider == "aws"
+            and r.product_family == "compute" and "gpu_count" not in r.attributes}
+    assert skus and not skus - set(kubernetes.eks_max_pods())
+
+
+def _design(provider: str, kubernetes_pref: str, memory_gb: float):
+    api = {"name": "api", "type": "web_service", "peak_rps": 40, "cpu_ms_per_request": 20,
+           "memory_gb": memory_gb}
+    worker = {"name": "jobs", "type": "worker", "vcpu": 1, "memory_gb": memory_gb}
+    return assess({"name": "nodes", "availability_target": 99.9, "users": ["us"],
+                   "preferences": {"providers": [provider], "kubernetes": kubernetes_pref,
+                                   "regions": [{"aws": "us-east-1", "azure": "eastus",
+                                                "gcp": "us-central1"}[provider]]},
+                   "workloads": [api, worker]}, catalog())
+
+
+@pytest.mark.parametrize("provider", ["aws", "azure", "gcp"])
+@pytest.mark.parametrize("memory_gb", [2.0, 4.0])
+def test_a_pod_never_lands_on_a_node_it_does_not_fit(provider, memory_gb):
+    rows = {r.sku: r for r in catalog().rows() if r.provider == provider
+            and r.product_family == "compute"}
+    result = _design(provider, "required", memory_gb)
+    (option,) = result.options
+    (api,) = [li for li in option.line_items if li.workload == "api"
+              and li.component.startswith("app servers")][:1]
+    row = rows[api.sku]
+    left = float(row.attributes["memory_gib"]) - kubernetes.reserved_memory_gib(
+        provider, api.sku, float(row.attributes["memory_gib"]))
+    assert left >= memory_gb
+    assert "allocatable as a Kubernetes node" in api.note
+    # the same service on plain machines may use the whole machine, and says nothing of pods
+    plain = _design(provider, "avoid", memory_gb).options[0]
+    assert not any("allocatable" in li.note for li in plain.line_items)
