@@ -132,6 +132,7 @@ SCHEMA = schemathesis.openapi.from_dict(_openapi(), config=CONFIG)
 #: Rules on requirements that tie fields together (see ``api.openapi``):
 CROSS_FIELD_RULES = re.compile(
     r"^(workloads\[\d+\]|\(file\)): (avg_rps must not exceed peak_rps"
+    r"|avg_tokens_per_sec must not exceed peak_tokens_per_sec"
     r"|avg_prompt_tokens \+ avg_output_tokens must not exceed context_tokens"
     r"|workload names must be unique; repeated: .+)$")
 

@@ -76,7 +76,7 @@ def test_the_note_says_why_training_runs_on_several_machines():
     hours: the note said "2 machine(s) in parallel for memory (54 GiB)"."""
     d = size_training(MlTraining(name="t", type="ml_training", model_params_b=3,
                                  tokens_b_per_run=600, runs_per_month=1), spot_ok=False)
-    row, hours, note, _part = choose_training(CATALOG, "aws", "us-east-1", d,
+    _row, hours, note, _part = choose_training(CATALOG, "aws", "us-east-1", d,
                                               PurchaseOption.ON_DEMAND)
     assert hours > 730 and "machines in parallel to finish the month's runs" in note
     assert "for memory" not in note

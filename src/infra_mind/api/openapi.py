@@ -154,6 +154,7 @@ def requirements_schemas() -> dict[str, dict[str, Any]]:
         for measure in ("vcpu", "vcpu_hours_per_month")]
     schema["description"] = (
         f"{schema.get('description', '')} Also refused, naming the field: a web service's "
-        "avg_rps above its peak_rps, an inference workload whose average prompt and output "
-        "tokens exceed context_tokens, and two workloads of the same name.").strip()
+        "avg_rps above its peak_rps, an inference workload whose avg_tokens_per_sec is above "
+        "its peak_tokens_per_sec or whose average prompt and output tokens exceed "
+        "context_tokens, and two workloads of the same name.").strip()
     return {"Requirements": schema, **found}

@@ -7,7 +7,9 @@ purchase terms the requirements ask for where the catalog prices them.
 
 from __future__ import annotations
 
-from infra_mind.catalog.model import PurchaseOption
+from dataclasses import replace
+
+from infra_mind.catalog.model import PriceRow, PurchaseOption
 from infra_mind.catalog.store import Catalog
 from infra_mind.engine import growth
 from infra_mind.engine.facts import SuddenPeak
@@ -308,17 +310,58 @@ def gpu(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDe
                if training else ""))
         return
     row, hours, note, part = result
-    # training runs part of the month, and a commitment bills every hour: on demand or spot
-    if not training and not spot:
-        row = committed(catalog, row, req, design, d.workload)
-    item = line(row, workload=d.workload,
-                component="training GPUs" if training else "inference GPUs",
-                quantity=hours, note=note)
-    design.add(item, "gpu", part.repriced(row.price_usd), interruptible=training, row=row,
-               always_on_hours=0.0 if training else hours, vm=True)
-    design.term(d.workload, row.purchase_option.value)
-    design.uses_spot |= spot
-    if not training:
-        design.public_services.append((d.workload, round(hours / HOURS_PER_MONTH),
-                                       len(design.lines) - 1))
-        design.has_public_endpoint = True
+    if training or spot:
+        # training runs part of the month, and a commitment bills every hour
+        item = line(row, workload=d.workload,
+                    component="training GPUs" if training else "inference GPUs",
+                    quantity=hours, note=note)
+        design.add(item, "gpu", part.repriced(row.price_usd), interruptible=training,
+                   row=row, always_on_hours=0.0 if training else hours, vm=True)
+        design.term(d.workload, row.purchase_option.value)
+        design.uses_spot |= spot
+        if not training:
+            design.public_services.append((d.workload, round(hours / HOURS_PER_MONTH),
+                                           len(design.lines) - 1))
+            design.has_public_endpoint = True
+        return
+    assert isinstance(part, growth.ScaledReplicas)
+    _inference_lines(catalog, design, req, d, committed(catalog, row, req, design, d.workload),
+                     note, part)
+
+
+def _inference_lines(catalog: Catalog, design: OptionDesign, req: Requirements,
+                     d: WorkloadDemand, row: PriceRow, note: str,
+                     part: growth.ScaledReplicas) -> None:
+    """A served model's GPU machines: the floor all month and, where an average is stated,
+    the peak's instances for the peak hours; under a commitment the floor is committed
+    and the peak's instances are on demand (a commitment bills every hour), as web tiers."""
+    floor, peak = part.counts(1.0)
+    instances = (floor, peak, part.peak_hours_per_month) if peak > floor else None
+    first = len(design.lines)
+    on_demand = (row if row.purchase_option is PurchaseOption.ON_DEMAND
+                 else counterpart(catalog, row, PurchaseOption.ON_DEMAND))
+    if peak == floor or on_demand is None or on_demand is row:
+        item = line(row, workload=d.workload, component="inference GPUs",
+                    quantity=part.hours(1.0), note=note, instances=instances)
+        design.add(item, "gpu", part.repriced(row.price_usd), row=row,
+                   always_on_hours=floor * HOURS_PER_MONTH, vm=True)
+        design.term(d.workload, row.purchase_option.value)
+    else:
+        item = line(row, workload=d.workload, component="inference GPUs (floor)",
+                    quantity=floor * HOURS_PER_MONTH,
+                    note=f"{note}; {floor} x {HOURS_PER_MONTH} h committed",
+                    instances=instances)
+        design.add(item, "gpu", replace(part, portion="floor").repriced(row.price_usd),
+                   row=row, always_on_hours=floor * HOURS_PER_MONTH, vm=True)
+        design.term(d.workload, row.purchase_option.value)
+        item = line(on_demand, workload=d.workload, component="inference GPUs (peak)",
+                    quantity=(peak - floor) * part.peak_hours_per_month,
+                    note=f"{peak - floor} x {part.peak_hours_per_month:.1f} h at peak, on "
+                         "demand (a commitment bills every hour)", instances=instances)
+        design.add(item, "gpu", replace(part, portion="peak").repriced(on_demand.price_usd),
+                   row=on_demand, vm=True)
+        design.term(d.workload, on_demand.purchase_option.value)
+    design.public_services.append((d.workload, peak, first))
+    design.has_public_endpoint = True
+    if peak > floor:
+        design.scaled_inference.append((d.workload, float(d.resources["weights_gb"])))

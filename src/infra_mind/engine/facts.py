@@ -128,6 +128,8 @@ class ArchitectureFacts:
     region_city: str = ""
     #: Autoscaled services whose floor cannot carry their peak (``SuddenPeak``).
     sudden_peaks: tuple[SuddenPeak, ...] = ()
+    #: Served models whose GPU machines scale out for the peak hours: (workload, weights GB).
+    scaled_inference: tuple[tuple[str, float], ...] = ()
     #: Every part is the provider's object storage (and CDN): no machines, databases or
     #: caches, so nothing to size, to place in private subnets or to spread over zones.
     storage_only: bool = False

@@ -25,6 +25,21 @@ from infra_mind.engine.sizing import HOURS_PER_MONTH
 Portion = Literal["all", "floor", "peak"]
 
 
+def portion_hours(portion: Portion, floor: int, peak: int, peak_hours_per_month: float
+                  ) -> float:
+    """Instance-hours a month of a fleet's ``portion``: the floor all month, the instances
+    above it for the peak hours, or both."""
+    match portion:
+        case "floor":
+            return floor * HOURS_PER_MONTH
+        case "peak":
+            return (peak - floor) * peak_hours_per_month
+        case "all":
+            return scaled_instance_hours(floor, peak, peak_hours_per_month)
+        case _:
+            assert_never(portion)
+
+
 class Part:
     #: Whether the cost depends on traffic (the projection simulates only those).
     follows_traffic = False
@@ -114,16 +129,7 @@ class AutoscaledMachines(HourlyPart):
         return (peak, peak) if self.hold_peak else (floor, peak)
 
     def hours(self, traffic: float) -> float:
-        floor, peak = self.counts(traffic)
-        match self.portion:
-            case "floor":
-                return floor * HOURS_PER_MONTH
-            case "peak":
-                return (peak - floor) * self.peak_hours_per_month
-            case "all":
-                return scaled_instance_hours(floor, peak, self.peak_hours_per_month)
-            case _:
-                assert_never(self.portion)
+        return portion_hours(self.portion, *self.counts(traffic), self.peak_hours_per_month)
 
     def cost(self, month: int, traffic: float) -> float:
         return round(self.hours(traffic) * self.price_per_hour, 2)
@@ -157,7 +163,10 @@ class GpuMachines(HourlyPart):
 
 @dataclass(frozen=True)
 class ScaledReplicas(HourlyPart):
-    """GPU serving instances re-counted for the traffic."""
+    """GPU serving instances re-counted for the traffic: a floor for the average all month
+    (never below the availability minimum), the instances the peak adds for the peak hours.
+    ``portion`` prices them all, the floor alone or the peak's alone (as
+    ``AutoscaledMachines``); without an average the peak's instances are the floor."""
 
     follows_traffic = True
 
@@ -165,14 +174,30 @@ class ScaledReplicas(HourlyPart):
     replicas_per_instance: int
     peak_tokens_per_sec: float
     min_instances: int
+    avg_tokens_per_sec: float | None = None
+    peak_hours_per_month: float = HOURS_PER_MONTH
+    portion: Portion = "all"
 
-    def count(self, traffic: float) -> int:
-        replicas = math.ceil(self.peak_tokens_per_sec * traffic
-                             / self.tokens_per_sec_per_replica - 1e-9)
+    def _instances(self, tokens_per_sec: float) -> int:
+        replicas = math.ceil(tokens_per_sec / self.tokens_per_sec_per_replica - 1e-9)
         return max(self.min_instances, math.ceil(replicas / self.replicas_per_instance - 1e-9))
 
+    def count(self, traffic: float) -> int:
+        """Instances at the peak."""
+        return self._instances(self.peak_tokens_per_sec * traffic)
+
+    def counts(self, traffic: float) -> tuple[int, int]:
+        """(floor, peak) instances."""
+        peak = self.count(traffic)
+        if self.avg_tokens_per_sec is None:
+            return peak, peak
+        return min(peak, self._instances(self.avg_tokens_per_sec * traffic)), peak
+
+    def hours(self, traffic: float) -> float:
+        return portion_hours(self.portion, *self.counts(traffic), self.peak_hours_per_month)
+
     def cost(self, month: int, traffic: float) -> float:
-        return round(self.count(traffic) * self.price_per_hour * HOURS_PER_MONTH, 2)
+        return round(self.hours(traffic) * self.price_per_hour, 2)
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,8 @@ def choose_inference(catalog: Catalog, provider: str, region: str, d: WorkloadDe
     stream = float(res["tokens_per_sec_per_request"])
     in_flight = int(res["concurrent_requests"])
     peak = float(res["peak_tokens_per_sec"])
+    avg = float(res.get("avg_tokens_per_sec", peak))
+    peak_hours = float(res.get("peak_hours_per_month", HOURS_PER_MONTH))
     min_instances = int(res["replicas_min"])
     efficiency = float(res["bandwidth_efficiency"])
     overhead = float(res["memory_overhead"])
@@ -124,19 +126,26 @@ def choose_inference(catalog: Catalog, provider: str, region: str, d: WorkloadDe
                 per_machine = count // width
                 # tokens/s a replica is counted for: replicas = ceil(in flight / batch)
                 part = growth.ScaledReplicas(row.price_usd, batch * peak / in_flight,
-                                             per_machine, peak, min_instances)
-                instances = part.count(1.0)
+                                             per_machine, peak, min_instances,
+                                             avg if avg < peak else None, peak_hours)
+                floor, instances = part.counts(1.0)
                 replicas = math.ceil(in_flight / batch - 1e-9)
-                cost = instances * row.price_usd * HOURS_PER_MONTH
+                # the floor is bought as asked (a commitment), the peak's instances on demand
+                cost = (floor * row.price_usd * HOURS_PER_MONTH
+                        + (instances - floor) * listed.price_usd * peak_hours)
                 note = (f"{instances} x {count} x {spec.model} ({gpu_mem:g} GiB); replica on "
                         f"{width} GPU(s), {per_machine} per machine; {batch} requests per "
                         f"replica (memory fits {by_memory}, {stream:g} tokens/s each allows "
                         f"{by_speed}; bandwidth {width} x {spec.memory_bandwidth_gbps:g} GB/s x "
                         f"{efficiency}); {replicas} replica(s) for {in_flight} in flight; "
-                        f"{instances} x {HOURS_PER_MONTH} h")
+                        + (f"{instances} x {HOURS_PER_MONTH} h" if floor == instances else
+                           f"autoscaled: floor = max({min_instances}, ceil({avg:g} tokens/s "
+                           f"average / {part.tokens_per_sec_per_replica:,.0f} a replica)) = "
+                           f"{floor} x {HOURS_PER_MONTH} h, peak {instances} for "
+                           f"{peak_hours:.1f} h"))
                 key = (cost, instances, row.sku)
                 if best is None or key < best[:3]:
-                    best = (*key, (row, instances * HOURS_PER_MONTH, note, part))
+                    best = (*key, (row, part.hours(1.0), note, part))
             width *= 2
     return best[3] if best else None
 

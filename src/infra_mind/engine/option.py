@@ -63,6 +63,9 @@ class OptionDesign:
     #: Autoscaled services whose floor cannot carry their peak even at full CPU (a peak
     #: that comes at once waits on new machines).
     sudden_peaks: list[SuddenPeak] = field(default_factory=list)
+    #: Served models whose GPU machines scale out for the peak hours: (workload, weights
+    #: GB each new machine loads before it serves).
+    scaled_inference: list[tuple[str, float]] = field(default_factory=list)
     #: Per workload with machines: the purchase option(s) its lines use.
     purchase_terms: dict[str, str] = field(default_factory=dict)
     #: Requested terms the catalog could not price here (those lines are on demand).

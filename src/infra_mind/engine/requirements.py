@@ -356,6 +356,15 @@ class MlInference(_Workload):
     model_params_b: float = Field(ge=MIN_MODEL_PARAMS_B, le=MAX_MODEL_PARAMS_B,
                                   description="Parameters, billions")
     peak_tokens_per_sec: float = Field(gt=0, le=MAX_TOKENS_PER_SEC)
+    avg_tokens_per_sec: float | None = Field(
+        None, gt=0, le=MAX_TOKENS_PER_SEC,
+        description="Tokens a second averaged over the day: the replicas it needs run all "
+                    "month, those for the peak only in the peak hours; absent: the peak all "
+                    "day (the peak's replicas all month)")
+    peak_hours_per_day: float = Field(
+        DEFAULT_PEAK_HOURS_PER_DAY, gt=0, le=24,
+        description="Hours a day traffic runs above what the average's replicas serve (with "
+                    "avg_tokens_per_sec): the replicas above them run for these hours only")
     precision: Literal["fp16", "int8", "int4"] = "fp16"
     context_tokens: int = Field(4096, ge=128, le=1_000_000,
                                 description="The longest context a request may use")
@@ -371,6 +380,13 @@ class MlInference(_Workload):
         None, ge=1, le=10_000, description="Requests in flight at peak; absent: by Little's "
                                            "law, peak_tokens_per_sec / "
                                            "tokens_per_sec_per_request")
+
+    @model_validator(mode="after")
+    def _avg_tokens_not_above_peak(self) -> MlInference:
+        if self.avg_tokens_per_sec is not None and \
+                self.avg_tokens_per_sec > self.peak_tokens_per_sec:
+            raise ValueError("avg_tokens_per_sec must not exceed peak_tokens_per_sec")
+        return self
 
     @model_validator(mode="after")
     def _average_within_context(self) -> MlInference:

@@ -122,6 +122,10 @@ def _performance(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
         out.append(("medium", "At average load these services use under 30% of their "
                               f"capacity: {', '.join(f.underutilised)}."))
     out += [("medium", _sudden_peak_text(s)) for s in f.sudden_peaks]
+    out += [("medium", f"{name}: the GPU machines added for the peak hours each start and "
+                       f"load {weights:,.0f} GB of weights before they serve, minutes in all: "
+                       "scale out on a schedule ahead of the peak, not on load alone.")
+            for name, weights in f.scaled_inference]
     out += _far_users_finding(f)
     if not out and f.storage_only:
         out.append(("none", "No machines to size: object storage"

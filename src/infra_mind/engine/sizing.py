@@ -316,6 +316,12 @@ def size_inference(w: MlInference, availability: float) -> WorkloadDemand:
         how = (f"Little's law: (peak {_fmt(w.peak_tokens_per_sec)} tokens/s / {output} "
                f"output tokens) requests/s x ({output} / {_fmt(stream)} tokens/s) s in "
                f"system = ceil({_fmt(w.peak_tokens_per_sec)} / {_fmt(stream)}) = {concurrent}")
+    peak = w.peak_tokens_per_sec
+    avg = w.avg_tokens_per_sec if w.avg_tokens_per_sec is not None else peak
+    # the requests in flight scale with the arrival rate (Little's law, same time in system)
+    concurrent_avg = max(1, math.ceil(concurrent * avg / peak - 1e-9))
+    peak_hours = (w.peak_hours_per_day * HOURS_PER_MONTH / HOURS_PER_DAY if avg < peak
+                  else float(HOURS_PER_MONTH))
     kv_gb = kv_token * (w.context_tokens + (concurrent - 1) * avg_context) / 1e9
     memory_gb = (weights_gb + kv_gb) * INFERENCE_MEMORY_OVERHEAD
     n_min = min_instances(availability)
@@ -338,6 +344,11 @@ def size_inference(w: MlInference, availability: float) -> WorkloadDemand:
         f"{memory_gb:.1f} GB; replicas hold as many requests as fit and still stream "
         f"{_fmt(stream)} tokens/s each (bandwidth x {INFERENCE_BANDWIDTH_EFFICIENCY} per "
         f"step), per GPU model; instances >= {n_min} for availability",
+        (f"autoscaled: requests in flight at average = ceil({concurrent} x {_fmt(avg)} / "
+         f"{_fmt(peak)} tokens/s) = {concurrent_avg}; the replicas they need run all month, "
+         f"those for the peak {_fmt(w.peak_hours_per_day)} h a day = {peak_hours:.1f} h a month"
+         if avg < peak else
+         "the peak's replicas run all month (avg_tokens_per_sec not given, or at the peak)"),
     ]
     return WorkloadDemand(w.name, WorkloadKind(w.type), {
         "weights_gb": round(weights_gb, 3), "kv_gb": round(kv_gb, 3),
@@ -345,6 +356,8 @@ def size_inference(w: MlInference, availability: float) -> WorkloadDemand:
         "avg_context_tokens": avg_context, "tokens_per_sec_per_request": stream,
         "memory_gb": round(memory_gb, 3), "peak_tokens_per_sec": w.peak_tokens_per_sec,
         "concurrent_requests": concurrent, "replicas_min": n_min,
+        "avg_tokens_per_sec": avg, "concurrent_requests_avg": concurrent_avg,
+        "peak_hours_per_month": round(peak_hours, 4),
         "bandwidth_efficiency": INFERENCE_BANDWIDTH_EFFICIENCY,
         "memory_overhead": INFERENCE_MEMORY_OVERHEAD}, trace,
         w.egress_gb_per_month, scales_with_traffic=True)

@@ -306,6 +306,29 @@ export const REQUIREMENTS_SCHEMAS = {
     "title": "Peak Tokens Per Sec",
     "type": "number"
    },
+   "avg_tokens_per_sec": {
+    "anyOf": [
+     {
+      "exclusiveMinimum": 0,
+      "maximum": 1000000000,
+      "type": "number"
+     },
+     {
+      "type": "null"
+     }
+    ],
+    "default": null,
+    "description": "Tokens a second averaged over the day: the replicas it needs run all month, those for the peak only in the peak hours; absent: the peak all day (the peak's replicas all month)",
+    "title": "Avg Tokens Per Sec"
+   },
+   "peak_hours_per_day": {
+    "default": 4,
+    "description": "Hours a day traffic runs above what the average's replicas serve (with avg_tokens_per_sec): the replicas above them run for these hours only",
+    "exclusiveMinimum": 0,
+    "maximum": 24,
+    "title": "Peak Hours Per Day",
+    "type": "number"
+   },
    "precision": {
     "default": "fp16",
     "enum": [

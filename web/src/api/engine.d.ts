@@ -462,6 +462,12 @@ export interface components {
              */
             avg_prompt_tokens?: number | null;
             /**
+             * Avg Tokens Per Sec
+             * @description Tokens a second averaged over the day: the replicas it needs run all month, those for the peak only in the peak hours; absent: the peak all day (the peak's replicas all month)
+             * @default null
+             */
+            avg_tokens_per_sec?: number | null;
+            /**
              * Concurrent Requests
              * @description Requests in flight at peak; absent: by Little's law, peak_tokens_per_sec / tokens_per_sec_per_request
              * @default null
@@ -485,6 +491,12 @@ export interface components {
             model_params_b: number;
             /** Name */
             name: string;
+            /**
+             * Peak Hours Per Day
+             * @description Hours a day traffic runs above what the average's replicas serve (with avg_tokens_per_sec): the replicas above them run for these hours only
+             * @default 4
+             */
+            peak_hours_per_day?: number;
             /** Peak Tokens Per Sec */
             peak_tokens_per_sec: number;
             /**

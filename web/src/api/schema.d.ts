@@ -1488,6 +1488,12 @@ export interface components {
              */
             avg_prompt_tokens: number | null;
             /**
+             * Avg Tokens Per Sec
+             * @description Tokens a second averaged over the day: the replicas it needs run all month, those for the peak only in the peak hours; absent: the peak all day (the peak's replicas all month)
+             * @default null
+             */
+            avg_tokens_per_sec: number | null;
+            /**
              * Concurrent Requests
              * @description Requests in flight at peak; absent: by Little's law, peak_tokens_per_sec / tokens_per_sec_per_request
              * @default null
@@ -1511,6 +1517,12 @@ export interface components {
             model_params_b: number;
             /** Name */
             name: string;
+            /**
+             * Peak Hours Per Day
+             * @description Hours a day traffic runs above what the average's replicas serve (with avg_tokens_per_sec): the replicas above them run for these hours only
+             * @default 4
+             */
+            peak_hours_per_day: number;
             /** Peak Tokens Per Sec */
             peak_tokens_per_sec: number;
             /**
@@ -1804,7 +1816,7 @@ export interface components {
         ReportKind: "executive" | "technical" | "compliance";
         /**
          * Requirements
-         * @description A business, its workloads and its constraints. Also refused, naming the field: a web service's avg_rps above its peak_rps, an inference workload whose average prompt and output tokens exceed context_tokens, and two workloads of the same name.
+         * @description A business, its workloads and its constraints. Also refused, naming the field: a web service's avg_rps above its peak_rps, an inference workload whose avg_tokens_per_sec is above its peak_tokens_per_sec or whose average prompt and output tokens exceed context_tokens, and two workloads of the same name.
          */
         Requirements: {
             /**

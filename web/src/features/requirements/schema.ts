@@ -58,6 +58,7 @@ const LABELS: Record<string, string> = {
   tokens_b_per_run: "Training tokens per run (billions)",
   runs_per_month: "Runs a month",
   peak_tokens_per_sec: "Peak tokens per second",
+  avg_tokens_per_sec: "Average tokens per second",
   precision: "Precision",
   context_tokens: "Context length (tokens)",
   avg_prompt_tokens: "Average prompt tokens",
