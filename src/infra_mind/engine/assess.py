@@ -124,6 +124,7 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
                     **_private_subnets(catalog, demands, chosen),
                     **_far_users(choice, allowed[chosen.design.provider], chosen.design))
     pillars = review(facts, chosen.controls)
+    warnings += _kept_abroad(req, choice, chosen.design.region)
     warnings += chosen.design.warnings
     warnings += commitment.comparison_terms([c.design for c in ranked])
     warnings += _assumed_cdn_requests(demands, [c.design for c in ranked])
@@ -278,6 +279,21 @@ def _request_path(req: Requirements, design: OptionDesign) -> dict[str, tuple]:
             parts.append(found)
     return {"sla_path": tuple(x for x in parts if x is not None),
             "sla_left_out": tuple(left_out)}
+
+
+def _kept_abroad(req: Requirements, choice: latency.Choice, region: Region) -> list[str]:
+    """A warning where the recommended region is in none of the places the users are and
+    nothing says where the data may be kept: US users' data in Montréal is near them, and
+    cheaper, but may not be where their contracts or regulators want it."""
+    places = set(choice.users)
+    if (choice.users_from != "users" or req.data_residency or req.preferences.regions
+            or region.group in places or region.country in places):
+        return []
+    users = reasons.listing([place_name(p) for p in choice.users])
+    return [f"The recommended region {region.code} keeps the data in {region.city} "
+            f"({region.country}), where none of the users ({users}) are: it was chosen for "
+            "its round trip and cost, as no data_residency is stated. State data_residency "
+            "if the data must stay in the users' countries."]
 
 
 def _wide_groups(choice: latency.Choice) -> list[str]:
