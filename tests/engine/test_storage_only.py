@@ -111,3 +111,18 @@ def test_a_tie_in_cost_goes_to_the_region_nearer_the_users():
                     catalog())
     (option,) = result.options
     assert option.region == "us-east-1"
+
+
+@pytest.mark.parametrize(("provider", "code"), HOMES)
+def test_managed_databases_and_caches_alone_need_no_nat(provider, code):
+    """A managed Postgres and cache for an on-premises app, under SOC 2: AWS and Azure
+    priced NAT gateways ($65.70, $54.84) for machines the design does not have."""
+    db = {"name": "erp-db", "type": "database", "storage_gb": 200}
+    cache = {"name": "sessions", "type": "cache", "memory_gb": 2}
+    result = run(provider, code, [db, cache])
+    assert not [li for li in result.options[0].line_items if "NAT" in li.component]
+    network = control(result, "SOC2-NET-01")
+    assert network.status == "met" and "no machines, so no NAT gateway" in network.evidence
+    without = run(provider, code, [db, cache], frameworks=())
+    assert not any("Private subnets with NAT would add" in f
+                   for f in findings(without, "security"))

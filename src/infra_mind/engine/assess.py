@@ -153,7 +153,8 @@ def _private_subnets(catalog: Catalog, demands: list[WorkloadDemand], chosen: Ca
     """What private subnets with NAT would add to the recommended option, where it has
     machines, databases or caches and no private subnets (no compliance framework asked
     for them): the review prices the finding it makes."""
-    if chosen.facts.storage_only or chosen.facts.provides("network_isolation"):
+    if (chosen.facts.storage_only or chosen.facts.provides("network_isolation")
+            or not network.has_machines(chosen.design)):
         return {}
     usd, note = network.nat_quote(catalog, chosen.design, demands)
     return {"private_subnets_usd": usd, "private_subnets_note": note}

@@ -97,7 +97,14 @@ def shared(catalog: Catalog, design: OptionDesign, req: Requirements,
     _entry(catalog, design, req, demands)
     _cdn(catalog, design, demands)
     if req.compliance and in_private_network(demands):
-        _nat(catalog, design, demands)
+        if has_machines(design):
+            _nat(catalog, design, demands)
+        else:
+            # managed databases and caches alone: private addresses only, and nothing
+            # that starts connections to the internet, so no NAT gateway to pay for
+            design.capabilities["network_isolation"] = (
+                "databases and caches on private addresses only, with no public endpoint "
+                "(no machines, so no NAT gateway)")
     if design.kubernetes:
         _kubernetes(catalog, design)
     _egress(catalog, design, demands)
@@ -286,6 +293,12 @@ def _data_line(catalog: Catalog, design: OptionDesign, family: ProductFamily, di
 
 
 # -- NAT ---------------------------------------------------------------------------------
+
+
+def has_machines(design: OptionDesign) -> bool:
+    """Whether the design runs machines of its own (app servers, workers, GPU machines,
+    self-managed stores): the only parts that start connections out through NAT."""
+    return any(pl.vm for pl in design.lines)
 
 
 def in_private_network(demands: list[WorkloadDemand]) -> bool:
