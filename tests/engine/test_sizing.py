@@ -56,7 +56,7 @@ def test_worker_from_vcpu_hours_and_spot_rule():
                interruptible=True)
     assert size_worker(w, spot_ok=True).resources == {
         "vcpu": 2.0, "memory_gib": 8, "spot": True, "interruptible": True,
-        "follows_traffic": False}
+        "follows_traffic": False, "vcpu_hours_per_month": 1460}
     assert size_worker(w, spot_ok=False).resources["spot"] is False
     steady = Worker(name="s", type="worker", vcpu=4, interruptible=False)
     assert size_worker(steady, spot_ok=True).resources["spot"] is False

@@ -400,6 +400,7 @@ def _facts(req: Requirements, design: OptionDesign) -> ArchitectureFacts:
         underutilised=tuple(design.underutilised),
         sudden_peaks=tuple(design.sudden_peaks),
         scaled_inference=tuple(design.scaled_inference),
+        part_time_workers=tuple(design.part_time_workers),
         growth_rate_monthly=req.business.growth_rate_monthly,
         horizon_months=req.business.horizon_months,
         storage_only=not any(w.type in network.IN_PRIVATE_NETWORK for w in req.workloads))

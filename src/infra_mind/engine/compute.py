@@ -7,15 +7,22 @@ purchase terms the requirements ask for where the catalog prices them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from infra_mind.catalog.model import PriceRow, PurchaseOption
 from infra_mind.catalog.store import Catalog
 from infra_mind.engine import growth
-from infra_mind.engine.facts import SuddenPeak
+from infra_mind.engine.facts import PartTimeWorker, SuddenPeak
 from infra_mind.engine.ml import choose_gpu_worker, choose_inference, choose_training
 from infra_mind.engine.network import per_vm_hour_usd
-from infra_mind.engine.option import COMMITMENT_OPTION, OptionDesign, committed, counterpart
+from infra_mind.engine.option import (
+    COMMITMENT_OPTION,
+    OptionDesign,
+    PricedLine,
+    committed,
+    counterpart,
+)
 from infra_mind.engine.pricing import (
     Candidate,
     ScalingChoice,
@@ -243,10 +250,63 @@ def worker(catalog: Catalog, design: OptionDesign, req: Requirements, d: Workloa
     if "gpu_count" in res:
         _gpu_worker(catalog, design, req, d, spot)
         return
-    machines(catalog, design, req, d, component="workers", vcpu=float(res["vcpu"]),
-              memory_per_instance=0.0, total_memory=float(res["memory_gib"]), min_count=1,
-              spot=spot, scales=bool(res.get("follows_traffic")),
-              on_cluster=design.kubernetes)
+    if (machines(catalog, design, req, d, component="workers", vcpu=float(res["vcpu"]),
+                 memory_per_instance=0.0, total_memory=float(res["memory_gib"]), min_count=1,
+                 spot=spot, scales=bool(res.get("follows_traffic")),
+                 on_cluster=design.kubernetes)
+            and "vcpu_hours_per_month" in res and not res.get("follows_traffic")
+            and not design.kubernetes):
+        part_time = _part_time(catalog, design, req, d, design.lines[-1])
+        if part_time is not None:
+            design.part_time_workers.append(part_time)
+
+
+#: A worker stated in vCPU-hours whose machines, held all month, are busy less than this
+#: share of the month is held for its memory: the review prices running it for its work.
+PART_TIME_UTILISATION = 0.5
+#: ... where that saves at least this much a month, and this share of the worker's cost.
+PART_TIME_MIN_SAVING_USD = 10.0
+PART_TIME_MIN_SHARE = 0.2
+
+
+def _part_time(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDemand,
+               held: PricedLine) -> PartTimeWorker | None:
+    """The machines that would run a worker's vCPU-hours started only for its work (each
+    with its memory, as many as hold it at once), where the machines held all month are
+    mostly idle and that costs materially less; None otherwise. Part-time machines are on
+    demand (or spot): a commitment bills every hour."""
+    res = d.resources
+    work = float(res["vcpu_hours_per_month"])
+    memory = float(res["memory_gib"])
+    a = held.item
+    count = round(a.quantity / HOURS_PER_MONTH)
+    row = held.row
+    assert row is not None
+    busy = float(res["vcpu"]) / (count * float(row.attributes["vcpu"]))
+    if busy >= PART_TIME_UTILISATION:
+        return None
+    per_vm = per_vm_hour_usd(catalog, design, req)
+    held_usd = a.monthly_usd + count * HOURS_PER_MONTH * per_vm
+    option = PurchaseOption.SPOT if res["spot"] else PurchaseOption.ON_DEMAND
+    best: tuple[float, int, float, str] | None = None
+    for c in machine_candidates(catalog, design.provider, design.region.code, option,
+                                allow_arm=req.preferences.allow_arm):
+        if c.burst is not None:
+            continue  # a burstable machine's credits are for idle time, not long runs
+        n = max(1, math.ceil(memory / c.memory_gib - 1e-9),
+                math.ceil(work / (c.vcpu * HOURS_PER_MONTH) - 1e-9))
+        hours = work / (n * c.vcpu)
+        cost = n * hours * (c.price_per_hour + per_vm)
+        if best is None or (cost, n) < best[:2]:
+            best = (cost, n, hours, c.row.sku)
+    if best is None:
+        return None
+    cost, n, hours, sku = best
+    saving = held_usd - cost
+    if saving < max(PART_TIME_MIN_SAVING_USD, PART_TIME_MIN_SHARE * held_usd):
+        return None
+    return PartTimeWorker(d.workload, work, count, round(busy, 3), sku, n, round(hours, 1),
+                          money(cost), money(saving))
 
 
 def _gpu_worker(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDemand,

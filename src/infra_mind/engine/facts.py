@@ -67,6 +67,22 @@ class SuddenPeak:
 
 
 @dataclass(frozen=True, slots=True)
+class PartTimeWorker:
+    """A worker stated in vCPU-hours whose machines are held all month for their memory,
+    mostly idle, and what running them only for its work would cost instead."""
+
+    workload: str
+    vcpu_hours: float
+    held: int  # machines held all month
+    utilisation: float  # of their vCPUs, over the month
+    sku: str  # the machine that would run part-time
+    machines: int
+    hours: float  # each, a month
+    monthly_usd: float  # part-time, a month
+    saving_usd: float  # against the machines held all month
+
+
+@dataclass(frozen=True, slots=True)
 class ArchitectureFacts:
     provider: str  # aws | azure | gcp
     region: str
@@ -130,6 +146,8 @@ class ArchitectureFacts:
     sudden_peaks: tuple[SuddenPeak, ...] = ()
     #: Served models whose GPU machines scale out for the peak hours: (workload, weights GB).
     scaled_inference: tuple[tuple[str, float], ...] = ()
+    #: Workers held all month that would cost less started only for their work.
+    part_time_workers: tuple[PartTimeWorker, ...] = ()
     #: Every part is the provider's object storage (and CDN): no machines, databases or
     #: caches, so nothing to size, to place in private subnets or to spread over zones.
     storage_only: bool = False

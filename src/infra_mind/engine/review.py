@@ -10,7 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from infra_mind.engine.facts import ArchitectureFacts, CdnAlternative, SuddenPeak
+from infra_mind.engine.facts import (
+    ArchitectureFacts,
+    CdnAlternative,
+    PartTimeWorker,
+    SuddenPeak,
+)
 from infra_mind.engine.latency import NEAR_RTT_MS
 from infra_mind.engine.money import budget_position, per_month, usd
 from infra_mind.engine.reasons import listing
@@ -183,6 +188,7 @@ def _cost(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
     if f.commitment == "none" and f.commitment_saving_usd > 0:
         out.append(("medium", f"A sourced commitment would save "
                               f"{per_month(f.commitment_saving_usd)} on steady machines."))
+    out += [("medium", _part_time_text(p)) for p in f.part_time_workers]
     if f.interruptible_on_demand:
         out.append(("medium", "Interruptible work on on-demand capacity (spot not allowed): "
                               f"{', '.join(f.interruptible_on_demand)}."))
@@ -194,6 +200,15 @@ def _cost(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
     if not out:
         out.append(("none", "Least-cost SKUs chosen for every demand."))
     return out
+
+
+def _part_time_text(p: PartTimeWorker) -> str:
+    held = f"{p.held} machine{'s' if p.held > 1 else ''}"
+    return (f"{p.workload}: {p.vcpu_hours:,.0f} vCPU-hours a month on {held} held all month "
+            f"for its memory, busy {p.utilisation:.0%} of the time. Started only for its work "
+            f"(on a schedule or from a job queue), {p.machines} x {p.sku} for about "
+            f"{p.hours:,.0f} h would cost {usd(p.monthly_usd)} a month, "
+            f"{usd(p.saving_usd)} less.")
 
 
 def _cdn_finding(cdn: CdnAlternative, monthly_cost_usd: float) -> str:

@@ -165,6 +165,8 @@ def size_worker(w: Worker, spot_ok: bool) -> WorkloadDemand:
     resources: dict[str, float | int | str | bool] = {
         "vcpu": round(vcpu, 4), "memory_gib": w.memory_gb, "spot": spot,
         "interruptible": w.interruptible, "follows_traffic": w.follows_traffic}
+    if w.vcpu_hours_per_month is not None:
+        resources["vcpu_hours_per_month"] = w.vcpu_hours_per_month
     if gpu is not None:
         resources |= {"gpu_count": gpu.count, "gpu_memory_gib": gpu.memory_gb,
                       "gpu_model": gpu.model or "any", "hours_per_month": round(hours, 4)}
