@@ -91,3 +91,17 @@ def test_the_review_says_the_peaks_gpu_machines_take_minutes_to_join():
     assert "llm: the GPU machines added for the peak hours each start and load 8 GB" in \
         performance({**LLM, **AVERAGE})
     assert "GPU machines added" not in performance(LLM)
+
+
+def test_the_availability_lever_names_the_gpu_machines_it_gives_up():
+    """One L40S at the least instead of two was most of the 99.5% lever's saving, and its
+    "gives up" named only the zone and the database."""
+    from infra_mind.engine.assess import assess
+
+    result = assess(requirements({**LLM, **AVERAGE}, availability_target=99.9,
+                                 business={"monthly_budget_usd": 1000}),
+                    catalog(gpu("l40s.1g", 1, "L40S", 48, 1.974), network()))
+    (lever,) = [lv for lv in result.budget.levers if lv.setting == "availability_target"]
+    assert "1 GPU machine serving w0 at the least instead of 2" in lever.gives_up
+    assert lever.gives_up.endswith("a zone or machine failure can stop the service until it "
+                                   "is restored")

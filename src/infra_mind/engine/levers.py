@@ -43,7 +43,7 @@ from infra_mind.engine.requirements import (
     Requirements,
 )
 from infra_mind.engine.result import BudgetLever, ProjectionMonth
-from infra_mind.engine.sizing import size_all
+from infra_mind.engine.sizing import HOURS_PER_MONTH, size_all
 
 #: A lever must save at least this much a month to be offered.
 MIN_SAVING_USD = 1.0
@@ -184,6 +184,16 @@ def _managed_stores(req: Requirements, design: OptionDesign) -> list[str]:
             if w.type in ("database", "cache") and w.name not in self_managed]
 
 
+def _serving_floors(design: OptionDesign) -> dict[str, int]:
+    """Each served model's GPU machines held all month."""
+    floors: dict[str, int] = {}
+    for pl in design.lines:
+        if pl.kind == "gpu" and pl.item.component.startswith("inference GPUs"):
+            floors[pl.item.workload] = (floors.get(pl.item.workload, 0)
+                                        + round(pl.always_on_hours / HOURS_PER_MONTH))
+    return floors
+
+
 def _gives_up(change: _Change, old: OptionDesign, new: OptionDesign) -> str:
     """What the lever gives up, from the two designs."""
     if change.setting == "availability_target":
@@ -197,9 +207,14 @@ def _gives_up(change: _Change, old: OptionDesign, new: OptionDesign) -> str:
             parts.append(f"{new.compute_instances_min} app server"
                          f"{'' if new.compute_instances_min == 1 else 's'} at the least "
                          f"instead of {old.compute_instances_min}")
+        before, after = _serving_floors(old), _serving_floors(new)
+        for workload, floor in after.items():
+            if floor < before.get(workload, 0):
+                parts.append(f"{floor} GPU machine{'' if floor == 1 else 's'} serving "
+                             f"{workload} at the least instead of {before[workload]}")
         what = "; ".join(parts) if parts else "less redundancy"
         single = (new.zones_used == 1 or (old.database_ha and not new.database_ha)
-                  or new.compute_instances_min == 1)
+                  or new.compute_instances_min == 1 or 1 in after.values())
         if single:
             return (f"{what}: a zone or machine failure can stop the service until it is "
                     "restored")
