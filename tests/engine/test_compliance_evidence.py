@@ -26,6 +26,9 @@ FILES = {"name": "files", "type": "object_storage", "storage_gb": 500}
 #: How each provider's evidence names a managed database and object storage.
 DATABASE_WORDS = {"aws": "RDS", "azure": "Azure Database", "gcp": "Cloud SQL"}
 OBJECT_WORDS = {"aws": "S3", "azure": "Azure Storage", "gcp": "Cloud Storage"}
+#: Words that name one provider's products.
+PRODUCT_WORDS = {"aws": ("AWS", "ACM", "KMS"), "azure": ("Azure", "Entra"),
+                 "gcp": ("Google", "Cloud IAM")}
 
 
 def run(provider: str, code: str, workloads: list[dict], *, managed: bool = True,
@@ -160,6 +163,10 @@ def test_every_met_control_names_what_the_design_has_and_every_gap_its_cost(req)
         assert (c.remediation_cost_basis == "priced") == (c.remediation_monthly_usd is not None)
         if c.remediation_cost_basis == "none":
             assert capability[c.control_id] in NO_RUNNING_COST, c.control_id
+            # in the design's provider's terms: an Azure note named ACM and Google
+            others = [w for p, words in PRODUCT_WORDS.items()
+                      if p != result.options[0].provider for w in words]
+            assert not [w for w in others if w in c.remediation_cost_note], c
         if c.remediation_cost_basis == "priced":
             assert c.remediation_cost_note, c.control_id
 
@@ -175,3 +182,14 @@ def test_transit_met_means_no_self_managed_database(frameworks, managed, home):
     for c in result.compliance:
         if c.control_id in ("HIPAA-TX-01", "PCI-TX-01", "GDPR-SEC-02", "SOC2-TX-01"):
             assert (c.status == "met") == (not self_managed), (c.control_id, c.evidence)
+
+
+@pytest.mark.parametrize(("provider", "code"), HOMES)
+def test_a_configuration_only_remediation_speaks_of_the_designs_provider(provider, code):
+    """A self-managed database's TLS gap on Azure said its certificates could come from
+    "ACM, Google-managed"."""
+    gap = control(run(provider, code, [API, DB], managed=False, frameworks=("hipaa",)),
+                  "HIPAA-TX-01")
+    assert gap.status == "gap" and gap.remediation_cost_basis == "none"
+    others = [w for p, words in PRODUCT_WORDS.items() if p != provider for w in words]
+    assert not [w for w in others if w in gap.remediation_cost_note]

@@ -36,12 +36,24 @@ RemediationCost = Callable[[str], float | RemediationPrice | None]
 #: Remediations that are configuration only, with why they add no running cost. Every
 #: other remediation is taken to add one (storage, a service, a second copy): the result
 #: says "cost not priced" for it rather than claim it is free.
+#: Capability -> provider -> why closing the gap adds no running cost, in the provider's
+#: own terms (an Azure design's note named ACM and Google-managed certificates).
 NO_RUNNING_COST = {
-    "encryption_at_rest": "provider-managed keys cost nothing (AWS-managed KMS keys, Azure "
-                          "platform-managed keys, Google default encryption)",
-    "encryption_in_transit": "certificates from the provider's free managed CA (ACM, "
-                             "Google-managed) or an internal CA, and TLS-only settings",
-    "access_control": "IAM roles, RBAC and service accounts cost nothing",
+    "encryption_at_rest": {
+        "aws": "AWS-managed KMS keys cost nothing",
+        "azure": "platform-managed keys cost nothing",
+        "gcp": "Google's default encryption costs nothing"},
+    "encryption_in_transit": {
+        "aws": "certificates from AWS Certificate Manager (free on the load balancer) or an "
+               "internal CA, and TLS-only settings",
+        "azure": "certificates from an internal CA or a free public CA, and TLS-only "
+                 "settings",
+        "gcp": "Google-managed certificates (free on the load balancer) or an internal CA, "
+               "and TLS-only settings"},
+    "access_control": {
+        "aws": "IAM roles cost nothing",
+        "azure": "Microsoft Entra ID roles and Azure RBAC cost nothing",
+        "gcp": "Cloud IAM roles and service accounts cost nothing"},
 }
 RESIDENCY_NOTE = ("moving to an allowed region changes the whole cost: compare the options "
                   "priced in those regions")
@@ -115,7 +127,7 @@ def _judge(control: Control, facts: ArchitectureFacts,
                                              remediation="", remediation_monthly_usd=None,
                                              remediation_cost_basis="",
                                              remediation_cost_note="")
-    cost, basis, note = _remediation(control, remediation_cost)
+    cost, basis, note = _remediation(control, remediation_cost, facts.provider)
     remediation = ((facts.storage_only and _STORAGE_ONLY_REMEDIATION.get(control.capability))
                    or control.remediation)
     return ControlResult.model_construct(**base, status="gap", evidence=evidence,
@@ -125,7 +137,7 @@ def _judge(control: Control, facts: ArchitectureFacts,
                                          remediation_cost_note=note)
 
 
-def _remediation(control: Control, remediation_cost: RemediationCost
+def _remediation(control: Control, remediation_cost: RemediationCost, provider: str
                  ) -> tuple[float | None, str, str]:
     """(monthly USD, basis, note) of closing a gap: priced where the engine can, "none" only
     for configuration changes, else "unpriced"."""
@@ -136,7 +148,7 @@ def _remediation(control: Control, remediation_cost: RemediationCost
             return price.monthly_usd, "priced", price.note
         return None, "unpriced", price.note
     if control.capability in NO_RUNNING_COST:
-        return None, "none", NO_RUNNING_COST[control.capability]
+        return None, "none", NO_RUNNING_COST[control.capability][provider]
     if control.capability == "data_residency":
         return None, "unpriced", RESIDENCY_NOTE
     return None, "unpriced", ""
