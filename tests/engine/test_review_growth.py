@@ -72,3 +72,25 @@ def test_growth_parts():
     assert stored.cost(4, 1.0) == pytest.approx(100 * 0.023 + 10 * 0.02)
     assert growth.ScaledLinear(10.0).cost(3, 1.5) == 15.0
     assert not growth.Fixed(5).follows_traffic and machines.follows_traffic
+
+
+def test_a_budget_the_p90_passes_is_a_risk_the_review_names():
+    """saas-startup stays within its $1,500 for 18 months on its expected 8% growth, but
+    its P90 reaches $1,660.72 by month 18: the review had said nothing."""
+    from infra_mind.engine.assess import assess
+    from infra_mind.engine.load import load_requirements
+
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    result = assess(load_requirements(root / "examples" / "saas-startup.yaml"))
+    budget = result.requirements.business.monthly_budget_usd
+    assert all(m.monthly_cost_usd <= budget for m in result.projection)
+    month = next(m.month for m in result.projection if m.p90 > budget)
+    (cost,) = [p for p in result.review if p.pillar == "cost_optimization"]
+    assert (f"On the expected growth the cost stays within the budget for the 18 months "
+            f"projected; at the projection's P90 (growth faster than expected) it passes the "
+            f"budget in month {month}.") in cost.findings
+    # over the budget on the expected growth, the review says that instead
+    out = review(facts(budget_exceeded_month=4, monthly_budget_usd=1500.0), [])
+    assert not any("P90" in f for f in pillar(out, "cost_optimization").findings)

@@ -119,6 +119,7 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
                   if c.purchase_option != "spot"), default=0.0)
     facts = replace(chosen.facts, commitment_saving_usd=saving,
                     budget_exceeded_month=budget_month,
+                    budget_p90_month=_budget_p90_month(req, proj, budget_month),
                     cdn=_through_the_cdn(catalog, req, chosen),
                     **_request_path(req, chosen.design),
                     **_private_subnets(catalog, demands, chosen),
@@ -511,6 +512,16 @@ def _budget(catalog: Catalog, req: Requirements, ranked: list[Candidate],
                       chosen, cheapest, promoted,
                       ranked=any(c.design is cheapest.design for c in ranked))
                                       if cheapest else None))
+
+
+def _budget_p90_month(req: Requirements, proj: list, exceeded_month: int | None
+                      ) -> int | None:
+    """The first month the projection's P90 passes the budget, where the expected cost
+    stays within it: the risk a faster growth than stated puts on the budget."""
+    limit = req.business.monthly_budget_usd
+    if limit is None or exceeded_month is not None:
+        return None
+    return next((m.month for m in proj if m.p90 > limit), None)
 
 
 def _budget_exceeded_month(req: Requirements, proj: list) -> int | None:

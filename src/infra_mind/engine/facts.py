@@ -126,6 +126,9 @@ class ArchitectureFacts:
     horizon_months: int = 12
     #: Months until the projected cost passes the budget (None: never within the horizon).
     budget_exceeded_month: int | None = None
+    #: Where the expected projection stays within the budget: the first month its P90 (growth
+    #: faster than expected) passes it (None: never within the horizon).
+    budget_p90_month: int | None = None
     #: The same option with its private buckets that send data to the internet served
     #: through the provider's CDN instead, where that costs less (None: none would).
     cdn: CdnAlternative | None = None

@@ -182,6 +182,11 @@ def _cost(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
         out.append(("high", f"Monthly cost {usd(f.monthly_cost_usd)} against a budget of "
                             f"{usd(f.monthly_budget_usd)}: "
                             f"{budget_position(f.monthly_cost_usd, f.monthly_budget_usd)}."))
+    if f.budget_p90_month is not None and not f.over_budget:
+        out.append(("medium", f"On the expected growth the cost stays within the budget for "
+                              f"the {f.horizon_months} months projected; at the projection's "
+                              f"P90 (growth faster than expected) it passes the budget in "
+                              f"month {f.budget_p90_month}."))
     if f.budget_exceeded_month is not None and not f.over_budget:
         out.append(("medium", f"With growth the projected cost passes the budget in month "
                               f"{f.budget_exceeded_month}."))
