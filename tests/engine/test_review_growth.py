@@ -1,12 +1,15 @@
 """Review rules, growth parts and the projection band."""
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from infra_mind.catalog.model import ProductFamily, Unit
 from infra_mind.engine import growth
+from infra_mind.engine.assess import assess
 from infra_mind.engine.facts import ArchitectureFacts, Component
+from infra_mind.engine.load import load_requirements
 from infra_mind.engine.result import ControlResult
 from infra_mind.engine.review import PILLARS, review
 from tests.factories import make_row
@@ -77,11 +80,6 @@ def test_growth_parts():
 def test_a_budget_the_p90_passes_is_a_risk_the_review_names():
     """saas-startup stays within its $1,500 for 18 months on its expected 8% growth, but
     its P90 reaches $1,660.72 by month 18: the review had said nothing."""
-    from infra_mind.engine.assess import assess
-    from infra_mind.engine.load import load_requirements
-
-    from pathlib import Path
-
     root = Path(__file__).resolve().parents[2]
     result = assess(load_requirements(root / "examples" / "saas-startup.yaml"))
     budget = result.requirements.business.monthly_budget_usd
