@@ -111,6 +111,26 @@ def test_a_tie_in_cost_goes_to_the_region_nearer_the_users():
                     catalog())
     (option,) = result.options
     assert option.region == "us-east-1"
+    # the budget's cheapest compliant option is the recommendation, not the other tied region
+    budgeted = assess({"name": "site", "availability_target": 99.5, "users": ["us"],
+                       "business": {"monthly_budget_usd": 50},
+                       "preferences": {"providers": ["aws"],
+                                       "regions": ["ca-central-1", "us-east-1"]},
+                       "workloads": [{**SITE, "storage_gb": 2, "egress_gb_per_month": 100}]},
+                      catalog())
+    assert budgeted.budget.cheapest_compliant.region == "us-east-1"
+
+
+def test_the_strategy_has_nothing_to_commit_without_hourly_parts():
+    """A static site's CTO strategy said "The catalog holds no sourced commitment price for
+    this design's machines": it has none."""
+    from infra_mind.agents.sections import SPECS
+
+    strategy = SPECS[("cto", "strategy")].offline
+    site = run("aws", "us-east-1", [SITE, DOWNLOADS], frameworks=())
+    assert strategy(site).startswith("**Nothing to commit.**")
+    with_api = run("aws", "us-east-1", [SITE, API], frameworks=())
+    assert not strategy(with_api).startswith("**Nothing to commit.**")
 
 
 @pytest.mark.parametrize(("provider", "code"), HOMES)

@@ -9,6 +9,7 @@ the same result.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -495,9 +496,13 @@ def _budget(catalog: Catalog, req: Requirements, ranked: list[Candidate],
     chosen = ranked[0]
     compliant = [c for c in evaluated if not c.design.violations and not c.design.unpriced]
     fewest = min((c.gaps for c in compliant), default=None)
-    # fully priced, so their totals compare like with like
+    # fully priced, so their totals compare like with like; on a tie the recommendation
+    # itself, then the region nearer the users (as the ranking): the static site's US
+    # firm was told Montréal was its cheapest at the same $3.38 as its Virginia
     cheapest = min((c for c in compliant if c.gaps == fewest),
-                   key=lambda c: (c.cost, c.design.provider, c.design.region.code),
+                   key=lambda c: (c.cost, c.design is not chosen.design,
+                                  c.user_rtt_ms if c.user_rtt_ms is not None else math.inf,
+                                  c.design.provider, c.design.region.code),
                    default=None)
     tried = chosen.cost > limit or exceeded_month is not None
     found, together, together_over = (

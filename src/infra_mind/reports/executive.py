@@ -80,7 +80,11 @@ def budget(result: AssessmentResult) -> Section:
         lines.append("The recommendation is " + ("within budget." if b.within_budget
                                                  else "over budget."))
     cheapest = b.cheapest_compliant
-    if cheapest is not None:
+    if cheapest is not None and rec is not None and (cheapest.provider, cheapest.region) == (
+            rec.provider, rec.region):
+        lines.append("It is also the cheapest option that meets every constraint, is fully "
+                     "priced and has the fewest compliance gaps.")
+    elif cheapest is not None:
         lines.append("Cheapest option that meets every constraint, is fully priced and has "
                      f"the fewest compliance gaps: {cheapest.provider.upper()} "
                      f"{cheapest.region}, {usd(cheapest.monthly_cost_usd)} a month.")

@@ -18,7 +18,7 @@ from infra_mind.agents.sections.words import (
     why_not,
 )
 from infra_mind.engine.money import all_at_once, budget_position, lever_line, usd
-from infra_mind.engine.result import AssessmentResult
+from infra_mind.engine.result import AssessmentResult, Option
 from infra_mind.engine.workloads import KindGroup, facts_of
 
 
@@ -112,6 +112,13 @@ def _strategy_facts(r: AssessmentResult) -> list[str]:
     return facts
 
 
+def _billed_by_the_hour(option: Option | None) -> bool:
+    """Whether an option has a part of a workload's own billed by the hour (machines,
+    managed databases and caches): what a commitment could cover."""
+    return option is not None and any(li.unit == "hour" and li.workload != "(shared)"
+                                      for li in option.line_items)
+
+
 def _strategy_offline(r: AssessmentResult) -> str:
     prefs = r.requirements.preferences
     out = []
@@ -122,6 +129,10 @@ def _strategy_offline(r: AssessmentResult) -> str:
         out.append(f"**Commit once usage is steady.** Start on demand; the {best.purchase_option} "
                    f"option would price the design at {usd(best.monthly_usd)} a month "
                    f"({usd(best.savings_usd)} less{when}). Commit to the base load only.")
+    elif not _billed_by_the_hour(recommended_option(r)):
+        out.append("**Nothing to commit.** The design runs no machines, databases or caches "
+                   "billed by the hour: it pays for storage, transfer and requests as it "
+                   "uses them.")
     else:
         out.append("**Stay on demand for now.** The catalog holds no sourced commitment price "
                    "for this design's machines, so no saving is claimed.")
