@@ -140,8 +140,9 @@ def choose_inference(catalog: Catalog, provider: str, region: str, d: WorkloadDe
                         f"{efficiency}); {replicas} replica(s) for {in_flight} in flight; "
                         + (f"{instances} x {HOURS_PER_MONTH} h" if floor == instances else
                            f"autoscaled: floor = max({min_instances}, ceil({avg:g} tokens/s "
-                           f"average / {part.tokens_per_sec_per_replica:,.0f} a replica)) = "
-                           f"{floor} x {HOURS_PER_MONTH} h, peak {instances} for "
+                           f"average / {part.tokens_per_sec_per_replica:,.0f} a replica"
+                           + (f", {per_machine} replicas a machine" if per_machine > 1 else "")
+                           + f")) = {floor} x {HOURS_PER_MONTH} h, peak {instances} for "
                            f"{peak_hours:.1f} h"))
                 key = (cost, instances, row.sku)
                 if best is None or key < best[:3]:
