@@ -135,3 +135,24 @@ def test_the_pci_example_closes_its_waf_and_key_gaps_on_every_provider():
     chosen = result.options[0]
     components = {li.component for li in chosen.line_items}
     assert {"WAF policy", "WAF rules", "WAF requests", "customer-managed keys"} <= components
+
+
+def test_without_a_framework_the_review_prices_the_waf_it_does_not_have():
+    """'Public endpoints without a web application firewall' said nothing of the cost:
+    the same WAF the design would carry under PCI is priced, the design left as it is."""
+    from infra_mind.engine.assess import assess
+    from infra_mind.engine.protection import waf_quote
+    from infra_mind.engine.sizing import size_all
+
+    cat = catalog(network(), MACHINES, DB, WAF, KEYS)
+    req = _pci(API, LEDGER, compliance=()).model_copy(update={"availability_target": 99.9})
+    d = design(cat, req)
+    before = d.monthly_usd
+    assert d.load_balancer
+    cost, name = waf_quote(cat, d, size_all(req))
+    # policy $5, four rules $1 each, 40 rps x 2,628,000 s = 105.12M requests at $0.60
+    assert cost == pytest.approx(5 + WAF_RULES * 1.0 + 105.12 * 0.6, abs=0.01)
+    assert d.monthly_usd == before and name.startswith("AWS WAF web ACL")
+    (security,) = [p for p in assess(req, cat).review if p.pillar == "security"]
+    assert (f"A WAF on the load balancer ({name}) would add ${cost:,.2f} a month."
+            in " ".join(security.findings))

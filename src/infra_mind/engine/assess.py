@@ -22,6 +22,7 @@ from infra_mind.engine import (
     levers,
     network,
     projection,
+    protection,
     ranking,
     reasons,
     sla,
@@ -124,6 +125,7 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
                     cdn=_through_the_cdn(catalog, req, chosen),
                     **_request_path(req, chosen.design),
                     **_private_subnets(catalog, demands, chosen),
+                    **_waf_quote(catalog, demands, chosen),
                     **_far_users(choice, allowed[chosen.design.provider], chosen.design))
     pillars = review(facts, chosen.controls)
     warnings += _kept_abroad(req, choice, chosen.design.region)
@@ -148,6 +150,16 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
         warnings=warnings,
         region_choice=region_choice,
     )
+
+
+def _waf_quote(catalog: Catalog, demands: list[WorkloadDemand], chosen: Candidate
+               ) -> dict[str, object]:
+    """What a WAF would add to the recommended option, where its load balancer has none (no
+    framework asked for one): the review prices the finding it makes."""
+    if chosen.facts.provides("web_application_firewall"):
+        return {}
+    cost, name = protection.waf_quote(catalog, chosen.design, demands)
+    return {} if cost is None else {"waf_usd": cost, "waf_name": name}
 
 
 def _private_subnets(catalog: Catalog, demands: list[WorkloadDemand], chosen: Candidate

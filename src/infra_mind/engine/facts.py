@@ -158,6 +158,10 @@ class ArchitectureFacts:
     #: that covers (``network.nat_quote``); None where it was not or could not be priced.
     private_subnets_usd: float | None = None
     private_subnets_note: str = ""
+    #: What a WAF on the load balancer would add a month where the design has none, and the
+    #: WAF in words (``protection.waf_quote``); None where it was not or could not be priced.
+    waf_usd: float | None = None
+    waf_name: str = ""
 
     @property
     def over_budget(self) -> bool:

@@ -25,6 +25,8 @@ other (``ranking``).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from infra_mind.catalog.model import PriceRow, ProductFamily, Unit
 from infra_mind.catalog.store import Catalog
 from infra_mind.engine import growth
@@ -118,6 +120,23 @@ def _waf(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand]) 
     for dim in ("policy", "rule", "requests"):
         if rows[dim] is None and not rows["hourly"]:
             design.unpriced.append(f"(shared): WAF {dim} charge in {p} {r}")
+
+
+def waf_quote(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand]
+              ) -> tuple[float | None, str]:
+    """What a WAF on the load balancer would add to ``design`` a month, priced as ``_waf``
+    prices it (on Azure the Application Gateway in place of the layer-4 load balancer, so
+    the difference), and the WAF in words; None where the design has no load balancer or
+    the catalog cannot price the WAF. ``design`` is not changed."""
+    name = f"{WAF_NAMES[design.provider]} with {WAF_RULE_WORDS[design.provider]}"
+    if not design.load_balancer:
+        return None, name
+    probe = replace(design, lines=list(design.lines), unpriced=list(design.unpriced),
+                    capabilities=dict(design.capabilities))
+    _waf(catalog, probe, demands)
+    if len(probe.unpriced) > len(design.unpriced):
+        return None, name
+    return round(probe.monthly_usd - design.monthly_usd, 2), name
 
 
 def _gateway(design: OptionDesign, hourly: PriceRow, capacity: PriceRow | None,

@@ -54,7 +54,9 @@ def _security(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
         ids = ", ".join(sorted({f"{x.framework}:{x.control_id}" for x in gaps}))
         out.append(("high", f"{len(gaps)} compliance control(s) not met by the design: {ids}."))
     if f.has_public_endpoint and not f.provides("web_application_firewall"):
-        out.append(("medium", "Public endpoints without a web application firewall."))
+        out.append(("medium", "Public endpoints without a web application firewall."
+                    + (f" A WAF on the load balancer ({f.waf_name}) would add "
+                       f"{per_month(f.waf_usd)}." if f.waf_usd is not None else "")))
     if not f.provides("network_isolation") and not f.storage_only:
         text = "Workloads are not placed in private subnets behind NAT."
         if f.private_subnets_usd is not None:
