@@ -85,3 +85,21 @@ def test_a_cdn_that_bills_no_requests_leaves_nothing_unpriced():
     d = design(catalog(azure), requirements(SITE, provider="azure"))
     assert d.unpriced == [] and not lines(d, "CDN requests")
     assert lines(d, "CDN data transfer")[0].quantity == 2000
+
+
+def test_transfer_above_the_last_tier_the_catalog_prices_is_unpriced_not_dropped():
+    """Cloud CDN's listed tiers end at 500 TB a month and the catalog's Azure CDN tiers at
+    1 PB; 2 PB of photos a month on Azure priced 1 PB and dropped the rest from the total."""
+    capped = [r for r in cdn() if r.tier_end is not None]  # no open last tier
+    assets = {"type": "object_storage", "storage_gb": 800, "public": True,
+              "egress_gb_per_month": 80000, "requests_per_month": 1_000_000}
+    d = design(catalog(network(), capped), requirements(assets))
+    data = lines(d, "CDN data transfer")
+    assert sum(li.quantity for li in data) == pytest.approx(51200 - 1024)
+    assert ("(shared): CDN data transfer (28,800 GB above the catalog's last tier, which ends "
+            "at 51,200 GB a month) in aws us-east-1") in d.unpriced
+    # with the open last tier all of it is priced and nothing is unpriced
+    full = design(CAT, requirements(assets))
+    assert sum(li.quantity for li in lines(full, "CDN data transfer")) == \
+        pytest.approx(80000 - 1024)
+    assert not [u for u in full.unpriced if "CDN" in u]

@@ -26,7 +26,7 @@ from infra_mind.engine.option import (
     committed,
     counterpart,
 )
-from infra_mind.engine.pricing import hourly_line, line, tier_group, tiered_lines
+from infra_mind.engine.pricing import beyond_tiers, hourly_line, line, tier_group, tiered_lines
 from infra_mind.engine.requirements import Requirements
 from infra_mind.engine.sizing import HOURS_PER_MONTH, WorkloadDemand
 from infra_mind.engine.workloads import WorkloadKind
@@ -243,6 +243,9 @@ def _object_storage(catalog: Catalog, design: OptionDesign, d: WorkloadDemand,
         design.unpriced.append(f"{d.workload}: {storage_class} object storage in {p} {r}")
         return
     items = tiered_lines(rows, gb, workload=d.workload, component=component)
+    above = beyond_tiers(rows, gb)
+    if above:
+        design.unpriced.append(f"{d.workload}: {component} ({above}) in {p} {r}")
     if not items:
         return
     # one line per tier used; the last carries the growth of the whole tiered cost, so
