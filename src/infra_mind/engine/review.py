@@ -139,7 +139,9 @@ def _performance(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
                             + (" and the CDN scale" if f.has_cdn else " scales")
                             + " with the requests."))
     elif not out:
-        out.append(("none", "Machines sized to peak load at 60% CPU utilisation."))
+        out.append(("none", "Machines sized to run at 60% CPU at the load they carry"
+                            + (": web tiers autoscale between their average and their peak."
+                               if f.compute_instances_min > 0 else ".")))
     return out
 
 
