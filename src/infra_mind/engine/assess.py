@@ -165,8 +165,8 @@ def _waf_quote(catalog: Catalog, demands: list[WorkloadDemand], chosen: Candidat
 def _private_subnets(catalog: Catalog, demands: list[WorkloadDemand], chosen: Candidate
                      ) -> dict[str, object]:
     """What private subnets with NAT would add to the recommended option, where it has
-    machines, databases or caches and no private subnets (no compliance framework asked
-    for them): the review prices the finding it makes."""
+    machines of its own and no private subnets (no compliance framework asked for them):
+    the review prices the finding it makes."""
     if (chosen.facts.storage_only or chosen.facts.provides("network_isolation")
             or not network.has_machines(chosen.design)):
         return {}
@@ -417,7 +417,7 @@ def _facts(req: Requirements, design: OptionDesign) -> ArchitectureFacts:
         part_time_workers=tuple(design.part_time_workers),
         growth_rate_monthly=req.business.growth_rate_monthly,
         horizon_months=req.business.horizon_months,
-        storage_only=not any(w.type in network.IN_PRIVATE_NETWORK for w in req.workloads))
+        storage_only=not network.in_private_network(req.workloads))
 
 
 def _copy_cost(catalog: Catalog, provider: str, regions: list[Region], gb: float

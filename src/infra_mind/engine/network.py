@@ -7,7 +7,7 @@ once every workload is priced.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import assert_never
 
 from infra_mind.catalog.model import PriceRow, ProductFamily, Provider, Unit
@@ -23,7 +23,7 @@ from infra_mind.engine.pricing import (
     tier_group,
     tiered_lines,
 )
-from infra_mind.engine.requirements import KubernetesPreference, Requirements
+from infra_mind.engine.requirements import KubernetesPreference, Requirements, Workload
 from infra_mind.engine.sizing import HOURS_PER_MONTH, WorkloadDemand
 from infra_mind.engine.workloads import kinds_where
 
@@ -311,11 +311,12 @@ def has_machines(design: OptionDesign) -> bool:
     return any(pl.vm for pl in design.lines)
 
 
-def in_private_network(demands: list[WorkloadDemand]) -> bool:
+def in_private_network(workloads: Iterable[WorkloadDemand | Workload]) -> bool:
     """Whether any part runs inside the customer's network: a design of object storage
     and the CDN alone (a static site, downloads) has nothing to put in private subnets,
-    so no NAT gateway, whatever the compliance framework."""
-    return any(d.type in IN_PRIVATE_NETWORK for d in demands)
+    so no NAT gateway, whatever the compliance framework. Takes the demands or the
+    requirements' workloads (both carry the kind as ``type``)."""
+    return any(w.type in IN_PRIVATE_NETWORK for w in workloads)
 
 
 def nat_data_gb(demands: list[WorkloadDemand]) -> float:

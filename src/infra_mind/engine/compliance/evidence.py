@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from infra_mind.catalog.regions import within
 from infra_mind.engine.facts import Component
+from infra_mind.engine.network import in_private_network
 from infra_mind.engine.protection import KEY_SERVICES
 from infra_mind.engine.requirements import Requirements
 from infra_mind.engine.workloads import kinds_where
@@ -105,8 +106,6 @@ _DERIVED = frozenset({"encryption_at_rest", "encryption_in_transit"})
 _MACHINE_KINDS = ("compute", "gpu")
 #: Workload kinds whose files the provider's object storage holds.
 _IN_OBJECT_STORAGE = kinds_where(lambda f: f.in_object_storage)
-#: Workload kinds inside the customer's network (machines, databases, caches).
-_IN_PRIVATE_NETWORK = kinds_where(lambda f: f.in_private_network)
 
 
 @dataclass(frozen=True)
@@ -206,7 +205,7 @@ def design_evidence(req: Requirements, design) -> Evidence:
                                  "point-in-time backups in this design")
 
     has_db = bool(databases)
-    if not any(t in _IN_PRIVATE_NETWORK for t in types.values()):
+    if not in_private_network(req.workloads):
         # object storage (and the CDN) alone: the storage service decides where the
         # copies are, not the design's zone count
         if words.objects_zones:
