@@ -103,3 +103,22 @@ def test_transfer_above_the_last_tier_the_catalog_prices_is_unpriced_not_dropped
     assert sum(li.quantity for li in lines(full, "CDN data transfer")) == \
         pytest.approx(80000 - 1024)
     assert not [u for u in full.unpriced if "CDN" in u]
+
+
+def test_the_projection_says_when_growth_passes_the_last_tier():
+    """Within the last tier in month 1, 10% growth a month passes it in month 4 (40,000 GB x
+    1.1^3 = 53,240 > 51,200): the projection's later months leave the rest out, and a
+    warning says so."""
+    from infra_mind.engine.assess import assess
+
+    capped = [r for r in cdn() if r.tier_end is not None]
+    assets = {"type": "object_storage", "storage_gb": 800, "public": True,
+              "egress_gb_per_month": 40000, "requests_per_month": 1_000_000}
+    grows = requirements(assets, business={"growth_rate_monthly": 0.1, "horizon_months": 12})
+    result = assess(grows, catalog(network(), capped))
+    assert ("(shared): CDN data transfer passes the catalog's last tier (51,200 GB a month) "
+            "in month 4 of the projection; from then on the projection leaves the volume "
+            "above it out (the provider quotes it)") in result.warnings
+    steady = requirements(assets, business={"growth_rate_monthly": 0.0})
+    assert not [w for w in assess(steady, catalog(network(), capped)).warnings
+                if "last tier" in w]

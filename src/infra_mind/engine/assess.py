@@ -18,6 +18,7 @@ from infra_mind.catalog.regions import REGIONS, Region, regions_of, residency_gr
 from infra_mind.catalog.store import Catalog, default_catalog
 from infra_mind.engine import (
     commitment,
+    growth,
     latency,
     levers,
     network,
@@ -34,7 +35,7 @@ from infra_mind.engine.design import OptionDesign, design_option
 from infra_mind.engine.facts import ArchitectureFacts, CdnAlternative
 from infra_mind.engine.money import usd
 from infra_mind.engine.places import place_name
-from infra_mind.engine.pricing import money, tier_group, tiered_cost
+from infra_mind.engine.pricing import beyond_tiers, money, tier_group, tiered_cost
 from infra_mind.engine.ranking import Candidate
 from infra_mind.engine.requirements import Database, ObjectStorage, Requirements
 from infra_mind.engine.result import AssessmentResult, Budget, Option, PriceDates, RegionChoice
@@ -129,6 +130,8 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
                     **_far_users(choice, allowed[chosen.design.provider], chosen.design))
     pillars = review(facts, chosen.controls)
     warnings += _kept_abroad(req, choice, chosen.design.region)
+    warnings += _past_last_tier(chosen.design, req.business.growth_rate_monthly,
+                                req.business.horizon_months)
     warnings += chosen.design.warnings
     warnings += commitment.comparison_terms([c.design for c in ranked])
     warnings += _assumed_cdn_requests(demands, [c.design for c in ranked])
@@ -294,6 +297,29 @@ def _request_path(req: Requirements, design: OptionDesign) -> dict[str, tuple]:
             parts.append(found)
     return {"sla_path": tuple(x for x in parts if x is not None),
             "sla_left_out": tuple(left_out)}
+
+
+def _past_last_tier(design: OptionDesign, growth_rate: float, horizon: int) -> list[str]:
+    """A warning for each tiered line whose volume passes the catalog's last tier during
+    the expected projection (within it in month 1: above it, month 1 lists the rest
+    unpriced): the projection's later months leave the volume above it out."""
+    out = []
+    for pl in design.lines:
+        part = pl.part
+        if not isinstance(part, growth.ScaledTiers | growth.GrowingStorage):
+            continue
+        if beyond_tiers(part.rows, part.billed(1, 1.0)):
+            continue
+        month = next((m for m in range(2, horizon + 1)
+                      if beyond_tiers(part.rows, part.billed(m, (1 + growth_rate) ** (m - 1)))),
+                     None)
+        if month is not None:
+            end = max(r.tier_end or 0.0 for r in part.rows)
+            out.append(f"{pl.item.workload}: {pl.item.component} passes the catalog's last "
+                       f"tier ({end:,.0f} {part.rows[0].unit.value} a month) in month {month} "
+                       "of the projection; from then on the projection leaves the volume "
+                       "above it out (the provider quotes it)")
+    return out
 
 
 def _kept_abroad(req: Requirements, choice: latency.Choice, region: Region) -> list[str]:

@@ -221,9 +221,13 @@ class GrowingStorage(Part):
     copies: int
     min_gb: float = 0.0
 
-    def cost(self, month: int, traffic: float) -> float:
+    def billed(self, month: int, traffic: float) -> float:
+        """GB-months billed in ``month``: every copy."""
         gb = max(self.min_gb, self.base_gb + self.growth_gb_per_month * (month - 1))
-        return tiered_cost(self.rows, gb * self.copies)
+        return gb * self.copies
+
+    def cost(self, month: int, traffic: float) -> float:
+        return tiered_cost(self.rows, self.billed(month, traffic))
 
 
 @dataclass(frozen=True)
@@ -237,5 +241,9 @@ class ScaledTiers(Part):
     quantity: float
     fixed_quantity: float = 0.0
 
+    def billed(self, month: int, traffic: float) -> float:
+        """Units billed at ``traffic``."""
+        return self.quantity * traffic + self.fixed_quantity
+
     def cost(self, month: int, traffic: float) -> float:
-        return tiered_cost(self.rows, self.quantity * traffic + self.fixed_quantity)
+        return tiered_cost(self.rows, self.billed(month, traffic))
