@@ -144,5 +144,7 @@ def test_managed_databases_and_caches_alone_need_no_nat(provider, code):
     network = control(result, "SOC2-NET-01")
     assert network.status == "met" and "no machines, so no NAT gateway" in network.evidence
     without = run(provider, code, [db, cache], frameworks=())
-    assert not any("Private subnets with NAT would add" in f
-                   for f in findings(without, "security"))
+    security = " ".join(findings(without, "security"))
+    assert "Private subnets with NAT would add" not in security
+    assert "behind NAT" not in security
+    assert "Databases and caches are not kept to private addresses" in security

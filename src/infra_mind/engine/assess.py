@@ -171,7 +171,7 @@ def _private_subnets(catalog: Catalog, demands: list[WorkloadDemand], chosen: Ca
     machines of its own and no private subnets (no compliance framework asked for them):
     the review prices the finding it makes."""
     if (chosen.facts.storage_only or chosen.facts.provides("network_isolation")
-            or not network.has_machines(chosen.design)):
+            or not chosen.facts.has_machines):
         return {}
     usd, note = network.nat_quote(catalog, chosen.design, demands)
     return {"private_subnets_usd": usd, "private_subnets_note": note}
@@ -443,7 +443,8 @@ def _facts(req: Requirements, design: OptionDesign) -> ArchitectureFacts:
         part_time_workers=tuple(design.part_time_workers),
         growth_rate_monthly=req.business.growth_rate_monthly,
         horizon_months=req.business.horizon_months,
-        storage_only=not network.in_private_network(req.workloads))
+        storage_only=not network.in_private_network(req.workloads),
+        has_machines=network.has_machines(design))
 
 
 def _copy_cost(catalog: Catalog, provider: str, regions: list[Region], gb: float

@@ -154,6 +154,9 @@ class ArchitectureFacts:
     #: Every part is the provider's object storage (and CDN): no machines, databases or
     #: caches, so nothing to size, to place in private subnets or to spread over zones.
     storage_only: bool = False
+    #: The design runs machines of its own (app servers, workers, GPU machines, self-managed
+    #: stores): what private subnets need NAT for.
+    has_machines: bool = True
     #: What private subnets with NAT would add a month where the design has none, and what
     #: that covers (``network.nat_quote``); None where it was not or could not be priced.
     private_subnets_usd: float | None = None

@@ -57,7 +57,11 @@ def _security(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
         out.append(("medium", "Public endpoints without a web application firewall."
                     + (f" A WAF on the load balancer ({f.waf_name}) would add "
                        f"{per_month(f.waf_usd)}." if f.waf_usd is not None else "")))
-    if not f.provides("network_isolation") and not f.storage_only:
+    if not f.provides("network_isolation") and not f.storage_only and not f.has_machines:
+        out.append(("medium", "Databases and caches are not kept to private addresses: the "
+                              "design has no machines of its own, so that takes no NAT "
+                              "gateway, only the stores' private-network setting."))
+    elif not f.provides("network_isolation") and not f.storage_only:
         text = "Workloads are not placed in private subnets behind NAT."
         if f.private_subnets_usd is not None:
             text += (f" Private subnets with NAT would add {per_month(f.private_subnets_usd)}"
