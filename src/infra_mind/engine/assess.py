@@ -35,7 +35,13 @@ from infra_mind.engine.design import OptionDesign, design_option
 from infra_mind.engine.facts import ArchitectureFacts, CdnAlternative
 from infra_mind.engine.money import usd
 from infra_mind.engine.places import place_name
-from infra_mind.engine.pricing import beyond_tiers, money, tier_group, tiered_cost
+from infra_mind.engine.pricing import (
+    beyond_tiers,
+    last_tier_end,
+    money,
+    tier_group,
+    tiered_cost,
+)
 from infra_mind.engine.ranking import Candidate
 from infra_mind.engine.requirements import Database, ObjectStorage, Requirements
 from infra_mind.engine.result import AssessmentResult, Budget, Option, PriceDates, RegionChoice
@@ -314,7 +320,7 @@ def _past_last_tier(design: OptionDesign, growth_rate: float, horizon: int) -> l
                       if beyond_tiers(part.rows, part.billed(m, (1 + growth_rate) ** (m - 1)))),
                      None)
         if month is not None:
-            end = max(r.tier_end or 0.0 for r in part.rows)
+            end = last_tier_end(part.rows) or 0.0
             out.append(f"{pl.item.workload}: {pl.item.component} passes the catalog's last "
                        f"tier ({end:,.0f} {part.rows[0].unit.value} a month) in month {month} "
                        "of the projection; from then on the projection leaves the volume "

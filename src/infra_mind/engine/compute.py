@@ -220,21 +220,30 @@ def _autoscaled_lines(catalog: Catalog, design: OptionDesign, req: Requirements,
                    row=c.row, always_on_hours=floor * HOURS_PER_MONTH, vm=True)
         design.term(d.workload, c.row.purchase_option.value)
         return
-    item = line(c.row, workload=d.workload, component="app servers (floor)",
-                quantity=floor * HOURS_PER_MONTH,
-                note=f"{shape}: {floor} x {HOURS_PER_MONTH} h committed; {how}",
-                instances=instances)
-    design.add(item, "compute", growth.AutoscaledMachines(c.row.price_usd, **args,
-                                                          portion="floor"),
-               row=c.row, always_on_hours=floor * HOURS_PER_MONTH, vm=True)
-    design.term(d.workload, c.row.purchase_option.value)
+    _committed_floor_and_peak(design, d, "compute", "app servers", c.row, on_demand,
+                              growth.AutoscaledMachines(c.row.price_usd, **args), instances,
+                              f"{shape}: {floor} x {HOURS_PER_MONTH} h committed; {how}")
+
+
+def _committed_floor_and_peak(design: OptionDesign, d: WorkloadDemand, kind: str,
+                              component: str, row: PriceRow, on_demand: PriceRow,
+                              part: growth.AutoscaledMachines | growth.ScaledReplicas,
+                              instances: tuple[int, int, float], floor_note: str) -> None:
+    """A scaled fleet under a commitment, in two lines: the floor committed all month, the
+    instances above it on demand for the peak hours (a commitment bills every hour).
+    ``part`` prices the whole fleet; each line prices its ``portion``."""
+    floor, peak, peak_hours = instances
+    item = line(row, workload=d.workload, component=f"{component} (floor)",
+                quantity=floor * HOURS_PER_MONTH, note=floor_note, instances=instances)
+    design.add(item, kind, replace(part, portion="floor").repriced(row.price_usd),
+               row=row, always_on_hours=floor * HOURS_PER_MONTH, vm=True)
+    design.term(d.workload, row.purchase_option.value)
     if peak > floor:
-        item = line(on_demand, workload=d.workload, component="app servers (peak)",
+        item = line(on_demand, workload=d.workload, component=f"{component} (peak)",
                     quantity=(peak - floor) * peak_hours,
                     note=f"{peak - floor} x {peak_hours:.1f} h at peak, on demand (a "
                          "commitment bills every hour)", instances=instances)
-        design.add(item, "compute", growth.AutoscaledMachines(on_demand.price_usd, **args,
-                                                              portion="peak"),
+        design.add(item, kind, replace(part, portion="peak").repriced(on_demand.price_usd),
                    row=on_demand, vm=True)
         design.term(d.workload, on_demand.purchase_option.value)
 
@@ -400,27 +409,15 @@ def _inference_lines(catalog: Catalog, design: OptionDesign, req: Requirements,
     first = len(design.lines)
     on_demand = (row if row.purchase_option is PurchaseOption.ON_DEMAND
                  else counterpart(catalog, row, PurchaseOption.ON_DEMAND))
-    if peak == floor or on_demand is None or on_demand is row:
+    if instances is None or on_demand is None or on_demand is row:
         item = line(row, workload=d.workload, component="inference GPUs",
                     quantity=part.hours(1.0), note=note, instances=instances)
         design.add(item, "gpu", part.repriced(row.price_usd), row=row,
                    always_on_hours=floor * HOURS_PER_MONTH, vm=True)
         design.term(d.workload, row.purchase_option.value)
     else:
-        item = line(row, workload=d.workload, component="inference GPUs (floor)",
-                    quantity=floor * HOURS_PER_MONTH,
-                    note=f"{note}; {floor} x {HOURS_PER_MONTH} h committed",
-                    instances=instances)
-        design.add(item, "gpu", replace(part, portion="floor").repriced(row.price_usd),
-                   row=row, always_on_hours=floor * HOURS_PER_MONTH, vm=True)
-        design.term(d.workload, row.purchase_option.value)
-        item = line(on_demand, workload=d.workload, component="inference GPUs (peak)",
-                    quantity=(peak - floor) * part.peak_hours_per_month,
-                    note=f"{peak - floor} x {part.peak_hours_per_month:.1f} h at peak, on "
-                         "demand (a commitment bills every hour)", instances=instances)
-        design.add(item, "gpu", replace(part, portion="peak").repriced(on_demand.price_usd),
-                   row=on_demand, vm=True)
-        design.term(d.workload, on_demand.purchase_option.value)
+        _committed_floor_and_peak(design, d, "gpu", "inference GPUs", row, on_demand, part,
+                                  instances, f"{note}; {floor} x {HOURS_PER_MONTH} h committed")
     design.public_services.append((d.workload, peak, first))
     design.has_public_endpoint = True
     if peak > floor:

@@ -83,13 +83,20 @@ def tier_amounts(rows: list[PriceRow], quantity: float) -> list[tuple[PriceRow, 
     return out
 
 
+def last_tier_end(rows: list[PriceRow]) -> float | None:
+    """Where the catalog's last tier of a price ends; None when it is open (or no rows)."""
+    if not rows or any(r.tier_end is None for r in rows):
+        return None
+    return max(r.tier_end for r in rows if r.tier_end is not None)
+
+
 def beyond_tiers(rows: list[PriceRow], quantity: float) -> str:
     """Words for the part of ``quantity`` above the last tier the catalog prices, where
     that tier has an end ("" when none is: the last tier is open or not reached). Cloud
     CDN's last listed tier ends at 500 TB a month (Google quotes more), and Azure CDN's
     catalog tiers at 1 PB: the rest must be said unpriced, not left out of the total."""
-    end = max((r.tier_end for r in rows), default=None, key=lambda e: e or 0.0)
-    if not rows or any(r.tier_end is None for r in rows) or end is None or quantity <= end:
+    end = last_tier_end(rows)
+    if end is None or quantity <= end:
         return ""
     unit = rows[0].unit.value
     return (f"{quantity - end:,.0f} {unit} above the catalog's last tier, which ends at "
