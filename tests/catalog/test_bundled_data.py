@@ -35,7 +35,8 @@ def test_units_are_consistent_per_family(bundled):
     allowed = {
         ProductFamily.COMPUTE: {Unit.HOUR},
         ProductFamily.DATABASE: {Unit.HOUR},
-        ProductFamily.CACHE: {Unit.HOUR},
+        # Memorystore bills provisioned GB at its capacity tier's rate
+        ProductFamily.CACHE: {Unit.HOUR, Unit.GB_MONTH},
         ProductFamily.KUBERNETES: {Unit.HOUR},
         ProductFamily.EGRESS: {Unit.GB},
         ProductFamily.OBJECT_STORAGE: {Unit.GB_MONTH, Unit.REQUESTS_1K},

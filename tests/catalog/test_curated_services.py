@@ -232,7 +232,7 @@ def test_spot_checks(rows: list[PriceRow]) -> None:
     # node-month, two nodes: 2 x 202.21 / 730
     assert only_price(rows, "azure", "Premium_P1", "eastus") == 0.554
     # infracost golden redis_instance_test @e9ce629 (2024-07-01), us-central1: Basic M2 $19.71
-    # per GB-month; a 5 GB instance is 5 x 19.71 / 730
-    assert only_price(rows, "gcp", "redis-basic-5gb", "us-central1") == pytest.approx(0.135)
+    # per GB-month, the rate of instances of 5 to 10 GB
+    assert only_price(rows, "gcp", "redis-basic-m2", "us-central1") == 19.71
     # infracost golden nat_gateway_test @e9ce629 (2024-07-01), West Europe: $0.045/h
     assert only_price(rows, "azure", "azure-nat-gateway", "westeurope") == 0.045

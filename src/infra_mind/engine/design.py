@@ -11,10 +11,11 @@ the data stores are here.
 
 from __future__ import annotations
 
+import math
 from typing import assert_never
 
 from infra_mind.catalog.burstable import burst_of, is_burstable_family
-from infra_mind.catalog.model import PriceRow, ProductFamily
+from infra_mind.catalog.model import PriceRow, ProductFamily, Unit
 from infra_mind.catalog.regions import Region
 from infra_mind.catalog.store import Catalog
 from infra_mind.engine import compute, growth, network, protection
@@ -192,9 +193,21 @@ def _cache(catalog: Catalog, design: OptionDesign, req: Requirements, d: Workloa
     if req.preferences.managed_services and managed:
         units, row = managed[0]
         row = committed(catalog, row, req, design, d.workload)
-        item = hourly_line(row, units, workload=d.workload, component="managed cache nodes",
-                           note=("primary + replica, sold as one" if ha and units == 1
-                                 else "primary + replica" if ha else ""))
+        replicas = "primary + replica" if ha else ""
+        if row.unit is Unit.GB_MONTH:
+            tier, needed = row.attributes, math.ceil(memory - 1e-9)
+            rate = (f"capacity tier {tier['capacity_tier']}'s rate for {tier['min_gib']:g}-"
+                    f"{tier['max_gib']:g} GB instances")
+            note = (f"{units:g} GB provisioned (>= {memory:g} GiB, whole GB), billed at {rate}"
+                    if units <= needed else
+                    f"{units:g} GB provisioned for {memory:g} GiB: at {rate} it costs less "
+                    f"than {needed} GB at a smaller tier's")
+            item = line(row, workload=d.workload, component="managed cache", quantity=units,
+                        note=note + (f"; {replicas}, sold as one" if ha else ""))
+        else:
+            item = hourly_line(row, units, workload=d.workload, component="managed cache nodes",
+                               note=(f"{replicas}, sold as one" if ha and units == 1
+                                     else replicas))
         design.add(item, "cache", growth.Fixed(item.monthly_usd), row=row,
                    always_on_hours=nodes * HOURS_PER_MONTH)
         design.term(d.workload, row.purchase_option.value)
@@ -210,29 +223,49 @@ def _cache(catalog: Catalog, design: OptionDesign, req: Requirements, d: Workloa
 
 
 def _cache_choices(rows: list[PriceRow], memory: float, ha: bool
-                   ) -> list[tuple[int, PriceRow]]:
-    """The managed caches that hold ``memory`` GiB, as (units, row), cheapest first: one
-    node (deployment ``single``); with HA, two nodes where the product prices nodes (an
-    ElastiCache replication group: a primary and a replica node, no tier), or a
-    Standard-tier cache sold as one (deployment ``ha``, tier ``standard``: a primary and a
-    replica), on a tie the one that replicates. Two Basic-tier caches (Memorystore, Azure
-    Cache for Redis) are not HA: Basic does not replicate, so a tiered product's HA is its
-    Standard tier or nothing (the caller designs Redis on machines). Premium tiers
-    (persistence, clustering) are another product, not chosen for a replica alone. Azure's
-    catalog has one Standard size (C3, 6 GB), so a larger Azure HA cache is self-managed:
-    two Basic C4 had been priced as its "primary + replica"."""
-    big = [row for row in rows if row.attributes.get("memory_gib", 0) >= memory]
+                   ) -> list[tuple[float, PriceRow]]:
+    """The managed caches that hold ``memory`` GiB, as (units, row), cheapest a month first.
+
+    Node-priced rows (units: nodes) hold their ``memory_gib``: one node (deployment
+    ``single``); with HA, two nodes where the product prices nodes (an ElastiCache
+    replication group: a primary and a replica node, no tier), or a Standard-tier cache
+    sold as one (deployment ``ha``, tier ``standard``: a primary and a replica), on a tie
+    the one that replicates. Two Basic-tier caches (Memorystore, Azure Cache for Redis) are
+    not HA: Basic does not replicate, so a tiered product's HA is its Standard tier or
+    nothing (the caller designs Redis on machines). Premium tiers (persistence, clustering)
+    are another product, not chosen for a replica alone. Azure's catalog has one Standard
+    size (C3, 6 GB), so a larger Azure HA cache is self-managed: two Basic C4 had been
+    priced as its "primary + replica".
+
+    Capacity-priced rows (Memorystore: per GB-month, ``min_gib`` to ``max_gib``; units: GB)
+    price an instance of ``ceil(memory)`` GB, or a tier's smallest size where that is larger,
+    at the rate of the capacity tier its size is in: an 80 GB cache is billed 80 GB, not the
+    100 GB of a listed size above it, and a 3 GB one costs less as 5 GB at M2's rate than as
+    3 GB at M1's.
+    """
+    def monthly(units: float, row: PriceRow) -> float:
+        hours = 1 if row.unit is Unit.GB_MONTH else HOURS_PER_MONTH
+        return round(units * float(row.price_usd) * hours, 6)
+
+    single = [row for row in rows if row.attributes.get("deployment", "single") == "single"]
+    replicated = [row for row in rows if row.attributes.get("deployment") == "ha"
+                  and row.attributes.get("tier") == "standard"]
+    gb = max(1, math.ceil(memory - 1e-9))
+    # an instance at least the size of a tier's smallest: M2's lowest rate can make 5 GB cost
+    # less than 3 or 4 GB at M1's
+    choices: list[tuple[float, PriceRow]] = [
+        (float(max(gb, row.attributes["min_gib"])), row) for row in (replicated if ha else single)
+        if row.unit is Unit.GB_MONTH and gb <= row.attributes["max_gib"]]
+    big = [row for row in rows if row.unit is Unit.HOUR
+           and row.attributes.get("memory_gib", 0) >= memory]
     if not ha:
-        choices = [(1, row) for row in big
-                   if row.attributes.get("deployment", "single") == "single"]
+        choices += [(1, row) for row in big if row in single]
     else:
-        choices = [(2, row) for row in big
-                   if row.attributes.get("deployment", "single") == "single"
-                   and row.attributes.get("tier") is None]
-        choices += [(1, row) for row in big if row.attributes.get("deployment") == "ha"
-                    and row.attributes.get("tier") == "standard"]
-    # on a tie the tier that replicates wins (Memorystore M2 and M3: Standard = 2 x Basic)
-    return sorted(choices, key=lambda c: (round(c[0] * float(c[1].price_usd), 6), c[0]))
+        choices += [(2, row) for row in big if row in single
+                    and row.attributes.get("tier") is None]
+        choices += [(1, row) for row in big if row in replicated]
+    # on a tie, a replicated cache sold as one before two nodes
+    return sorted(choices, key=lambda c: (monthly(*c), c[0]))
 
 
 def _object_storage(catalog: Catalog, design: OptionDesign, d: WorkloadDemand,
