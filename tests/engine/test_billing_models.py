@@ -69,7 +69,8 @@ def test_cloud_nat_per_vm_charge_counts_in_the_machine_choice():
     rows = [*cloud_nat(vm_hour=False),
             row(ProductFamily.NAT_GATEWAY, "cloud-nat-vm", 0.0110, provider=GCP,
                 dimension="vm_hour")]
-    worker = {**WORKER, "vcpu": 4, "egress_gb_per_month": 0}
+    # 3.5 GiB: what two 2 GiB machines leave after their operating systems
+    worker = {**WORKER, "vcpu": 4, "memory_gb": 3.5, "egress_gb_per_month": 0}
     d = design(catalog(vms, rows), requirements(worker, provider="gcp", compliance=["soc2"]))
     (machines,) = lines(d, "workers")
     assert machines.sku == "c3d-highcpu-4" and machines.quantity == 730

@@ -5,6 +5,7 @@ import pytest
 from infra_mind.catalog.model import ProductFamily, Provider, Unit
 from infra_mind.catalog.store import Catalog
 from infra_mind.engine.pricing import (
+    OS_MEMORY_GIB,
     choose_machines,
     machine_candidates,
     tiered_cost,
@@ -62,16 +63,33 @@ def test_candidates_drop_dominated_and_count_burstable_baselines(catalog):
 
 def test_choose_machines_counts_and_cost(catalog):
     cands = machine_candidates(catalog, Provider.AWS, "us-east-1", allow_arm=False)
-    # 5 vCPU with >= 4 GiB each: c.large x3 = 0.24/h beats m.xlarge x2 = 0.40/h
-    choice = choose_machines(cands, vcpu=5, memory_per_instance_gib=4, min_count=2)
+    # 5 vCPU with >= 3.5 GiB each: c.large x3 = 0.24/h beats m.xlarge x2 = 0.40/h
+    choice = choose_machines(cands, vcpu=5, memory_per_instance_gib=3.5, min_count=2)
     assert (choice.row.sku, choice.count) == ("c.large", 3)
     assert choice.monthly_usd == pytest.approx(3 * 0.08 * 730)
-    # 16 GiB per instance: r.large x2 (0.26/h) or m.xlarge x1 (0.20/h)
-    choice = choose_machines(cands, vcpu=4, memory_per_instance_gib=16)
+    # 15 GiB per instance: r.large x2 (0.26/h) or m.xlarge x1 (0.20/h)
+    choice = choose_machines(cands, vcpu=4, memory_per_instance_gib=15)
     assert (choice.row.sku, choice.count) == ("m.xlarge", 1)
-    choice = choose_machines(cands, vcpu=2, memory_per_instance_gib=16)
+    choice = choose_machines(cands, vcpu=2, memory_per_instance_gib=15)
     assert (choice.row.sku, choice.count) == ("r.large", 1)
-    # total memory drives the count
+    # total memory drives the count, on what each machine leaves after the OS
     choice = choose_machines(cands, vcpu=1, memory_per_instance_gib=0, total_memory_gib=40)
-    assert choice.count * choice.row.attributes["memory_gib"] >= 40
+    assert choice.count * (choice.row.attributes["memory_gib"] - OS_MEMORY_GIB) >= 40
     assert choose_machines(cands, vcpu=1, memory_per_instance_gib=64) is None
+
+
+def test_a_machine_leaves_its_service_its_memory_less_the_operating_systems(catalog):
+    cands = {c.row.sku: c for c in machine_candidates(catalog, Provider.AWS, "us-east-1",
+                                                      allow_arm=False)
+             if c.burst is None}
+    assert cands["c.large"].memory_gib == 4 - OS_MEMORY_GIB
+    # a 4 GiB service does not run on a 4 GiB machine: the next with room is 8 GiB
+    choice = choose_machines(list(cands.values()), vcpu=1, memory_per_instance_gib=4)
+    assert choice.row.attributes["memory_gib"] == 8
+    # 32 GiB in total is not two 16 GiB machines but three
+    choice = choose_machines(list(cands.values()), vcpu=1, memory_per_instance_gib=0,
+                             total_memory_gib=31.5)
+    assert (choice.row.sku, choice.count) == ("r.large", 2)
+    choice = choose_machines(list(cands.values()), vcpu=1, memory_per_instance_gib=0,
+                             total_memory_gib=32)
+    assert (choice.row.sku, choice.count) == ("r.large", 3)

@@ -24,7 +24,9 @@ from infra_mind.engine.option import (
     counterpart,
 )
 from infra_mind.engine.pricing import (
+    OS_MEMORY_GIB,
     Candidate,
+    MachineChoice,
     ScalingChoice,
     choose_autoscaled,
     choose_machines,
@@ -78,8 +80,7 @@ def machines(catalog: Catalog, design: OptionDesign, req: Requirements, d: Workl
                        "priced on demand")
     a = row.attributes
     sustained, memory = choice.vcpu, choice.memory_gib
-    note = (f"{a['vcpu']:g} vCPU, {a['memory_gib']:g} GiB each"
-            + (node_allocatable(sustained, memory) if on_cluster else "")
+    note = (shape(choice, on_cluster)
             + f"; count = max({min_count}, ceil({vcpu:.2f} vCPU / {sustained:g})"
             + (f", ceil({total_memory:g} GiB / {memory:g})" if total_memory else "")
             + ")" + (f"; burstable: {choice.burst.basis}" if choice.burst else ""))
@@ -95,9 +96,14 @@ def machines(catalog: Catalog, design: OptionDesign, req: Requirements, d: Workl
     return True
 
 
-def node_allocatable(vcpu: float, memory_gib: float) -> str:
-    """A line note's words for what a Kubernetes node leaves for pods."""
-    return f" ({vcpu:g} vCPU, {memory_gib:g} GiB allocatable as a Kubernetes node)"
+def shape(c: Candidate | MachineChoice, on_cluster: bool) -> str:
+    """A line note's words for one machine and what it leaves the service: a Kubernetes
+    node's allocatable, else its memory less the operating system's."""
+    a = c.row.attributes
+    left = (f"{c.vcpu:g} vCPU, {c.memory_gib:g} GiB allocatable as a Kubernetes node"
+            if on_cluster else f"{c.memory_gib:g} GiB after {OS_MEMORY_GIB:g} GiB for the "
+                               "operating system")
+    return f"{a['vcpu']:g} vCPU, {a['memory_gib']:g} GiB each ({left})"
 
 
 def web(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDemand,
@@ -183,7 +189,6 @@ def _autoscaled_lines(catalog: Catalog, design: OptionDesign, req: Requirements,
     """
     res = d.resources
     c, floor, peak = choice.candidate, choice.floor, choice.peak
-    a = c.row.attributes
     hours_a_day = peak_hours * 24 / HOURS_PER_MONTH
     if c.burst is not None:
         how = (f"burstable, {c.burst.basis}; count = max({res['instances_min']}, "
@@ -197,9 +202,7 @@ def _autoscaled_lines(catalog: Catalog, design: OptionDesign, req: Requirements,
         how = (f"floor = max({res['instances_min']}, ceil({float(res['vcpu_avg']):.2f} vCPU avg "
                f"/ {c.vcpu:g})) = {floor}; peak = ceil({float(res['vcpu']):.2f} vCPU / "
                f"{c.vcpu:g}) = {peak} for {hours_a_day:g} h a day")
-    shape = (f"{a['vcpu']:g} vCPU, {a['memory_gib']:g} GiB each"
-             + (node_allocatable(c.vcpu, c.memory_gib) if design.kubernetes else "")
-             + f"; min {floor}, max {peak}")
+    machine = shape(c, design.kubernetes) + f"; min {floor}, max {peak}"
     instances = (floor, peak, peak_hours)
     args = dict(machine=c, vcpu_peak_need=float(res["vcpu"]),
                 vcpu_avg_need=float(res["vcpu_avg"]), min_count=int(res["instances_min"]),
@@ -215,14 +218,14 @@ def _autoscaled_lines(catalog: Catalog, design: OptionDesign, req: Requirements,
             f" + {peak - floor} x {peak_hours:.1f} h at peak" if peak > floor else "")
         item = line(c.row, workload=d.workload, component="app servers",
                     quantity=choice.instance_hours,
-                    note=f"{shape}: {hours_text}; {how}", instances=instances)
+                    note=f"{machine}: {hours_text}; {how}", instances=instances)
         design.add(item, "compute", growth.AutoscaledMachines(c.row.price_usd, **args),
                    row=c.row, always_on_hours=floor * HOURS_PER_MONTH, vm=True)
         design.term(d.workload, c.row.purchase_option.value)
         return
     _committed_floor_and_peak(design, d, "compute", "app servers", c.row, on_demand,
                               growth.AutoscaledMachines(c.row.price_usd, **args), instances,
-                              f"{shape}: {floor} x {HOURS_PER_MONTH} h committed; {how}")
+                              f"{machine}: {floor} x {HOURS_PER_MONTH} h committed; {how}")
 
 
 def _committed_floor_and_peak(design: OptionDesign, d: WorkloadDemand, kind: str,

@@ -152,6 +152,13 @@ class Candidate:
 
 _PREPARED: WeakKeyDictionary[Catalog, dict[tuple, list[Candidate]]] = WeakKeyDictionary()
 
+#: Memory a machine keeps for its operating system, beside what the service on it is sized
+#: for: 256 MiB, the least Debian's installation guide gives for a system without a desktop
+#: (bullseye, section 3.4, "Meeting Minimum Hardware Requirements": 256 MiB minimum, 512
+#: recommended). A 1 GiB service does not run on a 1 GiB machine. A Kubernetes node's
+#: reservations (``kubernetes.allocatable``) count its operating system already.
+OS_MEMORY_GIB = 0.25
+
 
 def machine_candidates(catalog: Catalog, provider: str, region: str,
                        purchase_option: PurchaseOption = PurchaseOption.ON_DEMAND, *,
@@ -164,8 +171,9 @@ def machine_candidates(catalog: Catalog, provider: str, region: str,
     ``burstable``). With ``prefer`` (a commitment), a machine is priced under it where
     the catalog has that price, on demand elsewhere. A machine another beats on
     sustained and peak vCPUs, memory and price at once can never be the cheapest choice
-    and is dropped. With ``kubernetes`` the machines are a cluster's nodes, and count what
-    they leave for pods (``kubernetes.allocatable``).
+    and is dropped. A machine's memory is what it leaves the service: less its operating
+    system's ``OS_MEMORY_GIB``, or with ``kubernetes`` (the machines are a cluster's nodes)
+    what it leaves for pods (``kubernetes.allocatable``).
     """
     key = (provider, region, purchase_option, allow_arm, prefer, kubernetes)
     cache = _PREPARED.setdefault(catalog, {})
@@ -198,6 +206,8 @@ def machine_candidates(catalog: Catalog, provider: str, region: str,
             sustained, peak = sustained - kept_back, peak - kept_back
             if sustained <= 0 or memory <= 0:
                 continue  # the node's own reservations take all of it
+        else:
+            memory -= OS_MEMORY_GIB
         rows.append(Candidate(sustained, memory, row.price_usd, row, peak, burst))
     rows.sort(key=lambda c: (c.price_per_hour, -c.vcpu, -c.peak_vcpu, -c.memory_gib,
                              c.row.sku))
