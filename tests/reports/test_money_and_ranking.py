@@ -126,3 +126,26 @@ def test_over_budget_the_executive_report_lists_the_levers():
                 f"({usd(lever['saving_usd'])} less, over budget now") in brief
     assert "All of them at once (not a 1-year commitment" in brief
     assert not [s for s in SIGNED if s in brief]
+
+
+def test_commitment_figures_say_what_they_are_measured_against(budgeted):
+    # eu-fintech asks for a 1-year commitment: its design is already partly committed, so
+    # "reserved_1y $X (saves $Y)" read beside a lower total looked like a dearer option
+    committed = budgeted["eu-fintech"]
+    rec = committed["options"][0]
+    (line,) = [x for x in markdown_brief(AssessmentResult.model_validate(committed))
+               .splitlines() if x.startswith("Commitments")]
+    base = rec["commitment"][0]["monthly_usd"]
+    assert base > rec["monthly_cost_usd"]
+    assert line.startswith(f"Commitments, each against every machine on demand ({usd(base)}; "
+                           "the design above, on the purchase terms it uses, costs "
+                           f"{usd(rec['monthly_cost_usd'])}): ")
+    executive = md_sections(render_report(advise(committed), "executive", "md"))
+    assert (f"on the purchase terms it uses, costs {usd(rec['monthly_cost_usd'])} a month"
+            in " ".join(executive["Commitment savings"]))
+    # all on demand: the base is the design's own total, said once
+    on_demand = budgeted["saas-startup"]
+    (line,) = [x for x in markdown_brief(AssessmentResult.model_validate(on_demand))
+               .splitlines() if x.startswith("Commitments")]
+    total = on_demand["options"][0]["monthly_cost_usd"]
+    assert line.startswith(f"Commitments, each against every machine on demand ({usd(total)}): ")

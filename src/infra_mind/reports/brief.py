@@ -54,7 +54,11 @@ def markdown_brief(result: AssessmentResult) -> str:
             out += ["≈ derived from list prices by the rule in the line's note, not a list "
                     "price.", ""]
         if len(chosen.commitment) > 1:
-            out += ["Commitments: " + "; ".join(
+            base = chosen.commitment[0].monthly_usd
+            out += [f"Commitments, each against every machine on demand ({usd(base)}"
+                    + (f"; the design above, on the purchase terms it uses, costs "
+                       f"{usd(chosen.monthly_cost_usd)}" if base != chosen.monthly_cost_usd
+                       else "") + "): " + "; ".join(
                 f"{c.purchase_option} {usd(c.monthly_usd)} ({saves(c.savings_usd)}, "
                 f"covers {c.coverage_pct:g}% of machines)" for c in chosen.commitment[1:]), ""]
     b = result.budget

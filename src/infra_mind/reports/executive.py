@@ -134,7 +134,12 @@ def commitment(option: Option | None) -> Section | None:
     rows = tuple((c.purchase_option, c.monthly_usd, c.savings_usd, c.savings_pct,
                   c.coverage_pct, c.break_even_month, c.note or None)
                  for c in option.commitment)
+    base = option.commitment[0].monthly_usd
+    already = (f" The design as recommended, on the purchase terms it uses, costs "
+               f"{usd(option.monthly_cost_usd)} a month." if base != option.monthly_cost_usd
+               else "")
     return Section("commitment", "Commitment savings",
                    paragraphs=(f"{option.provider.upper()} {option.region} under each "
-                               "purchase option; savings against on-demand, a month.",),
+                               "purchase option; savings against on-demand, a month."
+                               + already,),
                    table=Table(columns, rows))
