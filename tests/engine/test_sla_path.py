@@ -35,8 +35,11 @@ GATEWAY = {
 
 def _with(target: float | None = None, provider: str | None = None,
           engine: str | None = None, managed: bool | None = None,
-          workloads: list | None = None, storage_gb: float | None = None) -> dict:
+          workloads: list | None = None, storage_gb: float | None = None,
+          compliance: list | None = None) -> dict:
     req = copy.deepcopy(GATEWAY)
+    if compliance is not None:
+        req["compliance"] = compliance
     if target is not None:
         req["availability_target"] = target
     if provider is not None:
@@ -80,7 +83,8 @@ def test_the_same_path_backs_99_9_and_says_so():
 
 @pytest.mark.parametrize(("target", "backed"), [(99.95, True), (99.99, False)])
 def test_azure_zone_redundant_postgres_backs_99_95_but_not_99_99(target, backed):
-    ((_, text),) = _sla_findings(_with(target=target, provider="azure"))
+    # without PCI DSS: no WAF, so Azure Load Balancer Standard is the load balancer
+    ((_, text),) = _sla_findings(_with(target=target, provider="azure", compliance=[]))
     assert "multiply to 99.97%" in text
     assert "Azure Database for PostgreSQL flexible server, zone-redundant HA (ledger-db) 99.99%" \
         in text
@@ -91,15 +95,30 @@ def test_a_database_without_a_recorded_sla_is_named_and_bounds_the_answer():
     # Azure Database for MySQL's SLA is not recorded: without it the rest multiplies to
     # 99.98%, which already says 99.99% is not backed, and says nothing about 99.95%
     # (100 GB: a size Azure prices as a managed HA server here)
-    mysql = {"provider": "azure", "engine": "mysql", "storage_gb": 100}
+    mysql = {"provider": "azure", "engine": "mysql", "storage_gb": 100, "compliance": []}
     ((_, under),) = _sla_findings(_with(**mysql))
     assert "multiply to 99.98%, under the 99.99% target" in under
     assert "(not counted: ledger-db (no SLA recorded here for managed mysql on azure))" in under
     ((_, unknown),) = _sla_findings(_with(target=99.95, **mysql))
     assert unknown.startswith("The providers' SLAs counted on a request's path multiply to "
                               "99.98%")
-    assert "whether the whole path's back the 99.95% target depends on them" in unknown
+    assert "whether the whole path's SLAs back the 99.95% target depends on them" in unknown
     assert "at or above" not in unknown
+
+
+def test_azures_waf_gateway_is_the_load_balancer_and_its_sla_is_not_recorded():
+    # under PCI DSS Azure's load balancer is the Application Gateway WAF_v2; the path had
+    # counted Azure Load Balancer Standard's 99.99%, a part the design does not have
+    ((_, text),) = _sla_findings(_with(target=99.95, provider="azure"))
+    assert "Azure Load Balancer" not in text
+    assert text.startswith("The providers' SLAs counted on a request's path multiply to "
+                           "99.98%: virtual machines across availability zones 99.99% x Azure "
+                           "Database for PostgreSQL flexible server, zone-redundant HA "
+                           "(ledger-db) 99.99%. Not counted: Application Gateway WAF_v2, the "
+                           "load balancer (no SLA recorded here)")
+    # AWS and GCP put their WAF on the load balancer: it stays on the path
+    ((_, aws),) = _sla_findings(GATEWAY)
+    assert "Elastic Load Balancing, Multi-AZ 99.99%" in aws and "not counted" not in aws
 
 
 def test_a_self_managed_database_is_not_counted_as_backed():

@@ -283,13 +283,16 @@ def _request_path(req: Requirements, design: OptionDesign) -> dict[str, tuple]:
     if float(req.availability_target) < SLA_CHECKED_FROM or not design.public_services:
         return {}
     p = design.provider
-    parts = [sla.part(p, "load_balancer")] if design.load_balancer else []
+    left_out = []
+    if design.waf_gateway:  # the Application Gateway, not Azure Load Balancer Standard
+        left_out.append("Application Gateway WAF_v2, the load balancer (no SLA recorded here)")
+    parts = [sla.part(p, "load_balancer")] if design.load_balancer and not design.waf_gateway \
+        else []
     # the web fleets' smallest floor (0: only inference replicas, placed one per zone)
     spread = design.zones_used >= 2 and design.compute_instances_min != 1
     parts.append(sla.part(p, "machines_in_zones" if spread else "machine"))
     managed = {workload: is_managed for _, kind, workload, is_managed in design.components
                if kind == "database"}
-    left_out = []
     for w in req.workloads:
         if not isinstance(w, Database) or w.name not in managed:
             continue

@@ -73,6 +73,8 @@ class OptionDesign:
     #: Requested terms the catalog could not price here (those lines are on demand).
     terms_unavailable: list[str] = field(default_factory=list)
     load_balancer: bool = False
+    #: The load balancer is Azure's Application Gateway WAF_v2 (``protection._gateway``).
+    waf_gateway: bool = False
     #: Workloads designed self-managed although managed services were asked, because the
     #: catalog prices no managed size that fits here: ranking does not compare them.
     not_as_asked: list[str] = field(default_factory=list)

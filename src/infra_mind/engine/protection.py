@@ -146,6 +146,7 @@ def _gateway(design: OptionDesign, hourly: PriceRow, capacity: PriceRow | None,
     units the average load uses (autoscaling, no reserved instances)."""
     design.lines = [pl for pl in design.lines if not (
         pl.item.workload == "(shared)" and pl.item.component.startswith("load balancer"))]
+    design.waf_gateway = True
     item = hourly_line(hourly, 1, workload="(shared)", component="WAF gateway",
                        note="Application Gateway WAF_v2, the load balancer of the public "
                             "services in place of the layer-4 one")

@@ -116,7 +116,7 @@ def _sla_finding(f: ArchitectureFacts) -> Finding:
     if not_counted:
         return ("none", f"The providers' SLAs counted on a request's path multiply to "
                         f"{total:.2f}%: {chain}. Not counted: {not_counted}; whether the whole "
-                        f"path's back the {target:g}% target depends on them.")
+                        f"path's SLAs back the {target:g}% target depends on them.")
     return ("none", f"The providers' SLAs on a request's path multiply to {total:.2f}%, at or "
                     f"above the {target:g}% target: {chain}.")
 

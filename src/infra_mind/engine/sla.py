@@ -8,9 +8,10 @@ design spans. An SLA is what the provider credits when it misses, not a forecast
 review says when the design's SLAs do not back its target (``review._reliability``).
 
 Only what the table records is counted. A managed database whose SLA is not recorded
-here (Azure Database for MySQL) and a self-managed one (its failover is the team's) are
-named and left out: the product of the rest is then an upper bound of the whole path's,
-and a bound under the target still says the target is not backed. Caches (an app can
+here (Azure Database for MySQL), a self-managed one (its failover is the team's) and
+Azure's Application Gateway WAF_v2 where it is the load balancer are named and left out:
+the product of the rest is then an upper bound of the whole path's, and a bound under the
+target still says the target is not backed. Caches (an app can
 serve without one, more slowly) and Kubernetes control planes (running pods keep serving
 while the API server is away) are not on the path.
 
