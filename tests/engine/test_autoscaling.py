@@ -85,6 +85,18 @@ def test_a_commitment_covers_the_floor_and_the_peak_stays_on_demand():
     assert d.purchase_terms["w0"] == "reserved_1y + on_demand"
 
 
+def test_a_committed_fleet_held_at_its_peak_is_one_line_named_as_the_fleet():
+    # average = peak: the floor is the peak (5 machines), nothing runs only at peak; the
+    # line was called "app servers (floor)" with no peak line beside it
+    reserved = vm("c.large", 2, 4, 0.06, option=PurchaseOption.RESERVED_1Y)
+    cat = catalog(vm("c.large", 2, 4, 0.10), reserved, network())
+    d = design(cat, requirements(api(avg_rps=100), availability_target=99.9,
+                                 preferences={"commitment": "1y"}))
+    (app,) = [li for li in lines(d) if li.workload == "w0"]
+    assert (app.component, app.purchase_option, app.quantity) == (
+        "app servers", "reserved_1y", 5 * 730)
+
+
 def test_a_peak_far_above_what_the_floor_carries_is_named_with_the_price_of_holding_it():
     # peak 200 rps x 60 ms / 0.6 = 20 vCPU (10 machines); average 5 rps: the floor is the
     # 2 machines of 99.9%, which carry 2 x 2 vCPU / 0.06 vCPU-s = 66.7 requests/s flat out

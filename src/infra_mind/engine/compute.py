@@ -234,9 +234,11 @@ def _committed_floor_and_peak(design: OptionDesign, d: WorkloadDemand, kind: str
                               instances: tuple[int, int, float], floor_note: str) -> None:
     """A scaled fleet under a commitment, in two lines: the floor committed all month, the
     instances above it on demand for the peak hours (a commitment bills every hour).
-    ``part`` prices the whole fleet; each line prices its ``portion``."""
+    ``part`` prices the whole fleet; each line prices its ``portion``. A fleet held at its
+    peak all month is one committed line, named as the fleet."""
     floor, peak, peak_hours = instances
-    item = line(row, workload=d.workload, component=f"{component} (floor)",
+    item = line(row, workload=d.workload,
+                component=f"{component} (floor)" if peak > floor else component,
                 quantity=floor * HOURS_PER_MONTH, note=floor_note, instances=instances)
     design.add(item, kind, replace(part, portion="floor").repriced(row.price_usd),
                row=row, always_on_hours=floor * HOURS_PER_MONTH, vm=True)
