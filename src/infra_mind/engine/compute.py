@@ -83,7 +83,9 @@ def machines(catalog: Catalog, design: OptionDesign, req: Requirements, d: Workl
     note = (shape(choice, on_cluster)
             + f"; count = max({min_count}, ceil({vcpu:.2f} vCPU / {sustained:g})"
             + (f", ceil({total_memory:g} GiB / {memory:g})" if total_memory else "")
-            + ")" + (f"; burstable: {choice.burst.basis}" if choice.burst else ""))
+            + ")" + (f"; each machine holds >= {memory_per_instance:.4g} GiB of the "
+                     f"{total_memory:g}" if total_memory and memory_per_instance else "")
+            + (f"; burstable: {choice.burst.basis}" if choice.burst else ""))
     item = hourly_line(row, choice.count, workload=d.workload, component=component, note=note)
     part = (growth.ScaledMachines(row.price_usd, sustained, memory,
                                   vcpu, total_memory, min_count)
@@ -264,8 +266,10 @@ def worker(catalog: Catalog, design: OptionDesign, req: Requirements, d: Workloa
     if "gpu_count" in res:
         _gpu_worker(catalog, design, req, d, spot)
         return
-    if (machines(catalog, design, req, d, component="workers", vcpu=float(res["vcpu"]),
-                 memory_per_instance=0.0, total_memory=float(res["memory_gib"]), min_count=1,
+    vcpu, memory = float(res["vcpu"]), float(res["memory_gib"])
+    if (machines(catalog, design, req, d, component="workers", vcpu=vcpu,
+                 memory_per_instance=worker_share(vcpu, memory), total_memory=memory,
+                 min_count=1,
                  spot=spot, scales=bool(res.get("follows_traffic")),
                  on_cluster=design.kubernetes)
             and "vcpu_hours_per_month" in res and not res.get("follows_traffic")
@@ -273,6 +277,15 @@ def worker(catalog: Catalog, design: OptionDesign, req: Requirements, d: Workloa
         part_time = _part_time(catalog, design, req, d, design.lines[-1])
         if part_time is not None:
             design.part_time_workers.append(part_time)
+
+
+def worker_share(vcpu: float, memory_gib: float) -> float:
+    """The least memory each of a worker's machines holds: its memory divided among no
+    more machines than it has whole vCPUs of work (at least one). A worker's memory is a
+    total its processes share out, but a machine that runs less than a vCPU of the work is
+    one a process was split to fill: 60 vCPU-hours a month (0.08 vCPU) with 2 GiB had been
+    three 1 GiB machines, not one that holds the 2 GiB."""
+    return memory_gib / max(1, math.ceil(vcpu - 1e-9))
 
 
 #: A worker stated in vCPU-hours whose machines, held all month, are busy less than this
