@@ -14,7 +14,12 @@ from infra_mind.catalog.model import PriceRow, PurchaseOption
 from infra_mind.catalog.store import Catalog
 from infra_mind.engine import growth
 from infra_mind.engine.facts import PartTimeWorker, SuddenPeak
-from infra_mind.engine.ml import choose_gpu_worker, choose_inference, choose_training
+from infra_mind.engine.ml import (
+    choose_gpu_worker,
+    choose_inference,
+    choose_training,
+    inference_shortfall,
+)
 from infra_mind.engine.network import per_vm_hour_usd
 from infra_mind.engine.option import (
     COMMITMENT_OPTION,
@@ -394,7 +399,9 @@ def gpu(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDe
         design.violations.append(
             f"{d.workload}: no priced GPU machine in {p} {r} fits the model"
             + (" (on one machine, or on interconnect-class machines for multi-node training)"
-               if training else ""))
+               if training else f": {inference_shortfall(catalog, p, r, d)}"))
+        design.unpriced.append(f"{d.workload}: {'training' if training else 'inference'} "
+                               f"GPUs (no priced machine in {p} {r} fits the model)")
         return
     row, hours, note, part = result
     if training or spot:

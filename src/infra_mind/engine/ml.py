@@ -151,6 +151,56 @@ def choose_inference(catalog: Catalog, provider: str, region: str, d: WorkloadDe
     return best[3] if best else None
 
 
+def inference_shortfall(catalog: Catalog, provider: str, region: str, d: WorkloadDemand
+                        ) -> str:
+    """Why no machine in the region serves a model: the words for the violation.
+
+    The machine with the most GPU memory is the nearest miss: either one request at the
+    full context does not fit its GPUs, or it fits but the GPUs' memory bandwidth cannot
+    stream it at the speed asked (each token reads the weights and the request's KV
+    cache). Where the weights are fp16 or int8, says whether halving them would fit.
+    """
+    res = d.resources
+    weights = float(res["weights_gb"]) * 1e9
+    fixed_kv = float(res["kv_bytes_per_token"]) * int(res["context_tokens"])
+    stream = float(res["tokens_per_sec_per_request"])
+    efficiency, overhead = float(res["bandwidth_efficiency"]), float(res["memory_overhead"])
+    largest: tuple[float, PriceRow, float] | None = None  # (usable bytes, row, bandwidth)
+    for row in catalog.search(provider, region, gpu=True):
+        a = row.attributes
+        spec = spec_for(str(a["gpu_model"]), float(a["gpu_memory_gib"]))
+        if spec is None:
+            continue
+        count = int(a["gpu_count"])
+        usable = count * float(a["gpu_memory_gib"]) * GIB / overhead
+        bandwidth = count * spec.memory_bandwidth_gbps * 1e9 * efficiency
+        if largest is None or (usable, bandwidth) > (largest[0], largest[2]):
+            largest = (usable, row, bandwidth)
+    if largest is None:
+        return "no GPU machine with a sourced memory bandwidth is priced there"
+    usable, row, bandwidth = largest
+    a = row.attributes
+    machine = f"{row.sku} ({a['gpu_count']} x {a['gpu_model']}, {usable / 1e9:,.0f} GB usable)"
+
+    def fits(w: float) -> bool:
+        return usable >= w + fixed_kv and bandwidth / (w + fixed_kv) >= stream
+
+    if usable < weights + fixed_kv:
+        why = (f"one request at its full context needs {(weights + fixed_kv) / 1e9:,.0f} GB "
+               f"(weights {weights / 1e9:,.0f} GB, KV cache {fixed_kv / 1e9:,.0f} GB), more "
+               f"than the largest machine, {machine}, holds")
+    else:
+        top = bandwidth / (weights + fixed_kv)
+        why = (f"the largest machine, {machine}, holds it but streams one request at most "
+               f"{top:,.1f} tokens/s (each token reads {(weights + fixed_kv) / 1e9:,.0f} GB "
+               f"at {bandwidth / 1e12:,.1f} TB/s), under the {stream:g} asked "
+               "(tokens_per_sec_per_request)")
+    smaller = {"fp16": "int8", "int8": "int4"}.get(str(res["precision"]))
+    if smaller is not None and fits(weights / 2):
+        why += f"; at {smaller} ({weights / 2e9:,.0f} GB of weights) it fits that machine"
+    return why + "; serving across machines (pipeline parallel) is not designed"
+
+
 def gpu_model_family(name: str) -> str:
     """``"H100 NVL"`` -> ``"H100"``, ``"A100-80GB"`` -> ``"A100"``: the model a user names."""
     return name.strip().upper().replace("-", " ").split(" ")[0]

@@ -353,7 +353,7 @@ def size_inference(w: MlInference, availability: float) -> WorkloadDemand:
          "the peak's replicas run all month (avg_tokens_per_sec not given, or at the peak)"),
     ]
     return WorkloadDemand(w.name, WorkloadKind(w.type), {
-        "weights_gb": round(weights_gb, 3), "kv_gb": round(kv_gb, 3),
+        "weights_gb": round(weights_gb, 3), "precision": w.precision, "kv_gb": round(kv_gb, 3),
         "kv_bytes_per_token": round(kv_token, 1), "context_tokens": w.context_tokens,
         "avg_context_tokens": avg_context, "tokens_per_sec_per_request": stream,
         "memory_gb": round(memory_gb, 3), "peak_tokens_per_sec": w.peak_tokens_per_sec,
