@@ -39,7 +39,8 @@ def test_units_are_consistent_per_family(bundled):
         ProductFamily.CACHE: {Unit.HOUR, Unit.GB_MONTH},
         ProductFamily.KUBERNETES: {Unit.HOUR},
         ProductFamily.EGRESS: {Unit.GB},
-        ProductFamily.OBJECT_STORAGE: {Unit.GB_MONTH, Unit.REQUESTS_1K},
+        # stored GB-months; the infrequent classes' retrieval, per GB read
+        ProductFamily.OBJECT_STORAGE: {Unit.GB_MONTH, Unit.REQUESTS_1K, Unit.GB},
         ProductFamily.BLOCK_STORAGE: {Unit.GB_MONTH, Unit.MONTH},
         ProductFamily.DATABASE_STORAGE: {Unit.GB_MONTH},
         ProductFamily.LOAD_BALANCER: {Unit.HOUR, Unit.LCU_HOUR, Unit.GB},

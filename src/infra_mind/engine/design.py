@@ -27,7 +27,14 @@ from infra_mind.engine.option import (
     committed,
     counterpart,
 )
-from infra_mind.engine.pricing import beyond_tiers, hourly_line, line, tier_group, tiered_lines
+from infra_mind.engine.pricing import (
+    beyond_tiers,
+    first_row,
+    hourly_line,
+    line,
+    tier_group,
+    tiered_lines,
+)
 from infra_mind.engine.requirements import Requirements
 from infra_mind.engine.sizing import HOURS_PER_MONTH, WorkloadDemand
 from infra_mind.engine.workloads import WorkloadKind
@@ -288,6 +295,28 @@ def _object_storage(catalog: Catalog, design: OptionDesign, d: WorkloadDemand,
     design.add(items[-1], "storage", growth.GrowingStorage(rows, gb, grow, 1))
 
 
+def _retrieval(catalog: Catalog, design: OptionDesign, d: WorkloadDemand) -> None:
+    """What reading an infrequent-access bucket costs: its class bills every GB read out
+    (S3 Standard-IA, Nearline, Blob Cool), beside the egress. A bucket read directly sends
+    its egress; one behind the CDN is read for the cache fills only."""
+    p, r = design.provider, design.region.code
+    public = bool(d.resources.get("public"))
+    gb = d.egress_gb_per_month * ((1 - network.CDN_CACHE_HIT_RATIO) if public else 1.0)
+    if gb <= 0:
+        return
+    row = first_row(catalog, p, r, ProductFamily.OBJECT_STORAGE, retrieval_of="infrequent")
+    if row is None:
+        design.unpriced.append(f"{d.workload}: data retrieval ({gb:,g} GB a month) in {p} {r}")
+        return
+    how = (f"{d.egress_gb_per_month:,g} GB egress x (1 - {network.CDN_CACHE_HIT_RATIO:g} CDN "
+           "cache hit ratio): the CDN's origin reads" if public else
+           "its egress: every GB sent is read out of the class first")
+    item = line(row, workload=d.workload, component="data retrieval", quantity=gb,
+                note=f"{gb:,g} GB read a month, {how}")
+    design.add(item, "storage", growth.ScaledLinear(item.monthly_usd) if public
+               else growth.Fixed(item.monthly_usd))
+
+
 def design_option(catalog: Catalog, req: Requirements, demands: list[WorkloadDemand],
                   region: Region) -> OptionDesign:
     """Price every demand in one provider region at least cost.
@@ -333,6 +362,8 @@ def _priced(catalog: Catalog, req: Requirements, demands: list[WorkloadDemand],
                 _object_storage(catalog, design, d, str(d.resources["storage_class"]),
                                 float(d.resources["storage_gb"]),
                                 float(d.resources["growth_gb_per_month"]), "object storage")
+                if d.resources["storage_class"] == "infrequent":
+                    _retrieval(catalog, design, d)
             case WorkloadKind.STATIC_SITE:
                 _object_storage(catalog, design, d, "standard",
                                 float(d.resources["storage_gb"]), 0.0,

@@ -74,6 +74,9 @@ DERIVE: dict[tuple[Provider, ProductFamily], str] = {
     (Provider.GCP, F.NAT_GATEWAY): "all",
     (Provider.AWS, F.BLOCK_STORAGE): "all", (Provider.AZURE, F.BLOCK_STORAGE): "all",
     (Provider.AZURE, F.OBJECT_STORAGE): "all",
+    # Cloud Storage's classes are listed in every covered region; Nearline's retrieval fee
+    # is recorded for us-central1 only
+    (Provider.GCP, F.OBJECT_STORAGE): "all",
     (Provider.AZURE, F.EGRESS): "all", (Provider.GCP, F.EGRESS): "all",
     (Provider.AZURE, F.LOAD_BALANCER): "all", (Provider.GCP, F.LOAD_BALANCER): "all",
     (Provider.AZURE, F.KUBERNETES): "all",

@@ -158,7 +158,9 @@ def eks(doc: dict[str, Any]) -> list[Fact]:
 
 
 def s3(doc: dict[str, Any]) -> list[Fact]:
-    """S3 Standard (three volume tiers, GB per month) and S3 Standard-IA, per GB-month."""
+    """S3 Standard (three volume tiers, GB per month) and S3 Standard-IA, per GB-month, and
+    Standard-IA's retrieval fee, per GB read ("Object Retrieval in Standard Infrequent
+    Access per GB")."""
     facts = []
     for metric, t0, t1 in (("Standard Storage First 50 TB per GB Mo", 0, 51200),
                            ("Standard Storage Next 450 TB per GB Mo", 51200, 512000),
@@ -172,6 +174,11 @@ def s3(doc: dict[str, Any]) -> list[Fact]:
                                          ).items():
         facts.append(Fact("AmazonS3", F.OBJECT_STORAGE, U.GB_MONTH, O.ON_DEMAND,
                           "s3-standard-ia", region, price, {"storage_class": "infrequent"}))
+    for region, (price, _) in _by_region(
+            doc["Object Retrieval in Standard Infrequent Access per GB"]).items():
+        facts.append(Fact("AmazonS3", F.OBJECT_STORAGE, U.GB, O.ON_DEMAND,
+                          "s3-standard-ia-retrieval", region, price,
+                          {"retrieval_of": "infrequent"}))
     return facts
 
 
