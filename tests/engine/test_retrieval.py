@@ -45,3 +45,20 @@ def test_behind_the_cdn_only_the_cache_fills_are_read():
 def test_the_standard_class_and_a_bucket_never_read_pay_none():
     assert retrieval("aws", access="frequent")[0] == []
     assert retrieval("gcp", egress_gb_per_month=0)[0] == []
+
+
+def test_a_bucket_read_more_than_it_stores_is_told_the_standard_class_costs_less():
+    # a podcast host: 2,000 GB in S3 Standard-IA, 9,000 GB read a month: $25.00 stored and
+    # $90.00 retrieved, against $46.00 in S3 Standard
+    req = {"name": "podcasts", "availability_target": 99.9,
+           "preferences": {"providers": ["aws"], "regions": ["us-east-1"]},
+           "workloads": [{**ARCHIVE, "storage_gb": 2000, "egress_gb_per_month": 9000}]}
+    result = assess(req)
+    (cost,) = [p for p in result.review if p.pillar == "cost_optimization"]
+    assert ("dicom: stored for infrequent access but read 9,000 GB a month of its 2,000 GB, "
+            "each GB read paying the class's retrieval fee: $115.00 a month with it, $46.00 in "
+            "the standard class ($69.00 less; set access: frequent).") in cost.findings
+    # the archive reads 15% of its size a month: the infrequent class is the cheaper
+    archive = assess({**req, "workloads": [ARCHIVE]})
+    (cost,) = [p for p in archive.review if p.pillar == "cost_optimization"]
+    assert not [f for f in cost.findings if "stored for infrequent access" in f]

@@ -450,6 +450,7 @@ def _facts(req: Requirements, design: OptionDesign) -> ArchitectureFacts:
         sudden_peaks=tuple(design.sudden_peaks),
         scaled_inference=tuple(design.scaled_inference),
         part_time_workers=tuple(design.part_time_workers),
+        dearer_classes=tuple(design.dearer_classes),
         growth_rate_monthly=req.business.growth_rate_monthly,
         horizon_months=req.business.horizon_months,
         storage_only=not network.in_private_network(req.workloads),

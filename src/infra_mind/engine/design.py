@@ -20,6 +20,7 @@ from infra_mind.catalog.regions import Region
 from infra_mind.catalog.store import Catalog
 from infra_mind.engine import compute, growth, network, protection
 from infra_mind.engine.burstable import small_load
+from infra_mind.engine.facts import DearerClass
 from infra_mind.engine.option import (
     COMMITMENT_OPTION,
     OptionDesign,
@@ -32,7 +33,9 @@ from infra_mind.engine.pricing import (
     first_row,
     hourly_line,
     line,
+    money,
     tier_group,
+    tiered_cost,
     tiered_lines,
 )
 from infra_mind.engine.requirements import Requirements
@@ -295,6 +298,12 @@ def _object_storage(catalog: Catalog, design: OptionDesign, d: WorkloadDemand,
     design.add(items[-1], "storage", growth.GrowingStorage(rows, gb, grow, 1))
 
 
+#: The standard class is named as the cheaper one when it saves at least this much a month
+#: and this share of the infrequent class's storage and retrieval.
+DEARER_CLASS_MIN_USD = 10.0
+DEARER_CLASS_MIN_SHARE = 0.1
+
+
 def _retrieval(catalog: Catalog, design: OptionDesign, d: WorkloadDemand) -> None:
     """What reading an infrequent-access bucket costs: its class bills every GB read out
     (S3 Standard-IA, Nearline, Blob Cool), beside the egress. A bucket read directly sends
@@ -315,6 +324,17 @@ def _retrieval(catalog: Catalog, design: OptionDesign, d: WorkloadDemand) -> Non
                 note=f"{gb:,g} GB read a month, {how}")
     design.add(item, "storage", growth.ScaledLinear(item.monthly_usd) if public
                else growth.Fixed(item.monthly_usd))
+    stored = float(d.resources["storage_gb"])
+    standard = tier_group(catalog, p, r, ProductFamily.OBJECT_STORAGE, storage_class="standard")
+    infrequent = tier_group(catalog, p, r, ProductFamily.OBJECT_STORAGE,
+                            storage_class="infrequent")
+    if standard and infrequent and not beyond_tiers(standard, stored):
+        as_infrequent = tiered_cost(infrequent, stored) + item.monthly_usd
+        as_standard = tiered_cost(standard, stored)
+        if as_infrequent - as_standard >= max(DEARER_CLASS_MIN_USD,
+                                              DEARER_CLASS_MIN_SHARE * as_infrequent):
+            design.dearer_classes.append(DearerClass(d.workload, stored, gb, money(as_infrequent),
+                                                     money(as_standard)))
 
 
 def design_option(catalog: Catalog, req: Requirements, demands: list[WorkloadDemand],

@@ -67,6 +67,18 @@ class SuddenPeak:
 
 
 @dataclass(frozen=True, slots=True)
+class DearerClass:
+    """A bucket stored in the infrequent-access class but read so much that the standard
+    class, with no retrieval fee, costs less a month."""
+
+    workload: str
+    stored_gb: float
+    read_gb: float  # a month
+    infrequent_usd: float  # storage and retrieval, a month
+    standard_usd: float  # storage, a month
+
+
+@dataclass(frozen=True, slots=True)
 class PartTimeWorker:
     """A worker stated in vCPU-hours whose machines are held all month for their memory,
     mostly idle, and what running them only for its work would cost instead."""
@@ -151,6 +163,7 @@ class ArchitectureFacts:
     scaled_inference: tuple[tuple[str, float], ...] = ()
     #: Workers held all month that would cost less started only for their work.
     part_time_workers: tuple[PartTimeWorker, ...] = ()
+    dearer_classes: tuple[DearerClass, ...] = ()
     #: Every part is the provider's object storage (and CDN): no machines, databases or
     #: caches, so nothing to size, to place in private subnets or to spread over zones.
     storage_only: bool = False

@@ -14,7 +14,7 @@ from infra_mind.catalog.model import PriceRow, PurchaseOption
 from infra_mind.catalog.regions import Region
 from infra_mind.catalog.store import Catalog
 from infra_mind.engine import growth
-from infra_mind.engine.facts import PartTimeWorker, SuddenPeak
+from infra_mind.engine.facts import DearerClass, PartTimeWorker, SuddenPeak
 from infra_mind.engine.requirements import Commitment, Requirements
 from infra_mind.engine.result import LineItem
 
@@ -68,6 +68,8 @@ class OptionDesign:
     scaled_inference: list[tuple[str, float]] = field(default_factory=list)
     #: Workers held all month that would cost less started only for their work.
     part_time_workers: list[PartTimeWorker] = field(default_factory=list)
+    #: Buckets in the infrequent class that the standard class would hold for less.
+    dearer_classes: list[DearerClass] = field(default_factory=list)
     #: Per workload with machines: the purchase option(s) its lines use.
     purchase_terms: dict[str, str] = field(default_factory=dict)
     #: Requested terms the catalog could not price here (those lines are on demand).

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from infra_mind.engine.facts import (
     ArchitectureFacts,
     CdnAlternative,
+    DearerClass,
     PartTimeWorker,
     SuddenPeak,
 )
@@ -202,6 +203,7 @@ def _cost(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
         out.append(("medium", f"A sourced commitment would save "
                               f"{per_month(f.commitment_saving_usd)} on steady machines."))
     out += [("medium", _part_time_text(p)) for p in f.part_time_workers]
+    out += [("medium", _dearer_class_text(b)) for b in f.dearer_classes]
     if f.interruptible_on_demand:
         out.append(("medium", "Interruptible work on on-demand capacity (spot not allowed): "
                               f"{', '.join(f.interruptible_on_demand)}."))
@@ -222,6 +224,13 @@ def _part_time_text(p: PartTimeWorker) -> str:
             f"(on a schedule or from a job queue), {p.machines} x {p.sku} for about "
             f"{p.hours:,.0f} h would cost {usd(p.monthly_usd)} a month, "
             f"{usd(p.saving_usd)} less.")
+
+
+def _dearer_class_text(b: DearerClass) -> str:
+    return (f"{b.workload}: stored for infrequent access but read {b.read_gb:,.0f} GB a month "
+            f"of its {b.stored_gb:,.0f} GB, each GB read paying the class's retrieval fee: "
+            f"{usd(b.infrequent_usd)} a month with it, {usd(b.standard_usd)} in the standard "
+            f"class ({usd(b.infrequent_usd - b.standard_usd)} less; set access: frequent).")
 
 
 def _cdn_finding(cdn: CdnAlternative, monthly_cost_usd: float) -> str:
