@@ -149,3 +149,10 @@ def test_commitment_figures_say_what_they_are_measured_against(budgeted):
                .splitlines() if x.startswith("Commitments")]
     total = on_demand["options"][0]["monthly_cost_usd"]
     assert line.startswith(f"Commitments, each against every machine on demand ({usd(total)}): ")
+
+
+def test_the_subtitle_counts_options_in_words():
+    one = requirements("saas-startup")
+    one["preferences"] = {**one.get("preferences", {}), "providers": ["aws"]}
+    text = render_report(advise(result_json(one)), "executive", "md")
+    assert "_Executive report: 1 option priced on aws_" in text

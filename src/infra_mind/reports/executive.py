@@ -17,7 +17,8 @@ def build(advice: Advice) -> Report:
     narrative = Narrative(advice.narrative)
     option = advice.recommended_option
     providers = sorted({o.provider for o in result.options})
-    subtitle = (f"Executive report: {len(result.options)} options priced on "
+    count = len(result.options)
+    subtitle = (f"Executive report: {count} option{'' if count == 1 else 's'} priced on "
                 f"{', '.join(providers) or 'no provider'}")
     return assemble(advice, narrative, kind="executive", title="executive report",
                     subtitle=subtitle, sections=[

@@ -119,11 +119,43 @@ def _billed_by_the_hour(option: Option | None) -> bool:
                                       for li in option.line_items)
 
 
+#: The purchase options that carry each commitment term a requirements file may ask for.
+_TERMS = {"1y": ("1-year", ("reserved_1y", "savings_plan_1y")),
+          "3y": ("3-year", ("reserved_3y", "savings_plan_3y"))}
+
+
+def _committed_as_asked(r: AssessmentResult) -> str | None:
+    """The strategy's words where the requirements ask for a commitment: what the design
+    already prices on that term, or that the catalog has no price on it for these machines.
+    None where no commitment is asked or nothing is billed by the hour."""
+    chosen = recommended_option(r)
+    asked = _TERMS.get(r.requirements.preferences.commitment.value)
+    if asked is None or chosen is None or not _billed_by_the_hour(chosen):
+        return None
+    term, options = asked
+    committed = sorted({li.workload for li in chosen.line_items
+                        if li.purchase_option in options})
+    if not committed:
+        return (f"**No {term} price for these machines.** The requirements ask for a {term} "
+                f"commitment, but the catalog holds no sourced {term} price for this design's "
+                "machines, so they are priced on demand and no saving is claimed.")
+    base = chosen.commitment[0].monthly_usd if chosen.commitment else None
+    against = (f", against {usd(base)} with every machine on demand"
+               if base is not None and base > chosen.monthly_cost_usd else "")
+    return (f"**Committed as asked.** The design prices the machines that run all month on "
+            f"the {term} term the requirements ask for ({', '.join(committed)}): "
+            f"{usd(chosen.monthly_cost_usd)} a month{against}. Capacity for peaks stays on "
+            "demand, since a commitment bills every hour.")
+
+
 def _strategy_offline(r: AssessmentResult) -> str:
     prefs = r.requirements.preferences
     out = []
     best = best_saving(recommended_option(r))
-    if best is not None:
+    as_asked = _committed_as_asked(r)
+    if as_asked is not None:
+        out.append(as_asked)
+    elif best is not None:
         when = (f", breaking even in month {best.break_even_month}"
                 if best.break_even_month else "")
         out.append(f"**Commit once usage is steady.** Start on demand; the {best.purchase_option} "
@@ -152,7 +184,7 @@ def _strategy_offline(r: AssessmentResult) -> str:
         if r.budget.levers_together_usd is not None:
             text += f" All of them at once{all_at_once(r.budget, horizon)}."
         out.append(text + " The budget section lists each change.")
-    if prefs.existing_provider:
+    if prefs.existing_provider and len(prefs.providers) > 1:
         out.append(f"**Existing provider**: {prefs.existing_provider} is preferred when within "
                    "the engine's tolerance of the cheapest option, since a migration has costs "
                    "this comparison does not price.")
