@@ -61,8 +61,8 @@ def _sku_offline(r: AssessmentResult) -> str:
     if chosen is None:
         return "No option could be priced, so no SKU was chosen."
     out = [f"Each SKU on {where(chosen)} is the least-cost catalog entry that meets the sized "
-           "demand of its workload; the sizing formulas and their inputs are in the technical "
-           "report.", ""]
+           "demand of its workload; the sizing formulas and their inputs are in the Sizing "
+           "sections below.", ""]
     lines = []
     for li in chosen.line_items:
         why = f" {li.note[0].upper()}{li.note[1:]}." if li.note else ""
