@@ -77,6 +77,15 @@ def _words(value: str) -> str:
     return value.replace("_", " ")
 
 
+def _term_words(option: str) -> str:
+    """``reserved_1y`` -> "reserved 1-year term (reserved 1y)": the words a question about
+    a commitment uses ("a 1-year term", "three years"), with the option's own name."""
+    for short, term in (("_1y", "1-year"), ("_3y", "3-year")):
+        if option.endswith(short):
+            return f"{_words(option.removesuffix(short))} {term} term ({_words(option)})"
+    return _words(option)
+
+
 # -- facts ----------------------------------------------------------------------------------
 
 
@@ -84,6 +93,7 @@ def fact_documents(result: Mapping[str, Any]) -> list[FactDoc]:
     """Every fact of a stored result, in a stable order (ids unique)."""
     facts: list[FactDoc] = []
     facts.extend(_recommendation(result))
+    facts.extend(_not_priced(result))
     recommended = result.get("recommended") or None
     for option in result.get("options") or []:
         facts.append(_option(option, recommended))
@@ -126,6 +136,27 @@ def _recommendation(result: Mapping[str, Any]) -> list[FactDoc]:
     if reasons:
         text += " Why: " + "; ".join(reasons) + "."
     return [FactDoc("recommendation", "Recommendation", text)]
+
+
+def _not_priced(result: Mapping[str, Any]) -> list[FactDoc]:
+    """The providers with no option, and why: a question about one ("what would this cost
+    on AWS?") was answered with the recommendation's cost review."""
+    if "options" not in result:
+        return []
+    priced = {o.get("provider") for o in result.get("options") or []}
+    allowed = ((result.get("requirements") or {}).get("preferences") or {}).get("providers")
+    out = []
+    for provider in sorted(set(PROVIDER_NAMES) - priced):
+        if allowed is not None and provider not in allowed:
+            why = (f"the requirements' preferences.providers allow {', '.join(allowed)} only; "
+                   f"add {provider} there to compare it")
+        else:
+            why = ("none of its regions could be designed within the requirements (data "
+                   "residency, preferences.regions, or the users' round trip)")
+        out.append(FactDoc(_slug("not-priced", provider), f"{provider_name(provider)} not priced",
+                           f"No {provider_name(provider)} ({provider}) option was priced, so "
+                           f"the assessment has no cost for it: {why}."))
+    return out
 
 
 def _delta(option: Mapping[str, Any], recommended: Mapping[str, Any] | None) -> str:
@@ -188,9 +219,9 @@ def _commitment(option: Mapping[str, Any]) -> list[FactDoc]:
     parts = []
     for c in choices:
         saving = float(c["savings_usd"])
-        part = (f"{_words(c['purchase_option'])}: {usd(c['monthly_usd'])} a month, "
-                + (f"saving {usd(saving)}" if round(saving, 2) >= 0
-                   else f"costing {usd(-saving)} more")
+        part = (f"{_term_words(c['purchase_option'])}: {usd(c['monthly_usd'])} a month, "
+                + (f"saves {usd(saving)}" if round(saving, 2) >= 0
+                   else f"costs {usd(-saving)} more")
                 + f" ({c['savings_pct']}%), covering "
                 f"{c['coverage_pct']}% of compute")
         if c.get("break_even_month") is not None:
@@ -379,10 +410,30 @@ def rank_facts(question: str, facts: Sequence[FactDoc], k: int) -> list[FactHit]
     return [FactHit(facts[i], scores[i]) for i in ranked[:k]]
 
 
+#: Article tags that name a provider.
+PROVIDER_TAGS = frozenset({"aws", "azure", "gcp"})
+
+
+def _providers_in_view(question: str, result: Mapping[str, Any] | None) -> set[str] | None:
+    """The providers a question about ``result`` can be about: the result's options' and
+    any the question names ("what would this cost on AWS?"); None (any) without a
+    result."""
+    if not result:
+        return None
+    named = set(tokenize(question)) & PROVIDER_TAGS
+    named |= {"gcp" for word in ("google",) if word in tokenize(question)}
+    return {str(o.get("provider")) for o in result.get("options") or []} | named
+
+
 def retrieve(question: str, result: Mapping[str, Any] | None, kb: KnowledgeBase,
              k_facts: int = 4, k_articles: int = 3) -> Retrieved:
     """The facts of ``result`` (none without one) and the articles of ``kb`` for
-    ``question``."""
+    ``question``. An article about other providers only (its provider tags, none of them
+    the assessment's or named in the question) is left out: an Azure-only assessment's
+    question on commitments was answered from the AWS Savings Plans article."""
     facts = fact_documents(result) if result else []
-    articles = [hit for hit in kb.search(question, k=k_articles) if hit.score > 0]
+    in_view = _providers_in_view(question, result)
+    articles = [hit for hit in kb.search(question, k=k_articles * 4) if hit.score > 0
+                and (in_view is None or not (about := PROVIDER_TAGS & set(hit.article.tags))
+                     or about & in_view)][:k_articles]
     return Retrieved(facts=rank_facts(question, facts, k_facts), articles=articles)
