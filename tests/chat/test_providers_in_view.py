@@ -59,5 +59,5 @@ def test_a_provider_without_an_option_is_a_fact_that_says_why():
     text = ask("What would this cost on AWS?")
     assert text.startswith("**AWS / Amazon Web Services not priced.** No AWS / Amazon Web "
                            "Services (aws) option was priced, so the assessment has no cost "
-                           "for it: the requirements' preferences.providers allow azure only; "
-                           "add aws there to compare it.")
+                           "for it: the requirements' preferences.providers leave it out; add "
+                           "aws there.")

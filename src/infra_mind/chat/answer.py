@@ -161,6 +161,10 @@ def compose_offline(question: str, retrieved: Retrieved, *, notice: str = "") ->
 
 #: Questions about a concept rather than about the assessment: the article leads on a tie.
 _CONCEPTUAL = re.compile(r"(?i)(what (is|are)\b|how (do|does)\b.*\bwork|explain\b|define\b)")
+#: Questions about this assessment in the asker's words ("can we ...", "why did you ...",
+#: "our costs", "here"): a fact that matches leads, whatever an article covers. "Can we cut
+#: costs without losing availability?" had led with the managed-caches article.
+_ABOUT_US = re.compile(r"(?i)\b(we|our|us|you|here)\b")
 
 
 def _coverage(question: set[str], text: str) -> float:
@@ -173,6 +177,8 @@ def _article_leads(question: str, retrieved: Retrieved) -> bool:
     ("What is a spot instance?"), else with the fact ("What would this cost on Azure?").
     BM25 scores of two collections cannot be compared; term coverage can."""
     if not retrieved.articles or not retrieved.facts:
+        return False
+    if _ABOUT_US.search(question) and not _CONCEPTUAL.match(question.strip()):
         return False
     terms = set(tokenize(question))
     best = retrieved.articles[0].article

@@ -148,8 +148,8 @@ def _not_priced(result: Mapping[str, Any]) -> list[FactDoc]:
     out = []
     for provider in sorted(set(PROVIDER_NAMES) - priced):
         if allowed is not None and provider not in allowed:
-            why = (f"the requirements' preferences.providers allow {', '.join(allowed)} only; "
-                   f"add {provider} there to compare it")
+            # the other providers are not named: this fact is not about them
+            why = f"the requirements' preferences.providers leave it out; add {provider} there"
         else:
             why = ("none of its regions could be designed within the requirements (data "
                    "residency, preferences.regions, or the users' round trip)")
@@ -391,13 +391,16 @@ def _catalog(result: Mapping[str, Any]) -> list[FactDoc]:
 # -- retrieval ------------------------------------------------------------------------------
 
 
-def rank_facts(question: str, facts: Sequence[FactDoc], k: int) -> list[FactHit]:
+def rank_facts(question: str, facts: Sequence[FactDoc], k: int,
+               elsewhere: frozenset[str] = frozenset()) -> list[FactHit]:
     """The ``k`` facts that best match ``question``, best first: those holding more of
-    its distinct terms first, then by BM25 score (over title and text), then in the
-    facts' order. Facts that share no term with it are left out.
+    its distinct terms first, then the recommended option's before another option's (an
+    id with a ``provider:region`` of ``elsewhere``), then by BM25 score (over title and
+    text), then in the facts' order. Facts that share no term with it are left out.
 
     Counting the terms first keeps a fact that matches the whole question ("cost" and
-    "azure") above one that matches a rarer word of it alone ("cost" in a review)."""
+    "azure") above one that matches a rarer word of it alone ("cost" in a review). "Is
+    Kubernetes necessary here?" had led with another option's shared lines."""
     query = list(dict.fromkeys(tokenize(question)))  # as the knowledge base does
     if not facts or not query or k <= 0:
         return []
@@ -405,8 +408,9 @@ def rank_facts(question: str, facts: Sequence[FactDoc], k: int) -> list[FactHit]
     scores = Okapi(corpus).scores(query)
     terms = set(query)
     matched = [len(terms.intersection(tokens)) for tokens in corpus]
+    other = [any(f":{where}:" in f"{f.id}:" for where in elsewhere) for f in facts]
     ranked = sorted((i for i in range(len(facts)) if matched[i] and scores[i] > 0),
-                    key=lambda i: (-matched[i], -scores[i], i))
+                    key=lambda i: (-matched[i], other[i], -scores[i], i))
     return [FactHit(facts[i], scores[i]) for i in ranked[:k]]
 
 
@@ -414,15 +418,19 @@ def rank_facts(question: str, facts: Sequence[FactDoc], k: int) -> list[FactHit]
 PROVIDER_TAGS = frozenset({"aws", "azure", "gcp"})
 
 
+def _named_providers(question: str) -> set[str]:
+    """The providers a question names ("what would this cost on AWS?")."""
+    words = set(tokenize(question))
+    return (words & PROVIDER_TAGS) | ({"gcp"} if "google" in words else set())
+
+
 def _providers_in_view(question: str, result: Mapping[str, Any] | None) -> set[str] | None:
     """The providers a question about ``result`` can be about: the result's options' and
-    any the question names ("what would this cost on AWS?"); None (any) without a
-    result."""
+    any the question names; None (any) without a result."""
     if not result:
         return None
-    named = set(tokenize(question)) & PROVIDER_TAGS
-    named |= {"gcp" for word in ("google",) if word in tokenize(question)}
-    return {str(o.get("provider")) for o in result.get("options") or []} | named
+    return {str(o.get("provider")) for o in result.get("options") or []} | \
+        _named_providers(question)
 
 
 def retrieve(question: str, result: Mapping[str, Any] | None, kb: KnowledgeBase,
@@ -436,4 +444,11 @@ def retrieve(question: str, result: Mapping[str, Any] | None, kb: KnowledgeBase,
     articles = [hit for hit in kb.search(question, k=k_articles * 4) if hit.score > 0
                 and (in_view is None or not (about := PROVIDER_TAGS & set(hit.article.tags))
                      or about & in_view)][:k_articles]
-    return Retrieved(facts=rank_facts(question, facts, k_facts), articles=articles)
+    rec = (result or {}).get("recommended") or {}
+    named = _named_providers(question)
+    elsewhere = frozenset(f"{o.get('provider')}:{o.get('region')}"
+                          for o in (result or {}).get("options") or []
+                          if (o.get("provider"), o.get("region"))
+                          != (rec.get("provider"), rec.get("region"))
+                          and o.get("provider") not in named)
+    return Retrieved(facts=rank_facts(question, facts, k_facts, elsewhere), articles=articles)

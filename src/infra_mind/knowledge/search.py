@@ -107,6 +107,14 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "afford": ("afford", "budget"),
     "cheaper": ("cheaper", "lower", "cost"),
     "cut": ("cut", "lower", "cost"),
+    "save": ("save", "lower", "cost"),
+    "saving": ("save", "lower", "cost"),
+    # "why did you pick this region?" asks for the recommendation's reasons
+    "pick": ("pick", "recommend"),
+    "choose": ("choose", "recommend"),
+    "chose": ("choose", "recommend"),
+    "chosen": ("choose", "recommend"),
+    "choice": ("choice", "recommend"),
 }
 
 

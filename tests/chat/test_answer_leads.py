@@ -1,0 +1,46 @@
+"""Questions about the assessment lead with its facts, the recommended option's first.
+
+On eu-fintech (AWS eu-north-1 recommended): "Why did you pick this region?" led with the
+disaster-recovery article, "Can we cut costs without losing availability?" with the
+managed-caches article, and "Is Kubernetes necessary here?" with the Azure option's shared
+lines. A question in the asker's words ("we", "you", "here") leads with a matching fact;
+"pick" and "choose" reach the recommendation; on a tie the recommended option's facts
+come before another option's. Conceptual questions still lead with the article.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from infra_mind.chat.answer import answer
+from infra_mind.knowledge import default_knowledge_base, tokenize
+from tests.chat.helpers import result_of
+
+KB = default_knowledge_base()
+
+
+def lead(question: str) -> str:
+    text = asyncio.run(answer(question, result=result_of("eu-fintech"), kb=KB,
+                              history=[])).markdown
+    return text.split("\n\n")[0]
+
+
+@pytest.mark.parametrize(("question", "starts"), [
+    ("Why did you pick this region?", "**Recommendation.** Recommended: the AWS"),
+    ("Can we cut costs without losing availability?", "**"),
+    ("Is Kubernetes necessary here?", "**Review: operational excellence.**"),
+])
+def test_a_question_about_the_assessment_leads_with_a_fact(question, starts):
+    assert lead(question).startswith(starts)
+    assert not lead(question).startswith("From the knowledge base")
+
+
+def test_a_conceptual_question_leads_with_the_article():
+    assert lead("What is a spot instance?").startswith("From the knowledge base")
+
+
+def test_choosing_words_reach_the_recommendation():
+    for word in ("pick", "picked", "choose", "chose", "chosen", "choice"):
+        assert "recommend" in tokenize(word), word
