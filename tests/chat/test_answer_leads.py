@@ -37,6 +37,15 @@ def test_a_question_about_the_assessment_leads_with_a_fact(question, starts):
     assert not lead(question).startswith("From the knowledge base")
 
 
+def test_next_year_is_the_projection_a_year_out():
+    text = asyncio.run(answer("How much will this cost next year?",
+                              result=result_of("hipaa-telehealth"), kb=KB,
+                              history=[])).markdown
+    assert text.startswith("**Cost projection.**")
+    month = next(m for m in result_of("hipaa-telehealth")["projection"] if m["month"] == 13)
+    assert f"About a year out (month 13) it costs ${month['monthly_cost_usd']:,.2f}" in text
+
+
 def test_a_conceptual_question_leads_with_the_article():
     assert lead("What is a spot instance?").startswith("From the knowledge base")
 

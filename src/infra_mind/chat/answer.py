@@ -164,7 +164,7 @@ _CONCEPTUAL = re.compile(r"(?i)(what (is|are)\b|how (do|does)\b.*\bwork|explain\
 #: Questions about this assessment in the asker's words ("can we ...", "why did you ...",
 #: "our costs", "here"): a fact that matches leads, whatever an article covers. "Can we cut
 #: costs without losing availability?" had led with the managed-caches article.
-_ABOUT_US = re.compile(r"(?i)\b(we|our|us|you|here)\b")
+_ABOUT_US = re.compile(r"(?i)\b(we|our|us|you|here|this|my)\b")
 
 
 def _coverage(question: set[str], text: str) -> float:

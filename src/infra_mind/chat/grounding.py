@@ -291,6 +291,13 @@ def _projection(result: Mapping[str, Any]) -> list[FactDoc]:
             f"recommended option: month {first['month']} {usd(first['monthly_cost_usd'])}; "
             f"month {last['month']} {usd(last['monthly_cost_usd'])}, between "
             f"{usd(last['p10'])} (P10) and {usd(last['p90'])} (P90).")
+    # "how much will this cost next year?": the month a year after the first, else the
+    # twelfth
+    year = next((m for m in months if m["month"] == 13), None) or \
+        next((m for m in months if m["month"] == 12), None)
+    if year is not None:
+        text += (f" About a year out (month {year['month']}) it costs "
+                 f"{usd(year['monthly_cost_usd'])} a month.")
     return [FactDoc("projection", "Cost projection", text)]
 
 
