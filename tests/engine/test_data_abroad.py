@@ -2,13 +2,15 @@
 another country can win on price: the assessment then says where the data would be.
 
 A US biotech lab was recommended Montréal (a GCP spot price) and a UK and Irish legal
-service Stockholm with no word that the data would leave the users' countries.
+service Stockholm with no word that the data would leave the users' countries. The
+warning now also prices the cheapest region where the users are: a UK sports club's data
+went to Stockholm for $2.30 a month less than London.
 """
 
 from infra_mind.engine.assess import assess
 from tests.engine.rows import catalog, network, vm
 
-WORKER = {"name": "jobs", "type": "worker", "vcpu": 2, "memory_gb": 8}
+WORKER = {"name": "jobs", "type": "worker", "vcpu": 2, "memory_gb": 7.5}
 
 
 def _in(region_code, rows):
@@ -35,6 +37,9 @@ def test_a_region_in_none_of_the_users_places_says_where_the_data_would_be():
     assert warning.startswith("The recommended region ca-central-1 keeps the data in "
                               "Montréal (CA), where none of the users (us) are")
     assert "State data_residency" in warning
+    # and what keeping it where the users are would cost
+    assert warning.endswith("The cheapest region designed where they are, aws us-east-1 "
+                            "(N. Virginia), costs $73.00 a month, $36.50 more.")
 
 
 def test_no_word_where_the_users_are_or_where_the_data_may_be_is_stated():

@@ -135,7 +135,7 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
                     **_waf_quote(catalog, demands, chosen),
                     **_far_users(choice, allowed[chosen.design.provider], chosen.design))
     pillars = review(facts, chosen.controls)
-    warnings += _kept_abroad(req, choice, chosen.design.region)
+    warnings += _kept_abroad(req, choice, chosen, evaluated)
     warnings += _past_last_tier(chosen.design, req.business.growth_rate_monthly,
                                 req.business.horizon_months)
     warnings += chosen.design.warnings
@@ -331,19 +331,36 @@ def _past_last_tier(design: OptionDesign, growth_rate: float, horizon: int) -> l
     return out
 
 
-def _kept_abroad(req: Requirements, choice: latency.Choice, region: Region) -> list[str]:
+def _kept_abroad(req: Requirements, choice: latency.Choice, chosen: Candidate,
+                 evaluated: list[Candidate]) -> list[str]:
     """A warning where the recommended region is in none of the places the users are and
     nothing says where the data may be kept: US users' data in Montréal is near them, and
-    cheaper, but may not be where their contracts or regulators want it."""
+    cheaper, but may not be where their contracts or regulators want it. It names the
+    cheapest region designed where the users are, with no more violations or unpriced
+    parts, and what it costs more: a UK sports club's data went to Stockholm for $2.30 a
+    month less than London."""
     places = set(choice.users)
+    region = chosen.design.region
     if (choice.users_from != "users" or req.data_residency or req.preferences.regions
             or region.group in places or region.country in places):
         return []
     users = reasons.listing([place_name(p) for p in choice.users])
-    return [f"The recommended region {region.code} keeps the data in {region.city} "
+    text = (f"The recommended region {region.code} keeps the data in {region.city} "
             f"({region.country}), where none of the users ({users}) are: it was chosen for "
             "its round trip and cost, as no data_residency is stated. State data_residency "
-            "if the data must stay in the users' countries."]
+            "if the data must stay in the users' countries.")
+    home = [c for c in evaluated
+            if (c.design.region.group in places or c.design.region.country in places)
+            and len(c.design.violations) <= len(chosen.design.violations)
+            and len(c.design.unpriced) <= len(chosen.design.unpriced)]
+    if home:
+        best = min(home, key=lambda c: (c.design.monthly_usd, c.design.region.code))
+        more = best.design.monthly_usd - chosen.design.monthly_usd
+        text += (f" The cheapest region designed where they are, {best.design.provider} "
+                 f"{best.design.region.code} ({best.design.region.city}), costs "
+                 f"{usd(best.design.monthly_usd)} a month"
+                 + (f", {usd(more)} more." if more > 0.005 else "."))
+    return [text]
 
 
 def _wide_groups(choice: latency.Choice) -> list[str]:
