@@ -3,10 +3,13 @@
 A region far from its users costs every request a long round trip, so price alone must not
 send a US business to Belgium. The requirements say where users are by region group (``us``,
 ``ca``, ``eu``, ``uk``, ``apac``, ``sa``) or by country (``JP``, ``AE``: ``engine.places``).
-The round trip between two groups is the shortest published round trip between a city of one
-and a city of the other (``CITY_RTT_MS``); a region in the users' own group counts as 0 ms.
-A country's round trip to a region is read from Azure's published inter-region table
-(``engine.places``); a region in the users' own country counts as 0 ms.
+Round trips are read from Azure's published inter-region table (``engine.places``), each
+region by the Azure region that stands for it (``measured_at``). A country's round trip to a
+region is from the nearest of the country's measured regions, a group's from the nearest of
+the group's own regions; a region in the users' own country or group counts as 0 ms. (The
+round trip between groups had been the shortest between any city of each, from another
+operator's table: Stockholm was 13 ms from UK users, London to Frankfurt, where the table
+gives 31; Oregon 16 ms from Canadian users, where it gives 64.)
 
 The rule (``choose``): keep the regions within ``NEAR_RTT_MS`` of every place the users are.
 When users are in places no single region is near to all of (us and eu, say), keep the
@@ -30,82 +33,40 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import combinations
+from functools import cache
 
-from infra_mind.catalog.regions import Region
-from infra_mind.engine.places import COUNTRIES, country_rtt_ms, group_spread
+from infra_mind.catalog.regions import REGIONS, Region
+from infra_mind.engine.places import COUNTRIES, between, country_rtt_ms, group_spread
 from infra_mind.engine.requirements import Requirements
 from infra_mind.engine.workloads import USER_FACING
 
-#: Average round-trip times between cities, ms, as IBM Cloud publishes them for its VPC
-#: regions (cloud.ibm.com/docs/vpc?topic=vpc-network-latency-dashboard; the table for
-#: 10 Jan - 8 Feb 2026, source file ibm-cloud-docs/vpc _include-segments/network-latency.md).
-#: Each pair is the mean of the two directions the table gives, rounded. Another operator's
-#: backbone differs by a few milliseconds; what matters here is which side of
-#: ``NEAR_RTT_MS`` a pair falls on, and no pair is within 15 ms of it.
-CITY_RTT_MS: dict[frozenset[str], int] = {frozenset(pair): ms for pair, ms in {
-    ("Dallas", "Toronto"): 34, ("Dallas", "Washington"): 32, ("Dallas", "Frankfurt"): 123,
-    ("Dallas", "London"): 112, ("Dallas", "Madrid"): 117, ("Dallas", "Montreal"): 42,
-    ("Dallas", "Chennai"): 247, ("Dallas", "Osaka"): 151, ("Dallas", "Sydney"): 184,
-    ("Dallas", "Tokyo"): 143, ("Dallas", "Sao Paulo"): 144,
-    ("Toronto", "Washington"): 20, ("Toronto", "Frankfurt"): 92, ("Toronto", "London"): 82,
-    ("Toronto", "Madrid"): 105, ("Toronto", "Montreal"): 11, ("Toronto", "Chennai"): 219,
-    ("Toronto", "Osaka"): 142, ("Toronto", "Sydney"): 213, ("Toronto", "Tokyo"): 135,
-    ("Toronto", "Sao Paulo"): 138,
-    ("Washington", "Frankfurt"): 86, ("Washington", "London"): 76,
-    ("Washington", "Madrid"): 87, ("Washington", "Montreal"): 16,
-    ("Washington", "Chennai"): 235, ("Washington", "Osaka"): 147,
-    ("Washington", "Sydney"): 214, ("Washington", "Tokyo"): 141,
-    ("Washington", "Sao Paulo"): 125,
-    ("Frankfurt", "London"): 13, ("Frankfurt", "Madrid"): 30, ("Frankfurt", "Montreal"): 89,
-    ("Frankfurt", "Chennai"): 138, ("Frankfurt", "Osaka"): 245, ("Frankfurt", "Sydney"): 251,
-    ("Frankfurt", "Tokyo"): 239, ("Frankfurt", "Sao Paulo"): 201,
-    ("London", "Madrid"): 25, ("London", "Montreal"): 79, ("London", "Chennai"): 137,
-    ("London", "Osaka"): 254, ("London", "Sydney"): 260, ("London", "Tokyo"): 247,
-    ("London", "Sao Paulo"): 194,
-    ("Madrid", "Montreal"): 102, ("Madrid", "Chennai"): 149, ("Madrid", "Osaka"): 268,
-    ("Madrid", "Sydney"): 274, ("Madrid", "Tokyo"): 260, ("Madrid", "Sao Paulo"): 209,
-    ("Montreal", "Chennai"): 214, ("Montreal", "Osaka"): 151, ("Montreal", "Sydney"): 222,
-    ("Montreal", "Tokyo"): 144, ("Montreal", "Sao Paulo"): 131,
-    ("Chennai", "Osaka"): 120, ("Chennai", "Sydney"): 125, ("Chennai", "Tokyo"): 111,
-    ("Chennai", "Sao Paulo"): 361,
-    ("Osaka", "Sydney"): 122, ("Osaka", "Tokyo"): 9, ("Osaka", "Sao Paulo"): 291,
-    ("Sydney", "Tokyo"): 115, ("Sydney", "Sao Paulo"): 324,
-    ("Tokyo", "Sao Paulo"): 283,
-}.items()}
-
-#: The cities of the table in each region group.
-GROUP_CITIES: dict[str, tuple[str, ...]] = {
-    "us": ("Washington", "Dallas"), "ca": ("Toronto", "Montreal"),
-    "eu": ("Frankfurt", "Madrid"), "uk": ("London",),
-    "apac": ("Tokyo", "Osaka", "Sydney", "Chennai"), "sa": ("Sao Paulo",)}
-
-#: A region is near its users when the round trip is at most this. Same-continent pairs in
-#: the table are at most 42 ms apart (Dallas-Montreal), ocean crossings at least 76 ms
-#: (Washington-London), so any bound between the two makes the same choices; at 60 ms the
-#: three round trips of a new HTTPS request (TCP, TLS 1.3, the request) stay under 200 ms.
+#: A region is near its users when the round trip is at most this. From a region group, the
+#: regions of its own side of a continent are under 40 ms; the US west coast is 64-69 ms from
+#: Canada's regions (Toronto, Québec) and an ocean crossing at least 72 ms (Virginia-Ireland),
+#: so any bound from 40 to 63 ms makes the same choices; at 60 ms the three round trips of a
+#: new HTTPS request (TCP, TLS 1.3, the request) stay under 200 ms.
 NEAR_RTT_MS = 60
 
 
-def group_rtt_ms(a: str, b: str) -> int:
-    """The round trip between two region groups: 0 within a group, else the shortest
-    published round trip between a city of each."""
-    if a == b:
+@cache
+def _group_homes(group: str) -> tuple[str, ...]:
+    """The measured regions (``engine.places``) that stand for a group's own regions."""
+    return tuple(sorted({r.measured_at for r in REGIONS.values() if r.group == group}))
+
+
+def group_rtt_ms(group: str, region: Region) -> int:
+    """The round trip from users in a region group to ``region``: 0 in the group, else
+    from the nearest of the group's own regions (as a country's is from its regions)."""
+    if region.group == group:
         return 0
-    return min(CITY_RTT_MS[frozenset((x, y))] for x in GROUP_CITIES[a]
-               for y in GROUP_CITIES[b])
-
-
-#: Every pair of groups, worked out once.
-GROUP_RTT_MS: dict[frozenset[str], int] = {
-    frozenset((a, b)): group_rtt_ms(a, b) for a, b in combinations(GROUP_CITIES, 2)}
+    return min(between(home, region.measured_at) for home in _group_homes(group))
 
 
 def place_rtt_ms(place: str, region: Region) -> int:
     """The round trip from users at ``place`` (a region group or a country) to ``region``."""
     if place in COUNTRIES:
         return country_rtt_ms(place, region)
-    return 0 if place == region.group else GROUP_RTT_MS[frozenset((place, region.group))]
+    return group_rtt_ms(place, region)
 
 
 def rtt_ms(region: Region, users: Iterable[str]) -> int:
