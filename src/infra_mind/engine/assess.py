@@ -43,7 +43,12 @@ from infra_mind.engine.pricing import (
     tiered_cost,
 )
 from infra_mind.engine.ranking import Candidate
-from infra_mind.engine.requirements import Database, ObjectStorage, Requirements
+from infra_mind.engine.requirements import (
+    Database,
+    ObjectStorage,
+    Requirements,
+    WebService,
+)
 from infra_mind.engine.result import AssessmentResult, Budget, Option, PriceDates, RegionChoice
 from infra_mind.engine.review import review
 from infra_mind.engine.sizing import (
@@ -60,6 +65,10 @@ EXISTING_PROVIDER_TOLERANCE = ranking.EXISTING_PROVIDER_TOLERANCE
 #: a month and this share of the option's cost: less is not worth a new component.
 CDN_SUGGESTION_MIN_USD = 20.0
 CDN_SUGGESTION_MIN_SHARE = 0.02
+#: A web service's responses averaging at least this many kB are files or media (video
+#: segments, downloads, images), not API replies (a few kB): what a CDN in front of the
+#: service could cache. Below it, nothing is suggested.
+FILE_RESPONSE_KB = 100.0
 #: Targets from which the review compares the SLAs on a request's path with the target.
 SLA_CHECKED_FROM = 99.9
 #: Public buckets' CDN requests priced from egress / AVG_RESPONSE_KB are named in a warning
@@ -130,6 +139,7 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
                     budget_exceeded_month=budget_month,
                     budget_p90_month=_budget_p90_month(req, proj, budget_month),
                     cdn=_through_the_cdn(catalog, req, chosen),
+                    service_cdn=_service_cdn(catalog, req, chosen),
                     **_request_path(req, chosen.design),
                     **_private_subnets(catalog, demands, chosen),
                     **_waf_quote(catalog, demands, chosen),
@@ -217,6 +227,54 @@ def _through_the_cdn(catalog: Catalog, req: Requirements, chosen: Candidate
                           workloads=tuple(w.name for w in private),
                           egress_gb_per_month=sum(w.egress_gb_per_month for w in private),
                           monthly_cost_usd=design.monthly_usd, saving_usd=saving)
+
+
+def _service_cdn(catalog: Catalog, req: Requirements, chosen: Candidate
+                 ) -> CdnAlternative | None:
+    """The recommended option with its web services whose responses are files (averaging
+    ``FILE_RESPONSE_KB`` or more) served through the provider's CDN, the service as its
+    origin, if that saves what ``_through_the_cdn`` asks of buckets; else None.
+
+    A live-sports API sent 900,000 GB a month from its machines, 430 kB a response, as
+    internet egress and load balancer data. Whether the responses can be cached is the
+    business's to say; the price is worked out as for a public bucket of the same egress
+    and requests (the CDN's transfer, requests and, where billed, cache fill), the
+    service keeping its machines."""
+    heavy = [w for w in req.workloads if isinstance(w, WebService)
+             and w.egress_gb_per_month > 0
+             and _response_kb(w) >= FILE_RESPONSE_KB]
+    if not heavy:
+        return None
+    names = {w.name for w in heavy}
+    origins = [ObjectStorage.model_construct(
+        name=f"{w.name} (through the CDN)", type="object_storage", storage_gb=1.0,
+        growth_gb_per_month=0.0, access="frequent", public=True,
+        egress_gb_per_month=w.egress_gb_per_month,
+        requests_per_month=_avg_rps(w) * network.SECONDS_PER_MONTH) for w in heavy]
+    changed = req.model_copy(update={"workloads": [
+        w.model_copy(update={"egress_gb_per_month": 0.0}) if w.name in names else w
+        for w in req.workloads] + origins})
+    design = design_option(catalog, changed, size_all(changed), chosen.design.region)
+    saving = money(chosen.design.monthly_usd - design.monthly_usd)
+    if (saving < max(CDN_SUGGESTION_MIN_USD,
+                     CDN_SUGGESTION_MIN_SHARE * chosen.design.monthly_usd)
+            or len(design.violations) > len(chosen.design.violations)
+            or len(design.unpriced) > len(chosen.design.unpriced)):
+        return None
+    return CdnAlternative(cdn=network.CDN_NAMES[design.provider],
+                          workloads=tuple(w.name for w in heavy),
+                          egress_gb_per_month=sum(w.egress_gb_per_month for w in heavy),
+                          monthly_cost_usd=design.monthly_usd, saving_usd=saving,
+                          response_kb=round(min(_response_kb(w) for w in heavy)))
+
+
+def _avg_rps(w: WebService) -> float:
+    return w.avg_rps if w.avg_rps is not None else w.peak_rps / 3
+
+
+def _response_kb(w: WebService) -> float:
+    """A web service's average response, kB: its egress over its requests a month."""
+    return w.egress_gb_per_month * 1e6 / (_avg_rps(w) * network.SECONDS_PER_MONTH)
 
 
 def _assumed_cdn_requests(demands: list[WorkloadDemand], designs: list[OptionDesign]

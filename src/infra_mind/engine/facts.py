@@ -43,14 +43,17 @@ class Component:
 
 @dataclass(frozen=True, slots=True)
 class CdnAlternative:
-    """Object storage whose internet egress the design sends straight from the bucket,
-    and what the same option costs with those buckets behind the provider's CDN."""
+    """Object storage whose internet egress the design sends straight from the bucket (or a
+    web service whose responses are files), and what the same option costs with it behind
+    the provider's CDN."""
 
     cdn: str  # the provider's CDN, e.g. "CloudFront"
     workloads: tuple[str, ...]
     egress_gb_per_month: float
     monthly_cost_usd: float  # the option's, with the CDN
     saving_usd: float  # per month, against the option as designed
+    #: A web service's average response, kB (None for buckets).
+    response_kb: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +147,8 @@ class ArchitectureFacts:
     #: The same option with its private buckets that send data to the internet served
     #: through the provider's CDN instead, where that costs less (None: none would).
     cdn: CdnAlternative | None = None
+    #: Web services whose responses are files, behind the CDN (``assess._service_cdn``).
+    service_cdn: CdnAlternative | None = None
     #: The parts a request to a public service crosses, each with its provider's SLA
     #: (``engine.sla``), from a 99.9% target up (none below, nor without a public service);
     #: and the databases on the path whose SLA is not counted, with why.

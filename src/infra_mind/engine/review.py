@@ -209,6 +209,8 @@ def _cost(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
                               f"{', '.join(f.interruptible_on_demand)}."))
     if f.cdn is not None:
         out.append(("medium", _cdn_finding(f.cdn, f.monthly_cost_usd)))
+    if f.service_cdn is not None:
+        out.append(("medium", _service_cdn_finding(f.service_cdn, f.monthly_cost_usd)))
     if f.autoscaling_saving_usd > 0:
         out.append(("medium", f"Scaling web capacity with load instead of holding peak capacity "
                               f"could save up to {per_month(f.autoscaling_saving_usd)}."))
@@ -243,6 +245,20 @@ def _cdn_finding(cdn: CdnAlternative, monthly_cost_usd: float) -> str:
             f"{usd(cdn.monthly_cost_usd)} a month instead of {usd(monthly_cost_usd)} "
             f"({usd(cdn.saving_usd)} less), and repeated downloads would be served from the "
             f"edge.")
+
+
+def _service_cdn_finding(cdn: CdnAlternative, monthly_cost_usd: float) -> str:
+    one = len(cdn.workloads) == 1
+    return (f"{', '.join(cdn.workloads)} {'sends' if one else 'send'} "
+            f"{cdn.egress_gb_per_month:,.0f} GB a month from {'its' if one else 'their'} "
+            f"machines, responses averaging "
+            + (f"about {cdn.response_kb:,.0f} kB" if one else
+               f"{cdn.response_kb:,.0f} kB or more")
+            + ": files or media, not API replies. If they can be "
+            f"cached, behind {cdn.cdn} with the service as its origin this option would cost "
+            f"{usd(cdn.monthly_cost_usd)} a month instead of {usd(monthly_cost_usd)} "
+            f"({usd(cdn.saving_usd)} less), and repeated requests would be served from the "
+            "edge.")
 
 
 def _sustainability(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
