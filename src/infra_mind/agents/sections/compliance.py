@@ -76,13 +76,15 @@ def _remediation_offline(r: AssessmentResult) -> str:
         out += ["**First, configuration changes** (no added running cost):", "",
                 bullets([f"{c.framework} {c.reference}: {c.remediation}" for c in quick]), ""]
     if paid:
-        out += ["**Then, additions with a priced running cost**:", "",
+        head = "Then, additions" if quick else "Additions"
+        out += [f"**{head} with a priced running cost**:", "",
                 bullets([f"{c.framework} {c.reference}: {c.remediation} "
                           f"({remediation_cost(c)})" for c in paid]), "",
                 f"Together the priced remediations add {usd(_priced_remediation_total(r))} a "
                 "month to the recommended design.", ""]
     if unpriced:
-        out += ["**And additions with a running cost the catalog cannot price** (budget for "
+        head = "And additions" if quick or paid else "Additions"
+        out += [f"**{head} with a running cost the catalog cannot price** (budget for "
                 "them before committing):", "",
                 bullets([f"{c.framework} {c.reference}: {c.remediation}"
                           + (f" ({c.remediation_cost_note})" if c.remediation_cost_note
