@@ -182,3 +182,19 @@ def test_a_provider_with_only_far_regions_is_left_out_and_said_so():
     assert "azure: none of its allowed regions is as near the users in us as another " \
            "provider's (see region_choice); none designed" in result.warnings
     assert result.region_choice.excluded == ["eu: ~84 ms round trip"]  # to the Netherlands
+
+
+def test_allowed_regions_that_say_where_users_may_be_are_all_kept():
+    # no users stated: Oregon (Azure) and Montréal (AWS) allowed put us and ca among the
+    # places; Montréal is near both, Oregon 64 ms from ca. Montréal alone had been kept
+    # (hypothesis found it once round trips were measured region by region)
+    result = assess(saas(preferences={"providers": ["aws", "azure"],
+                                      "regions": ["westus2", "ca-central-1"]}), catalog())
+    assert {(o.provider, o.region) for o in result.options} == {
+        ("aws", "ca-central-1"), ("azure", "westus2")}
+    assert result.region_choice.rule == "near at least one user group"
+    users = next(r for r in result.recommended.reasons if r.startswith("Users in "))
+    if result.recommended.region == "westus2":
+        assert "every region near any of them was designed" in users
+    else:
+        assert "is within ~" in users and "of all of them" in users

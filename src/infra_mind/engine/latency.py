@@ -143,6 +143,17 @@ def choose(req: Requirements, allowed: Sequence[Region]) -> Choice:
     def nearest_user(region: Region) -> int:
         return min(rtt_ms(region, (place,)) for place in users)
 
+    if source != "users":
+        # places read from residency or the allowed regions say where users may be, not
+        # where most of them are: every region near any of them stays, even beside one near
+        # all (Oregon, allowed with Montréal, is 64 ms from the Canada that Montréal's being
+        # allowed put among the places)
+        kept = [r for r in allowed if nearest_user(r) <= NEAR_RTT_MS]
+        if kept:
+            rule = ("near every user group" if all(farthest(r) <= NEAR_RTT_MS for r in kept)
+                    else "near at least one user group")
+            return Choice(kept, users, source, rule, _excluded(allowed, kept, nearest_user),
+                          applies=True)
     kept = [r for r in allowed if farthest(r) <= NEAR_RTT_MS]
     if kept:
         return Choice(kept, users, source, "near every user group",
@@ -151,12 +162,6 @@ def choose(req: Requirements, allowed: Sequence[Region]) -> Choice:
     near = {r: sum(1 for place in users if rtt_ms(r, (place,)) <= NEAR_RTT_MS)
             for r in allowed}
     most = max(near.values(), default=0)
-    if most and source != "users":
-        # places read from residency or the allowed regions say where users may be, not
-        # where most of them are: every region near any of them stays
-        kept = [r for r in allowed if near[r]]
-        return Choice(kept, users, source, "near at least one user group",
-                      _excluded(allowed, kept, nearest_user), applies=True)
     if most:
         kept = [r for r in allowed if near[r] == most]
         some = [r for r in allowed if near[r]]

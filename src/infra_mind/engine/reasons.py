@@ -193,7 +193,9 @@ def _users(chosen: Candidate, choice: Choice) -> list[str]:
     where = f"{region.code} ({region.city})"
     users = listing([place_name(p) for p in choice.users])
     out = []
-    if choice.rule == "near every user group":
+    far_places = [p for p in choice.users if rtt_ms(region, (p,)) > NEAR_RTT_MS]
+    if choice.rule == "near every user group" or (
+            choice.rule == "near at least one user group" and not far_places):
         ms = rtt_ms(region, choice.users)
         if list(choice.users) == [region.group]:
             out.append(f"Users in {users}: {region.code} is in their region group")
@@ -206,8 +208,11 @@ def _users(chosen: Candidate, choice: Choice) -> list[str]:
         near = [p for p in choice.users if rtt_ms(region, (p,)) <= NEAR_RTT_MS]
         far = [f"{place_name(p)} at ~{rtt_ms(region, (p,))} ms" for p in choice.users
                if p not in near]
-        out.append(f"Users in {users}: no region is within {NEAR_RTT_MS} ms round trip of all "
-                   f"of them; {where} is near users in "
+        none_near_all = ("no region is within " f"{NEAR_RTT_MS} ms round trip of all of them"
+                         if choice.rule == "near the most user groups" else
+                         "every region near any of them was designed, as they say where "
+                         "users may be")
+        out.append(f"Users in {users}: {none_near_all}; {where} is near users in "
                    f"{listing([place_name(p) for p in near])} and serves users in "
                    f"{listing(far)}")
     else:
