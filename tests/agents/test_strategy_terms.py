@@ -46,3 +46,40 @@ def test_the_existing_provider_is_named_only_where_there_was_a_choice():
     assert "**Existing provider**" not in strategy(one)
     several = assess(example("saas-startup", existing_provider="azure"))
     assert "**Existing provider**: azure is preferred" in strategy(several)
+
+
+ALTERNATIVES = SPECS[("research", "alternatives")].offline
+
+
+def nightly_upscaling() -> dict:
+    """A GPU batch on spot beside an always-on portal (made up)."""
+    return {"name": "upscaling", "users": ["eu"], "availability_target": 99.5,
+            "preferences": {"spot_ok": True, "providers": ["gcp", "aws"]},
+            "workloads": [
+                {"name": "upscaler", "type": "worker", "vcpu": 8, "memory_gb": 32,
+                 "interruptible": True,
+                 "gpu": {"count": 2, "memory_gb": 24, "hours_per_month": 240}},
+                {"name": "portal", "type": "web_service", "peak_rps": 10,
+                 "cpu_ms_per_request": 50, "memory_gb": 1}]}
+
+
+def test_a_design_on_spot_is_offered_a_term_on_its_steady_machines_from_its_own_total():
+    # "Commit once usage is steady. Start on demand; the spot option would price the design
+    # at $329.01 ($336.50 less)": the design's own total, on spot already
+    result = assess(nightly_upscaling())
+    rec = result.options[0]
+    best = max((c for c in rec.commitment[1:] if c.purchase_option != "spot"),
+               key=lambda c: c.savings_usd)
+    total = rec.monthly_cost_usd - best.savings_usd
+    text = strategy(result)
+    assert text.startswith(f"**Commit once usage is steady.** Start on demand; the "
+                           f"{best.purchase_option} option would price the design at "
+                           f"${total:,.2f} a month (${best.savings_usd:,.2f} less")
+    assert "spot option" not in text
+    assert (f"Worth a look on the recommended option: the {best.purchase_option} purchase "
+            f"option on the machines that run all month prices it at ${total:,.2f} a month"
+            ) in ALTERNATIVES(result)
+
+
+def test_no_term_is_worth_a_look_where_the_design_already_uses_the_one_asked():
+    assert "Worth a look" not in ALTERNATIVES(assess(example("eu-fintech")))

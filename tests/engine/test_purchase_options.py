@@ -93,6 +93,20 @@ def test_commitment_savings_cover_only_the_hours_that_run_all_month():
     assert reserved.savings_usd == pytest.approx(2 * 730 * (0.10 - 0.06), abs=0.02)
 
 
+def test_work_already_on_spot_is_left_out_of_a_terms_saving():
+    # a worker on spot all month beside a steady service: the 3-year term had counted the
+    # worker's on-demand hours as saved (seasonal-ecommerce: "a sourced commitment would
+    # save $225.58" of which $77.85 on workers already on spot)
+    cat = catalog(vm("c.large", 2, 4, 0.10), vm("c.large", 2, 4, 0.06, option=R3),
+                  vm("c.large", 2, 4, 0.03, option=PurchaseOption.SPOT), network())
+    batch = {"type": "worker", "vcpu": 2, "memory_gb": 3.5, "interruptible": True}
+    steady = {"type": "worker", "vcpu": 2, "memory_gb": 3.5}
+    d = design(cat, requirements(batch, steady, preferences={"spot_ok": True}))
+    terms = {c.purchase_option: c for c in commitment.analyse(cat, d)}
+    assert terms["reserved_3y"].savings_usd == pytest.approx(730 * (0.10 - 0.06), abs=0.02)
+    assert terms["spot"].savings_usd == pytest.approx(730 * (0.10 - 0.03), abs=0.02)
+
+
 def test_options_say_which_terms_they_used_and_the_comparison_says_where_they_differ():
     spot_worker = {**WORKER, "interruptible": True}
     aws = [vm("m.large", 2, 8, 0.096), vm("m.large", 2, 8, 0.03,

@@ -66,6 +66,8 @@ def analyse(catalog: Catalog, design: OptionDesign) -> list[CommitmentOption]:
                 if not pl.interruptible:
                     continue
                 hours = pl.item.quantity
+            elif pl.row is not None and pl.row.purchase_option is PurchaseOption.SPOT:
+                continue  # interruptible work already on spot stays there: no term on it
             else:
                 hours = min(pl.always_on_hours, pl.item.quantity)
             if hours <= 0:

@@ -16,6 +16,7 @@ from infra_mind.agents.sections.words import (
     saves,
     where,
     why_not,
+    with_term_facts,
 )
 from infra_mind.engine.money import all_at_once, budget_position, lever_line, usd
 from infra_mind.engine.result import AssessmentResult, Option
@@ -102,6 +103,7 @@ def _strategy_facts(r: AssessmentResult) -> list[str]:
         facts += [f"purchase option {c.purchase_option}: {usd(c.monthly_usd)} a month, "
                   f"{saves(c.savings_usd)} ({pct(c.savings_pct)}), break-even month "
                   f"{c.break_even_month}; {c.note}" for c in chosen.commitment]
+        facts += with_term_facts(chosen)
     facts += [f"review {p.pillar}: {f}" for p in r.review
               if p.pillar == "cost_optimization" for f in p.findings]
     horizon = r.requirements.business.horizon_months
@@ -151,15 +153,17 @@ def _committed_as_asked(r: AssessmentResult) -> str | None:
 def _strategy_offline(r: AssessmentResult) -> str:
     prefs = r.requirements.preferences
     out = []
-    best = best_saving(recommended_option(r))
+    chosen = recommended_option(r)
+    best = best_saving(chosen, commitments_only=True)
     as_asked = _committed_as_asked(r)
     if as_asked is not None:
         out.append(as_asked)
-    elif best is not None:
+    elif best is not None and chosen is not None:
         when = (f", breaking even in month {best.break_even_month}"
                 if best.break_even_month else "")
         out.append(f"**Commit once usage is steady.** Start on demand; the {best.purchase_option} "
-                   f"option would price the design at {usd(best.monthly_usd)} a month "
+                   f"option would price the design at "
+                   f"{usd(chosen.monthly_cost_usd - best.savings_usd)} a month "
                    f"({usd(best.savings_usd)} less{when}). Commit to the base load only.")
     elif not _billed_by_the_hour(recommended_option(r)):
         out.append("**Nothing to commit.** The design runs no machines, databases or caches "

@@ -14,6 +14,8 @@ from infra_mind.agents.sections.words import (
     saves,
     where,
     why_not,
+    with_term,
+    with_term_facts,
 )
 from infra_mind.engine.money import usd
 from infra_mind.engine.result import AssessmentResult, Option
@@ -78,6 +80,7 @@ def alternatives_facts(r: AssessmentResult) -> list[str]:
         facts += [f"purchase option {c.purchase_option}: {usd(c.monthly_usd)} a month, "
                   f"{saves(c.savings_usd)} ({pct(c.savings_pct)}), covers "
                   f"{pct(c.coverage_pct)} of compute; {c.note}" for c in chosen.commitment[1:]]
+        facts += with_term_facts(chosen)
     return facts
 
 
@@ -93,11 +96,16 @@ def _alternatives_offline(r: AssessmentResult) -> str:
     out.append(bullets([f"**{where(a)}**: {usd(a.monthly_cost_usd)} a month, {delta(a)}."
                          + "".join(f" {w[0].upper()}{w[1:]}." for w in why_not(a))
                          for a in rec.alternatives]))
-    best = best_saving(recommended_option(r))
-    if best is not None:
+    chosen = recommended_option(r)
+    # a term asked for is already in the design's total (the strategy says so); spot is
+    # the interruptible work's, where allowed, already
+    best = (best_saving(chosen, commitments_only=True)
+            if r.requirements.preferences.commitment.value == "none" else None)
+    if best is not None and chosen is not None:
+        _, total, share = next(t for t in with_term(chosen) if t[0] is best)
         out += ["", f"Worth a look on the recommended option: the {best.purchase_option} "
-                f"purchase option prices it at {usd(best.monthly_usd)} a month, saving "
-                f"{usd(best.savings_usd)} ({pct(best.savings_pct)})."]
+                f"purchase option on the machines that run all month prices it at "
+                f"{usd(total)} a month, {usd(best.savings_usd)} less ({pct(share)})."]
     return "\n".join(out)
 
 

@@ -58,12 +58,44 @@ def why_not(a) -> list[str]:
     return [w for w in a.why_not if not w.endswith("a month more")]
 
 
-def best_saving(option: Option | None):
-    """The purchase option that saves the most on ``option``, if any saves at all."""
+def best_saving(option: Option | None, *, commitments_only: bool = False):
+    """The purchase option that saves the most on ``option`` against every machine on
+    demand, if any saves at all; with ``commitments_only``, a term (reserved, savings
+    plan), never spot. A term's saving is on the steady machines not already on spot
+    (``commitment.analyse``), so where the design uses no term it adds to the design's
+    own total: the design with it costs ``option.monthly_cost_usd - savings_usd``."""
     if option is None or len(option.commitment) < 2:
         return None
-    best = max(option.commitment[1:], key=lambda c: c.savings_usd)
+    choices = [c for c in option.commitment[1:]
+               if not (commitments_only and c.purchase_option == "spot")]
+    if not choices:
+        return None
+    best = max(choices, key=lambda c: c.savings_usd)
     return best if round(best.savings_usd, 2) > 0 else None
+
+
+def with_term(option: Option) -> list[tuple[object, float, float]]:
+    """Each term (reserved, savings plan) on ``option``'s steady machines, with the design's
+    total under it and the saving as a share of the design: (option, total, percent)."""
+    terms = " ".join(option.purchase_terms.values())
+    if "reserved" in terms or "savings_plan" in terms:
+        return []  # a term already in the design's total: the strategy says so
+    out = []
+    for c in option.commitment[1:]:
+        if c.purchase_option == "spot" or option.monthly_cost_usd <= 0:
+            continue
+        out.append((c, round(option.monthly_cost_usd - c.savings_usd, 2),
+                    round(100 * c.savings_usd / option.monthly_cost_usd, 1)))
+    return out
+
+
+def with_term_facts(option: Option | None) -> list[str]:
+    """The facts the design-with-a-term figures are checked against."""
+    if option is None:
+        return []
+    return [f"the design with {c.purchase_option} on the machines that run all month: "
+            f"{usd(total)} a month, {usd(c.savings_usd)} less ({pct(share)})"
+            for c, total, share in with_term(option)]
 
 
 def bullets(lines: list[str]) -> str:
