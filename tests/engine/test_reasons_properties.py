@@ -283,6 +283,17 @@ def check_users(result, reason):
             n, _, ms = far.partition(" at ~")
             assert int(ms.removesuffix(" ms")) == rtt(first, (by_name[n],)) > NEAR_RTT_MS
         assert all(rtt(o, users) > NEAR_RTT_MS for o in result.options)
+    elif m := re.fullmatch(r"Users in (.+): every region near any of them was designed, as "
+                           r"they say where users may be; (\S+) \((.+)\) is near users in (.+) "
+                           r"and serves users in (.+)", reason):
+        # places read from the residency or the allowed regions: a region near all of them
+        # may exist, the recommended one is not
+        assert choice.rule == "near at least one user group" and choice.users_from != "users"
+        assert listing(m[1]) == names and (m[2], m[3]) == (first.region, where.city)
+        assert all(rtt(first, (by_name[n],)) <= NEAR_RTT_MS for n in listing(m[4]))
+        for far in listing(m[5]):
+            n, _, ms = far.partition(" at ~")
+            assert int(ms.removesuffix(" ms")) == rtt(first, (by_name[n],)) > NEAR_RTT_MS
     elif m := re.fullmatch(r"No allowed region is within 60 ms round trip of users in (.+); "
                            r"(\S+) \((.+)\) is among the nearest allowed, ~(\d+) ms", reason):
         assert listing(m[1]) == names and (m[2], m[3]) == (first.region, where.city)
