@@ -214,19 +214,29 @@ def _through_the_cdn(catalog: Catalog, req: Requirements, chosen: Candidate
     changed = req.model_copy(update={"workloads": [
         w.model_copy(update={"public": True}) if w.name in names else w
         for w in req.workloads]})
+    return _through_cdn_if_worth_it(catalog, changed, chosen, private)
+
+
+def _through_cdn_if_worth_it(catalog: Catalog, changed: Requirements, chosen: Candidate,
+                             served: list, response_kb: float | None = None
+                             ) -> CdnAlternative | None:
+    """The recommended option designed again on ``changed`` (``served`` behind the CDN),
+    if that saves at least ``CDN_SUGGESTION_MIN_USD`` and ``CDN_SUGGESTION_MIN_SHARE`` of
+    its monthly cost with no more violations, unpriced parts or compliance gaps."""
     design = design_option(catalog, changed, size_all(changed), chosen.design.region)
     saving = money(chosen.design.monthly_usd - design.monthly_usd)
     if (saving < max(CDN_SUGGESTION_MIN_USD,
                      CDN_SUGGESTION_MIN_SHARE * chosen.design.monthly_usd)
             or len(design.violations) > len(chosen.design.violations)
             or len(design.unpriced) > len(chosen.design.unpriced)
-            or count_gaps(_facts(changed, design), [f.value for f in req.compliance])
+            or count_gaps(_facts(changed, design), [f.value for f in changed.compliance])
             > chosen.gaps):
         return None
     return CdnAlternative(cdn=network.CDN_NAMES[design.provider],
-                          workloads=tuple(w.name for w in private),
-                          egress_gb_per_month=sum(w.egress_gb_per_month for w in private),
-                          monthly_cost_usd=design.monthly_usd, saving_usd=saving)
+                          workloads=tuple(w.name for w in served),
+                          egress_gb_per_month=sum(w.egress_gb_per_month for w in served),
+                          monthly_cost_usd=design.monthly_usd, saving_usd=saving,
+                          response_kb=response_kb)
 
 
 def _service_cdn(catalog: Catalog, req: Requirements, chosen: Candidate
@@ -254,18 +264,8 @@ def _service_cdn(catalog: Catalog, req: Requirements, chosen: Candidate
     changed = req.model_copy(update={"workloads": [
         w.model_copy(update={"egress_gb_per_month": 0.0}) if w.name in names else w
         for w in req.workloads] + origins})
-    design = design_option(catalog, changed, size_all(changed), chosen.design.region)
-    saving = money(chosen.design.monthly_usd - design.monthly_usd)
-    if (saving < max(CDN_SUGGESTION_MIN_USD,
-                     CDN_SUGGESTION_MIN_SHARE * chosen.design.monthly_usd)
-            or len(design.violations) > len(chosen.design.violations)
-            or len(design.unpriced) > len(chosen.design.unpriced)):
-        return None
-    return CdnAlternative(cdn=network.CDN_NAMES[design.provider],
-                          workloads=tuple(w.name for w in heavy),
-                          egress_gb_per_month=sum(w.egress_gb_per_month for w in heavy),
-                          monthly_cost_usd=design.monthly_usd, saving_usd=saving,
-                          response_kb=round(min(_response_kb(w) for w in heavy)))
+    return _through_cdn_if_worth_it(catalog, changed, chosen, heavy,
+                                    round(min(_response_kb(w) for w in heavy)))
 
 
 def _avg_rps(w: WebService) -> float:
