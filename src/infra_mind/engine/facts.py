@@ -158,6 +158,9 @@ class ArchitectureFacts:
     #: round trip ms, the provider's nearest allowed region within that bound as "code
     #: (city)", or "" when residency or region preferences allow none).
     far_users: tuple[tuple[str, int, str], ...] = ()
+    #: A region designed for these requirements whose farthest users are much nearer:
+    #: (its name, their round trip, its monthly cost less this option's).
+    nearer_region: tuple[str, int, float] | None = None
     #: The design serves content through the provider's CDN.
     has_cdn: bool = False
     #: Where the region is, as a reader knows it (``Region.city``).

@@ -180,6 +180,11 @@ def _far_users_finding(f: ArchitectureFacts) -> list[Finding]:
         text += (" For " + listing([p for p, _, near in f.far_users if not near])
                  + ", data residency or the region preferences allow no region within "
                  f"{NEAR_RTT_MS} ms.")
+    if f.nearer_region is not None:
+        name, ms, more = f.nearer_region
+        text += (f" Of the regions designed, {name} serves every place the users are within "
+                 f"~{ms} ms, for " + (f"{usd(more)} more a month." if more > 0 else
+                                     "no more a month."))
     if f.has_cdn:
         text += " The CDN already serves static content to them from its edge."
     return [("medium", text)]
