@@ -156,3 +156,15 @@ def test_the_subtitle_counts_options_in_words():
     one["preferences"] = {**one.get("preferences", {}), "providers": ["aws"]}
     text = render_report(advise(result_json(one)), "executive", "md")
     assert "_Executive report: 1 option priced on aws_" in text
+
+
+def test_a_line_within_a_free_allowance_says_so_in_the_brief():
+    # a UK sports club's 20 GB through CloudFront sit in its free 1 TB: the line read
+    # "0.00 GB" with nothing to say why
+    club = {"name": "club", "users": ["uk"], "availability_target": 99.0,
+            "preferences": {"providers": ["aws"]},
+            "workloads": [{"name": "site", "type": "static_site", "storage_gb": 1,
+                           "egress_gb_per_month": 20}]}
+    brief = markdown_brief(AssessmentResult.model_validate(result_json(club)))
+    (line,) = [x for x in brief.splitlines() if "| CDN data transfer |" in x]
+    assert "| 0.00 GB (free allowance) |" in line

@@ -45,7 +45,9 @@ def markdown_brief(result: AssessmentResult) -> str:
         out += ["", f"## {chosen.provider.upper()} {chosen.region}: line items", "",
                 "| workload | component | sku | quantity | unit price | monthly |",
                 "|---|---|---|---:|---:|---:|"]
-        out += [f"| {li.workload} | {li.component} | {li.sku} | {li.quantity:,.2f} {li.unit} | "
+        out += [f"| {li.workload} | {li.component} | {li.sku} | {li.quantity:,.2f} {li.unit}"
+                + (" (free allowance)" if li.quantity == 0 and "free allowance" in li.note
+                   else "") + " | "
                 f"{marked_unit_price(li.unit_price_usd, li.price_basis)} | "
                 f"{usd(li.monthly_usd)} |"
                 for li in chosen.line_items]
