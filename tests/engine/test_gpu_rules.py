@@ -43,6 +43,18 @@ def test_a_worker_gets_gpu_machines_for_its_hours():
     assert pl.part.cost(6, 3.0) == pl.part.cost(1, 1.0)  # a fixed-size worker
 
 
+def test_gpu_machines_keep_memory_for_their_operating_system():
+    # two 64 GiB machines leave 127.5 GiB: a worker asking 128 in total takes three
+    # (a GPU batch's 32 GB had sat on two 16 GB g2-standard-4, nothing left for the OS)
+    d = design(GPUS, requirements({**TRANSCODER, "memory_gb": 128}))
+    (li,) = lines(d, "GPU workers")
+    assert li.sku == "g4dn.xlarge" and li.quantity == pytest.approx(3 * 300)
+    assert "ceil(128 GiB / 63.75 after 0.25 GiB for the operating system)" in li.note
+    d = design(GPUS, requirements({**TRANSCODER, "memory_gb": 127.5}))
+    (li,) = lines(d, "GPU workers")
+    assert li.quantity == pytest.approx(2 * 300)
+
+
 def test_a_gpu_model_no_machine_has_is_a_violation():
     req = requirements({**TRANSCODER, "gpu": {"model": "H200"}})
     d = design(GPUS, req)

@@ -19,6 +19,7 @@ from infra_mind.catalog.store import Catalog
 from infra_mind.engine import growth
 from infra_mind.engine.gpus import interconnect_of, spec_for
 from infra_mind.engine.option import counterpart
+from infra_mind.engine.pricing import OS_MEMORY_GIB
 from infra_mind.engine.sizing import HOURS_PER_MONTH, WorkloadDemand
 
 GIB = 2**30
@@ -229,8 +230,10 @@ def choose_gpu_worker(catalog: Catalog, provider: str, region: str, d: WorkloadD
             continue
         if model != "any" and gpu_model_family(str(a["gpu_model"])) != model.upper():
             continue
+        # what each machine leaves the worker: its memory less the operating system's
+        left = float(a["memory_gib"]) - OS_MEMORY_GIB
         part = growth.GpuMachines(row.price_usd, hours, int(a["gpu_count"]), float(a["vcpu"]),
-                                  float(a["memory_gib"]), gpus, vcpu, memory, follows)
+                                  left, gpus, vcpu, memory, follows)
         machines = part.count(1.0)
         key = (machines * hours * row.price_usd, machines, row.sku)
         if best is None or key < best[:3]:
@@ -238,6 +241,7 @@ def choose_gpu_worker(catalog: Catalog, provider: str, region: str, d: WorkloadD
                     f"({float(a['gpu_memory_gib']):g} GiB), {a['vcpu']} vCPU, "
                     f"{a['memory_gib']} GiB each; machines = max(ceil({gpus} GPUs / "
                     f"{a['gpu_count']}), ceil({vcpu:g} vCPU / {a['vcpu']}), ceil({memory:g} "
-                    f"GiB / {a['memory_gib']})); {machines} x {hours:g} h")
+                    f"GiB / {left:g} after {OS_MEMORY_GIB:g} GiB for the operating system)); "
+                    f"{machines} x {hours:g} h")
             best = (*key, (row, machines, hours, note, part))
     return best[3] if best else None
