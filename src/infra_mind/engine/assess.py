@@ -261,7 +261,7 @@ def _service_cdn(catalog: Catalog, req: Requirements, chosen: Candidate
         name=f"{w.name} (through the CDN)", type="object_storage", storage_gb=1.0,
         growth_gb_per_month=0.0, access="frequent", public=True,
         egress_gb_per_month=w.egress_gb_per_month,
-        requests_per_month=_avg_rps(w) * network.SECONDS_PER_MONTH) for w in heavy]
+        requests_per_month=w.average_rps * network.SECONDS_PER_MONTH) for w in heavy]
     changed = req.model_copy(update={"workloads": [
         w.model_copy(update={"egress_gb_per_month": 0.0}) if w.name in names else w
         for w in req.workloads] + origins})
@@ -269,13 +269,9 @@ def _service_cdn(catalog: Catalog, req: Requirements, chosen: Candidate
                                     round(min(_response_kb(w) for w in heavy)))
 
 
-def _avg_rps(w: WebService) -> float:
-    return w.avg_rps if w.avg_rps is not None else w.peak_rps / 3
-
-
 def _response_kb(w: WebService) -> float:
     """A web service's average response, kB: its egress over its requests a month."""
-    return w.egress_gb_per_month * 1e6 / (_avg_rps(w) * network.SECONDS_PER_MONTH)
+    return w.egress_gb_per_month * 1e6 / (w.average_rps * network.SECONDS_PER_MONTH)
 
 
 def _assumed_cdn_requests(demands: list[WorkloadDemand], designs: list[OptionDesign]

@@ -163,7 +163,8 @@ def inference_shortfall(catalog: Catalog, provider: str, region: str, d: Workloa
     """
     res = d.resources
     weights = float(res["weights_gb"]) * 1e9
-    fixed_kv = float(res["kv_bytes_per_token"]) * int(res["context_tokens"])
+    kv_token, context = float(res["kv_bytes_per_token"]), int(res["context_tokens"])
+    fixed_kv = kv_token * context
     stream = float(res["tokens_per_sec_per_request"])
     efficiency, overhead = float(res["bandwidth_efficiency"]), float(res["memory_overhead"])
     largest: tuple[float, PriceRow, float] | None = None  # (usable bytes, row, bandwidth)
@@ -183,8 +184,12 @@ def inference_shortfall(catalog: Catalog, provider: str, region: str, d: Workloa
     a = row.attributes
     machine = f"{row.sku} ({a['gpu_count']} x {a['gpu_model']}, {usable / 1e9:,.0f} GB usable)"
 
-    def fits(w: float) -> bool:
-        return usable >= w + fixed_kv and bandwidth / (w + fixed_kv) >= stream
+    def fits(w: float) -> bool:  # one request at the full context, as choose_inference asks
+        batch, _, _ = replica_batch(
+            weights_bytes=w, kv_bytes_per_token=kv_token, context_tokens=context,
+            avg_context_tokens=float(res["avg_context_tokens"]), usable_bytes=usable,
+            bandwidth_bytes_per_s=bandwidth, tokens_per_sec_per_request=stream, limit=1)
+        return batch >= 1
 
     if usable < weights + fixed_kv:
         why = (f"one request at its full context needs {(weights + fixed_kv) / 1e9:,.0f} GB "

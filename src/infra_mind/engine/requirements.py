@@ -259,6 +259,11 @@ class WebService(_Workload):
         description="Hours a day traffic runs above what the average-load instances serve: "
                     "the autoscaler holds peak capacity for these hours only (24 = always)")
 
+    @property
+    def average_rps(self) -> float:
+        """``avg_rps``, or a third of the peak where it is not stated."""
+        return self.avg_rps if self.avg_rps is not None else self.peak_rps / 3
+
     @model_validator(mode="after")
     def _avg_not_above_peak(self) -> WebService:
         if self.avg_rps is not None and self.avg_rps > self.peak_rps:

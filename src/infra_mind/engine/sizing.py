@@ -119,7 +119,7 @@ def _fmt(x: float) -> str:
 
 
 def size_web_service(w: WebService, availability: float) -> WorkloadDemand:
-    avg = w.avg_rps if w.avg_rps is not None else w.peak_rps / 3
+    avg = w.average_rps
     vcpu = w.peak_rps * w.cpu_ms_per_request / 1000 / TARGET_CPU_UTILISATION
     vcpu_avg = avg * w.cpu_ms_per_request / 1000 / TARGET_CPU_UTILISATION
     n_min = min_instances(availability)
