@@ -391,8 +391,8 @@ def _kept_abroad(req: Requirements, choice: latency.Choice, chosen: Candidate,
     """A warning where the recommended region is in none of the places the users are and
     nothing says where the data may be kept: US users' data in Montréal is near them, and
     cheaper, but may not be where their contracts or regulators want it. It names the
-    cheapest region designed where the users are, with no more violations or unpriced
-    parts, and what it costs more: a UK sports club's data went to Stockholm for $2.30 a
+    cheapest comparable region designed where the users are (``_comparable``), and what it
+    costs more: a UK sports club's data went to Stockholm for $2.30 a
     month less than London."""
     places = set(choice.users)
     region = chosen.design.region
@@ -404,10 +404,8 @@ def _kept_abroad(req: Requirements, choice: latency.Choice, chosen: Candidate,
             f"({region.country}), where none of the users ({users}) are: it was chosen for "
             "its round trip and cost, as no data_residency is stated. State data_residency "
             "if the data must stay in the users' countries.")
-    home = [c for c in evaluated
-            if (c.design.region.group in places or c.design.region.country in places)
-            and len(c.design.violations) <= len(chosen.design.violations)
-            and len(c.design.unpriced) <= len(chosen.design.unpriced)]
+    home = [c for c in evaluated if _comparable(c, chosen)
+            and (c.design.region.group in places or c.design.region.country in places)]
     if home:
         best = min(home, key=lambda c: (c.design.monthly_usd, c.design.region.code))
         more = best.design.monthly_usd - chosen.design.monthly_usd
@@ -456,6 +454,16 @@ def _far_users(choice: latency.Choice, allowed: list[Region], design: OptionDesi
             "has_cdn": design.has_cdn}
 
 
+def _comparable(c: Candidate, chosen: Candidate) -> bool:
+    """Whether another designed region can be named beside the recommended one with its
+    total: no more violations, compliance gaps or unpriced parts, and no more parts designed
+    self-managed where managed was asked (the totals would not say which costs less)."""
+    d, first = c.design, chosen.design
+    return (len(d.violations) <= len(first.violations) and c.gaps <= chosen.gaps
+            and len(d.unpriced) <= len(first.unpriced)
+            and len(d.not_as_asked) <= len(first.not_as_asked))
+
+
 #: A designed region is named as nearer when its farthest users are at least this much
 #: nearer than the recommended region's.
 NEARER_BY_MS = 20
@@ -463,9 +471,9 @@ NEARER_BY_MS = 20
 
 def _nearer_region(choice: latency.Choice, chosen: Candidate, evaluated: list[Candidate]
                    ) -> tuple[str, int, float] | None:
-    """Where the recommended region is far from some of the users: the designed region,
-    with no more violations, gaps or unpriced parts, whose farthest users are nearest (at
-    least ``NEARER_BY_MS`` nearer), with what it costs more. Regions near as many places
+    """Where the recommended region is far from some of the users: the comparable designed
+    region (``_comparable``) whose farthest users are nearest (at least ``NEARER_BY_MS``
+    nearer), with what it costs more. Regions near as many places
     tie on the count, and price chose among them: a game for Japan, Singapore, Australia
     and India went to Mumbai (Japan 122 ms, Australia 138) where Singapore, near the same
     two, serves the other two within ~90 ms."""
@@ -474,12 +482,7 @@ def _nearer_region(choice: latency.Choice, chosen: Candidate, evaluated: list[Ca
     worst = latency.rtt_ms(chosen.design.region, choice.users)
     if worst <= latency.NEAR_RTT_MS:
         return None
-    others = [c for c in evaluated
-              if len(c.design.violations) <= len(chosen.design.violations)
-              and c.gaps <= chosen.gaps and len(c.design.unpriced) <= len(chosen.design.unpriced)
-              # a part designed self-managed where managed was asked is not compared: the
-              # totals would not say which costs less
-              and len(c.design.not_as_asked) <= len(chosen.design.not_as_asked)
+    others = [c for c in evaluated if _comparable(c, chosen)
               and latency.rtt_ms(c.design.region, choice.users) <= worst - NEARER_BY_MS]
     if not others:
         return None
