@@ -36,7 +36,6 @@ from infra_mind.engine.pricing import (
     money,
     tier_group,
     tiered_cost,
-    tiered_lines,
 )
 from infra_mind.engine.requirements import Requirements
 from infra_mind.engine.sizing import HOURS_PER_MONTH, WorkloadDemand
@@ -285,10 +284,7 @@ def _object_storage(catalog: Catalog, design: OptionDesign, d: WorkloadDemand,
     if not rows:
         design.unpriced.append(f"{d.workload}: {storage_class} object storage in {p} {r}")
         return
-    items = tiered_lines(rows, gb, workload=d.workload, component=component)
-    above = beyond_tiers(rows, gb)
-    if above:
-        design.unpriced.append(f"{d.workload}: {component} ({above}) in {p} {r}")
+    items = design.tiered(rows, gb, workload=d.workload, component=component)
     if not items:
         return
     # one line per tier used; the last carries the growth of the whole tiered cost, so

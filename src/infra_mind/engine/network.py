@@ -15,14 +15,7 @@ from infra_mind.catalog.store import Catalog
 from infra_mind.engine import growth
 from infra_mind.engine.money import usd
 from infra_mind.engine.option import OptionDesign
-from infra_mind.engine.pricing import (
-    beyond_tiers,
-    first_row,
-    hourly_line,
-    line,
-    tier_group,
-    tiered_lines,
-)
+from infra_mind.engine.pricing import first_row, hourly_line, line, tier_group
 from infra_mind.engine.requirements import KubernetesPreference, Requirements, Workload
 from infra_mind.engine.sizing import HOURS_PER_MONTH, WorkloadDemand
 from infra_mind.engine.workloads import kinds_where
@@ -273,11 +266,8 @@ def _cdn(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand]) 
         else:
             per = 10_000 if request_rows[0].unit is Unit.REQUESTS_10K else 1_000
             units = requests / per
-            above = beyond_tiers(request_rows, units)
-            if above:
-                design.unpriced.append(f"(shared): CDN requests ({above}) in {p} {r}")
-            for item in tiered_lines(request_rows, units, workload="(shared)",
-                                     component="CDN requests"):
+            for item in design.tiered(request_rows, units, workload="(shared)",
+                                      component="CDN requests"):
                 item = item.model_copy(update={"note": f"{requests:,.0f} requests / {per:,}"
                                                + (f"; {item.note}" if item.note else "")})
                 design.add(item, "network", growth.ScaledLinear(item.monthly_usd))
@@ -453,11 +443,7 @@ def _tiered_data(design: OptionDesign, rows: list[PriceRow], gb: float, componen
     per tier reached; within the free allowance one line at 0 that says so, so it can
     grow. As for object storage, the last line's part carries the whole quantity over the
     projection (``fixed_gb`` of it does not follow traffic)."""
-    items = tiered_lines(rows, gb, workload="(shared)", component=component)
-    above = beyond_tiers(rows, gb)
-    if above:
-        design.unpriced.append(f"(shared): {component} ({above}) in {design.provider} "
-                               f"{design.region.code}")
+    items = design.tiered(rows, gb, workload="(shared)", component=component)
     if not items:
         free = rows[0].attributes.get("free_gb_per_month", 0)
         items = [line(min(rows, key=lambda x: x.tier_start or 0.0), workload="(shared)",

@@ -15,6 +15,7 @@ from infra_mind.catalog.regions import Region
 from infra_mind.catalog.store import Catalog
 from infra_mind.engine import growth
 from infra_mind.engine.facts import DearerClass, PartTimeWorker, SuddenPeak
+from infra_mind.engine.pricing import beyond_tiers, tiered_lines
 from infra_mind.engine.requirements import Commitment, Requirements
 from infra_mind.engine.result import LineItem
 
@@ -99,6 +100,17 @@ class OptionDesign:
             vm: bool = False) -> None:
         self.lines.append(PricedLine(item, kind, part, interruptible, row, always_on_hours,
                                      vm))
+
+    def tiered(self, rows: list[PriceRow], quantity: float, *, workload: str,
+               component: str) -> list[LineItem]:
+        """Lines for ``quantity`` units of a tiered price (``pricing.tiered_lines``); the
+        part above the catalog's last tier, where that tier has an end, is said unpriced
+        rather than left out of the total."""
+        above = beyond_tiers(rows, quantity)
+        if above:
+            self.unpriced.append(f"{workload}: {component} ({above}) in {self.provider} "
+                                 f"{self.region.code}")
+        return tiered_lines(rows, quantity, workload=workload, component=component)
 
     def term(self, workload: str, option: str) -> None:
         """Record a purchase option a workload's lines use."""
