@@ -431,13 +431,12 @@ def _named_providers(question: str) -> set[str]:
     return (words & PROVIDER_TAGS) | ({"gcp"} if "google" in words else set())
 
 
-def _providers_in_view(question: str, result: Mapping[str, Any] | None) -> set[str] | None:
+def _providers_in_view(named: set[str], result: Mapping[str, Any] | None) -> set[str] | None:
     """The providers a question about ``result`` can be about: the result's options' and
-    any the question names; None (any) without a result."""
+    those the question names (``named``); None (any) without a result."""
     if not result:
         return None
-    return {str(o.get("provider")) for o in result.get("options") or []} | \
-        _named_providers(question)
+    return {str(o.get("provider")) for o in result.get("options") or []} | named
 
 
 def retrieve(question: str, result: Mapping[str, Any] | None, kb: KnowledgeBase,
@@ -447,12 +446,12 @@ def retrieve(question: str, result: Mapping[str, Any] | None, kb: KnowledgeBase,
     the assessment's or named in the question) is left out: an Azure-only assessment's
     question on commitments was answered from the AWS Savings Plans article."""
     facts = fact_documents(result) if result else []
-    in_view = _providers_in_view(question, result)
+    named = _named_providers(question)
+    in_view = _providers_in_view(named, result)
     articles = [hit for hit in kb.search(question, k=k_articles * 4) if hit.score > 0
                 and (in_view is None or not (about := PROVIDER_TAGS & set(hit.article.tags))
                      or about & in_view)][:k_articles]
     rec = (result or {}).get("recommended") or {}
-    named = _named_providers(question)
     elsewhere = frozenset(f"{o.get('provider')}:{o.get('region')}"
                           for o in (result or {}).get("options") or []
                           if (o.get("provider"), o.get("region"))

@@ -126,11 +126,11 @@ _TERMS = {"1y": ("1-year", ("reserved_1y", "savings_plan_1y")),
           "3y": ("3-year", ("reserved_3y", "savings_plan_3y"))}
 
 
-def _committed_as_asked(r: AssessmentResult) -> str | None:
-    """The strategy's words where the requirements ask for a commitment: what the design
-    already prices on that term, or that the catalog has no price on it for these machines.
-    None where no commitment is asked or nothing is billed by the hour."""
-    chosen = recommended_option(r)
+def _committed_as_asked(r: AssessmentResult, chosen: Option | None) -> str | None:
+    """The strategy's words where the requirements ask for a commitment: what the
+    recommended option (``chosen``) already prices on that term, or that the catalog has no
+    price on it for these machines. None where no commitment is asked or nothing is billed
+    by the hour."""
     asked = _TERMS.get(r.requirements.preferences.commitment.value)
     if asked is None or chosen is None or not _billed_by_the_hour(chosen):
         return None
@@ -155,7 +155,7 @@ def _strategy_offline(r: AssessmentResult) -> str:
     out = []
     chosen = recommended_option(r)
     best = best_saving(chosen, commitments_only=True)
-    as_asked = _committed_as_asked(r)
+    as_asked = _committed_as_asked(r, chosen)
     if as_asked is not None:
         out.append(as_asked)
     elif best is not None and chosen is not None:
@@ -165,7 +165,7 @@ def _strategy_offline(r: AssessmentResult) -> str:
                    f"option would price the design at "
                    f"{usd(chosen.monthly_cost_usd - best.savings_usd)} a month "
                    f"({usd(best.savings_usd)} less{when}). Commit to the base load only.")
-    elif not _billed_by_the_hour(recommended_option(r)):
+    elif not _billed_by_the_hour(chosen):
         out.append("**Nothing to commit.** The design runs no machines, databases or caches "
                    "billed by the hour: it pays for storage, transfer and requests as it "
                    "uses them.")
