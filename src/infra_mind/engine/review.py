@@ -246,10 +246,8 @@ def _cdn_finding(cdn: CdnAlternative, monthly_cost_usd: float) -> str:
             f"{'sends' if one else 'send'} {cdn.egress_gb_per_month:,.0f} GB a month to the "
             f"internet itself. Behind {cdn.cdn}, with "
             f"{'the bucket as its origin' if one else 'the buckets as its origins'} (set "
-            f"public: true; signed URLs keep private objects private), this option would cost "
-            f"{usd(cdn.monthly_cost_usd)} a month instead of {usd(monthly_cost_usd)} "
-            f"({usd(cdn.saving_usd)} less), and repeated downloads would be served from the "
-            f"edge.")
+            f"public: true; signed URLs keep private objects private), "
+            + _with_cdn(cdn, monthly_cost_usd, "downloads"))
 
 
 def _service_cdn_finding(cdn: CdnAlternative, monthly_cost_usd: float) -> str:
@@ -260,10 +258,15 @@ def _service_cdn_finding(cdn: CdnAlternative, monthly_cost_usd: float) -> str:
             + (f"about {cdn.response_kb:,.0f} kB" if one else
                f"{cdn.response_kb:,.0f} kB or more")
             + ": files or media, not API replies. If they can be "
-            f"cached, behind {cdn.cdn} with the service as its origin this option would cost "
-            f"{usd(cdn.monthly_cost_usd)} a month instead of {usd(monthly_cost_usd)} "
-            f"({usd(cdn.saving_usd)} less), and repeated requests would be served from the "
-            "edge.")
+            f"cached, behind {cdn.cdn} with the service as its origin "
+            + _with_cdn(cdn, monthly_cost_usd, "requests"))
+
+
+def _with_cdn(cdn: CdnAlternative, monthly_cost_usd: float, repeated: str) -> str:
+    """The CDN findings' shared close: the option's cost with the CDN, and what it saves."""
+    return (f"this option would cost {usd(cdn.monthly_cost_usd)} a month instead of "
+            f"{usd(monthly_cost_usd)} ({usd(cdn.saving_usd)} less), and repeated {repeated} "
+            "would be served from the edge.")
 
 
 def _sustainability(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
