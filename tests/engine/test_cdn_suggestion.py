@@ -75,6 +75,9 @@ def test_a_bucket_served_to_the_internet_gets_the_cdn_priced_when_it_saves_money
     # the option as recommended is unchanged: the images still leave as internet egress
     assert not any(li.component.startswith("CDN") and li.workload == "product-images"
                    for li in chosen.line_items)
+    # the images' requests were not stated: priced at the most a file size makes
+    assert finding.endswith("Requests are not stated: priced as one per 30 kB (the size of "
+                            "web assets); larger files make fewer and save more.")
 
 
 def test_no_cdn_finding_for_a_public_or_infrequently_read_bucket():
@@ -82,13 +85,50 @@ def test_no_cdn_finding_for_a_public_or_infrequently_read_bucket():
     assert _cdn_findings(assess(_changed(GROCERY, {"access": "infrequent"}))) == []
 
 
-def test_no_cdn_finding_where_the_cdn_costs_more():
-    # CloudFront's HTTPS requests in South America cost more than it saves on transfer
-    aws = _changed(GROCERY, preferences={"managed_services": True, "providers": ["aws"]})
+AWS_GROCERY = _changed(GROCERY, preferences={"managed_services": True, "providers": ["aws"]})
+
+
+def test_no_cdn_finding_where_the_cdn_costs_more_at_the_requests_stated():
+    # 200 million requests a month (30 kB images): CloudFront's HTTPS requests in South
+    # America cost more than it saves on transfer
+    aws = _changed(AWS_GROCERY, {"requests_per_month": 200_000_000})
     result = assess(aws)
     behind = assess(_changed(aws, {"public": True})).options[0]
     assert behind.monthly_cost_usd > result.options[0].monthly_cost_usd
     assert _cdn_findings(result) == []
+
+
+def test_unstated_requests_name_the_file_size_from_which_the_cdn_saves():
+    # the same bucket, its requests not stated: at 30 kB the CDN costs more, but product
+    # images are often larger; the finding names the least average size that saves enough
+    result = assess(AWS_GROCERY)
+    chosen = result.options[0]
+    need = max(20.0, 0.02 * chosen.monthly_cost_usd)
+    (finding,) = _cdn_findings(result)
+    kb = float(finding.split("if the files average ")[1].split(" kB")[0])
+
+    def behind(file_kb: float) -> float:
+        return assess(_changed(AWS_GROCERY, {"public": True,
+                                             "requests_per_month": 6000 * 1e6 / file_kb}
+                               )).options[0].monthly_cost_usd
+
+    at = behind(kb)
+    assert (f"this option would cost {usd(at)} a month instead of "
+            f"{usd(chosen.monthly_cost_usd)} ({usd(chosen.monthly_cost_usd - at)} less) if "
+            f"the files average {kb:g} kB, and less with larger files: files of 1 MB would "
+            f"save {usd(chosen.monthly_cost_usd - behind(1000))}.") in finding
+    assert chosen.monthly_cost_usd - at >= need
+    # the least such size, to the two figures it is rounded up to
+    assert chosen.monthly_cost_usd - behind(kb - 1) < need
+    assert finding.endswith("Smaller files make more requests, which CloudFront bills: "
+                            "state requests_per_month to price them.")
+
+
+def test_no_cdn_finding_where_even_the_largest_files_would_not_save_enough():
+    # 600 GB a month: even with no requests at all CloudFront saves $24.00, under 2% of
+    # the option
+    small = _changed(AWS_GROCERY, {"egress_gb_per_month": 600})
+    assert _cdn_findings(assess(small)) == []
 
 
 def test_no_cdn_finding_for_a_saving_too_small_to_be_worth_a_component():

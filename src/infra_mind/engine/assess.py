@@ -206,7 +206,14 @@ def _through_the_cdn(catalog: Catalog, req: Requirements, chosen: Candidate
     from the edge. Whether it costs less depends on the provider's CDN request and
     cache-fill prices and on the object sizes, so the same design is priced both ways.
     Infrequently read buckets (archives, data lakes read in bulk) would not stay in the
-    edge caches, and are left out."""
+    edge caches, and are left out.
+
+    Where a bucket's requests are not stated they are priced at one per
+    ``AVG_RESPONSE_KB`` (web assets): the most requests, the least saving. Where that
+    saves too little, the option is priced at the least average file size that would
+    (``_break_even_files``): a type foundry's 8 MB font packages, 6,000 GB a month from S3,
+    cost $535.50 as internet egress and got no suggestion, priced behind CloudFront as
+    200 million requests."""
     private = [w for w in req.workloads if isinstance(w, ObjectStorage) and not w.public
                and w.access == "frequent" and w.egress_gb_per_month > 0]
     if not private:
@@ -215,29 +222,110 @@ def _through_the_cdn(catalog: Catalog, req: Requirements, chosen: Candidate
     changed = req.model_copy(update={"workloads": [
         w.model_copy(update={"public": True}) if w.name in names else w
         for w in req.workloads]})
-    return _through_cdn_if_worth_it(catalog, changed, chosen, private)
+    unstated = [w for w in private if w.requests_per_month is None]
+    assumed = _behind_the_cdn(catalog, changed, chosen)
+    if assumed is not None and _worth_it(assumed, chosen):
+        billed = any(pl.item.component == "CDN requests" and pl.item.monthly_usd > 0
+                     for pl in assumed.lines)  # Azure's CDN bills none
+        return _alternative(assumed, chosen, private,
+                            file_kb=AVG_RESPONSE_KB if unstated and billed else None)
+    if assumed is None or not unstated:
+        return None
+    return _break_even_files(catalog, changed, chosen, private, unstated, assumed)
 
 
-def _through_cdn_if_worth_it(catalog: Catalog, changed: Requirements, chosen: Candidate,
-                             served: list, response_kb: float | None = None
-                             ) -> CdnAlternative | None:
-    """The recommended option designed again on ``changed`` (``served`` behind the CDN),
-    if that saves at least ``CDN_SUGGESTION_MIN_USD`` and ``CDN_SUGGESTION_MIN_SHARE`` of
-    its monthly cost with no more violations, unpriced parts or compliance gaps."""
+#: A bucket's break-even file size is rounded up to this many significant figures, and
+#: not named above ``BREAK_EVEN_MAX_KB`` (100 MB): a saving that only files of that size
+#: would bring is no advice.
+BREAK_EVEN_FIGURES = 2
+BREAK_EVEN_MAX_KB = 100_000.0
+#: Where the break-even size is smaller, the option is also priced at files of this size.
+LARGE_FILE_KB = 1000.0
+
+
+def _break_even_files(catalog: Catalog, changed: Requirements, chosen: Candidate,
+                      private: list[ObjectStorage], unstated: list[ObjectStorage],
+                      assumed: OptionDesign) -> CdnAlternative | None:
+    """The option behind the CDN at the least average file size of the ``unstated``
+    buckets (requests not stated) at which it saves what ``_through_the_cdn`` asks, or
+    None where even files too large to make requests would not.
+
+    The CDNs bill requests at one rate a region, so the option's cost is a straight line
+    in the requests between none and the ``AVG_RESPONSE_KB`` count ``assumed`` was priced
+    at; the line gives the most requests that still save enough, and the option is priced
+    again at the file size that makes them, rounded up, so the figures named are the
+    design's own."""
+    egress = sum(w.egress_gb_per_month for w in unstated)
+    if (none := _behind_the_cdn(catalog, _files_of(changed, unstated, None),
+                                chosen)) is None:
+        return None
+    per_request = (assumed.monthly_usd - none.monthly_usd) / (egress * 1e6 / AVG_RESPONSE_KB)
+    spare = chosen.design.monthly_usd - none.monthly_usd - _saving_needed(chosen)
+    if spare <= 0 or per_request <= 0:
+        return None
+    kb = _round_up(egress * 1e6 / (spare / per_request), BREAK_EVEN_FIGURES)
+    if kb > BREAK_EVEN_MAX_KB:
+        return None
+    at = _behind_the_cdn(catalog, _files_of(changed, unstated, kb), chosen)
+    if at is None or not _worth_it(at, chosen):
+        return None
+    large = (_behind_the_cdn(catalog, _files_of(changed, unstated, LARGE_FILE_KB), chosen)
+             if kb < LARGE_FILE_KB else None)
+    return _alternative(at, chosen, private, file_kb=kb, break_even=True,
+                        large_file_saving_usd=(money(chosen.design.monthly_usd
+                                                     - large.monthly_usd)
+                                               if large is not None else None))
+
+
+def _files_of(changed: Requirements, unstated: list[ObjectStorage], kb: float | None
+              ) -> Requirements:
+    """``changed`` with the ``unstated`` buckets' requests stated as those of files of
+    ``kb`` kB on average (None: no requests at all)."""
+    names = {w.name for w in unstated}
+    return changed.model_copy(update={"workloads": [
+        w.model_copy(update={"requests_per_month": (
+            0.0 if kb is None else w.egress_gb_per_month * 1e6 / kb)})
+        if w.name in names else w for w in changed.workloads]})
+
+
+def _round_up(value: float, figures: int) -> float:
+    """``value`` rounded up to ``figures`` significant figures: 137 -> 140, 1234 -> 1300."""
+    step = 10 ** (math.floor(math.log10(value)) - figures + 1)
+    return math.ceil(round(value / step, 9)) * step
+
+
+def _behind_the_cdn(catalog: Catalog, changed: Requirements, chosen: Candidate
+                    ) -> OptionDesign | None:
+    """The recommended option designed again on ``changed`` (buckets or services behind
+    the CDN) in its region, or None where it has more violations, unpriced parts or
+    compliance gaps than the option as recommended."""
     design = design_option(catalog, changed, size_all(changed), chosen.design.region)
-    saving = money(chosen.design.monthly_usd - design.monthly_usd)
-    if (saving < max(CDN_SUGGESTION_MIN_USD,
-                     CDN_SUGGESTION_MIN_SHARE * chosen.design.monthly_usd)
-            or len(design.violations) > len(chosen.design.violations)
+    if (len(design.violations) > len(chosen.design.violations)
             or len(design.unpriced) > len(chosen.design.unpriced)
             or count_gaps(_facts(changed, design), [f.value for f in changed.compliance])
             > chosen.gaps):
         return None
+    return design
+
+
+def _saving_needed(chosen: Candidate) -> float:
+    """What the CDN must save to be suggested: ``CDN_SUGGESTION_MIN_USD`` and
+    ``CDN_SUGGESTION_MIN_SHARE`` of the option's monthly cost."""
+    return max(CDN_SUGGESTION_MIN_USD, CDN_SUGGESTION_MIN_SHARE * chosen.design.monthly_usd)
+
+
+def _worth_it(design: OptionDesign, chosen: Candidate) -> bool:
+    return money(chosen.design.monthly_usd - design.monthly_usd) >= _saving_needed(chosen)
+
+
+def _alternative(design: OptionDesign, chosen: Candidate, served: list, **more: object
+                 ) -> CdnAlternative:
     return CdnAlternative(cdn=network.CDN_NAMES[design.provider],
                           workloads=tuple(w.name for w in served),
                           egress_gb_per_month=sum(w.egress_gb_per_month for w in served),
-                          monthly_cost_usd=design.monthly_usd, saving_usd=saving,
-                          response_kb=response_kb)
+                          monthly_cost_usd=design.monthly_usd,
+                          saving_usd=money(chosen.design.monthly_usd - design.monthly_usd),
+                          **more)
 
 
 def _service_cdn(catalog: Catalog, req: Requirements, chosen: Candidate
@@ -265,8 +353,11 @@ def _service_cdn(catalog: Catalog, req: Requirements, chosen: Candidate
     changed = req.model_copy(update={"workloads": [
         w.model_copy(update={"egress_gb_per_month": 0.0}) if w.name in names else w
         for w in req.workloads] + origins})
-    return _through_cdn_if_worth_it(catalog, changed, chosen, heavy,
-                                    round(min(_response_kb(w) for w in heavy)))
+    design = _behind_the_cdn(catalog, changed, chosen)
+    if design is None or not _worth_it(design, chosen):
+        return None
+    return _alternative(design, chosen, heavy,
+                        response_kb=round(min(_response_kb(w) for w in heavy)))
 
 
 def _response_kb(w: WebService) -> float:

@@ -54,6 +54,13 @@ class CdnAlternative:
     saving_usd: float  # per month, against the option as designed
     #: A web service's average response, kB (None for buckets).
     response_kb: float | None = None
+    #: Buckets whose requests were not stated: the average file size, kB, they were priced
+    #: at (``AVG_RESPONSE_KB``, or the break-even size); None where every count was stated.
+    file_kb: float | None = None
+    #: Whether ``file_kb`` is the least file size at which the CDN saves enough to suggest
+    #: (at ``AVG_RESPONSE_KB`` it did not), and what files of ``LARGE_FILE_KB`` would save.
+    break_even: bool = False
+    large_file_saving_usd: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

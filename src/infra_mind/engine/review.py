@@ -242,12 +242,28 @@ def _dearer_class_text(b: DearerClass) -> str:
 
 def _cdn_finding(cdn: CdnAlternative, monthly_cost_usd: float) -> str:
     one = len(cdn.workloads) == 1
-    return (f"{'Bucket' if one else 'Buckets'} {', '.join(cdn.workloads)} "
+    head = (f"{'Bucket' if one else 'Buckets'} {', '.join(cdn.workloads)} "
             f"{'sends' if one else 'send'} {cdn.egress_gb_per_month:,.0f} GB a month to the "
             f"internet itself. Behind {cdn.cdn}, with "
             f"{'the bucket as its origin' if one else 'the buckets as its origins'} (set "
-            f"public: true; signed URLs keep private objects private), "
-            + _with_cdn(cdn, monthly_cost_usd, "downloads"))
+            f"public: true; signed URLs keep private objects private), ")
+    if cdn.file_kb is None:
+        return head + _with_cdn(cdn, monthly_cost_usd, "downloads")
+    if not cdn.break_even:
+        return (head + _with_cdn(cdn, monthly_cost_usd, "downloads")
+                + f" Requests are not stated: priced as one per {_size(cdn.file_kb)} (the "
+                  "size of web assets); larger files make fewer and save more.")
+    large = ("" if cdn.large_file_saving_usd is None else
+             f": files of {_size(1000.0)} would save {usd(cdn.large_file_saving_usd)}")
+    return (head + f"this option would cost {usd(cdn.monthly_cost_usd)} a month instead of "
+            f"{usd(monthly_cost_usd)} ({usd(cdn.saving_usd)} less) if the files average "
+            f"{_size(cdn.file_kb)}, and less with larger files{large}. Smaller files make "
+            f"more requests, which {cdn.cdn} bills: state requests_per_month to price them.")
+
+
+def _size(kb: float) -> str:
+    """A file size: "150 kB", "1 MB", "2.5 MB"."""
+    return f"{kb:,.0f} kB" if kb < 1000 else f"{kb / 1000:g} MB"
 
 
 def _service_cdn_finding(cdn: CdnAlternative, monthly_cost_usd: float) -> str:
