@@ -366,9 +366,15 @@ async def test_what_if_reports_differences(app, client):
     assert changed.status_code == 200, changed.text
     preferences = changed.json()["result"]["requirements"]["preferences"]
     assert {k: preferences[k] for k in levers} == levers
+    # the frameworks that apply (a hosted payment page's lever takes PCI DSS away)
+    frameworks = await client.post(f"{BASE}/{aid}/what-if", headers=owner.headers,
+                                   json={"compliance": ["pci_dss", "gdpr"]})
+    assert frameworks.status_code == 200, frameworks.text
+    assert frameworks.json()["result"]["requirements"]["compliance"] == ["pci_dss", "gdpr"]
     for bad in ({"traffic_multiplier": 0}, {"traffic_multiplier": 101},
                 {"availability_target": 42}, {"providers": []}, {"colour": "red"},
-                {"managed_services": "no"}, {"spot_ok": 1}, {"kubernetes": "maybe"}):
+                {"managed_services": "no"}, {"spot_ok": 1}, {"kubernetes": "maybe"},
+                {"compliance": ["sox"]}, {"compliance": ["gdpr", "gdpr"]}):
         response = await client.post(f"{BASE}/{aid}/what-if", headers=owner.headers,
                                       json=bad)
         assert response.status_code == 422, bad

@@ -180,3 +180,39 @@ def test_a_one_year_commitment_is_offered_three_years():
     rec = result.options[0]
     again = applied(result.requirements, [term], rec.provider, rec.region)
     assert again.options[0].monthly_cost_usd == pytest.approx(term.monthly_cost_usd, abs=0.005)
+
+
+SHOP = {"name": "craft shop", "users": ["gb"], "availability_target": 99.5,
+        "compliance": ["pci_dss", "gdpr"],
+        "business": {"monthly_budget_usd": 60, "horizon_months": 12},
+        "workloads": [
+            {"name": "shop", "type": "web_service", "peak_rps": 5, "avg_rps": 1,
+             "cpu_ms_per_request": 60, "memory_gb": 1, "egress_gb_per_month": 20},
+            {"name": "shop-db", "type": "database", "engine": "mysql", "storage_gb": 5}]}
+
+
+def test_under_pci_dss_a_hosted_payment_page_is_a_lever():
+    # a two-person shop: the WAF, private subnets with NAT and customer-managed keys PCI
+    # DSS asks of systems that handle card data are most of its bill; the processor's
+    # hosted page takes the systems out of scope, and the shop within its budget
+    result = assess(SHOP, catalog())
+    rec = result.options[0]
+    (lever,) = [lv for lv in result.budget.levers if lv.setting == "compliance"]
+    assert lever.value == ["gdpr"]  # the other frameworks still apply
+    assert lever.change == ("card payments on the payment processor's hosted page, these "
+                            "systems out of PCI DSS scope")
+    assert "SAQ A" in lever.gives_up and "payment processor or bank cannot" in lever.gives_up
+    again = applied(result.requirements, [lever], rec.provider, rec.region).options[0]
+    assert again.monthly_cost_usd == pytest.approx(lever.monthly_cost_usd, abs=0.005)
+    assert lever.monthly_cost_usd < rec.monthly_cost_usd
+    # the gaps it would open are counted against the frameworks that still apply: none
+    assert lever.compliance_gaps_added == 0
+    assert not any(li.component.startswith("WAF") for li in again.line_items)
+    # with PCI DSS alone, the shop comes within its budget
+    cards_only = assess({**SHOP, "compliance": ["pci_dss"]}, catalog())
+    (alone,) = [lv for lv in cards_only.budget.levers if lv.setting == "compliance"]
+    assert alone.value == [] and alone.within_budget
+    assert cards_only.options[0].monthly_cost_usd > 60
+    # without PCI DSS there is no such lever
+    no_cards = assess({**SHOP, "compliance": ["gdpr"]}, catalog())
+    assert not [lv for lv in no_cards.budget.levers if lv.setting == "compliance"]

@@ -34,6 +34,25 @@ describe("what-if", () => {
       spot_ok: true,
       kubernetes: "avoid",
     });
+    // the frameworks, only where they differ from the stored ones (in any order)
+    const cards = { ...base, compliance: ["pci_dss", "gdpr"] };
+    const same = { traffic: 1, providers: base.providers, commitment: "", availability: "", residency: [] };
+    expect(whatIfBody(cards, { ...same, compliance: ["gdpr", "pci_dss"] })).toEqual({});
+    expect(whatIfBody(cards, { ...same, compliance: ["gdpr"] })).toEqual({ compliance: ["gdpr"] });
+    expect(whatIfBody(cards, { ...same, compliance: [] })).toEqual({ compliance: [] });
+  });
+
+  test("the hosted-payment-page lever presets the frameworks that still apply", () => {
+    const lever = {
+      setting: "compliance",
+      value: ["gdpr"],
+      change: "card payments on the payment processor's hosted page, these systems out of PCI DSS scope",
+      monthly_cost_usd: 79.17,
+      saving_usd: 12.58,
+      within_budget: false,
+      gives_up: "card data never reaches these systems",
+    };
+    expect(leverPreset(lever)).toEqual({ compliance: ["gdpr"] });
   });
 
   test("three times the traffic on AWS and Azure only: the new result and the differences beside the current one", async () => {
@@ -69,6 +88,9 @@ describe("what-if", () => {
   test("data kept in one country: Australia only puts the recommendation in Sydney", async () => {
     const user = userEvent.setup();
     renderWithQueries(<WhatIfPanel assessmentId={assessment.id} current={current} />);
+    // the frameworks as stored: saas-startup's SOC 2 ticked, the others not
+    const frameworks = within(screen.getByRole("group", { name: "Compliance frameworks" }));
+    expect(frameworks.getAllByRole("checkbox").filter((b) => (b as HTMLInputElement).checked).map((b) => b.parentElement?.textContent)).toEqual(["SOC 2"]);
     const residency = within(screen.getByRole("group", { name: "Data residency" }));
     // the groups, then each country with a covered region
     expect(residency.getAllByRole("checkbox").map((b) => b.parentElement?.textContent).slice(5, 8)).toEqual(["South America", "Australia (AU)", "Belgium (BE)"]);

@@ -15,7 +15,12 @@ and what that gives up, in words written from the two designs:
   compliance gaps that adds);
 - machines behind the load balancer instead of a Kubernetes cluster, where Kubernetes was
   not required;
-- arm64 machines, where they were ruled out.
+- arm64 machines, where they were ruled out;
+- under PCI DSS, card payments taken on the payment processor's hosted page, which takes
+  these systems out of the standard's scope (a merchant's SAQ A): for a small shop the
+  WAF, private subnets with NAT and customer-managed keys PCI DSS asks of the systems
+  that handle card data are most of the bill (a made-up two-person craft shop: $93.21 a
+  month on a $60 budget, no lever within it).
 
 A lever is offered only when it costs less, violates no more constraints and leaves no
 more parts unpriced than the recommendation. ``together`` prices every lever at once
@@ -39,6 +44,7 @@ from infra_mind.engine.reasons import listing
 from infra_mind.engine.requirements import (
     AvailabilityTarget,
     Commitment,
+    Framework,
     KubernetesPreference,
     Requirements,
 )
@@ -57,7 +63,7 @@ Facts = Callable[[Requirements, OptionDesign], ArchitectureFacts]
 
 @dataclass(frozen=True)
 class _Change:
-    setting: str  # "availability_target" or "preferences.<name>"
+    setting: str  # "availability_target", "compliance" or "preferences.<name>"
     value: Any
     change: str  # the change in words
 
@@ -90,7 +96,6 @@ def budget_levers(catalog: Catalog, req: Requirements, design: OptionDesign, gap
     """The levers for the recommended ``design`` (with its ``gaps``), largest saving first,
     the monthly cost with all of them at once and the month that passes the budget (None,
     None without levers)."""
-    frameworks = [f.value for f in req.compliance]
     budget = req.business.monthly_budget_usd
 
     def designed(changed: Requirements) -> OptionDesign:
@@ -110,7 +115,9 @@ def budget_levers(catalog: Catalog, req: Requirements, design: OptionDesign, gap
     found = _first_availability_step(found)
     levers = []
     for change, new, changed in found:
-        added = count_gaps(facts(changed, new), frameworks) - gaps
+        # against the frameworks that still apply: a lever that takes systems out of a
+        # framework's scope does not open its gaps
+        added = count_gaps(facts(changed, new), [f.value for f in changed.compliance]) - gaps
         levers.append(BudgetLever(
             setting=change.setting, value=change.value, change=change.change,
             monthly_cost_usd=new.monthly_usd,
@@ -173,6 +180,11 @@ def _changes(req: Requirements, design: OptionDesign) -> list[_Change]:
                            "machines behind the load balancer instead of Kubernetes"))
     if not prefs.allow_arm:
         out.append(_Change("preferences.allow_arm", True, "arm64 machines allowed"))
+    if Framework.PCI_DSS in req.compliance:
+        out.append(_Change("compliance",
+                           [f for f in req.compliance if f is not Framework.PCI_DSS],
+                           "card payments on the payment processor's hosted page, these "
+                           "systems out of PCI DSS scope"))
     return out
 
 
@@ -230,6 +242,10 @@ def _gives_up(change: _Change, old: OptionDesign, new: OptionDesign) -> str:
         return "your team patches, backs up, monitors and fails over them itself"
     if change.setting == "preferences.kubernetes":
         return "no cluster: deployments go to machine images or instance groups"
+    if change.setting == "compliance":
+        return ("the card form is the processor's page or its iframe, so card data never "
+                "reaches these systems (PCI DSS SAQ A for a merchant; a payment processor or "
+                "bank cannot do this)")
     return "the software and its images must be built for arm64 as well"
 
 

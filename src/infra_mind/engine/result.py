@@ -146,9 +146,9 @@ class BudgetLever(_Out):
     """One setting of the requirements changed, the recommended provider and region designed
     again with it: what it would cost and what it gives up."""
 
-    setting: str = Field(description="The requirement changed: availability_target or "
-                                     "preferences.<name>")
-    value: bool | float | str = Field(description="Its new value")
+    setting: str = Field(description="The requirement changed: availability_target, "
+                                     "compliance or preferences.<name>")
+    value: bool | float | str | list[str] = Field(description="Its new value")
     change: str = Field(description="The change, in words")
     monthly_cost_usd: float = Field(description="The recommended option's monthly cost with "
                                                 "the change")

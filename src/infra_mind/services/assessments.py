@@ -437,7 +437,7 @@ def apply_what_if(requirements: Requirements, changes: Mapping[str, Any]) -> dic
                  "allow_arm"):
         if changes.get(name) is not None:
             data["preferences"][name] = changes[name]
-    for name in ("availability_target", "data_residency"):
+    for name in ("availability_target", "data_residency", "compliance"):
         if changes.get(name) is not None:
             data[name] = changes[name]
     return data

@@ -122,7 +122,7 @@ export interface components {
             saving_usd: number;
             /**
              * Setting
-             * @description The requirement changed: availability_target or preferences.<name>
+             * @description The requirement changed: availability_target, compliance or preferences.<name>
              */
             setting: string;
             /**
@@ -135,7 +135,7 @@ export interface components {
              * Value
              * @description Its new value
              */
-            value: boolean | number | string;
+            value: boolean | number | string | string[];
             /**
              * Within Budget
              * @description Its monthly cost is within the budget now

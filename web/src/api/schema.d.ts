@@ -2105,6 +2105,11 @@ export interface components {
             /** Availability Target */
             availability_target?: (99 | 99.5 | 99.9 | 99.95 | 99.99) | null;
             commitment?: components["schemas"]["Commitment"] | null;
+            /**
+             * Compliance
+             * @description The frameworks that apply instead of the stored ones ([]: none)
+             */
+            compliance?: components["schemas"]["Framework"][] | null;
             /** Data Residency */
             data_residency?: ("us" | "ca" | "eu" | "uk" | "apac" | "sa" | "AU" | "BE" | "BR" | "DE" | "FI" | "FR" | "IE" | "IN" | "JP" | "NL" | "SE" | "SG")[] | null;
             kubernetes?: components["schemas"]["KubernetesPreference"] | null;

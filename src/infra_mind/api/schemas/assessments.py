@@ -22,6 +22,7 @@ from infra_mind.engine.load import field_path
 from infra_mind.engine.requirements import (
     AvailabilityTarget,
     Commitment,
+    Frameworks,
     KubernetesPreference,
     Providers,
     Requirements,
@@ -186,6 +187,8 @@ class WhatIf(BaseModel):
     commitment: Commitment | None = None
     availability_target: AvailabilityTarget | None = None
     data_residency: ResidencyPlaces | None = None
+    compliance: Frameworks | None = Field(
+        None, description="The frameworks that apply instead of the stored ones ([]: none)")
     # the other settings a budget lever changes (``engine.levers``); strict booleans
     managed_services: bool | None = Field(None, strict=True)
     spot_ok: bool | None = Field(None, strict=True)

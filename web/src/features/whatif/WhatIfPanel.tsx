@@ -1,11 +1,11 @@
-/** What-if: change traffic, clouds, commitment, availability, residency or the settings a budget lever changes (managed services, spot, Kubernetes, arm64); see the new result beside the current one. */
+/** What-if: change traffic, clouds, commitment, availability, residency, the compliance frameworks or the settings a budget lever changes (managed services, spot, Kubernetes, arm64); see the new result beside the current one. */
 import { useMutation } from "@tanstack/react-query";
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { api, ok } from "../../api/client";
 import { asResult, type AssessmentResult, type BudgetLever, type WhatIf, type WhatIfRead } from "../../api/types";
 import { ErrorText } from "../../components/Feedback";
 import { COUNTRIES } from "../../api/engine-meta.gen";
-import { GROUP_LABELS, money, moneyDelta, percent, providerName } from "../../lib/format";
+import { FRAMEWORK_LABELS, GROUP_LABELS, money, moneyDelta, percent, providerName } from "../../lib/format";
 import { requirementsField } from "../requirements/schema";
 import { optionLabel } from "../results/charts";
 import { ResultsView } from "../results/ResultsView";
@@ -21,6 +21,9 @@ const RESIDENCY = [
     .map((value) => ({ value, label: `${COUNTRY_NAMES[value]} (${value})` }))
     .sort((a, b) => a.label.localeCompare(b.label)),
 ];
+
+/** The compliance frameworks the engine knows, in the requirements' order. */
+const FRAMEWORKS = (requirementsField("compliance").options ?? []).map(String);
 
 type Provider = (typeof PROVIDERS)[number];
 
@@ -40,8 +43,8 @@ const NO_SWITCHES: Switches = { managed: "", spot: "", kubernetes: "", arm: "" }
 
 /** The request body: only what differs from the stored requirements. */
 export function whatIfBody(
-  current: { providers: string[]; residency: string[] },
-  chosen: { traffic: number; providers: string[]; commitment: string; availability: string; residency: string[] } & Partial<Switches>,
+  current: { providers: string[]; residency: string[]; compliance?: string[] },
+  chosen: { traffic: number; providers: string[]; commitment: string; availability: string; residency: string[]; compliance?: string[] } & Partial<Switches>,
 ): WhatIf {
   const body: WhatIf = {};
   if (chosen.traffic !== 1) body.traffic_multiplier = chosen.traffic;
@@ -49,6 +52,7 @@ export function whatIfBody(
   if (chosen.commitment) body.commitment = chosen.commitment as WhatIf["commitment"];
   if (chosen.availability) body.availability_target = Number(chosen.availability) as WhatIf["availability_target"];
   if (!sameSet(chosen.residency, current.residency)) body.data_residency = chosen.residency as NonNullable<WhatIf["data_residency"]>;
+  if (chosen.compliance && !sameSet(chosen.compliance, current.compliance ?? [])) body.compliance = chosen.compliance as NonNullable<WhatIf["compliance"]>;
   if (chosen.managed) body.managed_services = chosen.managed === "true";
   if (chosen.spot) body.spot_ok = chosen.spot === "true";
   if (chosen.kubernetes) body.kubernetes = chosen.kubernetes as WhatIf["kubernetes"];
@@ -66,10 +70,17 @@ const LEVER_FIELD: Record<string, "availability" | "commitment" | keyof Switches
   "preferences.allow_arm": "arm",
 };
 
-/** A budget lever as the what-if form's settings: its one setting changed. */
-export function leverPreset(lever: BudgetLever): { commitment?: string; availability?: string } & Partial<Switches> {
+/** A budget lever as the what-if form's settings: its one setting changed (the compliance lever: the frameworks that still apply). */
+export function leverPreset(lever: BudgetLever): { commitment?: string; availability?: string; compliance?: string[] } & Partial<Switches> {
+  if (lever.setting === "compliance" && Array.isArray(lever.value)) return { compliance: lever.value.map(String) };
   const field = LEVER_FIELD[lever.setting];
   return field ? { [field]: String(lever.value) } : {};
+}
+
+/** The switches of a lever's preset (the rest of it has fields of its own). */
+function leverSwitches(preset: ReturnType<typeof leverPreset>): Partial<Switches> {
+  const { managed, spot, kubernetes, arm } = preset;
+  return Object.fromEntries(Object.entries({ managed, spot, kubernetes, arm }).filter(([, v]) => v !== undefined));
 }
 
 interface PanelProps {
@@ -85,13 +96,15 @@ export function WhatIfPanel({ assessmentId, current, lever }: PanelProps) {
   const prefs = requirements.preferences;
   const currentProviders = prefs?.providers ?? [...PROVIDERS];
   const currentResidency = requirements.data_residency ?? [];
+  const currentCompliance: string[] = requirements.compliance ?? [];
   const preset = lever ? leverPreset(lever) : {};
   const [traffic, setTraffic] = useState(1);
   const [providers, setProviders] = useState<string[]>([...currentProviders]);
   const [commitment, setCommitment] = useState(preset.commitment ?? "");
   const [availability, setAvailability] = useState(preset.availability ?? "");
   const [residency, setResidency] = useState<string[]>([...currentResidency]);
-  const [switches, setSwitches] = useState<Switches>({ ...NO_SWITCHES, ...preset });
+  const [compliance, setCompliance] = useState<string[]>(preset.compliance ?? [...currentCompliance]);
+  const [switches, setSwitches] = useState<Switches>({ ...NO_SWITCHES, ...leverSwitches(preset) });
   const [problem, setProblem] = useState<string | null>(null);
   const [full, setFull] = useState(false);
 
@@ -106,7 +119,10 @@ export function WhatIfPanel({ assessmentId, current, lever }: PanelProps) {
     if (!lever || sent.current) return;
     sent.current = true;
     section.current?.focus();
-    const body = whatIfBody({ providers: currentProviders, residency: currentResidency }, { traffic: 1, providers: currentProviders, commitment, availability, residency: currentResidency, ...switches });
+    const body = whatIfBody(
+      { providers: currentProviders, residency: currentResidency, compliance: currentCompliance },
+      { traffic: 1, providers: currentProviders, commitment, availability, residency: currentResidency, compliance, ...switches },
+    );
     tryIt.mutate(body);
   });
 
@@ -117,7 +133,10 @@ export function WhatIfPanel({ assessmentId, current, lever }: PanelProps) {
       setProblem("Choose at least one cloud.");
       return;
     }
-    const body = whatIfBody({ providers: currentProviders, residency: currentResidency }, { traffic, providers, commitment, availability, residency, ...switches });
+    const body = whatIfBody(
+      { providers: currentProviders, residency: currentResidency, compliance: currentCompliance },
+      { traffic, providers, commitment, availability, residency, compliance, ...switches },
+    );
     if (!Object.keys(body).length) {
       setProblem("Change something first: every setting is as the requirements have it.");
       return;
@@ -200,6 +219,18 @@ export function WhatIfPanel({ assessmentId, current, lever }: PanelProps) {
             </select>
           </div>
         </div>
+        <fieldset className="choices">
+          <legend>Compliance frameworks</legend>
+          <p className="hint">None ticked: none apply.</p>
+          <div className="choice-grid">
+            {FRAMEWORKS.map((f) => (
+              <label key={f} className="choice">
+                <input type="checkbox" checked={compliance.includes(f)} onChange={(e) => setCompliance(toggle(compliance, f, e.target.checked))} />
+                {FRAMEWORK_LABELS[f] ?? f}
+              </label>
+            ))}
+          </div>
+        </fieldset>
         <fieldset className="choices">
           <legend>Data residency</legend>
           <p className="hint">None ticked: anywhere.</p>
