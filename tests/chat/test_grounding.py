@@ -161,3 +161,32 @@ def test_over_budget_each_lever_is_a_fact_with_only_the_results_figures():
     # within budget, no such fact
     assert not [f.id for f in fact_documents(result_of("saas-startup"))
                 if f.id.startswith("budget-lever")]
+
+
+def test_over_budget_the_budget_fact_names_the_changes_that_alone_fit_it():
+    # a two-person shop under PCI DSS: only the processor's hosted page fits its $60
+    shop = {"name": "craft shop", "users": ["gb"], "availability_target": 99.5,
+            "compliance": ["pci_dss"], "business": {"monthly_budget_usd": 60},
+            "workloads": [
+                {"name": "shop", "type": "web_service", "peak_rps": 5, "avg_rps": 1,
+                 "cpu_ms_per_request": 60, "memory_gb": 1, "egress_gb_per_month": 20},
+                {"name": "shop-db", "type": "database", "engine": "mysql", "storage_gb": 5}]}
+    result = assess(shop).model_dump(mode="json")
+    facts = {f.id: f for f in fact_documents(result)}
+    (fits,) = [lv for lv in result["budget"]["levers"] if lv["within_budget"]]
+    assert fits["setting"] == "compliance"
+    assert facts["budget"].text.endswith(
+        f" Within budget with one change: {fits['change']} "
+        f"({usd(fits['monthly_cost_usd'])} a month).")
+    assert "budget-lever:compliance:none" in facts  # the frameworks left: none
+    hits = [h.fact.id for h in rank_facts("How can we get within budget?",
+                                          list(facts.values()), 3)]
+    assert hits[0] == "budget"
+    # where none fits alone, the fact says what all of them at once cost
+    requirements = yaml.safe_load((EXAMPLES / "saas-startup.yaml").read_text())
+    requirements["business"]["monthly_budget_usd"] = 150
+    tight = assess(requirements).model_dump(mode="json")
+    assert not any(lv["within_budget"] for lv in tight["budget"]["levers"])
+    text = {f.id: f for f in fact_documents(tight)}["budget"].text
+    assert "No single change brings it within budget; all the budget levers at once cost " \
+        f"{usd(tight['budget']['levers_together_usd'])} a month" in text

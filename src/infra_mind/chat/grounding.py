@@ -251,8 +251,21 @@ def _budget(result: Mapping[str, Any]) -> list[FactDoc]:
                  f"{usd(cheapest['monthly_cost_usd'])}.")
     if budget.get("levers_note"):
         text += f" Budget levers: {budget['levers_note']}."
-    docs = [FactDoc("budget", "Budget", text)]
     levers = budget.get("levers") or []
+    if levers and gap is not None and float(gap) > 0:
+        # "how do we get within budget?" is answered here, where the question leads
+        within = [lv for lv in levers if lv.get("within_budget")]
+        if within:
+            text += (" Within budget with one change: "
+                     + "; ".join(f"{lv['change']} ({usd(lv['monthly_cost_usd'])} a month)"
+                                 for lv in within) + ".")
+        elif budget.get("levers_together_usd") is not None:
+            together = float(budget["levers_together_usd"])
+            text += (" No single change brings it within budget; all the budget levers at "
+                     f"once cost {usd(together)} a month"
+                     + (", within it." if together <= float(budget["monthly_budget_usd"])
+                        else ", still over it."))
+    docs = [FactDoc("budget", "Budget", text)]
     if not levers:
         return docs
     horizon = (result.get("requirements") or {}).get("business", {}).get("horizon_months", 12)
@@ -266,7 +279,10 @@ def _budget(result: Mapping[str, Any]) -> list[FactDoc]:
                 f"{outlook(lv.get('over_budget_from_month'), horizon)}"
                 + (f"; {gaps} more compliance gap{'' if gaps == 1 else 's'}" if gaps else "")
                 + f". It gives up: {lv['gives_up']}.")
-        docs.append(FactDoc(_slug("budget-lever", lv["setting"], str(lv["value"])),
+        value = lv["value"]  # the compliance lever's: the frameworks that still apply
+        docs.append(FactDoc(_slug("budget-lever", lv["setting"],
+                                  (",".join(value) or "none") if isinstance(value, list)
+                                  else value),
                             f"Budget lever: {lv['change']}", text))
     together = budget.get("levers_together_usd")
     left = [lv["change"] for lv in levers if lv.get("together") is False]
