@@ -190,3 +190,31 @@ def test_over_budget_the_budget_fact_names_the_changes_that_alone_fit_it():
     text = {f.id: f for f in fact_documents(tight)}["budget"].text
     assert "No single change brings it within budget; all the budget levers at once cost " \
         f"{usd(tight['budget']['levers_together_usd'])} a month" in text
+
+
+def test_met_controls_say_what_meets_them_and_customer_ones_whose_they_are():
+    # "why is there a NAT gateway?" is answered by the control it meets, and "what do we
+    # do ourselves?" by the controls that are the business's own
+    result = result_of("eu-fintech")
+    facts = {f.id: f for f in fact_documents(result)}
+    for control in result["compliance"]:
+        fact = facts.get(f"control:{control['framework']}:{control['control_id']}")
+        assert fact is not None, control["control_id"]
+        if control["status"] == "met":
+            assert fact.title.endswith("(met)")
+            assert f"met by the design: {control['evidence'].rstrip('. ')}." in fact.text
+        elif control["status"] == "customer":
+            assert fact.title.endswith("(your process)")
+            assert "a customer responsibility" in fact.text
+            assert "Customer responsibility, outside" not in fact.text
+    pci = [c for c in result["compliance"] if c["framework"] == "pci_dss"]
+    network = next(c for c in pci if c["status"] == "met" and "NAT" in c["evidence"])
+    hits = [h.fact.id for h in rank_facts("Why is there a NAT gateway?",
+                                          list(facts.values()), 3)]
+    # beside the line items that price it
+    assert f"control:pci_dss:{network['control_id']}" in hits[:2]
+    hits = [h.fact.id for h in rank_facts("What do we have to do ourselves for PCI?",
+                                          list(facts.values()), 3)]
+    own = {f"control:pci_dss:{c['control_id']}" for c in pci if c["status"] == "customer"}
+    # the framework's summary (which names them) may lead; one of them follows
+    assert own & set(hits[:2]), hits

@@ -325,10 +325,15 @@ def _compliance(result: Mapping[str, Any]) -> list[FactDoc]:
         framework = control.get("framework", "")
         frameworks.setdefault(framework, {}).setdefault(control.get("status", ""), []).append(
             control.get("control_id", ""))
+        if control.get("status") in ("met", "customer"):
+            # why a part is in the design ("do we need a WAF?"), and what the business
+            # does itself
+            facts.append(_control(framework, control))
+            continue
         if control.get("status") != "gap":
             continue
         remediation = (control.get("remediation") or "none given").rstrip(". ")
-        text = (f"{framework.upper()} compliance gap {control['control_id']} "
+        text = (f"{framework_name(framework)} compliance gap {control['control_id']} "
                 f"({control.get('reference', '')}), {control.get('title', '')}: "
                 f"{control.get('evidence', '')}. Remediation: {remediation}; "
                 + _remediation_cost(control))
@@ -336,7 +341,7 @@ def _compliance(result: Mapping[str, Any]) -> list[FactDoc]:
                              f"{control['control_id']}: "
                              f"{control.get('title', '')}", text))
     for framework, by_status in frameworks.items():
-        text = (f"{framework.upper()} compliance of the recommended design: "
+        text = (f"{framework_name(framework)} compliance of the recommended design: "
                 f"{len(by_status.get('met', []))} control(s) met, "
                 f"{len(by_status.get('gap', []))} gap(s)")
         if by_status.get("gap"):
@@ -344,9 +349,35 @@ def _compliance(result: Mapping[str, Any]) -> list[FactDoc]:
         text += f", {len(by_status.get('customer', []))} customer responsibilities"
         if by_status.get("customer"):
             text += f" ({', '.join(by_status['customer'])})"
-        facts.append(FactDoc(_slug("compliance", framework), f"{framework.upper()} compliance",
+        facts.append(FactDoc(_slug("compliance", framework),
+                             f"{framework_name(framework)} compliance",
                              text + "."))
     return facts
+
+
+#: Frameworks as they are written (the rest: upper case, "HIPAA"; "SOC2" and "ISO27001"
+#: keep their digits in the word: a number in a fact must be one of the result's figures).
+FRAMEWORK_NAMES = {"pci_dss": "PCI DSS"}
+
+
+def framework_name(framework: str) -> str:
+    return FRAMEWORK_NAMES.get(framework, framework.upper())
+
+
+def _control(framework: str, control: Mapping[str, Any]) -> FactDoc:
+    """A control the design meets (with what meets it), or one the business meets itself."""
+    met = control.get("status") == "met"
+    evidence = str(control.get("evidence", "")).rstrip(". ")
+    if not met:
+        evidence = evidence.removeprefix("Customer responsibility, outside the architecture: ")
+    text = (f"{framework_name(framework)} control {control['control_id']} "
+            f"({control.get('reference', '')}), {control.get('title', '')}: "
+            + (f"met by the design: {evidence}." if met else
+               f"a customer responsibility, the business's own process outside the "
+               f"architecture: {evidence}."))
+    return FactDoc(_slug("control", framework, control["control_id"]),
+                   f"{control['control_id']}: {control.get('title', '')}"
+                   f" ({'met' if met else 'your process'})", text)
 
 
 def _remediation_cost(control: Mapping[str, Any]) -> str:

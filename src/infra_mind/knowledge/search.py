@@ -109,6 +109,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "cut": ("cut", "lower", "cost"),
     "save": ("save", "lower", "cost"),
     "saving": ("save", "lower", "cost"),
+    # what the business does itself, onto the controls that are its own
+    "ourselves": ("customer", "responsibility"),
+    "yourselves": ("customer", "responsibility"),
+    "waf": ("waf", "web", "application", "firewall"),
     # "why did you pick this region?" asks for the recommendation's reasons
     "pick": ("pick", "recommend"),
     "choose": ("choose", "recommend"),
