@@ -15,6 +15,7 @@ from infra_mind.engine.money import usd as money
 from infra_mind.models import AuditEvent, ChatMessage
 from infra_mind.services import chat as chat_service
 from infra_mind.services.auth import remove_membership
+from infra_mind.services.events import leases_of
 from tests.api.helpers import (
     Member,
     create_assessment,
@@ -304,3 +305,37 @@ async def test_no_token_is_401(app, client, route):
                         ("POST", f"{CHAT}/{conversation['id']}/{route}")):
         response = await client.request(method, url, json={"content": "hi"})
         assert response.status_code == 401, (method, url)
+
+
+async def test_a_what_if_question_is_answered_by_the_engine(app, client):
+    # "what if traffic doubles?" runs the what-if the API runs, and leads with its outcome
+    owner = await create_member(app)
+    aid, result = await completed_assessment(client, owner)
+    conversation = await start(client, owner, assessment_id=aid)
+    reply = (await ask(client, owner, conversation["id"],
+                       "What if traffic doubles?"))["assistant_message"]
+    what_if = await client.post(f"{ASSESSMENTS}/{aid}/what-if", headers=owner.headers,
+                                json={"traffic_multiplier": 2})
+    after = what_if.json()["result"]["recommended"]
+    lead = reply["content"].split("\n\n")[0]
+    assert lead.startswith("**What-if: traffic x2.** What-if computed by the engine now")
+    assert (f"at {money(after['monthly_cost_usd'])} a month, against "
+            f"{money(result['recommended']['monthly_cost_usd'])} now") in lead
+    assert reply["citations"][0] == {"kind": "fact", "id": "what-if:traffic:2",
+                                     "title": "What-if: traffic x2", "url": None}
+    # nothing was saved
+    stored = await client.get(f"{ASSESSMENTS}/{aid}/result", headers=owner.headers)
+    assert stored.json()["version"] == 1
+    # a what-if of the user's in progress: the answer says so and uses the stored result
+    leases = leases_of(app.state.platform)
+    busy = await leases.acquire(f"what-if:{owner.user_id}", 1, 60)
+    assert busy is not None
+    try:
+        reply = (await ask(client, owner, conversation["id"],
+                           "What if traffic triples?"))["assistant_message"]
+    finally:
+        await leases.release(f"what-if:{owner.user_id}", busy)
+    assert reply["content"].startswith(
+        "The what-if of traffic x3 was not run (one what-if at a time: wait for the one in "
+        "progress); this answer uses the stored result.")
+    assert not any(c["id"].startswith("what-if:") for c in reply["citations"])

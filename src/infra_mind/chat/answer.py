@@ -12,13 +12,14 @@ answer instead, with the reason in ``Answer.note``.
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from infra_mind.agents.numbers import figures_of, unmatched_numbers
-from infra_mind.chat.grounding import Retrieved, retrieve
+from infra_mind.chat.grounding import FactDoc, FactHit, Retrieved, retrieve
 from infra_mind.knowledge import Hit, KnowledgeBase, tokenize
 
 #: (system, prompt) -> (text, author as "<provider>/<model>"); raises ``LLMError``.
@@ -172,11 +173,17 @@ def _coverage(question: set[str], text: str) -> float:
     return len(question & set(tokenize(text))) / len(question) if question else 0.0
 
 
+#: The score of a fact computed for the question (``answer``'s ``lead``): above any match.
+LEAD_SCORE = math.inf
+
+
 def _article_leads(question: str, retrieved: Retrieved) -> bool:
     """Lead with the best article when it covers more of the question than the best fact
     ("What is a spot instance?"), else with the fact ("What would this cost on Azure?").
     BM25 scores of two collections cannot be compared; term coverage can."""
     if not retrieved.articles or not retrieved.facts:
+        return False
+    if retrieved.facts[0].score == LEAD_SCORE:  # computed for this question
         return False
     if _ABOUT_US.search(question) and not _CONCEPTUAL.match(question.strip()):
         return False
@@ -232,16 +239,21 @@ def retrieved_texts(retrieved: Retrieved) -> list[str]:
 
 async def answer(question: str, *, result: Mapping[str, Any] | None, kb: KnowledgeBase,
                  history: Sequence[Turn], completer: Completer | None = None,
-                 notice: str = "") -> Answer:
+                 notice: str = "", lead: FactDoc | None = None) -> Answer:
     """Answer ``question`` about ``result`` (None: from the knowledge base only).
 
-    ``notice`` (e.g. "the assessment has no result yet") opens the answer. Without a
+    ``notice`` (e.g. "the assessment has no result yet") opens the answer. ``lead`` is a
+    fact computed for this question (a what-if's outcome, ``chat.whatif``): it comes
+    first, before the facts retrieved from the result. Without a
     ``completer`` the answer is composed offline. With one, the model's reply is kept
     when every number in it is in the result or the retrieved texts; otherwise, or when
     the call fails, the offline answer is given and ``note`` says why. Citations list
     the facts and articles the answer was built from, either way.
     """
     retrieved = retrieve(question, result, kb)
+    if lead is not None:
+        retrieved = Retrieved(facts=[FactHit(lead, LEAD_SCORE), *retrieved.facts[:3]],
+                              articles=retrieved.articles)
     if completer is None:
         return compose_offline(question, retrieved, notice=notice)
     # here, not at module level: the model clients (httpx) load when a model is first asked

@@ -30,8 +30,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra_mind.agents.provider_keys import OrganizationKeys, organization_keys
 from infra_mind.chat.answer import Answer, Completer, answer
+from infra_mind.chat.grounding import FactDoc
+from infra_mind.chat.whatif import traffic_multiplier, what_if_fact
 from infra_mind.kit.crypto import EncryptionUnavailable, keyring_of
-from infra_mind.kit.errors import Conflict, NotFound
+from infra_mind.kit.errors import Conflict, DomainError, NotFound
 from infra_mind.kit.platform import Platform
 from infra_mind.kit.slots import Slot
 from infra_mind.knowledge import KnowledgeBase, default_knowledge_base
@@ -195,8 +197,9 @@ class ChatService:
                    for m in await self.repo.messages(conversation_id, last=HISTORY_MESSAGES)]
         result, notice = await self._grounding(conversation)
         completer = await self._completer_for(conversation, readable=notice != NOT_READABLE)
+        lead, not_run = await self._what_if(conversation.assessment_id, content, result)
         reply = await answer(content, result=result, kb=self.kb, history=history,
-                             completer=completer, notice=notice)
+                             completer=completer, notice=notice or not_run, lead=lead)
         # the writes, last: the UPDATE locks the conversation (PostgreSQL), so a
         # concurrent question to it is counted after this one commits
         if not await self.repo.touch(conversation_id, utcnow()):
@@ -206,6 +209,23 @@ class ChatService:
             conversation_id=conversation_id, role="user", content=content, citations=[],
             author="user", note="", created_at=asked_at))
         return Exchange(question, await self._store_answer(conversation_id, reply, asked_at))
+
+    async def _what_if(self, assessment_id: str | None, question: str,
+                       result: dict[str, Any] | None) -> tuple[FactDoc | None, str]:
+        """The what-if ``question`` asks ("what if traffic doubles?"), run by the engine on
+        the assessment's requirements as ``POST /assessments/{id}/what-if`` runs it (one
+        at a time per user; nothing saved), as the fact the answer leads with; or None and
+        why it was not run. The engine's figures, not the stored result's, answer it."""
+        multiplier = traffic_multiplier(question) if result is not None else None
+        if multiplier is None or assessment_id is None:
+            return None, ""
+        try:
+            after, _ = await self.assessments.what_if(assessment_id,
+                                                      {"traffic_multiplier": multiplier})
+        except DomainError as exc:  # another what-if of the user's, a busy engine
+            return None, (f"The what-if of traffic x{multiplier:g} was not run "
+                          f"({exc.message}); this answer uses the stored result.")
+        return what_if_fact(multiplier, result or {}, after), ""
 
     def _require_room(self, count: int) -> None:
         if count + 2 > MAX_MESSAGES:

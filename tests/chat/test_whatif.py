@@ -1,0 +1,81 @@
+"""What-ifs asked in the chat: the factor read from the question, and the outcome written
+from the engine's two results (real engine and catalog)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from infra_mind.agents.numbers import figures_of, unmatched_numbers
+from infra_mind.chat.whatif import traffic_multiplier, what_if_fact
+from infra_mind.engine.assess import assess
+from infra_mind.engine.load import parse_requirements
+from infra_mind.engine.money import usd
+from infra_mind.services.assessments import apply_what_if
+from tests.chat.helpers import EXAMPLES
+
+
+@pytest.mark.parametrize(("question", "factor"), [
+    ("What if traffic doubles?", 2.0),
+    ("Can we handle twice the requests?", 2.0),
+    ("What if we get 3x the users?", 3.0),
+    ("What happens at 10 times the traffic?", 10.0),
+    ("what if traffic x1.5", 1.5),
+    ("What if traffic grows 50%?", 1.5),
+    ("What if usage goes up by 25%?", 1.25),
+    ("What if load drops by 20%?", 0.8),
+    ("What if traffic halves?", 0.5),
+    # not a change of traffic, or none the what-if takes
+    ("What if we double the database?", None),
+    ("What if we move to Azure?", None),
+    ("What if we have 2 regions?", None),
+    ("What does SOC2 cost?", None),
+    ("What if traffic grows 0%?", None),
+    ("What if traffic is 500x?", None),
+])
+def test_the_factor_is_read_from_the_question(question, factor):
+    assert traffic_multiplier(question) == factor
+
+
+def test_the_outcome_is_the_engines_with_its_largest_changes():
+    requirements = yaml.safe_load((EXAMPLES / "saas-startup.yaml").read_text())
+    before = assess(requirements).model_dump(mode="json")
+    after = assess(apply_what_if(parse_requirements(requirements),
+                                 {"traffic_multiplier": 2})).model_dump(mode="json")
+    fact = what_if_fact(2.0, before, after)
+    now, then = before["recommended"], after["recommended"]
+    assert (now["provider"], now["region"]) == (then["provider"], then["region"])
+    assert fact.id == "what-if:traffic:2" and fact.title == "What-if: traffic x2"
+    assert (f"at {usd(then['monthly_cost_usd'])} a month, against "
+            f"{usd(now['monthly_cost_usd'])} now "
+            f"({usd(then['monthly_cost_usd'] - now['monthly_cost_usd'])} more).") in fact.text
+    # the line items that moved most, each by what the two results say
+    (largest,) = [part for part in fact.text.split(". ") if part.startswith("The largest")]
+    egress = [sum(li["monthly_usd"] for li in o["line_items"]
+                  if li["component"] == "internet egress")
+              for o in (before["options"][0], after["options"][0])]
+    assert f"(shared) internet egress {usd(egress[1] - egress[0])} more" in largest
+    assert f"Against the budget of {usd(1500)}: " in fact.text
+    # every other number is one of the results' own; the differences are between them
+    deltas = {usd(abs(then["monthly_cost_usd"] - now["monthly_cost_usd"]))}
+    for key in {(li["workload"], li["component"]) for o in (before, after)
+                for li in o["options"][0]["line_items"]}:
+        totals = [sum(li["monthly_usd"] for li in o["options"][0]["line_items"]
+                      if (li["workload"], li["component"]) == key) for o in (before, after)]
+        deltas.add(usd(abs(totals[1] - totals[0])))
+    unmatched = unmatched_numbers(fact.text, figures_of(before, after))
+    assert unmatched and set(unmatched) <= deltas
+
+
+def test_a_move_is_named():
+    before = {"recommended": {"provider": "aws", "region": "us-east-1",
+                              "monthly_cost_usd": 100.0}, "options": []}
+    after = {"recommended": {"provider": "gcp", "region": "us-east1",
+                             "monthly_cost_usd": 150.0}, "options": []}
+    text = what_if_fact(3.0, before, after).text
+    assert ("The recommended option would be GCP / Google Cloud us-east1 at $150.00 a month, "
+            "against $100.00 now ($50.00 more); it moves from AWS / Amazon Web Services "
+            "us-east-1.") in text
+    assert "largest" not in text  # line items are compared within one place only
+    nothing = what_if_fact(3.0, before, {"recommended": None, "options": []}).text
+    assert nothing.endswith("No option meets the requirements with that traffic.")
