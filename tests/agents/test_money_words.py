@@ -17,7 +17,7 @@ import yaml
 from infra_mind.agents.numbers import figures_of, numbers_in, unmatched_numbers
 from infra_mind.agents.sections import SPECS
 from infra_mind.engine.assess import assess
-from infra_mind.engine.money import budget_position, usd_change
+from infra_mind.engine.money import budget_position, usd, usd_change
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
 SIGNED = ("$-", "-$", "−$", " USD", "USD ")
@@ -67,3 +67,25 @@ def test_each_money_form_reads_as_one_amount():
                         ("$0.0416", 0.0416), ("$17.28 a month", 17.28)]:
         (token,) = numbers_in(text)
         assert (token.kind, token.value) == ("money", value)
+
+
+def test_over_budget_the_summary_names_what_fits_the_budget():
+    # a two-person shop under PCI DSS: only the processor's hosted page fits its $60; the
+    # executive summary says so where an executive reads "over budget"
+    shop = {"name": "craft shop", "users": ["gb"], "availability_target": 99.5,
+            "compliance": ["pci_dss"], "business": {"monthly_budget_usd": 60},
+            "workloads": [
+                {"name": "shop", "type": "web_service", "peak_rps": 5, "avg_rps": 1,
+                 "cpu_ms_per_request": 60, "memory_gb": 1, "egress_gb_per_month": 20},
+                {"name": "shop-db", "type": "database", "engine": "mysql", "storage_gb": 5}]}
+    result = assess(shop)
+    (fits,) = [lv for lv in result.budget.levers if lv.within_budget]
+    line = (f"Within budget with one change: {fits.change} "
+            f"({usd(fits.monthly_cost_usd)} a month).")
+    summary = SPECS[("cto", "executive_summary")]
+    assert line in summary.offline(result)
+    assert f"budget levers: {line}" in summary.facts(result)
+    assert unmatched_numbers(line, figures_of(result.model_dump(mode="json"))) == []
+    # within budget, nothing is said of levers
+    roomy = assess({**shop, "business": {"monthly_budget_usd": 500}})
+    assert "Within budget with one change" not in summary.offline(roomy)

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from infra_mind.engine.money import outlook, unit_price, usd, usd_change
+from infra_mind.engine.money import outlook, unit_price, usd, usd_change, within_budget_by
 from infra_mind.knowledge import Hit, KnowledgeBase, tokenize
 from infra_mind.knowledge.bm25 import Okapi
 
@@ -254,17 +254,11 @@ def _budget(result: Mapping[str, Any]) -> list[FactDoc]:
     levers = budget.get("levers") or []
     if levers and gap is not None and float(gap) > 0:
         # "how do we get within budget?" is answered here, where the question leads
-        within = [lv for lv in levers if lv.get("within_budget")]
-        if within:
-            text += (" Within budget with one change: "
-                     + "; ".join(f"{lv['change']} ({usd(lv['monthly_cost_usd'])} a month)"
-                                 for lv in within) + ".")
-        elif budget.get("levers_together_usd") is not None:
-            together = float(budget["levers_together_usd"])
-            text += (" No single change brings it within budget; all the budget levers at "
-                     f"once cost {usd(together)} a month"
-                     + (", within it." if together <= float(budget["monthly_budget_usd"])
-                        else ", still over it."))
+        together = budget.get("levers_together_usd")
+        fits = within_budget_by(
+            [(lv["change"], lv["monthly_cost_usd"]) for lv in levers if lv.get("within_budget")],
+            None if together is None else float(together), float(budget["monthly_budget_usd"]))
+        text += f" {fits}" if fits else ""
     docs = [FactDoc("budget", "Budget", text)]
     if not levers:
         return docs

@@ -92,6 +92,22 @@ def all_at_once(budget: Budget, horizon: int) -> str:
             f"{outlook(budget.levers_together_over_budget_from_month, horizon)}")
 
 
+def within_budget_by(fitting: Sequence[tuple[str, float]], together_usd: float | None,
+                     budget_usd: float) -> str:
+    """What brings an option over budget within it, in one sentence: the changes that do
+    alone, as (change, monthly cost), or else what all the levers at once cost; "" where
+    no lever was priced together and none fits alone."""
+    if fitting:
+        return ("Within budget with one change: "
+                + "; ".join(f"{change} ({usd(cost)} a month)" for change, cost in fitting)
+                + ".")
+    if together_usd is None:
+        return ""
+    return ("No single change brings it within budget; all the budget levers at once cost "
+            f"{usd(together_usd)} a month, "
+            + ("within it." if together_usd <= budget_usd else "still over it."))
+
+
 def lever_line(lever: BudgetLever, horizon: int) -> str:
     """A budget lever in one line: "<change>: $428.87 a month ($143.73 less, over budget
     now, 1 more compliance gap); gives up: <what>"."""

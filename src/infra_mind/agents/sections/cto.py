@@ -18,7 +18,13 @@ from infra_mind.agents.sections.words import (
     why_not,
     with_term_facts,
 )
-from infra_mind.engine.money import all_at_once, budget_position, lever_line, usd
+from infra_mind.engine.money import (
+    all_at_once,
+    budget_position,
+    lever_line,
+    usd,
+    within_budget_by,
+)
 from infra_mind.engine.result import AssessmentResult, Option
 from infra_mind.engine.workloads import KindGroup, facts_of
 
@@ -34,6 +40,8 @@ def _summary_facts(r: AssessmentResult) -> list[str]:
     if b.monthly_budget_usd is not None and rec is not None:
         facts.append(f"budget {usd(b.monthly_budget_usd)} a month: the recommendation is "
                      f"{budget_position(rec.monthly_cost_usd, b.monthly_budget_usd)}")
+        if fits := _fits_budget(r):
+            facts.append(f"budget levers: {fits}")
     if r.projection:
         last = r.projection[-1]
         facts.append(f"projection: month 1 {usd(r.projection[0].monthly_cost_usd)}, month "
@@ -42,6 +50,15 @@ def _summary_facts(r: AssessmentResult) -> list[str]:
                      f"month over {req.business.horizon_months} months")
     facts.append(f"compliance: {len(gaps_of(r))} gaps on the recommended option")
     return facts
+
+
+def _fits_budget(r: AssessmentResult) -> str:
+    """Over budget: the budget levers that alone fit it, or what all of them cost."""
+    b = r.budget
+    if b.monthly_budget_usd is None or not b.gap_usd or b.gap_usd <= 0 or not b.levers:
+        return ""
+    return within_budget_by([(lv.change, lv.monthly_cost_usd) for lv in b.levers
+                             if lv.within_budget], b.levers_together_usd, b.monthly_budget_usd)
 
 
 def _summary_offline(r: AssessmentResult) -> str:
@@ -56,6 +73,7 @@ def _summary_offline(r: AssessmentResult) -> str:
     if b.monthly_budget_usd is not None and b.gap_usd is not None:
         out.append(f"Against the {usd(b.monthly_budget_usd)} monthly budget that is "
                    f"{budget_position(rec.monthly_cost_usd, b.monthly_budget_usd)}.")
+        out += [fits] if (fits := _fits_budget(r)) else []
     if r.projection and len(r.projection) > 1:
         last = r.projection[-1]
         out.append(f"With the stated growth it reaches {usd(last.monthly_cost_usd)} a month by "
