@@ -83,3 +83,24 @@ def test_a_design_on_spot_is_offered_a_term_on_its_steady_machines_from_its_own_
 
 def test_no_term_is_worth_a_look_where_the_design_already_uses_the_one_asked():
     assert "Worth a look" not in ALTERNATIVES(assess(example("eu-fintech")))
+
+
+def test_over_budget_the_way_within_it_comes_first():
+    # saas-startup on a tenth of its budget: over budget now, the strategy opens with the
+    # largest lever, before a commitment that saves a fraction of the gap
+    doc = example("saas-startup")
+    doc["business"] = {**doc["business"], "monthly_budget_usd": 150}
+    result = assess(doc)
+    assert result.budget.within_budget is False and result.budget.levers
+    text = strategy(result)
+    first = result.budget.levers[0]
+    assert text.startswith(f"**To come within budget**: the largest single saving is "
+                           f"{first.change}, ")
+    assert "**Commit once usage is steady.**" in text
+    # within budget (growth may pass it later), the budget lever stays after the rest
+    grows = example("saas-startup")
+    grows["business"] = {**grows["business"], "monthly_budget_usd": 800}
+    later = assess(grows)
+    assert later.budget.levers and later.budget.within_budget is True
+    assert strategy(later).startswith("**Commit once usage is steady.**")
+    assert "**To stay within budget as the business grows**" in strategy(later)

@@ -205,7 +205,10 @@ def _strategy_offline(r: AssessmentResult) -> str:
                 f"{lever_line(first, horizon).removeprefix(first.change + ': ')}.")
         if r.budget.levers_together_usd is not None:
             text += f" All of them at once{all_at_once(r.budget, horizon)}."
-        out.append(text + " The budget section lists each change.")
+        text += " The budget section lists each change."
+        # over budget now, this comes first: a shop $33.21 over its $60 was first told to
+        # commit for 3 years to save $7.13
+        out.insert(0 if r.budget.within_budget is False else len(out), text)
     if prefs.existing_provider and len(prefs.providers) > 1:
         out.append(f"**Existing provider**: {prefs.existing_provider} is preferred when within "
                    "the engine's tolerance of the cheapest option, since a migration has costs "
