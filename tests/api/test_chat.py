@@ -321,7 +321,7 @@ async def test_a_what_if_question_is_answered_by_the_engine(app, client):
     assert lead.startswith("**What-if: traffic x2.** What-if computed by the engine now")
     assert (f"at {money(after['monthly_cost_usd'])} a month, against "
             f"{money(result['recommended']['monthly_cost_usd'])} now") in lead
-    assert reply["citations"][0] == {"kind": "fact", "id": "what-if:traffic:2",
+    assert reply["citations"][0] == {"kind": "fact", "id": "what-if:traffic_multiplier=2",
                                      "title": "What-if: traffic x2", "url": None}
     # nothing was saved
     stored = await client.get(f"{ASSESSMENTS}/{aid}/result", headers=owner.headers)
@@ -336,6 +336,6 @@ async def test_a_what_if_question_is_answered_by_the_engine(app, client):
     finally:
         await leases.release(f"what-if:{owner.user_id}", busy)
     assert reply["content"].startswith(
-        "The what-if of traffic x3 was not run (one what-if at a time: wait for the one in "
+        "The what-if (traffic x3) was not run (one what-if at a time: wait for the one in "
         "progress); this answer uses the stored result.")
     assert not any(c["id"].startswith("what-if:") for c in reply["citations"])

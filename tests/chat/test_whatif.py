@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from infra_mind.agents.numbers import figures_of, unmatched_numbers
-from infra_mind.chat.whatif import traffic_multiplier, what_if_fact
+from infra_mind.chat.whatif import AskedWhatIf, asked_what_if, traffic_multiplier, what_if_fact
 from infra_mind.engine.assess import assess
 from infra_mind.engine.load import parse_requirements
 from infra_mind.engine.money import usd
@@ -42,10 +42,11 @@ def test_the_outcome_is_the_engines_with_its_largest_changes():
     before = assess(requirements).model_dump(mode="json")
     after = assess(apply_what_if(parse_requirements(requirements),
                                  {"traffic_multiplier": 2})).model_dump(mode="json")
-    fact = what_if_fact(2.0, before, after)
+    fact = what_if_fact(asked_what_if("What if traffic doubles?", before["requirements"]),
+                        before, after)
     now, then = before["recommended"], after["recommended"]
     assert (now["provider"], now["region"]) == (then["provider"], then["region"])
-    assert fact.id == "what-if:traffic:2" and fact.title == "What-if: traffic x2"
+    assert fact.id == "what-if:traffic_multiplier=2" and fact.title == "What-if: traffic x2"
     assert (f"at {usd(then['monthly_cost_usd'])} a month, against "
             f"{usd(now['monthly_cost_usd'])} now "
             f"({usd(then['monthly_cost_usd'] - now['monthly_cost_usd'])} more).") in fact.text
@@ -72,10 +73,51 @@ def test_a_move_is_named():
                               "monthly_cost_usd": 100.0}, "options": []}
     after = {"recommended": {"provider": "gcp", "region": "us-east1",
                              "monthly_cost_usd": 150.0}, "options": []}
-    text = what_if_fact(3.0, before, after).text
+    triple = AskedWhatIf({"traffic_multiplier": 3.0}, "traffic x3", "request rates scaled")
+    text = what_if_fact(triple, before, after).text
     assert ("The recommended option would be GCP / Google Cloud us-east1 at $150.00 a month, "
             "against $100.00 now ($50.00 more); it moves from AWS / Amazon Web Services "
             "us-east-1.") in text
     assert "largest" not in text  # line items are compared within one place only
-    nothing = what_if_fact(3.0, before, {"recommended": None, "options": []}).text
-    assert nothing.endswith("No option meets the requirements with that traffic.")
+    nothing = what_if_fact(triple, before, {"recommended": None, "options": []}).text
+    assert nothing.endswith("No option meets the requirements with that change.")
+
+
+REQUIREMENTS = {"availability_target": 99.9, "compliance": ["soc2"]}
+
+
+@pytest.mark.parametrize(("question", "changes", "label"), [
+    ("What if we need 99.99% availability?", {"availability_target": 99.99},
+     "availability 99.99%"),
+    ("What would a 99.5% SLA save?", {"availability_target": 99.5}, "availability 99.5%"),
+    ("What if we need HIPAA?", {"compliance": ["soc2", "hipaa"]}, "HIPAA added"),
+    ("What if we add PCI DSS?", {"compliance": ["soc2", "pci_dss"]}, "PCI DSS added"),
+    ("What if we drop SOC 2?", {"compliance": []}, "SOC 2 dropped"),
+    ("What does SOC2 cost us?", {"compliance": []}, "SOC 2 dropped"),
+    # what the requirements already say, two frameworks at once, or no change asked
+    ("What if we need 99.9% availability?", None, None),
+    ("What if we need SOC 2?", None, None),
+    ("What if we need GDPR and HIPAA?", None, None),
+    ("Is HIPAA covered?", None, None),
+    ("What is 99.99% availability?", None, None),  # a concept: the article answers
+    ("Why 99.97%?", None, None),
+])
+def test_availability_and_framework_changes_are_read_too(question, changes, label):
+    asked = asked_what_if(question, REQUIREMENTS)
+    assert ((asked.changes, asked.label) if asked else (None, None)) == (changes, label)
+
+
+def test_a_framework_added_says_the_gaps_then():
+    requirements = yaml.safe_load((EXAMPLES / "saas-startup.yaml").read_text())
+    before = assess(requirements).model_dump(mode="json")
+    asked = asked_what_if("What if we need HIPAA?", before["requirements"])
+    after = assess(apply_what_if(parse_requirements(requirements), asked.changes)
+                   ).model_dump(mode="json")
+    fact = what_if_fact(asked, before, after)
+    then = after["recommended"]
+    gaps = next(o for o in after["options"] if (o["provider"], o["region"])
+                == (then["provider"], then["region"]))["compliance_gaps"]
+    assert fact.title == "What-if: HIPAA added"
+    assert fact.id == "what-if:compliance=soc2,hipaa"
+    assert f"at {usd(then['monthly_cost_usd'])} a month" in fact.text
+    assert f"Compliance gaps then: {gaps}." in fact.text

@@ -1,17 +1,20 @@
 """What-ifs asked in the chat: "what if traffic doubles?" is answered from the engine.
 
-A question about the assessment's traffic changing by a stated factor ("doubles", "3x",
-"grows 50%", "halves") is a what-if the stored result cannot answer: the retrieval found
-the Multi-AZ article and the projection. ``traffic_multiplier`` reads the factor from the
-question; the chat service runs the same what-if as ``POST /assessments/{id}/what-if``
-(the engine, in an engine process; nothing saved), and ``what_if_fact`` writes the
-outcome as the fact the answer leads with. Every figure in it comes from the two results.
+A question that changes the assessment's traffic by a stated factor ("doubles", "3x",
+"grows 50%", "halves"), its availability target ("what if we need 99.99%?") or its
+compliance frameworks ("what if we need HIPAA?", "without SOC 2") is a what-if the
+stored result cannot answer: "What if traffic doubles?" got the Multi-AZ article and the
+projection. ``asked_what_if`` reads the change from the question; the chat service runs
+the same what-if as ``POST /assessments/{id}/what-if`` (the engine, in an engine process;
+nothing saved), and ``what_if_fact`` writes the outcome as the fact the answer leads
+with. Every figure in it comes from the two results.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from infra_mind.chat.grounding import FactDoc, provider_name
@@ -41,6 +44,70 @@ _DOWN = re.compile(r"(?i)\b(?:drops?|falls?|decreases?|shrinks?|goes down|down|l
                    r"(?:by\s+)?(\d+(?:\.\d+)?)\s*%|(\d+(?:\.\d+)?)\s*%\s+(?:less|lower|fewer|drop)")
 
 
+@dataclass(frozen=True)
+class AskedWhatIf:
+    """A change a question asks for: the what-if's fields, and the change in words."""
+
+    changes: dict[str, Any]
+    label: str  # "traffic x2", "availability 99.99%", "HIPAA added"
+    scope: str  # what the engine changed, for the answer
+
+
+#: Availability targets the requirements take, as written in a question.
+_TARGETS = {"99": 99.0, "99.0": 99.0, "99.5": 99.5, "99.9": 99.9, "99.95": 99.95,
+            "99.99": 99.99}
+_AVAILABILITY = re.compile(r"(?i)\b(availability|available|uptime|sla|nines)\b")
+_TARGET = re.compile(r"(?<![\d.])(99(?:\.\d+)?)\s*%")
+#: Frameworks as a question names them.
+_FRAMEWORKS = (
+    ("hipaa", re.compile(r"(?i)\bhipaa\b")),
+    ("gdpr", re.compile(r"(?i)\bgdpr\b")),
+    ("soc2", re.compile(r"(?i)\bsoc\s*-?\s*2\b")),
+    ("pci_dss", re.compile(r"(?i)\bpci(\s*-?\s*dss)?\b")),
+    ("iso27001", re.compile(r"(?i)\biso\s*-?\s*27001\b")),
+    ("ccpa", re.compile(r"(?i)\bccpa\b")),
+)
+_CONCEPTUAL = re.compile(r"(?i)\s*(what (is|are)|explain|define|how (do|does))\b")
+_COST = re.compile(r"(?i)\b(cost|costs|price|priced|how much|spend)\b")
+_DROP = re.compile(r"(?i)\b(without|drop|dropp(ed|ing)|remove[ds]?|no longer|skip|stop)\b")
+_ADD = re.compile(r"(?i)\b(need|needs|needed|add|adds|added|adding|require[ds]?|must|"
+                  r"comply|compliant|become|get|with)\b")
+FRAMEWORK_WORDS = {"hipaa": "HIPAA", "gdpr": "GDPR", "soc2": "SOC 2", "pci_dss": "PCI DSS",
+                   "iso27001": "ISO 27001", "ccpa": "CCPA"}
+
+
+def asked_what_if(question: str, requirements: Mapping[str, Any]) -> AskedWhatIf | None:
+    """The change ``question`` asks of ``requirements`` (the stored result's), or None:
+    a traffic factor first, then an availability target, then a framework added or
+    dropped (a question on what a stated framework costs drops it: the difference is its
+    cost); a change to what the requirements already say is none."""
+    if _CONCEPTUAL.match(question):  # "what is 99.99% availability?": the article's
+        return None
+    if (factor := traffic_multiplier(question)) is not None:
+        return AskedWhatIf({"traffic_multiplier": factor}, f"traffic x{factor:g}",
+                           "request rates, token rates and egress scaled; storage as it is")
+    if _AVAILABILITY.search(question) and (match := _TARGET.search(question)):
+        target = _TARGETS.get(match.group(1))
+        if target is not None and target != requirements.get("availability_target"):
+            return AskedWhatIf({"availability_target": target},
+                               f"availability {target:g}%", "the availability target changed")
+    named = [key for key, pattern in _FRAMEWORKS if pattern.search(question)]
+    if len(named) == 1:
+        (framework,) = named
+        current = list(requirements.get("compliance") or [])
+        # "what does SOC 2 cost us?": the design without it, the difference its cost
+        if framework in current and (_DROP.search(question) or _COST.search(question)):
+            return AskedWhatIf({"compliance": [f for f in current if f != framework]},
+                               f"{FRAMEWORK_WORDS[framework]} dropped",
+                               "the framework's controls no longer asked for")
+        if _ADD.search(question) and not _DROP.search(question) and framework not in current:
+            return AskedWhatIf({"compliance": [*current, framework]},
+                               f"{FRAMEWORK_WORDS[framework]} added",
+                               "the framework's controls designed in where the catalog "
+                               "prices them")
+    return None
+
+
 def traffic_multiplier(question: str) -> float | None:
     """The factor by which ``question`` asks traffic to change, or None where it asks no
     such thing (or a factor outside the what-if's bounds)."""
@@ -60,16 +127,15 @@ def traffic_multiplier(question: str) -> float | None:
     return round(factor, 4)
 
 
-def what_if_fact(multiplier: float, before: Mapping[str, Any], after: Mapping[str, Any]
+def what_if_fact(asked: AskedWhatIf, before: Mapping[str, Any], after: Mapping[str, Any]
                  ) -> FactDoc:
     """The what-if's outcome as a fact: the recommendation before and after, and the line
     items of the recommended option that changed most (where it stayed in one place)."""
-    times = f"x{multiplier:g}"
     now, then = before.get("recommended"), after.get("recommended")
-    text = (f"What-if computed by the engine now, nothing saved: traffic {times} (request "
-            "rates, token rates and egress scaled; storage as it is).")
+    text = (f"What-if computed by the engine now, nothing saved: {asked.label} "
+            f"({asked.scope}).")
     if then is None:
-        text += " No option meets the requirements with that traffic."
+        text += " No option meets the requirements with that change."
     else:
         where = f"{provider_name(then['provider'])} {then['region']}"
         text += (f" The recommended option would be {where} at "
@@ -85,12 +151,22 @@ def what_if_fact(multiplier: float, before: Mapping[str, Any], after: Mapping[st
                 text += _largest_changes(_option(before, now), _option(after, then))
         else:
             text += "."
+        gaps = _option(after, then).get("compliance_gaps")
+        if "compliance" in asked.changes and gaps is not None:
+            text += f" Compliance gaps then: {gaps}."
     budget = (after.get("budget") or {}).get("monthly_budget_usd")
     if then is not None and budget is not None:
         over = float(then["monthly_cost_usd"]) - float(budget)
         text += (f" Against the budget of {usd(budget)}: "
                  f"{usd_change(over, 'over', 'under', 'exactly on it')}.")
-    return FactDoc(f"what-if:traffic:{multiplier:g}", f"What-if: traffic {times}", text)
+    key = ":".join(f"{name}={_key(value)}" for name, value in sorted(asked.changes.items()))
+    return FactDoc(f"what-if:{key}", f"What-if: {asked.label}", text)
+
+
+def _key(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(map(str, value)) or "none"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _option(result: Mapping[str, Any], chosen: Mapping[str, Any]) -> Mapping[str, Any]:

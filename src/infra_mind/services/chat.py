@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from infra_mind.agents.provider_keys import OrganizationKeys, organization_keys
 from infra_mind.chat.answer import Answer, Completer, answer
 from infra_mind.chat.grounding import FactDoc
-from infra_mind.chat.whatif import traffic_multiplier, what_if_fact
+from infra_mind.chat.whatif import asked_what_if, what_if_fact
 from infra_mind.kit.crypto import EncryptionUnavailable, keyring_of
 from infra_mind.kit.errors import Conflict, DomainError, NotFound
 from infra_mind.kit.platform import Platform
@@ -212,20 +212,22 @@ class ChatService:
 
     async def _what_if(self, assessment_id: str | None, question: str,
                        result: dict[str, Any] | None) -> tuple[FactDoc | None, str]:
-        """The what-if ``question`` asks ("what if traffic doubles?"), run by the engine on
-        the assessment's requirements as ``POST /assessments/{id}/what-if`` runs it (one
-        at a time per user; nothing saved), as the fact the answer leads with; or None and
-        why it was not run. The engine's figures, not the stored result's, answer it."""
-        multiplier = traffic_multiplier(question) if result is not None else None
-        if multiplier is None or assessment_id is None:
+        """The what-if ``question`` asks ("what if traffic doubles?", "what if we need
+        HIPAA?"), run by the engine on the assessment's requirements as
+        ``POST /assessments/{id}/what-if`` runs it (one at a time per user; nothing saved),
+        as the fact the answer leads with; or None and why it was not run. The engine's
+        figures, not the stored result's, answer it."""
+        if result is None or assessment_id is None:
+            return None, ""
+        asked = asked_what_if(question, result.get("requirements") or {})
+        if asked is None:
             return None, ""
         try:
-            after, _ = await self.assessments.what_if(assessment_id,
-                                                      {"traffic_multiplier": multiplier})
+            after, _ = await self.assessments.what_if(assessment_id, asked.changes)
         except DomainError as exc:  # another what-if of the user's, a busy engine
-            return None, (f"The what-if of traffic x{multiplier:g} was not run "
-                          f"({exc.message}); this answer uses the stored result.")
-        return what_if_fact(multiplier, result or {}, after), ""
+            return None, (f"The what-if ({asked.label}) was not run ({exc.message}); this "
+                          "answer uses the stored result.")
+        return what_if_fact(asked, result, after), ""
 
     def _require_room(self, count: int) -> None:
         if count + 2 > MAX_MESSAGES:
