@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { api, ok } from "../src/api/client";
 import type { AssessmentRead, MessageRead } from "../src/api/types";
-import { askStreaming, ChatPanel } from "../src/features/chat/ChatPanel";
+import { askStreaming, ChatPanel, SUGGESTIONS } from "../src/features/chat/ChatPanel";
 import { completedAssessment, example, renderWithQueries, signedInUser, signedOut } from "./helpers";
 
 let assessment: AssessmentRead;
@@ -45,6 +45,17 @@ describe("chat beside an assessment", () => {
     // the pieces join to the stored answer
     expect(text).toBe(done!.content);
     expect(done!.citations.length).toBeGreaterThan(0);
+  });
+
+  test("an empty conversation offers questions; one picked fills the box", async () => {
+    const user = userEvent.setup();
+    renderWithQueries(<ChatPanel assessmentId={quiet.id} />);
+    const box = await screen.findByRole("textbox", { name: "Ask about this assessment" });
+    const offered = await screen.findByRole("list", { name: /^Questions to start with/ });
+    expect(within(offered).getAllByRole("button").map((b) => b.textContent)).toEqual([...SUGGESTIONS]);
+    await user.click(within(offered).getByRole("button", { name: "What if traffic doubles?" }));
+    expect(box).toHaveValue("What if traffic doubles?");
+    expect(box).toHaveFocus();
   });
 
   test("asking in the panel streams the answer in and lists its sources", async () => {

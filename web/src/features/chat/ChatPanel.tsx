@@ -40,6 +40,14 @@ interface Draft {
   answer: string;
 }
 
+/** Questions an empty conversation offers: each is answered from the result, the last by a what-if the engine runs. */
+export const SUGGESTIONS = [
+  "Why did you pick this region?",
+  "How can we get within budget?",
+  "What are the compliance gaps?",
+  "What if traffic doubles?",
+] as const;
+
 export function ChatPanel({ assessmentId }: { assessmentId: string }) {
   const id = useId();
   const queryClient = useQueryClient();
@@ -159,6 +167,28 @@ export function ChatPanel({ assessmentId }: { assessmentId: string }) {
         <button type="button" onClick={() => void start().then(() => setError(null))}>
           Start a new conversation
         </button>
+      ) : null}
+      {!messages.length && !draft && !conversation.isPending ? (
+        <div className="chat-suggestions">
+          <p className="hint" id={`${id}-try`}>
+            Questions to start with; a change of traffic, availability or compliance is priced by the engine as a what-if:
+          </p>
+          <ul className="suggestions" aria-labelledby={`${id}-try`}>
+            {SUGGESTIONS.map((s) => (
+              <li key={s}>
+                <button
+                  type="button"
+                  onClick={() => {
+                    setQuestion(s);
+                    input.current?.focus();
+                  }}
+                >
+                  {s}
+                </button>
+              </li>
+            ))}
+          </ul>
+        </div>
       ) : null}
       <form onSubmit={send} className="chat-form">
         <div className="field">
