@@ -181,3 +181,15 @@ def test_a_question_about_the_assessment_leads_with_the_fact(kb, hipaa):
     question = "What is the monthly budget gap?"
     offline = compose_offline(question, retrieve(question, hipaa, kb))
     assert offline.markdown.startswith("**Budget.**")
+
+
+def test_what_is_the_asks_about_the_assessment_what_is_a_about_a_concept():
+    # "What are the compliance gaps?" had led with an article; "the" points at the result
+    kb = default_knowledge_base()
+    result = result_of("saas-startup")
+    gaps = compose_offline("What are the compliance gaps?",
+                           retrieve("What are the compliance gaps?", result, kb))
+    assert gaps.markdown.startswith("**SOC2 compliance.**")
+    spot = compose_offline("What is a spot instance?",
+                           retrieve("What is a spot instance?", result, kb))
+    assert spot.markdown.startswith("From the knowledge base, *")

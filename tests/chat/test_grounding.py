@@ -218,3 +218,19 @@ def test_met_controls_say_what_meets_them_and_customer_ones_whose_they_are():
     own = {f"control:pci_dss:{c['control_id']}" for c in pci if c["status"] == "customer"}
     # the framework's summary (which names them) may lead; one of them follows
     assert own & set(hits[:2]), hits
+
+
+def test_articles_on_frameworks_the_assessment_does_not_ask_for_are_left_out():
+    # saas-startup asks for SOC 2: "What are the compliance gaps?" had led with PCI DSS
+    kb = default_knowledge_base()
+    result = result_of("saas-startup")
+    framework_articles = {"pci-dss", "hipaa", "gdpr", "iso27001", "ccpa-cpra", "soc2"}
+    for question in ("What are the compliance gaps?", "Which compliance controls apply?"):
+        found = {h.article.id for h in retrieve(question, result, kb, k_articles=6).articles}
+        assert not found & (framework_articles - {"soc2"}), (question, found)
+    # one the question names is in view
+    named = retrieve("What would HIPAA need?", result, kb).articles
+    assert named and named[0].article.id == "hipaa"
+    # without a result, every article is in view
+    alone = retrieve("What is PCI DSS?", None, kb).articles
+    assert alone[0].article.id == "pci-dss"

@@ -161,7 +161,10 @@ def compose_offline(question: str, retrieved: Retrieved, *, notice: str = "") ->
 
 
 #: Questions about a concept rather than about the assessment: the article leads on a tie.
-_CONCEPTUAL = re.compile(r"(?i)(what (is|are)\b|how (do|does)\b.*\bwork|explain\b|define\b)")
+#: "What is the ..." and "what are our ..." ask about something of the assessment ("What
+#: are the compliance gaps?" led with an article), "what is a ..." about a concept.
+CONCEPTUAL = re.compile(r"(?i)(what (is|are)\b(?!\s+(the|our|my|your|this|these|those)\b)"
+                        r"|how (do|does)\b.*\bwork|explain\b|define\b)")
 #: Questions about this assessment in the asker's words ("can we ...", "why did you ...",
 #: "our costs", "here"): a fact that matches leads, whatever an article covers. "Can we cut
 #: costs without losing availability?" had led with the managed-caches article.
@@ -185,13 +188,13 @@ def _article_leads(question: str, retrieved: Retrieved) -> bool:
         return False
     if retrieved.facts[0].score == LEAD_SCORE:  # computed for this question
         return False
-    if _ABOUT_US.search(question) and not _CONCEPTUAL.match(question.strip()):
+    if _ABOUT_US.search(question) and not CONCEPTUAL.match(question.strip()):
         return False
     terms = set(tokenize(question))
     best = retrieved.articles[0].article
     article = _coverage(terms, f"{best.title} {' '.join(best.tags)} {best.body}")
     fact = max(_coverage(terms, f"{h.fact.title} {h.fact.text}") for h in retrieved.facts)
-    return article > fact or (article == fact and bool(_CONCEPTUAL.match(question.strip())))
+    return article > fact or (article == fact and bool(CONCEPTUAL.match(question.strip())))
 
 
 def _articles_offline(hits: Sequence[Hit]) -> str:

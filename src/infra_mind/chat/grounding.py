@@ -12,6 +12,7 @@ work, and a missing part gives no fact rather than an error.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -464,6 +465,32 @@ def rank_facts(question: str, facts: Sequence[FactDoc], k: int,
 
 #: Article tags that name a provider.
 PROVIDER_TAGS = frozenset({"aws", "azure", "gcp"})
+#: Frameworks as a question names them (the requirements' values, "soc2", "pci_dss").
+FRAMEWORK_PATTERNS = (
+    ("hipaa", re.compile(r"(?i)\bhipaa\b")),
+    ("gdpr", re.compile(r"(?i)\bgdpr\b")),
+    ("soc2", re.compile(r"(?i)\bsoc\s*-?\s*2\b")),
+    ("pci_dss", re.compile(r"(?i)\bpci(\s*-?\s*dss)?\b")),
+    ("iso27001", re.compile(r"(?i)\biso\s*-?\s*27001\b")),
+    ("ccpa", re.compile(r"(?i)\bccpa\b")),
+)
+FRAMEWORK_TAGS = frozenset(key for key, _ in FRAMEWORK_PATTERNS)
+
+
+def named_frameworks(question: str) -> list[str]:
+    """The compliance frameworks a question names ("what if we need HIPAA?")."""
+    return [key for key, pattern in FRAMEWORK_PATTERNS if pattern.search(question)]
+
+
+def _off_topic(article_tags: Sequence[str], providers: set[str] | None,
+               frameworks: set[str] | None) -> bool:
+    """Whether an article is about providers (its provider tags) or a framework (its first
+    tag) that the question cannot be about: none of them the assessment's or named."""
+    about = PROVIDER_TAGS & set(article_tags)
+    if providers is not None and about and not about & providers:
+        return True
+    return (frameworks is not None and bool(article_tags)
+            and article_tags[0] in FRAMEWORK_TAGS and article_tags[0] not in frameworks)
 
 
 def _named_providers(question: str) -> set[str]:
@@ -485,13 +512,16 @@ def retrieve(question: str, result: Mapping[str, Any] | None, kb: KnowledgeBase,
     """The facts of ``result`` (none without one) and the articles of ``kb`` for
     ``question``. An article about other providers only (its provider tags, none of them
     the assessment's or named in the question) is left out: an Azure-only assessment's
-    question on commitments was answered from the AWS Savings Plans article."""
+    question on commitments was answered from the AWS Savings Plans article. So is one
+    about a compliance framework the assessment does not ask for, unless the question
+    names it: a SOC 2 startup's "What are the compliance gaps?" led with PCI DSS."""
     facts = fact_documents(result) if result else []
     named = _named_providers(question)
     in_view = _providers_in_view(named, result)
+    stated = ((result or {}).get("requirements") or {}).get("compliance") or []
+    frameworks = {*stated, *named_frameworks(question)} if result else None
     articles = [hit for hit in kb.search(question, k=k_articles * 4) if hit.score > 0
-                and (in_view is None or not (about := PROVIDER_TAGS & set(hit.article.tags))
-                     or about & in_view)][:k_articles]
+                and not _off_topic(hit.article.tags, in_view, frameworks)][:k_articles]
     rec = (result or {}).get("recommended") or {}
     elsewhere = frozenset(f"{o.get('provider')}:{o.get('region')}"
                           for o in (result or {}).get("options") or []

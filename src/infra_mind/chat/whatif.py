@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from infra_mind.chat.grounding import FactDoc, provider_name
+from infra_mind.chat.answer import CONCEPTUAL
+from infra_mind.chat.grounding import FactDoc, named_frameworks, provider_name
 from infra_mind.engine.money import usd, usd_change
 
 #: The what-if's own bounds (``api.schemas.assessments.WhatIf.traffic_multiplier``).
@@ -58,16 +59,6 @@ _TARGETS = {"99": 99.0, "99.0": 99.0, "99.5": 99.5, "99.9": 99.9, "99.95": 99.95
             "99.99": 99.99}
 _AVAILABILITY = re.compile(r"(?i)\b(availability|available|uptime|sla|nines)\b")
 _TARGET = re.compile(r"(?<![\d.])(99(?:\.\d+)?)\s*%")
-#: Frameworks as a question names them.
-_FRAMEWORKS = (
-    ("hipaa", re.compile(r"(?i)\bhipaa\b")),
-    ("gdpr", re.compile(r"(?i)\bgdpr\b")),
-    ("soc2", re.compile(r"(?i)\bsoc\s*-?\s*2\b")),
-    ("pci_dss", re.compile(r"(?i)\bpci(\s*-?\s*dss)?\b")),
-    ("iso27001", re.compile(r"(?i)\biso\s*-?\s*27001\b")),
-    ("ccpa", re.compile(r"(?i)\bccpa\b")),
-)
-_CONCEPTUAL = re.compile(r"(?i)\s*(what (is|are)|explain|define|how (do|does))\b")
 _COST = re.compile(r"(?i)\b(cost|costs|price|priced|how much|spend)\b")
 _DROP = re.compile(r"(?i)\b(without|drop|dropp(ed|ing)|remove[ds]?|no longer|skip|stop)\b")
 _ADD = re.compile(r"(?i)\b(need|needs|needed|add|adds|added|adding|require[ds]?|must|"
@@ -81,7 +72,7 @@ def asked_what_if(question: str, requirements: Mapping[str, Any]) -> AskedWhatIf
     a traffic factor first, then an availability target, then a framework added or
     dropped (a question on what a stated framework costs drops it: the difference is its
     cost); a change to what the requirements already say is none."""
-    if _CONCEPTUAL.match(question):  # "what is 99.99% availability?": the article's
+    if CONCEPTUAL.match(question.strip()):  # "what is 99.99% availability?": the article's
         return None
     if (factor := traffic_multiplier(question)) is not None:
         return AskedWhatIf({"traffic_multiplier": factor}, f"traffic x{factor:g}",
@@ -91,7 +82,7 @@ def asked_what_if(question: str, requirements: Mapping[str, Any]) -> AskedWhatIf
         if target is not None and target != requirements.get("availability_target"):
             return AskedWhatIf({"availability_target": target},
                                f"availability {target:g}%", "the availability target changed")
-    named = [key for key, pattern in _FRAMEWORKS if pattern.search(question)]
+    named = named_frameworks(question)
     if len(named) == 1:
         (framework,) = named
         current = list(requirements.get("compliance") or [])
