@@ -101,7 +101,9 @@ def test_a_provider_question_ranks_that_option_first(question, provider):
 @pytest.mark.parametrize(("question", "fact_id"), [
     ("Is it within budget?", "budget"),
     ("What is the recommendation?", "recommendation"),
-    ("What are the HIPAA compliance gaps?", "compliance:hipaa"),
+    # the gaps themselves, with their remediation and cost (HIPAA is its one framework)
+    ("What are the HIPAA compliance gaps?", "compliance-gaps"),
+    ("How is HIPAA compliance?", "compliance:hipaa"),
     ("How many vCPU does video-visit-api need?", "sizing:video-visit-api"),
     ("What does the cost projection look like?", "projection"),
     ("How old are the catalog prices?", "catalog"),
@@ -234,3 +236,17 @@ def test_articles_on_frameworks_the_assessment_does_not_ask_for_are_left_out():
     # without a result, every article is in view
     alone = retrieve("What is PCI DSS?", None, kb).articles
     assert alone[0].article.id == "pci-dss"
+
+
+@pytest.mark.parametrize("name", ["saas-startup", "hipaa-telehealth", "llm-inference",
+                                  "eu-fintech", "static-site"])
+def test_the_suggested_questions_lead_with_their_fact(name):
+    # the web app offers these on an empty conversation: each must lead with its answer
+    # ("Why did you pick this region?" had led with a review finding on llm-inference,
+    # "What are the compliance gaps?" with the recommendation on hipaa-telehealth)
+    facts = fact_documents(result_of(name))
+    for question, fact_id in [("Why did you pick this region?", "recommendation"),
+                              ("How can we get within budget?", "budget"),
+                              ("What are the compliance gaps?", "compliance-gaps")]:
+        hits = rank_facts(question, facts, 4)
+        assert hits[0].fact.id == fact_id, (name, question, [h.fact.id for h in hits])

@@ -335,6 +335,13 @@ def _compliance(result: Mapping[str, Any]) -> list[FactDoc]:
         facts.append(FactDoc(_slug("control", framework, control["control_id"]),
                              f"{control['control_id']}: "
                              f"{control.get('title', '')}", text))
+    if frameworks:
+        facts.append(_gaps_summary(controls))
+    elif result.get("requirements"):
+        facts.append(FactDoc(
+            "compliance-gaps", "Compliance gaps",
+            "Compliance gaps: none evaluated. The requirements name no compliance "
+            "framework; with one, the design is checked against its technical controls."))
     for framework, by_status in frameworks.items():
         text = (f"{framework_name(framework)} compliance of the recommended design: "
                 f"{len(by_status.get('met', []))} control(s) met, "
@@ -348,6 +355,24 @@ def _compliance(result: Mapping[str, Any]) -> list[FactDoc]:
                              f"{framework_name(framework)} compliance",
                              text + "."))
     return facts
+
+
+def _gaps_summary(controls: Sequence[Mapping[str, Any]]) -> FactDoc:
+    """The recommended design's compliance gaps across its frameworks, in one fact: what
+    "what are the compliance gaps?" asks."""
+    gaps = [c for c in controls if c.get("status") == "gap"]
+    names = sorted({framework_name(str(c.get("framework", ""))) for c in controls})
+    if not gaps:
+        met = sum(1 for c in controls if c.get("status") == "met")
+        text = (f"Compliance gaps: none. The design meets every technical control "
+                f"evaluated for {', '.join(names)} ({met} met); the controls that are the "
+                "business's own processes are listed per framework.")
+    else:
+        text = (f"Compliance gaps: {len(gaps)}, across {', '.join(names)}: "
+                + "; ".join(f"{c['control_id']} ({c.get('reference', '')}, "
+                            f"{c.get('title', '')}): {_remediation_cost(c).rstrip('.')}"
+                            for c in gaps) + ".")
+    return FactDoc("compliance-gaps", "Compliance gaps", text)
 
 
 #: Frameworks as they are written (the rest: upper case, "HIPAA"; "SOC2" and "ISO27001"
@@ -443,9 +468,12 @@ def _catalog(result: Mapping[str, Any]) -> list[FactDoc]:
 def rank_facts(question: str, facts: Sequence[FactDoc], k: int,
                elsewhere: frozenset[str] = frozenset()) -> list[FactHit]:
     """The ``k`` facts that best match ``question``, best first: those holding more of
-    its distinct terms first, then the recommended option's before another option's (an
-    id with a ``provider:region`` of ``elsewhere``), then by BM25 score (over title and
-    text), then in the facts' order. Facts that share no term with it are left out.
+    its distinct terms first, then those whose title holds more of them (a fact named
+    for what is asked: "Why did you pick this region?" had led with a review finding that
+    says "region" often, over the recommendation), then the recommended option's before
+    another option's (an id with a ``provider:region`` of ``elsewhere``), then by BM25
+    score (over title and text), then in the facts' order. Facts that share no term with
+    it are left out.
 
     Counting the terms first keeps a fact that matches the whole question ("cost" and
     "azure") above one that matches a rarer word of it alone ("cost" in a review). "Is
@@ -457,9 +485,10 @@ def rank_facts(question: str, facts: Sequence[FactDoc], k: int,
     scores = Okapi(corpus).scores(query)
     terms = set(query)
     matched = [len(terms.intersection(tokens)) for tokens in corpus]
+    titled = [len(terms.intersection(tokenize(f.title))) for f in facts]
     other = [any(f":{where}:" in f"{f.id}:" for where in elsewhere) for f in facts]
     ranked = sorted((i for i in range(len(facts)) if matched[i] and scores[i] > 0),
-                    key=lambda i: (-matched[i], other[i], -scores[i], i))
+                    key=lambda i: (-matched[i], -titled[i], other[i], -scores[i], i))
     return [FactHit(facts[i], scores[i]) for i in ranked[:k]]
 
 

@@ -119,6 +119,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "chose": ("choose", "recommend"),
     "chosen": ("choose", "recommend"),
     "choice": ("choice", "recommend"),
+    "recommendation": ("recommendation", "recommend"),
 }
 
 
