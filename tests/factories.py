@@ -24,3 +24,15 @@ def only_price(rows: list[PriceRow], provider: str, sku: str, region: str,
              and all(r.attributes.get(k) == v for k, v in attrs.items())]
     assert len(found) == 1, (provider, sku, region, tier_start, attrs, found)
     return found[0].price_usd
+
+
+#: A made-up two-person craft shop taking cards (PCI DSS) on a $60 budget: the WAF,
+#: private subnets with NAT and keys PCI DSS asks for are most of its bill, and only the
+#: processor's hosted payment page (a budget lever) brings it within budget.
+CRAFT_SHOP = {
+    "name": "craft shop", "users": ["gb"], "availability_target": 99.5,
+    "compliance": ["pci_dss"], "business": {"monthly_budget_usd": 60, "horizon_months": 12},
+    "workloads": [
+        {"name": "shop", "type": "web_service", "peak_rps": 5, "avg_rps": 1,
+         "cpu_ms_per_request": 60, "memory_gb": 1, "egress_gb_per_month": 20},
+        {"name": "shop-db", "type": "database", "engine": "mysql", "storage_gb": 5}]}

@@ -18,6 +18,7 @@ from infra_mind.agents.numbers import figures_of, numbers_in, unmatched_numbers
 from infra_mind.agents.sections import SPECS
 from infra_mind.engine.assess import assess
 from infra_mind.engine.money import budget_position, usd, usd_change
+from tests.factories import CRAFT_SHOP
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
 SIGNED = ("$-", "-$", "−$", " USD", "USD ")
@@ -72,12 +73,7 @@ def test_each_money_form_reads_as_one_amount():
 def test_over_budget_the_summary_names_what_fits_the_budget():
     # a two-person shop under PCI DSS: only the processor's hosted page fits its $60; the
     # executive summary says so where an executive reads "over budget"
-    shop = {"name": "craft shop", "users": ["gb"], "availability_target": 99.5,
-            "compliance": ["pci_dss"], "business": {"monthly_budget_usd": 60},
-            "workloads": [
-                {"name": "shop", "type": "web_service", "peak_rps": 5, "avg_rps": 1,
-                 "cpu_ms_per_request": 60, "memory_gb": 1, "egress_gb_per_month": 20},
-                {"name": "shop-db", "type": "database", "engine": "mysql", "storage_gb": 5}]}
+    shop = CRAFT_SHOP
     result = assess(shop)
     (fits,) = [lv for lv in result.budget.levers if lv.within_budget]
     line = (f"Within budget with one change: {fits.change} "

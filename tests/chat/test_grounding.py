@@ -11,6 +11,7 @@ from infra_mind.engine.assess import assess
 from infra_mind.engine.money import unit_price, usd
 from infra_mind.knowledge import default_knowledge_base
 from tests.chat.helpers import EXAMPLES, option, result_of
+from tests.factories import CRAFT_SHOP
 
 
 def test_money_and_quantities_are_written_exactly():
@@ -167,12 +168,7 @@ def test_over_budget_each_lever_is_a_fact_with_only_the_results_figures():
 
 def test_over_budget_the_budget_fact_names_the_changes_that_alone_fit_it():
     # a two-person shop under PCI DSS: only the processor's hosted page fits its $60
-    shop = {"name": "craft shop", "users": ["gb"], "availability_target": 99.5,
-            "compliance": ["pci_dss"], "business": {"monthly_budget_usd": 60},
-            "workloads": [
-                {"name": "shop", "type": "web_service", "peak_rps": 5, "avg_rps": 1,
-                 "cpu_ms_per_request": 60, "memory_gb": 1, "egress_gb_per_month": 20},
-                {"name": "shop-db", "type": "database", "engine": "mysql", "storage_gb": 5}]}
+    shop = CRAFT_SHOP
     result = assess(shop).model_dump(mode="json")
     facts = {f.id: f for f in fact_documents(result)}
     (fits,) = [lv for lv in result["budget"]["levers"] if lv["within_budget"]]

@@ -16,6 +16,7 @@ from infra_mind.engine.money import outlook, together_note
 from infra_mind.engine.requirements import Requirements
 from infra_mind.engine.result import AssessmentResult, BudgetLever
 from tests.engine.test_properties import catalog
+from tests.factories import CRAFT_SHOP
 
 API = {"name": "api", "type": "web_service", "peak_rps": 200, "avg_rps": 50,
        "cpu_ms_per_request": 30, "memory_gb": 2}
@@ -182,13 +183,7 @@ def test_a_one_year_commitment_is_offered_three_years():
     assert again.options[0].monthly_cost_usd == pytest.approx(term.monthly_cost_usd, abs=0.005)
 
 
-SHOP = {"name": "craft shop", "users": ["gb"], "availability_target": 99.5,
-        "compliance": ["pci_dss", "gdpr"],
-        "business": {"monthly_budget_usd": 60, "horizon_months": 12},
-        "workloads": [
-            {"name": "shop", "type": "web_service", "peak_rps": 5, "avg_rps": 1,
-             "cpu_ms_per_request": 60, "memory_gb": 1, "egress_gb_per_month": 20},
-            {"name": "shop-db", "type": "database", "engine": "mysql", "storage_gb": 5}]}
+SHOP = {**CRAFT_SHOP, "compliance": ["pci_dss", "gdpr"]}
 
 
 def test_under_pci_dss_a_hosted_payment_page_is_a_lever():
