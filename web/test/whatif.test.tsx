@@ -55,6 +55,35 @@ describe("what-if", () => {
     expect(leverPreset(lever)).toEqual({ compliance: ["gdpr"] });
   });
 
+  test("a craft shop tries the hosted payment page: PCI DSS unticked, the what-if within its budget", async () => {
+    const user = userEvent.setup();
+    const shop = {
+      name: "Craft shop",
+      users: ["gb"],
+      availability_target: 99.5,
+      compliance: ["pci_dss"],
+      business: { monthly_budget_usd: 60 },
+      workloads: [
+        { name: "shop", type: "web_service", peak_rps: 5, avg_rps: 1, cpu_ms_per_request: 60, memory_gb: 1, egress_gb_per_month: 20 },
+        { name: "shop-db", type: "database", engine: "mysql", storage_gb: 5 },
+      ],
+    };
+    const done = await completedAssessment(shop);
+    const lever = (asResult(done.result.result).budget.levers ?? []).find((l) => l.setting === "compliance")!;
+    expect(lever.within_budget).toBe(true);
+    renderApp(`/assessments/${done.assessment.id}`);
+    const section = await screen.findByRole("region", { name: "What would lower the cost" }, { timeout: 20_000 });
+    await user.click(within(section).getByRole("button", { name: `Try as a what-if: ${lever.change}` }));
+    const panel = screen.getByRole("region", { name: "What-if" });
+    const frameworks = within(within(panel).getByRole("group", { name: "Compliance frameworks" }));
+    expect(frameworks.getByLabelText("PCI DSS")).not.toBeChecked();
+    const differences = await within(panel).findByRole("region", { name: "Differences" }, { timeout: 20_000 });
+    const line = within(differences).getAllByRole("status")[0]!.textContent ?? "";
+    expect(line).toContain(`Monthly cost: ${money(asResult(done.result.result).recommended!.monthly_cost_usd)} → `);
+    const budgetRow = within(differences).getByRole("row", { name: /^Budget/ }) as HTMLTableRowElement;
+    expect(budgetRow.cells[2]?.textContent).toMatch(/^Within/);
+  });
+
   test("three times the traffic on AWS and Azure only: the new result and the differences beside the current one", async () => {
     const user = userEvent.setup();
     renderWithQueries(<WhatIfPanel assessmentId={assessment.id} current={current} />);
