@@ -200,7 +200,8 @@ def test_met_controls_say_what_meets_them_and_customer_ones_whose_they_are():
         assert fact is not None, control["control_id"]
         if control["status"] == "met":
             assert fact.title.endswith("(met)")
-            assert f"met by the design: {control['evidence'].rstrip('. ')}." in fact.text
+            assert (f"required, and met by the design: "
+                    f"{control['evidence'].rstrip('. ')}.") in fact.text
         elif control["status"] == "customer":
             assert fact.title.endswith("(your process)")
             assert "a customer responsibility" in fact.text
@@ -246,3 +247,12 @@ def test_the_suggested_questions_lead_with_their_fact(name):
                               ("What are the compliance gaps?", "compliance-gaps")]:
         hits = rank_facts(question, facts, 4)
         assert hits[0].fact.id == fact_id, (name, question, [h.fact.id for h in hits])
+
+
+def test_do_we_need_a_part_is_answered_by_the_control_that_requires_it():
+    # "Do we really need a WAF?" had led with the shared line items
+    result = assess(CRAFT_SHOP).model_dump(mode="json")
+    waf = next(c for c in result["compliance"] if "WAF" in c["evidence"])
+    hits = rank_facts("Do we really need a WAF?", fact_documents(result), 3)
+    assert hits[0].fact.id == f"control:pci_dss:{waf['control_id']}"
+    assert f"required, and met by the design: {waf['evidence']}" in hits[0].fact.text

@@ -343,8 +343,8 @@ def _compliance(result: Mapping[str, Any]) -> list[FactDoc]:
             "Compliance gaps: none evaluated. The requirements name no compliance "
             "framework; with one, the design is checked against its technical controls."))
     for framework, by_status in frameworks.items():
-        text = (f"{framework_name(framework)} compliance of the recommended design: "
-                f"{len(by_status.get('met', []))} control(s) met, "
+        text = (f"{framework_name(framework)} compliance of the recommended design: of the "
+                f"controls it requires, {len(by_status.get('met', []))} met, "
                 f"{len(by_status.get('gap', []))} gap(s)")
         if by_status.get("gap"):
             text += f" ({', '.join(by_status['gap'])})"
@@ -392,7 +392,7 @@ def _control(framework: str, control: Mapping[str, Any]) -> FactDoc:
         evidence = evidence.removeprefix("Customer responsibility, outside the architecture: ")
     text = (f"{framework_name(framework)} control {control['control_id']} "
             f"({control.get('reference', '')}), {control.get('title', '')}: "
-            + (f"met by the design: {evidence}." if met else
+            + (f"required, and met by the design: {evidence}." if met else
                f"a customer responsibility, the business's own process outside the "
                f"architecture: {evidence}."))
     return FactDoc(_slug("control", framework, control["control_id"]),

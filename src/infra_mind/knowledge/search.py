@@ -113,6 +113,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "ourselves": ("customer", "responsibility"),
     "yourselves": ("customer", "responsibility"),
     "waf": ("waf", "web", "application", "firewall"),
+    # "do we need X?" asks what requires it: the controls a design meets
+    "need": ("need", "require"),
     # "why did you pick this region?" asks for the recommendation's reasons
     "pick": ("pick", "recommend"),
     "choose": ("choose", "recommend"),
