@@ -26,6 +26,9 @@ class Fault:
     kind: str  # "400" | "401" | "429" | "500" | "529" | "delay" | "malformed"
     retry_after: str | None = None
     delay_s: float = 0.0
+    #: Only a request made with this key meets the fault (None: any request): concurrent
+    #: sections send at once, and "the first two requests" may carry another key.
+    key: str | None = None
 
 
 @dataclass
@@ -111,11 +114,12 @@ class FakeLLMServer:
     port: int = 0
 
     def fail(
-        self, kind: str, times: int = 1, *, retry_after: str | None = None, delay_s: float = 0.5
+        self, kind: str, times: int = 1, *, retry_after: str | None = None, delay_s: float = 0.5,
+        key: str | None = None,
     ) -> None:
         with self.lock:
             for _ in range(times):
-                self.faults.append(Fault(kind, retry_after, delay_s))
+                self.faults.append(Fault(kind, retry_after, delay_s, key))
 
     @property
     def base_url_openai(self) -> str:
@@ -152,9 +156,12 @@ def _handler(fake: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("content-length", "0"))
             body = json.loads(self.rfile.read(length) or b"{}")
             headers = {k.lower(): v for k, v in self.headers.items()}
+            sent_key = headers.get("x-api-key") or headers.get("authorization", "")[7:]
             with fake.lock:
                 fake.requests.append(Recorded(self.path, headers, body))
-                fault = fake.faults.popleft() if fake.faults else None
+                fault = next((f for f in fake.faults if f.key in (None, sent_key)), None)
+                if fault is not None:
+                    fake.faults.remove(fault)
             if self.path not in ("/v1/chat/completions", "/v1/messages"):
                 self._send(404, {"error": {"message": "not found"}}, {})
                 return
@@ -172,9 +179,8 @@ def _handler(fake: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                 return
             elif fault is not None:
                 status = int(fault.kind)
-                key = headers.get("x-api-key") or headers.get("authorization", "")[7:]
                 extra = {"retry-after": fault.retry_after} if fault.retry_after else {}
-                self._send(status, _error_body(self.path, status, key), extra)
+                self._send(status, _error_body(self.path, status, sent_key), extra)
                 return
             text = fake.responder(body) if fake.responder else fake.answer_text
             if self.path == "/v1/chat/completions":
