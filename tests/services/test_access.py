@@ -5,20 +5,27 @@ changes made around the services (``ACCESS_STATE_TTL_S``), and the verified-toke
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from infra_mind.kit import security
 from infra_mind.kit.cache import MemoryCache
 from infra_mind.kit.db import session_scope
 from infra_mind.kit.security import TokenError, decode_token, issue_token
 from infra_mind.models import User
-from infra_mind.services.auth import ACCESS_STATE_TTL_S, set_user_active
+from infra_mind.repositories import auth as auth_repo
+from infra_mind.services.auth import (
+    ACCESS_STATE_TTL_S,
+    STATE_READS,
+    current_access,
+    set_user_active,
+)
 from tests.api.helpers import create_member
 from tests.platform_fixtures import redis_cache_or_skip
 
@@ -112,3 +119,61 @@ def test_tokens_carry_their_issue_time_to_the_millisecond():
     assert round(claims.issued_at % 1, 3) == 0.123
     decoded = decode_token("m" * 48, token, "access")
     assert (decoded.issued_at, decoded.family_id) == (claims.issued_at, "f1")
+
+
+async def test_requests_that_find_the_state_expired_together_read_it_once(app, client):
+    """50 requests of one user meeting an expired state: one SQL read of it, the others
+    wait on that read (they had each gone to the database: p99 over 100 ms)."""
+    platform = app.state.platform
+    owner = await create_member(app)
+    assert (await client.get(BASE, headers=owner.headers)).status_code == 200
+    await platform.cache.delete(f"access:user:{owner.user_id}")  # expired
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        if "memberships" in statement and "users.is_active" in statement:
+            statements.append(statement)
+
+    engine = platform.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        answers = await asyncio.gather(*(client.get(BASE, headers=owner.headers)
+                                         for _ in range(50)))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert {a.status_code for a in answers} == {200}
+    assert len(statements) == 1, statements
+    assert not platform[STATE_READS]  # nothing left in flight
+
+
+async def test_a_request_whose_shared_read_was_cancelled_reads_for_itself(app, monkeypatch):
+    """The read others wait on belongs to a request that may go away: its cancellation
+    sends the waiters to read for themselves, never to fail."""
+    platform = app.state.platform
+    owner = await create_member(app)
+    await platform.cache.delete(f"access:user:{owner.user_id}")
+    claims = decode_token(platform.settings.secret(),
+                          owner.headers["Authorization"].removeprefix("Bearer "), "access")
+    started = asyncio.Event()
+    real = auth_repo.access_of
+
+    async def held(db, user_id):  # the first read hangs until it is cancelled
+        started.set()
+        await asyncio.Event().wait()
+        return await real(db, user_id)
+
+    monkeypatch.setattr(auth_repo, "access_of", held)
+    async with session_scope(platform.sessions) as db, \
+            session_scope(platform.sessions) as other_db:
+        leader = asyncio.create_task(current_access(platform, db, claims))
+        await started.wait()
+        monkeypatch.setattr(auth_repo, "access_of", real)
+        waiter = asyncio.create_task(current_access(platform, other_db, claims))
+        await asyncio.sleep(0.05)  # the waiter is waiting on the leader's read
+        assert not waiter.done()
+        leader.cancel()
+        access = await asyncio.wait_for(waiter, 10)
+        with pytest.raises(asyncio.CancelledError):
+            await leader
+    assert access is not None and access.user_id == owner.user_id
+    assert not platform[STATE_READS]

@@ -415,10 +415,7 @@ async def current_access(platform: Platform, db: AsyncSession, claims: TokenClai
     if session_revoked and session_revoked[0] is not None:
         return None
     if state is None:
-        found = await users.access_of(db, claims.subject)
-        active, roles = found if found is not None else (False, {})
-        state = json.dumps({"active": active, "roles": roles})
-        await platform.cache.set(_state_key(claims.subject), state, ACCESS_STATE_TTL_S)
+        state = await _read_state(platform, db, claims.subject)
     known = json.loads(state)
     if not known["active"]:
         return None
@@ -428,6 +425,53 @@ async def current_access(platform: Platform, db: AsyncSession, claims: TokenClai
         seen.saw(claims.subject, known["roles"])
     return Access(claims.subject, known["roles"],
                   dict(zip(keys[fixed:], values[fixed:], strict=True)))
+
+
+#: This process's reads of a user's state in flight, by user id.
+STATE_READS: Slot[dict[str, asyncio.Future[str]]] = Slot("access_state_reads")
+
+
+async def _read_state(platform: Platform, db: AsyncSession, user_id: str) -> str:
+    """The user's state from the database, cached for ``ACCESS_STATE_TTL_S``; one read per
+    user at a time in this process, which the requests that find the state gone meanwhile
+    wait on. Under 50 concurrent requests of one user, the state expiring every 30 s sent
+    each of them to the database at once: a pile of SQLite statements behind one another,
+    and the list's p99 over 100 ms in the runs that met an expiry (11-18 ms otherwise).
+
+    A request that joins a read sees what that read finds, as the request that started
+    it does: the same bound as before, a change committed while the read is in flight is
+    served until the state expires. Where the read that others wait on is cancelled (its
+    request went away), each of them reads for itself."""
+    reads = platform.get(STATE_READS)
+    if reads is None:
+        reads = platform[STATE_READS] = {}
+    pending = reads.get(user_id)
+    if pending is not None:
+        try:
+            return await asyncio.shield(pending)
+        except asyncio.CancelledError:
+            if not pending.cancelled():
+                raise  # this request was cancelled, not the read it waited on
+    future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    reads[user_id] = future
+    try:
+        found = await users.access_of(db, user_id)
+        active, roles = found if found is not None else (False, {})
+        state = json.dumps({"active": active, "roles": roles})
+        await platform.cache.set(_state_key(user_id), state, ACCESS_STATE_TTL_S)
+    except BaseException as exc:
+        if isinstance(exc, asyncio.CancelledError):
+            future.cancel()
+        else:
+            future.set_exception(exc)
+            future.exception()  # retrieved here: no "never retrieved" warning without waiters
+        raise
+    else:
+        future.set_result(state)
+        return state
+    finally:
+        if reads.get(user_id) is future:
+            del reads[user_id]
 
 
 class RolesSeen:
