@@ -256,3 +256,7 @@ def test_do_we_need_a_part_is_answered_by_the_control_that_requires_it():
     hits = rank_facts("Do we really need a WAF?", fact_documents(result), 3)
     assert hits[0].fact.id == f"control:pci_dss:{waf['control_id']}"
     assert f"required, and met by the design: {waf['evidence']}" in hits[0].fact.text
+    assert hits[0].fact.title.startswith(f"{waf['reference']}: ")
+    # what the framework requires as a whole is its summary's to answer
+    hits = rank_facts("What does PCI require of us?", fact_documents(result), 3)
+    assert hits[0].fact.id == "compliance:pci_dss"

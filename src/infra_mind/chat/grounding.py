@@ -395,9 +395,11 @@ def _control(framework: str, control: Mapping[str, Any]) -> FactDoc:
             + (f"required, and met by the design: {evidence}." if met else
                f"a customer responsibility, the business's own process outside the "
                f"architecture: {evidence}."))
+    # titled by the standard's own reference ("Req. 4.2.1"), not the id that repeats the
+    # framework's name: "What does PCI require of us?" is the framework summary's to lead
     return FactDoc(_slug("control", framework, control["control_id"]),
-                   f"{control['control_id']}: {control.get('title', '')}"
-                   f" ({'met' if met else 'your process'})", text)
+                   f"{control.get('reference') or control['control_id']}: "
+                   f"{control.get('title', '')} ({'met' if met else 'your process'})", text)
 
 
 def _remediation_cost(control: Mapping[str, Any]) -> str:
