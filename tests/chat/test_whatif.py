@@ -32,6 +32,9 @@ from tests.chat.helpers import EXAMPLES
     ("What does SOC2 cost?", None),
     ("What if traffic grows 0%?", None),
     ("What if traffic is 500x?", None),
+    # data and caches are not the traffic the factor scales
+    ("What if the database grows 50%?", None),
+    ("What if the session cache doubles?", None),
 ])
 def test_the_factor_is_read_from_the_question(question, factor):
     assert traffic_multiplier(question) == factor

@@ -27,10 +27,10 @@ MAX_MULTIPLIER = 100.0
 #: Line items named as the largest changes, at most.
 LARGEST_CHANGES = 3
 
-#: The question is about load: one of these words must be in it.
+#: The question is about load: one of these words must be in it ("grows" alone is not:
+#: "what if the database grows 50%?" asks about data, which the factor does not scale).
 _LOAD = re.compile(r"(?i)\b(traffic|load|users?|requests?|rps|usage|demand|visitors?|"
-                   r"customers?|volume|players?|tokens?|sessions?|scale[sd]?|grows?|"
-                   r"growth)\b")
+                   r"customers?|players?|tokens?)\b")
 _WORDS = (
     (re.compile(r"(?i)\b(double[sd]?|doubling|twice)\b"), 2.0),
     (re.compile(r"(?i)\b(triple[sd]?|tripling|three times)\b"), 3.0),
