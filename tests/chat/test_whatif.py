@@ -95,8 +95,8 @@ REQUIREMENTS = {"availability_target": 99.9, "compliance": ["soc2"]}
     ("What would a 99.5% SLA save?", {"availability_target": 99.5}, "availability 99.5%"),
     ("What if we need HIPAA?", {"compliance": ["soc2", "hipaa"]}, "HIPAA added"),
     ("What if we add PCI DSS?", {"compliance": ["soc2", "pci_dss"]}, "PCI DSS added"),
-    ("What if we drop SOC 2?", {"compliance": []}, "SOC 2 dropped"),
-    ("What does SOC2 cost us?", {"compliance": []}, "SOC 2 dropped"),
+    ("What if we drop SOC 2?", {"compliance": []}, "SOC2 dropped"),
+    ("What does SOC2 cost us?", {"compliance": []}, "SOC2 dropped"),
     # what the requirements already say, two frameworks at once, or no change asked
     ("What if we need 99.9% availability?", None, None),
     ("What if we need SOC 2?", None, None),

@@ -18,7 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra_mind.chat.answer import CONCEPTUAL
-from infra_mind.chat.grounding import FactDoc, named_frameworks, provider_name
+from infra_mind.chat.grounding import (
+    FactDoc,
+    framework_name,
+    named_frameworks,
+    provider_name,
+)
 from infra_mind.engine.money import usd, usd_change
 
 #: The what-if's own bounds (``api.schemas.assessments.WhatIf.traffic_multiplier``).
@@ -63,8 +68,6 @@ _COST = re.compile(r"(?i)\b(cost|costs|price|priced|how much|spend)\b")
 _DROP = re.compile(r"(?i)\b(without|drop|dropp(ed|ing)|remove[ds]?|no longer|skip|stop)\b")
 _ADD = re.compile(r"(?i)\b(need|needs|needed|add|adds|added|adding|require[ds]?|must|"
                   r"comply|compliant|become|get|with)\b")
-FRAMEWORK_WORDS = {"hipaa": "HIPAA", "gdpr": "GDPR", "soc2": "SOC 2", "pci_dss": "PCI DSS",
-                   "iso27001": "ISO 27001", "ccpa": "CCPA"}
 
 
 def asked_what_if(question: str, requirements: Mapping[str, Any]) -> AskedWhatIf | None:
@@ -89,11 +92,11 @@ def asked_what_if(question: str, requirements: Mapping[str, Any]) -> AskedWhatIf
         # "what does SOC 2 cost us?": the design without it, the difference its cost
         if framework in current and (_DROP.search(question) or _COST.search(question)):
             return AskedWhatIf({"compliance": [f for f in current if f != framework]},
-                               f"{FRAMEWORK_WORDS[framework]} dropped",
+                               f"{framework_name(framework)} dropped",
                                "the framework's controls no longer asked for")
         if _ADD.search(question) and not _DROP.search(question) and framework not in current:
             return AskedWhatIf({"compliance": [*current, framework]},
-                               f"{FRAMEWORK_WORDS[framework]} added",
+                               f"{framework_name(framework)} added",
                                "the framework's controls designed in where the catalog "
                                "prices them")
     return None
