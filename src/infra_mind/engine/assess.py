@@ -32,7 +32,7 @@ from infra_mind.engine.compliance import count_gaps, evaluate, gap_count
 from infra_mind.engine.compliance.evaluate import RemediationPrice
 from infra_mind.engine.compliance.evidence import design_evidence
 from infra_mind.engine.design import OptionDesign, design_option
-from infra_mind.engine.facts import ArchitectureFacts, CdnAlternative
+from infra_mind.engine.facts import LARGE_FILE_KB, ArchitectureFacts, CdnAlternative
 from infra_mind.engine.money import usd
 from infra_mind.engine.places import place_name
 from infra_mind.engine.pricing import (
@@ -239,8 +239,6 @@ def _through_the_cdn(catalog: Catalog, req: Requirements, chosen: Candidate
 #: would bring is no advice.
 BREAK_EVEN_FIGURES = 2
 BREAK_EVEN_MAX_KB = 100_000.0
-#: Where the break-even size is smaller, the option is also priced at files of this size.
-LARGE_FILE_KB = 1000.0
 
 
 def _break_even_files(catalog: Catalog, changed: Requirements, chosen: Candidate,

@@ -41,6 +41,11 @@ class Component:
     managed: bool = True
 
 
+#: A bucket's files are also priced behind the CDN at this average size, where the least
+#: size that saves enough is smaller (``assess._break_even_files``).
+LARGE_FILE_KB = 1000.0
+
+
 @dataclass(frozen=True, slots=True)
 class CdnAlternative:
     """Object storage whose internet egress the design sends straight from the bucket (or a

@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 
 from infra_mind.engine.facts import (
+    LARGE_FILE_KB,
     ArchitectureFacts,
     CdnAlternative,
     DearerClass,
@@ -254,7 +255,7 @@ def _cdn_finding(cdn: CdnAlternative, monthly_cost_usd: float) -> str:
                 + f" Requests are not stated: priced as one per {_size(cdn.file_kb)} (the "
                   "size of web assets); larger files make fewer and save more.")
     large = ("" if cdn.large_file_saving_usd is None else
-             f": files of {_size(1000.0)} would save {usd(cdn.large_file_saving_usd)}")
+             f": files of {_size(LARGE_FILE_KB)} would save {usd(cdn.large_file_saving_usd)}")
     return (head + f"this option would cost {usd(cdn.monthly_cost_usd)} a month instead of "
             f"{usd(monthly_cost_usd)} ({usd(cdn.saving_usd)} less) if the files average "
             f"{_size(cdn.file_kb)}, and less with larger files{large}. Smaller files make "
