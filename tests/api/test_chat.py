@@ -4,6 +4,7 @@ caller's assessment and the knowledge base, persisted, and streamed over SSE."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 from typing import Any
 
@@ -339,3 +340,17 @@ async def test_a_what_if_question_is_answered_by_the_engine(app, client):
         "The what-if (traffic x3) was not run (one what-if at a time: wait for the one in "
         "progress); this answer uses the stored result.")
     assert not any(c["id"].startswith("what-if:") for c in reply["citations"])
+    # the requirements edited since the run: "now" is the engine's assessment of them, not
+    # the stored result of the old ones
+    edited = copy.deepcopy(result["requirements"])
+    edited["workloads"][0]["peak_rps"] *= 3
+    patched = await client.patch(f"{ASSESSMENTS}/{aid}", headers=owner.headers,
+                                 json={"requirements": edited})
+    assert patched.status_code == 200, patched.text
+    fresh = (await client.post(f"{ASSESSMENTS}/{aid}/what-if", headers=owner.headers,
+                               json={"traffic_multiplier": 2})).json()["differences"]
+    assert fresh["monthly_cost_usd"]["before"] != result["recommended"]["monthly_cost_usd"]
+    reply = (await ask(client, owner, conversation["id"],
+                       "What if traffic doubles?"))["assistant_message"]
+    assert (f"at {money(fresh['monthly_cost_usd']['after'])} a month, against "
+            f"{money(fresh['monthly_cost_usd']['before'])} now") in reply["content"]

@@ -223,11 +223,14 @@ class ChatService:
         if asked is None:
             return None, ""
         try:
-            after, _ = await self.assessments.what_if(assessment_id, asked.changes)
+            # against the engine's own "before": the stored result where the requirements
+            # are still the ones it was computed from, else a fresh assessment of them
+            before, after = await self.assessments.what_if_results(assessment_id,
+                                                                   asked.changes)
         except DomainError as exc:  # another what-if of the user's, a busy engine
             return None, (f"The what-if ({asked.label}) was not run ({exc.message}); this "
                           "answer uses the stored result.")
-        return what_if_fact(asked, result, after), ""
+        return what_if_fact(asked, before, after), ""
 
     def _require_room(self, count: int) -> None:
         if count + 2 > MAX_MESSAGES:
