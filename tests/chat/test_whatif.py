@@ -103,6 +103,12 @@ REQUIREMENTS = {"availability_target": 99.9, "compliance": ["soc2"]}
     ("What if we need GDPR and HIPAA?", None, None),
     ("Is HIPAA covered?", None, None),
     ("What is 99.99% availability?", None, None),  # a concept: the article answers
+    ("What if the data must stay in Germany?", {"data_residency": ["DE"]},
+     "data kept in Germany"),
+    ("What if we keep data in the EU?", {"data_residency": ["eu"]}, "data kept in the EU"),
+    ("What if we host in India only?", {"data_residency": ["IN"]}, "data kept in India"),
+    ("What if we store more in S3?", None, None),
+    ("What if we keep data on Mars?", None, None),
     ("Why 99.97%?", None, None),
 ])
 def test_availability_and_framework_changes_are_read_too(question, changes, label):

@@ -1,8 +1,9 @@
 """What-ifs asked in the chat: "what if traffic doubles?" is answered from the engine.
 
 A question that changes the assessment's traffic by a stated factor ("doubles", "3x",
-"grows 50%", "halves"), its availability target ("what if we need 99.99%?") or its
-compliance frameworks ("what if we need HIPAA?", "without SOC 2") is a what-if the
+"grows 50%", "halves"), its availability target ("what if we need 99.99%?"), where the
+data is kept ("what if the data must stay in Germany?") or its compliance frameworks
+("what if we need HIPAA?", "without SOC 2") is a what-if the
 stored result cannot answer: "What if traffic doubles?" got the Multi-AZ article and the
 projection. ``asked_what_if`` reads the change from the question; the chat service runs
 the same what-if as ``POST /assessments/{id}/what-if`` (the engine, in an engine process;
@@ -25,6 +26,8 @@ from infra_mind.chat.grounding import (
     provider_name,
 )
 from infra_mind.engine.money import usd, usd_change
+from infra_mind.engine.places import COUNTRIES, place_name
+from infra_mind.engine.requirements import RESIDENCY_PLACES
 
 #: The what-if's own bounds (``api.schemas.assessments.WhatIf.traffic_multiplier``).
 MIN_MULTIPLIER = 0.1
@@ -85,6 +88,11 @@ def asked_what_if(question: str, requirements: Mapping[str, Any]) -> AskedWhatIf
         if target is not None and target != requirements.get("availability_target"):
             return AskedWhatIf({"availability_target": target},
                                f"availability {target:g}%", "the availability target changed")
+    if (place := _residency(question)) is not None \
+            and [place] != list(requirements.get("data_residency") or []):
+        return AskedWhatIf({"data_residency": [place]},
+                           f"data kept in {_GROUP_WORDS.get(place) or place_name(place)}",
+                           "only regions there designed")
     named = named_frameworks(question)
     if len(named) == 1:
         (framework,) = named
@@ -99,6 +107,37 @@ def asked_what_if(question: str, requirements: Mapping[str, Any]) -> AskedWhatIf
                                f"{framework_name(framework)} added",
                                "the framework's controls designed in where the catalog "
                                "prices them")
+    return None
+
+
+#: "What if the data must stay in Germany?": a residency verb, then "in" a place.
+_KEPT = re.compile(r"(?i)\b(stays?|kept|keep|stored?|remains?|resides?|residency|hosted|host)"
+                   r"\b.*?\bin\s+(?:the\s+)?([a-z][a-z .]*[a-z])")
+#: Residency places by the names a question uses (the requirements' codes: groups in lower
+#: case, countries in upper case).
+_PLACE_NAMES = {
+    **{c.name.lower(): code for code, c in COUNTRIES.items() if code in RESIDENCY_PLACES},
+    **{code.lower(): code for code in RESIDENCY_PLACES if code.isupper()},
+    "eu": "eu", "european union": "eu", "europe": "eu", "us": "us", "usa": "us",
+    "united states": "us", "america": "us", "canada": "ca", "uk": "uk",
+    "united kingdom": "uk", "britain": "uk", "great britain": "uk", "apac": "apac",
+    "asia pacific": "apac", "asia-pacific": "apac", "south america": "sa",
+}
+
+_GROUP_WORDS = {"us": "the US", "ca": "Canada", "eu": "the EU", "uk": "the UK",
+                "apac": "Asia Pacific", "sa": "South America"}
+
+
+def _residency(question: str) -> str | None:
+    """The one place ``question`` asks the data to be kept in, or None."""
+    match = _KEPT.search(question)
+    if match is None:
+        return None
+    words = match.group(2).lower().split()
+    # the longest run of words from the start that names a place: "germany only" -> DE
+    for n in range(len(words), 0, -1):
+        if (place := _PLACE_NAMES.get(" ".join(words[:n]).rstrip("."))) is not None:
+            return place
     return None
 
 
