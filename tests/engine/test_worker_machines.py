@@ -28,6 +28,19 @@ def test_memory_is_shared_out_by_the_vcpus_of_work():
     # 2 vCPUs, 3 GiB: up to two machines, each with >= 1.5 GiB; tiny ones leave 0.75
     line = workers(vcpu=2, memory_gb=3)
     assert (line.sku, line.quantity) == ("mid.large", 730)
-    # 8 vCPUs, 16 GiB: 2 GiB each at least; mid.large (3.75 GiB) x 5 holds it
+    # 8 vCPUs, 16 GiB: eight processes of 2 GiB; a mid.large (2 vCPUs, 3.75 GiB after the
+    # operating system) holds one of them, so eight machines ($0.136 an hour), not the five
+    # whose totals (10 vCPUs, 18.75 GiB) looked enough; two big.xlarge ($0.40) hold four
+    # each for more
     line = workers(vcpu=8, memory_gb=16)
-    assert (line.sku, line.quantity) == ("mid.large", 5 * 730)
+    assert (line.sku, line.quantity) == ("mid.large", 8 * 730)
+    assert "ceil(8 processes / 1))" in line.note
+    assert "each machine holds >= 2 GiB of the 16 (1 process of 2 GiB)" in line.note
+
+
+def test_cost_does_not_fall_when_the_work_grows():
+    # found by the engine's property test: 4 vCPUs with 32 GiB had gone on machines that
+    # hold one 8 GiB process each, three of them for four processes, and cost less than
+    # 2 vCPUs with the same memory
+    two, four = workers(vcpu=2, memory_gb=32), workers(vcpu=4, memory_gb=32)
+    assert four.monthly_usd >= two.monthly_usd

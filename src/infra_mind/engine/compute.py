@@ -48,7 +48,8 @@ from infra_mind.engine.workloads import WorkloadKind
 def machines(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDemand,
               *, component: str, vcpu: float, memory_per_instance: float,
               total_memory: float, min_count: int, spot: bool, scales: bool,
-              vcpu_per_instance: float = 0.0, on_cluster: bool = False) -> bool:
+              vcpu_per_instance: float = 0.0, on_cluster: bool = False,
+              processes: int = 0) -> bool:
     """Price always-on machines for a steady demand; False when none fits.
 
     Burstable machines qualify when their baseline covers the sustained vCPUs.
@@ -66,7 +67,8 @@ def machines(catalog: Catalog, design: OptionDesign, req: Requirements, d: Workl
                                memory_per_instance_gib=memory_per_instance,
                                total_memory_gib=total_memory, min_count=min_count,
                                vcpu_per_instance=vcpu_per_instance,
-                               per_instance_hour_usd=per_vm_hour_usd(catalog, design, req))
+                               per_instance_hour_usd=per_vm_hour_usd(catalog, design, req),
+                               processes=processes)
 
     choice = pick(PurchaseOption.SPOT if spot else PurchaseOption.ON_DEMAND)
     if choice is None and spot:
@@ -85,15 +87,22 @@ def machines(catalog: Catalog, design: OptionDesign, req: Requirements, d: Workl
                        "priced on demand")
     a = row.attributes
     sustained, memory = choice.vcpu, choice.memory_gib
+    # a worker's whole processes one machine holds (``pricing.choose_machines``)
+    each = (max(1, min(math.floor(sustained + 1e-9),
+                       math.floor(memory / memory_per_instance + 1e-9)))
+            if processes else 0)
     note = (shape(choice, on_cluster)
             + f"; count = max({min_count}, ceil({vcpu:.2f} vCPU / {sustained:g})"
             + (f", ceil({total_memory:g} GiB / {memory:g})" if total_memory else "")
+            + (f", ceil({processes} processes / {each})" if each else "")
             + ")" + (f"; each machine holds >= {memory_per_instance:.4g} GiB of the "
                      f"{total_memory:g}" if total_memory and memory_per_instance else "")
+            + (f" ({each} process{'' if each == 1 else 'es'} of "
+               f"{memory_per_instance:.4g} GiB)" if each else "")
             + (f"; burstable: {choice.burst.basis}" if choice.burst else ""))
     item = hourly_line(row, choice.count, workload=d.workload, component=component, note=note)
     part = (growth.ScaledMachines(row.price_usd, sustained, memory,
-                                  vcpu, total_memory, min_count)
+                                  vcpu, total_memory, min_count, processes_each=each)
             if scales else growth.Fixed(item.monthly_usd))
     design.add(item, "compute", part, interruptible=d.resources.get("interruptible") is True,
                row=row, always_on_hours=choice.count * HOURS_PER_MONTH, vm=True)
@@ -274,7 +283,7 @@ def worker(catalog: Catalog, design: OptionDesign, req: Requirements, d: Workloa
     vcpu, memory = float(res["vcpu"]), float(res["memory_gib"])
     if (machines(catalog, design, req, d, component="workers", vcpu=vcpu,
                  memory_per_instance=worker_share(vcpu, memory), total_memory=memory,
-                 min_count=1,
+                 min_count=1, processes=max(1, math.ceil(vcpu - 1e-9)),
                  spot=spot, scales=bool(res.get("follows_traffic")),
                  on_cluster=design.kubernetes)
             and "vcpu_hours_per_month" in res and not res.get("follows_traffic")

@@ -92,9 +92,14 @@ class ScaledMachines(HourlyPart):
     vcpu_need: float
     memory_need_gib: float
     min_count: int
+    #: A worker's whole processes one machine holds (``pricing.choose_machines``'s
+    #: ``processes``): the processes, one per whole vCPU of the work, then count too.
+    processes_each: int = 0
 
     def count(self, traffic: float) -> int:
-        return max(self.min_count, 1,
+        processes = (math.ceil(math.ceil(self.vcpu_need * traffic - 1e-9)
+                               / self.processes_each) if self.processes_each else 0)
+        return max(self.min_count, 1, processes,
                    math.ceil(self.vcpu_need * traffic / self.vcpu_each - 1e-9),
                    math.ceil(self.memory_need_gib * traffic / self.memory_each_gib - 1e-9))
 

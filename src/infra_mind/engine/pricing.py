@@ -230,7 +230,8 @@ def machine_candidates(catalog: Catalog, provider: str, region: str,
 def choose_machines(candidates: list[Candidate], *, vcpu: float,
                     memory_per_instance_gib: float, total_memory_gib: float = 0.0,
                     min_count: int = 1, vcpu_per_instance: float = 0.0,
-                    per_instance_hour_usd: float = 0.0) -> MachineChoice | None:
+                    per_instance_hour_usd: float = 0.0,
+                    processes: int = 0) -> MachineChoice | None:
     """The cheapest machine and count meeting vCPU and memory needs.
 
     count = max(min_count, ceil(vcpu / vCPUs per machine),
@@ -240,6 +241,13 @@ def choose_machines(candidates: list[Candidate], *, vcpu: float,
     machines only for a small load (``burstable.small_load``). Ties go to fewer machines,
     then the SKU name. ``per_instance_hour_usd`` is what each machine adds beside its own
     price (Cloud NAT bills per VM-hour): fewer, larger machines may then cost less.
+
+    ``processes``: the work is that many whole processes of ``memory_per_instance_gib``
+    each (a worker's, ``compute.worker_share``), and a machine holds as many as its whole
+    vCPUs and its memory both allow (at least one): count >= ceil(processes / that).
+    Without it, 4 vCPUs of work with 32 GiB (4 processes of 8 GiB) went on three 15.75 GiB
+    machines, which hold one such process each, and cost less than 2 vCPUs with the same
+    memory (found by the engine's property test).
     """
     best: tuple[float, int, str, Candidate] | None = None
     floor = max(min_count, 1)
@@ -253,6 +261,10 @@ def choose_machines(candidates: list[Candidate], *, vcpu: float,
             continue
         count = max(min_count, 1, math.ceil(vcpu / c.vcpu - 1e-9),
                     math.ceil(total_memory_gib / c.memory_gib - 1e-9))
+        if processes:
+            each = max(1, min(math.floor(c.vcpu + 1e-9),
+                              math.floor(c.memory_gib / memory_per_instance_gib + 1e-9)))
+            count = max(count, math.ceil(processes / each))
         key = (count * (c.price_per_hour + per_instance_hour_usd), count, c.row.sku)
         if best is None or key < best[:3]:
             best = (*key, c)
