@@ -38,9 +38,21 @@ def test_memory_is_shared_out_by_the_vcpus_of_work():
     assert "each machine holds >= 2 GiB of the 16 (1 process of 2 GiB)" in line.note
 
 
+#: r5a.large and r5a.2xlarge in us-east-1, as the property test met them
+R5A = catalog(vm("r5a.large", 2, 16, 0.113, family="r5a"),
+              vm("r5a.2xlarge", 8, 64, 0.452, family="r5a"), network())
+
+
 def test_cost_does_not_fall_when_the_work_grows():
-    # found by the engine's property test: 4 vCPUs with 32 GiB had gone on machines that
-    # hold one 8 GiB process each, three of them for four processes, and cost less than
-    # 2 vCPUs with the same memory
-    two, four = workers(vcpu=2, memory_gb=32), workers(vcpu=4, memory_gb=32)
+    # found by the engine's property test: 4 vCPUs with 32 GiB had gone on three r5a.large
+    # (15.75 GiB each after the operating system), which hold one 8 GiB process each, and
+    # cost less than 2 vCPUs with the same memory on one r5a.2xlarge
+    def on_r5a(vcpu: float):
+        (line,) = lines(design(R5A, requirements({"type": "worker", "vcpu": vcpu,
+                                                  "memory_gb": 32})), "workers")
+        return line
+
+    two, four = on_r5a(2), on_r5a(4)
+    assert (two.sku, two.quantity) == ("r5a.2xlarge", 730)
     assert four.monthly_usd >= two.monthly_usd
+    assert four.quantity != 3 * 730  # three r5a.large: four processes on three machines
