@@ -203,9 +203,18 @@ def _scale_traffic(req: Requirements, factor: float) -> Requirements:
                 if w["avg_rps"] is not None:
                     w["avg_rps"] = min(w["avg_rps"] * factor, w["peak_rps"])
             case "worker":
+                # more of the same work: more processes of the same memory. The engine runs
+                # a worker as one process per whole vCPU sharing out its memory
+                # (``compute.worker_share``): at a fixed memory, more vCPUs are smaller
+                # processes that fit smaller machines, and rightly cost less (3 vCPUs with
+                # 32 GiB on three 16 GiB machines, 2 vCPUs with it on one of 64 GiB)
+                vcpu = w["vcpu"] if w["vcpu"] is not None \
+                    else w["vcpu_hours_per_month"] / 730
+                processes = max(1, math.ceil(vcpu - 1e-9))
                 for key in ("vcpu", "vcpu_hours_per_month"):
                     if w[key] is not None:
                         w[key] *= factor
+                w["memory_gb"] *= max(1, math.ceil(vcpu * factor - 1e-9)) / processes
                 if w["gpu"] is not None:
                     w["gpu"]["count"] = math.ceil(w["gpu"]["count"] * factor)
             case "ml_inference":

@@ -39,6 +39,7 @@ from infra_mind.engine.pricing import (
     line,
     machine_candidates,
     money,
+    processes_held,
 )
 from infra_mind.engine.requirements import Requirements
 from infra_mind.engine.sizing import HOURS_PER_MONTH, TARGET_CPU_UTILISATION, WorkloadDemand
@@ -88,9 +89,7 @@ def machines(catalog: Catalog, design: OptionDesign, req: Requirements, d: Workl
     a = row.attributes
     sustained, memory = choice.vcpu, choice.memory_gib
     # a worker's whole processes one machine holds (``pricing.choose_machines``)
-    each = (max(1, min(math.floor(sustained + 1e-9),
-                       math.floor(memory / memory_per_instance + 1e-9)))
-            if processes else 0)
+    each = processes_held(sustained, memory, memory_per_instance) if processes else 0
     note = (shape(choice, on_cluster)
             + f"; count = max({min_count}, ceil({vcpu:.2f} vCPU / {sustained:g})"
             + (f", ceil({total_memory:g} GiB / {memory:g})" if total_memory else "")

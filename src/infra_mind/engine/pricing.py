@@ -227,6 +227,12 @@ def machine_candidates(catalog: Catalog, provider: str, region: str,
     return kept
 
 
+def processes_held(vcpu: float, memory_gib: float, process_gib: float) -> int:
+    """The whole processes of ``process_gib`` a machine of ``vcpu`` vCPUs and
+    ``memory_gib`` runs, one per whole vCPU: at least one."""
+    return max(1, min(math.floor(vcpu + 1e-9), math.floor(memory_gib / process_gib + 1e-9)))
+
+
 def choose_machines(candidates: list[Candidate], *, vcpu: float,
                     memory_per_instance_gib: float, total_memory_gib: float = 0.0,
                     min_count: int = 1, vcpu_per_instance: float = 0.0,
@@ -262,9 +268,8 @@ def choose_machines(candidates: list[Candidate], *, vcpu: float,
         count = max(min_count, 1, math.ceil(vcpu / c.vcpu - 1e-9),
                     math.ceil(total_memory_gib / c.memory_gib - 1e-9))
         if processes:
-            each = max(1, min(math.floor(c.vcpu + 1e-9),
-                              math.floor(c.memory_gib / memory_per_instance_gib + 1e-9)))
-            count = max(count, math.ceil(processes / each))
+            count = max(count, math.ceil(
+                processes / processes_held(c.vcpu, c.memory_gib, memory_per_instance_gib)))
         key = (count * (c.price_per_hour + per_instance_hour_usd), count, c.row.sku)
         if best is None or key < best[:3]:
             best = (*key, c)
