@@ -171,7 +171,7 @@ export function ChatPanel({ assessmentId }: { assessmentId: string }) {
       {!messages.length && !draft && !conversation.isPending ? (
         <div className="chat-suggestions">
           <p className="hint" id={`${id}-try`}>
-            Questions to start with; a change of traffic, availability or compliance is priced by the engine as a what-if:
+            Questions to start with; a change of traffic, availability, where the data is kept or compliance is priced by the engine as a what-if:
           </p>
           <ul className="suggestions" aria-labelledby={`${id}-try`}>
             {SUGGESTIONS.map((s) => (
