@@ -40,6 +40,7 @@ from infra_mind.engine.pricing import (
     machine_candidates,
     money,
     processes_held,
+    worker_processes,
 )
 from infra_mind.engine.requirements import Requirements
 from infra_mind.engine.sizing import HOURS_PER_MONTH, TARGET_CPU_UTILISATION, WorkloadDemand
@@ -282,7 +283,7 @@ def worker(catalog: Catalog, design: OptionDesign, req: Requirements, d: Workloa
     vcpu, memory = float(res["vcpu"]), float(res["memory_gib"])
     if (machines(catalog, design, req, d, component="workers", vcpu=vcpu,
                  memory_per_instance=worker_share(vcpu, memory), total_memory=memory,
-                 min_count=1, processes=max(1, math.ceil(vcpu - 1e-9)),
+                 min_count=1, processes=worker_processes(vcpu),
                  spot=spot, scales=bool(res.get("follows_traffic")),
                  on_cluster=design.kubernetes)
             and "vcpu_hours_per_month" in res and not res.get("follows_traffic")
@@ -298,7 +299,7 @@ def worker_share(vcpu: float, memory_gib: float) -> float:
     total its processes share out, but a machine that runs less than a vCPU of the work is
     one a process was split to fill: 60 vCPU-hours a month (0.08 vCPU) with 2 GiB had been
     three 1 GiB machines, not one that holds the 2 GiB."""
-    return memory_gib / max(1, math.ceil(vcpu - 1e-9))
+    return memory_gib / worker_processes(vcpu)
 
 
 #: A worker stated in vCPU-hours whose machines, held all month, are busy less than this

@@ -18,6 +18,7 @@ from infra_mind.engine.pricing import (
     autoscaled_counts,
     scaled_instance_hours,
     tiered_cost,
+    worker_processes,
 )
 from infra_mind.engine.sizing import HOURS_PER_MONTH
 
@@ -97,7 +98,7 @@ class ScaledMachines(HourlyPart):
     processes_each: int = 0
 
     def count(self, traffic: float) -> int:
-        processes = (math.ceil(math.ceil(self.vcpu_need * traffic - 1e-9)
+        processes = (math.ceil(worker_processes(self.vcpu_need * traffic)
                                / self.processes_each) if self.processes_each else 0)
         return max(self.min_count, 1, processes,
                    math.ceil(self.vcpu_need * traffic / self.vcpu_each - 1e-9),

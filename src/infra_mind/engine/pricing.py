@@ -227,6 +227,11 @@ def machine_candidates(catalog: Catalog, provider: str, region: str,
     return kept
 
 
+def worker_processes(vcpu: float) -> int:
+    """A worker's processes: one per whole vCPU of its work, at least one."""
+    return max(1, math.ceil(vcpu - 1e-9))
+
+
 def processes_held(vcpu: float, memory_gib: float, process_gib: float) -> int:
     """The whole processes of ``process_gib`` a machine of ``vcpu`` vCPUs and
     ``memory_gib`` runs, one per whole vCPU: at least one."""
