@@ -238,8 +238,11 @@ FACTOR = st.one_of(_f(1, 5), _f(1, 1.5))
 
 
 def _assert_not_cheaper(req: Requirements, more: Requirements) -> None:
-    before = _only_option(assess(req, catalog()), req)
-    after = _only_option(assess(more, catalog()), more)
+    _assert_costs_no_less(_only_option(assess(req, catalog()), req),
+                          _only_option(assess(more, catalog()), more))
+
+
+def _assert_costs_no_less(before, after) -> None:
     assert after.monthly_cost_usd >= before.monthly_cost_usd - 0.005, (
         f"{before.provider} {before.region}: {before.monthly_cost_usd} -> "
         f"{after.monthly_cost_usd}\nbefore: {_lines(before)}\nafter: {_lines(after)}")
@@ -297,6 +300,21 @@ def _architecture(option) -> frozenset[tuple[str, bool]]:
                      for li in option.line_items if li.unit == "hour")
 
 
+def _moved_to_self_managed_and_said_so(before, after, after_res) -> bool:
+    """Whether the architecture changed between the two designs: then only by moving
+    workloads from a managed service to self-managed machines, each with the warning
+    that no managed size is priced for it (their totals are not comparable)."""
+    if _architecture(before) == _architecture(after):
+        return False
+    moved = {w for w, self_managed in _architecture(after) - _architecture(before)
+             if self_managed}
+    assert moved, (_lines(before), _lines(after))
+    for workload in moved:
+        assert any(w.startswith(f"{workload}: no managed") and "self-managed" in w
+                   for w in after_res.warnings), after_res.warnings
+    return True
+
+
 @SETTINGS
 @example(req=_one_database("azure", "eastus", "mysql", 160.0), factor=1.01)
 @example(req=_one_database("gcp", "us-central1", "postgres", 300.0, target=99.0), factor=1.1)
@@ -318,13 +336,7 @@ def test_cost_never_falls_when_stored_data_grows(req, factor):
     before_res, after_res = assess(req, catalog()), assess(more, catalog())
     before, after = _only_option(before_res, req), _only_option(after_res, more)
     assume(not (after.violations or after.unpriced or before.violations or before.unpriced))
-    if _architecture(before) != _architecture(after):
-        moved = {w for w, self_managed in _architecture(after) - _architecture(before)
-                 if self_managed}
-        assert moved, (_lines(before), _lines(after))
-        for workload in moved:
-            assert any(w.startswith(f"{workload}: no managed") and "self-managed" in w
-                       for w in after_res.warnings), after_res.warnings
+    if _moved_to_self_managed_and_said_so(before, after, after_res):
         return
     assert after.monthly_cost_usd >= before.monthly_cost_usd - 0.005, (
         f"{before.provider} {before.region}: {before.monthly_cost_usd} -> "
@@ -362,12 +374,26 @@ LONG_PEAKS_COMMITTED = Requirements.model_validate({
 @example(req=LONG_PEAKS_COMMITTED, targets=[99.0, 99.9])
 @example(req=_one_database("azure", "eastus", "mysql", 81.0), targets=[99.5, 99.9])
 @example(req=_one_database("gcp", "us-central1", "postgres", 10.0), targets=[99.0, 99.9])
+@example(req=Requirements.model_validate({
+    "name": "one cache", "preferences": {"providers": ["azure"], "regions": ["eastus"],
+                                         "managed_services": True},
+    "workloads": [{"type": "cache", "name": "c", "memory_gb": 6.0}]}), targets=[99.0, 99.9])
 @given(req=requirements(), targets=st.lists(st.sampled_from(TARGETS), min_size=2, max_size=2,
                                             unique=True).map(sorted))
 def test_cost_never_falls_when_availability_target_rises(req, targets):
+    """Cost never falls for the same architecture. A higher target can move a workload
+    from a managed service to self-managed machines where the catalog prices no managed
+    size that replicates, and the result must say so, as when data grows. Found by this
+    property: a 6 GB cache on Azure in eastus is a managed Basic C4 (13 GB, 153.30
+    USD/month) at 99.0%; at 99.9% the catalog's one Standard size (C3, 6 GB) cannot hold
+    it with room to spare, and it is two self-managed D2ps_v6 (102.49)."""
     low, high = targets
-    _assert_not_cheaper(_with(req, availability_target=low),
-                        _with(req, availability_target=high))
+    req_low, req_high = (_with(req, availability_target=low),
+                         _with(req, availability_target=high))
+    before_res, after_res = assess(req_low, catalog()), assess(req_high, catalog())
+    before, after = _only_option(before_res, req_low), _only_option(after_res, req_high)
+    if not _moved_to_self_managed_and_said_so(before, after, after_res):
+        _assert_costs_no_less(before, after)
 
 
 # -- 3. compliance: one more framework never costs less nor turns met into gap -----------
