@@ -15,7 +15,9 @@ ours and on the bare app in turn, in the same run, with ``wrk -t2 -c50 --latency
 (``apt-get install wrk``; without it an httpx client in this process does the load, and
 says so: it is then the bottleneck, and the ratios are closer to 1 than they are). Printed:
 requests/s of each, their ratio (ours / bare), p50 and p99, and each server's resident
-memory when idle (after start-up and the seeding, before the load).
+memory when idle (after start-up and the seeding, before the load), with that of our
+server's child processes then (on SQLite, the run process that ran the seeding's runs,
+until ``RUN_PROCESS_IDLE_S`` passes, and its engine process).
 
 Part 2, runs (PostgreSQL + Redis): 40 assessments are created and queued at once, and the
 time until all have completed is taken with one ``infra-mind worker`` process, then with
@@ -26,11 +28,14 @@ their engine processes (``kit.compute``), the API process, and the rest of the m
 busy on average. On a machine with C cores the two-worker run cannot take less than
 (CPU of all its processes) / C, which bounds the ratio; the bound is printed with it.
 
-Part 3, runs in the API process (SQLite, no worker, as ``infra-mind serve`` runs them by
-default): one client reads a cached result every 5 ms, for 3 s with nothing else going
-on, then while 40 assessments are created and queued and the API process runs them.
-Printed: how long queueing took, when all had completed, and the reads' p50, p99 and
-worst latency before and during: how much the runs hold the API's event loop back.
+Part 3, runs without a worker (SQLite, as ``infra-mind serve`` runs them by default): one
+client reads a cached result every 5 ms, for 3 s with nothing else going on, then while
+40 assessments are created and queued and the API process has them run. Twice: first on
+the API process's own event loop (``RUN_PROCESS=false``, the baseline), then in its run
+process (``worker.run_process``, the default). Printed: how long queueing took, when all
+had completed, the reads' p50, p99 and worst latency before and during (how much the
+runs hold the API's event loop back), and the resident memory of the API process and of
+its child processes a second after the last run.
 
 PostgreSQL: $INFRA_MIND_TEST_PG (default postgresql://postgres@127.0.0.1:5432/postgres);
 Redis: $INFRA_MIND_TEST_REDIS_BROKER (default redis://127.0.0.1:6379/14), under a key
@@ -85,10 +90,10 @@ STOP_GRACE_S = 15.0
 SEEDED = 10
 
 
-def bench_env(database_url: str, redis: RedisSpace | None) -> dict[str, str]:
+def bench_env(database_url: str, redis: RedisSpace | None, **extra: str) -> dict[str, str]:
     # the bench measures the service, not the per-user write limit
-    return base_env(database_url, redis, LOG_LEVEL="WARNING",
-                    WRITE_RATE_PER_MINUTE=str(10**9))
+    return base_env(database_url, redis, **{"LOG_LEVEL": "WARNING",
+                                            "WRITE_RATE_PER_MINUTE": str(10**9), **extra})
 
 
 # -- databases -------------------------------------------------------------------------
@@ -211,6 +216,25 @@ def rss_mib(pid: int) -> float:
     return total_kib / 1024
 
 
+def descendants_rss_mib(pid: int) -> float:
+    """Resident memory of a process's descendants (its run process, engine processes)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            # the command may hold spaces and parentheses: fields follow the last ")"
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    found, frontier = [], [pid]
+    while frontier:
+        kids = [child for child, parent in parents.items() if parent in frontier]
+        found += kids
+        frontier = kids
+    total = 0.0
+    for child in found:
+        with contextlib.suppress(OSError):
+            total += rss_mib(child)
+    return total
+
+
 # -- part 1: reads ---------------------------------------------------------------------
 
 
@@ -300,7 +324,8 @@ def reads(label: str, database_url: str, redis: RedisSpace | None, args: argpars
         procs.append(bare := start_bare(bodies, bare_dir, tmp))
         asyncio.run(wait_answering(bare.url + "/health"))
         time.sleep(1)  # both idle
-        idle = (rss_mib(procs[0].popen.pid), rss_mib(bare.popen.pid))
+        idle = (rss_mib(procs[0].popen.pid), rss_mib(bare.popen.pid),
+                descendants_rss_mib(procs[0].popen.pid))
         for name, path in paths.items():
             ours = measure(url + path, headers if name != "health" else {}, args)
             base = measure(bare.url + path, {}, args)
@@ -310,7 +335,8 @@ def reads(label: str, database_url: str, redis: RedisSpace | None, args: argpars
                    f"  {ours.errors}/{base.errors}")
             lines.append(row)
             print(row, flush=True)
-        lines.append(f"  idle resident memory: ours {idle[0]:.0f} MiB, bare {idle[1]:.0f} MiB")
+        lines.append(f"  idle resident memory: ours {idle[0]:.0f} MiB, bare {idle[1]:.0f} MiB "
+                     f"(and ours's child processes then: {idle[2]:.0f} MiB)")
         print(lines[-1], flush=True)
     except Exception as exc:
         lines.append(f"  failed: {type(exc).__name__}: {exc}")
@@ -529,24 +555,37 @@ async def read_while(url: str, runs: int) -> tuple[Latency, Latency, float, floa
     return Latency.of(idle), Latency.of(during), queued_s, done_s
 
 
+#: Part 3's two ways (``RUN_PROCESS``): the baseline first.
+WHERE_RUNS = (("on the API's own event loop (RUN_PROCESS=false)", {"RUN_PROCESS": "false"}),
+              ("in the API's run process (the default)", {}))
+
+
 def in_process(args: argparse.Namespace, tmp: Path) -> list[str]:
     lines = [f"\nRuns in the API process (SQLite, no worker): {args.runs} queued at once, "
              "a cached result read every 5 ms meanwhile"]
     print(lines[0], flush=True)
-    with sqlite_database() as url:
-        proc = serve("inproc-serve", bench_env(url, None), tmp, extra=["--workers", "1"])
-        try:
-            asyncio.run(wait_answering(proc.url + "/health"))
-            idle, during, queued_s, done_s = asyncio.run(read_while(proc.url, args.runs))
-            lines += [f"  queued in {queued_s:.1f} s, all completed {done_s:.1f} s after the "
-                      "first was created",
-                      f"  reads before: {idle}", f"  reads during: {during}"]
-            print("\n".join(lines[-3:]), flush=True)
-        except Exception as exc:
-            lines.append(f"  failed: {type(exc).__name__}: {exc}")
-            print(f"{lines[-1]}\n{proc.tail()}")
-        finally:
-            proc.stop(STOP_GRACE_S)
+    for where, extra in WHERE_RUNS:
+        lines.append(f"  {where}:")
+        print(lines[-1], flush=True)
+        with sqlite_database() as url:
+            proc = serve("inproc-serve", bench_env(url, None, **extra), tmp,
+                         extra=["--workers", "1"])
+            try:
+                asyncio.run(wait_answering(proc.url + "/health"))
+                idle, during, queued_s, done_s = asyncio.run(read_while(proc.url, args.runs))
+                time.sleep(1)
+                pid = proc.popen.pid
+                lines += [f"    queued in {queued_s:.1f} s, all completed {done_s:.1f} s "
+                          "after the first was created",
+                          f"    reads before: {idle}", f"    reads during: {during}",
+                          f"    resident memory after: API process {rss_mib(pid):.0f} MiB, "
+                          f"its child processes {descendants_rss_mib(pid):.0f} MiB"]
+                print("\n".join(lines[-4:]), flush=True)
+            except Exception as exc:
+                lines.append(f"    failed: {type(exc).__name__}: {exc}")
+                print(f"{lines[-1]}\n{proc.tail()}")
+            finally:
+                proc.stop(STOP_GRACE_S)
     return lines
 
 

@@ -25,6 +25,22 @@ def _own_cache_directory(tmp_path_factory) -> Iterator[None]:
         patch.undo()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _runs_on_the_apps_event_loop() -> Iterator[None]:
+    """The suite's apps run their runs on their own event loop (``RUN_PROCESS=false``): a
+    run process per app would start Python and the agents' graph again for each of
+    hundreds of apps (tests/api/test_flow.py and test_assessments.py: 6.7 s so, 36.5 s
+    with one each). The run process is tested in tests/worker/test_run_process.py, and
+    the processes the integration tests start run the default
+    (``tests.integration.procs.base_env``)."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("RUN_PROCESS", "false")
+    try:
+        yield
+    finally:
+        patch.undo()
+
+
 @pytest.fixture(scope="session")
 def bundled() -> Catalog:
     return Catalog.load(BUNDLED_PATH)

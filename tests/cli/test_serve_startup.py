@@ -7,9 +7,11 @@ rank_bm25 (the chat's search, now ``knowledge.bm25`` in plain Python: numpy is n
 imported), Alembic with Mako and Pygments (migrations, which ``serve`` now runs in a child
 process). This starts the real command on loopback, with SQLite and
 tasks in-process, and records every module its process imports (an audit hook installed
-before the command runs: the engine processes and the migration's child are other
-interpreters and record nothing). None of those may be imported by start-up, ``/health``
-or an authenticated read; the agents' stack must come with the first run, and a question
+before the command runs: the engine processes, the run process and the migration's child
+are other interpreters and record nothing). None of those may be imported by start-up,
+``/health`` or an authenticated read. The agents' stack comes with the first run where the
+API process runs it on its own event loop (``RUN_PROCESS=false``), and never where its
+run process does (the default: the run completes, so it ran elsewhere); and a question
 answered from both searches (a fact and an article cited) must not bring numpy, so the
 test cannot pass by a path that did not work.
 A migration that fails in its child process is still one line.
@@ -25,13 +27,14 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.integration.procs import STATIC_SITE, Proc, base_env, free_port, ok, sign_up
 
 #: Imported by nothing an idle API does (top-level packages).
 NOT_AT_START = ("langgraph", "langchain_core", "langsmith", "numpy", "rank_bm25", "alembic",
                 "mako")
-#: What the first run (in-process) loads.
+#: What the first run loads, where the API process runs it itself (``RUN_PROCESS=false``).
 FOR_A_RUN = ("langgraph", "langchain_core")
 #: Not loaded by a chat question either (BM25 is ``knowledge.bm25``).
 NEVER = ("numpy", "rank_bm25")
@@ -80,11 +83,13 @@ async def _completed(http: httpx.AsyncClient, api: Proc, headers: dict[str, str]
         await asyncio.sleep(0.2)
 
 
-async def test_serve_loads_the_agents_on_first_use_and_never_numpy(tmp_path):
+@pytest.mark.parametrize("run_process", ["true", "false"])
+async def test_serve_loads_the_agents_on_first_use_and_never_numpy(tmp_path, run_process):
     record = tmp_path / "imported.txt"
     record.touch()
     env = base_env(f"sqlite+aiosqlite:///{tmp_path}/serve.db", ENVIRONMENT="development",
-                   JWT_SECRET_KEY=secrets.token_urlsafe(36)[:48], LOG_LEVEL="WARNING")
+                   JWT_SECRET_KEY=secrets.token_urlsafe(36)[:48], LOG_LEVEL="WARNING",
+                   RUN_PROCESS=run_process)
     port = free_port()
     log = tmp_path / "serve.log"
     with log.open("ab") as out:
@@ -109,7 +114,10 @@ async def test_serve_loads_the_agents_on_first_use_and_never_numpy(tmp_path):
                                headers=headers), 202)
             await _completed(http, api, headers, created["id"])
             after_run = imported(record)
-            assert set(FOR_A_RUN) <= after_run
+            if run_process == "true":  # the run process ran it: none of it came here
+                assert sorted(after_run.intersection(NOT_AT_START)) == []
+            else:
+                assert set(FOR_A_RUN) <= after_run
             assert "alembic" not in after_run  # migrations ran in their own process
 
             chat = ok(await http.post(f"{api.url}/api/v1/chat/conversations", headers=headers,

@@ -43,7 +43,7 @@ STOP_GRACE_S = 10.0
 #: LLM key or endpoint there would otherwise send the tests' prompts to a vendor.
 _CONTROLLED_ENV = ("DATABASE_", "REDIS_", "JWT_", "ENVIRONMENT", "WRITE_RATE", "LOG_LEVEL",
                    "OPENAI_", "ANTHROPIC_", "LLM_PROVIDER_ORDER", "AGENTS_CONFIG",
-                   "CONFIG_DIR", "CHECKPOINT_URL", "JOB_TIMEOUT_S")
+                   "CONFIG_DIR", "CHECKPOINT_URL", "JOB_TIMEOUT_S", "RUN_PROCESS")
 
 #: Small requirements the engine answers in milliseconds.
 STATIC_SITE: dict[str, Any] = {

@@ -96,7 +96,9 @@ def serve(
     from infra_mind.observability.logging import UVICORN_LOG_CONFIG, configure_logging, event
 
     configure_logging(cfg.log_level)
-    mode = "Redis broker, run `infra-mind worker`" if cfg.redis_url else "tasks run in-process"
+    mode = ("Redis broker, run `infra-mind worker`" if cfg.redis_url
+            else "runs in a run process, started on demand" if cfg.run_process
+            else "runs on the API's event loop")
     from infra_mind.api.metrics_port import metrics_on_api_port
 
     metrics = (f"metrics on port {cfg.metrics_port}" + (" and up" if workers > 1 else "")

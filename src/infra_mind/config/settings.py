@@ -322,6 +322,13 @@ class Settings(LLMSettings, CatalogSettings, TracingSettings, QueueSettings):
     engine_processes: int = Field(1, ge=1, le=64)
     #: What-ifs waiting for an engine process, per API process, before 503 + Retry-After.
     engine_queue: int = Field(8, ge=0, le=10_000)
+    #: Without ``REDIS_URL``, an API process runs its runs in a run process of its own
+    #: (``worker.run_process``), started with the first run and stopped once none has
+    #: come for ``run_process_idle_s``: the agents' graph (LangGraph, some 37 MiB) and the
+    #: runs' work stay out of the process that serves requests. False: on the API
+    #: process's own event loop, as before.
+    run_process: bool = True
+    run_process_idle_s: float = Field(60, ge=0, le=86_400)
     #: ``health-check`` and ``/health/ready`` warn (never fail) when the oldest price the
     #: engine designs with is older than this many days (``catalog.coverage.staleness``).
     catalog_max_age_days: int = Field(400, ge=1, le=36_500)

@@ -267,18 +267,23 @@ class RedisChannel:
 
 #: The platform's channels by name (``channel_of``).
 CHANNELS: Slot[dict[str, Channel]] = Slot("channels")
+#: Where a process whose channels lead to another process makes them (the run process:
+#: to its API process, ``worker.run_process``); absent, Redis or memory.
+CHANNEL_MAKER: Slot[Callable[[str], Channel]] = Slot("channel maker")
 
 
 def channel_of(platform: Platform, name: str) -> Channel:
-    """The platform's channel ``name``: Redis with ``REDIS_URL``, else memory (made on
-    first use; ``close_channels`` closes them)."""
+    """The platform's channel ``name``: Redis with ``REDIS_URL``, else memory, unless the
+    platform has a ``CHANNEL_MAKER`` (made on first use; ``close_channels`` closes them)."""
     channels = platform.get(CHANNELS)
     if channels is None:
         channels = platform[CHANNELS] = {}
     channel = channels.get(name)
     if channel is None:
         url, namespace = platform.settings.redis_url, platform.settings.redis_namespace
-        channel = channels[name] = (RedisChannel(url, name, namespace) if url
+        maker = platform.get(CHANNEL_MAKER)
+        channel = channels[name] = (maker(name) if maker is not None
+                                    else RedisChannel(url, name, namespace) if url
                                     else MemoryChannel())
     return channel
 

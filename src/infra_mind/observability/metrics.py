@@ -33,8 +33,23 @@ EXTERNAL_LATENCY = Histogram("external_api_request_duration_seconds", "Duration 
                              buckets=(*LATENCY_BUCKETS, 30, 60), registry=None)
 
 
+#: Where a process that serves no metrics of its own sends its outside calls instead (the
+#: run process: to its API process, ``worker.run_process``); None: counted here.
+ExternalCallSink = Callable[[str, ExternalOutcome, float], None]
+_external_sink: list[ExternalCallSink] = []
+
+
+def send_external_calls_to(sink: ExternalCallSink | None) -> None:
+    """From now on, ``record_external_call`` hands its figures to ``sink`` (None: counts
+    them here again)."""
+    _external_sink[:] = [sink] if sink is not None else []
+
+
 def record_external_call(target: str, outcome: ExternalOutcome, duration_s: float) -> None:
     """Count one HTTP attempt at an outside API and observe its duration (seconds)."""
+    if _external_sink:
+        _external_sink[0](target, outcome, duration_s)
+        return
     label = target if target in EXTERNAL_TARGETS else "other"
     EXTERNAL_REQUESTS.labels(target=label, outcome=outcome).inc()
     EXTERNAL_LATENCY.labels(target=label, outcome=outcome).observe(max(duration_s, 0.0))

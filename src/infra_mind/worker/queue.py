@@ -1,5 +1,6 @@
-"""Where an API process sends runs: its own event loop by default, the Redis task stream
-that ``infra-mind worker`` processes read with ``REDIS_URL``.
+"""Where an API process sends runs: its run process by default (``worker.run_process``; its
+own event loop with ``RUN_PROCESS=false``), the Redis task stream that ``infra-mind
+worker`` processes read with ``REDIS_URL``.
 
 An API process only sends ``assessment.run`` messages; it does not import taskiq, which
 the workers run (``worker.broker``). taskiq and taskiq-redis with the aiohttp that
@@ -20,10 +21,13 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from infra_mind.config import QueueSettings
 from infra_mind.kit.platform import Platform
+
+if TYPE_CHECKING:
+    from infra_mind.worker.run_process import RunProcess
 
 #: Runs one process executes at once. Each run holds a database connection at times;
 #: with the pool's 30 connections shared with requests, 30 concurrent runs starved
@@ -84,8 +88,10 @@ def current_platform() -> Platform:
 
 
 class InProcessQueue:
-    """Runs go to this process's event loop, ``MAX_CONCURRENT_RUNS`` at a time, the rest
-    waiting their turn in order; ``stop`` waits for every one sent."""
+    """Runs go to this process's run process (``worker.run_process``; the platform's
+    ``run_process`` setting, on by default) or, without one, to this process's event
+    loop; ``MAX_CONCURRENT_RUNS`` at a time, the rest waiting their turn in order.
+    ``stop`` waits for every one sent."""
 
     kind = "InMemoryBroker"  # the name the admin status has always given it
     runs_tasks = True
@@ -94,15 +100,26 @@ class InProcessQueue:
         self._run = run
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_RUNS)
         self._tasks: set[asyncio.Task[None]] = set()
+        self.process: RunProcess | None = None
 
     async def start(self, platform: Platform) -> None:
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_RUNS)  # of this event loop
+        self.process = None
+        if self._run is None and platform.settings.run_process:
+            from infra_mind.worker.run_process import RunProcess
+
+            self.process = RunProcess(platform)
 
     async def stop(self) -> None:
+        if self.process is not None:
+            await self.process.stop()
         while self._tasks:  # a run may send another (a hand-back): wait for that one too
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def send(self, assessment_id: str) -> None:
+        if self.process is not None:
+            await self.process.send(assessment_id)
+            return
         task = asyncio.create_task(self._execute(assessment_id),
                                    name=f"{RUN_TASK} {assessment_id}")
         self._tasks.add(task)
