@@ -126,6 +126,24 @@ def test_an_engine_process_ends_when_its_parent_is_killed():
             os.kill(child, signal.SIGKILL)
 
 
+def test_an_engine_process_whose_parent_died_while_it_started_ends():
+    """Spawning one takes a second; a parent killed meanwhile (a run process stopped by a
+    test right after its first run was sent) had left it to init, and an engine process
+    that asked who its parent was once started waited on init for ever. It is told."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait(10)  # a pid that no longer runs, as the parent's had
+    started = subprocess.Popen([sys.executable, "-c", (
+        "import time\n"
+        "from infra_mind.kit.compute import _engine_process_start\n"
+        f"_engine_process_start(30, parent={gone.pid})\n"
+        "time.sleep(60)\n")])
+    try:
+        assert started.wait(30) == 0
+    finally:
+        started.kill()
+        started.wait(10)
+
+
 def _alive(pid: int) -> bool:
     """Whether ``pid`` runs (a zombie, reparented and not yet reaped, does not)."""
     try:

@@ -81,7 +81,7 @@ class EngineBudget:
             self._pool = concurrent.futures.ProcessPoolExecutor(
                 self.processes, mp_context=multiprocessing.get_context("spawn"),
                 initializer=_engine_process_start,
-                initargs=(logging.getLogger().getEffectiveLevel(),))
+                initargs=(logging.getLogger().getEffectiveLevel(), os.getpid()))
         return self._pool
 
     def _release(self) -> None:
@@ -175,16 +175,18 @@ def _call(fn: Callable[..., _T], args: tuple[Any, ...], context: dict[str, str])
         raise
 
 
-def _engine_process_start(log_level: int = logging.INFO) -> None:
+def _engine_process_start(log_level: int = logging.INFO, parent: int | None = None) -> None:
     """In each engine process: JSON log lines at the parent's level (a spawned process
     starts with no logging set up, and would print warnings as plain text); Ctrl-C is the
     parent's to handle (it stops the pool), not a traceback per engine process; and the
     process ends with its parent. A pool's process outlives a parent killed with SIGKILL
     (the OOM killer, ``kill -9`` of one pid), waiting on its queue for ever; every worker
-    process has one."""
+    process has one. ``parent`` is the pid of the process that started it, passed along:
+    one that died while this one was still starting (spawning takes a second) has left
+    it to init already, and asked here, init would have been the parent to wait for."""
     configure_logging(log_level)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = os.getppid()
+    parent = os.getppid() if parent is None else parent
 
     def watch_parent() -> None:
         while os.getppid() == parent:
