@@ -82,8 +82,20 @@ async def test_a_run_in_the_run_process_is_heard_by_the_api_process(settings):
         child = process()
         assert child.pid not in (None, os.getpid())
         assert child.started == 1
-        mine = [m["status"]["status"] for m in heard if m.get("id") == assessment_id]
-        assert mine[0] == "queued" and "running" in mine and mine[-1] == "completed", mine
+
+        def mine() -> list[str]:
+            return [m["status"]["status"] for m in heard if m.get("id") == assessment_id]
+
+        async def told() -> bool:  # the commit is seen before the message comes
+            return mine()[-1:] == ["completed"]
+
+        async def counted() -> bool:  # a run is counted once it is stored
+            return 'assessments_total{event="completed"} 1.0' in \
+                platform.metrics.render().decode()
+
+        await until(told, what=f"completed announced: {mine()}")
+        assert mine()[0] == "queued" and "running" in mine(), mine()
+        await until(counted, what="the run counted")
         # the child's writes went to this process's cache: the result is served from it
         cached = await platform.cache.items("")
         assert any(assessment_id in key for key in cached), sorted(cached)
@@ -92,7 +104,6 @@ async def test_a_run_in_the_run_process_is_heard_by_the_api_process(settings):
         assert result.json()["result"]["recommended"]["provider"] in {"aws", "azure", "gcp"}
         # and its counters are this process's: the agents' steps and the run
         text = platform.metrics.render().decode()
-        assert 'assessments_total{event="completed"} 1.0' in text
         assert 'agent_executions_total{agent="research",status="ok"} 1.0' in text
 
 
@@ -100,11 +111,10 @@ async def test_an_idle_run_process_stops_and_the_next_run_starts_another(setting
     async with api(settings, run_process_idle_s=0.2) as (app, client):
         owner = await create_member(app)
         first = await run(client, owner)
-        await wait_for_status(client, owner, first, timeout_s=60)
         child = process()
-        popen = child._child.popen if child._child else None
-
-        assert popen is not None
+        assert child._child is not None  # started by the send, before the answer
+        popen = child._child.popen
+        await wait_for_status(client, owner, first, timeout_s=60)
 
         async def stopped() -> bool:
             return popen.poll() is not None
@@ -176,6 +186,11 @@ async def test_a_run_process_whose_api_process_is_gone_ends_at_once(settings):
         owner = await create_member(app)
         assessment_id = await run(client, owner)
         await wait_for_status(client, owner, assessment_id, timeout_s=60)
+
+        async def reported() -> bool:  # the run is seen completed before it says so
+            return not process()._pending
+
+        await until(reported, what="the run reported done")
         child = process()._child
         assert child is not None
         child.stopping = True  # as the API process would, were it not gone

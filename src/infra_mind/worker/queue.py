@@ -116,6 +116,12 @@ class InProcessQueue:
         while self._tasks:  # a run may send another (a hand-back): wait for that one too
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    def cancel(self) -> None:
+        """Cancel the runs on this loop (their process is ending: they stop where they
+        are, and the sweeper requeues them); ``stop`` then waits for them to unwind."""
+        for task in self._tasks:
+            task.cancel()
+
     async def send(self, assessment_id: str) -> None:
         if self.process is not None:
             await self.process.send(assessment_id)

@@ -560,51 +560,48 @@ async def serve_parent(fd: int) -> None:
     await queue.start_queue(platform)
     send_external_calls_to(lambda target, outcome, duration_s: link.send(
         {"op": "external", "target": target, "outcome": outcome, "duration_s": duration_s}))
-    slots = asyncio.Semaphore(queue.MAX_CONCURRENT_RUNS)
-    runs: set[asyncio.Task[None]] = set()
 
     async def run(assessment_id: str) -> None:
-        async with slots:
-            try:
-                await run_assessment(assessment_id)
-            except Exception:  # as a worker would: logged, and the sweeper has the run
-                log.exception("%s %s raised", queue.RUN_TASK, assessment_id)
-        with contextlib.suppress(LinkClosed):
-            link.send({"op": "done", "id": assessment_id})
+        try:
+            await run_assessment(assessment_id)
+        finally:
+            with contextlib.suppress(LinkClosed):
+                link.send({"op": "done", "id": assessment_id})
 
+    # MAX_CONCURRENT_RUNS at a time, the rest in order, a run that raises logged
+    runner = queue.InProcessQueue(run)
+    await runner.start(platform)
     stop_asked = asyncio.Event()
 
     async def read() -> None:  # until the API process goes
         while (message := await link.receive()) is not None:
             op = message["op"]
             if op == "run":
-                task = asyncio.create_task(run(message["id"]),
-                                           name=f"{queue.RUN_TASK} {message['id']}")
-                runs.add(task)
-                task.add_done_callback(runs.discard)
+                await runner.send(message["id"])
             elif op == "answer":
                 link.answered(message)
             elif op == "stop":
                 stop_asked.set()
 
     reading = asyncio.create_task(read(), name="API process link")
-    asking = asyncio.create_task(stop_asked.wait())
+    waiting = asyncio.create_task(stop_asked.wait())
     link.send({"op": "ready"})
     try:
-        await asyncio.wait({reading, asking}, return_when=asyncio.FIRST_COMPLETED)
-        # asked once nothing is pending; a run still here finishes first (while the
-        # link answers its calls), unless the API process goes meanwhile
-        while runs and not reading.done():
-            await asyncio.wait({reading, *runs}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({reading, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        if stop_asked.is_set():
+            # asked once nothing is pending; a run still here finishes first (while the
+            # link answers its calls), unless the API process goes meanwhile
+            waiting = asyncio.create_task(runner.stop())
+            await asyncio.wait({reading, waiting}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (*runs, asking):  # the API process is gone: stop where they are
-            task.cancel()
-        await asyncio.gather(*runs, asking, return_exceptions=True)
+        waiting.cancel()
+        runner.cancel()  # the API process is gone: the runs stop where they are
+        await runner.stop()
         await queue.stop_queue(platform)  # with the engine processes
         await platform.close()
         await link.close()
         reading.cancel()
-        await asyncio.gather(reading, return_exceptions=True)
+        await asyncio.gather(reading, waiting, return_exceptions=True)
 
 
 def main(argv: list[str]) -> int:
