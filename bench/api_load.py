@@ -336,7 +336,7 @@ def reads(label: str, database_url: str, redis: RedisSpace | None, args: argpars
             lines.append(row)
             print(row, flush=True)
         lines.append(f"  idle resident memory: ours {idle[0]:.0f} MiB, bare {idle[1]:.0f} MiB "
-                     f"(and ours's child processes then: {idle[2]:.0f} MiB)")
+                     f"(its child processes then: {idle[2]:.0f} MiB)")
         print(lines[-1], flush=True)
     except Exception as exc:
         lines.append(f"  failed: {type(exc).__name__}: {exc}")
@@ -610,7 +610,7 @@ def main() -> None:
         tmp = Path(logs)
         if "sqlite" in only:
             with sqlite_database() as url:
-                out += reads("SQLite (tasks in-process, memory cache)", url, None, args, tmp)
+                out += reads("SQLite (runs in the run process, memory cache)", url, None, args, tmp)
         down = unavailable() if only & {"postgresql+redis", "runs"} else None
         if down is not None:
             out.append(f"\nPostgreSQL + Redis skipped: {down}")
