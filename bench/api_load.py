@@ -17,7 +17,7 @@ says so: it is then the bottleneck, and the ratios are closer to 1 than they are
 requests/s of each, their ratio (ours / bare), p50 and p99, and each server's resident
 memory when idle (after start-up and the seeding, before the load), with that of our
 server's child processes then (on SQLite, the run process that ran the seeding's runs,
-until ``RUN_PROCESS_IDLE_S`` passes, and its engine process).
+until ``RUN_PROCESS_IDLE_S`` passes).
 
 Part 2, runs (PostgreSQL + Redis): 40 assessments are created and queued at once, and the
 time until all have completed is taken with one ``infra-mind worker`` process, then with

@@ -5,10 +5,11 @@ LangSmith: some 790 modules and 37 MiB) and does its orchestration, database wri
 JSON on an event loop. In the API process that meant 145 MiB of memory for good after the
 first run (98 before it, ``bench/api_load.py``) and requests waiting behind the runs'
 Python. Here the API process sends each run to a child process it started, which runs it
-as an ``infra-mind worker`` would (``worker.tasks.run_assessment``, its CPU-bound steps in
-engine processes of its own), and stops once no run has come for ``run_process_idle_s``:
-an idle API process holds none of it. ``RUN_PROCESS=false`` runs them on the API's own
-event loop (``worker.queue.InProcessQueue``), as before.
+as an ``infra-mind worker`` would (``worker.tasks.run_assessment``; its CPU-bound steps in
+a thread, as its loop serves no request: ``worker.tasks.COMPUTE_IN_THREADS``), and stops
+once no run has come for ``run_process_idle_s``: an idle API process holds none of it.
+``RUN_PROCESS=false`` runs them on the API's own event loop
+(``worker.queue.InProcessQueue``), as before.
 
 The child shares the API process's database, and through it everything a run writes.
 What lives in the API process's memory, it reaches over one socket pair: the cache (each
@@ -525,16 +526,18 @@ class LinkedQueue:
 
 
 def linked_platform(settings: Settings, link: Link) -> Platform:
-    """The child's platform: its own database engine and engine processes; the API
+    """The child's platform: its own database engine, its runs computing in threads; the API
     process's cache, channels and metrics."""
     from infra_mind.kit.db import make_engine, make_sessionmaker
     from infra_mind.kit.pubsub import CHANNEL_MAKER
+    from infra_mind.worker.tasks import COMPUTE_IN_THREADS
 
     engine = make_engine(settings.database_url, settings.db_pool_size,
                          settings.db_max_overflow)
     platform = Platform(settings=settings, engine=engine, sessions=make_sessionmaker(engine),
                         cache=LinkedCache(link), metrics=cast(Metrics, LinkedMetrics(link)))
     platform[CHANNEL_MAKER] = lambda name: _linked_channel(link, name)
+    platform[COMPUTE_IN_THREADS] = True  # its loop serves runs alone
     return platform
 
 
@@ -597,7 +600,7 @@ async def serve_parent(fd: int) -> None:
         waiting.cancel()
         runner.cancel()  # the API process is gone: the runs stop where they are
         await runner.stop()
-        await queue.stop_queue(platform)  # with the engine processes
+        await queue.stop_queue(platform)  # its channels
         await platform.close()
         await link.close()
         reading.cancel()
