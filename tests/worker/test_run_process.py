@@ -225,3 +225,22 @@ async def test_the_api_process_answers_only_the_cache_calls_and_metric_updates_i
         else:
             with pytest.raises(ValueError, match="no metric"):
                 await handler._handle(Child(), message)
+
+
+async def test_the_run_process_computes_in_threads_and_an_api_process_in_engine_processes(
+        settings):
+    """The run process's loop serves no request: an engine process beside it would only
+    be one more process on the API's cores (``worker.tasks.engine_offload``)."""
+    from infra_mind.agents.offload import in_thread
+    from infra_mind.kit.platform import Platform
+    from infra_mind.worker.run_process import Link, linked_platform
+    from infra_mind.worker.tasks import engine_offload
+
+    child = linked_platform(settings, Link(None, None))  # type: ignore[arg-type]
+    api_process = Platform.build(settings)
+    try:
+        assert engine_offload(child) is in_thread
+        assert engine_offload(api_process) is not in_thread
+    finally:
+        await child.engine.dispose()
+        await api_process.close()
