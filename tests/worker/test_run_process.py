@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import os
 import signal
@@ -62,10 +63,15 @@ async def statuses(app, ids: list[str]) -> dict[str, str]:
 
 
 async def until(check, timeout_s: float = 30.0, what: str = "") -> None:
+    """Wait until ``check()`` (a plain or an async function) holds."""
     deadline = time.monotonic() + timeout_s
-    while not await check():
+    while not await _value(check()):
         assert time.monotonic() < deadline, f"not so after {timeout_s} s: {what}"
         await asyncio.sleep(0.05)
+
+
+async def _value(result: Any) -> Any:
+    return await result if inspect.isawaitable(result) else result
 
 
 async def test_a_run_in_the_run_process_is_heard_by_the_api_process(settings):
@@ -131,7 +137,7 @@ async def test_shutdown_waits_for_the_runs_sent_then_stops_the_run_process(setti
     async with api(settings) as (app, client):
         owner = await create_member(app)
         ids = [await run(client, owner, f"Shop {i}") for i in range(6)]
-        await until(lambda: asyncio.sleep(0, process()._child is not None),
+        await until(lambda: process()._child is not None,
                     what="a run process")
         popen = process()._child.popen
     # the lifespan has ended: every run finished, and the child with them
@@ -148,7 +154,7 @@ async def test_a_killed_run_process_is_replaced_and_every_run_completes(settings
         owner = await create_member(app)
         ids = [await run(client, owner, f"Shop {i}") for i in range(8)]
         child = process()
-        await until(lambda: asyncio.sleep(0, child.pid is not None), what="a run process")
+        await until(lambda: child.pid is not None, what="a run process")
         os.kill(child.pid, signal.SIGKILL)
 
         async def all_completed() -> bool:
