@@ -52,6 +52,7 @@ from prometheus_client.metrics import MetricWrapperBase
 
 from infra_mind.config import Settings
 from infra_mind.kit.platform import Platform
+from infra_mind.kit.pubsub import CHANNEL_MAKER, MemoryChannel, channel_of
 from infra_mind.observability.logging import event
 from infra_mind.observability.metrics import Metrics
 
@@ -188,8 +189,7 @@ class RunProcess:
         return child.popen.pid if child is not None and not child.ended.is_set() else None
 
     async def send(self, assessment_id: str) -> None:
-        self._pending[assessment_id] += 1
-        self._settled.clear()
+        self._expect(assessment_id)
         try:
             await self._deliver(assessment_id)
         except BaseException:
@@ -203,6 +203,11 @@ class RunProcess:
             if child is None or child.ended.is_set() or child.stopping:
                 child = self._child = await self._start()
             child.link.send({"op": "run", "id": assessment_id})
+
+    def _expect(self, assessment_id: str) -> None:
+        """One more sending of ``assessment_id`` pending until its child says it is done."""
+        self._pending[assessment_id] += 1
+        self._settled.clear()
 
     def _done(self, assessment_id: str) -> None:
         self._pending[assessment_id] -= 1
@@ -272,8 +277,6 @@ class RunProcess:
             else:
                 child.link.send({"op": "answer", "n": message["n"], "value": value})
         elif op == "publish":
-            from infra_mind.kit.pubsub import channel_of
-
             channel_of(self._platform, message["channel"]).publish(message["message"])
         elif op == "metric":
             self._metric(message)
@@ -283,8 +286,7 @@ class RunProcess:
             record_external_call(message["target"], message["outcome"],
                                  float(message["duration_s"]))
         elif op == "send":  # a run handed back: pending again before its first end
-            self._pending[message["id"]] += 1
-            self._settled.clear()
+            self._expect(message["id"])
             self._later(self._deliver_or_drop(message["id"]))
         elif op == "done":
             self._done(message["id"])
@@ -340,7 +342,7 @@ class RunProcess:
                     "stale)", child.popen.pid, code, len(pending))
         self._pending.clear()
         for assessment_id in pending:
-            self._pending[assessment_id] += 1
+            self._expect(assessment_id)
             self._later(self._deliver_or_drop(assessment_id))
 
     def _schedule_idle_stop(self) -> None:
@@ -485,18 +487,17 @@ class LinkedMetrics:
         return _LinkedSeries(self._link, name)
 
 
-def _linked_channel(link: Link, name: str) -> Any:
-    from infra_mind.kit.pubsub import MemoryChannel
+class LinkedChannel(MemoryChannel):
+    """This process's subscribers, and the API process's through the link."""
 
-    class LinkedChannel(MemoryChannel):
-        """This process's subscribers, and the API process's through the link."""
+    def __init__(self, link: Link, name: str) -> None:
+        super().__init__()
+        self._link, self._name = link, name
 
-        def publish(self, message: dict[str, Any]) -> None:
-            super().publish(message)
-            with contextlib.suppress(LinkClosed):
-                link.send({"op": "publish", "channel": name, "message": message})
-
-    return LinkedChannel()
+    def publish(self, message: dict[str, Any]) -> None:
+        super().publish(message)
+        with contextlib.suppress(LinkClosed):
+            self._link.send({"op": "publish", "channel": self._name, "message": message})
 
 
 class LinkedQueue:
@@ -529,14 +530,13 @@ def linked_platform(settings: Settings, link: Link) -> Platform:
     """The child's platform: its own database engine, its runs computing in threads; the API
     process's cache, channels and metrics."""
     from infra_mind.kit.db import make_engine, make_sessionmaker
-    from infra_mind.kit.pubsub import CHANNEL_MAKER
     from infra_mind.worker.tasks import COMPUTE_IN_THREADS
 
     engine = make_engine(settings.database_url, settings.db_pool_size,
                          settings.db_max_overflow)
     platform = Platform(settings=settings, engine=engine, sessions=make_sessionmaker(engine),
                         cache=LinkedCache(link), metrics=cast(Metrics, LinkedMetrics(link)))
-    platform[CHANNEL_MAKER] = lambda name: _linked_channel(link, name)
+    platform[CHANNEL_MAKER] = lambda name: LinkedChannel(link, name)
     platform[COMPUTE_IN_THREADS] = True  # its loop serves runs alone
     return platform
 
