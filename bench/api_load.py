@@ -216,13 +216,22 @@ def rss_mib(pid: int) -> float:
     return total_kib / 1024
 
 
+def proc_stats() -> Iterator[tuple[Path, list[str]]]:
+    """Each process's /proc folder and the fields of its ``stat`` after "(comm)", which may
+    hold spaces and parentheses (Linux): index 1 is field 4 of stat, the parent."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        yield entry, stat.rsplit(")", 1)[1].split()
+
+
 def descendants_rss_mib(pid: int) -> float:
     """Resident memory of a process's descendants (its run process, engine processes)."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            # the command may hold spaces and parentheses: fields follow the last ")"
-            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    parents = {int(entry.name): int(fields[1]) for entry, fields in proc_stats()}
     found, frontier = [], [pid]
     while frontier:
         kids = [child for child, parent in parents.items() if parent in frontier]
@@ -395,16 +404,12 @@ def group_cpu_s(pgid: int) -> tuple[float, float]:
     processes that multiprocessing started (a worker's engine processes, its resource
     tracker) and of the others (``infra-mind worker`` and taskiq's worker processes)."""
     own = spawned = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
+    for entry, fields in proc_stats():
+        if int(fields[2]) != pgid:  # field 5 of stat: the process group
             continue
         try:
-            stat = (entry / "stat").read_text()
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:  # gone meanwhile
-            continue
-        fields = stat.rsplit(")", 1)[1].split()  # after "(comm)", which may hold spaces
-        if int(fields[2]) != pgid:  # field 5 of stat: the process group
             continue
         cpu = (int(fields[11]) + int(fields[12])) / TICKS  # fields 14, 15: utime, stime
         if b"multiprocessing" in cmdline:
