@@ -191,3 +191,99 @@ def test_a_self_managed_fallback_where_managed_was_asked_is_not_compared():
     assert result.options[0].provider == "aws"
     assert any("sessions (self-managed where no managed size is priced)" in r
                for r in result.recommended.reasons)
+
+
+# -- nearer the users for a little more ------------------------------------------------
+
+CANADA = {(Provider.AWS, "us-east-1"), (Provider.AWS, "ca-central-1"),
+          (Provider.AZURE, "canadacentral")}
+
+
+def machine_in(provider: Provider, region: str, price_per_hour: float) -> PriceRow:
+    row = machine(provider, price_per_hour)
+    return PriceRow(*row[:4], region, *row[5:])
+
+
+def canadian_worker(**preferences) -> dict:
+    """The worker of ``worker_requirements`` (no egress) for users in Canada, on Virginia
+    (~18 ms from them) and on the Canadian regions (in their group)."""
+    return {"name": "near", "availability_target": 99.5, "users": ["ca"],
+            "preferences": {"providers": ["aws", "azure"],
+                            "regions": [code for _, code in CANADA], **preferences},
+            "workloads": [{"name": "crunch", "type": "worker", "vcpu": 2, "memory_gb": 7.5}]}
+
+
+def test_a_region_nearer_the_users_for_a_few_percent_more_is_preferred_and_says_so():
+    """Virginia $73.00, Montréal $75.92 (4% more, ~18 ms nearer the Canadian users): an
+    architect puts a Canadian business in Canada for that, and the result names the
+    cheaper region it passed over with both round trips."""
+    catalog = Catalog([machine_in(Provider.AWS, "us-east-1", 0.10),
+                       machine_in(Provider.AWS, "ca-central-1", 0.104)], generated_at=AS_OF)
+    result = assess(canadian_worker(providers=["aws"]), catalog)
+    assert (result.recommended.provider, result.recommended.region) == ("aws", "ca-central-1")
+    assert result.options[0].rank_basis.endswith(
+        "; preferred to us-east-1 (N. Virginia), $2.92 a month cheaper, as ~18 ms nearer the "
+        "users")
+    assert ("ca-central-1 (Montréal) rather than us-east-1 (N. Virginia), the cheapest aws "
+            "region: ~0 ms round trip from the farthest users against ~18 ms, for $2.92 a "
+            "month more (4.0%) on the parts every aws region prices, within the 5% or $10 a "
+            "month, whichever is more, allowed for a region nearer the users"
+            ) in result.recommended.reasons
+    # beyond both allowances ($14.60 more, 20%) the cheaper region stands
+    dear = Catalog([machine_in(Provider.AWS, "us-east-1", 0.10),
+                    machine_in(Provider.AWS, "ca-central-1", 0.12)], generated_at=AS_OF)
+    result = assess(canadian_worker(providers=["aws"]), dear)
+    assert result.recommended.region == "us-east-1"
+    assert not any(" rather than " in r for r in result.recommended.reasons)
+
+
+def test_ten_dollars_a_month_is_allowed_where_five_percent_is_less():
+    """$82.49 against $73.00 is 13% more but $9.49: a small business's data stays in its
+    own country for the price of a lunch."""
+    catalog = Catalog([machine_in(Provider.AWS, "us-east-1", 0.10),
+                       machine_in(Provider.AWS, "ca-central-1", 0.113)], generated_at=AS_OF)
+    assert assess(canadian_worker(providers=["aws"]), catalog).recommended.region == \
+        "ca-central-1"
+
+
+def test_another_provider_nearer_for_a_little_more_is_ranked_first_with_its_reason():
+    catalog = Catalog([machine_in(Provider.AWS, "us-east-1", 0.10),
+                       machine_in(Provider.AZURE, "canadacentral", 0.104)], generated_at=AS_OF)
+    result = assess(canadian_worker(regions=["us-east-1", "canadacentral"]), catalog)
+    assert [(o.provider, o.region) for o in result.options] == [
+        ("azure", "canadacentral"), ("aws", "us-east-1")]
+    assert result.recommended.reasons[0] == (
+        "Ranked first of 2 options as nearer the users: aws us-east-1 ranks first by fewest "
+        "constraint violations, then fewest compliance gaps, then lowest monthly cost of the "
+        "parts every contending option prices, then fewest unpriced components, and azure "
+        "canadacentral has as few violations, compliance gaps and unpriced components, is ~0 "
+        "ms round trip from the farthest users against ~18 ms, and costs $2.92 more (4.0%), "
+        "within the 5% or $10 a month, whichever is more, allowed for a region nearer the "
+        "users")
+    assert not any(r.startswith("Lowest monthly cost") for r in result.recommended.reasons)
+    (aws,) = result.recommended.alternatives
+    assert aws.why_not == [
+        "$2.92 a month less, but azure canadacentral is nearer the users (~0 ms round trip "
+        "from the farthest, against ~18 ms) and costs $2.92 more compared on the parts every "
+        "contending option prices, within the 5% or $10 a month, whichever is more, allowed "
+        "for a region nearer the users"]
+    assert result.options[0].rank_basis.endswith(
+        "; ranked above aws us-east-1 as ~18 ms nearer the users, within the 5% or $10 a "
+        "month, whichever is more, allowed for a region nearer the users")
+
+
+def test_the_existing_provider_first_is_not_moved_for_a_nearer_one():
+    catalog = Catalog([machine_in(Provider.AWS, "us-east-1", 0.10),
+                       machine_in(Provider.AZURE, "canadacentral", 0.104)], generated_at=AS_OF)
+    result = assess(canadian_worker(regions=["us-east-1", "canadacentral"],
+                                    existing_provider="aws"), catalog)
+    assert result.recommended.provider == "aws"
+    assert result.recommended.reasons[0].startswith("Ranked first of 2 options by ")
+
+
+def test_nearness_does_not_move_a_design_whose_users_are_unknown():
+    catalog = Catalog([machine_in(Provider.AWS, "us-east-1", 0.10),
+                       machine_in(Provider.AWS, "ca-central-1", 0.104)], generated_at=AS_OF)
+    req = canadian_worker(providers=["aws"])
+    del req["users"]
+    assert assess(req, catalog).recommended.region == "us-east-1"

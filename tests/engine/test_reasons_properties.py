@@ -7,7 +7,7 @@ every option's gaps, "lowest cost" against the options it was compared with, a c
 option named with what really made it rank lower. The ranking itself is checked too: the
 options are in rank order, and none sits above an option of its tier that costs less on
 the compared basis (so no catalog hole decides), except the existing provider within its
-stated tolerance.
+stated tolerance, or an option nearer the users within its own.
 """
 
 from __future__ import annotations
@@ -21,8 +21,15 @@ from hypothesis import strategies as st
 from infra_mind.catalog.regions import GROUPS, region
 from infra_mind.engine.assess import assess
 from infra_mind.engine.latency import NEAR_RTT_MS, rtt_ms
-from infra_mind.engine.places import place_name
-from infra_mind.engine.ranking import EXISTING_PROVIDER_TOLERANCE, RANKING_RULE
+from infra_mind.engine.places import COUNTRIES, place_name
+from infra_mind.engine.ranking import (
+    EXISTING_PROVIDER_TOLERANCE,
+    NEAR_RULE,
+    NEAR_TOLERANCE,
+    NEAR_TOLERANCE_USD,
+    NEARER_MS,
+    RANKING_RULE,
+)
 from infra_mind.engine.requirements import USER_PLACES, Requirements
 from infra_mind.engine.result import AssessmentResult, Option
 from tests.engine.test_properties import catalog, requirements
@@ -79,12 +86,22 @@ def promoted(result: AssessmentResult) -> bool:
         f"Ranked first of {len(result.options)} options as the existing provider")
 
 
+def nearer(result: AssessmentResult) -> bool:
+    return result.recommended.reasons[0].startswith(
+        f"Ranked first of {len(result.options)} options as nearer the users")
+
+
+def within_near_allowance(more: float, cheapest: float) -> bool:
+    return more <= max(cheapest * NEAR_TOLERANCE, NEAR_TOLERANCE_USD) + CENT
+
+
 def check_order(result: AssessmentResult) -> None:
     options, rec = result.options, result.recommended
     assert [o.rank for o in options] == list(range(1, len(options) + 1))
     assert (rec.provider, rec.region) == (options[0].provider, options[0].region)
     assert rec.monthly_cost_usd == options[0].monthly_cost_usd
-    rest = options[1:] if promoted(result) else options
+    assert not (promoted(result) and nearer(result))
+    rest = options[1:] if promoted(result) or nearer(result) else options
     for a, b in itertools.pairwise(rest):
         assert level(a) <= level(b), (a.rank_basis, b.rank_basis)
         if level(a) == level(b):
@@ -97,6 +114,15 @@ def check_order(result: AssessmentResult) -> None:
         assert existing is not None and mine.provider == existing.value
         assert level(mine) == level(top) and all(level(top) <= level(o) for o in options)
         assert compared(mine) <= compared(top) * (1 + EXISTING_PROVIDER_TOLERANCE) + CENT
+    if nearer(result):
+        near, top = options[0], options[1]
+        assert result.region_choice.max_rtt_ms is not None  # the users' places apply
+        assert level(near) == level(top) and all(level(top) <= level(o) for o in options)
+        assert near.user_rtt_ms <= top.user_rtt_ms - NEARER_MS
+        assert within_near_allowance(compared(near) - compared(top), compared(top))
+        assert len(near.unpriced) <= len(top.unpriced)
+        existing = result.requirements.preferences.existing_provider
+        assert existing is None or top.provider != existing.value
 
 
 # -- the reasons ----------------------------------------------------------------------
@@ -120,6 +146,18 @@ def check_ranking(result, reason):
         assert int(m[1]) == n and mine is first and top is result.options[1]
         assert close(change(m[4]), compared(mine) - compared(top))
         assert m[7] == first.provider
+    elif m := re.fullmatch(
+            rf"Ranked first of (\d+) options as nearer the users: ({W}) ranks first by "
+            rf"{RANKING_RULE}, and ({W}) has as few violations, compliance gaps and unpriced "
+            r"components, is ~([\d.]+) ms round trip from the farthest users against "
+            rf"~([\d.]+) ms, and costs ({M} more|{M} less|the same) \(([-\d.]+)%\)"
+            rf"( {COMPARED})?, within the {re.escape(NEAR_RULE)}", reason):
+        top, near = named(result, m[2]), named(result, m[3])
+        assert int(m[1]) == n and near is first and top is result.options[1] and nearer(
+            result)
+        assert (float(m[4]), float(m[5])) == (near.user_rtt_ms, top.user_rtt_ms)
+        assert close(change(m[6]), compared(near) - compared(top)) and change(m[6]) >= 0
+        assert bool(m[8]) == bool(result.recommended.ranking_rule != RANKING_RULE)
     else:
         return False
     return True
@@ -178,7 +216,7 @@ def check_cost(result, reason):
                          rf"compliance gaps: ({M}), against ({M}) on ({W})"
                          rf"(?: \({COMPARED}; left out: (.+)\))?", reason):
         other = named(result, m[3])
-        assert other in tier and not promoted(result)
+        assert other in tier and not promoted(result) and not nearer(result)
         assert close(amount(m[1]), compared(first)) and close(amount(m[2]), compared(other))
         assert all(compared(first) <= compared(o) + CENT for o in tier)
         assert other is min(tier, key=lambda o: o.rank)
@@ -212,10 +250,23 @@ def check_cheaper(result, reason):
         assert len(other.violations) == len(first.violations)
     elif w := re.fullmatch(r"(\w+) is the existing provider and costs at most 10% more", why):
         assert promoted(result) and w[1] == first.provider and level(other) == level(first)
+    elif w := re.fullmatch(rf"({W}) is nearer the users \(~([\d.]+) ms round trip from the "
+                           rf"farthest, against ~([\d.]+) ms\) and costs ({M} more) "
+                           rf"{COMPARED}, within the {re.escape(NEAR_RULE)}", why):
+        assert nearer(result) and named(result, w[1]) is first and level(other) == level(first)
+        assert (float(w[2]), float(w[3])) == (first.user_rtt_ms, other.user_rtt_ms)
+        assert first.user_rtt_ms < other.user_rtt_ms
+        assert close(change(w[4]), compared(first) - compared(other))
+        assert within_near_allowance(change(w[4]), compared(other))
+    elif w := re.fullmatch(rf"its total leaves out (\d+) unpriced components?, and ({W}) was "
+                           r"preferred to the cheapest as nearer the users", why):
+        assert nearer(result) and named(result, w[2]) is first
+        assert int(w[1]) == len(other.unpriced) > len(first.unpriced)
     elif w := re.fullmatch(rf"{COMPARED} it costs ({M} more|the same) \(({M}) against ({M})\)"
                            r"(, and ties go by provider and region name)?"
                            r"(?:, and its total leaves out (\d+) unpriced components?)?", why):
         assert level(other) == level(first) and not promoted(result)
+        assert not nearer(result) or compared(other) >= compared(first) - CENT
         assert close(amount(w[2]), compared(other)) and close(amount(w[3]), compared(first))
         assert close(change(w[1]), compared(other) - compared(first)) and change(w[1]) >= 0
         assert (w[4] is not None) == close(compared(other), compared(first))
@@ -241,7 +292,8 @@ def check_unpriced(result, reason):
     if m := re.fullmatch(rf"; ({W}), fully priced at ({M}), would cost less only if they cost "
                          rf"more than ({M}) a month", rest):
         other = named(result, m[1])
-        assert other is tier[0] and not other.unpriced and not promoted(result)
+        assert other is tier[0] and not other.unpriced
+        assert not promoted(result) and not nearer(result)
         assert close(amount(m[2]), other.monthly_cost_usd)
         assert close(amount(m[3]), other.monthly_cost_usd - first.monthly_cost_usd)
         assert amount(m[3]) > 0
@@ -249,7 +301,7 @@ def check_unpriced(result, reason):
         other = named(result, m[1])
         assert other is tier[0] and int(m[2]) == len(other.unpriced) > 0
     else:
-        assert rest == "" and (not tier or promoted(result)
+        assert rest == "" and (not tier or promoted(result) or nearer(result)
                                or tier[0].monthly_cost_usd <= first.monthly_cost_usd)
     return True
 
@@ -329,6 +381,31 @@ def check_users(result, reason):
     return True
 
 
+def check_preferred(result, reason):
+    """A region preferred to its provider's cheapest for nearness."""
+    first = result.options[0]
+    m = re.fullmatch(r"(\S+) \((.+)\) rather than (\S+) \((.+)\), the cheapest (\w+) region: "
+                     r"~([\d.]+) ms round trip from the farthest users against ~([\d.]+) ms, "
+                     rf"for ({M}) a month more \(([\d.]+)%\) on the parts every \w+ region "
+                     rf"prices, within the {re.escape(NEAR_RULE)}", reason)
+    if not m:
+        return False
+    assert (m[1], m[5]) == (first.region, first.provider)
+    assert m[2] == region(first.provider, first.region).city
+    cheaper = region(first.provider, m[3])
+    assert m[4] == cheaper.city and m[3] != first.region
+    users = result.region_choice.users
+    assert result.region_choice.max_rtt_ms is not None
+    assert float(m[6]) == first.user_rtt_ms == rtt_ms(region(first.provider, first.region),
+                                                      users)
+    assert float(m[7]) == rtt_ms(cheaper, users) >= first.user_rtt_ms + NEARER_MS
+    more, pct = amount(m[8]), float(m[9])
+    assert more > 0 and (pct <= NEAR_TOLERANCE * 100 + 0.05 or more <= NEAR_TOLERANCE_USD)
+    assert m[3] not in {o.region for o in result.options if o.provider == first.provider}
+    assert f"preferred to {m[3]} ({m[4]}), {m[8]} a month cheaper" in first.rank_basis
+    return True
+
+
 def check_controls(result, reason):
     m = re.fullmatch(r"(\d+) technical controls met by the design, (\d+) gaps?, (\d+) for the "
                      r"customer's own processes, across (.+)", reason)
@@ -344,7 +421,7 @@ def check_controls(result, reason):
 
 
 CHECKS = (check_ranking, check_constraints, check_gaps, check_cost, check_cheaper,
-          check_unpriced, check_users, check_controls)
+          check_unpriced, check_users, check_preferred, check_controls)
 
 
 def check_reasons(result: AssessmentResult) -> None:
@@ -397,8 +474,23 @@ def contested(draw) -> Requirements:
     return Requirements.model_validate(data)
 
 
+@st.composite
+def nearby(draw) -> Requirements:
+    """All three providers for users in one or two countries, nothing else choosing the
+    region: the regions near them differ by some milliseconds and a few percent, where an
+    option nearer the users can be moved first (``ranking.nearer_pick``)."""
+    req = draw(requirements(pinned=False))
+    data = req.model_dump(mode="json")
+    data["preferences"] |= {"providers": ["aws", "azure", "gcp"], "regions": [],
+                            "existing_provider": None}
+    data["users"] = draw(st.lists(st.sampled_from(sorted(COUNTRIES)), min_size=1,
+                                  max_size=2, unique=True))
+    data["data_residency"] = []
+    return Requirements.model_validate(data)
+
+
 @SETTINGS
-@given(req=st.one_of(contested(), with_users(), requirements()))
+@given(req=st.one_of(contested(), with_users(), nearby(), requirements()))
 def test_every_reason_is_true_of_the_options(req):
     result = assess(req, catalog())
     if not result.options:

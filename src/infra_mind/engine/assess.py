@@ -123,15 +123,17 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
         return _empty_result(req, demands, catalog, warnings, region_choice)
     names = [w.name for w in req.workloads]
     existing = req.preferences.existing_provider
-    order = ranking.rank(ranking.best_per_provider(evaluated, names),
-                         existing.value if existing else None, names)
+    order = ranking.rank(ranking.best_per_provider(evaluated, names, choice.applies),
+                         existing.value if existing else None, names, choice.applies)
     order.ranked = [_with_remediation_costs(catalog, req, demands, c) for c in order.ranked]
     ranked, promoted = order.ranked, order.promoted
     chosen = ranked[0]
     proj = projection.project(chosen.design, req.business.growth_rate_monthly,
                               req.business.horizon_months, req.model_dump_json())
     budget_month = _budget_exceeded_month(req, proj)
-    options = [_option(catalog, c, i, promoted and i == 1, order.left_out)
+    passed_over = min(ranked[1:], key=Candidate.rank_key) if order.nearer else None
+    options = [_option(catalog, c, i, promoted and i == 1, order.left_out,
+                       passed_over if i == 1 else None)
                for i, c in enumerate(ranked, start=1)]
     saving = max((c.savings_usd for c in options[0].commitment
                   if c.purchase_option != "spot"), default=0.0)
@@ -162,7 +164,7 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
         recommended=reasons.recommendation(order, choice, float(req.availability_target),
                                            frameworks),
         projection=proj,
-        budget=_budget(catalog, req, ranked, evaluated, promoted, budget_month),
+        budget=_budget(catalog, req, order, evaluated, budget_month),
         compliance=chosen.controls,
         review=pillars,
         catalog_as_of=(min(pl.item.as_of for pl in chosen.design.lines)
@@ -482,7 +484,9 @@ def _kept_abroad(req: Requirements, choice: latency.Choice, chosen: Candidate,
     cheaper, but may not be where their contracts or regulators want it. It names the
     cheapest comparable region designed where the users are (``_comparable``), and what it
     costs more: a UK sports club's data went to Stockholm for $2.30 a
-    month less than London."""
+    month less than London (now within the allowance for a nearer region,
+    ``ranking.nearer_pick``, so London; where the users' own region costs more than that,
+    this warning names it)."""
     places = set(choice.users)
     region = chosen.design.region
     if (choice.users_from != "users" or req.data_residency or req.preferences.regions
@@ -618,7 +622,7 @@ def _with_remediation_costs(catalog: Catalog, req: Requirements,
                         lambda key: _remediation_cost(catalog, req, demands, c.design, key))
     assert gap_count(controls) == c.gaps
     kept = Candidate(c.design, c.facts, c.gaps, controls, c.user_rtt_ms)
-    kept.compared = c.compared
+    kept.compared, kept.preferred_to = c.compared, c.preferred_to
     return kept
 
 
@@ -719,7 +723,7 @@ def _remediation_cost(catalog: Catalog, req: Requirements, demands: list[Workloa
 
 
 def _option(catalog: Catalog, c: Candidate, rank: int, promoted: bool,
-            left_out: list[str]) -> Option:
+            left_out: list[str], nearer_than: Candidate | None) -> Option:
     d = c.design
     dates = [pl.item.as_of for pl in d.lines]
     return Option(
@@ -729,17 +733,18 @@ def _option(catalog: Catalog, c: Candidate, rank: int, promoted: bool,
         constraints_met=not d.violations, violations=list(d.violations),
         unpriced=list(d.unpriced), purchase_terms=dict(d.purchase_terms),
         terms_unavailable=list(d.terms_unavailable), rank=rank,
-        rank_basis=reasons.rank_basis(c, promoted, left_out), compared_cost_usd=c.compared,
+        rank_basis=reasons.rank_basis(c, promoted, left_out, nearer_than),
+        compared_cost_usd=c.compared,
         user_rtt_ms=c.user_rtt_ms,
         price_dates=PriceDates(oldest=min(dates), newest=max(dates)) if dates else None)
 
 
-def _budget(catalog: Catalog, req: Requirements, ranked: list[Candidate],
-            evaluated: list[Candidate], promoted: bool, exceeded_month: int | None
-            ) -> Budget:
+def _budget(catalog: Catalog, req: Requirements, order: ranking.Ranking,
+            evaluated: list[Candidate], exceeded_month: int | None) -> Budget:
     limit = req.business.monthly_budget_usd
     if limit is None:
         return Budget(monthly_budget_usd=None, within_budget=None, gap_usd=None)
+    ranked = order.ranked
     chosen = ranked[0]
     compliant = [c for c in evaluated if not c.design.violations and not c.design.unpriced]
     fewest = min((c.gaps for c in compliant), default=None)
@@ -761,8 +766,9 @@ def _budget(catalog: Catalog, req: Requirements, ranked: list[Candidate],
                   levers_together_over_budget_from_month=together_over,
                   levers_note=levers.NONE_FOUND if tried and not found else "",
                   cheapest_compliant=(reasons.alternative(
-                      chosen, cheapest, promoted,
-                      ranked=any(c.design is cheapest.design for c in ranked))
+                      chosen, cheapest, order.promoted,
+                      ranked=any(c.design is cheapest.design for c in ranked),
+                      nearer=order.nearer)
                                       if cheapest else None))
 
 

@@ -17,14 +17,27 @@ a running cost the catalog cannot price (log retention sized by unstated volumes
 "cost plus priced remediation" would favour the option whose gaps happen to be unpriced.
 Counting gaps treats every option alike; the priced remediations are in each control.
 
-One exception to the order: the requirements' ``existing_provider`` is recommended (and
-ranked first) when its best option has as few violations and gaps as the first and a
-compared cost at most ``EXISTING_PROVIDER_TOLERANCE`` higher, since staying avoids a
-migration the comparison does not price.
+Two exceptions to the order, each moving one option first:
+
+- Nearer the users for a little more (``nearer_pick``): where the users are known, an
+  option level with the first on violations, gaps and unpriced parts whose farthest users
+  are at least ``NEARER_MS`` nearer is ranked first when it costs at most
+  ``NEAR_TOLERANCE`` (or ``NEAR_TOLERANCE_USD`` a month, whichever allows more) above it;
+  of several, the nearest. A UK craft shop went to Stockholm, 31 ms from its users, for
+  $8.67 a month less than London; a Dutch e-bike rental to Stockholm (33 ms) for $0.81
+  less than Belgium (11 ms). Both regions are "near" (``latency.NEAR_RTT_MS``), but no
+  architect would move a business's data two countries away for that, and a price
+  difference of a few percent is within what usage will vary by anyway.
+- The requirements' ``existing_provider`` is recommended (and ranked first) when its best
+  option has as few violations and gaps as the first and a compared cost at most
+  ``EXISTING_PROVIDER_TOLERANCE`` higher, since staying avoids a migration the comparison
+  does not price. Staying wins over nearness: where the existing provider's option is
+  first, another provider is not moved above it for being nearer.
 
 The best region of each provider is chosen the same way, compared on the parts every one
-of its regions prices; the providers' best are then compared on the parts all of them
-price. The reasons for the recommendation are written in ``reasons``.
+of its regions prices (a region preferred to a cheaper one for nearness says so:
+``Candidate.preferred_to``); the providers' best are then compared on the parts all of
+them price. The reasons for the recommendation are written in ``reasons``.
 """
 
 from __future__ import annotations
@@ -44,6 +57,17 @@ EXISTING_PROVIDER_TOLERANCE = 0.10
 RANKING_RULE = ("fewest constraint violations, then fewest compliance gaps, then lowest "
                 "monthly cost of the parts every contending option prices, then fewest "
                 "unpriced components")
+
+#: An option whose farthest users are at least ``NEARER_MS`` nearer is preferred when it
+#: costs at most ``NEAR_TOLERANCE`` of the first option's compared cost, or
+#: ``NEAR_TOLERANCE_USD`` a month, more (whichever allows more). 10 ms is what a round trip
+#: between neighbouring countries' regions differs by (London-Paris 11, Amsterdam-Frankfurt
+#: 11 in ``engine.places``): less is the noise of the table, not a different place.
+NEAR_TOLERANCE = 0.05
+NEAR_TOLERANCE_USD = 10.0
+NEARER_MS = 10
+NEAR_RULE = (f"{NEAR_TOLERANCE:.0%} or ${NEAR_TOLERANCE_USD:,.0f} a month, whichever is "
+             "more, allowed for a region nearer the users")
 
 #: A slot is a part of a design that options can be compared on: (workload, part), where a
 #: workload's part is its "storage" (database and block storage) or its "main" lines, and
@@ -77,6 +101,9 @@ class Candidate:
         self.user_rtt_ms = user_rtt_ms
         #: the cost ranked on, set by ``compare`` (the total until then)
         self.compared = design.monthly_usd
+        #: the cheaper region of the same provider this one was preferred to for being
+        #: nearer the users (``best_per_provider``), as it was compared then
+        self.preferred_to: PreferredTo | None = None
 
     @property
     def cost(self) -> float:
@@ -98,6 +125,47 @@ class Candidate:
         nearness = self.user_rtt_ms if self.user_rtt_ms is not None else float("inf")
         return (self.violations, self.gaps, self.compared, len(self.design.unpriced),
                 nearness, self.design.provider, self.design.region.code)
+
+
+@dataclass(frozen=True)
+class PreferredTo:
+    """The cheaper region an option was preferred to for nearness, with the figures of
+    that comparison: its compared cost, the chosen one's, and its users' round trip."""
+
+    region_code: str
+    city: str
+    compared: float
+    chosen_compared: float
+    user_rtt_ms: float
+
+    @property
+    def more_usd(self) -> float:
+        return round(self.chosen_compared - self.compared, 2)
+
+
+def near_allowance(cheapest: Candidate) -> float:
+    """How much more than ``cheapest`` a nearer option may cost and still be preferred."""
+    return max(cheapest.compared * NEAR_TOLERANCE, NEAR_TOLERANCE_USD)
+
+
+def nearer_pick(ordered: list[Candidate]) -> Candidate | None:
+    """The option to rank first instead of ``ordered[0]`` for being nearer the users (the
+    module docstring), or None. Only options level with the first on violations and gaps,
+    and leaving no more parts unpriced than any option cheaper than them, are considered
+    (a nearer option that prices less is not comparable on its total)."""
+    top = ordered[0]
+    if top.user_rtt_ms is None:
+        return None
+    level = [c for c in ordered if (c.violations, c.gaps) == (top.violations, top.gaps)]
+    allowed = round(near_allowance(top), 2)
+    near = []
+    for i, c in enumerate(level[1:], start=1):
+        if (c.user_rtt_ms is not None and c.user_rtt_ms <= top.user_rtt_ms - NEARER_MS
+                and round(c.compared - top.compared, 2) <= allowed
+                and all(len(c.design.unpriced) <= len(b.design.unpriced)
+                        for b in level[:i])):
+            near.append(c)
+    return min(near, key=lambda c: (c.user_rtt_ms, c.rank_key()), default=None)
 
 
 # -- the compared cost ----------------------------------------------------------------
@@ -189,13 +257,19 @@ class Ranking:
     the compared cost leaves out."""
 
     ranked: list[Candidate]
+    #: the existing provider was moved first
     promoted: bool
     left_out: list[str]
+    #: an option nearer the users was moved first (``nearer_pick``)
+    nearer: bool = False
 
 
-def best_per_provider(candidates: list[Candidate], workloads: Iterable[str]
-                      ) -> list[Candidate]:
-    """The best region of each provider, each compared with the provider's other regions."""
+def best_per_provider(candidates: list[Candidate], workloads: Iterable[str],
+                      prefer_near: bool = True) -> list[Candidate]:
+    """The best region of each provider, each compared with the provider's other regions;
+    a region preferred to a cheaper one for nearness records which (``preferred_to``).
+    ``prefer_near`` False (the users' places do not apply: ``latency.Choice.applies``):
+    no option is preferred for nearness."""
     names = list(workloads)
     by_provider: dict[str, list[Candidate]] = {}
     for c in candidates:
@@ -203,12 +277,20 @@ def best_per_provider(candidates: list[Candidate], workloads: Iterable[str]
     best = []
     for group in by_provider.values():
         compare(group, names)
-        best.append(min(group, key=Candidate.rank_key))
+        ordered = sorted(group, key=Candidate.rank_key)
+        top = ordered[0]
+        near = nearer_pick(ordered) if prefer_near else None
+        if near is not None and top.user_rtt_ms is not None:
+            near.preferred_to = PreferredTo(top.design.region.code, top.design.region.city,
+                                            top.compared, near.compared, top.user_rtt_ms)
+        best.append(near or top)
     return best
 
 
-def rank(best: list[Candidate], existing: str | None, workloads: Iterable[str]) -> Ranking:
-    """The providers' best options compared with one another and put in rank order."""
+def rank(best: list[Candidate], existing: str | None, workloads: Iterable[str],
+         prefer_near: bool = True) -> Ranking:
+    """The providers' best options compared with one another and put in rank order
+    (``prefer_near`` as in ``best_per_provider``)."""
     missing = compare(best, workloads)
     left_out = slot_names(missing, [w for c in best for w in c.design.not_as_asked])
     ordered = sorted(best, key=Candidate.rank_key)
@@ -218,4 +300,8 @@ def rank(best: list[Candidate], existing: str | None, workloads: Iterable[str]) 
             and (mine.violations, mine.gaps) == (top.violations, top.gaps)
             and mine.compared <= top.compared * (1 + EXISTING_PROVIDER_TOLERANCE)):
         return Ranking([mine, *[c for c in ordered if c is not mine]], True, left_out)
+    near = nearer_pick(ordered) if prefer_near and top is not mine else None
+    if near is not None:
+        return Ranking([near, *[c for c in ordered if c is not near]], False, left_out,
+                       nearer=True)
     return Ranking(ordered, False, left_out)

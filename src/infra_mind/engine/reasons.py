@@ -15,6 +15,7 @@ from infra_mind.engine.money import usd, usd_change
 from infra_mind.engine.places import place_name
 from infra_mind.engine.ranking import (
     EXISTING_PROVIDER_TOLERANCE,
+    NEAR_RULE,
     RANKING_RULE,
     Candidate,
     Ranking,
@@ -37,8 +38,10 @@ def listing(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def rank_basis(c: Candidate, promoted: bool, left_out: list[str]) -> str:
-    """The option's ranking key in words."""
+def rank_basis(c: Candidate, promoted: bool, left_out: list[str],
+               nearer_than: Candidate | None = None) -> str:
+    """The option's ranking key in words (``promoted``: moved first as the existing
+    provider; ``nearer_than``: the option it was moved above as nearer the users)."""
     parts = ["meets every constraint" if not c.violations
              else _n(c.violations, "constraint violation"),
              _n(c.gaps, "compliance gap"),
@@ -50,11 +53,40 @@ def rank_basis(c: Candidate, promoted: bool, left_out: list[str]) -> str:
     if promoted:
         parts.append(f"the existing provider, within {EXISTING_PROVIDER_TOLERANCE:.0%} of the "
                      "first-ranked cost")
+    if nearer_than is not None:
+        parts.append(f"ranked above {nearer_than.where} as ~"
+                     f"{(nearer_than.user_rtt_ms or 0) - (c.user_rtt_ms or 0):g} ms nearer "
+                     f"the users, within the {NEAR_RULE}")
+    if c.preferred_to is not None:
+        p = c.preferred_to
+        parts.append(f"preferred to {p.region_code} ({p.city}), {usd(p.more_usd)} a month "
+                     f"cheaper, as ~{p.user_rtt_ms - (c.user_rtt_ms or 0):g} ms nearer the "
+                     "users")
     return "; ".join(parts)
 
 
-def _lower_because(chosen: Candidate, c: Candidate, promoted: bool) -> str:
-    """Why ``c`` ranks below ``chosen`` although its total is lower."""
+def _ms(c: Candidate) -> str:
+    return f"~{c.user_rtt_ms:g} ms"
+
+
+def _nearer_than(chosen: Candidate, c: Candidate) -> str:
+    """Why ``c``, cheaper on the compared basis, ranks below ``chosen`` moved first for
+    nearness (``ranking.nearer_pick``)."""
+    if c.user_rtt_ms is not None and chosen.user_rtt_ms is not None and (
+            c.user_rtt_ms > chosen.user_rtt_ms):
+        return (f"{chosen.where} is nearer the users ({_ms(chosen)} round trip from the "
+                f"farthest, against {_ms(c)}) and costs "
+                f"{usd_change(chosen.compared - c.compared)} {COMPARED}, within the "
+                f"{NEAR_RULE}")
+    # not considered for nearness: it leaves more parts unpriced than a cheaper option
+    return (f"its total leaves out {_n(len(c.design.unpriced), 'unpriced component')}, "
+            f"and {chosen.where} was preferred to the cheapest as nearer the users")
+
+
+def _lower_because(chosen: Candidate, c: Candidate, promoted: bool,
+                   nearer: bool = False) -> str:
+    """Why ``c`` ranks below ``chosen`` although its total is lower (``nearer``: chosen
+    was moved first for nearness)."""
     if c.violations > chosen.violations:
         return (f"{_n(c.violations, 'constraint violation')} against {chosen.violations}: "
                 + "; ".join(c.design.violations))
@@ -64,6 +96,8 @@ def _lower_because(chosen: Candidate, c: Candidate, promoted: bool) -> str:
     if promoted:
         return (f"{chosen.design.provider} is the existing provider and costs at most "
                 f"{EXISTING_PROVIDER_TOLERANCE:.0%} more")
+    if nearer and round(c.compared, 2) < round(chosen.compared, 2):
+        return _nearer_than(chosen, c)
     text = (f"{COMPARED} it costs {usd_change(c.compared - chosen.compared)} "
             f"({usd(c.compared)} against {usd(chosen.compared)})")
     if round(c.compared, 2) == round(chosen.compared, 2):
@@ -74,9 +108,10 @@ def _lower_because(chosen: Candidate, c: Candidate, promoted: bool) -> str:
     return text
 
 
-def alternative(chosen: Candidate, c: Candidate, promoted: bool, ranked: bool = True
-                ) -> Alternative:
-    """An option not recommended, with its cost difference and why it ranks lower.
+def alternative(chosen: Candidate, c: Candidate, promoted: bool, ranked: bool = True,
+                nearer: bool = False) -> Alternative:
+    """An option not recommended, with its cost difference and why it ranks lower
+    (``promoted``, ``nearer``: as ``Ranking`` says of ``chosen``).
 
     ``ranked`` False: ``c`` is a region that was not compared with ``chosen`` (not its
     provider's best), so only the difference is said, not a comparison never made."""
@@ -88,8 +123,17 @@ def alternative(chosen: Candidate, c: Candidate, promoted: bool, ranked: bool = 
     if delta > 0:
         why.append(f"{usd(delta)} a month more")
     elif delta < 0 and (c.violations, c.gaps) == (chosen.violations, chosen.gaps):
-        why.append(f"{usd(-delta)} a month less, but {_lower_because(chosen, c, promoted)}"
-                   if ranked else f"{usd(-delta)} a month less")
+        p = chosen.preferred_to
+        if ranked:
+            why.append(f"{usd(-delta)} a month less, but "
+                       f"{_lower_because(chosen, c, promoted, nearer)}")
+        elif (p is not None and c.design.provider == chosen.design.provider
+              and c.design.region.code == p.region_code):
+            why.append(f"{usd(-delta)} a month less, but {chosen.design.region.code} is "
+                       f"nearer the users ({_ms(chosen)} round trip from the farthest, "
+                       f"against ~{p.user_rtt_ms:g} ms), within the {NEAR_RULE}")
+        else:
+            why.append(f"{usd(-delta)} a month less")
     if c.design.unpriced and not any("leaves out" in w for w in why):
         why.append(f"its total leaves out {_n(len(c.design.unpriced), 'unpriced component')}")
     return Alternative(provider=c.design.provider, region=c.design.region.code,
@@ -101,6 +145,15 @@ def _ranking(r: Ranking) -> str:
     chosen = r.ranked[0]
     if len(r.ranked) == 1:
         return f"Only one option could be designed within the requirements: {chosen.where}"
+    if r.nearer:
+        top = min(r.ranked[1:], key=Candidate.rank_key)
+        delta = round(chosen.compared - top.compared, 2)
+        return (f"Ranked first of {len(r.ranked)} options as nearer the users: {top.where} "
+                f"ranks first by {RANKING_RULE}, and {chosen.where} has as few violations, "
+                f"compliance gaps and unpriced components, is {_ms(chosen)} round trip from "
+                f"the farthest users against {_ms(top)}, and costs {usd_change(delta)} "
+                f"({_pct(delta, top.compared)}%)" + (f" {COMPARED}" if r.left_out else "")
+                + f", within the {NEAR_RULE}")
     if not r.promoted:
         return f"Ranked first of {len(r.ranked)} options by {RANKING_RULE}"
     top = r.ranked[1]
@@ -148,7 +201,7 @@ def _tier(ranked: list[Candidate]) -> list[Candidate]:
 
 def _cost(r: Ranking) -> str | None:
     chosen = r.ranked[0]
-    if r.promoted or len(r.ranked) == 1:
+    if r.promoted or r.nearer or len(r.ranked) == 1:
         return None
     tier = _tier(r.ranked)
     if not tier:
@@ -163,7 +216,7 @@ def _cost(r: Ranking) -> str | None:
 def _cheaper(r: Ranking) -> list[str]:
     chosen = r.ranked[0]
     return [f"{c.where} costs {usd(chosen.cost - c.cost)} less ({usd(c.cost)} a month) but "
-            f"ranks lower: {_lower_because(chosen, c, r.promoted)}"
+            f"ranks lower: {_lower_because(chosen, c, r.promoted, r.nearer)}"
             for c in r.ranked[1:] if round(c.cost, 2) < round(chosen.cost, 2)]
 
 
@@ -174,7 +227,7 @@ def _unpriced(r: Ranking) -> str:
         return "Every component is priced from the dated catalog"
     text = (f"Not in the total: {_n(len(unpriced), 'component')} the catalog cannot price ("
             + "; ".join(unpriced) + ")")
-    tier = [] if r.promoted else _tier(r.ranked)
+    tier = [] if r.promoted or r.nearer else _tier(r.ranked)
     if tier:
         nxt = tier[0]
         if nxt.design.unpriced:
@@ -184,6 +237,20 @@ def _unpriced(r: Ranking) -> str:
             text += (f"; {nxt.where}, fully priced at {usd(nxt.cost)}, would cost less only if "
                      f"they cost more than {usd(nxt.cost - chosen.cost)} a month")
     return text
+
+
+def _preferred(chosen: Candidate) -> list[str]:
+    """The cheaper region of the same provider the recommended one was preferred to for
+    nearness, with both round trips and the difference as compared then."""
+    p = chosen.preferred_to
+    if p is None:
+        return []
+    d = chosen.design
+    return [f"{d.region.code} ({d.region.city}) rather than {p.region_code} ({p.city}), the "
+            f"cheapest {d.provider} region: {_ms(chosen)} round trip from the farthest users "
+            f"against ~{p.user_rtt_ms:g} ms, for {usd(p.more_usd)} a month more "
+            f"({_pct(p.more_usd, p.compared)}%) on the parts every {d.provider} region "
+            f"prices, within the {NEAR_RULE}"]
 
 
 def _users(chosen: Candidate, choice: Choice) -> list[str]:
@@ -257,12 +324,14 @@ def recommendation(r: Ranking, choice: Choice, availability: float,
     reasons += _cheaper(r)
     reasons.append(_unpriced(r))
     reasons += _users(chosen, choice)
+    reasons += _preferred(chosen)
     if frameworks:
         reasons.append(_controls(chosen, frameworks))
     d = chosen.design
     return Recommendation(provider=d.provider, region=d.region.code,
                           monthly_cost_usd=chosen.cost, reasons=reasons,
-                          alternatives=[alternative(chosen, c, r.promoted)
+                          alternatives=[alternative(chosen, c, r.promoted,
+                                                    nearer=r.nearer)
                                         for c in r.ranked[1:]],
                           ranking_rule=RANKING_RULE + (
                               f"; left out of the compared cost: {', '.join(r.left_out)}"
