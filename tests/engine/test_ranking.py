@@ -237,6 +237,18 @@ def test_a_region_nearer_the_users_for_a_few_percent_more_is_preferred_and_says_
     assert not any(" rather than " in r for r in result.recommended.reasons)
 
 
+def test_a_nearer_region_does_not_take_a_design_over_its_budget():
+    """$75.92 in Montréal against $73.00 in Virginia, on a budget of $75 a month: the
+    nearer region would put a design within its budget over it."""
+    catalog = Catalog([machine_in(Provider.AWS, "us-east-1", 0.10),
+                       machine_in(Provider.AWS, "ca-central-1", 0.104)], generated_at=AS_OF)
+    req = canadian_worker(providers=["aws"]) | {"business": {"monthly_budget_usd": 75}}
+    assert assess(req, catalog).recommended.region == "us-east-1"
+    # where the cheaper one is over the budget too, nearness decides as before
+    req["business"]["monthly_budget_usd"] = 70
+    assert assess(req, catalog).recommended.region == "ca-central-1"
+
+
 def test_ten_dollars_a_month_is_allowed_where_five_percent_is_less():
     """$82.49 against $73.00 is 13% more but $9.49: a small business's data stays in its
     own country for the price of a lunch."""

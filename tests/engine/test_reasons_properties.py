@@ -123,6 +123,9 @@ def check_order(result: AssessmentResult) -> None:
         assert len(near.unpriced) <= len(top.unpriced)
         existing = result.requirements.preferences.existing_provider
         assert existing is None or top.provider != existing.value
+        budget = result.requirements.business.monthly_budget_usd
+        if budget is not None and top.monthly_cost_usd <= budget:
+            assert near.monthly_cost_usd <= budget
 
 
 # -- the reasons ----------------------------------------------------------------------

@@ -123,8 +123,9 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
         return _empty_result(req, demands, catalog, warnings, region_choice)
     names = [w.name for w in req.workloads]
     existing = req.preferences.existing_provider
-    order = ranking.rank(ranking.best_per_provider(evaluated, names, choice.applies),
-                         existing.value if existing else None, names, choice.applies)
+    budget = req.business.monthly_budget_usd
+    order = ranking.rank(ranking.best_per_provider(evaluated, names, choice.applies, budget),
+                         existing.value if existing else None, names, choice.applies, budget)
     order.ranked = [_with_remediation_costs(catalog, req, demands, c) for c in order.ranked]
     ranked, promoted = order.ranked, order.promoted
     chosen = ranked[0]

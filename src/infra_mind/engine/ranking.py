@@ -22,12 +22,13 @@ Two exceptions to the order, each moving one option first:
 - Nearer the users for a little more (``nearer_pick``): where the users are known, an
   option level with the first on violations, gaps and unpriced parts whose farthest users
   are at least ``NEARER_MS`` nearer is ranked first when it costs at most
-  ``NEAR_TOLERANCE`` (or ``NEAR_TOLERANCE_USD`` a month, whichever allows more) above it;
-  of several, the nearest. A UK craft shop went to Stockholm, 31 ms from its users, for
-  $8.67 a month less than London; a Dutch e-bike rental to Stockholm (33 ms) for $0.81
-  less than Belgium (11 ms). Both regions are "near" (``latency.NEAR_RTT_MS``), but no
-  architect would move a business's data two countries away for that, and a price
-  difference of a few percent is within what usage will vary by anyway.
+  ``NEAR_TOLERANCE`` (or ``NEAR_TOLERANCE_USD`` a month, whichever allows more) above it
+  and keeps within the budget where the first does; of several, the nearest. A UK craft
+  shop went to Stockholm, 31 ms from its users, for $8.67 a month less than London; the
+  US and EU marketplace example to Stockholm, 100 ms from its US users, where Azure
+  Ireland (72 ms) cost 4.6% more on the compared parts. Both regions were "near" enough
+  (``latency``), but no architect moves a business's data two countries away for that,
+  and a few percent is within what usage will vary by anyway.
 - The requirements' ``existing_provider`` is recommended (and ranked first) when its best
   option has as few violations and gaps as the first and a compared cost at most
   ``EXISTING_PROVIDER_TOLERANCE`` higher, since staying avoids a migration the comparison
@@ -42,6 +43,7 @@ them price. The reasons for the recommendation are written in ``reasons``.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -148,20 +150,24 @@ def near_allowance(cheapest: Candidate) -> float:
     return max(cheapest.compared * NEAR_TOLERANCE, NEAR_TOLERANCE_USD)
 
 
-def nearer_pick(ordered: list[Candidate]) -> Candidate | None:
+def nearer_pick(ordered: list[Candidate], budget: float | None = None) -> Candidate | None:
     """The option to rank first instead of ``ordered[0]`` for being nearer the users (the
     module docstring), or None. Only options level with the first on violations and gaps,
     and leaving no more parts unpriced than any option cheaper than them, are considered
-    (a nearer option that prices less is not comparable on its total)."""
+    (a nearer option that prices less is not comparable on its total). Where the first is
+    within the monthly ``budget``, an option over it is not: nearness is worth a few
+    percent, not a budget overrun."""
     top = ordered[0]
     if top.user_rtt_ms is None:
         return None
+    cap = budget if budget is not None and round(top.cost, 2) <= budget else math.inf
     level = [c for c in ordered if (c.violations, c.gaps) == (top.violations, top.gaps)]
     allowed = round(near_allowance(top), 2)
     near = []
     for i, c in enumerate(level[1:], start=1):
         if (c.user_rtt_ms is not None and c.user_rtt_ms <= top.user_rtt_ms - NEARER_MS
                 and round(c.compared - top.compared, 2) <= allowed
+                and round(c.cost, 2) <= cap
                 and all(len(c.design.unpriced) <= len(b.design.unpriced)
                         for b in level[:i])):
             near.append(c)
@@ -265,11 +271,13 @@ class Ranking:
 
 
 def best_per_provider(candidates: list[Candidate], workloads: Iterable[str],
-                      prefer_near: bool = True) -> list[Candidate]:
+                      prefer_near: bool = True, budget: float | None = None
+                      ) -> list[Candidate]:
     """The best region of each provider, each compared with the provider's other regions;
     a region preferred to a cheaper one for nearness records which (``preferred_to``).
     ``prefer_near`` False (the users' places do not apply: ``latency.Choice.applies``):
-    no option is preferred for nearness."""
+    no option is preferred for nearness; ``budget``: the monthly budget, which a nearer
+    option may not pass where the cheaper one keeps within it (``nearer_pick``)."""
     names = list(workloads)
     by_provider: dict[str, list[Candidate]] = {}
     for c in candidates:
@@ -279,7 +287,7 @@ def best_per_provider(candidates: list[Candidate], workloads: Iterable[str],
         compare(group, names)
         ordered = sorted(group, key=Candidate.rank_key)
         top = ordered[0]
-        near = nearer_pick(ordered) if prefer_near else None
+        near = nearer_pick(ordered, budget) if prefer_near else None
         if near is not None and top.user_rtt_ms is not None:
             near.preferred_to = PreferredTo(top.design.region.code, top.design.region.city,
                                             top.compared, near.compared, top.user_rtt_ms)
@@ -288,9 +296,9 @@ def best_per_provider(candidates: list[Candidate], workloads: Iterable[str],
 
 
 def rank(best: list[Candidate], existing: str | None, workloads: Iterable[str],
-         prefer_near: bool = True) -> Ranking:
+         prefer_near: bool = True, budget: float | None = None) -> Ranking:
     """The providers' best options compared with one another and put in rank order
-    (``prefer_near`` as in ``best_per_provider``)."""
+    (``prefer_near`` and ``budget`` as in ``best_per_provider``)."""
     missing = compare(best, workloads)
     left_out = slot_names(missing, [w for c in best for w in c.design.not_as_asked])
     ordered = sorted(best, key=Candidate.rank_key)
@@ -300,7 +308,7 @@ def rank(best: list[Candidate], existing: str | None, workloads: Iterable[str],
             and (mine.violations, mine.gaps) == (top.violations, top.gaps)
             and mine.compared <= top.compared * (1 + EXISTING_PROVIDER_TOLERANCE)):
         return Ranking([mine, *[c for c in ordered if c is not mine]], True, left_out)
-    near = nearer_pick(ordered) if prefer_near and top is not mine else None
+    near = nearer_pick(ordered, budget) if prefer_near and top is not mine else None
     if near is not None:
         return Ranking([near, *[c for c in ordered if c is not near]], False, left_out,
                        nearer=True)
