@@ -249,6 +249,31 @@ def test_the_suggested_questions_lead_with_their_fact(name):
         assert hits[0].fact.id == fact_id, (name, question, [h.fact.id for h in hits])
 
 
+def test_why_not_a_cheaper_region_is_answered_by_the_regions_compared():
+    """The craft shop is in London; its Stockholm region is $7.82 a month cheaper and ~31 ms
+    from its users. "Why not Stockholm? It is cheaper." had led with the article on
+    commitments ("cheaper" folds to "lower" and "cost"): the one sentence naming Stockholm
+    was deep in the recommendation's reasons."""
+    result = assess(CRAFT_SHOP).model_dump(mode="json")
+    assert result["recommended"]["region"] == "eu-west-2"
+    facts = fact_documents(result)
+    for question in ("Why not Stockholm? It is cheaper.", "Which regions did you compare?"):
+        (lead, *_) = rank_facts(question, facts, 3)
+        assert lead.fact.id == "region-choice", question
+    text = lead.fact.text
+    assert text.startswith("The design is placed in aws eu-west-2 (London), for users in uk. "
+                           "Regions compared, in rank order: eu-west-2 (London) $99.57 a "
+                           "month, where the users are; europe-west1 (Belgium) $102.78 a "
+                           "month, ~14 ms from the users;")
+    assert ("Cheaper region passed over: eu-west-2 (London) rather than eu-north-1 "
+            "(Stockholm), the cheapest aws region: ~0 ms round trip from the farthest users "
+            "against ~31 ms, for $7.82 a month more") in text
+    # the cheapest option is that region: not said twice
+    assert "The cheapest option meeting every constraint" not in text
+    # the suggested question still leads with the recommendation's reasons
+    assert rank_facts("Why did you pick this region?", facts, 1)[0].fact.id == "recommendation"
+
+
 def test_do_we_need_a_part_is_answered_by_the_control_that_requires_it():
     # "Do we really need a WAF?" had led with the shared line items
     result = assess(CRAFT_SHOP).model_dump(mode="json")

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from infra_mind.catalog.regions import region as find_region
 from infra_mind.engine.money import outlook, unit_price, usd, usd_change, within_budget_by
 from infra_mind.knowledge import Hit, KnowledgeBase, tokenize
 from infra_mind.knowledge.bm25 import Okapi
@@ -94,6 +95,7 @@ def fact_documents(result: Mapping[str, Any]) -> list[FactDoc]:
     """Every fact of a stored result, in a stable order (ids unique)."""
     facts: list[FactDoc] = []
     facts.extend(_recommendation(result))
+    facts.extend(_region_choice(result))
     facts.extend(_not_priced(result))
     recommended = result.get("recommended") or None
     for option in result.get("options") or []:
@@ -137,6 +139,58 @@ def _recommendation(result: Mapping[str, Any]) -> list[FactDoc]:
     if reasons:
         text += " Why: " + "; ".join(reasons) + "."
     return [FactDoc("recommendation", "Recommendation", text)]
+
+
+def _city(provider: Any, code: Any) -> str:
+    """``eu-west-2 (London)``: a region by its code and city, so a question that names
+    either finds it; the code alone where the region is not in the table."""
+    try:
+        found = find_region(str(provider), str(code))
+    except ValueError:  # not a provider the table knows
+        found = None
+    return f"{code} ({found.city})" if found else str(code)
+
+
+def _rtt(ms: Any) -> str:
+    if ms is None:
+        return ""
+    return ", where the users are" if float(ms) == 0 else f", ~{float(ms):g} ms from the users"
+
+
+def _region_choice(result: Mapping[str, Any]) -> list[FactDoc]:
+    """Where the recommendation is and why there rather than elsewhere: each option's
+    region with its cost and round trip to the users, a cheaper region passed over for
+    being farther from them, and the cheapest option meeting every constraint where it is
+    another. Only the recommended option's provider is named (the others by their
+    regions): a question about a provider is the provider's option fact's to answer.
+    "Why not Stockholm? It is cheaper." had been answered with an article on commitments:
+    the one sentence naming Stockholm was deep in the recommendation's."""
+    chosen = result.get("recommended")
+    options = result.get("options") or []
+    if not chosen or not options:
+        return []
+    users = (result.get("region_choice") or {}).get("users") or []
+    text = (f"The design is placed in {chosen.get('provider', '')} "
+            f"{_city(chosen.get('provider'), chosen.get('region'))}"
+            + (f", for users in {', '.join(users)}" if users else "") + ". Regions compared, "
+            "in rank order: "
+            + "; ".join(f"{_city(o.get('provider'), o.get('region'))} "
+                        f"{usd(o['monthly_cost_usd'])} a month{_rtt(o.get('user_rtt_ms'))}"
+                        for o in options) + ".")
+    passed = [r for r in chosen.get("reasons") or [] if " rather than " in r]
+    if passed:
+        text += " Cheaper region passed over: " + "; ".join(passed) + "."
+    cheapest = (result.get("budget") or {}).get("cheapest_compliant")
+    if cheapest and (cheapest.get("provider"), cheapest.get("region")) != (
+            chosen.get("provider"), chosen.get("region")) and not any(
+            f" rather than {cheapest.get('region')} " in r for r in passed):
+        text += (f" The cheapest option meeting every constraint is in "
+                 f"{_city(cheapest.get('provider'), cheapest.get('region'))} at "
+                 f"{usd(cheapest['monthly_cost_usd'])} a month"
+                 + (f": {'; '.join(cheapest['why_not'])}" if cheapest.get("why_not") else "")
+                 + ".")
+    return [FactDoc("region-choice", "Regions compared: cost and distance from the users",
+                    text)]
 
 
 def _not_priced(result: Mapping[str, Any]) -> list[FactDoc]:
