@@ -132,9 +132,8 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
     proj = projection.project(chosen.design, req.business.growth_rate_monthly,
                               req.business.horizon_months, req.model_dump_json())
     budget_month = _budget_exceeded_month(req, proj)
-    passed_over = min(ranked[1:], key=Candidate.rank_key) if order.nearer else None
     options = [_option(catalog, c, i, promoted and i == 1, order.left_out,
-                       passed_over if i == 1 else None)
+                       order.passed_over if i == 1 else None)
                for i, c in enumerate(ranked, start=1)]
     saving = max((c.savings_usd for c in options[0].commitment
                   if c.purchase_option != "spot"), default=0.0)

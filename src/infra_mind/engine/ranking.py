@@ -266,8 +266,14 @@ class Ranking:
     #: the existing provider was moved first
     promoted: bool
     left_out: list[str]
-    #: an option nearer the users was moved first (``nearer_pick``)
-    nearer: bool = False
+    #: the option that ranks first by the order, where one nearer the users was moved
+    #: above it (``nearer_pick``)
+    passed_over: Candidate | None = None
+
+    @property
+    def nearer(self) -> bool:
+        """Whether the first option was moved first for being nearer the users."""
+        return self.passed_over is not None
 
 
 def best_per_provider(candidates: list[Candidate], workloads: Iterable[str],
@@ -311,5 +317,5 @@ def rank(best: list[Candidate], existing: str | None, workloads: Iterable[str],
     near = nearer_pick(ordered, budget) if prefer_near and top is not mine else None
     if near is not None:
         return Ranking([near, *[c for c in ordered if c is not near]], False, left_out,
-                       nearer=True)
+                       passed_over=top)
     return Ranking(ordered, False, left_out)

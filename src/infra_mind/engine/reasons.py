@@ -145,8 +145,8 @@ def _ranking(r: Ranking) -> str:
     chosen = r.ranked[0]
     if len(r.ranked) == 1:
         return f"Only one option could be designed within the requirements: {chosen.where}"
-    if r.nearer:
-        top = min(r.ranked[1:], key=Candidate.rank_key)
+    if r.passed_over is not None:
+        top = r.passed_over
         delta = round(chosen.compared - top.compared, 2)
         return (f"Ranked first of {len(r.ranked)} options as nearer the users: {top.where} "
                 f"ranks first by {RANKING_RULE}, and {chosen.where} has as few violations, "
