@@ -12,6 +12,7 @@ from infra_mind.engine.money import budget_position, usd
 from infra_mind.engine.result import AssessmentResult
 from infra_mind.reports.brief import markdown_brief
 from infra_mind.reports.render import render_report
+from tests.factories import CRAFT_SHOP
 from tests.reports.conftest import NAMES, advise, requirements, result_json
 from tests.reports.helpers import md_sections, md_table
 
@@ -168,3 +169,16 @@ def test_a_line_within_a_free_allowance_says_so_in_the_brief():
     brief = markdown_brief(AssessmentResult.model_validate(result_json(club)))
     (line,) = [x for x in brief.splitlines() if "| CDN data transfer |" in x]
     assert "| 0.00 GB (free allowance) |" in line
+
+
+def test_the_cheapest_option_named_in_the_budget_says_why_it_is_not_the_recommendation():
+    # the craft shop is in London; its Stockholm region is cheaper and was passed over for
+    # being farther from the UK users: the executive report had named it with no reason
+    result = result_json(CRAFT_SHOP)
+    cheapest = result["budget"]["cheapest_compliant"]
+    assert (cheapest["provider"], cheapest["region"]) == ("aws", "eu-north-1")
+    assert result["recommended"]["region"] == "eu-west-2"
+    budget = " ".join(md_sections(render_report(advise(result), "executive", "md"))["Budget"])
+    assert (f"AWS eu-north-1, {usd(cheapest['monthly_cost_usd'])} a month "
+            f"({cheapest['why_not'][0]})") in budget.replace("\\~", "~")
+    assert "eu-west-2 is nearer the users" in cheapest["why_not"][0]

@@ -86,9 +86,13 @@ def budget(result: AssessmentResult) -> Section:
         lines.append("It is also the cheapest option that meets every constraint, is fully "
                      "priced and has the fewest compliance gaps.")
     elif cheapest is not None:
+        # why it is not the recommendation: an executive told only that a cheaper option
+        # exists asks exactly that (the craft shop's Stockholm, $8.67 less than London)
+        why = "; ".join(cheapest.why_not)
         lines.append("Cheapest option that meets every constraint, is fully priced and has "
                      f"the fewest compliance gaps: {cheapest.provider.upper()} "
-                     f"{cheapest.region}, {usd(cheapest.monthly_cost_usd)} a month.")
+                     f"{cheapest.region}, {usd(cheapest.monthly_cost_usd)} a month"
+                     + (f" ({why})." if why else "."))
     if b.levers_note:
         lines.append(f"{b.levers_note}.")
     if not b.levers:
