@@ -10,11 +10,15 @@ are ``engine.sla``'s, each with its source.
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 
+from infra_mind.catalog.regions import region, regions_of
 from infra_mind.engine.assess import assess
 from infra_mind.engine.facts import ArchitectureFacts
+from infra_mind.engine.latency import rtt_ms
+from infra_mind.engine.money import usd
 from infra_mind.engine.review import _sla_finding
 from infra_mind.engine.sla import SLAS, Part, product
 
@@ -165,3 +169,38 @@ def test_a_models_serving_replicas_are_spread_over_zones():
     assert ("The providers' SLAs on a request's path multiply to 99.98%, at or above the "
             "99.9% target: Azure Load Balancer Standard 99.99% x virtual machines across "
             "availability zones 99.99%.") in reliability.findings
+
+
+def test_the_finding_prices_the_second_region_it_points_to():
+    """"Backing the target takes a second region" left a CTO to ask which and what for:
+    the finding names the provider's region nearest the users after the recommended one,
+    with the same design's cost there and both together."""
+    result = assess(GATEWAY)
+    (reliability,) = [p for p in result.review if p.pillar == "reliability"]
+    (text,) = [f for f in reliability.findings if "SLAs" in f]
+    m = re.search(r"The same design in (\S+) \((.+?)\) costs (\$[\d,.]+) a month: two regions "
+                  r"serving together cost about (\$[\d,.]+) a month, before the replication "
+                  r"between them and the routing in front of them, which are not priced\.",
+                  text)
+    assert m, text
+    chosen = result.recommended
+    second = region("aws", m[1])
+    assert second is not None and second.city == m[2] and m[1] != chosen.region
+    # nearest the UK users of the other AWS regions designed
+    others = [r for r in regions_of("aws") if r.code != chosen.region
+              and rtt_ms(r, ("uk",)) <= 60]
+    assert rtt_ms(second, ("uk",)) == min(rtt_ms(r, ("uk",)) for r in others)
+    cost = float(m[3].lstrip("$").replace(",", ""))
+    assert m[4] == usd(chosen.monthly_cost_usd + cost)
+
+
+def test_a_residency_with_one_covered_region_says_there_is_no_second():
+    req = _with() | {"data_residency": ["GB"]}
+    ((_, text),) = _sla_findings(req)
+    assert text.endswith("or parts with higher SLAs. Of the aws regions the catalog covers, "
+                         "no other is near the users and within the requirements' data "
+                         "residency and region preferences, so the target rests on one "
+                         "region's parts.")
+    # at a target the path backs, neither is said
+    ((_, backed),) = _sla_findings(req | {"availability_target": 99.9})
+    assert "second" not in backed and "rests on one region" not in backed

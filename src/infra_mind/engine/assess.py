@@ -147,6 +147,7 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
                     **_waf_quote(catalog, demands, chosen),
                     **_far_users(choice, allowed[chosen.design.provider], chosen.design),
                     nearer_region=_nearer_region(choice, chosen, evaluated))
+    facts = replace(facts, **_second_region(req, facts, chosen, evaluated))
     pillars = review(facts, chosen.controls)
     warnings += _kept_abroad(req, choice, chosen, evaluated)
     warnings += _past_last_tier(chosen.design, req.business.growth_rate_monthly,
@@ -452,6 +453,28 @@ def _request_path(req: Requirements, design: OptionDesign) -> dict[str, tuple]:
             parts.append(found)
     return {"sla_path": tuple(x for x in parts if x is not None),
             "sla_left_out": tuple(left_out)}
+
+
+def _second_region(req: Requirements, facts: ArchitectureFacts, chosen: Candidate,
+                   evaluated: list[Candidate]) -> dict[str, object]:
+    """Where the SLAs on a request's path multiply to less than the target, the review
+    says a second region serving at the same time would back it: this is which, and what
+    the same design costs there. Of the provider's other regions designed for these
+    requirements (near the users, within the residency and region preferences), the one
+    comparable to the recommendation (``_comparable``) nearest the users, then cheapest. A
+    payments company at 99.99% learns that it costs about twice the bill, and a design held
+    to one covered region by its residency learns that there is none."""
+    if not facts.sla_path or sla.product(facts.sla_path) >= float(req.availability_target):
+        return {}
+    region = chosen.design.region
+    others = [c for c in evaluated if c.design.provider == chosen.design.provider
+              and c.design.region.code != region.code and _comparable(c, chosen)]
+    best = min(others, key=lambda c: (c.user_rtt_ms if c.user_rtt_ms is not None else 0.0,
+                                      c.design.monthly_usd, c.design.region.code),
+               default=None)
+    found = None if best is None else (
+        f"{best.design.region.code} ({best.design.region.city})", best.design.monthly_usd)
+    return {"second_region": found, "second_region_checked": True}
 
 
 def _past_last_tier(design: OptionDesign, growth_rate: float, horizon: int) -> list[str]:

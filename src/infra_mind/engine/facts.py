@@ -166,6 +166,12 @@ class ArchitectureFacts:
     #: and the databases on the path whose SLA is not counted, with why.
     sla_path: tuple[Part, ...] = ()
     sla_left_out: tuple[str, ...] = ()
+    #: Where the path's SLAs are under the target: the same provider's other region near
+    #: the users that the design would take as a second region serving at the same time,
+    #: as ("code (city)", its designed monthly cost); None with ``second_region_checked``:
+    #: the requirements allow none (``assess._second_region``).
+    second_region: tuple[str, float] | None = None
+    second_region_checked: bool = False
     #: Where users are that the region is more than ``latency.NEAR_RTT_MS`` from: (place,
     #: round trip ms, the provider's nearest allowed region within that bound as "code
     #: (city)", or "" when residency or region preferences allow none).

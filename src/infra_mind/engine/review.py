@@ -114,13 +114,29 @@ def _sla_finding(f: ArchitectureFacts) -> Finding:
                           + (f" (not counted: {not_counted})" if not_counted else "")
                           + ". An SLA is what the provider credits when it misses, not a "
                           "forecast; backing the target takes a second region serving at the "
-                          "same time, or parts with higher SLAs.")
+                          "same time, or parts with higher SLAs." + _second_region(f))
     if not_counted:
         return ("none", f"The providers' SLAs counted on a request's path multiply to "
                         f"{total:.2f}%: {chain}. Not counted: {not_counted}; whether the whole "
                         f"path's SLAs back the {target:g}% target depends on them.")
     return ("none", f"The providers' SLAs on a request's path multiply to {total:.2f}%, at or "
                     f"above the {target:g}% target: {chain}.")
+
+
+def _second_region(f: ArchitectureFacts) -> str:
+    """The second region the SLA finding points to, with what the same design costs there;
+    or that the requirements allow none near the users."""
+    if f.second_region is not None:
+        where, cost = f.second_region
+        return (f" The same design in {where} costs {usd(cost)} a month: two regions serving "
+                f"together cost about {usd(f.monthly_cost_usd + cost)} a month, before the "
+                "replication between them and the routing in front of them, which are not "
+                "priced.")
+    if f.second_region_checked:
+        return (f" Of the {f.provider} regions the catalog covers, no other is near the "
+                "users and within the requirements' data residency and region preferences, "
+                "so the target rests on one region's parts.")
+    return ""
 
 
 def _performance(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
