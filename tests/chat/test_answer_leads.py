@@ -31,6 +31,12 @@ def lead(question: str) -> str:
     ("Why did you pick this region?", "**Recommendation.** Recommended: the AWS"),
     ("Can we cut costs without losing availability?", "**"),
     ("Is Kubernetes necessary here?", "**Review: operational excellence.**"),
+    # in the asker's words, each had led with an article or another fact (2026-12-07)
+    ("Is the design highly available?", "**Review: reliability.**"),
+    ("How reliable is it?", "**Review: reliability.**"),
+    ("How much would a 3-year commitment save?", "**"),
+    ("What is the monthly egress cost?", "**(shared) on aws eu-north-1.**"),
+    ("Is our data stored in Sweden?", "**Where the data is stored: the regions compared"),
 ])
 def test_a_question_about_the_assessment_leads_with_a_fact(question, starts):
     assert lead(question).startswith(starts)

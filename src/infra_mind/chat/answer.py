@@ -168,7 +168,12 @@ CONCEPTUAL = re.compile(r"(?i)(what (is|are)\b(?!\s+(the|our|my|your|this|these|
 #: Questions about this assessment in the asker's words ("can we ...", "why did you ...",
 #: "our costs", "here"): a fact that matches leads, whatever an article covers. "Can we cut
 #: costs without losing availability?" had led with the managed-caches article.
-_ABOUT_US = re.compile(r"(?i)\b(we|our|us|you|here|this|my)\b")
+_ABOUT_US = re.compile(r"(?i)\b(we|our|us|you|here|this|my)\b"
+                       # "Is the design highly available?" had led with the article on zones
+                       r"|\bthe (design|architecture|recommendation|setup|system)\b"
+                       # figures: "How much would a 3-year commitment save?" and "What is
+                       # the monthly egress cost?" had led with articles
+                       r"|\bhow much\b|\bwhat (is|are) (the|these|those)\b")
 
 
 def _coverage(question: set[str], text: str) -> float:

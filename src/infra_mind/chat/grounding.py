@@ -17,8 +17,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from infra_mind.catalog.regions import Region
 from infra_mind.catalog.regions import region as find_region
 from infra_mind.engine.money import outlook, unit_price, usd, usd_change, within_budget_by
+from infra_mind.engine.places import place_name
 from infra_mind.knowledge import Hit, KnowledgeBase, tokenize
 from infra_mind.knowledge.bm25 import Okapi
 
@@ -141,13 +143,17 @@ def _recommendation(result: Mapping[str, Any]) -> list[FactDoc]:
     return [FactDoc("recommendation", "Recommendation", text)]
 
 
+def _region(provider: Any, code: Any) -> Region | None:
+    try:
+        return find_region(str(provider), str(code))
+    except ValueError:  # not a provider the table knows
+        return None
+
+
 def _city(provider: Any, code: Any) -> str:
     """``eu-west-2 (London)``: a region by its code and city, so a question that names
     either finds it; the code alone where the region is not in the table."""
-    try:
-        found = find_region(str(provider), str(code))
-    except ValueError:  # not a provider the table knows
-        found = None
+    found = _region(provider, code)
     return f"{code} ({found.city})" if found else str(code)
 
 
@@ -170,9 +176,12 @@ def _region_choice(result: Mapping[str, Any]) -> list[FactDoc]:
     if not chosen or not options:
         return []
     users = (result.get("region_choice") or {}).get("users") or []
+    found = _region(chosen.get("provider"), chosen.get("region"))
     text = (f"The design is placed in {chosen.get('provider', '')} "
             f"{_city(chosen.get('provider'), chosen.get('region'))}"
-            + (f", for users in {', '.join(users)}" if users else "") + ". Regions compared, "
+            + (f", for users in {', '.join(users)}" if users else "")
+            + (f"; its data is stored in {found.city} ({place_name(found.country)}, region "
+               f"group {found.group})" if found else "") + ". Regions compared, "
             "in rank order: "
             + "; ".join(f"{_city(o.get('provider'), o.get('region'))} "
                         f"{usd(o['monthly_cost_usd'])} a month{_rtt(o.get('user_rtt_ms'))}"
@@ -189,7 +198,8 @@ def _region_choice(result: Mapping[str, Any]) -> list[FactDoc]:
                  f"{usd(cheapest['monthly_cost_usd'])} a month"
                  + (f": {'; '.join(cheapest['why_not'])}" if cheapest.get("why_not") else "")
                  + ".")
-    return [FactDoc("region-choice", "Regions compared: cost and distance from the users",
+    return [FactDoc("region-choice", "Where the data is stored: the regions compared, their "
+                    "cost and distance from the users",
                     text)]
 
 
@@ -259,7 +269,10 @@ def _line_items(option: Mapping[str, Any]) -> list[FactDoc]:
             f"{i['component']}: {i['sku']} ({i['service']}), {quantity(i['quantity'])} "
             f"{i['unit']} x {unit_price(i['unit_price_usd'])} = {usd(i['monthly_usd'])}"
             for i in items)
-        text = f"{_where(option, short=True)}, workload {workload}, line items: {lines}."
+        # "monthly cost" in words: "What is the monthly egress cost?" had found the option's
+        # total (which says both) before the line that prices the egress
+        text = (f"{_where(option, short=True)}, workload {workload}, line items with their "
+                f"monthly cost: {lines}.")
         facts.append(FactDoc(_slug("items", option.get("provider"), option.get("region"),
                                    workload),
                              f"{workload} on {option.get('provider')} "
@@ -473,13 +486,29 @@ def _remediation_cost(control: Mapping[str, Any]) -> str:
     return text + (f" ({note})." if note else ".")
 
 
+#: What each review pillar is about, in the words a question uses: "Is the design highly
+#: available?" had found a database's sizing ("ha no"), as a reliability finding at 99.5%
+#: need not say "availability".
+PILLAR_ABOUT = {
+    "operational_excellence": "operations, monitoring and alerts",
+    "security": "protecting data and access",
+    "reliability": "how available the design stays: high availability, outages, failover "
+                   "and recovery",
+    "performance_efficiency": "speed, latency and capacity",
+    "cost_optimization": "spending and savings",
+    "sustainability": "energy and idle capacity",
+}
+
+
 def _review(result: Mapping[str, Any]) -> list[FactDoc]:
     facts = []
     for pillar in result.get("review") or []:
         name = _words(pillar.get("pillar", ""))
+        about = PILLAR_ABOUT.get(pillar.get("pillar", ""))
         findings = " ".join(pillar.get("findings") or [])
-        text = (f"Well-Architected review, {name} pillar: {pillar.get('risk', '')} risk. "
-                f"{findings}").strip()
+        text = (f"Well-Architected review, {name} pillar"
+                + (f" ({about})" if about else "")
+                + f": {pillar.get('risk', '')} risk. {findings}").strip()
         facts.append(FactDoc(_slug("review", pillar.get("pillar", "")),
                              f"Review: {name}", text))
     return facts

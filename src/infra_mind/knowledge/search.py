@@ -115,6 +115,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "waf": ("waf", "web", "application", "firewall"),
     # "do we need X?" asks what requires it: the controls a design meets
     "need": ("need", "require"),
+    # "is the design highly available?": the reliability facts' words
+    "available": ("available", "availability"),
+    "highly": ("high",),
+    "reliable": ("reliable", "reliability"),
     # "why did you pick this region?" asks for the recommendation's reasons
     "pick": ("pick", "recommend"),
     "choose": ("choose", "recommend"),
