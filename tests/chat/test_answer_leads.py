@@ -59,3 +59,32 @@ def test_a_conceptual_question_leads_with_the_article():
 def test_choosing_words_reach_the_recommendation():
     for word in ("pick", "picked", "choose", "chose", "chosen", "choice"):
         assert "recommend" in tokenize(word), word
+
+
+def ask(question: str, name: str = "saas-startup") -> str:
+    return asyncio.run(answer(question, result=result_of(name), kb=KB,
+                              history=[])).markdown.split("\n\n")[0]
+
+
+def test_the_biggest_cost_is_the_largest_line_of_the_recommendation():
+    # it had led with the cost review's commitment saving
+    result = result_of("saas-startup")
+    rec = next(o for o in result["options"] if o["rank"] == 1)
+    largest = max(rec["line_items"], key=lambda i: i["monthly_usd"])
+    text = ask("What is the biggest cost?")
+    assert text.startswith("**Cost breakdown: the biggest costs.**")
+    assert (f"largest first: {largest['component']} of {largest['workload']} "
+            f"${largest['monthly_usd']:,.2f};") in text
+
+
+def test_why_not_a_preference_is_answered_by_the_requirements_as_stated():
+    # "Why not Kubernetes?" had found no fact: the setting that decided it is one
+    text = ask("Why not Kubernetes?")
+    assert text.startswith("**Requirements as stated: preferences and targets.**")
+    assert "Kubernetes avoid" in text
+
+
+def test_a_yes_or_no_question_leads_with_the_design():
+    # "Is autoscaling set up?" had led with the article on autoscaling
+    assert not ask("Is autoscaling set up?").startswith("From the knowledge base")
+    assert ask("What is autoscaling?").startswith("From the knowledge base")

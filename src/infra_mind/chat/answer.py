@@ -173,7 +173,10 @@ _ABOUT_US = re.compile(r"(?i)\b(we|our|us|you|here|this|my)\b"
                        r"|\bthe (design|architecture|recommendation|setup|system)\b"
                        # figures: "How much would a 3-year commitment save?" and "What is
                        # the monthly egress cost?" had led with articles
-                       r"|\bhow much\b|\bwhat (is|are) (the|these|those)\b")
+                       r"|\bhow much\b|\bwhat (is|are) (the|these|those)\b"
+                       # a yes-or-no question asks about the design ("Is autoscaling set up?"
+                       # had led with the article on autoscaling)
+                       r"|^\s*(is|are|does|do|did|will|should|can)\b")
 
 
 def _coverage(question: set[str], text: str) -> float:

@@ -98,6 +98,8 @@ def fact_documents(result: Mapping[str, Any]) -> list[FactDoc]:
     facts: list[FactDoc] = []
     facts.extend(_recommendation(result))
     facts.extend(_region_choice(result))
+    facts.extend(_cost_breakdown(result))
+    facts.extend(_stated(result))
     facts.extend(_not_priced(result))
     recommended = result.get("recommended") or None
     for option in result.get("options") or []:
@@ -201,6 +203,54 @@ def _region_choice(result: Mapping[str, Any]) -> list[FactDoc]:
     return [FactDoc("region-choice", "Where the data is stored: the regions compared, their "
                     "cost and distance from the users",
                     text)]
+
+
+def _cost_breakdown(result: Mapping[str, Any]) -> list[FactDoc]:
+    """Where the recommended option's money goes: its largest line items, biggest first.
+    "What is the biggest cost?" had been answered with the cost review's commitment saving.
+    Lines, not sums per workload: every figure of a fact is one of the result's."""
+    chosen = result.get("recommended") or {}
+    option = next((o for o in result.get("options") or []
+                   if (o.get("provider"), o.get("region"))
+                   == (chosen.get("provider"), chosen.get("region"))), None)
+    items = sorted((option or {}).get("line_items") or [],
+                   key=lambda i: -float(i["monthly_usd"]))
+    if not items:
+        return []
+    lines = "; ".join(f"{i['component']} of {i.get('workload', '')} "
+                      f"{usd(i['monthly_usd'])}" for i in items[:BIGGEST_LINES])
+    text = (f"Where the money goes in the recommended {_where(chosen, short=True)}, "
+            f"{usd(option['monthly_cost_usd'])} a month in all: its biggest costs, largest "
+            f"first: {lines}.")
+    return [FactDoc("cost-breakdown", "Cost breakdown: the biggest costs", text)]
+
+
+#: Line items the cost breakdown names.
+BIGGEST_LINES = 5
+
+
+def _stated(result: Mapping[str, Any]) -> list[FactDoc]:
+    """The preferences and targets the requirements state, so "Why not Kubernetes?" or
+    "Why no commitment?" finds the setting that decided it (it had found nothing)."""
+    req = result.get("requirements") or {}
+    prefs = req.get("preferences") or {}
+    if not req:
+        return []
+    said = [f"availability target {req.get('availability_target')}%",
+            f"providers {', '.join(prefs.get('providers') or []) or 'any'}",
+            f"regions {', '.join(prefs.get('regions') or []) or 'any allowed'}",
+            f"managed services {'yes' if prefs.get('managed_services', True) else 'no'}",
+            f"Kubernetes {prefs.get('kubernetes', 'auto')} (required, avoid or auto: where "
+            "it pays off)",
+            f"commitment {prefs.get('commitment', 'none')}",
+            f"spot capacity {'allowed' if prefs.get('spot_ok') else 'not allowed'}",
+            f"arm64 machines {'allowed' if prefs.get('allow_arm', True) else 'not allowed'}",
+            f"existing provider {prefs.get('existing_provider') or 'none'}",
+            f"data residency {', '.join(req.get('data_residency') or []) or 'none stated'}",
+            f"users in {', '.join(req.get('users') or []) or 'not stated'}",
+            f"compliance {', '.join(req.get('compliance') or []) or 'none'}"]
+    return [FactDoc("stated", "Requirements as stated: preferences and targets",
+                    "The requirements state: " + "; ".join(said) + ".")]
 
 
 def _not_priced(result: Mapping[str, Any]) -> list[FactDoc]:
