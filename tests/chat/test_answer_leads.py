@@ -88,3 +88,17 @@ def test_a_yes_or_no_question_leads_with_the_design():
     # "Is autoscaling set up?" had led with the article on autoscaling
     assert not ask("Is autoscaling set up?").startswith("From the knowledge base")
     assert ask("What is autoscaling?").startswith("From the knowledge base")
+
+
+def test_what_is_not_priced_how_old_the_prices_are_and_no_warnings_are_facts():
+    # each had led with the catalog date, an article, or "no assessment facts"
+    unpriced = ask("What's not priced?", "llm-inference")
+    assert unpriced.startswith("**Unpriced components (what is not priced).**")
+    assert "none, every component is priced from the dated catalog" in unpriced
+    result = result_of("llm-inference")
+    old = ask("How old are the prices?", "llm-inference")
+    assert old.startswith("**Price catalog date.**") and result["catalog_as_of"] in old
+    assert result["warnings"] == []  # the example gives none; the answer says so
+    assert ask("Which warnings should I worry about?", "llm-inference") == (
+        "**Warnings.** The assessment gave no warnings.")
+    assert tokenize("What isn't priced?") == tokenize("unpriced")

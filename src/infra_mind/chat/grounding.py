@@ -100,6 +100,7 @@ def fact_documents(result: Mapping[str, Any]) -> list[FactDoc]:
     facts.extend(_region_choice(result))
     facts.extend(_cost_breakdown(result))
     facts.extend(_stated(result))
+    facts.extend(_unpriced(result))
     facts.extend(_not_priced(result))
     recommended = result.get("recommended") or None
     for option in result.get("options") or []:
@@ -251,6 +252,22 @@ def _stated(result: Mapping[str, Any]) -> list[FactDoc]:
             f"compliance {', '.join(req.get('compliance') or []) or 'none'}"]
     return [FactDoc("stated", "Requirements as stated: preferences and targets",
                     "The requirements state: " + "; ".join(said) + ".")]
+
+
+def _unpriced(result: Mapping[str, Any]) -> list[FactDoc]:
+    """What the recommended option's total leaves out, or that it leaves out nothing:
+    "What's not priced?" had led with the catalog's date."""
+    chosen = result.get("recommended") or {}
+    option = next((o for o in result.get("options") or []
+                   if (o.get("provider"), o.get("region"))
+                   == (chosen.get("provider"), chosen.get("region"))), None)
+    if option is None:
+        return []
+    unpriced = option.get("unpriced") or []
+    text = ("Unpriced components of the recommended option, left out of its total: "
+            + ("; ".join(unpriced) if unpriced else
+               "none, every component is priced from the dated catalog") + ".")
+    return [FactDoc("unpriced", "Unpriced components (what is not priced)", text)]
 
 
 def _not_priced(result: Mapping[str, Any]) -> list[FactDoc]:
@@ -584,8 +601,12 @@ def _resource(value: Any) -> str:
 
 
 def _warnings(result: Mapping[str, Any]) -> list[FactDoc]:
+    warnings = result.get("warnings") or []
+    if not warnings and "warnings" in result:
+        # "Which warnings should I worry about?" had been told there were no facts for it
+        return [FactDoc("warnings-none", "Warnings", "The assessment gave no warnings.")]
     return [FactDoc(_slug("warning", n), "Warning", f"Warning: {text}")
-            for n, text in enumerate(result.get("warnings") or [], start=1)]
+            for n, text in enumerate(warnings, start=1)]
 
 
 def _catalog(result: Mapping[str, Any]) -> list[FactDoc]:
@@ -593,8 +614,8 @@ def _catalog(result: Mapping[str, Any]) -> list[FactDoc]:
     if not as_of:
         return []
     return [FactDoc("catalog", "Price catalog date",
-                    f"Prices come from the dated catalog; the oldest price date among the "
-                    f"recommended lines is {as_of}.")]
+                    f"Prices come from the dated catalog; how old they are: the oldest "
+                    f"price date among the recommended lines is {as_of}.")]
 
 
 # -- retrieval ------------------------------------------------------------------------------

@@ -119,6 +119,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "available": ("available", "availability"),
     "highly": ("high",),
     "reliable": ("reliable", "reliability"),
+    # "how old are the prices?": the catalog fact's "oldest price date"
+    "old": ("old", "oldest"),
     # "why did you pick this region?" asks for the recommendation's reasons
     "pick": ("pick", "recommend"),
     "choose": ("choose", "recommend"),
@@ -137,11 +139,18 @@ class Hit:
     score: float
 
 
+#: Phrases whose meaning a stopword carries, folded to one word first: "What's not
+#: priced?" had searched for "priced" alone ("not" is a stopword).
+_PHRASE_WORDS = {"not priced": "unpriced", "isn't priced": "unpriced",
+                 "aren't priced": "unpriced", "not included": "unpriced"}
+_PHRASES = re.compile(r"\b(" + "|".join(re.escape(p) for p in _PHRASE_WORDS) + r")\b")
+
+
 def tokenize(text: str) -> list[str]:
     """Search tokens of ``text``: lowercased alphanumeric runs, stopwords dropped,
     aliases folded and endings stemmed. Order and repeats are kept (BM25 counts them)."""
     tokens: list[str] = []
-    for word in _WORD.findall(text.lower()):
+    for word in _WORD.findall(_PHRASES.sub(lambda m: _PHRASE_WORDS[m[1]], text.lower())):
         if word in STOPWORDS or (len(word) == 1 and word.isalpha()):
             continue
         expansion = ALIASES.get(word) or ALIASES.get(stem(word))
