@@ -206,14 +206,19 @@ def _region_choice(result: Mapping[str, Any]) -> list[FactDoc]:
                     text)]
 
 
+def _recommended_option(result: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    chosen = result.get("recommended") or {}
+    return next((o for o in result.get("options") or []
+                 if (o.get("provider"), o.get("region"))
+                 == (chosen.get("provider"), chosen.get("region"))), None)
+
+
 def _cost_breakdown(result: Mapping[str, Any]) -> list[FactDoc]:
     """Where the recommended option's money goes: its largest line items, biggest first.
     "What is the biggest cost?" had been answered with the cost review's commitment saving.
     Lines, not sums per workload: every figure of a fact is one of the result's."""
     chosen = result.get("recommended") or {}
-    option = next((o for o in result.get("options") or []
-                   if (o.get("provider"), o.get("region"))
-                   == (chosen.get("provider"), chosen.get("region"))), None)
+    option = _recommended_option(result)
     items = sorted((option or {}).get("line_items") or [],
                    key=lambda i: -float(i["monthly_usd"]))
     if not items:
@@ -257,10 +262,7 @@ def _stated(result: Mapping[str, Any]) -> list[FactDoc]:
 def _unpriced(result: Mapping[str, Any]) -> list[FactDoc]:
     """What the recommended option's total leaves out, or that it leaves out nothing:
     "What's not priced?" had led with the catalog's date."""
-    chosen = result.get("recommended") or {}
-    option = next((o for o in result.get("options") or []
-                   if (o.get("provider"), o.get("region"))
-                   == (chosen.get("provider"), chosen.get("region"))), None)
+    option = _recommended_option(result)
     if option is None:
         return []
     unpriced = option.get("unpriced") or []
