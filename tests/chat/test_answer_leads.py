@@ -37,6 +37,7 @@ def lead(question: str) -> str:
     ("How much would a 3-year commitment save?", "**"),
     ("What is the monthly egress cost?", "**(shared) on aws eu-north-1.**"),
     ("Is our data stored in Sweden?", "**Where the data is stored: the regions compared"),
+    ("What happens if the region goes down?", "**Review: reliability.**"),
 ])
 def test_a_question_about_the_assessment_leads_with_a_fact(question, starts):
     assert lead(question).startswith(starts)

@@ -142,7 +142,10 @@ class Hit:
 #: Phrases whose meaning a stopword carries, folded to one word first: "What's not
 #: priced?" had searched for "priced" alone ("not" is a stopword).
 _PHRASE_WORDS = {"not priced": "unpriced", "isn't priced": "unpriced",
-                 "aren't priced": "unpriced", "not included": "unpriced"}
+                 "aren't priced": "unpriced", "not included": "unpriced",
+                 # "What happens if the region goes down?": the reliability facts' outage
+                 "goes down": "outage", "go down": "outage", "went down": "outage",
+                 "is down": "outage"}
 _PHRASES = re.compile(r"\b(" + "|".join(re.escape(p) for p in _PHRASE_WORDS) + r")\b")
 
 
