@@ -243,6 +243,7 @@ def test_the_suggested_questions_lead_with_their_fact(name):
     # "What are the compliance gaps?" with the recommendation on hipaa-telehealth)
     facts = fact_documents(result_of(name))
     for question, fact_id in [("Why did you pick this region?", "recommendation"),
+                              ("What are the biggest costs?", "cost-breakdown"),
                               ("How can we get within budget?", "budget"),
                               ("What are the compliance gaps?", "compliance-gaps")]:
         hits = rank_facts(question, facts, 4)

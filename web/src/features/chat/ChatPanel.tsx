@@ -43,6 +43,7 @@ interface Draft {
 /** Questions an empty conversation offers: each is answered from the result, the last by a what-if the engine runs. */
 export const SUGGESTIONS = [
   "Why did you pick this region?",
+  "What are the biggest costs?",
   "How can we get within budget?",
   "What are the compliance gaps?",
   "What if traffic doubles?",
