@@ -38,6 +38,9 @@ def lead(question: str) -> str:
     ("What is the monthly egress cost?", "**(shared) on aws eu-north-1.**"),
     ("Is our data stored in Sweden?", "**Where the data is stored: the regions compared"),
     ("What happens if the region goes down?", "**Review: reliability.**"),
+    # speed: a page load had found the load balancer's line items
+    ("How fast will pages load for our customers?", "**Review: performance efficiency.**"),
+    ("Will the site be slow for users in Germany?", "**Where the data is stored"),
 ])
 def test_a_question_about_the_assessment_leads_with_a_fact(question, starts):
     assert lead(question).startswith(starts)

@@ -202,7 +202,7 @@ def _region_choice(result: Mapping[str, Any]) -> list[FactDoc]:
                  + (f": {'; '.join(cheapest['why_not'])}" if cheapest.get("why_not") else "")
                  + ".")
     return [FactDoc("region-choice", "Where the data is stored: the regions compared, their "
-                    "cost and distance from the users",
+                    "cost and latency to the users",
                     text)]
 
 

@@ -119,6 +119,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "available": ("available", "availability"),
     "highly": ("high",),
     "reliable": ("reliable", "reliability"),
+    # "how fast will pages load?": the performance facts' words
+    "fast": ("fast", "speed", "latency"),
+    "slow": ("slow", "speed", "latency"),
     # "how old are the prices?": the catalog fact's "oldest price date"
     "old": ("old", "oldest"),
     # "why did you pick this region?" asks for the recommendation's reasons
