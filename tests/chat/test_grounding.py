@@ -262,8 +262,8 @@ def test_why_not_a_cheaper_region_is_answered_by_the_regions_compared():
         (lead, *_) = rank_facts(question, facts, 3)
         assert lead.fact.id == "region-choice", question
     text = lead.fact.text
-    assert text.startswith("The design is placed in aws eu-west-2 (London), for users in uk; "
-                           "its data is stored in London (GB, region group uk). "
+    assert text.startswith("The design is placed in aws eu-west-2 (London), for users in the UK; "
+                           "its data is stored in London (the UK, region group uk). "
                            "Regions compared, in rank order: eu-west-2 (London) $99.57 a "
                            "month, where the users are; europe-west1 (Belgium) $102.78 a "
                            "month, ~14 ms from the users;")

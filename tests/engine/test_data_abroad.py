@@ -35,7 +35,7 @@ def test_a_region_in_none_of_the_users_places_says_where_the_data_would_be():
     assert result.recommended.region == "ca-central-1"
     (warning,) = said(result)
     assert warning.startswith("The recommended region ca-central-1 keeps the data in "
-                              "Montréal (CA), where none of the users (us) are")
+                              "Montréal (Canada), where none of the users (in the US) are")
     assert "State data_residency" in warning
     # and what keeping it where the users are would cost
     assert warning.endswith("The cheapest region designed where they are, aws us-east-1 "

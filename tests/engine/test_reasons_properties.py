@@ -168,15 +168,15 @@ def check_ranking(result, reason):
 
 def check_constraints(result, reason):
     first = result.options[0]
-    if m := re.fullmatch(r"Meets every constraint: (.+) \((\w+)\), (\d+) availability zones? "
+    if m := re.fullmatch(r"Meets every constraint: in (.+), (\d+) availability zones? "
                          r"for ([\d.]+)% availability", reason):
         r = region(first.provider, first.region)
-        assert first.constraints_met and (m[1], m[2]) == (r.name, r.group)
-        assert float(m[4]) == float(result.requirements.availability_target)
-    elif m := re.fullmatch(r"Meets every constraint: (.+) \((\w+)\)", reason):
+        assert first.constraints_met and where_is(m[1], r)
+        assert float(m[3]) == float(result.requirements.availability_target)
+    elif m := re.fullmatch(r"Meets every constraint: in (.+)", reason):
         # object storage and the CDN alone: the storage service, not a zone count
         r = region(first.provider, first.region)
-        assert first.constraints_met and (m[1], m[2]) == (r.name, r.group)
+        assert first.constraints_met and where_is(m[1], r)
         assert all(w.type in ("object_storage", "static_site")
                    for w in result.requirements.workloads)
     elif m := re.fullmatch(r"No option meets every constraint; this one has the fewest "
@@ -309,18 +309,27 @@ def check_unpriced(result, reason):
     return True
 
 
+def where_is(text, r):
+    """Whether ``text`` places region ``r`` by its city and country: "Montréal (Canada)",
+    or the city alone where that is the country's name."""
+    assert place_name(r.country) != r.country, f"{r.country} has no name"
+    country = place_name(r.country).removeprefix("the ")
+    return text in (f"{r.city} ({country})", *([r.city] if r.city == country else []))
+
+
 def check_users(result, reason):
     first, choice = result.options[0], result.region_choice
     where = region(first.provider, first.region)
     users = choice.users
     names = [place_name(p) for p in users]
+    assert not set(GROUPS) & set(names)
     by_name = dict(zip(names, users, strict=True))
 
     def rtt(o, places):
         return rtt_ms(region(o.provider, o.region), places)
 
     if m := re.fullmatch(r"Users in (.+): (\S+) is in their region group", reason):
-        assert listing(m[1]) == users == [where.group] and m[2] == first.region
+        assert listing(m[1]) == names and users == [where.group] and m[2] == first.region
     elif m := re.fullmatch(r"Users in (.+): (\S+) \((.+)\) is where they are", reason):
         assert listing(m[1]) == names and (m[2], m[3]) == (first.region, where.city)
         assert rtt(first, users) == first.user_rtt_ms == 0 and users != [where.group]
@@ -362,7 +371,9 @@ def check_users(result, reason):
         assert all(sum(rtt(o, (p,)) <= NEAR_RTT_MS for p in users) == int(m[3])
                    for o in result.options)
         left_out = listing(m[1])
-        assert not {n for r in designed for n in (r.group, r.city, r.code)} & set(left_out)
+        assert not {n for r in designed for n in (place_name(r.group), r.city, r.code)} & set(
+            left_out)
+        assert not set(GROUPS) & set(left_out)  # by the names a reader knows
         for part, g in zip(m[4].split(", "), left_out, strict=True):
             name, _, n = part.rpartition(" ")
             assert name == g and 0 < int(n) < int(m[3])
@@ -373,7 +384,8 @@ def check_users(result, reason):
                            reason):
         left_out = listing(m[1])
         designed = {region(o.provider, o.region) for o in result.options}
-        assert not {r.group for r in designed} & set(left_out)
+        assert not {place_name(r.group) for r in designed} & set(left_out)
+        assert not set(GROUPS) & set(left_out)
         assert not {n for r in designed for n in (r.city, r.code)} & set(left_out)
         for part, g in zip(m[3].split(", "), left_out, strict=True):
             name, _, ms = part.partition(" ~")

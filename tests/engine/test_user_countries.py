@@ -132,15 +132,15 @@ def test_users_split_across_places_are_served_where_most_of_them_are():
     for o in result.options:
         r = region(o.provider, o.region)
         assert [p for p in users if rtt_ms(r, (p,)) <= NEAR_RTT_MS] == ["SG", "MY", "ID"]
-    assert "us: near 1 of the 4 user places, against 3" in choice.excluded
+    assert "the US: near 1 of the 4 user places, against 3" in choice.excluded
     first = region(result.options[0].provider, result.options[0].region)
     reason = next(r for r in result.recommended.reasons
                   if r.startswith("Regions in") and "near fewer" in r)
     assert reason.startswith("Regions in ")
     assert "near fewer of the users' 4 places than the 3 the designed regions are near" in reason
-    assert "us 1" in reason
+    assert "the US 1" in reason
     assert any(f"{first.code} ({first.city}) is near users in Singapore, Malaysia and "
-               "Indonesia and serves users in us at" in r for r in result.recommended.reasons)
+               "Indonesia and serves users in the US at" in r for r in result.recommended.reasons)
 
 
 def test_users_in_a_country_without_a_covered_region_get_the_nearest_measured():
@@ -148,7 +148,7 @@ def test_users_in_a_country_without_a_covered_region_get_the_nearest_measured():
     assert cities(result) == {"Mumbai", "Pune"}
     assert {o.user_rtt_ms for o in result.options} == {32}
     first = region(result.options[0].provider, result.options[0].region)
-    assert (f"Users in United Arab Emirates: {first.code} ({first.city}) is within ~32 ms "
+    assert (f"Users in the United Arab Emirates: {first.code} ({first.city}) is within ~32 ms "
             "round trip of all of them") in result.recommended.reasons
 
 

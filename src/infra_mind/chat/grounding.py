@@ -182,7 +182,7 @@ def _region_choice(result: Mapping[str, Any]) -> list[FactDoc]:
     found = _region(chosen.get("provider"), chosen.get("region"))
     text = (f"The design is placed in {chosen.get('provider', '')} "
             f"{_city(chosen.get('provider'), chosen.get('region'))}"
-            + (f", for users in {', '.join(users)}" if users else "")
+            + (f", for users in {', '.join(place_name(u) for u in users)}" if users else "")
             + (f"; its data is stored in {found.city} ({place_name(found.country)}, region "
                f"group {found.group})" if found else "") + ". Regions compared, "
             "in rank order: "

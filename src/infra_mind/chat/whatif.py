@@ -91,7 +91,7 @@ def asked_what_if(question: str, requirements: Mapping[str, Any]) -> AskedWhatIf
     if (place := _residency(question)) is not None \
             and [place] != list(requirements.get("data_residency") or []):
         return AskedWhatIf({"data_residency": [place]},
-                           f"data kept in {_GROUP_WORDS.get(place) or place_name(place)}",
+                           f"data kept in {place_name(place)}",
                            "only regions there designed")
     named = named_frameworks(question)
     if len(named) == 1:
@@ -123,10 +123,6 @@ _PLACE_NAMES = {
     "united kingdom": "uk", "britain": "uk", "great britain": "uk", "apac": "apac",
     "asia pacific": "apac", "asia-pacific": "apac", "south america": "sa",
 }
-
-_GROUP_WORDS = {"us": "the US", "ca": "Canada", "eu": "the EU", "uk": "the UK",
-                "apac": "Asia Pacific", "sa": "South America"}
-
 
 def _residency(question: str) -> str | None:
     """The one place ``question`` asks the data to be kept in, or None."""

@@ -110,7 +110,8 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
                             "region preferences")
         elif not regions:
             warnings.append(f"{provider.value}: none of its allowed regions is as near the "
-                            f"users in {', '.join(choice.users)} as another provider's "
+                            f"users in {reasons.listing([place_name(p) for p in choice.users])} as "
+                            "another provider's "
                             "(see region_choice); none designed")
         for region in regions:
             evaluated.append(_evaluate(catalog, req, demands, region, choice))
@@ -517,9 +518,9 @@ def _kept_abroad(req: Requirements, choice: latency.Choice, chosen: Candidate,
         return []
     users = reasons.listing([place_name(p) for p in choice.users])
     text = (f"The recommended region {region.code} keeps the data in {region.city} "
-            f"({region.country}), where none of the users ({users}) are: it was chosen for "
-            "its round trip and cost, as no data_residency is stated. State data_residency "
-            "if the data must stay in the users' countries.")
+            f"({place_name(region.country)}), where none of the users (in {users}) are: it "
+            "was chosen for its round trip and cost, as no data_residency is stated. State "
+            "data_residency if the data must stay in the users' countries.")
     home = [c for c in evaluated if _comparable(c, chosen)
             and (c.design.region.group in places or c.design.region.country in places)]
     if home:

@@ -36,7 +36,14 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from infra_mind.catalog.regions import REGIONS, Region
-from infra_mind.engine.places import COUNTRIES, between, country_rtt_ms, group_spread
+from infra_mind.engine.places import (
+    COUNTRIES,
+    between,
+    by_name,
+    country_rtt_ms,
+    group_spread,
+    place_name,
+)
 from infra_mind.engine.requirements import Requirements
 from infra_mind.engine.workloads import USER_FACING
 
@@ -189,7 +196,7 @@ def _excluded(allowed: Sequence[Region], kept: Sequence[Region],
     for r in allowed:
         if (r.provider, r.code) in kept_codes:
             continue
-        name = (r.group if r.group not in kept_groups
+        name = (place_name(r.group) if r.group not in kept_groups
                 else r.city if r.city not in kept_cities else r.code)
         out[name] = min(out.get(name, distance(r)), distance(r))
-    return dict(sorted(out.items()))
+    return dict(sorted(out.items(), key=lambda item: by_name(item[0])))

@@ -116,6 +116,35 @@ def group_spread(group: str) -> tuple[int, Region, Region] | None:
     return max(pairs, key=lambda p: p[0]) if pairs else None
 
 
+#: The region groups (``catalog.regions``) as a reader knows them. "eu" is the European
+#: Union: every region the catalog has in the group is in a member state.
+GROUP_NAMES = {"us": "the US", "ca": "Canada", "eu": "the EU", "uk": "the UK",
+               "apac": "Asia Pacific", "sa": "South America"}
+
+
+#: The countries of catalog regions that users name by region group instead (us, ca, uk).
+_GROUP_COUNTRIES = {"CA": "Canada", "GB": "the UK", "US": "the US"}
+
+#: Countries whose name takes "the" in a sentence ("users in the Netherlands").
+_THE = {"AE", "NL"}
+
+
 def place_name(place: str) -> str:
-    """A place the users are, as a reader knows it: a country by name, a group by code."""
-    return COUNTRIES[place].name if place in COUNTRIES else place
+    """A place the users are, a region group or a region's country, as a sentence names it:
+    "Japan" for JP, "the Netherlands" for NL, "the EU" for eu, "the US" for US. Anything
+    else (a city) as given."""
+    if place in COUNTRIES:
+        return ("the " if place in _THE else "") + COUNTRIES[place].name
+    return GROUP_NAMES.get(place) or _GROUP_COUNTRIES.get(place, place)
+
+
+def located(region: Region) -> str:
+    """Where a region is, as a reader knows it: "Montréal (Canada)", "N. Virginia (US)";
+    the city alone where it names the country ("Singapore", "Ireland")."""
+    country = place_name(region.country).removeprefix("the ")
+    return region.city if region.city == country else f"{region.city} ({country})"
+
+
+def by_name(name: str) -> str:
+    """A sort key for place names that reads "the EU" under E."""
+    return name.removeprefix("the ").casefold()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from infra_mind.engine.latency import NEAR_RTT_MS, Choice, rtt_ms
 from infra_mind.engine.money import usd, usd_change
-from infra_mind.engine.places import place_name
+from infra_mind.engine.places import located, place_name
 from infra_mind.engine.ranking import (
     EXISTING_PROVIDER_TOLERANCE,
     NEAR_RULE,
@@ -170,9 +170,9 @@ def _constraints(chosen: Candidate, availability: float) -> str:
     d = chosen.design
     if not d.violations and chosen.facts.storage_only:
         # no machines or databases: the storage service, not a zone count, places copies
-        return f"Meets every constraint: {d.region.name} ({d.region.group})"
+        return f"Meets every constraint: in {located(d.region)}"
     if not d.violations:
-        return (f"Meets every constraint: {d.region.name} ({d.region.group}), "
+        return (f"Meets every constraint: in {located(d.region)}, "
                 f"{_n(d.zones_used, 'availability zone')} for {availability:g}% availability")
     return (f"No option meets every constraint; this one has the fewest violations "
             f"({chosen.violations}): " + "; ".join(d.violations))

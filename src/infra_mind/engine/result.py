@@ -219,9 +219,10 @@ class RegionChoice(_Out):
                                                        "the users are is within this round "
                                                        "trip")
     excluded: list[str] = Field(default_factory=list,
-                                description="Regions left out for latency, by group (or by "
-                                            "city, where others of the group were kept), "
-                                            "with the round trip from the users")
+                                description="Regions left out for latency, by group "
+                                            "(\"the EU\"; by city where others of the "
+                                            "group were kept), with the round trip from "
+                                            "the users")
 
 
 class AssessmentResult(_Out):

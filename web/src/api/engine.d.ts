@@ -750,7 +750,7 @@ export interface components {
         RegionChoice: {
             /**
              * Excluded
-             * @description Regions left out for latency, by group (or by city, where others of the group were kept), with the round trip from the users
+             * @description Regions left out for latency, by group ("the EU"; by city where others of the group were kept), with the round trip from the users
              */
             excluded?: string[];
             /**
