@@ -182,3 +182,19 @@ def test_the_cheapest_option_named_in_the_budget_says_why_it_is_not_the_recommen
     assert (f"AWS eu-north-1, {usd(cheapest['monthly_cost_usd'])} a month "
             f"({cheapest['why_not'][0]})") in budget.replace("\\~", "~")
     assert "eu-west-2 is nearer the users" in cheapest["why_not"][0]
+
+
+def test_reports_name_the_provider_as_a_reader_knows_it(results, budgeted):
+    """"AZURE northeurope" and "GCP asia-south1" headed the brief and the reports: the
+    providers are written Azure, AWS and Google Cloud, as the agents write them."""
+    names = {"aws": "AWS", "azure": "Azure", "gcp": "Google Cloud"}
+    for result in [*results.values(), *budgeted.values()]:
+        rec = result["recommended"]
+        named = f"{names[rec['provider']]} {rec['region']}"
+        brief = markdown_brief(AssessmentResult.model_validate(result))
+        assert f"**Recommendation: {named}, " in brief
+        assert f"## {named}: line items" in brief
+        for kind in ("executive", "technical", "compliance"):
+            text = render_report(advise(result), kind, "md")
+            assert named in text, kind
+            assert not {"AZURE", "GCP"} & set(text.replace("|", " ").split()), kind

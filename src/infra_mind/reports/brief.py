@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra_mind.agents.sections import saves
+from infra_mind.agents.sections import saves, where
 from infra_mind.engine.money import (
     all_at_once,
     budget_position,
@@ -22,7 +22,7 @@ def markdown_brief(result: AssessmentResult) -> str:
     if rec is None:
         out += ["No option could be priced.", ""]
     else:
-        out += [f"**Recommendation: {rec.provider.upper()} {rec.region}, "
+        out += [f"**Recommendation: {where(rec)}, "
                 f"{usd(rec.monthly_cost_usd)} a month.**", ""]
         out += [f"{i}. {reason}" for i, reason in enumerate(rec.reasons, 1)] + [""]
     compared = any(o.compared_cost_usd not in (None, o.monthly_cost_usd)
@@ -42,7 +42,7 @@ def markdown_brief(result: AssessmentResult) -> str:
     chosen = next((o for o in result.options if rec and o.provider == rec.provider
                    and o.region == rec.region), None)
     if chosen is not None:
-        out += ["", f"## {chosen.provider.upper()} {chosen.region}: line items", "",
+        out += ["", f"## {where(chosen)}: line items", "",
                 "| workload | component | sku | quantity | unit price | monthly |",
                 "|---|---|---|---:|---:|---:|"]
         out += [f"| {li.workload} | {li.component} | {li.sku} | {li.quantity:,.2f} {li.unit}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from infra_mind.agents.sections import where
 from infra_mind.engine.result import AssessmentResult
 from infra_mind.reports.advice import Advice, Narrative, assemble
 from infra_mind.reports.document import Column, Report, Section, Table
@@ -28,7 +29,7 @@ def build(advice: Advice) -> Report:
 def summary(result: AssessmentResult) -> Section:
     """Controls met, with gaps, and left to the customer, per framework."""
     rec = result.recommended
-    scope = (f"Controls for {rec.provider.upper()} {rec.region}, the recommended option."
+    scope = (f"Controls for {where(rec)}, the recommended option."
              if rec else "No option could be priced.")
     if not result.compliance:
         return Section("summary", "Summary", paragraphs=(

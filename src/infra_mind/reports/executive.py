@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from infra_mind.agents.sections import where
 from infra_mind.engine.money import all_at_once, budget_position, outlook, usd
 from infra_mind.engine.result import AssessmentResult, Option
 from infra_mind.reports.advice import Advice, Narrative, assemble
@@ -40,10 +41,9 @@ def recommendation(result: AssessmentResult) -> Section:
                        paragraphs=("No option could be priced.",))
     region = next((o.region_name for o in result.options
                    if o.provider == rec.provider and o.region == rec.region), "")
-    where = f"{rec.region} ({region})" if region else rec.region
     return Section("recommendation", "Recommendation",
-                   paragraphs=(f"{rec.provider.upper()} {where}, "
-                               f"{usd(rec.monthly_cost_usd)} a month.",),
+                   paragraphs=(where(rec) + (f" ({region})" if region else "")
+                               + f", {usd(rec.monthly_cost_usd)} a month.",),
                    bullets=tuple(rec.reasons))
 
 
@@ -90,8 +90,8 @@ def budget(result: AssessmentResult) -> Section:
         # exists asks exactly that (the craft shop's Stockholm, $8.67 less than London)
         why = "; ".join(cheapest.why_not)
         lines.append("Cheapest option that meets every constraint, is fully priced and has "
-                     f"the fewest compliance gaps: {cheapest.provider.upper()} "
-                     f"{cheapest.region}, {usd(cheapest.monthly_cost_usd)} a month"
+                     f"the fewest compliance gaps: {where(cheapest)}, "
+                     f"{usd(cheapest.monthly_cost_usd)} a month"
                      + (f" ({why})." if why else "."))
     if b.levers_note:
         lines.append(f"{b.levers_note}.")
@@ -144,7 +144,7 @@ def commitment(option: Option | None) -> Section | None:
                f"{usd(option.monthly_cost_usd)} a month." if base != option.monthly_cost_usd
                else "")
     return Section("commitment", "Commitment savings",
-                   paragraphs=(f"{option.provider.upper()} {option.region} under each "
+                   paragraphs=(f"{where(option)} under each "
                                "purchase option; savings against on-demand, a month."
                                + already,),
                    table=Table(columns, rows))

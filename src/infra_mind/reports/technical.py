@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from infra_mind.agents.sections import where
 from infra_mind.engine.money import usd
 from infra_mind.engine.result import AssessmentResult, Demand, LineItem, Option
 from infra_mind.reports.advice import Advice, Narrative, assemble
@@ -22,8 +23,7 @@ def build(advice: Advice) -> Report:
     result = advice.result
     narrative = Narrative(advice.narrative)
     option = advice.recommended_option
-    subtitle = ("Technical report: " + (f"{option.provider.upper()} {option.region} "
-                                        f"({option.region_name})" if option else
+    subtitle = ("Technical report: " + (f"{where(option)} ({option.region_name})" if option else
                                         "no option could be priced"))
     return assemble(advice, narrative, kind="technical", title="technical report",
                     subtitle=subtitle, sections=[
@@ -59,8 +59,7 @@ def architecture(option: Option | None) -> Section:
     columns = (Column("workload"), Column("line items", "count"), Column("monthly", "money"))
     rows = tuple((name, len(items), _subtotal(items)) for name, items in groups.items())
     return Section("architecture", "Recommended architecture",
-                   paragraphs=(f"{option.provider.upper()} {option.region} "
-                               f"({option.region_name}): "
+                   paragraphs=(f"{where(option)} ({option.region_name}): "
                                f"{plural(len(option.line_items), 'line item')} in "
                                f"{plural(len(groups), 'workload')}, total "
                                f"{usd(option.monthly_cost_usd)} a month.", *_dated(option)),

@@ -24,10 +24,10 @@ from infra_mind.agents.sections import (
     research,
 )
 from infra_mind.agents.sections.spec import SectionSpec
-from infra_mind.agents.sections.words import has_ml, saves
+from infra_mind.agents.sections.words import has_ml, saves, where
 from infra_mind.engine.result import AssessmentResult
 
-__all__ = ["SPECS", "SectionSpec", "has_ml", "saves", "sections_of", "user_data"]
+__all__ = ["SPECS", "SectionSpec", "has_ml", "saves", "sections_of", "user_data", "where"]
 
 #: Every section, keyed by (agent, key), in the order the agents run.
 SPECS: dict[tuple[str, str], SectionSpec] = {
