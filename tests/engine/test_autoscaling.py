@@ -134,3 +134,44 @@ def test_the_review_names_a_sudden_peak_and_what_each_answer_costs():
     assert f"its floor of {app.instances_min} machines" in text
     assert f"hold the {app.instances_max} peak machines all month" in text
     assert "against a peak of 4,000" in text and "Scale out on a schedule" in text
+
+
+def test_a_fleet_held_at_its_peak_for_its_commitment_is_not_called_under_used():
+    # reserved at $0.03 against $0.10 on demand: 5 machines all month ($109.50) cost less
+    # than a floor of 2 reserved and 3 on demand for 10 h a day ($43.80 + $91.25)
+    reserved = vm("c.large", 2, 4, 0.03, option=PurchaseOption.RESERVED_1Y)
+    cat = catalog(vm("c.large", 2, 4, 0.10), reserved, network())
+    d = design(cat, requirements(api(peak_hours_per_day=10), availability_target=99.9,
+                                 preferences={"commitment": "1y"}))
+    (app,) = [li for li in lines(d) if li.workload == "w0"]
+    assert (app.instances_min, app.instances_max) == (5, 5)
+    (held,) = d.held_peaks
+    assert (held.workload, held.machines, held.floor, held.term) == ("w0", 5, 2, "reserved_1y")
+    assert (held.peak_hours_a_day, held.vcpu_avg, held.vcpu) == (10, 2, 2)
+    assert d.underutilised == []
+    # on demand the same service scales, and a floor of 2 at 2 of 4 vCPUs is not idle either
+    scaled = design(CAT, requirements(api(peak_hours_per_day=10), availability_target=99.9))
+    assert scaled.held_peaks == [] and scaled.underutilised == []
+
+
+def test_the_review_says_why_a_committed_fleet_holds_its_peak():
+    from infra_mind.engine.assess import assess
+    from tests.engine.test_properties import catalog as real_catalog
+
+    # a German insurer's claims portal, committed for 3 years: the review had called it
+    # under-used ("At average load these services use under 30% of their capacity")
+    result = assess({"name": "claims", "users": ["DE"], "availability_target": 99.95,
+                     "preferences": {"providers": ["azure"], "commitment": "3y"},
+                     "workloads": [{"name": "claims-portal", "type": "web_service",
+                                    "peak_rps": 150, "avg_rps": 30, "cpu_ms_per_request": 40,
+                                    "memory_gb": 4, "peak_hours_per_day": 10}]},
+                    real_catalog())
+    (app,) = [li for li in result.options[0].line_items if li.component == "app servers"]
+    assert app.purchase_option == "reserved_3y"
+    assert app.instances_min == app.instances_max == 5
+    performance = next(p for p in result.review if p.pillar == "performance_efficiency")
+    assert not any("under 30%" in f for f in performance.findings)
+    assert ("claims-portal holds its 5 peak machines all month: reserved for 3 years, they "
+            "cost less than adding 3 on demand above a floor of 2 for 10 h a day. At average "
+            "load it needs 2 of their 10 vCPUs, and a peak finds them running."
+            ) in performance.findings

@@ -672,7 +672,7 @@ def _facts(req: Requirements, design: OptionDesign) -> ArchitectureFacts:
         unpriced=tuple(design.unpriced), commitment=req.preferences.commitment.value,
         interruptible_on_demand=tuple(design.interruptible_on_demand),
         autoscaling_saving_usd=round(design.autoscaling_saving_usd, 2),
-        underutilised=tuple(design.underutilised),
+        underutilised=tuple(design.underutilised), held_peaks=tuple(design.held_peaks),
         sudden_peaks=tuple(design.sudden_peaks),
         scaled_inference=tuple(design.scaled_inference),
         part_time_workers=tuple(design.part_time_workers),

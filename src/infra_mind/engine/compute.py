@@ -13,7 +13,7 @@ from dataclasses import replace
 from infra_mind.catalog.model import PriceRow, PurchaseOption
 from infra_mind.catalog.store import Catalog
 from infra_mind.engine import growth
-from infra_mind.engine.facts import PartTimeWorker, SuddenPeak
+from infra_mind.engine.facts import HeldPeak, PartTimeWorker, SuddenPeak
 from infra_mind.engine.ml import (
     choose_gpu_worker,
     choose_inference,
@@ -33,6 +33,7 @@ from infra_mind.engine.pricing import (
     Candidate,
     MachineChoice,
     ScalingChoice,
+    autoscaled_counts,
     choose_autoscaled,
     choose_machines,
     hourly_line,
@@ -164,7 +165,14 @@ def web(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDe
                                     else min(design.compute_instances_min, floor))
     design.arm64 |= c.row.attributes["arch"] == "arm64"
     if c.burst is None and vcpu_avg < 0.3 * floor * c.vcpu:
-        design.underutilised.append(d.workload)
+        if choice.held:
+            scaling, _ = autoscaled_counts(c, vcpu_peak=vcpu, vcpu_avg=vcpu_avg,
+                                           min_count=n_min)
+            design.held_peaks.append(HeldPeak(
+                d.workload, choice.peak, scaling, c.row.purchase_option.value,
+                round(peak_hours * 24 / HOURS_PER_MONTH, 2), vcpu_avg, c.vcpu))
+        else:
+            design.underutilised.append(d.workload)
     design.public_services.append((d.workload, choice.peak, first_line))
     design.has_public_endpoint = True
 

@@ -82,6 +82,22 @@ class SuddenPeak:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldPeak:
+    """An autoscaled service whose peak machines are held all month because, bought on a
+    commitment, they cost less than adding the machines above the floor on demand for the
+    peak hours (``pricing.ScalingChoice.held``): idle at average load by choice, not by
+    oversight."""
+
+    workload: str
+    machines: int  # the peak count, held all month
+    floor: int  # what the floor would be, scaling with the load
+    term: str  # the purchase option they are bought on: reserved_3y, savings_plan_1y, ...
+    peak_hours_a_day: float
+    vcpu_avg: float  # the vCPUs the average load needs (at the target utilisation)
+    vcpu: float  # of the machines held
+
+
+@dataclass(frozen=True, slots=True)
 class DearerClass:
     """A bucket stored in the infrequent-access class but read so much that the standard
     class, with no retrieval fee, costs less a month."""
@@ -149,6 +165,9 @@ class ArchitectureFacts:
     autoscaling_saving_usd: float = 0.0
     #: Workloads whose always-on instances run at under 30% of their capacity at average load.
     underutilised: tuple[str, ...] = ()
+    #: Of those, the services whose peak machines are held all month because committed they
+    #: cost less than scaling (not in ``underutilised``).
+    held_peaks: tuple[HeldPeak, ...] = ()
     growth_rate_monthly: float = 0.0
     horizon_months: int = 12
     #: Months until the projected cost passes the budget (None: never within the horizon).

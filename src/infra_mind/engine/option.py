@@ -14,7 +14,7 @@ from infra_mind.catalog.model import PriceRow, PurchaseOption
 from infra_mind.catalog.regions import Region
 from infra_mind.catalog.store import Catalog
 from infra_mind.engine import growth
-from infra_mind.engine.facts import DearerClass, PartTimeWorker, SuddenPeak
+from infra_mind.engine.facts import DearerClass, HeldPeak, PartTimeWorker, SuddenPeak
 from infra_mind.engine.pricing import beyond_tiers, tiered_lines
 from infra_mind.engine.requirements import Commitment, Requirements
 from infra_mind.engine.result import LineItem
@@ -59,6 +59,8 @@ class OptionDesign:
     #: Kept for the review's rule; 0 now that web tiers autoscale in the design itself.
     autoscaling_saving_usd: float = 0.0
     underutilised: list[str] = field(default_factory=list)
+    #: Services whose peak machines are held all month as committed they cost less.
+    held_peaks: list[HeldPeak] = field(default_factory=list)
     #: Public services on machines: (workload, instances at peak, index of its first line).
     public_services: list[tuple[str, int, int]] = field(default_factory=list)
     #: Autoscaled services whose floor cannot carry their peak even at full CPU (a peak

@@ -15,6 +15,7 @@ from infra_mind.engine.facts import (
     ArchitectureFacts,
     CdnAlternative,
     DearerClass,
+    HeldPeak,
     PartTimeWorker,
     SuddenPeak,
 )
@@ -150,6 +151,7 @@ def _performance(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
     if f.underutilised:
         out.append(("medium", "At average load these services use under 30% of their "
                               f"capacity: {', '.join(f.underutilised)}."))
+    out += [("none", _held_peak_text(h)) for h in f.held_peaks]
     out += [("medium", _sudden_peak_text(s)) for s in f.sudden_peaks]
     out += [("medium", f"{name}: the GPU machines added for the peak hours each start and "
                        f"load {weights:,.0f} GB of weights before they serve, minutes in all: "
@@ -302,9 +304,27 @@ def _with_cdn(cdn: CdnAlternative, monthly_cost_usd: float, repeated: str) -> st
             "would be served from the edge.")
 
 
+#: A commitment's term in words, by purchase option.
+_TERMS = {"reserved_1y": "reserved for 1 year", "reserved_3y": "reserved for 3 years",
+          "savings_plan_1y": "under a 1-year savings plan",
+          "savings_plan_3y": "under a 3-year savings plan"}
+
+
+def _held_peak_text(h: HeldPeak) -> str:
+    """Idle at average load by choice: a German insurer's portal, committed for 3 years,
+    held its 5 peak machines all month and the review called it under-used, as if scaling
+    had been forgotten."""
+    term = _TERMS.get(h.term, h.term)
+    above = h.machines - h.floor
+    return (f"{h.workload} holds its {h.machines} peak machines all month: {term}, they "
+            f"cost less than adding {above} on demand above a floor of {h.floor} for "
+            f"{h.peak_hours_a_day:g} h a day. At average load it needs {round(h.vcpu_avg, 1):g} of "
+            f"their {h.machines * h.vcpu:g} vCPUs, and a peak finds them running.")
+
+
 def _sustainability(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
     out = []
-    if f.underutilised or f.autoscaling_saving_usd > 0:
+    if f.underutilised or f.held_peaks or f.autoscaling_saving_usd > 0:
         out.append(("medium", "Idle capacity at average load: scaling with demand also cuts "
                               "energy use."))
     if f.arm64:
