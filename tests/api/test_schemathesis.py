@@ -131,7 +131,8 @@ SCHEMA = schemathesis.openapi.from_dict(_openapi(), config=CONFIG)
 #: state, each said in the document's descriptions. By operation, a test of the 422's body.
 #: Rules on requirements that tie fields together (see ``api.openapi``):
 CROSS_FIELD_RULES = re.compile(
-    r"^(workloads\[\d+\]|\(file\)): (avg_rps must not exceed peak_rps"
+    r"^(workloads\[\d+\](\.gpu)?|\(file\)): (avg_rps must not exceed peak_rps"
+    r"|gpu\.count \(\d+\) must be a multiple of gpu\.per_machine \(\d+\)"
     r"|avg_tokens_per_sec must not exceed peak_tokens_per_sec"
     r"|avg_prompt_tokens \+ avg_output_tokens must not exceed context_tokens"
     r"|workload names must be unique; repeated: .+)$")

@@ -68,6 +68,45 @@ def copilot(**over):
     return MlInference(name="llm", type="ml_inference", **{**fields, **over})
 
 
+RETRAIN = {"type": "worker", "vcpu": 32, "memory_gb": 256, "interruptible": False,
+           "gpu": {"count": 8, "memory_gb": 40, "model": "A100", "hours_per_month": 72}}
+SINGLE_A100 = gpu("a100.single", 1, "A100", 40, 2.5, vcpu=12)
+
+
+def test_gpus_that_must_share_a_machine_are_priced_on_one():
+    # 8 single-A100 machines cost less than one 8-GPU p4d, and train nothing across them
+    cat = catalog(SINGLE_A100, gpu("p4d.24xlarge", 8, "A100", 40, 21.957642, vcpu=96),
+                  network())
+    split = design(cat, requirements(RETRAIN))
+    (li,) = lines(split, "GPU workers")
+    assert (li.sku, li.quantity) == ("a100.single", 8 * 72)
+    (warning,) = [w for w in split.warnings if "gpu.per_machine" in w]
+    assert warning.startswith("w0: its 8 GPUs are priced on machines of 1 GPU (a100.single), "
+                              "as gpu.per_machine is not stated.")
+    together = design(cat, requirements({**RETRAIN, "gpu": {**RETRAIN["gpu"],
+                                                            "per_machine": 8}}))
+    (li,) = lines(together, "GPU workers")
+    assert (li.sku, li.quantity) == ("p4d.24xlarge", 72)
+    assert li.note.endswith("; 8 GPUs to a machine, as asked")
+    assert not [w for w in together.warnings if "gpu.per_machine" in w]
+    # stated as independent jobs: split, and nothing to warn of
+    apart = design(cat, requirements({**RETRAIN, "gpu": {**RETRAIN["gpu"], "per_machine": 1}}))
+    assert lines(apart, "GPU workers")[0].sku == "a100.single" and not apart.warnings
+    # no machine holds them together: a violation that says what was asked
+    alone = design(catalog(SINGLE_A100, network()),
+                   requirements({**RETRAIN, "gpu": {**RETRAIN["gpu"], "per_machine": 8}}))
+    assert alone.violations == ["w0: no priced GPU machine in aws us-east-1 has 8 GPU(s) with "
+                                ">= 40 GB (A100), 8 to a machine"]
+
+
+def test_per_machine_must_divide_the_gpu_count():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=r"gpu.count \(8\) must be a multiple of "
+                                              r"gpu.per_machine \(3\)"):
+        requirements({**RETRAIN, "gpu": {**RETRAIN["gpu"], "per_machine": 3}})
+
+
 def test_concurrency_follows_littles_law_and_the_kv_cache_the_average_context():
     d = size_inference(copilot(tokens_per_sec_per_request=30), 99.9)
     # 2,000 tokens/s / 30 tokens/s a request = 66.7 -> 67 requests in flight

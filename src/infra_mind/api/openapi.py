@@ -156,5 +156,6 @@ def requirements_schemas() -> dict[str, dict[str, Any]]:
         f"{schema.get('description', '')} Also refused, naming the field: a web service's "
         "avg_rps above its peak_rps, an inference workload whose avg_tokens_per_sec is above "
         "its peak_tokens_per_sec or whose average prompt and output tokens exceed "
-        "context_tokens, and two workloads of the same name.").strip()
+        "context_tokens, a GPU worker whose gpu.count is not a multiple of its "
+        "gpu.per_machine, and two workloads of the same name.").strip()
     return {"Requirements": schema, **found}

@@ -277,6 +277,22 @@ def _committed_floor_and_peak(design: OptionDesign, d: WorkloadDemand, kind: str
         design.term(d.workload, on_demand.purchase_option.value)
 
 
+def _split_gpus(design: OptionDesign, d: WorkloadDemand, row: PriceRow) -> None:
+    """A warning where a worker's GPUs are priced on several machines and nothing said
+    whether they may be: a radiology team's 8 A100s for retraining came out as 8 machines
+    of one GPU each, cheapest per GPU and no place to train one model across them."""
+    res = d.resources
+    gpus, each = int(res["gpu_count"]), int(row.attributes["gpu_count"])
+    if res.get("gpu_per_machine_stated") or each >= gpus:
+        return
+    design.warnings.append(
+        f"{d.workload}: its {gpus} GPUs are priced on machines of {each} GPU"
+        f"{'' if each == 1 else 's'} ({row.sku}), as gpu.per_machine is not stated. Work "
+        "that needs them on one machine (a model split across GPUs, training on several at "
+        f"once) should state gpu.per_machine ({gpus} for all of them); independent jobs, "
+        "1.")
+
+
 def worker(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDemand
             ) -> None:
     """A worker on machines, or on GPU machines when it asks for GPUs; spot where it is
@@ -372,12 +388,15 @@ def _gpu_worker(catalog: Catalog, design: OptionDesign, req: Requirements, d: Wo
         found = choose_gpu_worker(catalog, p, r, d, PurchaseOption.ON_DEMAND, prefer=commit)
     if found is None:
         res = d.resources
+        together = int(res.get("gpu_per_machine", 1))
         need = (f"{res['gpu_count']} GPU(s) with >= {float(res['gpu_memory_gib']):g} GB"
-                + ("" if res["gpu_model"] == "any" else f" ({res['gpu_model']})"))
+                + ("" if res["gpu_model"] == "any" else f" ({res['gpu_model']})")
+                + (f", {together} to a machine" if together > 1 else ""))
         design.violations.append(f"{d.workload}: no priced GPU machine in {p} {r} has {need}")
         design.unpriced.append(f"{d.workload}: GPU workers ({need}) in {p} {r}")
         return
     row, machines, hours, note, part = found
+    _split_gpus(design, d, row)
     always_on = hours >= HOURS_PER_MONTH
     if always_on and not spot:  # a commitment bills every hour: only for all-month machines
         row = committed(catalog, row, req, design, d.workload)

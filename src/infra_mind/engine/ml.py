@@ -219,11 +219,13 @@ def choose_gpu_worker(catalog: Catalog, provider: str, region: str, d: WorkloadD
 
     machines = max(ceil(GPUs / GPUs per machine), ceil(vCPU / machine vCPU),
     ceil(memory / machine memory)), over machines whose GPUs have the memory (and model)
-    asked for; cost = machines x hours x price, under ``prefer`` (a commitment, for
-    machines that run all month) where the catalog prices it.
+    asked for and that hold the GPUs that must share a machine (``gpu_per_machine``) a
+    whole number of times; cost = machines x hours x price, under ``prefer`` (a
+    commitment, for machines that run all month) where the catalog prices it.
     """
     res = d.resources
     gpus, gpu_mem = int(res["gpu_count"]), float(res["gpu_memory_gib"])
+    together = int(res.get("gpu_per_machine", 1))
     model, hours = str(res["gpu_model"]), float(res["hours_per_month"])
     vcpu, memory = float(res["vcpu"]), float(res["memory_gib"])
     follows = bool(res.get("follows_traffic"))
@@ -234,6 +236,8 @@ def choose_gpu_worker(catalog: Catalog, provider: str, region: str, d: WorkloadD
         if float(a["gpu_memory_gib"]) < gpu_mem:
             continue
         if model != "any" and gpu_model_family(str(a["gpu_model"])) != model.upper():
+            continue
+        if int(a["gpu_count"]) % together:
             continue
         # what each machine leaves the worker: its memory less the operating system's
         left = float(a["memory_gib"]) - OS_MEMORY_GIB
@@ -247,6 +251,7 @@ def choose_gpu_worker(catalog: Catalog, provider: str, region: str, d: WorkloadD
                     f"{a['memory_gib']} GiB each; machines = max(ceil({gpus} GPUs / "
                     f"{a['gpu_count']}), ceil({vcpu:g} vCPU / {a['vcpu']}), ceil({memory:g} "
                     f"GiB / {left:g} after {OS_MEMORY_GIB:g} GiB for the operating system)); "
-                    f"{machines} x {hours:g} h")
+                    f"{machines} x {hours:g} h"
+                    + (f"; {together} GPUs to a machine, as asked" if together > 1 else ""))
             best = (*key, (row, machines, hours, note, part))
     return best[3] if best else None

@@ -85,6 +85,8 @@ MAX_TOKENS_PER_SEC = 1_000_000_000
 MAX_REQUESTS_PER_MONTH = 1_000_000_000_000
 #: 4,096 GPUs for one worker: a large render or transcoding farm.
 MAX_WORKER_GPUS = 4_096
+#: The most GPUs one catalog machine holds (GCP a2-megagpu-16g: 16 A100).
+MAX_GPUS_PER_MACHINE = 16
 #: 288 GB: the most memory one GPU sold has (NVIDIA B300).
 MAX_GPU_MEMORY_GB = 288
 #: Default hours a day a web service runs at peak (see ``WebService.peak_hours_per_day``).
@@ -286,6 +288,19 @@ class GpuNeed(_Strict):
     hours_per_month: float | None = Field(
         None, gt=0, le=730, description="Hours a month the GPU machines run (batch work "
                                         "started when there is work); absent: all month")
+    per_machine: int | None = Field(
+        None, ge=1, le=MAX_GPUS_PER_MACHINE,
+        description="GPUs that must share one machine (a model split across GPUs, training "
+                    "on several GPUs at once); 1 for independent jobs (transcoding, batch "
+                    "inference). Absent: 1, and a warning where the GPUs are split across "
+                    "machines")
+
+    @model_validator(mode="after")
+    def _whole_machines(self) -> GpuNeed:
+        if self.per_machine is not None and self.count % self.per_machine:
+            raise ValueError(f"gpu.count ({self.count}) must be a multiple of "
+                             f"gpu.per_machine ({self.per_machine})")
+        return self
 
 
 class Worker(_Workload):

@@ -168,10 +168,15 @@ def size_worker(w: Worker, spot_ok: bool) -> WorkloadDemand:
     if w.vcpu_hours_per_month is not None:
         resources["vcpu_hours_per_month"] = w.vcpu_hours_per_month
     if gpu is not None:
+        together = gpu.per_machine or 1
         resources |= {"gpu_count": gpu.count, "gpu_memory_gib": gpu.memory_gb,
-                      "gpu_model": gpu.model or "any", "hours_per_month": round(hours, 4)}
+                      "gpu_model": gpu.model or "any", "hours_per_month": round(hours, 4),
+                      "gpu_per_machine": together,
+                      "gpu_per_machine_stated": gpu.per_machine is not None}
         trace.append(f"GPUs: {gpu.count} x >= {_fmt(gpu.memory_gb)} GB"
-                     + (f" ({gpu.model})" if gpu.model else "") + " on GPU machines, "
+                     + (f" ({gpu.model})" if gpu.model else "")
+                     + (f", {together} to a machine" if together > 1 else "")
+                     + " on GPU machines, "
                      + (f"{_fmt(hours)} h a month (started when there is work)"
                         if hours < HOURS_PER_MONTH else "all month"))
     trace.append("size follows traffic over the projection" if w.follows_traffic else

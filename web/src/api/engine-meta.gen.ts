@@ -258,6 +258,21 @@ export const REQUIREMENTS_SCHEMAS = {
     "default": null,
     "description": "Hours a month the GPU machines run (batch work started when there is work); absent: all month",
     "title": "Hours Per Month"
+   },
+   "per_machine": {
+    "anyOf": [
+     {
+      "maximum": 16,
+      "minimum": 1,
+      "type": "integer"
+     },
+     {
+      "type": "null"
+     }
+    ],
+    "default": null,
+    "description": "GPUs that must share one machine (a model split across GPUs, training on several GPUs at once); 1 for independent jobs (transcoding, batch inference). Absent: 1, and a warning where the GPUs are split across machines",
+    "title": "Per Machine"
    }
   },
   "title": "GpuNeed",

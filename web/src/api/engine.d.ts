@@ -375,6 +375,12 @@ export interface components {
              * @default null
              */
             model?: ("T4" | "V100" | "A10" | "A10G" | "L4" | "L40S" | "A100" | "H100" | "H200") | null;
+            /**
+             * Per Machine
+             * @description GPUs that must share one machine (a model split across GPUs, training on several GPUs at once); 1 for independent jobs (transcoding, batch inference). Absent: 1, and a warning where the GPUs are split across machines
+             * @default null
+             */
+            per_machine?: number | null;
         };
         /**
          * KubernetesPreference

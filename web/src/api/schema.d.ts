@@ -1393,6 +1393,12 @@ export interface components {
              * @default null
              */
             model: ("T4" | "V100" | "A10" | "A10G" | "L4" | "L40S" | "A100" | "H100" | "H200") | null;
+            /**
+             * Per Machine
+             * @description GPUs that must share one machine (a model split across GPUs, training on several GPUs at once); 1 for independent jobs (transcoding, batch inference). Absent: 1, and a warning where the GPUs are split across machines
+             * @default null
+             */
+            per_machine: number | null;
         };
         /**
          * KubernetesPreference
@@ -1816,7 +1822,7 @@ export interface components {
         ReportKind: "executive" | "technical" | "compliance";
         /**
          * Requirements
-         * @description A business, its workloads and its constraints. Also refused, naming the field: a web service's avg_rps above its peak_rps, an inference workload whose avg_tokens_per_sec is above its peak_tokens_per_sec or whose average prompt and output tokens exceed context_tokens, and two workloads of the same name.
+         * @description A business, its workloads and its constraints. Also refused, naming the field: a web service's avg_rps above its peak_rps, an inference workload whose avg_tokens_per_sec is above its peak_tokens_per_sec or whose average prompt and output tokens exceed context_tokens, a GPU worker whose gpu.count is not a multiple of its gpu.per_machine, and two workloads of the same name.
          */
         Requirements: {
             /**

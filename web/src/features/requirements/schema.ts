@@ -68,6 +68,7 @@ const LABELS: Record<string, string> = {
   count: "GPUs at once",
   model: "GPU model",
   hours_per_month: "Hours a month",
+  per_machine: "GPUs that must share a machine",
   providers: "Clouds",
   regions: "Allowed regions",
   managed_services: "Prefer managed services",
