@@ -163,3 +163,23 @@ def test_commitment_prices_only_when_asked_and_sourced():
                                                                 abs=0.011)
     assert 0 < analysis["reserved_3y"].break_even_month <= 36
     assert analysis["reserved_1y"].break_even_month <= 12
+
+
+def test_large_quantities_are_written_out_not_in_exponents():
+    """A radiology archive's disaster-recovery copy read "one copy of 120300 GB", and at
+    1.2 million GB ``:g`` would have written 1.2e+06; the sizing trace's ``:,.4g`` wrote
+    120,300 GB as 1.203e+05."""
+    import json
+    import re
+
+    req = {"name": "archive", "compliance": ["hipaa"], "users": ["us"],
+           "availability_target": 99.9,
+           "workloads": [
+               {"name": "api", "type": "web_service", "peak_rps": 50, "avg_rps": 10,
+                "cpu_ms_per_request": 20, "egress_gb_per_month": 1_500_000},
+               {"name": "db", "type": "database", "storage_gb": 120_300, "memory_gb": 64},
+               {"name": "dicom", "type": "object_storage", "storage_gb": 2_000_000,
+                "access": "infrequent", "public": True, "egress_gb_per_month": 1_200_000}]}
+    text = json.dumps(assess(req, default_catalog()).model_dump(mode="json"))
+    assert not re.findall(r"\de[+-]\d", text)
+    assert "one copy of " in text and "2,120,300" in text

@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from infra_mind.engine.money import budget_position, per_month, unit_price, usd, usd_change
+from infra_mind.engine.money import (
+    budget_position,
+    per_month,
+    qty,
+    unit_price,
+    usd,
+    usd_change,
+)
 
 
 def test_amounts_read_one_way():
@@ -50,3 +57,15 @@ def test_no_sign_is_ever_written(delta):
     text = usd_change(delta)
     assert "-" not in text
     assert text == "the same" or text.startswith("$")
+
+
+def test_quantities_read_as_written_never_in_exponents():
+    assert [qty(x) for x in (120_300.0, 2e6, 1_234_567.5, 63.75, 0.25, 1e-5, 0)] == [
+        "120,300", "2,000,000", "1,234,568", "63.75", "0.25", "0.00001", "0"]
+    assert [qty(x, 4) for x in (304.1667, 10.0000011, 12_345.6)] == ["304.2", "10", "12,346"]
+
+
+@given(st.floats(min_value=1e-6, max_value=1e12, allow_nan=False))
+def test_no_quantity_is_written_in_an_exponent(x):
+    text = qty(x)
+    assert "e" not in text and float(text.replace(",", "")) == pytest.approx(x, rel=1e-5)

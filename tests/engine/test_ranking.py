@@ -77,7 +77,7 @@ def test_a_cheaper_option_with_an_unpriced_part_is_not_sunk_by_the_hole():
     assert ("Lowest monthly cost of the options with as few violations and compliance gaps: "
             "$58.40, against $73.00 on aws us-east-1") in reasons[2]
     unpriced = next(r for r in reasons if r.startswith("Not in the total:"))
-    assert "(shared): internet egress (1000 GB) in azure eastus" in unpriced
+    assert "(shared): internet egress (1,000 GB) in azure eastus" in unpriced
     assert ("aws us-east-1, fully priced at $163.00, would cost less only if they cost more "
             "than $104.60 a month") in unpriced
 
@@ -147,7 +147,7 @@ def test_an_unpriced_part_empties_its_slot(text, slot):
 
 
 @pytest.mark.parametrize(("text", "slot"), [
-    ("(shared): CDN cache fill (1100 GB) in gcp us-central1", (SHARED, "CDN cache fill")),
+    ("(shared): CDN cache fill (1,100 GB) in gcp us-central1", (SHARED, "CDN cache fill")),
     ("(shared): CDN requests in gcp us-central1", (SHARED, "CDN requests")),
     ("(shared): NAT gateway in gcp us-central1", (SHARED, "NAT gateway")),
 ])

@@ -33,7 +33,7 @@ from infra_mind.engine.compliance.evaluate import RemediationPrice
 from infra_mind.engine.compliance.evidence import design_evidence
 from infra_mind.engine.design import OptionDesign, design_option
 from infra_mind.engine.facts import LARGE_FILE_KB, ArchitectureFacts, CdnAlternative
-from infra_mind.engine.money import usd
+from infra_mind.engine.money import qty, usd
 from infra_mind.engine.places import place_name
 from infra_mind.engine.pricing import (
     beyond_tiers,
@@ -416,7 +416,7 @@ def _assumed_database_sizes(req: Requirements, demands: list[WorkloadDemand],
             continue
         cpu = "" if w.vcpu is not None else f" and {float(sized[w.name]['vcpu']):g} vCPUs"
         out.append(f"{w.name}: memory_gb not stated, so {memory:g} GiB{cpu} were assumed (a "
-                   f"tenth of its {w.storage_gb:,g} GB of data in memory); its database "
+                   f"tenth of its {qty(w.storage_gb)} GB of data in memory); its database "
                    f"machines cost {usd(cost)} a month on {design.provider} "
                    f"{design.region.code}, {cost / design.monthly_usd:.0%} of that option. "
                    "State memory_gb (the working set to keep in memory) and vcpu if they "
@@ -741,7 +741,7 @@ def _remediation_cost(catalog: Catalog, req: Requirements, demands: list[Workloa
             return RemediationPrice(None, f"no infrequent-access object storage price in "
                                           f"{where}")
         cost, region = found
-        return RemediationPrice(cost, f"one copy of {gb:g} GB in infrequent-access object "
+        return RemediationPrice(cost, f"one copy of {qty(gb)} GB in infrequent-access object "
                                       f"storage in {region.code} ({where}){extra}")
     return RemediationPrice(None, "")
 

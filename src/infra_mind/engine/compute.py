@@ -20,6 +20,7 @@ from infra_mind.engine.ml import (
     choose_training,
     inference_shortfall,
 )
+from infra_mind.engine.money import qty
 from infra_mind.engine.network import per_vm_hour_usd
 from infra_mind.engine.option import (
     COMMITMENT_OPTION,
@@ -96,10 +97,10 @@ def machines(catalog: Catalog, design: OptionDesign, req: Requirements, d: Workl
             + f"; count = max({min_count}, ceil({vcpu:.2f} vCPU / {sustained:g})"
             + (f", ceil({total_memory:g} GiB / {memory:g})" if total_memory else "")
             + (f", ceil({processes} processes / {each})" if each else "")
-            + ")" + (f"; each machine holds >= {memory_per_instance:.4g} GiB of the "
+            + ")" + (f"; each machine holds >= {qty(memory_per_instance, 4)} GiB of the "
                      f"{total_memory:g}" if total_memory and memory_per_instance else "")
             + (f" ({each} process{'' if each == 1 else 'es'} of "
-               f"{memory_per_instance:.4g} GiB)" if each else "")
+               f"{qty(memory_per_instance, 4)} GiB)" if each else "")
             + (f"; burstable: {choice.burst.basis}" if choice.burst else ""))
     item = hourly_line(row, choice.count, workload=d.workload, component=component, note=note)
     part = (growth.ScaledMachines(row.price_usd, sustained, memory,

@@ -21,6 +21,7 @@ from infra_mind.catalog.store import Catalog
 from infra_mind.engine import compute, growth, network, protection
 from infra_mind.engine.burstable import small_load
 from infra_mind.engine.facts import DearerClass
+from infra_mind.engine.money import qty
 from infra_mind.engine.option import (
     COMMITMENT_OPTION,
     OptionDesign,
@@ -73,7 +74,7 @@ def _block_storage(catalog: Catalog, design: OptionDesign, workload: str, gb: fl
     if per_gb:
         row = per_gb[0]
         item = line(row, workload=workload, component="block storage", quantity=gb * copies,
-                    note=f"{gb:g} GB x {copies} volume(s)")
+                    note=f"{qty(gb)} GB x {copies} volume(s)")
         design.add(item, "storage", growth.GrowingStorage([row], gb, growth_gb, copies))
         return
     disks = sorted((row for row in catalog.family_rows(p, r, ProductFamily.BLOCK_STORAGE)
@@ -83,10 +84,10 @@ def _block_storage(catalog: Catalog, design: OptionDesign, workload: str, gb: fl
     if fitting:
         row = fitting[0]
         item = line(row, workload=workload, component="block storage", quantity=copies,
-                    note=f"{copies} disk(s) of {row.attributes['disk_gib']} GiB for {gb:g} GB")
+                    note=f"{copies} disk(s) of {row.attributes['disk_gib']} GiB for {qty(gb)} GB")
         design.add(item, "storage", growth.Fixed(item.monthly_usd))
         return
-    design.unpriced.append(f"{workload}: block storage ({gb:g} GB) in {p} {r}")
+    design.unpriced.append(f"{workload}: block storage ({qty(gb)} GB) in {p} {r}")
 
 
 def _fits_database(row: PriceRow, vcpu: float, memory: float) -> bool:
@@ -170,12 +171,12 @@ def _database_storage(catalog: Catalog, design: OptionDesign, workload: str, eng
         exact = [row for row in rows if row.attributes.get("deployment") in (None, "single")]
         copies = 2 if ha else 1  # the standby's storage is billed as a second copy
     if not exact:
-        design.unpriced.append(f"{workload}: {engine} storage ({gb:g} GB) in {p} {r}")
+        design.unpriced.append(f"{workload}: {engine} storage ({qty(gb)} GB) in {p} {r}")
         return
     row = exact[0]
     least = DB_MIN_STORAGE_GB.get((p, engine), 0.0)
     billed = max(gb, least)
-    note = f"{gb:g} GB" + (f", billed at the {least:g} GB minimum allocation"
+    note = f"{qty(gb)} GB" + (f", billed at the {qty(least)} GB minimum allocation"
                             if billed > gb else "")
     item = line(row, workload=workload, component="database storage",
                 quantity=billed * copies,
@@ -186,7 +187,7 @@ def _database_storage(catalog: Catalog, design: OptionDesign, workload: str, eng
     billable = max(0.0, (BACKUP_GB_PER_DATA_GB - free) * gb)
     if backup and billable > 0:
         item = line(backup[0], workload=workload, component="database backups",
-                    quantity=billable, note=f"{BACKUP_GB_PER_DATA_GB:g} x {gb:g} GB of data "
+                    quantity=billable, note=f"{BACKUP_GB_PER_DATA_GB:g} x {qty(gb)} GB of data "
                                             "(seven daily backups, incremental)")
         design.add(item, "storage", growth.GrowingStorage(
             [backup[0]], billable, grow * (BACKUP_GB_PER_DATA_GB - free), 1))
@@ -311,13 +312,13 @@ def _retrieval(catalog: Catalog, design: OptionDesign, d: WorkloadDemand) -> Non
         return
     row = first_row(catalog, p, r, ProductFamily.OBJECT_STORAGE, retrieval_of="infrequent")
     if row is None:
-        design.unpriced.append(f"{d.workload}: data retrieval ({gb:,g} GB a month) in {p} {r}")
+        design.unpriced.append(f"{d.workload}: data retrieval ({qty(gb)} GB a month) in {p} {r}")
         return
-    how = (f"{d.egress_gb_per_month:,g} GB egress x (1 - {network.CDN_CACHE_HIT_RATIO:g} CDN "
+    how = (f"{qty(d.egress_gb_per_month)} GB egress x (1 - {network.CDN_CACHE_HIT_RATIO:g} CDN "
            "cache hit ratio): the CDN's origin reads" if public else
            "its egress: every GB sent is read out of the class first")
     item = line(row, workload=d.workload, component="data retrieval", quantity=gb,
-                note=f"{gb:,g} GB read a month, {how}")
+                note=f"{qty(gb)} GB read a month, {how}")
     design.add(item, "storage", growth.ScaledLinear(item.monthly_usd) if public
                else growth.Fixed(item.monthly_usd))
     stored = float(d.resources["storage_gb"])

@@ -39,6 +39,19 @@ def unit_price(amount: float) -> str:
     return f"${whole}.{decimals.ljust(2, '0')}"
 
 
+def qty(amount: float, digits: int = 6) -> str:
+    """A quantity (GB, requests) as a reader writes it, to ``digits`` significant digits
+    and whole from there up: ``120,300``, ``2,000,000``, ``0.25``; never ``1.2e+06``, as
+    ``:g`` wrote 1.2 million GB of backups (and ``:,.4g`` 120,300 GB as 1.203e+05)."""
+    if not math.isfinite(amount):
+        raise ValueError(f"not a quantity: {amount!r}")
+    if amount == 0:
+        return "0"
+    places = max(0, digits - 1 - math.floor(math.log10(abs(amount))))
+    text = f"{round(amount, places):,.{places}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 #: Marks a price derived from list prices by a stated rule (the catalog's ``basis:
 #: derived``), wherever a table shows it; the rule itself is in the line's note.
 DERIVED_MARK = "≈"

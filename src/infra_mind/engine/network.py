@@ -13,7 +13,7 @@ from typing import assert_never
 from infra_mind.catalog.model import PriceRow, ProductFamily, Provider, Unit
 from infra_mind.catalog.store import Catalog
 from infra_mind.engine import growth
-from infra_mind.engine.money import usd
+from infra_mind.engine.money import qty, usd
 from infra_mind.engine.option import OptionDesign
 from infra_mind.engine.pricing import first_row, hourly_line, line, tier_group
 from infra_mind.engine.requirements import KubernetesPreference, Requirements, Workload
@@ -188,9 +188,9 @@ def _load_balancer(catalog: Catalog, design: OptionDesign, demands: list[Workloa
         if direction == "inbound":
             gb, note = inbound, received
         elif direction == "outbound":
-            gb, note = egress, f"{egress:g} GB served"
+            gb, note = egress, f"{qty(egress)} GB served"
         else:
-            gb, note = inbound + egress, f"{received} + {egress:g} GB served"
+            gb, note = inbound + egress, f"{received} + {qty(egress)} GB served"
         if gb > 0:
             item = line(data, workload="(shared)", component="load balancer data processed",
                         quantity=gb, note=note)
@@ -219,7 +219,7 @@ def _capacity_units(design: OptionDesign, row: PriceRow, avg_rps: float, egress:
     units = max(by_new, by_active, by_bytes)
     note = (f"{units:.2f} LCU = max(new connections {new_per_s:.2f}/s / "
             f"{NEW_CONNECTIONS_PER_LCU:g} = {by_new:.2f}, active {active:,.0f} / "
-            f"{ACTIVE_CONNECTIONS_PER_LCU:,.0f} = {by_active:.2f}, processed {egress:g} GB / "
+            f"{ACTIVE_CONNECTIONS_PER_LCU:,.0f} = {by_active:.2f}, processed {qty(egress)} GB / "
             f"{HOURS_PER_MONTH} h / {GB_PER_HOUR_PER_LCU:g} GB = {by_bytes:.2f}); "
             f"{avg_rps:g} rps at {REQUESTS_PER_CONNECTION:g} requests a connection "
             f"(keep-alive), each open {CONNECTION_SECONDS:g} s")
@@ -254,7 +254,7 @@ def _cdn(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand]) 
     names = ", ".join(d.workload for d in public)
     rows = tier_group(catalog, p, r, ProductFamily.CDN, dimension="data")
     if not rows:
-        design.unpriced.append(f"(shared): CDN for {names} ({egress:g} GB a month) in {p} {r}")
+        design.unpriced.append(f"(shared): CDN for {names} ({qty(egress)} GB a month) in {p} {r}")
         return
     if egress > 0:
         _tiered_data(design, rows, egress, "CDN data transfer")
@@ -274,7 +274,7 @@ def _cdn(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand]) 
     if p in CDN_CACHE_FILL_BILLED and egress > 0:
         _data_line(catalog, design, ProductFamily.CDN, "cache_fill", "CDN cache fill",
                    egress * (1 - CDN_CACHE_HIT_RATIO),
-                   f"{egress:g} GB x (1 - {CDN_CACHE_HIT_RATIO:g} cache hit ratio)",
+                   f"{qty(egress)} GB x (1 - {CDN_CACHE_HIT_RATIO:g} cache hit ratio)",
                    growth.ScaledLinear)
 
 
@@ -286,7 +286,7 @@ def _data_line(catalog: Catalog, design: OptionDesign, family: ProductFamily, di
     p, r = design.provider, design.region.code
     row = first_row(catalog, p, r, family, dimension=dimension)
     if row is None:
-        design.unpriced.append(f"(shared): {component} ({gb:g} GB) in {p} {r}")
+        design.unpriced.append(f"(shared): {component} ({qty(gb)} GB) in {p} {r}")
         return
     item = line(row, workload="(shared)", component=component, quantity=gb, note=note)
     design.add(item, "network", part(item.monthly_usd))
@@ -341,7 +341,7 @@ def _nat(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand]) 
     gb = nat_data_gb(demands)
     if gb > 0:
         _data_line(catalog, design, ProductFamily.NAT_GATEWAY, "data", "NAT data processed",
-                   gb, f"{gb:g} GB a month started by workers (their stated egress)",
+                   gb, f"{qty(gb)} GB a month started by workers (their stated egress)",
                    growth.Fixed)
 
 
@@ -432,7 +432,7 @@ def _egress(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand
         return
     rows = tier_group(catalog, p, r, ProductFamily.EGRESS)
     if not rows:
-        design.unpriced.append(f"(shared): internet egress ({egress_gb:g} GB) in {p} {r}")
+        design.unpriced.append(f"(shared): internet egress ({qty(egress_gb)} GB) in {p} {r}")
         return
     _tiered_data(design, rows, egress_gb, "internet egress", fixed_gb=fixed_gb)
 
@@ -448,7 +448,7 @@ def _tiered_data(design: OptionDesign, rows: list[PriceRow], gb: float, componen
         free = rows[0].attributes.get("free_gb_per_month", 0)
         items = [line(min(rows, key=lambda x: x.tier_start or 0.0), workload="(shared)",
                       component=component, quantity=0.0,
-                      note=f"{gb:g} GB within the {free:g} GB free allowance")]
+                      note=f"{qty(gb)} GB within the {qty(free)} GB free allowance")]
     for item in items[:-1]:
         design.add(item, "network", growth.Fixed(0.0))
     design.add(items[-1], "network", growth.ScaledTiers(rows, gb - fixed_gb, fixed_gb))

@@ -12,6 +12,7 @@ from infra_mind.catalog.model import PriceRow, ProductFamily, Provider, Purchase
 from infra_mind.catalog.store import Catalog, normalize_sku
 from infra_mind.engine.burstable import small_load
 from infra_mind.engine.kubernetes import allocatable
+from infra_mind.engine.money import qty
 from infra_mind.engine.result import LineItem
 from infra_mind.engine.sizing import HOURS_PER_MONTH
 
@@ -76,7 +77,7 @@ def tier_amounts(rows: list[PriceRow], quantity: float) -> list[tuple[PriceRow, 
         if row.tier_start is None and row.tier_end is None:
             bounds = ""  # a flat price
         else:
-            bounds = f"tier {start:g}-{'' if end == math.inf else f'{end:g}'} {row.unit.value}"
+            bounds = f"tier {qty(start)}-{'' if end == math.inf else qty(end)} {row.unit.value}"
         if free and lo == free and start < free:
             bounds += f"{', ' if bounds else ''}after {free:g} free"
         out.append((row, used, bounds))

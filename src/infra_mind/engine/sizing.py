@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import assert_never
 
+from infra_mind.engine.money import qty
 from infra_mind.engine.requirements import (
     Cache,
     Database,
@@ -115,7 +116,7 @@ class WorkloadDemand:
 
 
 def _fmt(x: float) -> str:
-    return f"{x:,.4g}" if abs(x) < 1e6 else f"{x:,.0f}"
+    return qty(x, 4)
 
 
 def size_web_service(w: WebService, availability: float) -> WorkloadDemand:
