@@ -81,3 +81,29 @@ def test_a_pod_never_lands_on_a_node_it_does_not_fit(provider, memory_gb):
     # the same service on plain machines may use the whole machine, and says nothing of pods
     plain = _design(provider, "avoid", memory_gb).options[0]
     assert not any("allocatable" in li.note for li in plain.line_items)
+
+
+def test_a_batch_gpu_job_is_not_an_always_on_service_that_calls_for_a_cluster():
+    """A radiology team's API, its always-on classifier and a 72-hour monthly retraining
+    run were counted three always-on services, and designed on Kubernetes."""
+    retrain = {"name": "retrain", "type": "worker", "vcpu": 8, "memory_gb": 64,
+               "gpu": {"count": 1, "memory_gb": 40, "hours_per_month": 72}}
+    req = {"name": "radiology", "users": ["us"], "preferences": {"providers": ["aws"]},
+           "workloads": [
+               {"name": "api", "type": "web_service", "peak_rps": 20, "avg_rps": 5,
+                "cpu_ms_per_request": 50},
+               {"name": "classifier", "type": "worker", "vcpu": 4, "memory_gb": 16,
+                "gpu": {"count": 1, "memory_gb": 16}},
+               retrain]}
+
+    def control_plane(requirements):
+        return [li for li in assess(requirements, catalog()).options[0].line_items
+                if li.component == "Kubernetes control plane"]
+
+    assert control_plane(req) == []
+    all_month = {**req, "workloads": [*req["workloads"][:2],
+                                      {**retrain, "gpu": {**retrain["gpu"],
+                                                          "hours_per_month": 730}}]}
+    (plane,) = control_plane(all_month)
+    assert plane.note.endswith("preferences.kubernetes: auto, and 3 always-on services (at "
+                               "least 3) share the cluster: api, classifier, retrain")

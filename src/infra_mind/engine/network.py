@@ -79,15 +79,22 @@ CDN_REQUESTS_BILLED = frozenset({"aws", "gcp"})
 CDN_NAMES = {"aws": "CloudFront", "azure": "Azure CDN", "gcp": "Cloud CDN"}
 
 
+def always_on_services(demands: list[WorkloadDemand]) -> list[str]:
+    """The long-running services of the business's own that run all month: a GPU batch
+    job started for its hours (a monthly retraining run of 72 h) is not one, and had made
+    a radiology team's two services three, and a cluster."""
+    return [d.workload for d in demands if d.type in _RUNS_SERVICE
+            and float(d.resources.get("hours_per_month", HOURS_PER_MONTH)) >= HOURS_PER_MONTH]
+
+
 def uses_kubernetes(req: Requirements, demands: list[WorkloadDemand]) -> bool:
     """Whether the services run on a Kubernetes cluster: when required, or on ``auto``
     with ``KUBERNETES_AUTO_MIN_SERVICES`` always-on services or more. Decided before the
     machines are chosen: a cluster's nodes are sized on what they leave for pods."""
     k8s = req.preferences.kubernetes
-    services = [d for d in demands if d.type in _RUNS_SERVICE]
     return (k8s is KubernetesPreference.REQUIRED
             or (k8s is KubernetesPreference.AUTO
-                and len(services) >= KUBERNETES_AUTO_MIN_SERVICES))
+                and len(always_on_services(demands)) >= KUBERNETES_AUTO_MIN_SERVICES))
 
 
 def shared(catalog: Catalog, design: OptionDesign, req: Requirements,
@@ -106,7 +113,7 @@ def shared(catalog: Catalog, design: OptionDesign, req: Requirements,
                 "databases and caches on private addresses only, with no public endpoint "
                 "(no machines, so no NAT gateway)")
     if design.kubernetes:
-        _kubernetes(catalog, design)
+        _kubernetes(catalog, design, req, demands)
     _egress(catalog, design, demands)
 
 
@@ -411,12 +418,20 @@ def _cloud_nat(catalog: Catalog, design: OptionDesign) -> None:
 # -- Kubernetes and egress ---------------------------------------------------------------
 
 
-def _kubernetes(catalog: Catalog, design: OptionDesign) -> None:
+def _kubernetes(catalog: Catalog, design: OptionDesign, req: Requirements,
+                demands: list[WorkloadDemand]) -> None:
     p, r = design.provider, design.region.code
     fee = (first_row(catalog, p, r, ProductFamily.KUBERNETES, tier="standard")
            or first_row(catalog, p, r, ProductFamily.KUBERNETES))
     if fee is not None:
-        item = hourly_line(fee, 1, workload="(shared)", component="Kubernetes control plane")
+        services = always_on_services(demands)
+        why = ("preferences.kubernetes: required" if req.preferences.kubernetes
+               is KubernetesPreference.REQUIRED else
+               f"preferences.kubernetes: auto, and {len(services)} always-on services "
+               f"(at least {KUBERNETES_AUTO_MIN_SERVICES}) share the cluster: "
+               + ", ".join(services))
+        item = hourly_line(fee, 1, workload="(shared)", component="Kubernetes control plane",
+                           note=why)
         design.add(item, "kubernetes", growth.Fixed(item.monthly_usd))
     else:
         design.unpriced.append(f"(shared): managed Kubernetes control plane in {p} {r}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from infra_mind.engine.network import KUBERNETES_AUTO_MIN_SERVICES
+from infra_mind.engine.network import uses_kubernetes
 from infra_mind.engine.protection import asked_for
 from infra_mind.engine.requirements import Requirements
 from infra_mind.engine.sizing import WorkloadDemand
@@ -76,9 +76,6 @@ def kinds_needed(req: Requirements, demands: Iterable[WorkloadDemand]) -> set[st
         needed |= {"waf.policy", "waf.rule", "waf.requests", "waf.gateway", "waf.capacity"}
     if "customer_managed_keys" in asked:
         needed |= {"keys.key", "keys.requests"}
-    services = sum(d.type in ("web_service", "worker", "ml_inference") for d in demands)
-    kubernetes = str(req.preferences.kubernetes)
-    if kubernetes == "required" or (kubernetes == "auto"
-                                    and services >= KUBERNETES_AUTO_MIN_SERVICES):
+    if uses_kubernetes(req, demands):
         needed.add("kubernetes")
     return needed
