@@ -41,6 +41,11 @@ def lead(question: str) -> str:
     # speed: a page load had found the load balancer's line items
     ("How fast will pages load for our customers?", "**Review: performance efficiency.**"),
     ("Will the site be slow for users in Germany?", "**Where the data is stored"),
+    # a why, a would or money (2026-12-07, from an Indian edtech's questions): the NAT
+    # gateway article had answered "Why Google Cloud and not AWS?"
+    ("Why AWS and not Google Cloud?", "**GCP / Google Cloud option (europe-west1).**"),
+    ("What would a 3-year commitment save?", "**Purchase options on aws eu-north-1.**"),
+    ("How will costs grow over the year?", "**Cost projection.**"),
 ])
 def test_a_question_about_the_assessment_leads_with_a_fact(question, starts):
     assert lead(question).startswith(starts)
@@ -58,6 +63,32 @@ def test_next_year_is_the_projection_a_year_out():
 
 def test_a_conceptual_question_leads_with_the_article():
     assert lead("What is a spot instance?").startswith("From the knowledge base")
+    assert lead("Why use spot instances?").startswith("From the knowledge base")
+
+
+def test_how_many_machines_at_peak_is_the_fleets_counts():
+    """Answered with instance-hours alone (2,920 hour x $0.033566), no machine count."""
+    result = result_of("eu-fintech")
+    (floor, peak) = [i for i in result["options"][0]["line_items"]
+                     if i["workload"] == "payments-authorisation-api"]
+    text = lead("How many app servers do we run at peak?")
+    assert text.startswith("**payments-authorisation-api on aws eu-north-1.**")
+    counts = (f"{floor['instances_min']} machines all month and up to "
+              f"{floor['instances_max']} at peak")
+    assert text.count(counts) == 1  # the committed floor and its peak: one fleet
+
+
+def test_a_public_buckets_delivery_is_the_shared_cdn_lines():
+    """"Why is the video delivery so expensive?" found the bucket's storage line alone:
+    the CDN that sends its files is priced in the shared lines."""
+    result = result_of("mobile-game-assets")
+    text = asyncio.run(answer("Why is asset delivery so expensive?", result=result, kb=KB,
+                              history=[])).markdown.split("\n\n")[0]
+    assert text.startswith("**asset-bundles on gcp us-central1.**")
+    cdn = [i for i in result["options"][0]["line_items"]
+           if i["workload"] == "(shared)" and i["component"].startswith("CDN ")]
+    assert cdn and "whose delivery is priced in the shared lines" in text
+    assert all(f"{i['component']} ${i['monthly_usd']:,.2f}" in text for i in cdn)
 
 
 def test_choosing_words_reach_the_recommendation():

@@ -176,7 +176,13 @@ _ABOUT_US = re.compile(r"(?i)\b(we|our|us|you|here|this|my)\b"
                        r"|\bhow much\b|\bwhat (is|are) (the|these|those)\b"
                        # a yes-or-no question asks about the design ("Is autoscaling set up?"
                        # had led with the article on autoscaling)
-                       r"|^\s*(is|are|does|do|did|will|should|can)\b")
+                       r"|^\s*(is|are|does|do|did|will|should|can)\b"
+                       # "Why Google Cloud and not AWS?" (the NAT article led), "Why is the
+                       # video delivery so expensive?", "What would a 3-year commitment
+                       # save?": a why, a would or money asks about this design's figures;
+                       # "Why use spot instances?" asks about the concept
+                       r"|^\s*why\b(?!\s+use\b)|\bwhat would\b|\b(cost|costs|costly|expensive|cheap"
+                       r"|cheaper|save|saves|saving|savings|spend|budget)\b")
 
 
 def _coverage(question: set[str], text: str) -> float:

@@ -105,7 +105,7 @@ def fact_documents(result: Mapping[str, Any]) -> list[FactDoc]:
     recommended = result.get("recommended") or None
     for option in result.get("options") or []:
         facts.append(_option(option, recommended))
-        facts.extend(_line_items(option))
+        facts.extend(_line_items(option, _served_by_cdn(result)))
         facts.extend(_commitment(option))
     facts.extend(_budget(result))
     facts.extend(_projection(result))
@@ -328,20 +328,62 @@ def _option(option: Mapping[str, Any], recommended: Mapping[str, Any] | None) ->
     return FactDoc(_slug("option", provider, region), title, text)
 
 
-def _line_items(option: Mapping[str, Any]) -> list[FactDoc]:
+def _fleet(item: Mapping[str, Any]) -> str:
+    """An autoscaled fleet's machine counts: "How many app servers do we run at peak?" was
+    answered with instance-hours alone."""
+    low, high = item.get("instances_min"), item.get("instances_max")
+    if low is None or high is None:
+        return ""
+    if low == high:
+        return f"{low} machine{'' if low == 1 else 's'} all month (peak and floor), "
+    hours = item.get("peak_hours_per_month")
+    return (f"{low} machines all month and up to {high} at peak"
+            + (f" ({quantity(hours)} hours a month)" if hours else "") + ", ")
+
+
+def _served_by_cdn(result: Mapping[str, Any]) -> list[str]:
+    """The workloads whose files the CDN serves: public buckets and static sites."""
+    workloads = (result.get("requirements") or {}).get("workloads") or []
+    return [w.get("name", "") for w in workloads
+            if w.get("type") == "static_site" or (w.get("type") == "object_storage"
+                                                   and w.get("public"))]
+
+
+def _cdn_delivery(workload: str, served: list[str], shared: list[Mapping[str, Any]]) -> str:
+    """Where a public workload's delivery is priced: the CDN's lines are shared, so "Why is
+    the video delivery so expensive?" found the bucket's storage ($184.00) and not the
+    $2,890.44 of CDN lines its 30 TB a month cost."""
+    lines = [i for i in shared if str(i.get("component", "")).startswith("CDN ")]
+    if workload not in served or not lines:
+        return ""
+    others = [w for w in served if w != workload]
+    return (" Its files go out through the CDN, whose delivery is priced in the shared "
+            "lines" + (f" (with {', '.join(others)})" if others else "") + ": "
+            + "; ".join(f"{i['component']} {usd(i['monthly_usd'])}" for i in lines) + ".")
+
+
+def _line_items(option: Mapping[str, Any], served: list[str]) -> list[FactDoc]:
     by_workload: dict[str, list[Mapping[str, Any]]] = {}
     for item in option.get("line_items") or []:
         by_workload.setdefault(item.get("workload", ""), []).append(item)
+    shared = by_workload.get("(shared)", [])
     facts = []
     for workload, items in by_workload.items():
-        lines = "; ".join(
-            f"{i['component']}: {i['sku']} ({i['service']}), {quantity(i['quantity'])} "
-            f"{i['unit']} x {unit_price(i['unit_price_usd'])} = {usd(i['monthly_usd'])}"
-            for i in items)
+        parts, fleets = [], set()
+        for i in items:
+            # a committed floor and its on-demand peak are two lines of one fleet: its
+            # counts are said once
+            fleet = (i.get("sku"), i.get("instances_min"), i.get("instances_max"))
+            counts = "" if fleet in fleets else _fleet(i)
+            fleets.add(fleet)
+            parts.append(f"{i['component']}: {i['sku']} ({i['service']}), {counts}"
+                         f"{quantity(i['quantity'])} {i['unit']} x "
+                         f"{unit_price(i['unit_price_usd'])} = {usd(i['monthly_usd'])}")
+        lines = "; ".join(parts)
         # "monthly cost" in words: "What is the monthly egress cost?" had found the option's
         # total (which says both) before the line that prices the egress
         text = (f"{_where(option, short=True)}, workload {workload}, line items with their "
-                f"monthly cost: {lines}.")
+                f"monthly cost: {lines}." + _cdn_delivery(workload, served, shared))
         facts.append(FactDoc(_slug("items", option.get("provider"), option.get("region"),
                                    workload),
                              f"{workload} on {option.get('provider')} "

@@ -109,6 +109,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "cut": ("cut", "lower", "cost"),
     "save": ("save", "lower", "cost"),
     "saving": ("save", "lower", "cost"),
+    # "how will costs grow?": the projection's growth forecast
+    "grow": ("grow", "growth", "projection"),
+    "growth": ("growth", "projection"),
     # what the business does itself, onto the controls that are its own
     "ourselves": ("customer", "responsibility"),
     "yourselves": ("customer", "responsibility"),
