@@ -69,8 +69,8 @@ def test_a_conceptual_question_leads_with_the_article():
 def test_how_many_machines_at_peak_is_the_fleets_counts():
     """Answered with instance-hours alone (2,920 hour x $0.033566), no machine count."""
     result = result_of("eu-fintech")
-    (floor, peak) = [i for i in result["options"][0]["line_items"]
-                     if i["workload"] == "payments-authorisation-api"]
+    (floor, _peak) = [i for i in result["options"][0]["line_items"]
+                      if i["workload"] == "payments-authorisation-api"]
     text = lead("How many app servers do we run at peak?")
     assert text.startswith("**payments-authorisation-api on aws eu-north-1.**")
     counts = (f"{floor['instances_min']} machines all month and up to "

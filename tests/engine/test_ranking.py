@@ -113,8 +113,17 @@ def test_the_existing_provider_within_tolerance_is_ranked_first_and_says_by_how_
     dear = Catalog([machine(Provider.AWS, 0.10), egress(Provider.AWS, 0.09),
                     machine(Provider.AZURE, 0.14), egress(Provider.AZURE, 0.09)],
                    generated_at=AS_OF)
-    assert assess(worker_requirements(existing_provider="azure"), dear).recommended.provider \
-        == "aws"
+    moved = assess(worker_requirements(existing_provider="azure"), dear).recommended
+    assert moved.provider == "aws"
+    # and the reasons say why not azure (an Australian payroll company on GCP was sent to
+    # AWS for 33.5% less, and GCP was never named)
+    assert ("azure, the existing provider, is not recommended: azure eastus costs $29.20 a "
+            "month more (17.9%), beyond the 10% allowed for staying (weigh it against what "
+            "moving would cost, which the comparison does not price)") in moved.reasons
+    # not asked for at all: said as such
+    elsewhere = assess(worker_requirements(existing_provider="gcp"), dear).recommended
+    assert ("gcp, the existing provider, is not among the providers asked for "
+            "(preferences.providers), so none of its regions was designed") in elsewhere.reasons
 
 
 def test_options_are_listed_in_rank_order_with_their_basis():

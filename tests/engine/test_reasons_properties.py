@@ -421,6 +421,47 @@ def check_preferred(result, reason):
     return True
 
 
+def check_not_staying(result, reason):
+    """The existing provider, where it is not recommended, and why."""
+    m = re.fullmatch(r"(\w+), the existing provider, (.+)", reason)
+    if not m:
+        return False
+    existing = result.requirements.preferences.existing_provider
+    first = result.options[0]
+    assert existing is not None and m[1] == existing.value != first.provider
+    mine = [o for o in result.options if o.provider == existing.value]
+    asked = [p.value for p in result.requirements.preferences.providers]
+    if re.fullmatch(r"is not among the providers asked for \(preferences.providers\), so "
+                    r"none of its regions was designed", m[2]):
+        assert not mine and existing.value not in asked
+        return True
+    if re.fullmatch(r"has no option here: none of its regions was designed within the "
+                    r"requirements \(see the warnings\)", m[2]):
+        assert not mine and existing.value in asked
+        assert any(w.startswith(f"{existing.value}: ") for w in result.warnings)
+        return True
+    (o,) = mine
+    where = f"{o.provider} {o.region}"
+    if m2 := re.fullmatch(rf"is not recommended: {where} has (\d+) constraint violations? "
+                          r"against (\d+)", m[2]):
+        assert (int(m2[1]), int(m2[2])) == (len(o.violations), len(first.violations))
+        assert len(o.violations) > len(first.violations)
+    elif m2 := re.fullmatch(rf"is not recommended: {where} has (\d+) compliance gaps? "
+                            r"against (\d+)", m[2]):
+        assert (int(m2[1]), int(m2[2])) == (o.compliance_gaps, first.compliance_gaps)
+        assert level(o)[0] == level(first)[0] and o.compliance_gaps > first.compliance_gaps
+    else:
+        m2 = re.fullmatch(rf"is not recommended: {where} costs ({M}) a month more "
+                          rf"\(([\d.]+)%\)( {COMPARED})?, beyond the 10% allowed for staying "
+                          r"\(weigh it against what moving would cost, which the comparison "
+                          r"does not price\)", m[2])
+        assert m2, reason
+        assert level(o) == level(first)
+        assert close(amount(m2[1]), compared(o) - compared(first))
+        assert compared(o) > compared(first) * (1 + EXISTING_PROVIDER_TOLERANCE) - CENT
+    return True
+
+
 def check_controls(result, reason):
     m = re.fullmatch(r"(\d+) technical controls met by the design, (\d+) gaps?, (\d+) for the "
                      r"customer's own processes, across (.+)", reason)
@@ -436,7 +477,7 @@ def check_controls(result, reason):
 
 
 CHECKS = (check_ranking, check_constraints, check_gaps, check_cost, check_cheaper,
-          check_unpriced, check_users, check_preferred, check_controls)
+          check_unpriced, check_users, check_preferred, check_not_staying, check_controls)
 
 
 def check_reasons(result: AssessmentResult) -> None:

@@ -311,11 +311,43 @@ def _controls(chosen: Candidate, frameworks: list[str]) -> str:
             f"processes, across {', '.join(frameworks)}")
 
 
-def recommendation(r: Ranking, choice: Choice, availability: float,
-                   frameworks: list[str]) -> Recommendation:
-    """The first-ranked option with its reasons and the others as alternatives."""
+def _not_staying(r: Ranking, existing: str | None, providers: list[str]) -> list[str]:
+    """Why the existing provider is not recommended: an Australian payroll company on GCP
+    was sent to AWS, $289.82 a month (33.5%) less, and the reasons never named GCP.
+    ``providers``: those the requirements allow."""
     chosen = r.ranked[0]
-    reasons = [_ranking(r), _constraints(chosen, availability)]
+    if existing is None or chosen.design.provider == existing:
+        return []
+    mine = next((c for c in r.ranked if c.design.provider == existing), None)
+    if existing not in providers:
+        return [f"{existing}, the existing provider, is not among the providers asked for "
+                "(preferences.providers), so none of its regions was designed"]
+    if mine is None:
+        return [f"{existing}, the existing provider, has no option here: none of its "
+                "regions was designed within the requirements (see the warnings)"]
+    head = f"{existing}, the existing provider, is not recommended: {mine.where} has "
+    if mine.violations > chosen.violations:
+        return [head + f"{_n(mine.violations, 'constraint violation')} against "
+                f"{chosen.violations}"]
+    if mine.gaps > chosen.gaps:
+        return [head + f"{_n(mine.gaps, 'compliance gap')} against {chosen.gaps}"]
+    delta = round(mine.compared - chosen.compared, 2)
+    return [f"{existing}, the existing provider, is not recommended: {mine.where} costs "
+            f"{usd(delta)} a month more ({_pct(delta, chosen.compared)}%)"
+            + (f" {COMPARED}" if r.left_out else "")
+            + f", beyond the {EXISTING_PROVIDER_TOLERANCE:.0%} allowed for staying (weigh it "
+            "against what moving would cost, which the comparison does not price)"]
+
+
+def recommendation(r: Ranking, choice: Choice, availability: float,
+                   frameworks: list[str], existing: str | None = None,
+                   providers: list[str] | None = None) -> Recommendation:
+    """The first-ranked option with its reasons and the others as alternatives
+    (``existing``: the requirements' existing provider, said when it is not first, of
+    the ``providers`` they allow)."""
+    chosen = r.ranked[0]
+    reasons = [_ranking(r), _constraints(chosen, availability),
+               *_not_staying(r, existing, providers or [])]
     if frameworks:
         reasons.append(_gaps(r.ranked))
     cost = _cost(r)
