@@ -8,12 +8,19 @@ import { sentence } from "../../api/errors";
 import { StatusBadge } from "./StatusBadge";
 import { useRunEvents } from "./useRunEvents";
 
+/** The step a run reports when a worker claims it (``worker.tasks``), before any work. */
+const STARTING = "starting";
+
 export function RunPanel({ assessment, hasResult }: { assessment: AssessmentRead; hasResult: boolean }) {
   const id = useId();
   const queryClient = useQueryClient();
   const [runKey, setRunKey] = useState(0);
   const active = ACTIVE.includes(assessment.status);
-  const { steps, streamError } = useRunEvents(assessment.id, assessment.status, runKey);
+  const { steps: reported, streamError } = useRunEvents(assessment.id, assessment.status, runKey);
+  // "starting" is the claim, not a step of the work: a finished run that listed only
+  // "1. ✓ starting" (an offline run is over within a status read or two) read as if it
+  // had stopped there
+  const steps = active ? reported : reported.filter((step) => step.label !== STARTING);
 
   const run = useMutation({
     mutationFn: () =>
