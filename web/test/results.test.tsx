@@ -5,6 +5,7 @@ import { asResult, type AssessmentResult } from "../src/api/types";
 import { breakdown, CostBreakdownChart, niceTicks, OTHER_PART } from "../src/features/results/charts";
 import { shortSource } from "../src/features/results/LineItems";
 import { ResultsView } from "../src/features/results/ResultsView";
+import { money } from "../src/lib/format";
 import { completedAssessment, example, signedInUser, signedOut } from "./helpers";
 
 let result: AssessmentResult;
@@ -33,7 +34,14 @@ describe("the results view", () => {
     expect(screen.getByRole("img", { name: "Cost breakdown" })).toBeInTheDocument();
     expect(screen.getByRole("img", { name: "Cost projection" })).toBeInTheDocument();
     // one card per option, side by side
-    expect(within(screen.getByRole("region", { name: "Options" })).getAllByRole("heading", { level: 3 })).toHaveLength(result.options.length);
+    const optionsPanel = screen.getByRole("region", { name: "Options" });
+    expect(within(optionsPanel).getAllByRole("heading", { level: 3 })).toHaveLength(result.options.length);
+    // each alternative's difference in words ("$779.93 more a month (19.9%)"), no signs
+    for (const a of result.recommended!.alternatives) {
+      const change = Math.abs(a.delta_usd) < 0.005 ? "the same" : `${money(Math.abs(a.delta_usd))} ${a.delta_usd > 0 ? "more" : "less"}`;
+      expect(optionsPanel).toHaveTextContent(`${a.region}: ${change} a month (`);
+    }
+    expect(optionsPanel.textContent).not.toMatch(/[+−]\$/);
   });
 
   test("the cost breakdown sums each option's line items by component, to its total", () => {

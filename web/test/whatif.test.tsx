@@ -97,6 +97,9 @@ describe("what-if", () => {
     const before = current.recommended!.monthly_cost_usd;
     const line = within(differences).getAllByRole("status")[0]!;
     expect(line.textContent).toContain(`Monthly cost: ${money(before)} → `);
+    // the difference in words, as the engine writes it: no sign in front of an amount
+    expect(line.textContent).toMatch(/\(\$[\d,]+\.\d\d (more|less)(, [\d.]+%)?\)|\(the same\)/);
+    expect(line.textContent).not.toMatch(/[+−-]\$/);
     // the new recommendation is on one of the clouds kept
     expect(line.textContent).toMatch(/(Recommended: .* → (AWS|Azure) |Still recommended: (AWS|Azure) )/);
     const table = within(differences).getByRole("table");

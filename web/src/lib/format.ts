@@ -14,11 +14,14 @@ export function moneyShort(value: number): string {
   return usdWhole.format(value);
 }
 
-/** A signed difference: +$12.30 / −$12.30 */
-export function moneyDelta(value: number | null | undefined): string {
+/**
+ * A difference in words, as the engine writes one: "$12.30 more", "$12.30 less", "the same".
+ * No sign in front of an amount: "−$1,802.66 (-39.4%)" mixed two minus signs on one line.
+ */
+export function moneyChange(value: number | null | undefined): string {
   if (value === null || value === undefined) return "—";
-  if (value === 0) return usd.format(0);
-  return `${value > 0 ? "+" : "−"}${usd.format(Math.abs(value))}`;
+  if (Math.abs(value) < 0.005) return "the same";
+  return `${usd.format(Math.abs(value))} ${value > 0 ? "more" : "less"}`;
 }
 
 /** Unit prices keep their precision ($0.04947024 per hour). */

@@ -5,7 +5,7 @@
  */
 import { useId, useState } from "react";
 import type { AssessmentResult, BudgetLever, Option } from "../../api/types";
-import { dateTime, money, moneyDelta, num, percent, providerName, words } from "../../lib/format";
+import { dateTime, money, moneyChange, num, percent, providerName, words } from "../../lib/format";
 import { CostBreakdownChart, optionLabel, ProjectionChart } from "./charts";
 import { ComplianceControls } from "./Compliance";
 import { Derived, LineItemsTable } from "./LineItems";
@@ -132,7 +132,10 @@ export function ResultsView({ result, createdAt, level = 2, onTryLever }: Props)
         </ul>
         {recommended?.alternatives.length ? (
           <p className="hint">
-            {recommended.alternatives.map((a) => `${providerName(a.provider)} ${a.region}: ${moneyDelta(a.delta_usd)} (${percent(a.delta_pct)})`).join("; ")}.
+            {recommended.alternatives
+              .map((a) => `${providerName(a.provider)} ${a.region}: ${moneyChange(a.delta_usd)} a month (${percent(Math.abs(a.delta_pct))})`)
+              .join("; ")}
+            .
           </p>
         ) : null}
         {options.length ? <CostBreakdownChart options={options} /> : null}

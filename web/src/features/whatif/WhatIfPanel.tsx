@@ -5,7 +5,7 @@ import { api, ok } from "../../api/client";
 import { asResult, type AssessmentResult, type BudgetLever, type WhatIf, type WhatIfRead } from "../../api/types";
 import { ErrorText } from "../../components/Feedback";
 import { COUNTRIES } from "../../api/engine-meta.gen";
-import { FRAMEWORK_LABELS, GROUP_LABELS, money, moneyDelta, percent, providerName } from "../../lib/format";
+import { FRAMEWORK_LABELS, GROUP_LABELS, money, moneyChange, percent, providerName } from "../../lib/format";
 import { requirementsField } from "../requirements/schema";
 import { optionLabel } from "../results/charts";
 import { ResultsView } from "../results/ResultsView";
@@ -273,8 +273,8 @@ export function WhatIfOutcome({ current, outcome, full, onFull }: { current: Ass
       <p role="status" className="differences">
         Monthly cost: {money(cost.before)} → {money(cost.after)} (
         <span className={cost.delta && cost.delta > 0 ? "up" : "down"}>
-          {moneyDelta(cost.delta)}
-          {pct !== null ? `, ${pct > 0 ? "+" : ""}${percent(Math.round(pct * 10) / 10)}` : ""}
+          {moneyChange(cost.delta)}
+          {pct !== null && Math.round(pct * 10) !== 0 ? `, ${percent(Math.abs(Math.round(pct * 10) / 10))}` : ""}
         </span>
         ). {moved ? `Recommended: ${place(rec.before)} → ${place(rec.after)}.` : `Still recommended: ${place(rec.after)}.`}
       </p>
