@@ -183,3 +183,23 @@ def test_large_quantities_are_written_out_not_in_exponents():
     text = json.dumps(assess(req, default_catalog()).model_dump(mode="json"))
     assert not re.findall(r"\de[+-]\d", text)
     assert "one copy of " in text and "2,120,300" in text
+
+
+def test_aws_services_are_named_as_aws_names_them():
+    """"AmazonRDS automated backups" and "TLS required on AmazonRDS db.r6g.large": the
+    price list's service codes had reached the evidence and the line items."""
+    import re
+
+    from infra_mind.catalog.model import SERVICE_NAMES
+
+    req = {**BASE, "compliance": ["hipaa", "soc2"], "users": ["us"],
+           "preferences": {"providers": ["aws"]}}
+    result = assess(req, default_catalog())
+    texts = [li.service for o in result.options for li in o.line_items]
+    texts += [li.note for o in result.options for li in o.line_items]
+    texts += [c.evidence for c in result.compliance] + result.recommended.reasons
+    texts += [f for p in result.review for f in p.findings]
+    codes = re.compile(r"\b(" + "|".join(SERVICE_NAMES) + r")\b")
+    assert not [t for t in texts if codes.search(t)]
+    assert "Amazon RDS" in {li.service for li in result.options[0].line_items}
+    assert any("Amazon RDS automated backups" in c.evidence for c in result.compliance)

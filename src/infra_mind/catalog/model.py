@@ -40,6 +40,24 @@ class Provider(StrEnum):
     GCP = "gcp"
 
 
+#: AWS price-list service codes (the Price List API's ``serviceCode``, which the catalog keeps
+#: as each row's ``service``) by the product names AWS uses for them: a result read
+#: "AmazonRDS automated backups" and "TLS required on AmazonRDS db.r6g.large". Azure's and
+#: Google Cloud's catalog rows already carry product names.
+SERVICE_NAMES = {
+    "AmazonEC2": "Amazon EC2", "AmazonRDS": "Amazon RDS", "AmazonS3": "Amazon S3",
+    "AmazonCloudFront": "Amazon CloudFront", "AmazonEKS": "Amazon EKS",
+    "AmazonElastiCache": "Amazon ElastiCache", "AmazonVPC": "Amazon VPC",
+    "AWSELB": "Elastic Load Balancing", "AWSDataTransfer": "AWS Data Transfer",
+    "awskms": "AWS KMS", "awswaf": "AWS WAF",
+}
+
+
+def service_name(service: str) -> str:
+    """A catalog row's service as a reader knows it: "Amazon RDS" for AmazonRDS."""
+    return SERVICE_NAMES.get(service, service)
+
+
 class PurchaseOption(StrEnum):
     ON_DEMAND = "on_demand"
     SPOT = "spot"

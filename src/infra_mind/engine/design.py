@@ -15,7 +15,7 @@ import math
 from typing import assert_never
 
 from infra_mind.catalog.burstable import burst_of, is_burstable_family
-from infra_mind.catalog.model import PriceRow, ProductFamily, Unit
+from infra_mind.catalog.model import PriceRow, ProductFamily, Unit, service_name
 from infra_mind.catalog.regions import Region
 from infra_mind.catalog.store import Catalog
 from infra_mind.engine import compute, growth, network, protection
@@ -140,8 +140,9 @@ def _database(catalog: Catalog, design: OptionDesign, req: Requirements, d: Work
             design.term(d.workload, row.purchase_option.value)
             design.managed_database = True
             design.database_ha |= ha
-            design.components.append((f"{row.service} {row.sku}", "database", d.workload, True))
-            design.capabilities.setdefault("backups", f"{row.service} automated backups")
+            service = service_name(row.service)
+            design.components.append((f"{service} {row.sku}", "database", d.workload, True))
+            design.capabilities.setdefault("backups", f"{service} automated backups")
             _database_storage(catalog, design, d.workload, engine, deployment, storage, grow, ha)
             return
         design.warnings.append(

@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
 from infra_mind.catalog.burstable import Burst, burst_of, is_burstable_family
-from infra_mind.catalog.model import PriceRow, ProductFamily, Provider, PurchaseOption
+from infra_mind.catalog.model import (
+    PriceRow,
+    ProductFamily,
+    Provider,
+    PurchaseOption,
+    service_name,
+)
 from infra_mind.catalog.store import Catalog, normalize_sku
 from infra_mind.engine.burstable import small_load
 from infra_mind.engine.kubernetes import allocatable
@@ -40,7 +46,7 @@ def line(row: PriceRow, *, workload: str, component: str, quantity: float,
     low, high, hours = instances if instances is not None else (None, None, None)
     # built without re-validation: every field comes from a validated catalog row
     return LineItem.model_construct(
-        workload=workload, component=component, service=row.service, sku=row.sku,
+        workload=workload, component=component, service=service_name(row.service), sku=row.sku,
         region=row.region, quantity=round(quantity, 4), unit=row.unit.value,
         unit_price_usd=row.price_usd, monthly_usd=money(quantity * row.price_usd),
         purchase_option=row.purchase_option.value, source=row.source, as_of=row.as_of,
