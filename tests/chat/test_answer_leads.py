@@ -137,3 +137,29 @@ def test_what_is_not_priced_how_old_the_prices_are_and_no_warnings_are_facts():
     assert ask("Which warnings should I worry about?", "llm-inference") == (
         "**Warnings.** The assessment gave no warnings.")
     assert tokenize("What isn't priced?") == tokenize("unpriced")
+
+
+#: An Australian payroll company (made up, 2026-12-07): its questions had led with the
+#: per-second billing article, and with the Google Cloud option's line items.
+PAYROLL = {
+    "name": "Payroll SaaS (Australia)", "compliance": ["soc2"], "data_residency": ["AU"],
+    "users": ["AU", "NZ"], "availability_target": 99.9,
+    "workloads": [
+        {"name": "payroll-api", "type": "web_service", "peak_rps": 90, "avg_rps": 12,
+         "cpu_ms_per_request": 35, "memory_gb": 2, "peak_hours_per_day": 3},
+        {"name": "payrun-worker", "type": "worker", "vcpu_hours_per_month": 1200,
+         "memory_gb": 8},
+        {"name": "payroll-db", "type": "database", "storage_gb": 250, "memory_gb": 16}]}
+
+
+@pytest.mark.parametrize(("question", "starts"), [
+    ("How many payrun workers run?", "**payrun-worker on "),
+    ("Is payroll data kept in Australia?", "**Where the data is stored"),
+    ("What happens if Sydney goes down?", "**Review: reliability.**"),
+])
+def test_a_payroll_companys_questions_lead_with_their_facts(question, starts):
+    import infra_mind
+
+    result = infra_mind.assess(PAYROLL).model_dump(mode="json")
+    text = asyncio.run(answer(question, result=result, kb=KB, history=[])).markdown
+    assert text.startswith(starts), text[:200]

@@ -180,9 +180,11 @@ _ABOUT_US = re.compile(r"(?i)\b(we|our|us|you|here|this|my)\b"
                        # "Why Google Cloud and not AWS?" (the NAT article led), "Why is the
                        # video delivery so expensive?", "What would a 3-year commitment
                        # save?": a why, a would or money asks about this design's figures;
-                       # "Why use spot instances?" asks about the concept
-                       r"|^\s*why\b(?!\s+use\b)|\bwhat would\b|\b(cost|costs|costly|expensive|cheap"
-                       r"|cheaper|save|saves|saving|savings|spend|budget)\b")
+                       # "Why use spot instances?" asks about the concept; "How many
+                       # payrun workers run?" had led with the per-second billing article
+                       r"|^\s*why\b(?!\s+use\b)|\bwhat would\b|\bhow many\b"
+                       r"|\b(cost|costs|costly|expensive|cheap|cheaper|save|saves|saving"
+                       r"|savings|spend|budget)\b")
 
 
 def _coverage(question: set[str], text: str) -> float:

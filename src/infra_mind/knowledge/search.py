@@ -109,6 +109,13 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "cut": ("cut", "lower", "cost"),
     "save": ("save", "lower", "cost"),
     "saving": ("save", "lower", "cost"),
+    # "Is payroll data kept in Australia?": where the data is stored
+    "kept": ("kept", "stored"),
+    "keep": ("keep", "stored"),
+    "hosted": ("hosted", "stored"),
+    # "What happens if Sydney goes down?" ("goes down" folds to "outage"): the reliability
+    # review's words, not only the region fact that names Sydney
+    "outage": ("outage", "failover", "recovery"),
     # "how will costs grow?": the projection's growth forecast
     "grow": ("grow", "growth", "projection"),
     "growth": ("growth", "projection"),
