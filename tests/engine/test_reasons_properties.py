@@ -364,20 +364,22 @@ def check_users(result, reason):
         assert int(m[4]) == rtt(first, users) > NEAR_RTT_MS
         assert all(min(rtt(o, (p,)) for p in users) > NEAR_RTT_MS for o in result.options)
     elif m := re.fullmatch(r"Regions in (.+) were not designed: near fewer of the users' "
-                           r"(\d+) places than the (\d+) the designed regions are near "
-                           r"\((.+)\)", reason):
-        assert choice.rule == "near the most user groups" and int(m[2]) == len(users)
+                           r"(\d+) places than the (\d+) the (designed regions are near|"
+                           r"regions near the most are near, and close no compliance gap "
+                           r"those leave open) \((.+)\)", reason):
+        left_out, places, most, counts = listing(m[1]), int(m[2]), int(m[3]), m[5]
+        assert choice.rule == "near the most user groups" and places == len(users)
+        assert (m[4] == "designed regions are near") == (not choice.closing)
         designed = {region(o.provider, o.region) for o in result.options}
-        assert all(sum(rtt(o, (p,)) <= NEAR_RTT_MS for p in users) == int(m[3])
-                   for o in result.options)
-        left_out = listing(m[1])
+        assert all(sum(rtt(o, (p,)) <= NEAR_RTT_MS for p in users) == most
+                   for o in result.options if f"{o.provider} {o.region}" not in choice.closing)
         assert not {n for r in designed for n in (place_name(r.group), r.city, r.code)} & set(
             left_out)
         assert not set(GROUPS) & set(left_out)  # by the names a reader knows
-        for part, g in zip(m[4].split(", "), left_out, strict=True):
+        for part, g in zip(counts.split(", "), left_out, strict=True):
             name, _, n = part.rpartition(" ")
-            assert name == g and 0 < int(n) < int(m[3])
-            assert f"{g}: near {n} of the {len(users)} user places, against {m[3]}" in (
+            assert name == g and 0 < int(n) < most
+            assert f"{g}: near {n} of the {len(users)} user places, against {most}" in (
                 choice.excluded)
     elif m := re.fullmatch(r"Regions in (.+) were not designed: over 60 ms round trip "
                            r"(from every place the users are|from users in .+) \((.+)\)",
@@ -418,6 +420,35 @@ def check_preferred(result, reason):
     assert more > 0 and (pct <= NEAR_TOLERANCE * 100 + 0.05 or more <= NEAR_TOLERANCE_USD)
     assert m[3] not in {o.region for o in result.options if o.provider == first.provider}
     assert f"preferred to {m[3]} ({m[4]}), {m[8]} a month cheaper" in first.rank_basis
+    return True
+
+
+def check_closing(result, reason):
+    """Regions near fewer of the users' places, designed as they close compliance gaps."""
+    m = re.fullmatch(r"Regions near fewer of the users' (\d+) places were designed as well, "
+                     r"as every region near (\d+) of them \((.+)\) leaves at least (\d+) "
+                     r"compliance gaps?: (.+)", reason)
+    if not m:
+        return False
+    choice, users = result.region_choice, result.region_choice.users
+    assert choice.rule == "near the most user groups" and int(m[1]) == len(users)
+    most, least = int(m[2]), int(m[4])
+    assert least > 0
+    shown = re.findall(rf"({W}) \(near (\d+), (\d+) gaps?\)", m[5])
+    parts = [f"{w} (near {n}, {g} gap{'' if g == '1' else 's'})" for w, n, g in shown]
+    assert shown and m[5] == (f"{', '.join(parts[:-1])} and {parts[-1]}" if len(parts) > 1
+                              else parts[0])
+    for w in shown:
+        assert w[0] in choice.closing
+        o = named(result, w[0])
+        r = region(o.provider, o.region)
+        near = sum(rtt_ms(r, (p,)) <= NEAR_RTT_MS for p in users)
+        assert int(w[1]) == near < most and int(w[2]) == o.compliance_gaps < least
+    # the options near the most have no fewer gaps than it says
+    for o in result.options:
+        if f"{o.provider} {o.region}" not in choice.closing:
+            assert o.compliance_gaps >= least
+            assert region(o.provider, o.region).city in listing(m[3])
     return True
 
 
@@ -477,7 +508,8 @@ def check_controls(result, reason):
 
 
 CHECKS = (check_ranking, check_constraints, check_gaps, check_cost, check_cheaper,
-          check_unpriced, check_users, check_preferred, check_not_staying, check_controls)
+          check_unpriced, check_users, check_preferred, check_closing, check_not_staying,
+          check_controls)
 
 
 def check_reasons(result: AssessmentResult) -> None:
@@ -531,6 +563,23 @@ def contested(draw) -> Requirements:
 
 
 @st.composite
+def spread(draw) -> Requirements:
+    """Users on several continents under frameworks (GDPR among them, whose transfer
+    control depends on the region), no residency: regions near fewer of the places may
+    close gaps the regions near the most leave open (``latency.Choice.closing``)."""
+    req = draw(requirements(pinned=False))
+    data = req.model_dump(mode="json")
+    data["preferences"] |= {"providers": ["aws", "azure", "gcp"], "regions": [],
+                            "existing_provider": None}
+    data["users"] = draw(st.lists(st.sampled_from(USER_PLACES), min_size=2, max_size=4,
+                                  unique=True))
+    data["data_residency"] = []
+    data["compliance"] = ["gdpr", *draw(st.lists(st.sampled_from(["soc2", "hipaa"]),
+                                                 max_size=1))]
+    return Requirements.model_validate(data)
+
+
+@st.composite
 def nearby(draw) -> Requirements:
     """All three providers for users in one or two countries, nothing else choosing the
     region: the regions near them differ by some milliseconds and a few percent, where an
@@ -546,7 +595,7 @@ def nearby(draw) -> Requirements:
 
 
 @SETTINGS
-@given(req=st.one_of(contested(), with_users(), nearby(), requirements()))
+@given(req=st.one_of(contested(), with_users(), nearby(), spread(), requirements()))
 def test_every_reason_is_true_of_the_options(req):
     result = assess(req, catalog())
     if not result.options:

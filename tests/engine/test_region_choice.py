@@ -204,3 +204,25 @@ def test_allowed_regions_that_say_where_users_may_be_are_all_kept():
         assert "every region near any of them was designed" in users
     else:
         assert "is within ~" in users and "of all of them" in users
+
+
+def test_regions_near_fewer_places_are_designed_where_they_close_compliance_gaps():
+    """A language app for the US, the EU, Japan and Korea under GDPR had only Tokyo
+    regions designed (near two of the four places), each with the GDPR transfer gap; the
+    ranking puts gaps before cost, but a filter on round trips had taken the EU regions
+    away before it could see them."""
+    req = saas(users=["us", "eu", "JP", "KR"], compliance=["gdpr"])
+    result = assess(req, catalog())
+    choice = result.region_choice
+    assert choice.rule == "near the most user groups" and choice.closing
+    first = region(result.recommended.provider, result.recommended.region)
+    assert first.group in ("eu", "uk") and result.options[0].compliance_gaps == 0
+    assert f"{first.provider.value} {first.code}" in choice.closing
+    reason = next(r for r in result.recommended.reasons
+                  if r.startswith("Regions near fewer of the users' 4 places"))
+    assert "as every region near 2 of them (" in reason
+    assert "leaves at least 1 compliance gap" in reason
+    # without the framework, round trips decide as before: the regions near Japan and Korea
+    plain = assess(saas(users=["us", "eu", "JP", "KR"]), catalog())
+    assert not plain.region_choice.closing
+    assert {region(o.provider, o.region).country for o in plain.options} <= {"JP", "KR"}

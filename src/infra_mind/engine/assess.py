@@ -100,9 +100,15 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
     # again; the work stays bounded by the distinct inputs
     providers = list(dict.fromkeys(req.preferences.providers))
     allowed = {p: _allowed_regions(req, p) for p in providers}
-    choice = latency.choose(req, [r for p in providers for r in allowed[p]])
+    everywhere = [r for p in providers for r in allowed[p]]
+    choice = latency.choose(req, everywhere)
+    evaluated = [_evaluate(catalog, req, demands, r, choice) for r in choice.regions]
+    closing = _closing_gaps(catalog, req, demands, choice, everywhere, evaluated)
+    most_gaps = min((c.gaps for c in evaluated), default=None) if closing else None
+    if closing:
+        choice = latency.choose(req, everywhere, also=[c.design.region for c in closing])
+        evaluated += closing
     kept = {(r.provider, r.code) for r in choice.regions}
-    evaluated: list[Candidate] = []
     for provider in providers:
         regions = [r for r in allowed[provider] if (r.provider, r.code) in kept]
         if not allowed[provider]:
@@ -113,8 +119,8 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
                             f"users in {reasons.listing([place_name(p) for p in choice.users])} as "
                             "another provider's "
                             "(see region_choice); none designed")
-        for region in regions:
-            evaluated.append(_evaluate(catalog, req, demands, region, choice))
+    evaluated.sort(key=lambda c: (providers.index(c.design.provider),
+                                  allowed[c.design.provider].index(c.design.region)))
     if not choice.applies and not choice.users and any(
             w.type in USER_FACING for w in req.workloads):
         warnings.append(USERS_UNKNOWN)
@@ -165,7 +171,7 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
         options=options,
         recommended=reasons.recommendation(order, choice, float(req.availability_target),
                                            frameworks, existing.value if existing else None,
-                                           [p.value for p in providers]),
+                                           [p.value for p in providers], most_gaps),
         projection=proj,
         budget=_budget(catalog, req, order, evaluated, budget_month),
         compliance=chosen.controls,
@@ -618,7 +624,8 @@ def _region_choice(choice: latency.Choice) -> RegionChoice:
                         excluded=[f"{g}: near {n} of the {len(choice.users)} user "
                                   f"places, against {choice.near_count}" for g, n
                                   in choice.fewer.items()]
-                        + [f"{g}: ~{ms} ms round trip" for g, ms in choice.excluded.items()])
+                        + [f"{g}: ~{ms} ms round trip" for g, ms in choice.excluded.items()],
+                        closing=[f"{r.provider.value} {r.code}" for r in choice.closing])
 
 
 def _allowed_regions(req: Requirements, provider: Provider) -> list[Region]:
@@ -629,6 +636,24 @@ def _allowed_regions(req: Requirements, provider: Provider) -> list[Region]:
         codes = set(req.preferences.regions)
         regions = [r for r in regions if r.code in codes]
     return regions
+
+
+def _closing_gaps(catalog: Catalog, req: Requirements, demands: list[WorkloadDemand],
+                  choice: latency.Choice, allowed: list[Region], evaluated: list[Candidate]
+                  ) -> list[Candidate]:
+    """Regions near fewer of the users' places (``latency.near_some``) whose designs have
+    fewer compliance gaps, and no more violations, than every region near the most: the
+    ranking puts gaps before cost, so it must see them. A language app for the US, the EU,
+    Japan and Korea under GDPR had only Tokyo regions designed (near two of the four
+    places), each with the GDPR transfer gap an EU region does not have."""
+    if not evaluated:
+        return []
+    least = min((c.violations, c.gaps) for c in evaluated)
+    if least[1] == 0:
+        return []
+    found = [_evaluate(catalog, req, demands, r, choice)
+             for r in latency.near_some(req, allowed, choice)]
+    return [c for c in found if c.violations <= least[0] and c.gaps < least[1]]
 
 
 def _evaluate(catalog: Catalog, req: Requirements, demands: list[WorkloadDemand],

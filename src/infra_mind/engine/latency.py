@@ -18,7 +18,11 @@ Indonesia and the US is designed in South-East Asia, not in Virginia because it 
 where several regions tie (us and eu: each near one), price decides among them. Where the
 places were not stated as ``users`` but read from the residency or the allowed regions, they
 say where users may be, not where most are, and every region near any of them is kept. Each
-option then serves the far users at the round trip it states.
+option then serves the far users at the round trip it states. Regions near fewer of the
+places are designed too where they close compliance gaps that every region near the most
+leaves open (``also``, from ``assess``): the ranking puts gaps before cost, and a filter on
+round trips alone had taken those options away before it could (a language app for the US,
+the EU, Japan and Korea under GDPR went to Tokyo, a transfer gap on every option).
 When no allowed region is near any of them (data residency or region preferences rule them
 out), keep the nearest allowed ones. It applies when the requirements have a user-facing
 workload (a web service, a static site, an inference endpoint), or when ``users`` is stated;
@@ -128,14 +132,30 @@ class Choice:
     #: with how many places its best region is near.
     near_count: int = 0
     fewer: dict[str, int] = field(default_factory=dict)
+    #: Regions near fewer of the places, designed too as they close compliance gaps the
+    #: regions near the most leave open (``choose``'s ``also``).
+    closing: tuple[Region, ...] = ()
 
     def rtt_ms(self, region: Region) -> float | None:
         """The round trip from the farthest user place to ``region``; None when unknown."""
         return float(rtt_ms(region, self.users)) if self.users else None
 
 
-def choose(req: Requirements, allowed: Sequence[Region]) -> Choice:
-    """The regions of ``allowed`` near enough to the users (see the module docstring)."""
+def near_some(req: Requirements, allowed: Sequence[Region], choice: Choice) -> list[Region]:
+    """Under "near the most user groups": the regions of ``allowed`` near at least one of
+    the places but not kept, the ones that may close compliance gaps (``choose``'s
+    ``also``)."""
+    if choice.rule != "near the most user groups":
+        return []
+    kept = {(r.provider, r.code) for r in choice.regions}
+    return [r for r in allowed if (r.provider, r.code) not in kept
+            and any(rtt_ms(r, (place,)) <= NEAR_RTT_MS for place in choice.users)]
+
+
+def choose(req: Requirements, allowed: Sequence[Region], also: Sequence[Region] = ()
+           ) -> Choice:
+    """The regions of ``allowed`` near enough to the users (see the module docstring);
+    ``also``: regions of ``near_some`` kept as well, as they close compliance gaps."""
     users, source = user_groups(req)
     user_facing = any(w.type in USER_FACING for w in req.workloads)
     if not users:
@@ -170,13 +190,14 @@ def choose(req: Requirements, allowed: Sequence[Region]) -> Choice:
             for r in allowed}
     most = max(near.values(), default=0)
     if most:
-        kept = [r for r in allowed if near[r] == most]
+        closing = tuple(r for r in also if 0 < near.get(r, 0) < most)
+        kept = [r for r in allowed if near[r] == most] + list(closing)
         some = [r for r in allowed if near[r]]
         fewer = {name: -n for name, n in _excluded(some, kept, lambda r: -near[r]).items()}
         far = _excluded([r for r in allowed if not near[r]], kept, nearest_user)
         return Choice(kept, users, source, "near the most user groups",
                       {name: ms for name, ms in far.items() if name not in fewer},
-                      applies=True, near_count=most, fewer=fewer)
+                      applies=True, near_count=most, fewer=fewer, closing=closing)
     best = min((farthest(r) for r in allowed), default=0)
     kept = [r for r in allowed if farthest(r) == best]
     return Choice(kept, users, source, "nearest allowed", _excluded(allowed, kept, farthest),

@@ -289,8 +289,9 @@ def _users(chosen: Candidate, choice: Choice) -> list[str]:
     if choice.fewer:
         places = len(choice.users)
         out.append(f"Regions in {listing(list(choice.fewer))} were not designed: near fewer "
-                   f"of the users' {places} places than the {choice.near_count} the designed "
-                   "regions are near ("
+                   f"of the users' {places} places than the {choice.near_count} the "
+                   + ("regions near the most are near, and close no compliance gap those "
+                      "leave open (" if choice.closing else "designed regions are near (")
                    + ", ".join(f"{g} {n}" for g, n in choice.fewer.items()) + ")")
     if choice.excluded:
         far_from = ("from every place the users are"
@@ -301,6 +302,24 @@ def _users(chosen: Candidate, choice: Choice) -> list[str]:
                    f"{NEAR_RTT_MS} ms round trip {far_from} ("
                    + ", ".join(f"{g} ~{ms} ms" for g, ms in choice.excluded.items()) + ")")
     return out
+
+
+def _closing(r: Ranking, choice: Choice, most_gaps: int | None) -> list[str]:
+    """The options near fewer of the users' places, designed as they close compliance
+    gaps every region near the most leaves open (``latency.Choice.closing``)."""
+    closing = {(x.provider, x.code) for x in choice.closing}
+    shown = [c for c in r.ranked if (c.design.provider, c.design.region.code) in closing]
+    if not shown or most_gaps is None:
+        return []
+
+    def near(c: Candidate) -> int:
+        return sum(rtt_ms(c.design.region, (p,)) <= NEAR_RTT_MS for p in choice.users)
+
+    cities = sorted({x.city for x in choice.regions if (x.provider, x.code) not in closing})
+    return [f"Regions near fewer of the users' {len(choice.users)} places were designed as "
+            f"well, as every region near {choice.near_count} of them ({listing(cities)}) "
+            f"leaves at least {_n(most_gaps, 'compliance gap')}: "
+            + listing([f"{c.where} (near {near(c)}, {_n(c.gaps, 'gap')})" for c in shown])]
 
 
 def _controls(chosen: Candidate, frameworks: list[str]) -> str:
@@ -341,10 +360,12 @@ def _not_staying(r: Ranking, existing: str | None, providers: list[str]) -> list
 
 def recommendation(r: Ranking, choice: Choice, availability: float,
                    frameworks: list[str], existing: str | None = None,
-                   providers: list[str] | None = None) -> Recommendation:
+                   providers: list[str] | None = None,
+                   most_gaps: int | None = None) -> Recommendation:
     """The first-ranked option with its reasons and the others as alternatives
     (``existing``: the requirements' existing provider, said when it is not first, of
-    the ``providers`` they allow)."""
+    the ``providers`` they allow; ``most_gaps``: the fewest compliance gaps of the regions
+    near the most user places, where others were designed as they close some)."""
     chosen = r.ranked[0]
     reasons = [_ranking(r), _constraints(chosen, availability),
                *_not_staying(r, existing, providers or [])]
@@ -356,6 +377,7 @@ def recommendation(r: Ranking, choice: Choice, availability: float,
     reasons += _cheaper(r)
     reasons.append(_unpriced(r))
     reasons += _users(chosen, choice)
+    reasons += _closing(r, choice, most_gaps)
     reasons += _preferred(chosen)
     if frameworks:
         reasons.append(_controls(chosen, frameworks))

@@ -223,6 +223,11 @@ class RegionChoice(_Out):
                                             "(\"the EU\"; by city where others of the "
                                             "group were kept), with the round trip from "
                                             "the users")
+    closing: list[str] = Field(default_factory=list,
+                               description="Regions near fewer of the users' places, "
+                                           "designed as well as they have fewer compliance "
+                                           "gaps than every region near the most "
+                                           "(\"aws eu-west-1\")")
 
 
 class AssessmentResult(_Out):

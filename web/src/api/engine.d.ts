@@ -755,6 +755,11 @@ export interface components {
          */
         RegionChoice: {
             /**
+             * Closing
+             * @description Regions near fewer of the users' places, designed as well as they have fewer compliance gaps than every region near the most ("aws eu-west-1")
+             */
+            closing?: string[];
+            /**
              * Excluded
              * @description Regions left out for latency, by group ("the EU"; by city where others of the group were kept), with the round trip from the users
              */
