@@ -85,14 +85,21 @@ def test_a_commitment_covers_the_floor_and_the_peak_stays_on_demand():
     assert d.purchase_terms["w0"] == "reserved_1y + on_demand"
 
 
+def committed(reserved_price: float, **over):
+    """The API at 99.9% on a 1-year commitment, the machine reserved at ``reserved_price``
+    against $0.10 on demand: the design and its one fleet line."""
+    reserved = vm("c.large", 2, 4, reserved_price, option=PurchaseOption.RESERVED_1Y)
+    cat = catalog(vm("c.large", 2, 4, 0.10), reserved, network())
+    d = design(cat, requirements(api(**over), availability_target=99.9,
+                                 preferences={"commitment": "1y"}))
+    (app,) = [li for li in lines(d) if li.workload == "w0"]
+    return d, app
+
+
 def test_a_committed_fleet_held_at_its_peak_is_one_line_named_as_the_fleet():
     # average = peak: the floor is the peak (5 machines), nothing runs only at peak; the
     # line was called "app servers (floor)" with no peak line beside it
-    reserved = vm("c.large", 2, 4, 0.06, option=PurchaseOption.RESERVED_1Y)
-    cat = catalog(vm("c.large", 2, 4, 0.10), reserved, network())
-    d = design(cat, requirements(api(avg_rps=100), availability_target=99.9,
-                                 preferences={"commitment": "1y"}))
-    (app,) = [li for li in lines(d) if li.workload == "w0"]
+    _, app = committed(0.06, avg_rps=100)
     assert (app.component, app.purchase_option, app.quantity) == (
         "app servers", "reserved_1y", 5 * 730)
 
@@ -139,11 +146,7 @@ def test_the_review_names_a_sudden_peak_and_what_each_answer_costs():
 def test_a_fleet_held_at_its_peak_for_its_commitment_is_not_called_under_used():
     # reserved at $0.03 against $0.10 on demand: 5 machines all month ($109.50) cost less
     # than a floor of 2 reserved and 3 on demand for 10 h a day ($43.80 + $91.25)
-    reserved = vm("c.large", 2, 4, 0.03, option=PurchaseOption.RESERVED_1Y)
-    cat = catalog(vm("c.large", 2, 4, 0.10), reserved, network())
-    d = design(cat, requirements(api(peak_hours_per_day=10), availability_target=99.9,
-                                 preferences={"commitment": "1y"}))
-    (app,) = [li for li in lines(d) if li.workload == "w0"]
+    d, app = committed(0.03, peak_hours_per_day=10)
     assert (app.instances_min, app.instances_max) == (5, 5)
     (held,) = d.held_peaks
     assert (held.workload, held.machines, held.floor, held.term) == ("w0", 5, 2, "reserved_1y")
