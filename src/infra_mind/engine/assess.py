@@ -117,8 +117,7 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
         elif not regions:
             warnings.append(f"{provider.value}: none of its allowed regions is as near the "
                             f"users in {reasons.listing([place_name(p) for p in choice.users])} as "
-                            "another provider's "
-                            "(see region_choice); none designed")
+                            "another provider's (see region_choice); none designed")
     evaluated.sort(key=lambda c: (providers.index(c.design.provider),
                                   allowed[c.design.provider].index(c.design.region)))
     if not choice.applies and not choice.users and any(
@@ -652,7 +651,7 @@ def _closing_gaps(catalog: Catalog, req: Requirements, demands: list[WorkloadDem
     if least[1] == 0:
         return []
     found = [_evaluate(catalog, req, demands, r, choice)
-             for r in latency.near_some(req, allowed, choice)]
+             for r in latency.near_some(allowed, choice)]
     return [c for c in found if c.violations <= least[0] and c.gaps < least[1]]
 
 

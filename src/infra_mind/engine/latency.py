@@ -141,7 +141,7 @@ class Choice:
         return float(rtt_ms(region, self.users)) if self.users else None
 
 
-def near_some(req: Requirements, allowed: Sequence[Region], choice: Choice) -> list[Region]:
+def near_some(allowed: Sequence[Region], choice: Choice) -> list[Region]:
     """Under "near the most user groups": the regions of ``allowed`` near at least one of
     the places but not kept, the ones that may close compliance gaps (``choose``'s
     ``also``)."""
