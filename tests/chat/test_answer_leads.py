@@ -46,6 +46,10 @@ def lead(question: str) -> str:
     ("Why AWS and not Google Cloud?", "**GCP / Google Cloud option (europe-west1).**"),
     ("What would a 3-year commitment save?", "**Purchase options on aws eu-north-1.**"),
     ("How will costs grow over the year?", "**Cost projection.**"),
+    # the recommended provider alone: its reasons, not its price (had led with the AWS
+    # option, "This is the recommended option", and no why)
+    ("Why AWS?", "**Recommendation.** Recommended: the AWS"),
+    ("Why did you go with AWS?", "**Recommendation.** Recommended: the AWS"),
 ])
 def test_a_question_about_the_assessment_leads_with_a_fact(question, starts):
     assert lead(question).startswith(starts)
@@ -163,3 +167,18 @@ def test_a_payroll_companys_questions_lead_with_their_facts(question, starts):
     result = infra_mind.assess(PAYROLL).model_dump(mode="json")
     text = asyncio.run(answer(question, result=result, kb=KB, history=[])).markdown
     assert text.startswith(starts), text[:200]
+
+
+@pytest.mark.parametrize(("question", "named"), [
+    ("What would this cost on GCP?", {"gcp"}),
+    ("Why AWS and not Google Cloud?", {"aws", "gcp"}),
+    ("Is Azure cheaper than Amazon?", {"azure", "aws"}),
+    ("Why did you pick this region?", set()),
+])
+def test_the_providers_a_question_names(question, named):
+    """"Azure" stems to "azur", and "gcp" and "Google" fold onto "googl", so a question
+    naming Azure or Google Cloud had named no provider: "Why AWS and not Google Cloud?"
+    read as naming AWS alone."""
+    from infra_mind.chat.grounding import _named_providers
+
+    assert _named_providers(question) == named

@@ -21,7 +21,7 @@ from infra_mind.catalog.regions import Region
 from infra_mind.catalog.regions import region as find_region
 from infra_mind.engine.money import outlook, unit_price, usd, usd_change, within_budget_by
 from infra_mind.engine.places import place_name
-from infra_mind.knowledge import Hit, KnowledgeBase, tokenize
+from infra_mind.knowledge import Hit, KnowledgeBase, stem, tokenize
 from infra_mind.knowledge.bm25 import Okapi
 
 #: How each provider is named in a fact: its id and its common names, so a question
@@ -725,7 +725,13 @@ def _off_topic(article_tags: Sequence[str], providers: set[str] | None,
 def _named_providers(question: str) -> set[str]:
     """The providers a question names ("what would this cost on AWS?")."""
     words = set(tokenize(question))
-    return (words & PROVIDER_TAGS) | ({"gcp"} if "google" in words else set())
+    return {provider for token, provider in _PROVIDER_TOKENS.items() if token in words}
+
+
+#: The search tokens that name a provider, as ``tokenize`` leaves them: "Azure" stems to
+#: "azur", and "gcp" and "Google" fold onto "googl". Compared with the words themselves, a
+#: question naming Azure or Google Cloud had named no provider.
+_PROVIDER_TOKENS = {stem("aws"): "aws", stem("azure"): "azure", stem("google"): "gcp"}
 
 
 def _providers_in_view(named: set[str], result: Mapping[str, Any] | None) -> set[str] | None:
@@ -757,4 +763,22 @@ def retrieve(question: str, result: Mapping[str, Any] | None, kb: KnowledgeBase,
                           if (o.get("provider"), o.get("region"))
                           != (rec.get("provider"), rec.get("region"))
                           and o.get("provider") not in named)
-    return Retrieved(facts=rank_facts(question, facts, k_facts, elsewhere), articles=articles)
+    ranked = rank_facts(question, facts, k_facts, elsewhere)
+    if _WHY.match(question) and rec and named == {rec.get("provider")}:
+        ranked = _reasons_first(ranked, facts)
+    return Retrieved(facts=ranked, articles=articles)
+
+
+#: "Why AWS?", "Why did you go with Azure?": a why naming the recommended provider alone.
+_WHY = re.compile(r"(?i)^\s*why\b(?!\s+not\b)")
+
+
+def _reasons_first(ranked: list[FactHit], facts: Sequence[FactDoc]) -> list[FactHit]:
+    """The recommendation's reasons in the lead: "Why AWS?" had led with the AWS option's
+    price, which says it is recommended but not why."""
+    reasons = next((f for f in facts if f.id == "recommendation"), None)
+    if reasons is None:
+        return ranked
+    rest = [h for h in ranked if h.fact.id != "recommendation"]
+    top = max((h.score for h in ranked), default=1.0)
+    return [FactHit(reasons, top), *rest][:max(len(ranked), 1)]
