@@ -62,7 +62,8 @@ describe("sign in", () => {
     const { router } = renderApp("/settings");
     // no session: sent to sign in, with the way back
     await waitFor(() => expect(router.state.location.pathname).toBe("/signin"));
-    await user.type(screen.getByLabelText("Email"), email);
+    // the path changes before the page renders: wait for the form itself
+    await user.type(await screen.findByLabelText("Email"), email);
     await user.type(screen.getByLabelText("Password"), "not the password at all");
     await user.click(screen.getByRole("button", { name: "Sign in" }));
     expect(await screen.findByRole("alert")).toHaveTextContent(/^Invalid email or password\.$/);
