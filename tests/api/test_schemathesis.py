@@ -135,7 +135,10 @@ CROSS_FIELD_RULES = re.compile(
     r"|gpu\.count \(\d+\) must be a multiple of gpu\.per_machine \(\d+\)"
     r"|avg_tokens_per_sec must not exceed peak_tokens_per_sec"
     r"|avg_prompt_tokens \+ avg_output_tokens must not exceed context_tokens"
-    r"|workload names must be unique; repeated: .+)$")
+    r"|workload names must be unique; repeated: .+)$"
+    # the users' shares: for the places of users, adding up to 100
+    r"|^user_shares: (needs users: .+|names .+, not among users|gives no share to .+"
+    r"|the shares add up to .+)$")
 
 
 def _requirements_rule(body: dict[str, Any]) -> bool:

@@ -321,7 +321,9 @@ def check_users(result, reason):
     first, choice = result.options[0], result.region_choice
     where = region(first.provider, first.region)
     users = choice.users
-    names = [place_name(p) for p in users]
+    shares = choice.user_shares
+    assert not shares or sorted(shares) == sorted(users)
+    names = [place_name(p) + (f" ({shares[p]:g}%)" if shares else "") for p in users]
     assert not set(GROUPS) & set(names)
     by_name = dict(zip(names, users, strict=True))
 
@@ -363,24 +365,34 @@ def check_users(result, reason):
         assert listing(m[1]) == names and (m[2], m[3]) == (first.region, where.city)
         assert int(m[4]) == rtt(first, users) > NEAR_RTT_MS
         assert all(min(rtt(o, (p,)) for p in users) > NEAR_RTT_MS for o in result.options)
-    elif m := re.fullmatch(r"Regions in (.+) were not designed: near fewer of the users' "
-                           r"(\d+) places than the (\d+) the (designed regions are near|"
-                           r"regions near the most are near, and close no compliance gap "
-                           r"those leave open) \((.+)\)", reason):
-        left_out, places, most, counts = listing(m[1]), int(m[2]), int(m[3]), m[5]
-        assert choice.rule == "near the most user groups" and places == len(users)
-        assert (m[4] == "designed regions are near") == (not choice.closing)
+    elif m := re.fullmatch(r"Regions in (.+) were not designed: near (?:fewer of the users' "
+                           r"(\d+) places|a smaller share of the users) than the ([\d.]+)(%?) "
+                           r"the (designed regions are near|regions near the most are near, "
+                           r"and close no compliance gap those leave open) \((.+)\)", reason):
+        left_out, most, unit, counts = listing(m[1]), float(m[3]), m[4], m[6]
+        assert choice.rule == "near the most user groups"
+        # counted as places without shares, weighed by them with
+        assert (unit == "%") == bool(shares) == (m[2] is None)
+        assert m[2] is None or int(m[2]) == len(users)
+        assert (m[5] == "designed regions are near") == (not choice.closing)
+
+        def weight(o):
+            return sum(shares.get(p, 1) for p in users if rtt(o, (p,)) <= NEAR_RTT_MS)
+
         designed = {region(o.provider, o.region) for o in result.options}
-        assert all(sum(rtt(o, (p,)) <= NEAR_RTT_MS for p in users) == most
-                   for o in result.options if f"{o.provider} {o.region}" not in choice.closing)
+        assert all(close(weight(o), most) for o in result.options
+                   if f"{o.provider} {o.region}" not in choice.closing)
         assert not {n for r in designed for n in (place_name(r.group), r.city, r.code)} & set(
             left_out)
         assert not set(GROUPS) & set(left_out)  # by the names a reader knows
         for part, g in zip(counts.split(", "), left_out, strict=True):
             name, _, n = part.rpartition(" ")
-            assert name == g and 0 < int(n) < most
-            assert f"{g}: near {n} of the {len(users)} user places, against {most}" in (
-                choice.excluded)
+            assert name == g and n.endswith(unit)
+            n = n.removesuffix("%")
+            assert 0 < float(n) < most
+            said = (f"{g}: near {n}% of the users, against {m[3]}%" if shares else
+                    f"{g}: near {n} of the {len(users)} user places, against {m[3]}")
+            assert said in choice.excluded
     elif m := re.fullmatch(r"Regions in (.+) were not designed: over 60 ms round trip "
                            r"(from every place the users are|from users in .+) \((.+)\)",
                            reason):
@@ -424,31 +436,36 @@ def check_preferred(result, reason):
 
 
 def check_closing(result, reason):
-    """Regions near fewer of the users' places, designed as they close compliance gaps."""
-    m = re.fullmatch(r"Regions near fewer of the users' (\d+) places were designed as well, "
-                     r"as every region near (\d+) of them \((.+)\) leaves at least (\d+) "
-                     r"compliance gaps?: (.+)", reason)
+    """Regions near fewer of the users' places (a smaller share of them, with shares),
+    designed as they close compliance gaps."""
+    m = re.fullmatch(r"Regions near (?:fewer of the users' (\d+) places|a smaller share of "
+                     r"the users) were designed as well, as every region near ([\d.]+)(%?) "
+                     r"of them \((.+)\) leaves at least (\d+) compliance gaps?: (.+)",
+                     reason)
     if not m:
         return False
     choice, users = result.region_choice, result.region_choice.users
-    assert choice.rule == "near the most user groups" and int(m[1]) == len(users)
-    most, least = int(m[2]), int(m[4])
+    shares = choice.user_shares
+    assert choice.rule == "near the most user groups"
+    assert (m[3] == "%") == bool(shares) == (m[1] is None)
+    assert m[1] is None or int(m[1]) == len(users)
+    most, least = float(m[2]), int(m[5])
     assert least > 0
-    shown = re.findall(rf"({W}) \(near (\d+), (\d+) gaps?\)", m[5])
-    parts = [f"{w} (near {n}, {g} gap{'' if g == '1' else 's'})" for w, n, g in shown]
-    assert shown and m[5] == (f"{', '.join(parts[:-1])} and {parts[-1]}" if len(parts) > 1
+    shown = re.findall(rf"({W}) \(near ([\d.]+){m[3]}, (\d+) gaps?\)", m[6])
+    parts = [f"{w} (near {n}{m[3]}, {g} gap{'' if g == '1' else 's'})" for w, n, g in shown]
+    assert shown and m[6] == (f"{', '.join(parts[:-1])} and {parts[-1]}" if len(parts) > 1
                               else parts[0])
     for w in shown:
         assert w[0] in choice.closing
         o = named(result, w[0])
         r = region(o.provider, o.region)
-        near = sum(rtt_ms(r, (p,)) <= NEAR_RTT_MS for p in users)
-        assert int(w[1]) == near < most and int(w[2]) == o.compliance_gaps < least
+        near = sum(shares.get(p, 1) for p in users if rtt_ms(r, (p,)) <= NEAR_RTT_MS)
+        assert close(float(w[1]), near) and near < most and int(w[2]) == o.compliance_gaps < least
     # the options near the most have no fewer gaps than it says
     for o in result.options:
         if f"{o.provider} {o.region}" not in choice.closing:
             assert o.compliance_gaps >= least
-            assert region(o.provider, o.region).city in listing(m[3])
+            assert region(o.provider, o.region).city in listing(m[4])
     return True
 
 
@@ -538,12 +555,24 @@ def check_alternatives(result: AssessmentResult) -> None:
 
 
 @st.composite
+def shares(draw, places: list[str]) -> dict[str, int]:
+    """Whole percents for ``places``, adding up to 100, or {} (every place counts 1)."""
+    if not places or draw(st.booleans()):
+        return {}
+    cuts = sorted(draw(st.lists(st.integers(1, 99), min_size=len(places) - 1,
+                                max_size=len(places) - 1, unique=True)))
+    bounds = [0, *cuts, 100]
+    return {p: bounds[i + 1] - bounds[i] for i, p in enumerate(places)}
+
+
+@st.composite
 def with_users(draw) -> Requirements:
     req = draw(requirements(pinned=False))
     users = draw(st.one_of(st.just([]),
                            st.lists(st.sampled_from(USER_PLACES), min_size=1, max_size=4,
                                     unique=True)))
-    return Requirements.model_validate({**req.model_dump(mode="json"), "users": users})
+    return Requirements.model_validate({**req.model_dump(mode="json"), "users": users,
+                                        "user_shares": draw(shares(users))})
 
 
 @st.composite
@@ -573,6 +602,7 @@ def spread(draw) -> Requirements:
                             "existing_provider": None}
     data["users"] = draw(st.lists(st.sampled_from(USER_PLACES), min_size=2, max_size=4,
                                   unique=True))
+    data["user_shares"] = draw(shares(data["users"]))
     data["data_residency"] = []
     data["compliance"] = ["gdpr", *draw(st.lists(st.sampled_from(["soc2", "hipaa"]),
                                                  max_size=1))]

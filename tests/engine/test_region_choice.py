@@ -22,6 +22,7 @@ from infra_mind.engine.latency import (
     rtt_ms,
     user_groups,
 )
+from infra_mind.engine.load import RequirementsError, parse_requirements
 from infra_mind.engine.places import place_name
 from infra_mind.engine.requirements import USER_PLACES, Requirements
 from tests.engine.test_properties import catalog
@@ -226,3 +227,77 @@ def test_regions_near_fewer_places_are_designed_where_they_close_compliance_gaps
     plain = assess(saas(users=["us", "eu", "JP", "KR"]), catalog())
     assert not plain.region_choice.closing
     assert {region(o.provider, o.region).country for o in plain.options} <= {"JP", "KR"}
+
+
+# -- the users' shares -------------------------------------------------------------------
+
+LINGO = ["us", "eu", "JP", "KR"]
+
+
+def test_shares_of_the_users_weigh_the_places_where_no_region_is_near_all():
+    """A language app with 40% of its users in the US, 35% in the EU and 25% in Japan and
+    Korea: counted as places, Tokyo (near two of four) won; weighed by share, the US."""
+    shares = {"us": 40, "eu": 35, "JP": 15, "KR": 10}
+    result = assess(saas(users=LINGO, user_shares=shares), catalog())
+    choice = result.region_choice
+    assert choice.rule == "near the most user groups" and choice.user_shares == shares
+    assert groups_of(result) <= {"us", "ca"}
+    assert "the EU: near 35% of the users, against 40%" in choice.excluded
+    assert "Asia Pacific: near 25% of the users, against 40%" in choice.excluded
+    reasons = result.recommended.reasons
+    users = next(r for r in reasons if r.startswith("Users in "))
+    assert users.startswith("Users in the US (40%), the EU (35%), Japan (15%) and South "
+                            "Korea (10%): no region is within 60 ms round trip of all of "
+                            "them; ")
+    assert " is near users in the US (40%) and serves users in the EU (35%) at ~" in users
+    assert ("Regions in Asia Pacific, the EU and the UK were not designed: near a smaller "
+            "share of the users than the 40% the designed regions are near (Asia Pacific "
+            "25%, the EU 35%, the UK 35%)") in reasons
+    # the same places counted alike go to Japan and Korea (near two of the four)
+    counted = assess(saas(users=LINGO), catalog())
+    assert {region(o.provider, o.region).country for o in counted.options} <= {"JP", "KR"}
+    assert counted.region_choice.user_shares == {}
+    # and where most users are in the EU, the EU
+    europe = assess(saas(users=LINGO, user_shares={"us": 20, "eu": 50, "JP": 20, "KR": 10}),
+                    catalog())
+    assert groups_of(europe) <= {"eu", "uk"}
+
+
+def test_under_gdpr_the_regions_closing_the_gap_are_said_by_share():
+    shares = {"us": 40, "eu": 35, "JP": 15, "KR": 10}
+    result = assess(saas(users=LINGO, user_shares=shares, compliance=["gdpr"]), catalog())
+    choice = result.region_choice
+    first = region(result.recommended.provider, result.recommended.region)
+    assert first.group in ("eu", "uk") and choice.closing
+    reason = next(r for r in result.recommended.reasons
+                  if r.startswith("Regions near a smaller share of the users were designed "
+                                  "as well, as every region near 40% of them ("))
+    assert f"{result.recommended.provider} {first.code} (near 35%, 0 gaps)" in reason
+
+
+@pytest.mark.parametrize(("top", "problem"), [
+    ({"user_shares": {"us": 100}}, "user_shares: needs users: list the same places in users"),
+    ({"users": ["us", "eu"], "user_shares": {"us": 60}},
+     "user_shares: gives no share to eu (in users): give every place a share, or leave "
+     "user_shares out"),
+    ({"users": ["us"], "user_shares": {"us": 60, "jp": 40}},
+     "user_shares: names JP, not among users"),
+    ({"users": ["us", "eu"], "user_shares": {"us": 60, "eu": 30}},
+     "user_shares: the shares add up to 90; they are percentages of the users and must add "
+     "up to 100"),
+    ({"users": ["us", "eu"], "user_shares": {"us": 0, "eu": 100}},
+     "user_shares.us: Input should be greater than 0"),
+    ({"users": ["us", "eu"], "user_shares": {"us": 60, "mars": 40}},
+     "user_shares.mars: 'mars' is neither a region group"),
+])
+def test_shares_that_do_not_fit_the_users_are_refused_in_one_line(top, problem):
+    with pytest.raises(RequirementsError) as caught:
+        parse_requirements(saas(**top))
+    (said,) = caught.value.problems
+    assert said.startswith(problem), said
+
+
+def test_shares_may_be_rounded_and_name_places_as_users_does():
+    req = parse_requirements(saas(users=["US", "apac", "gb"],
+                                  user_shares={"us": 33, "APAC": 33, "UK": 33}))
+    assert req.user_shares == {"us": 33, "apac": 33, "uk": 33}

@@ -157,5 +157,7 @@ def requirements_schemas() -> dict[str, dict[str, Any]]:
         "avg_rps above its peak_rps, an inference workload whose avg_tokens_per_sec is above "
         "its peak_tokens_per_sec or whose average prompt and output tokens exceed "
         "context_tokens, a GPU worker whose gpu.count is not a multiple of its "
-        "gpu.per_machine, and two workloads of the same name.").strip()
+        "gpu.per_machine, two workloads of the same name, and user_shares that do not "
+        "give every place of users a share (and no other place) or do not add up to "
+        "100.").strip()
     return {"Requirements": schema, **found}

@@ -618,11 +618,11 @@ def _nearer_region(choice: latency.Choice, chosen: Candidate, evaluated: list[Ca
 
 def _region_choice(choice: latency.Choice) -> RegionChoice:
     return RegionChoice(users=list(choice.users), users_from=choice.users_from,
-                        rule=choice.rule,
+                        user_shares=dict(choice.shares), rule=choice.rule,
                         max_rtt_ms=float(latency.NEAR_RTT_MS) if choice.applies else None,
-                        excluded=[f"{g}: near {n} of the {len(choice.users)} user "
-                                  f"places, against {choice.near_count}" for g, n
-                                  in choice.fewer.items()]
+                        excluded=[f"{g}: near {choice.amount(n)}, against "
+                                  f"{choice.near_most:g}{'%' if choice.shares else ''}"
+                                  for g, n in choice.fewer.items()]
                         + [f"{g}: ~{ms} ms round trip" for g, ms in choice.excluded.items()],
                         closing=[f"{r.provider.value} {r.code}" for r in choice.closing])
 

@@ -15,7 +15,11 @@ The rule (``choose``): keep the regions within ``NEAR_RTT_MS`` of every place th
 When users are in places no single region is near to all of (us and eu, say), keep the
 regions near the most of those places (a business with players in Singapore, Malaysia,
 Indonesia and the US is designed in South-East Asia, not in Virginia because it is cheaper);
-where several regions tie (us and eu: each near one), price decides among them. Where the
+where several regions tie (us and eu: each near one), price decides among them. Places
+count the same unless ``user_shares`` weighs them: then the regions near the largest share
+of the users are kept (a language app with 40% of its users in the US, 35% in the EU and 25%
+in Japan and Korea is designed in the US, where by count Tokyo, near two places, won). Where
+the
 places were not stated as ``users`` but read from the residency or the allowed regions, they
 say where users may be, not where most are, and every region near any of them is kept. Each
 option then serves the far users at the round trip it states. Regions near fewer of the
@@ -125,20 +129,39 @@ class Choice:
     rule: str
     #: region groups left out, each with its round trip from the farthest user group
     #: (from the nearest, under the two "near ..." rules for users in several places)
-    excluded: dict[str, int]
+    excluded: dict[str, float]
     applies: bool
-    #: Under "near the most user groups": how many of the user places each kept region is
-    #: near, and the regions left out although near some (by name, as ``excluded``), each
-    #: with how many places its best region is near.
-    near_count: int = 0
-    fewer: dict[str, int] = field(default_factory=dict)
+    #: Under "near the most user groups": how much of the users each kept region is near
+    #: (``near``: a count of places, or a percent with ``shares``), and the regions left
+    #: out although near some (by name, as ``excluded``), each with how much its best
+    #: region is near.
+    near_most: float = 0
+    fewer: dict[str, float] = field(default_factory=dict)
     #: Regions near fewer of the places, designed too as they close compliance gaps the
     #: regions near the most leave open (``choose``'s ``also``).
     closing: tuple[Region, ...] = ()
+    #: Each place's share of the users in percent (``user_shares``); empty: each counts 1.
+    shares: dict[str, float] = field(default_factory=dict)
+
+    def near(self, region: Region) -> float:
+        """How much of the users ``region`` is near: the places, or their share."""
+        return near_weight(region, self.users, self.shares)
+
+    def amount(self, n: float) -> str:
+        """``near``'s measure in words: "2 of the 4 user places", "40% of the users"."""
+        return (f"{n:g}% of the users" if self.shares
+                else f"{n:g} of the {len(self.users)} user places")
 
     def rtt_ms(self, region: Region) -> float | None:
         """The round trip from the farthest user place to ``region``; None when unknown."""
         return float(rtt_ms(region, self.users)) if self.users else None
+
+
+def near_weight(region: Region, users: Sequence[str], shares: dict[str, float]) -> float:
+    """How much of the users ``region`` is within ``NEAR_RTT_MS`` of: the number of places,
+    or with ``shares`` the sum of theirs (rounded, so equal sums tie whatever their order)."""
+    return round(sum(shares.get(p, 1.0) for p in users
+                     if rtt_ms(region, (p,)) <= NEAR_RTT_MS), 6)
 
 
 def near_some(allowed: Sequence[Region], choice: Choice) -> list[Region]:
@@ -157,6 +180,7 @@ def choose(req: Requirements, allowed: Sequence[Region], also: Sequence[Region] 
     """The regions of ``allowed`` near enough to the users (see the module docstring);
     ``also``: regions of ``near_some`` kept as well, as they close compliance gaps."""
     users, source = user_groups(req)
+    shares = dict(req.user_shares)
     user_facing = any(w.type in USER_FACING for w in req.workloads)
     if not users:
         return Choice(list(allowed), (), "", "not applied: where the users are is not "
@@ -180,14 +204,13 @@ def choose(req: Requirements, allowed: Sequence[Region], also: Sequence[Region] 
             rule = ("near every user group" if all(farthest(r) <= NEAR_RTT_MS for r in kept)
                     else "near at least one user group")
             return Choice(kept, users, source, rule, _excluded(allowed, kept, nearest_user),
-                          applies=True)
+                          applies=True, shares=shares)
     kept = [r for r in allowed if farthest(r) <= NEAR_RTT_MS]
     if kept:
         return Choice(kept, users, source, "near every user group",
-                      _excluded(allowed, kept, farthest), applies=True)
-    # how many of the places each region is near
-    near = {r: sum(1 for place in users if rtt_ms(r, (place,)) <= NEAR_RTT_MS)
-            for r in allowed}
+                      _excluded(allowed, kept, farthest), applies=True, shares=shares)
+    # how much of the users each region is near: the places, or their share
+    near = {r: near_weight(r, users, shares) for r in allowed}
     most = max(near.values(), default=0)
     if most:
         closing = tuple(r for r in also if 0 < near.get(r, 0) < most)
@@ -197,15 +220,16 @@ def choose(req: Requirements, allowed: Sequence[Region], also: Sequence[Region] 
         far = _excluded([r for r in allowed if not near[r]], kept, nearest_user)
         return Choice(kept, users, source, "near the most user groups",
                       {name: ms for name, ms in far.items() if name not in fewer},
-                      applies=True, near_count=most, fewer=fewer, closing=closing)
+                      applies=True, near_most=most, fewer=fewer, closing=closing,
+                      shares=shares)
     best = min((farthest(r) for r in allowed), default=0)
     kept = [r for r in allowed if farthest(r) == best]
     return Choice(kept, users, source, "nearest allowed", _excluded(allowed, kept, farthest),
-                  applies=True)
+                  applies=True, shares=shares)
 
 
 def _excluded(allowed: Sequence[Region], kept: Sequence[Region],
-              distance: Callable[[Region], int]) -> dict[str, int]:
+              distance: Callable[[Region], float]) -> dict[str, float]:
     """The regions of ``allowed`` not ``kept``, each with the ``distance`` that ruled it out
     (the least of them where several share a name: the round trip, or minus the places a
     region is near): named by group where no region of the group was kept, else by city

@@ -54,6 +54,8 @@ def field_path(loc: tuple[Any, ...]) -> str:
             pass  # the discriminator pydantic adds for a workload's type
         elif isinstance(item, str) and item.startswith(("function-", "literal[")):
             pass
+        elif item == "[key]":
+            pass  # a mapping's key refused: the path names it already
         else:
             parts.append(("." if parts else "") + str(item))
         prev = item

@@ -10,6 +10,8 @@ options over generated requirements.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from infra_mind.engine.latency import NEAR_RTT_MS, Choice, rtt_ms
 from infra_mind.engine.money import usd, usd_change
 from infra_mind.engine.places import located, place_name
@@ -258,7 +260,13 @@ def _users(chosen: Candidate, choice: Choice) -> list[str]:
         return []
     region = chosen.design.region
     where = f"{region.code} ({region.city})"
-    users = listing([place_name(p) for p in choice.users])
+
+    def named(places: Iterable[str]) -> list[str]:
+        # each place with its share of the users, where the requirements give shares
+        return [place_name(p) + (f" ({choice.shares[p]:g}%)" if choice.shares else "")
+                for p in places]
+
+    users = listing(named(choice.users))
     out = []
     far_places = [p for p in choice.users if rtt_ms(region, (p,)) > NEAR_RTT_MS]
     if choice.rule == "near every user group" or (
@@ -273,26 +281,29 @@ def _users(chosen: Candidate, choice: Choice) -> list[str]:
                        "them")
     elif choice.rule in ("near the most user groups", "near at least one user group"):
         near = [p for p in choice.users if rtt_ms(region, (p,)) <= NEAR_RTT_MS]
-        far = [f"{place_name(p)} at ~{rtt_ms(region, (p,))} ms" for p in choice.users
-               if p not in near]
+        far = [f"{name} at ~{rtt_ms(region, (p,))} ms" for p, name
+               in zip(choice.users, named(choice.users), strict=True) if p not in near]
         none_near_all = ("no region is within " f"{NEAR_RTT_MS} ms round trip of all of them"
                          if choice.rule == "near the most user groups" else
                          "every region near any of them was designed, as they say where "
                          "users may be")
         out.append(f"Users in {users}: {none_near_all}; {where} is near users in "
-                   f"{listing([place_name(p) for p in near])} and serves users in "
-                   f"{listing(far)}")
+                   f"{listing(named(near))} and serves users in {listing(far)}")
     else:
         out.append(f"No allowed region is within {NEAR_RTT_MS} ms round trip of users in "
                    f"{users}; {where} is among the nearest allowed, "
                    f"~{rtt_ms(region, choice.users)} ms")
     if choice.fewer:
-        places = len(choice.users)
-        out.append(f"Regions in {listing(list(choice.fewer))} were not designed: near fewer "
-                   f"of the users' {places} places than the {choice.near_count} the "
+        fewer = (", ".join(f"{g} {n:g}%" for g, n in choice.fewer.items()) if choice.shares
+                 else ", ".join(f"{g} {n:g}" for g, n in choice.fewer.items()))
+        out.append(f"Regions in {listing(list(choice.fewer))} were not designed: near "
+                   + (f"a smaller share of the users than the {choice.near_most:g}% "
+                      if choice.shares else f"fewer of the users' {len(choice.users)} "
+                      f"places than the {choice.near_most:g} ")
+                   + "the "
                    + ("regions near the most are near, and close no compliance gap those "
                       "leave open (" if choice.closing else "designed regions are near (")
-                   + ", ".join(f"{g} {n}" for g, n in choice.fewer.items()) + ")")
+                   + fewer + ")")
     if choice.excluded:
         far_from = ("from every place the users are"
                     if choice.rule in ("near the most user groups",
@@ -305,21 +316,21 @@ def _users(chosen: Candidate, choice: Choice) -> list[str]:
 
 
 def _closing(r: Ranking, choice: Choice, most_gaps: int | None) -> list[str]:
-    """The options near fewer of the users' places, designed as they close compliance
-    gaps every region near the most leaves open (``latency.Choice.closing``)."""
+    """The options near fewer of the users' places (or a smaller share of the users),
+    designed as they close compliance gaps every region near the most leaves open
+    (``latency.Choice.closing``)."""
     closing = {(x.provider, x.code) for x in choice.closing}
     shown = [c for c in r.ranked if (c.design.provider, c.design.region.code) in closing]
     if not shown or most_gaps is None:
         return []
-
-    def near(c: Candidate) -> int:
-        return sum(rtt_ms(c.design.region, (p,)) <= NEAR_RTT_MS for p in choice.users)
-
+    pct = "%" if choice.shares else ""
     cities = sorted({x.city for x in choice.regions if (x.provider, x.code) not in closing})
-    return [f"Regions near fewer of the users' {len(choice.users)} places were designed as "
-            f"well, as every region near {choice.near_count} of them ({listing(cities)}) "
-            f"leaves at least {_n(most_gaps, 'compliance gap')}: "
-            + listing([f"{c.where} (near {near(c)}, {_n(c.gaps, 'gap')})" for c in shown])]
+    return [("Regions near a smaller share of the users" if choice.shares else
+             f"Regions near fewer of the users' {len(choice.users)} places")
+            + f" were designed as well, as every region near {choice.near_most:g}{pct} of "
+            f"them ({listing(cities)}) leaves at least {_n(most_gaps, 'compliance gap')}: "
+            + listing([f"{c.where} (near {choice.near(c.design.region):g}{pct}, "
+                       f"{_n(c.gaps, 'gap')})" for c in shown])]
 
 
 def _controls(chosen: Candidate, frameworks: list[str]) -> str:

@@ -26,6 +26,8 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -199,14 +201,23 @@ def _place_reader(countries: tuple[str, ...], which: str) -> Callable[[object], 
     return read
 
 
+def _place(values: tuple[str, ...], which: str) -> object:
+    return Annotated[Literal[values], BeforeValidator(_place_reader(values[len(GROUPS):],
+                                                                    which))]
+
+
 def _places(values: tuple[str, ...], which: str) -> object:
-    place = Annotated[Literal[values], BeforeValidator(_place_reader(values[len(GROUPS):],
-                                                                     which))]
-    return Annotated[list[place], Field(max_length=len(values), json_schema_extra=_UNIQUE),
+    return Annotated[list[_place(values, which)], Field(max_length=len(values),
+                                                        json_schema_extra=_UNIQUE),
                      AfterValidator(no_repeats)]
 
 
+UserPlace = _place(USER_PLACES, "the latency table covers")
 UserPlaces = _places(USER_PLACES, "the latency table covers")
+#: A place's share of the users, in percent.
+UserShare = Annotated[float, Field(gt=0, le=100)]
+#: The shares of ``users`` may add up to 100 give or take this (33 + 33 + 33 is 99).
+USER_SHARES_SLACK = 1.0
 ResidencyPlaces = _places(RESIDENCY_PLACES, "with a covered region")
 
 
@@ -440,6 +451,12 @@ class Requirements(_Strict):
         "the data_residency groups, else the groups of preferences.regions. Regions more "
         "than 60 ms round trip from them are not designed (see docs/engine.md, region "
         "choice).")
+    user_shares: dict[UserPlace, UserShare] = Field(  # type: ignore[valid-type]
+        default_factory=dict, max_length=len(USER_PLACES),
+        description="The share of the users at each place of users, in percent, adding "
+        "up to 100 (e.g. us: 40, eu: 35, JP: 15, KR: 10); empty = every place counts the "
+        "same. Where no region is near all of the places, the regions near the largest "
+        "share are designed (see docs/engine.md, region choice).")
     availability_target: AvailabilityTarget = 99.9
     preferences: Preferences = Field(default_factory=Preferences)
     workloads: list[Workload] = Field(min_length=1, max_length=50)
@@ -451,3 +468,27 @@ class Requirements(_Strict):
         if dupes:
             raise ValueError(f"workload names must be unique; repeated: {', '.join(dupes)}")
         return self
+
+    @field_validator("user_shares")
+    @classmethod
+    def _shares_of_users(cls, shares: dict[str, float], info: ValidationInfo
+                         ) -> dict[str, float]:
+        """``user_shares`` gives every place of ``users`` a share, and no other place, and
+        the shares add up to 100 (a misspelt or forgotten place must not be weighed as 0)."""
+        if not shares or "users" not in info.data:  # users refused: said on its own
+            return shares
+        users = info.data["users"]
+        if not users:
+            raise ValueError("needs users: list the same places in users")
+        others = [p for p in shares if p not in users]
+        if others:
+            raise ValueError(f"names {', '.join(others)}, not among users")
+        missing = [p for p in users if p not in shares]
+        if missing:
+            raise ValueError(f"gives no share to {', '.join(missing)} (in users): give every "
+                             "place a share, or leave user_shares out")
+        total = sum(shares.values())
+        if abs(total - 100) > USER_SHARES_SLACK:
+            raise ValueError(f"the shares add up to {total:g}; they are percentages of the "
+                             "users and must add up to 100")
+        return shares

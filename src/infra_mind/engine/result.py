@@ -214,6 +214,10 @@ class RegionChoice(_Out):
                              description="Where the users are: region groups and countries")
     users_from: str = Field("", description="Where that came from: users, data_residency, "
                                             "preferences.regions, or empty when unknown")
+    user_shares: dict[str, float] = Field(default_factory=dict,
+                                          description="Each place's share of the users, in "
+                                                      "percent (user_shares); empty: each "
+                                                      "place counts the same")
     rule: str = Field("", description="Which regions were kept, in words")
     max_rtt_ms: float | None = Field(None, description="A region is near when every place "
                                                        "the users are is within this round "
@@ -224,7 +228,8 @@ class RegionChoice(_Out):
                                             "group were kept), with the round trip from "
                                             "the users")
     closing: list[str] = Field(default_factory=list,
-                               description="Regions near fewer of the users' places, "
+                               description="Regions near fewer of the users' places (a "
+                                           "smaller share, with user_shares), "
                                            "designed as well as they have fewer compliance "
                                            "gaps than every region near the most "
                                            "(\"aws eu-west-1\")")

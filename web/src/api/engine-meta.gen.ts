@@ -721,6 +721,56 @@ export const REQUIREMENTS_SCHEMAS = {
     "type": "array",
     "uniqueItems": true
    },
+   "user_shares": {
+    "additionalProperties": {
+     "exclusiveMinimum": 0,
+     "maximum": 100,
+     "type": "number"
+    },
+    "description": "The share of the users at each place of users, in percent, adding up to 100 (e.g. us: 40, eu: 35, JP: 15, KR: 10); empty = every place counts the same. Where no region is near all of the places, the regions near the largest share are designed (see docs/engine.md, region choice).",
+    "maxProperties": 35,
+    "propertyNames": {
+     "enum": [
+      "us",
+      "ca",
+      "eu",
+      "uk",
+      "apac",
+      "sa",
+      "AE",
+      "AT",
+      "AU",
+      "BE",
+      "BR",
+      "CH",
+      "DE",
+      "DK",
+      "ES",
+      "FI",
+      "FR",
+      "HK",
+      "ID",
+      "IE",
+      "IL",
+      "IN",
+      "IT",
+      "JP",
+      "KR",
+      "MX",
+      "MY",
+      "NL",
+      "NO",
+      "NZ",
+      "PL",
+      "QA",
+      "SE",
+      "SG",
+      "ZA"
+     ]
+    },
+    "title": "User Shares",
+    "type": "object"
+   },
    "availability_target": {
     "default": 99.9,
     "enum": [

@@ -756,7 +756,7 @@ export interface components {
         RegionChoice: {
             /**
              * Closing
-             * @description Regions near fewer of the users' places, designed as well as they have fewer compliance gaps than every region near the most ("aws eu-west-1")
+             * @description Regions near fewer of the users' places (a smaller share, with user_shares), designed as well as they have fewer compliance gaps than every region near the most ("aws eu-west-1")
              */
             closing?: string[];
             /**
@@ -776,6 +776,13 @@ export interface components {
              * @default
              */
             rule?: string;
+            /**
+             * User Shares
+             * @description Each place's share of the users, in percent (user_shares); empty: each place counts the same
+             */
+            user_shares?: {
+                [key: string]: number;
+            };
             /**
              * Users
              * @description Where the users are: region groups and countries
@@ -810,6 +817,13 @@ export interface components {
             /** Name */
             name: string;
             preferences?: components["schemas"]["Preferences"];
+            /**
+             * User Shares
+             * @description The share of the users at each place of users, in percent, adding up to 100 (e.g. us: 40, eu: 35, JP: 15, KR: 10); empty = every place counts the same. Where no region is near all of the places, the regions near the largest share are designed (see docs/engine.md, region choice).
+             */
+            user_shares?: {
+                [key: string]: number;
+            };
             /**
              * Users
              * @description Where the users are: region groups (us, ca, eu, uk, apac, sa) or, to be precise, country codes (JP, AU, AE, ...); empty = the data_residency groups, else the groups of preferences.regions. Regions more than 60 ms round trip from them are not designed (see docs/engine.md, region choice).

@@ -1822,7 +1822,7 @@ export interface components {
         ReportKind: "executive" | "technical" | "compliance";
         /**
          * Requirements
-         * @description A business, its workloads and its constraints. Also refused, naming the field: a web service's avg_rps above its peak_rps, an inference workload whose avg_tokens_per_sec is above its peak_tokens_per_sec or whose average prompt and output tokens exceed context_tokens, a GPU worker whose gpu.count is not a multiple of its gpu.per_machine, and two workloads of the same name.
+         * @description A business, its workloads and its constraints. Also refused, naming the field: a web service's avg_rps above its peak_rps, an inference workload whose avg_tokens_per_sec is above its peak_tokens_per_sec or whose average prompt and output tokens exceed context_tokens, a GPU worker whose gpu.count is not a multiple of its gpu.per_machine, two workloads of the same name, and user_shares that do not give every place of users a share (and no other place) or do not add up to 100.
          */
         Requirements: {
             /**
@@ -1842,6 +1842,13 @@ export interface components {
             /** Name */
             name: string;
             preferences?: components["schemas"]["Preferences"];
+            /**
+             * User Shares
+             * @description The share of the users at each place of users, in percent, adding up to 100 (e.g. us: 40, eu: 35, JP: 15, KR: 10); empty = every place counts the same. Where no region is near all of the places, the regions near the largest share are designed (see docs/engine.md, region choice).
+             */
+            user_shares?: {
+                [key: string]: number;
+            };
             /**
              * Users
              * @description Where the users are: region groups (us, ca, eu, uk, apac, sa) or, to be precise, country codes (JP, AU, AE, ...); empty = the data_residency groups, else the groups of preferences.regions. Regions more than 60 ms round trip from them are not designed (see docs/engine.md, region choice).
