@@ -500,13 +500,18 @@ def check_not_staying(result, reason):
         assert level(o)[0] == level(first)[0] and o.compliance_gaps > first.compliance_gaps
     else:
         m2 = re.fullmatch(rf"is not recommended: {where} costs ({M}) a month more "
-                          rf"\(([\d.]+)%\)( {COMPARED})?, beyond the 10% allowed for staying "
-                          r"\(weigh it against what moving would cost, which the comparison "
-                          r"does not price\)", m[2])
+                          rf"\(([\d.]+)%\)(?: than ({W}))?( {COMPARED})?, "
+                          r"beyond the 10% allowed for staying \(weigh it against what "
+                          r"moving would cost, which the comparison does not price\)", m[2])
         assert m2, reason
         assert level(o) == level(first)
-        assert close(amount(m2[1]), compared(o) - compared(first))
-        assert compared(o) > compared(first) * (1 + EXISTING_PROVIDER_TOLERANCE) - CENT
+        # against the first by cost where a nearer option was moved above it
+        assert (m2[3] is not None) == nearer(result)
+        base = named(result, m2[3]) if m2[3] else first
+        assert level(base) == level(first)
+        assert m2[3] is None or m2[3] in result.recommended.reasons[0]
+        assert close(amount(m2[1]), compared(o) - compared(base))
+        assert compared(o) > compared(base) * (1 + EXISTING_PROVIDER_TOLERANCE) - CENT
     return True
 
 

@@ -361,9 +361,13 @@ def _not_staying(r: Ranking, existing: str | None, providers: list[str]) -> list
                 f"{chosen.violations}"]
     if mine.gaps > chosen.gaps:
         return [head + f"{_n(mine.gaps, 'compliance gap')} against {chosen.gaps}"]
-    delta = round(mine.compared - chosen.compared, 2)
+    # the staying rule measures against the first by cost, which a nearer option may
+    # have passed (``ranking.rank``): against the recommended one, 8.3% read as beyond 10%
+    top = r.passed_over or chosen
+    delta = round(mine.compared - top.compared, 2)
     return [f"{existing}, the existing provider, is not recommended: {mine.where} costs "
-            f"{usd(delta)} a month more ({_pct(delta, chosen.compared)}%)"
+            f"{usd(delta)} a month more ({_pct(delta, top.compared)}%)"
+            + (f" than {top.where}" if top is not chosen else "")
             + (f" {COMPARED}" if r.left_out else "")
             + f", beyond the {EXISTING_PROVIDER_TOLERANCE:.0%} allowed for staying (weigh it "
             "against what moving would cost, which the comparison does not price)"]
