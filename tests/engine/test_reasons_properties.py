@@ -91,6 +91,23 @@ def nearer(result: AssessmentResult) -> bool:
         f"Ranked first of {len(result.options)} options as nearer the users")
 
 
+def users_rtt(result: AssessmentResult, r) -> float:
+    """The users' round trip to region ``r`` as the engine ranks on it: from the farthest
+    place, or with shares the average user's (each place's weighed by its share)."""
+    users, shares = result.region_choice.users, result.region_choice.user_shares
+    if shares:
+        return float(round(sum(s * rtt_ms(r, (p,)) for p, s in shares.items())
+                           / sum(shares.values())))
+    return float(rtt_ms(r, users))
+
+
+def rtt_from(result: AssessmentResult, short: bool = False) -> str:
+    """Whose round trip the reasons give: the farthest users', or the average user's."""
+    if result.region_choice.user_shares:
+        return "for the average user"
+    return "from the farthest" if short else "from the farthest users"
+
+
 def within_near_allowance(more: float, cheapest: float) -> bool:
     return more <= max(cheapest * NEAR_TOLERANCE, NEAR_TOLERANCE_USD) + CENT
 
@@ -152,7 +169,7 @@ def check_ranking(result, reason):
     elif m := re.fullmatch(
             rf"Ranked first of (\d+) options as nearer the users: ({W}) ranks first by "
             rf"{RANKING_RULE}, and ({W}) has as few violations, compliance gaps and unpriced "
-            r"components, is ~([\d.]+) ms round trip from the farthest users against "
+            rf"components, is ~([\d.]+) ms round trip {rtt_from(result)} against "
             rf"~([\d.]+) ms, and costs ({M} more|{M} less|the same) \(([-\d.]+)%\)"
             rf"( {COMPARED})?, within the {re.escape(NEAR_RULE)}", reason):
         top, near = named(result, m[2]), named(result, m[3])
@@ -253,8 +270,9 @@ def check_cheaper(result, reason):
         assert len(other.violations) == len(first.violations)
     elif w := re.fullmatch(r"(\w+) is the existing provider and costs at most 10% more", why):
         assert promoted(result) and w[1] == first.provider and level(other) == level(first)
-    elif w := re.fullmatch(rf"({W}) is nearer the users \(~([\d.]+) ms round trip from the "
-                           rf"farthest, against ~([\d.]+) ms\) and costs ({M} more) "
+    elif w := re.fullmatch(rf"({W}) is nearer the users \(~([\d.]+) ms round trip "
+                           rf"{rtt_from(result, short=True)}, against ~([\d.]+) ms\) and "
+                           rf"costs ({M} more) "
                            rf"{COMPARED}, within the {re.escape(NEAR_RULE)}", why):
         assert nearer(result) and named(result, w[1]) is first and level(other) == level(first)
         assert (float(w[2]), float(w[3])) == (first.user_rtt_ms, other.user_rtt_ms)
@@ -338,7 +356,10 @@ def check_users(result, reason):
     elif m := re.fullmatch(r"Users in (.+): (\S+) \((.+)\) is within ~(\d+) ms round trip of "
                            r"all of them", reason):
         assert listing(m[1]) == names and (m[2], m[3]) == (first.region, where.city)
-        assert int(m[4]) == rtt(first, users) == first.user_rtt_ms <= NEAR_RTT_MS
+        # the farthest users' round trip, whatever the shares (the option's is the average
+        # user's with them)
+        assert int(m[4]) == rtt(first, users) <= NEAR_RTT_MS
+        assert first.user_rtt_ms == users_rtt(result, where) <= int(m[4])
         assert int(m[4]) > 0
     elif m := re.fullmatch(r"Users in (.+): no region is within 60 ms round trip of all of "
                            r"them; (\S+) \((.+)\) is near users in (.+) and serves users in "
@@ -414,7 +435,7 @@ def check_preferred(result, reason):
     """A region preferred to its provider's cheapest for nearness."""
     first = result.options[0]
     m = re.fullmatch(r"(\S+) \((.+)\) rather than (\S+) \((.+)\), the cheapest (\w+) region: "
-                     r"~([\d.]+) ms round trip from the farthest users against ~([\d.]+) ms, "
+                     rf"~([\d.]+) ms round trip {rtt_from(result)} against ~([\d.]+) ms, "
                      rf"for ({M}) a month more \(([\d.]+)%\) on the parts every \w+ region "
                      rf"prices, within the {re.escape(NEAR_RULE)}", reason)
     if not m:
@@ -423,11 +444,10 @@ def check_preferred(result, reason):
     assert m[2] == region(first.provider, first.region).city
     cheaper = region(first.provider, m[3])
     assert m[4] == cheaper.city and m[3] != first.region
-    users = result.region_choice.users
     assert result.region_choice.max_rtt_ms is not None
-    assert float(m[6]) == first.user_rtt_ms == rtt_ms(region(first.provider, first.region),
-                                                      users)
-    assert float(m[7]) == rtt_ms(cheaper, users) >= first.user_rtt_ms + NEARER_MS
+    assert float(m[6]) == first.user_rtt_ms == users_rtt(result, region(first.provider,
+                                                                         first.region))
+    assert float(m[7]) == users_rtt(result, cheaper) >= first.user_rtt_ms + NEARER_MS
     more, pct = amount(m[8]), float(m[9])
     assert more > 0 and (pct <= NEAR_TOLERANCE * 100 + 0.05 or more <= NEAR_TOLERANCE_USD)
     assert m[3] not in {o.region for o in result.options if o.provider == first.provider}
@@ -625,6 +645,7 @@ def nearby(draw) -> Requirements:
                             "existing_provider": None}
     data["users"] = draw(st.lists(st.sampled_from(sorted(COUNTRIES)), min_size=1,
                                   max_size=2, unique=True))
+    data["user_shares"] = draw(shares(data["users"]))
     data["data_residency"] = []
     return Requirements.model_validate(data)
 

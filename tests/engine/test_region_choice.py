@@ -263,6 +263,25 @@ def test_shares_of_the_users_weigh_the_places_where_no_region_is_near_all():
     assert groups_of(europe) <= {"eu", "uk"}
 
 
+def test_with_shares_the_nearer_region_is_nearer_the_average_user():
+    """Ranked by the farthest users, the language app went to Iowa: Korea (10% of the
+    users) at ~154 ms against ~177 from South Carolina, while the EU (35%) waited ~101 ms
+    against ~77. With shares each option's round trip is the average user's."""
+    shares = {"us": 40, "eu": 35, "JP": 15, "KR": 10}
+    result = assess(saas(users=LINGO, user_shares=shares), catalog())
+    for o in result.options:
+        r = region(o.provider, o.region)
+        assert o.user_rtt_ms == round(sum(s * rtt_ms(r, (p,)) for p, s in shares.items())
+                                      / 100)
+    gcp = next(o for o in result.options if o.provider == "gcp")
+    iowa, carolina = region("gcp", "us-central1"), region("gcp", "us-east1")
+    assert gcp.region == "us-east1"
+    assert rtt_ms(iowa, LINGO) < rtt_ms(carolina, LINGO)  # the farthest would pick Iowa
+    assert gcp.user_rtt_ms < assess(saas(users=LINGO, user_shares=shares,
+                                         preferences={"regions": ["us-central1"]}),
+                                    catalog()).options[0].user_rtt_ms
+
+
 def test_under_gdpr_the_regions_closing_the_gap_are_said_by_share():
     shares = {"us": 40, "eu": 35, "JP": 15, "KR": 10}
     result = assess(saas(users=LINGO, user_shares=shares, compliance=["gdpr"]), catalog())

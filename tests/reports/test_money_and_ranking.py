@@ -63,6 +63,12 @@ def test_the_options_table_is_the_ranking(results, budgeted, name):
     assert columns.index("constraints met") < columns.index("compliance gaps") < \
         columns.index("monthly")
     assert any(p.startswith("Best first, ranked by ") for p in sections["Options side by side"])
+    # the users' round trip: the average user's where the requirements give shares
+    rtt = ("average user round trip ms" if result["region_choice"]["user_shares"]
+           else "user round trip ms")
+    assert rtt in columns
+    assert [None if r[rtt] == "—" else float(r[rtt]) for r in rows] == [
+        o["user_rtt_ms"] for o in result["options"]]
 
 
 def test_every_gap_says_what_its_remediation_costs(results):

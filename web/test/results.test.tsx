@@ -44,6 +44,17 @@ describe("the results view", () => {
     expect(optionsPanel.textContent).not.toMatch(/[+−]\$/);
   });
 
+  test("each option's round trip is said as the average user's where the users' shares are given", () => {
+    const { unmount } = render(<ResultsView result={result} />);
+    const cards = () => within(screen.getByRole("region", { name: "Options" }));
+    expect(cards().getAllByText("Round trip to users")).toHaveLength(result.options.length);
+    unmount();
+    const shared = { ...result, region_choice: { ...result.region_choice!, user_shares: { eu: 100 } } };
+    render(<ResultsView result={shared} />);
+    expect(cards().getAllByText("Round trip, average user")).toHaveLength(result.options.length);
+    expect(cards().queryByText("Round trip to users")).toBeNull();
+  });
+
   test("the cost breakdown sums each option's line items by component, to its total", () => {
     for (const option of result.options) {
       const total = breakdown(option).reduce((sum, p) => sum + p.monthly_usd, 0);

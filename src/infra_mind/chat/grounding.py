@@ -160,10 +160,21 @@ def _city(provider: Any, code: Any) -> str:
     return f"{code} ({found.city})" if found else str(code)
 
 
-def _rtt(ms: Any) -> str:
+def _rtt(ms: Any, by_share: bool = False) -> str:
+    """An option's round trip to the users (``by_share``: the average user's, as the
+    requirements give each place's share of the users)."""
     if ms is None:
         return ""
-    return ", where the users are" if float(ms) == 0 else f", ~{float(ms):g} ms from the users"
+    if float(ms) == 0:
+        return ", where the users are"
+    return f", ~{float(ms):g} ms " + ("for the average user" if by_share else "from the users")
+
+
+def _share(place: str, shares: Mapping[str, Any]) -> str:
+    """A place of the users by name, with its share of them where the requirements give
+    shares ("the US (40%)")."""
+    share = shares.get(place)
+    return place_name(place) + (f" ({float(share):g}%)" if share is not None else "")
 
 
 def _region_choice(result: Mapping[str, Any]) -> list[FactDoc]:
@@ -179,15 +190,18 @@ def _region_choice(result: Mapping[str, Any]) -> list[FactDoc]:
     if not chosen or not options:
         return []
     users = (result.get("region_choice") or {}).get("users") or []
+    shares = (result.get("region_choice") or {}).get("user_shares") or {}
     found = _region(chosen.get("provider"), chosen.get("region"))
     text = (f"The design is placed in {chosen.get('provider', '')} "
             f"{_city(chosen.get('provider'), chosen.get('region'))}"
-            + (f", for users in {', '.join(place_name(u) for u in users)}" if users else "")
+            + (f", for users in {', '.join(_share(u, shares) for u in users)}"
+               if users else "")
             + (f"; its data is stored in {found.city} ({place_name(found.country)}, region "
                f"group {found.group})" if found else "") + ". Regions compared, "
             "in rank order: "
             + "; ".join(f"{_city(o.get('provider'), o.get('region'))} "
-                        f"{usd(o['monthly_cost_usd'])} a month{_rtt(o.get('user_rtt_ms'))}"
+                        f"{usd(o['monthly_cost_usd'])} a month"
+                        f"{_rtt(o.get('user_rtt_ms'), bool(shares))}"
                         for o in options) + ".")
     passed = [r for r in chosen.get("reasons") or [] if " rather than " in r]
     if passed:

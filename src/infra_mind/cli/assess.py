@@ -125,13 +125,15 @@ def _table(result) -> None:
                    for o in result.options)
     columns = ["rank", "provider", "region", "constraints", "gaps"]
     columns += ["compared cost"] if compared else []
-    columns += ["monthly", "unpriced", "user RTT", "prices dated"]
+    # with shares of the users, the average user's round trip (else the farthest's)
+    rtt = "avg user RTT" if result.region_choice.user_shares else "user RTT"
+    columns += ["monthly", "unpriced", rtt, "prices dated"]
     options = Table(title="Options, best first",
                     caption=(f"Ranked by {rec.ranking_rule}" if rec and rec.ranking_rule
                              else None))
     for col in columns:
         options.add_column(col, justify="right" if col in (
-            "rank", "gaps", "compared cost", "monthly", "unpriced", "user RTT") else "left")
+            "rank", "gaps", "compared cost", "monthly", "unpriced", rtt) else "left")
     for o in result.options:
         row = [str(o.rank or ""), o.provider, f"{o.region} ({o.region_name})",
                "met" if o.constraints_met else "; ".join(o.violations), str(o.compliance_gaps)]

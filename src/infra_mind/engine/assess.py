@@ -661,7 +661,7 @@ def _evaluate(catalog: Catalog, req: Requirements, demands: list[WorkloadDemand]
     design = design_option(catalog, req, demands, region)
     facts = _facts(req, design)
     return Candidate(design, facts, count_gaps(facts, [f.value for f in req.compliance]),
-                     user_rtt_ms=choice.rtt_ms(region))
+                     user_rtt_ms=choice.rtt_ms(region), rtt_by_share=bool(choice.shares))
 
 
 def _with_remediation_costs(catalog: Catalog, req: Requirements,
@@ -670,7 +670,7 @@ def _with_remediation_costs(catalog: Catalog, req: Requirements,
     controls = evaluate(c.facts, [f.value for f in req.compliance],
                         lambda key: _remediation_cost(catalog, req, demands, c.design, key))
     assert gap_count(controls) == c.gaps
-    kept = Candidate(c.design, c.facts, c.gaps, controls, c.user_rtt_ms)
+    kept = Candidate(c.design, c.facts, c.gaps, controls, c.user_rtt_ms, c.rtt_by_share)
     kept.compared, kept.preferred_to = c.compared, c.preferred_to
     return kept
 

@@ -153,8 +153,16 @@ class Choice:
                 else f"{n:g} of the {len(self.users)} user places")
 
     def rtt_ms(self, region: Region) -> float | None:
-        """The round trip from the farthest user place to ``region``; None when unknown."""
-        return float(rtt_ms(region, self.users)) if self.users else None
+        """The users' round trip to ``region``: from the farthest place, or with ``shares``
+        the mean over the users, each place weighed by its share (a 10% place 154 ms away
+        must not choose between regions for the other 90%); None when unknown."""
+        if not self.users:
+            return None
+        if self.shares:
+            total = sum(self.shares.values())
+            return float(round(sum(share * rtt_ms(region, (place,))
+                                   for place, share in self.shares.items()) / total))
+        return float(rtt_ms(region, self.users))
 
 
 def near_weight(region: Region, users: Sequence[str], shares: dict[str, float]) -> float:

@@ -95,12 +95,15 @@ class Candidate:
 
     def __init__(self, design: OptionDesign, facts: ArchitectureFacts, gaps: int,
                  controls: list[ControlResult] | None = None,
-                 user_rtt_ms: float | None = None) -> None:
+                 user_rtt_ms: float | None = None, rtt_by_share: bool = False) -> None:
         self.design = design
         self.facts = facts
         self.gaps = gaps
         self.controls = controls or []
+        #: the users' round trip (``latency.Choice.rtt_ms``): from the farthest place, or
+        #: ``rtt_by_share``, the mean over the users weighed by their shares
         self.user_rtt_ms = user_rtt_ms
+        self.rtt_by_share = rtt_by_share
         #: the cost ranked on, set by ``compare`` (the total until then)
         self.compared = design.monthly_usd
         #: the cheaper region of the same provider this one was preferred to for being

@@ -71,13 +71,21 @@ def _ms(c: Candidate) -> str:
     return f"~{c.user_rtt_ms:g} ms"
 
 
+def _rtt_from(c: Candidate, short: bool = False) -> str:
+    """Whose round trip ``_ms`` is: the farthest users', or with shares the average
+    user's (``latency.Choice.rtt_ms``)."""
+    if c.rtt_by_share:
+        return "for the average user"
+    return "from the farthest" if short else "from the farthest users"
+
+
 def _nearer_than(chosen: Candidate, c: Candidate) -> str:
     """Why ``c``, cheaper on the compared basis, ranks below ``chosen`` moved first for
     nearness (``ranking.nearer_pick``)."""
     if c.user_rtt_ms is not None and chosen.user_rtt_ms is not None and (
             c.user_rtt_ms > chosen.user_rtt_ms):
-        return (f"{chosen.where} is nearer the users ({_ms(chosen)} round trip from the "
-                f"farthest, against {_ms(c)}) and costs "
+        return (f"{chosen.where} is nearer the users ({_ms(chosen)} round trip "
+                f"{_rtt_from(chosen, short=True)}, against {_ms(c)}) and costs "
                 f"{usd_change(chosen.compared - c.compared)} {COMPARED}, within the "
                 f"{NEAR_RULE}")
     # not considered for nearness: it leaves more parts unpriced than a cheaper option
@@ -132,7 +140,8 @@ def alternative(chosen: Candidate, c: Candidate, promoted: bool, ranked: bool = 
         elif (p is not None and c.design.provider == chosen.design.provider
               and c.design.region.code == p.region_code):
             why.append(f"{usd(-delta)} a month less, but {chosen.design.region.code} is "
-                       f"nearer the users ({_ms(chosen)} round trip from the farthest, "
+                       f"nearer the users ({_ms(chosen)} round trip "
+                       f"{_rtt_from(chosen, short=True)}, "
                        f"against ~{p.user_rtt_ms:g} ms), within the {NEAR_RULE}")
         else:
             why.append(f"{usd(-delta)} a month less")
@@ -152,8 +161,8 @@ def _ranking(r: Ranking) -> str:
         delta = round(chosen.compared - top.compared, 2)
         return (f"Ranked first of {len(r.ranked)} options as nearer the users: {top.where} "
                 f"ranks first by {RANKING_RULE}, and {chosen.where} has as few violations, "
-                f"compliance gaps and unpriced components, is {_ms(chosen)} round trip from "
-                f"the farthest users against {_ms(top)}, and costs {usd_change(delta)} "
+                f"compliance gaps and unpriced components, is {_ms(chosen)} round trip "
+                f"{_rtt_from(chosen)} against {_ms(top)}, and costs {usd_change(delta)} "
                 f"({_pct(delta, top.compared)}%)" + (f" {COMPARED}" if r.left_out else "")
                 + f", within the {NEAR_RULE}")
     if not r.promoted:
@@ -249,7 +258,7 @@ def _preferred(chosen: Candidate) -> list[str]:
         return []
     d = chosen.design
     return [f"{d.region.code} ({d.region.city}) rather than {p.region_code} ({p.city}), the "
-            f"cheapest {d.provider} region: {_ms(chosen)} round trip from the farthest users "
+            f"cheapest {d.provider} region: {_ms(chosen)} round trip {_rtt_from(chosen)} "
             f"against ~{p.user_rtt_ms:g} ms, for {usd(p.more_usd)} a month more "
             f"({_pct(p.more_usd, p.compared)}%) on the parts every {d.provider} region "
             f"prices, within the {NEAR_RULE}"]

@@ -109,8 +109,9 @@ class Option(_Out):
                           "(equal to monthly_cost_usd when nothing is left out)")
     user_rtt_ms: float | None = Field(
         None, description="Round trip from the farthest user group to this region, ms, in the "
-                          "engine's latency model (0: the region is in that group); None when "
-                          "where the users are is not known")
+                          "engine's latency model (0: the region is in that group), or with "
+                          "user_shares the average user's (each place's round trip weighed by "
+                          "its share); None when where the users are is not known")
     price_dates: PriceDates | None = Field(
         None, description="Oldest and newest as_of among this option's line items (the "
                           "prices in its total); None without line items, or in results made "

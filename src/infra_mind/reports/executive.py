@@ -56,7 +56,9 @@ def options(result: AssessmentResult) -> Section:
                Column("constraints met", "bool"), Column("compliance gaps", "count"),
                *((Column("compared cost", "money"),) if compared else ()),
                Column("monthly", "money"), Column("unpriced", "count"),
-               Column("user round trip ms", "number"), Column("violations"))
+               # with shares of the users, the average user's (``Option.user_rtt_ms``)
+               Column("average user round trip ms" if result.region_choice.user_shares
+                      else "user round trip ms", "number"), Column("violations"))
     rows = tuple((o.rank or None, o.provider, o.region, o.constraints_met, o.compliance_gaps,
                   *((o.compared_cost_usd,) if compared else ()), o.monthly_cost_usd,
                   len(o.unpriced), o.user_rtt_ms, "; ".join(o.violations) or None)

@@ -659,7 +659,7 @@ export interface components {
             unpriced?: string[];
             /**
              * User Rtt Ms
-             * @description Round trip from the farthest user group to this region, ms, in the engine's latency model (0: the region is in that group); None when where the users are is not known
+             * @description Round trip from the farthest user group to this region, ms, in the engine's latency model (0: the region is in that group), or with user_shares the average user's (each place's round trip weighed by its share); None when where the users are is not known
              * @default null
              */
             user_rtt_ms?: number | null;

@@ -106,7 +106,7 @@ export function ResultsView({ result, createdAt, level = 2, onTryLever }: Props)
                 <dd>{o.unpriced?.length ?? 0}</dd>
                 {o.user_rtt_ms !== null && o.user_rtt_ms !== undefined ? (
                   <>
-                    <dt>Round trip to users</dt>
+                    <dt>{Object.keys(result.region_choice?.user_shares ?? {}).length ? "Round trip, average user" : "Round trip to users"}</dt>
                     <dd>~{num(o.user_rtt_ms)} ms</dd>
                   </>
                 ) : null}
