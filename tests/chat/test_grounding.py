@@ -276,6 +276,20 @@ def test_why_not_a_cheaper_region_is_answered_by_the_regions_compared():
     assert rank_facts("Why did you pick this region?", facts, 1)[0].fact.id == "recommendation"
 
 
+def test_the_regions_compared_say_the_users_shares_and_the_average_users_round_trip():
+    # llm-inference gives its users' shares (the EU 70%, the US 30%): the options' round
+    # trips are the average user's, and "from the users" would read as every user's
+    result = result_of("llm-inference")
+    (lead, *_) = rank_facts("Which regions did you compare?", fact_documents(result), 3)
+    assert lead.fact.id == "region-choice"
+    assert lead.fact.text.startswith("The design is placed in aws eu-north-1 (Stockholm), "
+                                     "for users in the EU (70%), the US (30%);")
+    first = result["options"][0]
+    assert (f"eu-north-1 (Stockholm) $2,449.89 a month, ~{first['user_rtt_ms']:g} ms for the "
+            "average user;") in lead.fact.text
+    assert "from the users" not in lead.fact.text
+
+
 def test_do_we_need_a_part_is_answered_by_the_control_that_requires_it():
     # "Do we really need a WAF?" had led with the shared line items
     result = assess(CRAFT_SHOP).model_dump(mode="json")

@@ -120,3 +120,11 @@ def test_derived_prices_are_marked_in_the_table_and_the_markdown(capsys):
             row = next(line for line in lines if li["component"] in line and li["sku"] in line)
             assert ("≈$" in row) == (li["price_basis"] == "derived"), (fmt, row)
         assert "≈ derived from list prices" in out
+
+
+def test_with_shares_of_the_users_the_table_gives_the_average_users_round_trip(capsys):
+    code, out, _ = run(capsys, "assess", str(EXAMPLES / "llm-inference.yaml"))
+    assert code == 0 and "avg user RTT" in out
+    assert "Users in the EU (70%) and the US (30%): " in " ".join(out.split())
+    code, out, _ = run(capsys, "assess", str(EXAMPLES / "saas-startup.yaml"))
+    assert code == 0 and "user RTT" in out and "avg user RTT" not in out

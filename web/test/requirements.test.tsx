@@ -163,6 +163,48 @@ describe("the requirements form", () => {
     expect((stored.requirements as { users: string[] }).users).toEqual(["AU", "JP"]);
   });
 
+  test("each place's share of the users: a box per ticked place, what they add up to, and the server's refusal beside them", async () => {
+    const user = userEvent.setup();
+    const { text } = example("saas-startup");
+    const { created, sent } = renderForm();
+    fireEvent.change(screen.getByLabelText("Requirements (YAML or JSON)"), { target: { value: text } });
+    await waitFor(() => expect(workloadGroups()).toHaveLength(5));
+    const shares = () => screen.queryByRole("group", { name: "Share of the users at each place (%)" });
+    // one place is all of the users: no box until a second is ticked
+    expect(shares()).toBeNull();
+    const users = within(screen.getByRole("group", { name: "Where the users are" }));
+    await user.click(users.getByLabelText("European Union (eu)"));
+    await user.click(users.getByLabelText("Japan (JP)"));
+    const group = within(shares() as HTMLElement);
+    expect(group.getAllByRole("textbox").map((b) => b.id)).toEqual(["req-user_shares-us", "req-user_shares-eu", "req-user_shares-JP"]);
+    await user.type(group.getByLabelText("United States (us)"), "60");
+    await user.type(group.getByLabelText("European Union (eu)"), "30");
+    expect(group.getByRole("status")).toHaveTextContent("Together 90%, 1 of 3 places without a share.");
+    await user.type(group.getByLabelText("Japan (JP)"), "0");
+    expect(group.getByRole("status")).toHaveTextContent(/^Together 90%\.$/);
+    // a share of 0 is refused beside its box before anything is sent
+    await user.click(screen.getByRole("button", { name: "Create assessment" }));
+    expect(group.getByLabelText("Japan (JP)")).toHaveAccessibleDescription("Must be more than 0.");
+    // what only the server checks (they add up to 100) is said beside the boxes
+    await user.clear(group.getByLabelText("Japan (JP)"));
+    await user.type(group.getByLabelText("Japan (JP)"), "5");
+    await user.click(screen.getByRole("button", { name: "Create assessment" }));
+    await waitFor(() => expect(shares()).toHaveAccessibleDescription("The shares add up to 95; they are percentages of the users and must add up to 100."));
+    expect(created).toHaveLength(0);
+    await user.clear(group.getByLabelText("Japan (JP)"));
+    await user.type(group.getByLabelText("Japan (JP)"), "10");
+    expect(shares()).not.toHaveAccessibleDescription();
+    // a place unticked takes its box, and its figure, away
+    await user.click(users.getByLabelText("Japan (JP)"));
+    expect(within(shares() as HTMLElement).queryByLabelText("Japan (JP)")).toBeNull();
+    await user.clear(within(shares() as HTMLElement).getByLabelText("European Union (eu)"));
+    await user.type(within(shares() as HTMLElement).getByLabelText("European Union (eu)"), "40");
+    await user.click(screen.getByRole("button", { name: "Create assessment" }));
+    await waitFor(() => expect(created).toHaveLength(1));
+    expect(sent.at(-1)?.users).toEqual(["us", "eu"]);
+    expect(sent.at(-1)?.user_shares).toEqual({ us: 60, eu: 40 });
+  });
+
   test("pasted text that is not YAML says why in one sentence, and leaves the form alone", async () => {
     renderForm();
     fireEvent.change(screen.getByLabelText("Requirements (YAML or JSON)"), { target: { value: "name: [unclosed" } });

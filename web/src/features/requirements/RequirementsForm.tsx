@@ -11,7 +11,7 @@ import { saveBlob } from "../../api/stream";
 import { ErrorText } from "../../components/Feedback";
 import { providerName } from "../../lib/format";
 import { emptyForm, fromDocument, newWorkload, toDocument, type FormValues, type ModelValues } from "./convert";
-import { ChoiceList, fieldId, optionLabel, SchemaField, ServerErrorsContext, useFieldError } from "./fields";
+import { ChoiceList, fieldId, optionLabel, SchemaField, ServerErrorsContext, ShareBoxes, useFieldError } from "./fields";
 import { PastePanel, type PastePanelHandle } from "./PastePanel";
 import { pathLabel } from "./paths";
 import { fieldsOf, KIND_LABELS, MAX_WORKLOADS, requirementsField, workloadKinds } from "./schema";
@@ -122,6 +122,7 @@ export function RequirementsForm({ initial, submitLabel, onSubmit }: Props) {
             <ChoiceList field={requirementsField("compliance")} path="compliance" label="Compliance frameworks" />
             <ChoiceList field={requirementsField("data_residency")} path="data_residency" label="Data residency (where data may be stored)" options={places("data_residency")} />
             <ChoiceList field={requirementsField("users")} path="users" label="Where the users are" options={places("users")} />
+            <ShareBoxes field={requirementsField("user_shares")} path="user_shares" listPath="users" options={places("users")} />
             <SchemaField field={requirementsField("availability_target")} path="availability_target" label="Availability target" />
           </section>
           <Preferences />

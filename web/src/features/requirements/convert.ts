@@ -34,6 +34,16 @@ function valueOf(field: FieldSpec, raw: unknown, path: string, unknown: string[]
       return Array.isArray(raw) ? raw.map(String) : ((field.default as unknown[] | undefined) ?? []).map(String);
     case "enum":
       return raw === undefined || raw === null ? (field.default === undefined ? "" : String(field.default)) : String(raw);
+    case "number-map": {
+      // each key as the schema spells it (a pasted "jp" is the JP box), each number as text
+      const out: ModelValues = {};
+      if (!isObject(raw)) return out;
+      for (const [key, value] of Object.entries(raw)) {
+        const known = field.options?.map(String).find((o) => o.toLowerCase() === key.toLowerCase());
+        out[known ?? key] = value === null || value === undefined ? "" : String(value);
+      }
+      return out;
+    }
     case "object": {
       const model = field.model ?? "";
       const present = isObject(raw);
@@ -87,6 +97,14 @@ export function fromDocument(doc: unknown): { values: FormValues; unknown: strin
   return { values, unknown };
 }
 
+/** A number box's value: empty is not given; what is not a number goes as typed (the API names it). */
+function numberOf(value: unknown): number | string | undefined {
+  const text = String(value ?? "").trim();
+  if (!text) return undefined;
+  const n = Number(text);
+  return Number.isFinite(n) ? n : text;
+}
+
 /** A field's value in the document; a default is left out unless the document gave it. */
 function docValue(field: FieldSpec, value: unknown, given: boolean): unknown {
   switch (field.kind) {
@@ -109,12 +127,15 @@ function docValue(field: FieldSpec, value: unknown, given: boolean): unknown {
       return Object.keys(doc).length || field.nullable ? doc : undefined;
     }
     case "number":
-    case "integer": {
-      const text = String(value ?? "").trim();
-      if (!text) return undefined;
-      const n = Number(text);
-      // a box that does not hold a number goes as typed: the API names it
-      return Number.isFinite(n) ? n : text;
+    case "integer":
+      return numberOf(value);
+    case "number-map": {
+      if (!isObject(value)) return undefined;
+      const entries = Object.entries(value).flatMap(([key, box]) => {
+        const n = numberOf(box);
+        return n === undefined ? [] : [[key, n] as const];
+      });
+      return entries.length ? Object.fromEntries(entries) : undefined;
     }
     default: {
       const text = String(value ?? "").trim();
@@ -139,6 +160,14 @@ export function toDocument(values: FormValues): Record<string, unknown> {
   const name = values.name.trim();
   const out: Record<string, unknown> = { name };
   for (const [key, value] of Object.entries(doc)) if (key !== "name" && key !== "workloads") out[key] = value;
+  // a share box shows only while its place is ticked among the users: an unticked place's
+  // figure, no longer on the screen, is not sent
+  if (isObject(out.user_shares)) {
+    const users = Array.isArray(out.users) ? out.users.map(String) : [];
+    const kept = Object.entries(out.user_shares).filter(([place]) => users.includes(place));
+    if (kept.length) out.user_shares = Object.fromEntries(kept);
+    else delete out.user_shares;
+  }
   out.workloads = values.workloads.map((w) => {
     const type = String(w.type);
     return { type, ...modelDocument(modelOfKind(type) ?? "WebService", w) };

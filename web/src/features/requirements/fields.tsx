@@ -176,3 +176,73 @@ function ObjectField({ field, path }: { field: FieldSpec; path: string }) {
     </fieldset>
   );
 }
+
+/**
+ * A number for each value ticked in a list (`user_shares`: each user place's percent of the
+ * users), one box per ticked value, with what they add up to. `listPath` is the list, and
+ * `options` labels its values.
+ */
+export function ShareBoxes({
+  field,
+  path,
+  listPath,
+  options,
+}: {
+  field: FieldSpec;
+  path: string;
+  listPath: string;
+  options: { value: string; label: string }[];
+}) {
+  const { control } = useFormContext();
+  const error = useFieldError(path);
+  const legendId = useId();
+  const ticked = (useWatch({ control, name: listPath }) as string[] | false | undefined) || [];
+  const boxes = (useWatch({ control, name: path }) as Record<string, string> | undefined) ?? {};
+  if (ticked.length < 2) return null; // one place is all of the users
+  const given = ticked.filter((p) => String(boxes[p] ?? "").trim());
+  const total = given.reduce((sum, p) => sum + (Number(boxes[p]) || 0), 0);
+  return (
+    <fieldset className={`nested${error ? " field-invalid" : ""}`} id={fieldId(path)} aria-describedby={error ? `${legendId}-error` : undefined}>
+      <legend id={legendId}>{field.label}</legend>
+      {field.description ? <p className="hint">{field.description}</p> : null}
+      <div className="field-grid">
+        {ticked.map((place) => (
+          <ShareBox key={place} field={field} path={`${path}.${place}`} label={options.find((o) => o.value === place)?.label ?? place} />
+        ))}
+      </div>
+      {given.length ? (
+        <p role="status" className="hint">
+          {`Together ${total.toLocaleString("en-US")}%${given.length < ticked.length ? `, ${ticked.length - given.length} of ${ticked.length} places without a share` : ""}.`}
+        </p>
+      ) : null}
+      {error ? (
+        <p className="field-error" id={`${legendId}-error`}>
+          {error}
+        </p>
+      ) : null}
+    </fieldset>
+  );
+}
+
+function ShareBox({ field, path, label }: { field: FieldSpec; path: string; label: string }) {
+  const { register } = useFormContext();
+  const server = useContext(ServerErrorsContext);
+  const error = useFieldError(path);
+  const each: FieldSpec = { ...field, kind: "number", required: false, description: undefined };
+  return (
+    <InputField
+      id={fieldId(path)}
+      label={label}
+      error={error}
+      inputMode="decimal"
+      autoComplete="off"
+      {...register(path, {
+        validate: (value: unknown) => checkValue(each, value),
+        onChange: () => {
+          server.clear(path);
+          server.clear(path.slice(0, path.lastIndexOf(".")));
+        },
+      })}
+    />
+  );
+}

@@ -8,7 +8,7 @@ import { REQUIREMENTS_SCHEMAS } from "../../api/engine-meta.gen";
 type Json = Record<string, unknown>;
 const SCHEMAS = REQUIREMENTS_SCHEMAS as unknown as Record<string, Json>;
 
-export type FieldKind = "number" | "integer" | "string" | "boolean" | "enum" | "enum-list" | "object";
+export type FieldKind = "number" | "integer" | "string" | "boolean" | "enum" | "enum-list" | "object" | "number-map";
 
 export interface FieldSpec {
   name: string;
@@ -24,7 +24,7 @@ export interface FieldSpec {
   max?: number;
   minLength?: number;
   maxLength?: number;
-  /** enum and enum-list: the values allowed */
+  /** enum and enum-list: the values allowed; number-map: the keys allowed */
   options?: (string | number)[];
   /** object: the model its fields come from */
   model?: string;
@@ -76,6 +76,7 @@ const LABELS: Record<string, string> = {
   commitment: "Commitment",
   spot_ok: "Spot capacity is fine",
   existing_provider: "Cloud already in use",
+  user_shares: "Share of the users at each place (%)",
   allow_arm: "Arm machines are fine",
 };
 
@@ -144,6 +145,16 @@ function spec(name: string, raw: Json, required: boolean): FieldSpec | null {
   if (schema.type === "boolean") return { ...base, kind: "boolean" };
   if (schema.type === "integer") return { ...base, kind: "integer" };
   if (schema.type === "number") return { ...base, kind: "number" };
+  if (schema.type === "object" && typeof schema.additionalProperties === "object" && schema.additionalProperties !== null) {
+    // a number for each of some keys (`user_shares`: a percent for each place of `users`)
+    const values = deref(schema.additionalProperties as Json);
+    const keys = deref((schema.propertyNames as Json | undefined) ?? {});
+    const map: FieldSpec = { ...base, kind: "number-map", default: undefined, options: Array.isArray(keys.enum) ? (keys.enum as string[]) : undefined };
+    if (typeof values.minimum === "number") map.min = values.minimum;
+    if (typeof values.exclusiveMinimum === "number") map.exclusiveMin = values.exclusiveMinimum;
+    if (typeof values.maximum === "number") map.max = values.maximum;
+    return map;
+  }
   if (schema.type === "object" && typeof schema.title === "string") return { ...base, kind: "object", model: schema.title };
   return base;
 }

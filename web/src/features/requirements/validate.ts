@@ -4,7 +4,7 @@ import type { FieldSpec } from "./schema";
 const fmt = (n: number) => n.toLocaleString("en-US");
 
 export function checkValue(field: FieldSpec, value: unknown): string | true {
-  if (field.kind === "boolean" || field.kind === "object") return true;
+  if (field.kind === "boolean" || field.kind === "object" || field.kind === "number-map") return true;
   if (field.kind === "enum-list") {
     const list = Array.isArray(value) ? value : [];
     if (field.name === "providers" && list.length === 0) return "Choose at least one cloud.";
