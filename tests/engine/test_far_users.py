@@ -72,3 +72,24 @@ def test_users_near_the_region_get_no_finding():
     assert not any(f.startswith("Users in") for f in findings)
     findings, _ = performance(assess(business(users=["JP"]), catalog()))
     assert not any(f.startswith("Users in") for f in findings)
+
+
+def test_with_shares_the_far_users_are_counted_and_their_second_regions_grouped():
+    """A language app: 40% of its users in the US, 35% in the EU, 15% in Japan and 10% in
+    Korea. The finding gives each far place's share and what they come to; one Tokyo
+    region serves Japan and Korea, said once; for the EU it proposes the EU region
+    nearest the design (every EU region is 0 ms from users in the EU, and Finland had won
+    by its code). The nearer region it named, AWS Oregon, serves every place within ~130
+    ms but the average user slower than the design does: not named."""
+    shares = {"us": 40, "eu": 35, "JP": 15, "KR": 10}
+    result = assess(business(users=["us", "eu", "JP", "KR"], user_shares=shares), catalog())
+    first = region(result.options[0].provider, result.options[0].region)
+    assert (first.provider.value, first.code) == ("gcp", "us-east1")
+    findings, _ = performance(result)
+    (finding,) = [f for f in findings if f.startswith("Users in")]
+    assert finding.startswith(
+        "Users in the EU (~77 ms, 35%), Japan (~163 ms, 15%) and South Korea (~177 ms, 10%), "
+        "60% of the users, are over 60 ms round trip from us-east1 (South Carolina): ")
+    assert ("would bring them within 60 ms: europe-west1 (Belgium) for the EU; "
+            "asia-northeast1 (Tokyo) for Japan and South Korea.") in finding
+    assert "Of the regions designed" not in finding

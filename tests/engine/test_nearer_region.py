@@ -10,6 +10,7 @@ did not say so. Real catalog.
 from __future__ import annotations
 
 from infra_mind.engine.assess import assess
+from tests.engine.test_far_users import business
 
 GAME = {"name": "game", "users": ["JP", "SG", "AU", "IN"], "availability_target": 99.95,
         "workloads": [
@@ -34,3 +35,18 @@ def test_a_designed_region_nearer_to_the_far_users_is_named_with_its_price():
 def test_nothing_is_named_where_the_users_are_all_near():
     _, text = performance({**GAME, "users": ["IN"], "preferences": {"providers": ["gcp"]}})
     assert "Of the regions designed" not in text
+
+
+
+def test_with_shares_the_region_named_is_nearer_the_average_user():
+    # 60% of the users in the US, 20% each in Japan and Australia: South Carolina is the
+    # cheapest of the US regions; Los Angeles, more than 5% dearer, is named as nearer the
+    # average user (the Pacific's 40%)
+    shares = {"us": 60, "JP": 20, "AU": 20}
+    result = assess(business(users=list(shares), user_shares=shares))
+    (pillar,) = [p for p in result.review if p.pillar == "performance_efficiency"]
+    text = " ".join(pillar.findings)
+    first = result.options[0]
+    assert (first.provider, first.region) == ("gcp", "us-east1")
+    assert ("Of the regions designed, gcp us-west2 (Los Angeles) serves the average user "
+            f"within ~50 ms, against ~{first.user_rtt_ms:g} ms here, for $") in text

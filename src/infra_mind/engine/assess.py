@@ -34,7 +34,7 @@ from infra_mind.engine.compliance.evidence import design_evidence
 from infra_mind.engine.design import OptionDesign, design_option
 from infra_mind.engine.facts import LARGE_FILE_KB, ArchitectureFacts, CdnAlternative
 from infra_mind.engine.money import qty, usd
-from infra_mind.engine.places import place_name
+from infra_mind.engine.places import between, place_name
 from infra_mind.engine.pricing import (
     beyond_tiers,
     last_tier_end,
@@ -566,14 +566,21 @@ def _far_users(choice: latency.Choice, allowed: list[Region], design: OptionDesi
         return {}
     region = design.region
     far = []
+    shares = []
     for place in choice.users:
         ms = latency.rtt_ms(region, (place,))
         if ms <= latency.NEAR_RTT_MS:
             continue
         near = [r for r in allowed if latency.rtt_ms(r, (place,)) <= latency.NEAR_RTT_MS]
-        best = min(near, key=lambda r: (latency.rtt_ms(r, (place,)), r.code), default=None)
+        # of those as near, the one nearest the design's region, where the data replicates
+        # from (every EU region is 0 ms from users in the EU: Finland had won by its code)
+        best = min(near, key=lambda r: (latency.rtt_ms(r, (place,)),
+                                        between(region.measured_at, r.measured_at), r.code),
+                   default=None)
         far.append((place_name(place), ms, f"{best.code} ({best.city})" if best else ""))
-    return {"far_users": tuple(far),
+        if choice.shares:
+            shares.append(choice.shares[place])
+    return {"far_users": tuple(far), "far_shares": tuple(shares),
             "has_cdn": design.has_cdn}
 
 
@@ -593,27 +600,32 @@ NEARER_BY_MS = 20
 
 
 def _nearer_region(choice: latency.Choice, chosen: Candidate, evaluated: list[Candidate]
-                   ) -> tuple[str, int, float] | None:
+                   ) -> tuple[str, int, float, int | None] | None:
     """Where the recommended region is far from some of the users: the comparable designed
-    region (``_comparable``) whose farthest users are nearest (at least ``NEARER_BY_MS``
-    nearer), with what it costs more. Regions near as many places
-    tie on the count, and price chose among them: a game for Japan, Singapore, Australia
-    and India went to Mumbai (Japan 122 ms, Australia 138) where Singapore, near the same
-    two, serves the other two within ~90 ms."""
+    region (``_comparable``) whose users are nearest (at least ``NEARER_BY_MS`` nearer),
+    with what it costs more. Regions near as many places tie on the count, and price
+    chose among them: a game for Japan, Singapore, Australia and India went to Mumbai
+    (Japan 122 ms, Australia 138) where Singapore, near the same two, serves the other two
+    within ~90 ms. Nearer is the farthest users' round trip, or with shares the average
+    user's (``latency.Choice.rtt_ms``): for a US-first app, Washington State served every
+    place within ~130 ms, but its EU users (35%) slower than South Carolina did."""
     if not choice.applies:
         return None
-    worst = latency.rtt_ms(chosen.design.region, choice.users)
-    if worst <= latency.NEAR_RTT_MS:
+    if latency.rtt_ms(chosen.design.region, choice.users) <= latency.NEAR_RTT_MS:
         return None
-    others = [c for c in evaluated if _comparable(c, chosen)
-              and latency.rtt_ms(c.design.region, choice.users) <= worst - NEARER_BY_MS]
+
+    def users(c: Candidate) -> int:
+        return int(choice.rtt_ms(c.design.region) or 0)
+
+    mine = users(chosen)
+    others = [c for c in evaluated if _comparable(c, chosen) and users(c) <= mine - NEARER_BY_MS]
     if not others:
         return None
-    best = min(others, key=lambda c: (latency.rtt_ms(c.design.region, choice.users),
-                                      c.design.monthly_usd, c.design.region.code))
+    best = min(others, key=lambda c: (users(c), c.design.monthly_usd, c.design.region.code))
     r = best.design.region
-    return (f"{best.design.provider} {r.code} ({r.city})", latency.rtt_ms(r, choice.users),
-            money(best.design.monthly_usd - chosen.design.monthly_usd))
+    return (f"{best.design.provider} {r.code} ({r.city})", users(best),
+            money(best.design.monthly_usd - chosen.design.monthly_usd),
+            mine if choice.shares else None)
 
 
 def _region_choice(choice: latency.Choice) -> RegionChoice:

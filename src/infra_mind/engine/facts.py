@@ -195,9 +195,13 @@ class ArchitectureFacts:
     #: round trip ms, the provider's nearest allowed region within that bound as "code
     #: (city)", or "" when residency or region preferences allow none).
     far_users: tuple[tuple[str, int, str], ...] = ()
-    #: A region designed for these requirements whose farthest users are much nearer:
-    #: (its name, their round trip, its monthly cost less this option's).
-    nearer_region: tuple[str, int, float] | None = None
+    #: Each far place's share of the users in percent, in ``far_users``' order, where the
+    #: requirements give shares (``user_shares``); empty otherwise.
+    far_shares: tuple[float, ...] = ()
+    #: A region designed for these requirements whose users are much nearer: (its name,
+    #: their round trip, its monthly cost less this option's, and this option's round
+    #: trip where both are the average user's (``user_shares``), else None: the farthest).
+    nearer_region: tuple[str, int, float, int | None] | None = None
     #: The design serves content through the provider's CDN.
     has_cdn: bool = False
     #: Where the region is, as a reader knows it (``Region.city``).

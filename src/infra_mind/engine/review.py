@@ -179,12 +179,25 @@ def _sudden_peak_text(s: SuddenPeak) -> str:
             f"{s.peak} peak machines all month: {usd(s.hold_peak_usd)} more a month.")
 
 
+def _by_region(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """(place, region) pairs as each region with its places, in order: Tokyo once for
+    Japan and South Korea."""
+    out: dict[str, list[str]] = {}
+    for place, near in pairs:
+        out.setdefault(near, []).append(place)
+    return out
+
+
 def _far_users_finding(f: ArchitectureFacts) -> list[Finding]:
     """Users the region is far from: what each request costs them, and what would bring
     them near (a second region serving them, where one is allowed)."""
     if not f.far_users:
         return []
-    who = listing([f"{place} (~{ms} ms)" for place, ms, _ in f.far_users])
+    shares = f.far_shares or (None,) * len(f.far_users)
+    who = listing([f"{place} (~{ms} ms" + (f", {share:g}%)" if share is not None else ")")
+                   for (place, ms, _), share in zip(f.far_users, shares, strict=True)])
+    if len(f.far_shares) > 1:  # how many of the users wait that long, where shares say
+        who += f", {sum(f.far_shares):g}% of the users,"
     worst = max(ms for _, ms, _ in f.far_users)
     where = f"{f.region} ({f.region_city})" if f.region_city else f.region
     text = (f"Users in {who} are over {NEAR_RTT_MS} ms round trip from {where}: a new "
@@ -194,16 +207,18 @@ def _far_users_finding(f: ArchitectureFacts) -> list[Finding]:
     if second:
         text += (" A second region serving them at the same time, with the data replicated "
                  f"to it, would bring them within {NEAR_RTT_MS} ms: "
-                 + "; ".join(f"{near} for {place}" for place, near in second) + ".")
+                 + "; ".join(f"{near} for {listing(places)}" for near, places
+                             in _by_region(second).items()) + ".")
     if len(second) < len(f.far_users):
         text += (" For " + listing([p for p, _, near in f.far_users if not near])
                  + ", data residency or the region preferences allow no region within "
                  f"{NEAR_RTT_MS} ms.")
     if f.nearer_region is not None:
-        name, ms, more = f.nearer_region
+        name, ms, more, mine = f.nearer_region
         text += (f" Of the regions designed, {name} serves every place the users are within "
-                 f"~{ms} ms, for " + (f"{usd(more)} more a month." if more > 0 else
-                                     "no more a month."))
+                 f"~{ms} ms" if mine is None else f" Of the regions designed, {name} serves "
+                 f"the average user within ~{ms} ms, against ~{mine} ms here")
+        text += ", for " + (f"{usd(more)} more a month." if more > 0 else "no more a month.")
     if f.has_cdn:
         text += " The CDN already serves static content to them from its edge."
     return [("medium", text)]
