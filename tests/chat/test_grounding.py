@@ -290,6 +290,24 @@ def test_the_regions_compared_say_the_users_shares_and_the_average_users_round_t
     assert "from the users" not in lead.fact.text
 
 
+LINGO = {"name": "language app", "users": ["us", "eu", "JP", "KR"],
+         "user_shares": {"us": 40, "eu": 35, "JP": 15, "KR": 10},
+         "workloads": [{"name": "api", "type": "web_service", "peak_rps": 400,
+                        "avg_rps": 120},
+                       {"name": "app-db", "type": "database", "storage_gb": 200}]}
+
+
+@pytest.mark.parametrize("question", ["How far are our Japanese users from the servers?",
+                                      "What latency will European users see?"])
+def test_a_question_naming_users_by_nationality_leads_with_their_round_trips(question):
+    # "Japanese" stemmed to "japanes" and matched no fact: the regions compared led, which
+    # give each option's round trip for the average user, not Japan's
+    facts = fact_documents(assess(LINGO).model_dump(mode="json"))
+    (lead, *_) = rank_facts(question, facts, 3)
+    assert lead.fact.id == "review:performance_efficiency", question
+    assert "Japan (~163 ms, 15%)" in lead.fact.text and "the EU (~77 ms, 35%)" in lead.fact.text
+
+
 def test_do_we_need_a_part_is_answered_by_the_control_that_requires_it():
     # "Do we really need a WAF?" had led with the shared line items
     result = assess(CRAFT_SHOP).model_dump(mode="json")

@@ -134,6 +134,28 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "slow": ("slow", "speed", "latency"),
     # "how old are the prices?": the catalog fact's "oldest price date"
     "old": ("old", "oldest"),
+    # "How far are our Japanese users?": the places as the facts name them (``US`` is
+    # a stopword, so "American" has nothing to fold onto)
+    "japanese": ("japan",),
+    "korean": ("korea",),
+    "european": ("europe", "eu"),
+    "indian": ("india",),
+    "australian": ("australia",),
+    "canadian": ("canada",),
+    "german": ("germany",),
+    "french": ("france",),
+    "british": ("uk", "britain"),
+    "brazilian": ("brazil",),
+    "singaporean": ("singapore",),
+    "dutch": ("netherlands",),
+    "irish": ("ireland",),
+    "swedish": ("sweden",),
+    "swiss": ("switzerland",),
+    "spanish": ("spain",),
+    "italian": ("italy",),
+    "mexican": ("mexico",),
+    # how far the users are: the round trips the region facts and the review give
+    "far": ("far", "round", "trip", "latency"),
     # "why did you pick this region?" asks for the recommendation's reasons
     "pick": ("pick", "recommend"),
     "choose": ("choose", "recommend"),
