@@ -208,13 +208,18 @@ def _scale_traffic(req: Requirements, factor: float) -> Requirements:
                 # (``compute.worker_share``): at a fixed memory, more vCPUs are smaller
                 # processes that fit smaller machines, and rightly cost less (3 vCPUs with
                 # 32 GiB on three 16 GiB machines, 2 vCPUs with it on one of 64 GiB)
+                # (counted from the vCPUs as sizing rounds them, to 4 places: 2.00001 vCPUs
+                # are 2 processes, not 3)
                 vcpu = w["vcpu"] if w["vcpu"] is not None \
                     else w["vcpu_hours_per_month"] / 730
-                processes = max(1, math.ceil(vcpu - 1e-9))
+
+                def processes(v: float) -> int:
+                    return max(1, math.ceil(round(v, 4) - 1e-9))
+
                 for key in ("vcpu", "vcpu_hours_per_month"):
                     if w[key] is not None:
                         w[key] *= factor
-                w["memory_gb"] *= max(1, math.ceil(vcpu * factor - 1e-9)) / processes
+                w["memory_gb"] *= processes(vcpu * factor) / processes(vcpu)
                 if w["gpu"] is not None:
                     w["gpu"]["count"] = math.ceil(w["gpu"]["count"] * factor)
             case "ml_inference":
