@@ -158,3 +158,31 @@ def test_all_month_gpu_workers_are_chosen_at_their_committed_price():
     # on demand alone the two-GPU machine wins ($1.60 against 2 x $0.90)
     assert (workers.sku, workers.purchase_option) == ("one.1g", "reserved_1y")
     assert workers.monthly_usd == pytest.approx(2 * 730 * 0.55, abs=0.01)
+
+
+def test_machines_held_all_month_without_a_term_price_are_named_beside_the_saving():
+    """A Korean game's inference floor, two GPU machines all month ($3,940.54), had no
+    1- or 3-year price in the catalog: the review said "a sourced commitment would save
+    $141.80 a month on steady machines" (3.6% coverage) and never named what it left out."""
+    cat = catalog(vm("c.large", 2, 4, 0.10), vm("c.large", 2, 4, 0.06, option=R3),
+                  vm("m.large", 2, 8, 0.20), network())
+    steady = {"type": "worker", "vcpu": 2, "memory_gb": 3.5}
+    big = {"type": "worker", "vcpu": 2, "memory_gb": 7}
+    d = design(cat, requirements(steady, big))
+    reserved = {c.purchase_option: c for c in commitment.analyse(cat, d)}["reserved_3y"]
+    assert reserved.savings_usd == pytest.approx(730 * 0.04, abs=0.02)
+    assert reserved.note.endswith("; the catalog has no reserved_3y price for m.large (w1, "
+                                  "$146.00 a month held all month), left on demand")
+    assert commitment.uncommitted(cat, d) == [("m.large", "w1", 146.0)]
+    result = assess(requirements(steady, big), cat)
+    (cost,) = [p for p in result.review if p.pillar == "cost_optimization"]
+    assert ("A sourced commitment would save $29.20 a month on steady machines. The catalog "
+            "has no 1- or 3-year price for m.large (w1, $146.00 a month), held all month, so "
+            "that saving does not count them: the provider's committed rate for them is worth "
+            "asking for.") in cost.findings
+    # with no term price at all, it is still said
+    bare = assess(requirements(big), catalog(vm("m.large", 2, 8, 0.20), network()))
+    (cost,) = [p for p in bare.review if p.pillar == "cost_optimization"]
+    assert ("The catalog has no 1- or 3-year price for m.large (w0, $146.00 a month), held "
+            "all month: the provider's committed rate for them is worth asking for.") in (
+        cost.findings)

@@ -33,7 +33,7 @@ from infra_mind.engine.compliance.evaluate import RemediationPrice
 from infra_mind.engine.compliance.evidence import design_evidence
 from infra_mind.engine.design import OptionDesign, design_option
 from infra_mind.engine.facts import LARGE_FILE_KB, ArchitectureFacts, CdnAlternative
-from infra_mind.engine.money import qty, usd
+from infra_mind.engine.money import listing, qty, usd
 from infra_mind.engine.places import between, place_name
 from infra_mind.engine.pricing import (
     beyond_tiers,
@@ -116,7 +116,7 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
                             "region preferences")
         elif not regions:
             warnings.append(f"{provider.value}: none of its allowed regions is as near the "
-                            f"users in {reasons.listing([place_name(p) for p in choice.users])} as "
+                            f"users in {listing([place_name(p) for p in choice.users])} as "
                             "another provider's (see region_choice); none designed")
     evaluated.sort(key=lambda c: (providers.index(c.design.provider),
                                   allowed[c.design.provider].index(c.design.region)))
@@ -144,6 +144,7 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
     saving = max((c.savings_usd for c in options[0].commitment
                   if c.purchase_option != "spot"), default=0.0)
     facts = replace(chosen.facts, commitment_saving_usd=saving,
+                    uncommitted=tuple(commitment.uncommitted(catalog, chosen.design)),
                     budget_exceeded_month=budget_month,
                     budget_p90_month=_budget_p90_month(req, proj, budget_month),
                     cdn=_through_the_cdn(catalog, req, chosen),
@@ -522,7 +523,7 @@ def _kept_abroad(req: Requirements, choice: latency.Choice, chosen: Candidate,
     if (choice.users_from != "users" or req.data_residency or req.preferences.regions
             or region.group in places or region.country in places):
         return []
-    users = reasons.listing([place_name(p) for p in choice.users])
+    users = listing([place_name(p) for p in choice.users])
     text = (f"The recommended region {region.code} keeps the data in {region.city} "
             f"({place_name(region.country)}), where none of the users (in {users}) are: it "
             "was chosen for its round trip and cost, as no data_residency is stated. State "

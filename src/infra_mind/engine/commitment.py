@@ -19,6 +19,7 @@ import math
 
 from infra_mind.catalog.model import PriceRow, PurchaseOption
 from infra_mind.catalog.store import Catalog
+from infra_mind.engine.money import listing, usd
 from infra_mind.engine.option import OptionDesign, PricedLine, counterpart
 from infra_mind.engine.pricing import money, price_basis
 from infra_mind.engine.result import CommitmentOption
@@ -61,6 +62,8 @@ def analyse(catalog: Catalog, design: OptionDesign) -> list[CommitmentOption]:
     for option in _OPTIONS:
         covered_od = saved = committed = 0.0
         bases: set[str] = set()
+        # held all month, but the catalog has no price for it under this option
+        uncovered: dict[tuple[str, str], float] = {}
         for pl, od in eligible:
             if option is PurchaseOption.SPOT:
                 if not pl.interruptible:
@@ -74,6 +77,9 @@ def analyse(catalog: Catalog, design: OptionDesign) -> list[CommitmentOption]:
                 continue
             row = counterpart(catalog, od, option)
             if row is None:
+                if option is not PurchaseOption.SPOT:
+                    key = (od.sku, pl.item.workload)
+                    uncovered[key] = uncovered.get(key, 0.0) + money(hours * od.price_usd)
                 continue
             bases.add(price_basis(row))
             covered_od += money(hours * od.price_usd)
@@ -89,12 +95,39 @@ def analyse(catalog: Catalog, design: OptionDesign) -> list[CommitmentOption]:
         basis = "mixed" if len(bases) > 1 else bases.pop()
         if basis != "list":
             note += "; includes derived prices (see the catalog's rule for each)"
+        if uncovered:
+            # a GPU floor left out of a 3.6% coverage had read as if nothing more could be
+            # committed
+            note += (f"; the catalog has no {option.value} price for "
+                     + listing([f"{sku} ({workload}, {usd(amount)} a month held all month)"
+                                for (sku, workload), amount in uncovered.items()])
+                     + ", left on demand")
         out.append(CommitmentOption(
             purchase_option=option.value, monthly_usd=money(base - saved),
             savings_usd=money(saved), savings_pct=round(saved / base * 100, 1) if base else 0.0,
             coverage_pct=round(covered_od / od_compute * 100, 1),
             break_even_month=break_even, note=note, price_basis=basis))
     return out
+
+
+def uncommitted(catalog: Catalog, design: OptionDesign) -> list[tuple[str, str, float]]:
+    """The lines held all month that the catalog prices under no 1- or 3-year term (AWS
+    GPU machines: no reserved rate is listed, and the commitment ratio is not carried to
+    them), each as (sku, workload, the on-demand cost of those hours a month): the saving
+    a commitment is said to bring leaves them out."""
+    out: dict[tuple[str, str], float] = {}
+    for pl in design.lines:
+        if (pl.kind not in _ELIGIBLE_KINDS or pl.item.unit != "hour" or pl.row is None
+                or pl.row.purchase_option is PurchaseOption.SPOT):
+            continue
+        hours = min(pl.always_on_hours, pl.item.quantity)
+        od = _on_demand(catalog, pl)
+        if hours <= 0 or od is None or any(counterpart(catalog, od, option) is not None
+                                           for option in TERM_MONTHS):
+            continue
+        key = (od.sku, pl.item.workload)
+        out[key] = out.get(key, 0.0) + money(hours * od.price_usd)
+    return [(sku, workload, amount) for (sku, workload), amount in out.items()]
 
 
 def comparison_terms(designs: list[OptionDesign]) -> list[str]:

@@ -159,6 +159,9 @@ class ArchitectureFacts:
     commitment: str = "none"  # none | 1y | 3y, as requested
     #: Monthly USD the cheapest sourced commitment would save on this design (0 if none).
     commitment_saving_usd: float = 0.0
+    #: Lines held all month the catalog prices under no 1- or 3-year term, as (sku,
+    #: workload, their on-demand cost a month): left out of ``commitment_saving_usd``.
+    uncommitted: tuple[tuple[str, str, float], ...] = ()
     #: Interruptible workloads (workers marked interruptible, training) left on on-demand.
     interruptible_on_demand: tuple[str, ...] = ()
     #: Monthly USD saved if always-on web capacity followed average instead of peak load.

@@ -39,8 +39,8 @@ from infra_mind.engine import projection
 from infra_mind.engine.compliance import count_gaps
 from infra_mind.engine.design import OptionDesign, design_option
 from infra_mind.engine.facts import ArchitectureFacts
+from infra_mind.engine.money import listing
 from infra_mind.engine.pricing import money
-from infra_mind.engine.reasons import listing
 from infra_mind.engine.requirements import (
     AvailabilityTarget,
     Commitment,

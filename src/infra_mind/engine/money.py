@@ -134,3 +134,8 @@ def lever_line(lever: BudgetLever, horizon: int) -> str:
 def per_month(amount: float) -> str:
     """``$1,234.56 a month``."""
     return f"{usd(amount)} a month"
+
+
+def listing(items: Sequence[str]) -> str:
+    """["a", "b", "c"] -> "a, b and c": the one way engine prose lists things."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

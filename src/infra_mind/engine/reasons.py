@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from infra_mind.engine.latency import NEAR_RTT_MS, Choice, rtt_ms
-from infra_mind.engine.money import usd, usd_change
+from infra_mind.engine.money import listing, usd, usd_change
 from infra_mind.engine.places import located, place_name
 from infra_mind.engine.ranking import (
     EXISTING_PROVIDER_TOLERANCE,
@@ -33,11 +33,6 @@ def _n(count: int, noun: str) -> str:
 
 def _pct(part: float, whole: float) -> float:
     return round(part / whole * 100, 1) if whole else 0.0
-
-
-def listing(items: list[str]) -> str:
-    """["a", "b", "c"] -> "a, b and c"."""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def rank_basis(c: Candidate, promoted: bool, left_out: list[str],

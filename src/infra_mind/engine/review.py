@@ -20,8 +20,7 @@ from infra_mind.engine.facts import (
     SuddenPeak,
 )
 from infra_mind.engine.latency import NEAR_RTT_MS
-from infra_mind.engine.money import budget_position, per_month, usd
-from infra_mind.engine.reasons import listing
+from infra_mind.engine.money import budget_position, listing, per_month, usd
 from infra_mind.engine.result import ControlResult, ReviewPillar
 from infra_mind.engine.sla import product
 
@@ -224,6 +223,21 @@ def _far_users_finding(f: ArchitectureFacts) -> list[Finding]:
     return [("medium", text)]
 
 
+def _commitment_text(f: ArchitectureFacts) -> str:
+    """What a sourced commitment would save, and what it leaves out for want of a
+    catalog price: a GPU floor, most of an inference service's cost, had gone unsaid
+    beside "$141.80 a month on steady machines"."""
+    text = (f"A sourced commitment would save {per_month(f.commitment_saving_usd)} on steady "
+            "machines." if f.commitment_saving_usd > 0 else "")
+    if f.uncommitted:
+        held = listing([f"{sku} ({workload}, {usd(amount)} a month)"
+                        for sku, workload, amount in f.uncommitted])
+        text += ((" " if text else "") + f"The catalog has no 1- or 3-year price for {held}, "
+                 "held all month" + (", so that saving does not count them" if text else "")
+                 + ": the provider's committed rate for them is worth asking for.")
+    return text
+
+
 def _cost(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
     out = []
     if f.over_budget and f.monthly_budget_usd is not None:
@@ -238,9 +252,8 @@ def _cost(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
     if f.budget_exceeded_month is not None and not f.over_budget:
         out.append(("medium", f"With growth the projected cost passes the budget in month "
                               f"{f.budget_exceeded_month}."))
-    if f.commitment == "none" and f.commitment_saving_usd > 0:
-        out.append(("medium", f"A sourced commitment would save "
-                              f"{per_month(f.commitment_saving_usd)} on steady machines."))
+    if f.commitment == "none" and (f.commitment_saving_usd > 0 or f.uncommitted):
+        out.append(("medium", _commitment_text(f)))
     out += [("medium", _part_time_text(p)) for p in f.part_time_workers]
     out += [("medium", _dearer_class_text(b)) for b in f.dearer_classes]
     if f.interruptible_on_demand:
