@@ -382,9 +382,13 @@ def check_users(result, reason):
             n, _, ms = far.partition(" at ~")
             assert int(ms.removesuffix(" ms")) == rtt(first, (by_name[n],)) > NEAR_RTT_MS
     elif m := re.fullmatch(r"No allowed region is within 60 ms round trip of users in (.+); "
-                           r"(\S+) \((.+)\) is among the nearest allowed, ~(\d+) ms", reason):
+                           r"(\S+) \((.+)\) is among the nearest allowed, ~(\d+) ms"
+                           r"( for the average user)?", reason):
         assert listing(m[1]) == names and (m[2], m[3]) == (first.region, where.city)
-        assert int(m[4]) == rtt(first, users) > NEAR_RTT_MS
+        # the farthest users' round trip, or with shares the average user's
+        assert bool(m[5]) == bool(shares)
+        assert int(m[4]) == (users_rtt(result, where) if shares else rtt(first, users))
+        assert int(m[4]) > NEAR_RTT_MS
         assert all(min(rtt(o, (p,)) for p in users) > NEAR_RTT_MS for o in result.options)
     elif m := re.fullmatch(r"Regions in (.+) were not designed: near (?:fewer of the users' "
                            r"(\d+) places|a smaller share of the users) than the ([\d.]+)(%?) "
@@ -422,7 +426,11 @@ def check_users(result, reason):
         assert not {place_name(r.group) for r in designed} & set(left_out)
         assert not set(GROUPS) & set(left_out)
         assert not {n for r in designed for n in (r.city, r.code)} & set(left_out)
-        for part, g in zip(m[3].split(", "), left_out, strict=True):
+        # the nearest allowed with shares rules out by the average user's round trip
+        average = choice.rule == "nearest allowed" and bool(shares)
+        assert m[3].startswith("for the average user: ") == average
+        for part, g in zip(m[3].removeprefix("for the average user: ").split(", "), left_out,
+                           strict=True):
             name, _, ms = part.partition(" ~")
             assert name == g and int(ms.removesuffix(" ms")) > NEAR_RTT_MS
             assert f"{g}: ~{ms} round trip" in choice.excluded

@@ -320,3 +320,23 @@ def test_shares_may_be_rounded_and_name_places_as_users_does():
     req = parse_requirements(saas(users=["US", "apac", "gb"],
                                   user_shares={"us": 33, "APAC": 33, "UK": 33}))
     assert req.user_shares == {"us": 33, "apac": 33, "uk": 33}
+
+
+def test_with_shares_the_nearest_allowed_region_is_nearest_the_average_user():
+    # data kept in the EU, users in the US (80%) and Japan (20%): no EU region is near
+    # either, and by the farthest users (Japan) Belgium was kept; by the average user,
+    # Ireland, nearest the US
+    counted = assess(saas(users=["us", "JP"], data_residency=["eu"]), catalog())
+    assert counted.region_choice.rule == "nearest allowed"
+    assert {o.region for o in counted.options} == {"europe-west1"}
+    shares = {"us": 80, "JP": 20}
+    result = assess(saas(users=["us", "JP"], user_shares=shares, data_residency=["eu"]),
+                    catalog())
+    assert {region(o.provider, o.region).city for o in result.options} == {"Ireland"}
+    first = result.options[0]
+    assert (f"No allowed region is within 60 ms round trip of users in the US (80%) and "
+            f"Japan (20%); {first.region} (Ireland) is among the nearest allowed, "
+            f"~{first.user_rtt_ms:g} ms for the average user") in result.recommended.reasons
+    excluded = next(r for r in result.recommended.reasons if r.startswith("Regions in "))
+    assert "from users in the US (80%) and Japan (20%) (for the average user: Belgium ~" in (
+        excluded)

@@ -159,10 +159,16 @@ class Choice:
         if not self.users:
             return None
         if self.shares:
-            total = sum(self.shares.values())
-            return float(round(sum(share * rtt_ms(region, (place,))
-                                   for place, share in self.shares.items()) / total))
+            return mean_rtt_ms(region, self.shares)
         return float(rtt_ms(region, self.users))
+
+
+def mean_rtt_ms(region: Region, shares: dict[str, float]) -> float:
+    """The average user's round trip to ``region``: each place's weighed by its share of
+    the users, to the whole ms."""
+    total = sum(shares.values())
+    return float(round(sum(share * rtt_ms(region, (place,))
+                           for place, share in shares.items()) / total))
 
 
 def near_weight(region: Region, users: Sequence[str], shares: dict[str, float]) -> float:
@@ -230,9 +236,15 @@ def choose(req: Requirements, allowed: Sequence[Region], also: Sequence[Region] 
                       {name: ms for name, ms in far.items() if name not in fewer},
                       applies=True, near_most=most, fewer=fewer, closing=closing,
                       shares=shares)
-    best = min((farthest(r) for r in allowed), default=0)
-    kept = [r for r in allowed if farthest(r) == best]
-    return Choice(kept, users, source, "nearest allowed", _excluded(allowed, kept, farthest),
+    # none near any place (residency keeps the design away): the nearest to the farthest
+    # users, or with shares to the average user (an EU-only design for a business with 80%
+    # of its users in the US and 20% in Japan belongs nearest the US, not Japan)
+    def nearness(region: Region) -> int:
+        return int(mean_rtt_ms(region, shares)) if shares else farthest(region)
+
+    best = min((nearness(r) for r in allowed), default=0)
+    kept = [r for r in allowed if nearness(r) == best]
+    return Choice(kept, users, source, "nearest allowed", _excluded(allowed, kept, nearness),
                   applies=True, shares=shares)
 
 

@@ -296,7 +296,8 @@ def _users(chosen: Candidate, choice: Choice) -> list[str]:
     else:
         out.append(f"No allowed region is within {NEAR_RTT_MS} ms round trip of users in "
                    f"{users}; {where} is among the nearest allowed, "
-                   f"~{rtt_ms(region, choice.users)} ms")
+                   + (f"~{choice.rtt_ms(region):g} ms for the average user" if choice.shares
+                      else f"~{rtt_ms(region, choice.users)} ms"))
     if choice.fewer:
         fewer = (", ".join(f"{g} {n:g}%" for g, n in choice.fewer.items()) if choice.shares
                  else ", ".join(f"{g} {n:g}" for g, n in choice.fewer.items()))
@@ -313,8 +314,11 @@ def _users(chosen: Candidate, choice: Choice) -> list[str]:
                     if choice.rule in ("near the most user groups",
                                        "near at least one user group")
                     else f"from users in {users}")
+        # the nearest allowed with shares: ruled out for the average user's round trip
+        average = choice.rule == "nearest allowed" and bool(choice.shares)
         out.append(f"Regions in {listing(list(choice.excluded))} were not designed: over "
                    f"{NEAR_RTT_MS} ms round trip {far_from} ("
+                   + ("for the average user: " if average else "")
                    + ", ".join(f"{g} ~{ms} ms" for g, ms in choice.excluded.items()) + ")")
     return out
 
