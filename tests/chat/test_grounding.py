@@ -308,6 +308,16 @@ def test_a_question_naming_users_by_nationality_leads_with_their_round_trips(que
     assert "Japan (~163 ms, 15%)" in lead.fact.text and "the EU (~77 ms, 35%)" in lead.fact.text
 
 
+def test_is_kubernetes_worth_it_is_answered_with_what_the_cluster_costs_and_saves():
+    # it had led with the shared line items, three times, one per provider
+    facts = fact_documents(result_of("marketplace-platform"))
+    (lead, *_) = rank_facts("Is Kubernetes worth it for us?", facts, 3)
+    assert lead.fact.id == "review:operational_excellence"
+    assert "Why a cluster: preferences.kubernetes: auto, and 4 always-on services" in (
+        lead.fact.text)
+    assert "(preferences.kubernetes: avoid) would cost $" in lead.fact.text
+
+
 def test_do_we_need_a_part_is_answered_by_the_control_that_requires_it():
     # "Do we really need a WAF?" had led with the shared line items
     result = assess(CRAFT_SHOP).model_dump(mode="json")

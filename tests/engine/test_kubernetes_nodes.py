@@ -7,7 +7,10 @@ on m6g.medium, the marketplace's seller portal) and 2 GiB pods on 2 GiB nodes: E
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from infra_mind.engine import kubernetes
 from infra_mind.engine.assess import assess
@@ -107,3 +110,28 @@ def test_a_batch_gpu_job_is_not_an_always_on_service_that_calls_for_a_cluster():
     (plane,) = control_plane(all_month)
     assert plane.note.endswith("preferences.kubernetes: auto, and 3 always-on services (at "
                                "least 3) share the cluster: api, classifier, retrain")
+
+
+def test_the_review_says_why_a_cluster_what_its_plane_costs_and_the_design_without_it():
+    """"Is Kubernetes worth it for us?" had no figure to answer with: the review said only
+    that a cluster adds upgrades to run. It now says why the design has one, what the
+    control plane costs, and what the same services cost on machines without it."""
+    doc = yaml.safe_load((Path(__file__).resolve().parents[2] / "examples"
+                          / "marketplace-platform.yaml").read_text(encoding="utf-8"))
+    result = assess(doc, catalog())
+    first = result.options[0]
+    plane = next(li for li in first.line_items if li.component == "Kubernetes control plane")
+    pinned = {**doc, "preferences": {**doc.get("preferences", {}), "kubernetes": "avoid",
+                                     "providers": [first.provider], "regions": [first.region]}}
+    without = assess(pinned, catalog()).options[0]
+    assert not any(li.component == "Kubernetes control plane" for li in without.line_items)
+    less = round(first.monthly_cost_usd - without.monthly_cost_usd, 2)
+    assert less > 0
+    (ops,) = [p for p in result.review if p.pillar == "operational_excellence"]
+    (finding,) = [f for f in ops.findings if f.startswith("Kubernetes adds")]
+    assert (f"Why a cluster: preferences.kubernetes: auto, and 4 always-on services (at least "
+            f"3) share the cluster: buyer-api, seller-portal, search-indexer, payouts-worker. "
+            f"Its control plane costs ${plane.monthly_usd:,.2f} a month. The same services on "
+            f"machines behind the load balancer (preferences.kubernetes: avoid) would cost "
+            f"${less:,.2f} a month less ("
+            f"{less / first.monthly_cost_usd:.1%} of the total).") in finding

@@ -45,6 +45,7 @@ from infra_mind.engine.pricing import (
 from infra_mind.engine.ranking import Candidate
 from infra_mind.engine.requirements import (
     Database,
+    KubernetesPreference,
     ObjectStorage,
     Requirements,
     WebService,
@@ -153,7 +154,8 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
                     **_private_subnets(catalog, demands, chosen),
                     **_waf_quote(catalog, demands, chosen),
                     **_far_users(choice, allowed[chosen.design.provider], chosen.design),
-                    nearer_region=_nearer_region(choice, chosen, evaluated))
+                    nearer_region=_nearer_region(choice, chosen, evaluated),
+                    cluster=_without_cluster(catalog, req, demands, chosen))
     facts = replace(facts, **_second_region(req, facts, chosen, evaluated))
     pillars = review(facts, chosen.controls)
     warnings += _kept_abroad(req, choice, chosen, evaluated)
@@ -234,7 +236,7 @@ def _through_the_cdn(catalog: Catalog, req: Requirements, chosen: Candidate
         w.model_copy(update={"public": True}) if w.name in names else w
         for w in req.workloads]})
     unstated = [w for w in private if w.requests_per_month is None]
-    assumed = _behind_the_cdn(catalog, changed, chosen)
+    assumed = _redesigned(catalog, changed, chosen)
     if assumed is not None and _worth_it(assumed, chosen):
         billed = any(pl.item.component == "CDN requests" and pl.item.monthly_usd > 0
                      for pl in assumed.lines)  # Azure's CDN bills none
@@ -265,7 +267,7 @@ def _break_even_files(catalog: Catalog, changed: Requirements, chosen: Candidate
     again at the file size that makes them, rounded up, so the figures named are the
     design's own."""
     egress = sum(w.egress_gb_per_month for w in unstated)
-    if (none := _behind_the_cdn(catalog, _files_of(changed, unstated, None),
+    if (none := _redesigned(catalog, _files_of(changed, unstated, None),
                                 chosen)) is None:
         return None
     per_request = (assumed.monthly_usd - none.monthly_usd) / (egress * 1e6 / AVG_RESPONSE_KB)
@@ -275,10 +277,10 @@ def _break_even_files(catalog: Catalog, changed: Requirements, chosen: Candidate
     kb = _round_up(egress * 1e6 / (spare / per_request), BREAK_EVEN_FIGURES)
     if kb > BREAK_EVEN_MAX_KB:
         return None
-    at = _behind_the_cdn(catalog, _files_of(changed, unstated, kb), chosen)
+    at = _redesigned(catalog, _files_of(changed, unstated, kb), chosen)
     if at is None or not _worth_it(at, chosen):
         return None
-    large = (_behind_the_cdn(catalog, _files_of(changed, unstated, LARGE_FILE_KB), chosen)
+    large = (_redesigned(catalog, _files_of(changed, unstated, LARGE_FILE_KB), chosen)
              if kb < LARGE_FILE_KB else None)
     return _alternative(at, chosen, private, file_kb=kb, break_even=True,
                         large_file_saving_usd=(money(chosen.design.monthly_usd
@@ -303,11 +305,11 @@ def _round_up(value: float, figures: int) -> float:
     return math.ceil(round(value / step, 9)) * step
 
 
-def _behind_the_cdn(catalog: Catalog, changed: Requirements, chosen: Candidate
+def _redesigned(catalog: Catalog, changed: Requirements, chosen: Candidate
                     ) -> OptionDesign | None:
     """The recommended option designed again on ``changed`` (buckets or services behind
-    the CDN) in its region, or None where it has more violations, unpriced parts or
-    compliance gaps than the option as recommended."""
+    the CDN, no cluster) in its region, or None where it has more violations, unpriced
+    parts or compliance gaps than the option as recommended."""
     design = design_option(catalog, changed, size_all(changed), chosen.design.region)
     if (len(design.violations) > len(chosen.design.violations)
             or len(design.unpriced) > len(chosen.design.unpriced)
@@ -315,6 +317,23 @@ def _behind_the_cdn(catalog: Catalog, changed: Requirements, chosen: Candidate
             > chosen.gaps):
         return None
     return design
+
+
+def _without_cluster(catalog: Catalog, req: Requirements, demands: list[WorkloadDemand],
+                     chosen: Candidate) -> tuple[str, float, float | None] | None:
+    """Where the recommended design runs a Kubernetes cluster: why (the control plane's
+    note), the control plane's cost, and the same design on machines behind the load
+    balancer (``preferences.kubernetes: avoid``), where that design is as good. "Is
+    Kubernetes worth it for us?" had no figure to answer with: the review said only that
+    a cluster adds upgrades to run."""
+    design = chosen.design
+    plane = next((pl.item for pl in design.lines if pl.kind == "kubernetes"), None)
+    if not design.kubernetes or plane is None:
+        return None
+    prefs = req.preferences.model_copy(update={"kubernetes": KubernetesPreference.AVOID})
+    without = _redesigned(catalog, req.model_copy(update={"preferences": prefs}), chosen)
+    return (network.kubernetes_why(req, demands), plane.monthly_usd,
+            None if without is None or without.kubernetes else without.monthly_usd)
 
 
 def _saving_needed(chosen: Candidate) -> float:
@@ -362,7 +381,7 @@ def _service_cdn(catalog: Catalog, req: Requirements, chosen: Candidate
     changed = req.model_copy(update={"workloads": [
         w.model_copy(update={"egress_gb_per_month": 0.0}) if w.name in names else w
         for w in req.workloads] + origins})
-    design = _behind_the_cdn(catalog, changed, chosen)
+    design = _redesigned(catalog, changed, chosen)
     if design is None or not _worth_it(design, chosen):
         return None
     return _alternative(design, chosen, heavy,

@@ -149,6 +149,11 @@ class ArchitectureFacts:
     database_ha: bool = False
     compute_instances_min: int = 0  # smallest instance count of any always-on service
     kubernetes: bool = False
+    #: With ``kubernetes``: why the design has a cluster (the control plane line's note),
+    #: its control plane's monthly cost, and the monthly cost of the same design without
+    #: it, on machines behind the load balancer (None where that design violates more,
+    #: prices less or opens more compliance gaps): ``assess._without_cluster``.
+    cluster: tuple[str, float, float | None] | None = None
     uses_spot: bool = False
     arm64: bool = False
     has_public_endpoint: bool = False  # a web service or static site behind a load balancer

@@ -97,6 +97,15 @@ def uses_kubernetes(req: Requirements, demands: list[WorkloadDemand]) -> bool:
                 and len(always_on_services(demands)) >= KUBERNETES_AUTO_MIN_SERVICES))
 
 
+def kubernetes_why(req: Requirements, demands: list[WorkloadDemand]) -> str:
+    """Why a design runs a cluster (``uses_kubernetes``), in words."""
+    if req.preferences.kubernetes is KubernetesPreference.REQUIRED:
+        return "preferences.kubernetes: required"
+    services = always_on_services(demands)
+    return (f"preferences.kubernetes: auto, and {len(services)} always-on services (at least "
+            f"{KUBERNETES_AUTO_MIN_SERVICES}) share the cluster: " + ", ".join(services))
+
+
 def shared(catalog: Catalog, design: OptionDesign, req: Requirements,
            demands: list[WorkloadDemand]) -> None:
     """Kubernetes, load balancer or single endpoint, CDN, NAT and internet egress."""
@@ -424,14 +433,8 @@ def _kubernetes(catalog: Catalog, design: OptionDesign, req: Requirements,
     fee = (first_row(catalog, p, r, ProductFamily.KUBERNETES, tier="standard")
            or first_row(catalog, p, r, ProductFamily.KUBERNETES))
     if fee is not None:
-        services = always_on_services(demands)
-        why = ("preferences.kubernetes: required" if req.preferences.kubernetes
-               is KubernetesPreference.REQUIRED else
-               f"preferences.kubernetes: auto, and {len(services)} always-on services "
-               f"(at least {KUBERNETES_AUTO_MIN_SERVICES}) share the cluster: "
-               + ", ".join(services))
         item = hourly_line(fee, 1, workload="(shared)", component="Kubernetes control plane",
-                           note=why)
+                           note=kubernetes_why(req, demands))
         design.add(item, "kubernetes", growth.Fixed(item.monthly_usd))
     else:
         design.unpriced.append(f"(shared): managed Kubernetes control plane in {p} {r}")

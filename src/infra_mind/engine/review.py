@@ -42,11 +42,30 @@ def _operational_excellence(f: ArchitectureFacts, c: list[ControlResult]) -> lis
                               f"run by your team: {', '.join(self_managed)}."))
     if f.kubernetes:
         out.append(("medium", "Kubernetes adds cluster upgrades and node-pool operations; "
-                              "budget engineering time for them."))
+                              "budget engineering time for them." + _cluster_text(f)))
     if f.unpriced:
         out.append(("medium", "Not priced from the catalog, so missing from the total: "
                               + "; ".join(f.unpriced) + "."))
     return out
+
+
+def _cluster_text(f: ArchitectureFacts) -> str:
+    """Why the design has a cluster, what its control plane costs, and what the same
+    services would cost on machines without it."""
+    if f.cluster is None:
+        return ""
+    why, plane, without = f.cluster
+    text = f" Why a cluster: {why}. Its control plane costs {per_month(plane)}."
+    if without is None:
+        return text
+    delta = round(f.monthly_cost_usd - without, 2)
+    if abs(delta) < 0.005:
+        return text + " Without it the design would cost the same."
+    return (text + " The same services on machines behind the load balancer "
+            "(preferences.kubernetes: avoid) would cost "
+            + (f"{usd(delta)} a month less ({delta / f.monthly_cost_usd:.1%} of the total)"
+               if delta > 0 else f"{usd(-delta)} a month more, as the cluster packs them "
+               "onto fewer machines") + ".")
 
 
 def _security(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
