@@ -98,10 +98,9 @@ def analyse(catalog: Catalog, design: OptionDesign) -> list[CommitmentOption]:
         if uncovered:
             # a GPU floor left out of a 3.6% coverage had read as if nothing more could be
             # committed
-            note += (f"; the catalog has no {option.value} price for "
+            note += ("; left on demand, as the catalog has no price for them on this term: "
                      + listing([f"{sku} ({workload}, {usd(amount)} a month held all month)"
-                                for (sku, workload), amount in uncovered.items()])
-                     + ", left on demand")
+                                for (sku, workload), amount in uncovered.items()]))
         out.append(CommitmentOption(
             purchase_option=option.value, monthly_usd=money(base - saved),
             savings_usd=money(saved), savings_pct=round(saved / base * 100, 1) if base else 0.0,
