@@ -178,11 +178,11 @@ def test_machines_held_all_month_without_a_term_price_are_named_beside_the_savin
     (cost,) = [p for p in result.review if p.pillar == "cost_optimization"]
     assert ("A sourced commitment would save $29.20 a month on steady machines. The catalog "
             "has no 1- or 3-year price for m.large (w1, $146.00 a month), held all month, so "
-            "that saving does not count them: the provider's committed rate for them is worth "
+            "that saving does not count it: the provider's committed rate for it is worth "
             "asking for.") in cost.findings
     # with no term price at all, it is still said
     bare = assess(requirements(big), catalog(vm("m.large", 2, 8, 0.20), network()))
     (cost,) = [p for p in bare.review if p.pillar == "cost_optimization"]
     assert ("The catalog has no 1- or 3-year price for m.large (w0, $146.00 a month), held "
-            "all month: the provider's committed rate for them is worth asking for.") in (
+            "all month: the provider's committed rate for it is worth asking for.") in (
         cost.findings)

@@ -251,9 +251,10 @@ def _commitment_text(f: ArchitectureFacts) -> str:
     if f.uncommitted:
         held = listing([f"{sku} ({workload}, {usd(amount)} a month)"
                         for sku, workload, amount in f.uncommitted])
+        them = "them" if len(f.uncommitted) > 1 else "it"
         text += ((" " if text else "") + f"The catalog has no 1- or 3-year price for {held}, "
-                 "held all month" + (", so that saving does not count them" if text else "")
-                 + ": the provider's committed rate for them is worth asking for.")
+                 "held all month" + (f", so that saving does not count {them}" if text else "")
+                 + f": the provider's committed rate for {them} is worth asking for.")
     return text
 
 
