@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from infra_mind.engine.latency import NEAR_RTT_MS, Choice, rtt_ms
 from infra_mind.engine.money import listing, usd, usd_change
-from infra_mind.engine.places import located, place_name
+from infra_mind.engine.places import by_name, located, place_name
 from infra_mind.engine.ranking import (
     EXISTING_PROVIDER_TOLERANCE,
     NEAR_RULE,
@@ -323,6 +323,11 @@ def _users(chosen: Candidate, choice: Choice) -> list[str]:
     return out
 
 
+#: Where more of the regions near the most are in more cities than this, the reason names
+#: their region groups instead.
+MAX_CITIES_LISTED = 4
+
+
 def _closing(r: Ranking, choice: Choice, most_gaps: int | None) -> list[str]:
     """The options near fewer of the users' places (or a smaller share of the users),
     designed as they close compliance gaps every region near the most leaves open
@@ -332,11 +337,16 @@ def _closing(r: Ranking, choice: Choice, most_gaps: int | None) -> list[str]:
     if not shown or most_gaps is None:
         return []
     pct = "%" if choice.shares else ""
-    cities = sorted({x.city for x in choice.regions if (x.provider, x.code) not in closing})
+    most = [x for x in choice.regions if (x.provider, x.code) not in closing]
+    cities = sorted({x.city for x in most})
+    # eleven cities from Iowa to Washington State read as a list to skip: by region group
+    # where there are more than a few
+    where = (listing(cities) if len(cities) <= MAX_CITIES_LISTED else "in "
+             + listing(sorted({place_name(x.group) for x in most}, key=by_name)))
     return [("Regions near a smaller share of the users" if choice.shares else
              f"Regions near fewer of the users' {len(choice.users)} places")
             + f" were designed as well, as every region near {choice.near_most:g}{pct} of "
-            f"them ({listing(cities)}) leaves at least {_n(most_gaps, 'compliance gap')}: "
+            f"them ({where}) leaves at least {_n(most_gaps, 'compliance gap')}: "
             + listing([f"{c.where} (near {choice.near(c.design.region):g}{pct}, "
                        f"{_n(c.gaps, 'gap')})" for c in shown])]
 
