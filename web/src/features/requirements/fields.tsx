@@ -146,13 +146,18 @@ export function ChoiceList({
           </label>
         ))}
       </div>
-      {error ? (
-        <p className="field-error" id={`${legendId}-error`}>
-          {error}
-        </p>
-      ) : null}
+      <GroupError id={`${legendId}-error`} error={error} />
     </fieldset>
   );
+}
+
+/** A fieldset's error, below its controls (the fieldset is described by its id). */
+function GroupError({ id, error }: { id: string; error: string | undefined }) {
+  return error ? (
+    <p className="field-error" id={id}>
+      {error}
+    </p>
+  ) : null;
 }
 
 /** A nested model (a worker's GPUs): optional ones are switched on by a checkbox. */
@@ -215,11 +220,7 @@ export function ShareBoxes({
           {`Together ${total.toLocaleString("en-US")}%${given.length < ticked.length ? `, ${ticked.length - given.length} of ${ticked.length} places without a share` : ""}.`}
         </p>
       ) : null}
-      {error ? (
-        <p className="field-error" id={`${legendId}-error`}>
-          {error}
-        </p>
-      ) : null}
+      <GroupError id={`${legendId}-error`} error={error} />
     </fieldset>
   );
 }
