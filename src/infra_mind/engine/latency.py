@@ -19,16 +19,16 @@ where several regions tie (us and eu: each near one), price decides among them. 
 count the same unless ``user_shares`` weighs them: then the regions near the largest share
 of the users are kept (a language app with 40% of its users in the US, 35% in the EU and 25%
 in Japan and Korea is designed in the US, where by count Tokyo, near two places, won). Where
-the
-places were not stated as ``users`` but read from the residency or the allowed regions, they
-say where users may be, not where most are, and every region near any of them is kept. Each
-option then serves the far users at the round trip it states. Regions near fewer of the
+the places were not stated as ``users`` but read from the residency or the allowed regions,
+they say where users may be, not where most are, and every region near any of them is
+kept. Each option then serves the far users at the round trip it states. Regions near fewer of the
 places are designed too where they close compliance gaps that every region near the most
 leaves open (``also``, from ``assess``): the ranking puts gaps before cost, and a filter on
 round trips alone had taken those options away before it could (a language app for the US,
 the EU, Japan and Korea under GDPR went to Tokyo, a transfer gap on every option).
 When no allowed region is near any of them (data residency or region preferences rule them
-out), keep the nearest allowed ones. It applies when the requirements have a user-facing
+out), keep the nearest allowed ones (to the farthest users, or with shares to the average
+user). It applies when the requirements have a user-facing
 workload (a web service, a static site, an inference endpoint), or when ``users`` is stated;
 a batch job has no users waiting on it.
 
