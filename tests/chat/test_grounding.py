@@ -318,6 +318,19 @@ def test_is_kubernetes_worth_it_is_answered_with_what_the_cluster_costs_and_save
     assert "(preferences.kubernetes: avoid) would cost $" in lead.fact.text
 
 
+def test_can_we_reserve_the_gpus_is_answered_with_what_each_term_leaves_on_demand():
+    # llm-inference's GPU floor has no term price in the catalog: the purchase options fact
+    # said "covering 1.1% of compute" and nothing of why
+    result = result_of("llm-inference")
+    hits = retrieve("Can we reserve the GPUs?", result, default_knowledge_base()).facts
+    first = result["options"][0]
+    assert hits[0].fact.id == f"commitment:{first['provider']}:{first['region']}"
+    left = next(c for c in first["commitment"] if c["purchase_option"] == "reserved_1y")
+    assert left["left_on_demand"] and left["left_on_demand"][0].startswith("g5.xlarge (")
+    assert ("leaving on demand for want of a price on this term: "
+            + ", ".join(left["left_on_demand"])) in hits[0].fact.text
+
+
 def test_do_we_need_a_part_is_answered_by_the_control_that_requires_it():
     # "Do we really need a WAF?" had led with the shared line items
     result = assess(CRAFT_SHOP).model_dump(mode="json")

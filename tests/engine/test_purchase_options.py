@@ -173,6 +173,7 @@ def test_machines_held_all_month_without_a_term_price_are_named_beside_the_savin
     assert reserved.savings_usd == pytest.approx(730 * 0.04, abs=0.02)
     assert reserved.note.endswith("; left on demand, as the catalog has no price for them on "
                                   "this term: m.large (w1, $146.00 a month held all month)")
+    assert reserved.left_on_demand == ["m.large (w1, $146.00 a month held all month)"]
     assert commitment.uncommitted(cat, d) == [("m.large", "w1", 146.0)]
     result = assess(requirements(steady, big), cat)
     (cost,) = [p for p in result.review if p.pillar == "cost_optimization"]

@@ -419,6 +419,10 @@ def _commitment(option: Mapping[str, Any]) -> list[FactDoc]:
                 f"{c['coverage_pct']}% of compute")
         if c.get("break_even_month") is not None:
             part += f", break-even in month {c['break_even_month']}"
+        if c.get("left_on_demand"):
+            # "Can we reserve the GPUs?": a 3.6% coverage said nothing of what it left out
+            part += (", leaving on demand for want of a price on this term: "
+                     + ", ".join(c["left_on_demand"]))
         parts.append(part)
     text = (f"{_where(option, short=True)}, purchase options (reserved, savings plans, spot, "
             f"commitments): " + "; ".join(parts) + ".")

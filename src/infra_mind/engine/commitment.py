@@ -95,17 +95,18 @@ def analyse(catalog: Catalog, design: OptionDesign) -> list[CommitmentOption]:
         basis = "mixed" if len(bases) > 1 else bases.pop()
         if basis != "list":
             note += "; includes derived prices (see the catalog's rule for each)"
-        if uncovered:
+        left = [f"{sku} ({workload}, {usd(amount)} a month held all month)"
+                for (sku, workload), amount in uncovered.items()]
+        if left:
             # a GPU floor left out of a 3.6% coverage had read as if nothing more could be
             # committed
             note += ("; left on demand, as the catalog has no price for them on this term: "
-                     + listing([f"{sku} ({workload}, {usd(amount)} a month held all month)"
-                                for (sku, workload), amount in uncovered.items()]))
+                     + listing(left))
         out.append(CommitmentOption(
             purchase_option=option.value, monthly_usd=money(base - saved),
             savings_usd=money(saved), savings_pct=round(saved / base * 100, 1) if base else 0.0,
             coverage_pct=round(covered_od / od_compute * 100, 1),
-            break_even_month=break_even, note=note, price_basis=basis))
+            break_even_month=break_even, note=note, price_basis=basis, left_on_demand=left))
     return out
 
 

@@ -68,6 +68,11 @@ class CommitmentOption(_Out):
     note: str = ""
     price_basis: Literal["list", "derived", "mixed"] = Field(
         "list", description="Whether the option's prices are list prices, derived, or both")
+    left_on_demand: list[str] = Field(
+        default_factory=list,
+        description="Machines held all month that the catalog has no price for on this "
+                    "term, so it leaves them on demand: \"sku (workload, $X a month held all "
+                    "month)\"")
 
 
 class PriceDates(_Out):

@@ -208,6 +208,11 @@ export interface components {
              */
             coverage_pct: number;
             /**
+             * Left On Demand
+             * @description Machines held all month that the catalog has no price for on this term, so it leaves them on demand: "sku (workload, $X a month held all month)"
+             */
+            left_on_demand?: string[];
+            /**
              * Monthly Usd
              * @description Whole option monthly cost under this purchase option
              */
