@@ -64,8 +64,7 @@ def _cluster_text(f: ArchitectureFacts) -> str:
     return (text + " The same services on machines behind the load balancer "
             "(preferences.kubernetes: avoid) would cost "
             + (f"{usd(delta)} a month less ({delta / f.monthly_cost_usd:.1%} of the total)"
-               if delta > 0 else f"{usd(-delta)} a month more, as the cluster packs them "
-               "onto fewer machines") + ".")
+               if delta > 0 else f"{usd(-delta)} a month more") + ".")
 
 
 def _security(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
