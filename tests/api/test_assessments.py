@@ -8,6 +8,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from infra_mind.catalog.regions import REGIONS, region
 from infra_mind.models import Assessment, AuditEvent, IdempotencyKey
 from infra_mind.worker import queue, tasks
 from tests.api.helpers import (
@@ -381,6 +382,49 @@ async def test_what_if_reports_differences(app, client):
     # nothing was saved
     assert (await client.get(f"{BASE}/{aid}/result", headers=owner.headers)
             ).json()["version"] == 1
+
+
+async def test_what_if_weighs_the_users_by_other_shares(app, client):
+    """"What if 60% of our users were in the EU?": a what-if gives the users' shares (or
+    other places) without saving them."""
+    owner = await create_member(app)
+    lingo = {"name": "language app", "users": ["us", "eu", "JP", "KR"],
+             "user_shares": {"us": 40, "eu": 35, "JP": 15, "KR": 10},
+             "workloads": [{"name": "api", "type": "web_service", "peak_rps": 400},
+                           {"name": "db", "type": "database", "storage_gb": 200}]}
+    aid = (await create_assessment(client, owner, requirements=lingo))["id"]
+
+    async def what_if(changes):
+        return await client.post(f"{BASE}/{aid}/what-if", headers=owner.headers, json=changes)
+
+    def group(body):
+        chosen = body["result"]["recommended"]
+        return region(chosen["provider"], chosen["region"]).group
+
+    europe = await what_if({"user_shares": {"us": 20, "eu": 60, "jp": 10, "KR": 10}})
+    assert europe.status_code == 200, europe.text
+    assert europe.json()["result"]["region_choice"]["user_shares"] == {
+        "us": 20, "eu": 60, "JP": 10, "KR": 10}
+    assert group(europe.json()) in ("eu", "uk")
+    assert group((await what_if({"traffic_multiplier": 1.5})).json()) == "us"
+    # no shares: every place counts the same, and Tokyo is near two of the four
+    counted = (await what_if({"user_shares": {}})).json()
+    assert counted["result"]["region_choice"]["user_shares"] == {}
+    assert counted["result"]["recommended"]["region"] in {
+        r.code for r in REGIONS.values() if r.country in ("JP", "KR")}
+    # other places: the stored shares do not fit them and are not used ...
+    two = (await what_if({"users": ["us", "eu"]})).json()
+    assert two["result"]["requirements"]["users"] == ["us", "eu"]
+    assert two["result"]["region_choice"]["user_shares"] == {}
+    # ... unless the what-if gives shares for them; shares that do not fit are refused
+    weighed = await what_if({"users": ["us", "eu"], "user_shares": {"us": 70, "eu": 30}})
+    assert group(weighed.json()) == "us"
+    refused = await what_if({"user_shares": {"us": 50, "eu": 50}})
+    assert refused.status_code == 422
+    assert "user_shares: gives no share to JP, KR" in refused.text
+    # nothing was saved
+    stored = (await client.get(f"{BASE}/{aid}", headers=owner.headers)).json()
+    assert stored["requirements"]["user_shares"] == lingo["user_shares"]
 
 
 async def test_events_stream_statuses_until_terminal(app, client):

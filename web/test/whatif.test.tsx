@@ -133,6 +133,43 @@ describe("what-if", () => {
     expect(placement).toMatch(/(ap-southeast-2|australiaeast|australia-southeast1)/);
   });
 
+  test("60% of the users in the EU: the share boxes move the recommendation to Europe", async () => {
+    const user = userEvent.setup();
+    // a language app weighed 40% US, 35% EU, 15% Japan, 10% Korea: recommended in the US
+    const lingo = {
+      name: "language app",
+      users: ["us", "eu", "JP", "KR"],
+      user_shares: { us: 40, eu: 35, JP: 15, KR: 10 },
+      workloads: [
+        { name: "api", type: "web_service", peak_rps: 400 },
+        { name: "db", type: "database", storage_gb: 200 },
+      ],
+    };
+    const done = await completedAssessment(lingo);
+    const stored = asResult(done.result.result);
+    expect(stored.region_choice?.user_shares).toEqual(lingo.user_shares);
+    // unchanged shares are not sent; changed ones are, as numbers; all empty: none
+    const base = { providers: ["aws"], residency: [], shares: lingo.user_shares };
+    const same = { traffic: 1, providers: ["aws"], commitment: "", availability: "", residency: [] };
+    expect(whatIfBody(base, { ...same, shares: { us: "40", eu: "35", JP: "15", KR: "10" } })).toEqual({});
+    expect(whatIfBody(base, { ...same, shares: { us: "20", eu: "60", JP: "10", KR: "10" } })).toEqual({ user_shares: { us: 20, eu: 60, JP: 10, KR: 10 } });
+    expect(whatIfBody(base, { ...same, shares: { us: "", eu: " ", JP: "", KR: "" } })).toEqual({ user_shares: {} });
+
+    renderWithQueries(<WhatIfPanel assessmentId={done.assessment.id} current={stored} />);
+    const shares = within(screen.getByRole("group", { name: "Share of the users at each place (%)" }));
+    expect(shares.getByLabelText("United States (us)")).toHaveValue("40");
+    for (const [label, value] of [["United States (us)", "20"], ["European Union (eu)", "60"], ["Japan (JP)", "10"]] as const) {
+      await user.clear(shares.getByLabelText(label));
+      await user.type(shares.getByLabelText(label), value);
+    }
+    expect(shares.getByText("Together 100%.")).toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: "Try it" }));
+    const differences = await screen.findByRole("region", { name: "Differences" }, { timeout: 20_000 });
+    const placement = (within(differences).getByRole("row", { name: /^Recommended/ }) as HTMLTableRowElement).cells;
+    expect(placement[1]?.textContent).toMatch(/(us-|eastus|westus|centralus)/);
+    expect(placement[2]?.textContent).toMatch(/(eu-|europe-|northeurope|westeurope|francecentral|germanywestcentral|swedencentral|uk|london)/i);
+  });
+
   test("nothing changed, or no cloud left, is said in one sentence without asking the server", async () => {
     const user = userEvent.setup();
     renderWithQueries(<WhatIfPanel assessmentId={assessment.id} current={current} />);

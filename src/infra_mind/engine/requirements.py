@@ -216,6 +216,9 @@ UserPlace = _place(USER_PLACES, "the latency table covers")
 UserPlaces = _places(USER_PLACES, "the latency table covers")
 #: A place's share of the users, in percent.
 UserShare = Annotated[float, Field(gt=0, le=100)]
+#: Each place's share of the users (``Requirements.user_shares``).
+UserShares = Annotated[dict[UserPlace, UserShare],  # type: ignore[valid-type]
+                       Field(max_length=len(USER_PLACES))]
 #: The shares of ``users`` may add up to 100 give or take this (33 + 33 + 33 is 99).
 USER_SHARES_SLACK = 1.0
 ResidencyPlaces = _places(RESIDENCY_PLACES, "with a covered region")
@@ -451,8 +454,8 @@ class Requirements(_Strict):
         "the data_residency groups, else the groups of preferences.regions. Regions more "
         "than 60 ms round trip from them are not designed (see docs/engine.md, region "
         "choice).")
-    user_shares: dict[UserPlace, UserShare] = Field(  # type: ignore[valid-type]
-        default_factory=dict, max_length=len(USER_PLACES),
+    user_shares: UserShares = Field(
+        default_factory=dict,
         description="The share of the users at each place of users, in percent, adding "
         "up to 100 (e.g. us: 40, eu: 35, JP: 15, KR: 10); empty = every place counts the "
         "same. Where no region is near all of the places, the regions near the largest "

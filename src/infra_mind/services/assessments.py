@@ -445,9 +445,15 @@ def apply_what_if(requirements: Requirements, changes: Mapping[str, Any]) -> dic
                  "allow_arm"):
         if changes.get(name) is not None:
             data["preferences"][name] = changes[name]
-    for name in ("availability_target", "data_residency", "compliance"):
+    for name in ("availability_target", "data_residency", "compliance", "users",
+                 "user_shares"):
         if changes.get(name) is not None:
             data[name] = changes[name]
+    if changes.get("users") is not None and changes.get("user_shares") is None and (
+            set(data["user_shares"]) != set(data["users"])):
+        # the stored shares were for other places: every place counts the same (the
+        # result's region_choice says which shares were used)
+        data["user_shares"] = {}
     return data
 
 

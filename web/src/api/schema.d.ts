@@ -2137,6 +2137,18 @@ export interface components {
              * @description Scales request rates, token rates and egress
              */
             traffic_multiplier?: number | null;
+            /**
+             * User Shares
+             * @description Each place's share of the users instead of the stored shares ({}: every place counts the same); they must fit users
+             */
+            user_shares?: {
+                [key: string]: number;
+            } | null;
+            /**
+             * Users
+             * @description Where the users are instead of the stored places; the stored user_shares are kept where they name exactly these places, else dropped (every place counts the same) unless user_shares is given
+             */
+            users?: ("us" | "ca" | "eu" | "uk" | "apac" | "sa" | "AE" | "AT" | "AU" | "BE" | "BR" | "CH" | "DE" | "DK" | "ES" | "FI" | "FR" | "HK" | "ID" | "IE" | "IL" | "IN" | "IT" | "JP" | "KR" | "MX" | "MY" | "NL" | "NO" | "NZ" | "PL" | "QA" | "SE" | "SG" | "ZA")[] | null;
         };
         /** WhatIfRead */
         WhatIfRead: {

@@ -27,6 +27,8 @@ from infra_mind.engine.requirements import (
     Providers,
     Requirements,
     ResidencyPlaces,
+    UserPlaces,
+    UserShares,
 )
 
 Status = Literal["draft", "queued", "running", "completed", "failed", "cancelled"]
@@ -187,6 +189,13 @@ class WhatIf(BaseModel):
     commitment: Commitment | None = None
     availability_target: AvailabilityTarget | None = None
     data_residency: ResidencyPlaces | None = None
+    users: UserPlaces | None = Field(
+        None, description="Where the users are instead of the stored places; the stored "
+                          "user_shares are kept where they name exactly these places, else "
+                          "dropped (every place counts the same) unless user_shares is given")
+    user_shares: UserShares | None = Field(
+        None, description="Each place's share of the users instead of the stored shares "
+                          "({}: every place counts the same); they must fit users")
     compliance: Frameworks | None = Field(
         None, description="The frameworks that apply instead of the stored ones ([]: none)")
     # the other settings a budget lever changes (``engine.levers``); strict booleans

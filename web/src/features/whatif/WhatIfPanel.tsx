@@ -1,4 +1,4 @@
-/** What-if: change traffic, clouds, commitment, availability, residency, the compliance frameworks or the settings a budget lever changes (managed services, spot, Kubernetes, arm64); see the new result beside the current one. */
+/** What-if: change traffic, clouds, commitment, availability, residency, the users' shares, the compliance frameworks or the settings a budget lever changes (managed services, spot, Kubernetes, arm64); see the new result beside the current one. */
 import { useMutation } from "@tanstack/react-query";
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { api, ok } from "../../api/client";
@@ -22,6 +22,9 @@ const RESIDENCY = [
     .sort((a, b) => a.label.localeCompare(b.label)),
 ];
 
+/** A user place by name: "European Union (eu)", "Japan (JP)". */
+const placeLabel = (p: string) => (COUNTRY_NAMES[p] ? `${COUNTRY_NAMES[p]} (${p})` : `${GROUP_LABELS[p] ?? p} (${p})`);
+
 /** The compliance frameworks the engine knows, in the requirements' order. */
 const FRAMEWORKS = (requirementsField("compliance").options ?? []).map(String);
 
@@ -41,12 +44,29 @@ export interface Switches {
 
 const NO_SWITCHES: Switches = { managed: "", spot: "", kubernetes: "", arm: "" };
 
+/** The users' shares as boxes hold them (text, "" for none) and as the API takes them (numbers, none left out). */
+function sharesOf(boxes: Record<string, string>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(boxes)
+      .filter(([, v]) => v.trim() !== "")
+      .map(([k, v]) => [k, Number(v)]),
+  );
+}
+
+function sameShares(a: Record<string, number>, b: Record<string, number>): boolean {
+  return Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
+}
+
 /** The request body: only what differs from the stored requirements. */
 export function whatIfBody(
-  current: { providers: string[]; residency: string[]; compliance?: string[] },
-  chosen: { traffic: number; providers: string[]; commitment: string; availability: string; residency: string[]; compliance?: string[] } & Partial<Switches>,
+  current: { providers: string[]; residency: string[]; compliance?: string[]; shares?: Record<string, number> },
+  chosen: { traffic: number; providers: string[]; commitment: string; availability: string; residency: string[]; compliance?: string[]; shares?: Record<string, string> } & Partial<Switches>,
 ): WhatIf {
   const body: WhatIf = {};
+  if (chosen.shares) {
+    const shares = sharesOf(chosen.shares);
+    if (!sameShares(shares, current.shares ?? {})) body.user_shares = shares;
+  }
   if (chosen.traffic !== 1) body.traffic_multiplier = chosen.traffic;
   if (!sameSet(chosen.providers, current.providers)) body.providers = chosen.providers as Provider[];
   if (chosen.commitment) body.commitment = chosen.commitment as WhatIf["commitment"];
@@ -97,6 +117,9 @@ export function WhatIfPanel({ assessmentId, current, lever }: PanelProps) {
   const currentProviders = prefs?.providers ?? [...PROVIDERS];
   const currentResidency = requirements.data_residency ?? [];
   const currentCompliance: string[] = requirements.compliance ?? [];
+  const users: string[] = requirements.users ?? [];
+  const currentShares: Record<string, number> = requirements.user_shares ?? {};
+  const [shares, setShares] = useState<Record<string, string>>(Object.fromEntries(users.map((p) => [p, currentShares[p] === undefined ? "" : String(currentShares[p])])));
   const preset = lever ? leverPreset(lever) : {};
   const [traffic, setTraffic] = useState(1);
   const [providers, setProviders] = useState<string[]>([...currentProviders]);
@@ -133,9 +156,13 @@ export function WhatIfPanel({ assessmentId, current, lever }: PanelProps) {
       setProblem("Choose at least one cloud.");
       return;
     }
+    if (Object.values(sharesOf(shares)).some((n) => !Number.isFinite(n))) {
+      setProblem("Each share of the users is a number: a percent.");
+      return;
+    }
     const body = whatIfBody(
-      { providers: currentProviders, residency: currentResidency, compliance: currentCompliance },
-      { traffic, providers, commitment, availability, residency, compliance, ...switches },
+      { providers: currentProviders, residency: currentResidency, compliance: currentCompliance, shares: currentShares },
+      { traffic, providers, commitment, availability, residency, compliance, shares, ...switches },
     );
     if (!Object.keys(body).length) {
       setProblem("Change something first: every setting is as the requirements have it.");
@@ -231,6 +258,21 @@ export function WhatIfPanel({ assessmentId, current, lever }: PanelProps) {
             ))}
           </div>
         </fieldset>
+        {users.length > 1 ? (
+          <fieldset className="choices">
+            <legend>Share of the users at each place (%)</legend>
+            <p className="hint">Adding up to 100; all empty: every place counts the same. Where no region is near all of them, the largest share decides.</p>
+            <div className="field-grid">
+              {users.map((p) => (
+                <div key={p} className="field">
+                  <label htmlFor={`${id}-share-${p}`}>{placeLabel(p)}</label>
+                  <input id={`${id}-share-${p}`} inputMode="decimal" autoComplete="off" value={shares[p] ?? ""} onChange={(e) => setShares({ ...shares, [p]: e.target.value })} />
+                </div>
+              ))}
+            </div>
+            {Object.keys(sharesOf(shares)).length ? <p className="hint">{`Together ${Object.values(sharesOf(shares)).reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0).toLocaleString("en-US")}%.`}</p> : null}
+          </fieldset>
+        ) : null}
         <fieldset className="choices">
           <legend>Data residency</legend>
           <p className="hint">None ticked: anywhere.</p>
