@@ -130,3 +130,49 @@ def test_a_framework_added_says_the_gaps_then():
     assert fact.id == "what-if:compliance=soc2,hipaa"
     assert f"at {usd(then['monthly_cost_usd'])} a month" in fact.text
     assert f"Compliance gaps then: {gaps}." in fact.text
+
+
+LINGO = {"users": ["us", "eu", "JP", "KR"],
+         "user_shares": {"us": 40, "eu": 35, "JP": 15, "KR": 10}}
+
+
+@pytest.mark.parametrize(("question", "requirements", "shares"), [
+    # the place asked for takes its share, the others keep their proportions
+    ("What if 60% of our users were in the EU?", LINGO,
+     {"us": 24.62, "eu": 60.0, "JP": 9.23, "KR": 6.15}),
+    ("What if 60% of our users are in Europe?", LINGO,
+     {"us": 24.62, "eu": 60.0, "JP": 9.23, "KR": 6.15}),
+    ("what if 50% of players come from Japan", LINGO,
+     {"us": 23.53, "eu": 20.59, "JP": 50.0, "KR": 5.88}),
+    # no shares stated: the others share the rest equally
+    ("What if 60% of our users were in the EU?", {"users": ["us", "eu", "JP"]},
+     {"us": 20.0, "eu": 60.0, "JP": 20.0}),
+    # a place not among the users, the share it has already, one place only
+    ("What if 70% of users were in Brazil?", LINGO, None),
+    ("What if 40% of our users were in the US?", LINGO, None),
+    ("What if 60% of our users were in the EU?", {"users": ["eu"]}, None),
+])
+def test_a_share_of_the_users_is_read_from_the_question(question, requirements, shares):
+    asked = asked_what_if(question, requirements)
+    assert (asked.changes if asked else None) == (
+        {"user_shares": shares} if shares else None)
+    if shares:
+        assert abs(sum(shares.values()) - 100) < 0.01
+
+
+def test_sixty_percent_of_the_users_in_the_eu_moves_the_language_app_to_europe():
+    requirements = {"name": "language app", **LINGO,
+                    "workloads": [{"name": "api", "type": "web_service", "peak_rps": 400},
+                                  {"name": "db", "type": "database", "storage_gb": 200}]}
+    before = assess(requirements).model_dump(mode="json")
+    asked = asked_what_if("What if 60% of our users were in the EU?", before["requirements"])
+    after = assess(apply_what_if(parse_requirements(requirements), asked.changes)
+                   ).model_dump(mode="json")
+    fact = what_if_fact(asked, before, after)
+    assert fact.title == "What-if: 60% of the users in the EU"
+    assert fact.id == "what-if:user_shares=us:24.62,eu:60,JP:9.23,KR:6.15"
+    then = after["recommended"]
+    assert then["region"] != before["recommended"]["region"]
+    assert f"{then['region']} at {usd(then['monthly_cost_usd'])} a month" in fact.text
+    assert after["region_choice"]["user_shares"]["eu"] == 60
+

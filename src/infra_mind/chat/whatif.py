@@ -2,7 +2,8 @@
 
 A question that changes the assessment's traffic by a stated factor ("doubles", "3x",
 "grows 50%", "halves"), its availability target ("what if we need 99.99%?"), where the
-data is kept ("what if the data must stay in Germany?") or its compliance frameworks
+data is kept ("what if the data must stay in Germany?"), one place's share of the users
+("what if 60% of our users were in the EU?") or its compliance frameworks
 ("what if we need HIPAA?", "without SOC 2") is a what-if the
 stored result cannot answer: "What if traffic doubles?" got the Multi-AZ article and the
 projection. ``asked_what_if`` reads the change from the question; the chat service runs
@@ -27,7 +28,7 @@ from infra_mind.chat.grounding import (
 )
 from infra_mind.engine.money import usd, usd_change
 from infra_mind.engine.places import COUNTRIES, place_name
-from infra_mind.engine.requirements import RESIDENCY_PLACES
+from infra_mind.engine.requirements import RESIDENCY_PLACES, USER_PLACES
 
 #: The what-if's own bounds (``api.schemas.assessments.WhatIf.traffic_multiplier``).
 MIN_MULTIPLIER = 0.1
@@ -80,6 +81,12 @@ def asked_what_if(question: str, requirements: Mapping[str, Any]) -> AskedWhatIf
     cost); a change to what the requirements already say is none."""
     if CONCEPTUAL.match(question.strip()):  # "what is 99.99% availability?": the article's
         return None
+    if (shares := user_shares(question, requirements)) is not None:
+        place, share = shares[0], shares[1][shares[0]]
+        return AskedWhatIf({"user_shares": shares[1]},
+                           f"{share:g}% of the users in {place_name(place)}",
+                           "the users' shares changed, the other places keeping their "
+                           "proportions")
     if (factor := traffic_multiplier(question)) is not None:
         return AskedWhatIf({"traffic_multiplier": factor}, f"traffic x{factor:g}",
                            "request rates, token rates and egress scaled; storage as it is")
@@ -123,6 +130,47 @@ _PLACE_NAMES = {
     "united kingdom": "uk", "britain": "uk", "great britain": "uk", "apac": "apac",
     "asia pacific": "apac", "asia-pacific": "apac", "south america": "sa",
 }
+
+#: "What if 60% of our users were in the EU?": a percent of the users, then "in" a place.
+_SHARE = re.compile(r"(?i)(?<![\d.])(\d+(?:\.\d+)?)\s*%\s+of\s+(?:our\s+|the\s+|all\s+)?"
+                    r"(?:users|customers|players|visitors|traffic)\b.*?\b(?:in|from)\s+"
+                    r"(?:the\s+)?([a-z][a-z .]*[a-z])")
+#: User places by the names a question uses.
+_USER_PLACE_NAMES = {
+    **{c.name.lower(): code for code, c in COUNTRIES.items() if code in USER_PLACES},
+    **{code.lower(): code for code in USER_PLACES if code.isupper()},
+    **{name: code for name, code in _PLACE_NAMES.items() if code in USER_PLACES},
+}
+
+
+def user_shares(question: str, requirements: Mapping[str, Any]
+                ) -> tuple[str, dict[str, float]] | None:
+    """The place ``question`` gives a share of the users, with the shares it makes (the
+    other places of ``requirements`` keep their proportions, equal where none are
+    stated), or None: no such question, a place not among the users, or one place only."""
+    match = _SHARE.search(question)
+    users = list(requirements.get("users") or [])
+    if match is None or len(users) < 2:
+        return None
+    share = float(match.group(1))
+    words = match.group(2).lower().split()
+    place = next((p for n in range(len(words), 0, -1)
+                  if (p := _USER_PLACE_NAMES.get(" ".join(words[:n]).rstrip("."))) is not None),
+                 None)
+    if place not in users or not 0 < share < 100:
+        return None
+    stored = requirements.get("user_shares") or {}
+    others = [p for p in users if p != place]
+    weights = {p: float(stored.get(p, 1.0)) if stored else 1.0 for p in others}
+    total = sum(weights.values())
+    out = {p: round((100 - share) * w / total, 2) for p, w in weights.items()}
+    # the rounding kept from the total: the last place takes it (they add up to 100)
+    out[others[-1]] = round(100 - share - sum(v for p, v in out.items() if p != others[-1]), 2)
+    shares = {p: (share if p == place else out[p]) for p in users}
+    if shares == {p: float(v) for p, v in stored.items()}:
+        return None
+    return place, shares
+
 
 def _residency(question: str) -> str | None:
     """The one place ``question`` asks the data to be kept in, or None."""
@@ -195,6 +243,8 @@ def what_if_fact(asked: AskedWhatIf, before: Mapping[str, Any], after: Mapping[s
 def _key(value: Any) -> str:
     if isinstance(value, list):
         return ",".join(map(str, value)) or "none"
+    if isinstance(value, dict):  # the users' shares: "us:24.62,eu:60,..."
+        return ",".join(f"{k}:{_key(v)}" for k, v in value.items()) or "none"
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
