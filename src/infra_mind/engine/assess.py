@@ -267,8 +267,7 @@ def _break_even_files(catalog: Catalog, changed: Requirements, chosen: Candidate
     again at the file size that makes them, rounded up, so the figures named are the
     design's own."""
     egress = sum(w.egress_gb_per_month for w in unstated)
-    if (none := _redesigned(catalog, _files_of(changed, unstated, None),
-                                chosen)) is None:
+    if (none := _redesigned(catalog, _files_of(changed, unstated, None), chosen)) is None:
         return None
     per_request = (assumed.monthly_usd - none.monthly_usd) / (egress * 1e6 / AVG_RESPONSE_KB)
     spare = chosen.design.monthly_usd - none.monthly_usd - _saving_needed(chosen)
@@ -306,7 +305,7 @@ def _round_up(value: float, figures: int) -> float:
 
 
 def _redesigned(catalog: Catalog, changed: Requirements, chosen: Candidate
-                    ) -> OptionDesign | None:
+                ) -> OptionDesign | None:
     """The recommended option designed again on ``changed`` (buckets or services behind
     the CDN, no cluster) in its region, or None where it has more violations, unpriced
     parts or compliance gaps than the option as recommended."""
@@ -321,8 +320,8 @@ def _redesigned(catalog: Catalog, changed: Requirements, chosen: Candidate
 
 def _without_cluster(catalog: Catalog, req: Requirements, demands: list[WorkloadDemand],
                      chosen: Candidate) -> tuple[str, float, float | None] | None:
-    """Where the recommended design runs a Kubernetes cluster: why (the control plane's
-    note), the control plane's cost, and the same design on machines behind the load
+    """Where the recommended design runs a Kubernetes cluster: why (as the control plane's
+    line says it), the control plane's cost, and the same design on machines behind the load
     balancer (``preferences.kubernetes: avoid``), where that design is as good. "Is
     Kubernetes worth it for us?" had no figure to answer with: the review said only that
     a cluster adds upgrades to run."""
@@ -627,15 +626,16 @@ def _nearer_region(choice: latency.Choice, chosen: Candidate, evaluated: list[Ca
     chose among them: a game for Japan, Singapore, Australia and India went to Mumbai
     (Japan 122 ms, Australia 138) where Singapore, near the same two, serves the other two
     within ~90 ms. Nearer is the farthest users' round trip, or with shares the average
-    user's (``latency.Choice.rtt_ms``): for a US-first app, Washington State served every
-    place within ~130 ms, but its EU users (35%) slower than South Carolina did."""
+    user's (``latency.Choice.rtt_ms``, each candidate's ``user_rtt_ms``): for a US-first
+    app, AWS Oregon served every place within ~130 ms, but its EU users (35%) slower than
+    South Carolina did."""
     if not choice.applies:
         return None
     if latency.rtt_ms(chosen.design.region, choice.users) <= latency.NEAR_RTT_MS:
         return None
 
     def users(c: Candidate) -> int:
-        return int(choice.rtt_ms(c.design.region) or 0)
+        return int(c.user_rtt_ms or 0)
 
     mine = users(chosen)
     others = [c for c in evaluated if _comparable(c, chosen) and users(c) <= mine - NEARER_BY_MS]
