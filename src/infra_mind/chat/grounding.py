@@ -20,7 +20,7 @@ from typing import Any
 from infra_mind.catalog.regions import Region
 from infra_mind.catalog.regions import region as find_region
 from infra_mind.engine.money import outlook, unit_price, usd, usd_change, within_budget_by
-from infra_mind.engine.places import place_name
+from infra_mind.engine.places import place_name, share_name
 from infra_mind.knowledge import Hit, KnowledgeBase, stem, tokenize
 from infra_mind.knowledge.bm25 import Okapi
 
@@ -170,13 +170,6 @@ def _rtt(ms: Any, by_share: bool = False) -> str:
     return f", ~{float(ms):g} ms " + ("for the average user" if by_share else "from the users")
 
 
-def _share(place: str, shares: Mapping[str, Any]) -> str:
-    """A place of the users by name, with its share of them where the requirements give
-    shares ("the US (40%)")."""
-    share = shares.get(place)
-    return place_name(place) + (f" ({float(share):g}%)" if share is not None else "")
-
-
 def _region_choice(result: Mapping[str, Any]) -> list[FactDoc]:
     """Where the recommendation is and why there rather than elsewhere: each option's
     region with its cost and round trip to the users, a cheaper region passed over for
@@ -194,7 +187,7 @@ def _region_choice(result: Mapping[str, Any]) -> list[FactDoc]:
     found = _region(chosen.get("provider"), chosen.get("region"))
     text = (f"The design is placed in {chosen.get('provider', '')} "
             f"{_city(chosen.get('provider'), chosen.get('region'))}"
-            + (f", for users in {', '.join(_share(u, shares) for u in users)}"
+            + (f", for users in {', '.join(share_name(u, shares) for u in users)}"
                if users else "")
             + (f"; its data is stored in {found.city} ({place_name(found.country)}, region "
                f"group {found.group})" if found else "") + ". Regions compared, "

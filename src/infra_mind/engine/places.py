@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from itertools import combinations
 from pathlib import Path
+from typing import Any
 
 from infra_mind.catalog.regions import REGIONS, Region
 
@@ -148,3 +150,10 @@ def located(region: Region) -> str:
 def by_name(name: str) -> str:
     """A sort key for place names that reads "the EU" under E."""
     return name.removeprefix("the ").casefold()
+
+
+def share_name(place: str, shares: Mapping[str, Any]) -> str:
+    """A place of the users by name, with its share of them where ``shares`` give one
+    ("the US (40%)"; ``Requirements.user_shares``)."""
+    share = shares.get(place)
+    return place_name(place) + (f" ({float(share):g}%)" if share is not None else "")

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from infra_mind.engine.latency import NEAR_RTT_MS, Choice, rtt_ms
 from infra_mind.engine.money import listing, usd, usd_change
-from infra_mind.engine.places import by_name, located, place_name
+from infra_mind.engine.places import by_name, located, place_name, share_name
 from infra_mind.engine.ranking import (
     EXISTING_PROVIDER_TOLERANCE,
     NEAR_RULE,
@@ -267,8 +267,7 @@ def _users(chosen: Candidate, choice: Choice) -> list[str]:
 
     def named(places: Iterable[str]) -> list[str]:
         # each place with its share of the users, where the requirements give shares
-        return [place_name(p) + (f" ({choice.shares[p]:g}%)" if choice.shares else "")
-                for p in places]
+        return [share_name(p, choice.shares) for p in places]
 
     users = listing(named(choice.users))
     out = []
