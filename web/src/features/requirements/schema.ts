@@ -102,6 +102,16 @@ function deref(schema: Json): Json {
   return schema;
 }
 
+/** A schema's bounds as a field states them. */
+function boundsOf(schema: Json): Pick<FieldSpec, "min" | "max" | "exclusiveMin" | "minLength" | "maxLength"> {
+  const out: Pick<FieldSpec, "min" | "max" | "exclusiveMin" | "minLength" | "maxLength"> = {};
+  const keys = { minimum: "min", maximum: "max", exclusiveMinimum: "exclusiveMin", minLength: "minLength", maxLength: "maxLength" } as const;
+  for (const [key, name] of Object.entries(keys) as [keyof typeof keys, (typeof keys)[keyof typeof keys]][]) {
+    if (typeof schema[key] === "number") out[name] = schema[key] as number;
+  }
+  return out;
+}
+
 function spec(name: string, raw: Json, required: boolean): FieldSpec | null {
   let schema = deref(raw);
   const anyOf = schema.anyOf as Json[] | undefined;
@@ -123,16 +133,7 @@ function spec(name: string, raw: Json, required: boolean): FieldSpec | null {
     default: schema.default ?? undefined,
   };
   if (schema.default === null) base.default = undefined;
-  for (const key of ["minimum", "maximum", "exclusiveMinimum", "minLength", "maxLength"] as const) {
-    if (typeof schema[key] === "number") {
-      const value = schema[key] as number;
-      if (key === "minimum") base.min = value;
-      if (key === "maximum") base.max = value;
-      if (key === "exclusiveMinimum") base.exclusiveMin = value;
-      if (key === "minLength") base.minLength = value;
-      if (key === "maxLength") base.maxLength = value;
-    }
-  }
+  Object.assign(base, boundsOf(schema));
   if (Array.isArray(schema.enum)) return { ...base, kind: "enum", options: schema.enum as (string | number)[] };
   if (schema.type === "array") {
     const items = deref((schema.items as Json) ?? {});
@@ -147,13 +148,14 @@ function spec(name: string, raw: Json, required: boolean): FieldSpec | null {
   if (schema.type === "number") return { ...base, kind: "number" };
   if (schema.type === "object" && typeof schema.additionalProperties === "object" && schema.additionalProperties !== null) {
     // a number for each of some keys (`user_shares`: a percent for each place of `users`)
-    const values = deref(schema.additionalProperties as Json);
     const keys = deref((schema.propertyNames as Json | undefined) ?? {});
-    const map: FieldSpec = { ...base, kind: "number-map", default: undefined, options: Array.isArray(keys.enum) ? (keys.enum as string[]) : undefined };
-    if (typeof values.minimum === "number") map.min = values.minimum;
-    if (typeof values.exclusiveMinimum === "number") map.exclusiveMin = values.exclusiveMinimum;
-    if (typeof values.maximum === "number") map.max = values.maximum;
-    return map;
+    return {
+      ...base,
+      ...boundsOf(deref(schema.additionalProperties as Json)),
+      kind: "number-map",
+      default: undefined,
+      options: Array.isArray(keys.enum) ? (keys.enum as string[]) : undefined,
+    };
   }
   if (schema.type === "object" && typeof schema.title === "string") return { ...base, kind: "object", model: schema.title };
   return base;
