@@ -203,6 +203,13 @@ describe("the requirements form", () => {
     await waitFor(() => expect(created).toHaveLength(1));
     expect(sent.at(-1)?.users).toEqual(["us", "eu"]);
     expect(sent.at(-1)?.user_shares).toEqual({ us: 60, eu: 40 });
+    // one place left is all of the users: no boxes, and no figure sent
+    await user.click(users.getByLabelText("European Union (eu)"));
+    expect(shares()).toBeNull();
+    await user.click(screen.getByRole("button", { name: "Create assessment" }));
+    await waitFor(() => expect(created).toHaveLength(2));
+    expect(sent.at(-1)?.users).toEqual(["us"]);
+    expect(sent.at(-1)?.user_shares).toBeUndefined();
   });
 
   test("pasted text that is not YAML says why in one sentence, and leaves the form alone", async () => {

@@ -160,12 +160,13 @@ export function toDocument(values: FormValues): Record<string, unknown> {
   const name = values.name.trim();
   const out: Record<string, unknown> = { name };
   for (const [key, value] of Object.entries(doc)) if (key !== "name" && key !== "workloads") out[key] = value;
-  // a share box shows only while its place is ticked among the users: an unticked place's
-  // figure, no longer on the screen, is not sent
+  // a share box shows only while its place is ticked among two or more users: a figure no
+  // longer on the screen (its place unticked, or one place left, which is all of the users)
+  // is not sent
   if (isObject(out.user_shares)) {
     const users = Array.isArray(out.users) ? out.users.map(String) : [];
     const kept = Object.entries(out.user_shares).filter(([place]) => users.includes(place));
-    if (kept.length) out.user_shares = Object.fromEntries(kept);
+    if (kept.length && users.length > 1) out.user_shares = Object.fromEntries(kept);
     else delete out.user_shares;
   }
   out.workloads = values.workloads.map((w) => {
