@@ -153,10 +153,7 @@ def user_shares(question: str, requirements: Mapping[str, Any]
     if match is None or len(users) < 2:
         return None
     share = float(match.group(1))
-    words = match.group(2).lower().split()
-    place = next((p for n in range(len(words), 0, -1)
-                  if (p := _USER_PLACE_NAMES.get(" ".join(words[:n]).rstrip("."))) is not None),
-                 None)
+    place = _named_place(match.group(2), _USER_PLACE_NAMES)
     if place not in users or not 0 < share < 100:
         return None
     stored = requirements.get("user_shares") or {}
@@ -175,12 +172,15 @@ def user_shares(question: str, requirements: Mapping[str, Any]
 def _residency(question: str) -> str | None:
     """The one place ``question`` asks the data to be kept in, or None."""
     match = _KEPT.search(question)
-    if match is None:
-        return None
-    words = match.group(2).lower().split()
-    # the longest run of words from the start that names a place: "germany only" -> DE
+    return None if match is None else _named_place(match.group(2), _PLACE_NAMES)
+
+
+def _named_place(text: str, names: Mapping[str, str]) -> str | None:
+    """The place the longest run of words from the start of ``text`` names ("germany
+    only" -> DE), by ``names``; None where none does."""
+    words = text.lower().split()
     for n in range(len(words), 0, -1):
-        if (place := _PLACE_NAMES.get(" ".join(words[:n]).rstrip("."))) is not None:
+        if (place := names.get(" ".join(words[:n]).rstrip("."))) is not None:
             return place
     return None
 
