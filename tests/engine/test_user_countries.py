@@ -180,6 +180,9 @@ def test_places_are_read_in_any_case_and_us_ca_gb_name_their_groups():
               'false: write "NO"'),
     (["JP", "jp"], "each value at most once; repeated: JP"),
     (["us", "US"], "each value at most once; repeated: us"),
+    # Saudi Arabia's code is not read as the group sa (South America)
+    (["IN", "AE", "SA"], "'SA' is Saudi Arabia's country code, not one the latency table "
+                         "covers (AE, AT, AU, "),
 ])
 def test_an_unknown_or_repeated_place_is_refused_in_one_line(users, message):
     with pytest.raises(ValidationError) as caught:
@@ -241,3 +244,9 @@ def test_residency_names_only_countries_with_a_covered_region():
         "covered region (AU, BE, BR, DE, FI, FR, IE, IN, JP, NL, SE, SG)")
     assert Requirements.model_validate(business(data_residency=["US", "gb"])).data_residency \
         == ["us", "uk"]
+    with pytest.raises(ValidationError) as caught:
+        Requirements.model_validate(business(data_residency=["SA"]))
+    assert caught.value.errors()[0]["msg"].endswith(
+        "not one with a covered region (AU, BE, BR, DE, FI, FR, IE, IN, JP, NL, SE, SG); for "
+        "the South America region group write sa")
+    assert Requirements.model_validate(business(data_residency=["Sa"])).data_residency == ["sa"]

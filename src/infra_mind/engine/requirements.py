@@ -175,7 +175,9 @@ RESIDENCY_PLACES = (*GROUPS, *RESIDENCY_COUNTRIES)
 
 def _place_reader(countries: tuple[str, ...], which: str) -> Callable[[object], object]:
     """A reader of places whatever their case: a group's name (US, CA, GB and UK name groups
-    too), else one of ``countries``; anything else is refused, naming what is accepted."""
+    too), else one of ``countries``; anything else is refused, naming what is accepted. An
+    upper-case SA, Saudi Arabia's code and no covered country, is refused rather than read as
+    the group sa (South America)."""
 
     def read(value: object) -> object:
         if isinstance(value, bool):
@@ -186,6 +188,12 @@ def _place_reader(countries: tuple[str, ...], which: str) -> Callable[[object], 
         if not isinstance(value, str):
             return value
         text = value.strip()
+        if text == "SA":
+            # ISO 3166's SA is Saudi Arabia; the group is South America: never guess
+            raise PydanticCustomError(
+                "place", "'SA' is Saudi Arabia's country code, not one {which} "
+                "({countries}); for the South America region group write sa",
+                {"which": which, "countries": ", ".join(countries)})
         if text.lower() in GROUPS:
             return text.lower()
         if text.upper() in GROUP_ALIASES:
