@@ -36,3 +36,19 @@ CRAFT_SHOP = {
         {"name": "shop", "type": "web_service", "peak_rps": 5, "avg_rps": 1,
          "cpu_ms_per_request": 60, "memory_gb": 1, "egress_gb_per_month": 20},
         {"name": "shop-db", "type": "database", "engine": "mysql", "storage_gb": 5}]}
+
+
+def lecture_platform(budget: float) -> dict:
+    """A made-up Indian edtech on GCP: 40 TB a month of lectures through the CDN is most of
+    its bill, and grows with its students (8% a month)."""
+    return {"name": "lectures", "users": ["IN", "AE"], "user_shares": {"IN": 90, "AE": 10},
+            "business": {"monthly_budget_usd": budget, "growth_rate_monthly": 0.08},
+            "availability_target": 99.5, "preferences": {"providers": ["gcp"]},
+            "workloads": [
+                {"name": "api", "type": "web_service", "peak_rps": 400, "avg_rps": 60,
+                 "cpu_ms_per_request": 15, "memory_gb": 1, "peak_hours_per_day": 4,
+                 "egress_gb_per_month": 300},
+                {"name": "lectures", "type": "object_storage", "storage_gb": 8000,
+                 "growth_gb_per_month": 600, "public": True, "egress_gb_per_month": 40000,
+                 "requests_per_month": 20_000_000},
+                {"name": "db", "type": "database", "engine": "postgres", "storage_gb": 100}]}

@@ -44,6 +44,9 @@ def test_the_table_writes_money_one_way_and_lists_options_in_rank_order(capsys):
     assert "USD" not in out and "difference" not in out and "$-" not in out and "-$" not in out
     gap = result["budget"]["gap_usd"]
     assert f"${abs(gap):,.2f} {'under' if gap < 0 else 'over'} budget" in out
+    # its P90 passes the budget: when, and what grows the cost
+    note = result["budget"]["passing_note"]
+    assert "P90" in note and note in " ".join(out.split())
     ranked = [line for line in out.splitlines() if line.startswith("│")][:len(result["options"])]
     assert [line.split("│")[1].strip() for line in ranked] == [
         str(o["rank"]) for o in result["options"]] == [

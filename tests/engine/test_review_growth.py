@@ -12,7 +12,7 @@ from infra_mind.engine.facts import ArchitectureFacts, Component
 from infra_mind.engine.load import load_requirements
 from infra_mind.engine.result import ControlResult
 from infra_mind.engine.review import PILLARS, review
-from tests.factories import make_row
+from tests.factories import lecture_platform, make_row
 
 
 def facts(**over):
@@ -86,9 +86,87 @@ def test_a_budget_the_p90_passes_is_a_risk_the_review_names():
     assert all(m.monthly_cost_usd <= budget for m in result.projection)
     month = next(m.month for m in result.projection if m.p90 > budget)
     (cost,) = [p for p in result.review if p.pillar == "cost_optimization"]
-    assert (f"On the expected growth the cost stays within the budget for the 18 months "
-            f"projected; at the projection's P90 (growth faster than expected) it passes the "
-            f"budget in month {month}.") in cost.findings
+    (p90,) = [f for f in cost.findings if "P90" in f]
+    assert p90.startswith(
+        f"On the expected growth the cost stays within the budget for the 18 months "
+        f"projected; at the projection's P90 (growth faster than expected) it passes the "
+        f"budget in month {month}. Of the ")
     # over the budget on the expected growth, the review says that instead
     out = review(facts(budget_exceeded_month=4, monthly_budget_usd=1500.0), [])
     assert not any("P90" in f for f in pillar(out, "cost_optimization").findings)
+
+
+def cdn_transfer(option) -> float:
+    return sum(i.monthly_usd for i in option.line_items if i.component == "CDN data transfer")
+
+
+def test_the_budget_finding_names_what_grows_the_cost_by_the_month_it_passes():
+    """The review said "passes the budget in month 4" and nothing of why: the CDN's data
+    transfer is most of the bill and grows with the students."""
+    result = assess(lecture_platform(4000))
+    (cost,) = [p for p in result.review if p.pillar == "cost_optimization"]
+    month = next(m.month for m in result.projection if m.monthly_cost_usd > 4000)
+    (finding,) = [f for f in cost.findings if "passes the budget" in f]
+    rise = result.projection[month - 1].monthly_cost_usd - result.projection[0].monthly_cost_usd
+    head = (f"With growth the projected cost passes the budget in month {month}. Of the "
+            f"${rise:,.2f} a month it rises by month {month}, the largest part is CDN data "
+            f"transfer ($")
+    assert finding.startswith(head)
+    cdn_rise = float(finding[len(head):].split(",")[0])
+    assert 0.5 * rise < cdn_rise < rise
+    assert finding.endswith(f", {cdn_rise / rise:.1%}).")
+
+
+def test_over_budget_the_finding_names_the_largest_costs():
+    result = assess(lecture_platform(2000))
+    (option,) = result.options
+    (cost,) = [p for p in result.review if p.pillar == "cost_optimization"]
+    share = cdn_transfer(option) / option.monthly_cost_usd
+    assert share > 2 / 3  # so it is named alone
+    assert cost.findings[0] == (
+        f"Monthly cost ${option.monthly_cost_usd:,.2f} against a budget of $2,000.00: "
+        f"${option.monthly_cost_usd - 2000:,.2f} over budget; the largest part is CDN data "
+        f"transfer (${cdn_transfer(option):,.2f}, {share:.1%}).")
+
+
+def test_the_largest_parts_are_named_until_two_thirds_and_three_at_most():
+    def finding(parts, cost=1000.0):
+        by = tuple((name, now, now) for name, now in parts)
+        out = review(facts(monthly_cost_usd=cost, monthly_budget_usd=500.0,
+                           cost_by_component=by), [])
+        return pillar(out, "cost_optimization").findings[0].split("; ", 1)[1]
+
+    assert finding([("app servers of api", 500.0), ("CDN data transfer", 300.0),
+                    ("object storage of media", 200.0)]) == (
+        "the largest parts are app servers of api ($500.00, 50.0%) and CDN data transfer "
+        "($300.00, 30.0%).")
+    assert finding([("a", 250.0), ("b", 250.0), ("c", 250.0), ("d", 250.0)]) == (
+        "the largest parts are a ($250.00, 25.0%), b ($250.00, 25.0%) and c ($250.00, 25.0%).")
+    # nothing known of the parts: the finding ends where it did
+    assert review(facts(monthly_budget_usd=500.0), [])[4].findings[0].endswith(
+        "$500.00 over budget.")
+
+
+def test_the_budget_holds_the_parts_its_words_are_from():
+    result = assess(lecture_platform(4000))
+    (option,) = result.options
+    b = result.budget
+    month = b.over_budget_from_month
+    assert month == b.parts_month == next(m.month for m in result.projection
+                                          if m.monthly_cost_usd > 4000)
+    # each part sums its lines, the CDN's two price tiers one part
+    by_name: dict[str, float] = {}
+    for i in option.line_items:
+        name = i.component + ("" if i.workload == "(shared)" else f" of {i.workload}")
+        by_name[name] = by_name.get(name, 0) + i.monthly_usd
+    assert {p.component: p.monthly_usd for p in b.parts} == pytest.approx(by_name)
+    assert b.parts[0].component == "CDN data transfer"
+    # later, the parts make up the projection's month
+    assert sum(p.later_usd for p in b.parts) == pytest.approx(
+        result.projection[month - 1].monthly_cost_usd, abs=0.05)
+    assert b.passing_note.startswith(
+        f"With the stated growth the projected cost passes the budget in month {month}. Of "
+        "the ")
+    # within the budget all along, nothing is said and no part is kept
+    roomy = assess(lecture_platform(100_000)).budget
+    assert (roomy.parts_month, roomy.parts, roomy.passing_note) == (None, [], "")

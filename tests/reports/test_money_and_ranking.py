@@ -12,7 +12,7 @@ from infra_mind.engine.money import budget_position, usd
 from infra_mind.engine.result import AssessmentResult
 from infra_mind.reports.brief import markdown_brief
 from infra_mind.reports.render import render_report
-from tests.factories import CRAFT_SHOP
+from tests.factories import CRAFT_SHOP, lecture_platform
 from tests.reports.conftest import NAMES, advise, requirements, result_json
 from tests.reports.helpers import md_sections, md_table
 
@@ -204,3 +204,14 @@ def test_reports_name_the_provider_as_a_reader_knows_it(results, budgeted):
             text = render_report(advise(result), kind, "md")
             assert named in text, kind
             assert not {"AZURE", "GCP"} & set(text.replace("|", " ").split()), kind
+
+
+def test_the_executive_budget_says_when_the_budget_is_passed_and_what_grows_the_cost():
+    # the lectures' CDN transfer grows the bill past $4,000 within months
+    result = result_json(lecture_platform(4000))
+    note = result["budget"]["passing_note"]
+    assert note.startswith("With the stated growth the projected cost passes the budget in "
+                           "month ") and "the largest part is CDN data transfer ($" in note
+    budget = " ".join(md_sections(render_report(advise(result), "executive", "md"))["Budget"])
+    assert f"under budget. {note}" in budget
+    assert f"under budget. {note}" in markdown_brief(AssessmentResult.model_validate(result))

@@ -175,6 +175,9 @@ describe("over budget", () => {
     // the recommendation's over-budget line links to it
     const link = within(screen.getByRole("region", { name: "Recommendation" })).getByRole("link", { name: "What would lower the cost" });
     expect(link.getAttribute("href")).toBe(`#${section.id}`);
+    // and says where the money goes, as the engine words it
+    expect(tight.budget.passing_note).toMatch(/^Where the money goes: the largest parts? (is|are) /);
+    expect(screen.getByRole("region", { name: "Recommendation" })).toHaveTextContent(tight.budget.passing_note!);
     expect(section).toHaveTextContent("The recommendation is over budget");
     const rows = rowsOf(within(section).getByRole("table"));
     expect(rows).toHaveLength(levers.length);

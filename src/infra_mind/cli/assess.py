@@ -171,6 +171,8 @@ def _table(result) -> None:
         position = (f": {budget_position(rec.monthly_cost_usd, b.monthly_budget_usd)}"
                     if rec is not None else "")
         console.print(f"Budget {usd(b.monthly_budget_usd)} a month{position}")
+        if b.passing_note:
+            console.print(b.passing_note)
     if b.levers_note:
         console.print(b.levers_note)
     if b.levers:

@@ -33,7 +33,7 @@ from infra_mind.engine.compliance.evaluate import RemediationPrice
 from infra_mind.engine.compliance.evidence import design_evidence
 from infra_mind.engine.design import OptionDesign, design_option
 from infra_mind.engine.facts import LARGE_FILE_KB, ArchitectureFacts, CdnAlternative
-from infra_mind.engine.money import listing, qty, usd
+from infra_mind.engine.money import listing, passing_text, qty, usd
 from infra_mind.engine.places import between, place_name
 from infra_mind.engine.pricing import (
     beyond_tiers,
@@ -50,7 +50,14 @@ from infra_mind.engine.requirements import (
     Requirements,
     WebService,
 )
-from infra_mind.engine.result import AssessmentResult, Budget, Option, PriceDates, RegionChoice
+from infra_mind.engine.result import (
+    AssessmentResult,
+    Budget,
+    CostPart,
+    Option,
+    PriceDates,
+    RegionChoice,
+)
 from infra_mind.engine.review import review
 from infra_mind.engine.sizing import (
     AVG_RESPONSE_KB,
@@ -139,6 +146,10 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
     proj = projection.project(chosen.design, req.business.growth_rate_monthly,
                               req.business.horizon_months, req.model_dump_json())
     budget_month = _budget_exceeded_month(req, proj)
+    p90_month = _budget_p90_month(req, proj, budget_month)
+    passed = budget_month or p90_month
+    parts = projection.by_component(chosen.design, req.business.growth_rate_monthly,
+                                    passed) if passed else ()
     options = [_option(catalog, c, i, promoted and i == 1, order.left_out,
                        order.passed_over if i == 1 else None)
                for i, c in enumerate(ranked, start=1)]
@@ -147,7 +158,8 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
     facts = replace(chosen.facts, commitment_saving_usd=saving,
                     uncommitted=tuple(commitment.uncommitted(catalog, chosen.design)),
                     budget_exceeded_month=budget_month,
-                    budget_p90_month=_budget_p90_month(req, proj, budget_month),
+                    budget_p90_month=p90_month,
+                    cost_by_component=parts,
                     cdn=_through_the_cdn(catalog, req, chosen),
                     service_cdn=_service_cdn(catalog, req, chosen),
                     **_request_path(req, chosen.design),
@@ -175,7 +187,7 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
                                            frameworks, existing.value if existing else None,
                                            [p.value for p in providers], most_gaps),
         projection=proj,
-        budget=_budget(catalog, req, order, evaluated, budget_month),
+        budget=_budget(catalog, req, order, evaluated, budget_month, passed, parts),
         compliance=chosen.controls,
         review=pillars,
         catalog_as_of=(min(pl.item.as_of for pl in chosen.design.lines)
@@ -821,7 +833,8 @@ def _option(catalog: Catalog, c: Candidate, rank: int, promoted: bool,
 
 
 def _budget(catalog: Catalog, req: Requirements, order: ranking.Ranking,
-            evaluated: list[Candidate], exceeded_month: int | None) -> Budget:
+            evaluated: list[Candidate], exceeded_month: int | None, parts_month: int | None,
+            parts: tuple[tuple[str, float, float], ...]) -> Budget:
     limit = req.business.monthly_budget_usd
     if limit is None:
         return Budget(monthly_budget_usd=None, within_budget=None, gap_usd=None)
@@ -842,7 +855,12 @@ def _budget(catalog: Catalog, req: Requirements, order: ranking.Ranking,
         levers.budget_levers(catalog, req, chosen.design, chosen.gaps, _facts)
         if tried else ([], None, None))
     return Budget(monthly_budget_usd=limit, within_budget=chosen.cost <= limit,
-                  gap_usd=round(chosen.cost - limit, 2), levers=found,
+                  gap_usd=round(chosen.cost - limit, 2), over_budget_from_month=exceeded_month,
+                  parts_month=parts_month,
+                  parts=[CostPart(component=name, monthly_usd=now, later_usd=later)
+                         for name, now, later in parts],
+                  passing_note=passing_text(exceeded_month, parts_month, parts).strip(),
+                  levers=found,
                   levers_together_usd=together,
                   levers_together_over_budget_from_month=together_over,
                   levers_note=levers.NONE_FOUND if tried and not found else "",

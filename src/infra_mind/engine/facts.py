@@ -183,6 +183,10 @@ class ArchitectureFacts:
     #: Where the expected projection stays within the budget: the first month its P90 (growth
     #: faster than expected) passes it (None: never within the horizon).
     budget_p90_month: int | None = None
+    #: Each component's monthly cost now and in ``budget_exceeded_month`` (else
+    #: ``budget_p90_month``) on the expected path, the dearest first
+    #: (``projection.by_component``); empty where the budget is never passed.
+    cost_by_component: tuple[tuple[str, float, float], ...] = ()
     #: The same option with its private buckets that send data to the internet served
     #: through the provider's CDN instead, where that costs less (None: none would).
     cdn: CdnAlternative | None = None

@@ -139,3 +139,56 @@ def per_month(amount: float) -> str:
 def listing(items: Sequence[str]) -> str:
     """["a", "b", "c"] -> "a, b and c": the one way engine prose lists things."""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+#: A budget's words name the largest parts of the cost (or of its rise) until they make up
+#: this share of it, at most ``MAX_PARTS`` of them.
+PARTS_SHARE = 2 / 3
+MAX_PARTS = 3
+
+
+def largest_parts(parts: Sequence[tuple[str, float]], total: float) -> str:
+    """"the largest part is CDN data transfer ($662.31, 92.6%)": the largest of ``parts``
+    (name, amount), until they make up ``PARTS_SHARE`` of ``total``; empty if none is
+    positive."""
+    named: list[str] = []
+    covered = 0.0
+    for name, amount in sorted(parts, key=lambda p: -p[1]):
+        if amount <= 0 or len(named) == MAX_PARTS or covered >= PARTS_SHARE * total:
+            break
+        named.append(f"{name} ({usd(amount)}, {amount / total:.1%})")
+        covered += amount
+    return (f"the largest part{' is' if len(named) == 1 else 's are'} {listing(named)}"
+            if named else "")
+
+
+def rise_text(parts: Sequence[tuple[str, float, float]], month: int, path: str = "") -> str:
+    """" Of the $715.49 a month it rises by month 4, the largest part is ...": what grows
+    the cost up to ``month``, from each component's (name, month 1, ``month``) cost
+    (``Budget.parts``); empty where nothing rises."""
+    rises = [(name, later - now) for name, now, later in parts]
+    rise = sum(r for _, r in rises)
+    if rise <= 0:
+        return ""
+    return (f" Of the {usd(rise)} a month it rises by month {month}{path}, "
+            f"{largest_parts(rises, rise)}.")
+
+
+def passing_text(over_month: int | None, parts_month: int | None,
+                 parts: Sequence[tuple[str, float, float]]) -> str:
+    """" With the stated growth the projected cost passes the budget in month 4. Of the
+    ...": when and why the budget is passed, now or with growth, from ``Budget``'s
+    over_budget_from_month, parts_month and parts (as (name, month 1, parts_month));
+    empty where it is not."""
+    if not parts_month or not parts:
+        return ""
+    if over_month == 1:
+        largest = largest_parts([(name, now) for name, now, _ in parts],
+                                sum(now for _, now, _ in parts))
+        return f" Where the money goes: {largest}." if largest else ""
+    if over_month:
+        return (f" With the stated growth the projected cost passes the budget in month "
+                f"{over_month}." + rise_text(parts, over_month))
+    return (f" On the stated growth the cost stays within the budget; at the projection's "
+            f"P90 (faster growth) it passes it in month {parts_month}."
+            + rise_text(parts, parts_month, " on the stated growth"))

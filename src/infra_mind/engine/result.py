@@ -169,10 +169,34 @@ class BudgetLever(_Out):
                                              "on one setting, the one saving more)")
 
 
+class CostPart(_Out):
+    """One component of the recommended option, its line items summed (a CDN's price tiers
+    are one): what it costs now and by the month the budget is passed."""
+
+    component: str = Field(description="\"app servers of api\"; a shared line by its "
+                                       "component alone (\"CDN data transfer\")")
+    monthly_usd: float = Field(description="In month 1")
+    later_usd: float = Field(description="In Budget.parts_month, on the expected growth")
+
+
 class Budget(_Out):
     monthly_budget_usd: float | None
     within_budget: bool | None
     gap_usd: float | None = Field(description="Cost minus budget; positive means over budget")
+    over_budget_from_month: int | None = Field(
+        None, description="The first month the recommendation's expected projection passes "
+                          "the budget (1: now); None when it stays within it")
+    parts_month: int | None = Field(
+        None, description="over_budget_from_month, else the first month the projection's P90 "
+                          "passes the budget; None when neither does")
+    parts: list[CostPart] = Field(
+        default_factory=list,
+        description="Where the money goes and what grows it: the recommendation's "
+                    "components, now and in parts_month, the dearest first; empty without "
+                    "a parts_month")
+    passing_note: str = Field(
+        "", description="When and why the budget is passed, now or with growth, in words "
+                        "(from parts); empty where it is not")
     cheapest_compliant: Alternative | None = None
     levers: list[BudgetLever] = Field(
         default_factory=list,

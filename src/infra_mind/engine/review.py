@@ -20,7 +20,14 @@ from infra_mind.engine.facts import (
     SuddenPeak,
 )
 from infra_mind.engine.latency import NEAR_RTT_MS
-from infra_mind.engine.money import budget_position, listing, per_month, usd
+from infra_mind.engine.money import (
+    budget_position,
+    largest_parts,
+    listing,
+    per_month,
+    rise_text,
+    usd,
+)
 from infra_mind.engine.result import ControlResult, ReviewPillar
 from infra_mind.engine.sla import product
 
@@ -260,17 +267,23 @@ def _commitment_text(f: ArchitectureFacts) -> str:
 def _cost(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
     out = []
     if f.over_budget and f.monthly_budget_usd is not None:
+        parts = largest_parts([(name, now) for name, now, _ in f.cost_by_component],
+                              f.monthly_cost_usd)
         out.append(("high", f"Monthly cost {usd(f.monthly_cost_usd)} against a budget of "
                             f"{usd(f.monthly_budget_usd)}: "
-                            f"{budget_position(f.monthly_cost_usd, f.monthly_budget_usd)}."))
+                            f"{budget_position(f.monthly_cost_usd, f.monthly_budget_usd)}"
+                            + (f"; {parts}." if parts else ".")))
     if f.budget_p90_month is not None and not f.over_budget:
         out.append(("medium", f"On the expected growth the cost stays within the budget for "
                               f"the {f.horizon_months} months projected; at the projection's "
                               f"P90 (growth faster than expected) it passes the budget in "
-                              f"month {f.budget_p90_month}."))
+                              f"month {f.budget_p90_month}."
+                              + rise_text(f.cost_by_component, f.budget_p90_month,
+                                          " on the expected growth")))
     if f.budget_exceeded_month is not None and not f.over_budget:
         out.append(("medium", f"With growth the projected cost passes the budget in month "
-                              f"{f.budget_exceeded_month}."))
+                              f"{f.budget_exceeded_month}."
+                              + rise_text(f.cost_by_component, f.budget_exceeded_month)))
     if f.commitment == "none" and (f.commitment_saving_usd > 0 or f.uncommitted):
         out.append(("medium", _commitment_text(f)))
     out += [("medium", _part_time_text(p)) for p in f.part_time_workers]

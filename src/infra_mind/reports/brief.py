@@ -68,7 +68,7 @@ def markdown_brief(result: AssessmentResult) -> str:
         cost = rec.monthly_cost_usd if rec else None
         out += ["## Budget", "", f"{usd(b.monthly_budget_usd)} a month"
                 + (f": {budget_position(cost, b.monthly_budget_usd)}." if cost is not None
-                   else "."), ""]
+                   else ".") + (f" {b.passing_note}" if b.passing_note else ""), ""]
         horizon = result.requirements.business.horizon_months
         if b.levers:
             out += ["What would lower the cost, one requirement changed each:", ""]

@@ -78,7 +78,8 @@ def budget(result: AssessmentResult) -> Section:
     rec = result.recommended
     if b.gap_usd is not None and rec is not None:
         lines.append(f"The recommendation costs {usd(rec.monthly_cost_usd)} a month: "
-                     f"{budget_position(rec.monthly_cost_usd, b.monthly_budget_usd)}.")
+                     f"{budget_position(rec.monthly_cost_usd, b.monthly_budget_usd)}."
+                     + (f" {b.passing_note}" if b.passing_note else ""))
     elif b.within_budget is not None:
         lines.append("The recommendation is " + ("within budget." if b.within_budget
                                                  else "over budget."))

@@ -79,6 +79,29 @@ export interface components {
             levers_together_usd?: number | null;
             /** Monthly Budget Usd */
             monthly_budget_usd: number | null;
+            /**
+             * Over Budget From Month
+             * @description The first month the recommendation's expected projection passes the budget (1: now); None when it stays within it
+             * @default null
+             */
+            over_budget_from_month?: number | null;
+            /**
+             * Parts
+             * @description Where the money goes and what grows it: the recommendation's components, now and in parts_month, the dearest first; empty without a parts_month
+             */
+            parts?: components["schemas"]["CostPart"][];
+            /**
+             * Parts Month
+             * @description over_budget_from_month, else the first month the projection's P90 passes the budget; None when neither does
+             * @default null
+             */
+            parts_month?: number | null;
+            /**
+             * Passing Note
+             * @description When and why the budget is passed, now or with growth, in words (from parts); empty where it is not
+             * @default
+             */
+            passing_note?: string;
             /** Within Budget */
             within_budget: boolean | null;
         };
@@ -284,6 +307,28 @@ export interface components {
             status: "met" | "gap" | "customer";
             /** Title */
             title: string;
+        };
+        /**
+         * CostPart
+         * @description One component of the recommended option, its line items summed (a CDN's price tiers
+         *     are one): what it costs now and by the month the budget is passed.
+         */
+        CostPart: {
+            /**
+             * Component
+             * @description "app servers of api"; a shared line by its component alone ("CDN data transfer")
+             */
+            component: string;
+            /**
+             * Later Usd
+             * @description In Budget.parts_month, on the expected growth
+             */
+            later_usd: number;
+            /**
+             * Monthly Usd
+             * @description In month 1
+             */
+            monthly_usd: number;
         };
         /** Database */
         Database: {

@@ -56,6 +56,7 @@ export function ResultsView({ result, createdAt, level = 2, onTryLever }: Props)
                 {budget.within_budget
                   ? `Within the budget of ${money(budget.monthly_budget_usd)} a month (${money(Math.abs(budget.gap_usd ?? 0))} to spare).`
                   : `Over the budget of ${money(budget.monthly_budget_usd)} a month by ${money(budget.gap_usd)}.`}
+                {budget.passing_note ? ` ${budget.passing_note}` : null}
                 {budget.levers?.length ? (
                   <>
                     {" "}
