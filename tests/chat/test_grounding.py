@@ -11,7 +11,7 @@ from infra_mind.engine.assess import assess
 from infra_mind.engine.money import unit_price, usd
 from infra_mind.knowledge import default_knowledge_base
 from tests.chat.helpers import EXAMPLES, option, result_of
-from tests.factories import CRAFT_SHOP
+from tests.factories import CRAFT_SHOP, lecture_platform
 
 
 def test_money_and_quantities_are_written_exactly():
@@ -342,3 +342,26 @@ def test_do_we_need_a_part_is_answered_by_the_control_that_requires_it():
     # what the framework requires as a whole is its summary's to answer
     hits = rank_facts("What does PCI require of us?", fact_documents(result), 3)
     assert hits[0].fact.id == "compliance:pci_dss"
+
+
+def test_the_budget_facts_say_when_it_is_passed_and_what_grows_the_cost():
+    """The budget fact said "$646.79 under budget" and nothing of month 4; "what is the
+    biggest cost?" listed the CDN's two price tiers as two costs "of (shared)"."""
+    result = assess(lecture_platform(4000)).model_dump(mode="json")
+    budget = result["budget"]
+    facts = {f.id: f for f in fact_documents(result)}
+    month = budget["over_budget_from_month"]
+    assert (f"under budget, a month. With the stated growth the projected cost passes the "
+            f"budget in month {month}.") in facts["budget"].text
+    assert facts["budget-passed"].text == budget["passing_note"]
+    hits = [h.fact.id for h in rank_facts("What drives the cost growth?",
+                                          list(facts.values()), 3)]
+    assert hits[0] == "budget-passed"
+    tiers = sorted((i["monthly_usd"] for i in option(result, "gcp")["line_items"]
+                    if i["component"] == "CDN data transfer"), reverse=True)
+    assert len(tiers) == 2
+    assert (f"largest first: CDN data transfer in 2 lines, {usd(tiers[0])} and "
+            f"{usd(tiers[1])}; ") in facts["cost-breakdown"].text
+    assert "(shared)" not in facts["cost-breakdown"].text
+    for fact in facts.values():
+        assert unmatched_numbers(fact.text, figures_of(result)) == [], fact.id

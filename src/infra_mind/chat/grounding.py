@@ -19,7 +19,14 @@ from typing import Any
 
 from infra_mind.catalog.regions import Region
 from infra_mind.catalog.regions import region as find_region
-from infra_mind.engine.money import outlook, unit_price, usd, usd_change, within_budget_by
+from infra_mind.engine.money import (
+    listing,
+    outlook,
+    unit_price,
+    usd,
+    usd_change,
+    within_budget_by,
+)
 from infra_mind.engine.places import place_name, share_name
 from infra_mind.knowledge import Hit, KnowledgeBase, stem, tokenize
 from infra_mind.knowledge.bm25 import Okapi
@@ -221,17 +228,25 @@ def _recommended_option(result: Mapping[str, Any]) -> Mapping[str, Any] | None:
 
 
 def _cost_breakdown(result: Mapping[str, Any]) -> list[FactDoc]:
-    """Where the recommended option's money goes: its largest line items, biggest first.
+    """Where the recommended option's money goes: its largest components, biggest first.
     "What is the biggest cost?" had been answered with the cost review's commitment saving.
-    Lines, not sums per workload: every figure of a fact is one of the result's."""
+    A component's lines (a CDN's price tiers) are ranked by their sum and given one by one:
+    every figure of a fact is one of the result's."""
     chosen = result.get("recommended") or {}
     option = _recommended_option(result)
-    items = sorted((option or {}).get("line_items") or [],
-                   key=lambda i: -float(i["monthly_usd"]))
-    if not items:
+    parts: dict[str, list[float]] = {}
+    for i in (option or {}).get("line_items") or []:
+        workload = i.get("workload", "")
+        name = i["component"] + ("" if workload in ("", "(shared)") else f" of {workload}")
+        parts.setdefault(name, []).append(float(i["monthly_usd"]))
+    if not parts:
         return []
-    lines = "; ".join(f"{i['component']} of {i.get('workload', '')} "
-                      f"{usd(i['monthly_usd'])}" for i in items[:BIGGEST_LINES])
+    biggest = sorted(parts.items(), key=lambda p: (-sum(p[1]), p[0]))[:BIGGEST_LINES]
+    lines = "; ".join(
+        f"{name} " + (usd(amounts[0]) if len(amounts) == 1 else
+                      f"in {len(amounts)} lines, "
+                      + listing([usd(a) for a in sorted(amounts, reverse=True)]))
+        for name, amounts in biggest)
     text = (f"Where the money goes in the recommended {_where(chosen, short=True)}, "
             f"{usd(option['monthly_cost_usd'])} a month in all: its biggest costs, largest "
             f"first: {lines}.")
@@ -435,6 +450,9 @@ def _budget(result: Mapping[str, Any]) -> list[FactDoc]:
     if gap is not None:
         position = usd_change(float(gap), "over budget", "under budget", "exactly on budget")
         text += f" The recommended option is {position}, a month."
+    over = budget.get("over_budget_from_month")
+    if over and over > 1:
+        text += f" With the stated growth the projected cost passes the budget in month {over}."
     cheapest = budget.get("cheapest_compliant")
     if cheapest:
         text += (f" Cheapest option meeting every constraint: the {_where(cheapest)} at "
@@ -450,6 +468,10 @@ def _budget(result: Mapping[str, Any]) -> list[FactDoc]:
             None if together is None else float(together), float(budget["monthly_budget_usd"]))
         text += f" {fits}" if fits else ""
     docs = [FactDoc("budget", "Budget", text)]
+    if budget.get("passing_note"):
+        # its own fact, so the budget fact still leads "how do we get within budget?"
+        docs.append(FactDoc("budget-passed", "Over budget: why, what grows the cost",
+                            budget["passing_note"]))
     if not levers:
         return docs
     horizon = (result.get("requirements") or {}).get("business", {}).get("horizon_months", 12)
