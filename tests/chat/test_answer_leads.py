@@ -44,7 +44,8 @@ def lead(question: str) -> str:
     # a why, a would or money (2026-12-07, from an Indian edtech's questions): the NAT
     # gateway article had answered "Why Google Cloud and not AWS?"
     ("Why AWS and not Google Cloud?", "**GCP / Google Cloud option (europe-west1).**"),
-    ("What would a 3-year commitment save?", "**Purchase options on aws eu-north-1.**"),
+    ("What would a 3-year commitment save?",
+     "**Purchase options on aws eu-north-1: what each term or commitment saves.**"),
     ("How will costs grow over the year?", "**Cost projection.**"),
     # the recommended provider alone: its reasons, not its price (had led with the AWS
     # option, "This is the recommended option", and no why)

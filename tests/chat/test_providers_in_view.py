@@ -38,7 +38,8 @@ def ask(question: str, result: dict | None = RESULT) -> str:
 
 def test_a_commitment_question_leads_with_the_purchase_options():
     text = ask("How much would we save with a 1-year term instead?")
-    assert text.startswith("**Purchase options on azure eastus.**")
+    assert text.startswith(
+        "**Purchase options on azure eastus: what each term or commitment saves.**")
     assert "reserved 1-year term (reserved 1y): $" in text
     assert "AWS Savings Plans" not in text
 

@@ -170,3 +170,29 @@ def test_the_budget_holds_the_parts_its_words_are_from():
     # within the budget all along, nothing is said and no part is kept
     roomy = assess(lecture_platform(100_000)).budget
     assert (roomy.parts_month, roomy.parts, roomy.passing_note) == (None, [], "")
+
+
+def test_a_commitment_asked_for_names_what_it_leaves_on_demand():
+    """A payments gateway asked for a 1-year commitment; its HA Cloud SQL instance, 60% of
+    the bill, has no term price in the catalog and was priced on demand, while the review
+    said "Least-cost SKUs chosen for every demand"."""
+    gateway = {"name": "gateway", "users": ["SG"], "availability_target": 99.99,
+               "preferences": {"providers": ["gcp"], "commitment": "1y"},
+               "workloads": [
+                   {"name": "api", "type": "web_service", "peak_rps": 800, "avg_rps": 250,
+                    "cpu_ms_per_request": 25, "memory_gb": 2},
+                   {"name": "ledger", "type": "database", "engine": "postgres",
+                    "storage_gb": 1500}]}
+    result = assess(gateway)
+    (option,) = result.options
+    (db,) = [i for i in option.line_items if i.workload == "ledger" and i.unit == "hour"]
+    assert db.purchase_option == "on_demand"
+    (cost,) = [p for p in result.review if p.pillar == "cost_optimization"]
+    assert cost.risk == "medium"
+    assert (f"The 1-year commitment asked for leaves on demand what the catalog has no 1- or "
+            f"3-year price for: {db.sku} (ledger, ${db.monthly_usd:,.2f} a month), held all "
+            f"month: {db.monthly_usd / option.monthly_cost_usd:.1%} of the monthly cost. Ask the "
+            f"provider for its committed rate for it.") in cost.findings
+    # without a commitment asked for, the finding is the commitment's own (as before)
+    out = review(facts(commitment="none", uncommitted=(("db-x", "ledger", 100.0),)), [])
+    assert not any("asked for" in f for f in pillar(out, "cost_optimization").findings)

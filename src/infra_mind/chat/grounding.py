@@ -433,9 +433,10 @@ def _commitment(option: Mapping[str, Any]) -> list[FactDoc]:
                      + ", ".join(c["left_on_demand"]))
         parts.append(part)
     text = (f"{_where(option, short=True)}, purchase options (reserved, savings plans, spot, "
-            f"commitments): " + "; ".join(parts) + ".")
+            f"commitments) and what the option costs on each: " + "; ".join(parts) + ".")
     return [FactDoc(_slug("commitment", option.get("provider"), option.get("region")),
-                    f"Purchase options on {option.get('provider')} {option.get('region')}",
+                    f"Purchase options on {option.get('provider')} {option.get('region')}: "
+                    "what each term or commitment saves",
                     text)]
 
 

@@ -248,6 +248,21 @@ def _far_users_finding(f: ArchitectureFacts) -> list[Finding]:
     return [("medium", text)]
 
 
+def _left_on_demand_text(f: ArchitectureFacts) -> str:
+    """What the commitment asked for could not cover: a payments gateway's HA database,
+    60% of its bill, was priced on demand while the review said "Least-cost SKUs chosen"
+    (the warnings alone said so, line by line)."""
+    held = listing([f"{sku} ({workload}, {usd(amount)} a month)"
+                    for sku, workload, amount in f.uncommitted])
+    amount = sum(a for _, _, a in f.uncommitted)
+    them = "them" if len(f.uncommitted) > 1 else "it"
+    share = (f": {amount / f.monthly_cost_usd:.1%} of the monthly cost"
+             if f.monthly_cost_usd > 0 else "")
+    return (f"The {f.commitment.replace('y', '-year')} commitment asked for leaves on demand "
+            f"what the catalog has no 1- or 3-year price for: {held}, held all month{share}. "
+            f"Ask the provider for its committed rate for {them}.")
+
+
 def _commitment_text(f: ArchitectureFacts) -> str:
     """What a sourced commitment would save, and what it leaves out for want of a
     catalog price: a GPU floor, most of an inference service's cost, had gone unsaid
@@ -286,6 +301,8 @@ def _cost(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
                               + rise_text(f.cost_by_component, f.budget_exceeded_month)))
     if f.commitment == "none" and (f.commitment_saving_usd > 0 or f.uncommitted):
         out.append(("medium", _commitment_text(f)))
+    elif f.commitment != "none" and f.uncommitted:
+        out.append(("medium", _left_on_demand_text(f)))
     out += [("medium", _part_time_text(p)) for p in f.part_time_workers]
     out += [("medium", _dearer_class_text(b)) for b in f.dearer_classes]
     if f.interruptible_on_demand:
