@@ -2,7 +2,7 @@ import { fireEvent, render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { asResult, type AssessmentResult } from "../src/api/types";
-import { breakdown, CostBreakdownChart, niceTicks, OTHER_PART } from "../src/features/results/charts";
+import { breakdown, CostBreakdownChart, labelWidth, niceTicks, OTHER_PART } from "../src/features/results/charts";
 import { shortSource } from "../src/features/results/LineItems";
 import { ResultsView } from "../src/features/results/ResultsView";
 import { money } from "../src/lib/format";
@@ -61,6 +61,23 @@ describe("the results view", () => {
       expect(Math.abs(total - option.monthly_cost_usd)).toBeLessThan(0.05 * breakdown(option).length);
     }
     expect(niceTicks(1660.72)).toEqual([0, 500, 1000, 1500, 2000]);
+  });
+
+  test("the cost breakdown's labels have room for the longest option's name", () => {
+    // a fixed 190 cut "1. Google Cloud asia-southeast1" to "oogle Cloud asia-southeast1"
+    const long = "1. Google Cloud asia-southeast1";
+    expect(labelWidth([long, "2. AWS ap-southeast-1"])).toBeGreaterThanOrEqual(long.length * 0.62 * 13);
+    expect(labelWidth(["a"])).toBe(120);
+    expect(labelWidth(["x".repeat(80)])).toBe(320);
+    render(<CostBreakdownChart options={result.options} />);
+    const label = screen.getAllByText(/^1\. /, { selector: "text.chart-label" })[0]!;
+    const plotStart = Number(screen.getByRole("img", { name: "Cost breakdown" }).querySelector("rect")!.getAttribute("x"));
+    expect(Number(label.getAttribute("x"))).toBeLessThan(plotStart);
+    expect(Number(label.getAttribute("x"))).toBeGreaterThanOrEqual((label.textContent ?? "").length * 0.62 * 13);
+    // the axis's last figure ends at its line, inside the chart
+    const ticks = [...screen.getByRole("img", { name: "Cost breakdown" }).querySelectorAll("g.axis text")];
+    expect(ticks.at(-1)!.getAttribute("text-anchor")).toBe("end");
+    expect(ticks[0]!.getAttribute("text-anchor")).toBe("middle");
   });
 
   test("the cost breakdown gives each colour one meaning: the smallest components share one part", () => {

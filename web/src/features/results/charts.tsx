@@ -75,6 +75,15 @@ function ChartScroll({ name, children }: { name: string; children: ReactNode }) 
   );
 }
 
+/** Width of a label's 13 px text, at most, in the chart's units (a wide glyph's 0.62 em). */
+const LABEL_CHAR_W = 8.1;
+/** The bars' label column: as wide as the longest label ("1. Google Cloud asia-southeast1"
+ * was cut to "oogle Cloud ..." in a fixed 190), within 120 and 320. */
+export function labelWidth(labels: string[]): number {
+  const longest = Math.max(0, ...labels.map((l) => l.length));
+  return Math.round(Math.min(320, Math.max(120, longest * LABEL_CHAR_W + 12)));
+}
+
 export function CostBreakdownChart({ options }: { options: Option[] }) {
   const id = useId();
   // one colour per component, the same on every bar
@@ -84,7 +93,7 @@ export function CostBreakdownChart({ options }: { options: Option[] }) {
   const max = Math.max(...options.map((o) => o.monthly_cost_usd), 1);
   const ticks = niceTicks(max, 4);
   const top = ticks[ticks.length - 1] ?? max;
-  const labelW = 190;
+  const labelW = labelWidth(options.map(optionLabel));
   const width = 760;
   const plotW = width - labelW - 20;
   const barH = 26;
@@ -99,7 +108,8 @@ export function CostBreakdownChart({ options }: { options: Option[] }) {
           {ticks.map((t) => (
             <g key={t} className="axis">
               <line x1={x(t)} x2={x(t)} y1={0} y2={height - 24} />
-              <text x={x(t)} y={height - 8} textAnchor="middle">
+              {/* the last tick's figure ends at its line: centred, "$10,000" ran off the edge */}
+              <text x={x(t)} y={height - 8} textAnchor={x(t) + 30 > width ? "end" : "middle"}>
                 {moneyShort(t)}
               </text>
             </g>
