@@ -236,8 +236,9 @@ class Business(_Strict):
     industry: str = Field("general", min_length=1, max_length=100)
     company_size: CompanySize = CompanySize.SMALL
     monthly_budget_usd: float | None = Field(None, gt=0, le=MAX_BUDGET_USD)
-    growth_rate_monthly: float = Field(0.0, ge=0, le=1,
-                                       description="Expected traffic growth per month, 0..1")
+    growth_rate_monthly: float = Field(
+        0.0, ge=0, le=1,
+        description="Expected traffic growth per month, as a fraction: 0.08 is 8% a month")
     horizon_months: int = Field(12, ge=1, le=60, description="Projection horizon, months")
 
 

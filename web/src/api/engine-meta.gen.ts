@@ -33,7 +33,7 @@ export const REQUIREMENTS_SCHEMAS = {
    },
    "growth_rate_monthly": {
     "default": 0,
-    "description": "Expected traffic growth per month, 0..1",
+    "description": "Expected traffic growth per month, as a fraction: 0.08 is 8% a month",
     "maximum": 1,
     "minimum": 0,
     "title": "Growth Rate Monthly",

@@ -171,7 +171,7 @@ export interface components {
             company_size?: components["schemas"]["CompanySize"];
             /**
              * Growth Rate Monthly
-             * @description Expected traffic growth per month, 0..1
+             * @description Expected traffic growth per month, as a fraction: 0.08 is 8% a month
              * @default 0
              */
             growth_rate_monthly?: number;

@@ -35,7 +35,7 @@ const LABELS: Record<string, string> = {
   industry: "Industry",
   company_size: "Company size",
   monthly_budget_usd: "Monthly budget (USD)",
-  growth_rate_monthly: "Traffic growth a month (0 to 1)",
+  growth_rate_monthly: "Traffic growth a month (0.08 = 8%)",
   horizon_months: "Projection horizon (months)",
   egress_gb_per_month: "Internet egress (GB a month)",
   peak_rps: "Peak requests per second",
