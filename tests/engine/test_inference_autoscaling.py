@@ -38,15 +38,15 @@ def test_without_an_average_the_peaks_replicas_run_all_month():
 def test_with_an_average_the_floor_runs_all_month_and_the_peak_for_its_hours():
     d = serving(gpu("l40s.1g", 1, "L40S", 48, 1.974), workloads=[{**LLM, **AVERAGE}])
     (item,) = lines(d, "inference GPUs")
-    # the average needs one replica (150 of 240 tokens/s); 99.9% keeps two
+    # the average needs one replica (150 of 270 tokens/s); 99.9% keeps two
     assert (item.instances_min, item.instances_max) == (2, 3)
     assert item.quantity == pytest.approx(2 * 730 + 1 * PEAK_HOURS, abs=0.01)
     assert item.monthly_usd == pytest.approx(item.quantity * 1.974, abs=0.01)
-    assert "floor = max(2, ceil(150 tokens/s average / 240 a replica)) = 2" in item.note
+    assert "floor = max(2, ceil(150 tokens/s average / 270 a replica)) = 2" in item.note
     # the projection's first month is the line, and traffic re-counts floor and peak
     (part,) = [pl.part for pl in d.lines if pl.item.workload == "w0"]
     assert part.cost(1, 1.0) == item.monthly_usd
-    assert part.counts(4.0) == (3, 10)  # 600 tokens/s average, 2,400 at peak
+    assert part.counts(4.0) == (3, 9)  # 600 tokens/s average, 2,400 at peak (270 a replica)
     assert projection.project(d, 0.0, 2, "seed")[0].monthly_cost_usd == d.monthly_usd
 
 

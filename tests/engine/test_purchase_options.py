@@ -137,8 +137,13 @@ def test_inference_gpus_are_chosen_at_their_committed_price():
     big = gpu("big.1g", 1, "A100", 80, 5.07)
     mid = [gpu("mid.1g", 1, "A100", 40, 3.67), gpu("mid.1g", 1, "A100", 40, 2.31, option=R1)]
     llm = {"type": "ml_inference", "model_params_b": 10, "precision": "int8",
-           "peak_tokens_per_sec": 1441, "tokens_per_sec_per_request": 60,
+           "peak_tokens_per_sec": 2000, "tokens_per_sec_per_request": 60,
            "context_tokens": 4096}
+    # on demand alone the two large ones win
+    on_demand = design(catalog(big, mid[:1], network()),
+                       requirements(llm, availability_target=99.9))
+    (chosen,) = lines(on_demand, "inference GPUs")
+    assert (chosen.sku, chosen.quantity) == ("big.1g", 2 * 730)
     d = design(catalog(big, mid, network()),
                requirements(llm, availability_target=99.9, preferences={"commitment": "1y"}))
     (serving,) = lines(d, "inference GPUs")

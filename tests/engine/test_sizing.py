@@ -98,10 +98,26 @@ def test_training_flops_and_memory():
 
 
 def test_kv_cache_shape_for_a_7b_model():
-    per_token, layers, d_model = kv_bytes_per_token(7)
-    # d_model = (7e9 x 128 / 12)^(1/3) = 4211; layers = 4211 / 128 = 33
-    assert d_model == 4211 and layers == 33
-    assert per_token == pytest.approx(2 * 33 * (7e9 * 128 / 12) ** (1 / 3) * 0.25 * 2)
+    per_token, layers, d_model, width = kv_bytes_per_token(7)
+    # d_model = (7e9 x 128 / 12)^(1/3) = 4211; layers = 4211 / 128 = 33; K/V width 8 x 128
+    # (a quarter of d_model is 1053)
+    assert d_model == 4211 and layers == 33 and width == 1024
+    assert per_token == 2 * 33 * 1024 * 2
+
+
+@pytest.mark.parametrize(("params_b", "published"), [
+    # 2 (K and V) x layers x K/V heads x head dim x 2 bytes, from each model's config.json
+    (1, 2 * 16 * 8 * 64 * 2),     # Llama 3.2 1B
+    (8, 2 * 32 * 8 * 128 * 2),    # Llama 3.1 8B
+    (70, 2 * 80 * 8 * 128 * 2),   # Llama 3.1 70B
+    (72, 2 * 80 * 8 * 128 * 2),   # Qwen2.5 72B
+    (405, 2 * 126 * 8 * 128 * 2),  # Llama 3.1 405B
+])
+def test_the_kv_cache_is_within_15_percent_of_published_models(params_b, published):
+    """A quarter of d_model as the K/V width had put a 70B model's cache at 644 kB a token,
+    twice its Llama 3.1 70B's 328 kB: large models keep 8 K/V heads."""
+    per_token = kv_bytes_per_token(params_b)[0]
+    assert 0.85 * published <= per_token <= 1.15 * published
 
 
 def test_inference_memory():

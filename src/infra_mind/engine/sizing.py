@@ -63,10 +63,13 @@ TRAINING_MEMORY_OVERHEAD = 1.2
 BYTES_PER_PARAM = {"fp16": 2.0, "int8": 1.0, "int4": 0.5}
 #: Decoder shape assumed to estimate the KV cache when only the size is known:
 #: parameters ~ 12 x layers x d_model^2 with d_model / layers ~ 128 (GPT-3 175B:
-#: 12288/96; Llama 2 7B: 4096/32), and grouped-query attention with 8 K/V heads for
-#: 32 query heads (Llama 3 8B, Mistral 7B). Larger models share K/V heads more
-#: (Llama 3 70B: 8 of 64), so for them this overestimates the cache: conservative.
+#: 12288/96; Llama 2 7B: 4096/32). Grouped-query attention keeps the K/V width of a
+#: layer at 8 K/V heads of 128 whatever the size (their config.json files: Llama 3.1 8B,
+#: 70B and 405B, Qwen2.5 72B, Mistral 7B), and at most a quarter of d_model (8 K/V
+#: heads for 32 query heads: Llama 3 8B, Mistral 7B; a 1B model's heads are narrower).
+#: A quarter of d_model alone had sized a 70B model's cache twice its Llama 3.1 70B's.
 D_MODEL_PER_LAYER = 128
+KV_HEADS, KV_HEAD_DIM = 8, 128
 GQA_KV_FRACTION = 1 / 4
 KV_BYTES = 2.0  # fp16 K and V
 #: Decoding reads the weights and the batch's KV cache once per step; achievable
@@ -292,11 +295,13 @@ def size_training(w: MlTraining, spot_ok: bool) -> WorkloadDemand:
         w.egress_gb_per_month, egress_scales=False)
 
 
-def kv_bytes_per_token(params_b: float) -> tuple[float, int, int]:
-    """KV-cache bytes per token, with the assumed layer count and model width."""
+def kv_bytes_per_token(params_b: float) -> tuple[float, int, int, float]:
+    """KV-cache bytes per token, with the assumed layer count, model width and K/V width
+    of a layer (``KV_HEADS`` x ``KV_HEAD_DIM``, at most ``GQA_KV_FRACTION`` of d_model)."""
     d_model = (params_b * 1e9 * D_MODEL_PER_LAYER / 12) ** (1 / 3)
     layers = max(1, round(d_model / D_MODEL_PER_LAYER))
-    return 2 * layers * d_model * GQA_KV_FRACTION * KV_BYTES, layers, round(d_model)
+    kv_width = min(KV_HEADS * KV_HEAD_DIM, d_model * GQA_KV_FRACTION)
+    return 2 * layers * kv_width * KV_BYTES, layers, round(d_model), kv_width
 
 
 def size_inference(w: MlInference, availability: float) -> WorkloadDemand:
@@ -309,7 +314,7 @@ def size_inference(w: MlInference, availability: float) -> WorkloadDemand:
     must also hold one request at the full context (see ``ml.choose_inference``).
     """
     weights_gb = w.model_params_b * 1e9 * BYTES_PER_PARAM[w.precision] / 1e9
-    kv_token, layers, d_model = kv_bytes_per_token(w.model_params_b)
+    kv_token, layers, d_model, kv_width = kv_bytes_per_token(w.model_params_b)
     prompt = (w.avg_prompt_tokens if w.avg_prompt_tokens is not None
               else round(w.context_tokens * DEFAULT_PROMPT_SHARE_OF_CONTEXT))
     output = (w.avg_output_tokens if w.avg_output_tokens is not None
@@ -336,9 +341,11 @@ def size_inference(w: MlInference, availability: float) -> WorkloadDemand:
     trace = [
         f"weights = {_fmt(w.model_params_b)}e9 parameters x {BYTES_PER_PARAM[w.precision]} "
         f"bytes ({w.precision}) = {weights_gb:.1f} GB",
-        f"KV cache per token = 2 x layers {layers} x d_model {d_model} x GQA "
-        f"{GQA_KV_FRACTION:.3f} x {KV_BYTES} bytes = {kv_token / 1e3:.1f} kB (shape assumed "
-        f"from size: d_model/layers = {D_MODEL_PER_LAYER})",
+        f"KV cache per token = 2 x layers {layers} x K/V width {kv_width:.0f} x {KV_BYTES} "
+        f"bytes = {kv_token / 1e3:.1f} kB (shape assumed from size: d_model {d_model}, "
+        f"d_model/layers = {D_MODEL_PER_LAYER}; grouped-query attention, "
+        + (f"{KV_HEADS} K/V heads of {KV_HEAD_DIM})" if kv_width == KV_HEADS * KV_HEAD_DIM
+           else "K/V a quarter of d_model)"),
         f"requests in flight at peak = {how}",
         f"average context held = prompt {prompt} + half the output {output} = "
         f"{avg_context:g} tokens" + ("" if w.avg_prompt_tokens is not None else
