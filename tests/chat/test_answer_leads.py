@@ -183,3 +183,19 @@ def test_the_providers_a_question_names(question, named):
     from infra_mind.chat.grounding import _named_providers
 
     assert _named_providers(question) == named
+
+
+def test_explain_the_architecture_is_the_design_and_what_could_go_wrong_its_risks():
+    """"Explain the architecture" had led with an article on active-active regions, "What
+    are the main risks?" with SOC 2's risk-assessment control."""
+    assert ask("Explain the architecture", "marketplace-platform").startswith(
+        "**The architecture: what the design is made of.** The recommended azure option in "
+        "northeurope is made of, workload by workload")
+    assert ask("What does the design look like?", "marketplace-platform").startswith(
+        "**The architecture: what the design is made of.**")
+    for question in ("What are the main risks?", "What could go wrong?",
+                     "What are the biggest risks?"):
+        assert ask(question, "marketplace-platform").startswith(
+            "**Risks: the biggest risks, what could go wrong, highest first.**"), question
+    # a concept is still explained from the knowledge base
+    assert ask("Explain spot instances").startswith("From the knowledge base")

@@ -365,3 +365,49 @@ def test_the_budget_facts_say_when_it_is_passed_and_what_grows_the_cost():
     assert "(shared)" not in facts["cost-breakdown"].text
     for fact in facts.values():
         assert unmatched_numbers(fact.text, figures_of(result)) == [], fact.id
+
+
+def test_the_design_fact_names_every_workloads_parts_and_counts_only_machines():
+    result = result_of("marketplace-platform")
+    rec = next(o for o in result["options"] if o["rank"] == 1)
+    (design,) = [f for f in fact_documents(result) if f.id == "design"]
+    for item in rec["line_items"]:
+        assert item["sku"] in design.text
+    # an autoscaled fleet is one part, from its floor to its peak
+    (floor, _peak) = [i for i in rec["line_items"] if i["workload"] == "buyer-api"]
+    assert (f"buyer-api: app servers {floor['instances_min']} to {floor['instances_max']} x "
+            f"{floor['sku']} ({floor['service']});") in design.text
+    assert "(floor)" not in design.text and "(peak)" not in design.text
+    # machines held all month are counted; a managed database's hours are not machines
+    (db,) = [i for i in rec["line_items"] if i["workload"] == "marketplace-db"
+             and i["unit"] == "hour"]
+    assert f"{db['component']} {db['sku']} ({db['service']})" in design.text
+    (cache,) = [i for i in rec["line_items"] if i["workload"] == "session-cache"]
+    held = round(cache["quantity"] / 730)
+    assert f"{cache['component']} {held} x {cache['sku']}" in design.text
+    # and the workload's line items say it too
+    (items,) = [f for f in fact_documents(result)
+                if f.id == f"items:{rec['provider']}:{rec['region']}:session-cache"]
+    assert f"{cache['sku']} ({cache['service']}), {held} machines all month, " in items.text
+    assert unmatched_numbers(design.text, figures_of(result)) == []
+
+
+def test_the_risks_fact_puts_each_finding_by_its_own_risk_highest_first():
+    result = assess(CRAFT_SHOP).model_dump(mode="json")
+    (risks,) = [f for f in fact_documents(result) if f.id == "risks"]
+    found = [(r, p["pillar"].replace("_", " "), f) for p in result["review"]
+             for r, f in zip(p["finding_risks"], p["findings"], strict=True)]
+    high = [f"{pillar} (high risk): {f}" for r, pillar, f in found if r == "high"]
+    medium = [f"{pillar} (medium risk): {f}" for r, pillar, f in found if r == "medium"]
+    assert high and medium
+    assert risks.text == ("The main risks the Well-Architected review found, highest first. "
+                          + " ".join(high + medium))
+    # a finding at no risk is not a risk ("Metrics and alarms: ...")
+    assert not any(f in risks.text for r, _, f in found if r == "none")
+    # a result stored before findings had their own risk: each takes its pillar's
+    for p in result["review"]:
+        del p["finding_risks"]
+    (older,) = [f for f in fact_documents(result) if f.id == "risks"]
+    assert older.text.startswith("The main risks the Well-Architected review found, "
+                                 "highest first. security (high risk): ")
+    assert "risks" not in {f.id for f in fact_documents({**result, "review": []})}

@@ -164,7 +164,11 @@ def compose_offline(question: str, retrieved: Retrieved, *, notice: str = "") ->
 #: "What is the ..." and "what are our ..." ask about something of the assessment ("What
 #: are the compliance gaps?" led with an article), "what is a ..." about a concept.
 CONCEPTUAL = re.compile(r"(?i)(what (is|are)\b(?!\s+(the|our|my|your|this|these|those)\b)"
-                        r"|how (do|does)\b.*\bwork|explain\b|define\b)")
+                        r"|how (do|does)\b.*\bwork|define\b"
+                        # "Explain the architecture" asks about this one (an article on
+                        # active-active regions had led)
+                        r"|explain\b(?!\s+(the|our|this|your)\s+(design|architecture"
+                        r"|recommendation|setup|system|choice)\b))")
 #: Questions about this assessment in the asker's words ("can we ...", "why did you ...",
 #: "our costs", "here"): a fact that matches leads, whatever an article covers. "Can we cut
 #: costs without losing availability?" had led with the managed-caches article.

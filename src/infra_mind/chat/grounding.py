@@ -28,6 +28,7 @@ from infra_mind.engine.money import (
     within_budget_by,
 )
 from infra_mind.engine.places import place_name, share_name
+from infra_mind.engine.sizing import HOURS_PER_MONTH
 from infra_mind.knowledge import Hit, KnowledgeBase, stem, tokenize
 from infra_mind.knowledge.bm25 import Okapi
 
@@ -106,6 +107,8 @@ def fact_documents(result: Mapping[str, Any]) -> list[FactDoc]:
     facts.extend(_recommendation(result))
     facts.extend(_region_choice(result))
     facts.extend(_cost_breakdown(result))
+    facts.extend(_design(result))
+    facts.extend(_risks(result))
     facts.extend(_stated(result))
     facts.extend(_unpriced(result))
     facts.extend(_not_priced(result))
@@ -355,7 +358,8 @@ def _fleet(item: Mapping[str, Any]) -> str:
     answered with instance-hours alone."""
     low, high = item.get("instances_min"), item.get("instances_max")
     if low is None or high is None:
-        return ""
+        held = _held(item)
+        return f"{held} machine{'' if held == 1 else 's'} all month, " if held else ""
     if low == high:
         return f"{low} machine{'' if low == 1 else 's'} all month (peak and floor), "
     hours = item.get("peak_hours_per_month")
@@ -404,8 +408,9 @@ def _line_items(option: Mapping[str, Any], served: list[str]) -> list[FactDoc]:
         lines = "; ".join(parts)
         # "monthly cost" in words: "What is the monthly egress cost?" had found the option's
         # total (which says both) before the line that prices the egress
-        text = (f"{_where(option, short=True)}, workload {workload}, line items with their "
-                f"monthly cost: {lines}." + _cdn_delivery(workload, served, shared))
+        text = (f"{_where(option, short=True)}, workload {workload}, line items with how "
+                f"many machines and their monthly cost: {lines}."
+                + _cdn_delivery(workload, served, shared))
         facts.append(FactDoc(_slug("items", option.get("provider"), option.get("region"),
                                    workload),
                              f"{workload} on {option.get('provider')} "
@@ -643,6 +648,80 @@ PILLAR_ABOUT = {
     "cost_optimization": "spending and savings",
     "sustainability": "energy and idle capacity",
 }
+
+
+#: The services whose hourly lines are virtual machines, counted as machines (a managed
+#: database's HA line is one price for its primary and standby on some providers, two
+#: lines' worth of hours on others: not counted).
+MACHINE_SERVICES = frozenset({"Amazon EC2", "Virtual Machines", "Compute Engine"})
+
+
+def _held(item: Mapping[str, Any]) -> int:
+    """The virtual machines a line holds all month (0: none, or not all month)."""
+    held = float(item.get("quantity") or 0) / HOURS_PER_MONTH
+    if (item.get("unit") != "hour" or item.get("service") not in MACHINE_SERVICES
+            or held < 1 or held != int(held)):
+        return 0
+    return int(held)
+
+
+def _machines(item: Mapping[str, Any]) -> str:
+    """How many machines a line holds: "2 to 5 x" for an autoscaled fleet, "2 x" for
+    machines held all month; empty otherwise (part-time work, managed services, storage,
+    transfer)."""
+    low, high = item.get("instances_min"), item.get("instances_max")
+    if low is not None and high is not None:
+        return f"{low} x " if low == high else f"{low} to {high} x "
+    held = _held(item)
+    return f"{held} x " if held else ""
+
+
+def _design(result: Mapping[str, Any]) -> list[FactDoc]:
+    """What the recommended design is made of, workload by workload: "Explain the
+    architecture" had led with an article on active-active regions, "How many servers do
+    we need?" with the operational review."""
+    option = _recommended_option(result)
+    items = (option or {}).get("line_items") or []
+    if not items:
+        return []
+    by_workload: dict[str, list[str]] = {}
+    for i in items:
+        # an autoscaled fleet's floor and peak lines are one fleet
+        component = re.sub(r" \((floor|peak)\)$", "", i["component"])
+        by_workload.setdefault(i.get("workload", ""), []).append(
+            f"{component} {_machines(i)}{i['sku']} ({i['service']})")
+    parts = "; ".join(f"{'shared' if w == '(shared)' else w}: {', '.join(dict.fromkeys(c))}"
+                      for w, c in by_workload.items())
+    return [FactDoc("design", "The architecture: what the design is made of",
+                    f"The recommended {_where(result.get('recommended') or {}, short=True)} "
+                    f"is made of, workload by workload, with how many machines each "
+                    f"holds: {parts}.")]
+
+
+#: The review's risks, highest first.
+RISK_ORDER = {"high": 0, "medium": 1}
+
+
+def _risks(result: Mapping[str, Any]) -> list[FactDoc]:
+    """The review's findings at high or medium risk, highest first, each with its pillar:
+    "What are the main risks?" had led with SOC 2's risk-assessment control. (A result
+    stored before findings had their own risk gives each its pillar's.)"""
+    if not result.get("review"):
+        return []
+    found = []
+    for p in result["review"]:
+        findings = p.get("findings") or []
+        risks = p.get("finding_risks") or [p.get("risk")] * len(findings)
+        found += [(risk, _words(p.get("pillar", "")), text)
+                  for risk, text in zip(risks, findings, strict=False) if risk in RISK_ORDER]
+    title = "Risks: the biggest risks, what could go wrong, highest first"
+    if not found:
+        return [FactDoc("risks", title,
+                        "The Well-Architected review found no medium or high risk.")]
+    found.sort(key=lambda f: RISK_ORDER[f[0]])  # stable: the review's order within a risk
+    text = " ".join(f"{pillar} ({risk} risk): {finding}" for risk, pillar, finding in found)
+    return [FactDoc("risks", title, "The main risks the Well-Architected review found, "
+                                    f"highest first. {text}")]
 
 
 def _review(result: Mapping[str, Any]) -> list[FactDoc]:

@@ -235,6 +235,9 @@ class ReviewPillar(_Out):
     pillar: str
     risk: Literal["high", "medium", "none"]
     findings: list[str]
+    finding_risks: list[Literal["high", "medium", "none"]] = Field(
+        default_factory=list, description="Each finding's own risk, in the order of "
+                                          "findings (the pillar's risk is the highest)")
 
 
 class RegionChoice(_Out):

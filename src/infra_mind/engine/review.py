@@ -426,5 +426,6 @@ def review(facts: ArchitectureFacts, compliance: list[ControlResult]) -> list[Re
     for pillar in PILLARS:
         findings = _RULES[pillar](facts, compliance)
         risk = max((r for r, _ in findings), key=_RANK.__getitem__, default="none")
-        out.append(ReviewPillar(pillar=pillar, risk=risk, findings=[t for _, t in findings]))
+        out.append(ReviewPillar(pillar=pillar, risk=risk, findings=[t for _, t in findings],
+                                finding_risks=[r for r, _ in findings]))
     return out

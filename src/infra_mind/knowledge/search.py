@@ -125,6 +125,11 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "waf": ("waf", "web", "application", "firewall"),
     # "do we need X?" asks what requires it: the controls a design meets
     "need": ("need", "require"),
+    # "how many servers do we need?": the design's machines
+    "server": ("server", "machine"),
+    "servers": ("server", "machine"),
+    # "what could go wrong?": the risks the review found
+    "wrong": ("wrong", "risk"),
     # "is the design highly available?": the reliability facts' words
     "available": ("available", "availability"),
     "highly": ("high",),

@@ -884,6 +884,11 @@ export interface components {
         };
         /** ReviewPillar */
         ReviewPillar: {
+            /**
+             * Finding Risks
+             * @description Each finding's own risk, in the order of findings (the pillar's risk is the highest)
+             */
+            finding_risks?: ("high" | "medium" | "none")[];
             /** Findings */
             findings: string[];
             /** Pillar */
