@@ -173,6 +173,12 @@ describe("the results view", () => {
     render(<ResultsView result={result} />);
     const review = screen.getByRole("region", { name: "Well-Architected review" });
     expect(within(review).getAllByRole("heading", { level: 3 })).toHaveLength(result.review.length);
+    // each finding at risk says so; a finding at no risk has no badge
+    const atRisk = result.review.flatMap((p) => (p.finding_risks ?? []).filter((r) => r !== "none"));
+    expect(atRisk.length).toBeGreaterThan(0);
+    expect(within(review).getAllByText(/^(High|Medium) risk$/, { selector: "li > .badge" })).toHaveLength(atRisk.length);
+    const calm = result.review.flatMap((p) => p.findings.filter((_, i) => p.finding_risks?.[i] === "none"));
+    for (const f of calm) expect(within(review).getByText(f).querySelector(".badge")).toBeNull();
     const warnings = screen.getByRole("region", { name: "Warnings and unpriced items" });
     for (const w of result.warnings) expect(within(warnings).getByText(w)).toBeInTheDocument();
   });

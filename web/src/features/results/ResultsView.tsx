@@ -226,9 +226,17 @@ export function ResultsView({ result, createdAt, level = 2, onTryLever }: Props)
                 {words(p.pillar)} <span className={`badge badge-risk-${p.risk}`}>{p.risk === "none" ? "No risk found" : `${words(p.risk)} risk`}</span>
               </H3>
               <ul>
-                {p.findings.map((f) => (
-                  <li key={f}>{f}</li>
-                ))}
+                {p.findings.map((f, i) => {
+                  // which finding the pillar's risk comes from ("Metrics and alarms: ..." is not one)
+                  const risk = p.finding_risks?.[i];
+                  return (
+                    <li key={f}>
+                      {risk === "high" || risk === "medium" ? <span className={`badge badge-risk-${risk}`}>{`${words(risk)} risk`}</span> : null}
+                      {risk === "high" || risk === "medium" ? " " : null}
+                      {f}
+                    </li>
+                  );
+                })}
               </ul>
             </li>
           ))}
