@@ -199,3 +199,24 @@ def test_explain_the_architecture_is_the_design_and_what_could_go_wrong_its_risk
             "**Risks: the biggest risks, what could go wrong, highest first.**"), question
     # a concept is still explained from the knowledge base
     assert ask("Explain spot instances").startswith("From the knowledge base")
+
+
+def test_what_to_do_first_is_the_next_steps_in_order():
+    """"What should we do first?" had led with the cost breakdown."""
+    fintech = result_of("eu-fintech")
+    (gap,) = [c for c in fintech["compliance"] if c["status"] == "gap"]
+    for question in ("What should we do first?", "Where do we start?",
+                     "What are the next steps?"):
+        text = ask(question, "eu-fintech")
+        assert text.startswith("**Next steps: what to do first, where to start.** Next steps "
+                               "for the recommended design, first things first: 1. close the "
+                               f"compliance gap PCI DSS {gap['control_id']} "
+                               f"({gap['title']}); 2. act on the review's high-risk findings "
+                               "(security)"), (question, text[:300])
+    # within budget now, passing it only at the P90, and no commitment asked for
+    saas = result_of("saas-startup")
+    saving = max(c["savings_usd"] for c in saas["options"][0]["commitment"]
+                 if c["purchase_option"] != "spot")
+    assert ask("What should we do first?").endswith(
+        "1. watch the budget: growth faster than stated passes it; 2. once usage is steady, "
+        f"commit the base load (up to ${saving:,.2f} a month less).")

@@ -109,6 +109,7 @@ def fact_documents(result: Mapping[str, Any]) -> list[FactDoc]:
     facts.extend(_cost_breakdown(result))
     facts.extend(_design(result))
     facts.extend(_risks(result))
+    facts.extend(_next_steps(result))
     facts.extend(_stated(result))
     facts.extend(_unpriced(result))
     facts.extend(_not_priced(result))
@@ -722,6 +723,50 @@ def _risks(result: Mapping[str, Any]) -> list[FactDoc]:
     text = " ".join(f"{pillar} ({risk} risk): {finding}" for risk, pillar, finding in found)
     return [FactDoc("risks", title, "The main risks the Well-Architected review found, "
                                     f"highest first. {text}")]
+
+
+def _next_steps(result: Mapping[str, Any]) -> list[FactDoc]:
+    """What to do first, in the order an architect would: what blocks going live (the
+    compliance gaps, the high risks, what is unpriced), then the budget, then the
+    commitment once usage is steady. "What should we do first?" had led with the cost
+    breakdown."""
+    if not result.get("recommended"):
+        return []
+    steps = []
+    gaps = [c for c in result.get("compliance") or [] if c.get("status") == "gap"]
+    if gaps:
+        steps.append(f"close the compliance gap{'' if len(gaps) == 1 else 's'} "
+                     + listing([f"{framework_name(c.get('framework', ''))} "
+                                f"{c.get('control_id', '')} ({c.get('title', '')})"
+                                for c in gaps]))
+    high = sorted({_words(p.get("pillar", "")) for p in result.get("review") or []
+                   for r in (p.get("finding_risks") or [p.get("risk")] * len(p["findings"]))
+                   if r == "high"})
+    if high:
+        steps.append(f"act on the review's high-risk findings ({listing(high)})")
+    option = _recommended_option(result) or {}
+    if option.get("unpriced"):
+        steps.append("get prices for what the catalog could not price: "
+                     + listing(option["unpriced"]))
+    budget = result.get("budget") or {}
+    if budget.get("passing_note"):
+        over = budget.get("over_budget_from_month")
+        steps.append("bring the cost within the budget (it is over budget now)" if over == 1
+                     else f"plan for the budget before month {over}, when the projected cost "
+                          "passes it" if over else
+                     "watch the budget: growth faster than stated passes it")
+    saving = max((float(c.get("savings_usd") or 0) for c in option.get("commitment") or []
+                  if c.get("purchase_option") != "spot"), default=0.0)
+    if saving > 0 and (result.get("requirements") or {}).get("preferences", {}).get(
+            "commitment", "none") == "none":
+        steps.append("once usage is steady, commit the base load (up to "
+                     f"{usd(saving)} a month less)")
+    if not steps:
+        steps.append("build the design as it stands: it meets the constraints with no "
+                     "compliance gap, high risk or unpriced part")
+    text = "; ".join(f"{i}. {step}" for i, step in enumerate(steps, 1))
+    return [FactDoc("next-steps", "Next steps: what to do first, where to start",
+                    f"Next steps for the recommended design, first things first: {text}.")]
 
 
 def _review(result: Mapping[str, Any]) -> list[FactDoc]:
