@@ -188,11 +188,12 @@ def test_the_providers_a_question_names(question, named):
 def test_explain_the_architecture_is_the_design_and_what_could_go_wrong_its_risks():
     """"Explain the architecture" had led with an article on active-active regions, "What
     are the main risks?" with SOC 2's risk-assessment control."""
+    design = "**The architecture: what the design is made of, its servers.**"
     assert ask("Explain the architecture", "marketplace-platform").startswith(
-        "**The architecture: what the design is made of.** The recommended azure option in "
-        "northeurope is made of, workload by workload")
-    assert ask("What does the design look like?", "marketplace-platform").startswith(
-        "**The architecture: what the design is made of.**")
+        f"{design} The recommended azure option in northeurope is made of, workload by "
+        "workload")
+    for question in ("What does the design look like?", "How many servers do we need?"):
+        assert ask(question, "marketplace-platform").startswith(design), question
     for question in ("What are the main risks?", "What could go wrong?",
                      "What are the biggest risks?"):
         assert ask(question, "marketplace-platform").startswith(

@@ -693,7 +693,7 @@ def _design(result: Mapping[str, Any]) -> list[FactDoc]:
             f"{component} {_machines(i)}{i['sku']} ({i['service']})")
     parts = "; ".join(f"{'shared' if w == '(shared)' else w}: {', '.join(dict.fromkeys(c))}"
                       for w, c in by_workload.items())
-    return [FactDoc("design", "The architecture: what the design is made of",
+    return [FactDoc("design", "The architecture: what the design is made of, its servers",
                     f"The recommended {_where(result.get('recommended') or {}, short=True)} "
                     f"is made of, workload by workload, with how many machines each "
                     f"holds: {parts}.")]
