@@ -25,7 +25,7 @@ from infra_mind.engine.money import (
     usd,
     within_budget_by,
 )
-from infra_mind.engine.result import AssessmentResult, Option
+from infra_mind.engine.result import AssessmentResult, Option, ReviewPillar
 from infra_mind.engine.workloads import KindGroup, facts_of
 
 
@@ -216,8 +216,18 @@ def _strategy_offline(r: AssessmentResult) -> str:
     return "\n\n".join(out)
 
 
+def _at_risk(p: ReviewPillar) -> list[str]:
+    """A pillar's findings that carry its risk ("Metrics and alarms: ..." is not one); each
+    of them where a stored result predates ``finding_risks``."""
+    if not p.finding_risks:
+        return list(p.findings)
+    return [f for f, risk in zip(p.findings, p.finding_risks, strict=False) if risk != "none"]
+
+
 def _risks_facts(r: AssessmentResult) -> list[str]:
-    facts = [f"review {p.pillar} ({p.risk} risk): {f}" for p in r.review for f in p.findings]
+    facts = [f"review {p.pillar} ({risk} risk): {f}" for p in r.review
+             for f, risk in zip(p.findings, p.finding_risks or [p.risk] * len(p.findings),
+                                strict=False)]
     chosen = recommended_option(r)
     if chosen is not None:
         facts += [f"unpriced: {u}" for u in chosen.unpriced]
@@ -236,7 +246,7 @@ def _risks_offline(r: AssessmentResult) -> str:
     out = []
     if risky:
         out.append(bullets([f"**{p.pillar.replace('_', ' ').capitalize()}** ({p.risk} risk): "
-                             + " ".join(p.findings) for p in risky]))
+                             + " ".join(_at_risk(p)) for p in risky]))
     else:
         out.append("The Well-Architected review found no medium or high risk.")
     chosen = recommended_option(r)
