@@ -26,6 +26,11 @@ import pytest
 from infra_mind.kit.retry import RetryPolicy
 
 FIXTURES = Path(__file__).parent / "fixtures"
+#: The adapters' timeout against the replay server. It answers in milliseconds, but a CI
+#: machine running the suite on every core once took over 2 s (the old timeout): the
+#: timed-out request had taken the planned 429, and the retry found none
+#: (``test_429_retry_after_seconds_is_honoured`` slept 0.5 s, not the 7 asked).
+LOOPBACK_TIMEOUT_S = 30.0
 GCP_TEST_KEY = "AIzaTEST-not-a-real-key-0123456789"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from tests.catalog.adapters.conftest import LOOPBACK_TIMEOUT_S
 
 from infra_mind.catalog.adapters.aws import SOURCE, AwsPriceSource
 from infra_mind.catalog.adapters.base import AdapterError, RateLimited
@@ -16,8 +17,8 @@ AMZ = {"Content-Type": "application/x-amz-json-1.1"}
 
 
 def source(url, session, policy, **kw) -> AwsPriceSource:
-    return AwsPriceSource(endpoint_url=url, session=session, policy=policy, timeout_s=2,
-                          today=lambda: date(2000, 1, 1), **kw)
+    return AwsPriceSource(endpoint_url=url, session=session, policy=policy,
+                          timeout_s=LOOPBACK_TIMEOUT_S, today=lambda: date(2000, 1, 1), **kw)
 
 
 def by_key(rows):

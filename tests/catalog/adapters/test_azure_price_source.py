@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+from tests.catalog.adapters.conftest import LOOPBACK_TIMEOUT_S
 
 from infra_mind.catalog.adapters.azure import SOURCE, AzurePriceSource
 from infra_mind.catalog.adapters.base import AdapterError, RateLimited
@@ -21,7 +22,8 @@ SIZES = {
 }
 
 
-def source(url: str, policy: RetryPolicy, timeout_s: float = 2.0) -> AzurePriceSource:
+def source(url: str, policy: RetryPolicy,
+           timeout_s: float = LOOPBACK_TIMEOUT_S) -> AzurePriceSource:
     return AzurePriceSource(SIZES, base_url=f"{url}/api/retail/prices", policy=policy,
                             timeout_s=timeout_s)
 

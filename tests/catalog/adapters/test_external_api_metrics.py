@@ -12,7 +12,7 @@ import time
 from datetime import date
 
 import pytest
-from tests.catalog.adapters.conftest import Reply, Seen, azure_app
+from tests.catalog.adapters.conftest import LOOPBACK_TIMEOUT_S, Reply, Seen, azure_app
 
 from infra_mind.catalog.adapters.aws import AwsPriceSource
 from infra_mind.catalog.adapters.azure import AzurePriceSource
@@ -68,7 +68,8 @@ def test_azure_429_then_pages_are_counted_with_their_durations(serve, policy, sl
     before = series.snapshot()
 
     AzurePriceSource(
-        AZURE_SIZES, base_url=f"{server.url}/api/retail/prices", policy=policy, timeout_s=2
+        AZURE_SIZES, base_url=f"{server.url}/api/retail/prices", policy=policy,
+        timeout_s=LOOPBACK_TIMEOUT_S,
     ).fetch(["eastus"])
 
     pages = len(server.requests) - 1  # the first answer was the 429
@@ -91,7 +92,7 @@ def test_aws_throttling_counts_as_rate_limited(aws_server, aws_session, policy, 
         endpoint_url=aws_server.url,
         session=aws_session,
         policy=policy,
-        timeout_s=2,
+        timeout_s=LOOPBACK_TIMEOUT_S,
         today=lambda: date(2000, 1, 1),
     ).fetch(["eu-west-1"])
 
@@ -104,15 +105,14 @@ def test_gcp_429_and_a_refusal(gcp_server, policy, sleeps, gcp_key):
     series = Series("gcp-pricing")
     before = series.snapshot()
 
-    GcpPriceSource(api_key=gcp_key, base_url=gcp_server.url, policy=policy, timeout_s=2).fetch(
-        ["europe-west1"]
-    )
+    GcpPriceSource(api_key=gcp_key, base_url=gcp_server.url, policy=policy,
+                   timeout_s=LOOPBACK_TIMEOUT_S).fetch(["europe-west1"])
     with pytest.raises(AdapterError):  # a 400 for a wrong key: one attempt, an error
         GcpPriceSource(
             api_key="AIzaWRONG-key-0000000000000",
             base_url=gcp_server.url,
             policy=policy,
-            timeout_s=2,
+            timeout_s=LOOPBACK_TIMEOUT_S,
         ).fetch(["europe-west1"])
 
     change = grown(before, series.snapshot())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from tests.catalog.adapters.conftest import LOOPBACK_TIMEOUT_S
 
 from infra_mind.catalog.adapters.base import AdapterError
 from infra_mind.catalog.adapters.gcp import SOURCE, GcpPriceSource
@@ -16,7 +17,7 @@ REGIONS = ["us-central1", "europe-west1"]
 
 
 def source(url: str, policy: RetryPolicy, key: str) -> GcpPriceSource:
-    return GcpPriceSource(api_key=key, base_url=url, policy=policy, timeout_s=2)
+    return GcpPriceSource(api_key=key, base_url=url, policy=policy, timeout_s=LOOPBACK_TIMEOUT_S)
 
 
 def by_key(rows):

@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from tests.catalog.adapters.conftest import LOOPBACK_TIMEOUT_S
 
 from infra_mind.catalog.adapters.aws import AwsPriceSource
 from infra_mind.catalog.adapters.azure import AzurePriceSource
@@ -60,7 +61,8 @@ def base(base_rows, tmp_path) -> Catalog:
 
 
 def aws(server, session, policy) -> AwsPriceSource:
-    return AwsPriceSource(endpoint_url=server.url, session=session, policy=policy, timeout_s=2)
+    return AwsPriceSource(endpoint_url=server.url, session=session, policy=policy,
+                          timeout_s=LOOPBACK_TIMEOUT_S)
 
 
 def prices(catalog: Catalog) -> dict[tuple, float]:
