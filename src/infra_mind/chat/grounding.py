@@ -28,6 +28,7 @@ from infra_mind.engine.money import (
     within_budget_by,
 )
 from infra_mind.engine.places import place_name, share_name
+from infra_mind.engine.projection import part_name
 from infra_mind.engine.sizing import HOURS_PER_MONTH
 from infra_mind.knowledge import Hit, KnowledgeBase, stem, tokenize
 from infra_mind.knowledge.bm25 import Okapi
@@ -240,8 +241,7 @@ def _cost_breakdown(result: Mapping[str, Any]) -> list[FactDoc]:
     option = _recommended_option(result)
     parts: dict[str, list[float]] = {}
     for i in (option or {}).get("line_items") or []:
-        workload = i.get("workload", "")
-        name = i["component"] + ("" if workload in ("", "(shared)") else f" of {workload}")
+        name = part_name(i["component"], i.get("workload", ""))
         parts.setdefault(name, []).append(float(i["monthly_usd"]))
     if not parts:
         return []
@@ -703,18 +703,22 @@ def _design(result: Mapping[str, Any]) -> list[FactDoc]:
 RISK_ORDER = {"high": 0, "medium": 1}
 
 
+def _with_risks(pillar: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A review pillar's findings with each one's risk, as (risk, finding); a result stored
+    before ``finding_risks`` gives each its pillar's risk."""
+    findings = pillar.get("findings") or []
+    risks = pillar.get("finding_risks") or [pillar.get("risk", "")] * len(findings)
+    return list(zip(risks, findings, strict=False))
+
+
 def _risks(result: Mapping[str, Any]) -> list[FactDoc]:
     """The review's findings at high or medium risk, highest first, each with its pillar:
     "What are the main risks?" had led with SOC 2's risk-assessment control. (A result
     stored before findings had their own risk gives each its pillar's.)"""
     if not result.get("review"):
         return []
-    found = []
-    for p in result["review"]:
-        findings = p.get("findings") or []
-        risks = p.get("finding_risks") or [p.get("risk")] * len(findings)
-        found += [(risk, _words(p.get("pillar", "")), text)
-                  for risk, text in zip(risks, findings, strict=False) if risk in RISK_ORDER]
+    found = [(risk, _words(p.get("pillar", "")), text) for p in result["review"]
+             for risk, text in _with_risks(p) if risk in RISK_ORDER]
     title = "Risks: the biggest risks, what could go wrong, highest first"
     if not found:
         return [FactDoc("risks", title,
@@ -740,8 +744,7 @@ def _next_steps(result: Mapping[str, Any]) -> list[FactDoc]:
                                 f"{c.get('control_id', '')} ({c.get('title', '')})"
                                 for c in gaps]))
     high = sorted({_words(p.get("pillar", "")) for p in result.get("review") or []
-                   for r in (p.get("finding_risks") or [p.get("risk")] * len(p["findings"]))
-                   if r == "high"})
+                   for r, _ in _with_risks(p) if r == "high"})
     if high:
         steps.append(f"act on the review's high-risk findings ({listing(high)})")
     option = _recommended_option(result) or {}

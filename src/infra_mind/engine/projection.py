@@ -24,16 +24,22 @@ def _seed(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
 
 
+def part_name(component: str, workload: str) -> str:
+    """A component as the budget's words name it: "app servers of api"; a shared line by its
+    component alone ("CDN data transfer")."""
+    return component + ("" if workload in ("", "(shared)") else f" of {workload}")
+
+
 def by_component(design: OptionDesign, growth_rate: float, month: int
                  ) -> tuple[tuple[str, float, float], ...]:
     """Where the money goes and what grows it: each component's monthly cost in month 1 and
     in ``month`` on the expected path, as (name, month 1, ``month``), the dearest first. A
-    component sums its lines by name and workload (a CDN's price tiers are one), named "app
-    servers of api", a shared line by its component alone ("CDN data transfer")."""
+    component sums its lines by name and workload (a CDN's price tiers are one), named by
+    ``part_name``."""
     by: dict[str, tuple[float, float]] = {}
     for pl in design.lines:
         p, item = pl.part, pl.item
-        name = item.component + ("" if item.workload == "(shared)" else f" of {item.workload}")
+        name = part_name(item.component, item.workload)
         traffic = (1 + growth_rate) ** (month - 1) if p.follows_traffic else 1.0
         now, later = by.get(name, (0.0, 0.0))
         by[name] = (now + p.cost(1, 1.0), later + p.cost(month, traffic))
