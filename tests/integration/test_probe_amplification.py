@@ -146,13 +146,16 @@ async def test_what_ifs_and_event_streams_cannot_starve_other_users(api: Proc):
 
 
 async def _probe(api: Proc) -> None:
-    # no keep-alive reuse: the server closes a connection idle for 5 s (uvicorn's default),
-    # and a request sent on it at that moment fails with "Server disconnected" (seen once
-    # under load, between the draft streams and the capped ones); a fresh connection per
-    # request takes that race out of the probe
+    # no keep-alive reuse, for either client: the server closes a connection idle for 5 s
+    # (uvicorn's default), and a request sent on it at that moment fails with "Server
+    # disconnected". Seen under load twice: between the draft streams and the capped ones,
+    # and on B's reader, idle while the three what-ifs alone took their time (CI, its 31st
+    # request). A fresh connection per request takes that race out of the probe; B's
+    # printed read times include a loopback connect
     limits = httpx.Limits(max_connections=DRAFT_STREAMS + 50, max_keepalive_connections=0)
     async with httpx.AsyncClient(timeout=60, limits=limits) as http, \
-            httpx.AsyncClient(timeout=60) as reader:
+            httpx.AsyncClient(timeout=60, limits=httpx.Limits(
+                max_keepalive_connections=0)) as reader:
         await wait_ready(http, [api], [api], READY_TIMEOUT_S)
         a = await sign_up(http, api.url)
         b = await sign_up(http, api.url)
