@@ -360,6 +360,29 @@ def test_nginx_balances_the_compose_apis_and_streams_sse_unbuffered():
         assert "proxy_pass http://infra_mind_api;" in body
 
 
+#: ingress-nginx's ``upstream-keepalive-timeout`` and an AWS ALB's idle timeout, by default
+PROXY_IDLE_S = 60
+
+
+def test_the_apis_keep_idle_connections_longer_than_the_proxy_in_front():
+    """A proxy reusing an idle connection the API has just closed gets no answer: a 502
+    for the client, and nginx retries no POST. So the proxy must give up an idle
+    connection first: compose's nginx (its upstream ``keepalive_timeout``) and, on
+    Kubernetes, ingress-nginx or a cloud load balancer (60 s by default)."""
+    from infra_mind.config.settings import Settings
+
+    upstream = re.search(r"upstream infra_mind_api \{(.*?)\}", nginx_conf(), re.DOTALL).group(1)
+    assert "keepalive " in upstream  # nginx keeps idle connections to the APIs
+    nginx_idle_s = int(re.search(r"keepalive_timeout (\d+)s;", upstream).group(1))
+    for name, service in compose_product_services().items():
+        if service["command"][0] == "serve":
+            assert int(service["environment"]["SERVER_KEEP_ALIVE_S"]) > nginx_idle_s, name
+    env = yaml.safe_load((K8S / "env-configmap.yaml").read_text())["data"]
+    assert int(env["SERVER_KEEP_ALIVE_S"]) > PROXY_IDLE_S
+    # the default suits a browser connecting directly, and is shorter than any proxy's
+    assert Settings.model_fields["server_keep_alive_s"].default < PROXY_IDLE_S
+
+
 def test_prometheus_scrapes_every_api_and_worker():
     config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}

@@ -117,7 +117,7 @@ def serve(
     # proxy_headers off: the app applies TRUSTED_PROXIES itself (api.app), once
     uvicorn.run("infra_mind.api.main:app", host=host, port=port, workers=workers,
                 log_level=cfg.log_level.lower(), access_log=False, proxy_headers=False,
-                log_config=UVICORN_LOG_CONFIG)
+                timeout_keep_alive=cfg.server_keep_alive_s, log_config=UVICORN_LOG_CONFIG)
 
 
 def worker(

@@ -97,7 +97,7 @@ def validate_file(path: Path, model: type[BaseModel]) -> BaseModel:
 #: The Settings an operator tunes in production.yaml (deployment URLs and secrets stay in
 #: the environment).
 PRODUCTION_KEYS = (
-    "server_host", "server_port", "server_workers",
+    "server_host", "server_port", "server_workers", "server_keep_alive_s",
     "db_pool_size", "db_max_overflow",
     "job_timeout_s", "dedupe_window_s",
     "write_rate_per_minute", "login_attempts", "login_window_s", "max_body_bytes",

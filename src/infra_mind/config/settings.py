@@ -281,6 +281,13 @@ class Settings(LLMSettings, CatalogSettings, TracingSettings, QueueSettings):
     server_host: str = "127.0.0.1"
     server_port: int = Field(8000, ge=1, le=65_535)
     server_workers: int = Field(1, ge=1, le=64)
+    #: Seconds an idle keep-alive connection stays open (uvicorn's default, 5 s, suits
+    #: browsers connecting directly). Behind a proxy that keeps its own idle connections
+    #: to the API (nginx's upstream ``keepalive_timeout`` and ingress-nginx's
+    #: ``upstream-keepalive-timeout``: 60 s; an AWS ALB's idle timeout: 60 s), set it
+    #: longer than the proxy's: otherwise the API may close a connection just as the proxy
+    #: sends a request on it, and the client gets a 502 (nginx retries no POST).
+    server_keep_alive_s: int = Field(5, ge=1, le=3_600)
     #: The built web app (``npm run build`` in web/) that ``serve`` answers at ``/``; when it
     #: is missing, ``/`` says how to build it and the API serves as usual.
     web_dist_dir: Path = Path(__file__).resolve().parents[3] / "web" / "dist"
