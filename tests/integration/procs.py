@@ -201,11 +201,14 @@ def migrate(env: dict[str, str]) -> None:
 def base_env(database_url: str, redis: RedisSpace | str | None = None,
              **extra: str) -> dict[str, str]:
     """This process's environment minus the settings under test, plus a production setup
-    (48-character JWT secret) on ``database_url`` and ``redis`` (a namespace of the test
-    Redis, or the URL of a server of the caller's own); ``extra`` last."""
+    (48-character JWT secret; idle connections kept 75 s, as deploy/ does behind its
+    proxies, so a test client idle a few seconds never races the server's close) on
+    ``database_url`` and ``redis`` (a namespace of the test Redis, or the URL of a server
+    of the caller's own); ``extra`` last."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(_CONTROLLED_ENV)}
     env.update(ENVIRONMENT="production", JWT_SECRET_KEY=secrets.token_urlsafe(36)[:48],
-               DATABASE_URL=database_url, LOG_LEVEL="INFO", PYTHONUNBUFFERED="1")
+               DATABASE_URL=database_url, LOG_LEVEL="INFO", PYTHONUNBUFFERED="1",
+               SERVER_KEEP_ALIVE_S="75")
     if isinstance(redis, RedisSpace):
         env.update(REDIS_URL=redis.url, REDIS_NAMESPACE=redis.prefix)
     elif redis:
