@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from infra_mind.catalog.regions import GROUPS, region
 from infra_mind.engine.assess import assess
-from infra_mind.engine.latency import NEAR_RTT_MS, rtt_ms
+from infra_mind.engine.latency import NEAR_RTT_MS, far_side, rtt_ms
 from infra_mind.engine.places import COUNTRIES, place_name
 from infra_mind.engine.ranking import (
     EXISTING_PROVIDER_TOLERANCE,
@@ -354,13 +354,19 @@ def check_users(result, reason):
         assert listing(m[1]) == names and (m[2], m[3]) == (first.region, where.city)
         assert rtt(first, users) == first.user_rtt_ms == 0 and users != [where.group]
     elif m := re.fullmatch(r"Users in (.+): (\S+) \((.+)\) is within ~(\d+) ms round trip of "
-                           r"all of them", reason):
+                           r"all of them(?: but the far side of (.+))?", reason):
         assert listing(m[1]) == names and (m[2], m[3]) == (first.region, where.city)
         # the farthest users' round trip, whatever the shares (the option's is the average
         # user's with them)
         assert int(m[4]) == rtt(first, users) <= NEAR_RTT_MS
         assert first.user_rtt_ms == users_rtt(result, where) <= int(m[4])
         assert int(m[4]) > 0
+        # a wide group (the US) near at its nearest regions: its far side, over the bound
+        sides = [f"{place_name(p)}, ~{side[0]} ms from users near {side[1].code} "
+                 f"({side[1].city})" for p in users if (side := far_side(p, where))]
+        assert (m[5] is None) == (not sides)
+        assert all(side in m[5] for side in sides) and len(m[5] or "") <= len(
+            " and ".join(sides))
     elif m := re.fullmatch(r"Users in (.+): no region is within 60 ms round trip of all of "
                            r"them; (\S+) \((.+)\) is near users in (.+) and serves users in "
                            r"(.+)", reason):

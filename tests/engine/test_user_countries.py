@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from infra_mind.catalog.regions import GROUPS, REGIONS, region
 from infra_mind.engine import places
 from infra_mind.engine.assess import assess
-from infra_mind.engine.latency import NEAR_RTT_MS, rtt_ms
+from infra_mind.engine.latency import NEAR_RTT_MS, far_side, rtt_ms
 from infra_mind.engine.load import RequirementsError, load_requirements
 from infra_mind.engine.requirements import RESIDENCY_COUNTRIES, USER_PLACES, Requirements
 from tests.engine.test_properties import catalog
@@ -250,3 +250,31 @@ def test_residency_names_only_countries_with_a_covered_region():
         "not one with a covered region (AU, BE, BR, DE, FI, FR, IE, IN, JP, NL, SE, SG); for "
         "the South America region group write sa")
     assert Requirements.model_validate(business(data_residency=["Sa"])).data_residency == ["sa"]
+
+
+def test_a_region_near_the_us_east_names_the_far_side_of_the_us():
+    # a Canadian HR SaaS with 30% of its users in the US, its data kept in Canada: Montréal
+    # is ~26 ms from Virginia, but the US is one point to the group table, and its west
+    # coast is ~76 ms from Montréal (it had read "within ~26 ms of all of them")
+    result = assess(business(users=["ca", "us"], user_shares={"ca": 70, "us": 30},
+                             data_residency=["ca"]), catalog())
+    first = region(result.options[0].provider, result.options[0].region)
+    assert first.group == "ca"
+    ms, there = far_side("us", first)
+    assert ms == max(places.between(home, first.measured_at)
+                     for home in ("East US", "West US", "West US 2")) > NEAR_RTT_MS
+    assert there.group == "us" and there.provider == first.provider
+    reason = next(r for r in result.recommended.reasons if r.startswith("Users in"))
+    assert reason == (f"Users in Canada (70%) and the US (30%): {first.code} ({first.city}) "
+                      f"is within ~{rtt_ms(first, ['us'])} ms round trip of all of them but "
+                      f"the far side of the US, ~{ms} ms from users near {there.code} "
+                      f"({there.city})")
+
+
+def test_no_far_side_inside_the_group_for_a_country_or_for_a_narrow_group():
+    virginia, montreal = region("aws", "us-east-1"), region("aws", "ca-central-1")
+    assert far_side("us", virginia) is None  # the users' own group
+    assert far_side("MX", virginia) is None  # a country is measured where it is
+    assert far_side("ca", virginia) is None  # Canada's regions are 13 ms apart
+    assert far_side("eu", region("aws", "eu-west-2")) is None  # London: the EU within 60
+    assert far_side("us", montreal)[0] > NEAR_RTT_MS

@@ -89,6 +89,26 @@ def rtt_ms(region: Region, users: Iterable[str]) -> int:
     return max((place_rtt_ms(place, region) for place in users), default=0)
 
 
+def far_side(place: str, region: Region) -> tuple[int, Region] | None:
+    """Where a region group's users are far from ``region`` though the group's nearest
+    regions are near it: the round trip from the group's farthest own region, and a catalog
+    region there. A group is one point to ``group_rtt_ms``, its nearest; the US is 72 ms
+    across (East US to West US 2), so Montréal, ~26 ms from Virginia, is ~76 ms from
+    California. None for a country, inside the group, or when every part of it is near."""
+    if place in COUNTRIES or region.group == place:
+        return None
+    homes = _group_homes(place)
+    if not homes:
+        return None
+    ms, home = max((between(h, region.measured_at), h) for h in homes)
+    if ms <= NEAR_RTT_MS:
+        return None
+    # named by a region of ``region``'s own provider where it has one there
+    there = min((r for r in REGIONS.values() if r.measured_at == home and r.group == place),
+                key=lambda r: (r.provider != region.provider, r.code))
+    return ms, there
+
+
 def wide_groups(users: Iterable[str]) -> list[tuple[str, int, Region, Region]]:
     """The region groups among ``users`` whose regions in different countries are more than
     ``NEAR_RTT_MS`` apart, each with that round trip and the two regions (``apac``)."""

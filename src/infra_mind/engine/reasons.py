@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from infra_mind.engine.latency import NEAR_RTT_MS, Choice, rtt_ms
+from infra_mind.engine.latency import NEAR_RTT_MS, Choice, far_side, rtt_ms
 from infra_mind.engine.money import listing, usd, usd_change
 from infra_mind.engine.places import by_name, located, place_name, share_name
 from infra_mind.engine.ranking import (
@@ -280,8 +280,14 @@ def _users(chosen: Candidate, choice: Choice) -> list[str]:
         elif ms == 0:
             out.append(f"Users in {users}: {where} is where they are")
         else:
+            # a wide group is near at its nearest regions only: say how far its far side is
+            far = [(place, *side) for place in choice.users
+                   if (side := far_side(place, region)) is not None]
             out.append(f"Users in {users}: {where} is within ~{ms} ms round trip of all of "
-                       "them")
+                       + ("them" if not far else "them but the far side of "
+                          + listing([f"{place_name(p)}, ~{far_ms} ms from users near "
+                                     f"{there.code} ({there.city})"
+                                     for p, far_ms, there in far])))
     elif choice.rule in ("near the most user groups", "near at least one user group"):
         near = [p for p in choice.users if rtt_ms(region, (p,)) <= NEAR_RTT_MS]
         far = [f"{name} at ~{rtt_ms(region, (p,))} ms" for p, name
