@@ -15,6 +15,7 @@ import asyncio
 import pytest
 
 from infra_mind.chat.answer import answer
+from infra_mind.chat.grounding import fact_documents
 from infra_mind.knowledge import default_knowledge_base, tokenize
 from tests.chat.helpers import result_of
 
@@ -194,10 +195,12 @@ def test_explain_the_architecture_is_the_design_and_what_could_go_wrong_its_risk
         "workload")
     for question in ("What does the design look like?", "How many servers do we need?"):
         assert ask(question, "marketplace-platform").startswith(design), question
+    # "What should we worry about?" had found no fact at all
     for question in ("What are the main risks?", "What could go wrong?",
-                     "What are the biggest risks?"):
+                     "What are the biggest risks?", "What should we worry about?"):
         assert ask(question, "marketplace-platform").startswith(
-            "**Risks: the biggest risks, what could go wrong, highest first.**"), question
+            "**Risks: the biggest risks, what could go wrong, what to worry about, highest "
+            "first.**"), question
     # a concept is still explained from the knowledge base
     assert ask("Explain spot instances").startswith("From the knowledge base")
 
@@ -221,3 +224,25 @@ def test_what_to_do_first_is_the_next_steps_in_order():
     assert ask("What should we do first?").endswith(
         "1. watch the budget: growth faster than stated passes it; 2. once usage is steady, "
         f"commit the base load (up to ${saving:,.2f} a month less).")
+
+
+def test_a_workloads_warning_is_named_for_it_and_answers_why_it_costs_so_much():
+    """"Why is the database so expensive?" on marketplace-platform gave the database's lines
+    on three clouds and its sizing, but not the warning that its 60 GiB of memory was
+    assumed (memory_gb not stated): every warning was titled "Warning" alone."""
+    text = asyncio.run(answer("Why is the database so expensive?",
+                              result=result_of("marketplace-platform"), kb=KB,
+                              history=[])).markdown
+    assert text.startswith("**marketplace-db on azure northeurope.**")
+    assert ("- **Warning on marketplace-db.** Warning: marketplace-db: memory_gb not stated, "
+            "so 60 GiB and 7.5 vCPUs were assumed") in text
+    # a warning about no one workload keeps the plain title
+    facts = {f.id: f.title for f in fact_documents(result_of("marketplace-platform"))}
+    assert facts["warning:2"] == "Warning on session-cache"
+    assert facts["warning:3"] == "Warning"  # "session-cache is priced on different ..."
+
+
+def test_going_over_budget_is_the_budget():
+    """"Will we go over budget?" had led with the risks, whose title says "what could go
+    wrong"."""
+    assert ask("Will we go over budget?", "marketplace-platform").startswith("**Budget.**")

@@ -719,7 +719,7 @@ def _risks(result: Mapping[str, Any]) -> list[FactDoc]:
         return []
     found = [(risk, _words(p.get("pillar", "")), text) for p in result["review"]
              for risk, text in _with_risks(p) if risk in RISK_ORDER]
-    title = "Risks: the biggest risks, what could go wrong, highest first"
+    title = "Risks: the biggest risks, what could go wrong, what to worry about, highest first"
     if not found:
         return [FactDoc("risks", title,
                         "The Well-Architected review found no medium or high risk.")]
@@ -810,8 +810,18 @@ def _warnings(result: Mapping[str, Any]) -> list[FactDoc]:
     if not warnings and "warnings" in result:
         # "Which warnings should I worry about?" had been told there were no facts for it
         return [FactDoc("warnings-none", "Warnings", "The assessment gave no warnings.")]
-    return [FactDoc(_slug("warning", n), "Warning", f"Warning: {text}")
+    names = {str(w.get("name")) for w in
+             (result.get("requirements") or {}).get("workloads") or []}
+    return [FactDoc(_slug("warning", n), _warning_title(text, names), f"Warning: {text}")
             for n, text in enumerate(warnings, start=1)]
+
+
+def _warning_title(text: str, workloads: set[str]) -> str:
+    """"Warning on marketplace-db" where a warning opens with the workload it is about:
+    titled "Warning" alone, "Why is the database so expensive?" had passed over the
+    warning that its memory was assumed, for the other options' database lines."""
+    subject = text.split(": ", 1)[0] if ": " in text else ""
+    return f"Warning on {subject}" if subject in workloads else "Warning"
 
 
 def _catalog(result: Mapping[str, Any]) -> list[FactDoc]:
