@@ -207,16 +207,20 @@ def test_explain_the_architecture_is_the_design_and_what_could_go_wrong_its_risk
 
 def test_what_to_do_first_is_the_next_steps_in_order():
     """"What should we do first?" had led with the cost breakdown."""
-    fintech = result_of("eu-fintech")
-    (gap,) = [c for c in fintech["compliance"] if c["status"] == "gap"]
+    telehealth = result_of("hipaa-telehealth")
+    (gap,) = [c for c in telehealth["compliance"] if c["status"] == "gap"]
     for question in ("What should we do first?", "Where do we start?",
                      "What are the next steps?"):
-        text = ask(question, "eu-fintech")
+        text = ask(question, "hipaa-telehealth")
         assert text.startswith("**Next steps: what to do first, where to start.** Next steps "
                                "for the recommended design, first things first: 1. close the "
-                               f"compliance gap PCI DSS {gap['control_id']} "
+                               f"compliance gap HIPAA {gap['control_id']} "
                                f"({gap['title']}); 2. act on the review's high-risk findings "
                                "(security)"), (question, text[:300])
+    # nothing open: build it
+    assert ask("What should we do first?", "eu-fintech").endswith(
+        "first things first: 1. build the design as it stands: it meets the constraints with "
+        "no compliance gap, high risk or unpriced part.")
     # within budget now, passing it only at the P90, and no commitment asked for
     saas = result_of("saas-startup")
     saving = max(c["savings_usd"] for c in saas["options"][0]["commitment"]

@@ -11,7 +11,7 @@ from infra_mind.catalog.model import ProductFamily, Unit
 from infra_mind.engine.compliance.evaluate import evaluate
 from infra_mind.engine.compliance.evidence import design_evidence
 from infra_mind.engine.network import SECONDS_PER_MONTH
-from infra_mind.engine.protection import WAF_RULES
+from infra_mind.engine.protection import LOG_BYTES_PER_REQUEST, WAF_RULES
 from tests.engine.rows import catalog, design, lines, network, requirements, row, vm
 
 WAF = [row(ProductFamily.WAF, "waf-web-acl", 5.0, Unit.MONTH, dimension="policy"),
@@ -21,6 +21,9 @@ KEYS = [row(ProductFamily.KEY_MANAGEMENT, "kms-key", 1.0, Unit.MONTH, dimension=
         row(ProductFamily.KEY_MANAGEMENT, "kms-requests", 0.03, Unit.REQUESTS_10K,
             dimension="requests")]
 MACHINES = [vm("c.large", 2, 4, 0.1), vm("c.xlarge", 4, 8, 0.2)]
+BUCKETS = [row(ProductFamily.OBJECT_STORAGE, "s3", 0.02, Unit.GB_MONTH, storage_class="standard"),
+           row(ProductFamily.OBJECT_STORAGE, "s3-ia", 0.0125, Unit.GB_MONTH,
+               storage_class="infrequent")]
 DB = [row(ProductFamily.DATABASE, "db.m.large", 0.2, engine="postgres", deployment="single",
           vcpu=2, memory_gib=8),
       row(ProductFamily.DATABASE_STORAGE, "db-storage", 0.1, Unit.GB_MONTH, engine="postgres")]
@@ -52,15 +55,55 @@ def test_pci_puts_a_priced_waf_on_the_load_balancer():
 
 
 def test_pci_keys_one_for_each_store_with_the_request_price_said():
-    d = design(catalog(network(), MACHINES, DB, WAF, KEYS,
-                       row(ProductFamily.OBJECT_STORAGE, "s3", 0.02, Unit.GB_MONTH,
-                           storage_class="standard")), _pci(API, LEDGER, RECEIPTS))
+    d = design(catalog(network(), MACHINES, DB, WAF, KEYS, BUCKETS), _pci(API, LEDGER, RECEIPTS))
     (keys,) = lines(d, "customer-managed keys")
     assert keys.quantity == 3 and keys.monthly_usd == 3.0
     assert keys.note == ("one key each: ledger, receipts, the machines' disks; key requests "
                          "billed on top at $0.03 per 10K-requests, not sized: the services "
                          "cache the data keys")
     assert not d.unpriced
+
+
+def test_pci_keeps_a_year_of_logs_in_a_bucket_sized_from_the_requests():
+    """PCI DSS 10.5.1 (a year of audit logs, the last three months at hand) had been a gap
+    on every PCI design, its remediation unpriced: an architect designs the log archive."""
+    d = design(catalog(network(), MACHINES, DB, WAF, KEYS, BUCKETS), _pci(API, LEDGER))
+    (hot,) = lines(d, "log archive (last 90 days)")
+    (cold,) = lines(d, "log archive (days 91 to 365)")
+    # 40 rps through the load balancer, 150 bytes each: 15.77 GB of logs a month
+    month_gb = 40 * SECONDS_PER_MONTH * LOG_BYTES_PER_REQUEST / 1e9
+    assert month_gb == pytest.approx(15.768)
+    assert hot.quantity == pytest.approx(3 * month_gb, abs=1e-3)
+    assert cold.quantity == pytest.approx(275 / 30 * month_gb, abs=1e-3)
+    assert hot.monthly_usd == pytest.approx(3 * month_gb * 0.02, abs=0.01)
+    assert cold.monthly_usd == pytest.approx(275 / 30 * month_gb * 0.0125, abs=0.01)
+    assert hot.note.startswith("40 rps x 2,628,000 s x 150 bytes a request (a compressed "
+                               "access log entry) = 15.77 GB of logs a month; 90 days of "
+                               "them here (3.00 months) once a full year is kept, from "
+                               "month 12")
+    assert d.capabilities["log_retention_1y"] == (
+        "an AWS CloudTrail trail and the load balancer's access logs delivered to an S3 "
+        "bucket: S3 Standard for 90 days, then S3 Standard-IA, deleted after 365 days (a "
+        "lifecycle rule)")
+    assert not d.unpriced
+
+
+def test_log_archive_without_a_load_balancer_or_a_price():
+    # a database alone: the audit trail, too small to size, and no line
+    alone = design(catalog(network(), MACHINES, DB, KEYS, BUCKETS), _pci(LEDGER))
+    assert not lines(alone, "log archive (last 90 days)")
+    assert "(a few MB a month, not priced)" in alone.capabilities["log_retention_1y"]
+    assert "load balancer" not in alone.capabilities["log_retention_1y"]
+    # no infrequent class priced: designed all the same, that part listed unpriced
+    d = design(catalog(network(), MACHINES, DB, WAF, KEYS, BUCKETS[:1]), _pci(API, LEDGER))
+    assert lines(d, "log archive (last 90 days)")
+    assert d.unpriced == ["(shared): log archive (days 91 to 365), infrequent object storage "
+                          "in aws us-east-1"]
+    # without a framework that asks, no archive
+    soc2 = design(catalog(network(), MACHINES, DB, WAF, KEYS, BUCKETS),
+                  _pci(API, LEDGER, compliance=("soc2",)))
+    assert not [li for li in lines(soc2) if li.component.startswith("log archive")]
+    assert "log_retention_1y" not in soc2.capabilities
 
 
 def test_the_controls_are_met_and_the_evidence_names_the_keys():
@@ -94,6 +137,7 @@ def test_pci_gaps_close_in_the_evaluation():
     d = design(catalog(network(), MACHINES, DB, WAF, KEYS), req)
     status = {c.control_id: c.status for c in evaluate(_facts(req, d), ["pci_dss"])}
     assert status["PCI-APP-01"] == "met" and status["PCI-DATA-02"] == "met"
+    assert status["PCI-LOG-02"] == "met"
 
 
 def test_on_azure_the_waf_is_an_application_gateway_in_place_of_the_layer_4_balancer():
@@ -131,9 +175,13 @@ def test_the_pci_example_closes_its_waf_and_key_gaps_on_every_provider():
     path = Path(__file__).resolve().parents[2] / "examples" / "eu-fintech.yaml"
     result = assess(yaml.safe_load(path.read_text()))
     gaps = {c.control_id for c in result.compliance if c.status == "gap"}
-    assert not gaps & {"PCI-APP-01", "PCI-DATA-02"}
-    chosen = result.options[0]
-    components = {li.component for li in chosen.line_items}
+    assert not gaps & {"PCI-APP-01", "PCI-DATA-02", "PCI-LOG-02"}
+    assert all(o.compliance_gaps == 0 for o in result.options)
+    for option in result.options:
+        components = {li.component for li in option.line_items}
+        assert {"customer-managed keys" if option.provider != "azure" else "WAF gateway",
+                "log archive (last 90 days)", "log archive (days 91 to 365)"} <= components
+    components = {li.component for li in result.options[0].line_items}
     assert {"WAF policy", "WAF rules", "WAF requests", "customer-managed keys"} <= components
 
 

@@ -208,6 +208,12 @@ def check_constraints(result, reason):
 
 def check_gaps(result, reason):
     first, others = result.options[0], result.options[1:]
+    if reason in ("No compliance gap on any option: each meets every technical control asked",
+                  "No compliance gap: the design meets every technical control asked"):
+        assert result.requirements.compliance
+        assert not any(o.compliance_gaps for o in result.options)
+        assert reason.startswith("No compliance gap on any") == bool(others)
+        return True
     m = re.fullmatch(r"(Fewest compliance gaps of any option|As few compliance gaps as any "
                      r"option|Fewest compliance gaps of the options with as few violations): "
                      r"(\d+)(?: \(against (.+)\))?", reason)

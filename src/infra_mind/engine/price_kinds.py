@@ -76,6 +76,9 @@ def kinds_needed(req: Requirements, demands: Iterable[WorkloadDemand]) -> set[st
         needed |= {"waf.policy", "waf.rule", "waf.requests", "waf.gateway", "waf.capacity"}
     if "customer_managed_keys" in asked:
         needed |= {"keys.key", "keys.requests"}
+    if "log_retention_1y" in asked and any(
+            d.type in ("web_service", "ml_inference") for d in demands):
+        needed |= {"object_storage.standard", "object_storage.infrequent"}
     if uses_kubernetes(req, demands):
         needed.add("kubernetes")
     return needed

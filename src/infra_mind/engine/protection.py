@@ -18,6 +18,13 @@ control that asks for it (``compliance.catalog``):
   something the requirements state. Azure Key Vault bills a software-protected key by its
   operations only, so there it adds no line.
 
+* **A year of logs** (``log_retention_1y``): the provider's audit log and the request logs
+  of the public endpoints delivered to an object storage bucket in the region, the last
+  90 days in the standard class (immediately available), the rest of the year in the
+  infrequent-access class, deleted after 365 days by a lifecycle rule. Sized from the
+  requests through the load balancer at ``LOG_BYTES_PER_REQUEST`` each, priced at a full
+  year's holding: the bucket fills over the first year, and reaches it in month 12.
+
 Where the catalog has no price for a part here, the part is still designed (the control
 is met) and the price is listed as unpriced, so ranking treats the hole as it treats any
 other (``ranking``).
@@ -33,7 +40,7 @@ from infra_mind.engine import growth
 from infra_mind.engine.compliance.catalog import load_controls
 from infra_mind.engine.network import SECONDS_PER_MONTH, open_connections, received_gb
 from infra_mind.engine.option import OptionDesign
-from infra_mind.engine.pricing import first_row, hourly_line, line
+from infra_mind.engine.pricing import first_row, hourly_line, line, tier_group
 from infra_mind.engine.requirements import Requirements
 from infra_mind.engine.sizing import HOURS_PER_MONTH, WorkloadDemand
 from infra_mind.engine.workloads import kinds_where
@@ -61,6 +68,30 @@ WAF_RULE_NOTES = {
     "gcp": f"{WAF_RULES} preconfigured WAF rules (SQL injection, cross-site scripting, local "
            "file inclusion, remote code execution)"}
 KEY_SERVICES = {"aws": "AWS KMS", "azure": "Azure Key Vault", "gcp": "Cloud KMS"}
+#: Stored bytes of one request's access log entry. AWS's example Application Load Balancer
+#: entry (docs.aws.amazon.com/elasticloadbalancing/latest/application/
+#: load-balancer-access-logs.html) is about 560 characters with a curl user agent; a
+#: browser's user agent and longer paths bring it to about 700, and the files are stored
+#: gzip-compressed, which text logs shrink several times: 150 bytes is taken, rounding up.
+LOG_BYTES_PER_REQUEST = 150
+#: Days of logs kept immediately available (PCI DSS 10.5.1: the last three months), then
+#: the rest of the year in the infrequent-access class.
+LOG_HOT_DAYS = 90
+LOG_KEPT_DAYS = 365
+#: How each provider's design keeps a year of logs, as the evidence names it: its audit
+#: log, the load balancer's request logs (where the design has one), and the bucket.
+LOG_AUDIT = {"aws": "an AWS CloudTrail trail", "azure": "the Activity Log",
+             "gcp": "Cloud Audit Logs"}
+LOG_REQUESTS = {"aws": "the load balancer's access logs",
+                "azure": "the load balancer's diagnostic logs",
+                "gcp": "the load balancer's request logs"}
+LOG_BUCKETS = {
+    "aws": "delivered to an S3 bucket: S3 Standard for 90 days, then S3 Standard-IA, "
+           "deleted after 365 days (a lifecycle rule)",
+    "azure": "exported to an Azure Storage account: the hot tier for 90 days, then the cool "
+             "tier, deleted after 365 days (a lifecycle management policy)",
+    "gcp": "routed by a log sink to a Cloud Storage bucket: Standard for 90 days, then "
+           "Nearline, deleted after 365 days (lifecycle rules)"}
 #: Workload kinds whose data the provider's object storage holds.
 _IN_OBJECT_STORAGE = kinds_where(lambda f: f.in_object_storage)
 _LOAD_BALANCED = kinds_where(lambda f: f.load_balanced)
@@ -86,6 +117,43 @@ def protect(catalog: Catalog, design: OptionDesign, req: Requirements,
         _waf(catalog, design, demands)
     if "customer_managed_keys" in wanted:
         _keys(catalog, design, req)
+    if "log_retention_1y" in wanted:
+        _log_archive(catalog, design, demands)
+
+
+def _log_archive(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand]
+                 ) -> None:
+    """A year of audit and access logs in a bucket of the region: the last 90 days in the
+    standard class, the rest of the year in the infrequent one, held as at month 12."""
+    p, r = design.provider, design.region.code
+    avg_rps = _avg_rps(demands) if design.load_balancer else 0.0
+    gb_month = avg_rps * SECONDS_PER_MONTH * LOG_BYTES_PER_REQUEST / 1e9
+    if gb_month <= 0:
+        # no load balancer: the audit trail alone, a few MB a month, too little to price
+        design.capabilities["log_retention_1y"] = (
+            f"{LOG_AUDIT[p]} (a few MB a month, not priced) {LOG_BUCKETS[p]}")
+        return
+    design.capabilities["log_retention_1y"] = (
+        f"{LOG_AUDIT[p]} and {LOG_REQUESTS[p]} {LOG_BUCKETS[p]}")
+    made = (f"{avg_rps:g} rps x {SECONDS_PER_MONTH:,} s x {LOG_BYTES_PER_REQUEST} bytes "
+            f"a request (a compressed access log entry) = {gb_month:,.2f} GB of logs a month")
+    for storage_class, days, component in (
+            ("standard", LOG_HOT_DAYS, "log archive (last 90 days)"),
+            ("infrequent", LOG_KEPT_DAYS - LOG_HOT_DAYS, "log archive (days 91 to 365)")):
+        months = days / 30
+        rows = tier_group(catalog, p, r, ProductFamily.OBJECT_STORAGE,
+                          storage_class=storage_class)
+        if not rows:
+            design.unpriced.append(f"(shared): {component}, {storage_class} object storage "
+                                   f"in {p} {r}")
+            continue
+        gb = gb_month * months
+        for item in design.tiered(rows, gb, workload="(shared)", component=component):
+            item = item.model_copy(update={"note": f"{made}; {days} days of them here "
+                                                   f"({months:.2f} months) once a full year "
+                                                   f"is kept, from month 12"
+                                                   + (f"; {item.note}" if item.note else "")})
+            design.add(item, "storage", growth.ScaledLinear(item.monthly_usd))
 
 
 def _waf(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand]) -> None:

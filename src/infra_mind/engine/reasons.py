@@ -186,6 +186,11 @@ def _constraints(chosen: Candidate, availability: float) -> str:
 
 def _gaps(ranked: list[Candidate]) -> str:
     chosen, others = ranked[0], ranked[1:]
+    if not any(c.gaps for c in ranked):
+        # "As few compliance gaps as any option: 0 (against 0 on ... and 0 on ...)"
+        return ("No compliance gap on any option: each meets every technical control asked"
+                if others else "No compliance gap: the design meets every technical control "
+                               "asked")
     if all(chosen.gaps < c.gaps for c in others):
         text = f"Fewest compliance gaps of any option: {chosen.gaps}"
     elif chosen.gaps <= min(c.gaps for c in others):
