@@ -69,8 +69,27 @@ def test_a_burstable_machine_is_counted_on_its_baseline_for_the_average():
     c = Candidate(burst.sustained_vcpu, 2, 0.0168, t4g_small, burst.peak_vcpu, burst)
     # 20% of 2 vCPUs = 0.4 sustained: 1.0 vCPU on average needs 3, the peak only 1
     assert autoscaled_counts(c, vcpu_peak=2.0, vcpu_avg=1.0, min_count=1) == (3, 3)
-    # a peak beyond the burst capacity counts too
-    assert autoscaled_counts(c, vcpu_peak=7.0, vcpu_avg=0.1, min_count=1) == (4, 4)
+    # a peak beyond what the floor bursts to: the machines above it for the peak only
+    # (they had been held all month, as if credits carried a peak they cannot)
+    assert autoscaled_counts(c, vcpu_peak=7.0, vcpu_avg=0.1, min_count=1) == (1, 4)
+    # within the floor's burst: one count
+    assert autoscaled_counts(c, vcpu_peak=3.9, vcpu_avg=0.1, min_count=2) == (2, 2)
+
+
+def test_a_shared_core_fleet_adds_machines_for_the_peak_hours_only():
+    """GCP's shared-core machines burst for moments only (peak = baseline): a German
+    booking API peaking at 60 rps x 30 ms (3 vCPU at the 60% target) for 4 hours a day
+    was three e2-medium all month ($94.54); two, and a third for the peak hours, carry it."""
+    cat = catalog(vm("e2-medium", 2, 4, 0.04316778, family="e2", provider=Provider.GCP),
+                  network(Provider.GCP))
+    api = {"type": "web_service", "peak_rps": 60, "avg_rps": 8, "cpu_ms_per_request": 30}
+    (app,) = lines(design(cat, requirements(api, provider="gcp", availability_target=99.9)),
+                   "app servers")
+    assert (app.instances_min, app.instances_max) == (2, 3)
+    assert app.quantity == pytest.approx(2 * 730 + 4 * 730 / 24, abs=0.01)
+    assert app.monthly_usd == pytest.approx(68.28, abs=0.01)
+    assert app.note.endswith("floor = max(2, ceil(0.40 vCPU avg / 1 baseline)) = 2; peak = "
+                             "ceil(3.00 vCPU peak / 1) = 3 for 4 h a day")
 
 
 @pytest.mark.parametrize(("provider", "sku", "vcpu", "sustained", "peak"), [

@@ -198,7 +198,7 @@ def _sudden_peak(d: WorkloadDemand, choice: ScalingChoice, peak_hour_usd: float,
     peak_rps = float(res["peak_rps"])
     # vCPU-seconds a request takes, from the peak's sizing (vCPU at the target utilisation)
     cpu_s = float(res["vcpu"]) * TARGET_CPU_UTILISATION / peak_rps
-    floor_rps = floor * c.vcpu / cpu_s
+    floor_rps = floor * c.peak_vcpu / cpu_s  # a burstable floor bursts to its peak vCPUs
     if peak_rps <= SUDDEN_PEAK_RATIO * floor_rps:
         return None
     held_hours = (peak - floor) * (HOURS_PER_MONTH - peak_hours)
@@ -215,12 +215,17 @@ def _autoscaled_lines(catalog: Catalog, design: OptionDesign, req: Requirements,
     res = d.resources
     c, floor, peak = choice.candidate, choice.floor, choice.peak
     hours_a_day = peak_hours * 24 / HOURS_PER_MONTH
-    if c.burst is not None:
+    if c.burst is not None and peak == floor:
         how = (f"burstable, {c.burst.basis}; count = max({res['instances_min']}, "
                f"ceil({float(res['vcpu_avg']):.2f} vCPU avg / {c.vcpu:g} baseline), "
                f"ceil({float(res['vcpu']):.2f} vCPU peak / {c.peak_vcpu:g})), held all month")
+    elif c.burst is not None and not choice.held:
+        how = (f"burstable, {c.burst.basis}; floor = max({res['instances_min']}, "
+               f"ceil({float(res['vcpu_avg']):.2f} vCPU avg / {c.vcpu:g} baseline)) = "
+               f"{floor}; peak = ceil({float(res['vcpu']):.2f} vCPU peak / "
+               f"{c.peak_vcpu:g}) = {peak} for {hours_a_day:g} h a day")
     elif choice.held:
-        how = (f"peak = ceil({float(res['vcpu']):.2f} vCPU / {c.vcpu:g}) = {peak}, held all "
+        how = (f"peak = ceil({float(res['vcpu']):.2f} vCPU / {c.peak_vcpu:g}) = {peak}, held all "
                f"month: committed, that costs less than the instances above the floor on "
                f"demand for {hours_a_day:g} h a day")
     else:

@@ -296,18 +296,18 @@ def autoscaled_counts(c: Candidate, *, vcpu_peak: float, vcpu_avg: float,
                       min_count: int) -> tuple[int, int]:
     """(floor, peak) instances of machine ``c`` for a stateless service.
 
-    Ordinary machines: floor = max(availability minimum, instances for the average load),
-    peak = max(floor, instances for the peak load); the autoscaler adds the difference
-    for the peak hours. Burstable machines absorb the peak with CPU credits instead: one
-    count, enough for the average on the baseline and the peak on the burst capacity.
+    floor = max(availability minimum, instances for the average load), peak = max(floor,
+    instances for the peak load); the autoscaler adds the difference for the peak hours.
+    A burstable machine counts its baseline for the average and its burst capacity for the
+    peak (``c.peak_vcpu``): where credits let the floor burst through the peak, peak and
+    floor are one count. Where they cannot (GCP's shared-core machines burst only for
+    moments, or a peak beyond what the floor bursts to), the machines above the floor run
+    for the peak hours only: three e2-medium held all month for a booking API that peaks
+    at 3 vCPU for 4 hours a day had cost $94.54, where two and a third at peak cost $68.28.
     """
     low = max(min_count, 1)
-    if c.burst is not None:
-        count = max(low, math.ceil(vcpu_peak / c.peak_vcpu - 1e-9),
-                    math.ceil(vcpu_avg / c.vcpu - 1e-9))
-        return count, count
     floor = max(low, math.ceil(vcpu_avg / c.vcpu - 1e-9))
-    return floor, max(floor, math.ceil(vcpu_peak / c.vcpu - 1e-9))
+    return floor, max(floor, math.ceil(vcpu_peak / c.peak_vcpu - 1e-9))
 
 
 def scaled_instance_hours(floor: int, peak: int, peak_hours_per_month: float) -> float:
