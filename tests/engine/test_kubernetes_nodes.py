@@ -135,3 +135,33 @@ def test_the_review_says_why_a_cluster_what_its_plane_costs_and_the_design_witho
             f"machines behind the load balancer (preferences.kubernetes: avoid) would cost "
             f"${less:,.2f} a month less ("
             f"{less / first.monthly_cost_usd:.1%} of the total).") in finding
+
+
+def test_cpu_batch_work_is_not_an_always_on_service_that_calls_for_a_cluster():
+    """A smart-meter firm's ingest API, its dashboard API and a nightly billing run (240
+    vCPU-hours a month, 16 GB) were counted three always-on services and designed on
+    Kubernetes; the billing run keeps even two vCPUs busy 8% of the month."""
+    billing = {"name": "billing-batch", "type": "worker", "vcpu_hours_per_month": 240,
+               "memory_gb": 16}
+    req = {"name": "gridpulse", "users": ["us"], "availability_target": 99.9,
+           "preferences": {"providers": ["aws"]},
+           "workloads": [
+               {"name": "ingest-api", "type": "web_service", "peak_rps": 600,
+                "avg_rps": 230, "cpu_ms_per_request": 4},
+               {"name": "dashboard-api", "type": "web_service", "peak_rps": 40,
+                "avg_rps": 5, "cpu_ms_per_request": 50},
+               billing]}
+    result = assess(req, catalog())
+    first = result.options[0]
+    assert not [li for li in first.line_items if li.component == "Kubernetes control plane"]
+    # the review prices running it for its work instead of holding its machine
+    (cost,) = [p for p in result.review if p.pillar == "cost_optimization"]
+    assert any(f.startswith("billing-batch: 240 vCPU-hours a month on 1 machine held all "
+                            "month for its memory") for f in cost.findings), cost.findings
+    # the same work spread over the month (1,460 vCPU-hours: 2 vCPU with 16 GB, its two
+    # vCPUs busy all month) is an always-on service, and the third makes a cluster
+    steady = {**req, "workloads": [*req["workloads"][:2],
+                                   {**billing, "vcpu_hours_per_month": 1460}]}
+    (plane,) = [li for li in assess(steady, catalog()).options[0].line_items
+                if li.component == "Kubernetes control plane"]
+    assert plane.note.endswith("share the cluster: ingest-api, dashboard-api, billing-batch")

@@ -79,12 +79,36 @@ CDN_REQUESTS_BILLED = frozenset({"aws", "gcp"})
 CDN_NAMES = {"aws": "CloudFront", "azure": "Azure CDN", "gcp": "Cloud CDN"}
 
 
+#: The most memory a vCPU comes with on the providers' memory-optimised shapes (r6g, E
+#: series, n2-highmem: 8 GiB a vCPU): a worker's memory needs at least its total / this
+#: many vCPUs held while it runs.
+MEMORY_GIB_PER_VCPU_MAX = 8.0
+#: ... and a worker stated in vCPU-hours whose work keeps those busy less than this share
+#: of the month (``compute.PART_TIME_UTILISATION``) is batch work, not an always-on service.
+BATCH_UTILISATION = 0.5
+
+
+def batch_work(d: WorkloadDemand) -> bool:
+    """A CPU worker stated in vCPU-hours whose work would leave even the fewest vCPUs that
+    hold its memory idle most of the month: a job run when there is work. A smart-meter
+    firm's nightly billing run, 240 vCPU-hours a month with 16 GB, had been counted an
+    always-on service and, with its two APIs, tipped the design onto a cluster."""
+    res = d.resources
+    if d.type != "worker" or "vcpu_hours_per_month" not in res or "gpu_count" in res \
+            or res.get("follows_traffic"):
+        return False
+    held_vcpu = max(1.0, float(res["memory_gib"]) / MEMORY_GIB_PER_VCPU_MAX)
+    return float(res["vcpu"]) / held_vcpu < BATCH_UTILISATION
+
+
 def always_on_services(demands: list[WorkloadDemand]) -> list[str]:
     """The long-running services of the business's own that run all month: a GPU batch
     job started for its hours (a monthly retraining run of 72 h) is not one, and had made
-    a radiology team's two services three, and a cluster."""
+    a radiology team's two services three, and a cluster; nor is CPU batch work
+    (``batch_work``)."""
     return [d.workload for d in demands if d.type in _RUNS_SERVICE
-            and float(d.resources.get("hours_per_month", HOURS_PER_MONTH)) >= HOURS_PER_MONTH]
+            and float(d.resources.get("hours_per_month", HOURS_PER_MONTH)) >= HOURS_PER_MONTH
+            and not batch_work(d)]
 
 
 def uses_kubernetes(req: Requirements, demands: list[WorkloadDemand]) -> bool:
