@@ -316,8 +316,7 @@ def worker(catalog: Catalog, design: OptionDesign, req: Requirements, d: Workloa
                  min_count=1, processes=worker_processes(vcpu),
                  spot=spot, scales=bool(res.get("follows_traffic")),
                  on_cluster=design.kubernetes)
-            and "vcpu_hours_per_month" in res and not res.get("follows_traffic")
-            and not design.kubernetes):
+            and "vcpu_hours_per_month" in res and not res.get("follows_traffic")):
         part_time = _part_time(catalog, design, req, d, design.lines[-1])
         if part_time is not None:
             design.part_time_workers.append(part_time)
@@ -343,7 +342,8 @@ PART_TIME_MIN_SHARE = 0.2
 def _part_time(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDemand,
                held: PricedLine) -> PartTimeWorker | None:
     """The machines that would run a worker's vCPU-hours started only for its work (each
-    with its memory, as many as hold it at once), where the machines held all month are
+    with its memory, as many as hold it at once, with no more vCPUs in all than the held
+    machines), where the machines held all month are
     mostly idle and that costs materially less; None otherwise. Part-time machines are on
     demand (or spot): a commitment bills every hour."""
     res = d.resources
@@ -358,14 +358,21 @@ def _part_time(catalog: Catalog, design: OptionDesign, req: Requirements, d: Wor
         return None
     per_vm = per_vm_hour_usd(catalog, design, req)
     held_usd = a.monthly_usd + count * HOURS_PER_MONTH * per_vm
+    # no more vCPUs at once than the held machines have: the work is not assumed to
+    # spread wider than the design runs it (a 64-vCPU machine for 4 hours had been offered
+    # for a billing run held on one 4-vCPU machine)
+    held_vcpu = count * float(row.attributes["vcpu"])
     option = PurchaseOption.SPOT if res["spot"] else PurchaseOption.ON_DEMAND
     best: tuple[float, int, float, str] | None = None
     for c in machine_candidates(catalog, design.provider, design.region.code, option,
-                                allow_arm=req.preferences.allow_arm):
+                                allow_arm=req.preferences.allow_arm,
+                                kubernetes=design.kubernetes):
         if c.burst is not None:
             continue  # a burstable machine's credits are for idle time, not long runs
         n = max(1, math.ceil(memory / c.memory_gib - 1e-9),
                 math.ceil(work / (c.vcpu * HOURS_PER_MONTH) - 1e-9))
+        if n * float(c.row.attributes["vcpu"]) > held_vcpu + 1e-9:
+            continue
         hours = work / (n * c.vcpu)
         cost = n * hours * (c.price_per_hour + per_vm)
         if best is None or (cost, n) < best[:2]:
@@ -377,7 +384,7 @@ def _part_time(catalog: Catalog, design: OptionDesign, req: Requirements, d: Wor
     if saving < max(PART_TIME_MIN_SAVING_USD, PART_TIME_MIN_SHARE * held_usd):
         return None
     return PartTimeWorker(d.workload, work, count, round(busy, 3), sku, n, round(hours, 1),
-                          money(cost), money(saving))
+                          money(cost), money(saving), design.kubernetes)
 
 
 def _gpu_worker(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDemand,

@@ -123,6 +123,7 @@ class PartTimeWorker:
     hours: float  # each, a month
     monthly_usd: float  # part-time, a month
     saving_usd: float  # against the machines held all month
+    on_cluster: bool = False  # the machines are a Kubernetes node pool
 
 
 @dataclass(frozen=True, slots=True)

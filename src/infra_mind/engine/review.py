@@ -321,10 +321,13 @@ def _cost(f: ArchitectureFacts, c: list[ControlResult]) -> list[Finding]:
 
 
 def _part_time_text(p: PartTimeWorker) -> str:
-    held = f"{p.held} machine{'s' if p.held > 1 else ''}"
+    held = (f"{p.held} node{'s' if p.held > 1 else ''} of its own" if p.on_cluster
+            else f"{p.held} machine{'s' if p.held > 1 else ''}")
+    how = ("as a Kubernetes Job, on a node pool that scales to zero between runs"
+           if p.on_cluster else "on a schedule or from a job queue")
     return (f"{p.workload}: {p.vcpu_hours:,.0f} vCPU-hours a month on {held} held all month "
             f"for its memory, busy {p.utilisation:.0%} of the time. Started only for its work "
-            f"(on a schedule or from a job queue), {p.machines} x {p.sku} for about "
+            f"({how}), {p.machines} x {p.sku} for about "
             f"{p.hours:,.0f} h would cost {usd(p.monthly_usd)} a month, "
             f"{usd(p.saving_usd)} less.")
 
