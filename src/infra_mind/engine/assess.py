@@ -65,7 +65,7 @@ from infra_mind.engine.sizing import (
     WorkloadDemand,
     size_all,
 )
-from infra_mind.engine.workloads import USER_FACING, WorkloadKind, kinds_where
+from infra_mind.engine.workloads import WorkloadKind, is_user_facing, kinds_where
 
 #: Kept here for callers that read it from ``assess``; the rule lives in ``ranking``.
 EXISTING_PROVIDER_TOLERANCE = ranking.EXISTING_PROVIDER_TOLERANCE
@@ -129,7 +129,7 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
     evaluated.sort(key=lambda c: (providers.index(c.design.provider),
                                   allowed[c.design.provider].index(c.design.region)))
     if not choice.applies and not choice.users and any(
-            w.type in USER_FACING for w in req.workloads):
+            is_user_facing(w) for w in req.workloads):
         warnings.append(USERS_UNKNOWN)
     warnings += _wide_groups(choice)
     region_choice = _region_choice(choice)

@@ -46,7 +46,7 @@ from infra_mind.engine.pricing import (
 )
 from infra_mind.engine.requirements import Requirements
 from infra_mind.engine.sizing import HOURS_PER_MONTH, TARGET_CPU_UTILISATION, WorkloadDemand
-from infra_mind.engine.workloads import WorkloadKind
+from infra_mind.engine.workloads import WorkloadKind, is_internal
 
 
 def machines(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDemand,
@@ -174,6 +174,9 @@ def web(catalog: Catalog, design: OptionDesign, req: Requirements, d: WorkloadDe
                 round(peak_hours * 24 / HOURS_PER_MONTH, 2), vcpu_avg, c.vcpu))
         else:
             design.underutilised.append(d.workload)
+    if is_internal(d):
+        design.internal_services.append((d.workload, choice.peak, first_line))
+        return
     design.public_services.append((d.workload, choice.peak, first_line))
     design.has_public_endpoint = True
 

@@ -53,7 +53,7 @@ from infra_mind.engine.places import (
     place_name,
 )
 from infra_mind.engine.requirements import Requirements
-from infra_mind.engine.workloads import USER_FACING
+from infra_mind.engine.workloads import is_user_facing
 
 #: A region is near its users when the round trip is at most this. From a region group, the
 #: regions of its own side of a continent are under 40 ms; the US west coast is 64-69 ms from
@@ -215,7 +215,7 @@ def choose(req: Requirements, allowed: Sequence[Region], also: Sequence[Region] 
     ``also``: regions of ``near_some`` kept as well, as they close compliance gaps."""
     users, source = user_groups(req)
     shares = dict(req.user_shares)
-    user_facing = any(w.type in USER_FACING for w in req.workloads)
+    user_facing = any(is_user_facing(w) for w in req.workloads)
     if not users:
         return Choice(list(allowed), (), "", "not applied: where the users are is not "
                       "stated", {}, applies=False)

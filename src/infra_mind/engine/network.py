@@ -18,7 +18,7 @@ from infra_mind.engine.option import OptionDesign
 from infra_mind.engine.pricing import first_row, hourly_line, line, tier_group
 from infra_mind.engine.requirements import KubernetesPreference, Requirements, Workload
 from infra_mind.engine.sizing import HOURS_PER_MONTH, WorkloadDemand
-from infra_mind.engine.workloads import kinds_where
+from infra_mind.engine.workloads import behind_public_load_balancer, is_internal, kinds_where
 
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
 #: Kubernetes (auto) is chosen when the design has at least this many always-on services.
@@ -176,12 +176,14 @@ def standing_load_balancer_reasons(design: OptionDesign, req: Requirements) -> l
 
 def _entry(catalog: Catalog, design: OptionDesign, req: Requirements,
            demands: list[WorkloadDemand]) -> None:
+    _internal_entry(catalog, design, req, demands)
     if not design.public_services:
         return
     design.has_public_endpoint = True
     if load_balancer_reasons(design, req):
         design.load_balancer = True
-        _load_balancer(catalog, design, demands)
+        _load_balancer(catalog, design,
+                       [d for d in demands if behind_public_load_balancer(d)])
         return
     for _, _, index in design.public_services:
         pl = design.lines[index]
@@ -194,30 +196,60 @@ def _entry(catalog: Catalog, design: OptionDesign, req: Requirements,
                                    "TLS terminated on the instance's public endpoint")
 
 
-def _load_balancer(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand]
-                   ) -> None:
+def _internal_entry(catalog: Catalog, design: OptionDesign, req: Requirements,
+                    demands: list[WorkloadDemand]) -> None:
+    """How the business's own services reach its internal ones. On a cluster, its service
+    network (no line); on machines, an internal load balancer of their own where there is
+    more than one instance to reach (or the availability target puts them in two zones),
+    else the one instance's private address. Never the public load balancer, whose WAF
+    and capacity they would pay for, nor the internet."""
+    if not design.internal_services:
+        return
+    internal = [d for d in demands if is_internal(d)]
+    two_zones = float(req.availability_target) >= SINGLE_INSTANCE_MAX_AVAILABILITY
+    busy = two_zones or any(peak > 1 for _, peak, _ in design.internal_services)
+    if design.kubernetes:
+        how = "reached by the other services through the cluster's service network"
+    elif busy:
+        how = "reached by the other services through an internal load balancer"
+        _load_balancer(catalog, design, internal, internal=True)
+    else:
+        how = "reached by the other services on its private address, no load balancer"
+    for _, _, index in design.internal_services:
+        pl = design.lines[index]
+        pl.item = pl.item.model_copy(update={"note": f"{pl.item.note}; internal: {how}"})
+
+
+def _load_balancer(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand],
+                   internal: bool = False) -> None:
+    """The load balancer of ``demands``: the public one, or ``internal``, the internal
+    services' own (priced as the provider prices either: one product, an internal
+    scheme), its capacity and data from their requests and responses alone."""
     p, r = design.provider, design.region.code
+    name = "internal load balancer" if internal else "load balancer"
     hourly = first_row(catalog, p, r, ProductFamily.LOAD_BALANCER, dimension="hourly")
     if hourly is None:
-        design.unpriced.append(f"(shared): load balancer in {p} {r}")
+        design.unpriced.append(f"(shared): {name} in {p} {r}")
         return
-    item = hourly_line(hourly, 1, workload="(shared)", component="load balancer")
+    item = hourly_line(hourly, 1, workload="(shared)", component=name)
     design.add(item, "network", growth.Fixed(item.monthly_usd))
-    design.capabilities["encryption_in_transit"] = "TLS terminated at the load balancer"
+    if not internal:
+        design.capabilities["encryption_in_transit"] = "TLS terminated at the load balancer"
     avg_rps = sum(float(d.resources.get("avg_rps", 0)) for d in demands)
+    # an internal service's responses go to the other services, not through it out
     egress = sum(d.egress_gb_per_month for d in demands
-                 if d.type in _LOAD_BALANCED)
+                 if d.type in _LOAD_BALANCED and not internal)
     capacity = first_row(catalog, p, r, ProductFamily.LOAD_BALANCER, dimension="capacity")
     if capacity is not None and capacity.unit is Unit.LCU_HOUR and (avg_rps or egress):
-        _capacity_units(design, capacity, avg_rps, egress)
+        _capacity_units(design, capacity, avg_rps, egress, name)
     elif capacity is not None and capacity.unit is Unit.HOUR:
         # forwarding or routing rules beyond those the hourly price includes, one a service
         included = int(hourly.attributes.get("rules_included", 0) or 0)
-        extra = len(design.public_services) - included
+        extra = len(design.internal_services if internal else design.public_services) - included
         if included and extra > 0:
             item = hourly_line(capacity, extra, workload="(shared)",
-                               component="load balancer rules",
-                               note=f"one rule a public service, {included} included")
+                               component=f"{name} rules",
+                               note=f"one rule a service, {included} included")
             design.add(item, "network", growth.Fixed(item.monthly_usd))
     data = first_row(catalog, p, r, ProductFamily.LOAD_BALANCER, dimension="data")
     if data is not None:
@@ -225,14 +257,14 @@ def _load_balancer(catalog: Catalog, design: OptionDesign, demands: list[Workloa
         inbound = received_gb(avg_rps)
         received = (f"{avg_rps:g} rps x {SECONDS_PER_MONTH:,} s x {AVG_REQUEST_BYTES:g} bytes "
                     f"= {inbound:,.1f} GB received")
-        if direction == "inbound":
+        if direction == "inbound" or (direction == "both" and not egress):
             gb, note = inbound, received
         elif direction == "outbound":
             gb, note = egress, f"{qty(egress)} GB served"
         else:
             gb, note = inbound + egress, f"{received} + {qty(egress)} GB served"
         if gb > 0:
-            item = line(data, workload="(shared)", component="load balancer data processed",
+            item = line(data, workload="(shared)", component=f"{name} data processed",
                         quantity=gb, note=note)
             design.add(item, "network", growth.ScaledLinear(item.monthly_usd))
 
@@ -248,8 +280,8 @@ def open_connections(avg_rps: float) -> float:
     return avg_rps / REQUESTS_PER_CONNECTION * CONNECTION_SECONDS
 
 
-def _capacity_units(design: OptionDesign, row: PriceRow, avg_rps: float, egress: float
-                    ) -> None:
+def _capacity_units(design: OptionDesign, row: PriceRow, avg_rps: float, egress: float,
+                    name: str = "load balancer") -> None:
     """AWS LCU-hours: the largest of the LCU dimensions at average load."""
     new_per_s = avg_rps / REQUESTS_PER_CONNECTION
     active = open_connections(avg_rps)
@@ -263,7 +295,7 @@ def _capacity_units(design: OptionDesign, row: PriceRow, avg_rps: float, egress:
             f"{HOURS_PER_MONTH} h / {GB_PER_HOUR_PER_LCU:g} GB = {by_bytes:.2f}); "
             f"{avg_rps:g} rps at {REQUESTS_PER_CONNECTION:g} requests a connection "
             f"(keep-alive), each open {CONNECTION_SECONDS:g} s")
-    item = line(row, workload="(shared)", component="load balancer capacity",
+    item = line(row, workload="(shared)", component=f"{name} capacity",
                 quantity=units * HOURS_PER_MONTH, note=note)
     design.add(item, "network", growth.ScaledLinear(item.monthly_usd))
 
@@ -352,12 +384,14 @@ def in_private_network(workloads: Iterable[WorkloadDemand | Workload]) -> bool:
 def nat_data_gb(demands: list[WorkloadDemand]) -> float:
     """Data through NAT: the outbound traffic private machines start themselves.
 
-    Workers' and training's stated egress (webhooks, third-party APIs, uploads); web
-    responses leave through the load balancer and object downloads from the storage
+    Workers', training's and internal services' stated egress (webhooks, third-party
+    APIs, uploads); public web responses leave through the load balancer and object
+    downloads from the storage
     service, so neither passes NAT. Package and image pulls are assumed to use the
     provider's private endpoints and are not counted.
     """
-    return sum(d.egress_gb_per_month for d in demands if d.type in _EGRESS_THROUGH_NAT)
+    return sum(d.egress_gb_per_month for d in demands
+               if d.type in _EGRESS_THROUGH_NAT or is_internal(d))
 
 
 def _nat(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand]) -> None:

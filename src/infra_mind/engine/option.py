@@ -63,6 +63,8 @@ class OptionDesign:
     held_peaks: list[HeldPeak] = field(default_factory=list)
     #: Public services on machines: (workload, instances at peak, index of its first line).
     public_services: list[tuple[str, int, int]] = field(default_factory=list)
+    #: Internal services on machines (``WebService.internal``), as ``public_services``.
+    internal_services: list[tuple[str, int, int]] = field(default_factory=list)
     #: Autoscaled services whose floor cannot carry their peak even at full CPU (a peak
     #: that comes at once waits on new machines).
     sudden_peaks: list[SuddenPeak] = field(default_factory=list)

@@ -43,7 +43,7 @@ from infra_mind.engine.option import OptionDesign
 from infra_mind.engine.pricing import first_row, hourly_line, line, tier_group
 from infra_mind.engine.requirements import Requirements
 from infra_mind.engine.sizing import HOURS_PER_MONTH, WorkloadDemand
-from infra_mind.engine.workloads import kinds_where
+from infra_mind.engine.workloads import behind_public_load_balancer, kinds_where
 
 #: Rules a WAF policy is given. AWS WAF: four AWS managed rule groups (core rule set,
 #: known bad inputs, SQL database, Amazon IP reputation list), each billed as one rule;
@@ -94,13 +94,12 @@ LOG_BUCKETS = {
            "Nearline, deleted after 365 days (lifecycle rules)"}
 #: Workload kinds whose data the provider's object storage holds.
 _IN_OBJECT_STORAGE = kinds_where(lambda f: f.in_object_storage)
-_LOAD_BALANCED = kinds_where(lambda f: f.load_balanced)
 
 
 def _avg_rps(demands: list[WorkloadDemand]) -> float:
     """Requests a second through the load balancer, on average."""
     return sum(float(d.resources.get("avg_rps", 0)) for d in demands
-               if d.type in _LOAD_BALANCED)
+               if behind_public_load_balancer(d))
 
 
 def asked_for(req: Requirements) -> set[str]:
@@ -159,7 +158,7 @@ def _log_archive(catalog: Catalog, design: OptionDesign, demands: list[WorkloadD
 def _waf(catalog: Catalog, design: OptionDesign, demands: list[WorkloadDemand]) -> None:
     p, r = design.provider, design.region.code
     name = WAF_NAMES[p]
-    services = [d.workload for d in demands if d.type in _LOAD_BALANCED]
+    services = [d.workload for d in demands if behind_public_load_balancer(d)]
     design.capabilities["web_application_firewall"] = (
         f"{name} with {WAF_RULE_WORDS[p]} on the load balancer of "
         f"{', '.join(services)}")
@@ -224,7 +223,7 @@ def _gateway(design: OptionDesign, hourly: PriceRow, capacity: PriceRow | None,
                                f"{design.region.code}")
         return
     avg_rps = _avg_rps(demands)
-    egress = sum(d.egress_gb_per_month for d in demands if d.type in _LOAD_BALANCED)
+    egress = sum(d.egress_gb_per_month for d in demands if behind_public_load_balancer(d))
     by_compute = avg_rps / WAF_V2_RPS_PER_COMPUTE_UNIT
     connections = open_connections(avg_rps)
     by_connections = connections / PERSISTENT_CONNECTIONS_PER_CU

@@ -283,6 +283,11 @@ class WebService(_Workload):
         DEFAULT_PEAK_HOURS_PER_DAY, gt=0, le=24,
         description="Hours a day traffic runs above what the average-load instances serve: "
                     "the autoscaler holds peak capacity for these hours only (24 = always)")
+    internal: bool = Field(
+        False, description="Called only by the business's own services (an internal API), "
+                           "never from the internet: not behind the public load balancer or "
+                           "its WAF, and not where users wait; its egress_gb_per_month is "
+                           "what it sends to the internet itself (third-party APIs)")
 
     @property
     def average_rps(self) -> float:

@@ -142,12 +142,17 @@ def size_web_service(w: WebService, availability: float) -> WorkloadDemand:
         f"instances for {_fmt(w.peak_hours_per_day)} h a day = {_fmt(w.peak_hours_per_day)} x "
         f"{HOURS_PER_MONTH} / {HOURS_PER_DAY} = {peak_hours:.1f} h a month",
     ]
-    return WorkloadDemand(w.name, WorkloadKind(w.type), {
+    resources: dict[str, float | int | str | bool] = {
         "vcpu": round(vcpu, 4), "vcpu_avg": round(vcpu_avg, 4),
         "memory_gib_per_instance": w.memory_gb, "instances_min": n_min,
         "peak_rps": w.peak_rps, "avg_rps": round(avg, 4),
-        "peak_hours_per_month": round(peak_hours, 4)},
-        trace, w.egress_gb_per_month, scales_with_traffic=True)
+        "peak_hours_per_month": round(peak_hours, 4)}
+    if w.internal:  # said only when so: a public service's demand reads as it always did
+        resources["internal"] = True
+        trace.append("internal: called by the business's own services only, not from the "
+                     "internet")
+    return WorkloadDemand(w.name, WorkloadKind(w.type), resources, trace,
+                          w.egress_gb_per_month, scales_with_traffic=True)
 
 
 def size_worker(w: Worker, spot_ok: bool) -> WorkloadDemand:

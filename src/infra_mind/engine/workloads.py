@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
 
 from pydantic import BaseModel
 
@@ -198,3 +198,26 @@ def facts_of(kind: str) -> KindFacts:
 USER_FACING: Final = kinds_where(lambda f: f.user_facing)
 #: Kinds that train or serve models.
 ML_KINDS: Final = kinds_where(lambda f: f.group is KindGroup.ML)
+
+
+#: Kinds whose responses leave through the load balancer.
+LOAD_BALANCED: Final = kinds_where(lambda f: f.load_balanced)
+
+
+def is_internal(w: Any) -> bool:
+    """A web service only the business's own services call (``WebService.internal``),
+    from a requirements workload or a demand (its ``resources``)."""
+    resources = getattr(w, "resources", None)
+    if isinstance(resources, dict):
+        return bool(resources.get("internal"))
+    return bool(getattr(w, "internal", False))
+
+
+def is_user_facing(w: Any) -> bool:
+    """A person waits on it: a user-facing kind that is not an internal service."""
+    return w.type in USER_FACING and not is_internal(w)
+
+
+def behind_public_load_balancer(w: Any) -> bool:
+    """Its requests and responses pass the public load balancer (and a WAF on it)."""
+    return w.type in LOAD_BALANCED and not is_internal(w)

@@ -957,6 +957,12 @@ export const REQUIREMENTS_SCHEMAS = {
     "maximum": 24,
     "title": "Peak Hours Per Day",
     "type": "number"
+   },
+   "internal": {
+    "default": false,
+    "description": "Called only by the business's own services (an internal API), never from the internet: not behind the public load balancer or its WAF, and not where users wait; its egress_gb_per_month is what it sends to the internet itself (third-party APIs)",
+    "title": "Internal",
+    "type": "boolean"
    }
   },
   "required": [

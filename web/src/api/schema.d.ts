@@ -2085,6 +2085,12 @@ export interface components {
              */
             egress_gb_per_month: number;
             /**
+             * Internal
+             * @description Called only by the business's own services (an internal API), never from the internet: not behind the public load balancer or its WAF, and not where users wait; its egress_gb_per_month is what it sends to the internet itself (third-party APIs)
+             * @default false
+             */
+            internal: boolean;
+            /**
              * Memory Gb
              * @description Memory one instance of the service needs
              * @default 2

@@ -43,6 +43,7 @@ const LABELS: Record<string, string> = {
   cpu_ms_per_request: "CPU time per request (ms)",
   memory_gb: "Memory (GB)",
   peak_hours_per_day: "Peak hours a day",
+  internal: "Internal (called only by your other services)",
   vcpu_hours_per_month: "vCPU-hours a month",
   vcpu: "vCPUs",
   interruptible: "Interruptible (may run on spot capacity)",
