@@ -948,7 +948,7 @@ export interface components {
             egress_gb_per_month?: number;
             /**
              * Internal
-             * @description Called only by the business's own services (an internal API), never from the internet: not behind the public load balancer or its WAF, and not where users wait; its egress_gb_per_month is what it sends to the internet itself (third-party APIs)
+             * @description Called only by the business's own services (an internal API), never from the internet: kept off the public load balancer and its WAF. Its internet egress is what it sends out itself (third-party APIs)
              * @default false
              */
             internal?: boolean;
