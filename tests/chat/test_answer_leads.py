@@ -250,3 +250,10 @@ def test_going_over_budget_is_the_budget():
     """"Will we go over budget?" had led with the risks, whose title says "what could go
     wrong"."""
     assert ask("Will we go over budget?", "marketplace-platform").startswith("**Budget.**")
+
+
+def test_how_long_logs_are_kept_is_the_year_of_logs():
+    """"How long do we keep logs?" led with PCI DSS's written agreements with service
+    providers ("keep ..."): the year of logs the design keeps now says "kept 365 days"."""
+    assert ask("How long do we keep logs?", "eu-fintech").startswith(
+        "**Req. 10.5.1: Audit log history is retained for at least 12 months (met).**")

@@ -83,7 +83,7 @@ def test_pci_keeps_a_year_of_logs_in_a_bucket_sized_from_the_requests():
                                "month 12")
     assert d.capabilities["log_retention_1y"] == (
         "an AWS CloudTrail trail and the load balancer's access logs delivered to an S3 "
-        "bucket: S3 Standard for 90 days, then S3 Standard-IA, deleted after 365 days (a "
+        "bucket and kept 365 days: S3 Standard for the first 90, then S3 Standard-IA (a "
         "lifecycle rule)")
     assert not d.unpriced
 

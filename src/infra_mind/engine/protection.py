@@ -86,12 +86,12 @@ LOG_REQUESTS = {"aws": "the load balancer's access logs",
                 "azure": "the load balancer's diagnostic logs",
                 "gcp": "the load balancer's request logs"}
 LOG_BUCKETS = {
-    "aws": "delivered to an S3 bucket: S3 Standard for 90 days, then S3 Standard-IA, "
-           "deleted after 365 days (a lifecycle rule)",
-    "azure": "exported to an Azure Storage account: the hot tier for 90 days, then the cool "
-             "tier, deleted after 365 days (a lifecycle management policy)",
-    "gcp": "routed by a log sink to a Cloud Storage bucket: Standard for 90 days, then "
-           "Nearline, deleted after 365 days (lifecycle rules)"}
+    "aws": "delivered to an S3 bucket and kept 365 days: S3 Standard for the first 90, then "
+           "S3 Standard-IA (a lifecycle rule)",
+    "azure": "exported to an Azure Storage account and kept 365 days: the hot tier for the "
+             "first 90, then the cool tier (a lifecycle management policy)",
+    "gcp": "routed by a log sink to a Cloud Storage bucket and kept 365 days: Standard for "
+           "the first 90, then Nearline (lifecycle rules)"}
 #: Workload kinds whose data the provider's object storage holds.
 _IN_OBJECT_STORAGE = kinds_where(lambda f: f.in_object_storage)
 
