@@ -115,6 +115,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "kept": ("kept", "stored"),
     "keep": ("keep", "stored"),
     "hosted": ("hosted", "stored"),
+    # "How long do we keep logs?": the controls say "retained", "retention"
+    "retained": ("retained", "stored"),
+    "retain": ("retain", "stored"),
+    "retention": ("retention", "stored"),
     # "What happens if Sydney goes down?" ("goes down" folds to "outage"): the reliability
     # review's words, not only the region fact that names Sydney
     "outage": ("outage", "failover", "recovery"),
