@@ -37,7 +37,11 @@ def lead(question: str) -> str:
     ("How reliable is it?", "**Review: reliability.**"),
     ("How much would a 3-year commitment save?", "**"),
     ("What is the monthly egress cost?", "**(shared) on aws eu-north-1.**"),
-    ("Is our data stored in Sweden?", "**Where the data is stored: the regions compared"),
+    ("Is our data stored in Sweden?", "**Where the data is stored and hosted: the regions "
+                                      "compared"),
+    # "Where is our data stored?" had led with the PCI DSS keys control
+    ("Where is our data stored?", "**Where the data is stored and hosted"),
+    ("Where is our data?", "**Where the data is stored and hosted"),
     ("What happens if the region goes down?", "**Review: reliability.**"),
     # speed: a page load had found the load balancer's line items
     ("How fast will pages load for our customers?", "**Review: performance efficiency.**"),

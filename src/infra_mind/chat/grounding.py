@@ -220,9 +220,10 @@ def _region_choice(result: Mapping[str, Any]) -> list[FactDoc]:
                  f"{usd(cheapest['monthly_cost_usd'])} a month"
                  + (f": {'; '.join(cheapest['why_not'])}" if cheapest.get("why_not") else "")
                  + ".")
-    return [FactDoc("region-choice", "Where the data is stored: the regions compared, their "
-                    "cost and latency to the users",
-                    text)]
+    # "stored and hosted": "Where is our data stored?" had led with PCI DSS's keys for
+    # "stored account data", whose title holds the same two words
+    return [FactDoc("region-choice", "Where the data is stored and hosted: the regions "
+                    "compared, their cost and latency to the users", text)]
 
 
 def _recommended_option(result: Mapping[str, Any]) -> Mapping[str, Any] | None:

@@ -191,7 +191,11 @@ _PHRASE_WORDS = {"not priced": "unpriced", "isn't priced": "unpriced",
                  "aren't priced": "unpriced", "not included": "unpriced",
                  # "What happens if the region goes down?": the reliability facts' outage
                  "goes down": "outage", "go down": "outage", "went down": "outage",
-                 "is down": "outage"}
+                 "is down": "outage",
+                 # "Where is our data?" ("where" is a stopword): where it is stored
+                 "where is our data": "data stored", "where is the data": "data stored",
+                 "where does our data live": "data stored",
+                 "where will our data live": "data stored"}
 _PHRASES = re.compile(r"\b(" + "|".join(re.escape(p) for p in _PHRASE_WORDS) + r")\b")
 
 
