@@ -31,7 +31,8 @@ def lead(question: str) -> str:
 @pytest.mark.parametrize(("question", "starts"), [
     ("Why did you pick this region?", "**Recommendation.** Recommended: the AWS"),
     ("Can we cut costs without losing availability?", "**"),
-    ("Is Kubernetes necessary here?", "**Review: operational excellence.**"),
+    ("Is Kubernetes necessary here?", "**Kubernetes: a cluster or not, and why.** "
+                                      "Kubernetes adds cluster upgrades"),
     # in the asker's words, each had led with an article or another fact (2026-12-07)
     ("Is the design highly available?", "**Review: reliability.**"),
     ("How reliable is it?", "**Review: reliability.**"),
@@ -261,3 +262,21 @@ def test_how_long_logs_are_kept_is_the_year_of_logs():
     providers ("keep ..."): the year of logs the design keeps now says "kept 365 days"."""
     assert ask("How long do we keep logs?", "eu-fintech").startswith(
         "**Req. 10.5.1: Audit log history is retained for at least 12 months (met).**")
+
+
+def test_kubernetes_questions_say_why_there_is_a_cluster_or_not():
+    """"Do we need Kubernetes?" on a design without a cluster had led with the
+    requirements' preference ("Kubernetes auto") and nothing on why: the operational review
+    now says why not, and the reason is a fact of its own."""
+    result = result_of("seasonal-ecommerce")
+    assert result["requirements"]["preferences"]["kubernetes"] == "auto"
+    why_not = ("No Kubernetes cluster (preferences.kubernetes: auto): 2 always-on services "
+               "(storefront-api, image-processing-worker), fewer than the 3 at which sharing "
+               "a cluster pays for its control plane and its upgrades; they run on machines "
+               "of their own.")
+    assert why_not in ask("Do we need Kubernetes?", "seasonal-ecommerce")
+    for question in ("Should we use Kubernetes?", "Why no Kubernetes?"):
+        assert ask(question, "seasonal-ecommerce") == (
+            f"**Kubernetes: a cluster or not, and why.** {why_not}"), question
+    # kubernetes: avoid says nothing of it
+    assert "kubernetes" not in {f.id for f in fact_documents(result_of("saas-startup"))}

@@ -312,7 +312,8 @@ def test_is_kubernetes_worth_it_is_answered_with_what_the_cluster_costs_and_save
     # it had led with the shared line items, three times, one per provider
     facts = fact_documents(result_of("marketplace-platform"))
     (lead, *_) = rank_facts("Is Kubernetes worth it for us?", facts, 3)
-    assert lead.fact.id == "review:operational_excellence"
+    # the operational review's finding, as its own fact
+    assert lead.fact.id == "kubernetes"
     assert "Why a cluster: preferences.kubernetes: auto, and 4 always-on services" in (
         lead.fact.text)
     assert "(preferences.kubernetes: avoid) would cost $" in lead.fact.text

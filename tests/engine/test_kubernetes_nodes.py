@@ -154,6 +154,13 @@ def test_cpu_batch_work_is_not_an_always_on_service_that_calls_for_a_cluster():
     result = assess(req, catalog())
     first = result.options[0]
     assert not [li for li in first.line_items if li.component == "Kubernetes control plane"]
+    # the operational review says why there is no cluster
+    (ops,) = [p for p in result.review if p.pillar == "operational_excellence"]
+    assert ("No Kubernetes cluster (preferences.kubernetes: auto): 2 always-on services "
+            "(ingest-api, dashboard-api), fewer than the 3 at which sharing a cluster pays "
+            "for its control plane and its upgrades; they run on machines of their own. "
+            "Batch work (billing-batch) is not counted: it keeps its machines busy under "
+            "half the month.") in ops.findings
     # the review prices running it for its work instead of holding its machine
     (cost,) = [p for p in result.review if p.pillar == "cost_optimization"]
     assert any(f.startswith("billing-batch: 240 vCPU-hours a month on 1 machine held all "

@@ -110,6 +110,7 @@ def fact_documents(result: Mapping[str, Any]) -> list[FactDoc]:
     facts.extend(_cost_breakdown(result))
     facts.extend(_design(result))
     facts.extend(_risks(result))
+    facts.extend(_kubernetes(result))
     facts.extend(_next_steps(result))
     facts.extend(_stated(result))
     facts.extend(_unpriced(result))
@@ -728,6 +729,22 @@ def _risks(result: Mapping[str, Any]) -> list[FactDoc]:
     text = " ".join(f"{pillar} ({risk} risk): {finding}" for risk, pillar, finding in found)
     return [FactDoc("risks", title, "The main risks the Well-Architected review found, "
                                     f"highest first. {text}")]
+
+
+#: How the review's operational findings open when they say why there is a cluster or not.
+CLUSTER_FINDINGS = ("Kubernetes adds", "No Kubernetes cluster")
+
+
+def _kubernetes(result: Mapping[str, Any]) -> list[FactDoc]:
+    """Whether the recommended design runs a Kubernetes cluster, and why, from the
+    review's operational finding: "Do we need Kubernetes?" had led with the requirements'
+    preference alone."""
+    for pillar in result.get("review") or []:
+        for finding in pillar.get("findings") or []:
+            if finding.startswith(CLUSTER_FINDINGS):
+                return [FactDoc("kubernetes", "Kubernetes: a cluster or not, and why",
+                                finding)]
+    return []
 
 
 def _next_steps(result: Mapping[str, Any]) -> list[FactDoc]:

@@ -167,7 +167,8 @@ def assess(requirements: dict | Requirements, catalog: Catalog | Path | None = N
                     **_waf_quote(catalog, demands, chosen),
                     **_far_users(choice, allowed[chosen.design.provider], chosen.design),
                     nearer_region=_nearer_region(choice, chosen, evaluated),
-                    cluster=_without_cluster(catalog, req, demands, chosen))
+                    cluster=_without_cluster(catalog, req, demands, chosen),
+                    no_cluster=network.kubernetes_why_not(req, demands))
     facts = replace(facts, **_second_region(req, facts, chosen, evaluated))
     pillars = review(facts, chosen.controls)
     warnings += _kept_abroad(req, choice, chosen, evaluated)

@@ -155,6 +155,8 @@ class ArchitectureFacts:
     #: it, on machines behind the load balancer (None where that design violates more,
     #: prices less or opens more compliance gaps): ``assess._without_cluster``.
     cluster: tuple[str, float, float | None] | None = None
+    #: On ``kubernetes: auto`` without a cluster: why not (``network.kubernetes_why_not``).
+    no_cluster: str | None = None
     uses_spot: bool = False
     arm64: bool = False
     has_public_endpoint: bool = False  # a web service or static site behind a load balancer

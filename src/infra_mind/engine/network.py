@@ -121,6 +121,28 @@ def uses_kubernetes(req: Requirements, demands: list[WorkloadDemand]) -> bool:
                 and len(always_on_services(demands)) >= KUBERNETES_AUTO_MIN_SERVICES))
 
 
+def kubernetes_why_not(req: Requirements, demands: list[WorkloadDemand]) -> str | None:
+    """Why a design on ``auto`` runs no cluster, where it has services that could have
+    shared one; None otherwise. "Do we need Kubernetes?" had found only the preference."""
+    if req.preferences.kubernetes is not KubernetesPreference.AUTO or uses_kubernetes(
+            req, demands):
+        return None
+    services = always_on_services(demands)
+    batch = [d.workload for d in demands if batch_work(d)]
+    if not services and not batch:
+        return None
+    text = (f"No Kubernetes cluster (preferences.kubernetes: auto): {len(services)} "
+            f"always-on service{'' if len(services) == 1 else 's'}"
+            + (f" ({', '.join(services)})" if services else "")
+            + f", fewer than the {KUBERNETES_AUTO_MIN_SERVICES} at which sharing a cluster "
+              "pays for its control plane and its upgrades; they run on machines of their "
+              "own")
+    if batch:
+        text += (f". Batch work ({', '.join(batch)}) is not counted: it keeps its machines "
+                 "busy under half the month")
+    return text + "."
+
+
 def kubernetes_why(req: Requirements, demands: list[WorkloadDemand]) -> str:
     """Why a design runs a cluster (``uses_kubernetes``), in words."""
     if req.preferences.kubernetes is KubernetesPreference.REQUIRED:

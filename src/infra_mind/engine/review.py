@@ -50,6 +50,8 @@ def _operational_excellence(f: ArchitectureFacts, c: list[ControlResult]) -> lis
     if f.kubernetes:
         out.append(("medium", "Kubernetes adds cluster upgrades and node-pool operations; "
                               "budget engineering time for them." + _cluster_text(f)))
+    elif f.no_cluster:
+        out.append(("none", f.no_cluster))
     if f.unpriced:
         out.append(("medium", "Not priced from the catalog, so missing from the total: "
                               + "; ".join(f.unpriced) + "."))
