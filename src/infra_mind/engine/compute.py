@@ -346,9 +346,9 @@ def _part_time(catalog: Catalog, design: OptionDesign, req: Requirements, d: Wor
                held: PricedLine) -> PartTimeWorker | None:
     """The machines that would run a worker's vCPU-hours started only for its work (each
     with its memory, as many as hold it at once, with no more vCPUs in all than the held
-    machines), where the machines held all month are
-    mostly idle and that costs materially less; None otherwise. Part-time machines are on
-    demand (or spot): a commitment bills every hour."""
+    machines), where the machines held all month are mostly idle and that costs
+    materially less; None otherwise. Part-time machines are on demand (or spot): a
+    commitment bills every hour."""
     res = d.resources
     work = float(res["vcpu_hours_per_month"])
     memory = float(res["memory_gib"])

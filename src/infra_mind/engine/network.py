@@ -408,9 +408,8 @@ def nat_data_gb(demands: list[WorkloadDemand]) -> float:
 
     Workers', training's and internal services' stated egress (webhooks, third-party
     APIs, uploads); public web responses leave through the load balancer and object
-    downloads from the storage
-    service, so neither passes NAT. Package and image pulls are assumed to use the
-    provider's private endpoints and are not counted.
+    downloads from the storage service, so neither passes NAT. Package and image pulls
+    are assumed to use the provider's private endpoints and are not counted.
     """
     return sum(d.egress_gb_per_month for d in demands
                if d.type in _EGRESS_THROUGH_NAT or is_internal(d))
