@@ -31,8 +31,9 @@ def lead(question: str) -> str:
 @pytest.mark.parametrize(("question", "starts"), [
     ("Why did you pick this region?", "**Recommendation.** Recommended: the AWS"),
     ("Can we cut costs without losing availability?", "**"),
-    ("Is Kubernetes necessary here?", "**Kubernetes: a cluster or not, and why.** "
-                                      "Kubernetes adds cluster upgrades"),
+    ("Is Kubernetes necessary here?", "**Kubernetes: a cluster or not, and why.** Whether a "
+                                      "cluster is required: Kubernetes adds cluster "
+                                      "upgrades"),
     # in the asker's words, each had led with an article or another fact (2026-12-07)
     ("Is the design highly available?", "**Review: reliability.**"),
     ("How reliable is it?", "**Review: reliability.**"),
@@ -277,6 +278,7 @@ def test_kubernetes_questions_say_why_there_is_a_cluster_or_not():
     assert why_not in ask("Do we need Kubernetes?", "seasonal-ecommerce")
     for question in ("Should we use Kubernetes?", "Why no Kubernetes?"):
         assert ask(question, "seasonal-ecommerce") == (
-            f"**Kubernetes: a cluster or not, and why.** {why_not}"), question
+            "**Kubernetes: a cluster or not, and why.** Whether a cluster is required: "
+            f"{why_not}"), question
     # kubernetes: avoid says nothing of it
     assert "kubernetes" not in {f.id for f in fact_documents(result_of("saas-startup"))}

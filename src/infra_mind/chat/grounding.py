@@ -742,8 +742,10 @@ def _kubernetes(result: Mapping[str, Any]) -> list[FactDoc]:
     for pillar in result.get("review") or []:
         for finding in pillar.get("findings") or []:
             if finding.startswith(CLUSTER_FINDINGS):
+                # "required": "Do we need Kubernetes?" ("need" folds to "required" too) had
+                # led with the requirements' "Kubernetes auto (required, avoid or auto)"
                 return [FactDoc("kubernetes", "Kubernetes: a cluster or not, and why",
-                                finding)]
+                                f"Whether a cluster is required: {finding}")]
     return []
 
 
