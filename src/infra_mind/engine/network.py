@@ -18,15 +18,20 @@ from infra_mind.engine.option import OptionDesign
 from infra_mind.engine.pricing import first_row, hourly_line, line, tier_group
 from infra_mind.engine.requirements import KubernetesPreference, Requirements, Workload
 from infra_mind.engine.sizing import HOURS_PER_MONTH, WorkloadDemand
-from infra_mind.engine.workloads import behind_public_load_balancer, is_internal, kinds_where
+from infra_mind.engine.workloads import (
+    LOAD_BALANCED,
+    behind_public_load_balancer,
+    is_internal,
+    kinds_where,
+)
 
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
 #: Kubernetes (auto) is chosen when the design has at least this many always-on services.
 KUBERNETES_AUTO_MIN_SERVICES = 3
-#: The workload kinds (see ``workloads.KINDS``) that count as such services, whose
-#: responses pass the load balancer, and whose stated egress passes NAT.
+#: The workload kinds (see ``workloads.KINDS``) that count as such services, and whose
+#: stated egress passes NAT (those whose responses pass the load balancer:
+#: ``workloads.LOAD_BALANCED``).
 _RUNS_SERVICE = kinds_where(lambda f: f.runs_service)
-_LOAD_BALANCED = kinds_where(lambda f: f.load_balanced)
 _EGRESS_THROUGH_NAT = kinds_where(lambda f: f.egress_through_nat)
 #: The kinds that run inside the customer's network, so private subnets (and NAT) apply.
 IN_PRIVATE_NETWORK = kinds_where(lambda f: f.in_private_network)
@@ -260,7 +265,7 @@ def _load_balancer(catalog: Catalog, design: OptionDesign, demands: list[Workloa
     avg_rps = sum(float(d.resources.get("avg_rps", 0)) for d in demands)
     # an internal service's responses go to the other services, not through it out
     egress = sum(d.egress_gb_per_month for d in demands
-                 if d.type in _LOAD_BALANCED and not internal)
+                 if d.type in LOAD_BALANCED and not internal)
     capacity = first_row(catalog, p, r, ProductFamily.LOAD_BALANCER, dimension="capacity")
     if capacity is not None and capacity.unit is Unit.LCU_HOUR and (avg_rps or egress):
         _capacity_units(design, capacity, avg_rps, egress, name)
