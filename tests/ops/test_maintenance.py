@@ -170,6 +170,25 @@ def sweeper_blind(app):
     restore()
 
 
+#: Cached reads tried, each in its own window, before one is required to use no database.
+CACHED_READ_TRIES = 3
+
+
+async def _read_from_the_cache(app, client, headers: dict[str, str]) -> dict[str, Any]:
+    """The assessments list, read with no database use: the app's sweeper (blind to the
+    planted runs, but still sweeping) can query inside one read's window (CI: its
+    waiting-runs query landed in one), so a read is tried up to ``CACHED_READ_TRIES`` times.
+    A list not served from the cache uses the database on every read, and fails."""
+    uses = []
+    for _ in range(CACHED_READ_TRIES):
+        with database_use(app) as use:
+            listed = (await client.get("/api/v1/assessments", headers=headers)).json()
+        if use.none:
+            return listed
+        uses.append(use)
+    raise AssertionError(f"every read used the database: {uses}")
+
+
 async def _plant_stuck(app, client, platform: Platform,
                        owner: Member | None = None) -> dict[str, str]:
     owner = owner or await create_member(app)
@@ -264,9 +283,8 @@ async def test_a_cleared_run_is_seen_at_once_by_a_cached_list_and_by_streams(
     owner = await create_member(app)
     ids = await _plant_stuck(app, client, platform, owner)
     before = (await client.get("/api/v1/assessments", headers=owner.headers)).json()
-    with database_use(app) as use:
-        cached = (await client.get("/api/v1/assessments", headers=owner.headers)).json()
-    assert use.none and cached == before  # served from the cache
+    cached = await _read_from_the_cache(app, client, owner.headers)
+    assert cached == before  # served from the cache
     heard: list[dict[str, Any]] = []
     channel_of(platform, STATUS_CHANNEL).subscribe(heard.append)
 
@@ -295,9 +313,8 @@ async def test_on_redis_the_commands_change_reaches_the_apis_cached_lists(
     ids = await _plant_stuck(app, client, platform, owner)
     async with another_process_on_redis(platform) as command:
         before = (await client.get("/api/v1/assessments", headers=owner.headers)).json()
-        with database_use(app) as use:
-            cached = (await client.get("/api/v1/assessments", headers=owner.headers)).json()
-        assert use.none and cached == before
+        cached = await _read_from_the_cache(app, client, owner.headers)
+        assert cached == before
 
         await clear_stuck(command, older_than_s=1800, action="fail")
 
