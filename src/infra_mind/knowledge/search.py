@@ -28,15 +28,14 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 _STOPWORD_TEXT = """
 a about above after again against all also am an and any are as at be because been
-before being below between both but by can could did do does doing done down during
-each either else ever every few for from further get gets go goes going got had has
-have having he
-her here hers him his how i if in into is it its itself just let lets may me might
-more most much must my neither no nor not now of off often on once one only or other
-our ours out over own per please same shall she should so some such than that the
-their theirs them then there these they this those through thus to too under until
-up upon us used using very via vs versus was we were what when where whether
-which while who whom whose why will with within without would yes yet you your yours
+before being below between both but by can could did do does doing done down during each
+either else ever every few for from further get gets go goes going got had has have
+having he her here hers him his how i if in into is it its itself just let lets may me
+might more most much must my neither no nor not now of off often on once one only or
+other our ours out over own per please same shall she should so some such than that the
+their theirs them then there these they this those through thus to too under until up
+upon us used using very via vs versus was we were what when where whether which while
+who whom whose why will with within without would yes yet you your yours
 """
 #: Common English words dropped from questions and articles alike. "use" is kept:
 #: "committed use discount" needs it. "go" is dropped: "Will we go over budget?" had led
