@@ -374,8 +374,24 @@ LONG_PEAKS_COMMITTED = Requirements.model_validate({
          "gpu": {"memory_gb": 8.0}}]})
 
 
+#: Found by this test (2026-12-07): with HIPAA, Google's private VMs pay Cloud NAT per
+#: VM-hour, which the machine choice added to each machine's price; past 32 VMs the
+#: gateway cap bills nothing more per VM. At 99.9 it chose e2-highcpu-4 (2,279.54 a month),
+#: at 99.99 e2-highcpu-2 (2,273.53), which the lower target could have had too.
+NAT_CAPPED_FLEET = Requirements.model_validate({
+    "name": "property test", "business": {"horizon_months": 1}, "compliance": ["hipaa"],
+    "preferences": {"providers": ["gcp"], "regions": ["us-central1"], "managed_services": False,
+                    "allow_arm": False},
+    "workloads": [
+        {"name": "0", "type": "object_storage", "storage_gb": 10.0},
+        {"name": "00", "type": "cache", "memory_gb": 1.0},
+        {"name": "000", "type": "web_service", "peak_rps": 2583.0, "avg_rps": 30.26953125,
+         "cpu_ms_per_request": 158.0, "memory_gb": 1.0}]})
+
+
 @SETTINGS
 @example(req=LONG_PEAKS_COMMITTED, targets=[99.0, 99.9])
+@example(req=NAT_CAPPED_FLEET, targets=[99.9, 99.99])
 @example(req=_one_database("azure", "eastus", "mysql", 81.0), targets=[99.5, 99.9])
 @example(req=_one_database("gcp", "us-central1", "postgres", 10.0), targets=[99.0, 99.9])
 @example(req=Requirements.model_validate({

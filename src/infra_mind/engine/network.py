@@ -26,6 +26,8 @@ from infra_mind.engine.workloads import (
 )
 
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
+#: The lines of Google's Cloud NAT (``_cloud_nat``): per VM-hour, or the gateway cap.
+CLOUD_NAT = "Cloud NAT"
 #: Kubernetes (auto) is chosen when the design has at least this many always-on services.
 KUBERNETES_AUTO_MIN_SERVICES = 3
 #: The workload kinds (see ``workloads.KINDS``) that count as such services, and whose
@@ -468,10 +470,11 @@ def per_vm_hour_usd(catalog: Catalog, design: OptionDesign, req: Requirements) -
 
     The machine choice adds it to every candidate's hourly price, so fewer, larger
     machines win where they cost less in all (and more traffic never buys a cheaper
-    design through a smaller NAT bill). The cap from 32 VMs is left out of the choice:
-    it only lowers the bill of large fleets, which ``_cloud_nat`` prices exactly.
+    design through a smaller NAT bill). Nothing where the design is chosen as if the
+    gateway cap from 32 VMs applies (``design.nat_capped``): a VM-hour then adds nothing
+    to the bill (``design.design_option`` prices both ways when the cap applies).
     """
-    if not req.compliance or design.provider != "gcp":
+    if not req.compliance or design.provider != "gcp" or design.nat_capped:
         return 0.0
     per_vm = first_row(catalog, design.provider, design.region.code,
                        ProductFamily.NAT_GATEWAY, dimension="vm_hour")
@@ -494,11 +497,11 @@ def _cloud_nat(catalog: Catalog, design: OptionDesign) -> None:
     avg_vms = vm_hours / HOURS_PER_MONTH
     if per_vm is not None and (cap is None
                                or vm_hours * per_vm.price_usd <= cap.price_usd * HOURS_PER_MONTH):
-        item = line(per_vm, workload="(shared)", component="Cloud NAT (per VM)",
+        item = line(per_vm, workload="(shared)", component=f"{CLOUD_NAT} (per VM)",
                     quantity=vm_hours, note=f"{vm_hours:,.1f} VM-hours of the private VMs "
                                             f"(about {avg_vms:.1f} at once)")
     elif cap is not None and (per_vm is not None or avg_vms >= 32):
-        item = hourly_line(cap, 1, workload="(shared)", component="Cloud NAT (gateway cap)",
+        item = hourly_line(cap, 1, workload="(shared)", component=f"{CLOUD_NAT} (gateway cap)",
                            note=f"about {avg_vms:.1f} VMs at once: the {usd(cap.price_usd)} "
                                 "an hour cap of one regional gateway applies")
     else:

@@ -82,6 +82,9 @@ class OptionDesign:
     load_balancer: bool = False
     #: The load balancer is Azure's Application Gateway WAF_v2 (``protection._gateway``).
     waf_gateway: bool = False
+    #: Machines chosen as if Cloud NAT's gateway cap applies (``design.design_option``):
+    #: a VM-hour adds nothing to a machine's price in the choice.
+    nat_capped: bool = False
     #: Workloads designed self-managed although managed services were asked, because the
     #: catalog prices no managed size that fits here: ranking does not compare them.
     not_as_asked: list[str] = field(default_factory=list)
