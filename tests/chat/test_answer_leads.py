@@ -50,7 +50,8 @@ def lead(question: str) -> str:
     ("Will the site be slow for users in Germany?", "**Where the data is stored"),
     # a why, a would or money (2026-12-07, from an Indian edtech's questions): the NAT
     # gateway article had answered "Why Google Cloud and not AWS?"
-    ("Why AWS and not Google Cloud?", "**GCP / Google Cloud option (europe-west1).**"),
+    ("Why AWS and not Google Cloud?", "**gcp europe-west1 against the recommended option, "
+                                      "part by part.**"),
     ("What would a 3-year commitment save?",
      "**Purchase options on aws eu-north-1: what each term or commitment saves.**"),
     ("How will costs grow over the year?", "**Cost projection.**"),
@@ -58,6 +59,15 @@ def lead(question: str) -> str:
     # option, "This is the recommended option", and no why)
     ("Why AWS?", "**Recommendation.** Recommended: the AWS"),
     ("Why did you go with AWS?", "**Recommendation.** Recommended: the AWS"),
+    # weighing another provider: where its cost differs, part by part (2026-12-07, a
+    # Brazilian marketplace's "Why is AWS more expensive?" had led with AWS's shared lines)
+    ("Why is Azure more expensive?", "**azure northeurope against the recommended option, "
+                                     "part by part.** azure option in northeurope: $"),
+    ("Why not Google Cloud?", "**gcp europe-west1 against the recommended option"),
+    ("GCP vs AWS?", "**gcp europe-west1 against the recommended option"),
+    ("How much more would Azure cost?", "**azure northeurope against the recommended"),
+    # the price on a provider is its option's own fact, its total
+    ("What would this cost on Azure?", "**Azure / Microsoft Azure option (northeurope).**"),
 ])
 def test_a_question_about_the_assessment_leads_with_a_fact(question, starts):
     assert lead(question).startswith(starts)
@@ -282,3 +292,18 @@ def test_kubernetes_questions_say_why_there_is_a_cluster_or_not():
             f"{why_not}"), question
     # kubernetes: avoid says nothing of it
     assert "kubernetes" not in {f.id for f in fact_documents(result_of("saas-startup"))}
+
+
+def test_why_another_provider_costs_more_names_the_parts_that_differ():
+    """Its difference from the recommendation, part by part, then the reasons."""
+    result = result_of("eu-fintech")
+    (azure,) = [a for a in result["recommended"]["alternatives"] if a["provider"] == "azure"]
+    text = asyncio.run(answer("Why is Azure more expensive?", result=result, kb=KB,
+                              history=[])).markdown
+    lead_paragraph = text.split("\n\n")[0]
+    largest = azure["differences"][0]
+    assert (f"{largest['part']} ${largest['monthly_usd']:,.2f} against "
+            f"${largest['recommended_usd']:,.2f}, ${abs(largest['delta_usd']):,.2f} "
+            f"{'more' if largest['delta_usd'] > 0 else 'less'}") in lead_paragraph
+    assert f"${azure['delta_usd']:,.2f} more a month ({azure['delta_pct']}%)" in lead_paragraph
+    assert "Related facts from your assessment:\n- **Recommendation.**" in text

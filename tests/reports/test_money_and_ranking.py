@@ -215,3 +215,19 @@ def test_the_executive_budget_says_when_the_budget_is_passed_and_what_grows_the_
     budget = " ".join(md_sections(render_report(advise(result), "executive", "md"))["Budget"])
     assert f"under budget. {note}" in budget
     assert f"under budget. {note}" in markdown_brief(AssessmentResult.model_validate(result))
+
+
+@pytest.mark.parametrize("name", BUDGETED)
+def test_each_alternative_says_where_its_cost_differs(budgeted, name):
+    """"AWS costs $1,268.65 more a month" left a CTO asking where (2026-12-07): the options
+    section and the brief name the largest differences by part."""
+    result = budgeted[name]
+    rec = result["recommended"]
+    executive = " ".join(md_sections(render_report(advise(result), "executive", "md"))[
+        "Options side by side"])
+    brief = markdown_brief(AssessmentResult.model_validate(result))
+    assert rec["alternatives"]
+    for a in rec["alternatives"]:
+        assert a["differences_text"]
+        said = f"; the largest differences: {a['differences_text']}"
+        assert said in executive and said in brief

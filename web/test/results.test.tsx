@@ -40,6 +40,9 @@ describe("the results view", () => {
     for (const a of result.recommended!.alternatives) {
       const change = Math.abs(a.delta_usd) < 0.005 ? "the same" : `${money(Math.abs(a.delta_usd))} ${a.delta_usd > 0 ? "more" : "less"}`;
       expect(optionsPanel).toHaveTextContent(`${a.region}: ${change} a month (`);
+      // and where it comes from, part by part ("ledger-db $178.42 more (db-custom-16-65536 against ...)")
+      expect(a.differences_text).not.toBe("");
+      expect(optionsPanel).toHaveTextContent(`; the largest differences: ${a.differences_text}.`);
     }
     expect(optionsPanel.textContent).not.toMatch(/[+−]\$/);
   });

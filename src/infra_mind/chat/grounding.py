@@ -118,6 +118,7 @@ def fact_documents(result: Mapping[str, Any]) -> list[FactDoc]:
     recommended = result.get("recommended") or None
     for option in result.get("options") or []:
         facts.append(_option(option, recommended))
+        facts.extend(_difference(option, recommended))
         facts.extend(_line_items(option, _served_by_cdn(result)))
         facts.extend(_commitment(option))
     facts.extend(_budget(result))
@@ -354,6 +355,35 @@ def _option(option: Mapping[str, Any], recommended: Mapping[str, Any] | None) ->
         text += " Unpriced (not in the total): " + "; ".join(unpriced) + "."
     title = f"{provider_name(provider)} option ({region})"
     return FactDoc(_slug("option", provider, region), title, text)
+
+
+def _difference(option: Mapping[str, Any], recommended: Mapping[str, Any] | None
+                ) -> list[FactDoc]:
+    """Where an option's cost differs from the recommended option's, part by part (the
+    engine's ``Alternative.differences``): "Why is AWS more expensive?" had the totals
+    alone to go on. A fact of its own, so that the option's fact stays the short answer
+    to "What would this cost on AWS?"; the recommended provider is not named in it."""
+    alternative = next((a for a in (recommended or {}).get("alternatives") or []
+                        if (a.get("provider"), a.get("region"))
+                        == (option.get("provider"), option.get("region"))), None)
+    if not alternative or not alternative.get("differences"):
+        return []
+    provider, region = option.get("provider", ""), option.get("region", "")
+    parts = []
+    for d in alternative["differences"]:
+        text = (f"{d['part']} {usd(float(d['monthly_usd']))} against "
+                f"{usd(float(d['recommended_usd']))}, {usd_change(float(d['delta_usd']))}")
+        parts.append(text + (f" ({d['detail']})" if d.get("detail") else ""))
+    # neither the provider's full name nor "cost": "What would this cost on AWS?" is the
+    # option's own fact, its total
+    text = (f"{_where(option, short=True)}: {usd_change(float(alternative['delta_usd']))} a "
+            f"month ({abs(float(alternative['delta_pct']))}%) than the recommended option. "
+            "Why it is dearer or cheaper, part by part (each workload with all its lines, the "
+            "shared lines by what they do), the largest differences first: "
+            + "; ".join(parts) + ".")
+    return [FactDoc(_slug("difference", provider, region),
+                    f"{provider} {region} against the recommended option, part by part",
+                    text)]
 
 
 def _fleet(item: Mapping[str, Any]) -> str:
@@ -957,6 +987,9 @@ def retrieve(question: str, result: Mapping[str, Any] | None, kb: KnowledgeBase,
     ranked = rank_facts(question, facts, k_facts, elsewhere)
     if _WHY.match(question) and rec and named == {rec.get("provider")}:
         ranked = _reasons_first(ranked, facts)
+    elif rec and named - {rec.get("provider")} and (_WHY.match(question)
+                                                    or _COMPARING.search(question)):
+        ranked = _comparison_first(ranked, facts, named, result or {})
     return Retrieved(facts=ranked, articles=articles)
 
 
@@ -964,12 +997,42 @@ def retrieve(question: str, result: Mapping[str, Any] | None, kb: KnowledgeBase,
 _WHY = re.compile(r"(?i)^\s*why\b(?!\s+not\b)")
 
 
+#: A question weighing a named provider against the recommendation ("Why not Azure?",
+#: "Why is AWS more expensive?", "GCP vs AWS?").
+_COMPARING = re.compile(r"(?i)\b(why\s+not|vs\.?|versus|instead|rather\s+than|compared?|"
+                        r"comparison|cheaper|dearer|costlier|pricier|(more|less)\s+expensive|"
+                        r"how\s+much\s+more|differen\w*)(?!\w)")
+
+
+def _comparison_first(ranked: list[FactHit], facts: Sequence[FactDoc], named: set[str],
+                      result: Mapping[str, Any]) -> list[FactHit]:
+    """For a question weighing named providers against the recommendation: where each
+    named option that was not recommended differs from the recommended one, part by part,
+    then the recommendation's reasons, then those options' facts, then the rest. "Why is
+    AWS more expensive?" had led with AWS's shared lines."""
+    rec = result.get("recommended") or {}
+    others = [(o.get("provider"), o.get("region")) for o in result.get("options") or []
+              if o.get("provider") in named
+              and (o.get("provider"), o.get("region")) != (rec.get("provider"),
+                                                           rec.get("region"))]
+    return _lead_with(ranked, facts, [*(_slug("difference", *o) for o in others),
+                                      "recommendation",
+                                      *(_slug("option", *o) for o in others)])
+
+
+def _lead_with(ranked: list[FactHit], facts: Sequence[FactDoc], ids: list[str]
+               ) -> list[FactHit]:
+    """``ranked`` with the facts of ``ids`` (those there are) first, in that order, as
+    many hits as before (at least those)."""
+    by_id = {f.id: f for f in facts}
+    top = max((h.score for h in ranked), default=1.0)
+    lead = [FactHit(by_id[i], top) for i in dict.fromkeys(ids) if i in by_id]
+    chosen = {h.fact.id for h in lead}
+    rest = [h for h in ranked if h.fact.id not in chosen]
+    return [*lead, *rest][:max(len(ranked), len(lead))]
+
+
 def _reasons_first(ranked: list[FactHit], facts: Sequence[FactDoc]) -> list[FactHit]:
     """The recommendation's reasons in the lead: "Why AWS?" had led with the AWS option's
     price, which says it is recommended but not why."""
-    reasons = next((f for f in facts if f.id == "recommendation"), None)
-    if reasons is None:
-        return ranked
-    rest = [h for h in ranked if h.fact.id != "recommendation"]
-    top = max((h.score for h in ranked), default=1.0)
-    return [FactHit(reasons, top), *rest][:max(len(ranked), 1)]
+    return _lead_with(ranked, facts, ["recommendation"])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from infra_mind.engine import difference
 from infra_mind.engine.latency import NEAR_RTT_MS, Choice, far_side, rtt_ms
 from infra_mind.engine.money import listing, usd, usd_change
 from infra_mind.engine.places import by_name, located, place_name, share_name
@@ -142,9 +143,13 @@ def alternative(chosen: Candidate, c: Candidate, promoted: bool, ranked: bool = 
             why.append(f"{usd(-delta)} a month less")
     if c.design.unpriced and not any("leaves out" in w for w in why):
         why.append(f"its total leaves out {_n(len(c.design.unpriced), 'unpriced component')}")
+    parts = difference.differences((pl.item for pl in c.design.lines),
+                                   (pl.item for pl in chosen.design.lines),
+                                   c.design.unpriced, chosen.design.unpriced)
     return Alternative(provider=c.design.provider, region=c.design.region.code,
                        monthly_cost_usd=c.cost, delta_usd=delta,
-                       delta_pct=_pct(delta, chosen.cost), why_not=why)
+                       delta_pct=_pct(delta, chosen.cost), why_not=why,
+                       differences=parts, differences_text=difference.in_words(parts))
 
 
 def _ranking(r: Ranking) -> str:

@@ -132,6 +132,24 @@ class Recommendation(_Out):
     ranking_rule: str = Field("", description="How the options were ranked, in words")
 
 
+class CostDifference(_Out):
+    """One part of the design priced on an option and on the recommended option
+    (``engine.difference``): a workload with all its lines, or shared lines grouped by what
+    they do (``CDN``, ``NAT``, ``WAF``, ``load balancer``, ``log archive``; others by their
+    component)."""
+
+    part: str
+    monthly_usd: float = Field(description="On this option, a month (0: it has none)")
+    recommended_usd: float = Field(description="On the recommended option (0: it has none)")
+    delta_usd: float = Field(description="monthly_usd - recommended_usd")
+    sku: str = Field("", description="The SKU of this option's dearest line of the part")
+    recommended_sku: str = Field("", description="The same on the recommended option")
+    shared: bool = Field(False, description="Shared lines, not a workload's")
+    detail: str = Field("", description="What differs, in words: the machines of a workload "
+                                        "(\"db.m6g.4xlarge against db-custom-8-40960\"), or "
+                                        "that one side has none of the part")
+
+
 class Alternative(_Out):
     provider: str
     region: str
@@ -139,6 +157,14 @@ class Alternative(_Out):
     delta_usd: float
     delta_pct: float
     why_not: list[str]
+    differences: list[CostDifference] = Field(
+        default_factory=list,
+        description="Where its monthly cost differs from the recommended option's, largest "
+                    "difference first (at most 8); empty in results made before it was "
+                    "recorded")
+    differences_text: str = Field(
+        "", description="The largest three differences in words: \"orders-db $924.80 more "
+                        "(db.m6g.4xlarge against db-custom-8-40960); CDN $290.71 more\"")
 
 
 class ProjectionMonth(_Out):

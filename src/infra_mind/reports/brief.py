@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from infra_mind.agents.sections import saves, where
+from infra_mind.agents.sections.words import against_recommended
 from infra_mind.engine.money import (
     all_at_once,
     budget_position,
@@ -39,6 +40,9 @@ def markdown_brief(result: AssessmentResult) -> str:
             + (f"{usd(o.compared_cost_usd)} | " if compared and o.compared_cost_usd is not None
                else "| " if compared else "")
             + f"{usd(o.monthly_cost_usd)} | {len(o.unpriced)} |" for o in result.options]
+    if rec is not None and rec.alternatives:
+        out += ["", f"Against {where(rec)}:", ""]
+        out += [f"- {where(a)}: {against_recommended(a)}" for a in rec.alternatives]
     chosen = next((o for o in result.options if rec and o.provider == rec.provider
                    and o.region == rec.region), None)
     if chosen is not None:

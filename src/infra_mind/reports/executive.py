@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from infra_mind.agents.sections import where
+from infra_mind.agents.sections.words import against_recommended
 from infra_mind.engine.money import all_at_once, budget_position, outlook, usd
 from infra_mind.engine.result import AssessmentResult, Option
 from infra_mind.reports.advice import Advice, Narrative, assemble
@@ -65,8 +66,13 @@ def options(result: AssessmentResult) -> Section:
                  for o in result.options)
     rec = result.recommended
     rule = (f"Best first, ranked by {rec.ranking_rule}.",) if rec and rec.ranking_rule else ()
-    return Section("options", "Options side by side", paragraphs=rule,
-                   table=Table(columns, rows))
+    # where each option's cost differs from the recommendation's: a CTO told "AWS costs
+    # $1,268.65 more" asks where (the database machines, the CDN, the NAT gateways)
+    against = tuple(f"{where(a)}: {against_recommended(a)}"
+                    for a in (rec.alternatives if rec else []))
+    return Section("options", "Options side by side",
+                   paragraphs=rule + ((f"Against {where(rec)}:",) if against else ()),
+                   bullets=against, table=Table(columns, rows))
 
 
 def budget(result: AssessmentResult) -> Section:

@@ -11,6 +11,17 @@ export interface components {
             delta_pct: number;
             /** Delta Usd */
             delta_usd: number;
+            /**
+             * Differences
+             * @description Where its monthly cost differs from the recommended option's, largest difference first (at most 8); empty in results made before it was recorded
+             */
+            differences?: components["schemas"]["CostDifference"][];
+            /**
+             * Differences Text
+             * @description The largest three differences in words: "orders-db $924.80 more (db.m6g.4xlarge against db-custom-8-40960); CDN $290.71 more"
+             * @default
+             */
+            differences_text?: string;
             /** Monthly Cost Usd */
             monthly_cost_usd: number;
             /** Provider */
@@ -307,6 +318,56 @@ export interface components {
             status: "met" | "gap" | "customer";
             /** Title */
             title: string;
+        };
+        /**
+         * CostDifference
+         * @description One part of the design priced on an option and on the recommended option
+         *     (``engine.difference``): a workload with all its lines, or shared lines grouped by what
+         *     they do (``CDN``, ``NAT``, ``WAF``, ``load balancer``, ``log archive``; others by their
+         *     component).
+         */
+        CostDifference: {
+            /**
+             * Delta Usd
+             * @description monthly_usd - recommended_usd
+             */
+            delta_usd: number;
+            /**
+             * Detail
+             * @description What differs, in words: the machines of a workload ("db.m6g.4xlarge against db-custom-8-40960"), or that one side has none of the part
+             * @default
+             */
+            detail?: string;
+            /**
+             * Monthly Usd
+             * @description On this option, a month (0: it has none)
+             */
+            monthly_usd: number;
+            /** Part */
+            part: string;
+            /**
+             * Recommended Sku
+             * @description The same on the recommended option
+             * @default
+             */
+            recommended_sku?: string;
+            /**
+             * Recommended Usd
+             * @description On the recommended option (0: it has none)
+             */
+            recommended_usd: number;
+            /**
+             * Shared
+             * @description Shared lines, not a workload's
+             * @default false
+             */
+            shared?: boolean;
+            /**
+             * Sku
+             * @description The SKU of this option's dearest line of the part
+             * @default
+             */
+            sku?: string;
         };
         /**
          * CostPart

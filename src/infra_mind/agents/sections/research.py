@@ -74,7 +74,9 @@ def alternatives_facts(r: AssessmentResult) -> list[str]:
         return ["no option could be priced"]
     facts = [f"recommended: {where(rec)} at {usd(rec.monthly_cost_usd)} a month"]
     facts += [f"alternative {where(a)}: {usd(a.monthly_cost_usd)} a month, {delta(a)}; "
-              f"why not: {'; '.join(a.why_not)}" for a in rec.alternatives]
+              f"why not: {'; '.join(a.why_not)}"
+              + (f"; largest differences by part: {a.differences_text}"
+                 if a.differences_text else "") for a in rec.alternatives]
     chosen = recommended_option(r)
     if chosen is not None:
         facts += [f"purchase option {c.purchase_option}: {usd(c.monthly_usd)} a month, "
@@ -95,6 +97,8 @@ def _alternatives_offline(r: AssessmentResult) -> str:
            "priced on the same requirements:", ""]
     out.append(bullets([f"**{where(a)}**: {usd(a.monthly_cost_usd)} a month, {delta(a)}."
                          + "".join(f" {w[0].upper()}{w[1:]}." for w in why_not(a))
+                         + (f" The largest differences: {a.differences_text}."
+                            if a.differences_text else "")
                          for a in rec.alternatives]))
     chosen = recommended_option(r)
     # a term asked for is already in the design's total (the strategy says so); spot is

@@ -53,6 +53,17 @@ def delta(a) -> str:
     return change if change == "the same" else f"{change} ({pct(abs(a.delta_pct))})"
 
 
+def against_recommended(a) -> str:
+    """An alternative's cost against the recommended option's, and where the difference
+    comes from: "$1,268.65 more a month (32.9%): orders-db $924.80 more (db.m6g.4xlarge
+    against db-custom-8-40960); CDN $290.71 more; NAT $91.89 more"."""
+    change = usd_change(a.delta_usd)
+    text = change if change == "the same" else f"{change} a month ({pct(abs(a.delta_pct))})"
+    if getattr(a, "differences_text", ""):
+        text += f"; the largest differences: {a.differences_text}"
+    return text
+
+
 def why_not(a) -> list[str]:
     """The engine's reasons against an alternative, without the cost difference (said apart)."""
     return [w for w in a.why_not if not w.endswith("a month more")]

@@ -132,12 +132,15 @@ export function ResultsView({ result, createdAt, level = 2, onTryLever }: Props)
           ))}
         </ul>
         {recommended?.alternatives.length ? (
-          <p className="hint">
-            {recommended.alternatives
-              .map((a) => `${providerName(a.provider)} ${a.region}: ${moneyChange(a.delta_usd)} a month (${percent(Math.abs(a.delta_pct))})`)
-              .join("; ")}
-            .
-          </p>
+          // each alternative against the recommendation, and where the difference comes from
+          <ul className="hint alternatives">
+            {recommended.alternatives.map((a) => (
+              <li key={`${a.provider}:${a.region}`}>
+                {`${providerName(a.provider)} ${a.region}: ${moneyChange(a.delta_usd)} a month (${percent(Math.abs(a.delta_pct))})`}
+                {a.differences_text ? `; the largest differences: ${a.differences_text}` : ""}.
+              </li>
+            ))}
+          </ul>
         ) : null}
         {options.length ? <CostBreakdownChart options={options} /> : null}
       </section>
