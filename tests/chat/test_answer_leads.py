@@ -307,3 +307,16 @@ def test_why_another_provider_costs_more_names_the_parts_that_differ():
             f"{'more' if largest['delta_usd'] > 0 else 'less'}") in lead_paragraph
     assert f"${azure['delta_usd']:,.2f} more a month ({azure['delta_pct']}%)" in lead_paragraph
     assert "Related facts from your assessment:\n- **Recommendation.**" in text
+
+
+@pytest.mark.parametrize(("question", "starts"), [
+    # "why" is a stopword: the budget's figures had led, not what makes them pass it
+    ("Why will we go over budget?", "**Over budget: why, what grows the cost.**"),
+    ("How do we get within budget?", "**Budget.**"),
+    # "expensive" had matched no fact at all (2026-12-07, a manga reader's question)
+    ("Why is it so expensive?", "**Cost breakdown: the biggest costs.**"),
+    ("Is it pricey?", "**Cost breakdown: the biggest costs.**"),
+    ("Is this too expensive for us?", "**Cost breakdown: the biggest costs"),
+])
+def test_why_and_expensive_reach_the_facts_that_say_so(question, starts):
+    assert ask(question).startswith(starts)

@@ -907,10 +907,20 @@ def rank_facts(question: str, facts: Sequence[FactDoc], k: int,
     terms = set(query)
     matched = [len(terms.intersection(tokens)) for tokens in corpus]
     titled = [len(terms.intersection(tokenize(f.title))) for f in facts]
+    if _WHY_QUESTION.match(question):
+        # "why" is a stopword, yet a fact titled for the why answers it: "Why are we over
+        # budget?" had led with the budget's figures, not what made them (2026-12-07)
+        titled = [n + bool(_WHY_TITLE.search(f.title)) for n, f in zip(titled, facts,
+                                                                       strict=True)]
     other = [any(f":{where}:" in f"{f.id}:" for where in elsewhere) for f in facts]
     ranked = sorted((i for i in range(len(facts)) if matched[i] and scores[i] > 0),
                     key=lambda i: (-matched[i], -titled[i], other[i], -scores[i], i))
     return [FactHit(facts[i], scores[i]) for i in ranked[:k]]
+
+
+#: A question that asks why, and a fact's title that says why.
+_WHY_QUESTION = re.compile(r"(?i)^\s*why\b")
+_WHY_TITLE = re.compile(r"(?i)\bwhy\b")
 
 
 #: Article tags that name a provider.

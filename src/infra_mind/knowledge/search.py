@@ -194,7 +194,14 @@ _PHRASE_WORDS = {"not priced": "unpriced", "isn't priced": "unpriced",
                  # "Where is our data?" ("where" is a stopword): where it is stored
                  "where is our data": "data stored", "where is the data": "data stored",
                  "where does our data live": "data stored",
-                 "where will our data live": "data stored"}
+                 "where will our data live": "data stored",
+                 # "Why is it so expensive?" had found no fact at all: what costs the
+                 # most (not every fact saying "cost"; "Why is the database so
+                 # expensive?" names what it asks about, and leads with its lines)
+                 **{f"{verb} {it}{so} {word}": "biggest cost"
+                    for verb in ("is", "are") for it in ("it", "this", "we", "that")
+                    for so in ("", " so", " too") for word in ("expensive", "costly",
+                                                               "pricey")}}
 _PHRASES = re.compile(r"\b(" + "|".join(re.escape(p) for p in _PHRASE_WORDS) + r")\b")
 
 
