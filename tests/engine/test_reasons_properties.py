@@ -18,7 +18,7 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from infra_mind.catalog.regions import GROUPS, region
+from infra_mind.catalog.regions import GROUPS, REGIONS, region
 from infra_mind.engine.assess import assess
 from infra_mind.engine.latency import NEAR_RTT_MS, far_side, rtt_ms
 from infra_mind.engine.places import COUNTRIES, place_name
@@ -573,9 +573,25 @@ def check_controls(result, reason):
     return True
 
 
+def check_not_in_catalog(result, reason):
+    """The users' countries without a region of the allowed providers in the catalog."""
+    m = re.fullmatch(r"The catalog has no (.+) region in (.+), so none there was compared: "
+                     r"the options are the nearest regions it prices", reason)
+    if not m:
+        return False
+    providers = sorted(p.value for p in result.requirements.preferences.providers)
+    assert m[1] == (", ".join(providers[:-1]) + " or " + providers[-1] if len(providers) > 1
+                    else providers[0])
+    covered = {r.country for r in REGIONS.values() if r.provider in providers}
+    missing = [p for p in result.region_choice.users if p in COUNTRIES and p not in covered]
+    assert missing and listing(m[2]) == [place_name(p) for p in missing]
+    assert not any(region(o.provider, o.region).country in missing for o in result.options)
+    return True
+
+
 CHECKS = (check_ranking, check_constraints, check_gaps, check_cost, check_cheaper,
           check_unpriced, check_users, check_preferred, check_closing, check_not_staying,
-          check_controls)
+          check_controls, check_not_in_catalog)
 
 
 def check_reasons(result: AssessmentResult) -> None:

@@ -278,3 +278,20 @@ def test_no_far_side_inside_the_group_for_a_country_or_for_a_narrow_group():
     assert far_side("ca", virginia) is None  # Canada's regions are 13 ms apart
     assert far_side("eu", region("aws", "eu-west-2")) is None  # London: the EU within 60
     assert far_side("us", montreal)[0] > NEAR_RTT_MS
+
+
+def test_a_country_without_a_region_in_the_catalog_is_said_so():
+    """Users in the UAE were served from Mumbai with nothing said of a region in the UAE
+    (2026-12-07): the catalog has none there, and the reasons say that none was compared."""
+    result = assess(business(users=["AE"]), catalog())
+    said = [r for r in result.recommended.reasons if r.startswith("The catalog has no ")]
+    assert said == ["The catalog has no aws, azure or gcp region in the United Arab Emirates, "
+                    "so none there was compared: the options are the nearest regions it "
+                    "prices"]
+    assert "AE" not in {region(o.provider, o.region).country for o in result.options}
+    # one provider allowed: its name alone; a country with a region: nothing said
+    aws = assess(business(users=["AE", "JP"], preferences={"providers": ["aws"]}), catalog())
+    assert any(r.startswith("The catalog has no aws region in the United Arab Emirates, so")
+               for r in aws.recommended.reasons)
+    japan = assess(business(users=["JP"]), catalog())
+    assert not any(r.startswith("The catalog has no ") for r in japan.recommended.reasons)

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from infra_mind.catalog.regions import REGIONS
 from infra_mind.engine import difference
 from infra_mind.engine.latency import NEAR_RTT_MS, Choice, far_side, rtt_ms
 from infra_mind.engine.money import listing, usd, usd_change
-from infra_mind.engine.places import by_name, located, place_name, share_name
+from infra_mind.engine.places import COUNTRIES, by_name, located, place_name, share_name
 from infra_mind.engine.ranking import (
     EXISTING_PROVIDER_TOLERANCE,
     NEAR_RULE,
@@ -269,6 +270,25 @@ def _preferred(chosen: Candidate) -> list[str]:
             f"prices, within the {NEAR_RULE}"]
 
 
+def _not_in_catalog(choice: Choice, providers: list[str]) -> list[str]:
+    """The users' countries where the catalog has no region of the allowed providers:
+    none there was compared. Users in the UAE were served from Mumbai with nothing said of
+    a region in the UAE, which a regulator or a CTO asks about first (2026-12-07)."""
+    if not choice.applies:
+        return []
+    covered = {r.country for r in REGIONS.values()
+               if not providers or r.provider in providers}
+    missing = [p for p in choice.users if p in COUNTRIES and p not in covered]
+    if not missing:
+        return []
+    names = sorted(providers)
+    which = (" or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+             + " ") if names else ""
+    return [f"The catalog has no {which}region in "
+            f"{listing([place_name(p) for p in missing])}, so none there was compared: the "
+            "options are the nearest regions it prices"]
+
+
 def _users(chosen: Candidate, choice: Choice) -> list[str]:
     if not choice.applies:
         return []
@@ -425,6 +445,7 @@ def recommendation(r: Ranking, choice: Choice, availability: float,
     reasons += _cheaper(r)
     reasons.append(_unpriced(r))
     reasons += _users(chosen, choice)
+    reasons += _not_in_catalog(choice, providers or [])
     reasons += _closing(r, choice, most_gaps)
     reasons += _preferred(chosen)
     if frameworks:
