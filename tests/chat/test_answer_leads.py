@@ -320,3 +320,15 @@ def test_why_another_provider_costs_more_names_the_parts_that_differ():
 ])
 def test_why_and_expensive_reach_the_facts_that_say_so(question, starts):
     assert ask(question).startswith(starts)
+
+
+def test_how_long_a_fine_tune_takes_is_its_training_line_with_the_run():
+    """"How long does a fine-tune take?" found no fact ("fine-tune" is two words to the
+    search), then only the month's instance-hours: the line's run is in its note."""
+    result = result_of("model-fine-tuning")
+    rec = next(o for o in result["options"] if o["rank"] == 1)
+    (train,) = [i for i in rec["line_items"] if i["component"] == "training GPUs"]
+    text = ask("How long does a fine-tune take?", "model-fine-tuning")
+    assert text.startswith(f"**{train['workload']} on {rec['provider']} {rec['region']}.**")
+    assert f"(how long a run takes, on how many machines: {train['note']})" in text
+    assert " h per run" in train["note"]

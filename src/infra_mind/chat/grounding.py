@@ -386,6 +386,15 @@ def _difference(option: Mapping[str, Any], recommended: Mapping[str, Any] | None
                     text)]
 
 
+def _training_run(item: Mapping[str, Any]) -> str:
+    """A training line's run in the engine's words (its note: the GPU-hours formula, the
+    machines in parallel, the hours a run takes): "How long does a fine-tune take?" was
+    answered with the month's instance-hours alone."""
+    if item.get("component") != TRAINING_COMPONENT or not item.get("note"):
+        return ""
+    return f" (how long a run takes, on how many machines: {item['note']})"
+
+
 def _fleet(item: Mapping[str, Any]) -> str:
     """An autoscaled fleet's machine counts: "How many app servers do we run at peak?" was
     answered with instance-hours alone."""
@@ -421,6 +430,10 @@ def _cdn_delivery(workload: str, served: list[str], shared: list[Mapping[str, An
             + "; ".join(f"{i['component']} {usd(i['monthly_usd'])}" for i in lines) + ".")
 
 
+#: The component of a training workload's GPU line (``engine.compute``).
+TRAINING_COMPONENT = "training GPUs"
+
+
 def _line_items(option: Mapping[str, Any], served: list[str]) -> list[FactDoc]:
     by_workload: dict[str, list[Mapping[str, Any]]] = {}
     for item in option.get("line_items") or []:
@@ -437,7 +450,8 @@ def _line_items(option: Mapping[str, Any], served: list[str]) -> list[FactDoc]:
             fleets.add(fleet)
             parts.append(f"{i['component']}: {i['sku']} ({i['service']}), {counts}"
                          f"{quantity(i['quantity'])} {i['unit']} x "
-                         f"{unit_price(i['unit_price_usd'])} = {usd(i['monthly_usd'])}")
+                         f"{unit_price(i['unit_price_usd'])} = {usd(i['monthly_usd'])}"
+                         + _training_run(i))
         lines = "; ".join(parts)
         # "monthly cost" in words: "What is the monthly egress cost?" had found the option's
         # total (which says both) before the line that prices the egress

@@ -195,6 +195,12 @@ _PHRASE_WORDS = {"not priced": "unpriced", "isn't priced": "unpriced",
                  "where is our data": "data stored", "where is the data": "data stored",
                  "where does our data live": "data stored",
                  "where will our data live": "data stored",
+                 # "How long does a fine-tune take?" found nothing: the workload and the
+                 # articles write it as one word, or as training
+                 "fine-tune": "finetune training", "fine tune": "finetune training",
+                 "fine-tuning": "finetune training", "fine tuning": "finetune training",
+                 "fine-tuned": "finetune training", "fine tuned": "finetune training",
+                 "fine-tunes": "finetune training", "fine tunes": "finetune training",
                  # "Why is it so expensive?" had found no fact at all: what costs the
                  # most (not every fact saying "cost"; "Why is the database so
                  # expensive?" names what it asks about, and leads with its lines)
