@@ -307,6 +307,8 @@ def test_why_another_provider_costs_more_names_the_parts_that_differ():
             f"{'more' if largest['delta_usd'] > 0 else 'less'}") in lead_paragraph
     assert f"${azure['delta_usd']:,.2f} more a month ({azure['delta_pct']}%)" in lead_paragraph
     assert "Related facts from your assessment:\n- **Recommendation.**" in text
+    # the options' figures answer it: no article picked for the word "Azure"
+    assert "From the knowledge base" not in text
 
 
 @pytest.mark.parametrize(("question", "starts"), [

@@ -1014,6 +1014,9 @@ def retrieve(question: str, result: Mapping[str, Any] | None, kb: KnowledgeBase,
     elif rec and named - {rec.get("provider")} and (_WHY.match(question)
                                                     or _COMPARING.search(question)):
         ranked = _comparison_first(ranked, facts, named, result or {})
+        # the options' own figures answer it: "Why not AWS?" had ended on the EKS article
+        # for its one word "aws", on a design with no cluster
+        articles = []
     return Retrieved(facts=ranked, articles=articles)
 
 
