@@ -104,3 +104,20 @@ def test_over_budget_the_way_within_it_comes_first():
     assert later.budget.levers and later.budget.within_budget is True
     assert strategy(later).startswith("**Commit once usage is steady.**")
     assert "**To stay within budget as the business grows**" in strategy(later)
+
+
+def test_the_choice_lists_each_option_not_chosen_with_its_monthly_difference():
+    """"Not chosen: AWS sa-east-1 ($1,268.65 more (32.9%) a month)" read as if the
+    percentage were monthly, its parentheses nested in the sentence's."""
+    result = assess(example("video-transcoding"))
+    text = SPECS[("cto", "choice")].offline(result)
+    listed = text.split("Not chosen:\n\n", 1)[1].splitlines()
+    names = {"aws": "AWS", "azure": "Azure", "gcp": "Google Cloud"}
+    for a, line in zip(result.recommended.alternatives, listed, strict=True):
+        change = f"${abs(a.delta_usd):,.2f} {'more' if a.delta_usd > 0 else 'less'}"
+        assert line.startswith(f"- {names[a.provider]} {a.region}: {change} a month "
+                               f"({abs(a.delta_pct):g}%)"), line
+    # a cheaper option ranked lower says why, after its figures
+    cheaper = [line for a, line in zip(result.recommended.alternatives, listed, strict=True)
+               if a.delta_usd < 0]
+    assert cheaper and all("less a month" in line and "; " in line for line in cheaper)

@@ -231,3 +231,4 @@ def test_each_alternative_says_where_its_cost_differs(budgeted, name):
         assert a["differences_text"]
         said = f"; the largest differences: {a['differences_text']}"
         assert said in executive and said in brief
+

@@ -7,9 +7,9 @@ from infra_mind.agents.sections.spec import SectionSpec
 from infra_mind.agents.sections.words import (
     best_saving,
     bullets,
-    delta,
     gap_line,
     gaps_of,
+    monthly_delta,
     pct,
     plural,
     recommended_option,
@@ -86,7 +86,7 @@ def _summary_offline(r: AssessmentResult) -> str:
                    "the remediation for each.")
     if rec.alternatives:
         nearest = min(rec.alternatives, key=lambda a: abs(a.delta_usd))
-        text = f"The nearest alternative, {where(nearest)}, costs {delta(nearest)} a month"
+        text = f"The nearest alternative, {where(nearest)}, costs {monthly_delta(nearest)}"
         reasons = why_not(nearest)
         out.append(text + (f" but ranks lower: {'; '.join(reasons)}." if nearest.delta_usd < 0
                            and reasons else "."))
@@ -105,9 +105,10 @@ def _choice_offline(r: AssessmentResult) -> str:
     out = [f"**{where(rec)}**, for these reasons, in the order the engine ranks them:", ""]
     out += [f"{i}. {x[0].upper()}{x[1:]}." for i, x in enumerate(rec.reasons, 1)]
     if rec.alternatives:
-        out += ["", "Not chosen: " + "; ".join(
-            f"{where(a)} ({', '.join([delta(a) + ' a month', *why_not(a)])})"
-            for a in rec.alternatives) + "."]
+        # one line each: in one sentence the figures' parentheses nested in its own
+        out += ["", "Not chosen:", "", bullets([
+            f"{where(a)}: {monthly_delta(a)}" + "".join(f"; {w}" for w in why_not(a)) + "."
+            for a in rec.alternatives])]
     return "\n".join(out)
 
 
