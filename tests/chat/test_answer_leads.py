@@ -290,6 +290,10 @@ def test_kubernetes_questions_say_why_there_is_a_cluster_or_not():
         assert ask(question, "seasonal-ecommerce") == (
             "**Kubernetes: a cluster or not, and why.** Whether a cluster is required: "
             f"{why_not}"), question
+    # with a self-managed cache the operations review had said "need patching", and led
+    for name in ("seasonal-ecommerce", "marketplace-platform"):
+        assert ask("Do we need Kubernetes?", name).startswith(
+            "**Kubernetes: a cluster or not, and why.**"), name
     # kubernetes: avoid says nothing of it
     assert "kubernetes" not in {f.id for f in fact_documents(result_of("saas-startup"))}
 

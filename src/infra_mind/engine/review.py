@@ -45,8 +45,10 @@ def _operational_excellence(f: ArchitectureFacts, c: list[ControlResult]) -> lis
         out.append(("medium", "No monitoring in the design: add metrics and alarms."))
     self_managed = [x.name for x in f.components if not x.managed]
     if self_managed:
-        out.append(("medium", "Self-managed components need patching, backups and failover "
-                              f"run by your team: {', '.join(self_managed)}."))
+        # "your team runs" rather than "need ...": the chat's "Do we need Kubernetes?" had
+        # led with this review for its word "need", not with the Kubernetes fact
+        out.append(("medium", "Self-managed components, whose patching, backups and "
+                              f"failover your team runs: {', '.join(self_managed)}."))
     if f.kubernetes:
         out.append(("medium", "Kubernetes adds cluster upgrades and node-pool operations; "
                               "budget engineering time for them." + _cluster_text(f)))
