@@ -45,6 +45,9 @@ def lead(question: str) -> str:
     ("Where is our data stored?", "**Where the data is stored and hosted"),
     ("Where is our data?", "**Where the data is stored and hosted"),
     ("What happens if the region goes down?", "**Review: reliability.**"),
+    # had led with the SOC 2 control on testing the recovery plan ("fail over a zone")
+    ("What happens if a zone fails?", "**Review: reliability.**"),
+    ("What happens if the database fails?", "**Review: reliability.**"),
     # speed: a page load had found the load balancer's line items
     ("How fast will pages load for our customers?", "**Review: performance efficiency.**"),
     ("Will the site be slow for users in Germany?", "**Where the data is stored"),

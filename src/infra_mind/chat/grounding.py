@@ -689,8 +689,10 @@ def _remediation_cost(control: Mapping[str, Any]) -> str:
 PILLAR_ABOUT = {
     "operational_excellence": "operations, monitoring and alerts",
     "security": "protecting data and access",
+    # "what happens when ... fails": "What happens if a zone fails?" had led with the
+    # SOC 2 control on testing the recovery plan ("fail over a zone")
     "reliability": "how available the design stays: high availability, outages, failover "
-                   "and recovery",
+                   "and recovery, what happens when a machine, a zone or a region fails",
     "performance_efficiency": "speed, latency and capacity",
     "cost_optimization": "spending and savings",
     "sustainability": "energy and idle capacity",
