@@ -47,6 +47,8 @@ def lead(question: str) -> str:
     ("What happens if the region goes down?", "**Review: reliability.**"),
     # had led with the SOC 2 control on testing the recovery plan ("fail over a zone")
     ("What happens if a zone fails?", "**Review: reliability.**"),
+    # had led with a web tier's sizing for its "instances"
+    ("Can we use spot instances?", "**Requirements as stated: preferences and targets.**"),
     ("What happens if the database fails?", "**Review: reliability.**"),
     # speed: a page load had found the load balancer's line items
     ("How fast will pages load for our customers?", "**Review: performance efficiency.**"),

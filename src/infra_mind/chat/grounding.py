@@ -278,7 +278,10 @@ def _stated(result: Mapping[str, Any]) -> list[FactDoc]:
             f"Kubernetes {prefs.get('kubernetes', 'auto')} (required, avoid or auto: where "
             "it pays off)",
             f"commitment {prefs.get('commitment', 'none')}",
-            f"spot capacity {'allowed' if prefs.get('spot_ok') else 'not allowed'}",
+            # "spot instances": "Can we use spot instances?" had led with a web tier's
+            # sizing, for its "instances"
+            f"spot capacity (spot instances) "
+            f"{'allowed' if prefs.get('spot_ok') else 'not allowed'}",
             f"arm64 machines {'allowed' if prefs.get('allow_arm', True) else 'not allowed'}",
             f"existing provider {prefs.get('existing_provider') or 'none'}",
             f"data residency {', '.join(req.get('data_residency') or []) or 'none stated'}",
