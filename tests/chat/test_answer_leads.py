@@ -343,3 +343,30 @@ def test_how_long_a_fine_tune_takes_is_its_training_line_with_the_run():
     assert text.startswith(f"**{train['workload']} on {rec['provider']} {rec['region']}.**")
     assert f"(how long a run takes, on how many machines: {train['note']})" in text
     assert " h per run" in train["note"]
+
+
+@pytest.mark.parametrize(("name", "question", "starts"), [
+    # a CTO's everyday questions (2026-12-07, from a manga reader's and an EU legal
+    # assistant's assessments): each had led with a budget lever naming the part in
+    # passing, the budget ("No single change ..."), or another option's lines
+    ("eu-fintech", "What does the load balancer cost?", "**(shared) on aws eu-north-1.**"),
+    ("eu-fintech", "How much egress do we pay for?", "**(shared) on aws eu-north-1.**"),
+    ("eu-fintech", "What instance types did you choose?", "**The architecture: what the "
+                                                          "design is made of"),
+    ("eu-fintech", "How do we back up the database?", "**ledger-db on aws eu-north-1.**"),
+    ("eu-fintech", "How will costs change over two years?", "**Cost projection.**"),
+    ("eu-fintech", "Is there a single point of failure?", "**Review: reliability.**"),
+    ("eu-fintech", "What is the monthly cost?", "**Cost breakdown: the biggest costs.**"),
+    ("marketplace-platform", "What does the load balancer cost?",
+     "**(shared) on azure northeurope.**"),
+])
+def test_everyday_questions_lead_with_the_fact_that_answers_them(name, question, starts):
+    assert ask(question, name).startswith(starts)
+
+
+def test_a_database_whose_backups_are_in_its_storage_price_says_so():
+    """RDS includes backups up to the storage's size, so the recommended option has no
+    backup line; "How do we back up the database?" had led with Google's."""
+    text = ask("How do we back up the database?", "eu-fintech")
+    assert "(automated backups (seven daily, incremental) included up to 100% of the " \
+           "storage)" in text

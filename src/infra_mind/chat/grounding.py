@@ -254,9 +254,9 @@ def _cost_breakdown(result: Mapping[str, Any]) -> list[FactDoc]:
                       f"in {len(amounts)} lines, "
                       + listing([usd(a) for a in sorted(amounts, reverse=True)]))
         for name, amounts in biggest)
-    text = (f"Where the money goes in the recommended {_where(chosen, short=True)}, "
-            f"{usd(option['monthly_cost_usd'])} a month in all: its biggest costs, largest "
-            f"first: {lines}.")
+    text = (f"Where the money goes in the recommended {_where(chosen, short=True)}, a "
+            f"monthly cost of {usd(option['monthly_cost_usd'])} in all: its biggest costs, "
+            f"largest first: {lines}.")
     return [FactDoc("cost-breakdown", "Cost breakdown: the biggest costs", text)]
 
 
@@ -389,6 +389,17 @@ def _difference(option: Mapping[str, Any], recommended: Mapping[str, Any] | None
                     text)]
 
 
+def _backups_included(item: Mapping[str, Any]) -> str:
+    """A database's storage line whose price includes its backups, so says: "How do we
+    back up the database?" had led with another option's backup line, the recommended
+    one's (RDS, Azure) having none."""
+    note = str(item.get("note") or "")
+    at = note.find("automated backups")
+    if item.get("component") != "database storage" or at < 0:
+        return ""
+    return f" ({note[at:]})"
+
+
 def _training_run(item: Mapping[str, Any]) -> str:
     """A training line's run in the engine's words (its note: the GPU-hours formula, the
     machines in parallel, the hours a run takes): "How long does a fine-tune take?" was
@@ -454,7 +465,7 @@ def _line_items(option: Mapping[str, Any], served: list[str]) -> list[FactDoc]:
             parts.append(f"{i['component']}: {i['sku']} ({i['service']}), {counts}"
                          f"{quantity(i['quantity'])} {i['unit']} x "
                          f"{unit_price(i['unit_price_usd'])} = {usd(i['monthly_usd'])}"
-                         + _training_run(i))
+                         + _training_run(i) + _backups_included(i))
         lines = "; ".join(parts)
         # "monthly cost" in words: "What is the monthly egress cost?" had found the option's
         # total (which says both) before the line that prices the egress
@@ -565,8 +576,11 @@ def _projection(result: Mapping[str, Any]) -> list[FactDoc]:
     if not months:
         return []
     first, last = months[0], months[-1]
-    text = (f"Cost projection (growth forecast) over {last['month']} months for the "
-            f"recommended option: month {first['month']} {usd(first['monthly_cost_usd'])}; "
+    # "changes": "How will costs change over two years?" had led with the budget levers
+    # ("each requirement changed")
+    text = (f"Cost projection (growth forecast: how the cost changes) over {last['month']} "
+            f"months for the recommended option: month {first['month']} "
+            f"{usd(first['monthly_cost_usd'])}; "
             f"month {last['month']} {usd(last['monthly_cost_usd'])}, between "
             f"{usd(last['p10'])} (P10) and {usd(last['p90'])} (P90).")
     # "how much will this cost next year?": the month a year after the first, else the
@@ -695,7 +709,8 @@ PILLAR_ABOUT = {
     # "what happens when ... fails": "What happens if a zone fails?" had led with the
     # SOC 2 control on testing the recovery plan ("fail over a zone")
     "reliability": "how available the design stays: high availability, outages, failover "
-                   "and recovery, what happens when a machine, a zone or a region fails",
+                   "and recovery, what happens when a machine, a zone or a region fails, "
+                   "single points of failure",
     "performance_efficiency": "speed, latency and capacity",
     "cost_optimization": "spending and savings",
     "sustainability": "energy and idle capacity",
@@ -747,7 +762,7 @@ def _design(result: Mapping[str, Any]) -> list[FactDoc]:
     return [FactDoc("design", "The architecture: what the design is made of, its servers",
                     f"The recommended {_where(result.get('recommended') or {}, short=True)} "
                     f"is made of, workload by workload, with how many machines each "
-                    f"holds: {parts}.")]
+                    f"holds and their instance types (SKUs): {parts}.")]
 
 
 #: The review's risks, highest first.
@@ -932,9 +947,29 @@ def rank_facts(question: str, facts: Sequence[FactDoc], k: int,
         titled = [n + bool(_WHY_TITLE.search(f.title)) for n, f in zip(titled, facts,
                                                                        strict=True)]
     other = [any(f":{where}:" in f"{f.id}:" for where in elsewhere) for f in facts]
+    # a budget lever names many parts in passing (the load balancer, a database, a cache):
+    # unless the question is about saving, it comes after a fact as fully matched
+    saving = bool(terms & SAVING_TERMS) or _WHAT_IF.match(question) is not None
+    aside = ([f.id.startswith(LEVER_PREFIX) for f in facts] if not saving
+             else [False] * len(facts))
     ranked = sorted((i for i in range(len(facts)) if matched[i] and scores[i] > 0),
-                    key=lambda i: (-matched[i], -titled[i], other[i], -scores[i], i))
+                    key=lambda i: (-matched[i], aside[i], -titled[i], other[i], -scores[i],
+                                   i))
     return [FactHit(facts[i], scores[i]) for i in ranked[:k]]
+
+
+#: The ids of the budget levers' facts (``_budget``).
+LEVER_PREFIX = "budget-lever"
+#: A question's terms that ask how to spend less (as ``tokenize`` leaves them): "What does
+#: the load balancer cost?" had led with the lever "machines behind the load balancer
+#: instead of Kubernetes", "How do we back up the database?" with the lever to self-manage
+#: it.
+SAVING_TERMS = frozenset({"budget", "sav", "lower", "cheaper", "reduc", "lever", "afford",
+                          "cut", "spend"})
+
+
+#: "What if we drop high availability?": a change, which a lever prices.
+_WHAT_IF = re.compile(r"(?i)^\s*what\s+if\b")
 
 
 #: A question that asks why, and a fact's title that says why.

@@ -177,14 +177,18 @@ def _database_storage(catalog: Catalog, design: OptionDesign, workload: str, eng
     row = exact[0]
     least = DB_MIN_STORAGE_GB.get((p, engine), 0.0)
     billed = max(gb, least)
-    note = f"{qty(gb)} GB" + (f", billed at the {qty(least)} GB minimum allocation"
-                            if billed > gb else "")
+    free = FREE_BACKUP_SHARE.get(p, 0.0)
+    note = (f"{qty(gb)} GB" + (f", billed at the {qty(least)} GB minimum allocation"
+                               if billed > gb else "")
+            + (" x 2 (primary and standby copies)" if copies == 2 else "")
+            # said where no backup line follows: why one option prices backups and
+            # another does not
+            + ("; automated backups (seven daily, incremental) included up to "
+               f"{free:.0%} of the storage" if free >= BACKUP_GB_PER_DATA_GB else ""))
     item = line(row, workload=workload, component="database storage",
-                quantity=billed * copies,
-                note=note + (" x 2 (primary and standby copies)" if copies == 2 else ""))
+                quantity=billed * copies, note=note)
     design.add(item, "storage", growth.GrowingStorage([row], gb, grow, copies, least))
     backup = [row for row in all_rows if row.attributes.get("dimension") == "backup"]
-    free = FREE_BACKUP_SHARE.get(p, 0.0)
     billable = max(0.0, (BACKUP_GB_PER_DATA_GB - free) * gb)
     if backup and billable > 0:
         item = line(backup[0], workload=workload, component="database backups",

@@ -195,6 +195,12 @@ _PHRASE_WORDS = {"not priced": "unpriced", "isn't priced": "unpriced",
                  "where is our data": "data stored", "where is the data": "data stored",
                  "where does our data live": "data stored",
                  "where will our data live": "data stored",
+                 # "How much egress do we pay for?" had led with "where it pays off"
+                 # (Kubernetes): what we pay is what it costs
+                 "we pay": "cost", "you pay": "cost", "i pay": "cost",
+                 # "How do we back up the database?": the backups' lines and controls
+                 "back up": "backup", "backs up": "backup", "backed up": "backup",
+                 "backing up": "backup",
                  # "How long does a fine-tune take?" found nothing: the workload and the
                  # articles write it as one word, or as training
                  "fine-tune": "finetune training", "fine tune": "finetune training",
