@@ -359,6 +359,10 @@ def test_how_long_a_fine_tune_takes_is_its_training_line_with_the_run():
     ("eu-fintech", "What is the monthly cost?", "**Cost breakdown: the biggest costs.**"),
     ("marketplace-platform", "What does the load balancer cost?",
      "**(shared) on azure northeurope.**"),
+    ("eu-fintech", "How secure is this?", "**Review: security.**"),
+    ("eu-fintech", "What happens when traffic spikes?", "**Review: performance efficiency.**"),
+    ("saas-startup", "What happens during the morning rush?",
+     "**Review: performance efficiency.**"),
 ])
 def test_everyday_questions_lead_with_the_fact_that_answers_them(name, question, starts):
     assert ask(question, name).startswith(starts)

@@ -381,8 +381,9 @@ def _difference(option: Mapping[str, Any], recommended: Mapping[str, Any] | None
     # option's own fact, its total
     text = (f"{_where(option, short=True)}: {usd_change(float(alternative['delta_usd']))} a "
             f"month ({abs(float(alternative['delta_pct']))}%) than the recommended option. "
-            "Why it is dearer or cheaper, part by part (each workload with all its lines, the "
-            "shared lines by what they do), the largest differences first: "
+            # not "cheaper": "Can we run this cheaper?" had led with this fact
+            "Where the difference comes from, part by part (each workload with all its "
+            "lines, the shared lines by what they do), the largest differences first: "
             + "; ".join(parts) + ".")
     return [FactDoc(_slug("difference", provider, region),
                     f"{provider} {region} against the recommended option, part by part",
@@ -705,13 +706,16 @@ def _remediation_cost(control: Mapping[str, Any]) -> str:
 #: need not say "availability".
 PILLAR_ABOUT = {
     "operational_excellence": "operations, monitoring and alerts",
-    "security": "protecting data and access",
+    # in the asker's words: "How secure is this?" had led with a SOC 2 control on security
+    # awareness, "What happens when traffic spikes?" with a worker's sizing
+    "security": "protecting data and access: how secure the design is",
     # "what happens when ... fails": "What happens if a zone fails?" had led with the
     # SOC 2 control on testing the recovery plan ("fail over a zone")
     "reliability": "how available the design stays: high availability, outages, failover "
                    "and recovery, what happens when a machine, a zone or a region fails, "
                    "single points of failure",
-    "performance_efficiency": "speed, latency and capacity",
+    "performance_efficiency": "speed, latency and capacity: what happens when traffic "
+                              "peaks",
     "cost_optimization": "spending and savings",
     "sustainability": "energy and idle capacity",
 }

@@ -141,6 +141,13 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "reliable": ("reliable", "reliability"),
     # "how fast will pages load?": the performance facts' words
     "fast": ("fast", "speed", "latency"),
+    # "What happens during the dinner rush?": the peak the sizing and the review speak of
+    "rush": ("rush", "peak"),
+    "spike": ("spike", "peak"),
+    "surge": ("surge", "peak"),
+    "busiest": ("busiest", "peak"),
+    # "How secure is this?" had led with an article: the security review and controls
+    "secure": ("secure", "security"),
     "slow": ("slow", "speed", "latency"),
     # "how old are the prices?": the catalog fact's "oldest price date"
     "old": ("old", "oldest"),
