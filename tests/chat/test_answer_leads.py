@@ -363,6 +363,10 @@ def test_how_long_a_fine_tune_takes_is_its_training_line_with_the_run():
     ("eu-fintech", "What happens when traffic spikes?", "**Review: performance efficiency.**"),
     ("saas-startup", "What happens during the morning rush?",
      "**Review: performance efficiency.**"),
+    ("saas-startup", "What should we negotiate with the provider?",
+     "**Review: cost optimization.**"),
+    ("saas-startup", "What about disaster recovery?", "**Review: reliability.**"),
+    ("saas-startup", "What is the network cost?", "**(shared) on gcp us-east1.**"),
 ])
 def test_everyday_questions_lead_with_the_fact_that_answers_them(name, question, starts):
     assert ask(question, name).startswith(starts)

@@ -470,7 +470,11 @@ def _line_items(option: Mapping[str, Any], served: list[str]) -> list[FactDoc]:
         lines = "; ".join(parts)
         # "monthly cost" in words: "What is the monthly egress cost?" had found the option's
         # total (which says both) before the line that prices the egress
-        text = (f"{_where(option, short=True)}, workload {workload}, line items with how "
+        # the shared lines are the network: "What is the network cost?" had led with
+        # another option's, whose CDN is a "Content Delivery Network"
+        what = ("the network and services the workloads share" if workload == "(shared)"
+                else f"workload {workload}")
+        text = (f"{_where(option, short=True)}, {what}, line items with how "
                 f"many machines and their monthly cost: {lines}."
                 + _cdn_delivery(workload, served, shared))
         facts.append(FactDoc(_slug("items", option.get("provider"), option.get("region"),
@@ -713,7 +717,7 @@ PILLAR_ABOUT = {
     # SOC 2 control on testing the recovery plan ("fail over a zone")
     "reliability": "how available the design stays: high availability, outages, failover "
                    "and recovery, what happens when a machine, a zone or a region fails, "
-                   "single points of failure",
+                   "single points of failure, disaster recovery",
     "performance_efficiency": "speed, latency and capacity: what happens when traffic "
                               "peaks",
     "cost_optimization": "spending and savings",

@@ -141,6 +141,11 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "reliable": ("reliable", "reliability"),
     # "how fast will pages load?": the performance facts' words
     "fast": ("fast", "speed", "latency"),
+    # "What should we negotiate?": the rates the review says to ask the provider for
+    "negotiate": ("negotiate", "ask"),
+    "negotiation": ("negotiate", "ask"),
+    # "How long until we outgrow this?": the growth the projection and the budget follow
+    "outgrow": ("outgrow", "growth", "projection"),
     # "What happens during the dinner rush?": the peak the sizing and the review speak of
     "rush": ("rush", "peak"),
     "spike": ("spike", "peak"),
