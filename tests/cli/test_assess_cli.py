@@ -41,7 +41,7 @@ def test_the_table_writes_money_one_way_and_lists_options_in_rank_order(capsys):
     result = json.loads(doc)
     code, out, _ = run(capsys, "assess", str(EXAMPLES / "saas-startup.yaml"))
     assert doc_code == code == 0
-    assert "USD" not in out and "difference" not in out and "$-" not in out and "-$" not in out
+    assert "USD" not in out and "(difference" not in out and "$-" not in out and "-$" not in out
     gap = result["budget"]["gap_usd"]
     assert f"${abs(gap):,.2f} {'under' if gap < 0 else 'over'} budget" in out
     # its P90 passes the budget: when, and what grows the cost
@@ -51,6 +51,22 @@ def test_the_table_writes_money_one_way_and_lists_options_in_rank_order(capsys):
     assert [line.split("│")[1].strip() for line in ranked] == [
         str(o["rank"]) for o in result["options"]] == [
         str(n) for n in range(1, len(result["options"]) + 1)]
+
+
+def test_the_table_says_where_each_other_options_cost_differs(capsys):
+    """As the reports and the web app do: "aws us-east-1: $47.96 more a month (7.5%); the
+    largest differences: NAT $61.87 more; ..." """
+    _, doc, _ = run(capsys, "assess", str(EXAMPLES / "saas-startup.yaml"), "-f", "json")
+    result = json.loads(doc)
+    code, out, _ = run(capsys, "assess", str(EXAMPLES / "saas-startup.yaml"))
+    flat = " ".join(out.split())
+    rec = result["recommended"]
+    assert code == 0 and f"Against {rec['provider']} {rec['region']}:" in flat
+    for a in rec["alternatives"]:
+        change = f"${abs(a['delta_usd']):,.2f} {'more' if a['delta_usd'] > 0 else 'less'}"
+        assert (f"- {a['provider']} {a['region']}: {change} a month "
+                f"({abs(a['delta_pct']):g}%); the largest differences: "
+                f"{' '.join(a['differences_text'].split())}") in flat
 
 
 def test_bad_input_is_one_line_per_problem_naming_the_field(capsys, tmp_path):

@@ -113,6 +113,7 @@ def _table(result) -> None:
         marked_unit_price,
         outlook,
         usd,
+        usd_change,
     )
 
     console = Console(highlight=False)
@@ -152,6 +153,16 @@ def _table(result) -> None:
                       f"{usd(rec.monthly_cost_usd)} a month[/bold]")
         for reason in rec.reasons:
             console.print(f"  - {reason}")
+        if rec.alternatives:
+            # where each other option's cost differs (as the reports and the web app say)
+            console.print(f"Against {rec.provider} {rec.region}:")
+        for a in rec.alternatives:
+            change = usd_change(a.delta_usd)
+            console.print(f"  - {a.provider} {a.region}: "
+                          + (change if change == "the same"
+                             else f"{change} a month ({abs(a.delta_pct):g}%)")
+                          + (f"; the largest differences: {a.differences_text}"
+                             if a.differences_text else ""))
         chosen = next(o for o in result.options
                       if o.provider == rec.provider and o.region == rec.region)
         items = Table(title=f"{rec.provider} {rec.region} line items")
