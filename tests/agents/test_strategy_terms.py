@@ -121,3 +121,23 @@ def test_the_choice_lists_each_option_not_chosen_with_its_monthly_difference():
     cheaper = [line for a, line in zip(result.recommended.alternatives, listed, strict=True)
                if a.delta_usd < 0]
     assert cheaper and all("less a month" in line and "; " in line for line in cheaper)
+
+
+def test_the_summary_says_where_the_nearest_alternatives_difference_comes_from():
+    """"The nearest alternative ... costs $1,139.91 more" and no more: an executive asks
+    where. "most of it" only where the largest part is most of the difference."""
+    summary = SPECS[("cto", "executive_summary")]
+    for name in ("saas-startup", "eu-fintech", "azure-enterprise", "nonprofit-site"):
+        result = assess(example(name))
+        nearest = min(result.recommended.alternatives, key=lambda a: abs(a.delta_usd))
+        top = nearest.differences[0]
+        text = summary.offline(result)
+        change = f"${abs(top.delta_usd):,.2f} {'more' if top.delta_usd > 0 else 'less'}"
+        most = (top.delta_usd * nearest.delta_usd > 0
+                and abs(nearest.delta_usd) / 2 <= abs(top.delta_usd) <= abs(nearest.delta_usd))
+        said = (f", most of it in {top.part}, {change}" if most
+                else f"; its largest difference: {top.part} {change}")
+        assert said in text, (name, text)
+        # the model is given the same, so its text may say it
+        assert any(f.startswith("nearest alternative: ") and nearest.differences_text in f
+                   for f in summary.facts(result)), name

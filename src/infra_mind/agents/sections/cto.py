@@ -18,11 +18,13 @@ from infra_mind.agents.sections.words import (
     why_not,
     with_term_facts,
 )
+from infra_mind.engine import difference
 from infra_mind.engine.money import (
     all_at_once,
     budget_position,
     lever_line,
     usd,
+    usd_change,
     within_budget_by,
 )
 from infra_mind.engine.result import AssessmentResult, Option, ReviewPillar
@@ -49,6 +51,11 @@ def _summary_facts(r: AssessmentResult) -> list[str]:
                      f"P90 {usd(last.p90)}); growth {req.business.growth_rate_monthly:g} a "
                      f"month over {req.business.horizon_months} months")
     facts.append(f"compliance: {len(gaps_of(r))} gaps on the recommended option")
+    if rec is not None and rec.alternatives:
+        nearest = _nearest(rec)
+        facts.append(f"nearest alternative: {where(nearest)}, {monthly_delta(nearest)}"
+                     + (f"; largest differences by part: {nearest.differences_text}"
+                        if nearest.differences_text else ""))
     return facts
 
 
@@ -85,12 +92,28 @@ def _summary_offline(r: AssessmentResult) -> str:
                    f"It leaves {plural(gaps, 'compliance gap')}; the compliance report gives "
                    "the remediation for each.")
     if rec.alternatives:
-        nearest = min(rec.alternatives, key=lambda a: abs(a.delta_usd))
+        nearest = _nearest(rec)
         text = f"The nearest alternative, {where(nearest)}, costs {monthly_delta(nearest)}"
         reasons = why_not(nearest)
-        out.append(text + (f" but ranks lower: {'; '.join(reasons)}." if nearest.delta_usd < 0
-                           and reasons else "."))
+        if nearest.delta_usd < 0 and reasons:
+            text += f" but ranks lower: {'; '.join(reasons)}"
+        elif nearest.differences:
+            # where it comes from, at a glance (the list is under the options): "most of
+            # it" only where the largest part is most of it, not where others offset it
+            top = nearest.differences[0]
+            most = (top.delta_usd * nearest.delta_usd > 0
+                    and abs(nearest.delta_usd) / 2 <= abs(top.delta_usd)
+                    <= abs(nearest.delta_usd))
+            text += (f", most of it in {top.part}, {usd_change(top.delta_usd)}"
+                     + (f" ({top.detail})" if top.detail else "") if most
+                     else f"; its largest difference: {difference.in_words([top])}")
+        out.append(text + ".")
     return " ".join(out)
+
+
+def _nearest(rec):
+    """The alternative nearest the recommendation in monthly cost."""
+    return min(rec.alternatives, key=lambda a: abs(a.delta_usd))
 
 
 def _choice_facts(r: AssessmentResult) -> list[str]:
