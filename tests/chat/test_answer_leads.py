@@ -367,6 +367,9 @@ def test_how_long_a_fine_tune_takes_is_its_training_line_with_the_run():
      "**Review: cost optimization.**"),
     ("saas-startup", "What about disaster recovery?", "**Review: reliability.**"),
     ("saas-startup", "What is the network cost?", "**(shared) on gcp us-east1.**"),
+    # had led with the cost breakdown, which names the GPU line among the costs
+    ("llm-inference", "What GPU did you pick?", "**The architecture: what the design is made "
+                                                "of, its servers and GPUs.**"),
 ])
 def test_everyday_questions_lead_with_the_fact_that_answers_them(name, question, starts):
     assert ask(question, name).startswith(starts)

@@ -489,6 +489,8 @@ def _commitment(option: Mapping[str, Any]) -> list[FactDoc]:
     if not choices:
         return []
     parts = []
+    gpu_skus = {i.get("sku") for i in option.get("line_items") or []
+                if "GPU" in str(i.get("component"))}
     for c in choices:
         saving = float(c["savings_usd"])
         part = (f"{_term_words(c['purchase_option'])}: {usd(c['monthly_usd'])} a month, "
@@ -502,6 +504,8 @@ def _commitment(option: Mapping[str, Any]) -> list[FactDoc]:
             # "Can we reserve the GPUs?": a 3.6% coverage said nothing of what it left out
             part += (", leaving on demand for want of a price on this term: "
                      + ", ".join(c["left_on_demand"]))
+            if any(entry.split(" ")[0] in gpu_skus for entry in c["left_on_demand"]):
+                part += " (GPU machines among them)"
         parts.append(part)
     text = (f"{_where(option, short=True)}, purchase options (reserved, savings plans, spot, "
             f"commitments) and what the option costs on each: " + "; ".join(parts) + ".")
@@ -767,7 +771,11 @@ def _design(result: Mapping[str, Any]) -> list[FactDoc]:
             f"{component} {_machines(i)}{i['sku']} ({i['service']})")
     parts = "; ".join(f"{'shared' if w == '(shared)' else w}: {', '.join(dict.fromkeys(c))}"
                       for w, c in by_workload.items())
-    return [FactDoc("design", "The architecture: what the design is made of, its servers",
+    # its GPUs named where it has any: "What GPU did you pick?" had led with the cost
+    # breakdown, which names the GPU line among the costs
+    gpus = " and GPUs" if any("GPU" in i["component"] for i in items) else ""
+    return [FactDoc("design", f"The architecture: what the design is made of, its servers"
+                              f"{gpus}",
                     f"The recommended {_where(result.get('recommended') or {}, short=True)} "
                     f"is made of, workload by workload, with how many machines each "
                     f"holds and their instance types (SKUs): {parts}.")]
