@@ -20,7 +20,7 @@ from pydantic.json_schema import models_json_schema
 from infra_mind.api.app import create_app
 from infra_mind.catalog.regions import REGIONS
 from infra_mind.config import load_settings
-from infra_mind.engine.places import COUNTRIES
+from infra_mind.engine.places import COUNTRIES, GROUP_ALIASES
 from infra_mind.engine.requirements import Requirements
 from infra_mind.engine.result import AssessmentResult
 
@@ -39,8 +39,9 @@ def openapi_document() -> str:
 
 
 def engine_document() -> str:
-    """Requirements and AssessmentResult as OpenAPI components, plus ``x-regions`` and
-    ``x-countries`` (the countries ``users`` and ``data_residency`` may name, with names)."""
+    """Requirements and AssessmentResult as OpenAPI components, plus ``x-regions``,
+    ``x-countries`` (the countries ``users`` and ``data_residency`` may name, with names)
+    and ``x-place-aliases`` (country codes read as region groups: US, CA, GB)."""
     _, top = models_json_schema([(Requirements, "validation"),
                                  (AssessmentResult, "serialization")],
                                 ref_template="#/components/schemas/{model}")
@@ -51,7 +52,8 @@ def engine_document() -> str:
     return _dump({"openapi": "3.1.0",
                   "info": {"title": "Infra Mind engine documents", "version": "1"},
                   "paths": {}, "components": {"schemas": top["$defs"]},
-                  "x-regions": regions, "x-countries": countries}, sort_keys=False)
+                  "x-regions": regions, "x-countries": countries,
+                  "x-place-aliases": GROUP_ALIASES}, sort_keys=False)
 
 
 def main(argv: list[str]) -> int:

@@ -44,7 +44,9 @@ async function engineMeta() {
     "/** The regions the catalog covers. */\n" +
     `export const REGIONS = ${JSON.stringify(doc["x-regions"], null, 1)} as const;\n\n` +
     "/** The countries `users` may name (besides region groups). */\n" +
-    `export const COUNTRIES = ${JSON.stringify(doc["x-countries"], null, 1)} as const;\n`
+    `export const COUNTRIES = ${JSON.stringify(doc["x-countries"], null, 1)} as const;\n\n` +
+    "/** Country codes the engine reads as region groups (a pasted `GB` is the group `uk`). */\n" +
+    `export const PLACE_ALIASES: Readonly<Record<string, string>> = ${JSON.stringify(doc["x-place-aliases"], null, 1)};\n`
   );
 }
 

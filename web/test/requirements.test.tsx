@@ -247,6 +247,24 @@ describe("the requirements form", () => {
     }
   });
 
+  test("places are read as the engine reads them: any case, and GB as the group uk", () => {
+    // users [JP, US] with shares {JP: 70, US: 30} had become users JP and US but shares JP
+    // and us: the form sent the JP share alone, and the server refused the rest
+    const doc = {
+      name: "koma",
+      users: ["JP", "US"],
+      user_shares: { JP: 70, US: 30 },
+      data_residency: ["GB", "jp"],
+      workloads: [{ type: "cache", name: "c", memory_gb: 1 }],
+    };
+    const { values, unknown } = fromDocument(doc);
+    expect(unknown).toEqual([]);
+    const sent = toDocument(values);
+    expect(sent.users).toEqual(["JP", "us"]);
+    expect(sent.user_shares).toEqual({ JP: 70, us: 30 });
+    expect(sent.data_residency).toEqual(["uk", "JP"]);
+  });
+
   test("every example in the repository goes through the form unchanged", () => {
     for (const name of ["analytics-pipeline", "azure-enterprise", "eu-fintech", "hipaa-telehealth", "llm-inference", "marketplace-platform", "mobile-game-assets", "model-fine-tuning", "nonprofit-site", "saas-startup", "seasonal-ecommerce", "static-site", "uk-public-sector", "video-transcoding"]) {
       const { doc } = example(name);

@@ -1458,3 +1458,11 @@ export const COUNTRIES = [
   "name": "South Africa"
  }
 ] as const;
+
+/** Country codes the engine reads as region groups (a pasted `GB` is the group `uk`). */
+export const PLACE_ALIASES: Readonly<Record<string, string>> = {
+ "US": "us",
+ "CA": "ca",
+ "GB": "uk",
+ "UK": "uk"
+};

@@ -3,6 +3,7 @@
  * values (text for numbers, so that an empty box means "not given"). Both directions are
  * driven by the schema: a field the schema does not have is reported, never dropped silently.
  */
+import { PLACE_ALIASES } from "../../api/engine-meta.gen";
 import { fieldsOf, modelOfKind, type FieldSpec } from "./schema";
 
 export type Scalar = string | boolean | string[];
@@ -26,12 +27,28 @@ function sameSet(a: readonly unknown[], b: readonly unknown[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
 }
 
+/**
+ * A place as the engine reads it, where the field lists places (`users`, `data_residency`,
+ * the keys of `user_shares`): its option whatever the case ("jp" is JP, "US" the group us),
+ * else the group a country code stands for ("GB" is uk). Anything else is kept as written,
+ * for the server to refuse with its own message. `users: [JP, US]` with `user_shares: {JP:
+ * 70, US: 30}` had become users JP and US but shares JP and us, and the form sent the JP
+ * share alone.
+ */
+function asPlace(field: FieldSpec, value: string): string {
+  const options = field.options?.map(String) ?? [];
+  if (!options.includes("us")) return value;
+  const known = options.find((o) => o.toLowerCase() === value.toLowerCase());
+  const alias = PLACE_ALIASES[value.trim().toUpperCase()];
+  return known ?? (alias !== undefined && options.includes(alias) ? alias : value);
+}
+
 function valueOf(field: FieldSpec, raw: unknown, path: string, unknown: string[]): Scalar | ModelValues {
   switch (field.kind) {
     case "boolean":
       return typeof raw === "boolean" ? raw : Boolean(field.default ?? false);
     case "enum-list":
-      return Array.isArray(raw) ? raw.map(String) : ((field.default as unknown[] | undefined) ?? []).map(String);
+      return Array.isArray(raw) ? raw.map((v) => asPlace(field, String(v))) : ((field.default as unknown[] | undefined) ?? []).map(String);
     case "enum":
       return raw === undefined || raw === null ? (field.default === undefined ? "" : String(field.default)) : String(raw);
     case "number-map": {
@@ -40,7 +57,7 @@ function valueOf(field: FieldSpec, raw: unknown, path: string, unknown: string[]
       if (!isObject(raw)) return out;
       for (const [key, value] of Object.entries(raw)) {
         const known = field.options?.map(String).find((o) => o.toLowerCase() === key.toLowerCase());
-        out[known ?? key] = value === null || value === undefined ? "" : String(value);
+        out[asPlace(field, known ?? key)] = value === null || value === undefined ? "" : String(value);
       }
       return out;
     }
