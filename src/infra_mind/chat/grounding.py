@@ -325,23 +325,36 @@ def _not_priced(result: Mapping[str, Any]) -> list[FactDoc]:
     return out
 
 
+def _alternative_of(option: Mapping[str, Any], recommended: Mapping[str, Any] | None
+                    ) -> Mapping[str, Any] | None:
+    """The recommendation's alternative that is ``option``, if it is one."""
+    return next((a for a in (recommended or {}).get("alternatives") or []
+                 if (a.get("provider"), a.get("region"))
+                 == (option.get("provider"), option.get("region"))), None)
+
+
+def _monthly_change(alternative: Mapping[str, Any]) -> str:
+    """"$1,268.65 more a month (32.9%)", or "the same"."""
+    change = usd_change(float(alternative["delta_usd"]))
+    return change if change == "the same" else \
+        f"{change} a month ({abs(float(alternative['delta_pct']))}%)"
+
+
 def _delta(option: Mapping[str, Any], recommended: Mapping[str, Any] | None) -> str:
     if recommended is None:
         return ""
     if (option.get("provider"), option.get("region")) == (recommended.get("provider"),
                                                           recommended.get("region")):
         return " This is the recommended option."
-    for alternative in recommended.get("alternatives") or []:
-        if (alternative.get("provider"), alternative.get("region")) == (
-                option.get("provider"), option.get("region")):
-            change = usd_change(float(alternative["delta_usd"]))
-            # the recommended provider is not named: its name would make this fact an
-            # answer to questions about that provider
-            if change == "the same":
-                return " That is the same monthly cost as the recommended option."
-            return (f" That is {change} a month ({abs(float(alternative['delta_pct']))}%) "
-                    "than the recommended option.")
-    return ""
+    alternative = _alternative_of(option, recommended)
+    if alternative is None:
+        return ""
+    # the recommended provider is not named: its name would make this fact an answer to
+    # questions about that provider
+    change = _monthly_change(alternative)
+    if change == "the same":
+        return " That is the same monthly cost as the recommended option."
+    return f" That is {change} than the recommended option."
 
 
 def _option(option: Mapping[str, Any], recommended: Mapping[str, Any] | None) -> FactDoc:
@@ -366,9 +379,7 @@ def _difference(option: Mapping[str, Any], recommended: Mapping[str, Any] | None
     engine's ``Alternative.differences``): "Why is AWS more expensive?" had the totals
     alone to go on. A fact of its own, so that the option's fact stays the short answer
     to "What would this cost on AWS?"; the recommended provider is not named in it."""
-    alternative = next((a for a in (recommended or {}).get("alternatives") or []
-                        if (a.get("provider"), a.get("region"))
-                        == (option.get("provider"), option.get("region"))), None)
+    alternative = _alternative_of(option, recommended)
     if not alternative or not alternative.get("differences"):
         return []
     provider, region = option.get("provider", ""), option.get("region", "")
@@ -379,8 +390,8 @@ def _difference(option: Mapping[str, Any], recommended: Mapping[str, Any] | None
         parts.append(text + (f" ({d['detail']})" if d.get("detail") else ""))
     # neither the provider's full name nor "cost": "What would this cost on AWS?" is the
     # option's own fact, its total
-    text = (f"{_where(option, short=True)}: {usd_change(float(alternative['delta_usd']))} a "
-            f"month ({abs(float(alternative['delta_pct']))}%) than the recommended option. "
+    text = (f"{_where(option, short=True)}: {_monthly_change(alternative)} than the "
+            "recommended option. "
             # not "cheaper": "Can we run this cheaper?" had led with this fact
             "Where the difference comes from, part by part (each workload with all its "
             "lines, the shared lines by what they do), the largest differences first: "

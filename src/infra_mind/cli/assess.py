@@ -107,13 +107,13 @@ def _table(result) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from infra_mind.engine.difference import against_recommended
     from infra_mind.engine.money import (
         all_at_once,
         budget_position,
         marked_unit_price,
         outlook,
         usd,
-        usd_change,
     )
 
     console = Console(highlight=False)
@@ -157,12 +157,7 @@ def _table(result) -> None:
             # where each other option's cost differs (as the reports and the web app say)
             console.print(f"Against {rec.provider} {rec.region}:")
         for a in rec.alternatives:
-            change = usd_change(a.delta_usd)
-            console.print(f"  - {a.provider} {a.region}: "
-                          + (change if change == "the same"
-                             else f"{change} a month ({abs(a.delta_pct):g}%)")
-                          + (f"; the largest differences: {a.differences_text}"
-                             if a.differences_text else ""))
+            console.print(f"  - {a.provider} {a.region}: {against_recommended(a)}")
         chosen = next(o for o in result.options
                       if o.provider == rec.provider and o.region == rec.region)
         items = Table(title=f"{rec.provider} {rec.region} line items")

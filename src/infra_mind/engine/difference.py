@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from infra_mind.engine.money import usd_change
-from infra_mind.engine.result import CostDifference, LineItem
+from infra_mind.engine.result import Alternative, CostDifference, LineItem
 
 #: The workload of lines no single workload owns (load balancer, CDN, NAT, egress).
 SHARED = "(shared)"
@@ -128,6 +128,24 @@ def differences(items: Iterable[LineItem], recommended: Iterable[LineItem],
                            (part in left_out, part in their_left_out))))
     out.sort(key=lambda d: (-abs(d.delta_usd), d.part))
     return out[:KEPT]
+
+
+def monthly_delta(a: Alternative) -> str:
+    """'$46.38 more a month (9.1%)' or 'the same' for an alternative ("$46.38 more (9.1%) a
+    month" had read as if the percentage were monthly)."""
+    change = usd_change(a.delta_usd)
+    return change if change == "the same" else f"{change} a month ({abs(a.delta_pct):g}%)"
+
+
+def against_recommended(a: Alternative) -> str:
+    """An alternative's cost against the recommended option's, and where the difference
+    comes from: "$1,268.65 more a month (32.9%); the largest differences: orders-db $924.80
+    more (db.m6g.4xlarge against db-custom-8-40960); CDN $290.71 more; NAT $91.89 more".
+    The reports, the Markdown brief and the CLI table say it so."""
+    text = monthly_delta(a)
+    if a.differences_text:
+        text += f"; the largest differences: {a.differences_text}"
+    return text
 
 
 def in_words(diffs: list[CostDifference]) -> str:

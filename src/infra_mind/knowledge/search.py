@@ -141,6 +141,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "reliable": ("reliable", "reliability"),
     # "how fast will pages load?": the performance facts' words
     "fast": ("fast", "speed", "latency"),
+    "slow": ("slow", "speed", "latency"),
     # "What should we negotiate?": the rates the review says to ask the provider for
     "negotiate": ("negotiate", "ask"),
     "negotiation": ("negotiate", "ask"),
@@ -153,7 +154,6 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "busiest": ("busiest", "peak"),
     # "How secure is this?" had led with an article: the security review and controls
     "secure": ("secure", "security"),
-    "slow": ("slow", "speed", "latency"),
     # "how old are the prices?": the catalog fact's "oldest price date"
     "old": ("old", "oldest"),
     # "How far are our Japanese users?": the places as the facts name them (``US`` is

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from infra_mind.agents.sections import saves, where
-from infra_mind.agents.sections.words import against_recommended
+from infra_mind.engine.difference import against_recommended
 from infra_mind.engine.money import (
     all_at_once,
     budget_position,

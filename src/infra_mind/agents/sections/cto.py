@@ -9,7 +9,6 @@ from infra_mind.agents.sections.words import (
     bullets,
     gap_line,
     gaps_of,
-    monthly_delta,
     pct,
     plural,
     recommended_option,
@@ -19,6 +18,7 @@ from infra_mind.agents.sections.words import (
     with_term_facts,
 )
 from infra_mind.engine import difference
+from infra_mind.engine.difference import monthly_delta
 from infra_mind.engine.money import (
     all_at_once,
     budget_position,

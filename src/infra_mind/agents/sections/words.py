@@ -53,23 +53,6 @@ def delta(a) -> str:
     return change if change == "the same" else f"{change} ({pct(abs(a.delta_pct))})"
 
 
-def monthly_delta(a) -> str:
-    """'$46.38 more a month (9.1%)' or 'the same' for an alternative ("$46.38 more (9.1%) a
-    month" had read as if the percentage were monthly)."""
-    change = usd_change(a.delta_usd)
-    return change if change == "the same" else f"{change} a month ({pct(abs(a.delta_pct))})"
-
-
-def against_recommended(a) -> str:
-    """An alternative's cost against the recommended option's, and where the difference
-    comes from: "$1,268.65 more a month (32.9%): orders-db $924.80 more (db.m6g.4xlarge
-    against db-custom-8-40960); CDN $290.71 more; NAT $91.89 more"."""
-    text = monthly_delta(a)
-    if getattr(a, "differences_text", ""):
-        text += f"; the largest differences: {a.differences_text}"
-    return text
-
-
 def why_not(a) -> list[str]:
     """The engine's reasons against an alternative, without the cost difference (said apart)."""
     return [w for w in a.why_not if not w.endswith("a month more")]
